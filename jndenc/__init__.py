@@ -1,0 +1,28 @@
+"""jndenc: JND-guided per-shot rate control for x264/x265.
+
+The CLI (`jndenc ...`) is a thin layer over these functions.
+"""
+from __future__ import annotations
+
+from .errors import FFmpegError, InputError, JndencError, UserError
+from .planner import Plan, PlanOptions
+
+__all__ = ["encode", "plan", "predict", "probe", "Plan", "PlanOptions", "JndencError", "UserError", "InputError",
+           "FFmpegError", "quality"]
+
+
+def __getattr__(name):
+    # heavy modules load on first use, so `import jndenc` stays cheap
+    if name == "encode":
+        from .encode import encode
+        return encode
+    if name in ("plan", "predict"):
+        from . import pipeline
+        return getattr(pipeline, name)
+    if name == "probe":
+        from .probe import probe
+        return probe
+    if name == "quality":
+        from . import quality
+        return quality
+    raise AttributeError(name)

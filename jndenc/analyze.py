@@ -1,0 +1,129 @@
+"""One streaming pass over the input: shot detection and JND prediction together.
+
+Frames are decoded once at the model's input size; the detector looks at a
+thumbnail of each, and sampled frames (every ``sample_every``-th plus the first
+frame of every shot) go to the model in batches. Memory holds one batch of
+frames, whatever the video's length.
+"""
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .decode import iter_frames
+from .probe import VideoInfo, probe
+from .progress import bar
+from .shots import ContentDetector, shots_from_cuts, split_long
+
+ANALYSIS_SIZE = (256, 144)  # used when no model decides the size (search/crf modes)
+
+
+@dataclass
+class ShotOptions:
+    threshold: float = 27.0
+    min_shot_seconds: float = 0.5
+    max_shot_seconds: float = 10.0
+
+
+@dataclass
+class Analysis:
+    info: VideoInfo
+    frames: int
+    cuts: list[int]
+    shots: list[tuple[int, int]]
+    sample_index: np.ndarray = field(default_factory=lambda: np.zeros(0, int))
+    sample_jnd: np.ndarray | None = None  # [M, 3]
+    model: str | None = None
+    seconds: float = 0.0
+
+    def shot_jnd(self, agg: str = "median") -> np.ndarray:
+        """[S, 3] JND per shot from the samples inside it (nearest sample if none)."""
+        if self.sample_jnd is None:
+            raise ValueError("analysis ran without a model")
+        out = []
+        f = np.median if agg == "median" else np.mean
+        for a, b in self.shots:
+            inside = (self.sample_index >= a) & (self.sample_index < b)
+            if inside.any():
+                out.append(f(self.sample_jnd[inside], axis=0))
+            else:
+                mid = (a + b) / 2
+                out.append(self.sample_jnd[int(np.argmin(np.abs(self.sample_index - mid)))])
+        return np.sort(np.asarray(out, dtype=float), axis=1)  # levels are monotone by definition
+
+    def frame_jnd(self) -> np.ndarray:
+        """[frames, 3]: samples interpolated linearly within each shot, held flat at its edges."""
+        out = np.zeros((self.frames, 3))
+        shot_vals = self.shot_jnd()
+        for (a, b), sv in zip(self.shots, shot_vals):
+            inside = (self.sample_index >= a) & (self.sample_index < b)
+            idx = np.arange(a, b)
+            if inside.sum() >= 2:
+                for c in range(3):
+                    out[a:b, c] = np.interp(idx, self.sample_index[inside], self.sample_jnd[inside, c])
+            else:
+                out[a:b] = sv
+        return np.sort(out, axis=1)
+
+
+def analyze(
+    path: str | os.PathLike,
+    predictor=None,
+    *,
+    info: VideoInfo | None = None,
+    sample_every: int | None = None,
+    shot_options: ShotOptions = ShotOptions(),
+    batch_size: int = 32,
+    quiet: bool = True,
+) -> Analysis:
+    """Detect shots and, with a ``predictor``, predict JND1..3 on sampled frames."""
+    t0 = time.perf_counter()
+    info = info or probe(path)
+    fps = info.fps or 25.0
+    size = tuple(predictor.input_size) if predictor is not None else ANALYSIS_SIZE
+    every = sample_every or max(1, int(round(fps / 2)))
+    detector = ContentDetector(shot_options.threshold, max(1, int(round(shot_options.min_shot_seconds * fps))))
+    cuts: list[int] = []
+    idx_buf, img_buf, prev_buf = [], [], []
+    sample_index, preds = [], []
+    prev_img = None
+    shot_start = 0
+
+    def flush():
+        if not img_buf:
+            return
+        prev = np.stack(prev_buf) if getattr(predictor, "uses_motion", False) else None
+        preds.append(np.asarray(predictor.predict(np.stack(img_buf), prev), dtype=float))
+        sample_index.extend(idx_buf)
+        idx_buf.clear(), img_buf.clear(), prev_buf.clear()
+
+    n = 0
+    with bar(info.frames, "analysing", quiet) as pbar:
+        for fr in iter_frames(path, size=size):
+            is_cut = detector.process(fr.index, fr.image)
+            if is_cut:
+                cuts.append(fr.index)
+                shot_start = fr.index
+            if predictor is not None and (is_cut or fr.index % every == 0):
+                # motion reference: the previous frame of the same shot (none across a cut)
+                same_shot_prev = prev_img if (prev_img is not None and fr.index > shot_start) else fr.image
+                idx_buf.append(fr.index)
+                img_buf.append(fr.image)
+                prev_buf.append(same_shot_prev)
+                if len(img_buf) >= batch_size:
+                    flush()
+            prev_img = fr.image
+            n = fr.index + 1
+            pbar.update(1)
+    if predictor is not None:
+        flush()
+    shots = split_long(shots_from_cuts(cuts, n), int(round(shot_options.max_shot_seconds * fps)))
+    a = Analysis(info=info, frames=n, cuts=cuts, shots=shots, seconds=time.perf_counter() - t0)
+    if predictor is not None and sample_index:
+        a.sample_index = np.asarray(sample_index)
+        a.sample_jnd = np.concatenate(preds)
+        a.model = getattr(predictor, "name", None)
+    return a

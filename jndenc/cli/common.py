@@ -1,0 +1,55 @@
+"""Shared CLI plumbing: error reporting, exit codes, signal handling."""
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import traceback
+
+import click
+
+from ..errors import FFmpegError, JndencError
+
+
+def _debug_requested() -> bool:
+    return "--debug" in sys.argv or os.environ.get("JNDENC_DEBUG") == "1"
+
+
+def _raise_interrupt(signum, frame):
+    # SIGTERM behaves like Ctrl-C so that the same cleanup paths (temp files,
+    # child FFmpeg processes) run, then exits 143 instead of 130.
+    raise KeyboardInterrupt(signum)
+
+
+class JndGroup(click.Group):
+    """A click group whose commands fail with one line and a precise exit code."""
+
+    def invoke(self, ctx):
+        signal.signal(signal.SIGTERM, _raise_interrupt)
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt as exc:
+            code = 143 if exc.args and exc.args[0] == signal.SIGTERM else 130
+            click.echo("jndenc: interrupted", err=True)
+            ctx.exit(code)
+        except JndencError as exc:
+            if _debug_requested():
+                traceback.print_exc()
+            msg = str(exc)
+            if isinstance(exc, FFmpegError) and exc.log_tail:
+                last = exc.log_tail.strip().splitlines()[-1:] or [""]
+                msg = f"{msg}: {last[0].strip()}"
+                if exc.log_path:
+                    msg += f" (log: {exc.log_path})"
+            click.echo(f"jndenc: error: {msg}", err=True)
+            ctx.exit(exc.exit_code)
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except Exception as exc:  # an internal error: still one line unless --debug
+            if _debug_requested():
+                traceback.print_exc()
+            click.echo(f"jndenc: internal error: {type(exc).__name__}: {exc} (rerun with --debug for a traceback)", err=True)
+            ctx.exit(1)
+
+
+debug_option = click.option("--debug", is_flag=True, hidden=False, help="Show full tracebacks.")

@@ -1,0 +1,29 @@
+"""`jndenc doctor`: which FFmpeg, and does it have what jndenc needs."""
+from __future__ import annotations
+
+import click
+
+from .common import debug_option
+
+
+@click.command()
+@debug_option
+def doctor(debug):
+    """Show the FFmpeg binary in use and check libx264, libx265, libvmaf."""
+    from ..ffbin import REQUIRED, ffmpeg_info
+
+    info = ffmpeg_info()
+    click.echo(f"ffmpeg: {info.path}")
+    click.echo(f"version: {info.version}")
+    have = info.encoders | info.filters
+    for name in REQUIRED:
+        click.echo(f"  {name:8s} {'ok' if name in have else 'MISSING'}")
+    try:
+        from ..predictor import default_weights_path
+
+        w = default_weights_path()
+        click.echo(f"weights: {w if w else 'none shipped (use --mode search or --weights)'}")
+    except ImportError:
+        pass
+    if info.missing:
+        raise click.exceptions.Exit(1)

@@ -1,0 +1,69 @@
+"""Option groups shared by several commands (encode, predict, batch, demo)."""
+from __future__ import annotations
+
+import click
+
+from ..planner import PRESETS
+
+def _floats(ctx, param, value):
+    if value is None:
+        return None
+    try:
+        vals = tuple(float(x) for x in value.split(","))
+    except ValueError:
+        raise click.BadParameter(f"expected comma-separated numbers, got {value!r}") from None
+    return vals
+
+
+def plan_options(f):
+    """Planner knobs: level, margin, clamps, codec, preset, granularity, calibration."""
+    for dec in reversed([
+        click.option("--codec", type=click.Choice(["x264", "x265"]), default="x264", show_default=True),
+        click.option("--preset", type=click.Choice(PRESETS), default="medium", show_default=True),
+        click.option("--target-jnd", type=click.IntRange(1, 3), default=1, show_default=True,
+                     help="1 = visually lossless for most viewers; 2, 3 = coarser."),
+        click.option("--margin", type=float, default=1.0, show_default=True,
+                     help="CRF steps toward better quality than the JND threshold."),
+        click.option("--min-crf", type=click.FloatRange(0, 51), default=12.0, show_default=True),
+        click.option("--max-crf", type=click.FloatRange(0, 51), default=40.0, show_default=True),
+        click.option("--granularity", type=click.Choice(["shot", "frame"]), default="shot", show_default=True),
+        click.option("--calibration", type=click.Path(dir_okay=False), default=None,
+                     help="x265 offset table from `jndenc calibrate`."),
+        click.option("--weights", type=click.Path(dir_okay=False), default=None,
+                     help="Model weights (.keras/.h5 with sidecar JSON); default: shipped weights."),
+        click.option("--sample-every", type=click.IntRange(1), default=None,
+                     help="Predict on every Nth frame (default: two per second)."),
+        click.option("--max-shot-seconds", type=click.FloatRange(0.5), default=10.0, show_default=True,
+                     help="Split longer shots so rate control can adapt."),
+        click.option("--scene-threshold", type=float, default=27.0, show_default=True,
+                     help="Content-detector cut threshold (mean HSV difference, 0-255)."),
+    ]):
+        f = dec(f)
+    return f
+
+
+def search_options(f):
+    for dec in reversed([
+        click.option("--thresholds", callback=_floats, default="94,88,82", show_default=True,
+                     help="Metric thresholds T1,T2,T3 defining JND1..3 in search mode."),
+        click.option("--metric", type=click.Choice(["vmaf", "psnr", "ssim"]), default="vmaf", show_default=True),
+        click.option("--pool", default="mean", show_default=True, help="mean, min, harmonic or pN (e.g. p5)."),
+        click.option("--workers", type=click.IntRange(1), default=1, show_default=True,
+                     help="Shots searched in parallel."),
+    ]):
+        f = dec(f)
+    return f
+
+
+def plan_kwargs(kw: dict) -> dict:
+    """CLI keyword names -> `jndenc.plan` keyword arguments."""
+    from ..analyze import ShotOptions
+
+    out = {k: kw.pop(k) for k in ["codec", "preset", "target_jnd", "margin", "min_crf", "max_crf", "granularity",
+                                   "calibration", "weights", "sample_every"] if k in kw}
+    out["shot_options"] = ShotOptions(threshold=kw.pop("scene_threshold", 27.0),
+                                      max_shot_seconds=kw.pop("max_shot_seconds", 10.0))
+    for k in ["thresholds", "metric", "pool", "workers"]:
+        if k in kw:
+            out[k] = kw.pop(k)
+    return out

@@ -1,0 +1,202 @@
+"""`jndenc encode`: plan (or load a plan), encode with FFmpeg, validate, rename.
+
+The output appears only when it is complete and checked: FFmpeg writes a
+hidden temp file beside the destination, the result is decoded end to end and
+its frame count compared with the plan, and only then is it renamed over the
+destination. Any failure or interrupt removes the temp file.
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import ffmpeg
+
+from .decode import count_decoded_frames
+from .errors import InputError, UserError
+from .ffbin import require
+from .pipeline import plan as make_plan_for
+from .planner import CODECS, Plan
+from .probe import VideoInfo, open_container, probe
+from .progress import FrameCounter, bar
+from .runner import run_ffmpeg
+
+# audio codecs the MP4/MOV muxer takes as they are; others are re-encoded to AAC
+_MP4_AUDIO = {"aac", "mp3", "ac3", "eac3", "alac", "opus", "flac"}
+_MP4_SUBS = {"mov_text"}
+
+
+@dataclass
+class EncodeResult:
+    input: str
+    output: str
+    mode: str
+    codec: str
+    frames: int
+    bytes: int
+    bitrate_kbps: float
+    plan: Plan
+    timings: dict
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {
+            "input": self.input,
+            "output": self.output,
+            "mode": self.mode,
+            "codec": self.codec,
+            "preset": self.plan.preset,
+            "frames": self.frames,
+            "bytes": self.bytes,
+            "bitrate_kbps": round(self.bitrate_kbps, 2),
+            "model": self.plan.model,
+            "shots": [{"start_frame": s.start_frame, "end_frame": s.end_frame, "jnd": s.jnd, "crf": s.crf}
+                      for s in self.plan.shots],
+            "zones": len(self.plan.zones),
+            "trial_encodes": self.plan.stats.get("trial_encodes"),
+            "timings": self.timings,
+            "notes": self.notes,
+        }
+
+
+def check_paths(src: Path, dst: Path, overwrite: bool) -> None:
+    """Refuse anything that could touch the input or clobber a file by surprise."""
+    if dst.exists() and dst.is_dir():
+        raise UserError(f"{dst}: output is a directory")
+    if src.exists() and dst.exists():
+        if os.path.samefile(src, dst):  # same path, symlink or hard link
+            raise UserError(f"{dst}: output is the input file (refusing to overwrite the input)")
+    elif src.resolve() == dst.resolve():
+        raise UserError(f"{dst}: output is the input file (refusing to overwrite the input)")
+    parent = dst.parent if str(dst.parent) else Path(".")
+    if not parent.is_dir():
+        raise UserError(f"{dst}: output folder {parent} does not exist")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UserError(f"{dst}: output folder {parent} is not writable")
+    if dst.exists() and not overwrite:
+        raise UserError(f"{dst}: already exists (use --overwrite / -y to replace it)")
+
+
+def _stream_options(src: Path, dst: Path, info: VideoInfo) -> tuple[list[str], dict, list[str]]:
+    """Which extra streams to map and how; MP4 cannot carry every codec as-is."""
+    maps, kw, notes = [], {}, []
+    mp4 = dst.suffix.lower() in (".mp4", ".m4v", ".mov")
+    container = open_container(src)
+    try:
+        audio = [s.codec_context.name for s in container.streams.audio]
+        subs = [s.codec_context.name for s in container.streams.subtitles]
+    finally:
+        container.close()
+    if audio:
+        maps.append("a")
+        if mp4 and any(a not in _MP4_AUDIO for a in audio):
+            kw["c:a"] = "aac"
+            notes.append(f"audio ({', '.join(audio)}) re-encoded to AAC: {dst.suffix} cannot carry it as is")
+        else:
+            kw["c:a"] = "copy"
+    if subs:
+        if mp4 and any(s not in _MP4_SUBS for s in subs):
+            if all(s in ("subrip", "ass", "ssa", "webvtt", "text") for s in subs):
+                maps.append("s")
+                kw["c:s"] = "mov_text"
+            else:
+                notes.append(f"subtitles ({', '.join(subs)}) dropped: {dst.suffix} cannot carry them")
+        else:
+            maps.append("s")
+            kw["c:s"] = "copy"
+    if info.video_streams > 1:
+        notes.append(f"input has {info.video_streams} video streams; encoded the default one only")
+    return maps, kw, notes
+
+
+def build_command(src: Path, tmp: Path, plan: Plan, info: VideoInfo, stream_maps: list[str], stream_kw: dict,
+                  threads: int | None = None) -> list[str]:
+    """The FFmpeg arguments (without the binary), built with ffmpeg-python."""
+    inp = ffmpeg.input(str(src))
+    streams = [inp[f"v:{info.video_stream}"]] + [inp[f"{m}?"] for m in stream_maps]
+    kw = dict(plan.ffmpeg_output_kwargs(threads))
+    kw.update(stream_kw)
+    # passthrough: keep every frame and its timestamp (VFR stays VFR, no dup/drop)
+    kw.update({"fps_mode": "passthrough", "map_metadata": 0})
+    if tmp.suffix.lower() in (".mp4", ".m4v", ".mov"):
+        kw["movflags"] = "+faststart"
+    return ffmpeg.output(*streams, str(tmp), **kw).compile()[1:]
+
+
+def validate_output(path: Path, plan: Plan, want_audio: bool) -> None:
+    frames = count_decoded_frames(path)
+    if abs(frames - plan.frames) > 1:
+        raise UserError(f"{path}: encoded output has {frames} frames, plan has {plan.frames}; output discarded")
+    if want_audio:
+        c = open_container(path)
+        try:
+            if not c.streams.audio:
+                raise UserError(f"{path}: encoded output lost the audio stream; output discarded")
+        finally:
+            c.close()
+
+
+def encode(
+    src: str | os.PathLike,
+    dst: str | os.PathLike,
+    *,
+    plan: Plan | str | os.PathLike | None = None,
+    plan_out: str | os.PathLike | None = None,
+    overwrite: bool = False,
+    quiet: bool = True,
+    threads: int | None = None,
+    validate: bool = True,
+    **plan_options,
+) -> EncodeResult:
+    """Encode ``src`` to ``dst`` with per-shot JND-guided CRF.
+
+    ``plan_options`` go to `jndenc.plan` (mode, crf, codec, preset, target_jnd,
+    margin, min_crf, max_crf, granularity, weights, ...); a ``plan`` (object or
+    JSON path) replays a saved plan instead of analysing.
+    """
+    t0 = time.perf_counter()
+    src, dst = Path(src), Path(dst)
+    check_paths(src, dst, overwrite)
+    info = probe(src)
+    if plan is not None:
+        if not isinstance(plan, Plan):
+            try:
+                plan = Plan.from_dict(json.loads(Path(plan).read_text()))
+            except (OSError, ValueError) as exc:
+                raise UserError(f"{plan}: cannot read plan ({exc})") from None
+        if info.frames_exact:
+            plan.validate(frames=info.frames)
+    else:
+        plan = make_plan_for(src, info=info, quiet=quiet, **plan_options)
+    t_analysis = time.perf_counter() - t0
+    require(CODECS[plan.codec])
+    if plan_out is not None:
+        Path(plan_out).write_text(json.dumps(plan.to_dict(), indent=1))
+
+    maps, stream_kw, notes = _stream_options(src, dst, info)
+    notes = info.notes + notes
+    tmp = dst.with_name(f".{dst.stem}.jndenc-{os.getpid()}.tmp{dst.suffix or '.mp4'}")
+    t1 = time.perf_counter()
+    try:
+        args = build_command(src, tmp, plan, info, maps, stream_kw, threads)
+        with bar(plan.frames, f"encoding ({plan.codec})", quiet) as pb:
+            run_ffmpeg(args, what=f"encoding {src}", on_frame=FrameCounter(pb))
+        if validate:
+            validate_output(tmp, plan, want_audio="a" in maps)
+        os.replace(tmp, dst)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    t_encode = time.perf_counter() - t1
+    size = dst.stat().st_size
+    duration = plan.frames / plan.fps if plan.fps else info.duration
+    return EncodeResult(
+        input=str(src), output=str(dst), mode=plan.mode, codec=plan.codec, frames=plan.frames, bytes=size,
+        bitrate_kbps=size * 8 / 1000 / duration if duration else 0.0, plan=plan,
+        timings={"analysis_s": round(t_analysis, 3), "encode_s": round(t_encode, 3),
+                 "total_s": round(time.perf_counter() - t0, 3)},
+        notes=notes,
+    )

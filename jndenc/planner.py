@@ -1,0 +1,286 @@
+"""From JND predictions to encoder settings. Pure: data in, data out, no I/O.
+
+A `Plan` lists each shot's frame range, its predicted (or searched) JND1..3
+and the CRF chosen for it, plus the rate-control zones actually handed to the
+encoder (one per shot, or several per shot with ``granularity="frame"``).
+Everything here is JSON-serialisable so a pipeline can save, inspect, edit and
+replay a plan (`jndenc encode --plan-out` / `--plan`).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field, replace
+from typing import Sequence
+
+import numpy as np
+
+from .errors import UserError
+
+CODECS = {"x264": "libx264", "x265": "libx265"}
+PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo")
+CRF_LIMITS = (0, 51)
+# x265 CRF that looks like a given x264 CRF: +5 is FFmpeg's H.265 guide rule
+# ("x265 CRF 28 ~ x264 CRF 23"). `jndenc calibrate` measures a table to replace it.
+DEFAULT_X265_OFFSETS: tuple[tuple[float, float], ...] = ((0.0, 5.0),)
+PLAN_VERSION = 1
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    codec: str = "x264"
+    preset: str = "medium"
+    target_jnd: int = 1
+    margin: float = 1.0  # CRF steps toward better quality than the predicted threshold
+    min_crf: float = 12.0
+    max_crf: float = 40.0
+    granularity: str = "shot"  # or "frame"
+    x265_offsets: tuple[tuple[float, float], ...] = DEFAULT_X265_OFFSETS
+    smooth_seconds: float = 1.0  # frame granularity: moving average window
+    min_zone_seconds: float = 0.5  # frame granularity: shortest zone
+
+    def validate(self) -> "PlanOptions":
+        if self.codec not in CODECS:
+            raise UserError(f"codec must be one of {', '.join(CODECS)}, not {self.codec!r}")
+        if self.preset not in PRESETS:
+            raise UserError(f"unknown preset {self.preset!r} (x264/x265 presets: {', '.join(PRESETS)})")
+        if self.target_jnd not in (1, 2, 3):
+            raise UserError(f"target JND level must be 1, 2 or 3, not {self.target_jnd}")
+        if not (CRF_LIMITS[0] <= self.min_crf <= self.max_crf <= CRF_LIMITS[1]):
+            raise UserError(f"need 0 <= min-crf <= max-crf <= 51 (got {self.min_crf}, {self.max_crf})")
+        if self.granularity not in ("shot", "frame"):
+            raise UserError(f"granularity must be 'shot' or 'frame', not {self.granularity!r}")
+        if not math.isfinite(self.margin):
+            raise UserError("margin must be a finite number")
+        return self
+
+
+@dataclass
+class ShotPlan:
+    start_frame: int
+    end_frame: int  # exclusive
+    jnd: list[float] | None
+    crf: float
+
+
+@dataclass
+class Zone:
+    start_frame: int
+    end_frame: int  # exclusive
+    crf: float
+
+
+@dataclass
+class Plan:
+    frames: int
+    fps: float
+    codec: str
+    preset: str
+    mode: str
+    shots: list[ShotPlan]
+    zones: list[Zone]
+    options: dict = field(default_factory=dict)
+    input: str | None = None
+    model: str | None = None
+    stats: dict = field(default_factory=dict)  # how the plan was made: timings, trial counts
+    version: int = PLAN_VERSION
+
+    # ---- serialisation -------------------------------------------------
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Plan":
+        try:
+            plan = cls(
+                frames=int(data["frames"]),
+                fps=float(data["fps"]),
+                codec=str(data["codec"]),
+                preset=str(data.get("preset", "medium")),
+                mode=str(data.get("mode", "plan")),
+                shots=[ShotPlan(int(s["start_frame"]), int(s["end_frame"]),
+                                None if s.get("jnd") is None else [float(x) for x in s["jnd"]], float(s["crf"]))
+                       for s in data["shots"]],
+                zones=[Zone(int(z["start_frame"]), int(z["end_frame"]), float(z["crf"])) for z in data.get("zones") or data["shots"]],
+                options=dict(data.get("options", {})),
+                input=data.get("input"),
+                model=data.get("model"),
+                stats=dict(data.get("stats") or {}),
+                version=int(data.get("version", PLAN_VERSION)),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise UserError(f"plan is malformed: {type(exc).__name__}: {exc}") from None
+        return plan.validate()
+
+    def validate(self, frames: int | None = None) -> "Plan":
+        """Check ranges and values; ``frames`` is the input's frame count to match."""
+        if self.codec not in CODECS:
+            raise UserError(f"plan: unknown codec {self.codec!r}")
+        if self.preset not in PRESETS:
+            raise UserError(f"plan: unknown preset {self.preset!r}")
+        if frames is not None and abs(frames - self.frames) > 1:
+            raise UserError(f"plan covers {self.frames} frames but the input has {frames}")
+        for name, ranges in (("shots", self.shots), ("zones", self.zones)):
+            if not ranges:
+                raise UserError(f"plan: no {name}")
+            pos = 0
+            for i, r in enumerate(ranges):
+                if r.start_frame != pos:
+                    kind = "overlap" if r.start_frame < pos else "leave a gap"
+                    raise UserError(f"plan: {name}[{i}] starts at frame {r.start_frame}, expected {pos} ({name} {kind})")
+                if r.end_frame <= r.start_frame:
+                    raise UserError(f"plan: {name}[{i}] is empty or reversed ({r.start_frame}..{r.end_frame})")
+                if not (math.isfinite(r.crf) and CRF_LIMITS[0] <= r.crf <= CRF_LIMITS[1]):
+                    raise UserError(f"plan: {name}[{i}] has CRF {r.crf}; must be within 0..51")
+                pos = r.end_frame
+            if pos != self.frames:
+                raise UserError(f"plan: {name} end at frame {pos} but the plan has {self.frames} frames")
+        return self
+
+    # ---- encoder arguments ----------------------------------------------
+    @property
+    def base_crf(self) -> float:
+        """The stream-level CRF; zones override it everywhere."""
+        weights = [z.end_frame - z.start_frame for z in self.zones]
+        return float(np.round(np.average([z.crf for z in self.zones], weights=weights), 2))
+
+    @property
+    def keyframes(self) -> list[int]:
+        return [s.start_frame for s in self.shots]
+
+    def zones_string(self) -> str:
+        """x264 ``zones=`` value (crf per zone) or, for x265, bitrate factors.
+
+        x265's zones take ``q=`` (constant QP) or ``b=`` (rate factor) only. In
+        CRF mode x265 divides the zone's qscale by ``b`` and QP = 12 + 6*log2(qscale),
+        so b = 2**((base - crf) / 6) moves the zone by (base - crf) CRF steps.
+        Zone end frames are inclusive in both encoders.
+        """
+        parts = []
+        for z in self.zones:
+            if self.codec == "x264":
+                parts.append(f"{z.start_frame},{z.end_frame - 1},crf={_fmt(z.crf)}")
+            else:
+                b = 2.0 ** ((self.base_crf - z.crf) / 6.0)
+                parts.append(f"{z.start_frame},{z.end_frame - 1},b={b:.4f}")
+        return "/".join(parts)
+
+    def force_key_frames(self) -> str:
+        return "expr:" + "+".join(f"eq(n,{k})" for k in self.keyframes)
+
+    def ffmpeg_output_kwargs(self, threads: int | None = None) -> dict:
+        """Output keyword arguments for ffmpeg-python's ``ffmpeg.output(...)``."""
+        params_key = "x264-params" if self.codec == "x264" else "x265-params"
+        params = f"zones={self.zones_string()}"
+        if self.codec == "x265":
+            params += ":log-level=error"
+        kw = {
+            "c:v": CODECS[self.codec],
+            "preset": self.preset,
+            "crf": _fmt(self.base_crf),
+            params_key: params,
+            "force_key_frames": self.force_key_frames(),
+        }
+        if threads:
+            kw["threads"] = threads
+        return kw
+
+    def ffmpeg_args(self, threads: int | None = None) -> list[str]:
+        """The same as command-line arguments (for users of the ffmpeg CLI)."""
+        out = []
+        for k, v in self.ffmpeg_output_kwargs(threads).items():
+            out += [f"-{k}", str(v)]
+        return out
+
+
+def _fmt(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else f"{x:.2f}"
+
+
+def x265_offset(crf: float, table: Sequence[Sequence[float]]) -> float:
+    pts = sorted((float(a), float(b)) for a, b in table)
+    return float(np.interp(crf, [p[0] for p in pts], [p[1] for p in pts]))
+
+
+def crf_for(jnd: Sequence[float], opts: PlanOptions) -> float:
+    """The CRF for one shot: target level minus margin, codec offset, clamps, integer."""
+    value = float(jnd[opts.target_jnd - 1]) - opts.margin
+    if opts.codec == "x265":
+        value += x265_offset(value, opts.x265_offsets)
+    # floor: never round toward worse quality than the threshold minus margin
+    return float(np.clip(math.floor(value + 1e-9), opts.min_crf, opts.max_crf))
+
+
+def make_plan(
+    shots: Sequence[tuple[int, int]],
+    shot_jnd: Sequence[Sequence[float]],
+    frames: int,
+    fps: float,
+    opts: PlanOptions = PlanOptions(),
+    *,
+    frame_jnd: np.ndarray | None = None,
+    mode: str = "predict",
+    input: str | None = None,
+    model: str | None = None,
+) -> Plan:
+    """Build a plan from per-shot JND (and, for frame granularity, per-frame JND [frames, 3])."""
+    opts.validate()
+    if len(shots) != len(shot_jnd):
+        raise ValueError("one JND triple per shot is needed")
+    shot_plans = [ShotPlan(int(a), int(b), [round(float(x), 2) for x in j], crf_for(j, opts))
+                  for (a, b), j in zip(shots, shot_jnd)]
+    if opts.granularity == "frame" and frame_jnd is not None:
+        zones = frame_zones(shots, frame_jnd, fps, opts)
+    else:
+        zones = [Zone(s.start_frame, s.end_frame, s.crf) for s in shot_plans]
+    options = asdict(opts)
+    options["x265_offsets"] = [list(p) for p in opts.x265_offsets]
+    plan = Plan(frames=int(frames), fps=float(fps), codec=opts.codec, preset=opts.preset, mode=mode,
+                shots=shot_plans, zones=zones, options=options, input=input, model=model)
+    return plan.validate()
+
+
+def fixed_plan(shots: Sequence[tuple[int, int]], crf: float, frames: int, fps: float, opts: PlanOptions = PlanOptions(),
+               input: str | None = None) -> Plan:
+    """The baseline: one CRF everywhere, through the same encode path."""
+    opts.validate()
+    sp = [ShotPlan(int(a), int(b), None, float(crf)) for a, b in shots]
+    return Plan(frames=int(frames), fps=float(fps), codec=opts.codec, preset=opts.preset, mode="crf", shots=sp,
+                zones=[Zone(s.start_frame, s.end_frame, s.crf) for s in sp], options=asdict(opts) | {"x265_offsets": []},
+                input=input).validate()
+
+
+def frame_zones(shots: Sequence[tuple[int, int]], frame_jnd: np.ndarray, fps: float, opts: PlanOptions) -> list[Zone]:
+    """Per-frame CRF, smoothed inside each shot, held for blocks of ``min_zone_seconds``.
+
+    Smoothing never crosses a shot boundary: a cut is exactly where the content
+    (and so the right CRF) may jump.
+    """
+    win = max(1, int(round(opts.smooth_seconds * fps)))
+    min_len = max(1, int(round(opts.min_zone_seconds * fps)))
+    zones: list[Zone] = []
+    for a, b in shots:
+        seg = np.asarray(frame_jnd[a:b], dtype=float)
+        if win > 1 and len(seg) > 1:
+            k = np.ones(min(win, len(seg))) / min(win, len(seg))
+            pad = len(k) // 2
+            padded = np.pad(seg, ((pad, len(k) - 1 - pad), (0, 0)), mode="edge")
+            seg = np.stack([np.convolve(padded[:, c], k, mode="valid") for c in range(seg.shape[1])], axis=1)
+        crfs = np.array([crf_for(row, opts) for row in seg])
+        # blocks of min_len frames take their lowest (safest) CRF; a short tail joins the block before it
+        n_blocks = max(1, len(crfs) // min_len)
+        edges = [a + i * min_len for i in range(n_blocks)] + [b]
+        runs: list[list] = []
+        for s0, e0 in zip(edges, edges[1:]):
+            c = float(crfs[s0 - a:e0 - a].min())
+            if runs and runs[-1][2] == c:
+                runs[-1][1] = e0
+            else:
+                runs.append([s0, e0, c])
+        zones.extend(Zone(int(s), int(e), float(c)) for s, e, c in runs)
+    return zones
+
+
+def with_crf(plan: Plan, crf: float) -> Plan:
+    """A copy of ``plan`` with every shot and zone at one CRF (same shots/keyframes)."""
+    return replace(plan, shots=[replace(s, crf=float(crf)) for s in plan.shots],
+                   zones=[Zone(s.start_frame, s.end_frame, float(crf)) for s in plan.shots], mode="crf")

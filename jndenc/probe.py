@@ -1,0 +1,179 @@
+"""Describe an input video with PyAV: the facts the rest of the pipeline needs."""
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field
+from fractions import Fraction
+from pathlib import Path
+
+import av
+
+from .errors import InputError
+
+_IMAGE_CODECS = {"png", "mjpeg", "bmp", "tiff", "webp", "gif", "jpegls", "jpeg2000"}
+
+
+@dataclass
+class VideoInfo:
+    path: str
+    container: str
+    width: int
+    height: int
+    fps: float
+    frames: int  # counted or estimated; `frames_exact` says which
+    frames_exact: bool
+    duration: float
+    codec: str
+    pix_fmt: str
+    bit_depth: int
+    vfr: bool
+    rotation: int
+    interlaced: bool
+    video_stream: int  # index among video streams
+    video_streams: int
+    audio_streams: int
+    subtitle_streams: int
+    bitrate: int | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _check_path(path: Path) -> None:
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    if path.is_dir():
+        raise InputError(f"{path}: is a directory, not a video file")
+    if path.stat().st_size == 0:
+        raise InputError(f"{path}: file is empty (0 bytes)")
+    if not os.access(path, os.R_OK):
+        raise InputError(f"{path}: not readable (permission denied)")
+
+
+def open_container(path: str | os.PathLike) -> av.container.InputContainer:
+    """Open for reading with errors turned into one-line `InputError`s."""
+    p = Path(path)
+    _check_path(p)
+    try:
+        return av.open(str(p), mode="r")
+    except av.error.InvalidDataError:
+        raise InputError(f"{p}: not a video file FFmpeg can read (invalid data)") from None
+    except av.FFmpegError as exc:
+        raise InputError(f"{p}: cannot open: {exc.strerror or exc}") from None
+
+
+def _pick_video_stream(container) -> tuple[av.video.stream.VideoStream, int]:
+    streams = list(container.streams.video)
+    if not streams:
+        raise InputError(f"{container.name}: no video stream")
+    # FFmpeg's notion of "default": prefer a stream flagged default, skip cover art
+    for i, s in enumerate(streams):
+        disp = getattr(s, "disposition", None)
+        if disp is not None and "attached_pic" in str(disp).lower():
+            continue
+        if disp is not None and "default" in str(disp).lower():
+            return s, i
+    for i, s in enumerate(streams):
+        disp = getattr(s, "disposition", None)
+        if disp is None or "attached_pic" not in str(disp).lower():
+            return s, i
+    return streams[0], 0
+
+
+def _first_frame(path, container, stream):
+    """Decode one frame: proves the stream decodes and reveals the display rotation."""
+    try:
+        for frame in container.decode(stream):
+            return frame
+    except av.FFmpegError as exc:
+        raise InputError(f"{path}: video stream does not decode: {exc.strerror or exc}") from None
+    raise InputError(f"{path}: video stream has no decodable frames")
+
+
+def _count_frames(container, stream) -> tuple[int, bool, list]:
+    """Count video packets (cheap: no decode) and collect pts for VFR detection."""
+    n = 0
+    pts = []
+    for packet in container.demux(stream):
+        if packet.size == 0:
+            continue
+        n += 1
+        if packet.pts is not None and len(pts) < 4000:
+            pts.append(packet.pts)
+    return n, True, pts
+
+
+def probe(path: str | os.PathLike, count_frames: bool = True) -> VideoInfo:
+    """Probe ``path``; raises `InputError` with one line for unusable input."""
+    container = open_container(path)
+    try:
+        stream, vindex = _pick_video_stream(container)
+        ctx = stream.codec_context
+        if ctx.width <= 0 or ctx.height <= 0:
+            raise InputError(f"{path}: video stream has no frame size (corrupt header?)")
+        codec = ctx.name or "unknown"
+        rate = stream.average_rate or stream.guessed_rate or stream.base_rate
+        fps = float(rate) if rate else 25.0
+        duration = 0.0
+        if stream.duration is not None and stream.time_base:
+            duration = float(stream.duration * stream.time_base)
+        elif container.duration:
+            duration = container.duration / 1e6
+        first = _first_frame(path, container, stream)
+        rotation = int(getattr(first, "rotation", 0) or 0) % 360
+        container.seek(0)
+        notes = []
+        if len(container.streams.video) > 1:
+            notes.append(f"{len(container.streams.video)} video streams; using stream #{stream.index}")
+        frames = 0
+        exact = False
+        pts = []
+        if count_frames:
+            frames, exact, pts = _count_frames(container, stream)
+        if not frames:
+            frames = stream.frames or int(round(duration * fps))
+            exact = False
+        vfr = False
+        if len(pts) > 3 and stream.time_base:
+            deltas = sorted(b - a for a, b in zip(sorted(pts), sorted(pts)[1:]))
+            if deltas and deltas[0] > 0:
+                vfr = deltas[-1] > 1.5 * deltas[len(deltas) // 2] or deltas[0] < 0.67 * deltas[len(deltas) // 2]
+            if duration <= 0 and stream.time_base:
+                duration = float((max(pts) - min(pts)) * stream.time_base) + 1.0 / fps
+        if duration <= 0:
+            duration = frames / fps if fps else 0.0
+        pix = ctx.format.name if ctx.format is not None else (ctx.pix_fmt or "unknown")
+        depth = 8
+        for tag, d in (("p16", 16), ("p14", 14), ("p12", 12), ("p10", 10), ("p9", 9)):
+            if tag in pix:
+                depth = d
+        if codec in _IMAGE_CODECS and frames <= 1:
+            raise InputError(f"{path}: is a still image ({codec}), not a video")
+        interlaced = bool(getattr(first, "interlaced_frame", False))
+        return VideoInfo(
+            path=str(path),
+            container=container.format.name,
+            width=ctx.width,
+            height=ctx.height,
+            fps=fps,
+            frames=int(frames),
+            frames_exact=exact,
+            duration=duration,
+            codec=codec,
+            pix_fmt=pix,
+            bit_depth=depth,
+            vfr=vfr,
+            rotation=rotation,
+            interlaced=interlaced,
+            video_stream=vindex,
+            video_streams=len(container.streams.video),
+            audio_streams=len(container.streams.audio),
+            subtitle_streams=len(container.streams.subtitles),
+            bitrate=container.bit_rate or None,
+            notes=notes,
+        )
+    except av.FFmpegError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    finally:
+        container.close()

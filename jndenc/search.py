@@ -1,0 +1,183 @@
+"""The oracle: per-shot bisection over CRF with trial encodes and a full-reference metric.
+
+JND_k is the largest integer CRF whose pooled metric (VMAF by default) against
+the source stays at or above T_k (DESIGN.md section 3). The same code labels
+training data (`jndenc dataset build`) and drives `--mode search`.
+
+Each shot is first cut once from the source into a lossless reference
+(x264 ``-qp 0``, one pass with the segment muxer), so every trial encodes and
+measures only its own shot instead of decoding the source from the start.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+from .planner import CODECS
+from .quality import compare
+from .runner import run_ffmpeg
+
+DEFAULT_THRESHOLDS = (94.0, 88.0, 82.0)
+
+
+@dataclass(frozen=True)
+class SearchOptions:
+    codec: str = "x264"
+    preset: str = "medium"
+    metric: str = "vmaf"
+    pool: str = "mean"
+    thresholds: tuple[float, ...] = DEFAULT_THRESHOLDS
+    min_crf: int = 10
+    max_crf: int = 51
+    rate_control: str = "crf"  # or "qp"
+    max_trial_seconds: float | None = None  # encode only the middle N s of long shots
+
+
+@dataclass
+class Trial:
+    crf: int
+    bytes: int
+    score: float
+    seconds: float
+
+
+@dataclass
+class ShotSearch:
+    start_frame: int
+    end_frame: int
+    jnd: list[int]
+    trials: list[Trial] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def extract_references(src: str | os.PathLike, shots: Sequence[tuple[int, int]], out_dir: str | os.PathLike,
+                       bit_depth: int = 8) -> list[Path]:
+    """Cut ``src`` into one lossless file per shot, in one decode pass."""
+    out_dir = Path(out_dir)
+    splits = [a for a, _ in shots[1:]]
+    keys = "expr:" + ("+".join(f"eq(n,{k})" for k in splits) if splits else "0")
+    pix = "yuv420p10le" if bit_depth > 8 else "yuv420p"
+    args = ["-i", str(src), "-map", "0:v:0", "-an", "-sn", "-dn", "-fps_mode", "passthrough",
+            "-vf", f"format={pix}", "-c:v", "libx264", "-qp", "0", "-preset", "ultrafast",
+            "-force_key_frames", keys, "-x264-params", "scenecut=0:keyint=100000",
+            "-f", "segment", "-reset_timestamps", "1"]
+    if splits:
+        args += ["-segment_frames", ",".join(map(str, splits))]
+    args += [str(out_dir / "ref_%05d.mkv")]
+    run_ffmpeg(args, what=f"cutting {src} into shot references")
+    refs = sorted(out_dir.glob("ref_*.mkv"))
+    if len(refs) != len(shots):
+        raise RuntimeError(f"expected {len(shots)} shot references, FFmpeg wrote {len(refs)}")
+    return refs
+
+
+def trial_encode(ref: Path, crf: int, opts: SearchOptions, out: Path, threads: int = 0,
+                 frames: tuple[int, int] | None = None) -> int:
+    args = ["-i", str(ref), "-map", "0:v:0", "-fps_mode", "passthrough"]
+    if frames is not None:
+        args += ["-vf", f"trim=start_frame={frames[0]}:end_frame={frames[1]},setpts=PTS-STARTPTS"]
+    args += ["-c:v", CODECS[opts.codec], "-preset", opts.preset]
+    args += ["-qp" if opts.rate_control == "qp" else "-crf", str(crf)]
+    if opts.codec == "x265":
+        args += ["-x265-params", "log-level=error"]
+    if threads:
+        args += ["-threads", str(threads)]
+    run_ffmpeg(args + [str(out)], what=f"trial encode at CRF {crf}")
+    return out.stat().st_size
+
+
+def search_shot(ref: Path, start: int, end: int, opts: SearchOptions, work: Path, threads: int = 0,
+                fps: float = 25.0, bit_depth: int = 8) -> ShotSearch:
+    """Bisection for each threshold, sharing trials; labels come out monotone."""
+    trials: dict[int, Trial] = {}
+    frames = None
+    n = end - start
+    if opts.max_trial_seconds and n > opts.max_trial_seconds * fps:
+        keep = int(round(opts.max_trial_seconds * fps))
+        a = (n - keep) // 2
+        frames = (a, a + keep)
+
+    def score(crf: int) -> float:
+        if crf not in trials:
+            t0 = time.perf_counter()
+            out = work / f"trial_{start}_{crf}.mkv"
+            size = trial_encode(ref, crf, opts, out, threads, frames)
+            q = compare(out, ref, ref_range=frames, threads=threads or None, bit_depth=bit_depth)
+            trials[crf] = Trial(crf, size, q.pool(opts.metric, opts.pool), time.perf_counter() - t0)
+            out.unlink(missing_ok=True)
+        return trials[crf].score
+
+    jnd = []
+    floor_crf = opts.min_crf
+    guess = 23
+    for t in opts.thresholds:
+        lo, hi = _bracket(score, t, max(floor_crf, min(guess, opts.max_crf)), floor_crf, opts.max_crf)
+        while hi - lo > 1:  # invariant: score(lo) >= t > score(hi)
+            mid = (lo + hi) // 2
+            if score(mid) >= t:
+                lo = mid
+            else:
+                hi = mid
+        jnd.append(lo)
+        floor_crf = lo  # JND_{k+1} >= JND_k: the next search starts here
+        guess = lo + 4
+    return ShotSearch(start, end, jnd, sorted(trials.values(), key=lambda x: x.crf))
+
+
+def _bracket(score: Callable[[int], float], t: float, guess: int, lo_lim: int, hi_lim: int,
+             step: int = 6) -> tuple[int, int]:
+    """Find (lo, hi) with score(lo) >= t > score(hi), hi - lo <= step, starting at ``guess``.
+
+    Returns (lim, lim + 1) style degenerate brackets when the threshold is out of
+    range: (lo_lim, lo_lim + 1) if even lo_lim misses it, (hi_lim, hi_lim + 1) if
+    hi_lim still passes. Starting near the answer and stepping by one JND's worth
+    of CRF takes fewer trial encodes than bisecting the whole 0..51 range.
+    """
+    if score(guess) >= t:
+        lo = guess
+        while lo < hi_lim:
+            nxt = min(hi_lim, lo + step)
+            if score(nxt) < t:
+                return lo, nxt
+            lo = nxt
+        return hi_lim, hi_lim + 1
+    hi = guess
+    while hi > lo_lim:
+        nxt = max(lo_lim, hi - step)
+        if score(nxt) >= t:
+            return nxt, hi
+        hi = nxt
+    return lo_lim, lo_lim + 1
+
+
+def search(src: str | os.PathLike, shots: Sequence[tuple[int, int]], opts: SearchOptions = SearchOptions(), *,
+           workers: int = 1, bit_depth: int = 8, fps: float = 25.0, work_dir: str | None = None,
+           on_shot: Callable[[ShotSearch], None] | None = None) -> list[ShotSearch]:
+    """Search every shot; ``workers`` shots run at once with the cores split between them."""
+    tmp = Path(tempfile.mkdtemp(prefix="jndenc-search-", dir=work_dir))
+    try:
+        refs = extract_references(src, shots, tmp, bit_depth)
+        threads = max(1, (os.cpu_count() or 1) // max(1, workers))
+
+        def one(i: int) -> ShotSearch:
+            a, b = shots[i]
+            r = search_shot(refs[i], a, b, opts, tmp, threads, fps, bit_depth)
+            refs[i].unlink(missing_ok=True)
+            if on_shot:
+                on_shot(r)
+            return r
+
+        if workers <= 1:
+            return [one(i) for i in range(len(shots))]
+        with ThreadPoolExecutor(workers) as pool:
+            return list(pool.map(one, range(len(shots))))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

@@ -1,0 +1,70 @@
+"""The CLI as a user runs it: subprocesses, exit codes, stderr lines, the JSON contract."""
+import hashlib
+import json
+import subprocess
+import sys
+
+import pytest
+
+
+def jndenc(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "jndenc", *map(str, args)], capture_output=True, text=True, cwd=cwd)
+
+
+def test_encode_json_contract(cut_clip, tmp_path):
+    out = tmp_path / "o.mp4"
+    r = jndenc("encode", cut_clip, out, "--crf", "26", "--preset", "ultrafast", "--json")
+    assert r.returncode == 0, r.stderr
+    d = json.loads(r.stdout)
+    for key in ("input", "output", "mode", "codec", "frames", "bytes", "bitrate_kbps", "shots", "timings"):
+        assert key in d
+    assert d["frames"] == 150 and d["bytes"] == out.stat().st_size and d["mode"] == "crf"
+    assert [(s["start_frame"], s["end_frame"]) for s in d["shots"]] == [(0, 50), (50, 100), (100, 150)]
+    assert all(s["crf"] == 26 and "jnd" in s for s in d["shots"])
+    assert set(d["timings"]) >= {"analysis_s", "encode_s", "total_s"}
+
+
+@pytest.mark.parametrize("make,needle", [
+    (lambda p: None, "no such file"),
+    (lambda p: p.mkdir(), "directory"),
+    (lambda p: p.write_bytes(b""), "empty"),
+    (lambda p: p.write_bytes(b"\x00\x01garbage" * 500), "not a video"),
+])
+def test_bad_input_exit_2_one_line(tmp_path, make, needle):
+    src = tmp_path / "in.mp4"
+    make(src)
+    r = jndenc("encode", src, tmp_path / "o.mp4", "--crf", "23")
+    assert r.returncode == 2
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and needle in lines[0] and "Traceback" not in r.stderr
+    assert not (tmp_path / "o.mp4").exists()
+
+
+def test_output_equal_input_refused(cut_clip):
+    before = hashlib.sha256(cut_clip.read_bytes()).hexdigest()
+    r = jndenc("encode", cut_clip, cut_clip, "--crf", "23", "-y")
+    assert r.returncode == 2 and "input" in r.stderr
+    assert hashlib.sha256(cut_clip.read_bytes()).hexdigest() == before
+
+
+def test_invalid_plan_exit_2(cut_clip, tmp_path):
+    plan = tmp_path / "p.json"
+    assert jndenc("encode", cut_clip, tmp_path / "a.mp4", "--crf", "30", "--preset", "ultrafast",
+                  "--plan-out", plan, "-q").returncode == 0
+    d = json.loads(plan.read_text())
+    d["zones"][0]["crf"] = -4
+    plan.write_text(json.dumps(d))
+    r = jndenc("encode", cut_clip, tmp_path / "b.mp4", "--plan", plan)
+    assert r.returncode == 2 and "CRF -4" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "b.mp4").exists()
+
+
+def test_doctor():
+    r = jndenc("doctor")
+    assert r.returncode == 0
+    assert "libx264" in r.stdout and "MISSING" not in r.stdout
+
+
+def test_debug_shows_traceback(tmp_path):
+    r = jndenc("encode", tmp_path / "none.mp4", tmp_path / "o.mp4", "--crf", "23", "--debug")
+    assert r.returncode == 2 and "Traceback" in r.stderr

@@ -1,0 +1,125 @@
+"""Real FFmpeg encodes of generated clips: per-shot CRF applied, streams kept, atomic output."""
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+import av
+from jndenc.encode import encode
+from jndenc.errors import UserError
+from jndenc.planner import PlanOptions, make_plan
+from jndenc.probe import probe
+from jndenc.qp import range_qps
+
+SHOTS = [(0, 50), (50, 100), (100, 150)]
+
+
+def sha(p):
+    return hashlib.sha256(open(p, "rb").read()).hexdigest()
+
+
+def test_per_shot_crf_really_applied(cut_clip, tmp_path):
+    plan = make_plan(SHOTS, [[41, 45, 48], [19, 25, 30], [31, 36, 40]], 150, 25.0, PlanOptions(margin=0, max_crf=51))
+    out = tmp_path / "o.mp4"
+    before = sha(cut_clip)
+    r = encode(cut_clip, out, plan=plan)
+    assert sha(cut_clip) == before
+    q = range_qps(out, SHOTS)
+    # measured QP follows the planned CRF order per shot, with clear gaps
+    assert q[0] > q[2] + 3 > q[1] + 6, q
+    assert r.frames == 150 and r.bytes == out.stat().st_size
+
+
+def test_fixed_crf_changes_size(cut_clip, tmp_path):
+    a = encode(cut_clip, tmp_path / "a.mp4", crf=18, preset="ultrafast")
+    b = encode(cut_clip, tmp_path / "b.mp4", crf=35, preset="ultrafast")
+    assert a.bytes > 1.5 * b.bytes
+
+
+def test_streams_frames_timestamps_kept(cut_clip, tmp_path):
+    out = tmp_path / "o.mp4"
+    encode(cut_clip, out, crf=23, preset="ultrafast")
+    src, dst = probe(cut_clip), probe(out)
+    assert dst.frames == src.frames == 150
+    assert dst.audio_streams == 1
+    assert dst.fps == pytest.approx(src.fps)
+    assert dst.duration == pytest.approx(src.duration, abs=0.05)
+    with av.open(str(out)) as c:
+        keys = [i for i, p in enumerate(sorted((p for p in c.demux(video=0) if p.size), key=lambda p: p.pts)) if p.is_keyframe]
+    assert {0, 50, 100} <= set(keys)  # a keyframe at every shot start
+
+
+def test_x265_encode(cut_clip, tmp_path):
+    plan = make_plan(SHOTS, [[40, 45, 48], [20, 25, 30], [30, 36, 40]], 150, 25.0,
+                     PlanOptions(codec="x265", preset="ultrafast", margin=0, x265_offsets=((0, 0),)))
+    out = tmp_path / "o.mkv"
+    r = encode(cut_clip, out, plan=plan)
+    assert probe(out).codec == "hevc" and r.frames == 150
+    flat = tmp_path / "flat.mkv"
+    encode(cut_clip, flat, crf=plan.base_crf, codec="x265", preset="ultrafast")
+
+    def shot_bytes(path):
+        with av.open(str(path)) as c:
+            pk = sorted((p for p in c.demux(video=0) if p.size), key=lambda p: p.pts)
+        return np.array([sum(p.size for p in pk[a:b]) for a, b in SHOTS], dtype=float)
+
+    ratio = shot_bytes(out) / shot_bytes(flat)
+    # against a flat encode at the base CRF: the CRF-20 shot gets more bits, the CRF-40 shot fewer
+    assert ratio[1] > 1.3 and ratio[0] < 0.7, ratio
+
+
+def test_plan_out_and_replay(cut_clip, tmp_path):
+    plan_path = tmp_path / "plan.json"
+    encode(cut_clip, tmp_path / "a.mp4", crf=30, preset="ultrafast", plan_out=plan_path)
+    d = json.loads(plan_path.read_text())
+    d["zones"][1]["crf"] = d["shots"][1]["crf"] = 12
+    plan_path.write_text(json.dumps(d))
+    encode(cut_clip, tmp_path / "b.mp4", plan=plan_path)
+    qa, qb = range_qps(tmp_path / "a.mp4", SHOTS), range_qps(tmp_path / "b.mp4", SHOTS)
+    assert qb[1] < qa[1] - 8 and abs(qb[0] - qa[0]) < 3
+
+
+def test_refuses_input_as_output_and_existing(cut_clip, tmp_path):
+    with pytest.raises(UserError, match="is the input"):
+        encode(cut_clip, cut_clip, crf=23, overwrite=True)
+    link = tmp_path / "link.mp4"
+    os.symlink(cut_clip, link)
+    with pytest.raises(UserError, match="is the input"):
+        encode(cut_clip, link, crf=23, overwrite=True)
+    hard = tmp_path / "hard.mp4"
+    os.link(cut_clip, hard)
+    with pytest.raises(UserError, match="is the input"):
+        encode(hard, cut_clip, crf=23, overwrite=True)
+    exists = tmp_path / "x.mp4"
+    exists.write_bytes(b"keep")
+    with pytest.raises(UserError, match="already exists"):
+        encode(cut_clip, exists, crf=23)
+    assert exists.read_bytes() == b"keep"
+    with pytest.raises(UserError, match="does not exist"):
+        encode(cut_clip, tmp_path / "missing" / "o.mp4", crf=23)
+
+
+def test_kill_mid_encode_leaves_no_output(cut_clip, tmp_path):
+    """SIGINT while FFmpeg runs: no output, no temp file, exit 130."""
+    out = tmp_path / "o.mp4"
+    big = tmp_path / "big.mp4"
+    subprocess.run([sys.executable, "-c", "from jndenc.ffbin import ffmpeg_exe; import subprocess;"
+                    f"subprocess.run([ffmpeg_exe(),'-loglevel','error','-f','lavfi','-i','testsrc2=size=1280x720:rate=25:duration=20','-c:v','libx264','-preset','ultrafast','{big}'],check=True)"],
+                   check=True)
+    proc = subprocess.Popen([sys.executable, "-m", "jndenc.cli", "encode", str(big), str(out), "--crf", "20",
+                             "--preset", "veryslow", "-q"], stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while time.time() < deadline and not any(p.name.endswith(".tmp.mp4") for p in tmp_path.iterdir()):
+        time.sleep(0.1)
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert not out.exists()
+    assert not [p for p in tmp_path.iterdir() if "jndenc" in p.name], list(tmp_path.iterdir())

@@ -1,0 +1,85 @@
+import subprocess
+
+import numpy as np
+import pytest
+
+from jndenc.decode import count_decoded_frames, iter_frames
+from jndenc.errors import InputError
+from jndenc.probe import probe
+from jndenc.shots import ContentDetector, shots_from_cuts, split_long
+from jndenc.analyze import analyze
+from jndenc.ffbin import ffmpeg_exe
+
+
+def test_probe_fields(cut_clip):
+    info = probe(cut_clip)
+    assert (info.width, info.height) == (160, 120)
+    assert info.fps == pytest.approx(25.0)
+    assert info.frames == 150 and info.frames_exact
+    assert info.duration == pytest.approx(6.0, abs=0.1)
+    assert info.audio_streams == 1 and info.video_streams == 1
+    assert info.pix_fmt == "yuv420p" and info.bit_depth == 8
+    assert not info.vfr and info.rotation == 0
+
+
+def test_decode_count_matches_ffmpeg(cut_clip):
+    # ffmpeg's own count of decoded frames, read from its null-muxer summary
+    out = subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(cut_clip), "-map", "0:v", "-f", "null", "-"],
+                         capture_output=True, text=True).stderr
+    ff_frames = int(out.rsplit("frame=", 1)[1].split()[0])
+    assert count_decoded_frames(cut_clip) == ff_frames == 150
+
+
+def test_decode_streams_resized_bgr(cut_clip):
+    frames = list(iter_frames(cut_clip, size=(64, 48), every=10))
+    assert [f.index for f in frames] == list(range(0, 150, 10))
+    assert frames[0].image.shape == (48, 64, 3) and frames[0].image.dtype == np.uint8
+    assert frames[1].time == pytest.approx(10 / 25)
+
+
+def test_shot_detection_finds_generated_cuts(cut_clip):
+    a = analyze(cut_clip)
+    assert a.frames == 150
+    assert len(a.cuts) == 2
+    for found, true in zip(a.cuts, [50, 100]):
+        assert abs(found - true) <= 1
+    assert a.shots[0][0] == 0 and a.shots[-1][1] == 150
+
+
+def test_no_false_cuts_on_continuous_content(plain_clip):
+    assert analyze(plain_clip).cuts == []
+
+
+def test_split_long_and_shots_from_cuts():
+    assert shots_from_cuts([50, 100, 100, 0], 150) == [(0, 50), (50, 100), (100, 150)]
+    segs = split_long([(0, 25), (25, 275)], 100)
+    assert segs[0] == (0, 25) and segs[-1][1] == 275
+    assert all(b - a <= 100 for a, b in segs) and len(segs) == 4
+    assert all(s1[1] == s2[0] for s1, s2 in zip(segs, segs[1:]))
+
+
+def test_detector_min_shot_length():
+    d = ContentDetector(threshold=10, min_shot_frames=5)
+    black, white = np.zeros((36, 64, 3), np.uint8), np.full((36, 64, 3), 255, np.uint8)
+    cuts = [i for i in range(12) if d.process(i, white if i % 2 else black)]
+    assert cuts == [5, 10]
+
+
+@pytest.mark.parametrize("make,expect", [
+    (lambda p: None, "no such file"),
+    (lambda p: p.mkdir(), "directory"),
+    (lambda p: p.write_bytes(b""), "empty"),
+    (lambda p: p.write_bytes(bytes(range(256)) * 64), "not a video"),
+])
+def test_bad_inputs_raise_input_error(tmp_path, make, expect):
+    p = tmp_path / "bad.mp4"
+    make(p)
+    with pytest.raises(InputError, match=expect):
+        probe(p)
+
+
+def test_audio_only_is_rejected(tmp_path):
+    p = tmp_path / "a.m4a"
+    subprocess.run([ffmpeg_exe(), "-loglevel", "error", "-f", "lavfi", "-i", "sine=duration=1", "-c:a", "aac", str(p)], check=True)
+    with pytest.raises(InputError, match="no video stream"):
+        probe(p)
