@@ -1,0 +1,272 @@
+"""Train and evaluate MTJND-family models on a seed-layout dataset.
+
+`fit` reproduces the paper's recipe by default (MAE per JND head, loss
+weights 1:1:1, Adam 1e-5, batch 8, 500 epochs, keep the best `val_loss`
+weights, CSV log with ';'); `evaluate` writes one CSV row of predictions per
+image in sorted filename order, plus per-level MAE when labels exist.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np
+
+from . import data as D
+from .errors import UserError
+from .models import ArchInfo, arch_info, build_model
+from .models.attention import VA_OUTPUT
+from .models.io import load_weights_into, model_metadata, read_metadata, save_model
+
+VA_LOSS = "binary_crossentropy"
+
+
+def _versions() -> dict[str, str]:
+    import cv2
+    import keras
+    import tensorflow as tf
+
+    try:
+        from importlib.metadata import version
+
+        jv = version("jndenc")
+    except Exception:  # not pip-installed (running from a checkout)
+        jv = "unknown"
+    return {"python": platform.python_version(), "tensorflow": tf.__version__, "keras": keras.__version__,
+            "numpy": np.__version__, "opencv": cv2.__version__, "jndenc": jv}
+
+
+def _resolve_shape(info: ArchInfo, input_shape: tuple[int, ...] | None) -> tuple[int, int, int]:
+    if input_shape is None:
+        return info.input_shape
+    shape = tuple(int(d) for d in input_shape)
+    if len(shape) == 2:
+        shape = (*shape, info.channels)
+    if len(shape) != 3 or min(shape) <= 0:
+        raise UserError(f"bad input shape {input_shape}: expected (height, width[, channels])")
+    return shape  # type: ignore[return-value]
+
+
+def _check_column(info: ArchInfo, jnd_column: int | None) -> int | None:
+    if jnd_column is not None and jnd_column not in (0, 1, 2):
+        raise UserError(f"--jnd_column must be 0, 1 or 2, not {jnd_column}")
+    if info.jnd_heads == ("JND_output",) and jnd_column is None:
+        return 0
+    return jnd_column
+
+
+def _va_hw(model) -> tuple[int, int] | None:
+    try:
+        shape = model.get_layer(VA_OUTPUT).output.shape
+    except ValueError:
+        return None
+    return int(shape[1]), int(shape[2])
+
+
+def _load_split_arrays(split: D.Split, info: ArchInfo, model, echo: Callable[[str], None]):
+    hw = tuple(model.input_shape[1:3])
+    frames = D.load_frames(split.directory, split.files, hw)
+    prev = D.load_prev(split, hw) if info.uses_motion else None
+    va, pseudo = None, False
+    va_hw = _va_hw(model) if info.has_va else None
+    if va_hw is not None:
+        va, pseudo = D.load_va(split, va_hw, frames, notice=echo)
+    return frames, prev, va, pseudo
+
+
+class BestCheckpoint:
+    """Keras callback saving weights + sidecar metadata when `val_loss` improves.
+
+    Our own callback (not ModelCheckpoint) so that `.h5` checkpoints are
+    legacy by-name files like the authors', and every save carries metadata.
+    """
+
+    def __new__(cls, *args, **kwargs):
+        import keras
+
+        class _Cb(keras.callbacks.Callback):
+            def __init__(self, path: Path, metadata: dict[str, Any], best: float = math.inf, monitor: str = "val_loss"):
+                super().__init__()
+                self.path, self.metadata, self.best, self.monitor = path, metadata, best, monitor
+                self.saved_epoch: int | None = None
+
+            def on_epoch_end(self, epoch, logs=None):
+                value = (logs or {}).get(self.monitor)
+                if value is None or not math.isfinite(float(value)) or float(value) >= self.best:
+                    return
+                self.best = float(value)
+                self.saved_epoch = epoch
+                meta = dict(self.metadata, epoch=int(epoch), best_val_loss=self.best)
+                save_model(self.model, self.path, meta)
+
+        return _Cb(*args, **kwargs)
+
+
+def _csv_state(csv_log_path: Path | None) -> tuple[int, float]:
+    """(epochs already logged, best val_loss logged) of an existing CSV log."""
+    if csv_log_path is None or not csv_log_path.is_file():
+        return 0, math.inf
+    with open(csv_log_path, newline="") as f:
+        rows = list(csv.DictReader(f, delimiter=";"))
+    epochs = [int(r["epoch"]) for r in rows if r.get("epoch", "").strip().isdigit()]
+    vals = [float(r["val_loss"]) for r in rows if r.get("val_loss") not in (None, "")]
+    return (max(epochs) + 1 if epochs else 0), (min(vals) if vals else math.inf)
+
+
+def fit(model_name: str, data_dir: str | Path, checkpoint_path: str | Path, csv_log_path: str | Path | None = None,
+        epochs: int = 500, batch_size: int = 8, learning_rate: float = 1e-5, jnd_column: int | None = None,
+        seed: int | None = None, resume: bool = False, early_stopping: int | None = None,
+        input_shape: tuple[int, ...] | None = None, augment: bool = False, metadata: dict[str, Any] | None = None,
+        *, verbose: int = 2, echo: Callable[[str], None] = print) -> dict[str, Any]:
+    """Train `model_name` on `data_dir/{train,valid}`; returns history, best val_loss and paths.
+
+    The best-`val_loss` weights go to `checkpoint_path` (`.h5` legacy by-name,
+    `.keras`, or `.weights.h5`) with a sidecar `<checkpoint>.json`; `run.json`
+    beside it records the command, versions, data digest and final metrics.
+    """
+    import keras
+
+    if epochs < 1 or batch_size < 1 or not learning_rate > 0:
+        raise UserError("epochs and batch size must be >= 1 and the learning rate > 0")
+    info = arch_info(model_name)
+    jnd_column = _check_column(info, jnd_column)
+    if seed is not None:
+        keras.utils.set_random_seed(int(seed))
+    checkpoint_path = Path(checkpoint_path)
+    csv_path = Path(csv_log_path) if csv_log_path else None
+    train_split = D.read_split(data_dir, "train")
+    valid_split = D.read_split(data_dir, "valid")
+    digest = D.data_digest([train_split, valid_split])
+
+    model = build_model(model_name, input_shape=_resolve_shape(info, input_shape))
+    tr_frames, tr_prev, tr_va, pseudo = _load_split_arrays(train_split, info, model, echo)
+    va_frames, va_prev, va_va, _ = _load_split_arrays(valid_split, info, model, echo)
+    tr_ds = D.make_dataset(tr_frames, tr_prev, D.targets_for(train_split.labels, info.jnd_heads, jnd_column, tr_va),
+                           info.uses_motion, batch_size, shuffle=True, augment=augment, seed=seed)
+    va_ds = D.make_dataset(va_frames, va_prev, D.targets_for(valid_split.labels, info.jnd_heads, jnd_column, va_va),
+                           info.uses_motion, batch_size)
+
+    losses = {h: "mae" for h in info.jnd_heads}
+    if info.has_va:
+        losses[VA_OUTPUT] = VA_LOSS
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate), loss=losses,
+                  loss_weights={k: 1.0 for k in losses})
+
+    initial_epoch, best = 0, math.inf
+    if resume:
+        if not checkpoint_path.is_file():
+            raise UserError(f"--resume: no checkpoint at {checkpoint_path}")
+        meta = load_weights_into(model, checkpoint_path, model_name) or {}
+        initial_epoch, best = _csv_state(csv_path)
+        if not initial_epoch and "epoch" in meta:
+            initial_epoch = int(meta["epoch"]) + 1
+        best = min(best, float(meta.get("best_val_loss", math.inf)))
+        echo(f"resuming {model_name} from {checkpoint_path} at epoch {initial_epoch}")
+
+    meta = model_metadata(model, model_name, data_digest=digest, jnd_column=jnd_column,
+                          va_pseudo_labels=pseudo if info.has_va else None, seed=seed)
+    meta.update(metadata or {})
+    ckpt = BestCheckpoint(checkpoint_path, meta, best)
+    callbacks = [ckpt]
+    if csv_path is not None:
+        csv_path.parent.mkdir(parents=True, exist_ok=True)
+        callbacks.append(keras.callbacks.CSVLogger(str(csv_path), separator=";", append=resume))
+    if early_stopping:
+        callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=int(early_stopping)))
+
+    t0 = time.perf_counter()
+    history: dict[str, list[float]] = {}
+    if initial_epoch < epochs:
+        hist = model.fit(tr_ds, validation_data=va_ds, epochs=epochs, initial_epoch=initial_epoch,
+                         callbacks=callbacks, verbose=verbose, shuffle=False)
+        history = {k: [float(v) for v in vals] for k, vals in hist.history.items()}
+    else:
+        echo(f"nothing to do: {initial_epoch} of {epochs} epochs already run")
+    final = {k: v[-1] for k, v in history.items() if v}
+    result = {
+        "model": model_name,
+        "checkpoint": str(checkpoint_path),
+        "best_val_loss": ckpt.best if math.isfinite(ckpt.best) else None,
+        "best_epoch": ckpt.saved_epoch,
+        "epochs_run": len(history.get("loss", [])),
+        "history": history,
+        "final_metrics": final,
+        "data_digest": digest,
+        "params": int(model.count_params()),
+        "va_pseudo_labels": pseudo if info.has_va else None,
+        "train_seconds": round(time.perf_counter() - t0, 2),
+    }
+    run = {
+        "command": list(sys.argv),
+        "arguments": {"model_name": model_name, "data_dir": str(data_dir), "checkpoint_path": str(checkpoint_path),
+                      "csv_log_path": str(csv_path) if csv_path else None, "epochs": epochs, "batch_size": batch_size,
+                      "learning_rate": learning_rate, "jnd_column": jnd_column, "seed": seed, "resume": resume,
+                      "early_stopping": early_stopping, "input_shape": list(model.input_shape[1:]), "augment": augment},
+        "versions": _versions(),
+        **{k: v for k, v in result.items() if k != "history"},
+    }
+    checkpoint_path.parent.mkdir(parents=True, exist_ok=True)
+    run_path = checkpoint_path.parent / "run.json"
+    run_path.write_text(json.dumps(run, indent=2, default=str) + "\n")
+    result["run_json"] = str(run_path)
+    return result
+
+
+def evaluate(model_name: str, data_dir: str | Path, weights_path: str | Path, result_path: str | Path,
+             jnd_column: int | None = None, split: str = "test", *, batch_size: int = 32,
+             echo: Callable[[str], None] = print) -> dict[str, Any]:
+    """Predict every image of `data_dir/split`; write `result_path` CSV and return per-level MAE.
+
+    Columns: filename, then JND1..JND3 (or only JND{jnd_column+1} when a
+    column is chosen or the model has one head). With labels, a final row
+    `MAE,...` holds the per-level mean absolute error.
+    """
+    info = arch_info(model_name)
+    meta = read_metadata(weights_path) or {}
+    if jnd_column is None and info.jnd_heads == ("JND_output",):
+        jnd_column = meta.get("jnd_column")
+    jnd_column = _check_column(info, jnd_column)
+    shape = _resolve_shape(info, meta.get("input_shape"))
+    model = build_model(model_name, input_shape=shape)
+    load_weights_into(model, weights_path, model_name)
+    sp = D.read_split(data_dir, split, require_labels=False)
+    hw = tuple(model.input_shape[1:3])
+    frames = D.load_frames(sp.directory, sp.files, hw)
+    prev = D.load_prev(sp, hw) if info.uses_motion else None
+    ds = D.make_dataset(frames, prev, None, info.uses_motion, batch_size)
+    outs = model.predict(ds, verbose=0)
+    outs = outs if isinstance(outs, (list, tuple)) else [outs]
+    by_name = dict(zip(model.output_names, outs))
+    if info.jnd_heads == ("JND_output",):
+        cols = [jnd_column]
+        pred = np.asarray(by_name["JND_output"]).reshape(len(sp.files), 1)
+    else:
+        full = np.concatenate([np.asarray(by_name[h]).reshape(-1, 1) for h in info.jnd_heads], axis=1)
+        cols = [0, 1, 2] if jnd_column is None else [jnd_column]
+        pred = full[:, cols]
+    names = [f"JND{c + 1}" for c in cols]
+    result_path = Path(result_path)
+    result_path.parent.mkdir(parents=True, exist_ok=True)
+    mae = None
+    with open(result_path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["filename", *names])
+        for name, row in zip(sp.files, pred):
+            w.writerow([name, *(f"{v:.4f}" for v in row)])
+        if sp.labels is not None:
+            errs = np.abs(pred - sp.labels[:, cols]).mean(axis=0)
+            mae = {n: float(e) for n, e in zip(names, errs)}
+            w.writerow(["MAE", *(f"{e:.4f}" for e in errs)])
+    if mae is not None:
+        echo("MAE " + " ".join(f"{k}={v:.3f}" for k, v in mae.items()))
+    return {"result_path": str(result_path), "rows": len(sp.files), "columns": names, "mae": mae,
+            "predictions": pred.astype(np.float32), "files": list(sp.files)}
