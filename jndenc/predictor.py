@@ -1,0 +1,130 @@
+"""Inference wrapper: load a JND model once, predict JND1..3 for batches of frames.
+
+Usage::
+
+    p = Predictor.load()                      # shipped default weights
+    frames = np.stack([p.prepare(f) for f in decoded_bgr])
+    jnd = p.predict(frames, prev=prev_frames)  # float32 [N, 3]
+"""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import cv2
+import numpy as np
+
+from .errors import UserError
+
+DEFAULT_WEIGHTS_NAME = "jndenc_compact.keras"
+WEIGHTS_ENV = "JNDENC_WEIGHTS"
+
+
+def default_weights_candidates() -> list[Path]:
+    """Where the shipped weights are looked for, in order."""
+    out: list[Path] = []
+    env = os.environ.get(WEIGHTS_ENV)
+    if env:
+        out.append(Path(env))
+    import jndenc
+
+    out.append(Path(jndenc.__file__).resolve().parents[1] / "weights" / DEFAULT_WEIGHTS_NAME)
+    out.append(Path(sys.prefix) / "share" / "jndenc" / "weights" / DEFAULT_WEIGHTS_NAME)
+    return out
+
+
+def find_default_weights() -> Path:
+    for cand in default_weights_candidates():
+        if cand.is_file():
+            return cand
+    raise UserError("no shipped weights found; use --mode search or --weights PATH")
+
+
+class Predictor:
+    """A loaded JND model. Build with `Predictor.load`; `predict` is cheap to call repeatedly."""
+
+    def __init__(self, model, architecture: str, metadata: dict[str, Any], weights_path: Path | None = None):
+        from .models import arch_info
+
+        info = arch_info(architecture)
+        self.model = model
+        self.name = architecture
+        self.metadata = dict(metadata)
+        self.weights_path = weights_path
+        h, w = (int(d) for d in model.input_shape[1:3])
+        self.input_size: tuple[int, int] = (w, h)  # (width, height), as cv2.resize takes it
+        self.uses_motion: bool = info.uses_motion
+        self.heads = info.jnd_heads
+        col = self.metadata.get("jnd_column")
+        self.jnd_column: int = int(col) if col is not None else 0
+        self._call = None
+
+    @classmethod
+    def load(cls, weights_path: str | Path | None = None, architecture: str | None = None) -> "Predictor":
+        """Load weights (None -> shipped default); the architecture comes from the sidecar JSON
+        unless given, and a mismatch between the two is refused."""
+        from .models import build_model
+        from .models.io import load_weights_into, read_metadata
+
+        path = Path(weights_path) if weights_path is not None else find_default_weights()
+        if not path.is_file():
+            raise UserError(f"weights file not found: {path}")
+        meta = read_metadata(path) or {}
+        arch = architecture or meta.get("architecture")
+        if arch is None:
+            raise UserError(f"{path} has no metadata ({path.name}.json) naming its architecture; pass the architecture")
+        shape = meta.get("input_shape")
+        model = build_model(arch, input_shape=tuple(shape) if shape else None)
+        load_weights_into(model, path, arch)
+        return cls(model, arch, meta, path)
+
+    def prepare(self, frame_bgr: np.ndarray) -> np.ndarray:
+        """Resize a uint8 BGR frame of any size to the model input (INTER_AREA, like training)."""
+        w, h = self.input_size
+        if frame_bgr.shape[:2] == (h, w):
+            return frame_bgr
+        return cv2.resize(frame_bgr, (w, h), interpolation=cv2.INTER_AREA)
+
+    def _inputs(self, frames: np.ndarray, prev: np.ndarray | None) -> np.ndarray:
+        if self.uses_motion:
+            from .models.compact import compact_input
+
+            return compact_input(frames, prev)
+        return frames.astype(np.float32) / 255.0
+
+    def predict(self, frames: np.ndarray, prev: np.ndarray | None = None, batch_size: int = 32) -> np.ndarray:
+        """uint8 BGR frames [N,H,W,3] at `input_size` (+ previous frames) -> float32 [N,3] JND1..3.
+
+        Single-head models fill their metadata `jnd_column` and leave NaN elsewhere.
+        """
+        frames = np.asarray(frames)
+        w, h = self.input_size
+        if frames.ndim != 4 or frames.shape[1:] != (h, w, 3):
+            raise ValueError(f"frames must be [N,{h},{w},3] uint8 BGR, got {frames.shape}")
+        if prev is not None:
+            prev = np.asarray(prev)
+            if prev.shape != frames.shape:
+                raise ValueError(f"prev shape {prev.shape} != frames shape {frames.shape}")
+        out = np.full((len(frames), 3), np.nan, np.float32)
+        if not len(frames):
+            return out
+        if self._call is None:
+            import tensorflow as tf
+
+            # one traced graph per input shape: no per-call Keras overhead or progress output
+            self._call = tf.function(lambda x: self.model(x, training=False), reduce_retracing=True)
+        for start in range(0, len(frames), batch_size):
+            sl = slice(start, start + batch_size)
+            x = self._inputs(frames[sl], prev[sl] if prev is not None else None)
+            res = self._call(x)
+            res = res if isinstance(res, (list, tuple)) else [res]
+            by_name = dict(zip(self.model.output_names, res))
+            if self.heads == ("JND_output",):
+                out[sl, self.jnd_column] = np.asarray(by_name["JND_output"]).reshape(-1)
+            else:
+                out[sl] = np.concatenate([np.asarray(by_name[hd]).reshape(-1, 1) for hd in self.heads], axis=1)
+        return out
