@@ -38,6 +38,12 @@ class Analysis:
     sample_jnd: np.ndarray | None = None  # [M, 3]
     model: str | None = None
     seconds: float = 0.0
+    times: np.ndarray = field(default_factory=lambda: np.zeros(0))  # per frame, seconds from the first
+
+    def shot_times(self) -> list[float] | None:
+        if len(self.times) != self.frames or not np.all(np.isfinite(self.times)):
+            return None
+        return [float(self.times[a]) for a, _ in self.shots]
 
     def shot_jnd(self, agg: str = "median") -> np.ndarray:
         """[S, 3] JND per shot from the samples inside it (nearest sample if none)."""
@@ -101,6 +107,7 @@ def analyze(
         idx_buf.clear(), img_buf.clear(), prev_buf.clear()
 
     n = 0
+    times = []
     with bar(info.frames, "analysing", quiet) as pbar:
         for fr in iter_frames(path, size=size):
             is_cut = detector.process(fr.index, fr.image)
@@ -116,12 +123,15 @@ def analyze(
                 if len(img_buf) >= batch_size:
                     flush()
             prev_img = fr.image
+            times.append(fr.time)
             n = fr.index + 1
             pbar.update(1)
     if predictor is not None:
         flush()
     shots = split_long(shots_from_cuts(cuts, n), int(round(shot_options.max_shot_seconds * fps)))
-    a = Analysis(info=info, frames=n, cuts=cuts, shots=shots, seconds=time.perf_counter() - t0)
+    t = np.asarray(times, dtype=float)
+    a = Analysis(info=info, frames=n, cuts=cuts, shots=shots, seconds=time.perf_counter() - t0,
+                 times=t - t[0] if len(t) else t)
     if predictor is not None and sample_index:
         a.sample_index = np.asarray(sample_index)
         a.sample_jnd = np.concatenate(preds)

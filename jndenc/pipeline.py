@@ -113,13 +113,13 @@ def plan(
         if crf is None or not (0 <= crf <= 51):
             raise UserError(f"--crf must be within 0..51 (got {crf})")
         a = analyze(src, None, info=info, shot_options=shot_options, quiet=quiet)
-        p = fixed_plan(a.shots, crf, a.frames, info.fps, opts, input=str(src))
+        p = fixed_plan(a.shots, crf, a.frames, info.fps, opts, input=str(src), shot_times=a.shot_times())
     elif mode == "predict":
         predictor = predictor or load_predictor(weights)
         a = analyze(src, predictor, info=info, sample_every=sample_every, shot_options=shot_options, quiet=quiet)
         frame_jnd = a.frame_jnd() if granularity == "frame" else None
         p = make_plan(a.shots, a.shot_jnd(), a.frames, info.fps, opts, frame_jnd=frame_jnd, mode="predict",
-                      input=str(src), model=a.model)
+                      input=str(src), model=a.model, shot_times=a.shot_times())
     else:
         if granularity == "frame":
             raise UserError("--granularity frame needs --mode predict (search labels whole shots)")
@@ -132,7 +132,8 @@ def plan(
             results = search(src, a.shots, sopts, workers=workers, bit_depth=info.bit_depth, fps=info.fps,
                              on_shot=lambda r: pb.update(1))
         p = make_plan(a.shots, [r.jnd for r in results], a.frames, info.fps, opts, mode="search", input=str(src),
-                      model=f"search:{metric}-{pool}@{','.join(f'{t:g}' for t in thresholds)}")
+                      model=f"search:{metric}-{pool}@{','.join(f'{t:g}' for t in thresholds)}",
+                      shot_times=a.shot_times())
         p.stats["trial_encodes"] = sum(len(r.trials) for r in results)
         p.stats["trials"] = [[t.__dict__ for t in r.trials] for r in results]
     p.stats["analysis_s"] = round(time.perf_counter() - t0, 3)

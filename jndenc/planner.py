@@ -82,6 +82,7 @@ class Plan:
     input: str | None = None
     model: str | None = None
     stats: dict = field(default_factory=dict)  # how the plan was made: timings, trial counts
+    shot_times: list[float] | None = None  # start of each shot in seconds from the first frame
     version: int = PLAN_VERSION
 
     # ---- serialisation -------------------------------------------------
@@ -105,6 +106,7 @@ class Plan:
                 input=data.get("input"),
                 model=data.get("model"),
                 stats=dict(data.get("stats") or {}),
+                shot_times=None if data.get("shot_times") is None else [float(t) for t in data["shot_times"]],
                 version=int(data.get("version", PLAN_VERSION)),
             )
         except (KeyError, TypeError, ValueError) as exc:
@@ -165,7 +167,18 @@ class Plan:
         return "/".join(parts)
 
     def force_key_frames(self) -> str:
-        return "expr:" + "+".join(f"eq(n,{k})" for k in self.keyframes)
+        """Keyframe times for ``-force_key_frames``.
+
+        A list of times, not an ``expr:`` on frame numbers: FFmpeg's expression
+        parser gives up on sums of ~100 terms, and clips with many cuts exist.
+        FFmpeg forces the first frame at or after each time, so each is pulled a
+        quarter frame early to be immune to timestamp rounding.
+        """
+        times = self.shot_times
+        if times is None or len(times) != len(self.shots):
+            times = [k / self.fps for k in self.keyframes]
+        quarter = 0.25 / self.fps if self.fps else 0.0
+        return ",".join(f"{max(0.0, t - quarter):.6f}" for t in times)
 
     def ffmpeg_output_kwargs(self, threads: int | None = None) -> dict:
         """Output keyword arguments for ffmpeg-python's ``ffmpeg.output(...)``."""
@@ -221,6 +234,7 @@ def make_plan(
     mode: str = "predict",
     input: str | None = None,
     model: str | None = None,
+    shot_times: Sequence[float] | None = None,
 ) -> Plan:
     """Build a plan from per-shot JND (and, for frame granularity, per-frame JND [frames, 3])."""
     opts.validate()
@@ -235,18 +249,19 @@ def make_plan(
     options = asdict(opts)
     options["x265_offsets"] = [list(p) for p in opts.x265_offsets]
     plan = Plan(frames=int(frames), fps=float(fps), codec=opts.codec, preset=opts.preset, mode=mode,
-                shots=shot_plans, zones=zones, options=options, input=input, model=model)
+                shots=shot_plans, zones=zones, options=options, input=input, model=model,
+                shot_times=None if shot_times is None else [round(float(t), 6) for t in shot_times])
     return plan.validate()
 
 
 def fixed_plan(shots: Sequence[tuple[int, int]], crf: float, frames: int, fps: float, opts: PlanOptions = PlanOptions(),
-               input: str | None = None) -> Plan:
+               input: str | None = None, shot_times: Sequence[float] | None = None) -> Plan:
     """The baseline: one CRF everywhere, through the same encode path."""
     opts.validate()
     sp = [ShotPlan(int(a), int(b), None, float(crf)) for a, b in shots]
     return Plan(frames=int(frames), fps=float(fps), codec=opts.codec, preset=opts.preset, mode="crf", shots=sp,
                 zones=[Zone(s.start_frame, s.end_frame, s.crf) for s in sp], options=asdict(opts) | {"x265_offsets": []},
-                input=input).validate()
+                input=input, shot_times=None if shot_times is None else [round(float(t), 6) for t in shot_times]).validate()
 
 
 def frame_zones(shots: Sequence[tuple[int, int]], frame_jnd: np.ndarray, fps: float, opts: PlanOptions) -> list[Zone]:

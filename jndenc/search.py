@@ -63,11 +63,11 @@ def extract_references(src: str | os.PathLike, shots: Sequence[tuple[int, int]],
     """Cut ``src`` into one lossless file per shot, in one decode pass."""
     out_dir = Path(out_dir)
     splits = [a for a, _ in shots[1:]]
-    keys = "expr:" + ("+".join(f"eq(n,{k})" for k in splits) if splits else "0")
     pix = "yuv420p10le" if bit_depth > 8 else "yuv420p"
     args = ["-i", str(src), "-map", "0:v:0", "-an", "-sn", "-dn", "-fps_mode", "passthrough",
             "-vf", f"format={pix}", "-c:v", "libx264", "-qp", "0", "-preset", "ultrafast",
-            "-force_key_frames", keys, "-x264-params", "scenecut=0:keyint=100000",
+            # all-intra, so the segment muxer can cut at any frame number exactly
+            "-g", "1",
             "-f", "segment", "-reset_timestamps", "1"]
     if splits:
         args += ["-segment_frames", ",".join(map(str, splits))]

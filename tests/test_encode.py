@@ -123,3 +123,14 @@ def test_kill_mid_encode_leaves_no_output(cut_clip, tmp_path):
     assert proc.returncode == 130, err
     assert not out.exists()
     assert not [p for p in tmp_path.iterdir() if "jndenc" in p.name], list(tmp_path.iterdir())
+
+
+def test_keyframe_at_every_shot_start_with_many_shots(cut_clip, tmp_path):
+    """150 one-frame shots: more than FFmpeg's expression parser could take as eq(n,k) terms."""
+    shots = [(i, i + 1) for i in range(0, 150, 1)]
+    plan = make_plan(shots, [[30, 35, 40]] * len(shots), 150, 25.0, PlanOptions(preset="ultrafast"))
+    out = tmp_path / "k.mp4"
+    encode(cut_clip, out, plan=plan)
+    with av.open(str(out)) as c:
+        pk = sorted((p for p in c.demux(video=0) if p.size), key=lambda p: p.pts)
+    assert all(p.is_keyframe for p in pk) and len(pk) == 150

@@ -38,7 +38,7 @@ def test_zones_string_and_kwargs():
     assert p.zones_string() == "0,49,crf=29/50,99,crf=19/100,149,crf=40"
     kw = p.ffmpeg_output_kwargs()
     assert kw["x264-params"] == "zones=" + p.zones_string()
-    assert kw["force_key_frames"] == "expr:eq(n,0)+eq(n,50)+eq(n,100)"
+    assert kw["force_key_frames"] == "0.000000,1.990000,3.990000"
     assert p.keyframes == [0, 50, 100]
 
 

@@ -18,6 +18,7 @@ COMMANDS = {
     "predict": "jndenc.cli.predict:predict",
     "demo": "jndenc.cli.demo:demo",
     "doctor": "jndenc.cli.doctor:doctor",
+    "dataset": "jndenc.cli.dataset:dataset",
     "train": "jndenc.cli.train:train",
     "test": "jndenc.cli.train:test",
 }

@@ -1,0 +1,52 @@
+"""`jndenc dataset build CLIPS_DIR OUT_DIR`."""
+from __future__ import annotations
+
+import json
+
+import click
+
+from .common import debug_option, JndGroup
+from .options import _floats
+
+
+@click.group(cls=JndGroup)
+def dataset():
+    """Build proxy-JND training data from a folder of videos."""
+
+
+@dataset.command()
+@click.argument("clips_dir", type=click.Path(exists=True))
+@click.argument("out_dir", type=click.Path(file_okay=False))
+@click.option("--codec", type=click.Choice(["x264", "x265"]), default="x264", show_default=True)
+@click.option("--preset", default="medium", show_default=True)
+@click.option("--rate-control", type=click.Choice(["crf", "qp"]), default="crf", show_default=True)
+@click.option("--metric", type=click.Choice(["vmaf", "psnr", "ssim"]), default="vmaf", show_default=True)
+@click.option("--thresholds", callback=_floats, default="94,88,82", show_default=True)
+@click.option("--pool", default="mean", show_default=True, help="mean, min, harmonic or pN (p5 = 5th percentile).")
+@click.option("--frames-per-shot", type=click.IntRange(1), default=3, show_default=True)
+@click.option("--split", callback=_floats, default="70,15,15", show_default=True, help="train,valid,test by clip.")
+@click.option("--workers", type=click.IntRange(1), default=2, show_default=True, help="Shots labelled in parallel.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--max-shots-per-clip", type=click.IntRange(1), default=12, show_default=True)
+@click.option("--trial-seconds", type=click.FloatRange(0), default=2.0, show_default=True,
+              help="Trial encodes cover the middle N seconds of each shot (0 = whole shot).")
+@click.option("--min-crf", type=click.IntRange(0, 51), default=10, show_default=True)
+@click.option("--max-crf", type=click.IntRange(0, 51), default=51, show_default=True)
+@click.option("-q", "--quiet", is_flag=True)
+@debug_option
+def build(clips_dir, out_dir, codec, preset, rate_control, metric, thresholds, pool, frames_per_shot, split, workers,
+          seed, max_shots_per_clip, trial_seconds, min_crf, max_crf, quiet, debug):
+    """Label every shot of CLIPS_DIR's videos and write OUT_DIR/{train,valid,test}."""
+    from ..dataset import BuildOptions, build as run
+    from ..search import SearchOptions
+
+    if len(split) != 3:
+        raise click.BadParameter("--split needs three numbers: train,valid,test")
+    sopts = SearchOptions(codec=codec, preset=preset, metric=metric, pool=pool, thresholds=thresholds,
+                          min_crf=min_crf, max_crf=max_crf, rate_control=rate_control,
+                          max_trial_seconds=trial_seconds or None)
+    meta = run(clips_dir, out_dir, BuildOptions(search=sopts, frames_per_shot=frames_per_shot, split=tuple(split),
+                                                seed=seed, workers=workers, max_shots_per_clip=max_shots_per_clip),
+               quiet=quiet)
+    if not quiet:
+        click.echo(json.dumps(meta["counts"], indent=1))

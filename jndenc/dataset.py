@@ -1,0 +1,290 @@
+"""`jndenc dataset build`: proxy-JND labels from real clips, written in the MTJND seed layout.
+
+For every shot (DESIGN.md section 3) the oracle search (`jndenc.search`, the
+same code as ``--mode search``) finds JND_k = the largest CRF whose pooled
+metric against the source stays >= T_k. K frames sampled from the part of the
+shot that was measured become training images; each gets the previous decoded
+frame in ``prev/`` (the compact model's motion input) and its labels in
+``JND-Levels.txt``. Splits are by source clip, so no clip leaks across them.
+
+Work is journalled in ``OUT/_work/labels.jsonl`` one shot at a time: a rerun
+skips labelled shots, and Ctrl-C loses at most the shots in flight.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import platform
+import random
+import shutil
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Sequence
+
+import cv2
+import numpy as np
+
+from .analyze import analyze
+from .decode import iter_frames
+from .errors import UserError
+from .ffbin import ffmpeg_info
+from .probe import probe
+from .progress import bar
+from .search import SearchOptions, extract_references, search_shot
+
+VIDEO_EXT = {".mp4", ".mkv", ".mov", ".avi", ".webm", ".264", ".h264", ".265", ".hevc", ".ts", ".m4v", ".y4m", ".mpg"}
+IMAGE_SIZE = (480, 270)  # the paper's model input; smaller models resize from it
+SPLITS = ("train", "valid", "test")
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    search: SearchOptions = SearchOptions(max_trial_seconds=2.0)
+    frames_per_shot: int = 3
+    split: tuple[float, float, float] = (70, 15, 15)
+    seed: int = 0
+    workers: int = 2
+    max_shots_per_clip: int = 12
+    max_shot_seconds: float = 10.0
+
+
+def file_sha256(path: Path, limit: int | None = None) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def list_clips(clips_dir: Path) -> list[Path]:
+    if clips_dir.is_file():
+        return [clips_dir]
+    if not clips_dir.is_dir():
+        raise UserError(f"{clips_dir}: no such folder")
+    clips = sorted(p for p in clips_dir.iterdir() if p.suffix.lower() in VIDEO_EXT and p.is_file())
+    if not clips:
+        raise UserError(f"{clips_dir}: no video files ({', '.join(sorted(VIDEO_EXT))})")
+    return clips
+
+
+def assign_splits(names: Sequence[str], split: Sequence[float], seed: int) -> dict[str, str]:
+    """Clip name -> split; a seeded shuffle so the assignment is reproducible."""
+    names = sorted(names)
+    rng = random.Random(seed)
+    rng.shuffle(names)
+    total = float(sum(split))
+    n = len(names)
+    n_test = max(1, int(round(n * split[2] / total))) if split[2] > 0 and n >= 3 else 0
+    n_valid = max(1, int(round(n * split[1] / total))) if split[1] > 0 and n >= 3 else 0
+    out = {}
+    for i, name in enumerate(names):
+        out[name] = "test" if i < n_test else "valid" if i < n_test + n_valid else "train"
+    return out
+
+
+def pick_shots(shots: list[tuple[int, int]], k: int) -> list[tuple[int, int]]:
+    """At most ``k`` shots, evenly spread over the clip (long clips would otherwise dominate)."""
+    if len(shots) <= k:
+        return shots
+    idx = np.linspace(0, len(shots) - 1, k).round().astype(int)
+    return [shots[i] for i in sorted(set(idx))]
+
+
+def sample_positions(start: int, end: int, window: tuple[int, int] | None, k: int) -> list[int]:
+    a, b = (start + window[0], start + window[1]) if window else (start, end)
+    # never frame `start` itself: its previous frame belongs to another shot
+    a = min(max(a, start + 1), b - 1) if b - a > 1 else a
+    return sorted(set(np.linspace(a, b - 1, k + 2)[1:-1].round().astype(int).tolist())) or [a]
+
+
+def si_ti(frames: list[np.ndarray]) -> tuple[float, float]:
+    """ITU-T P.910 spatial / temporal information (max over the given luma frames)."""
+    si, ti = [], []
+    prev = None
+    for f in frames:
+        y = cv2.cvtColor(f, cv2.COLOR_BGR2GRAY).astype(np.float32) if f.ndim == 3 else f.astype(np.float32)
+        sob = np.hypot(cv2.Sobel(y, cv2.CV_32F, 1, 0), cv2.Sobel(y, cv2.CV_32F, 0, 1))
+        si.append(float(sob[1:-1, 1:-1].std()))
+        if prev is not None:
+            ti.append(float((y - prev).std()))
+        prev = y
+    return max(si), (max(ti) if ti else 0.0)
+
+
+def _grab(src: Path, wanted: set[int]) -> dict[int, np.ndarray]:
+    got = {}
+    last = max(wanted)
+    for fr in iter_frames(src, size=IMAGE_SIZE):
+        if fr.index in wanted:
+            got[fr.index] = fr.image
+        if fr.index >= last:
+            break
+    return got
+
+
+class Builder:
+    def __init__(self, out_dir: Path, opts: BuildOptions):
+        self.out = out_dir
+        self.opts = opts
+        self.work = out_dir / "_work"
+        self.images = self.work / "images"
+        self.images.mkdir(parents=True, exist_ok=True)
+        self.journal = self.work / "labels.jsonl"
+        self.trials_csv = out_dir / "trials.csv"
+        self.lock = threading.Lock()
+
+    def done(self) -> dict[tuple[str, int, int], dict]:
+        out = {}
+        if self.journal.exists():
+            for line in self.journal.read_text().splitlines():
+                try:
+                    r = json.loads(line)
+                except ValueError:
+                    continue  # a line cut by a kill: that shot is redone
+                out[(r["clip_sha256"], r["start_frame"], r["end_frame"])] = r
+        return out
+
+    def _record(self, rec: dict, trials: list[dict]) -> None:
+        with self.lock:
+            new = not self.trials_csv.exists()
+            with open(self.trials_csv, "a", newline="") as fh:
+                w = csv.writer(fh)
+                if new:
+                    w.writerow(["clip", "start_frame", "end_frame", "crf", "bytes", "score", "seconds"])
+                for t in trials:
+                    w.writerow([rec["clip"], rec["start_frame"], rec["end_frame"], t["crf"], t["bytes"],
+                                f"{t['score']:.4f}", f"{t['seconds']:.3f}"])
+            with open(self.journal, "a") as fh:
+                fh.write(json.dumps(rec) + "\n")
+                fh.flush()
+                os.fsync(fh.fileno())
+
+    def label_clip(self, clip: Path, sha: str, done: dict, pbar) -> None:
+        info = probe(clip)
+        shots = analyze(clip, info=info).shots
+        from .shots import split_long
+
+        shots = pick_shots(split_long(shots, int(round(self.opts.max_shot_seconds * info.fps))),
+                           self.opts.max_shots_per_clip)
+        todo = [(a, b) for a, b in shots if (sha, a, b) not in done]
+        pbar.update(len(shots) - len(todo))
+        if not todo:
+            return
+        tmp = Path(os.path.join(self.work, f"refs-{sha[:12]}"))
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir()
+        try:
+            all_shots = analyze(clip, info=info).shots
+            all_shots = split_long(all_shots, int(round(self.opts.max_shot_seconds * info.fps)))
+            refs = extract_references(clip, all_shots, tmp, info.bit_depth)
+            ref_of = {s: r for s, r in zip(all_shots, refs)}
+            for s, r in ref_of.items():
+                if s not in todo:
+                    r.unlink(missing_ok=True)
+            threads = max(1, (os.cpu_count() or 1) // max(1, self.opts.workers))
+
+            def one(shot):
+                a, b = shot
+                res = search_shot(ref_of[shot], a, b, self.opts.search, tmp, threads, info.fps, info.bit_depth)
+                window = None
+                n, keep = b - a, int(round((self.opts.search.max_trial_seconds or 0) * info.fps))
+                if self.opts.search.max_trial_seconds and n > keep:
+                    w0 = (n - keep) // 2
+                    window = (w0, w0 + keep)
+                pos = sample_positions(a, b, window, self.opts.frames_per_shot)
+                frames = _grab(clip, set(pos) | {p - 1 for p in pos})
+                si, ti = si_ti([frames[p] for p in pos if p in frames])
+                names = []
+                for p in pos:
+                    if p not in frames:
+                        continue
+                    name = f"{clip.stem}__{a:06d}_{p:06d}.png"
+                    cv2.imwrite(str(self.images / name), frames[p])
+                    cv2.imwrite(str(self.images / ("prev__" + name)), frames.get(p - 1, frames[p]))
+                    names.append(name)
+                rec = {"clip": clip.name, "clip_sha256": sha, "start_frame": a, "end_frame": b, "jnd": res.jnd,
+                       "images": names, "si": si, "ti": ti, "trials": len(res.trials), "fps": info.fps,
+                       "width": info.width, "height": info.height}
+                self._record(rec, [asdict(t) for t in res.trials])
+                ref_of[shot].unlink(missing_ok=True)
+                pbar.update(1)
+
+            if self.opts.workers <= 1:
+                for s in todo:
+                    one(s)
+            else:
+                with ThreadPoolExecutor(self.opts.workers) as pool:
+                    list(pool.map(one, todo))
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    def write_layout(self, clips: list[Path], hashes: dict[str, str], seconds: float) -> dict:
+        """(Re)write train/valid/test from the journal: images, prev/, JND-Levels.txt, features.csv."""
+        records = list(self.done().values())
+        splits = assign_splits([c.name for c in clips], self.opts.split, self.opts.seed)
+        counts = {}
+        for split in SPLITS:
+            d = self.out / split
+            shutil.rmtree(d, ignore_errors=True)
+            (d / "prev").mkdir(parents=True)
+            rows, feats = [], []
+            for r in records:
+                if splits.get(r["clip"]) != split:
+                    continue
+                for name in r["images"]:
+                    for s_name, d_name in ((name, d / name), ("prev__" + name, d / "prev" / name)):
+                        try:
+                            os.link(self.images / s_name, d_name)
+                        except OSError:
+                            shutil.copy2(self.images / s_name, d_name)
+                    rows.append((name, *r["jnd"]))
+                    feats.append((name, r["si"], r["ti"], r["clip"], r["start_frame"], r["end_frame"]))
+            rows.sort()
+            feats.sort()
+            with open(d / "JND-Levels.txt", "w") as fh:
+                fh.write("# filename JND1 JND2 JND3 (proxy JND, CRF units)\n")
+                fh.writelines(f"{n} {a} {b} {c}\n" for n, a, b, c in rows)
+            with open(d / "features.csv", "w", newline="") as fh:
+                w = csv.writer(fh)
+                w.writerow(["filename", "si", "ti", "clip", "start_frame", "end_frame"])
+                w.writerows(feats)
+            counts[split] = {"images": len(rows), "clips": sorted({f[3] for f in feats}),
+                             "shots": len({(f[3], f[4]) for f in feats})}
+        meta = {
+            "recipe": "proxy JND: largest CRF whose pooled metric vs source >= threshold (DESIGN.md section 3)",
+            "options": {**asdict(self.opts), "search": asdict(self.opts.search)},
+            "image_size": IMAGE_SIZE,
+            "label_units": "QP" if self.opts.search.rate_control == "qp" else "CRF",
+            "clips": [{"name": c.name, "sha256": hashes[c.name], "split": splits[c.name]} for c in clips],
+            "counts": counts,
+            "ffmpeg": ffmpeg_info().version,
+            "python": platform.python_version(),
+            "seconds_this_run": round(seconds, 1),
+        }
+        (self.out / "dataset.json").write_text(json.dumps(meta, indent=1))
+        return meta
+
+
+def build(clips_dir: str | os.PathLike, out_dir: str | os.PathLike, opts: BuildOptions = BuildOptions(),
+          quiet: bool = True) -> dict:
+    t0 = time.perf_counter()
+    clips = list_clips(Path(clips_dir))
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    b = Builder(out, opts)
+    done = b.done()
+    hashes = {c.name: file_sha256(c) for c in clips}
+    usable = []
+    with bar(None, "labelling", quiet, unit="shot") as pbar:
+        for clip in clips:
+            try:
+                b.label_clip(clip, hashes[clip.name], done, pbar)
+                usable.append(clip)
+            except UserError as exc:  # one unusable clip does not stop the build
+                print(f"jndenc: skipping {clip.name}: {exc}")
+    return b.write_layout(usable, hashes, time.perf_counter() - t0)
