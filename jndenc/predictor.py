@@ -37,11 +37,19 @@ def default_weights_candidates() -> list[Path]:
     return out
 
 
-def find_default_weights() -> Path:
+def default_weights_path() -> Path | None:
+    """The first existing shipped-weights file, or None (cheap: no TensorFlow import)."""
     for cand in default_weights_candidates():
         if cand.is_file():
             return cand
-    raise UserError("no shipped weights found; use --mode search or --weights PATH")
+    return None
+
+
+def find_default_weights() -> Path:
+    path = default_weights_path()
+    if path is None:
+        raise UserError("no shipped weights found; use --mode search or --weights PATH")
+    return path
 
 
 class Predictor:
