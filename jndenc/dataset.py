@@ -31,7 +31,7 @@ import numpy as np
 
 from .analyze import analyze
 from .decode import iter_frames
-from .errors import UserError
+from .errors import JndencError, UserError
 from .ffbin import ffmpeg_info
 from .probe import probe
 from .progress import bar
@@ -285,6 +285,6 @@ def build(clips_dir: str | os.PathLike, out_dir: str | os.PathLike, opts: BuildO
             try:
                 b.label_clip(clip, hashes[clip.name], done, pbar)
                 usable.append(clip)
-            except UserError as exc:  # one unusable clip does not stop the build
-                print(f"jndenc: skipping {clip.name}: {exc}")
+            except JndencError as exc:  # one unusable clip does not stop the build
+                print(f"jndenc: skipping {clip.name}: {exc}", flush=True)
     return b.write_layout(usable, hashes, time.perf_counter() - t0)

@@ -69,8 +69,8 @@ def extract_references(src: str | os.PathLike, shots: Sequence[tuple[int, int]],
             # all-intra, so the segment muxer can cut at any frame number exactly
             "-g", "1",
             "-f", "segment", "-reset_timestamps", "1"]
-    if splits:
-        args += ["-segment_frames", ",".join(map(str, splits))]
+    # without split points the segment muxer would still cut every 2 s (its segment_time default)
+    args += ["-segment_frames", ",".join(map(str, splits))] if splits else ["-segment_time", "1e9"]
     args += [str(out_dir / "ref_%05d.mkv")]
     run_ffmpeg(args, what=f"cutting {src} into shot references")
     refs = sorted(out_dir.glob("ref_*.mkv"))
