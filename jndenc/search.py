@@ -70,7 +70,7 @@ def extract_references(src: str | os.PathLike, shots: Sequence[tuple[int, int]],
             "-g", "1",
             "-f", "segment", "-reset_timestamps", "1"]
     # without split points the segment muxer would still cut every 2 s (its segment_time default)
-    args += ["-segment_frames", ",".join(map(str, splits))] if splits else ["-segment_time", "1e9"]
+    args += ["-segment_frames", ",".join(map(str, splits))] if splits else ["-segment_time", "100000000"]
     args += [str(out_dir / "ref_%05d.mkv")]
     run_ffmpeg(args, what=f"cutting {src} into shot references")
     refs = sorted(out_dir.glob("ref_*.mkv"))
