@@ -1,0 +1,177 @@
+"""RD plots for the benchmarks (matplotlib with the Agg backend: no display needed)."""
+from __future__ import annotations
+
+import math
+import re
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name)
+
+
+_MARKERS = ["o", "s", "^", "D", "v", "P"]
+
+
+def _ladders(rows):
+    by = defaultdict(list)
+    for r in rows:
+        if r["role"] == "ladder":
+            by[r["ladder"]].append(r)
+    return by
+
+
+def clip_plot(clip: str, rows: list[dict], path: Path, summary: dict | None = None) -> Path:
+    """Bitrate (log) vs VMAF mean and PSNR-Y for one clip: fixed-CRF ladder and each jndenc ladder."""
+    plt = _plt()
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    by = _ladders(rows)
+    match_rows = [r for r in rows if r["role"] == "match"]
+    for ax, metric, label in ((axes[0], "vmaf_mean", "VMAF (mean)"), (axes[1], "psnr_y", "PSNR-Y (dB)")):
+        for i, (name, pts) in enumerate(sorted(by.items(), key=lambda kv: kv[0] != "fixed-crf")):
+            pts = sorted(pts, key=lambda r: r["bitrate_kbps"])
+            x = [p["bitrate_kbps"] for p in pts]
+            y = [p[metric] for p in pts]
+            if name == "fixed-crf":
+                ax.plot(x, y, "-", color="0.35", marker="x", label="fixed CRF")
+                for p in pts:
+                    ax.annotate(f"{p['crf']:g}", (p["bitrate_kbps"], p[metric]), fontsize=7, color="0.35",
+                                textcoords="offset points", xytext=(3, -9))
+            else:
+                ax.plot(x, y, "--", marker=_MARKERS[i % len(_MARKERS)], label=name)
+                for p in pts:
+                    ax.annotate(f"JND{p['target_jnd']}", (p["bitrate_kbps"], p[metric]), fontsize=7,
+                                textcoords="offset points", xytext=(3, 4))
+        if match_rows:
+            ax.scatter([r["bitrate_kbps"] for r in match_rows], [r[metric] for r in match_rows], marker="+",
+                       color="0.6", label="fixed CRF (matching encodes)", zorder=1)
+        ax.set_xscale("log")
+        ax.set_xlabel("bitrate (kb/s, actual file)")
+        ax.set_ylabel(label)
+        ax.grid(True, which="both", alpha=0.3)
+    title = clip
+    if summary:
+        bits = [f"{n}: BD-rate(VMAF) {s['bd_rate_vmaf']:+.1f}%" for n, s in summary.get("ladders", {}).items()
+                if s.get("bd_rate_vmaf") is not None and math.isfinite(s["bd_rate_vmaf"])]
+        if bits:
+            title += "\n" + "; ".join(bits)
+    fig.suptitle(title, fontsize=9)
+    axes[0].legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def overall_plot(rows: list[dict], summary: dict, path: Path) -> Path:
+    """Left: RD curves averaged over clips (geometric-mean bitrate, mean VMAF per ladder point).
+    Right: per-clip BD-rate (VMAF) for each jndenc ladder with its mean."""
+    plt = _plt()
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    by = _ladders(rows)
+    ax = axes[0]
+    for i, (name, pts) in enumerate(sorted(by.items(), key=lambda kv: kv[0] != "fixed-crf")):
+        key = "crf" if name == "fixed-crf" else "target_jnd"
+        groups = defaultdict(list)
+        for p in pts:
+            groups[p[key]].append(p)
+        n_clips = len({p["clip"] for p in pts})
+        xs, ys, labels = [], [], []
+        for k, g in groups.items():
+            if len(g) != n_clips:  # average only points every clip has
+                continue
+            xs.append(float(np.exp(np.mean(np.log([p["bitrate_kbps"] for p in g])))))
+            ys.append(float(np.mean([p["vmaf_mean"] for p in g])))
+            labels.append(f"{k:g}" if name == "fixed-crf" else f"JND{k}")
+        order = np.argsort(xs)
+        xs, ys, labels = [xs[j] for j in order], [ys[j] for j in order], [labels[j] for j in order]
+        style = dict(color="0.35", marker="x", linestyle="-") if name == "fixed-crf" else \
+            dict(marker=_MARKERS[i % len(_MARKERS)], linestyle="--")
+        ax.plot(xs, ys, label="fixed CRF" if name == "fixed-crf" else name, **style)
+        for x, y, l in zip(xs, ys, labels):
+            ax.annotate(l, (x, y), fontsize=7, textcoords="offset points", xytext=(3, 4))
+    ax.set_xscale("log")
+    ax.set_xlabel("bitrate (kb/s, geometric mean over clips)")
+    ax.set_ylabel("VMAF (mean over clips)")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=7, loc="lower right")
+    ax.set_title(f"average RD, {summary.get('clips', '?')} clips", fontsize=9)
+
+    ax = axes[1]
+    ladders = list(summary.get("ladders", {}))
+    clips = [c["clip"] for c in summary.get("per_clip", [])]
+    width = 0.8 / max(1, len(ladders))
+    for j, n in enumerate(ladders):
+        vals = []
+        for c in summary.get("per_clip", []):
+            v = c["ladders"].get(n, {}).get("bd_rate_vmaf")
+            vals.append(v if v is not None and math.isfinite(v) else np.nan)
+        x = np.arange(len(clips)) + j * width
+        ax.bar(x, vals, width, label=n)
+        mean = summary["ladders"][n].get("bd_rate_vmaf")
+        if mean is not None and math.isfinite(mean):
+            ax.axhline(mean, linestyle=":", color=f"C{j}", linewidth=1)
+    ax.axhline(0, color="black", linewidth=0.8)
+    ax.set_xticks(np.arange(len(clips)) + width * (len(ladders) - 1) / 2)
+    ax.set_xticklabels(clips, rotation=40, ha="right", fontsize=7)
+    ax.set_ylabel("BD-rate vs fixed CRF, VMAF (%)  (< 0: saves bits)")
+    ax.set_title(f"per clip (dotted: mean; BD interpolation {summary.get('bd_method', 'pchip')})", fontsize=9)
+    if ladders:
+        ax.legend(fontsize=7)
+    ax.grid(True, axis="y", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def rd_plots(rows: list[dict], summary: dict, out: Path) -> list[Path]:
+    """One ``rd_<clip>.png`` per clip and ``rd_overall.png``."""
+    out = Path(out)
+    written = []
+    per = {c["clip"]: c for c in summary.get("per_clip", [])}
+    by_clip = defaultdict(list)
+    for r in rows:
+        by_clip[r["clip"]].append(r)
+    for clip, rs in by_clip.items():
+        written.append(clip_plot(clip, rs, out / f"rd_{_safe(Path(clip).stem)}.png", per.get(clip)))
+    if rows:
+        written.append(overall_plot(rows, summary, out / "rd_overall.png"))
+    return written
+
+
+def scatter_plot(points: dict[str, list[tuple[float, float]]], path: Path, title: str, xlabel: str,
+                 ylabel: str) -> Path:
+    """Generic predicted-vs-truth scatter (accuracy benchmark), one series per label, with y = x."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(5.2, 5))
+    lo, hi = math.inf, -math.inf
+    for i, (label, pts) in enumerate(points.items()):
+        if not pts:
+            continue
+        x, y = zip(*pts)
+        ax.scatter(x, y, s=14, alpha=0.7, marker=_MARKERS[i % len(_MARKERS)], label=label)
+        lo, hi = min(lo, *x, *y), max(hi, *x, *y)
+    if math.isfinite(lo):
+        ax.plot([lo, hi], [lo, hi], color="0.5", linewidth=0.8)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=9)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
