@@ -76,7 +76,7 @@ class Predictor:
         """Load weights (None -> shipped default); the architecture comes from the sidecar JSON
         unless given, and a mismatch between the two is refused."""
         from .models import build_model
-        from .models.io import load_weights_into, read_metadata
+        from .models.io import check_metadata, load_weights_into, read_metadata
 
         path = Path(weights_path) if weights_path is not None else find_default_weights()
         if not path.is_file():
@@ -85,6 +85,7 @@ class Predictor:
         arch = architecture or meta.get("architecture")
         if arch is None:
             raise UserError(f"{path} has no metadata ({path.name}.json) naming its architecture; pass the architecture")
+        check_metadata(meta, arch, None, path)  # before building: a wrong architecture may not even build
         shape = meta.get("input_shape")
         model = build_model(arch, input_shape=tuple(shape) if shape else None)
         load_weights_into(model, path, arch)

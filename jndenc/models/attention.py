@@ -44,7 +44,10 @@ def spectral_residual_saliency(image_bgr: np.ndarray, out_hw: tuple[int, int], w
     work_h = max(8, int(round(h * work_width / max(w, 1))))
     small = cv2.resize(img, (work_width, work_h), interpolation=cv2.INTER_AREA)
     spectrum = np.fft.fft2(small)
-    log_amp = np.log(np.abs(spectrum) + 1e-8).astype(np.float32)
+    amp = np.abs(spectrum)
+    # floor the amplitude: exact spectral zeros (flat synthetic images) would
+    # otherwise dominate the residual with huge negative logs
+    log_amp = np.log(amp + 1e-2 * amp.mean() + 1e-8).astype(np.float32)
     phase = np.angle(spectrum)
     residual = log_amp - cv2.blur(log_amp, (3, 3))
     sal = np.abs(np.fft.ifft2(np.exp(residual + 1j * phase))) ** 2
