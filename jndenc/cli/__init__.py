@@ -20,6 +20,8 @@ COMMANDS = {
     "doctor": "jndenc.cli.doctor:doctor",
     "dataset": "jndenc.cli.dataset:dataset",
     "train": "jndenc.cli.train:train",
+    "bench": "jndenc.cli.bench:bench",
+    "calibrate": "jndenc.cli.calibrate:calibrate",
     "test": "jndenc.cli.train:test",
 }
 
