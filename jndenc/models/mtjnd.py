@@ -5,9 +5,9 @@ as the authors did (`Model(vgg.input, ...)`), so that layer names
 (`block1_conv1` ... `block5_pool`, `JND1_output` ...) match their published
 `.h5` checkpoints and weights can be loaded by layer name.
 
-Measured on 2 shared CPU cores (TF 2.21, oneDNN): MT_3LJND at 270x480 has
-30,496,451 parameters (14.7 M in VGG16, 15.8 M in the three Flatten->Dense256
-heads) and runs at about 230 ms/frame with batch 4.
+Measured on 2 CPU cores shared with other jobs (TF 2.21, oneDNN, graph mode):
+MT_3LJND at 270x480 has 62,000,451 parameters (14.7 M in VGG16, 47.2 M in the
+three 61,440->256 Dense layers) and runs at 0.48-0.74 s/frame with batch 4.
 """
 from __future__ import annotations
 
