@@ -1,0 +1,139 @@
+"""Benchmarks on tiny generated clips: two-point ladder, ultrafast, search mode only."""
+from __future__ import annotations
+
+import csv
+import json
+import math
+
+import numpy as np
+import pytest
+
+bd = pytest.importorskip("bjontegaard")
+pytest.importorskip("matplotlib")
+
+from jndenc.bench import bdrate  # noqa: E402
+from jndenc.bench.bdrate import BenchOptions  # noqa: E402
+
+TINY = dict(crf_ladder=(20, 34), targets=(1, 2), margins=(1.0,), preset="ultrafast", modes=("search",),
+            thresholds=(90.0, 80.0, 70.0), max_frames=75, max_clips=None, quiet=True)
+
+
+@pytest.fixture(scope="module")
+def bench_run(cut_clip, tmp_path_factory):
+    out = tmp_path_factory.mktemp("bench")
+    first = bdrate.run([cut_clip], out, BenchOptions(**TINY))
+    return out, first
+
+
+def test_outputs_and_csv_columns(bench_run):
+    out, res = bench_run
+    for name in ("results.csv", "summary.md", "summary.json", "run.json", "rd_overall.png", "rd_cuts.png"):
+        assert (out / name).is_file() and (out / name).stat().st_size > 0, name
+    with open(out / "results.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    assert list(rows[0]) == bdrate.CSV_COLUMNS
+    ladder = [r for r in rows if r["role"] == "ladder"]
+    assert {r["ladder"] for r in ladder} == {"fixed-crf", "jndenc-search m1"}
+    assert len(ladder) == 2 + 2  # two fixed CRFs + two targets
+    for r in ladder:
+        assert float(r["bitrate_kbps"]) > 0 and 0 <= float(r["vmaf_mean"]) <= 100
+        assert float(r["vmaf_p5"]) <= float(r["vmaf_mean"]) + 1e-6
+        assert float(r["vmaf_worst_shot"]) <= float(r["vmaf_mean"]) + 1e-6
+        assert float(r["psnr_y"]) > 10 and 0 < float(r["ssim"]) <= 1
+        assert int(r["frames"]) == 75
+    # the reported rate is the real file size over the clip's duration
+    r = ladder[0]
+    assert float(r["bitrate_kbps"]) == pytest.approx(int(r["bytes"]) * 8 / 1000 / (75 / 25), rel=1e-3)
+    summary = json.loads((out / "summary.json").read_text())
+    agg = summary["ladders"]["jndenc-search m1"]
+    for key in ("bd_rate_vmaf", "bd_vmaf", "bd_rate_psnr", "bd_psnr", "matched_rate_diff_pct"):
+        assert key in agg
+    run = json.loads((out / "run.json").read_text())
+    assert run["bd"]["method"] == "pchip" and run["versions"]["bjontegaard"]
+    assert run["machine"]["cores"] >= 1 and run["counters"]["encodes"] >= 4
+    assert "jndenc-search m1" in (out / "summary.md").read_text()
+
+
+def test_matched_worst_shot(bench_run):
+    out, res = bench_run
+    m = res["summary"]["per_clip"][0]["ladders"]["jndenc-search m1"].get("matched")
+    assert m is not None
+    if math.isfinite(m["crf"]):  # the fixed CRF bracketing JND1's worst-shot VMAF was found
+        lo, hi = m["bracket"]
+        assert hi - lo <= 1 and lo <= m["crf"] <= hi
+        assert m["rate_diff_pct"] == pytest.approx((m["jndenc_bitrate_kbps"] / m["bitrate_kbps"] - 1) * 100)
+
+
+def test_rerun_hits_cache(bench_run, cut_clip):
+    out, first = bench_run
+    again = bdrate.run([cut_clip], out, BenchOptions(**TINY))
+    c = again["run"]["counters"]
+    assert c["encodes"] == 0 and c["analyses"] == 0
+    assert c["encode_hits"] == first["run"]["counters"]["encodes"]
+    assert all(r["cached"] for r in again["rows"])
+    assert again["summary"]["ladders"] == first["summary"]["ladders"]
+
+
+def test_bd_rate_matches_bjontegaard_reference():
+    rate_a = [100.0, 180.0, 330.0, 600.0]
+    vmaf_a = [70.0, 80.0, 88.0, 94.0]
+    rate_t = [95.0, 160.0, 300.0, 520.0]
+    vmaf_t = [71.0, 80.5, 88.2, 93.5]
+    got = bdrate.bd_pair(rate_a, vmaf_a, rate_t, vmaf_t)
+    want_rate = bd.bd_rate(rate_a, vmaf_a, rate_t, vmaf_t, method="pchip", min_overlap=0)
+    want_q = bd.bd_psnr(rate_a, vmaf_a, rate_t, vmaf_t, method="pchip", min_overlap=0)
+    assert got["bd_rate"] == pytest.approx(want_rate, abs=1e-9)
+    assert got["bd_quality"] == pytest.approx(want_q, abs=1e-9)
+    # a curve that needs 10% fewer bits everywhere has BD-rate -10% whatever the interpolation
+    scaled = bdrate.bd_pair(rate_a, vmaf_a, [r * 0.9 for r in rate_a], vmaf_a)
+    assert scaled["bd_rate"] == pytest.approx(-10.0, abs=1e-6)
+    assert scaled["bd_quality"] > 0
+
+
+def test_bd_pair_degenerate_curves():
+    # duplicate / non-monotone points are dropped; fewer than two points gives NaN, not an exception
+    out = bdrate.bd_pair([100, 200], [80, 90], [150, 150], [85, 85])
+    assert out["points_test"] == 1 and math.isnan(out["bd_rate"])
+    far = bdrate.bd_pair([100, 200], [80, 90], [1000, 2000], [95, 99])
+    assert math.isnan(far["bd_rate"]) and far["overlap_quality"] == 0
+
+
+def test_matched_crf_interpolation():
+    pts = {20.0: {"vmaf_worst_shot": 96.0, "bitrate_kbps": 1000.0},
+           25.0: {"vmaf_worst_shot": 90.0, "bitrate_kbps": 500.0},
+           30.0: {"vmaf_worst_shot": 80.0, "bitrate_kbps": 250.0}}
+    m = bdrate.matched_crf(pts, 93.0)
+    assert m["crf"] == pytest.approx(22.5) and m["bracket"] == [20.0, 25.0]
+    assert m["bitrate_kbps"] == pytest.approx(math.sqrt(1000 * 500))  # log-rate interpolation
+    assert bdrate.matched_crf(pts, 99.0) is None
+
+
+def test_select_clips_spread(tmp_path):
+    clips = [tmp_path / f"c{i:02d}.mp4" for i in range(10)]
+    got = bdrate.select_clips(clips, 3)
+    assert [c.name for c in got] == ["c00.mp4", "c04.mp4", "c09.mp4"]
+    assert bdrate.select_clips(clips, None) == clips
+
+
+def test_calibrate_writes_loadable_table(cut_clip, tmp_path):
+    from jndenc.calibrate import calibrate, match_crf
+    from jndenc.pipeline import load_calibration
+
+    out = tmp_path / "calib.json"
+    res = calibrate([cut_clip], out, x264_crfs=(22, 30), preset="ultrafast", max_frames=25)
+    table = load_calibration(out)
+    assert len(table) >= 1 and all(-20 < off < 20 for _, off in table)
+    assert json.loads(out.read_text())["x265_offsets"] == res["x265_offsets"]
+    assert match_crf([20, 30, 40], [95, 85, 70], 90) == pytest.approx(25)
+    assert match_crf([20, 30], [95, 85], 99) is None
+
+
+def test_cli_wiring():
+    from click.testing import CliRunner
+
+    from jndenc.cli import main
+
+    r = CliRunner().invoke(main, ["bench", "bdrate", "--help"])
+    assert r.exit_code == 0 and "--crf-ladder" in r.output
+    r = CliRunner().invoke(main, ["calibrate", "--help"])
+    assert r.exit_code == 0 and "--x264-crfs" in r.output
