@@ -126,7 +126,8 @@ def fit(model_name: str, data_dir: str | Path, checkpoint_path: str | Path, csv_
         epochs: int = 500, batch_size: int = 8, learning_rate: float = 1e-5, jnd_column: int | None = None,
         seed: int | None = None, resume: bool = False, early_stopping: int | None = None,
         input_shape: tuple[int, ...] | None = None, augment: bool = False, metadata: dict[str, Any] | None = None,
-        *, verbose: int = 2, echo: Callable[[str], None] = print) -> dict[str, Any]:
+        *, backbone_weights: str | None = None, verbose: int = 2,
+        echo: Callable[[str], None] = print) -> dict[str, Any]:
     """Train `model_name` on `data_dir/{train,valid}`; returns history, best val_loss and paths.
 
     The best-`val_loss` weights go to `checkpoint_path` (`.h5` legacy by-name,
@@ -147,7 +148,10 @@ def fit(model_name: str, data_dir: str | Path, checkpoint_path: str | Path, csv_
     valid_split = D.read_split(data_dir, "valid")
     digest = D.data_digest([train_split, valid_split])
 
-    model = build_model(model_name, input_shape=_resolve_shape(info, input_shape))
+    if backbone_weights is not None and model_name == "compact":
+        raise UserError("--backbone-weights applies to the VGG16 models only")
+    extra = {"backbone_weights": backbone_weights} if backbone_weights is not None else {}
+    model = build_model(model_name, input_shape=_resolve_shape(info, input_shape), **extra)
     tr_frames, tr_prev, tr_va, pseudo = _load_split_arrays(train_split, info, model, echo)
     va_frames, va_prev, va_va, _ = _load_split_arrays(valid_split, info, model, echo)
     tr_ds = D.make_dataset(tr_frames, tr_prev, D.targets_for(train_split.labels, info.jnd_heads, jnd_column, tr_va),
@@ -210,7 +214,8 @@ def fit(model_name: str, data_dir: str | Path, checkpoint_path: str | Path, csv_
         "arguments": {"model_name": model_name, "data_dir": str(data_dir), "checkpoint_path": str(checkpoint_path),
                       "csv_log_path": str(csv_path) if csv_path else None, "epochs": epochs, "batch_size": batch_size,
                       "learning_rate": learning_rate, "jnd_column": jnd_column, "seed": seed, "resume": resume,
-                      "early_stopping": early_stopping, "input_shape": list(model.input_shape[1:]), "augment": augment},
+                      "early_stopping": early_stopping, "input_shape": list(model.input_shape[1:]), "augment": augment,
+                      "backbone_weights": backbone_weights},
         "versions": _versions(),
         **{k: v for k, v in result.items() if k != "history"},
     }

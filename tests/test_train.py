@@ -196,3 +196,11 @@ def test_cli_errors_exit_2_with_one_line(tmp_path):
     r = runner.invoke(main, ["train", "--model", "compact", "--data-dir", str(root), "--checkpoint-path",
                              str(tmp_path / "c.h5"), "--input-size", "36x64", "--epochs", "1"])
     assert r.exit_code == 2 and "JND-Levels.txt:4" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_cli_imagenet_backbone_missing_from_cache_is_a_user_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "kh"))
+    root = make_seed_dataset(tmp_path / "d", {"train": 2, "valid": 2})
+    r = CliRunner().invoke(main, ["train", "--model", "MT_3LJND", "--data-dir", str(root), "--checkpoint-path",
+                                  str(tmp_path / "c.h5"), "--input-size", "32x64", "--backbone-weights", "imagenet"])
+    assert r.exit_code == 2 and "Keras cache" in r.stderr and str(tmp_path / "kh") in r.stderr
