@@ -107,8 +107,6 @@ def _stream_options(src: Path, dst: Path, info: VideoInfo) -> tuple[list[str], d
         else:
             maps.append("s")
             kw["c:s"] = "copy"
-    if info.video_streams > 1:
-        notes.append(f"input has {info.video_streams} video streams; encoded the default one only")
     return maps, kw, notes
 
 
@@ -178,6 +176,8 @@ def encode(
 
     maps, stream_kw, notes = _stream_options(src, dst, info)
     notes = info.notes + notes
+    if info.frames_exact and plan.frames < info.frames - 1:
+        notes.append(f"input is truncated or corrupt: {plan.frames} of {info.frames} frames decode; encoded those")
     tmp = dst.with_name(f".{dst.stem}.jndenc-{os.getpid()}.tmp{dst.suffix or '.mp4'}")
     t1 = time.perf_counter()
     try:

@@ -23,6 +23,10 @@ class InputError(UserError):
     """The input video cannot be used (missing, empty, no video, undecodable)."""
 
 
+class OutputError(UserError):
+    """The output cannot be written (disk full, folder gone or read-only): exit code 2."""
+
+
 class FFmpegError(JndencError):
     """FFmpeg failed; ``log_tail`` holds the last lines of its stderr."""
 

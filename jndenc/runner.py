@@ -8,7 +8,7 @@ import tempfile
 import threading
 from typing import Callable, Sequence
 
-from .errors import FFmpegError
+from .errors import FFmpegError, OutputError
 from .ffbin import ffmpeg_exe
 
 
@@ -67,6 +67,10 @@ def run_ffmpeg(
         fd, log_path = tempfile.mkstemp(prefix="jndenc-ffmpeg-", suffix=".log", dir=log_dir)
         with os.fdopen(fd, "w") as fh:
             fh.write(" ".join(cmd) + "\n\n" + stderr)
+        if "No space left on device" in stderr:
+            raise OutputError(f"no space left on device while {what} (log: {log_path})")
+        if "Read-only file system" in stderr or ("Permission denied" in stderr and "Error opening output" in stderr):
+            raise OutputError(f"cannot write output while {what}: read-only or permission denied (log: {log_path})")
         useful = [l for l in stderr.splitlines() if l.strip() and not l.startswith(("  ", "Input #", "Output #", "Stream mapping"))]
         raise FFmpegError(f"FFmpeg failed while {what}", "\n".join(useful[-5:]), log_path)
     return stderr
