@@ -122,7 +122,6 @@ def probe(path: str | os.PathLike, count_frames: bool = True) -> VideoInfo:
             duration = container.duration / 1e6
         first = _first_frame(path, container, stream)
         rotation = int(getattr(first, "rotation", 0) or 0) % 360
-        container.seek(0)
         notes = []
         if len(container.streams.video) > 1:
             notes.append(f"{len(container.streams.video)} video streams; using stream #{stream.index}")
@@ -130,7 +129,12 @@ def probe(path: str | os.PathLike, count_frames: bool = True) -> VideoInfo:
         exact = False
         pts = []
         if count_frames:
-            frames, exact, pts = _count_frames(container, stream)
+            # a fresh demuxer rather than seek(0): raw Annex-B streams cannot seek
+            again = open_container(path)
+            try:
+                frames, exact, pts = _count_frames(again, again.streams.video[vindex])
+            finally:
+                again.close()
         if not frames:
             frames = stream.frames or int(round(duration * fps))
             exact = False
