@@ -270,10 +270,16 @@ class Builder:
         return meta
 
 
-def build(clips_dir: str | os.PathLike, out_dir: str | os.PathLike, opts: BuildOptions = BuildOptions(),
-          quiet: bool = True) -> dict:
+def build(clips_dirs: str | os.PathLike | Sequence[str | os.PathLike], out_dir: str | os.PathLike,
+          opts: BuildOptions = BuildOptions(), quiet: bool = True) -> dict:
+    """Label every clip in ``clips_dirs`` (folders or files) into ``out_dir``; returns dataset.json's content."""
     t0 = time.perf_counter()
-    clips = list_clips(Path(clips_dir))
+    if isinstance(clips_dirs, (str, os.PathLike)):
+        clips_dirs = [clips_dirs]
+    clips = [c for d in clips_dirs for c in list_clips(Path(d))]
+    names = [c.name for c in clips]
+    if len(set(names)) != len(names):
+        raise UserError("two clips share a file name; splits are assigned by name, so rename one")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     b = Builder(out, opts)

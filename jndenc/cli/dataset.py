@@ -15,7 +15,7 @@ def dataset():
 
 
 @dataset.command()
-@click.argument("clips_dir", type=click.Path(exists=True))
+@click.argument("clips_dirs", metavar="CLIPS_DIR...", nargs=-1, required=True, type=click.Path(exists=True))
 @click.argument("out_dir", type=click.Path(file_okay=False))
 @click.option("--codec", type=click.Choice(["x264", "x265"]), default="x264", show_default=True)
 @click.option("--preset", default="medium", show_default=True)
@@ -34,9 +34,9 @@ def dataset():
 @click.option("--max-crf", type=click.IntRange(0, 51), default=51, show_default=True)
 @click.option("-q", "--quiet", is_flag=True)
 @debug_option
-def build(clips_dir, out_dir, codec, preset, rate_control, metric, thresholds, pool, frames_per_shot, split, workers,
+def build(clips_dirs, out_dir, codec, preset, rate_control, metric, thresholds, pool, frames_per_shot, split, workers,
           seed, max_shots_per_clip, trial_seconds, min_crf, max_crf, quiet, debug):
-    """Label every shot of CLIPS_DIR's videos and write OUT_DIR/{train,valid,test}."""
+    """Label every shot of the videos in CLIPS_DIR... and write OUT_DIR/{train,valid,test}."""
     from ..dataset import BuildOptions, build as run
     from ..search import SearchOptions
 
@@ -45,8 +45,26 @@ def build(clips_dir, out_dir, codec, preset, rate_control, metric, thresholds, p
     sopts = SearchOptions(codec=codec, preset=preset, metric=metric, pool=pool, thresholds=thresholds,
                           min_crf=min_crf, max_crf=max_crf, rate_control=rate_control,
                           max_trial_seconds=trial_seconds or None)
-    meta = run(clips_dir, out_dir, BuildOptions(search=sopts, frames_per_shot=frames_per_shot, split=tuple(split),
+    meta = run(clips_dirs, out_dir, BuildOptions(search=sopts, frames_per_shot=frames_per_shot, split=tuple(split),
                                                 seed=seed, workers=workers, max_shots_per_clip=max_shots_per_clip),
                quiet=quiet)
     if not quiet:
         click.echo(json.dumps(meta["counts"], indent=1))
+
+
+@dataset.command()
+@click.argument("out_dir", type=click.Path(file_okay=False))
+@click.option("--size", default="384x216", show_default=True, help="WxH of each pseudo-video.")
+@click.option("--seconds", type=click.FloatRange(0.5), default=3.0, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@debug_option
+def pseudo(out_dir, size, seconds, seed, debug):
+    """Write pan/zoom pseudo-videos made from scikit-image's bundled photos (extra label sources)."""
+    from ..pseudo import make_pseudo_clips
+
+    try:
+        w, h = (int(v) for v in size.lower().split("x"))
+    except ValueError:
+        raise click.BadParameter(f"--size must look like 384x216, not {size!r}") from None
+    for p in make_pseudo_clips(out_dir, (w, h), seconds, seed=seed):
+        click.echo(str(p))
