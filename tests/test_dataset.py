@@ -1,0 +1,93 @@
+"""`jndenc dataset build` on tiny generated clips, with real trial encodes and VMAF."""
+import csv
+import json
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ffmpeg
+from jndenc.data import read_split
+from jndenc.dataset import BuildOptions, assign_splits, build
+from jndenc.search import SearchOptions
+
+FAST = BuildOptions(search=SearchOptions(preset="ultrafast", thresholds=(92.0, 80.0, 70.0), min_crf=14, max_crf=44,
+                                         max_trial_seconds=1.0),
+                    frames_per_shot=2, split=(1, 1, 1), workers=1, max_shots_per_clip=2)
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory):
+    d = tmp_path_factory.mktemp("dsclips")
+    specs = {"a.mp4": "testsrc2=size=128x96:rate=25:duration=2", "b.mp4": "mandelbrot=size=128x96:rate=25",
+             "c.mp4": "testsrc=size=128x96:rate=25:duration=2,noise=alls=30:allf=t"}
+    for name, src in specs.items():
+        ffmpeg("-f", "lavfi", "-i", src, "-t", "2", "-c:v", "libx264", "-preset", "ultrafast", "-crf", "8", str(d / name))
+    return d
+
+
+def test_build_layout_labels_split(clips, tmp_path):
+    out = tmp_path / "ds"
+    meta = build(clips, out, FAST)
+    seen = {}
+    for split in ("train", "valid", "test"):
+        s = read_split(out, split)
+        assert len(s.files) == s.labels.shape[0] > 0
+        assert (s.labels[:, 0] <= s.labels[:, 1]).all() and (s.labels[:, 1] <= s.labels[:, 2]).all()
+        assert (out / split / "prev").is_dir() and all((out / split / "prev" / f).is_file() for f in s.files)
+        assert list(s.files) == sorted(s.files)
+        for f in s.files:
+            clip = f.split("__")[0]
+            assert seen.setdefault(clip, split) == split  # never in two splits
+        lines = (out / split / "JND-Levels.txt").read_text().splitlines()
+        assert lines[1].split()[0] == s.files[0]  # filename column
+    assert len(seen) == 3
+    with open(out / "trials.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    assert {"clip", "crf", "bytes", "score"} <= set(rows[0])
+    assert len({r["clip"] for r in rows}) == 3
+    assert json.loads((out / "dataset.json").read_text())["counts"]["train"]["images"] > 0
+    assert meta["label_units"] == "CRF"
+
+
+def test_resume_after_interrupt(clips, tmp_path):
+    out = tmp_path / "ds"
+    args = [sys.executable, "-m", "jndenc", "dataset", "build", str(clips), str(out), "--preset", "ultrafast",
+            "--thresholds", "92,80,70", "--min-crf", "14", "--max-crf", "44", "--trial-seconds", "1",
+            "--frames-per-shot", "2", "--split", "1,1,1", "--workers", "1", "--max-shots-per-clip", "2", "-q"]
+    proc = subprocess.Popen(args)
+    journal = out / "_work" / "labels.jsonl"
+    import time
+
+    deadline = time.time() + 120
+    while time.time() < deadline and not (journal.exists() and journal.read_text().count("\n") >= 1):
+        time.sleep(0.1)
+    proc.kill()
+    proc.wait()
+    done_before = journal.read_text().count("\n")
+    assert done_before >= 1
+    trials_before = sum(1 for _ in open(out / "trials.csv")) - 1
+    assert subprocess.run(args).returncode == 0
+    recs = [json.loads(l) for l in journal.read_text().splitlines()]
+    keys = [(r["clip"], r["start_frame"]) for r in recs]
+    assert len(keys) == len(set(keys))  # nothing labelled twice
+    assert len({r["clip"] for r in recs}) == 3
+    assert sum(1 for _ in open(out / "trials.csv")) - 1 > trials_before
+
+
+def test_assign_splits_is_by_clip_and_seeded():
+    names = [f"clip{i}.mp4" for i in range(20)]
+    a, b = assign_splits(names, (70, 15, 15), 0), assign_splits(list(reversed(names)), (70, 15, 15), 0)
+    assert a == b
+    assert sorted(a.values()).count("test") == 3 and sorted(a.values()).count("valid") == 3
+    assert assign_splits(names, (70, 15, 15), 1) != a
+
+
+def test_pseudo_clips(tmp_path):
+    pytest.importorskip("skimage")
+    from jndenc.decode import count_decoded_frames
+    from jndenc.pseudo import make_pseudo_clips
+
+    paths = make_pseudo_clips(tmp_path, size=(64, 36), seconds=1.0, names=("astronaut", "grass"))
+    assert [p.name for p in paths] == ["pseudo_astronaut.mkv", "pseudo_grass.mkv"]
+    assert all(count_decoded_frames(p) == 25 for p in paths)
