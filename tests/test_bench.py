@@ -137,3 +137,34 @@ def test_cli_wiring():
     assert r.exit_code == 0 and "--crf-ladder" in r.output
     r = CliRunner().invoke(main, ["calibrate", "--help"])
     assert r.exit_code == 0 and "--x264-crfs" in r.output
+
+
+def _load_script(name):
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_accuracy_train_labels_and_siti(tmp_path, cut_clip):
+    from jndenc.bench import siti
+
+    acc = _load_script("accuracy")
+    d = tmp_path / "ds" / "train"
+    d.mkdir(parents=True)
+    (d / "JND-Levels.txt").write_text("# filename JND1 JND2 JND3\na.png 20 25 30\nb.png 20 25 30\nc.png 30 35 40\n"
+                                      "d.png 26 31 36\n")
+    (d / "features.csv").write_text("filename,si,ti,clip,start_frame,end_frame\na.png,10,5,x,0,10\n"
+                                    "b.png,10,5,x,0,10\nc.png,60,5,y,0,10\nd.png,40,20,z,0,10\n")
+    feats, labels = acc.read_train_labels(tmp_path / "ds")
+    assert feats.shape == (3, 2) and labels.shape == (3, 3)  # b.png is the same shot as a.png
+    w = siti.fit_linear(feats, labels)
+    assert np.allclose(siti.predict_linear(w, feats), labels, atol=1e-6)  # 3 points, 3 parameters: exact
+    f = siti.shot_features(cut_clip, [(0, 50), (50, 100), (100, 150)])
+    assert len(f) == 3 and all(s > 0 and t >= 0 for s, t in f)
+    fc = siti.shot_features(cut_clip, [(0, 50), (50, 100), (100, 150)], consecutive=True)
+    assert fc[2][1] > fc[0][1]  # frame to frame, the noisy third shot has the most temporal information
