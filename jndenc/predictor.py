@@ -75,8 +75,11 @@ class Predictor:
     def load(cls, weights_path: str | Path | None = None, architecture: str | None = None) -> "Predictor":
         """Load weights (None -> shipped default); the architecture comes from the sidecar JSON
         unless given, and a mismatch between the two is refused."""
-        from .models import build_model
-        from .models.io import check_metadata, load_weights_into, read_metadata
+        from .tfquiet import native_stderr_silenced
+
+        with native_stderr_silenced():  # importing TensorFlow prints native log lines
+            from .models import build_model
+            from .models.io import check_metadata, load_weights_into, read_metadata
 
         path = Path(weights_path) if weights_path is not None else find_default_weights()
         if not path.is_file():
@@ -87,8 +90,12 @@ class Predictor:
             raise UserError(f"{path} has no metadata ({path.name}.json) naming its architecture; pass the architecture")
         check_metadata(meta, arch, None, path)  # before building: a wrong architecture may not even build
         shape = meta.get("input_shape")
-        model = build_model(arch, input_shape=tuple(shape) if shape else None)
-        load_weights_into(model, path, arch)
+        from .tfquiet import native_stderr_silenced
+
+        with native_stderr_silenced():
+            model = build_model(arch, input_shape=tuple(shape) if shape else None)
+            load_weights_into(model, path, arch)
+            model(np.zeros((1, *model.input_shape[1:]), np.float32), training=False)  # device init happens here
         return cls(model, arch, meta, path)
 
     def prepare(self, frame_bgr: np.ndarray) -> np.ndarray:
