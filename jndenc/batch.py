@@ -1,0 +1,608 @@
+"""Batch transcoding: many files, local processes or Dask, resumable through a journal.
+
+``run(items, output_dir, ...)`` returns an iterator of `ItemResult`s in
+completion order; its ``summary`` is filled in once it is exhausted (and
+written to ``OUTPUT_DIR/.jndenc/summary.json``).
+
+Why it is safe to kill at any moment: `jndenc.encode` renames a validated
+temp file into place, and the journal (written only by this coordinating
+process) marks an item ``done`` only after the worker reported that rename.
+The one gap, a kill between the rename and the journal commit, is closed on
+the next run by *adopting* the output: an item left ``running`` whose output
+is newer than the attempt's start and whose plan file was written by that
+attempt is recorded done without encoding it again.
+
+Parallelism: each item is one process (``--jobs``) or one Dask task, and each
+encode gets ``threads`` FFmpeg threads so that jobs x threads ~ cores.
+"""
+from __future__ import annotations
+
+import concurrent.futures as cf
+import csv
+import fnmatch
+import hashlib
+import json
+import multiprocessing
+import os
+import signal
+import sys
+import threading
+import time
+from dataclasses import asdict, dataclass, field, is_dataclass
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+from .errors import FFmpegError, JndencError, UserError
+from .journal import STATE_DIR, Fingerprint, Journal
+
+DEFAULT_THREADS = 2  # FFmpeg threads per encode when neither --jobs nor --threads is given
+VIDEO_EXTENSIONS = (".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mxf", ".ts", ".mts", ".m2ts", ".mpg",
+                    ".mpeg", ".flv", ".wmv", ".y4m", ".3gp", ".ogv")
+# per-row manifest overrides and how to read them from CSV text
+OVERRIDES = {"target_jnd": int, "codec": str, "preset": str, "min_crf": float, "max_crf": float, "crf": float,
+             "margin": float, "mode": str}
+# options that do not change the output bytes, so changing them must not redo done items
+_NOT_IN_FINGERPRINT = {"predictor", "workers", "quiet"}
+
+
+@dataclass
+class Item:
+    input: Path
+    output: Path
+    key: str  # output path relative to OUTPUT_DIR: the journal's primary key
+    overrides: dict = field(default_factory=dict)
+
+
+@dataclass
+class ItemResult:
+    key: str
+    input: str
+    output: str
+    status: str  # done | skipped | adopted | failed | would-encode | would-skip | would-fail
+    reason: str | None = None
+    input_bytes: int | None = None
+    output_bytes: int | None = None
+    frames: int | None = None
+    duration_s: float | None = None
+    crfs: list | None = None
+    timings: dict | None = None
+    encodes: int = 0
+    options: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+# ---------------------------------------------------------------- items
+
+
+def _key(output: Path, output_dir: Path) -> str:
+    try:
+        return output.resolve().relative_to(output_dir.resolve()).as_posix()
+    except ValueError:  # a manifest may send an output elsewhere
+        return str(output.resolve())
+
+
+def _ext(container: str) -> str:
+    return container if container.startswith(".") else f".{container}"
+
+
+def _scan(input_dir: Path, output_dir: Path, pattern: str | None, recursive: bool) -> list[Path]:
+    out_res = output_dir.resolve()
+    found = []
+    walker = os.walk(input_dir) if recursive else [(str(input_dir), [], os.listdir(input_dir))]
+    for root, dirs, files in walker:
+        # never descend into hidden dirs (our own .jndenc state) or into the output tree
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and (Path(root) / d).resolve() != out_res)
+        for name in sorted(files):
+            p = Path(root) / name
+            if name.startswith(".") or not p.is_file():
+                continue
+            if pattern is not None and not fnmatch.fnmatch(name, pattern):
+                continue
+            if pattern is None and p.suffix.lower() not in VIDEO_EXTENSIONS:
+                continue
+            found.append(p)
+    return found
+
+
+def _read_manifest(path: Path) -> list[dict]:
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read manifest ({exc.strerror or exc})") from None
+    rows: list[dict] = []
+    if path.suffix.lower() in (".jsonl", ".ndjson", ".json"):
+        for n, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except ValueError as exc:
+                raise UserError(f"{path}:{n}: not JSON ({exc})") from None
+            if not isinstance(row, dict):
+                raise UserError(f"{path}:{n}: each line must be a JSON object")
+            rows.append(row)
+    else:
+        rows = [dict(r) for r in csv.DictReader(text.splitlines())]
+    for n, row in enumerate(rows, 1):
+        if not row.get("input"):
+            raise UserError(f"{path}: row {n} has no 'input'")
+        unknown = set(row) - {"input", "output"} - set(OVERRIDES)
+        if unknown:
+            raise UserError(f"{path}: row {n}: unknown column(s) {', '.join(sorted(unknown))}; "
+                            f"overrides are {', '.join(OVERRIDES)}")
+    return rows
+
+
+def _overrides(row: dict, where: str) -> dict:
+    out = {}
+    for k, conv in OVERRIDES.items():
+        v = row.get(k)
+        if v is None or v == "":  # empty CSV cell: no override
+            continue
+        try:
+            out[k] = conv(v)
+        except (TypeError, ValueError):
+            raise UserError(f"{where}: {k}={v!r} is not a valid {conv.__name__}") from None
+    return out
+
+
+def collect_items(source: str | os.PathLike, output_dir: str | os.PathLike, pattern: str | None = None,
+                  recursive: bool = False, container: str = "mp4") -> list[Item]:
+    """Items from a folder (outputs mirror relative paths) or a CSV/JSONL manifest.
+
+    Folder: files whose name matches ``pattern`` (default: common video
+    extensions), hidden files and the output folder skipped. Manifest:
+    ``input`` (relative to the manifest's folder), optional ``output``
+    (relative to ``output_dir``; default: the input's stem + container) and
+    per-row overrides (`OVERRIDES`).
+    """
+    source, output_dir = Path(source), Path(output_dir)
+    ext = _ext(container)
+    items: list[Item] = []
+    if source.is_dir():
+        for p in _scan(source, output_dir, pattern, recursive):
+            out = output_dir / p.relative_to(source).with_suffix(ext)
+            items.append(Item(p.absolute(), out.absolute(), _key(out, output_dir)))
+    elif source.is_file():
+        for n, row in enumerate(_read_manifest(source), 1):
+            inp = Path(row["input"])
+            inp = inp if inp.is_absolute() else source.parent / inp
+            out = Path(row["output"]) if row.get("output") else Path(inp.name).with_suffix(ext)
+            out = out if out.is_absolute() else output_dir / out
+            items.append(Item(inp.absolute(), out.absolute(), _key(out, output_dir),
+                              _overrides(row, f"{source}: row {n}")))
+    else:
+        raise UserError(f"{source}: no such folder or manifest")
+    return _check_unique(items)
+
+
+def _check_unique(items: list[Item]) -> list[Item]:
+    seen: dict[str, Item] = {}
+    for it in items:
+        if it.key in seen:
+            raise UserError(f"{seen[it.key].input} and {it.input} would both be written to {it.output}")
+        seen[it.key] = it
+    return items
+
+
+def _as_items(items: Iterable, output_dir: Path, container: str = "mp4") -> list[Item]:
+    """`run` accepts Items, manifest-style dicts or bare input paths."""
+    out: list[Item] = []
+    for it in items:
+        if isinstance(it, Item):
+            out.append(it)
+            continue
+        row = it if isinstance(it, dict) else {"input": it}
+        inp = Path(row["input"]).absolute()
+        dst = Path(row.get("output") or Path(inp.name).with_suffix(_ext(container)))
+        dst = (dst if dst.is_absolute() else output_dir / dst).absolute()
+        out.append(Item(inp, dst, _key(dst, output_dir), _overrides(row, str(inp))))
+    return _check_unique(out)
+
+
+# ---------------------------------------------------------------- worker side
+
+_PREDICTORS: dict[str, Any] = {}
+
+
+def _predictor(weights) -> Any:
+    """One model per worker process, shared by every item it encodes."""
+    key = str(weights or "")
+    if key not in _PREDICTORS:
+        from .pipeline import load_predictor
+
+        _PREDICTORS[key] = load_predictor(weights)
+    return _PREDICTORS[key]
+
+
+def _needs_model(opts: dict) -> bool:
+    return opts.get("crf") is None and opts.get("mode", "predict") == "predict"
+
+
+def _auto_threads() -> int | None:
+    """Inside a Dask worker: share its cores among the tasks it runs at once."""
+    if "distributed" not in sys.modules:
+        return None
+    try:
+        from distributed import get_worker
+
+        return max(1, (os.cpu_count() or 1) // max(1, get_worker().state.nthreads))
+    except (ValueError, AttributeError):
+        return None
+
+
+def _reason(exc: BaseException) -> str:
+    msg = str(exc) or type(exc).__name__
+    if isinstance(exc, FFmpegError) and exc.log_tail:
+        last = exc.log_tail.strip().splitlines()[-1:] or [""]
+        msg = f"{msg}: {last[0].strip()}"
+    if not isinstance(exc, JndencError):
+        msg = f"{type(exc).__name__}: {msg}"
+    return msg
+
+
+def encode_item(src: str, dst: str, options: dict, threads: int | None, plan_path: str) -> dict:
+    """Run in a worker process (local pool or Dask): encode one file, report a plain dict.
+
+    Never raises for a bad file: the reason travels back so the coordinator can
+    journal it and carry on.
+    """
+    from .encode import encode
+
+    t0 = time.perf_counter()
+    try:
+        opts = dict(options)
+        if _needs_model(opts):
+            opts["predictor"] = _predictor(opts.get("weights"))
+        Path(dst).parent.mkdir(parents=True, exist_ok=True)
+        Path(plan_path).parent.mkdir(parents=True, exist_ok=True)
+        r = encode(src, dst, overwrite=True, quiet=True, threads=threads if threads is not None else _auto_threads(),
+                   plan_out=plan_path, **opts)
+    except Exception as exc:  # noqa: BLE001 - any failure is this item's, not the batch's
+        return {"ok": False, "reason": _reason(exc), "timings": {"total_s": round(time.perf_counter() - t0, 3)}}
+    d = r.to_dict()
+    return {"ok": True, "bytes": r.bytes, "frames": r.frames,
+            "duration_s": r.frames / r.plan.fps if r.plan.fps else None,
+            "crfs": [s["crf"] for s in d["shots"]], "timings": r.timings, "result": d}
+
+
+def _watch_parent(ppid: int) -> None:
+    # A SIGKILLed coordinator cannot shut its pool down; without this the
+    # orphaned workers would keep encoding (and renaming) behind a rerun.
+    while os.getppid() == ppid:
+        time.sleep(0.5)
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt(signum)  # run_ffmpeg kills FFmpeg and encode() removes its temp file
+
+
+def _init_worker(ppid: int) -> None:
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    threading.Thread(target=_watch_parent, args=(ppid,), daemon=True).start()
+
+
+# ---------------------------------------------------------------- coordinator side
+
+
+def default_parallelism(jobs: int | None, threads: int | None, cores: int | None = None) -> tuple[int, int]:
+    """(jobs, FFmpeg threads per encode) with jobs x threads ~ cores.
+
+    Neither given: ``threads = 2`` and ``jobs = cores // 2`` (x264/x265 scale
+    well to 2 threads; beyond that, whole files in parallel use cores better).
+    Only ``jobs``: ``threads = cores // jobs``. Only ``threads``: ``jobs = cores // threads``.
+    """
+    cores = cores or os.cpu_count() or 1
+    if jobs is None:
+        threads = threads or DEFAULT_THREADS
+        jobs = max(1, cores // threads)
+    elif threads is None:
+        threads = max(1, cores // jobs)
+    return jobs, threads
+
+
+def options_fingerprint(options: dict) -> str:
+    def plain(v):
+        return asdict(v) if is_dataclass(v) else v
+
+    clean = {k: plain(v) for k, v in options.items() if k not in _NOT_IN_FINGERPRINT and v is not None}
+    return json.dumps(clean, sort_keys=True, default=str)
+
+
+def _dask_executor(address: str | None, n_local: int | None):
+    try:
+        import distributed
+    except ImportError:
+        raise UserError("Dask is not installed: pip install 'jndenc[dask]'") from None
+    import logging
+
+    cluster = None
+    try:
+        if n_local:
+            # processes=True and one thread per worker: encodes hold the GIL in
+            # analysis, and a model per process is what predict mode wants
+            cluster = distributed.LocalCluster(n_workers=n_local, threads_per_worker=1, processes=True,
+                                               dashboard_address=None, silence_logs=logging.ERROR)
+            client = distributed.Client(cluster)
+        else:
+            client = distributed.Client(address, timeout="20s")
+    except (OSError, TimeoutError) as exc:
+        if cluster is not None:
+            cluster.close()
+        raise UserError(f"cannot reach Dask scheduler {address}: {exc}") from None
+    slots = max(1, sum(client.nthreads().values()))
+
+    def close() -> None:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+    return client.get_executor(pure=False), slots, close
+
+
+class BatchRun:
+    """Iterator over `ItemResult`s; ``summary`` is set when it is exhausted."""
+
+    def __init__(self, items: list[Item], output_dir: Path, *, jobs: int | None, threads: int | None,
+                 dask: str | None, dask_local: int | None, retry_failed: bool, dry_run: bool, quiet: bool,
+                 encode_options: dict):
+        if "predictor" in encode_options:
+            raise UserError("batch loads the model once per worker process; pass weights=, not predictor=")
+        if dask and dask_local:
+            raise UserError("--dask and --dask-local are exclusive")
+        self.items, self.output_dir = items, output_dir
+        self.dask, self.dask_local = dask, dask_local
+        if dask_local:
+            jobs = dask_local
+            threads = threads or max(1, (os.cpu_count() or 1) // dask_local)
+        elif not dask:
+            jobs, threads = default_parallelism(jobs, threads)
+        self.jobs, self.threads = jobs, threads
+        self.retry_failed, self.dry_run, self.quiet = retry_failed, dry_run, quiet
+        self.options = encode_options
+        self.summary: dict | None = None
+        self._it = self._run()
+
+    def __iter__(self) -> "BatchRun":
+        return self
+
+    def __next__(self) -> ItemResult:
+        return next(self._it)
+
+    @property
+    def executor_name(self) -> str:
+        if self.dask_local:
+            return f"dask-local:{self.dask_local}"
+        if self.dask:
+            return f"dask:{self.dask}"
+        return f"processes:{self.jobs}"
+
+    def item_options(self, item: Item) -> dict:
+        return {**self.options, **item.overrides}
+
+    def _plan_path(self, item: Item) -> Path:
+        return self.output_dir / STATE_DIR / "plans" / (hashlib.sha1(item.key.encode()).hexdigest()[:16] + ".json")
+
+    # -- decisions --------------------------------------------------------
+
+    def _decide(self, journal: Journal, item: Item) -> tuple[str, dict | None]:
+        """encode | skip | adopt | failed, from the journal row and the files on disk."""
+        row = journal.get(item.key)
+        if row is None or row["status"] == "pending":
+            return "encode", row
+        same = (journal.input_unchanged(row, item.input)
+                and row["options"] == options_fingerprint(self.item_options(item)))
+        if not same:
+            return "encode", row
+        if row["status"] == "done":
+            ok = item.output.is_file() and item.output.stat().st_size == row["output_size"]
+            return ("skip" if ok else "encode"), row
+        if row["status"] == "running":
+            return ("adopt" if self._adoptable(item, row) else "encode"), row
+        return ("encode" if self.retry_failed else "failed"), row
+
+    def _adoptable(self, item: Item, row: dict) -> bool:
+        """A killed run's output that was completed after the attempt began (encode() renames only
+        validated files, and its plan file is written before encoding starts)."""
+        plan = self._plan_path(item)
+        try:
+            started = row["started_at"] or float("inf")
+            return (item.output.stat().st_mtime >= started - 1.0 and plan.stat().st_mtime >= started - 1.0)
+        except OSError:
+            return False
+
+    def _adopt(self, journal: Journal, item: Item) -> ItemResult:
+        from .planner import Plan
+
+        plan = Plan.from_dict(json.loads(self._plan_path(item).read_text()))
+        size = item.output.stat().st_size
+        dur = plan.frames / plan.fps if plan.fps else None
+        crfs = [s.crf for s in plan.shots]
+        journal.mark_done(item.key, output_size=size, frames=plan.frames, duration_s=dur, crfs=crfs,
+                          timings={}, result={"adopted": True})
+        row = journal.get(item.key)
+        return self._result(item, "adopted", row)
+
+    def _result(self, item: Item, status: str, row: dict | None, reason: str | None = None) -> ItemResult:
+        row = row or {}
+        crfs = json.loads(row["crfs"]) if row.get("crfs") else None
+        timings = json.loads(row["timings"]) if row.get("timings") else None
+        try:
+            in_bytes = row.get("input_size") or item.input.stat().st_size
+        except OSError:
+            in_bytes = None
+        return ItemResult(key=item.key, input=str(item.input), output=str(item.output), status=status,
+                          reason=reason if reason is not None else row.get("reason"), input_bytes=in_bytes,
+                          output_bytes=row.get("output_size") if status != "failed" else None,
+                          frames=row.get("frames"), duration_s=row.get("duration_s"), crfs=crfs, timings=timings,
+                          encodes=row.get("encodes") or 0, options=item.overrides)
+
+    # -- the run ----------------------------------------------------------
+
+    def _run(self) -> Iterator[ItemResult]:
+        t0 = time.perf_counter()
+        if self.dry_run:
+            yield from self._dry_run()
+            return
+        counts = {"encoded": 0, "skipped": 0, "adopted": 0, "failed": 0, "not_retried": 0}
+        media_s = 0.0
+        self.output_dir.mkdir(parents=True, exist_ok=True)
+        with Journal(self.output_dir) as journal:
+            todo: list[Item] = []
+            for item in self.items:
+                decision, row = self._decide(journal, item)
+                if decision == "encode":
+                    journal.mark_pending(item.key, str(item.input), str(item.output))
+                    todo.append(item)
+                    continue
+                res = (self._adopt(journal, item) if decision == "adopt"
+                       else self._result(item, "skipped" if decision == "skip" else "failed", row))
+                counts[{"skip": "skipped", "adopt": "adopted", "failed": "not_retried"}[decision]] += 1
+                yield res
+            for res in self._execute(journal, todo):
+                if res.status == "done":
+                    counts["encoded"] += 1
+                    media_s += res.duration_s or 0.0
+                else:
+                    counts["failed"] += 1
+                yield res
+            self.summary = self._summarize(journal, counts, media_s, time.perf_counter() - t0)
+        path = self.output_dir / STATE_DIR / "summary.json"
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.summary, indent=1))
+        os.replace(tmp, path)
+
+    def _dry_run(self) -> Iterator[ItemResult]:
+        journal = Journal(self.output_dir, readonly=True)
+        counts = {"would-encode": 0, "would-skip": 0, "would-fail": 0}
+        try:
+            for item in self.items:
+                decision, row = self._decide(journal, item)
+                status = {"encode": "would-encode", "skip": "would-skip", "adopt": "would-skip",
+                          "failed": "would-fail"}[decision]
+                counts[status] += 1
+                yield self._result(item, status, row)
+        finally:
+            journal.close()
+        self.summary = {"dry_run": True, "items": len(self.items), **counts, "executor": self.executor_name,
+                        "jobs": self.jobs, "threads": self.threads}
+
+    def _executor(self):
+        if self.dask or self.dask_local:
+            return _dask_executor(self.dask, self.dask_local)
+        # spawn: the coordinator holds SQLite and tqdm threads that must not be forked
+        pool = cf.ProcessPoolExecutor(self.jobs, mp_context=multiprocessing.get_context("spawn"),
+                                      initializer=_init_worker, initargs=(os.getpid(),))
+        return pool, self.jobs, lambda: pool.shutdown(wait=True, cancel_futures=True)
+
+    def _execute(self, journal: Journal, todo: list[Item]) -> Iterator[ItemResult]:
+        if not todo:
+            return
+        from .progress import bar
+
+        executor, slots, close = self._executor()
+        inflight: dict[cf.Future, Item] = {}
+        crashes: dict[str, int] = {}
+        done_bytes = 0
+        try:
+            with bar(len(todo), "batch", self.quiet, unit="file") as pb:
+                queue = list(todo)
+                while queue or inflight:
+                    # hand out only as many as can run, so 'running' in the journal means running
+                    while queue and len(inflight) < slots:
+                        item = queue.pop(0)
+                        try:
+                            fp = Fingerprint.of(item.input, with_hash=True)
+                        except OSError as exc:
+                            journal.mark_failed(item.key, f"{item.input}: {exc.strerror or exc}")
+                            yield self._result(item, "failed", journal.get(item.key))
+                            pb.update(1)
+                            continue
+                        opts = self.item_options(item)
+                        journal.mark_running(item.key, str(item.input), str(item.output), fp,
+                                             options_fingerprint(opts))
+                        fut = executor.submit(encode_item, str(item.input), str(item.output), opts, self.threads,
+                                              str(self._plan_path(item)))
+                        inflight[fut] = item
+                    if not inflight:
+                        continue
+                    pb.set_postfix_str(f"{done_bytes / 1e6:.1f} MB in; now: "
+                                       + ", ".join(i.input.name for i in list(inflight.values())[:3]))
+                    finished, _ = cf.wait(list(inflight), return_when=cf.FIRST_COMPLETED)
+                    broken = False
+                    for fut in finished:
+                        item = inflight.pop(fut)
+                        try:
+                            out = fut.result()
+                        except cf.process.BrokenProcessPool:
+                            # one item killed its worker and with it the pool: retry every item
+                            # it took down once; an item that does it twice is the culprit
+                            broken = True
+                            crashes[item.key] = crashes.get(item.key, 0) + 1
+                            if crashes[item.key] < 2:
+                                queue.insert(0, item)
+                                continue
+                            out = {"ok": False, "reason": "the worker process died while encoding this file"}
+                        except Exception as exc:  # noqa: BLE001 - e.g. a Dask worker lost
+                            out = {"ok": False, "reason": _reason(exc)}
+                        yield self._record(journal, item, out)
+                        done_bytes += item.input.stat().st_size if item.input.exists() else 0
+                        pb.update(1)
+                    if broken:
+                        queue[:0] = list(inflight.values())
+                        inflight.clear()
+                        close()
+                        executor, slots, close = self._executor()
+        finally:
+            close()
+
+    def _record(self, journal: Journal, item: Item, out: dict) -> ItemResult:
+        if out["ok"]:
+            journal.mark_done(item.key, output_size=out["bytes"], frames=out["frames"],
+                              duration_s=out["duration_s"], crfs=out["crfs"], timings=out["timings"],
+                              result=out["result"])
+            return self._result(item, "done", journal.get(item.key))
+        journal.mark_failed(item.key, out["reason"], out.get("timings"))
+        return self._result(item, "failed", journal.get(item.key))
+
+    def _summarize(self, journal: Journal, counts: dict, media_s: float, wall: float) -> dict:
+        keys = {i.key for i in self.items}
+        rows = [r for r in journal.rows() if r["key"] in keys]
+        done = [r for r in rows if r["status"] == "done"]
+        in_b = sum(r["input_size"] or 0 for r in done)
+        out_b = sum(r["output_size"] or 0 for r in done)
+        return {
+            "items": len(self.items), "done": len(done), "failed": sum(r["status"] == "failed" for r in rows),
+            **{f"{k}_this_run": v for k, v in counts.items()},
+            "input_bytes": in_b, "output_bytes": out_b,
+            "saving_pct": round(100.0 * (1 - out_b / in_b), 2) if in_b else None,
+            "wall_s": round(wall, 3), "encoded_media_s": round(media_s, 3),
+            # throughput of this run's encodes (None when it encoded nothing)
+            "realtime_factor": round(media_s / wall, 3) if counts["encoded"] else None,
+            "files_per_min": round(counts["encoded"] / wall * 60, 2) if counts["encoded"] else None,
+            "executor": self.executor_name, "jobs": self.jobs, "threads": self.threads,
+            "failures": {r["key"]: r["reason"] for r in rows if r["status"] == "failed"},
+        }
+
+
+def run(items: Iterable[Item | str | os.PathLike | dict], output_dir: str | os.PathLike, *, jobs: int | None = None,
+        threads: int | None = None, dask: str | None = None, dask_local: int | None = None,
+        retry_failed: bool = False, dry_run: bool = False, quiet: bool = True, container: str = "mp4",
+        **encode_options) -> BatchRun:
+    """Encode ``items`` into ``output_dir``; iterate the result to drive the work.
+
+    ``items``: `Item`s from `collect_items`, manifest-style dicts
+    (``{"input": ..., "output": ..., "crf": ...}``) or input paths.
+    ``encode_options`` are `jndenc.encode` plan options (mode, crf, codec, preset,
+    target_jnd, ...), overridden per item by the item's overrides. ``jobs``
+    local processes (see `default_parallelism`), or ``dask_local`` LocalCluster
+    workers, or ``dask`` a scheduler address (inputs and OUTPUT_DIR must then
+    be at the same paths on every worker).
+    """
+    out = Path(output_dir).absolute()
+    return BatchRun(_as_items(items, out, container), out, jobs=jobs, threads=threads, dask=dask,
+                    dask_local=dask_local, retry_failed=retry_failed, dry_run=dry_run, quiet=quiet,
+                    encode_options=encode_options)

@@ -1,0 +1,167 @@
+"""The batch journal: one SQLite row per output file, in ``OUTPUT_DIR/.jndenc/journal.sqlite``.
+
+Only the coordinating process writes it (workers, local or on Dask, return
+plain dicts), so there is one writer and remote workers never need to reach
+the file. Every state change is its own committed transaction, so a SIGKILL
+loses at most the change in flight, and the order of writes makes that loss
+safe: an item is marked ``running`` before its work is handed out, and
+``done`` only after the worker has renamed a validated output into place.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+STATE_DIR = ".jndenc"
+STATUSES = ("pending", "running", "done", "failed")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS items (
+    key TEXT PRIMARY KEY,          -- output path relative to OUTPUT_DIR
+    input TEXT NOT NULL,
+    output TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'pending',
+    reason TEXT,
+    input_size INTEGER,
+    input_mtime_ns INTEGER,
+    input_hash TEXT,
+    options TEXT,                  -- fingerprint of the encode options that shape the output
+    output_size INTEGER,
+    frames INTEGER,
+    duration_s REAL,
+    crfs TEXT,                     -- JSON list, one CRF per shot
+    timings TEXT,                  -- JSON from EncodeResult.timings
+    result TEXT,                   -- JSON EncodeResult.to_dict() without the plan internals
+    attempts INTEGER NOT NULL DEFAULT 0,
+    encodes INTEGER NOT NULL DEFAULT 0,  -- completed encodes; >1 means work was repeated
+    started_at REAL,
+    finished_at REAL,
+    updated_at REAL
+);
+"""
+
+_HASH_CHUNK = 1 << 20
+
+
+def quick_hash(path: str | os.PathLike) -> str:
+    """sha256 of size + first and last MiB: cheap on multi-GB masters, catches replaced files.
+
+    A full hash would read every input on every rerun, which is the cost the
+    journal exists to avoid; size/mtime are checked first, this only decides
+    when they disagree (a touched or copied-over file).
+    """
+    h = hashlib.sha256()
+    size = os.path.getsize(path)
+    h.update(str(size).encode())
+    with open(path, "rb") as f:
+        h.update(f.read(_HASH_CHUNK))
+        if size > 2 * _HASH_CHUNK:
+            f.seek(-_HASH_CHUNK, os.SEEK_END)
+            h.update(f.read(_HASH_CHUNK))
+    return h.hexdigest()
+
+
+@dataclass
+class Fingerprint:
+    size: int
+    mtime_ns: int
+    hash: str | None = None
+
+    @classmethod
+    def of(cls, path: str | os.PathLike, with_hash: bool = False) -> "Fingerprint":
+        st = os.stat(path)
+        return cls(st.st_size, st.st_mtime_ns, quick_hash(path) if with_hash else None)
+
+
+class Journal:
+    """SQLite-backed item states. ``readonly`` opens an existing journal without creating anything."""
+
+    def __init__(self, output_dir: str | os.PathLike, readonly: bool = False):
+        self.path = Path(output_dir) / STATE_DIR / "journal.sqlite"
+        self.readonly = readonly
+        if readonly:
+            self.db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True) if self.path.exists() else None
+        else:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # isolation_level=None: autocommit, each statement is durable on its own
+            self.db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=FULL")  # 'done' must survive a power cut too
+            self.db.executescript(_SCHEMA)
+        if self.db is not None:
+            self.db.row_factory = sqlite3.Row
+
+    def close(self) -> None:
+        if self.db is not None:
+            self.db.close()
+            self.db = None
+
+    def __enter__(self) -> "Journal":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def get(self, key: str) -> dict | None:
+        if self.db is None:
+            return None
+        row = self.db.execute("SELECT * FROM items WHERE key = ?", (key,)).fetchone()
+        return dict(row) if row is not None else None
+
+    def rows(self, keys: list[str] | None = None) -> Iterator[dict]:
+        if self.db is None:
+            return
+        for row in self.db.execute("SELECT * FROM items ORDER BY key"):
+            if keys is None or row["key"] in keys:
+                yield dict(row)
+
+    def _upsert(self, key: str, **fields) -> None:
+        if self.readonly:
+            raise RuntimeError("journal opened read-only")
+        fields["updated_at"] = time.time()
+        sets = ", ".join(f"{c} = ?" for c in fields)
+        cur = self.db.execute(f"UPDATE items SET {sets} WHERE key = ?", (*fields.values(), key))
+        if cur.rowcount == 0:
+            cols = ", ".join(fields)
+            marks = ", ".join("?" for _ in fields)
+            self.db.execute(f"INSERT INTO items (key, {cols}) VALUES (?, {marks})", (key, *fields.values()))
+
+    def mark_pending(self, key: str, input: str, output: str) -> None:
+        if self.get(key) is None:
+            self._upsert(key, input=input, output=output, status="pending")
+
+    def mark_running(self, key: str, input: str, output: str, fp: Fingerprint, options: str) -> float:
+        started = time.time()
+        self._upsert(key, input=input, output=output, status="running", reason=None, input_size=fp.size,
+                     input_mtime_ns=fp.mtime_ns, input_hash=fp.hash, options=options, started_at=started,
+                     finished_at=None)
+        self.db.execute("UPDATE items SET attempts = attempts + 1 WHERE key = ?", (key,))
+        return started
+
+    def mark_done(self, key: str, *, output_size: int, frames: int, duration_s: float | None, crfs: list,
+                  timings: dict, result: dict) -> None:
+        self._upsert(key, status="done", reason=None, output_size=output_size, frames=frames, duration_s=duration_s,
+                     crfs=json.dumps(crfs), timings=json.dumps(timings), result=json.dumps(result),
+                     finished_at=time.time())
+        self.db.execute("UPDATE items SET encodes = encodes + 1 WHERE key = ?", (key,))
+
+    def mark_failed(self, key: str, reason: str, timings: dict | None = None) -> None:
+        self._upsert(key, status="failed", reason=reason, timings=json.dumps(timings or {}), finished_at=time.time())
+
+    def input_unchanged(self, row: dict, path: str | os.PathLike) -> bool:
+        """Same size and mtime, or (when those moved) the same quick hash."""
+        try:
+            now = Fingerprint.of(path)
+        except OSError:
+            return False
+        if now.size != row["input_size"]:
+            return False
+        if now.mtime_ns == row["input_mtime_ns"]:
+            return True
+        return row["input_hash"] is not None and quick_hash(path) == row["input_hash"]
