@@ -122,6 +122,24 @@ def _csv_state(csv_log_path: Path | None) -> tuple[int, float]:
     return (max(epochs) + 1 if epochs else 0), (min(vals) if vals else math.inf)
 
 
+def _label_recipe(data_dir: Path) -> dict[str, Any]:
+    """What the labels mean, from the `jndenc dataset build` record when the data came from it."""
+    try:
+        ds = json.loads((data_dir / "dataset.json").read_text())
+    except (OSError, ValueError):
+        return {"label_units": "QP", "labels": "external (seed layout, e.g. VideoSet H.264 QP)"}
+    s = ds.get("options", {}).get("search", {})
+    return {
+        "label_units": ds.get("label_units", "CRF"),
+        "labels": "proxy JND: largest CRF with pooled metric >= threshold (jndenc dataset build)",
+        "encoder": f"{s.get('codec', 'x264')} preset {s.get('preset', 'medium')}",
+        "metric": s.get("metric"),
+        "pool": s.get("pool"),
+        "thresholds": s.get("thresholds"),
+        "training_clips": [c["name"] for c in ds.get("clips", []) if c.get("split") == "train"],
+    }
+
+
 def fit(model_name: str, data_dir: str | Path, checkpoint_path: str | Path, csv_log_path: str | Path | None = None,
         epochs: int = 500, batch_size: int = 8, learning_rate: float = 1e-5, jnd_column: int | None = None,
         seed: int | None = None, resume: bool = False, early_stopping: int | None = None,
@@ -178,6 +196,7 @@ def fit(model_name: str, data_dir: str | Path, checkpoint_path: str | Path, csv_
 
     meta = model_metadata(model, model_name, data_digest=digest, jnd_column=jnd_column,
                           va_pseudo_labels=pseudo if info.has_va else None, seed=seed)
+    meta.update(_label_recipe(Path(data_dir)))
     meta.update(metadata or {})
     ckpt = BestCheckpoint(checkpoint_path, meta, best)
     callbacks = [ckpt]
