@@ -364,6 +364,7 @@ class BatchRun:
         self.retry_failed, self.dry_run, self.quiet = retry_failed, dry_run, quiet
         self.options = encode_options
         self.summary: dict | None = None
+        self._check_model()
         self._it = self._run()
 
     def __iter__(self) -> "BatchRun":
@@ -371,6 +372,15 @@ class BatchRun:
 
     def __next__(self) -> ItemResult:
         return next(self._it)
+
+    def _check_model(self) -> None:
+        """Fail once, up front, rather than journal every item as failed for a missing model."""
+        if self.options.get("weights") or not any(_needs_model(self.item_options(i)) for i in self.items):
+            return
+        from .predictor import default_weights_path
+
+        if default_weights_path() is None:
+            raise UserError("no shipped model weights found; use --crf, --mode search or --weights PATH")
 
     @property
     def executor_name(self) -> str:

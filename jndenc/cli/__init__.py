@@ -23,6 +23,7 @@ COMMANDS = {
     "bench": "jndenc.cli.bench:bench",
     "calibrate": "jndenc.cli.calibrate:calibrate",
     "test": "jndenc.cli.train:test",
+    "batch": "jndenc.cli.batch:batch",
 }
 
 

@@ -1,0 +1,102 @@
+"""`jndenc batch INPUT_DIR_OR_MANIFEST OUTPUT_DIR`."""
+from __future__ import annotations
+
+import json
+
+import click
+
+from .common import debug_option
+from .options import plan_kwargs, plan_options, search_options
+
+EXIT_ITEMS_FAILED = 3  # distinct from 2 (bad usage/input) so pipelines can tell "some files failed"
+
+
+def _size(n: int | None) -> str:
+    if n is None:
+        return "-"
+    for unit, div in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= div:
+            return f"{n / div:.1f} {unit}"
+    return f"{n} B"
+
+
+def _print_summary(s: dict) -> None:
+    click.echo(f"items   {s['items']:>6}   done {s['done']} (encoded {s['encoded_this_run']}, skipped "
+               f"{s['skipped_this_run']}, adopted {s['adopted_this_run']}), failed {s['failed']}")
+    saving = f"  (saving {s['saving_pct']:.1f}%)" if s["saving_pct"] is not None else ""
+    click.echo(f"bytes   in {_size(s['input_bytes'])}, out {_size(s['output_bytes'])}{saving}")
+    rate = ""
+    if s["files_per_min"] is not None:
+        rate = f"  ({s['files_per_min']:.1f} files/min, {s['realtime_factor']:.2f}x realtime)"
+    click.echo(f"wall    {s['wall_s']:.1f} s on {s['executor']}, {s['threads']} FFmpeg thread(s)/encode{rate}")
+    for key, reason in s["failures"].items():
+        click.echo(f"failed  {key}: {reason}", err=True)
+    if s["not_retried_this_run"]:
+        click.echo(f"note    {s['not_retried_this_run']} item(s) failed in an earlier run; --retry-failed retries them",
+                   err=True)
+
+
+@click.command()
+@click.argument("source", metavar="INPUT_DIR_OR_MANIFEST", type=click.Path(exists=True))
+@click.argument("output_dir", metavar="OUTPUT_DIR", type=click.Path(file_okay=False))
+@click.option("--mode", type=click.Choice(["predict", "search"]), default="predict", show_default=True)
+@click.option("--crf", type=click.FloatRange(0, 51), default=None, help="Fixed CRF everywhere (the baseline).")
+@plan_options
+@search_options
+@click.option("-j", "--jobs", type=click.IntRange(1), default=None,
+              help="Files encoded at once, one process each. Default: cores // --threads "
+                   "(with --threads defaulting to 2).")
+@click.option("--threads", type=click.IntRange(1), default=None,
+              help="FFmpeg threads per encode. Default: 2, or cores // --jobs when --jobs is given.")
+@click.option("--pattern", default=None, help="File-name glob for folder input (default: common video extensions).")
+@click.option("-r", "--recursive", is_flag=True, help="Descend into subfolders; outputs mirror the tree.")
+@click.option("--container", "--suffix", "container", type=click.Choice(["mp4", "mkv", "mov"]), default="mp4",
+              show_default=True, help="Output container (and file extension).")
+@click.option("--dask", "dask_address", metavar="ADDRESS", default=None,
+              help="Run on an existing Dask scheduler (tcp://host:port); paths must be shared by the workers.")
+@click.option("--dask-local", type=click.IntRange(1), default=None, metavar="N",
+              help="Start a local Dask cluster of N single-threaded worker processes.")
+@click.option("--retry-failed", is_flag=True, help="Retry items an earlier run recorded as failed.")
+@click.option("--dry-run", is_flag=True, help="Print what would be encoded or skipped; touch nothing.")
+@click.option("--json", "as_json", is_flag=True,
+              help="JSON lines on stdout: one {\"type\": \"item\", ...} per file as it finishes, "
+                   "then one {\"type\": \"summary\", ...}.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar or table.")
+@debug_option
+def batch(source, output_dir, mode, crf, jobs, threads, pattern, recursive, container, dask_address, dask_local,
+          retry_failed, dry_run, as_json, quiet, debug, **kw):
+    """Encode every video in a folder (or listed in a CSV/JSONL manifest) into OUTPUT_DIR.
+
+    Resumable: a journal in OUTPUT_DIR/.jndenc/ lets a rerun skip finished
+    files, redo ones a killed run left behind and (with --retry-failed) retry
+    failures. A manifest has columns input,output plus optional per-row
+    overrides: target_jnd, codec, preset, min_crf, max_crf, crf, margin, mode.
+    The summary is also written to OUTPUT_DIR/.jndenc/summary.json.
+
+    Exit codes: 0 all done, 3 some files failed, 2 bad options or input, 130/143 interrupted.
+    """
+    from ..batch import collect_items, run
+
+    items = collect_items(source, output_dir, pattern=pattern, recursive=recursive, container=container)
+    if not items:
+        click.echo(f"jndenc: nothing to do: no matching files in {source}", err=True)
+    options = {"mode": mode, **plan_kwargs(kw)}
+    if crf is not None:
+        options["crf"] = crf
+    results = run(items, output_dir, jobs=jobs, threads=threads, dask=dask_address, dask_local=dask_local,
+                  retry_failed=retry_failed, dry_run=dry_run, quiet=quiet or as_json, **options)
+    for r in results:
+        if as_json:
+            click.echo(json.dumps({"type": "item", **r.to_dict()}))
+        elif dry_run and not quiet:
+            click.echo(f"{r.status:<12} {r.input} -> {r.output}" + (f"  ({r.reason})" if r.reason else ""))
+    summary = results.summary
+    if as_json:
+        click.echo(json.dumps({"type": "summary", **summary}))
+    elif not quiet and not dry_run:
+        _print_summary(summary)
+    elif dry_run and not quiet:
+        click.echo(f"{summary['would-encode']} to encode, {summary['would-skip']} done already, "
+                   f"{summary['would-fail']} failed earlier (--retry-failed retries them)")
+    if not dry_run and summary["failed"]:
+        raise click.exceptions.Exit(EXIT_ITEMS_FAILED)
