@@ -30,6 +30,7 @@ import cv2
 import numpy as np
 
 from .analyze import analyze
+from .bench import siti
 from .decode import iter_frames
 from .errors import JndencError, UserError
 from .ffbin import ffmpeg_info
@@ -96,24 +97,9 @@ def pick_shots(shots: list[tuple[int, int]], k: int) -> list[tuple[int, int]]:
 
 
 def sample_positions(start: int, end: int, window: tuple[int, int] | None, k: int) -> list[int]:
+    """K frames inside the measured window (or the whole shot), never a shot's first frame."""
     a, b = (start + window[0], start + window[1]) if window else (start, end)
-    # never frame `start` itself: its previous frame belongs to another shot
-    a = min(max(a, start + 1), b - 1) if b - a > 1 else a
-    return sorted(set(np.linspace(a, b - 1, k + 2)[1:-1].round().astype(int).tolist())) or [a]
-
-
-def si_ti(frames: list[np.ndarray]) -> tuple[float, float]:
-    """ITU-T P.910 spatial / temporal information (max over the given luma frames)."""
-    si, ti = [], []
-    prev = None
-    for f in frames:
-        y = cv2.cvtColor(f, cv2.COLOR_BGR2GRAY).astype(np.float32) if f.ndim == 3 else f.astype(np.float32)
-        sob = np.hypot(cv2.Sobel(y, cv2.CV_32F, 1, 0), cv2.Sobel(y, cv2.CV_32F, 0, 1))
-        si.append(float(sob[1:-1, 1:-1].std()))
-        if prev is not None:
-            ti.append(float((y - prev).std()))
-        prev = y
-    return max(si), (max(ti) if ti else 0.0)
+    return siti.sample_positions(a, b, k)
 
 
 def _grab(src: Path, wanted: set[int]) -> dict[int, np.ndarray]:
@@ -198,7 +184,7 @@ class Builder:
                     window = (w0, w0 + keep)
                 pos = sample_positions(a, b, window, self.opts.frames_per_shot)
                 frames = _grab(clip, set(pos) | {p - 1 for p in pos})
-                si, ti = si_ti([frames[p] for p in pos if p in frames])
+                si, ti = siti.si_ti([frames[p] for p in pos if p in frames])
                 names = []
                 for p in pos:
                     if p not in frames:
