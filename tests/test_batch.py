@@ -1,0 +1,228 @@
+"""`jndenc batch`: real encodes of tiny generated clips (64x48, 1 s), fixed CRF so no model is needed."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from jndenc import batch
+from jndenc.decode import count_decoded_frames
+from jndenc.errors import UserError
+
+from conftest import ffmpeg
+
+FAST = ["--crf", "30", "--preset", "ultrafast"]
+GOOD = ["a.mp4", "b.mp4", "c.mp4", "m1.mp4", "m2.mp4", "sub/m3.mp4"]  # output keys
+FRAMES = 25
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory) -> Path:
+    """6 good clips (one in a subfolder, one .mkv) and one corrupt 'bad.mp4'."""
+    d = tmp_path_factory.mktemp("batch_in")
+    (d / "sub").mkdir()
+    src = {
+        "a.mp4": "testsrc2=size=64x48:rate=25:duration=1",
+        "b.mp4": "testsrc=size=64x48:rate=25:duration=1",
+        "c.mp4": "testsrc2=size=64x48:rate=25:duration=1,hue=h=90",
+        "m1.mkv": "mandelbrot=size=64x48:rate=25,trim=duration=1",
+        "m2.mp4": "mandelbrot=size=64x48:rate=25:start_scale=1,trim=duration=1",
+        "sub/m3.mp4": "mandelbrot=size=64x48:rate=25:maxiter=200,trim=duration=1",
+    }
+    for name, graph in src.items():
+        ffmpeg("-f", "lavfi", "-i", graph, "-pix_fmt", "yuv420p", "-c:v", "libx264", "-preset", "ultrafast",
+               "-crf", "10", str(d / name))
+    (d / "bad.mp4").write_text("not a video\n" * 100)
+    return d
+
+
+def cli(*args: str, check_rc: int | None = None) -> subprocess.CompletedProcess:
+    p = subprocess.run([sys.executable, "-m", "jndenc", "batch", *args], capture_output=True, text=True, timeout=120)
+    if check_rc is not None:
+        assert p.returncode == check_rc, p.stderr
+    return p
+
+
+def journal_rows(out: Path) -> dict[str, dict]:
+    db = sqlite3.connect(out / ".jndenc" / "journal.sqlite")
+    db.row_factory = sqlite3.Row
+    try:
+        return {r["key"]: dict(r) for r in db.execute("SELECT * FROM items")}
+    finally:
+        db.close()
+
+
+def json_lines(stdout: str) -> tuple[list[dict], dict]:
+    lines = [json.loads(line) for line in stdout.splitlines() if line.strip()]
+    assert lines[-1]["type"] == "summary"
+    return [x for x in lines[:-1] if x["type"] == "item"], lines[-1]
+
+
+@pytest.fixture(scope="module")
+def jobs2(clips, tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
+    out = tmp_path_factory.mktemp("batch_jobs2")
+    return out, cli(str(clips), str(out), "-r", "-j", "2", "--json", *FAST)
+
+
+def test_good_files_encoded_corrupt_recorded_and_exit_nonzero(jobs2):
+    out, p = jobs2
+    assert p.returncode == 3, p.stderr
+    items, summary = json_lines(p.stdout)
+    status = {i["key"]: i["status"] for i in items}
+    assert status == {**{k: "done" for k in GOOD}, "bad.mp4": "failed"}
+    for key in GOOD:
+        assert count_decoded_frames(out / key) == FRAMES
+    assert not (out / "bad.mp4").exists()
+    rows = journal_rows(out)
+    assert "not a video" in rows["bad.mp4"]["reason"]
+    assert all(rows[k]["encodes"] == 1 and rows[k]["input_hash"] for k in GOOD)
+    assert summary["done"] == 6 and summary["failed"] == 1 and summary["output_bytes"] > 0
+    assert json.loads((out / ".jndenc" / "summary.json").read_text())["done"] == 6
+    # nothing but outputs and the hidden state folder in OUTPUT_DIR
+    assert sorted(p.name for p in out.iterdir()) == sorted({".jndenc", "sub", *(k for k in GOOD if "/" not in k)})
+
+
+def test_rerun_skips_done_and_retry_failed_retries(jobs2, clips):
+    out, _ = jobs2
+    p = cli(str(clips), str(out), "-r", "-j", "2", "--json", *FAST, check_rc=3)
+    items, summary = json_lines(p.stdout)
+    assert {i["key"] for i in items if i["status"] == "skipped"} == set(GOOD)
+    assert summary["not_retried_this_run"] == 1 and summary["encoded_this_run"] == 0
+    before = journal_rows(out)["bad.mp4"]["attempts"]
+    cli(str(clips), str(out), "-r", "-q", "--retry-failed", *FAST, check_rc=3)
+    rows = journal_rows(out)
+    assert rows["bad.mp4"]["attempts"] == before + 1
+    assert all(rows[k]["encodes"] == 1 for k in GOOD)
+
+
+def test_dask_local_matches_jobs(jobs2, clips, tmp_path):
+    pytest.importorskip("distributed")
+    ref, _ = jobs2
+    out = tmp_path / "dask"
+    p = cli(str(clips), str(out), "-r", "--dask-local", "2", "--json", *FAST, check_rc=3)
+    items, summary = json_lines(p.stdout)
+    assert summary["executor"] == "dask-local:2"
+    assert {i["key"] for i in items if i["status"] == "done"} == set(GOOD)
+    a, b = journal_rows(ref), journal_rows(out)
+    for key in GOOD:
+        assert b[key]["frames"] == a[key]["frames"] == FRAMES
+        assert abs(b[key]["output_size"] - a[key]["output_size"]) <= 0.05 * a[key]["output_size"]
+        assert b[key]["crfs"] == a[key]["crfs"]
+    # the same journal serves both executors: a local rerun of the Dask batch has nothing to do
+    p = cli(str(clips), str(out), "-r", "-j", "1", "--json", *FAST, check_rc=3)
+    assert json_lines(p.stdout)[1]["encoded_this_run"] == 0
+
+
+def test_sigkill_then_rerun_no_truncated_output_no_double_encode(clips, tmp_path):
+    out = tmp_path / "killed"
+    cmd = [sys.executable, "-m", "jndenc", "batch", str(clips), str(out), "-r", "-j", "1", "--threads", "1", "-q",
+           *FAST]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    db_path = out / ".jndenc" / "journal.sqlite"
+    deadline = time.monotonic() + 60
+    done_at_kill = -1
+    try:
+        while time.monotonic() < deadline and proc.poll() is None:
+            if db_path.exists():
+                try:
+                    done_at_kill = sum(r["status"] == "done" for r in journal_rows(out).values())
+                except sqlite3.Error:
+                    done_at_kill = -1
+                if done_at_kill >= 2:
+                    break
+            time.sleep(0.01)
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    assert 2 <= done_at_kill < len(GOOD), "run was not killed part-way"
+    time.sleep(1.0)  # orphaned pool workers notice the dead parent within 0.5 s and stop
+    p = cli(str(clips), str(out), "-r", "-j", "1", "--threads", "1", "--json", *FAST, check_rc=3)
+    rows = journal_rows(out)
+    for key in GOOD:
+        assert rows[key]["status"] == "done"
+        assert rows[key]["encodes"] == 1, f"{key} encoded {rows[key]['encodes']} times"
+        assert count_decoded_frames(out / key) == FRAMES
+        assert (out / key).stat().st_size == rows[key]["output_size"]
+    assert not list(out.rglob("*.jndenc-*")), "temp files left behind"
+
+
+def test_adopts_output_renamed_just_before_kill(clips, tmp_path):
+    """A kill between encode()'s rename and the journal commit: the rerun trusts the output, no re-encode."""
+    out = tmp_path / "adopt"
+    items = [{"input": clips / "a.mp4"}]
+    assert [r.status for r in batch.run(items, out, jobs=1, crf=30, preset="ultrafast")] == ["done"]
+    mtime = (out / "a.mp4").stat().st_mtime_ns
+    db = sqlite3.connect(out / ".jndenc" / "journal.sqlite")
+    db.execute("UPDATE items SET status='running', encodes=0, started_at=?", (time.time() - 5,))
+    db.commit()
+    db.close()
+    res = list(batch.run(items, out, jobs=1, crf=30, preset="ultrafast"))
+    assert [r.status for r in res] == ["adopted"] and res[0].crfs == [30.0]
+    assert (out / "a.mp4").stat().st_mtime_ns == mtime
+    assert journal_rows(out)["a.mp4"]["encodes"] == 1
+
+
+def test_manifest_overrides_applied(clips, tmp_path):
+    manifest = tmp_path / "m.csv"
+    manifest.write_text(f"input,output,crf,preset\n{clips / 'a.mp4'},x/first.mp4,22,\nb.mp4,,,veryfast\n")
+    # relative inputs are relative to the manifest's folder
+    (tmp_path / "b.mp4").symlink_to(clips / "b.mp4")
+    out = tmp_path / "out"
+    p = cli(str(manifest), str(out), "--json", *FAST, check_rc=0)
+    items, _ = json_lines(p.stdout)
+    by_key = {i["key"]: i for i in items}
+    assert by_key["x/first.mp4"]["crfs"] == [22.0] and by_key["x/first.mp4"]["options"] == {"crf": 22.0}
+    assert by_key["b.mp4"]["crfs"] == [30.0]
+    rows = journal_rows(out)
+    assert json.loads(rows["x/first.mp4"]["result"])["preset"] == "ultrafast"
+    assert json.loads(rows["b.mp4"]["result"])["preset"] == "veryfast"
+    # larger CRF -> smaller file, from the same kind of content
+    assert rows["x/first.mp4"]["output_size"] > rows["b.mp4"]["output_size"] * 0.5
+
+
+def test_jsonl_manifest_and_bad_rows(tmp_path):
+    m = tmp_path / "m.jsonl"
+    m.write_text('{"input": "a.mp4", "target_jnd": 2, "max_crf": 35}\n\n{"input": "b.mov", "output": "o/b.mkv"}\n')
+    items = batch.collect_items(m, tmp_path / "out")
+    assert [i.key for i in items] == ["a.mp4", "o/b.mkv"]
+    assert items[0].overrides == {"target_jnd": 2, "max_crf": 35.0} and items[1].overrides == {}
+    m.write_text('{"input": "a.mp4", "bitrate": 5}\n')
+    with pytest.raises(UserError, match="unknown column"):
+        batch.collect_items(m, tmp_path / "out")
+    m.write_text('{"input": "a.mp4"}\n{"input": "a.mkv"}\n')
+    with pytest.raises(UserError, match="both be written"):
+        batch.collect_items(m, tmp_path / "out")
+
+
+def test_dry_run_encodes_nothing(clips, tmp_path):
+    out = tmp_path / "dry"
+    p = cli(str(clips), str(out), "-r", "--dry-run", "--json", *FAST, check_rc=0)
+    items, summary = json_lines(p.stdout)
+    assert {i["status"] for i in items} == {"would-encode"} and len(items) == 7
+    assert summary["would-encode"] == 7
+    assert not out.exists()
+
+
+def test_default_parallelism_fills_cores_without_oversubscribing():
+    assert batch.default_parallelism(None, None, cores=16) == (8, 2)
+    assert batch.default_parallelism(None, None, cores=2) == (1, 2)
+    assert batch.default_parallelism(4, None, cores=16) == (4, 4)
+    assert batch.default_parallelism(None, 1, cores=6) == (6, 1)
+    assert batch.default_parallelism(3, 3, cores=2) == (3, 3)  # explicit wins
+
+
+def test_predict_mode_without_model_fails_up_front(clips, tmp_path):
+    from jndenc.predictor import default_weights_path
+
+    if default_weights_path() is not None:
+        pytest.skip("shipped weights present")
+    p = cli(str(clips), str(tmp_path / "o"), check_rc=2)
+    assert "weights" in p.stderr
+    assert not (tmp_path / "o").exists()
