@@ -273,7 +273,13 @@ def _watch_parent(ppid: int) -> None:
     # orphaned workers would keep encoding (and renaming) behind a rerun.
     while os.getppid() == ppid:
         time.sleep(0.5)
-    os.kill(os.getpid(), signal.SIGTERM)
+    # aimed at the main thread: only there does the signal interrupt a blocking read; the
+    # interrupt lets encode() kill FFmpeg and remove its temp file
+    signal.pthread_kill(threading.main_thread().ident, signal.SIGTERM)
+    # the pool's worker loop swallows that interrupt and would wait forever for work
+    # from the dead parent (it holds its own queue's write end, so no EOF comes)
+    time.sleep(3.0)
+    os._exit(1)
 
 
 def _raise_interrupt(signum, frame):
