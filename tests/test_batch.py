@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -115,9 +116,27 @@ def test_dask_local_matches_jobs(jobs2, clips, tmp_path):
         assert b[key]["frames"] == a[key]["frames"] == FRAMES
         assert abs(b[key]["output_size"] - a[key]["output_size"]) <= 0.05 * a[key]["output_size"]
         assert b[key]["crfs"] == a[key]["crfs"]
-    # the same journal serves both executors: a local rerun of the Dask batch has nothing to do
+    # the same journal serves every executor: a local rerun of the Dask batch has nothing to do
     p = cli(str(clips), str(out), "-r", "-j", "1", "--json", *FAST, check_rc=3)
     assert json_lines(p.stdout)[1]["encoded_this_run"] == 0
+
+
+def test_existing_scheduler_resumes_a_local_batch(jobs2, clips, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    ref, _ = jobs2
+    out = tmp_path / "remote"
+    shutil.copytree(ref, out)
+    journal = sqlite3.connect(out / ".jndenc" / "journal.sqlite")
+    journal.execute("UPDATE items SET output = replace(output, ?, ?)", (str(ref), str(out)))
+    journal.commit()
+    journal.close()
+    (out / "b.mp4").unlink()  # lost output: must be redone, everything else skipped
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=True, dashboard_address=None) as lc:
+        p = cli(str(clips), str(out), "-r", "--dask", lc.scheduler_address, "--json", *FAST, check_rc=3)
+    items, summary = json_lines(p.stdout)
+    assert [i["key"] for i in items if i["status"] == "done"] == ["b.mp4"]
+    assert summary["skipped_this_run"] == 5 and summary["executor"].startswith("dask:tcp://")
+    assert count_decoded_frames(out / "b.mp4") == FRAMES
 
 
 def test_sigkill_then_rerun_no_truncated_output_no_double_encode(clips, tmp_path):
