@@ -162,6 +162,9 @@ def collect_items(source: str | os.PathLike, output_dir: str | os.PathLike, patt
     ext = _ext(container)
     items: list[Item] = []
     if source.is_dir():
+        if source.resolve() == output_dir.resolve():
+            # outputs would become the next run's inputs (and could overwrite them)
+            raise UserError(f"{output_dir}: OUTPUT_DIR must differ from the input folder")
         for p in _scan(source, output_dir, pattern, recursive):
             out = output_dir / p.relative_to(source).with_suffix(ext)
             items.append(Item(p.absolute(), out.absolute(), _key(out, output_dir)))

@@ -218,6 +218,8 @@ def test_jsonl_manifest_and_bad_rows(tmp_path):
     m.write_text('{"input": "a.mp4"}\n{"input": "a.mkv"}\n')
     with pytest.raises(UserError, match="both be written"):
         batch.collect_items(m, tmp_path / "out")
+    with pytest.raises(UserError, match="must differ"):
+        batch.collect_items(tmp_path, tmp_path)
 
 
 def test_dry_run_encodes_nothing(clips, tmp_path):
