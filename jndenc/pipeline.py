@@ -97,6 +97,7 @@ def plan(
     metric: str = "vmaf",
     pool: str = "mean",
     workers: int = 1,
+    trial_seconds: float = 0.0,
     info: VideoInfo | None = None,
     quiet: bool = True,
 ) -> Plan:
@@ -125,7 +126,8 @@ def plan(
             raise UserError("--granularity frame needs --mode predict (search labels whole shots)")
         a = analyze(src, None, info=info, shot_options=shot_options, quiet=quiet)
         sopts = SearchOptions(codec=codec, preset=preset, metric=metric, pool=pool,
-                              thresholds=tuple(float(t) for t in thresholds))
+                              thresholds=tuple(float(t) for t in thresholds),
+                              max_trial_seconds=trial_seconds or None)
         from .progress import bar
 
         with bar(len(a.shots), "searching", quiet, unit="shot") as pb:

@@ -50,6 +50,8 @@ def search_options(f):
         click.option("--pool", default="mean", show_default=True, help="mean, min, harmonic or pN (e.g. p5)."),
         click.option("--workers", type=click.IntRange(1), default=1, show_default=True,
                      help="Shots searched in parallel."),
+        click.option("--trial-seconds", type=click.FloatRange(0), default=0.0, show_default=True,
+                     help="Search mode: trial-encode only the middle N s of longer shots (0 = whole shot)."),
     ]):
         f = dec(f)
     return f
@@ -63,7 +65,7 @@ def plan_kwargs(kw: dict) -> dict:
                                    "calibration", "weights", "sample_every"] if k in kw}
     out["shot_options"] = ShotOptions(threshold=kw.pop("scene_threshold", 27.0),
                                       max_shot_seconds=kw.pop("max_shot_seconds", 10.0))
-    for k in ["thresholds", "metric", "pool", "workers"]:
+    for k in ["thresholds", "metric", "pool", "workers", "trial_seconds"]:
         if k in kw:
             out[k] = kw.pop(k)
     return out
