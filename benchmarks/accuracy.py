@@ -32,7 +32,8 @@ from pathlib import Path
 import numpy as np
 
 from jndenc.bench import siti
-from jndenc.bench.bdrate import Cache, _json_safe, _key, list_clips, machine, prepare_source, select_clips, sha256_file
+from jndenc.bench.cache import Cache, _key, list_clips, prepare_source, select_clips, sha256_file
+from jndenc.bench.report import _json_safe, machine
 from jndenc.errors import JndencError
 
 

@@ -130,7 +130,8 @@ def main(argv=None) -> int:
     ap.add_argument("--weights", default=None)
     a = ap.parse_args(argv)
     a.out.mkdir(parents=True, exist_ok=True)
-    from jndenc.bench.bdrate import machine, prepare_source
+    from jndenc.bench.cache import prepare_source
+    from jndenc.bench.report import machine
     from jndenc.probe import probe
 
     work = Path(tempfile.mkdtemp(prefix="jndenc-overhead-"))

@@ -14,43 +14,30 @@ attempt is recorded done without encoding it again.
 
 Parallelism: each item is one process (``--jobs``) or one Dask task, and each
 encode gets ``threads`` FFmpeg threads so that jobs x threads ~ cores.
+
+This module holds the public API and the coordinator (journal decisions, the
+dispatch loop, the summary); `batch_items` collects the inputs and
+`batch_workers` holds the worker-side encode and the executors that run it.
 """
 from __future__ import annotations
 
 import concurrent.futures as cf
-import csv
-import fnmatch
 import hashlib
 import json
-import multiprocessing
 import os
-import signal
-import sys
-import threading
 import time
 from dataclasses import asdict, dataclass, field, is_dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Iterable, Iterator
 
-from .errors import FFmpegError, JndencError, UserError
+from .batch_items import Item, as_items, collect_items  # noqa: F401 - collect_items: public API, re-exported
+from .batch_workers import dask_executor, encode_item, failure_reason, needs_model, process_executor
+from .errors import UserError
 from .journal import STATE_DIR, Fingerprint, Journal
 
 DEFAULT_THREADS = 2  # FFmpeg threads per encode when neither --jobs nor --threads is given
-VIDEO_EXTENSIONS = (".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mxf", ".ts", ".mts", ".m2ts", ".mpg",
-                    ".mpeg", ".flv", ".wmv", ".y4m", ".3gp", ".ogv")
-# per-row manifest overrides and how to read them from CSV text
-OVERRIDES = {"target_jnd": int, "codec": str, "preset": str, "min_crf": float, "max_crf": float, "crf": float,
-             "margin": float, "mode": str}
 # options that do not change the output bytes, so changing them must not redo done items
 _NOT_IN_FINGERPRINT = {"predictor", "workers", "quiet"}
-
-
-@dataclass
-class Item:
-    input: Path
-    output: Path
-    key: str  # output path relative to OUTPUT_DIR: the journal's primary key
-    overrides: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -71,227 +58,6 @@ class ItemResult:
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-
-# ---------------------------------------------------------------- items
-
-
-def _key(output: Path, output_dir: Path) -> str:
-    try:
-        return output.resolve().relative_to(output_dir.resolve()).as_posix()
-    except ValueError:  # a manifest may send an output elsewhere
-        return str(output.resolve())
-
-
-def _ext(container: str) -> str:
-    return container if container.startswith(".") else f".{container}"
-
-
-def _scan(input_dir: Path, output_dir: Path, pattern: str | None, recursive: bool) -> list[Path]:
-    out_res = output_dir.resolve()
-    found = []
-    walker = os.walk(input_dir) if recursive else [(str(input_dir), [], os.listdir(input_dir))]
-    for root, dirs, files in walker:
-        # never descend into hidden dirs (our own .jndenc state) or into the output tree
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and (Path(root) / d).resolve() != out_res)
-        for name in sorted(files):
-            p = Path(root) / name
-            if name.startswith(".") or not p.is_file():
-                continue
-            if pattern is not None and not fnmatch.fnmatch(name, pattern):
-                continue
-            if pattern is None and p.suffix.lower() not in VIDEO_EXTENSIONS:
-                continue
-            found.append(p)
-    return found
-
-
-def _read_manifest(path: Path) -> list[dict]:
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise UserError(f"{path}: cannot read manifest ({exc.strerror or exc})") from None
-    rows: list[dict] = []
-    if path.suffix.lower() in (".jsonl", ".ndjson", ".json"):
-        for n, line in enumerate(text.splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except ValueError as exc:
-                raise UserError(f"{path}:{n}: not JSON ({exc})") from None
-            if not isinstance(row, dict):
-                raise UserError(f"{path}:{n}: each line must be a JSON object")
-            rows.append(row)
-    else:
-        rows = [dict(r) for r in csv.DictReader(text.splitlines())]
-    for n, row in enumerate(rows, 1):
-        if not row.get("input"):
-            raise UserError(f"{path}: row {n} has no 'input'")
-        unknown = set(row) - {"input", "output"} - set(OVERRIDES)
-        if unknown:
-            raise UserError(f"{path}: row {n}: unknown column(s) {', '.join(sorted(unknown))}; "
-                            f"overrides are {', '.join(OVERRIDES)}")
-    return rows
-
-
-def _overrides(row: dict, where: str) -> dict:
-    out = {}
-    for k, conv in OVERRIDES.items():
-        v = row.get(k)
-        if v is None or v == "":  # empty CSV cell: no override
-            continue
-        try:
-            out[k] = conv(v)
-        except (TypeError, ValueError):
-            raise UserError(f"{where}: {k}={v!r} is not a valid {conv.__name__}") from None
-    return out
-
-
-def collect_items(source: str | os.PathLike, output_dir: str | os.PathLike, pattern: str | None = None,
-                  recursive: bool = False, container: str = "mp4") -> list[Item]:
-    """Items from a folder (outputs mirror relative paths) or a CSV/JSONL manifest.
-
-    Folder: files whose name matches ``pattern`` (default: common video
-    extensions), hidden files and the output folder skipped. Manifest:
-    ``input`` (relative to the manifest's folder), optional ``output``
-    (relative to ``output_dir``; default: the input's stem + container) and
-    per-row overrides (`OVERRIDES`).
-    """
-    source, output_dir = Path(source), Path(output_dir)
-    ext = _ext(container)
-    items: list[Item] = []
-    if source.is_dir():
-        if source.resolve() == output_dir.resolve():
-            # outputs would become the next run's inputs (and could overwrite them)
-            raise UserError(f"{output_dir}: OUTPUT_DIR must differ from the input folder")
-        for p in _scan(source, output_dir, pattern, recursive):
-            out = output_dir / p.relative_to(source).with_suffix(ext)
-            items.append(Item(p.absolute(), out.absolute(), _key(out, output_dir)))
-    elif source.is_file():
-        for n, row in enumerate(_read_manifest(source), 1):
-            inp = Path(row["input"])
-            inp = inp if inp.is_absolute() else source.parent / inp
-            out = Path(row["output"]) if row.get("output") else Path(inp.name).with_suffix(ext)
-            out = out if out.is_absolute() else output_dir / out
-            items.append(Item(inp.absolute(), out.absolute(), _key(out, output_dir),
-                              _overrides(row, f"{source}: row {n}")))
-    else:
-        raise UserError(f"{source}: no such folder or manifest")
-    return _check_unique(items)
-
-
-def _check_unique(items: list[Item]) -> list[Item]:
-    seen: dict[str, Item] = {}
-    for it in items:
-        if it.key in seen:
-            raise UserError(f"{seen[it.key].input} and {it.input} would both be written to {it.output}")
-        seen[it.key] = it
-    return items
-
-
-def _as_items(items: Iterable, output_dir: Path, container: str = "mp4") -> list[Item]:
-    """`run` accepts Items, manifest-style dicts or bare input paths."""
-    out: list[Item] = []
-    for it in items:
-        if isinstance(it, Item):
-            out.append(it)
-            continue
-        row = it if isinstance(it, dict) else {"input": it}
-        inp = Path(row["input"]).absolute()
-        dst = Path(row.get("output") or Path(inp.name).with_suffix(_ext(container)))
-        dst = (dst if dst.is_absolute() else output_dir / dst).absolute()
-        out.append(Item(inp, dst, _key(dst, output_dir), _overrides(row, str(inp))))
-    return _check_unique(out)
-
-
-# ---------------------------------------------------------------- worker side
-
-_PREDICTORS: dict[str, Any] = {}
-
-
-def _predictor(weights) -> Any:
-    """One model per worker process, shared by every item it encodes."""
-    key = str(weights or "")
-    if key not in _PREDICTORS:
-        from .pipeline import load_predictor
-
-        _PREDICTORS[key] = load_predictor(weights)
-    return _PREDICTORS[key]
-
-
-def _needs_model(opts: dict) -> bool:
-    return opts.get("crf") is None and opts.get("mode", "predict") == "predict"
-
-
-def _auto_threads() -> int | None:
-    """Inside a Dask worker: share its cores among the tasks it runs at once."""
-    if "distributed" not in sys.modules:
-        return None
-    try:
-        from distributed import get_worker
-
-        return max(1, (os.cpu_count() or 1) // max(1, get_worker().state.nthreads))
-    except (ValueError, AttributeError):
-        return None
-
-
-def _reason(exc: BaseException) -> str:
-    msg = str(exc) or type(exc).__name__
-    if isinstance(exc, FFmpegError) and exc.log_tail:
-        last = exc.log_tail.strip().splitlines()[-1:] or [""]
-        msg = f"{msg}: {last[0].strip()}"
-    if not isinstance(exc, JndencError):
-        msg = f"{type(exc).__name__}: {msg}"
-    return msg
-
-
-def encode_item(src: str, dst: str, options: dict, threads: int | None, plan_path: str) -> dict:
-    """Run in a worker process (local pool or Dask): encode one file, report a plain dict.
-
-    Never raises for a bad file: the reason travels back so the coordinator can
-    journal it and carry on.
-    """
-    from .encode import encode
-
-    t0 = time.perf_counter()
-    try:
-        opts = dict(options)
-        if _needs_model(opts):
-            opts["predictor"] = _predictor(opts.get("weights"))
-        Path(dst).parent.mkdir(parents=True, exist_ok=True)
-        Path(plan_path).parent.mkdir(parents=True, exist_ok=True)
-        r = encode(src, dst, overwrite=True, quiet=True, threads=threads if threads is not None else _auto_threads(),
-                   plan_out=plan_path, **opts)
-    except Exception as exc:  # noqa: BLE001 - any failure is this item's, not the batch's
-        return {"ok": False, "reason": _reason(exc), "timings": {"total_s": round(time.perf_counter() - t0, 3)}}
-    d = r.to_dict()
-    return {"ok": True, "bytes": r.bytes, "frames": r.frames,
-            "duration_s": r.frames / r.plan.fps if r.plan.fps else None,
-            "crfs": [s["crf"] for s in d["shots"]], "timings": r.timings, "result": d}
-
-
-def _watch_parent(ppid: int) -> None:
-    # A SIGKILLed coordinator cannot shut its pool down; without this the
-    # orphaned workers would keep encoding (and renaming) behind a rerun.
-    while os.getppid() == ppid:
-        time.sleep(0.5)
-    # aimed at the main thread: only there does the signal interrupt a blocking read; the
-    # interrupt lets encode() kill FFmpeg and remove its temp file
-    signal.pthread_kill(threading.main_thread().ident, signal.SIGTERM)
-    # the pool's worker loop swallows that interrupt and would wait forever for work
-    # from the dead parent (it holds its own queue's write end, so no EOF comes)
-    time.sleep(3.0)
-    os._exit(1)
-
-
-def _raise_interrupt(signum, frame):
-    raise KeyboardInterrupt(signum)  # run_ffmpeg kills FFmpeg and encode() removes its temp file
-
-
-def _init_worker(ppid: int) -> None:
-    signal.signal(signal.SIGTERM, _raise_interrupt)
-    threading.Thread(target=_watch_parent, args=(ppid,), daemon=True).start()
 
 
 # ---------------------------------------------------------------- coordinator side
@@ -319,37 +85,6 @@ def options_fingerprint(options: dict) -> str:
 
     clean = {k: plain(v) for k, v in options.items() if k not in _NOT_IN_FINGERPRINT and v is not None}
     return json.dumps(clean, sort_keys=True, default=str)
-
-
-def _dask_executor(address: str | None, n_local: int | None):
-    try:
-        import distributed
-    except ImportError:
-        raise UserError("Dask is not installed: pip install 'jndenc[dask]'") from None
-    import logging
-
-    cluster = None
-    try:
-        if n_local:
-            # processes=True and one thread per worker: encodes hold the GIL in
-            # analysis, and a model per process is what predict mode wants
-            cluster = distributed.LocalCluster(n_workers=n_local, threads_per_worker=1, processes=True,
-                                               dashboard_address=None, silence_logs=logging.ERROR)
-            client = distributed.Client(cluster)
-        else:
-            client = distributed.Client(address, timeout="20s")
-    except (OSError, TimeoutError) as exc:
-        if cluster is not None:
-            cluster.close()
-        raise UserError(f"cannot reach Dask scheduler {address}: {exc}") from None
-    slots = max(1, sum(client.nthreads().values()))
-
-    def close() -> None:
-        client.close()
-        if cluster is not None:
-            cluster.close()
-
-    return client.get_executor(pure=False), slots, close
 
 
 class BatchRun:
@@ -384,7 +119,7 @@ class BatchRun:
 
     def _check_model(self) -> None:
         """Fail once, up front, rather than journal every item as failed for a missing model."""
-        if self.options.get("weights") or not any(_needs_model(self.item_options(i)) for i in self.items):
+        if self.options.get("weights") or not any(needs_model(self.item_options(i)) for i in self.items):
             return
         from .predictor import default_weights_path
 
@@ -511,11 +246,8 @@ class BatchRun:
 
     def _executor(self):
         if self.dask or self.dask_local:
-            return _dask_executor(self.dask, self.dask_local)
-        # spawn: the coordinator holds SQLite and tqdm threads that must not be forked
-        pool = cf.ProcessPoolExecutor(self.jobs, mp_context=multiprocessing.get_context("spawn"),
-                                      initializer=_init_worker, initargs=(os.getpid(),))
-        return pool, self.jobs, lambda: pool.shutdown(wait=True, cancel_futures=True)
+            return dask_executor(self.dask, self.dask_local)
+        return process_executor(self.jobs)
 
     def _execute(self, journal: Journal, todo: list[Item]) -> Iterator[ItemResult]:
         if not todo:
@@ -566,7 +298,7 @@ class BatchRun:
                                 continue
                             out = {"ok": False, "reason": "the worker process died while encoding this file"}
                         except Exception as exc:  # noqa: BLE001 - e.g. a Dask worker lost
-                            out = {"ok": False, "reason": _reason(exc)}
+                            out = {"ok": False, "reason": failure_reason(exc)}
                         yield self._record(journal, item, out)
                         done_bytes += item.input.stat().st_size if item.input.exists() else 0
                         pb.update(1)
@@ -622,6 +354,6 @@ def run(items: Iterable[Item | str | os.PathLike | dict], output_dir: str | os.P
     be at the same paths on every worker).
     """
     out = Path(output_dir).absolute()
-    return BatchRun(_as_items(items, out, container), out, jobs=jobs, threads=threads, dask=dask,
+    return BatchRun(as_items(items, out, container), out, jobs=jobs, threads=threads, dask=dask,
                     dask_local=dask_local, retry_failed=retry_failed, dry_run=dry_run, quiet=quiet,
                     encode_options=encode_options)

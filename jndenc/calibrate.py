@@ -78,7 +78,7 @@ def calibrate(
     on_encode: Callable[[str], None] | None = None,
 ) -> dict:
     """Measure and fit; writes JSON to ``out`` when given and returns the same dict."""
-    from .bench.bdrate import list_clips, prepare_source, sha256_file
+    from .bench.cache import list_clips, prepare_source, sha256_file
     from .probe import probe
     from .quality import compare
     from .search import SearchOptions, trial_encode

@@ -1,0 +1,162 @@
+"""Batch inputs: which files a batch encodes and where each output goes.
+
+`collect_items` scans a folder (outputs mirror the relative paths) or reads a
+CSV/JSONL manifest (per-row outputs and plan overrides); `as_items` accepts
+what `jndenc.batch.run` is given directly. Every item is keyed by its output
+path relative to OUTPUT_DIR, the journal's primary key, and two items may not
+share an output.
+"""
+from __future__ import annotations
+
+import csv
+import fnmatch
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+from .errors import UserError
+
+VIDEO_EXTENSIONS = (".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mxf", ".ts", ".mts", ".m2ts", ".mpg",
+                    ".mpeg", ".flv", ".wmv", ".y4m", ".3gp", ".ogv")
+# per-row manifest overrides and how to read them from CSV text
+OVERRIDES = {"target_jnd": int, "codec": str, "preset": str, "min_crf": float, "max_crf": float, "crf": float,
+             "margin": float, "mode": str}
+
+
+@dataclass
+class Item:
+    input: Path
+    output: Path
+    key: str  # output path relative to OUTPUT_DIR: the journal's primary key
+    overrides: dict = field(default_factory=dict)
+
+
+def _key(output: Path, output_dir: Path) -> str:
+    try:
+        return output.resolve().relative_to(output_dir.resolve()).as_posix()
+    except ValueError:  # a manifest may send an output elsewhere
+        return str(output.resolve())
+
+
+def _ext(container: str) -> str:
+    return container if container.startswith(".") else f".{container}"
+
+
+def _scan(input_dir: Path, output_dir: Path, pattern: str | None, recursive: bool) -> list[Path]:
+    out_res = output_dir.resolve()
+    found = []
+    walker = os.walk(input_dir) if recursive else [(str(input_dir), [], os.listdir(input_dir))]
+    for root, dirs, files in walker:
+        # never descend into hidden dirs (our own .jndenc state) or into the output tree
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and (Path(root) / d).resolve() != out_res)
+        for name in sorted(files):
+            p = Path(root) / name
+            if name.startswith(".") or not p.is_file():
+                continue
+            if pattern is not None and not fnmatch.fnmatch(name, pattern):
+                continue
+            if pattern is None and p.suffix.lower() not in VIDEO_EXTENSIONS:
+                continue
+            found.append(p)
+    return found
+
+
+def _read_manifest(path: Path) -> list[dict]:
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read manifest ({exc.strerror or exc})") from None
+    rows: list[dict] = []
+    if path.suffix.lower() in (".jsonl", ".ndjson", ".json"):
+        for n, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except ValueError as exc:
+                raise UserError(f"{path}:{n}: not JSON ({exc})") from None
+            if not isinstance(row, dict):
+                raise UserError(f"{path}:{n}: each line must be a JSON object")
+            rows.append(row)
+    else:
+        rows = [dict(r) for r in csv.DictReader(text.splitlines())]
+    for n, row in enumerate(rows, 1):
+        if not row.get("input"):
+            raise UserError(f"{path}: row {n} has no 'input'")
+        unknown = set(row) - {"input", "output"} - set(OVERRIDES)
+        if unknown:
+            raise UserError(f"{path}: row {n}: unknown column(s) {', '.join(sorted(unknown))}; "
+                            f"overrides are {', '.join(OVERRIDES)}")
+    return rows
+
+
+def _overrides(row: dict, where: str) -> dict:
+    out = {}
+    for k, conv in OVERRIDES.items():
+        v = row.get(k)
+        if v is None or v == "":  # empty CSV cell: no override
+            continue
+        try:
+            out[k] = conv(v)
+        except (TypeError, ValueError):
+            raise UserError(f"{where}: {k}={v!r} is not a valid {conv.__name__}") from None
+    return out
+
+
+def collect_items(source: str | os.PathLike, output_dir: str | os.PathLike, pattern: str | None = None,
+                  recursive: bool = False, container: str = "mp4") -> list[Item]:
+    """Items from a folder (outputs mirror relative paths) or a CSV/JSONL manifest.
+
+    Folder: files whose name matches ``pattern`` (default: common video
+    extensions), hidden files and the output folder skipped. Manifest:
+    ``input`` (relative to the manifest's folder), optional ``output``
+    (relative to ``output_dir``; default: the input's stem + container) and
+    per-row overrides (`OVERRIDES`).
+    """
+    source, output_dir = Path(source), Path(output_dir)
+    ext = _ext(container)
+    items: list[Item] = []
+    if source.is_dir():
+        if source.resolve() == output_dir.resolve():
+            # outputs would become the next run's inputs (and could overwrite them)
+            raise UserError(f"{output_dir}: OUTPUT_DIR must differ from the input folder")
+        for p in _scan(source, output_dir, pattern, recursive):
+            out = output_dir / p.relative_to(source).with_suffix(ext)
+            items.append(Item(p.absolute(), out.absolute(), _key(out, output_dir)))
+    elif source.is_file():
+        for n, row in enumerate(_read_manifest(source), 1):
+            inp = Path(row["input"])
+            inp = inp if inp.is_absolute() else source.parent / inp
+            out = Path(row["output"]) if row.get("output") else Path(inp.name).with_suffix(ext)
+            out = out if out.is_absolute() else output_dir / out
+            items.append(Item(inp.absolute(), out.absolute(), _key(out, output_dir),
+                              _overrides(row, f"{source}: row {n}")))
+    else:
+        raise UserError(f"{source}: no such folder or manifest")
+    return _check_unique(items)
+
+
+def _check_unique(items: list[Item]) -> list[Item]:
+    seen: dict[str, Item] = {}
+    for it in items:
+        if it.key in seen:
+            raise UserError(f"{seen[it.key].input} and {it.input} would both be written to {it.output}")
+        seen[it.key] = it
+    return items
+
+
+def as_items(items: Iterable, output_dir: Path, container: str = "mp4") -> list[Item]:
+    """`run` accepts Items, manifest-style dicts or bare input paths."""
+    out: list[Item] = []
+    for it in items:
+        if isinstance(it, Item):
+            out.append(it)
+            continue
+        row = it if isinstance(it, dict) else {"input": it}
+        inp = Path(row["input"]).absolute()
+        dst = Path(row.get("output") or Path(inp.name).with_suffix(_ext(container)))
+        dst = (dst if dst.is_absolute() else output_dir / dst).absolute()
+        out.append(Item(inp, dst, _key(dst, output_dir), _overrides(row, str(inp))))
+    return _check_unique(out)

@@ -1,0 +1,155 @@
+"""Batch workers: the per-file encode that runs in a worker process, and the executors that run it.
+
+`encode_item` runs in a local process pool (`process_executor`) or on Dask
+(`dask_executor`); it never raises for a bad file but reports a plain dict the
+coordinator journals. Each worker process loads the JND model once and shares
+it among the items it encodes. Pool workers watch their parent and stop (and
+clean up) when a SIGKILLed coordinator dies.
+"""
+from __future__ import annotations
+
+import concurrent.futures as cf
+import multiprocessing
+import os
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+from .errors import FFmpegError, JndencError, UserError
+
+# ---------------------------------------------------------------- worker side
+
+_PREDICTORS: dict[str, Any] = {}
+
+
+def _predictor(weights) -> Any:
+    """One model per worker process, shared by every item it encodes."""
+    key = str(weights or "")
+    if key not in _PREDICTORS:
+        from .pipeline import load_predictor
+
+        _PREDICTORS[key] = load_predictor(weights)
+    return _PREDICTORS[key]
+
+
+def needs_model(opts: dict) -> bool:
+    """Whether these encode options plan with the JND model (predict mode, no fixed CRF)."""
+    return opts.get("crf") is None and opts.get("mode", "predict") == "predict"
+
+
+def _auto_threads() -> int | None:
+    """Inside a Dask worker: share its cores among the tasks it runs at once."""
+    if "distributed" not in sys.modules:
+        return None
+    try:
+        from distributed import get_worker
+
+        return max(1, (os.cpu_count() or 1) // max(1, get_worker().state.nthreads))
+    except (ValueError, AttributeError):
+        return None
+
+
+def failure_reason(exc: BaseException) -> str:
+    """One line for the journal: the error, FFmpeg's last log line, the type of an unexpected exception."""
+    msg = str(exc) or type(exc).__name__
+    if isinstance(exc, FFmpegError) and exc.log_tail:
+        last = exc.log_tail.strip().splitlines()[-1:] or [""]
+        msg = f"{msg}: {last[0].strip()}"
+    if not isinstance(exc, JndencError):
+        msg = f"{type(exc).__name__}: {msg}"
+    return msg
+
+
+def encode_item(src: str, dst: str, options: dict, threads: int | None, plan_path: str) -> dict:
+    """Run in a worker process (local pool or Dask): encode one file, report a plain dict.
+
+    Never raises for a bad file: the reason travels back so the coordinator can
+    journal it and carry on.
+    """
+    from .encode import encode
+
+    t0 = time.perf_counter()
+    try:
+        opts = dict(options)
+        if needs_model(opts):
+            opts["predictor"] = _predictor(opts.get("weights"))
+        Path(dst).parent.mkdir(parents=True, exist_ok=True)
+        Path(plan_path).parent.mkdir(parents=True, exist_ok=True)
+        r = encode(src, dst, overwrite=True, quiet=True, threads=threads if threads is not None else _auto_threads(),
+                   plan_out=plan_path, **opts)
+    except Exception as exc:  # noqa: BLE001 - any failure is this item's, not the batch's
+        return {"ok": False, "reason": failure_reason(exc),
+                "timings": {"total_s": round(time.perf_counter() - t0, 3)}}
+    d = r.to_dict()
+    return {"ok": True, "bytes": r.bytes, "frames": r.frames,
+            "duration_s": r.frames / r.plan.fps if r.plan.fps else None,
+            "crfs": [s["crf"] for s in d["shots"]], "timings": r.timings, "result": d}
+
+
+def _watch_parent(ppid: int) -> None:
+    # A SIGKILLed coordinator cannot shut its pool down; without this the
+    # orphaned workers would keep encoding (and renaming) behind a rerun.
+    while os.getppid() == ppid:
+        time.sleep(0.5)
+    # aimed at the main thread: only there does the signal interrupt a blocking read; the
+    # interrupt lets encode() kill FFmpeg and remove its temp file
+    signal.pthread_kill(threading.main_thread().ident, signal.SIGTERM)
+    # the pool's worker loop swallows that interrupt and would wait forever for work
+    # from the dead parent (it holds its own queue's write end, so no EOF comes)
+    time.sleep(3.0)
+    os._exit(1)
+
+
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt(signum)  # run_ffmpeg kills FFmpeg and encode() removes its temp file
+
+
+def _init_worker(ppid: int) -> None:
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    threading.Thread(target=_watch_parent, args=(ppid,), daemon=True).start()
+
+
+# ---------------------------------------------------------------- executors: (executor, slots, close)
+
+
+def process_executor(jobs: int) -> tuple[cf.Executor, int, Callable[[], None]]:
+    """A pool of ``jobs`` local worker processes."""
+    # spawn: the coordinator holds SQLite and tqdm threads that must not be forked
+    pool = cf.ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"),
+                                  initializer=_init_worker, initargs=(os.getpid(),))
+    return pool, jobs, lambda: pool.shutdown(wait=True, cancel_futures=True)
+
+
+def dask_executor(address: str | None, n_local: int | None) -> tuple[cf.Executor, int, Callable[[], None]]:
+    """A Dask client on ``address``, or on a LocalCluster of ``n_local`` worker processes."""
+    try:
+        import distributed
+    except ImportError:
+        raise UserError("Dask is not installed: pip install 'jndenc[dask]'") from None
+    import logging
+
+    cluster = None
+    try:
+        if n_local:
+            # processes=True and one thread per worker: encodes hold the GIL in
+            # analysis, and a model per process is what predict mode wants
+            cluster = distributed.LocalCluster(n_workers=n_local, threads_per_worker=1, processes=True,
+                                               dashboard_address=None, silence_logs=logging.ERROR)
+            client = distributed.Client(cluster)
+        else:
+            client = distributed.Client(address, timeout="20s")
+    except (OSError, TimeoutError) as exc:
+        if cluster is not None:
+            cluster.close()
+        raise UserError(f"cannot reach Dask scheduler {address}: {exc}") from None
+    slots = max(1, sum(client.nthreads().values()))
+
+    def close() -> None:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+    return client.get_executor(pure=False), slots, close

@@ -1,0 +1,205 @@
+"""Benchmark points: encode a plan and measure it against the source, or recall the cached result.
+
+`Runner` does this for one benchmark output folder; it also runs (or recalls)
+each clip's JND analysis once per mode, which every target and margin reuses.
+"""
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Sequence
+
+import numpy as np
+
+from ..errors import JndencError
+from .cache import CACHE_VERSION, Cache, _key, prepare_source, sha256_file
+
+if TYPE_CHECKING:
+    from .bdrate import BenchOptions
+
+
+@dataclass
+class Counters:
+    """New encodes and analyses vs cache hits (reported in run.json)."""
+
+    encodes: int = 0
+    encode_hits: int = 0
+    analyses: int = 0
+    analysis_hits: int = 0
+
+
+@dataclass
+class ClipSource:
+    clip: Path
+    sha: str
+    src: Path | None = None  # the lossless trimmed source (made on demand)
+    info: dict = field(default_factory=dict)  # width, height, fps, frames, bit_depth, shots
+
+
+def worst_shot(vmaf: np.ndarray, shots: Sequence[Sequence[int]]) -> float:
+    """Lowest per-shot mean VMAF (frames outside the measured range are ignored)."""
+    vals = [float(np.mean(vmaf[a:b])) for a, b in shots if a < len(vmaf)]
+    return min(vals) if vals else float("nan")
+
+
+def measure(enc: Path, src: Path, info: dict, threads: int | None) -> dict:
+    from ..quality import compare
+
+    q = compare(enc, src, size=(info["width"], info["height"]), bit_depth=info["bit_depth"], threads=threads)
+    n = len(q.frames["vmaf"])
+    if abs(n - info["frames"]) > 1:
+        raise JndencError(f"{enc}: VMAF measured {n} frames, source has {info['frames']}")
+    return {
+        "vmaf_mean": q.pool("vmaf", "mean"),
+        "vmaf_p5": q.pool("vmaf", "p5"),
+        "vmaf_worst_shot": worst_shot(q.frames["vmaf"], info["shots"]),
+        "psnr_y": q.pool("psnr", "mean"),
+        "ssim": q.pool("ssim", "mean"),
+    }
+
+
+class Runner:
+    """Runs (or recalls) encodes and analyses for one benchmark output folder."""
+
+    def __init__(self, out: Path, opts: BenchOptions):
+        self.out = out
+        self.opts = opts
+        self.cache = Cache(out / "_cache")
+        self.work = out / "_work"
+        self.counters = Counters()
+        self.notes: list[str] = []
+        self._predictor = None
+        self._predictor_failed: str | None = None
+        self._calib_key = sha256_file(opts.calibration) if opts.calibration else None
+        self.pbar = None
+
+    # -- clip ---------------------------------------------------------------
+    def open_clip(self, clip: Path) -> ClipSource:
+        sha = sha256_file(clip)
+        cs = ClipSource(clip, sha)
+        key = _key("clip", CACHE_VERSION, sha, self.opts.max_frames)
+        rec = self.cache.get(key)
+        if rec is None:
+            from ..analyze import analyze
+            from ..probe import probe
+
+            bit_depth = probe(clip, count_frames=False).bit_depth
+            cs.src = self._source_path(cs, bit_depth)
+            prepare_source(clip, cs.src, self.opts.max_frames, bit_depth)
+            info = probe(cs.src)
+            a = analyze(cs.src, None, info=info)
+            rec = self.cache.put(key, {"width": info.width, "height": info.height, "fps": info.fps,
+                                       "frames": a.frames, "bit_depth": bit_depth,
+                                       "shots": [list(s) for s in a.shots]})
+        cs.info = rec
+        return cs
+
+    def _source_path(self, cs: ClipSource, bit_depth: int) -> Path:
+        return self.work / "src" / f"{cs.clip.stem}-{cs.sha[:12]}-{self.opts.max_frames or 'all'}.mkv"
+
+    def ensure_source(self, cs: ClipSource) -> Path:
+        if cs.src is None or not cs.src.exists():
+            cs.src = self._source_path(cs, cs.info["bit_depth"])
+            prepare_source(cs.clip, cs.src, self.opts.max_frames, cs.info["bit_depth"])
+        return cs.src
+
+    def release(self, cs: ClipSource) -> None:
+        if cs.src is not None:
+            cs.src.unlink(missing_ok=True)
+            cs.src = None
+
+    # -- JND analysis (once per clip and mode; every target/margin reuses it) --
+    def predictor(self):
+        if self._predictor is None and self._predictor_failed is None:
+            from ..pipeline import load_predictor
+
+            try:
+                self._predictor = load_predictor(self.opts.weights)
+            except (JndencError, OSError, ImportError, ValueError) as exc:
+                self._predictor_failed = f"{type(exc).__name__}: {exc}"
+        return self._predictor
+
+    def analysis(self, cs: ClipSource, mode: str) -> dict | None:
+        from ..search import DEFAULT_THRESHOLDS
+
+        thresholds = tuple(self.opts.thresholds or DEFAULT_THRESHOLDS)
+        weights = self.opts.weights
+        wkey = sha256_file(weights) if weights and os.path.isfile(weights) else weights
+        key = _key("analysis", CACHE_VERSION, cs.sha, self.opts.max_frames, mode, self.opts.codec, self.opts.preset,
+                   thresholds if mode == "search" else None, wkey if mode == "predict" else None)
+        rec = self.cache.get(key)
+        if rec is not None:
+            self.counters.analysis_hits += 1
+            return rec
+        kw = {}
+        if mode == "predict":
+            pred = self.predictor()
+            if pred is None:
+                return None
+            kw["predictor"] = pred
+        else:
+            kw["thresholds"] = thresholds
+        from ..pipeline import plan as make_plan_for
+
+        src = self.ensure_source(cs)
+        t0 = time.perf_counter()
+        p = make_plan_for(src, mode=mode, codec=self.opts.codec, preset=self.opts.preset, target_jnd=1, margin=0.0,
+                          quiet=True, **kw)
+        self.counters.analyses += 1
+        return self.cache.put(key, {
+            "mode": mode, "model": p.model, "frames": p.frames, "fps": p.fps,
+            "shots": [[s.start_frame, s.end_frame] for s in p.shots], "jnd": [s.jnd for s in p.shots],
+            "analysis_s": round(time.perf_counter() - t0, 3), "trial_encodes": p.stats.get("trial_encodes"),
+        })
+
+    # -- encodes -------------------------------------------------------------
+    def _plan_options(self, **kw):
+        from ..pipeline import load_calibration
+        from ..planner import PlanOptions
+
+        return PlanOptions(codec=self.opts.codec, preset=self.opts.preset,
+                           x265_offsets=load_calibration(self.opts.calibration), **kw).validate()
+
+    def fixed_plan(self, cs: ClipSource, crf: float):
+        from ..planner import fixed_plan
+
+        i = cs.info
+        return fixed_plan([tuple(s) for s in i["shots"]], crf, i["frames"], i["fps"], self._plan_options())
+
+    def jnd_plan(self, cs: ClipSource, an: dict, target: int, margin: float):
+        from ..planner import make_plan
+
+        opts = self._plan_options(target_jnd=target, margin=margin)
+        return make_plan([tuple(s) for s in an["shots"]], an["jnd"], an["frames"], an["fps"], opts, mode=an["mode"],
+                         model=an["model"])
+
+    def point(self, cs: ClipSource, plan) -> dict:
+        """Encode ``plan`` and measure it, or recall the cached result."""
+        args = plan.ffmpeg_args()
+        key = _key("encode", CACHE_VERSION, cs.sha, self.opts.max_frames, args)
+        rec = self.cache.get(key)
+        if rec is not None:
+            self.counters.encode_hits += 1
+            return dict(rec, cached=True)
+        from ..encode import encode
+
+        src = self.ensure_source(cs)
+        enc_dir = self.work / "enc"
+        enc_dir.mkdir(parents=True, exist_ok=True)
+        dst = enc_dir / f"{key}.mp4"
+        if self.pbar is not None:
+            self.pbar.set_postfix_str(f"{cs.clip.name} crf {plan.base_crf:g}")
+        res = encode(src, dst, plan=plan, overwrite=True, quiet=True, threads=self.opts.threads, validate=False)
+        m = measure(dst, src, cs.info, self.opts.threads)
+        size = dst.stat().st_size
+        dur = cs.info["frames"] / cs.info["fps"]
+        crfs = [z.crf for z in plan.zones]
+        rec = {"bytes": size, "bitrate_kbps": size * 8 / 1000 / dur, "encode_s": res.timings["encode_s"],
+               "crf": plan.base_crf, "crf_min": min(crfs), "crf_max": max(crfs), **m}
+        if not self.opts.keep_encodes:
+            dst.unlink(missing_ok=True)
+        self.counters.encodes += 1
+        self.cache.put(key, rec)
+        return dict(rec, cached=False)

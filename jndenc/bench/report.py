@@ -1,0 +1,164 @@
+"""Benchmark outputs: results.csv, summary.md / summary.json, run.json, and the console table."""
+from __future__ import annotations
+
+import csv
+import datetime as _dt
+import json
+import math
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from ..errors import JndencError
+from .bd import BD_METHOD
+
+CSV_COLUMNS = [
+    "clip", "clip_sha256", "width", "height", "fps", "frames", "codec", "preset", "ladder", "mode", "target_jnd",
+    "margin", "role", "crf", "crf_min", "crf_max", "bitrate_kbps", "bytes", "vmaf_mean", "vmaf_p5",
+    "vmaf_worst_shot", "psnr_y", "ssim", "encode_s", "analysis_s", "cached",
+]
+
+
+def write_csv(path: Path, rows: list[dict]) -> None:
+    with open(path, "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=CSV_COLUMNS, extrasaction="ignore")
+        w.writeheader()
+        for row in rows:
+            w.writerow({k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()})
+
+
+def _f(x, fmt="{:+.1f}") -> str:
+    return "n/a" if x is None or (isinstance(x, float) and not math.isfinite(x)) else fmt.format(x)
+
+
+def write_summary_md(path: Path, summary: dict, run: dict) -> None:
+    o = run["options"]
+    lines = [
+        "# jndenc BD-rate benchmark", "",
+        f"{run['date']} · {run['machine']['cpu']} ({run['machine']['cores']} cores) · FFmpeg {run['versions']['ffmpeg']}"
+        f" · jndenc {run['versions']['jndenc']}", "",
+        f"Codec {o['codec']}, preset {o['preset']}, fixed-CRF ladder {', '.join(f'{c:g}' for c in o['crf_ladder'])}"
+        f" vs jndenc target JND {', '.join(map(str, o['targets']))}; "
+        f"{'first ' + str(o['max_frames']) + ' frames of each clip' if o['max_frames'] else 'whole clips'}; "
+        f"{summary['clips']} clips. BD values: `bjontegaard` {run['versions']['bjontegaard']}, "
+        f"interpolation `{summary['bd_method']}`; negative BD-rate = fewer bits than fixed CRF at equal quality. "
+        "Matched worst-shot: bitrate of jndenc JND1 vs the fixed CRF giving the same worst-shot VMAF.", "",
+    ]
+    for note in summary.get("notes", []):
+        lines.append(f"> note: {note}")
+    if summary.get("notes"):
+        lines.append("")
+    lines += ["## Averages", "",
+              "| ladder | BD-rate VMAF | BD-VMAF | BD-rate PSNR | BD-PSNR (dB) | matched worst-shot rate | clips |",
+              "|---|---:|---:|---:|---:|---:|---:|"]
+    for n, a in summary["ladders"].items():
+        lines.append(f"| {n} | {_f(a.get('bd_rate_vmaf'), '{:+.1f}%')} | {_f(a.get('bd_vmaf'), '{:+.2f}')} | "
+                     f"{_f(a.get('bd_rate_psnr'), '{:+.1f}%')} | {_f(a.get('bd_psnr'), '{:+.2f}')} | "
+                     f"{_f(a.get('matched_rate_diff_pct'), '{:+.1f}%')} | {a.get('n_bd_rate_vmaf', 0)} |")
+    lines += ["", "## Per clip", "",
+              "| clip | ladder | BD-rate VMAF | BD-VMAF | BD-rate PSNR | BD-PSNR | JND1 worst-shot VMAF | matched CRF | "
+              "rate vs matched |", "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for c in summary["per_clip"]:
+        for n, s in c["ladders"].items():
+            m = s.get("matched") or {}
+            lines.append(f"| {c['clip']} | {n} | {_f(s.get('bd_rate_vmaf'), '{:+.1f}%')} | "
+                         f"{_f(s.get('bd_vmaf'), '{:+.2f}')} | {_f(s.get('bd_rate_psnr'), '{:+.1f}%')} | "
+                         f"{_f(s.get('bd_psnr'), '{:+.2f}')} | {_f(m.get('target_vmaf_worst_shot'), '{:.1f}')} | "
+                         f"{_f(m.get('crf'), '{:.1f}')} | {_f(m.get('rate_diff_pct'), '{:+.1f}%')} |")
+    lines += ["", "![overall RD](rd_overall.png)", ""]
+    path.write_text("\n".join(lines))
+
+
+def _versions() -> dict:
+    from importlib import metadata
+
+    from ..ffbin import ffmpeg_info
+
+    v = {"python": platform.python_version()}
+    for pkg in ("jndenc", "bjontegaard", "numpy", "matplotlib", "scipy"):
+        try:
+            v[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            v[pkg] = None
+    try:
+        v["ffmpeg"] = ffmpeg_info().version
+    except JndencError:
+        v["ffmpeg"] = None
+    return v
+
+
+def machine() -> dict:
+    cpu = platform.processor() or ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    mem = None
+    try:
+        import psutil
+
+        mem = round(psutil.virtual_memory().total / 2**30, 1)
+    except ImportError:
+        pass
+    return {"cpu": cpu or "unknown", "cores": cores, "memory_gib": mem, "system": platform.platform(),
+            "hostname": platform.node()}
+
+
+def run_record(options: dict, clips: Sequence[Path], counters: dict, clip_times: dict, total_s: float,
+               notes: list[str]) -> dict:
+    """What run.json records: when, how and on what the benchmark ran, with its cache counters and timings."""
+    return {
+        "date": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "command": sys.argv,
+        "options": options,
+        "clips": [{"name": c.name, "path": str(c)} for c in clips],
+        "versions": _versions(),
+        "machine": machine(),
+        "bd": {"package": "bjontegaard", "method": BD_METHOD, "min_overlap": 0,
+               "rate": "actual output file bitrate (kb/s)", "quality": ["vmaf_mean", "psnr_y"]},
+        "counters": counters,
+        "timings": {"total_s": round(total_s, 2), "per_clip_s": clip_times},
+        "notes": notes,
+    }
+
+
+def write_results(out: Path, rows: list[dict], summary: dict, run_info: dict, t0: float) -> None:
+    """results.csv, summary.json, the RD plots, summary.md and, last, run.json with the final total time
+    (seconds since ``t0``, a `time.perf_counter` reading)."""
+    from . import plots
+
+    write_csv(out / "results.csv", rows)
+    (out / "summary.json").write_text(json.dumps(_json_safe(summary), indent=1))
+    plots.rd_plots(rows, summary, out)
+    write_summary_md(out / "summary.md", summary, run_info)
+    run_info["timings"]["total_s"] = round(time.perf_counter() - t0, 2)
+    (out / "run.json").write_text(json.dumps(_json_safe(run_info), indent=1))
+
+
+def _json_safe(x):
+    if isinstance(x, float):
+        return x if math.isfinite(x) else None
+    if isinstance(x, dict):
+        return {str(k): _json_safe(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_json_safe(v) for v in x]
+    if isinstance(x, np.generic):
+        return _json_safe(x.item())
+    return x
+
+
+def print_table(summary: dict) -> None:
+    print(f"{'ladder':<22} {'BD-rate VMAF':>12} {'BD-VMAF':>8} {'BD-rate PSNR':>12} {'matched':>8}  clips")
+    for n, a in summary["ladders"].items():
+        print(f"{n:<22} {_f(a.get('bd_rate_vmaf'), '{:+.1f}%'):>12} {_f(a.get('bd_vmaf'), '{:+.2f}'):>8} "
+              f"{_f(a.get('bd_rate_psnr'), '{:+.1f}%'):>12} {_f(a.get('matched_rate_diff_pct'), '{:+.1f}%'):>8}  "
+              f"{a.get('n_bd_rate_vmaf', 0)}")
