@@ -297,3 +297,29 @@ def test_two_minute_single_shot_memory_is_bounded(tmp_path):
                "ultrafast", "-g", "100000")  # one GOP, one shot, 3000 frames
     rss_short, rss_long = _peak_rss_of_analysis(short), _peak_rss_of_analysis(long)
     assert rss_long < rss_short * 1.25 + 20_000, (rss_short, rss_long)  # KiB
+
+
+def test_batch_records_every_bad_input_and_keeps_going(tmp_path):
+    """The failing matrix through `jndenc batch`: each bad file is failed with its reason, the good one is done."""
+    src = tmp_path / "in"
+    src.mkdir()
+    made = {}
+    for case in ("zero_bytes", "random_bytes", "truncated_moov_at_end", "moov_missing", "audio_only"):
+        sub = tmp_path / case
+        sub.mkdir()
+        p = FAILING[case][0](sub)
+        dst = src / f"{case}{p.suffix if p.suffix in ('.mp4', '.m4a') else '.mp4'}"
+        p.rename(dst)
+        made[dst.name] = FAILING[case][2]
+    lav(src / "good.mp4", "testsrc2=size=96x64:rate=25:duration=1", "-c:v", "libx264", "-preset", "ultrafast")
+    before = {p.name: digest(p) for p in src.iterdir()}
+    out = tmp_path / "out"
+    r = run("batch", src, out, "--crf", "30", "--preset", "ultrafast", "--pattern", "*.*", "--json")
+    assert r.returncode == 3, r.stderr
+    items = {Path(d["input"]).name: d for d in map(json.loads, r.stdout.splitlines()) if d.get("type") == "item"}
+    assert items["good.mp4"]["status"] == "done" and (out / "good.mp4").is_file()
+    for name, needle in made.items():
+        assert items[name]["status"] == "failed", items[name]
+        assert needle in (items[name]["reason"] or "").lower(), items[name]
+    assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == ["good.mp4"]
+    assert {p.name: digest(p) for p in src.iterdir()} == before
