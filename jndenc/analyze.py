@@ -102,7 +102,8 @@ def analyze(
         if not img_buf:
             return
         prev = np.stack(prev_buf) if getattr(predictor, "uses_motion", False) else None
-        preds.append(np.asarray(predictor.predict(np.stack(img_buf), prev), dtype=float))
+        preds.append(np.asarray(predictor.predict(np.stack(img_buf), prev, source_size=(info.width, info.height)),
+                                dtype=float))
         sample_index.extend(idx_buf)
         idx_buf.clear(), img_buf.clear(), prev_buf.clear()
 

@@ -19,6 +19,7 @@ in the pipeline, which keeps memory at a quarter of float32.
 """
 from __future__ import annotations
 
+import csv
 import hashlib
 import logging
 import os
@@ -223,9 +224,35 @@ def targets_for(labels: np.ndarray | None, heads: tuple[str, ...], jnd_column: i
     return out
 
 
+DEFAULT_SOURCE_SIZE = (1920, 1080)
+
+
+def load_geometry(split: Split, notice: Callable[[str], None] | None = None) -> np.ndarray:
+    """float32 [N, 1] source-size inputs from the ``width``/``height`` columns of ``features.csv``.
+
+    `jndenc dataset build` writes them. Other seed-layout datasets have no such
+    file; their frames are taken as 1920x1080 (VideoSet's largest size) and the
+    run says so.
+    """
+    from .models.compact import geometry_input
+
+    path = split.directory / "features.csv"
+    sizes: dict[str, tuple[int, int]] = {}
+    if path.is_file():
+        with open(path, newline="") as fh:
+            for row in csv.DictReader(fh):
+                if row.get("width") and row.get("height"):
+                    sizes[row["filename"]] = (int(row["width"]), int(row["height"]))
+    missing = [f for f in split.files if f not in sizes]
+    if missing and notice:
+        notice(f"{split.directory}: no source size for {len(missing)} image(s) (features.csv width/height); "
+               f"assuming {DEFAULT_SOURCE_SIZE[0]}x{DEFAULT_SOURCE_SIZE[1]}")
+    return np.stack([geometry_input(*sizes.get(f, DEFAULT_SOURCE_SIZE)) for f in split.files])
+
+
 def make_dataset(frames: np.ndarray, prev: np.ndarray | None, targets: dict[str, np.ndarray] | None,
                  uses_motion: bool, batch_size: int, shuffle: bool = False, augment: bool = False,
-                 seed: int | None = None, jitter: float = 0.04):
+                 seed: int | None = None, jitter: float = 0.04, geometry: np.ndarray | None = None):
     """tf.data pipeline of (model input, targets) batches from uint8 frames.
 
     Augmentation (off by default): horizontal flip of frame, previous frame and
@@ -239,6 +266,9 @@ def make_dataset(frames: np.ndarray, prev: np.ndarray | None, targets: dict[str,
     prev_arr = prev if prev is not None else frames
     elems = (frames, prev_arr) if uses_motion else (frames,)
     ds = tf.data.Dataset.from_tensor_slices((elems, targets) if targets else (elems,))
+    if geometry is not None:  # a second model input that augmentation must not touch
+        geo = tf.data.Dataset.from_tensor_slices(geometry)
+        ds = tf.data.Dataset.zip((ds, geo)).map(lambda d, g: ((d[0] + (g,)),) + tuple(d[1:]))
     if shuffle:
         ds = ds.shuffle(len(frames), seed=seed, reshuffle_each_iteration=True)
     h, w = frames.shape[1:3]
@@ -258,10 +288,16 @@ def make_dataset(frames: np.ndarray, prev: np.ndarray | None, targets: dict[str,
         return parts, tgt
 
     def _to_input(imgs, tgt=None):
+        geo = None
+        if geometry is not None:
+            imgs, geo = imgs[:-1], imgs[-1]
         if augment:
             imgs, tgt = _aug(imgs, tgt)
         x = model_input_tf(imgs[0], imgs[1] if uses_motion else None, uses_motion)
-        return (x, tgt) if tgt is not None else x
+        if geo is not None:
+            x = (x, geo)
+        # a bare 2-tuple would read as (x, y) to Keras: wrap inputs without targets
+        return (x, tgt) if tgt is not None else (x,)
 
     if targets:
         ds = ds.map(lambda imgs, tgt: _to_input(imgs, tgt), num_parallel_calls=tf.data.AUTOTUNE)

@@ -229,7 +229,8 @@ class Builder:
                         except OSError:
                             shutil.copy2(self.images / s_name, d_name)
                     rows.append((name, *r["jnd"]))
-                    feats.append((name, r["si"], r["ti"], r["clip"], r["start_frame"], r["end_frame"]))
+                    feats.append((name, r["si"], r["ti"], r["clip"], r["start_frame"], r["end_frame"], r["width"],
+                                  r["height"]))
             rows.sort()
             feats.sort()
             with open(d / "JND-Levels.txt", "w") as fh:
@@ -237,7 +238,7 @@ class Builder:
                 fh.writelines(f"{n} {a} {b} {c}\n" for n, a, b, c in rows)
             with open(d / "features.csv", "w", newline="") as fh:
                 w = csv.writer(fh)
-                w.writerow(["filename", "si", "ti", "clip", "start_frame", "end_frame"])
+                w.writerow(["filename", "si", "ti", "clip", "start_frame", "end_frame", "width", "height"])
                 w.writerows(feats)
             counts[split] = {"images": len(rows), "clips": sorted({f[3] for f in feats}),
                              "shots": len({(f[3], f[4]) for f in feats})}

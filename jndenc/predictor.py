@@ -56,16 +56,17 @@ class Predictor:
     """A loaded JND model. Build with `Predictor.load`; `predict` is cheap to call repeatedly."""
 
     def __init__(self, model, architecture: str, metadata: dict[str, Any], weights_path: Path | None = None):
-        from .models import arch_info
+        from .models import arch_info, frames_shape
 
         info = arch_info(architecture)
         self.model = model
         self.name = architecture
         self.metadata = dict(metadata)
         self.weights_path = weights_path
-        h, w = (int(d) for d in model.input_shape[1:3])
+        h, w = frames_shape(model)[:2]
         self.input_size: tuple[int, int] = (w, h)  # (width, height), as cv2.resize takes it
         self.uses_motion: bool = info.uses_motion
+        self.uses_geometry: bool = info.uses_geometry
         self.heads = info.jnd_heads
         col = self.metadata.get("jnd_column")
         self.jnd_column: int = int(col) if col is not None else 0
@@ -95,7 +96,8 @@ class Predictor:
         with native_stderr_silenced():
             model = build_model(arch, input_shape=tuple(shape) if shape else None)
             load_weights_into(model, path, arch)
-            model(np.zeros((1, *model.input_shape[1:]), np.float32), training=False)  # device init happens here
+            zeros = [np.zeros((1, *tuple(int(d) for d in i.shape[1:])), np.float32) for i in model.inputs]
+            model(zeros if len(zeros) > 1 else zeros[0], training=False)  # device init happens here
         return cls(model, arch, meta, path)
 
     def prepare(self, frame_bgr: np.ndarray) -> np.ndarray:
@@ -112,9 +114,12 @@ class Predictor:
             return compact_input(frames, prev)
         return frames.astype(np.float32) / 255.0
 
-    def predict(self, frames: np.ndarray, prev: np.ndarray | None = None, batch_size: int = 32) -> np.ndarray:
+    def predict(self, frames: np.ndarray, prev: np.ndarray | None = None, batch_size: int = 32,
+                source_size: tuple[int, int] | None = None) -> np.ndarray:
         """uint8 BGR frames [N,H,W,3] at `input_size` (+ previous frames) -> float32 [N,3] JND1..3.
 
+        ``source_size`` (width, height) is the size the frames had before they
+        were resized (models with a geometry input use it; default 1920x1080).
         Single-head models fill their metadata `jnd_column` and leave NaN elsewhere.
         """
         frames = np.asarray(frames)
@@ -136,6 +141,11 @@ class Predictor:
         for start in range(0, len(frames), batch_size):
             sl = slice(start, start + batch_size)
             x = self._inputs(frames[sl], prev[sl] if prev is not None else None)
+            if self.uses_geometry:
+                from .models.compact import geometry_input
+
+                g = geometry_input(*(source_size or (1920, 1080)))
+                x = (x, np.repeat(g[None, :], len(x), axis=0))
             res = self._call(x)
             res = res if isinstance(res, (list, tuple)) else [res]
             by_name = dict(zip(self.model.output_names, res))

@@ -23,7 +23,7 @@ import numpy as np
 
 from . import data as D
 from .errors import UserError
-from .models import ArchInfo, arch_info, build_model
+from .models import ArchInfo, arch_info, build_model, frames_shape
 from .models.attention import VA_OUTPUT
 from .models.io import load_weights_into, model_metadata, read_metadata, save_model
 
@@ -73,14 +73,15 @@ def _va_hw(model) -> tuple[int, int] | None:
 
 
 def _load_split_arrays(split: D.Split, info: ArchInfo, model, echo: Callable[[str], None]):
-    hw = tuple(model.input_shape[1:3])
+    hw = frames_shape(model)[:2]
     frames = D.load_frames(split.directory, split.files, hw)
     prev = D.load_prev(split, hw) if info.uses_motion else None
     va, pseudo = None, False
     va_hw = _va_hw(model) if info.has_va else None
     if va_hw is not None:
         va, pseudo = D.load_va(split, va_hw, frames, notice=echo)
-    return frames, prev, va, pseudo
+    geometry = D.load_geometry(split, notice=echo) if info.uses_geometry else None
+    return frames, prev, va, pseudo, geometry
 
 
 class BestCheckpoint:
@@ -170,12 +171,12 @@ def fit(model_name: str, data_dir: str | Path, checkpoint_path: str | Path, csv_
         raise UserError("--backbone-weights applies to the VGG16 models only")
     extra = {"backbone_weights": backbone_weights} if backbone_weights is not None else {}
     model = build_model(model_name, input_shape=_resolve_shape(info, input_shape), **extra)
-    tr_frames, tr_prev, tr_va, pseudo = _load_split_arrays(train_split, info, model, echo)
-    va_frames, va_prev, va_va, _ = _load_split_arrays(valid_split, info, model, echo)
+    tr_frames, tr_prev, tr_va, pseudo, tr_geo = _load_split_arrays(train_split, info, model, echo)
+    va_frames, va_prev, va_va, _, va_geo = _load_split_arrays(valid_split, info, model, echo)
     tr_ds = D.make_dataset(tr_frames, tr_prev, D.targets_for(train_split.labels, info.jnd_heads, jnd_column, tr_va),
-                           info.uses_motion, batch_size, shuffle=True, augment=augment, seed=seed)
+                           info.uses_motion, batch_size, shuffle=True, augment=augment, seed=seed, geometry=tr_geo)
     va_ds = D.make_dataset(va_frames, va_prev, D.targets_for(valid_split.labels, info.jnd_heads, jnd_column, va_va),
-                           info.uses_motion, batch_size)
+                           info.uses_motion, batch_size, geometry=va_geo)
 
     losses = {h: "mae" for h in info.jnd_heads}
     if info.has_va:
@@ -233,7 +234,7 @@ def fit(model_name: str, data_dir: str | Path, checkpoint_path: str | Path, csv_
         "arguments": {"model_name": model_name, "data_dir": str(data_dir), "checkpoint_path": str(checkpoint_path),
                       "csv_log_path": str(csv_path) if csv_path else None, "epochs": epochs, "batch_size": batch_size,
                       "learning_rate": learning_rate, "jnd_column": jnd_column, "seed": seed, "resume": resume,
-                      "early_stopping": early_stopping, "input_shape": list(model.input_shape[1:]), "augment": augment,
+                      "early_stopping": early_stopping, "input_shape": list(frames_shape(model)), "augment": augment,
                       "backbone_weights": backbone_weights},
         "versions": _versions(),
         **{k: v for k, v in result.items() if k != "history"},
@@ -263,10 +264,11 @@ def evaluate(model_name: str, data_dir: str | Path, weights_path: str | Path, re
     model = build_model(model_name, input_shape=shape)
     load_weights_into(model, weights_path, model_name)
     sp = D.read_split(data_dir, split, require_labels=False)
-    hw = tuple(model.input_shape[1:3])
+    hw = frames_shape(model)[:2]
     frames = D.load_frames(sp.directory, sp.files, hw)
     prev = D.load_prev(sp, hw) if info.uses_motion else None
-    ds = D.make_dataset(frames, prev, None, info.uses_motion, batch_size)
+    geometry = D.load_geometry(sp, notice=echo) if info.uses_geometry else None
+    ds = D.make_dataset(frames, prev, None, info.uses_motion, batch_size, geometry=geometry)
     outs = model.predict(ds, verbose=0)
     outs = outs if isinstance(outs, (list, tuple)) else [outs]
     by_name = dict(zip(model.output_names, outs))

@@ -12,13 +12,16 @@ import pytest
 from jndenc.errors import UserError
 from jndenc.models import ARCHITECTURES, build_model
 from jndenc.models.attention import spectral_residual_saliency
-from jndenc.models.compact import COMPACT_INPUT_SHAPE, compact_input
+from jndenc.models import frames_shape
+from jndenc.models.compact import COMPACT_INPUT_SHAPE, compact_input, geometry_input
 from jndenc.models.io import load_weights_into, model_metadata, read_metadata, save_model, sidecar_path
 
 JND3 = ["JND1_output", "JND2_output", "JND3_output"]
 
 
 def _outputs(model, x):
+    if len(model.inputs) == 2:  # compact: frames + geometry (source size)
+        x = (x, np.tile(geometry_input(1280, 720), (len(x), 1)))
     out = model(x, training=False)
     return [np.asarray(o) for o in (out if isinstance(out, (list, tuple)) else [out])]
 
@@ -51,7 +54,8 @@ def test_full_size_vgg_models_build_with_paper_names_and_shapes():
 
 def test_compact_model_is_small_named_and_monotone():
     m = build_model("compact")
-    assert m.input_shape[1:] == COMPACT_INPUT_SHAPE == (144, 256, 6)
+    assert frames_shape(m) == COMPACT_INPUT_SHAPE == (144, 256, 6)
+    assert [i.name for i in m.inputs] == ["frames", "geometry"]
     assert list(m.output_names) == JND3
     assert 50_000 <= m.count_params() <= 300_000
     assert ARCHITECTURES["compact"].uses_motion and ARCHITECTURES["compact"].colour_order == "bgr"
@@ -60,6 +64,7 @@ def test_compact_model_is_small_named_and_monotone():
     j1, j2, j3 = _outputs(m, compact_input(frames, frames[::-1]))
     assert np.all(j1 <= j2) and np.all(j2 <= j3)
     assert np.all(np.abs(j1 - 30) < 15)  # the fixed output offset puts an untrained model mid-range
+    assert geometry_input(1920, 1080)[0] > geometry_input(176, 144)[0]
 
 
 def test_compact_input_channels_match_tf_pipeline():

@@ -158,6 +158,20 @@ def test_unusual_but_valid_inputs_encode(case, tmp_path):
     assert [p.name for p in out.parent.iterdir()] == [out.name]  # no temp files left
 
 
+@pytest.mark.parametrize("case", sorted(WORKING))
+def test_unusual_but_valid_inputs_predict(case, tmp_path):
+    make, frames = WORKING[case]
+    src = make(tmp_path)
+    before = digest(src)
+    r = run("predict", src, "--json")
+    assert r.returncode == 0, r.stderr
+    d = json.loads(r.stdout)
+    assert d["frames"] == (frames if frames is not None else count_decoded_frames(src))
+    assert d["shots"][0]["start_frame"] == 0 and d["shots"][-1]["end_frame"] == d["frames"]
+    assert all(0 <= j <= 51 for s in d["shots"] for j in s["jnd"])
+    assert digest(src) == before
+
+
 def test_output_paths(cut_clip, tmp_path):
     before = digest(cut_clip)
     link = tmp_path / "link.mp4"

@@ -20,6 +20,7 @@ class ArchInfo:
     uses_motion: bool
     jnd_heads: tuple[str, ...]
     has_va: bool
+    uses_geometry: bool = False  # a second input with the source frame size (see compact.geometry_input)
 
     @property
     def input_shape(self) -> tuple[int, int, int]:
@@ -32,7 +33,7 @@ ARCHITECTURES: dict[str, ArchInfo] = {
     "MT_3LJND": ArchInfo("MT_3LJND", (270, 480), 3, "bgr", False, _JND3, False),
     "MT_1LJND_VA": ArchInfo("MT_1LJND_VA", (270, 480), 3, "bgr", False, ("JND_output",), True),
     "MT_3LJND_VA": ArchInfo("MT_3LJND_VA", (270, 480), 3, "bgr", False, _JND3, True),
-    "compact": ArchInfo("compact", (144, 256), 6, "bgr", True, _JND3, False),
+    "compact": ArchInfo("compact", (144, 256), 6, "bgr", True, _JND3, False, uses_geometry=True),
 }
 
 
@@ -41,6 +42,11 @@ def arch_info(name: str) -> ArchInfo:
         return ARCHITECTURES[name]
     except KeyError:
         raise UserError(f"unknown model {name!r}; choose one of {', '.join(ARCHITECTURES)}") from None
+
+
+def frames_shape(model) -> tuple[int, ...]:
+    """(H, W, C) of the model's image input (the first input; compact also takes ``geometry``)."""
+    return tuple(int(d) for d in model.inputs[0].shape[1:])
 
 
 def build_model(name: str, input_shape: tuple[int, int, int] | None = None, **kw):

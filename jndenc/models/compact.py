@@ -1,6 +1,7 @@
 """Compact multi-task JND model for CPU inference (the shipped default).
 
-Input: COMPACT_INPUT_HW = 144x256, six channels built by `compact_input`:
+Inputs: the source frame size (`geometry_input`) and, at
+COMPACT_INPUT_HW = 144x256, six channels built by `compact_input`:
 channels 0-2 are the frame in BGR scaled to [0, 1]; channels 3-5 are the
 signed difference (frame - previous frame) / 255 in [-1, 1], zero when no
 previous frame is known. Outputs keep the paper's names (JND1_output,
@@ -34,6 +35,17 @@ COMPACT_CHANNELS = 6
 COMPACT_INPUT_SHAPE = (*COMPACT_INPUT_HW, COMPACT_CHANNELS)
 JND1_OFFSET = 30.0  # centre of the usual x264 CRF / H.264 QP JND range
 JND1_SCALE = 10.0
+
+
+def geometry_input(width: int, height: int) -> np.ndarray:
+    """The source frame size as the model's second input: float32 [1], log2 of the pixel count, centred.
+
+    The frames are resized to 256x144 before the model sees them, so without
+    this it could not tell a QCIF clip from a 1080p one, yet at the same CRF
+    x264 spends bits and VMAF judges detail very differently at the two sizes
+    (on the proxy labels, resolution correlates with JND1 more than SI or TI do).
+    """
+    return np.array([(math.log2(max(1, int(width) * int(height))) - 18.0) / 4.0], np.float32)
 
 
 def compact_input(frames_bgr: np.ndarray, prev_bgr: np.ndarray | None = None) -> np.ndarray:
@@ -110,8 +122,12 @@ def _sep_block(x, filters: int, stride: int, name: str):
 
 
 def compact(input_shape: tuple[int, int, int] = COMPACT_INPUT_SHAPE, dropout: float = 0.3, width: int = 16) -> keras.Model:
-    """Build the compact model; `input_shape` may be reduced for tests (channels 3 or 6)."""
+    """Build the compact model; `input_shape` may be reduced for tests (channels 3 or 6).
+
+    Inputs: ``frames`` (see `compact_input`) and ``geometry`` (see `geometry_input`).
+    """
     inp = keras.Input(shape=tuple(input_shape), name="frames")
+    geometry = keras.Input(shape=(1,), name="geometry")
     x = layers.Conv2D(width, 3, strides=2, padding="same", use_bias=False, name="stem_conv")(inp)
     x = layers.BatchNormalization(momentum=0.9, name="stem_bn")(x)
     x = layers.ReLU(6.0, name="stem_relu")(x)
@@ -125,7 +141,7 @@ def compact(input_shape: tuple[int, int, int] = COMPACT_INPUT_SHAPE, dropout: fl
     x = layers.Concatenate(name="pooled")([avg, mx])
     x = layers.Dropout(dropout, name="dropout")(x)
     classic = ClassicFeatures(name="classic_features")(inp)
-    x = layers.Concatenate(name="fused")([x, classic])
+    x = layers.Concatenate(name="fused")([x, classic, geometry])
     x = layers.Dense(64, activation="relu", name="shared_dense")(x)
     raw1 = layers.Dense(1, name="JND1_raw")(x)
     jnd1 = ScaleShift(JND1_OFFSET, JND1_SCALE, name="JND1_output")(raw1)
@@ -135,4 +151,4 @@ def compact(input_shape: tuple[int, int, int] = COMPACT_INPUT_SHAPE, dropout: fl
     inc3 = layers.Dense(1, activation="softplus", bias_initializer=inc_bias, name="JND3_increment")(x)
     jnd2 = layers.Add(name="JND2_output")([jnd1, inc2])
     jnd3 = layers.Add(name="JND3_output")([jnd2, inc3])
-    return keras.Model(inp, [jnd1, jnd2, jnd3], name="compact")
+    return keras.Model([inp, geometry], [jnd1, jnd2, jnd3], name="compact")

@@ -60,13 +60,13 @@ def _is_legacy_h5(path: Path) -> bool:
 
 def model_metadata(model, architecture: str, **extra: Any) -> dict[str, Any]:
     """Metadata describing `model`; `extra` adds or overrides fields (label_units, encoder, ...)."""
-    from . import arch_info
+    from . import arch_info, frames_shape
 
     info = arch_info(architecture)
     meta: dict[str, Any] = {
         "format_version": METADATA_VERSION,
         "architecture": architecture,
-        "input_shape": [int(d) for d in model.input_shape[1:]],
+        "input_shape": list(frames_shape(model)),
         "colour_order": info.colour_order,
         "uses_motion": info.uses_motion,
         "outputs": list(model.output_names),
@@ -161,7 +161,9 @@ def load_weights_into(model, path: str | Path, architecture: str | None = None) 
     if not path.is_file():
         raise UserError(f"weights file not found: {path}")
     meta = read_metadata(path)
-    check_metadata(meta, architecture or model.name, tuple(model.input_shape[1:]), path)
+    from . import frames_shape
+
+    check_metadata(meta, architecture or model.name, frames_shape(model), path)
     if _is_legacy_h5(path):
         _load_legacy_h5(model, path)
         return meta
