@@ -100,3 +100,13 @@ def test_options_validated():
         make_plan(SHOTS, JND, 150, 25.0, PlanOptions(min_crf=30, max_crf=20))
     with pytest.raises(UserError):
         make_plan(SHOTS, JND, 150, 25.0, PlanOptions(preset="warp"))
+
+
+def test_default_x265_table_is_the_recorded_calibration():
+    from pathlib import Path
+
+    from jndenc.pipeline import load_calibration
+    from jndenc.planner import DEFAULT_X265_OFFSETS
+
+    recorded = Path(__file__).resolve().parents[1] / "benchmarks" / "calibration_x265.json"
+    assert load_calibration(recorded) == DEFAULT_X265_OFFSETS
