@@ -104,7 +104,8 @@ def write_fold(root: Path, parts: dict[str, list[dict]]) -> None:
             w.writerows(sorted(feats))
 
 
-def cross_validate(args, all_shots: list[dict]) -> tuple[list[dict], dict[str, np.ndarray], np.ndarray]:
+def cross_validate(args, all_shots: list[dict]):
+    """Returns (shots in evaluation order, predictions per method, labels, the last fold's model)."""
     from jndenc.predictor import Predictor
     from jndenc.train import fit
 
@@ -124,12 +125,14 @@ def cross_validate(args, all_shots: list[dict]) -> tuple[list[dict], dict[str, n
                 learning_rate=args.learning_rate, seed=args.seed, augment=True, early_stopping=args.early_stopping,
                 verbose=0, echo=lambda m: None)
             test = [dict(s, dir=root / "test") for s in parts["test"]]
-            preds["model"].append(predict_shots(Predictor.load(ck), test))
+            fold_model = Predictor.load(ck)
+            preds["model"].append(predict_shots(fold_model, test))
         for name, p in baselines(parts["train"] + parts["valid"], parts["test"]).items():
             preds[name].append(p)
         order += parts["test"]
         print(f"fold {k + 1}/{args.cv}: {len(parts['test'])} test shots", flush=True)
-    return order, {n: np.concatenate(v) for n, v in preds.items()}, np.array([s["label"] for s in order])
+    return (order, {n: np.concatenate(v) for n, v in preds.items()}, np.array([s["label"] for s in order]),
+            fold_model)
 
 
 def main(argv=None) -> int:
@@ -150,9 +153,8 @@ def main(argv=None) -> int:
 
     if args.cv:
         all_shots = [s for sp in SPLITS for s in read_shots(args.dataset, sp)]
-        shots, preds, labels = cross_validate(args, all_shots)
+        shots, preds, labels, pred = cross_validate(args, all_shots)
         what = f"{args.cv}-fold cross-validation by clip"
-        pred = Predictor.load(args.weights)
     else:
         pred = Predictor.load(args.weights)
         train = read_shots(args.dataset, "train") + read_shots(args.dataset, "valid")
