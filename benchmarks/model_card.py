@@ -23,7 +23,6 @@ import csv
 import json
 import os
 import random
-import shutil
 import sys
 import tempfile
 import time

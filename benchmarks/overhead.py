@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import platform
 import resource
 import statistics
@@ -164,7 +163,6 @@ def main(argv=None) -> int:
             if s["n"] == 0:
                 notes.append(f"{name} failed: {s['error']}")
         ratios = {}
-        base = result["plain"].get("wall_s_median")
 
         def ratio(k, num, den):
             n, d = result.get(num, {}).get("wall_s_median"), result.get(den, {}).get("wall_s_median")

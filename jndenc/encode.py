@@ -16,7 +16,7 @@ from pathlib import Path
 import ffmpeg
 
 from .decode import count_decoded_frames
-from .errors import InputError, UserError
+from .errors import UserError
 from .ffbin import require
 from .pipeline import plan as make_plan_for
 from .planner import CODECS, Plan

@@ -1,5 +1,4 @@
 """The oracle search on a real (generated) clip with real trial encodes and VMAF."""
-import numpy as np
 import pytest
 
 from jndenc.analyze import analyze

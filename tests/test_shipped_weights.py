@@ -6,7 +6,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 WEIGHTS = Path(__file__).resolve().parents[1] / "weights"
 CARD = WEIGHTS / "MODEL_CARD.md"
