@@ -37,6 +37,7 @@ from .ffbin import ffmpeg_info
 from .probe import probe
 from .progress import bar
 from .search import SearchOptions, extract_references, search_shot
+from .shots import split_long
 
 VIDEO_EXT = {".mp4", ".mkv", ".mov", ".avi", ".webm", ".264", ".h264", ".265", ".hevc", ".ts", ".m4v", ".y4m", ".mpg"}
 IMAGE_SIZE = (480, 270)  # the paper's model input; smaller models resize from it
@@ -152,21 +153,16 @@ class Builder:
 
     def label_clip(self, clip: Path, sha: str, done: dict, pbar) -> None:
         info = probe(clip)
-        shots = analyze(clip, info=info).shots
-        from .shots import split_long
-
-        shots = pick_shots(split_long(shots, int(round(self.opts.max_shot_seconds * info.fps))),
-                           self.opts.max_shots_per_clip)
+        all_shots = split_long(analyze(clip, info=info).shots, int(round(self.opts.max_shot_seconds * info.fps)))
+        shots = pick_shots(all_shots, self.opts.max_shots_per_clip)
         todo = [(a, b) for a, b in shots if (sha, a, b) not in done]
         pbar.update(len(shots) - len(todo))
         if not todo:
             return
-        tmp = Path(os.path.join(self.work, f"refs-{sha[:12]}"))
+        tmp = self.work / f"refs-{sha[:12]}"
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir()
         try:
-            all_shots = analyze(clip, info=info).shots
-            all_shots = split_long(all_shots, int(round(self.opts.max_shot_seconds * info.fps)))
             refs = extract_references(clip, all_shots, tmp, info.bit_depth)
             ref_of = {s: r for s, r in zip(all_shots, refs)}
             for s, r in ref_of.items():
