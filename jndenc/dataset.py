@@ -13,7 +13,6 @@ skips labelled shots, and Ctrl-C loses at most the shots in flight.
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 import os
 import platform
@@ -31,6 +30,7 @@ import numpy as np
 
 from .analyze import analyze
 from .bench import siti
+from .bench.cache import sha256_file
 from .decode import iter_frames
 from .errors import JndencError, UserError
 from .ffbin import ffmpeg_info
@@ -53,14 +53,6 @@ class BuildOptions:
     workers: int = 2
     max_shots_per_clip: int = 12
     max_shot_seconds: float = 10.0
-
-
-def file_sha256(path: Path, limit: int | None = None) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def list_clips(clips_dir: Path) -> list[Path]:
@@ -267,7 +259,7 @@ def build(clips_dirs: str | os.PathLike | Sequence[str | os.PathLike], out_dir: 
     out.mkdir(parents=True, exist_ok=True)
     b = Builder(out, opts)
     done = b.done()
-    hashes = {c.name: file_sha256(c) for c in clips}
+    hashes = {c.name: sha256_file(c) for c in clips}
     usable = []
     with bar(None, "labelling", quiet, unit="shot") as pbar:
         for clip in clips:
