@@ -165,12 +165,8 @@ class Builder:
             def one(shot):
                 a, b = shot
                 res = search_shot(ref_of[shot], a, b, self.opts.search, tmp, threads, info.fps, info.bit_depth)
-                window = None
-                n, keep = b - a, int(round((self.opts.search.max_trial_seconds or 0) * info.fps))
-                if self.opts.search.max_trial_seconds and n > keep:
-                    w0 = (n - keep) // 2
-                    window = (w0, w0 + keep)
-                pos = sample_positions(a, b, window, self.opts.frames_per_shot)
+                # images come from the frames the labels were measured on
+                pos = sample_positions(a, b, res.window, self.opts.frames_per_shot)
                 frames = _grab(clip, set(pos) | {p - 1 for p in pos})
                 si, ti = siti.si_ti([frames[p] for p in pos if p in frames])
                 names = []

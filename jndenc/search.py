@@ -53,6 +53,7 @@ class ShotSearch:
     end_frame: int
     jnd: list[int]
     trials: list[Trial] = field(default_factory=list)
+    window: tuple[int, int] | None = None  # frames (relative to the shot) the trials measured; None = all
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -129,7 +130,7 @@ def search_shot(ref: Path, start: int, end: int, opts: SearchOptions, work: Path
         jnd.append(lo)
         floor_crf = lo  # JND_{k+1} >= JND_k: the next search starts here
         guess = lo + 4
-    return ShotSearch(start, end, jnd, sorted(trials.values(), key=lambda x: x.crf))
+    return ShotSearch(start, end, jnd, sorted(trials.values(), key=lambda x: x.crf), frames)
 
 
 def _bracket(score: Callable[[int], float], t: float, guess: int, lo_lim: int, hi_lim: int,
