@@ -224,9 +224,6 @@ def targets_for(labels: np.ndarray | None, heads: tuple[str, ...], jnd_column: i
     return out
 
 
-DEFAULT_SOURCE_SIZE = (1920, 1080)
-
-
 def load_geometry(split: Split, notice: Callable[[str], None] | None = None) -> np.ndarray:
     """float32 [N, 1] source-size inputs from the ``width``/``height`` columns of ``features.csv``.
 
@@ -234,7 +231,7 @@ def load_geometry(split: Split, notice: Callable[[str], None] | None = None) -> 
     file; their frames are taken as 1920x1080 (VideoSet's largest size) and the
     run says so.
     """
-    from .models.compact import geometry_input
+    from .models.compact import DEFAULT_SOURCE_SIZE, geometry_input
 
     path = split.directory / "features.csv"
     sizes: dict[str, tuple[int, int]] = {}

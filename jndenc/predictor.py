@@ -142,9 +142,9 @@ class Predictor:
             sl = slice(start, start + batch_size)
             x = self._inputs(frames[sl], prev[sl] if prev is not None else None)
             if self.uses_geometry:
-                from .models.compact import geometry_input
+                from .models.compact import DEFAULT_SOURCE_SIZE, geometry_input
 
-                g = geometry_input(*(source_size or (1920, 1080)))
+                g = geometry_input(*(source_size or DEFAULT_SOURCE_SIZE))
                 x = (x, np.repeat(g[None, :], len(x), axis=0))
             res = self._call(x)
             res = res if isinstance(res, (list, tuple)) else [res]

@@ -37,6 +37,9 @@ JND1_OFFSET = 30.0  # centre of the usual x264 CRF / H.264 QP JND range
 JND1_SCALE = 10.0
 
 
+DEFAULT_SOURCE_SIZE = (1920, 1080)  # assumed when a frame's source size is unknown (VideoSet's largest)
+
+
 def geometry_input(width: int, height: int) -> np.ndarray:
     """The source frame size as the model's second input: float32 [1], log2 of the pixel count, centred.
 
