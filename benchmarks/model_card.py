@@ -48,7 +48,8 @@ def read_shots(root: Path, split: str) -> list[dict]:
     for i, f in enumerate(s.files):
         r = rows[f]
         key = (r["clip"], int(r["start_frame"]))
-        d = shots.setdefault(key, {"clip": key[0], "start_frame": key[1], "label": s.labels[i].tolist(),
+        d = shots.setdefault(key, {"clip": key[0], "group": r.get("group") or key[0], "start_frame": key[1],
+                                   "label": s.labels[i].tolist(),
                                    "si": float(r["si"]), "ti": float(r["ti"]),
                                    "size": (int(r["width"]), int(r["height"])), "dir": s.directory, "images": []})
         d["images"].append(f)
@@ -80,8 +81,12 @@ def time_prediction(pred, shots: list[dict], n: int = 64) -> float:
 def baselines(train: list[dict], test: list[dict]) -> dict[str, np.ndarray]:
     lab = np.array([s["label"] for s in train])
     feats = lambda ss: np.array([[s["si"], s["ti"]] for s in ss])
+    # not one of the two required baselines: SI/TI plus the frame size, the strongest cheap cue we
+    # found, so that the card shows how much the CNN adds beyond it
+    sized = lambda ss: np.array([[s["si"], s["ti"], np.log2(s["size"][0] * s["size"][1])] for s in ss])
     return {"mean_predictor": np.tile(lab.mean(axis=0), (len(test), 1)),
-            "siti_regression": predict_linear(fit_linear(feats(train), lab), feats(test))}
+            "siti_regression": predict_linear(fit_linear(feats(train), lab), feats(test)),
+            "siti_size_regression": predict_linear(fit_linear(sized(train), lab), sized(test))}
 
 
 def write_fold(root: Path, parts: dict[str, list[dict]]) -> None:
@@ -95,11 +100,11 @@ def write_fold(root: Path, parts: dict[str, list[dict]]) -> None:
                 os.link(s["dir"] / f, d / f)
                 os.link(s["dir"] / "prev" / f, d / "prev" / f)
                 rows.append(f"{f} {' '.join(str(v) for v in s['label'])}\n")
-                feats.append([f, s["si"], s["ti"], s["clip"], s["start_frame"], 0, *s["size"]])
+                feats.append([f, s["si"], s["ti"], s["clip"], s["start_frame"], 0, *s["size"], s["group"]])
         (d / "JND-Levels.txt").write_text("".join(sorted(rows)))
         with open(d / "features.csv", "w", newline="") as fh:
             w = csv.writer(fh)
-            w.writerow(["filename", "si", "ti", "clip", "start_frame", "end_frame", "width", "height"])
+            w.writerow(["filename", "si", "ti", "clip", "start_frame", "end_frame", "width", "height", "group"])
             w.writerows(sorted(feats))
 
 
@@ -108,14 +113,14 @@ def cross_validate(args, all_shots: list[dict]):
     from jndenc.predictor import Predictor
     from jndenc.train import fit
 
-    clips = sorted({s["clip"] for s in all_shots})
-    random.Random(args.seed).shuffle(clips)
-    fold_of = {c: i % args.cv for i, c in enumerate(clips)}
+    groups = sorted({s["group"] for s in all_shots})  # a clip and its derived copies
+    random.Random(args.seed).shuffle(groups)
+    fold_of = {g: i % args.cv for i, g in enumerate(groups)}
     order, preds = [], defaultdict(list)
     for k in range(args.cv):
-        parts = {"test": [s for s in all_shots if fold_of[s["clip"]] == k],
-                 "valid": [s for s in all_shots if fold_of[s["clip"]] == (k + 1) % args.cv]}
-        parts["train"] = [s for s in all_shots if fold_of[s["clip"]] not in (k, (k + 1) % args.cv)]
+        parts = {"test": [s for s in all_shots if fold_of[s["group"]] == k],
+                 "valid": [s for s in all_shots if fold_of[s["group"]] == (k + 1) % args.cv]}
+        parts["train"] = [s for s in all_shots if fold_of[s["group"]] not in (k, (k + 1) % args.cv)]
         with tempfile.TemporaryDirectory(prefix=f"jndenc-cv{k}-") as tmp:
             root = Path(tmp)
             write_fold(root, parts)
@@ -163,10 +168,14 @@ def main(argv=None) -> int:
         what = f"{args.split} split (baselines fitted on train+valid)"
     ms = time_prediction(pred, shots)
     mae = {n: [round(float(v), 3) for v in np.abs(p - labels).mean(axis=0)] for n, p in preds.items()}
+    # derived copies (jndenc dataset derive) share content with their parent: also score the originals alone
+    orig = np.array([s["group"] == s["clip"] for s in shots])
+    mae_orig = {n: [round(float(v), 3) for v in np.abs(p - labels)[orig].mean(axis=0)] for n, p in preds.items()}
     res = {
         "dataset": str(args.dataset), "evaluation": what, "weights": str(pred.weights_path),
         "architecture": pred.name, "params": int(pred.model.count_params()),
         "shots": len(shots), "clips": sorted({s["clip"] for s in shots}), "mae": mae,
+        "original_shots": int(orig.sum()), "mae_original_clips": mae_orig,
         "label_mean": [round(float(v), 2) for v in labels.mean(axis=0)],
         "label_std": [round(float(v), 2) for v in labels.std(axis=0)],
         "ms_per_frame": round(ms, 3),
@@ -174,9 +183,13 @@ def main(argv=None) -> int:
                       **{n: [round(float(x), 2) for x in p[i]] for n, p in preds.items()}} for i, s in enumerate(shots)],
     }
     print(f"{what}: {res['shots']} shots from {len(res['clips'])} clips")
-    print(f"{'method':18s} {'MAE JND1':>9s} {'MAE JND2':>9s} {'MAE JND3':>9s} {'mean':>7s}")
+    print(f"{'method':20s} {'MAE JND1':>9s} {'MAE JND2':>9s} {'MAE JND3':>9s} {'mean':>7s}")
     for name, m in mae.items():
-        print(f"{name:18s} {m[0]:9.2f} {m[1]:9.2f} {m[2]:9.2f} {np.mean(m):7.2f}")
+        print(f"{name:20s} {m[0]:9.2f} {m[1]:9.2f} {m[2]:9.2f} {np.mean(m):7.2f}")
+    if 0 < orig.sum() < len(shots):
+        print(f"original clips only ({int(orig.sum())} shots, derived copies left out):")
+        for name, m in mae_orig.items():
+            print(f"{name:20s} {m[0]:9.2f} {m[1]:9.2f} {m[2]:9.2f} {np.mean(m):7.2f}")
     print(f"prediction: {ms:.2f} ms/frame ({pred.name}, {res['params']} parameters, batch 32)")
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)

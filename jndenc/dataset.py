@@ -32,6 +32,7 @@ from .analyze import analyze
 from .bench import siti
 from .bench.cache import sha256_file
 from .decode import iter_frames
+from .derive import parents_of
 from .errors import JndencError, UserError
 from .ffbin import ffmpeg_info
 from .probe import probe
@@ -193,10 +194,18 @@ class Builder:
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
 
-    def write_layout(self, clips: list[Path], hashes: dict[str, str], seconds: float) -> dict:
-        """(Re)write train/valid/test from the journal: images, prev/, JND-Levels.txt, features.csv."""
+    def write_layout(self, clips: list[Path], hashes: dict[str, str], seconds: float,
+                     parents: dict[str, str] | None = None) -> dict:
+        """(Re)write train/valid/test from the journal: images, prev/, JND-Levels.txt, features.csv.
+
+        ``parents`` maps a derived clip to its source clip (`jndenc.derive`);
+        splits are dealt over source clips, so a copy always lands in its parent's split.
+        """
         records = list(self.done().values())
-        splits = assign_splits([c.name for c in clips], self.opts.split, self.opts.seed)
+        parents = parents or {}
+        group = {c.name: parents.get(c.name, c.name) for c in clips}
+        by_group = assign_splits(sorted(set(group.values())), self.opts.split, self.opts.seed)
+        splits = {name: by_group[g] for name, g in group.items()}
         counts = {}
         for split in SPLITS:
             d = self.out / split
@@ -214,7 +223,7 @@ class Builder:
                             shutil.copy2(self.images / s_name, d_name)
                     rows.append((name, *r["jnd"]))
                     feats.append((name, r["si"], r["ti"], r["clip"], r["start_frame"], r["end_frame"], r["width"],
-                                  r["height"]))
+                                  r["height"], group[r["clip"]]))
             rows.sort()
             feats.sort()
             with open(d / "JND-Levels.txt", "w") as fh:
@@ -222,16 +231,18 @@ class Builder:
                 fh.writelines(f"{n} {a} {b} {c}\n" for n, a, b, c in rows)
             with open(d / "features.csv", "w", newline="") as fh:
                 w = csv.writer(fh)
-                w.writerow(["filename", "si", "ti", "clip", "start_frame", "end_frame", "width", "height"])
+                w.writerow(["filename", "si", "ti", "clip", "start_frame", "end_frame", "width", "height", "group"])
                 w.writerows(feats)
             counts[split] = {"images": len(rows), "clips": sorted({f[3] for f in feats}),
+                             "groups": len({f[8] for f in feats}),
                              "shots": len({(f[3], f[4]) for f in feats})}
         meta = {
             "recipe": "proxy JND: largest CRF whose pooled metric vs source >= threshold (DESIGN.md section 3)",
             "options": {**asdict(self.opts), "search": asdict(self.opts.search)},
             "image_size": IMAGE_SIZE,
             "label_units": "QP" if self.opts.search.rate_control == "qp" else "CRF",
-            "clips": [{"name": c.name, "sha256": hashes[c.name], "split": splits[c.name]} for c in clips],
+            "clips": [{"name": c.name, "sha256": hashes[c.name], "split": splits[c.name],
+                       **({"parent": group[c.name]} if group[c.name] != c.name else {})} for c in clips],
             "counts": counts,
             "ffmpeg": ffmpeg_info().version,
             "python": platform.python_version(),
@@ -248,6 +259,7 @@ def build(clips_dirs: str | os.PathLike | Sequence[str | os.PathLike], out_dir: 
     if isinstance(clips_dirs, (str, os.PathLike)):
         clips_dirs = [clips_dirs]
     clips = [c for d in clips_dirs for c in list_clips(Path(d))]
+    parents = parents_of(clips_dirs)
     names = [c.name for c in clips]
     if len(set(names)) != len(names):
         raise UserError("two clips share a file name; splits are assigned by name, so rename one")
@@ -264,4 +276,4 @@ def build(clips_dirs: str | os.PathLike | Sequence[str | os.PathLike], out_dir: 
                 usable.append(clip)
             except JndencError as exc:  # one unusable clip does not stop the build
                 print(f"jndenc: skipping {clip.name}: {exc}", flush=True)
-    return b.write_layout(usable, hashes, time.perf_counter() - t0)
+    return b.write_layout(usable, hashes, time.perf_counter() - t0, parents)

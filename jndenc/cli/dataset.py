@@ -68,3 +68,26 @@ def pseudo(out_dir, size, seconds, seed, debug):
         raise click.BadParameter(f"--size must look like 384x216, not {size!r}") from None
     for p in make_pseudo_clips(out_dir, (w, h), seconds, seed=seed):
         click.echo(str(p))
+
+
+@dataset.command()
+@click.argument("clips_dirs", metavar="CLIPS_DIR...", nargs=-1, required=True, type=click.Path(exists=True))
+@click.argument("out_dir", type=click.Path(file_okay=False))
+@click.option("--derive", "derivations", multiple=True, metavar="KIND:F",
+              help="scale:F (resize to F of width and height) or crop:F (centre crop); repeatable. "
+                   "Default: scale:0.5, scale:0.25, crop:0.5.")
+@click.option("--seconds", type=click.FloatRange(0), default=4.0, show_default=True,
+              help="Length of each copy from the start of its clip (0 = whole clip).")
+@click.option("--min-side", type=click.IntRange(16), default=120, show_default=True,
+              help="Skip a copy whose shorter side would be smaller.")
+@debug_option
+def derive(clips_dirs, out_dir, derivations, seconds, min_side, debug):
+    """Write scaled and cropped lossless copies of clips as extra label sources (see derived.json)."""
+    from pathlib import Path
+
+    from ..dataset import list_clips
+    from ..derive import DEFAULT_DERIVATIONS, Derivation, derive_clips
+
+    ds = [Derivation.parse(t) for t in derivations] or list(DEFAULT_DERIVATIONS)
+    clips = [c for d in clips_dirs for c in list_clips(Path(d))]
+    derive_clips(clips, out_dir, ds, seconds or None, min_side, echo=click.echo)
