@@ -84,6 +84,22 @@ def _load_split_arrays(split: D.Split, info: ArchInfo, model, echo: Callable[[st
     return frames, prev, va, pseudo, geometry
 
 
+def _has_layer(model, name: str) -> bool:
+    return any(layer.name == name for layer in model.layers)
+
+
+def _fit_wide(model, frames, prev, geometry, labels, info: ArchInfo, echo) -> dict:
+    """Closed-form fit of a wide-and-deep model's linear heads on the training images (no augmentation)."""
+    import keras
+
+    from .models.compact import fit_wide_heads
+
+    feats_model = keras.Model(model.inputs, model.get_layer("wide_features").output)
+    ds = D.make_dataset(frames, prev, None, info.uses_motion, 64, geometry=geometry)
+    feats = np.asarray(feats_model.predict(ds, verbose=0))
+    return fit_wide_heads(model, feats, labels)
+
+
 class BestCheckpoint:
     """Keras callback saving weights + sidecar metadata when `val_loss` improves.
 
@@ -145,9 +161,14 @@ def fit(model_name: str, data_dir: str | Path, checkpoint_path: str | Path, csv_
         epochs: int = 500, batch_size: int = 8, learning_rate: float = 1e-5, jnd_column: int | None = None,
         seed: int | None = None, resume: bool = False, early_stopping: int | None = None,
         input_shape: tuple[int, ...] | None = None, augment: bool = False, metadata: dict[str, Any] | None = None,
-        *, backbone_weights: str | None = None, verbose: int = 2,
+        *, backbone_weights: str | None = None, linear_only: bool = False, verbose: int = 2,
         echo: Callable[[str], None] = print) -> dict[str, Any]:
     """Train `model_name` on `data_dir/{train,valid}`; returns history, best val_loss and paths.
+
+    For wide-and-deep models (`compact`) the linear heads are first fitted in
+    closed form; ``linear_only`` stops there (no gradient epochs), which is
+    what the shipped weights use: in cross-validation the CNN correction made
+    held-out error worse (see weights/MODEL_CARD.md).
 
     The best-`val_loss` weights go to `checkpoint_path` (`.h5` legacy by-name,
     `.keras`, or `.weights.h5`) with a sidecar `<checkpoint>.json`; `run.json`
@@ -177,6 +198,12 @@ def fit(model_name: str, data_dir: str | Path, checkpoint_path: str | Path, csv_
                            info.uses_motion, batch_size, shuffle=True, augment=augment, seed=seed, geometry=tr_geo)
     va_ds = D.make_dataset(va_frames, va_prev, D.targets_for(valid_split.labels, info.jnd_heads, jnd_column, va_va),
                            info.uses_motion, batch_size, geometry=va_geo)
+
+    linear_start = None
+    if linear_only and (resume or not _has_layer(model, "wide_features")):
+        raise UserError("--linear-only applies to a fresh compact model (one with a closed-form linear part)")
+    if not resume and _has_layer(model, "wide_features"):
+        linear_start = _fit_wide(model, tr_frames, tr_prev, tr_geo, train_split.labels, info, echo)
 
     losses = {h: "mae" for h in info.jnd_heads}
     if info.has_va:
@@ -209,7 +236,16 @@ def fit(model_name: str, data_dir: str | Path, checkpoint_path: str | Path, csv_
 
     t0 = time.perf_counter()
     history: dict[str, list[float]] = {}
-    if initial_epoch < epochs:
+    if linear_start is not None:
+        # the linear start is a candidate too: the CNN correction is kept only if it beats it on valid
+        start = model.evaluate(va_ds, verbose=0, return_dict=True)
+        linear_start["val_loss"] = round(float(start["loss"]), 4)
+        ckpt.set_model(model)
+        ckpt.on_epoch_end(-1, {"val_loss": start["loss"]})
+        echo(f"linear start (closed form): train MAE {linear_start['train_mae']}, val_loss {start['loss']:.4f}")
+    if linear_only:
+        echo("--linear-only: no CNN training; the checkpoint is the linear start")
+    elif initial_epoch < epochs:
         hist = model.fit(tr_ds, validation_data=va_ds, epochs=epochs, initial_epoch=initial_epoch,
                          callbacks=callbacks, verbose=verbose, shuffle=False)
         history = {k: [float(v) for v in vals] for k, vals in hist.history.items()}
@@ -228,6 +264,7 @@ def fit(model_name: str, data_dir: str | Path, checkpoint_path: str | Path, csv_
         "params": int(model.count_params()),
         "va_pseudo_labels": pseudo if info.has_va else None,
         "train_seconds": round(time.perf_counter() - t0, 2),
+        "linear_start": linear_start,
     }
     run = {
         "command": list(sys.argv),
@@ -235,7 +272,7 @@ def fit(model_name: str, data_dir: str | Path, checkpoint_path: str | Path, csv_
                       "csv_log_path": str(csv_path) if csv_path else None, "epochs": epochs, "batch_size": batch_size,
                       "learning_rate": learning_rate, "jnd_column": jnd_column, "seed": seed, "resume": resume,
                       "early_stopping": early_stopping, "input_shape": list(frames_shape(model)), "augment": augment,
-                      "backbone_weights": backbone_weights},
+                      "backbone_weights": backbone_weights, "linear_only": linear_only},
         "versions": _versions(),
         **{k: v for k, v in result.items() if k != "history"},
     }

@@ -141,3 +141,28 @@ def test_spectral_residual_saliency_marks_the_odd_region():
     assert sal.shape == (45, 80) and sal.dtype == np.float32
     assert 0.0 <= sal.min() and sal.max() <= 1.0
     assert sal[15:25, 50:65].mean() > 2 * sal[:, :30].mean()
+
+
+def test_wide_heads_fit_in_closed_form_and_cnn_correction_is_bounded():
+    import keras
+
+    from jndenc.models.compact import DEEP_LIMIT, WIDE_HEADS, compact, fit_wide_heads
+
+    model = compact(input_shape=(32, 48, 6))
+    rng = np.random.default_rng(0)
+    x = rng.random((40, 32, 48, 6)).astype(np.float32)
+    geo = rng.uniform(-1, 1, (40, 1)).astype(np.float32)
+    feats = np.asarray(keras.Model(model.inputs, model.get_layer("wide_features").output)([x, geo]))
+    # labels that are an exact function of the wide features: the fit must reproduce them
+    j1 = 24 + 3 * feats[:, -1] + 2 * feats[:, 1]
+    labels = np.stack([j1, j1 + 4 + feats[:, 2], j1 + 7 + feats[:, 2] + feats[:, 0]], axis=1)
+    res = fit_wide_heads(model, feats, labels, ridge=0.0)
+    assert max(res["train_mae"]) < 0.05
+    out = np.concatenate([np.asarray(o) for o in model([x, geo])], axis=1)
+    np.testing.assert_allclose(out, labels, atol=0.1)  # the CNN term starts at exactly zero
+    assert all(not model.get_layer(n).trainable for n in WIDE_HEADS)
+    # whatever the CNN learns, it moves JND1 by at most DEEP_LIMIT steps
+    deep = model.get_layer("JND1_deep")
+    deep.set_weights([np.full_like(deep.get_weights()[0], 100.0)])
+    moved = np.asarray(model([x, geo])[0])[:, 0] - labels[:, 0]
+    assert np.abs(moved).max() <= DEEP_LIMIT + 0.1

@@ -204,3 +204,21 @@ def test_cli_imagenet_backbone_missing_from_cache_is_a_user_error(tmp_path, monk
     r = CliRunner().invoke(main, ["train", "--model", "MT_3LJND", "--data-dir", str(root), "--checkpoint-path",
                                   str(tmp_path / "c.h5"), "--input-size", "32x64", "--backbone-weights", "imagenet"])
     assert r.exit_code == 2 and "Keras cache" in r.stderr and str(tmp_path / "kh") in r.stderr
+
+
+def test_fit_linear_only_keeps_the_closed_form_start(tmp_path):
+    from jndenc import train as T
+    from jndenc.errors import UserError
+
+    root = make_seed_dataset(tmp_path / "d", prev=True)
+    ck = tmp_path / "out" / "lin.keras"
+    res = T.fit("compact", root, ck, epochs=5, input_shape=(36, 64), linear_only=True, verbose=0, echo=lambda m: None)
+    assert res["epochs_run"] == 0 and res["best_epoch"] == -1 and ck.is_file()
+    assert len(res["linear_start"]["train_mae"]) == 3 and res["best_val_loss"] == pytest.approx(
+        res["linear_start"]["val_loss"], abs=1e-3)
+    out = T.evaluate("compact", root, ck, tmp_path / "res.csv", echo=lambda m: None)
+    p = out["predictions"]
+    assert np.isfinite(p).all() and (p[:, 0] <= p[:, 1]).all() and (p[:, 1] <= p[:, 2]).all()
+    with pytest.raises(UserError):
+        T.fit("MT_3LJND", root, tmp_path / "v.h5", epochs=1, input_shape=(32, 32, 3), linear_only=True, verbose=0,
+              echo=lambda m: None)

@@ -54,18 +54,21 @@ _column = _opt("jnd_column", type=click.IntRange(0, 2), default=None,
 @_opt("input_size", default=None, metavar="HxW", help="Override the model input size, e.g. 64x112.")
 @_opt("backbone_weights", default=None, metavar="imagenet|FILE",
       help="VGG16 initialisation: 'imagenet' (from the Keras cache, never downloaded) or a weights file.")
+@_opt("linear_only", is_flag=True,
+      help="compact only: keep the closed-form linear fit (SI, TI, source size) and train no CNN correction.")
 @debug_option
 def train(model, data_dir, checkpoint_path, csv_log_path, epochs, batch_size, learning_rate, jnd_column, seed,
-          resume, early_stopping, augment, input_size, backbone_weights, debug) -> None:
+          resume, early_stopping, augment, input_size, backbone_weights, linear_only, debug) -> None:
     """Train a JND model on a seed-layout dataset (MTJND's `train`)."""
     from .. import train as T
 
     res = T.fit(model, data_dir, checkpoint_path, csv_log_path=csv_log_path, epochs=epochs, batch_size=batch_size,
                 learning_rate=learning_rate, jnd_column=jnd_column, seed=seed, resume=resume,
                 early_stopping=early_stopping, input_shape=_parse_size(input_size), augment=augment,
-                backbone_weights=backbone_weights, echo=lambda m: click.echo(m, err=True))
+                backbone_weights=backbone_weights, linear_only=linear_only, echo=lambda m: click.echo(m, err=True))
     best = res["best_val_loss"]
-    click.echo(f"best val_loss {best:.4f} at epoch {res['best_epoch']}; weights: {res['checkpoint']}; run: {res['run_json']}"
+    where = "the linear start" if res["best_epoch"] == -1 else f"epoch {res['best_epoch']}"
+    click.echo(f"best val_loss {best:.4f} at {where}; weights: {res['checkpoint']}; run: {res['run_json']}"
                if best is not None else f"no checkpoint improvement; run: {res['run_json']}")
 
 
