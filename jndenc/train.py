@@ -88,7 +88,7 @@ def _has_layer(model, name: str) -> bool:
     return any(layer.name == name for layer in model.layers)
 
 
-def _fit_wide(model, frames, prev, geometry, labels, info: ArchInfo, echo) -> dict:
+def _fit_wide(model, frames, prev, geometry, labels, info: ArchInfo) -> dict:
     """Closed-form fit of a wide-and-deep model's linear heads on the training images (no augmentation)."""
     import keras
 
@@ -200,10 +200,15 @@ def fit(model_name: str, data_dir: str | Path, checkpoint_path: str | Path, csv_
                            info.uses_motion, batch_size, geometry=va_geo)
 
     linear_start = None
-    if linear_only and (resume or not _has_layer(model, "wide_features")):
+    wide = _has_layer(model, "wide_features")
+    if linear_only and (resume or not wide):
         raise UserError("--linear-only applies to a fresh compact model (one with a closed-form linear part)")
-    if not resume and _has_layer(model, "wide_features"):
-        linear_start = _fit_wide(model, tr_frames, tr_prev, tr_geo, train_split.labels, info, echo)
+    if wide and not resume:
+        linear_start = _fit_wide(model, tr_frames, tr_prev, tr_geo, train_split.labels, info)
+    elif wide:
+        from .models.compact import freeze_wide_heads
+
+        freeze_wide_heads(model)  # the checkpoint holds the closed-form fit; keep it fixed
 
     losses = {h: "mae" for h in info.jnd_heads}
     if info.has_va:

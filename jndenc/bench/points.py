@@ -125,7 +125,10 @@ class Runner:
         from ..search import DEFAULT_THRESHOLDS
 
         thresholds = tuple(self.opts.thresholds or DEFAULT_THRESHOLDS)
-        weights = self.opts.weights
+        from ..predictor import default_weights_path
+
+        # the default weights change when they are retrained: key them by content, not by "default"
+        weights = self.opts.weights or default_weights_path()
         wkey = sha256_file(weights) if weights and os.path.isfile(weights) else weights
         key = _key("analysis", CACHE_VERSION, cs.sha, self.opts.max_frames, mode, self.opts.codec, self.opts.preset,
                    thresholds if mode == "search" else None, wkey if mode == "predict" else None)
