@@ -174,7 +174,8 @@ def main(argv=None) -> int:
     mae = {n: [round(float(v), 3) for v in np.abs(p - labels).mean(axis=0)] for n, p in preds.items()}
     # derived copies (jndenc dataset derive) share content with their parent: also score the originals alone
     orig = np.array([s["group"] == s["clip"] for s in shots])
-    mae_orig = {n: [round(float(v), 3) for v in np.abs(p - labels)[orig].mean(axis=0)] for n, p in preds.items()}
+    mae_orig = ({n: [round(float(v), 3) for v in np.abs(p - labels)[orig].mean(axis=0)] for n, p in preds.items()}
+                if orig.any() else {})
     res = {
         "dataset": str(args.dataset), "evaluation": what, "weights": str(pred.weights_path),
         "architecture": pred.name, "params": int(pred.model.count_params()),
