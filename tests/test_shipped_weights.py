@@ -40,3 +40,15 @@ def test_predict_mode_is_the_default(cut_clip, tmp_path):
     d = json.loads(r.stdout)
     assert d["mode"] == "predict" and d["model"] == "compact"
     assert all(s["jnd"] is not None and 0 <= s["crf"] <= 51 for s in d["shots"])
+
+
+def test_recorded_evaluations_back_the_cards_claim():
+    """The card says the model beats both baselines at every level: the recorded results must say so too."""
+    text = CARD.read_text()
+    for name in ("model_card_cv5.json", "model_card_test.json"):
+        res = json.loads((WEIGHTS / name).read_text())
+        mae = res["mae"]
+        for level in range(3):
+            assert mae["model"][level] < mae["mean_predictor"][level], (name, level)
+            assert mae["model"][level] < mae["siti_regression"][level], (name, level)
+        assert f"{np.mean(mae['model']):.2f}" in text  # the card quotes the measured number
