@@ -164,7 +164,9 @@ def compact(input_shape: tuple[int, int, int] = COMPACT_INPUT_SHAPE, dropout: fl
         # clip-specific shortcuts (4+ CRF steps off on unseen clips in cross-validation, mean MAE
         # 2.74 vs 2.34 for SI/TI); bounded to 2 steps it still cost ~0.15 against its linear start,
         # hence 1 step and a stronger L2.
-        w = layers.Dense(1, bias_initializer=bias, name=f"{name}_wide")(wide)
+        # zeros: an untrained model sits at the output offsets, not wherever random weights put
+        # raw noise statistics (SI of noise is large); `fit_wide_heads` replaces them anyway
+        w = layers.Dense(1, kernel_initializer="zeros", bias_initializer=bias, name=f"{name}_wide")(wide)
         d = layers.Dense(1, use_bias=False, kernel_initializer="zeros", activation="tanh",
                          kernel_regularizer=keras.regularizers.L2(l2), name=f"{name}_deep")(deep)
         d = ScaleShift(0.0, limit, name=f"{name}_deep_bound")(d)
