@@ -86,7 +86,7 @@ def baselines(train: list[dict], test: list[dict]) -> dict[str, np.ndarray]:
     feats = lambda ss: np.array([[s["si"], s["ti"]] for s in ss])
     # not one of the two required baselines: SI/TI plus the frame size, the strongest cheap cue we
     # found, so that the card shows how much the CNN adds beyond it
-    sized = lambda ss: np.array([[s["si"], s["ti"], np.log2(s["size"][0] * s["size"][1])] for s in ss])
+    sized = lambda ss: np.c_[feats(ss), [np.log2(s["size"][0] * s["size"][1]) for s in ss]]
     return {"mean_predictor": np.tile(lab.mean(axis=0), (len(test), 1)),
             "siti_regression": predict_linear(fit_linear(feats(train), lab), feats(test)),
             "siti_size_regression": predict_linear(fit_linear(sized(train), lab), sized(test))}

@@ -30,7 +30,7 @@ import numpy as np
 
 from .analyze import analyze
 from .bench import siti
-from .bench.cache import sha256_file
+from .bench.cache import VIDEO_EXT, sha256_file
 from .decode import iter_frames
 from .derive import parents_of
 from .errors import JndencError, UserError
@@ -40,7 +40,6 @@ from .progress import bar
 from .search import SearchOptions, extract_references, search_shot
 from .shots import split_long
 
-VIDEO_EXT = {".mp4", ".mkv", ".mov", ".avi", ".webm", ".264", ".h264", ".265", ".hevc", ".ts", ".m4v", ".y4m", ".mpg"}
 IMAGE_SIZE = (480, 270)  # the paper's model input; smaller models resize from it
 SPLITS = ("train", "valid", "test")
 
@@ -65,6 +64,11 @@ def list_clips(clips_dir: Path) -> list[Path]:
     if not clips:
         raise UserError(f"{clips_dir}: no video files ({', '.join(sorted(VIDEO_EXT))})")
     return clips
+
+
+def clips_in(clips_dirs: Sequence[str | os.PathLike]) -> list[Path]:
+    """Every clip of every folder (or file) given; each folder must hold at least one."""
+    return [c for d in clips_dirs for c in list_clips(Path(d))]
 
 
 def assign_splits(names: Sequence[str], split: Sequence[float], seed: int) -> dict[str, str]:
@@ -258,7 +262,7 @@ def build(clips_dirs: str | os.PathLike | Sequence[str | os.PathLike], out_dir: 
     t0 = time.perf_counter()
     if isinstance(clips_dirs, (str, os.PathLike)):
         clips_dirs = [clips_dirs]
-    clips = [c for d in clips_dirs for c in list_clips(Path(d))]
+    clips = clips_in(clips_dirs)
     parents = parents_of(clips_dirs)
     names = [c.name for c in clips]
     if len(set(names)) != len(names):

@@ -138,14 +138,16 @@ class Predictor:
 
             # one traced graph per input shape: no per-call Keras overhead or progress output
             self._call = tf.function(lambda x: self.model(x, training=False), reduce_retracing=True)
+        geometry = None
+        if self.uses_geometry:
+            from .models.compact import DEFAULT_SOURCE_SIZE, geometry_input
+
+            geometry = geometry_input(*(source_size or DEFAULT_SOURCE_SIZE))[None, :]
         for start in range(0, len(frames), batch_size):
             sl = slice(start, start + batch_size)
             x = self._inputs(frames[sl], prev[sl] if prev is not None else None)
-            if self.uses_geometry:
-                from .models.compact import DEFAULT_SOURCE_SIZE, geometry_input
-
-                g = geometry_input(*(source_size or DEFAULT_SOURCE_SIZE))
-                x = (x, np.repeat(g[None, :], len(x), axis=0))
+            if geometry is not None:
+                x = (x, np.repeat(geometry, len(x), axis=0))
             res = self._call(x)
             res = res if isinstance(res, (list, tuple)) else [res]
             by_name = dict(zip(self.model.output_names, res))

@@ -83,11 +83,8 @@ def pseudo(out_dir, size, seconds, seed, debug):
 @debug_option
 def derive(clips_dirs, out_dir, derivations, seconds, min_side, debug):
     """Write scaled and cropped lossless copies of clips as extra label sources (see derived.json)."""
-    from pathlib import Path
-
-    from ..dataset import list_clips
+    from ..dataset import clips_in
     from ..derive import DEFAULT_DERIVATIONS, Derivation, derive_clips
 
     ds = [Derivation.parse(t) for t in derivations] or list(DEFAULT_DERIVATIONS)
-    clips = [c for d in clips_dirs for c in list_clips(Path(d))]
-    derive_clips(clips, out_dir, ds, seconds or None, min_side, echo=click.echo)
+    derive_clips(clips_in(clips_dirs), out_dir, ds, seconds or None, min_side, echo=click.echo)
