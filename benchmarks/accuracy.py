@@ -11,7 +11,7 @@ dataset labels); the model's per-shot prediction is mapped onto the same shots
 
 * mean predictor: the training labels' mean JND1..3 for every shot;
 * SI/TI regression: JND_k ~ a + b*SI + c*TI (ITU-T P.910 features,
-  `jndenc.bench.siti`), least squares.
+  `jndenc.training.siti`), least squares.
 
 Both are fitted on ``--train-labels DIR`` (a `jndenc dataset build` folder:
 ``DIR/train/JND-Levels.txt`` + ``DIR/train/features.csv``); without it, they
@@ -31,8 +31,9 @@ from pathlib import Path
 
 import numpy as np
 
-from jndenc.bench import siti
-from jndenc.bench.cache import Cache, _key, list_clips, prepare_source, select_clips, sha256_file
+from jndenc.training import siti
+from jndenc.bench.cache import Cache, _key, select_clips
+from jndenc.media.clips import list_clips, prepare_source, sha256_file
 from jndenc.bench.report import _json_safe, machine
 from jndenc.errors import JndencError
 
@@ -77,7 +78,7 @@ def map_to_shots(shots, pred_shots, pred_jnd):
 
 def clip_record(clip: Path, cache: Cache, work: Path, a, predictor) -> dict:
     from jndenc.analyze import analyze
-    from jndenc.probe import probe
+    from jndenc.media.probe import probe
     from jndenc.search import DEFAULT_THRESHOLDS, SearchOptions, search
 
     sha = sha256_file(clip)

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from jndenc import batch
-from jndenc.ffbin import ffmpeg_exe
+from jndenc.media.ffbin import ffmpeg_exe
 
 SOURCES = ["testsrc2", "mandelbrot", "testsrc", "smptehdbars,noise=alls=20:allf=t"]
 

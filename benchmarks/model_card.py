@@ -34,8 +34,8 @@ from pathlib import Path
 
 import numpy as np
 
-from jndenc.bench.siti import fit_linear, predict_linear
-from jndenc.data import load_frames, read_split
+from jndenc.training.siti import fit_linear, predict_linear
+from jndenc.training.data import load_frames, read_split
 
 SPLITS = ("train", "valid", "test")
 
@@ -114,7 +114,7 @@ def write_fold(root: Path, parts: dict[str, list[dict]]) -> None:
 def cross_validate(args, all_shots: list[dict]):
     """Returns (shots in evaluation order, predictions per method, labels, the last fold's model)."""
     from jndenc.predictor import Predictor
-    from jndenc.train import fit
+    from jndenc.training.train import fit
 
     groups = sorted({s["group"] for s in all_shots})  # a clip and its derived copies
     random.Random(args.seed).shuffle(groups)

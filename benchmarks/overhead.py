@@ -67,7 +67,7 @@ def measure(cmd: list[str]) -> dict:
 
 # ---------------------------------------------------------------------------- main
 def ffmpeg_cmd(src: Path, dst: Path, preset: str, crf: float) -> list[str]:
-    from jndenc.ffbin import ffmpeg_exe
+    from jndenc.media.ffbin import ffmpeg_exe
 
     return [ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-i", str(src), "-map", "0:v:0",
             "-c:v", "libx264", "-preset", preset, "-crf", f"{crf:g}", str(dst)]
@@ -79,7 +79,7 @@ def jndenc_cmd(src: Path, dst: Path, preset: str, extra: list[str]) -> list[str]
 
 
 def concat(src: Path, n: int, dst: Path) -> Path:
-    from jndenc.runner import run_ffmpeg
+    from jndenc.media.runner import run_ffmpeg
 
     if n == 1:
         return src
@@ -129,9 +129,9 @@ def main(argv=None) -> int:
     ap.add_argument("--weights", default=None)
     a = ap.parse_args(argv)
     a.out.mkdir(parents=True, exist_ok=True)
-    from jndenc.bench.cache import prepare_source
+    from jndenc.media.clips import prepare_source
     from jndenc.bench.report import machine
-    from jndenc.probe import probe
+    from jndenc.media.probe import probe
 
     work = Path(tempfile.mkdtemp(prefix="jndenc-overhead-"))
     t0 = time.perf_counter()

@@ -15,8 +15,8 @@ import tempfile
 from pathlib import Path
 
 from jndenc.encode import encode
-from jndenc.probe import probe
-from jndenc.quality import compare
+from jndenc.media.probe import probe
+from jndenc.media.quality import compare
 
 
 def main(argv=None) -> int:

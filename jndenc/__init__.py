@@ -20,9 +20,9 @@ def __getattr__(name):
         from . import pipeline
         return getattr(pipeline, name)
     if name == "probe":
-        from .probe import probe
+        from .media.probe import probe
         return probe
     if name == "quality":
-        from . import quality
+        from .media import quality
         return quality
     raise AttributeError(name)

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .decode import iter_frames
-from .probe import VideoInfo, probe
+from .media.decode import iter_frames
+from .media.probe import VideoInfo, probe
 from .progress import bar
-from .shots import ContentDetector, shots_from_cuts, split_long
+from .media.shots import ContentDetector, shots_from_cuts, split_long
 
 ANALYSIS_SIZE = (256, 144)  # used when no model decides the size (search/crf modes)
 

@@ -78,9 +78,9 @@ def calibrate(
     on_encode: Callable[[str], None] | None = None,
 ) -> dict:
     """Measure and fit; writes JSON to ``out`` when given and returns the same dict."""
-    from .bench.cache import list_clips, prepare_source, sha256_file
-    from .probe import probe
-    from .quality import compare
+    from .media.clips import list_clips, prepare_source, sha256_file
+    from .media.probe import probe
+    from .media.quality import compare
     from .search import SearchOptions, trial_encode
 
     t0 = time.perf_counter()
@@ -128,7 +128,7 @@ def calibrate(
     table = fit_table(per_clip, x264_crfs)
     if not table:
         raise UserError("no x264 CRF could be matched on the x265 grid; widen --x265-crfs")
-    from .ffbin import ffmpeg_info
+    from .media.ffbin import ffmpeg_info
 
     result = {
         "x265_offsets": table,

@@ -15,14 +15,14 @@ from pathlib import Path
 
 import ffmpeg
 
-from .decode import count_decoded_frames
+from .media.decode import count_decoded_frames
 from .errors import UserError
-from .ffbin import require
+from .media.ffbin import require
 from .pipeline import plan as make_plan_for
 from .planner import CODECS, Plan
-from .probe import VideoInfo, open_container, probe
+from .media.probe import VideoInfo, open_container, probe
 from .progress import FrameCounter, bar
-from .runner import run_ffmpeg
+from .media.runner import run_ffmpeg
 
 # audio codecs the MP4/MOV muxer takes as they are; others are re-encoded to AAC
 _MP4_AUDIO = {"aac", "mp3", "ac3", "eac3", "alac", "opus", "flac"}

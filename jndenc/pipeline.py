@@ -17,7 +17,7 @@ import numpy as np
 from .analyze import Analysis, ShotOptions, analyze
 from .errors import UserError
 from .planner import DEFAULT_X265_OFFSETS, Plan, PlanOptions, fixed_plan, make_plan
-from .probe import VideoInfo, probe
+from .media.probe import VideoInfo, probe
 from .search import DEFAULT_THRESHOLDS, SearchOptions, search
 
 MODES = ("predict", "search", "crf")

@@ -76,7 +76,7 @@ class Predictor:
     def load(cls, weights_path: str | Path | None = None, architecture: str | None = None) -> "Predictor":
         """Load weights (None -> shipped default); the architecture comes from the sidecar JSON
         unless given, and a mismatch between the two is refused."""
-        from .tfquiet import native_stderr_silenced
+        from .models.tfquiet import native_stderr_silenced
 
         with native_stderr_silenced():  # importing TensorFlow prints native log lines
             from .models import build_model
@@ -91,7 +91,7 @@ class Predictor:
             raise UserError(f"{path} has no metadata ({path.name}.json) naming its architecture; pass the architecture")
         check_metadata(meta, arch, None, path)  # before building: a wrong architecture may not even build
         shape = meta.get("input_shape")
-        from .tfquiet import native_stderr_silenced
+        from .models.tfquiet import native_stderr_silenced
 
         with native_stderr_silenced():
             model = build_model(arch, input_shape=tuple(shape) if shape else None)

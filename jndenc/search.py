@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from .planner import CODECS
-from .quality import compare
-from .runner import run_ffmpeg
+from .media.quality import compare
+from .media.runner import run_ffmpeg
 
 DEFAULT_THRESHOLDS = (94.0, 88.0, 82.0)
 

@@ -9,7 +9,7 @@ import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from jndenc.ffbin import ffmpeg_exe  # noqa: E402
+from jndenc.media.ffbin import ffmpeg_exe  # noqa: E402
 
 SHARED_CLIPS = Path(__file__).resolve().parents[2] / "shared" / "clips"
 

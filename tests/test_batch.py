@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from jndenc import batch
-from jndenc.decode import count_decoded_frames
+from jndenc.media.decode import count_decoded_frames
 from jndenc.errors import UserError
 
 from conftest import ffmpeg

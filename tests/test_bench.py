@@ -151,7 +151,7 @@ def _load_script(name):
 
 
 def test_accuracy_train_labels_and_siti(tmp_path, cut_clip):
-    from jndenc.bench import siti
+    from jndenc.training import siti
 
     acc = _load_script("accuracy")
     d = tmp_path / "ds" / "train"

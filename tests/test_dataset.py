@@ -7,8 +7,8 @@ import sys
 import pytest
 
 from conftest import ffmpeg
-from jndenc.data import read_split
-from jndenc.dataset import BuildOptions, assign_splits, build
+from jndenc.training.data import read_split
+from jndenc.training.dataset import BuildOptions, assign_splits, build
 from jndenc.search import SearchOptions
 
 FAST = BuildOptions(search=SearchOptions(preset="ultrafast", thresholds=(92.0, 80.0, 70.0), min_crf=14, max_crf=44,
@@ -85,8 +85,8 @@ def test_assign_splits_is_by_clip_and_seeded():
 
 def test_pseudo_clips(tmp_path):
     pytest.importorskip("skimage")
-    from jndenc.decode import count_decoded_frames
-    from jndenc.pseudo import make_pseudo_clips
+    from jndenc.media.decode import count_decoded_frames
+    from jndenc.training.pseudo import make_pseudo_clips
 
     paths = make_pseudo_clips(tmp_path, size=(64, 36), seconds=1.0, names=("astronaut", "grass"))
     assert [p.name for p in paths] == ["pseudo_astronaut.mkv", "pseudo_grass.mkv"]

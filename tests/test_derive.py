@@ -4,10 +4,10 @@ import json
 import pytest
 
 from conftest import ffmpeg
-from jndenc.dataset import BuildOptions, build
-from jndenc.derive import MANIFEST, Derivation, applicable, derive_args, derive_clips, derived_size, video_filter
+from jndenc.training.dataset import BuildOptions, build
+from jndenc.training.derive import MANIFEST, Derivation, applicable, derive_args, derive_clips, derived_size, video_filter
 from jndenc.errors import UserError
-from jndenc.probe import probe
+from jndenc.media.probe import probe
 from jndenc.search import SearchOptions
 
 

@@ -14,8 +14,8 @@ import av
 from jndenc.encode import encode
 from jndenc.errors import UserError
 from jndenc.planner import PlanOptions, make_plan
-from jndenc.probe import probe
-from jndenc.qp import range_qps
+from jndenc.media.probe import probe
+from jndenc.media.qp import range_qps
 
 SHOTS = [(0, 50), (50, 100), (100, 150)]
 
@@ -109,7 +109,7 @@ def test_kill_mid_encode_leaves_no_output(cut_clip, tmp_path):
     """SIGINT while FFmpeg runs: no output, no temp file, exit 130."""
     out = tmp_path / "o.mp4"
     big = tmp_path / "big.mp4"
-    subprocess.run([sys.executable, "-c", "from jndenc.ffbin import ffmpeg_exe; import subprocess;"
+    subprocess.run([sys.executable, "-c", "from jndenc.media.ffbin import ffmpeg_exe; import subprocess;"
                     f"subprocess.run([ffmpeg_exe(),'-loglevel','error','-f','lavfi','-i','testsrc2=size=1280x720:rate=25:duration=20','-c:v','libx264','-preset','ultrafast','{big}'],check=True)"],
                    check=True)
     proc = subprocess.Popen([sys.executable, "-m", "jndenc.cli", "encode", str(big), str(out), "--crf", "20",

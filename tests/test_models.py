@@ -68,7 +68,7 @@ def test_compact_model_is_small_named_and_monotone():
 
 
 def test_compact_input_channels_match_tf_pipeline():
-    from jndenc.data import model_input_tf
+    from jndenc.training.data import model_input_tf
 
     rng = np.random.default_rng(1)
     cur = rng.integers(0, 256, (2, 8, 12, 3), dtype=np.uint8)

@@ -3,12 +3,12 @@ import subprocess
 import numpy as np
 import pytest
 
-from jndenc.decode import count_decoded_frames, iter_frames
+from jndenc.media.decode import count_decoded_frames, iter_frames
 from jndenc.errors import InputError
-from jndenc.probe import probe
-from jndenc.shots import ContentDetector, shots_from_cuts, split_long
+from jndenc.media.probe import probe
+from jndenc.media.shots import ContentDetector, shots_from_cuts, split_long
 from jndenc.analyze import analyze
-from jndenc.ffbin import ffmpeg_exe
+from jndenc.media.ffbin import ffmpeg_exe
 
 
 def test_probe_fields(cut_clip):

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ffmpeg
-from jndenc.decode import count_decoded_frames
+from jndenc.media.decode import count_decoded_frames
 
 
 def run(*args, timeout=120):

@@ -3,7 +3,7 @@ import pytest
 
 from jndenc.analyze import analyze
 from jndenc.encode import encode
-from jndenc.quality import compare
+from jndenc.media.quality import compare
 from jndenc.search import SearchOptions, _bracket, search
 
 

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from jndenc import data as D
+from jndenc.training import data as D
 from jndenc.cli import main
 from jndenc.errors import UserError
 
@@ -109,7 +109,7 @@ def test_prev_folder_gives_motion_channels(tmp_path):
 # --- fit / evaluate ------------------------------------------------------------
 
 def test_fit_compact_learns_checkpoints_logs_and_evaluates(tmp_path):
-    from jndenc import train as T
+    from jndenc.training import train as T
 
     root = make_seed_dataset(tmp_path / "d", prev=True)
     ck = tmp_path / "out" / "best.keras"
@@ -149,7 +149,7 @@ def test_fit_compact_learns_checkpoints_logs_and_evaluates(tmp_path):
 
 
 def test_fit_single_head_va_model_and_jnd_column(tmp_path):
-    from jndenc import train as T
+    from jndenc.training import train as T
 
     root = make_seed_dataset(tmp_path / "d", {"train": 8, "valid": 4, "test": 3}, va=True)
     ck = tmp_path / "va.h5"
@@ -207,7 +207,7 @@ def test_cli_imagenet_backbone_missing_from_cache_is_a_user_error(tmp_path, monk
 
 
 def test_fit_linear_only_keeps_the_closed_form_start(tmp_path):
-    from jndenc import train as T
+    from jndenc.training import train as T
     from jndenc.errors import UserError
 
     root = make_seed_dataset(tmp_path / "d", prev=True)

@@ -11,42 +11,17 @@ import hashlib
 import json
 import os
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Sequence
 
 import numpy as np
 
-from ..errors import UserError
+from ..media.clips import list_clips, prepare_source, sha256_file  # noqa: F401 - re-exported for benchmarks
 
-VIDEO_EXT = {".mp4", ".mkv", ".mov", ".avi", ".webm", ".264", ".h264", ".265", ".hevc", ".ts", ".m4v", ".y4m",
-             ".mpg", ".mpeg"}
 CACHE_VERSION = 1
-
-
-def sha256_file(path: str | os.PathLike) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _key(*parts) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:32]
-
-
-def list_clips(inputs: Iterable[str | os.PathLike]) -> list[Path]:
-    clips: list[Path] = []
-    for item in inputs:
-        p = Path(item)
-        if p.is_dir():
-            clips += sorted(q for q in p.iterdir() if q.is_file() and q.suffix.lower() in VIDEO_EXT)
-        elif p.is_file():
-            clips.append(p)
-        else:
-            raise UserError(f"{p}: no such file or folder")
-    if not clips:
-        raise UserError("no video clips found in " + ", ".join(map(str, inputs)))
-    return clips
 
 
 def select_clips(clips: Sequence[Path], max_clips: int | None) -> list[Path]:
@@ -77,24 +52,3 @@ class Cache:
         tmp.write_text(json.dumps(rec))
         os.replace(tmp, self.root / f"{key}.json")
         return rec
-
-
-def prepare_source(clip: Path, out: Path, max_frames: int | None, bit_depth: int) -> Path:
-    """First ``max_frames`` frames of ``clip`` as lossless x264 (all encodes and metrics use it)."""
-    from ..runner import run_ffmpeg
-
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if out.exists():
-        return out
-    tmp = out.with_name(f".{out.stem}.{os.getpid()}.tmp.mkv")
-    pix = "yuv420p10le" if bit_depth > 8 else "yuv420p"
-    args = ["-i", str(clip), "-map", "0:v:0", "-an", "-sn", "-dn"]
-    if max_frames:
-        args += ["-frames:v", str(int(max_frames))]
-    args += ["-vf", f"format={pix}", "-c:v", "libx264", "-qp", "0", "-preset", "ultrafast", str(tmp)]
-    try:
-        run_ffmpeg(args, what=f"cutting a lossless source from {clip}")
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return out

@@ -45,7 +45,7 @@ def worst_shot(vmaf: np.ndarray, shots: Sequence[Sequence[int]]) -> float:
 
 
 def measure(enc: Path, src: Path, info: dict, threads: int | None) -> dict:
-    from ..quality import compare
+    from ..media.quality import compare
 
     q = compare(enc, src, size=(info["width"], info["height"]), bit_depth=info["bit_depth"], threads=threads)
     n = len(q.frames["vmaf"])
@@ -83,7 +83,7 @@ class Runner:
         rec = self.cache.get(key)
         if rec is None:
             from ..analyze import analyze
-            from ..probe import probe
+            from ..media.probe import probe
 
             bit_depth = probe(clip, count_frames=False).bit_depth
             cs.src = self._source_path(cs, bit_depth)

@@ -77,7 +77,7 @@ def write_summary_md(path: Path, summary: dict, run: dict) -> None:
 def _versions() -> dict:
     from importlib import metadata
 
-    from ..ffbin import ffmpeg_info
+    from ..media.ffbin import ffmpeg_info
 
     v = {"python": platform.python_version()}
     for pkg in ("jndenc", "bjontegaard", "numpy", "matplotlib", "scipy"):

@@ -75,7 +75,7 @@ def batch(source, output_dir, mode, crf, jobs, threads, pattern, recursive, cont
 
     Exit codes: 0 all done, 3 some files failed, 2 bad options or input, 130/143 interrupted.
     """
-    from ..batch import collect_items, run
+    from ..batch.runner import collect_items, run
 
     items = collect_items(source, output_dir, pattern=pattern, recursive=recursive, container=container)
     if not items:

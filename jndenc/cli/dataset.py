@@ -37,7 +37,7 @@ def dataset():
 def build(clips_dirs, out_dir, codec, preset, rate_control, metric, thresholds, pool, frames_per_shot, split, workers,
           seed, max_shots_per_clip, trial_seconds, min_crf, max_crf, quiet, debug):
     """Label every shot of the videos in CLIPS_DIR... and write OUT_DIR/{train,valid,test}."""
-    from ..dataset import BuildOptions, build as run
+    from ..training.dataset import BuildOptions, build as run
     from ..search import SearchOptions
 
     if len(split) != 3:
@@ -60,7 +60,7 @@ def build(clips_dirs, out_dir, codec, preset, rate_control, metric, thresholds, 
 @debug_option
 def pseudo(out_dir, size, seconds, seed, debug):
     """Write pan/zoom pseudo-videos made from scikit-image's bundled photos (extra label sources)."""
-    from ..pseudo import make_pseudo_clips
+    from ..training.pseudo import make_pseudo_clips
 
     try:
         w, h = (int(v) for v in size.lower().split("x"))
@@ -83,8 +83,8 @@ def pseudo(out_dir, size, seconds, seed, debug):
 @debug_option
 def derive(clips_dirs, out_dir, derivations, seconds, min_side, debug):
     """Write scaled and cropped lossless copies of clips as extra label sources (see derived.json)."""
-    from ..dataset import clips_in
-    from ..derive import DEFAULT_DERIVATIONS, Derivation, derive_clips
+    from ..training.dataset import clips_in
+    from ..training.derive import DEFAULT_DERIVATIONS, Derivation, derive_clips
 
     ds = [Derivation.parse(t) for t in derivations] or list(DEFAULT_DERIVATIONS)
     derive_clips(clips_in(clips_dirs), out_dir, ds, seconds or None, min_side, echo=click.echo)

@@ -10,7 +10,7 @@ from .common import debug_option
 @debug_option
 def doctor(debug):
     """Show the FFmpeg binary in use and check libx264, libx265, libvmaf."""
-    from ..ffbin import REQUIRED, ffmpeg_info
+    from ..media.ffbin import REQUIRED, ffmpeg_info
 
     info = ffmpeg_info()
     click.echo(f"ffmpeg: {info.path}")

@@ -28,17 +28,17 @@ from typing import Sequence
 import cv2
 import numpy as np
 
-from .analyze import analyze
-from .bench import siti
-from .bench.cache import VIDEO_EXT, sha256_file
-from .decode import iter_frames
+from ..analyze import analyze
+from . import siti
+from ..media.clips import VIDEO_EXT, sha256_file
+from ..media.decode import iter_frames
 from .derive import parents_of
-from .errors import JndencError, UserError
-from .ffbin import ffmpeg_info
-from .probe import probe
-from .progress import bar
-from .search import SearchOptions, extract_references, search_shot
-from .shots import split_long
+from ..errors import JndencError, UserError
+from ..media.ffbin import ffmpeg_info
+from ..media.probe import probe
+from ..progress import bar
+from ..search import SearchOptions, extract_references, search_shot
+from ..media.shots import split_long
 
 IMAGE_SIZE = (480, 270)  # the paper's model input; smaller models resize from it
 SPLITS = ("train", "valid", "test")

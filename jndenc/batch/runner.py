@@ -30,9 +30,9 @@ from dataclasses import asdict, dataclass, field, is_dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from .batch_items import Item, as_items, collect_items  # noqa: F401 - collect_items: public API, re-exported
-from .batch_workers import dask_executor, encode_item, failure_reason, needs_model, process_executor
-from .errors import UserError
+from .items import Item, as_items, collect_items  # noqa: F401 - collect_items: public API, re-exported
+from .workers import dask_executor, encode_item, failure_reason, needs_model, process_executor
+from ..errors import UserError
 from .journal import STATE_DIR, Fingerprint, Journal
 
 DEFAULT_THREADS = 2  # FFmpeg threads per encode when neither --jobs nor --threads is given
@@ -121,7 +121,7 @@ class BatchRun:
         """Fail once, up front, rather than journal every item as failed for a missing model."""
         if self.options.get("weights") or not any(needs_model(self.item_options(i)) for i in self.items):
             return
-        from .predictor import default_weights_path
+        from ..predictor import default_weights_path
 
         if default_weights_path() is None:
             raise UserError("no shipped model weights found; use --crf, --mode search or --weights PATH")
@@ -169,7 +169,7 @@ class BatchRun:
             return False
 
     def _adopt(self, journal: Journal, item: Item) -> ItemResult:
-        from .planner import Plan
+        from ..planner import Plan
 
         plan = Plan.from_dict(json.loads(self._plan_path(item).read_text()))
         size = item.output.stat().st_size
@@ -252,7 +252,7 @@ class BatchRun:
     def _execute(self, journal: Journal, todo: list[Item]) -> Iterator[ItemResult]:
         if not todo:
             return
-        from .progress import bar
+        from ..progress import bar
 
         executor, slots, close = self._executor()
         inflight: dict[cf.Future, Item] = {}

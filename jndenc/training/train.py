@@ -22,10 +22,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np
 
 from . import data as D
-from .errors import UserError
-from .models import ArchInfo, arch_info, build_model, frames_shape
-from .models.attention import VA_OUTPUT
-from .models.io import load_weights_into, model_metadata, read_metadata, save_model
+from ..errors import UserError
+from ..models import ArchInfo, arch_info, build_model, frames_shape
+from ..models.attention import VA_OUTPUT
+from ..models.io import load_weights_into, model_metadata, read_metadata, save_model
 
 VA_LOSS = "binary_crossentropy"
 
@@ -92,7 +92,7 @@ def _fit_wide(model, frames, prev, geometry, labels, info: ArchInfo) -> dict:
     """Closed-form fit of a wide-and-deep model's linear heads on the training images (no augmentation)."""
     import keras
 
-    from .models.compact import fit_wide_heads
+    from ..models.compact import fit_wide_heads
 
     feats_model = keras.Model(model.inputs, model.get_layer("wide_features").output)
     ds = D.make_dataset(frames, prev, None, info.uses_motion, 64, geometry=geometry)
@@ -206,7 +206,7 @@ def fit(model_name: str, data_dir: str | Path, checkpoint_path: str | Path, csv_
     if wide and not resume:
         linear_start = _fit_wide(model, tr_frames, tr_prev, tr_geo, train_split.labels, info)
     elif wide:
-        from .models.compact import freeze_wide_heads
+        from ..models.compact import freeze_wide_heads
 
         freeze_wide_heads(model)  # the checkpoint holds the closed-form fit; keep it fixed
 

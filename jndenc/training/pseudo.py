@@ -15,8 +15,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .errors import UserError
-from .ffbin import ffmpeg_exe
+from ..errors import UserError
+from ..media.ffbin import ffmpeg_exe
 
 # images bundled inside scikit-image (no download at run time)
 IMAGES = ("astronaut", "brick", "camera", "cat", "coffee", "coins", "grass", "gravel", "hubble_deep_field",

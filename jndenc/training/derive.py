@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from .errors import UserError
-from .probe import probe
-from .runner import run_ffmpeg
+from ..errors import UserError
+from ..media.probe import probe
+from ..media.runner import run_ffmpeg
 
 MANIFEST = "derived.json"
 

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from .errors import FFmpegError, JndencError, UserError
+from ..errors import FFmpegError, JndencError, UserError
 
 # ---------------------------------------------------------------- worker side
 
@@ -29,7 +29,7 @@ def _predictor(weights) -> Any:
     """One model per worker process, shared by every item it encodes."""
     key = str(weights or "")
     if key not in _PREDICTORS:
-        from .pipeline import load_predictor
+        from ..pipeline import load_predictor
 
         _PREDICTORS[key] = load_predictor(weights)
     return _PREDICTORS[key]
@@ -69,7 +69,7 @@ def encode_item(src: str, dst: str, options: dict, threads: int | None, plan_pat
     Never raises for a bad file: the reason travels back so the coordinator can
     journal it and carry on.
     """
-    from .encode import encode
+    from ..encode import encode
 
     t0 = time.perf_counter()
     try:

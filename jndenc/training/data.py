@@ -33,7 +33,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import cv2
 import numpy as np
 
-from .errors import UserError
+from ..errors import UserError
 
 log = logging.getLogger(__name__)
 
@@ -181,7 +181,7 @@ def load_va(split: Split, out_hw: tuple[int, int], frames: np.ndarray | None = N
     Maps come from `va/` when present; otherwise spectral-residual saliency
     of each image (computed from `frames` if given, else from the files).
     """
-    from .models.attention import spectral_residual_saliency
+    from ..models.attention import spectral_residual_saliency
 
     va_dir = split.directory / VA_DIR
     if va_dir.is_dir():
@@ -231,7 +231,7 @@ def load_geometry(split: Split, notice: Callable[[str], None] | None = None) -> 
     file; their frames are taken as 1920x1080 (VideoSet's largest size) and the
     run says so.
     """
-    from .models.compact import DEFAULT_SOURCE_SIZE, geometry_input
+    from ..models.compact import DEFAULT_SOURCE_SIZE, geometry_input
 
     path = split.directory / "features.csv"
     sizes: dict[str, tuple[int, int]] = {}

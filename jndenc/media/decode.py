@@ -8,7 +8,7 @@ from typing import Iterator
 import av
 import numpy as np
 
-from .errors import InputError
+from ..errors import InputError
 from .probe import _pick_video_stream, open_container
 
 

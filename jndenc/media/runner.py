@@ -8,7 +8,7 @@ import tempfile
 import threading
 from typing import Callable, Sequence
 
-from .errors import FFmpegError, OutputError
+from ..errors import FFmpegError, OutputError
 from .ffbin import ffmpeg_exe
 
 

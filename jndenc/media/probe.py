@@ -7,7 +7,7 @@ from pathlib import Path
 
 import av
 
-from .errors import InputError
+from ..errors import InputError
 
 _IMAGE_CODECS = {"png", "mjpeg", "bmp", "tiff", "webp", "gif", "jpegls", "jpeg2000"}
 

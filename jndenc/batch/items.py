@@ -16,10 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
-from .errors import UserError
+from ..errors import UserError
+from ..media.clips import is_video_file
 
-VIDEO_EXTENSIONS = (".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mxf", ".ts", ".mts", ".m2ts", ".mpg",
-                    ".mpeg", ".flv", ".wmv", ".y4m", ".3gp", ".ogv")
 # per-row manifest overrides and how to read them from CSV text
 OVERRIDES = {"target_jnd": int, "codec": str, "preset": str, "min_crf": float, "max_crf": float, "crf": float,
              "margin": float, "mode": str}
@@ -57,7 +56,7 @@ def _scan(input_dir: Path, output_dir: Path, pattern: str | None, recursive: boo
                 continue
             if pattern is not None and not fnmatch.fnmatch(name, pattern):
                 continue
-            if pattern is None and p.suffix.lower() not in VIDEO_EXTENSIONS:
+            if pattern is None and not is_video_file(p):
                 continue
             found.append(p)
     return found

@@ -13,7 +13,7 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 
-from .errors import UserError
+from ..errors import UserError
 
 REQUIRED = ("libx264", "libx265", "libvmaf")
 

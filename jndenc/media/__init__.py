@@ -1,0 +1,1 @@
+"""Media I/O: probing, decoding, shot detection, quality metrics and every FFmpeg command line."""

@@ -1,0 +1,1 @@
+"""Training data and model fitting: proxy-JND labels, derived sources, seed-layout reader, train/test."""
