@@ -1,0 +1,51 @@
+"""Documents and CI that cannot drift from the code and the committed data."""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def readme_commands() -> list[str]:
+    """The README's first two code blocks: the install+demo command and the test command."""
+    blocks = re.findall(r"```bash\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+    return [b.strip() for b in blocks[:2]]
+
+
+def test_ci_runs_the_readme_commands_verbatim():
+    cmds = readme_commands()
+    assert cmds == ['pip install -e ".[test]" && jndenc demo', "python -m pytest -q"]
+    lines = [re.sub(r"\s*\|\|\s*exit\s*$", "", ln.strip()) for ln in (ROOT / ".ci" / "run").read_text().splitlines()]
+    for cmd in cmds:
+        assert cmd in lines, f".ci/run does not run the README command {cmd!r} as written"
+
+
+def _shim(bin_dir: Path, name: str, body: str) -> None:
+    p = bin_dir / name
+    p.write_text(f"#!/bin/sh\necho {name} \"$@\" >> \"$CALLS\"\n{body}\n")
+    p.chmod(0o755)
+
+
+@pytest.mark.parametrize("pip_rc,pytest_rc,want_rc,want_calls", [
+    (0, 0, 0, ["pip", "jndenc", "python"]),
+    (0, 5, 5, ["pip", "jndenc", "python"]),   # no tests collected: a failure, not a pass
+    (0, 1, 1, ["pip", "jndenc", "python"]),
+    (1, 0, 1, ["pip"]),                        # a failed install stops CI before the demo
+])
+def test_ci_exit_status(tmp_path, pip_rc, pytest_rc, want_rc, want_calls):
+    """.ci/run's control flow with stand-ins for pip/jndenc/python (the real ones take minutes)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    _shim(bin_dir, "pip", f"exit {pip_rc}")
+    _shim(bin_dir, "jndenc", "exit 0")
+    _shim(bin_dir, "python", f'[ "$1 $2" = "-m pytest" ] && exit {pytest_rc}; exit 0')
+    calls = tmp_path / "calls"
+    env = dict(os.environ, PATH=f"{bin_dir}:/usr/bin:/bin", CALLS=str(calls))
+    r = subprocess.run(["bash", str(ROOT / ".ci" / "run")], env=env, capture_output=True, text=True)
+    assert r.returncode == want_rc, r.stdout + r.stderr
+    assert [ln.split()[0] for ln in calls.read_text().splitlines()] == want_calls
