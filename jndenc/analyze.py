@@ -45,20 +45,19 @@ class Analysis:
             return None
         return [float(self.times[a]) for a, _ in self.shots]
 
-    def shot_jnd(self, agg: str = "median") -> np.ndarray:
-        """[S, 3] JND per shot from the samples inside it (nearest sample if none)."""
+    def shot_jnd(self) -> np.ndarray:
+        """[S, 3] median JND per shot of the samples inside it (nearest sample if none); NaN = level not predicted."""
         if self.sample_jnd is None:
             raise ValueError("analysis ran without a model")
         out = []
-        f = np.median if agg == "median" else np.mean
         for a, b in self.shots:
             inside = (self.sample_index >= a) & (self.sample_index < b)
             if inside.any():
-                out.append(f(self.sample_jnd[inside], axis=0))
+                out.append(np.median(self.sample_jnd[inside], axis=0))
             else:
                 mid = (a + b) / 2
                 out.append(self.sample_jnd[int(np.argmin(np.abs(self.sample_index - mid)))])
-        return np.sort(np.asarray(out, dtype=float), axis=1)  # levels are monotone by definition
+        return monotone_levels(np.asarray(out, dtype=float))
 
     def frame_jnd(self) -> np.ndarray:
         """[frames, 3]: samples interpolated linearly within each shot, held flat at its edges."""
@@ -72,7 +71,20 @@ class Analysis:
                     out[a:b, c] = np.interp(idx, self.sample_index[inside], self.sample_jnd[inside, c])
             else:
                 out[a:b] = sv
-        return np.sort(out, axis=1)
+        return monotone_levels(out)
+
+
+def monotone_levels(jnd: np.ndarray) -> np.ndarray:
+    """Sort JND1 <= JND2 <= JND3 within rows that have all three levels.
+
+    Levels are monotone by definition, so a model's crossed heads are untangled;
+    a single-head model leaves NaN in the levels it does not predict, and sorting
+    those rows would move its one level into another's column.
+    """
+    out = np.array(jnd, dtype=float, copy=True)
+    complete = np.all(np.isfinite(out), axis=1)
+    out[complete] = np.sort(out[complete], axis=1)
+    return out
 
 
 def analyze(

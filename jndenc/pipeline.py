@@ -1,7 +1,9 @@
-"""Library API behind `jndenc predict` and the planning half of `jndenc encode`.
+"""Library API behind `jndenc predict` and the planning half of `jndenc encode`: estimate, then decide.
 
 ``plan(src, ...)`` is what a pipeline with its own ffmpeg-python graph calls:
 it returns a `Plan` whose ``ffmpeg_output_kwargs()`` slot into ``ffmpeg.output``.
+It is `jndenc.estimate.estimate` (analyse) followed by
+`jndenc.planner.plan_from_estimates` (decide).
 """
 from __future__ import annotations
 
@@ -14,20 +16,16 @@ from typing import Sequence
 
 import numpy as np
 
-from .analyze import Analysis, ShotOptions, analyze
+from .analyze import ShotOptions, analyze
 from .errors import UserError
-from .planner import DEFAULT_X265_OFFSETS, Plan, PlanOptions, fixed_plan, make_plan
+from .estimate import Estimates, estimate, load_predictor, search_options
 from .media.probe import VideoInfo, probe
-from .search import DEFAULT_THRESHOLDS, SearchOptions, search
+from .planner import DEFAULT_X265_OFFSETS, Plan, PlanOptions, fixed_plan, plan_from_estimates
+from .search import DEFAULT_THRESHOLDS
 
 MODES = ("predict", "search", "crf")
 
-
-def load_predictor(weights: str | os.PathLike | None = None):
-    """Load the JND model once; callers keep it for many files."""
-    from .predictor import Predictor  # TensorFlow is imported only when a model is needed
-
-    return Predictor.load(weights)
+__all__ = ["plan", "predict", "load_predictor", "load_calibration", "Prediction", "MODES"]
 
 
 def load_calibration(path: str | os.PathLike | None) -> tuple[tuple[float, float], ...]:
@@ -46,34 +44,74 @@ def load_calibration(path: str | os.PathLike | None) -> tuple[tuple[float, float
 
 @dataclass
 class Prediction:
-    input: str
-    frames: int
-    fps: float
-    model: str | None
-    shots: list[tuple[int, int]]
-    jnd: np.ndarray  # [S, 3]
-    analysis: Analysis
+    """`jndenc predict`'s result: the estimates, and the CRF per shot the planner options give."""
+
+    estimates: Estimates
+    plan: Plan | None = None
+
+    @property
+    def input(self) -> str:
+        return self.estimates.input
+
+    @property
+    def frames(self) -> int:
+        return self.estimates.frames
+
+    @property
+    def fps(self) -> float:
+        return self.estimates.fps
+
+    @property
+    def model(self) -> str | None:
+        return self.estimates.model
+
+    @property
+    def shots(self) -> list[tuple[int, int]]:
+        return self.estimates.ranges
+
+    @property
+    def jnd(self) -> np.ndarray:
+        return self.estimates.jnd()
+
+    @property
+    def analysis(self):
+        return self.estimates.analysis
 
     def to_dict(self) -> dict:
-        return {
-            "input": self.input,
-            "frames": self.frames,
-            "fps": self.fps,
-            "model": self.model,
-            "shots": [{"start_frame": a, "end_frame": b, "jnd": [round(float(x), 2) for x in j]}
-                      for (a, b), j in zip(self.shots, self.jnd)],
-            "analysis_s": round(self.analysis.seconds, 3),
-        }
+        shots = []
+        for i, s in enumerate(self.estimates.shots):
+            d = {"start_frame": s.start_frame, "end_frame": s.end_frame, "jnd": s.to_dict()["jnd"],
+                 "source": s.source}
+            if self.plan is not None:
+                d["crf"] = self.plan.shots[i].crf
+            if s.trials:
+                d["trials"] = len(s.trials)
+            if s.notes:
+                d["notes"] = s.notes
+            shots.append(d)
+        out = {"input": self.input, "frames": self.frames, "fps": self.fps, "model": self.model,
+               "mode": self.estimates.mode, "shots": shots, "analysis_s": round(self.estimates.seconds, 3),
+               "trial_encodes": self.estimates.trial_encodes}
+        if self.plan is not None:
+            out["plan_options"] = {k: self.plan.options[k] for k in ("codec", "preset", "target_jnd", "margin",
+                                                                       "min_crf", "max_crf")}
+        return out
 
 
 def predict(src: str | os.PathLike, *, weights: str | os.PathLike | None = None, predictor=None,
             sample_every: int | None = None, shot_options: ShotOptions = ShotOptions(),
-            info: VideoInfo | None = None, quiet: bool = True) -> Prediction:
-    """Per-shot JND1..3 predicted by the model (no encoding)."""
-    info = info or probe(src)
-    predictor = predictor or load_predictor(weights)
-    a = analyze(src, predictor, info=info, sample_every=sample_every, shot_options=shot_options, quiet=quiet)
-    return Prediction(str(src), a.frames, info.fps, a.model, a.shots, a.shot_jnd(), a)
+            info: VideoInfo | None = None, quiet: bool = True, plan_options: PlanOptions | None = None,
+            mode: str = "predict", **mode_kw) -> Prediction:
+    """Per-shot JND1..3 (predicted by the model unless ``mode`` says otherwise); no output is encoded.
+
+    With ``plan_options`` the result also carries the CRF the planner picks for each shot.
+    """
+    est = estimate(src, mode, weights=weights, predictor=predictor, sample_every=sample_every,
+                   shot_options=shot_options, info=info, quiet=quiet, **mode_kw)
+    p = None
+    if plan_options is not None:
+        p = plan_from_estimates(est, plan_options.validate())
+    return Prediction(est, p)
 
 
 def plan(
@@ -115,29 +153,18 @@ def plan(
             raise UserError(f"--crf must be within 0..51 (got {crf})")
         a = analyze(src, None, info=info, shot_options=shot_options, quiet=quiet)
         p = fixed_plan(a.shots, crf, a.frames, info.fps, opts, input=str(src), shot_times=a.shot_times())
-    elif mode == "predict":
-        predictor = predictor or load_predictor(weights)
-        a = analyze(src, predictor, info=info, sample_every=sample_every, shot_options=shot_options, quiet=quiet)
-        frame_jnd = a.frame_jnd() if granularity == "frame" else None
-        p = make_plan(a.shots, a.shot_jnd(), a.frames, info.fps, opts, frame_jnd=frame_jnd, mode="predict",
-                      input=str(src), model=a.model, shot_times=a.shot_times())
+        detection_s = a.seconds
     else:
-        if granularity == "frame":
+        if mode == "search" and granularity == "frame":
             raise UserError("--granularity frame needs --mode predict (search labels whole shots)")
-        a = analyze(src, None, info=info, shot_options=shot_options, quiet=quiet)
-        sopts = SearchOptions(codec=codec, preset=preset, metric=metric, pool=pool,
-                              thresholds=tuple(float(t) for t in thresholds),
-                              max_trial_seconds=trial_seconds or None)
-        from .progress import bar
-
-        with bar(len(a.shots), "searching", quiet, unit="shot") as pb:
-            results = search(src, a.shots, sopts, workers=workers, bit_depth=info.bit_depth, fps=info.fps,
-                             on_shot=lambda r: pb.update(1))
-        p = make_plan(a.shots, [r.jnd for r in results], a.frames, info.fps, opts, mode="search", input=str(src),
-                      model=f"search:{metric}-{pool}@{','.join(f'{t:g}' for t in thresholds)}",
-                      shot_times=a.shot_times())
-        p.stats["trial_encodes"] = sum(len(r.trials) for r in results)
-        p.stats["trials"] = [[t.__dict__ for t in r.trials] for r in results]
+        est = estimate(src, mode, predictor=predictor, weights=weights, info=info, sample_every=sample_every,
+                       shot_options=shot_options, workers=workers, quiet=quiet,
+                       search_options=search_options(codec, preset, thresholds, metric, pool, trial_seconds))
+        p = plan_from_estimates(est, opts)
+        detection_s = est.analysis.seconds
+        if mode == "search":
+            p.stats["trial_encodes"] = est.trial_encodes
+            p.stats["trials"] = [s.trials for s in est.shots]
     p.stats["analysis_s"] = round(time.perf_counter() - t0, 3)
-    p.stats["shot_detection_s"] = round(a.seconds, 3)
+    p.stats["shot_detection_s"] = round(detection_s, 3)
     return p

@@ -41,6 +41,7 @@ class PlanOptions:
     x265_offsets: tuple[tuple[float, float], ...] = DEFAULT_X265_OFFSETS
     smooth_seconds: float = 1.0  # frame granularity: moving average window
     min_zone_seconds: float = 0.5  # frame granularity: shortest zone
+    crf_step: float = 1.0  # CRFs are multiples of this (x264/x265 take fractional CRF; measured modes use 0.25-0.5)
 
     def validate(self) -> "PlanOptions":
         if self.codec not in CODECS:
@@ -55,6 +56,8 @@ class PlanOptions:
             raise UserError(f"granularity must be 'shot' or 'frame', not {self.granularity!r}")
         if not math.isfinite(self.margin):
             raise UserError("margin must be a finite number")
+        if not (0.05 <= self.crf_step <= 5):
+            raise UserError(f"crf step must be within 0.05..5 (got {self.crf_step})")
         return self
 
 
@@ -219,12 +222,19 @@ def x265_offset(crf: float, table: Sequence[Sequence[float]]) -> float:
 
 
 def crf_for(jnd: Sequence[float], opts: PlanOptions) -> float:
-    """The CRF for one shot: target level minus margin, codec offset, clamps, integer."""
+    """The CRF for one shot: target level minus margin, plus the x265 offset, floored to ``crf_step``, clamped."""
     value = float(jnd[opts.target_jnd - 1]) - opts.margin
+    if not math.isfinite(value):
+        raise UserError(f"no JND{opts.target_jnd} estimate for this shot; choose a level the model predicts")
     if opts.codec == "x265":
         value += x265_offset(value, opts.x265_offsets)
     # floor: never round toward worse quality than the threshold minus margin
-    return float(np.clip(math.floor(value + 1e-9), opts.min_crf, opts.max_crf))
+    step = opts.crf_step
+    return float(np.clip(round(math.floor(value / step + 1e-9) * step, 4), opts.min_crf, opts.max_crf))
+
+
+def _levels(j: Sequence[float]) -> list[float | None]:
+    return [round(float(x), 2) if math.isfinite(float(x)) else None for x in j]
 
 
 def make_plan(
@@ -244,8 +254,7 @@ def make_plan(
     opts.validate()
     if len(shots) != len(shot_jnd):
         raise ValueError("one JND triple per shot is needed")
-    shot_plans = [ShotPlan(int(a), int(b), [round(float(x), 2) for x in j], crf_for(j, opts))
-                  for (a, b), j in zip(shots, shot_jnd)]
+    shot_plans = [ShotPlan(int(a), int(b), _levels(j), crf_for(j, opts)) for (a, b), j in zip(shots, shot_jnd)]
     if opts.granularity == "frame" and frame_jnd is not None:
         zones = frame_zones(shots, frame_jnd, fps, opts)
     else:
@@ -256,6 +265,19 @@ def make_plan(
                 shots=shot_plans, zones=zones, options=options, input=input, model=model,
                 shot_times=None if shot_times is None else [round(float(t), 6) for t in shot_times])
     return plan.validate()
+
+
+def plan_from_estimates(est, opts: PlanOptions = PlanOptions()) -> Plan:
+    """Decide per-shot CRFs from `jndenc.estimate.Estimates` (anything with its shape: ``ranges``, ``jnd()``,
+    ``frames``, ``fps``, ``mode``, ``model``, ``input``, ``shot_times()``, ``frame_jnd()``, ``levels()``)."""
+    if opts.target_jnd not in est.levels():
+        have = ", ".join(f"JND{k}" for k in est.levels()) or "no level"
+        raise UserError(f"{est.model or est.mode} gives {have}; --target-jnd {opts.target_jnd} is not available")
+    frame_jnd = est.frame_jnd() if opts.granularity == "frame" else None
+    if opts.granularity == "frame" and frame_jnd is None:
+        raise UserError(f"--granularity frame needs per-frame predictions; mode {est.mode} labels whole shots")
+    return make_plan(est.ranges, est.jnd(), est.frames, est.fps, opts, frame_jnd=frame_jnd, mode=est.mode,
+                     input=est.input, model=est.model, shot_times=est.shot_times())
 
 
 def fixed_plan(shots: Sequence[tuple[int, int]], crf: float, frames: int, fps: float, opts: PlanOptions = PlanOptions(),
