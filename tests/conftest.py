@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -40,6 +43,29 @@ def make_cut_clip(path: Path, size: str = "160x120", rate: int = 25, seconds=(2,
     ffmpeg(*cmd, "-filter_complex", graph, *maps, "-c:v", "libx264", "-preset", "ultrafast", "-crf", "10",
            str(path))
     return path
+
+
+def _default_signals() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+@contextmanager
+def interruptible(cmd: list[str], **popen_kw) -> Iterator[subprocess.Popen]:
+    """Start ``cmd`` for an interrupt test: SIGINT/SIGTERM at their defaults, killed if the test fails.
+
+    A shell starts background jobs (``pytest ... &``, CI runners) with SIGINT
+    ignored, and an ignored signal stays ignored across exec; jndenc rightly
+    keeps what it inherits, so without the reset an interrupt test would test
+    the caller's shell, not jndenc.
+    """
+    proc = subprocess.Popen(cmd, preexec_fn=_default_signals, **popen_kw)
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:  # the test failed part-way: leave no encoder running
+            proc.kill()
+            proc.wait()
 
 
 @pytest.fixture(scope="session")

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import av
+from conftest import interruptible
 from jndenc.encode import encode
 from jndenc.errors import UserError
 from jndenc.planner import PlanOptions, make_plan
@@ -112,14 +113,14 @@ def test_kill_mid_encode_leaves_no_output(cut_clip, tmp_path):
     subprocess.run([sys.executable, "-c", "from jndenc.media.ffbin import ffmpeg_exe; import subprocess;"
                     f"subprocess.run([ffmpeg_exe(),'-loglevel','error','-f','lavfi','-i','testsrc2=size=1280x720:rate=25:duration=20','-c:v','libx264','-preset','ultrafast','{big}'],check=True)"],
                    check=True)
-    proc = subprocess.Popen([sys.executable, "-m", "jndenc.cli", "encode", str(big), str(out), "--crf", "20",
-                             "--preset", "veryslow", "-q"], stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 60
-    while time.time() < deadline and not any(p.name.endswith(".tmp.mp4") for p in tmp_path.iterdir()):
-        time.sleep(0.1)
-    time.sleep(1.0)
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
+    with interruptible([sys.executable, "-m", "jndenc.cli", "encode", str(big), str(out), "--crf", "20",
+                        "--preset", "veryslow", "-q"], stderr=subprocess.PIPE, text=True) as proc:
+        deadline = time.time() + 60
+        while time.time() < deadline and not any(p.name.endswith(".tmp.mp4") for p in tmp_path.iterdir()):
+            time.sleep(0.1)
+        time.sleep(1.0)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     assert not out.exists()
     assert not [p for p in tmp_path.iterdir() if "jndenc" in p.name], list(tmp_path.iterdir())

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ffmpeg
+from conftest import ffmpeg, interruptible
 from jndenc.media.decode import count_decoded_frames
 
 
@@ -254,13 +254,14 @@ def test_interrupts_leave_nothing(tmp_path, sig, code, phase):
     env = dict(os.environ, TMPDIR=str(out_dir))  # search temp dirs land here too, so we can see them
     args = ["encode", src, out_dir / "o.mp4", "-q"]
     args += ["--mode", "search", "--preset", "ultrafast"] if phase == "analysis" else ["--crf", "20", "--preset", "veryslow"]
-    proc = subprocess.Popen([sys.executable, "-m", "jndenc", *map(str, args)], stderr=subprocess.PIPE, text=True, env=env)
-    deadline = time.time() + 60
-    while time.time() < deadline and not list(out_dir.iterdir()):
-        time.sleep(0.05)
-    time.sleep(1.0)
-    proc.send_signal(sig)
-    _, err = proc.communicate(timeout=60)
+    with interruptible([sys.executable, "-m", "jndenc", *map(str, args)], stderr=subprocess.PIPE, text=True,
+                       env=env) as proc:
+        deadline = time.time() + 60
+        while time.time() < deadline and not list(out_dir.iterdir()):
+            time.sleep(0.05)
+        time.sleep(1.0)
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=60)
     assert proc.returncode == code, err
     assert "Traceback" not in err
     time.sleep(0.2)
