@@ -29,7 +29,9 @@ def default_weights_candidates() -> list[Path]:
     out: list[Path] = []
     env = os.environ.get(WEIGHTS_ENV)
     if env:
-        out.append(Path(env))
+        # the only place looked at: a set variable that names a missing file means "no default
+        # weights" (how tests and deployments rule out the checkout's weights/), never a fallback
+        return [Path(env)]
     import jndenc
 
     out.append(Path(jndenc.__file__).resolve().parents[1] / "weights" / DEFAULT_WEIGHTS_NAME)

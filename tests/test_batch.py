@@ -239,11 +239,12 @@ def test_default_parallelism_fills_cores_without_oversubscribing():
     assert batch.default_parallelism(3, 3, cores=2) == (3, 3)  # explicit wins
 
 
-def test_predict_mode_without_model_fails_up_front(clips, tmp_path):
+def test_predict_mode_without_model_fails_up_front(clips, tmp_path, monkeypatch):
     from jndenc.predictor import default_weights_path
 
-    if default_weights_path() is not None:
-        pytest.skip("shipped weights present")
+    # JNDENC_WEIGHTS naming a missing file rules out the checkout's weights/ (inherited by the CLI below)
+    monkeypatch.setenv("JNDENC_WEIGHTS", str(tmp_path / "no-such-weights.keras"))
+    assert default_weights_path() is None
     p = cli(str(clips), str(tmp_path / "o"), check_rc=2)
     assert "weights" in p.stderr
     assert not (tmp_path / "o").exists()
