@@ -4,6 +4,7 @@ The CLI (`jndenc ...`) is a thin layer over these functions.
 """
 from __future__ import annotations
 
+from .encode import encode  # eager: a lazy import would let the submodule `jndenc.encode` shadow the function
 from .errors import FFmpegError, InputError, JndencError, UserError
 from .planner import Plan, PlanOptions
 
@@ -13,9 +14,6 @@ __all__ = ["encode", "plan", "predict", "probe", "Plan", "PlanOptions", "JndencE
 
 def __getattr__(name):
     # heavy modules load on first use, so `import jndenc` stays cheap
-    if name == "encode":
-        from .encode import encode
-        return encode
     if name in ("plan", "predict"):
         from . import pipeline
         return getattr(pipeline, name)

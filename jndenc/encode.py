@@ -20,6 +20,8 @@ from .errors import UserError
 from .media.ffbin import require
 from .pipeline import plan as make_plan_for
 from .planner import CODECS, Plan
+from .search import DEFAULT_THRESHOLDS
+from . import verify as V
 from .media.probe import VideoInfo, open_container, probe
 from .progress import FrameCounter, bar
 from .media.runner import run_ffmpeg
@@ -41,9 +43,18 @@ class EncodeResult:
     plan: Plan
     timings: dict
     notes: list[str] = field(default_factory=list)
+    quality: list | None = None  # per-shot `jndenc.verify.ShotQuality` with --verify
+    target_vmaf: float | None = None
+    passes: list[dict] = field(default_factory=list)  # --ensure: each pass's CRFs, bytes and per-shot VMAF
 
     def to_dict(self) -> dict:
-        return {
+        shots = []
+        for i, s in enumerate(self.plan.shots):
+            d = {"start_frame": s.start_frame, "end_frame": s.end_frame, "jnd": s.jnd, "crf": s.crf}
+            if self.quality is not None:
+                d["vmaf"] = self.quality[i].to_dict()
+            shots.append(d)
+        out = {
             "input": self.input,
             "output": self.output,
             "mode": self.mode,
@@ -53,13 +64,18 @@ class EncodeResult:
             "bytes": self.bytes,
             "bitrate_kbps": round(self.bitrate_kbps, 2),
             "model": self.plan.model,
-            "shots": [{"start_frame": s.start_frame, "end_frame": s.end_frame, "jnd": s.jnd, "crf": s.crf}
-                      for s in self.plan.shots],
+            "shots": shots,
             "zones": len(self.plan.zones),
             "trial_encodes": self.plan.stats.get("trial_encodes"),
+            "trials_measured": self.plan.stats.get("trials_measured"),
             "timings": self.timings,
             "notes": self.notes,
         }
+        if self.quality is not None:
+            out["verify"] = V.summary(self.quality, self.target_vmaf)
+        if self.passes:
+            out["passes"] = self.passes
+        return out
 
 
 def check_paths(src: Path, dst: Path, overwrite: bool) -> None:
@@ -147,13 +163,17 @@ def encode(
     quiet: bool = True,
     threads: int | None = None,
     validate: bool = True,
+    verify: bool | None = None,
+    ensure: bool = False,
     **plan_options,
 ) -> EncodeResult:
     """Encode ``src`` to ``dst`` with per-shot JND-guided CRF.
 
     ``plan_options`` go to `jndenc.plan` (mode, crf, codec, preset, target_jnd,
     margin, min_crf, max_crf, granularity, weights, ...); a ``plan`` (object or
-    JSON path) replays a saved plan instead of analysing.
+    JSON path) replays a saved plan instead of analysing. ``verify`` (default: on in guided and search modes)
+    measures the output's VMAF per shot against ``src`` in one pass; ``ensure`` re-encodes once, at a lower CRF,
+    the shots that missed the target by more than 0.5 VMAF.
     """
     t0 = time.perf_counter()
     src, dst = Path(src), Path(dst)
@@ -179,24 +199,81 @@ def encode(
     if info.frames_exact and plan.frames < info.frames - 1:
         notes.append(f"input is truncated or corrupt: {plan.frames} of {info.frames} frames decode; encoded those")
     tmp = dst.with_name(f".{dst.stem}.jndenc-{os.getpid()}.tmp{dst.suffix or '.mp4'}")
+    tmp2 = tmp.with_name(tmp.name.replace(".tmp", ".pass2.tmp"))
+    if verify is None:
+        verify = plan.mode in ("guided", "search") or ensure
+    quality, passes, t_verify = None, [], 0.0
     t1 = time.perf_counter()
-    try:
-        args = build_command(src, tmp, plan, info, maps, stream_kw, threads)
-        with bar(plan.frames, f"encoding ({plan.codec})", quiet) as pb:
+
+    def one_pass(out: Path, p: Plan, label: str) -> None:
+        args = build_command(src, out, p, info, maps, stream_kw, threads)
+        with bar(p.frames, f"encoding ({p.codec}){label}", quiet) as pb:
             run_ffmpeg(args, what=f"encoding {src}", on_frame=FrameCounter(pb))
         if validate:
-            validate_output(tmp, plan, want_audio="a" in maps)
+            validate_output(out, p, want_audio="a" in maps)
+
+    try:
+        one_pass(tmp, plan, "")
+        if verify:
+            tv = time.perf_counter()
+            target = target_vmaf(plan)
+            quality = V.verify(tmp, src, _ranges(plan), info.bit_depth, threads)
+            t_verify += time.perf_counter() - tv
+            missed = V.misses(quality, target) if ensure else []
+            if missed:
+                passes.append(_pass_record(plan, tmp, quality, target))
+                plan = _ensure_plan(plan, quality, missed, target)
+                one_pass(tmp2, plan, " pass 2")
+                tv = time.perf_counter()
+                quality = V.verify(tmp2, src, _ranges(plan), info.bit_depth, threads)
+                t_verify += time.perf_counter() - tv
+                os.replace(tmp2, tmp)
+                passes.append(_pass_record(plan, tmp, quality, target))
+                notes.append(f"--ensure re-encoded shots {', '.join(map(str, missed))} (more than "
+                             f"{V.ENSURE_TOLERANCE:g} VMAF below {target:g}) at a lower CRF")
         os.replace(tmp, dst)
     except BaseException:
         tmp.unlink(missing_ok=True)
+        tmp2.unlink(missing_ok=True)
         raise
-    t_encode = time.perf_counter() - t1
+    t_encode = time.perf_counter() - t1 - t_verify
     size = dst.stat().st_size
     duration = plan.frames / plan.fps if plan.fps else info.duration
     return EncodeResult(
         input=str(src), output=str(dst), mode=plan.mode, codec=plan.codec, frames=plan.frames, bytes=size,
         bitrate_kbps=size * 8 / 1000 / duration if duration else 0.0, plan=plan,
         timings={"analysis_s": round(t_analysis, 3), "encode_s": round(t_encode, 3),
+                 **({"verify_s": round(t_verify, 3)} if verify else {}),
                  "total_s": round(time.perf_counter() - t0, 3)},
-        notes=notes,
+        notes=notes + list(plan.stats.get("notes", [])),
+        quality=quality,
+        target_vmaf=target_vmaf(plan) if quality is not None else None,
+        passes=passes,
     )
+
+
+def target_vmaf(plan: Plan) -> float:
+    """The VMAF the plan's target level stands for (the thresholds of search/guided, else the defaults)."""
+    thresholds = plan.stats.get("thresholds") or list(DEFAULT_THRESHOLDS)
+    level = int(plan.options.get("target_jnd", 1) or 1)
+    return float(thresholds[min(level, len(thresholds)) - 1])
+
+
+def _ranges(plan: Plan) -> list[tuple[int, int]]:
+    return [(s.start_frame, s.end_frame) for s in plan.shots]
+
+
+def _pass_record(plan: Plan, path: Path, quality: list, target: float) -> dict:
+    return {"bytes": path.stat().st_size, "crf": [s.crf for s in plan.shots],
+            "vmaf": [q.to_dict() for q in quality], **V.summary(quality, target)}
+
+
+def _ensure_plan(plan: Plan, quality: list, missed: list[int], target: float) -> Plan:
+    """Lower the CRF of the shots that missed, by the slope their trials measured (or 1.5 VMAF per CRF)."""
+    trials = plan.stats.get("trials") or [[] for _ in plan.shots]
+    step = float(plan.options.get("crf_step", 1.0) or 1.0)
+    min_crf = float(plan.options.get("min_crf", 0.0))
+    new = {i: V.corrected_crf(plan.shots[i].crf, quality[i].mean, target,
+                              V.measured_slope(trials[i] if i < len(trials) else [], 1.5), step, min_crf)
+           for i in missed}
+    return V.with_shot_crfs(plan, new)

@@ -20,11 +20,13 @@ import numpy as np
 
 from .analyze import Analysis, ShotOptions, analyze
 from .errors import UserError
+from .guided import GuidedOptions, guided
 from .media.probe import VideoInfo, probe
 from .progress import bar
 from .search import DEFAULT_THRESHOLDS, SearchOptions, search
 
 LEVELS = 3
+ESTIMATE_MODES = ("predict", "search", "guided")
 
 
 @dataclass
@@ -77,6 +79,12 @@ class Estimates:
 
     @property
     def trial_encodes(self) -> int:
+        """Trial encodes run by this estimate (trials recalled from the cache not counted)."""
+        return sum(not t.get("cached", False) for s in self.shots for t in s.trials)
+
+    @property
+    def trials_measured(self) -> int:
+        """Measured points behind the estimates, cached or not."""
         return sum(len(s.trials) for s in self.shots)
 
     def shot_times(self) -> list[float] | None:
@@ -104,15 +112,25 @@ def estimate(
     sample_every: int | None = None,
     shot_options: ShotOptions = ShotOptions(),
     search_options: SearchOptions = SearchOptions(),
+    guided_options: GuidedOptions = GuidedOptions(),
+    prior: float | Sequence[Sequence[float]] | None = None,
     workers: int = 1,
     quiet: bool = True,
 ) -> Estimates:
-    """Per-shot JND estimates of ``src`` by ``mode`` (``predict`` or ``search``); nothing is encoded to keep."""
-    if mode not in ("predict", "search"):
-        raise UserError(f"estimate mode must be 'predict' or 'search', not {mode!r}")
+    """Per-shot JND estimates of ``src`` by ``mode``; nothing is encoded to keep.
+
+    ``predict``: the model only. ``search``: the oracle's bisection by trial encodes. ``guided``: trial encodes
+    starting from ``prior`` (per-shot JND1..3, or one number = a constant JND1 start with levels 4 apart), or from
+    the model's prediction when ``prior`` is None.
+    """
+    if mode not in ESTIMATE_MODES:
+        raise UserError(f"estimate mode must be one of {', '.join(ESTIMATE_MODES)}, not {mode!r}")
     info = info or probe(src)
     t0 = time.perf_counter()
-    if mode == "predict":
+    if mode == "guided":
+        est = _guided(src, info, predictor, weights, sample_every, shot_options, search_options, guided_options,
+                      prior, workers, quiet)
+    elif mode == "predict":
         predictor = predictor or load_predictor(weights)
         a = analyze(src, predictor, info=info, sample_every=sample_every, shot_options=shot_options, quiet=quiet)
         shots = [ShotEstimate(s, e, [float(x) for x in j], "predicted") for (s, e), j in zip(a.shots, a.shot_jnd())]
@@ -126,6 +144,38 @@ def estimate(
                               trials=[asdict(t) for t in r.trials]) for r in results]
         est = Estimates(str(src), a.frames, info.fps, mode, shots, a, model=search_label(search_options))
     est.seconds = time.perf_counter() - t0
+    return est
+
+
+def _guided(src, info, predictor, weights, sample_every, shot_options, sopts, gopts, prior, workers, quiet):
+    if prior is None:
+        predictor = predictor or load_predictor(weights)
+        a = analyze(src, predictor, info=info, sample_every=sample_every, shot_options=shot_options, quiet=quiet)
+        priors = a.shot_jnd()
+        model = f"guided:{a.model}"
+    else:
+        a = analyze(src, None, info=info, shot_options=shot_options, quiet=quiet)
+        if isinstance(prior, (int, float)):
+            priors = np.array([[prior, prior + 4.0, prior + 8.0]] * len(a.shots), dtype=float)
+            model = f"guided:constant-{prior:g}"
+        else:
+            priors = np.asarray(prior, dtype=float).reshape(-1, LEVELS)
+            if len(priors) != len(a.shots):
+                raise UserError(f"prior has {len(priors)} shots, the input has {len(a.shots)}")
+            model = "guided:given"
+    with bar(len(a.shots), "trial encodes", quiet, unit="shot") as pb:
+        res = guided(src, a.shots, priors, sopts, gopts, workers=workers, bit_depth=info.bit_depth, fps=info.fps,
+                     on_shot=lambda i: pb.update(1))
+    k = gopts.target_jnd - 1
+    shots = []
+    for (s, e), p, r in zip(a.shots, priors, res):
+        # the measured level replaces the prior's; the others move with it, keeping the model's spacing
+        jnd = [float(x) + (r.crf - float(p[k])) for x in p]
+        jnd[k] = r.crf
+        shots.append(ShotEstimate(s, e, jnd, "guided", notes=r.notes,
+                                  trials=[asdict(t) | {"cached": c} for t, c in zip(r.trials, r.cached)]))
+    est = Estimates(str(src), a.frames, info.fps, "guided", shots, a, model=model)
+    est.stats["prior"] = [[round(float(x), 2) for x in p] for p in priors]
     return est
 
 

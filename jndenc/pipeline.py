@@ -19,11 +19,14 @@ import numpy as np
 from .analyze import ShotOptions, analyze
 from .errors import UserError
 from .estimate import Estimates, estimate, load_predictor, search_options
+from .guided import GuidedOptions
 from .media.probe import VideoInfo, probe
 from .planner import DEFAULT_X265_OFFSETS, Plan, PlanOptions, fixed_plan, plan_from_estimates
 from .search import DEFAULT_THRESHOLDS
 
-MODES = ("predict", "search", "crf")
+MODES = ("predict", "guided", "search", "crf")
+GUIDED_TRIAL_SECONDS = 4.0  # long shots: trials measure the middle 4 s
+DEFAULT_MARGIN = {"predict": 1.0, "search": 1.0, "guided": 0.0}  # measured modes aim at the target itself
 
 __all__ = ["plan", "predict", "load_predictor", "load_calibration", "Prediction", "MODES"]
 
@@ -122,7 +125,7 @@ def plan(
     codec: str = "x264",
     preset: str = "medium",
     target_jnd: int = 1,
-    margin: float = 1.0,
+    margin: float | None = None,
     min_crf: float = 12.0,
     max_crf: float = 40.0,
     granularity: str = "shot",
@@ -135,17 +138,32 @@ def plan(
     metric: str = "vmaf",
     pool: str = "mean",
     workers: int = 1,
-    trial_seconds: float = 0.0,
+    trial_seconds: float | None = None,
+    crf_step: float = 1.0,
+    max_trials: int = 3,
+    trial_cache: str | os.PathLike | None = None,
+    prior: float | Sequence[Sequence[float]] | None = None,
     info: VideoInfo | None = None,
     quiet: bool = True,
 ) -> Plan:
-    """Analyse ``src`` and decide per-shot CRFs; nothing is encoded."""
+    """Analyse ``src`` and decide per-shot CRFs; nothing is encoded.
+
+    ``margin`` defaults to 1 CRF step in predict and search modes and 0 in guided mode (it measures).
+    Guided mode: ``crf_step``, ``max_trials``, ``trial_cache`` (a folder; "" = none), ``prior`` (per-shot
+    JND1..3 or a constant JND1 to start from instead of the model), ``trial_seconds`` (default 4).
+    """
     if crf is not None:
         mode = "crf"
     if mode not in MODES:
         raise UserError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+    if margin is None:
+        margin = DEFAULT_MARGIN.get(mode, 1.0)
+    if trial_seconds is None:
+        trial_seconds = GUIDED_TRIAL_SECONDS if mode == "guided" else 0.0
     opts = PlanOptions(codec=codec, preset=preset, target_jnd=target_jnd, margin=margin, min_crf=min_crf,
-                       max_crf=max_crf, granularity=granularity, x265_offsets=load_calibration(calibration)).validate()
+                       max_crf=max_crf, granularity=granularity, x265_offsets=load_calibration(calibration),
+                       # guided CRFs sit on half steps where the curve is steep; keep them
+                       crf_step=crf_step / 2 if mode == "guided" else 1.0).validate()
     info = info or probe(src)
     t0 = time.perf_counter()
     if mode == "crf":
@@ -155,16 +173,26 @@ def plan(
         p = fixed_plan(a.shots, crf, a.frames, info.fps, opts, input=str(src), shot_times=a.shot_times())
         detection_s = a.seconds
     else:
-        if mode == "search" and granularity == "frame":
-            raise UserError("--granularity frame needs --mode predict (search labels whole shots)")
+        if mode != "predict" and granularity == "frame":
+            raise UserError(f"--granularity frame needs --mode predict ({mode} measures whole shots)")
+        gopts = GuidedOptions(target_jnd=target_jnd, crf_step=crf_step, max_trials=max_trials, min_crf=min_crf,
+                              max_crf=max_crf, cache_dir=None if trial_cache is None else str(trial_cache))
         est = estimate(src, mode, predictor=predictor, weights=weights, info=info, sample_every=sample_every,
-                       shot_options=shot_options, workers=workers, quiet=quiet,
+                       shot_options=shot_options, workers=workers, quiet=quiet, guided_options=gopts, prior=prior,
                        search_options=search_options(codec, preset, thresholds, metric, pool, trial_seconds))
         p = plan_from_estimates(est, opts)
         detection_s = est.analysis.seconds
-        if mode == "search":
+        if mode != "predict":
             p.stats["trial_encodes"] = est.trial_encodes
+            p.stats["trials_measured"] = est.trials_measured
             p.stats["trials"] = [s.trials for s in est.shots]
+            p.stats["thresholds"] = [float(x) for x in thresholds]
+            notes = [f"shot {i} ({s.start_frame}-{s.end_frame}): {n}" for i, s in enumerate(est.shots)
+                     for n in s.notes]
+            if notes:
+                p.stats["notes"] = notes
+        if "prior" in est.stats:
+            p.stats["prior"] = est.stats["prior"]
     p.stats["analysis_s"] = round(time.perf_counter() - t0, 3)
     p.stats["shot_detection_s"] = round(detection_s, 3)
     return p

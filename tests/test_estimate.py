@@ -74,3 +74,11 @@ def test_fractional_crf_step_floors_to_the_step():
     assert crf_for([27.3, 30, 33], PlanOptions(margin=0)) == 27.0
     with pytest.raises(UserError):
         PlanOptions(crf_step=0).validate()
+
+
+def test_api_encode_stays_the_function_after_the_module_is_imported():
+    import subprocess
+    import sys
+
+    code = "import jndenc, jndenc.encode, jndenc.pipeline; assert callable(jndenc.encode), jndenc.encode"
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0

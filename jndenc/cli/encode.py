@@ -13,24 +13,30 @@ from .report import print_result
 @click.command()
 @click.argument("src", metavar="IN", type=click.Path(dir_okay=True))
 @click.argument("dst", metavar="OUT", type=click.Path(dir_okay=True))
-@click.option("--mode", type=click.Choice(["predict", "search"]), default="predict", show_default=True,
-              help="predict: the JND model; search: trial encodes + VMAF per shot (slow, exact for the proxy).")
+@click.option("--mode", type=click.Choice(["predict", "guided", "search"]), default="predict", show_default=True,
+              help="predict: the JND model, no trial encode; guided: the model's JND plus 2-3 measured trial "
+                   "encodes per shot; search: bisection by trial encodes (slow, exact for the proxy).")
 @click.option("--crf", type=click.FloatRange(0, 51), default=None, help="Fixed CRF everywhere (the baseline).")
 @plan_options
 @search_options
 @click.option("--plan", "plan_in", type=click.Path(dir_okay=False), default=None, help="Replay a saved plan JSON.")
 @click.option("--plan-out", type=click.Path(dir_okay=False), default=None, help="Save the plan as JSON.")
+@click.option("--verify/--no-verify", default=None,
+              help="Measure the output's VMAF per shot against IN (one pass) [default: on in guided/search].")
+@click.option("--ensure", is_flag=True,
+              help="Re-encode once, at a lower CRF, shots that missed the target by more than 0.5 VMAF.")
 @click.option("-y", "--overwrite", is_flag=True, help="Replace OUT if it exists.")
 @click.option("--threads", type=click.IntRange(0), default=None, help="FFmpeg encoder threads (default: auto).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or table.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (the result) on stdout.")
 @debug_option
-def encode(src, dst, mode, crf, plan_in, plan_out, overwrite, threads, quiet, as_json, debug, **kw):
+def encode(src, dst, mode, crf, plan_in, plan_out, verify, ensure, overwrite, threads, quiet, as_json, debug,
+           **kw):
     """Encode IN to OUT with per-shot JND-guided CRF."""
     from ..encode import encode as run
 
     result = run(src, dst, plan=plan_in, plan_out=plan_out, overwrite=overwrite, quiet=quiet or as_json,
-                 threads=threads, mode=mode, crf=crf, **plan_kwargs(kw))
+                 threads=threads, mode=mode, crf=crf, verify=verify, ensure=ensure, **plan_kwargs(kw))
     if as_json:
         click.echo(json.dumps(result.to_dict()))
     elif not quiet:

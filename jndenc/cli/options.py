@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import click
 
+from ..media.shots import DEFAULT_DETECTOR, DETECTORS
 from ..planner import PRESETS
 
 def _floats(ctx, param, value):
@@ -22,8 +23,8 @@ def plan_options(f):
         click.option("--preset", type=click.Choice(PRESETS), default="medium", show_default=True),
         click.option("--target-jnd", type=click.IntRange(1, 3), default=1, show_default=True,
                      help="1 = visually lossless for most viewers; 2, 3 = coarser."),
-        click.option("--margin", type=float, default=1.0, show_default=True,
-                     help="CRF steps toward better quality than the JND threshold."),
+        click.option("--margin", type=float, default=None,
+                     help="CRF steps toward better quality than the JND threshold [default: 1; guided: 0]."),
         click.option("--min-crf", type=click.FloatRange(0, 51), default=12.0, show_default=True),
         click.option("--max-crf", type=click.FloatRange(0, 51), default=40.0, show_default=True),
         click.option("--granularity", type=click.Choice(["shot", "frame"]), default="shot", show_default=True),
@@ -35,8 +36,11 @@ def plan_options(f):
                      help="Predict on every Nth frame (default: two per second)."),
         click.option("--max-shot-seconds", type=click.FloatRange(0.5), default=10.0, show_default=True,
                      help="Split longer shots so rate control can adapt."),
-        click.option("--scene-threshold", type=float, default=27.0, show_default=True,
-                     help="Content-detector cut threshold (mean HSV difference, 0-255)."),
+        click.option("--detector", type=click.Choice(DETECTORS), default=DEFAULT_DETECTOR, show_default=True,
+                     help="Shot detector (benchmarks/shots.json compares them)."),
+        click.option("--scene-threshold", type=float, default=None,
+                     help="Content score (mean HSV difference, 0-255) a cut must reach [default: the detector's own: "
+                          "27; scenedetect-adaptive: 15]."),
     ]):
         f = dec(f)
     return f
@@ -50,8 +54,17 @@ def search_options(f):
         click.option("--pool", default="mean", show_default=True, help="mean, min, harmonic or pN (e.g. p5)."),
         click.option("--workers", type=click.IntRange(1), default=1, show_default=True,
                      help="Shots searched in parallel."),
-        click.option("--trial-seconds", type=click.FloatRange(0), default=0.0, show_default=True,
-                     help="Search mode: trial-encode only the middle N s of longer shots (0 = whole shot)."),
+        click.option("--trial-seconds", type=click.FloatRange(0), default=None,
+                     help="Trial-encode only the middle N s of longer shots (0 = whole shot) "
+                          "[default: search 0, guided 4]."),
+        click.option("--crf-step", type=click.FloatRange(0.1, 6), default=1.0, show_default=True,
+                     help="Guided mode: stop when the target is bracketed this finely (fractional CRF allowed; "
+                          "a steep step gets one half step)."),
+        click.option("--max-trials", type=click.IntRange(1), default=3, show_default=True,
+                     help="Guided mode: trial encodes per shot at most."),
+        click.option("--trial-cache", type=click.Path(file_okay=False), default=None,
+                     help="Guided mode: folder of cached trials [default: $JNDENC_CACHE_DIR or ~/.cache/jndenc]; "
+                          "'' disables."),
     ]):
         f = dec(f)
     return f
@@ -63,9 +76,10 @@ def plan_kwargs(kw: dict) -> dict:
 
     out = {k: kw.pop(k) for k in ["codec", "preset", "target_jnd", "margin", "min_crf", "max_crf", "granularity",
                                    "calibration", "weights", "sample_every"] if k in kw}
-    out["shot_options"] = ShotOptions(threshold=kw.pop("scene_threshold", 27.0),
+    out["shot_options"] = ShotOptions(threshold=kw.pop("scene_threshold", None),
+                                      detector=kw.pop("detector", DEFAULT_DETECTOR),
                                       max_shot_seconds=kw.pop("max_shot_seconds", 10.0))
-    for k in ["thresholds", "metric", "pool", "workers", "trial_seconds"]:
+    for k in ["thresholds", "metric", "pool", "workers", "trial_seconds", "crf_step", "max_trials", "trial_cache"]:
         if k in kw:
             out[k] = kw.pop(k)
     return out

@@ -5,13 +5,19 @@ import click
 
 
 def print_shots(shots, fps: float) -> None:
-    click.echo(f"{'shot':>4} {'frames':>13} {'start':>8} {'JND1':>6} {'JND2':>6} {'JND3':>6} {'CRF':>5}")
+    vmaf = any("vmaf" in s for s in shots)
+    head = f"{'shot':>4} {'frames':>13} {'start':>8} {'JND1':>6} {'JND2':>6} {'JND3':>6} {'CRF':>6}"
+    click.echo(head + (f" {'VMAF':>6} {'p5':>6}" if vmaf else ""))
     for i, s in enumerate(shots):
         jnd = s.get("jnd") or [None] * 3
         cells = " ".join(f"{j:6.1f}" if j is not None else f"{'-':>6}" for j in jnd)
         crf = s.get("crf")
-        crf_s = f"{crf:5g}" if crf is not None else f"{'-':>5}"
-        click.echo(f"{i:4d} {s['start_frame']:>6}-{s['end_frame']:<6} {s['start_frame'] / fps:7.2f}s {cells} {crf_s}")
+        crf_s = f"{crf:6g}" if crf is not None else f"{'-':>6}"
+        line = f"{i:4d} {s['start_frame']:>6}-{s['end_frame']:<6} {s['start_frame'] / fps:7.2f}s {cells} {crf_s}"
+        if vmaf:
+            q = s.get("vmaf") or {}
+            line += f" {q.get('mean', float('nan')):6.2f} {q.get('p5', float('nan')):6.2f}"
+        click.echo(line)
 
 
 def print_result(result) -> None:
@@ -22,6 +28,11 @@ def print_result(result) -> None:
                f"({d['mode']}, {d['codec']} {d['preset']}, model {d['model'] or '-'}); "
                f"analysis {t['analysis_s']:.1f}s, encode {t['encode_s']:.1f}s")
     if d.get("trial_encodes"):
-        click.echo(f"search: {d['trial_encodes']} trial encodes")
+        click.echo(f"{d['mode']}: {d['trial_encodes']} trial encodes ({d['trial_encodes'] / len(d['shots']):.1f} a shot)")
+    v = d.get("verify")
+    if v:
+        click.echo(f"verify: worst shot {v['worst_shot']} VMAF {v['worst_shot_vmaf']:.2f} (p5 {v['worst_shot_p5']:.2f}), "
+                   f"target {v['target_vmaf']:g}; {v['shots_below_target']} shot(s) more than 0.5 below; "
+                   f"{t.get('verify_s', 0):.1f}s")
     for n in d["notes"]:
         click.echo(f"note: {n}")

@@ -1,0 +1,94 @@
+"""What the output reached: per-shot VMAF of the finished encode against the source, in one metric pass.
+
+``--verify`` measures the output once (one libvmaf pass over the whole file, not
+one per shot) and pools the per-frame scores by shot: mean and 5th percentile.
+``--ensure`` uses it to re-encode, once, the shots that missed the target by
+more than a tolerance, at a CRF lowered by the measured (or prior) slope.
+"""
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, replace
+from typing import Sequence
+
+import numpy as np
+
+from .media.quality import compare
+from .planner import Plan, Zone
+
+ENSURE_TOLERANCE = 0.5  # VMAF points below the target that --ensure lets pass
+
+
+@dataclass
+class ShotQuality:
+    mean: float
+    p5: float
+
+    def to_dict(self) -> dict:
+        return {"mean": round(self.mean, 2), "p5": round(self.p5, 2)}
+
+
+def shot_quality(frame_scores: np.ndarray, shots: Sequence[tuple[int, int]]) -> list[ShotQuality]:
+    """Pool per-frame scores by shot (frame ``i`` of the output is frame ``i`` of the source)."""
+    out = []
+    for a, b in shots:
+        v = frame_scores[a:min(b, len(frame_scores))]
+        v = v[np.isfinite(v)]
+        out.append(ShotQuality(float(np.mean(v)), float(np.percentile(v, 5))) if v.size else
+                   ShotQuality(float("nan"), float("nan")))
+    return out
+
+
+def verify(output: str | os.PathLike, source: str | os.PathLike, shots: Sequence[tuple[int, int]],
+           bit_depth: int = 8, threads: int | None = None) -> list[ShotQuality]:
+    """Per-shot VMAF (mean, p5) of ``output`` against ``source``."""
+    q = compare(output, source, bit_depth=bit_depth, threads=threads)
+    return shot_quality(q.frames["vmaf"], shots)
+
+
+def summary(quality: Sequence[ShotQuality], target: float) -> dict:
+    means = [q.mean for q in quality]
+    worst = int(np.nanargmin(means)) if quality else -1
+    return {
+        "target_vmaf": target,
+        "worst_shot": worst,
+        "worst_shot_vmaf": round(means[worst], 2) if quality else None,
+        "worst_shot_p5": round(quality[worst].p5, 2) if quality else None,
+        "shots_below_target": int(sum(m < target - ENSURE_TOLERANCE for m in means)),
+    }
+
+
+def misses(quality: Sequence[ShotQuality], target: float, tolerance: float = ENSURE_TOLERANCE) -> list[int]:
+    return [i for i, q in enumerate(quality) if math.isfinite(q.mean) and q.mean < target - tolerance]
+
+
+def corrected_crf(crf: float, vmaf: float, target: float, slope: float, step: float, min_crf: float) -> float:
+    """A CRF expected to lift ``vmaf`` to ``target`` at ``slope`` VMAF per CRF: at least one step lower."""
+    drop = max(step, math.ceil((target - vmaf) / max(slope, 0.05) / step - 1e-9) * step)
+    return max(float(min_crf), round(crf - drop, 4))
+
+
+def with_shot_crfs(plan: Plan, new: dict[int, float]) -> Plan:
+    """A copy of ``plan`` whose shots in ``new`` take the given CRF (their zones follow by the same delta)."""
+    shots = list(plan.shots)
+    zones = list(plan.zones)
+    for i, crf in new.items():
+        s = shots[i]
+        delta = crf - s.crf
+        shots[i] = replace(s, crf=float(crf))
+        zones = [Zone(z.start_frame, z.end_frame, max(0.0, round(z.crf + delta, 4)))
+                 if s.start_frame <= z.start_frame < s.end_frame else z for z in zones]
+    return replace(plan, shots=shots, zones=zones).validate()
+
+
+def measured_slope(trials: Sequence[dict], default: float) -> float:
+    """VMAF per CRF from a shot's trials (least squares over them), or ``default`` with fewer than two."""
+    if len(trials) < 2:
+        return default
+    x = np.array([t["crf"] for t in trials], float)
+    y = np.array([t["score"] for t in trials], float)
+    if np.ptp(x) < 1e-6:
+        return default
+    s = -float(np.polyfit(x, y, 1)[0])
+    return s if s > 0.05 else default

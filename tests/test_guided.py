@@ -1,0 +1,111 @@
+"""Guided mode: the model's start plus a few real trial encodes per shot; --verify and --ensure."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+import jndenc
+from jndenc.guided import GuidedOptions, guide_shot, prior_slope
+
+
+def linear(crossing: float, slope: float):
+    calls = []
+
+    def measure(crf):
+        calls.append(crf)
+        return 94.0 + slope * (crossing - crf)
+    return measure, calls
+
+
+@pytest.mark.parametrize("start,crossing,slope", [(23, 27.4, 1.5), (30, 24.2, 1.0), (26, 26.5, 3.0),
+                                                  (20, 35.0, 0.8), (27, 27.0, 1.5)])
+def test_guide_shot_brackets_within_budget_and_keeps_a_passing_crf(start, crossing, slope):
+    measure, calls = linear(crossing, slope)
+    crf, met, notes = guide_shot(measure, start, 94.0, 1.5, GuidedOptions(max_trials=3))
+    assert len(calls) <= 3 and len(set(calls)) == len(calls)
+    if met:
+        assert measure(crf) >= 94.0 and not notes
+    else:
+        assert notes and crf == min(calls) - 1
+
+
+def test_guide_shot_lands_close_with_a_good_start_and_uses_half_steps_when_steep():
+    measure, calls = linear(27.6, 3.0)  # one CRF step moves VMAF by 3
+    crf, met, _ = guide_shot(measure, 27, 94.0, 3.0, GuidedOptions(max_trials=3))
+    assert met and crf == 27.5 and calls[:2] == [27.0, 28.0]
+    measure, calls = linear(27.6, 1.0)  # gentle: integer bracket is enough
+    crf, met, _ = guide_shot(measure, 27, 94.0, 1.0, GuidedOptions(max_trials=3))
+    assert met and crf == 27.0 and len(calls) == 2
+
+
+def test_guide_shot_steps_down_when_nothing_passes_and_says_so():
+    measure, calls = linear(20.0, 1.5)  # the prior's slope (6) is far too steep: the first step falls short
+    crf, met, notes = guide_shot(measure, 40, 94.0, 6.0, GuidedOptions(max_trials=2))
+    assert not met and crf == min(calls) - 1 and "lowest tried minus one step" in notes[0]
+    assert calls[1] < calls[0] - 1  # stepped toward the estimated crossing, not one blind step
+
+
+def test_prior_slope_from_level_spacing():
+    assert prior_slope([25, 29, 33], (94, 88, 82)) == pytest.approx(1.5)
+    assert prior_slope([25, 25.1, 33], (94, 88, 82)) == pytest.approx(1.5)  # degenerate spacing: default
+
+
+def _run(cut_clip, tmp_path, **kw):
+    return jndenc.encode(cut_clip, tmp_path / "out.mp4", mode="guided", overwrite=True,
+                         trial_cache=str(tmp_path / "cache"), **kw)
+
+
+def test_guided_encode_trials_meet_target_and_rerun_hits_cache(cut_clip, tmp_path):
+    r = _run(cut_clip, tmp_path)
+    d = r.to_dict()
+    assert d["mode"] == "guided" and d["trial_encodes"] <= 3 * len(d["shots"])
+    for s, trials in zip(r.plan.shots, r.plan.stats["trials"]):
+        chosen = [t for t in trials if t["crf"] == s.crf]
+        assert chosen and chosen[0]["score"] >= 94.0  # margin 0: the CRF encoded is one whose trial met VMAF 94
+    assert all("vmaf" in s and s["vmaf"]["p5"] <= s["vmaf"]["mean"] for s in d["shots"])  # verify is on by default
+    assert d["verify"]["worst_shot_vmaf"] == min(s["vmaf"]["mean"] for s in d["shots"])
+    again = _run(cut_clip, tmp_path).to_dict()
+    assert again["trial_encodes"] == 0 and again["trials_measured"] == d["trials_measured"]
+    assert [s["crf"] for s in again["shots"]] == [s["crf"] for s in d["shots"]]
+
+
+def test_ensure_lowers_the_crf_of_a_shot_that_missed(cut_clip, tmp_path):
+    # a start far too high and one trial: the trial fails, the fallback CRF is still too high, verify sees the miss
+    r = _run(cut_clip, tmp_path, prior=47.0, max_trials=1, ensure=True, max_crf=51)
+    d = r.to_dict()
+    assert any("no trial reached" in n for n in d["notes"])
+    assert len(d["passes"]) == 2
+    first, second = d["passes"]
+    lowered = [i for i, (a, b) in enumerate(zip(first["crf"], second["crf"])) if b < a]
+    assert lowered and all(first["vmaf"][i]["mean"] < 93.5 for i in lowered)
+    assert all(second["vmaf"][i]["mean"] > first["vmaf"][i]["mean"] for i in lowered)
+    assert [s["crf"] for s in d["shots"]] == second["crf"]
+
+
+def test_guided_cli_json_and_interrupt_leaves_no_temp_files(cut_clip, tmp_path):
+    env = dict(os.environ, TMPDIR=str(tmp_path / "t"), JNDENC_CACHE_DIR=str(tmp_path / "c"))
+    (tmp_path / "t").mkdir()
+    out = tmp_path / "o" / "out.mp4"
+    out.parent.mkdir()
+    cmd = [sys.executable, "-m", "jndenc.cli", "encode", str(cut_clip), str(out), "--mode", "guided", "-q"]
+    p = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.time() + 60
+    while time.time() < deadline and not any((tmp_path / "t").glob("jndenc-guided-*")):
+        time.sleep(0.05)
+    assert any((tmp_path / "t").glob("jndenc-guided-*")), "guided never started its trials"
+    time.sleep(0.3)
+    p.send_signal(signal.SIGINT)
+    p.communicate(timeout=60)
+    assert p.returncode == 130
+    assert list((tmp_path / "t").iterdir()) == [] and list(out.parent.iterdir()) == []
+    done = subprocess.run(cmd[:-1] + ["--json"], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    d = json.loads(done.stdout)
+    assert d["mode"] == "guided" and len(d["shots"]) == 3 and all("vmaf" in s for s in d["shots"])
