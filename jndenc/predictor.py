@@ -55,17 +55,31 @@ def find_default_weights() -> Path:
 
 
 class Predictor:
-    """A loaded JND model. Build with `Predictor.load`; `predict` is cheap to call repeatedly."""
+    """A loaded JND model. Build with `Predictor.load`; `predict` is cheap to call repeatedly.
 
-    def __init__(self, model, architecture: str, metadata: dict[str, Any], weights_path: Path | None = None):
-        from .models import arch_info, frames_shape
+    ``runtime`` says what runs it: ``"litert"`` (the converted ``.tflite`` beside
+    the weights, see `jndenc.runtime`; no TensorFlow in the process) or
+    ``"tensorflow"`` (the Keras model). ``notes`` holds one line per thing the
+    user may want to know about that choice (e.g. why it fell back to TensorFlow).
+    """
+
+    def __init__(self, model, architecture: str, metadata: dict[str, Any], weights_path: Path | None = None,
+                 runtime: str = "tensorflow", notes: list[str] | None = None):
+        from .models import arch_info
 
         info = arch_info(architecture)
         self.model = model
         self.name = architecture
         self.metadata = dict(metadata)
         self.weights_path = weights_path
-        h, w = frames_shape(model)[:2]
+        self.runtime = runtime
+        self.notes: list[str] = list(notes or [])
+        if runtime == "litert":
+            h, w = model.input_shapes[model.input_names[0] if len(model.input_names) == 1 else "frames"][:2]
+        else:
+            from .models import frames_shape
+
+            h, w = frames_shape(model)[:2]
         self.input_size: tuple[int, int] = (w, h)  # (width, height), as cv2.resize takes it
         self.uses_motion: bool = info.uses_motion
         self.uses_geometry: bool = info.uses_geometry
@@ -75,15 +89,22 @@ class Predictor:
         self._call = None
 
     @classmethod
-    def load(cls, weights_path: str | Path | None = None, architecture: str | None = None) -> "Predictor":
+    def load(cls, weights_path: str | Path | None = None, architecture: str | None = None,
+             runtime: str | None = None) -> "Predictor":
         """Load weights (None -> shipped default); the architecture comes from the sidecar JSON
-        unless given, and a mismatch between the two is refused."""
-        from .models.tfquiet import native_stderr_silenced
+        unless given, and a mismatch between the two is refused.
 
-        with native_stderr_silenced():  # importing TensorFlow prints native log lines
-            from .models import build_model
-            from .models.io import check_metadata, load_weights_into, read_metadata
+        ``runtime``: ``"auto"`` (default; ``$JNDENC_RUNTIME`` overrides) runs the
+        converted ``.tflite`` beside the weights when its recorded hash matches
+        them, else TensorFlow with a note; ``"litert"`` requires the converted
+        file; ``"tensorflow"`` always builds the Keras model.
+        """
+        from .models.io import check_metadata, read_metadata
+        from .runtime import RUNTIME_ENV
 
+        runtime = runtime or os.environ.get(RUNTIME_ENV) or "auto"
+        if runtime not in ("auto", "litert", "tensorflow"):
+            raise UserError(f"unknown runtime {runtime!r}; choose auto, litert or tensorflow")
         path = Path(weights_path) if weights_path is not None else find_default_weights()
         if not path.is_file():
             raise UserError(f"weights file not found: {path}")
@@ -92,15 +113,40 @@ class Predictor:
         if arch is None:
             raise UserError(f"{path} has no metadata ({path.name}.json) naming its architecture; pass the architecture")
         check_metadata(meta, arch, None, path)  # before building: a wrong architecture may not even build
-        shape = meta.get("input_shape")
+        notes: list[str] = []
+        if runtime != "tensorflow":
+            lite, why = cls._find_light(path)
+            if lite is not None:
+                from .runtime import LiteModel
+
+                return cls(LiteModel(lite), arch, meta, path, runtime="litert")
+            if runtime == "litert":
+                raise UserError(f"{path}: cannot use the light runtime: {why}")
+            notes.append(f"model {path.name} runs on TensorFlow (slower start): {why}"
+                         + (f"; `jndenc export {path}` converts it" if "ai-edge-litert" not in why else ""))
         from .models.tfquiet import native_stderr_silenced
 
+        with native_stderr_silenced():  # importing TensorFlow prints native log lines
+            from .models import build_model
+            from .models.io import load_weights_into
+
+        shape = meta.get("input_shape")
         with native_stderr_silenced():
             model = build_model(arch, input_shape=tuple(shape) if shape else None)
             load_weights_into(model, path, arch)
             zeros = [np.zeros((1, *tuple(int(d) for d in i.shape[1:])), np.float32) for i in model.inputs]
             model(zeros if len(zeros) > 1 else zeros[0], training=False)  # device init happens here
-        return cls(model, arch, meta, path)
+        return cls(model, arch, meta, path, runtime="tensorflow", notes=notes)
+
+    @staticmethod
+    def _find_light(path: Path) -> tuple[Path | None, str]:
+        from .runtime import available, find_light
+
+        lite, why = find_light(path)
+        if lite is None:
+            return None, why
+        ok, why = available()
+        return (lite, "") if ok else (None, why)
 
     def prepare(self, frame_bgr: np.ndarray) -> np.ndarray:
         """Resize a uint8 BGR frame of any size to the model input (INTER_AREA, like training)."""
@@ -111,10 +157,27 @@ class Predictor:
 
     def _inputs(self, frames: np.ndarray, prev: np.ndarray | None) -> np.ndarray:
         if self.uses_motion:
-            from .models.compact import compact_input
+            from .models.inputs import compact_input
 
             return compact_input(frames, prev)
         return frames.astype(np.float32) / 255.0
+
+    def _run(self, x: np.ndarray, geometry: np.ndarray | None) -> dict[str, np.ndarray]:
+        """One batch through the model: {output name: array}."""
+        if self.runtime == "litert":
+            names = self.model.input_names
+            feed = {names[0]: x} if len(names) == 1 else {"frames": x}
+            if geometry is not None:
+                feed["geometry"] = np.repeat(geometry, len(x), axis=0)
+            return self.model(feed)
+        if self._call is None:
+            import tensorflow as tf
+
+            # one traced graph per input shape: no per-call Keras overhead or progress output
+            self._call = tf.function(lambda x: self.model(x, training=False), reduce_retracing=True)
+        res = self._call((x, np.repeat(geometry, len(x), axis=0)) if geometry is not None else x)
+        res = res if isinstance(res, (list, tuple)) else [res]
+        return {k: np.asarray(v) for k, v in zip(self.model.output_names, res)}
 
     def predict(self, frames: np.ndarray, prev: np.ndarray | None = None, batch_size: int = 32,
                 source_size: tuple[int, int] | None = None) -> np.ndarray:
@@ -135,26 +198,20 @@ class Predictor:
         out = np.full((len(frames), 3), np.nan, np.float32)
         if not len(frames):
             return out
-        if self._call is None:
-            import tensorflow as tf
+        if self.runtime == "litert":
+            from .runtime import BATCH
 
-            # one traced graph per input shape: no per-call Keras overhead or progress output
-            self._call = tf.function(lambda x: self.model(x, training=False), reduce_retracing=True)
+            batch_size = min(batch_size, BATCH)
         geometry = None
         if self.uses_geometry:
-            from .models.compact import DEFAULT_SOURCE_SIZE, geometry_input
+            from .models.inputs import DEFAULT_SOURCE_SIZE, geometry_input
 
             geometry = geometry_input(*(source_size or DEFAULT_SOURCE_SIZE))[None, :]
         for start in range(0, len(frames), batch_size):
             sl = slice(start, start + batch_size)
-            x = self._inputs(frames[sl], prev[sl] if prev is not None else None)
-            if geometry is not None:
-                x = (x, np.repeat(geometry, len(x), axis=0))
-            res = self._call(x)
-            res = res if isinstance(res, (list, tuple)) else [res]
-            by_name = dict(zip(self.model.output_names, res))
+            by_name = self._run(self._inputs(frames[sl], prev[sl] if prev is not None else None), geometry)
             if self.heads == ("JND_output",):
-                out[sl, self.jnd_column] = np.asarray(by_name["JND_output"]).reshape(-1)
+                out[sl, self.jnd_column] = by_name["JND_output"].reshape(-1)
             else:
-                out[sl] = np.concatenate([np.asarray(by_name[hd]).reshape(-1, 1) for hd in self.heads], axis=1)
+                out[sl] = np.concatenate([by_name[hd].reshape(-1, 1) for hd in self.heads], axis=1)
         return out

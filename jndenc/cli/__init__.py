@@ -24,6 +24,7 @@ COMMANDS = {
     "calibrate": "jndenc.cli.calibrate:calibrate",
     "test": "jndenc.cli.train:test",
     "batch": "jndenc.cli.batch:batch",
+    "export": "jndenc.cli.export:export",
 }
 
 
