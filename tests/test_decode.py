@@ -1,0 +1,68 @@
+"""Streaming decode: a truncated file is decoded as far as it goes, and the loss is reported, not hidden."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conftest import ffmpeg
+from jndenc.errors import InputError
+from jndenc.media.decode import iter_frames
+from jndenc.media.probe import probe
+
+FRAMES = 100
+
+
+@pytest.fixture(scope="module")
+def whole(tmp_path_factory) -> Path:
+    # faststart: the index sits in front, so a file cut short still opens and decodes up to the cut
+    p = tmp_path_factory.mktemp("decode") / "whole.mp4"
+    ffmpeg("-f", "lavfi", "-i", f"testsrc2=size=160x120:rate=25:duration={FRAMES // 25}", "-c:v", "libx264",
+           "-preset", "ultrafast", "-movflags", "+faststart", str(p))
+    return p
+
+
+@pytest.fixture(scope="module")
+def truncated(whole) -> Path:
+    p = whole.with_name("truncated.mp4")
+    data = whole.read_bytes()
+    p.write_bytes(data[: len(data) // 2])  # bytes cut off the end, as by an interrupted copy
+    return p
+
+
+def test_complete_file_reports_nothing(whole):
+    s = iter_frames(whole, size=(32, 24))
+    assert len(list(s)) == FRAMES
+    assert s.error is None and s.decoded == FRAMES and s.declared == FRAMES
+    assert s.truncation_message(probe(whole).frames) is None
+
+
+def test_truncated_file_keeps_decoded_frames_and_records_the_error(truncated):
+    s = iter_frames(truncated, size=(32, 24))
+    got = [f.index for f in s]
+    assert 0 < len(got) < FRAMES and got == list(range(len(got)))
+    assert s.decoded == len(got)
+    assert s.error  # the decoder's message, e.g. "Invalid data found when processing input"
+    msg = s.truncation_message(probe(truncated).frames)
+    assert msg == f"{truncated}: truncated input: decoded {len(got)} of {FRAMES} frames ({s.error})"
+
+
+def test_decoded_counts_every_frame_when_sampling(truncated):
+    s = iter_frames(truncated, size=(32, 24), every=10)
+    got = [f.index for f in s]
+    assert got == list(range(0, s.decoded, 10)) and s.error
+
+
+def test_short_stream_without_decode_error_is_reported_against_the_expected_count(whole):
+    s = iter_frames(whole, size=(32, 24))
+    for _ in s:
+        pass
+    assert s.truncation_message(FRAMES + 1) is None  # one frame of slack (a last partial packet)
+    assert s.truncation_message(2 * FRAMES) == f"{whole}: truncated input: decoded {FRAMES} of {2 * FRAMES} frames"
+
+
+def test_nothing_decodes_is_an_input_error(whole, tmp_path):
+    bad = tmp_path / "head.mp4"
+    bad.write_bytes(whole.read_bytes()[:2000])  # the index and no picture
+    with pytest.raises(InputError):
+        list(iter_frames(bad))
