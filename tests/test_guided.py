@@ -109,3 +109,16 @@ def test_guided_cli_json_and_interrupt_leaves_no_temp_files(cut_clip, tmp_path):
     assert done.returncode == 0, done.stderr
     d = json.loads(done.stdout)
     assert d["mode"] == "guided" and len(d["shots"]) == 3 and all("vmaf" in s for s in d["shots"])
+
+
+def test_batch_guided_reports_worst_shot(cut_clip, plain_clip, tmp_path):
+    from jndenc import batch
+
+    items = [{"input": str(cut_clip), "output": str(tmp_path / "o" / "a.mp4")},
+             {"input": str(plain_clip), "output": str(tmp_path / "o" / "b.mp4"), "mode": "crf", "crf": 30}]
+    r = batch.run(items, tmp_path / "o", jobs=1, threads=1, mode="guided", trial_cache=str(tmp_path / "c"))
+    results = list(r)
+    assert [x.status for x in results] == ["done", "done"]
+    assert results[0].verify["worst_shot_vmaf"] > 80
+    s = r.summary
+    assert s["verified_items"] >= 1 and s["worst_shot_vmaf"] <= results[0].verify["worst_shot_vmaf"]

@@ -33,11 +33,12 @@ from typing import Iterable, Iterator
 from .items import Item, as_items, collect_items  # noqa: F401 - collect_items: public API, re-exported
 from .workers import dask_executor, encode_item, failure_reason, needs_model, process_executor
 from ..errors import UserError
+from ..media.ffargs import threads_per_job
 from .journal import STATE_DIR, Fingerprint, Journal
 
 DEFAULT_THREADS = 2  # FFmpeg threads per encode when neither --jobs nor --threads is given
 # options that do not change the output bytes, so changing them must not redo done items
-_NOT_IN_FINGERPRINT = {"predictor", "workers", "quiet"}
+_NOT_IN_FINGERPRINT = {"predictor", "workers", "quiet", "verify", "trial_cache"}
 
 
 @dataclass
@@ -55,6 +56,7 @@ class ItemResult:
     timings: dict | None = None
     encodes: int = 0
     options: dict = field(default_factory=dict)
+    verify: dict | None = None  # worst-shot VMAF etc. when the encode verified its output
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -75,7 +77,7 @@ def default_parallelism(jobs: int | None, threads: int | None, cores: int | None
         threads = threads or DEFAULT_THREADS
         jobs = max(1, cores // threads)
     elif threads is None:
-        threads = max(1, cores // jobs)
+        threads = threads_per_job(cores, jobs)
     return jobs, threads
 
 
@@ -101,7 +103,7 @@ class BatchRun:
         self.dask, self.dask_local = dask, dask_local
         if dask_local:
             jobs = dask_local
-            threads = threads or max(1, (os.cpu_count() or 1) // dask_local)
+            threads = threads or threads_per_job(None, dask_local)
         elif not dask:
             jobs, threads = default_parallelism(jobs, threads)
         self.jobs, self.threads = jobs, threads
@@ -192,7 +194,7 @@ class BatchRun:
                           reason=reason if reason is not None else row.get("reason"), input_bytes=in_bytes,
                           output_bytes=row.get("output_size") if status != "failed" else None,
                           frames=row.get("frames"), duration_s=row.get("duration_s"), crfs=crfs, timings=timings,
-                          encodes=row.get("encodes") or 0, options=item.overrides)
+                          encodes=row.get("encodes") or 0, options=item.overrides, verify=_verify_of(row))
 
     # -- the run ----------------------------------------------------------
 
@@ -336,7 +338,25 @@ class BatchRun:
             "files_per_min": round(counts["encoded"] / wall * 60, 2) if counts["encoded"] else None,
             "executor": self.executor_name, "jobs": self.jobs, "threads": self.threads,
             "failures": {r["key"]: r["reason"] for r in rows if r["status"] == "failed"},
+            **_worst_shot(done),
         }
+
+
+def _verify_of(row: dict) -> dict | None:
+    try:
+        return json.loads(row["result"]).get("verify") if row.get("result") else None
+    except (ValueError, AttributeError):
+        return None
+
+
+def _worst_shot(rows: list[dict]) -> dict:
+    """The lowest verified shot VMAF over the batch (only items that verified count)."""
+    checked = [(r["key"], v) for r in rows if (v := _verify_of(r)) and v.get("worst_shot_vmaf") is not None]
+    if not checked:
+        return {}
+    key, v = min(checked, key=lambda kv: kv[1]["worst_shot_vmaf"])
+    return {"verified_items": len(checked), "worst_shot_vmaf": v["worst_shot_vmaf"], "worst_shot_item": key,
+            "items_with_shots_below_target": sum(c[1].get("shots_below_target", 0) > 0 for c in checked)}
 
 
 def run(items: Iterable[Item | str | os.PathLike | dict], output_dir: str | os.PathLike, *, jobs: int | None = None,

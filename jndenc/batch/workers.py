@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..errors import FFmpegError, JndencError, UserError
+from ..media.ffargs import threads_per_job
 
 # ---------------------------------------------------------------- worker side
 
@@ -36,8 +37,10 @@ def _predictor(weights) -> Any:
 
 
 def needs_model(opts: dict) -> bool:
-    """Whether these encode options plan with the JND model (predict mode, no fixed CRF)."""
-    return opts.get("crf") is None and opts.get("mode", "predict") == "predict"
+    """Whether these encode options plan with the JND model (predict, or guided starting from it; no fixed CRF)."""
+    if opts.get("crf") is not None:
+        return False
+    return opts.get("mode", "predict") == "predict" or (opts.get("mode") == "guided" and opts.get("prior") is None)
 
 
 def _auto_threads() -> int | None:
@@ -47,7 +50,7 @@ def _auto_threads() -> int | None:
     try:
         from distributed import get_worker
 
-        return max(1, (os.cpu_count() or 1) // max(1, get_worker().state.nthreads))
+        return threads_per_job(None, get_worker().state.nthreads)
     except (ValueError, AttributeError):
         return None
 

@@ -29,6 +29,9 @@ def _print_summary(s: dict) -> None:
     if s["files_per_min"] is not None:
         rate = f"  ({s['files_per_min']:.1f} files/min, {s['realtime_factor']:.2f}x realtime)"
     click.echo(f"wall    {s['wall_s']:.1f} s on {s['executor']}, {s['threads']} FFmpeg thread(s)/encode{rate}")
+    if s.get("worst_shot_vmaf") is not None:
+        click.echo(f"quality worst shot VMAF {s['worst_shot_vmaf']:.2f} in {s['worst_shot_item']} "
+                   f"({s['verified_items']} verified, {s['items_with_shots_below_target']} with shots below target)")
     for key, reason in s["failures"].items():
         click.echo(f"failed  {key}: {reason}", err=True)
     if s["not_retried_this_run"]:
@@ -39,7 +42,11 @@ def _print_summary(s: dict) -> None:
 @click.command()
 @click.argument("source", metavar="INPUT_DIR_OR_MANIFEST", type=click.Path(exists=True))
 @click.argument("output_dir", metavar="OUTPUT_DIR", type=click.Path(file_okay=False))
-@click.option("--mode", type=click.Choice(["predict", "search"]), default="predict", show_default=True)
+@click.option("--mode", type=click.Choice(["predict", "guided", "search"]), default="predict", show_default=True,
+              help="See `jndenc encode --help`.")
+@click.option("--verify/--no-verify", default=None,
+              help="Measure each output's VMAF per shot [default: on in guided/search]; the summary names the worst.")
+@click.option("--ensure", is_flag=True, help="Re-encode once shots that missed the target by more than 0.5 VMAF.")
 @click.option("--crf", type=click.FloatRange(0, 51), default=None, help="Fixed CRF everywhere (the baseline).")
 @plan_options
 @search_options
@@ -63,7 +70,7 @@ def _print_summary(s: dict) -> None:
                    "then one {\"type\": \"summary\", ...}.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or table.")
 @debug_option
-def batch(source, output_dir, mode, crf, jobs, threads, pattern, recursive, container, dask_address, dask_local,
+def batch(source, output_dir, mode, verify, ensure, crf, jobs, threads, pattern, recursive, container, dask_address, dask_local,
           retry_failed, dry_run, as_json, quiet, debug, **kw):
     """Encode every video in a folder (or listed in a CSV/JSONL manifest) into OUTPUT_DIR.
 
@@ -81,6 +88,10 @@ def batch(source, output_dir, mode, crf, jobs, threads, pattern, recursive, cont
     if not items:
         click.echo(f"jndenc: nothing to do: no matching files in {source}", err=True)
     options = {"mode": mode, **plan_kwargs(kw)}
+    if verify is not None:
+        options["verify"] = verify
+    if ensure:
+        options["ensure"] = True
     if crf is not None:
         options["crf"] = crf
     results = run(items, output_dir, jobs=jobs, threads=threads, dask=dask_address, dask_local=dask_local,
