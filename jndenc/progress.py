@@ -35,10 +35,9 @@ def bar(total: int | None, desc: str, quiet: bool = False, unit: str = "frame") 
 class FrameCounter:
     """Adapter from FFmpeg's absolute frame numbers to tqdm increments."""
 
-    def __init__(self, bar, offset: int = 0):
+    def __init__(self, bar):
         self.bar = bar
         self.last = 0
-        self.offset = offset
 
     def __call__(self, frame: int) -> None:
         if frame > self.last:

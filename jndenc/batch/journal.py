@@ -114,12 +114,12 @@ class Journal:
         row = self.db.execute("SELECT * FROM items WHERE key = ?", (key,)).fetchone()
         return dict(row) if row is not None else None
 
-    def rows(self, keys: list[str] | None = None) -> Iterator[dict]:
+    def rows(self) -> Iterator[dict]:
+        """Every item, in key order."""
         if self.db is None:
             return
         for row in self.db.execute("SELECT * FROM items ORDER BY key"):
-            if keys is None or row["key"] in keys:
-                yield dict(row)
+            yield dict(row)
 
     def _upsert(self, key: str, **fields) -> None:
         if self.readonly:
