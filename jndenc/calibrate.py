@@ -25,6 +25,11 @@ from typing import Callable, Sequence
 import numpy as np
 
 from .errors import UserError
+from .media.clips import list_clips, prepare_source, sha256_file
+from .media.ffbin import ffmpeg_info
+from .media.probe import probe
+from .media.quality import compare
+from .search import SearchOptions, trial_encode
 
 DEFAULT_X264_CRFS = (18, 23, 28, 33, 38)
 
@@ -78,11 +83,6 @@ def calibrate(
     on_encode: Callable[[str], None] | None = None,
 ) -> dict:
     """Measure and fit; writes JSON to ``out`` when given and returns the same dict."""
-    from .media.clips import list_clips, prepare_source, sha256_file
-    from .media.probe import probe
-    from .media.quality import compare
-    from .search import SearchOptions, trial_encode
-
     t0 = time.perf_counter()
     paths = list_clips(clips)
     x264_crfs = [float(c) for c in x264_crfs]
@@ -128,8 +128,6 @@ def calibrate(
     table = fit_table(per_clip, x264_crfs)
     if not table:
         raise UserError("no x264 CRF could be matched on the x265 grid; widen --x265-crfs")
-    from .media.ffbin import ffmpeg_info
-
     result = {
         "x265_offsets": table,
         "method": "per clip: x265 CRF with equal VMAF (mean, vmaf_v0.6.1) by linear interpolation over an x265 CRF "

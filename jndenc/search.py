@@ -19,7 +19,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
+import numpy as np
+
 from .planner import CODECS
+from .media.ffargs import encode_args, lossless_args, threads_per_job
 from .media.quality import compare
 from .media.runner import run_ffmpeg
 
@@ -63,16 +66,7 @@ def extract_references(src: str | os.PathLike, shots: Sequence[tuple[int, int]],
                        bit_depth: int = 8) -> list[Path]:
     """Cut ``src`` into one lossless file per shot, in one decode pass."""
     out_dir = Path(out_dir)
-    splits = [a for a, _ in shots[1:]]
-    pix = "yuv420p10le" if bit_depth > 8 else "yuv420p"
-    args = ["-i", str(src), "-map", "0:v:0", "-an", "-sn", "-dn", "-fps_mode", "passthrough",
-            "-vf", f"format={pix}", "-c:v", "libx264", "-qp", "0", "-preset", "ultrafast",
-            # all-intra, so the segment muxer can cut at any frame number exactly
-            "-g", "1",
-            "-f", "segment", "-reset_timestamps", "1"]
-    # without split points the segment muxer would still cut every 2 s (its segment_time default)
-    args += ["-segment_frames", ",".join(map(str, splits))] if splits else ["-segment_time", "100000000"]
-    args += [str(out_dir / "ref_%05d.mkv")]
+    args = lossless_args(src, out_dir / "ref_%05d.mkv", bit_depth=bit_depth, segment_frames=[a for a, _ in shots[1:]])
     run_ffmpeg(args, what=f"cutting {src} into shot references")
     refs = sorted(out_dir.glob("ref_*.mkv"))
     if len(refs) != len(shots):
@@ -82,29 +76,35 @@ def extract_references(src: str | os.PathLike, shots: Sequence[tuple[int, int]],
 
 def trial_encode(ref: Path, crf: int, opts: SearchOptions, out: Path, threads: int = 0,
                  frames: tuple[int, int] | None = None) -> int:
-    args = ["-i", str(ref), "-map", "0:v:0", "-fps_mode", "passthrough"]
-    if frames is not None:
-        args += ["-vf", f"trim=start_frame={frames[0]}:end_frame={frames[1]},setpts=PTS-STARTPTS"]
-    args += ["-c:v", CODECS[opts.codec], "-preset", opts.preset]
-    args += ["-qp" if opts.rate_control == "qp" else "-crf", str(crf)]
-    if opts.codec == "x265":
-        args += ["-x265-params", "log-level=error"]
-    if threads:
-        args += ["-threads", str(threads)]
-    run_ffmpeg(args + [str(out)], what=f"trial encode at CRF {crf}")
+    args = encode_args(ref, out, encoder=CODECS[opts.codec], preset=opts.preset, crf=crf,
+                       rate_control=opts.rate_control, threads=threads, frames=frames)
+    run_ffmpeg(args, what=f"trial encode at CRF {crf}")
     return out.stat().st_size
+
+
+def trial_window(n: int, max_seconds: float | None, fps: float, pieces: int = 1):
+    """Frames of a shot of ``n`` frames that trials measure (relative to the shot); None = all of it.
+
+    ``pieces=1``: the middle ``max_seconds``, as ``(a, b)``. More pieces: that many
+    windows of ``max_seconds / pieces`` each, spread evenly over the shot, as
+    ``((a1, b1), ...)``; one trial encodes them back to back.
+    """
+    if not max_seconds or n <= max_seconds * fps:
+        return None
+    keep = int(round(max_seconds * fps))
+    if pieces <= 1:
+        a = (n - keep) // 2
+        return (a, a + keep)
+    each = max(1, keep // pieces)
+    starts = np.linspace(0, n - each, pieces + 2)[1:-1].round().astype(int)
+    return tuple((int(s), int(s) + each) for s in starts)
 
 
 def search_shot(ref: Path, start: int, end: int, opts: SearchOptions, work: Path, threads: int = 0,
                 fps: float = 25.0, bit_depth: int = 8) -> ShotSearch:
     """Bisection for each threshold, sharing trials; labels come out monotone."""
     trials: dict[int, Trial] = {}
-    frames = None
-    n = end - start
-    if opts.max_trial_seconds and n > opts.max_trial_seconds * fps:
-        keep = int(round(opts.max_trial_seconds * fps))
-        a = (n - keep) // 2
-        frames = (a, a + keep)
+    frames = trial_window(end - start, opts.max_trial_seconds, fps)
 
     def score(crf: int) -> float:
         if crf not in trials:
@@ -166,7 +166,7 @@ def search(src: str | os.PathLike, shots: Sequence[tuple[int, int]], opts: Searc
     tmp = Path(tempfile.mkdtemp(prefix="jndenc-search-", dir=work_dir))
     try:
         refs = extract_references(src, shots, tmp, bit_depth)
-        threads = max(1, (os.cpu_count() or 1) // max(1, workers))
+        threads = threads_per_job(None, workers)
 
         def one(i: int) -> ShotSearch:
             a, b = shots[i]

@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Iterable
 
 from ..errors import UserError
-from .runner import run_ffmpeg
+from .ffargs import lossless_args
+from .runner import write_atomic
 
 VIDEO_EXT = frozenset({".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mxf", ".ts", ".mts", ".m2ts", ".mpg",
                        ".mpeg", ".264", ".h264", ".265", ".hevc", ".y4m", ".flv", ".wmv", ".3gp", ".ogv"})
@@ -29,14 +30,21 @@ def sha256_file(path: str | os.PathLike) -> str:
     return h.hexdigest()
 
 
-def list_clips(inputs: Iterable[str | os.PathLike]) -> list[Path]:
-    """Files given directly, plus the video files (sorted) of every folder given; at least one overall."""
+def list_clips(inputs: Iterable[str | os.PathLike], *, each: bool = False) -> list[Path]:
+    """Files given directly, plus the video files (sorted) of every folder given; at least one overall.
+
+    ``each``: every folder must hold at least one (a dataset build names its
+    folders on purpose, so an empty one is a mistake, not something to skip).
+    """
     inputs = list(inputs)
     clips: list[Path] = []
     for item in inputs:
         p = Path(item)
         if p.is_dir():
-            clips += sorted(q for q in p.iterdir() if q.is_file() and is_video_file(q))
+            found = sorted(q for q in p.iterdir() if q.is_file() and is_video_file(q))
+            if each and not found:
+                raise UserError(f"{p}: no video files ({', '.join(sorted(VIDEO_EXT))})")
+            clips += found
         elif p.is_file():
             clips.append(p)
         else:
@@ -51,15 +59,5 @@ def prepare_source(clip: Path, out: Path, max_frames: int | None, bit_depth: int
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.exists():
         return out
-    tmp = out.with_name(f".{out.stem}.{os.getpid()}.tmp.mkv")
-    pix = "yuv420p10le" if bit_depth > 8 else "yuv420p"
-    args = ["-i", str(clip), "-map", "0:v:0", "-an", "-sn", "-dn"]
-    if max_frames:
-        args += ["-frames:v", str(int(max_frames))]
-    args += ["-vf", f"format={pix}", "-c:v", "libx264", "-qp", "0", "-preset", "ultrafast", str(tmp)]
-    try:
-        run_ffmpeg(args, what=f"cutting a lossless source from {clip}")
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return out
+    return write_atomic(out, lambda tmp: lossless_args(clip, tmp, bit_depth=bit_depth, max_frames=max_frames),
+                        what=f"cutting a lossless source from {clip}")

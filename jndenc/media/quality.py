@@ -15,10 +15,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .ffargs import VMAF_MODEL, quality_args, quality_graph, threads_per_job  # noqa: F401 - VMAF_MODEL re-exported
 from .ffbin import require
 from .runner import run_ffmpeg
 
-VMAF_MODEL = "vmaf_v0.6.1"
 METRICS = ("vmaf", "psnr", "ssim")
 _KEYS = {"vmaf": "vmaf", "psnr": "psnr_y", "ssim": "float_ssim"}
 
@@ -53,10 +53,6 @@ class Quality:
         return out
 
 
-def _pix(bit_depth: int) -> str:
-    return "yuv420p10le" if bit_depth > 8 else "yuv420p"
-
-
 def compare(
     distorted: str | os.PathLike,
     reference: str | os.PathLike,
@@ -65,7 +61,6 @@ def compare(
     size: tuple[int, int] | None = None,
     bit_depth: int = 8,
     threads: int | None = None,
-    subsample: int = 1,
 ) -> Quality:
     """Compare ``distorted`` with ``reference`` (optionally frames [a, b) of it).
 
@@ -73,26 +68,11 @@ def compare(
     to it (bicubic), which is what VMAF's model expects.
     """
     require("libvmaf")
-    threads = threads or max(1, os.cpu_count() or 1)
-    pix = _pix(bit_depth)
-    # Align by frame index, not timestamp: containers round timestamps
-    # differently (mkv keeps ms), and framesync would then pair wrong frames.
-    by_index = "settb=1/25,setpts=N"
-    ref_chain = by_index
-    if ref_range is not None:
-        ref_chain = f"trim=start_frame={ref_range[0]}:end_frame={ref_range[1]},{by_index}"
-    dist_chain = by_index
-    if size is not None:
-        dist_chain += f",scale={size[0]}:{size[1]}:flags=bicubic"
     with tempfile.TemporaryDirectory(prefix="jndenc-q-") as tmp:
         log = os.path.join(tmp, "vmaf.json")
-        graph = (
-            f"[0:v]{dist_chain},format={pix}[d];[1:v]{ref_chain},format={pix}[r];"
-            f"[d][r]libvmaf=model=version={VMAF_MODEL}:feature='name=psnr|name=float_ssim'"
-            f":log_fmt=json:log_path={log}:n_threads={threads}:n_subsample={subsample}"
-        )
-        run_ffmpeg(["-i", str(distorted), "-i", str(reference), "-lavfi", graph, "-f", "null", "-"],
-                   what=f"measuring VMAF of {distorted}")
+        graph = quality_graph(log, bit_depth=bit_depth, ref_range=ref_range, size=size,
+                              threads=threads or threads_per_job(None, 1))
+        run_ffmpeg(quality_args(distorted, reference, graph), what=f"measuring VMAF of {distorted}")
         with open(log) as fh:
             data = json.load(fh)
     frames = data.get("frames", [])

@@ -6,7 +6,8 @@ import os
 import subprocess
 import tempfile
 import threading
-from typing import Callable, Sequence
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
 
 from ..errors import FFmpegError, OutputError
 from .ffbin import ffmpeg_exe
@@ -17,15 +18,20 @@ def run_ffmpeg(
     *,
     what: str,
     on_frame: Callable[[int], None] | None = None,
-    log_dir: str | None = None,
+    feed: Iterable[bytes] | None = None,
 ) -> str:
     """Run ``ffmpeg <args>``; return its stderr. Raise `FFmpegError` on failure.
 
     ``args`` excludes the binary. With ``on_frame``, FFmpeg's ``-progress``
-    stream is parsed and the callback gets the output frame count. On failure
-    the full stderr is written to a log file (in ``log_dir`` or the system
-    temp dir) so the user can read more than the quoted last line.
+    stream is parsed and the callback gets the output frame count. With
+    ``feed``, its chunks are written to FFmpeg's stdin (an input ``-i -``), then
+    stdin is closed. On failure the full stderr is written to a log file in the
+    system temp dir so the user can read more than the quoted last line.
     """
+    if feed is not None and on_frame is not None:
+        # both would need the calling thread (one writes stdin, the other reads stdout)
+        raise ValueError("run_ffmpeg: feed and on_frame cannot be combined")
+    # -nostdin stops FFmpeg reading keys from stdin; an input named "-" is still read from it
     cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-y"]
     if on_frame is not None:
         cmd += ["-progress", "pipe:1", "-nostats"]
@@ -35,18 +41,21 @@ def run_ffmpeg(
         cmd,
         stdout=subprocess.PIPE if on_frame is not None else subprocess.DEVNULL,
         stderr=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
-        text=True,
-        errors="replace",
+        stdin=subprocess.PIPE if feed is not None else subprocess.DEVNULL,
+        # fed frames are bytes, so the pipes are binary then and the pump decodes stderr itself
+        text=feed is None,
+        errors="replace" if feed is None else None,
     )
 
     def pump_stderr():
         for line in proc.stderr:
-            tail.append(line)
+            tail.append(line if isinstance(line, str) else line.decode(errors="replace"))
 
     reader = threading.Thread(target=pump_stderr, daemon=True)
     reader.start()
     try:
+        if feed is not None:
+            _write_all(proc, feed)
         if on_frame is not None:
             for line in proc.stdout:
                 if line.startswith("frame="):
@@ -64,7 +73,7 @@ def run_ffmpeg(
         reader.join(timeout=5)
     stderr = "".join(tail)
     if proc.returncode != 0:
-        fd, log_path = tempfile.mkstemp(prefix="jndenc-ffmpeg-", suffix=".log", dir=log_dir)
+        fd, log_path = tempfile.mkstemp(prefix="jndenc-ffmpeg-", suffix=".log")
         with os.fdopen(fd, "w") as fh:
             fh.write(" ".join(cmd) + "\n\n" + stderr)
         if "No space left on device" in stderr:
@@ -74,3 +83,30 @@ def run_ffmpeg(
         useful = [l for l in stderr.splitlines() if l.strip() and not l.startswith(("  ", "Input #", "Output #", "Stream mapping"))]
         raise FFmpegError(f"FFmpeg failed while {what}", "\n".join(useful[-5:]), log_path)
     return stderr
+
+
+
+def write_atomic(dst: str | os.PathLike, args_for: Callable[[Path], Sequence[str]], *, what: str,
+                 feed: Iterable[bytes] | None = None) -> Path:
+    """Run ``ffmpeg args_for(tmp)`` into a temp file beside ``dst``, then rename it to ``dst``.
+
+    A failed or interrupted run leaves no partial ``dst`` (a rerun would take it
+    for finished work). The temp name keeps ``dst``'s suffix: FFmpeg picks the muxer from it.
+    """
+    dst = Path(dst)
+    tmp = dst.with_name(f".{dst.stem}.{os.getpid()}.tmp{dst.suffix}")
+    try:
+        run_ffmpeg(args_for(tmp), what=what, feed=feed)
+        os.replace(tmp, dst)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return dst
+
+def _write_all(proc: subprocess.Popen, chunks: Iterable[bytes]) -> None:
+    """Write ``chunks`` to the process's stdin and close it; a process that quit early is left to its exit code."""
+    try:
+        for chunk in chunks:
+            proc.stdin.write(chunk)
+        proc.stdin.close()
+    except BrokenPipeError:
+        pass  # FFmpeg exited (an error): its return code and stderr tell why

@@ -30,8 +30,9 @@ import numpy as np
 
 from ..analyze import analyze
 from . import siti
-from ..media.clips import VIDEO_EXT, sha256_file
+from ..media.clips import list_clips, sha256_file
 from ..media.decode import iter_frames
+from ..media.ffargs import threads_per_job
 from .derive import parents_of
 from ..errors import JndencError, UserError
 from ..media.ffbin import ffmpeg_info
@@ -55,20 +56,9 @@ class BuildOptions:
     max_shot_seconds: float = 10.0
 
 
-def list_clips(clips_dir: Path) -> list[Path]:
-    if clips_dir.is_file():
-        return [clips_dir]
-    if not clips_dir.is_dir():
-        raise UserError(f"{clips_dir}: no such folder")
-    clips = sorted(p for p in clips_dir.iterdir() if p.suffix.lower() in VIDEO_EXT and p.is_file())
-    if not clips:
-        raise UserError(f"{clips_dir}: no video files ({', '.join(sorted(VIDEO_EXT))})")
-    return clips
-
-
 def clips_in(clips_dirs: Sequence[str | os.PathLike]) -> list[Path]:
     """Every clip of every folder (or file) given; each folder must hold at least one."""
-    return [c for d in clips_dirs for c in list_clips(Path(d))]
+    return list_clips(clips_dirs, each=True)
 
 
 def assign_splits(names: Sequence[str], split: Sequence[float], seed: int) -> dict[str, str]:
@@ -165,7 +155,7 @@ class Builder:
             for s, r in ref_of.items():
                 if s not in todo:
                     r.unlink(missing_ok=True)
-            threads = max(1, (os.cpu_count() or 1) // max(1, self.opts.workers))
+            threads = threads_per_job(None, self.opts.workers)
 
             def one(shot):
                 a, b = shot

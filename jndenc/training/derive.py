@@ -20,8 +20,9 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from ..errors import UserError
+from ..media.ffargs import lossless_args
 from ..media.probe import probe
-from ..media.runner import run_ffmpeg
+from ..media.runner import write_atomic
 
 MANIFEST = "derived.json"
 
@@ -70,12 +71,8 @@ def applicable(width: int, height: int, derivations: Iterable[Derivation], min_s
 
 
 def derive_args(src: Path, dst: Path, vf: str, seconds: float | None) -> list[str]:
-    """FFmpeg arguments after the binary and its common flags (see `runner.run_ffmpeg`)."""
-    args = ["-loglevel", "error", "-i", str(src)]
-    if seconds:
-        args += ["-t", f"{seconds:g}"]
-    return args + ["-map", "0:v:0", "-vf", vf, "-c:v", "libx264", "-qp", "0", "-preset", "ultrafast",
-                   "-pix_fmt", "yuv420p", "-an", "-sn", "-dn", str(dst)]
+    """FFmpeg arguments for one lossless 8-bit copy: the first ``seconds`` of ``src`` through ``vf``."""
+    return lossless_args(src, dst, vf=vf, seconds=seconds)
 
 
 def read_manifest(directory: str | os.PathLike) -> dict[str, dict]:
@@ -118,14 +115,8 @@ def derive_clips(clips: Sequence[Path], out_dir: str | os.PathLike,
             made.append(dst)
             if dst.exists() and dst.name in manifest:
                 continue
-            tmp = dst.with_name(dst.stem + ".tmp.mkv")
             vf = video_filter(w, h, d)
-            try:
-                run_ffmpeg(derive_args(clip, tmp, vf, seconds), what=f"deriving {dst.name}")
-            except BaseException:
-                tmp.unlink(missing_ok=True)
-                raise
-            os.replace(tmp, dst)
+            write_atomic(dst, lambda tmp: derive_args(clip, tmp, vf, seconds), what=f"deriving {dst.name}")
             manifest[dst.name] = {"parent": clip.name, "derivation": d.tag, "filter": vf, "seconds": seconds,
                                   "size": list(derived_size(w, h, d))}
             (out / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True))

@@ -9,14 +9,14 @@ real clips, never copied.
 from __future__ import annotations
 
 import os
-import subprocess
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from ..errors import UserError
-from ..media.ffbin import ffmpeg_exe
+from ..media.ffargs import lossless_args, raw_input_args
+from ..media.runner import write_atomic
 
 # images bundled inside scikit-image (no download at run time)
 IMAGES = ("astronaut", "brick", "camera", "cat", "coffee", "coins", "grass", "gravel", "hubble_deep_field",
@@ -68,16 +68,7 @@ def make_pseudo_clips(out_dir: str | os.PathLike, size: tuple[int, int] = (384, 
         paths.append(dst)
         if dst.exists():
             continue
-        tmp = dst.with_suffix(".tmp.mkv")
-        cmd = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", "-f", "rawvideo", "-pix_fmt", "bgr24",
-               "-s", f"{size[0]}x{size[1]}", "-r", str(fps), "-i", "-", "-c:v", "libx264", "-qp", "0",
-               "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(tmp)]
-        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE)
-        for f in frames_for(_load(name), size, int(seconds * fps), seed + k):
-            proc.stdin.write(np.ascontiguousarray(f).tobytes())
-        proc.stdin.close()
-        if proc.wait() != 0:
-            tmp.unlink(missing_ok=True)
-            raise RuntimeError(f"FFmpeg failed writing {dst}")
-        os.replace(tmp, dst)
+        frames = frames_for(_load(name), size, int(seconds * fps), seed + k)
+        write_atomic(dst, lambda tmp: lossless_args("-", tmp, input_args=raw_input_args(size, fps)),
+                     what=f"writing {dst.name}", feed=(np.ascontiguousarray(f).tobytes() for f in frames))
     return paths

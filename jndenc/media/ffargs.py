@@ -1,0 +1,151 @@
+"""FFmpeg argument builders: data in, argument lists out; nothing here runs FFmpeg.
+
+Every list is what follows the binary and `runner.run_ffmpeg`'s common flags
+(``-hide_banner -nostdin -y``). Callers build with these functions and run
+through the runner, so each job (lossless intermediate, trial encode, quality
+graph) is written once and unit-tested without an encoder.
+"""
+from __future__ import annotations
+
+import os
+from typing import Sequence
+
+VMAF_MODEL = "vmaf_v0.6.1"
+# x264 lossless at its fastest preset: large files, but the fastest exact copy to decode again and again
+LOSSLESS_X264 = ("-c:v", "libx264", "-qp", "0", "-preset", "ultrafast")
+# libvmaf features computed beside VMAF in the same pass
+VMAF_FEATURES = ("psnr", "float_ssim")
+
+
+def pix_fmt(bit_depth: int) -> str:
+    """4:2:0 at 8 bits, or 10 bits (little-endian) for anything deeper than 8."""
+    return "yuv420p10le" if bit_depth > 8 else "yuv420p"
+
+
+def threads_per_job(cores: int | None, workers: int) -> int:
+    """Cores shared evenly among ``workers`` concurrent jobs, at least one each (``cores`` None: this machine's)."""
+    cores = cores or os.cpu_count() or 1
+    return max(1, cores // max(1, workers))
+
+
+def lossless_args(
+    src: str | os.PathLike,
+    out: str | os.PathLike,
+    *,
+    bit_depth: int = 8,
+    input_args: Sequence[str] = (),
+    seconds: float | None = None,
+    max_frames: int | None = None,
+    vf: str | None = None,
+    segment_frames: Sequence[int] | None = None,
+) -> list[str]:
+    """Lossless x264 copy of ``src``'s first video stream (audio, subtitles and data dropped).
+
+    ``input_args`` go before ``-i`` (e.g. the raw-video format of a pipe); ``seconds``
+    or ``max_frames`` keep only the start; ``vf`` runs before the conversion to
+    `pix_fmt` (``bit_depth``). With ``segment_frames`` (a list, possibly empty) the
+    output is all-intra and cut at those frame numbers by the segment muxer, so
+    ``out`` is a pattern such as ``ref_%05d.mkv``: one file per shot in one pass.
+    """
+    args = [*input_args, "-i", str(src)]
+    if seconds:
+        args += ["-t", f"{seconds:g}"]
+    args += ["-map", "0:v:0", "-an", "-sn", "-dn"]
+    if max_frames:
+        args += ["-frames:v", str(int(max_frames))]
+    if segment_frames is not None:
+        args += ["-fps_mode", "passthrough"]  # every input frame reaches a segment: frame numbers stay exact
+    fmt = f"format={pix_fmt(bit_depth)}"
+    args += ["-vf", f"{vf},{fmt}" if vf else fmt, *LOSSLESS_X264]
+    if segment_frames is not None:
+        # all-intra, so the segment muxer can cut at any frame number exactly
+        args += ["-g", "1", "-f", "segment", "-reset_timestamps", "1"]
+        # without split points the segment muxer would still cut every 2 s (its segment_time default)
+        args += (["-segment_frames", ",".join(map(str, segment_frames))] if segment_frames
+                 else ["-segment_time", "100000000"])
+    return args + [str(out)]
+
+
+def raw_input_args(size: tuple[int, int], fps: float, pix: str = "bgr24") -> list[str]:
+    """Input options for raw frames of ``size`` (w, h) written to FFmpeg's stdin (``src="-"``)."""
+    return ["-f", "rawvideo", "-pix_fmt", pix, "-s", f"{size[0]}x{size[1]}", "-r", f"{fps:g}"]
+
+
+Window = tuple[int, int]
+
+
+def windows_of(frames: Window | Sequence[Window]) -> list[Window]:
+    """A window ``(a, b)`` or several ``((a1, b1), (a2, b2), ...)`` as a list of windows."""
+    if len(frames) and isinstance(frames[0], (tuple, list)):
+        return [(int(a), int(b)) for a, b in frames]
+    return [(int(frames[0]), int(frames[1]))]
+
+
+def trim_filter(frames: Window | Sequence[Window]) -> str:
+    """Frames [a, b) by index (or the union of several such windows, played back to back), timestamps from zero."""
+    w = windows_of(frames)
+    if len(w) == 1:
+        return f"trim=start_frame={w[0][0]}:end_frame={w[0][1]},setpts=PTS-STARTPTS"
+    expr = "+".join(f"between(n,{a},{b - 1})" for a, b in w)
+    return f"select='{expr}',setpts=N/FRAME_RATE/TB"
+
+
+def encode_args(
+    src: str | os.PathLike,
+    out: str | os.PathLike,
+    *,
+    encoder: str,
+    preset: str,
+    crf: float,
+    rate_control: str = "crf",
+    threads: int = 0,
+    frames: Window | Sequence[Window] | None = None,
+) -> list[str]:
+    """One constant-quality encode (``-crf``, or ``-qp`` with ``rate_control="qp"``) of ``src``'s video.
+
+    ``encoder`` is the FFmpeg encoder name (libx264, libx265); ``frames`` encodes
+    only frames [a, b); ``threads`` 0 leaves the encoder's own choice.
+    """
+    args = ["-i", str(src), "-map", "0:v:0", "-fps_mode", "passthrough"]
+    if frames is not None:
+        args += ["-vf", trim_filter(frames)]
+    args += ["-c:v", encoder, "-preset", preset, "-qp" if rate_control == "qp" else "-crf", str(crf)]
+    if encoder == "libx265":
+        args += ["-x265-params", "log-level=error"]  # x265 logs every encode's settings to stderr otherwise
+    if threads:
+        args += ["-threads", str(threads)]
+    return args + [str(out)]
+
+
+def quality_graph(
+    log_path: str | os.PathLike,
+    *,
+    bit_depth: int = 8,
+    ref_range: Window | Sequence[Window] | None = None,
+    size: tuple[int, int] | None = None,
+    threads: int = 1,
+) -> str:
+    """The libvmaf filter graph: input 0 distorted, input 1 reference; VMAF, PSNR and SSIM to a JSON log.
+
+    ``ref_range`` compares against reference frames [a, b) only; ``size`` (w, h)
+    scales the distorted video to the reference size (bicubic, as VMAF's model expects).
+    """
+    pix = pix_fmt(bit_depth)
+    # Align by frame index, not timestamp: containers round timestamps
+    # differently (mkv keeps ms), and framesync would then pair wrong frames.
+    by_index = "settb=1/25,setpts=N"
+    ref_chain = by_index
+    if ref_range is not None:
+        ref_chain = f"{trim_filter(ref_range)},{by_index}"
+    dist_chain = by_index
+    if size is not None:
+        dist_chain += f",scale={size[0]}:{size[1]}:flags=bicubic"
+    features = "|".join(f"name={f}" for f in VMAF_FEATURES)
+    return (f"[0:v]{dist_chain},format={pix}[d];[1:v]{ref_chain},format={pix}[r];"
+            f"[d][r]libvmaf=model=version={VMAF_MODEL}:feature='{features}'"
+            f":log_fmt=json:log_path={log_path}:n_threads={threads}")
+
+
+def quality_args(distorted: str | os.PathLike, reference: str | os.PathLike, graph: str) -> list[str]:
+    """Run ``graph`` (see `quality_graph`) over the two inputs; the scores go to its log, the frames nowhere."""
+    return ["-i", str(distorted), "-i", str(reference), "-lavfi", graph, "-f", "null", "-"]
