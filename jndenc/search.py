@@ -1,7 +1,7 @@
 """The oracle: per-shot bisection over CRF with trial encodes and a full-reference metric.
 
 JND_k is the largest integer CRF whose pooled metric (VMAF by default) against
-the source stays at or above T_k (DESIGN.md section 3). The same code labels
+the source stays at or above T_k (README.md section "Proxy-JND labels"). The same code labels
 training data (`jndenc dataset build`) and drives `--mode search`.
 
 Each shot is first cut once from the source into a lossless reference

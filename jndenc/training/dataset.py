@@ -1,6 +1,6 @@
 """`jndenc dataset build`: proxy-JND labels from real clips, written in the MTJND seed layout.
 
-For every shot (DESIGN.md section 3) the oracle search (`jndenc.search`, the
+For every shot (README.md section "Proxy-JND labels") the oracle search (`jndenc.search`, the
 same code as ``--mode search``) finds JND_k = the largest CRF whose pooled
 metric against the source stays >= T_k. K frames sampled from the part of the
 shot that was measured become training images; each gets the previous decoded
@@ -231,7 +231,7 @@ class Builder:
                              "groups": len({f[8] for f in feats}),
                              "shots": len({(f[3], f[4]) for f in feats})}
         meta = {
-            "recipe": "proxy JND: largest CRF whose pooled metric vs source >= threshold (DESIGN.md section 3)",
+            "recipe": "proxy JND: largest CRF whose pooled metric vs source >= threshold (jndenc README, Proxy-JND labels)",
             "options": {**asdict(self.opts), "search": asdict(self.opts.search)},
             "image_size": IMAGE_SIZE,
             "label_units": "QP" if self.opts.search.rate_control == "qp" else "CRF",

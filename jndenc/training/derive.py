@@ -1,6 +1,6 @@
 """Scaled and cropped copies of real clips as extra label sources.
 
-DESIGN.md section 3: a few dozen clips are too few labels, and the proxy JND
+README.md section "Proxy-JND labels": a few dozen clips are too few labels, and the proxy JND
 depends strongly on the frame size and on how much detail a frame carries.
 A downscaled copy has the same scene at a new size and a denser texture; a
 centre crop has the same texture at a smaller field of view. Each copy is a

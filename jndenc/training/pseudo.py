@@ -1,6 +1,6 @@
 """Pan/zoom pseudo-videos from the still photos that scikit-image ships.
 
-DESIGN.md section 3: the real clips are few, so the label factory may add
+README.md section "Proxy-JND labels": the real clips are few, so the label factory may add
 sources made from stills (textures: grass, gravel, brick; faces; objects).
 Each becomes a short lossless clip with a slow pan and zoom, so the encoder
 sees real motion; labels are then computed by the same trial encodes as for
