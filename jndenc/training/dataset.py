@@ -231,7 +231,7 @@ class Builder:
                              "groups": len({f[8] for f in feats}),
                              "shots": len({(f[3], f[4]) for f in feats})}
         meta = {
-            "recipe": "proxy JND: largest CRF whose pooled metric vs source >= threshold (jndenc README, Proxy-JND labels)",
+            "recipe": "proxy JND: largest CRF whose pooled metric vs source >= threshold (README.md section 'Proxy-JND labels')",
             "options": {**asdict(self.opts), "search": asdict(self.opts.search)},
             "image_size": IMAGE_SIZE,
             "label_units": "QP" if self.opts.search.rate_control == "qp" else "CRF",
