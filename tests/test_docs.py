@@ -49,3 +49,42 @@ def test_ci_exit_status(tmp_path, pip_rc, pytest_rc, want_rc, want_calls):
     r = subprocess.run(["bash", str(ROOT / ".ci" / "run")], env=env, capture_output=True, text=True)
     assert r.returncode == want_rc, r.stdout + r.stderr
     assert [ln.split()[0] for ln in calls.read_text().splitlines()] == want_calls
+
+
+# ------------------------------------------------------------------ citations: only what the repo holds
+
+def tracked_files() -> list[str]:
+    return subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+
+
+def text_files() -> list[Path]:
+    return [ROOT / f for f in tracked_files() if f.endswith((".py", ".md", ".cfg", ".toml")) or f.startswith(".ci/")]
+
+
+def test_docs_and_code_cite_only_files_in_the_repo():
+    if not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    names = {Path(f).name for f in tracked_files()}
+    bad = []
+    for path in text_files():
+        text = path.read_text(errors="replace")
+        # README.md, MODEL_CARD.md, ...; "repo LICENSE.md" names a file of a clip's source repository
+        for m in re.finditer(r"(?<!repo )\b[A-Z][A-Z0-9_]*\.md\b", text):
+            if m.group(0) not in names:
+                bad.append(f"{path.relative_to(ROOT)}: {m.group(0)}")
+        for m in re.finditer(r"\btests/test_\w+\.py\b", text):
+            if not (ROOT / m.group(0)).is_file():
+                bad.append(f"{path.relative_to(ROOT)}: {m.group(0)}")
+    assert not bad, "cited but not in the repo: " + "; ".join(bad)
+
+
+def test_cited_sections_exist():
+    cites = []
+    for path in text_files():
+        for m in re.finditer(r"([\w./-]+\.md) section [\"']([^\"']+)[\"']", path.read_text(errors="replace")):
+            cites.append((path, m.group(1), m.group(2)))
+    assert any(c[2] == "Proxy-JND labels" for c in cites)  # the label recipe is cited from the code
+    for path, doc, section in cites:
+        target = ROOT / doc if (ROOT / doc).exists() else path.parent / doc
+        headings = {h.strip() for h in re.findall(r"^#+ (.+)$", target.read_text(), re.M)}
+        assert section in headings, f"{path.relative_to(ROOT)} cites {doc} section {section!r}, which has none"
