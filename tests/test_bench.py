@@ -58,10 +58,11 @@ def test_matched_worst_shot(bench_run):
     out, res = bench_run
     m = res["summary"]["per_clip"][0]["ladders"]["jndenc-search m1"].get("matched")
     assert m is not None
-    if math.isfinite(m["crf"]):  # the fixed CRF bracketing JND1's worst-shot VMAF was found
-        lo, hi = m["bracket"]
-        assert hi - lo <= 1 and lo <= m["crf"] <= hi
-        assert m["rate_diff_pct"] == pytest.approx((m["jndenc_bitrate_kbps"] / m["bitrate_kbps"] - 1) * 100)
+    # CRF 0..51 spans JND1's worst-shot VMAF on this clip, so a bracketing fixed CRF must be found
+    assert math.isfinite(m["crf"]) and math.isfinite(m["bitrate_kbps"]) and math.isfinite(m["rate_diff_pct"])
+    lo, hi = m["bracket"]
+    assert hi - lo <= 1 and lo <= m["crf"] <= hi
+    assert m["rate_diff_pct"] == pytest.approx((m["jndenc_bitrate_kbps"] / m["bitrate_kbps"] - 1) * 100)
 
 
 def test_rerun_hits_cache(bench_run, cut_clip):
@@ -72,6 +73,23 @@ def test_rerun_hits_cache(bench_run, cut_clip):
     assert c["encode_hits"] == first["run"]["counters"]["encodes"]
     assert all(r["cached"] for r in again["rows"])
     assert again["summary"]["ladders"] == first["summary"]["ladders"]
+
+
+@pytest.mark.parametrize("sidecar", [None, {"architecture": "compact"}])
+def test_predict_weights_that_fail_to_load_are_an_error(cut_clip, tmp_path, sidecar):
+    # weights that exist but do not load (no metadata: a UserError; not a Keras file: whatever Keras raises)
+    # must stop the run, not skip predict mode; only a missing default weights file is a reason to skip
+    from jndenc.errors import JndencError
+
+    weights = tmp_path / "broken.keras"
+    weights.write_bytes(b"not a keras archive")
+    if sidecar is not None:
+        (tmp_path / "broken.keras.json").write_text(json.dumps(sidecar))
+    out = tmp_path / "out"
+    opts = BenchOptions(**{**TINY, "modes": ("predict",), "weights": str(weights)})
+    with pytest.raises(JndencError, match="broken.keras"):
+        bdrate.run([cut_clip], out, opts)
+    assert not list((out / "_cache").glob("*.json"))  # it failed before any encode
 
 
 def test_bd_rate_matches_bjontegaard_reference():

@@ -24,10 +24,10 @@ by the clip's SHA-256, the frame limit and the exact encoder arguments; one per
 JND analysis), so a rerun only computes what is missing, and an interrupted
 run resumes where it stopped.
 
-This module holds the options, the per-clip and whole-run orchestration and
-the command line; `cache` (clips, sources, cache), `points` (encodes and
-analyses), `bd` (BD and matched-quality numbers) and `report` (output files)
-hold the rest.
+This module holds the per-clip and whole-run orchestration and the command
+line; `options` (`BenchOptions`), `cache` (clip subsets, the result cache),
+`points` (encodes and analyses), `bd` (BD and matched-CRF numbers), `match`
+(the matched worst-shot encodes) and `report` (output files) hold the rest.
 """
 from __future__ import annotations
 
@@ -36,42 +36,23 @@ import os
 import shutil
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Sequence
 
 from ..errors import JndencError, UserError
-from .bd import BD_METHOD, aggregate, ladder_summary, match_worst_shot
-from .cache import list_clips, select_clips
+from ..media.clips import list_clips
+from ..progress import bar
+from .bd import BD_METHOD, aggregate, ladder_summary
+from .cache import select_clips
+from .match import match_worst_shot
+from .options import BenchOptions
 from .points import ClipSource, Runner
 from .report import print_table, run_record, write_results
 
 # re-exported: names that were defined here before the split into the modules above
 from .bd import bd_pair, matched_crf  # noqa: F401
-from .cache import Cache, prepare_source, sha256_file  # noqa: F401
 from .report import CSV_COLUMNS, machine  # noqa: F401
-
-
-@dataclass
-class BenchOptions:
-    crf_ladder: tuple[float, ...] = (18, 23, 28, 33, 38)
-    targets: tuple[int, ...] = (1, 2, 3)
-    margins: tuple[float, ...] = (1.0,)
-    codec: str = "x264"
-    preset: str = "medium"
-    modes: tuple[str, ...] = ("predict", "search")
-    max_frames: int | None = 60
-    max_clips: int | None = 6
-    thresholds: tuple[float, ...] | None = None  # search mode; None: jndenc's defaults
-    weights: str | None = None
-    calibration: str | None = None
-    match: bool = True  # extra fixed-CRF encodes for the matched worst-shot comparison
-    threads: int | None = None
-    keep_encodes: bool = False
-    quiet: bool = False
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 # ---------------------------------------------------------------------------- run
@@ -133,8 +114,6 @@ def _tick(r: Runner, n: int = 1) -> None:
 
 def run(inputs: Sequence[str | os.PathLike], out: str | os.PathLike, opts: BenchOptions = BenchOptions()) -> dict:
     """Run the benchmark; writes results.csv, summary.md/json, plots and run.json into ``out``."""
-    from ..progress import bar
-
     t0 = time.perf_counter()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -148,6 +127,8 @@ def run(inputs: Sequence[str | os.PathLike], out: str | os.PathLike, opts: Bench
     all_clips = list_clips(inputs)
     clips = select_clips(all_clips, opts.max_clips)
     r = Runner(out, opts)
+    if "predict" in opts.modes:
+        r.predictor()  # a model that fails to load stops the run here, before any encode
     rows: list[dict] = []
     per_clip: list[dict] = []
     clip_times = {}
@@ -168,8 +149,8 @@ def run(inputs: Sequence[str | os.PathLike], out: str | os.PathLike, opts: Bench
                 print(f"bdrate: {clip.name} done in {clip_times[clip.name]:.1f}s", file=sys.stderr)
         r.pbar = None
     notes = []
-    if "predict" in opts.modes and r._predictor_failed:
-        notes.append(f"predict mode skipped: no JND model ({r._predictor_failed})")
+    if "predict" in opts.modes and r.predict_skipped:
+        notes.append(f"predict mode skipped: {r.predict_skipped}")
     if len(clips) < len(all_clips):
         notes.append(f"{len(clips)} of {len(all_clips)} clips (--max-clips {opts.max_clips}); "
                      "use --max-clips 0 for all")

@@ -1,4 +1,4 @@
-"""Benchmark inputs and cache: clip lists, lossless trimmed sources, and the JSON result cache.
+"""Benchmark inputs and cache: an evenly spread clip subset and the JSON result cache.
 
 Every expensive result (an encode and its metrics, a JND analysis, a clip's
 probe) is one JSON file under ``OUT/_cache``, keyed by `_key` over the clip's
@@ -14,8 +14,6 @@ from pathlib import Path
 from typing import Sequence
 
 import numpy as np
-
-from ..media.clips import list_clips, prepare_source, sha256_file  # noqa: F401 - re-exported for benchmarks
 
 CACHE_VERSION = 1
 

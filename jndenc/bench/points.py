@@ -9,15 +9,25 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import Sequence
 
 import numpy as np
 
+from ..analyze import analyze
+from ..encode import encode
 from ..errors import JndencError
-from .cache import CACHE_VERSION, Cache, _key, prepare_source, sha256_file
-
-if TYPE_CHECKING:
-    from .bdrate import BenchOptions
+from ..estimate import load_predictor
+from ..media.clips import prepare_source, sha256_file
+from ..media.probe import probe
+from ..media.quality import compare
+from ..pipeline import load_calibration
+from ..pipeline import plan as make_plan_for
+from ..planner import PlanOptions, make_plan
+from ..planner import fixed_plan as fixed_crf_plan
+from ..predictor import default_weights_candidates, default_weights_path
+from ..search import DEFAULT_THRESHOLDS
+from .cache import CACHE_VERSION, Cache, _key
+from .options import BenchOptions
 
 
 @dataclass
@@ -45,8 +55,6 @@ def worst_shot(vmaf: np.ndarray, shots: Sequence[Sequence[int]]) -> float:
 
 
 def measure(enc: Path, src: Path, info: dict, threads: int | None) -> dict:
-    from ..media.quality import compare
-
     q = compare(enc, src, size=(info["width"], info["height"]), bit_depth=info["bit_depth"], threads=threads)
     n = len(q.frames["vmaf"])
     if abs(n - info["frames"]) > 1:
@@ -71,7 +79,7 @@ class Runner:
         self.counters = Counters()
         self.notes: list[str] = []
         self._predictor = None
-        self._predictor_failed: str | None = None
+        self.predict_skipped: str | None = None  # why predict mode was skipped, when it was
         self._calib_key = sha256_file(opts.calibration) if opts.calibration else None
         self.pbar = None
 
@@ -82,9 +90,6 @@ class Runner:
         key = _key("clip", CACHE_VERSION, sha, self.opts.max_frames)
         rec = self.cache.get(key)
         if rec is None:
-            from ..analyze import analyze
-            from ..media.probe import probe
-
             bit_depth = probe(clip, count_frames=False).bit_depth
             cs.src = self._source_path(cs, bit_depth)
             prepare_source(clip, cs.src, self.opts.max_frames, bit_depth)
@@ -112,21 +117,30 @@ class Runner:
 
     # -- JND analysis (once per clip and mode; every target/margin reuses it) --
     def predictor(self):
-        if self._predictor is None and self._predictor_failed is None:
-            from ..pipeline import load_predictor
+        """The JND model, loaded once; None when predict mode is skipped.
 
+        Only a missing default weights file skips predict mode (a checkout or
+        install without shipped weights can still run the search ladder).
+        Weights that exist, or were named, and fail to load are an error: a
+        benchmark must not quietly report fewer ladders than it was asked for.
+        """
+        if self._predictor is None and self.predict_skipped is None:
+            if self.opts.weights is None and default_weights_path() is None:
+                tried = ", ".join(map(str, default_weights_candidates()))
+                self.predict_skipped = f"no JND model (no default weights file: {tried})"
+                return None
             try:
                 self._predictor = load_predictor(self.opts.weights)
-            except (JndencError, OSError, ImportError, ValueError) as exc:
-                self._predictor_failed = f"{type(exc).__name__}: {exc}"
+            except JndencError:
+                raise  # already one line naming the file
+            except Exception as exc:  # Keras raises anything from ValueError to zipfile.BadZipFile
+                weights = self.opts.weights or default_weights_path()
+                raise JndencError(f"predict mode: cannot load the JND model {weights} "
+                                  f"({type(exc).__name__}: {exc})") from exc
         return self._predictor
 
     def analysis(self, cs: ClipSource, mode: str) -> dict | None:
-        from ..search import DEFAULT_THRESHOLDS
-
         thresholds = tuple(self.opts.thresholds or DEFAULT_THRESHOLDS)
-        from ..predictor import default_weights_path
-
         # the default weights change when they are retrained: key them by content, not by "default"
         weights = self.opts.weights or default_weights_path()
         wkey = sha256_file(weights) if weights and os.path.isfile(weights) else weights
@@ -144,8 +158,6 @@ class Runner:
             kw["predictor"] = pred
         else:
             kw["thresholds"] = thresholds
-        from ..pipeline import plan as make_plan_for
-
         src = self.ensure_source(cs)
         t0 = time.perf_counter()
         p = make_plan_for(src, mode=mode, codec=self.opts.codec, preset=self.opts.preset, target_jnd=1, margin=0.0,
@@ -159,21 +171,14 @@ class Runner:
 
     # -- encodes -------------------------------------------------------------
     def _plan_options(self, **kw):
-        from ..pipeline import load_calibration
-        from ..planner import PlanOptions
-
         return PlanOptions(codec=self.opts.codec, preset=self.opts.preset,
                            x265_offsets=load_calibration(self.opts.calibration), **kw).validate()
 
     def fixed_plan(self, cs: ClipSource, crf: float):
-        from ..planner import fixed_plan
-
         i = cs.info
-        return fixed_plan([tuple(s) for s in i["shots"]], crf, i["frames"], i["fps"], self._plan_options())
+        return fixed_crf_plan([tuple(s) for s in i["shots"]], crf, i["frames"], i["fps"], self._plan_options())
 
     def jnd_plan(self, cs: ClipSource, an: dict, target: int, margin: float):
-        from ..planner import make_plan
-
         opts = self._plan_options(target_jnd=target, margin=margin)
         return make_plan([tuple(s) for s in an["shots"]], an["jnd"], an["frames"], an["fps"], opts, mode=an["mode"],
                          model=an["model"])
@@ -186,8 +191,6 @@ class Runner:
         if rec is not None:
             self.counters.encode_hits += 1
             return dict(rec, cached=True)
-        from ..encode import encode
-
         src = self.ensure_source(cs)
         enc_dir = self.work / "enc"
         enc_dir.mkdir(parents=True, exist_ok=True)

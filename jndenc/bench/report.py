@@ -9,12 +9,15 @@ import os
 import platform
 import sys
 import time
+from importlib import metadata
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
 from ..errors import JndencError
+from ..media.ffbin import ffmpeg_info
+from . import plots
 from .bd import BD_METHOD
 
 CSV_COLUMNS = [
@@ -75,10 +78,6 @@ def write_summary_md(path: Path, summary: dict, run: dict) -> None:
 
 
 def _versions() -> dict:
-    from importlib import metadata
-
-    from ..media.ffbin import ffmpeg_info
-
     v = {"python": platform.python_version()}
     for pkg in ("jndenc", "bjontegaard", "numpy", "matplotlib", "scipy"):
         try:
@@ -104,7 +103,7 @@ def machine() -> dict:
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     mem = None
     try:
-        import psutil
+        import psutil  # optional: without it, run.json leaves the memory size out
 
         mem = round(psutil.virtual_memory().total / 2**30, 1)
     except ImportError:
@@ -134,8 +133,6 @@ def run_record(options: dict, clips: Sequence[Path], counters: dict, clip_times:
 def write_results(out: Path, rows: list[dict], summary: dict, run_info: dict, t0: float) -> None:
     """results.csv, summary.json, the RD plots, summary.md and, last, run.json with the final total time
     (seconds since ``t0``, a `time.perf_counter` reading)."""
-    from . import plots
-
     write_csv(out / "results.csv", rows)
     (out / "summary.json").write_text(json.dumps(_json_safe(summary), indent=1))
     plots.rd_plots(rows, summary, out)
