@@ -88,3 +88,33 @@ def test_cited_sections_exist():
         target = ROOT / doc if (ROOT / doc).exists() else path.parent / doc
         headings = {h.strip() for h in re.findall(r"^#+ (.+)$", target.read_text(), re.M)}
         assert section in headings, f"{path.relative_to(ROOT)} cites {doc} section {section!r}, which has none"
+
+
+# ------------------------------------------------------------------ README facts that the code decides
+
+def test_readme_cnn_bound_is_the_models():
+    from jndenc.models.compact import DEEP_LIMIT
+
+    steps = re.findall(r"bounded to (\d+(?:\.\d+)?) CRF steps?", (ROOT / "README.md").read_text())
+    assert steps and all(float(s) == DEEP_LIMIT for s in steps), (steps, DEEP_LIMIT)
+
+
+def test_readme_x265_offset_is_added_before_the_floor():
+    from jndenc.planner import PlanOptions, crf_for
+
+    assert "`CRF = floor(JND_target - margin + x265 offset)`" in (ROOT / "README.md").read_text()
+    table = ((0.0, -0.6), (51.0, -0.6))
+    # 30.5 - 1 - 0.6 = 28.9 -> 28; offset after the floor would give 29 - 0.6 = 28.4
+    assert crf_for([30.5, 35, 40], PlanOptions(codec="x265", x265_offsets=table)) == 28.0
+
+
+def test_calibration_examples_are_the_measured_table():
+    import json
+
+    import jndenc.calibrate
+
+    measured = [tuple(p) for p in json.loads((ROOT / "benchmarks" / "calibration_x265.json").read_text())["x265_offsets"]]
+    shown = re.findall(r"\[(-?\d+(?:\.\d+)?), (-?\d+(?:\.\d+)?)\]", jndenc.calibrate.__doc__)
+    assert shown, "calibrate's docstring shows no example table"
+    for crf, off in shown:
+        assert (float(crf), float(off)) in measured, f"[{crf}, {off}] is not in benchmarks/calibration_x265.json"
