@@ -16,14 +16,15 @@ import numpy as np
 from .media.decode import iter_frames
 from .media.probe import VideoInfo, probe
 from .progress import bar
-from .media.shots import ContentDetector, shots_from_cuts, split_long
+from .media.shots import DEFAULT_DETECTOR, ShotDetector, make_detector, shots_from_cuts, split_long
 
 ANALYSIS_SIZE = (256, 144)  # used when no model decides the size (search/crf modes)
 
 
 @dataclass
 class ShotOptions:
-    threshold: float = 27.0
+    threshold: float | None = None  # content score (mean |dHSV|, 0..255) a cut must reach; None: the detector's own
+    detector: str = DEFAULT_DETECTOR  # a name in jndenc.media.shots.DETECTORS
     min_shot_seconds: float = 0.5
     max_shot_seconds: float = 10.0
 
@@ -94,16 +95,23 @@ def analyze(
     info: VideoInfo | None = None,
     sample_every: int | None = None,
     shot_options: ShotOptions = ShotOptions(),
+    detector: str | ShotDetector | None = None,
     batch_size: int = 32,
     quiet: bool = True,
 ) -> Analysis:
-    """Detect shots and, with a ``predictor``, predict JND1..3 on sampled frames."""
+    """Detect shots and, with a ``predictor``, predict JND1..3 on sampled frames.
+
+    ``detector``: a name (`jndenc.media.shots.DETECTORS`) or a fresh `ShotDetector`
+    instance (it keeps state: one per call); None uses ``shot_options.detector``.
+    """
     t0 = time.perf_counter()
     info = info or probe(path)
     fps = info.fps or 25.0
     size = tuple(predictor.input_size) if predictor is not None else ANALYSIS_SIZE
     every = sample_every or max(1, int(round(fps / 2)))
-    detector = ContentDetector(shot_options.threshold, max(1, int(round(shot_options.min_shot_seconds * fps))))
+    detector = make_detector(shot_options.detector if detector is None else detector, fps=fps,
+                             threshold=shot_options.threshold,
+                             min_shot_frames=int(round(shot_options.min_shot_seconds * fps)))
     cuts: list[int] = []
     idx_buf, img_buf, prev_buf = [], [], []
     sample_index, preds = [], []
@@ -123,10 +131,11 @@ def analyze(
     times = []
     with bar(info.frames, "analysing", quiet) as pbar:
         for fr in iter_frames(path, size=size):
-            is_cut = detector.process(fr.index, fr.image)
+            found = detector.process(fr.index, fr.image)  # a look-ahead detector confirms cuts a few frames late
+            is_cut = bool(found)
             if is_cut:
-                cuts.append(fr.index)
-                shot_start = fr.index
+                cuts.extend(found)
+                shot_start = max(found)
             if predictor is not None and (is_cut or fr.index % every == 0):
                 # motion reference: the previous frame of the same shot (none across a cut)
                 same_shot_prev = prev_img if (prev_img is not None and fr.index > shot_start) else fr.image
@@ -139,6 +148,7 @@ def analyze(
             times.append(fr.time)
             n = fr.index + 1
             pbar.update(1)
+    cuts = sorted(set(cuts + detector.finish()))
     if predictor is not None:
         flush()
     shots = split_long(shots_from_cuts(cuts, n), int(round(shot_options.max_shot_seconds * fps)))

@@ -6,8 +6,6 @@ import pytest
 from jndenc.media.decode import count_decoded_frames, iter_frames
 from jndenc.errors import InputError
 from jndenc.media.probe import probe
-from jndenc.media.shots import ContentDetector, shots_from_cuts, split_long
-from jndenc.analyze import analyze
 from jndenc.media.ffbin import ffmpeg_exe
 
 
@@ -35,34 +33,6 @@ def test_decode_streams_resized_bgr(cut_clip):
     assert [f.index for f in frames] == list(range(0, 150, 10))
     assert frames[0].image.shape == (48, 64, 3) and frames[0].image.dtype == np.uint8
     assert frames[1].time == pytest.approx(10 / 25)
-
-
-def test_shot_detection_finds_generated_cuts(cut_clip):
-    a = analyze(cut_clip)
-    assert a.frames == 150
-    assert len(a.cuts) == 2
-    for found, true in zip(a.cuts, [50, 100]):
-        assert abs(found - true) <= 1
-    assert a.shots[0][0] == 0 and a.shots[-1][1] == 150
-
-
-def test_no_false_cuts_on_continuous_content(plain_clip):
-    assert analyze(plain_clip).cuts == []
-
-
-def test_split_long_and_shots_from_cuts():
-    assert shots_from_cuts([50, 100, 100, 0], 150) == [(0, 50), (50, 100), (100, 150)]
-    segs = split_long([(0, 25), (25, 275)], 100)
-    assert segs[0] == (0, 25) and segs[-1][1] == 275
-    assert all(b - a <= 100 for a, b in segs) and len(segs) == 4
-    assert all(s1[1] == s2[0] for s1, s2 in zip(segs, segs[1:]))
-
-
-def test_detector_min_shot_length():
-    d = ContentDetector(threshold=10, min_shot_frames=5)
-    black, white = np.zeros((36, 64, 3), np.uint8), np.full((36, 64, 3), 255, np.uint8)
-    cuts = [i for i in range(12) if d.process(i, white if i % 2 else black)]
-    assert cuts == [5, 10]
 
 
 @pytest.mark.parametrize("make,expect", [
