@@ -68,3 +68,27 @@ def test_doctor():
 def test_debug_shows_traceback(tmp_path):
     r = jndenc("encode", tmp_path / "none.mp4", tmp_path / "o.mp4", "--crf", "23", "--debug")
     assert r.returncode == 2 and "Traceback" in r.stderr
+
+
+def test_predict_applies_the_planner_options_it_lists(cut_clip):
+    """`predict --help` lists planner options; they decide the CRF column and the "crf" keys."""
+    import math
+
+    from jndenc.predictor import default_weights_path
+
+    if default_weights_path() is None:
+        pytest.skip("no default weights")
+    r = jndenc("predict", cut_clip, "--json", "--target-jnd", "2", "--margin", "0", "--min-crf", "14",
+               "--max-crf", "27")
+    assert r.returncode == 0, r.stderr
+    d = json.loads(r.stdout)
+    assert {"input", "frames", "fps", "model", "shots"} <= set(d)  # the README's contract keeps its keys
+    for s in d["shots"]:
+        assert {"start_frame", "end_frame", "jnd"} <= set(s)
+        j = s["jnd"][1]  # rounded to 0.01 in the JSON: either side of an integer is possible
+        assert s["crf"] in {min(27, max(14, math.floor(x))) for x in (j - 0.005, j + 0.005)}, s
+    assert d["plan_options"]["target_jnd"] == 2 and d["plan_options"]["max_crf"] == 27
+    table = jndenc("predict", cut_clip, "--target-jnd", "2", "--margin", "0", "--min-crf", "14", "--max-crf", "27")
+    assert table.returncode == 0, table.stderr
+    rows = [ln.split() for ln in table.stdout.splitlines()[1:] if ln.split() and ln.split()[0].isdigit()]
+    assert [float(r[-1]) for r in rows] == [s["crf"] for s in d["shots"]]

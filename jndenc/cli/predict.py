@@ -20,25 +20,34 @@ from .report import print_shots
 @click.option("-q", "--quiet", is_flag=True)
 @debug_option
 def predict(src, fmt, as_json, quiet, debug, **kw):
-    """Predict JND1..3 per shot for IN."""
-    from ..pipeline import plan as make_plan
+    """Predict JND1..3 per shot for IN, and the CRF the planner options give each shot."""
+    from ..pipeline import DEFAULT_MARGIN, load_calibration
     from ..pipeline import predict as run
+    from ..planner import PlanOptions
 
     if as_json:
         fmt = "json"
     opts = plan_kwargs(kw)
-    if fmt in ("table", "json"):
-        p = run(src, weights=opts["weights"], sample_every=opts["sample_every"], shot_options=opts["shot_options"],
-                quiet=quiet or fmt == "json")
-        if fmt == "json":
-            click.echo(json.dumps(p.to_dict()))
-        else:
-            print_shots(p.to_dict()["shots"], p.fps)
-        return
     if fmt == "x265-zones":
         opts["codec"] = "x265"
-    plan = make_plan(src, mode="predict", quiet=quiet, **opts)
-    if fmt in ("x264-zones", "x265-zones"):
+    # every planner option in --help shapes the output: the CRF column / "crf" keys and the zones
+    plan_options = PlanOptions(codec=opts["codec"], preset=opts["preset"], target_jnd=opts["target_jnd"],
+                               margin=DEFAULT_MARGIN["predict"] if opts["margin"] is None else opts["margin"], min_crf=opts["min_crf"], max_crf=opts["max_crf"],
+                               granularity=opts["granularity"], x265_offsets=load_calibration(opts["calibration"]))
+    p = run(src, weights=opts["weights"], sample_every=opts["sample_every"], shot_options=opts["shot_options"],
+            quiet=quiet or fmt == "json", plan_options=plan_options)
+    plan = p.plan
+    if fmt == "json":
+        d = p.to_dict()
+        d["zones"] = plan.zones_string()
+        click.echo(json.dumps(d))
+    elif fmt == "table":
+        print_shots(p.to_dict()["shots"], p.fps)
+        o = plan.options
+        click.echo(f"CRF: JND{o['target_jnd']} - margin {o['margin']:g}, {o['codec']} {o['preset']}, "
+                   f"clamped to {o['min_crf']:g}..{o['max_crf']:g}"
+                   + (f"; {len(plan.zones)} zones (--granularity frame)" if o["granularity"] == "frame" else ""))
+    elif fmt in ("x264-zones", "x265-zones"):
         click.echo(f"--crf {plan.ffmpeg_output_kwargs()['crf']} --zones {plan.zones_string()}")
     else:
         click.echo(" ".join(plan.ffmpeg_args()))
