@@ -1,0 +1,225 @@
+#!/usr/bin/env python3
+"""Figure tables in the docs, generated from the committed JSON behind them.
+
+A generated region in a Markdown file is::
+
+    <!-- table:NAME -->
+    (whatever `render(NAME)` gives; never edit by hand)
+    <!-- /table:NAME -->
+
+    python benchmarks/tables.py           # rewrite every region of every doc in DOCS in place
+    python benchmarks/tables.py --check   # exit 1, with a diff, where a doc differs from its JSON
+
+A rerun of a benchmark writes its JSON; this script then updates text and
+numbers together. `tests/test_docs.py` runs ``--check``, so a table typed or
+edited by hand fails the test suite. The render functions are pure (dicts in,
+Markdown out).
+"""
+from __future__ import annotations
+
+import argparse
+import difflib
+import json
+import math
+import re
+import sys
+from collections import defaultdict
+from pathlib import Path
+from typing import Callable, Sequence
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ("weights/MODEL_CARD.md", "benchmarks/README.md")
+REGION = re.compile(r"(<!-- table:([\w-]+) -->\n)(.*?)(<!-- /table:\2 -->)", re.S)
+
+LEVELS = ("JND1", "JND2", "JND3")
+# model_card.py's method keys, in the order and words of the model card
+METHODS = (("model", "this model"), ("mean_predictor", "(a) mean predictor"),
+           ("siti_regression", "(b) SI/TI regression"), ("siti_size_regression", "(c) SI/TI + frame size (reference)"))
+
+
+# ---------------------------------------------------------------- pure renderers
+
+def md_table(header: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[bool]) -> str:
+    """A GitHub Markdown table; ``right[i]`` right-aligns column i (numbers)."""
+    out = ["| " + " | ".join(header) + " |", "|" + "|".join("---:" if r else "---" for r in right) + "|"]
+    out += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(out)
+
+
+def _num(x, fmt: str = "{:.2f}") -> str:
+    return "n/a" if x is None or (isinstance(x, float) and not math.isfinite(x)) else fmt.format(x)
+
+
+def mae_rows(mae: dict, extra: Sequence[tuple[str, Sequence[float]]] = (), bold: str = "model") -> list[list[str]]:
+    """Rows "method | MAE JND1..3 | mean" from model_card.py's ``mae`` dict; ``extra`` rows go after the model."""
+    rows = []
+    entries = [(k, label, mae[k]) for k, label in METHODS if k in mae]
+    for i, (key, label, vals) in enumerate(entries):
+        cells = [label] + [_num(v) for v in vals] + [_num(sum(vals) / len(vals))]
+        rows.append([f"**{c}**" for c in cells] if key == bold else cells)
+        if i == 0:
+            rows += [[lab] + [_num(v) for v in vs] + [_num(sum(vs) / len(vs))] for lab, vs in extra]
+    return rows
+
+
+def model_card_mae(result: dict, cnn: dict | None = None, subset: str = "mae") -> str:
+    """MAE table of one `benchmarks/model_card.py` result; ``cnn``: the CNN-trained recipe's result, as a row."""
+    extra = [("same architecture, CNN correction trained", cnn[subset]["model"])] if cnn else []
+    label = "this model (shipped recipe, `--linear-only`)" if cnn else "this model"
+    rows = mae_rows(result[subset], extra)
+    rows[0] = [f"**{label}**"] + rows[0][1:]
+    n = result["shots"] if subset == "mae" else result["original_shots"]
+    table = md_table(["method", *(f"MAE {lv}" for lv in LEVELS), "mean"], rows, [False, True, True, True, True])
+    return f"{table}\n\n{n} shots; {result['evaluation']}; per-shot MAE in CRF steps."
+
+
+def label_stats(result: dict) -> str:
+    labels = [s["label"] for s in result["per_shot"]]
+    rows = [[lv, _num(m, "{:.1f}"), _num(s, "{:.1f}"), f"{min(r[i] for r in labels):g}-{max(r[i] for r in labels):g}"]
+            for i, (lv, m, s) in enumerate(zip(LEVELS, result["label_mean"], result["label_std"]))]
+    return md_table(["label", "mean (CRF)", "std (CRF)", "range (CRF)"], rows, [False, True, True, True]) + \
+        f"\n\nOver all {result['shots']} labelled shots; the model runs at {result['ms_per_frame']:.1f} ms per frame " \
+        "(batch 32, after warm-up)."
+
+
+def parent_of(clip: str) -> str:
+    """``night~scale50.mkv`` -> ``night.mp4``-style parent key: the name before ``~`` (extension dropped)."""
+    return clip.split("~")[0].rsplit(".", 1)[0] if "~" in clip else clip.rsplit(".", 1)[0]
+
+
+def training_clips(clips: dict, per_shot: Sequence[dict]) -> str:
+    """Per parent clip: split, shots (own + derived copies), copies, source and licence.
+
+    Shot counts come from the cross-validation result's per-shot rows (every
+    labelled shot is held out once there); ``clips`` holds only the text.
+    """
+    own, copies, kinds = defaultdict(int), defaultdict(int), defaultdict(set)
+    for s in per_shot:
+        key = parent_of(s["clip"])
+        if "~" in s["clip"]:
+            copies[key] += 1
+            kinds[key].add(s["clip"].split("~")[1].rsplit(".", 1)[0])
+        else:
+            own[key] += 1
+    rows = []
+    for name, c in clips.items():
+        key = parent_of(name)
+        rows.append([name, c["split"], f"{own[key]} + {copies[key]}", ", ".join(sorted(kinds[key])) or "-",
+                     c["source"], c["licence"]])
+    return md_table(["clip", "split", "shots (own + copies)", "copies", "source", "licence note (from CLIPS.tsv)"],
+                    rows, [False, False, True, False, False, False])
+
+
+def predict_vs_search(runs: Sequence[dict]) -> str:
+    """`benchmarks/predict_vs_search.py --out` results, one per clip."""
+    rows = []
+    for r in runs:
+        p, s = r["predict"], r["search"]
+        name = Path(r["clip"]).name
+        for a, b in zip(p["shots"], s["shots"]):
+            rows.append([name, f"{a['frames'][0]}-{a['frames'][1]}", f"{a['jnd'][0]:.1f} -> {a['crf']:g}",
+                         f"{a['vmaf']:.2f}", f"{b['jnd'][0]:g} -> {b['crf']:g}", f"{b['vmaf']:.2f}",
+                         f"{p['bytes']:,} / {s['bytes']:,} B",
+                         f"{p['timings']['total_s']:.1f} / {s['timings']['total_s']:.1f} s"])
+    return md_table(["clip", "shot", "predict JND1 -> CRF", "VMAF", "search JND1 -> CRF", "VMAF",
+                     "size predict / search", "time predict / search"], rows,
+                    [False, False, False, True, False, True, False, False])
+
+
+def bdrate_averages(summary: dict) -> str:
+    """The averages of a `benchmarks/bdrate.py` run's summary.json, one row per jndenc ladder."""
+    rows = [[name, _num(a.get("bd_rate_vmaf"), "{:+.1f}%"), _num(a.get("bd_vmaf"), "{:+.2f}"),
+             _num(a.get("bd_rate_psnr"), "{:+.1f}%"), _num(a.get("bd_psnr"), "{:+.2f}"),
+             _num(a.get("matched_rate_diff_pct"), "{:+.1f}%"), str(a.get("n_bd_rate_vmaf", 0))]
+            for name, a in summary["ladders"].items()]
+    return md_table(["ladder", "BD-rate VMAF", "BD-VMAF", "BD-rate PSNR", "BD-PSNR (dB)", "matched worst-shot rate",
+                     "clips"], rows, [False, True, True, True, True, True, True])
+
+
+def overhead_report(rep: dict) -> str:
+    """`benchmarks/overhead.py`'s own Markdown rendering of its JSON, without its title line."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        from overhead import render
+    finally:
+        sys.path.pop(0)
+    return "\n".join(ln for ln in render(rep).splitlines() if not ln.startswith("# ")).strip()
+
+
+def not_committed(what: str, how: str) -> str:
+    return f"*No {what} is committed yet: {how}, then `python benchmarks/tables.py` writes this table.*"
+
+
+# ---------------------------------------------------------------- regions: name -> (JSON files, renderer)
+
+def _load(rel: str):
+    return json.loads((ROOT / rel).read_text())
+
+
+def _maybe(rel: str, render: Callable[[dict], str], what: str, how: str) -> Callable[[], str]:
+    return lambda: render(_load(rel)) if (ROOT / rel).is_file() else not_committed(what, how)
+
+
+REGIONS: dict[str, Callable[[], str]] = {
+    "model-card-cv5": lambda: model_card_mae(_load("weights/model_card_cv5.json"),
+                                             _load("weights/model_card_cv5_cnn.json")),
+    "model-card-cv5-originals": lambda: model_card_mae(_load("weights/model_card_cv5.json"),
+                                                       _load("weights/model_card_cv5_cnn.json"),
+                                                       subset="mae_original_clips"),
+    "model-card-test": lambda: model_card_mae(_load("weights/model_card_test.json")),
+    "model-card-test-originals": lambda: model_card_mae(_load("weights/model_card_test.json"),
+                                                        subset="mae_original_clips"),
+    "model-card-labels": lambda: label_stats(_load("weights/model_card_cv5.json")),
+    "training-clips": lambda: training_clips(_load("weights/training_clips.json")["clips"],
+                                             _load("weights/model_card_cv5.json")["per_shot"]),
+    "predict-vs-search": _maybe("weights/predict_vs_search.json", lambda d: predict_vs_search(d["runs"]),
+                                "predict-vs-search run", "run `predict_vs_search.py CLIP --out DIR` per clip and "
+                                "list the JSONs under `runs` in `weights/predict_vs_search.json`"),
+    "bdrate": _maybe("benchmarks/results/summary.json", bdrate_averages, "BD-rate run",
+                     "run `bdrate.py` with `--out benchmarks/results`"),
+    "overhead": _maybe("benchmarks/results/overhead.json", overhead_report, "overhead run",
+                       "run `overhead.py --out benchmarks/results`"),
+}
+
+
+# ---------------------------------------------------------------- rewriting docs
+
+def fill(text: str, render: Callable[[str], str]) -> str:
+    """``text`` with every region's body replaced by ``render(name)``."""
+    return REGION.sub(lambda m: f"{m.group(1)}{render(m.group(2)).rstrip()}\n{m.group(4)}", text)
+
+
+def render_region(name: str) -> str:
+    if name not in REGIONS:
+        raise KeyError(f"no renderer for table region {name!r} (known: {', '.join(REGIONS)})")
+    return REGIONS[name]()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--check", action="store_true", help="change nothing; exit 1 if a doc differs from its JSON")
+    args = ap.parse_args(argv)
+    stale = []
+    for rel in DOCS:
+        path = ROOT / rel
+        old = path.read_text()
+        new = fill(old, render_region)
+        if new == old:
+            continue
+        stale.append(rel)
+        if args.check:
+            sys.stdout.writelines(difflib.unified_diff(old.splitlines(True), new.splitlines(True), rel, rel + " (from JSON)"))
+        else:
+            tmp = path.with_name(path.name + ".tmp")
+            tmp.write_text(new)
+            tmp.replace(path)
+            print(f"updated {rel}")
+    if args.check and stale:
+        print(f"tables.py: {', '.join(stale)} differ from the committed JSON; run python benchmarks/tables.py",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
