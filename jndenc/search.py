@@ -17,7 +17,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Iterable, Sequence, TypeVar
 
 import numpy as np
 
@@ -27,6 +27,8 @@ from .media.quality import compare
 from .media.runner import run_ffmpeg
 
 DEFAULT_THRESHOLDS = (94.0, 88.0, 82.0)
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -159,6 +161,14 @@ def _bracket(score: Callable[[int], float], t: float, guess: int, lo_lim: int, h
     return lo_lim, lo_lim + 1
 
 
+def map_shots(one: Callable[[T], R], items: Iterable[T], workers: int) -> list[R]:
+    """``one`` over ``items`` in order, ``workers`` at a time; threads suffice, the work is in FFmpeg processes."""
+    if workers <= 1:
+        return [one(x) for x in items]
+    with ThreadPoolExecutor(workers) as pool:
+        return list(pool.map(one, items))
+
+
 def search(src: str | os.PathLike, shots: Sequence[tuple[int, int]], opts: SearchOptions = SearchOptions(), *,
            workers: int = 1, bit_depth: int = 8, fps: float = 25.0, work_dir: str | None = None,
            on_shot: Callable[[ShotSearch], None] | None = None) -> list[ShotSearch]:
@@ -176,9 +186,6 @@ def search(src: str | os.PathLike, shots: Sequence[tuple[int, int]], opts: Searc
                 on_shot(r)
             return r
 
-        if workers <= 1:
-            return [one(i) for i in range(len(shots))]
-        with ThreadPoolExecutor(workers) as pool:
-            return list(pool.map(one, range(len(shots))))
+        return map_shots(one, range(len(shots)), workers)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

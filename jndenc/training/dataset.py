@@ -20,7 +20,6 @@ import random
 import shutil
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Sequence
@@ -38,7 +37,7 @@ from ..errors import JndencError, UserError
 from ..media.ffbin import ffmpeg_info
 from ..media.probe import probe
 from ..progress import bar
-from ..search import SearchOptions, extract_references, search_shot
+from ..search import SearchOptions, extract_references, map_shots, search_shot
 from ..media.shots import split_long
 
 IMAGE_SIZE = (480, 270)  # the paper's model input; smaller models resize from it
@@ -179,12 +178,7 @@ class Builder:
                 ref_of[shot].unlink(missing_ok=True)
                 pbar.update(1)
 
-            if self.opts.workers <= 1:
-                for s in todo:
-                    one(s)
-            else:
-                with ThreadPoolExecutor(self.opts.workers) as pool:
-                    list(pool.map(one, todo))
+            map_shots(one, todo, self.opts.workers)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
 
