@@ -73,11 +73,19 @@ def test_trial_encode_args():
     assert _opt(b, "-x265-params") == "log-level=error"
 
 
+def test_trim_filter_one_window_or_several():
+    assert ffargs.trim_filter((10, 60)) == "trim=start_frame=10:end_frame=60,setpts=PTS-STARTPTS"
+    assert ffargs.trim_filter([(10, 60)]) == ffargs.trim_filter((10, 60))
+    several = ffargs.trim_filter([(0, 5), (20, 30)])
+    assert several == "select='between(n,0,4)+between(n,20,29)',setpts=N/FRAME_RATE/TB"
+
+
 def test_quality_graph():
     g = ffargs.quality_graph("/tmp/v.json", bit_depth=10, ref_range=(5, 20), size=(320, 240), threads=4)
     dist, ref, metric = g.split(";")
     assert dist == "[0:v]settb=1/25,setpts=N,scale=320:240:flags=bicubic,format=yuv420p10le[d]"
-    assert ref == "[1:v]trim=start_frame=5:end_frame=20,settb=1/25,setpts=N,format=yuv420p10le[r]"
+    assert ref == ("[1:v]trim=start_frame=5:end_frame=20,setpts=PTS-STARTPTS,settb=1/25,setpts=N,"
+                   "format=yuv420p10le[r]")
     assert metric.startswith(f"[d][r]libvmaf=model=version={ffargs.VMAF_MODEL}:feature='name=psnr|name=float_ssim'")
     assert "log_path=/tmp/v.json" in metric and metric.endswith("n_threads=4")
     plain = ffargs.quality_graph("v.json")
