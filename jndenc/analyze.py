@@ -40,6 +40,7 @@ class Analysis:
     model: str | None = None
     seconds: float = 0.0
     times: np.ndarray = field(default_factory=lambda: np.zeros(0))  # per frame, seconds from the first
+    truncated: str | None = None  # one line when the decode ended early (a truncated or corrupt input)
 
     def shot_times(self) -> list[float] | None:
         if len(self.times) != self.frames or not np.all(np.isfinite(self.times)):
@@ -130,7 +131,8 @@ def analyze(
     n = 0
     times = []
     with bar(info.frames, "analysing", quiet) as pbar:
-        for fr in iter_frames(path, size=size):
+        stream = iter_frames(path, size=size)
+        for fr in stream:
             found = detector.process(fr.index, fr.image)  # a look-ahead detector confirms cuts a few frames late
             is_cut = bool(found)
             if is_cut:
@@ -154,7 +156,8 @@ def analyze(
     shots = split_long(shots_from_cuts(cuts, n), int(round(shot_options.max_shot_seconds * fps)))
     t = np.asarray(times, dtype=float)
     a = Analysis(info=info, frames=n, cuts=cuts, shots=shots, seconds=time.perf_counter() - t0,
-                 times=t - t[0] if len(t) else t)
+                 times=t - t[0] if len(t) else t,
+                 truncated=stream.truncation_message(info.frames if info.frames_exact else None))
     if predictor is not None and sample_index:
         a.sample_index = np.asarray(sample_index)
         a.sample_jnd = np.concatenate(preds)

@@ -222,8 +222,9 @@ def encode(
 
     maps, stream_kw, notes = _stream_options(src, dst, info)
     notes = info.notes + notes
-    if info.frames_exact and plan.frames < info.frames - 1:
-        notes.append(f"input is truncated or corrupt: {plan.frames} of {info.frames} frames decode; encoded those")
+    if plan.stats.get("truncated"):
+        # the plan covers the frames that decode; validation refuses the output if FFmpeg gets more or fewer
+        notes.append(f"{plan.stats['truncated']}; encoded the {plan.frames} frames that decode")
     tmp = dst.with_name(f".{dst.stem}.jndenc-{os.getpid()}.tmp{dst.suffix or '.mp4'}")
     tmp2 = tmp.with_name(tmp.name.replace(".tmp", ".pass2.tmp"))
     if verify is None:

@@ -26,7 +26,7 @@ from .progress import bar
 from .search import DEFAULT_THRESHOLDS, SearchOptions, search
 
 LEVELS = 3
-ESTIMATE_MODES = ("predict", "search", "guided")
+ESTIMATE_MODES = ("predict", "search", "guided", "probe")
 
 
 @dataclass
@@ -58,6 +58,7 @@ class Estimates:
     model: str | None = None
     seconds: float = 0.0  # the whole estimate, shot detection included
     stats: dict = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # warnings a caller should show (e.g. a truncated input)
 
     @property
     def ranges(self) -> list[tuple[int, int]]:
@@ -116,12 +117,17 @@ def estimate(
     prior: float | Sequence[Sequence[float]] | None = None,
     workers: int = 1,
     quiet: bool = True,
+    probe_model=None,
+    probe_weights: str | os.PathLike | None = None,
 ) -> Estimates:
     """Per-shot JND estimates of ``src`` by ``mode``; nothing is encoded to keep.
 
     ``predict``: the model only. ``search``: the oracle's bisection by trial encodes. ``guided``: trial encodes
     starting from ``prior`` (per-shot JND1..3, or one number = a constant JND1 start with levels 4 apart), or from
-    the model's prediction when ``prior`` is None.
+    the model's prediction when ``prior`` is None. ``probe``: the model's frame estimate plus one cheap probe
+    encode per shot (`jndenc.media.probe_encode`) through the probe model (``probe_model``, a loaded
+    `jndenc.models.probe.ProbeModel`, or ``probe_weights``; default: the shipped one); ``stats`` gets the
+    per-shot JND1 ``spread``, the calibrated ``margin_z`` and the probe scores.
     """
     if mode not in ESTIMATE_MODES:
         raise UserError(f"estimate mode must be one of {', '.join(ESTIMATE_MODES)}, not {mode!r}")
@@ -130,6 +136,8 @@ def estimate(
     if mode == "guided":
         est = _guided(src, info, predictor, weights, sample_every, shot_options, search_options, guided_options,
                       prior, workers, quiet)
+    elif mode == "probe":
+        est = _probe(src, info, predictor, weights, probe_model, probe_weights, sample_every, shot_options, quiet)
     elif mode == "predict":
         predictor = predictor or load_predictor(weights)
         a = analyze(src, predictor, info=info, sample_every=sample_every, shot_options=shot_options, quiet=quiet)
@@ -144,6 +152,8 @@ def estimate(
                               trials=[asdict(t) for t in r.trials]) for r in results]
         est = Estimates(str(src), a.frames, info.fps, mode, shots, a, model=search_label(search_options))
     est.seconds = time.perf_counter() - t0
+    if est.analysis.truncated:
+        est.notes.append(est.analysis.truncated)
     return est
 
 
@@ -176,6 +186,27 @@ def _guided(src, info, predictor, weights, sample_every, shot_options, sopts, go
                                   trials=[asdict(t) | {"cached": c} for t, c in zip(r.trials, r.cached)]))
     est = Estimates(str(src), a.frames, info.fps, "guided", shots, a, model=model)
     est.stats["prior"] = [[round(float(x), 2) for x in p] for p in priors]
+    return est
+
+
+def _probe(src, info, predictor, weights, probe_model, probe_weights, sample_every, shot_options, quiet):
+    from .media.probe_encode import ProbeOptions, probe_shots
+    from .models.probe import ProbeModel, probe_vector
+
+    predictor = predictor or load_predictor(weights)
+    pm = probe_model or ProbeModel.load(probe_weights)
+    a = analyze(src, predictor, info=info, sample_every=sample_every, shot_options=shot_options, quiet=quiet)
+    frame = a.shot_jnd()
+    # the probe the model was trained on (its settings are in its metadata), not whatever the defaults are now
+    popts = ProbeOptions(**pm.metadata.get("probe", {}))
+    res, secs = probe_shots(src, a.shots, fps=info.fps, size=(info.width, info.height), opts=popts,
+                            bit_depth=info.bit_depth)
+    jnd, spread = pm.predict(frame, np.stack([probe_vector(r.to_dict()) for r in res]))
+    shots = [ShotEstimate(s, e, [float(x) for x in j], "probe") for (s, e), j in zip(a.shots, jnd)]
+    est = Estimates(str(src), a.frames, info.fps, "probe", shots, a, model=f"probe:{a.model}")
+    est.stats.update({"spread": [round(float(x), 3) for x in spread], "margin_z": dict(pm.margin_z),
+                      "probe": [r.to_dict() for r in res], "probe_setting": popts.key(),
+                      "probe_seconds": round(secs, 3), "frame_jnd": [[round(float(x), 2) for x in j] for j in frame]})
     return est
 
 

@@ -25,7 +25,6 @@ import os
 import shutil
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Sequence
@@ -37,7 +36,7 @@ from .media.clips import sha256_file
 from .media.ffbin import ffmpeg_info
 from .media.ffargs import threads_per_job
 from .media.quality import compare
-from .search import SearchOptions, Trial, extract_references, trial_encode, trial_window
+from .search import SearchOptions, Trial, extract_references, map_shots, trial_encode, trial_window
 
 CACHE_VERSION = 1
 DEFAULT_SLOPE = 1.5  # VMAF per CRF step when the prior's spacing says nothing (6 VMAF per ~4 CRF)
@@ -245,9 +244,6 @@ def guided(src: str | os.PathLike, shots: Sequence[tuple[int, int]], priors: Seq
         return GuidedShot(crf, trials, met, notes, cached)
 
     try:
-        if workers <= 1:
-            return [one(i) for i in range(len(shots))]
-        with ThreadPoolExecutor(workers) as pool:
-            return list(pool.map(one, range(len(shots))))
+        return map_shots(one, range(len(shots)), workers)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -94,7 +94,7 @@ class Prediction:
             shots.append(d)
         out = {"input": self.input, "frames": self.frames, "fps": self.fps, "model": self.model,
                "mode": self.estimates.mode, "shots": shots, "analysis_s": round(self.estimates.seconds, 3),
-               "trial_encodes": self.estimates.trial_encodes}
+               "trial_encodes": self.estimates.trial_encodes, "notes": list(self.estimates.notes)}
         if self.plan is not None:
             out["plan_options"] = {k: self.plan.options[k] for k in ("codec", "preset", "target_jnd", "margin",
                                                                        "min_crf", "max_crf")}
@@ -172,6 +172,7 @@ def plan(
         a = analyze(src, None, info=info, shot_options=shot_options, quiet=quiet)
         p = fixed_plan(a.shots, crf, a.frames, info.fps, opts, input=str(src), shot_times=a.shot_times())
         detection_s = a.seconds
+        truncated = a.truncated
     else:
         if mode != "predict" and granularity == "frame":
             raise UserError(f"--granularity frame needs --mode predict ({mode} measures whole shots)")
@@ -182,6 +183,7 @@ def plan(
                        search_options=search_options(codec, preset, thresholds, metric, pool, trial_seconds))
         p = plan_from_estimates(est, opts)
         detection_s = est.analysis.seconds
+        truncated = est.analysis.truncated
         if mode != "predict":
             p.stats["trial_encodes"] = est.trial_encodes
             p.stats["trials_measured"] = est.trials_measured
@@ -193,6 +195,8 @@ def plan(
                 p.stats["notes"] = notes
         if "prior" in est.stats:
             p.stats["prior"] = est.stats["prior"]
+    if truncated:
+        p.stats["truncated"] = truncated
     p.stats["analysis_s"] = round(time.perf_counter() - t0, 3)
     p.stats["shot_detection_s"] = round(detection_s, 3)
     return p

@@ -66,3 +66,14 @@ def test_nothing_decodes_is_an_input_error(whole, tmp_path):
     bad.write_bytes(whole.read_bytes()[:2000])  # the index and no picture
     with pytest.raises(InputError):
         list(iter_frames(bad))
+
+
+def test_truncated_input_is_reported_by_predict_and_encode(truncated, tmp_path):
+    import jndenc
+    from jndenc.media.decode import count_decoded_frames
+
+    d = jndenc.predict(truncated).to_dict()  # the shipped model
+    assert any("truncated input" in n for n in d["notes"])
+    r = jndenc.encode(truncated, tmp_path / "out.mp4", crf=30).to_dict()
+    assert any("truncated input" in n and "encoded the" in n for n in r["notes"])
+    assert count_decoded_frames(tmp_path / "out.mp4") == r["frames"] == d["frames"] < FRAMES
