@@ -122,27 +122,33 @@ def plan(
     *,
     mode: str = "predict",
     crf: float | None = None,
+    # the encoder
     codec: str = "x264",
     preset: str = "medium",
+    calibration: str | os.PathLike | None = None,
+    # the decision (PlanOptions)
     target_jnd: int = 1,
     margin: float | None = None,
     min_crf: float = 12.0,
     max_crf: float = 40.0,
     granularity: str = "shot",
-    calibration: str | os.PathLike | None = None,
+    # the model and the analysis pass
     weights: str | os.PathLike | None = None,
     predictor=None,
     sample_every: int | None = None,
     shot_options: ShotOptions = ShotOptions(),
+    # trial encodes: search and guided modes
     thresholds: Sequence[float] = DEFAULT_THRESHOLDS,
     metric: str = "vmaf",
     pool: str = "mean",
     workers: int = 1,
     trial_seconds: float | None = None,
+    # guided mode only
     crf_step: float = 1.0,
     max_trials: int = 3,
     trial_cache: str | os.PathLike | None = None,
     prior: float | Sequence[Sequence[float]] | None = None,
+    # a probe already made; progress bars
     info: VideoInfo | None = None,
     quiet: bool = True,
 ) -> Plan:
