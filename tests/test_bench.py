@@ -186,3 +186,16 @@ def test_accuracy_train_labels_and_siti(tmp_path, cut_clip):
     assert len(f) == 3 and all(s > 0 and t >= 0 for s, t in f)
     fc = siti.shot_features(cut_clip, [(0, 50), (50, 100), (100, 150)], consecutive=True)
     assert fc[2][1] > fc[0][1]  # frame to frame, the noisy third shot has the most temporal information
+
+
+def test_guided_ladder_measures_each_target_and_aims_at_it(cut_clip, tmp_path):
+    # guided: one analysis per target level, margin 0, the shipped model as the start
+    res = bdrate.run([cut_clip], tmp_path, BenchOptions(**{**TINY, "modes": ("guided",), "match": False}))
+    with open(tmp_path / "results.csv") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["ladder"] == "jndenc-guided m0"]
+    assert [int(r["target_jnd"]) for r in rows] == [1, 2]
+    assert all(0 < int(r["trial_encodes"]) <= 3 * 3 for r in rows)  # at most 3 trials a shot, 3 shots
+    assert float(rows[0]["crf"]) <= float(rows[1]["crf"])  # a lower threshold never asks for a lower CRF
+    assert res["run"]["counters"]["analyses"] == 2
+    again = bdrate.run([cut_clip], tmp_path, BenchOptions(**{**TINY, "modes": ("guided",), "match": False}))
+    assert again["run"]["counters"]["analyses"] == 0 and again["run"]["counters"]["encodes"] == 0

@@ -46,7 +46,7 @@ from ..progress import bar
 from .bd import BD_METHOD, aggregate, ladder_summary
 from .cache import select_clips
 from .match import match_worst_shot
-from .options import BenchOptions
+from .options import BENCH_MODES, BenchOptions
 from .points import ClipSource, Runner
 from .report import print_table, run_record, write_results
 
@@ -75,18 +75,22 @@ def run_clip(r: Runner, cs: ClipSource) -> tuple[list[dict], dict]:
         _tick(r)
     summary: dict = {"clip": cs.clip.name, "ladders": {}}
     for mode in o.modes:
-        an = r.analysis(cs, mode)
-        if an is None:
+        # guided measures one level per analysis and aims at the target itself (margin 0)
+        ans = {t: r.analysis(cs, mode, t) for t in o.targets} if mode == "guided" else None
+        an1 = r.analysis(cs, mode) if mode != "guided" else None
+        if (an1 is None and ans is None) or (ans is not None and None in ans.values()):
             _tick(r, len(o.margins) * len(o.targets))
             continue
-        for margin in o.margins:
+        for margin in (o.margins if mode != "guided" else (0.0,)):
             name = _ladder_name(mode, margin)
             pts = {}
             for t in o.targets:
-                rec = r.point(cs, r.jnd_plan(cs, an, t, margin))
+                an = ans[t] if ans is not None else an1
+                rec = r.point(cs, r.jnd_plan(an, t, margin))
                 pts[t] = rec
                 rows.append({**base, "ladder": name, "mode": mode, "target_jnd": t, "margin": margin,
-                             "role": "ladder", "analysis_s": an["analysis_s"], **rec})
+                             "role": "ladder", "analysis_s": an["analysis_s"],
+                             "trial_encodes": an.get("trial_encodes") or 0, **rec})
                 _tick(r)
             s = ladder_summary(fixed, pts)
             if o.match and 1 in pts:
@@ -119,15 +123,15 @@ def run(inputs: Sequence[str | os.PathLike], out: str | os.PathLike, opts: Bench
     out.mkdir(parents=True, exist_ok=True)
     if opts.codec not in ("x264", "x265"):
         raise UserError(f"codec must be x264 or x265, not {opts.codec!r}")
-    bad = [m for m in opts.modes if m not in ("predict", "search")]
+    bad = [m for m in opts.modes if m not in BENCH_MODES]
     if bad:
-        raise UserError(f"unknown mode(s) {', '.join(bad)} (predict, search)")
+        raise UserError(f"unknown mode(s) {', '.join(bad)} ({', '.join(BENCH_MODES)})")
     if len(opts.crf_ladder) < 2:
         raise UserError("the fixed-CRF ladder needs at least two CRFs")
     all_clips = list_clips(inputs)
     clips = select_clips(all_clips, opts.max_clips)
     r = Runner(out, opts)
-    if "predict" in opts.modes:
+    if {"predict", "guided"} & set(opts.modes):
         r.predictor()  # a model that fails to load stops the run here, before any encode
     rows: list[dict] = []
     per_clip: list[dict] = []
@@ -187,7 +191,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--codec", choices=["x264", "x265"], default=d.codec)
     p.add_argument("--preset", default=d.preset)
     p.add_argument("--modes", type=lambda s: tuple(x.strip() for x in s.split(",") if x.strip()),
-                   default=d.modes, help="predict,search")
+                   default=d.modes, help=",".join(BENCH_MODES))
     p.add_argument("--max-frames", type=int, default=d.max_frames, help="first N frames per clip; 0 = all")
     p.add_argument("--max-clips", type=int, default=d.max_clips, help="evenly spread subset; 0 = all")
     p.add_argument("--thresholds", type=_nums, default=None, help="search-mode VMAF thresholds T1,T2,T3")

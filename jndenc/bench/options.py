@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+BENCH_MODES = ("predict", "guided", "search")
+
 
 @dataclass
 class BenchOptions:
@@ -11,7 +13,7 @@ class BenchOptions:
     margins: tuple[float, ...] = (1.0,)
     codec: str = "x264"
     preset: str = "medium"
-    modes: tuple[str, ...] = ("predict", "search")
+    modes: tuple[str, ...] = ("predict", "guided", "search")
     max_frames: int | None = 60
     max_clips: int | None = 6
     thresholds: tuple[float, ...] | None = None  # search mode; None: jndenc's defaults

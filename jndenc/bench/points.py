@@ -6,7 +6,6 @@ each clip's JND analysis once per mode, which every target and margin reuses.
 from __future__ import annotations
 
 import os
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -20,8 +19,9 @@ from ..estimate import load_predictor
 from ..media.clips import prepare_source, sha256_file
 from ..media.probe import probe
 from ..media.quality import compare
-from ..pipeline import load_calibration
-from ..pipeline import plan as make_plan_for
+from ..estimate import estimate, search_options
+from ..guided import GuidedOptions
+from ..pipeline import GUIDED_TRIAL_SECONDS, load_calibration
 from ..planner import PlanOptions, make_plan
 from ..planner import fixed_plan as fixed_crf_plan
 from ..predictor import default_weights_candidates, default_weights_path
@@ -139,34 +139,39 @@ class Runner:
                                   f"({type(exc).__name__}: {exc})") from exc
         return self._predictor
 
-    def analysis(self, cs: ClipSource, mode: str) -> dict | None:
+    def analysis(self, cs: ClipSource, mode: str, target: int = 1) -> dict | None:
+        """Per-shot JND estimates of the clip by ``mode`` (`jndenc.estimate`), cached.
+
+        Predict and search estimate every level at once; guided measures only ``target``,
+        so it has one analysis per level.
+        """
         thresholds = tuple(self.opts.thresholds or DEFAULT_THRESHOLDS)
         # the default weights change when they are retrained: key them by content, not by "default"
         weights = self.opts.weights or default_weights_path()
         wkey = sha256_file(weights) if weights and os.path.isfile(weights) else weights
         key = _key("analysis", CACHE_VERSION, cs.sha, self.opts.max_frames, mode, self.opts.codec, self.opts.preset,
-                   thresholds if mode == "search" else None, wkey if mode == "predict" else None)
+                   thresholds if mode != "predict" else None, wkey if mode != "search" else None,
+                   target if mode == "guided" else None)
         rec = self.cache.get(key)
         if rec is not None:
             self.counters.analysis_hits += 1
             return rec
         kw = {}
-        if mode == "predict":
+        if mode != "search":
             pred = self.predictor()
             if pred is None:
                 return None
             kw["predictor"] = pred
-        else:
-            kw["thresholds"] = thresholds
         src = self.ensure_source(cs)
-        t0 = time.perf_counter()
-        p = make_plan_for(src, mode=mode, codec=self.opts.codec, preset=self.opts.preset, target_jnd=1, margin=0.0,
-                          quiet=True, **kw)
+        sopts = search_options(self.opts.codec, self.opts.preset, thresholds,
+                               trial_seconds=GUIDED_TRIAL_SECONDS if mode == "guided" else 0.0)
+        est = estimate(src, mode, search_options=sopts, guided_options=GuidedOptions(target_jnd=target), **kw)
         self.counters.analyses += 1
         return self.cache.put(key, {
-            "mode": mode, "model": p.model, "frames": p.frames, "fps": p.fps,
-            "shots": [[s.start_frame, s.end_frame] for s in p.shots], "jnd": [s.jnd for s in p.shots],
-            "analysis_s": round(time.perf_counter() - t0, 3), "trial_encodes": p.stats.get("trial_encodes"),
+            "mode": mode, "model": est.model, "frames": est.frames, "fps": est.fps,
+            "shots": [list(r) for r in est.ranges], "jnd": [s.to_dict()["jnd"] for s in est.shots],
+            "analysis_s": round(est.seconds, 3), "trial_encodes": est.trial_encodes,
+            "shot_times": est.shot_times(),
         })
 
     # -- encodes -------------------------------------------------------------
@@ -178,10 +183,12 @@ class Runner:
         i = cs.info
         return fixed_crf_plan([tuple(s) for s in i["shots"]], crf, i["frames"], i["fps"], self._plan_options())
 
-    def jnd_plan(self, cs: ClipSource, an: dict, target: int, margin: float):
-        opts = self._plan_options(target_jnd=target, margin=margin)
-        return make_plan([tuple(s) for s in an["shots"]], an["jnd"], an["frames"], an["fps"], opts, mode=an["mode"],
-                         model=an["model"])
+    def jnd_plan(self, an: dict, target: int, margin: float):
+        # guided CRFs sit on half steps where the curve is steep
+        opts = self._plan_options(target_jnd=target, margin=margin, crf_step=0.5 if an["mode"] == "guided" else 1.0)
+        jnd = [[np.nan if x is None else x for x in j] for j in an["jnd"]]
+        return make_plan([tuple(s) for s in an["shots"]], jnd, an["frames"], an["fps"], opts, mode=an["mode"],
+                         model=an["model"], shot_times=an.get("shot_times"))
 
     def point(self, cs: ClipSource, plan) -> dict:
         """Encode ``plan`` and measure it, or recall the cached result."""

@@ -23,7 +23,7 @@ from .bd import BD_METHOD
 CSV_COLUMNS = [
     "clip", "clip_sha256", "width", "height", "fps", "frames", "codec", "preset", "ladder", "mode", "target_jnd",
     "margin", "role", "crf", "crf_min", "crf_max", "bitrate_kbps", "bytes", "vmaf_mean", "vmaf_p5",
-    "vmaf_worst_shot", "psnr_y", "ssim", "encode_s", "analysis_s", "cached",
+    "vmaf_worst_shot", "psnr_y", "ssim", "encode_s", "analysis_s", "trial_encodes", "cached",
 ]
 
 
