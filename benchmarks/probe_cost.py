@@ -1,0 +1,72 @@
+#!/usr/bin/env python3
+"""What probe mode's probe costs, as a share of a medium encode of the same clip.
+
+    python benchmarks/probe_cost.py CLIP [CLIP ...] [--out weights/probe_cost.json]
+
+Per clip, in one process: shot detection (`jndenc.analyze`, not counted: every
+mode runs it), then the probe of every shot (`jndenc.media.probe_encode.
+probe_shots` with the shipped probe settings: encode + subsampled VMAF of the
+trial windows), then a plain x264 ``-preset medium -crf 23`` encode of the
+whole clip, the baseline, each timed on wall clock with the same threads.
+The ratio probe / encode is the number the issue bounds (<= 20% at 720p).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from jndenc.analyze import analyze
+from jndenc.media.ffargs import encode_args
+from jndenc.media.probe import probe
+from jndenc.media.probe_encode import ProbeOptions, probe_shots
+from jndenc.media.runner import run_ffmpeg
+
+
+def measure(clip: Path, opts: ProbeOptions, threads: int) -> dict:
+    info = probe(clip)
+    shots = analyze(clip, None, info=info).shots
+    with tempfile.TemporaryDirectory(prefix="jndenc-pc-") as tmp:
+        t0 = time.perf_counter()
+        res, _ = probe_shots(clip, shots, fps=info.fps, size=(info.width, info.height), opts=opts,
+                             bit_depth=info.bit_depth, threads=threads)
+        t_probe = time.perf_counter() - t0
+        out = Path(tmp) / "medium.mp4"
+        t0 = time.perf_counter()
+        run_ffmpeg(encode_args(clip, out, encoder="libx264", preset="medium", crf=23, threads=threads),
+                   what="baseline encode")
+        t_enc = time.perf_counter() - t0
+    probed = sum(r.window[1] - r.window[0] for r in res)
+    return {"clip": clip.name, "size": [info.width, info.height], "frames": info.frames, "shots": len(shots),
+            "probed_frames": probed, "probe_s": round(t_probe, 3), "medium_encode_s": round(t_enc, 3),
+            "ratio": round(t_probe / t_enc, 3)}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("clips", nargs="+", type=Path)
+    ap.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
+    ap.add_argument("--out", type=Path, default=None)
+    args = ap.parse_args(argv)
+    opts = ProbeOptions()
+    rows = []
+    for clip in args.clips:
+        r = measure(clip, opts, args.threads)
+        rows.append(r)
+        print(f"{r['clip']}: {r['size'][0]}x{r['size'][1]}, {r['frames']} frames, {r['shots']} shots, "
+              f"probed {r['probed_frames']}: probe {r['probe_s']:.2f} s, medium encode {r['medium_encode_s']:.2f} s, "
+              f"ratio {r['ratio']:.1%}", flush=True)
+    total = sum(r["probe_s"] for r in rows) / sum(r["medium_encode_s"] for r in rows)
+    print(f"all: probe / medium encode = {total:.1%} ({args.threads} threads, setting {opts.key()})")
+    if args.out:
+        args.out.write_text(json.dumps({"setting": opts.key(), "threads": args.threads, "clips": rows,
+                                        "ratio_total": round(total, 3)}, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

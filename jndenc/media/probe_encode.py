@@ -1,0 +1,278 @@
+"""The cheap probe: one fast encode of every shot's trial window and its subsampled VMAF.
+
+Per clip, two FFmpeg runs cover all shots: the first encodes the frames of
+every shot's trial window (the same middle-``window_seconds`` window the
+oracle's trials measure, `jndenc.search.trial_window`) back to back with a
+fast x264 preset at one fixed CRF, with a forced keyframe at each window's
+first frame so each window is coded on its own, as a trial encode of it
+would be; the second measures VMAF (libvmaf, ``n_subsample``) of that file
+against the same source frames. Each shot gets the mean VMAF, PSNR-Y and
+SSIM of its window and the probe's bits per pixel. These describe how hard
+the content is to code at a known quality point, which SI/TI from frames
+do not see (grain, screen text, flat animation) - the probe model
+(`jndenc.models.probe`) maps them to JND1..3.
+
+Pure argument builders (`probe_encode_args`, `probe_quality_graph`) and one
+runner (`run_probe`).
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from .ffargs import VMAF_FEATURES, VMAF_MODEL, lossless_args, pix_fmt, threads_per_job
+from .ffbin import require
+from .runner import run_ffmpeg
+
+ENCODERS = {"x264": "libx264", "x265": "libx265"}
+
+
+@dataclass(frozen=True)
+class ProbeOptions:
+    """What a probe encodes and measures. The defaults are the measured choice (weights/MODEL_CARD.md)."""
+
+    codec: str = "x264"
+    preset: str = "ultrafast"
+    crf: float = 30.0  # the quantiser: a constant QP with rate_control "qp", else a CRF
+    subsample: int = 4  # libvmaf n_subsample: every Nth frame is scored
+    window_seconds: float = 2.0  # the trial window of `jndenc.search.trial_window`
+    # constant QP: no rate-control state carries from one window to the next, so a shot's probe does not
+    # depend on the shots probed before it in the same run (with CRF a noisy window after a clean one
+    # scored 2 VMAF points higher than alone)
+    rate_control: str = "qp"
+
+    def key(self) -> str:
+        """A short name of these settings (cache keys, feature-file columns)."""
+        rc = "qp" if self.rate_control == "qp" else "crf"
+        return f"{self.codec}-{self.preset}-{rc}{self.crf:g}-sub{self.subsample}-win{self.window_seconds:g}"
+
+
+@dataclass
+class ProbeResult:
+    start_frame: int  # the shot
+    end_frame: int
+    window: tuple[int, int]  # absolute source frames [a, b) the probe encoded and measured
+    vmaf: float  # mean over the scored frames of the window
+    psnr: float
+    ssim: float
+    bpp: float  # probe bits per pixel per frame
+    scored: int  # frames libvmaf scored in this window
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["window"] = list(self.window)
+        return d
+
+
+def shot_windows(shots: Sequence[tuple[int, int]], fps: float, seconds: float | None) -> list[tuple[int, int]]:
+    """Absolute source frames [a, b) each shot's probe measures: the trial window of the oracle's labels."""
+    from ..search import trial_window
+
+    out = []
+    for a, b in shots:
+        w = trial_window(b - a, seconds, fps)
+        out.append((a + w[0], a + w[1]) if w else (a, b))
+    return out
+
+
+def select_expr(windows: Sequence[tuple[int, int]]) -> str:
+    """FFmpeg ``select`` expression keeping frames [a, b) of every window, by decoded frame index."""
+    return "+".join(f"between(n,{a},{b - 1})" for a, b in windows)
+
+
+def _window_chain(windows: Sequence[tuple[int, int]]) -> str:
+    # one stream of the windows' frames, renumbered 0.. so both runs line frames up by index; the trim
+    # ends the stream at the last window, so FFmpeg stops decoding there instead of at the end of the clip
+    end = max(b for _, b in windows)
+    return f"trim=end_frame={end},select='{select_expr(windows)}',settb=1/25,setpts=N"
+
+
+def keyframe_expr(lengths: Sequence[int]) -> str:
+    """``-force_key_frames`` expression: a keyframe at each window's first frame of the probe stream."""
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(int)
+    return "expr:" + "+".join(f"eq(n,{s})" for s in starts)
+
+
+def seek_args(first_frame: int, fps: float) -> list[str]:
+    """Input options that start decoding at frame ``first_frame`` (half a frame early, so rounding keeps it)."""
+    if first_frame < 1:
+        return []
+    return ["-ss", f"{(first_frame - 0.5) / fps:.6f}"]
+
+
+def probe_encode_args(src: str | os.PathLike, out: str | os.PathLike, windows: Sequence[tuple[int, int]], *,
+                      opts: ProbeOptions = ProbeOptions(), bit_depth: int = 8, threads: int = 0,
+                      seek: Sequence[str] = ()) -> list[str]:
+    """The probe encode: ``windows`` of ``src`` back to back, each starting with a keyframe.
+
+    ``seek`` (`seek_args`) starts decoding later; ``windows`` then count from the first frame decoded.
+    """
+    lengths = [b - a for a, b in windows]
+    args = [*seek, "-i", str(src), "-map", "0:v:0", "-an", "-sn", "-dn",
+            "-vf", f"{_window_chain(windows)},format={pix_fmt(bit_depth)}", "-fps_mode", "passthrough",
+            "-c:v", ENCODERS[opts.codec], "-preset", opts.preset,
+            "-qp" if opts.rate_control == "qp" else "-crf", f"{opts.crf:g}",
+            "-force_key_frames", keyframe_expr(lengths), "-frames:v", str(sum(lengths))]
+    if opts.codec == "x265":
+        args += ["-x265-params", "log-level=error"]
+    if threads:
+        args += ["-threads", str(threads)]
+    return args + [str(out)]
+
+
+def probe_quality_graph(log_path: str | os.PathLike, windows: Sequence[tuple[int, int]], *, bit_depth: int = 8,
+                        subsample: int = 4, threads: int = 1) -> str:
+    """libvmaf graph: input 0 the probe encode, input 1 the source (its windows selected the same way)."""
+    pix = pix_fmt(bit_depth)
+    features = "|".join(f"name={f}" for f in VMAF_FEATURES)
+    return (f"[0:v]settb=1/25,setpts=N,format={pix}[d];[1:v]{_window_chain(windows)},format={pix}[r];"
+            f"[d][r]libvmaf=model=version={VMAF_MODEL}:feature='{features}':n_subsample={int(subsample)}"
+            f":log_fmt=json:log_path={log_path}:n_threads={int(threads)}")
+
+
+def probe_quality_args(probe_file: str | os.PathLike, src: str | os.PathLike, graph: str, frames: int,
+                       seek: Sequence[str] = ()) -> list[str]:
+    """Run ``graph`` over the probe file and the source (same ``seek`` as its encode); stop after ``frames``."""
+    return ["-i", str(probe_file), *seek, "-i", str(src), "-lavfi", graph, "-frames:v", str(int(frames)),
+            "-f", "null", "-"]
+
+
+def group_windows(windows: Sequence[tuple[int, int]], max_gap: int) -> list[list[int]]:
+    """Indices of ``windows`` (sorted by start) in runs whose gaps are at most ``max_gap`` frames.
+
+    Each run is probed by its own pair of FFmpeg calls that seek to its first frame, so frames
+    between far-apart windows (the rest of long shots) are never decoded.
+    """
+    order = sorted(range(len(windows)), key=lambda i: windows[i][0])
+    runs: list[list[int]] = []
+    for i in order:
+        if runs and windows[i][0] - windows[runs[-1][-1]][1] <= max_gap:
+            runs[-1].append(i)
+        else:
+            runs.append([i])
+    return runs
+
+
+def window_bytes(path: str | os.PathLike, lengths: Sequence[int]) -> list[int]:
+    """Coded bytes of each window of the probe file (packets in presentation order, no decoding)."""
+    from .probe import open_container
+
+    sizes = []
+    with open_container(path) as c:
+        stream = c.streams.video[0]
+        for pkt in c.demux(stream):
+            if pkt.size and pkt.pts is not None:
+                sizes.append((pkt.pts, pkt.size))
+    sizes.sort()
+    per = [s for _, s in sizes]
+    bounds = np.concatenate([[0], np.cumsum(lengths)]).astype(int)
+    return [int(sum(per[bounds[i]:bounds[i + 1]])) for i in range(len(lengths))]
+
+
+def _effective_subsample(lengths: Sequence[int], subsample: int) -> int:
+    # every window must get at least one scored frame (a 3-frame shot with n_subsample=4 might get none)
+    return max(1, min(int(subsample), min(lengths)))
+
+
+def scored_windows(windows: Sequence[tuple[int, int]], subsample: int) -> list[tuple[int, int]]:
+    """Each window shortened to a multiple of ``subsample`` frames (at least one frame kept).
+
+    Back to back in one probe stream, every window then starts on a scored frame, so libvmaf
+    scores the same frames of a window (its 0th, Nth, 2Nth...) whichever windows precede it.
+    """
+    return [(a, a + max(min(b - a, subsample), (b - a) // subsample * subsample)) for a, b in windows]
+
+
+def run_probe(src: str | os.PathLike, windows: Sequence[tuple[int, int]], size: tuple[int, int],
+              opts: ProbeOptions = ProbeOptions(), *, bit_depth: int = 8, threads: int | None = None,
+              work_dir: str | os.PathLike | None = None, fps: float | None = None,
+              max_gap_seconds: float = 4.0) -> tuple[list[dict], float]:
+    """Probe the absolute frame ``windows`` of ``src`` (``size`` = (w, h)); returns per-window scores and seconds.
+
+    Each dict has vmaf, psnr, ssim (means over scored frames), bpp and scored. With ``fps``, windows
+    more than ``max_gap_seconds`` apart are probed in separate runs that seek (by time) to their
+    first frame; without it, one run decodes from the start (exact frame numbers whatever the
+    timestamps, as the dataset's lossless window copies need).
+    """
+    require("libvmaf")
+    if opts.codec not in ENCODERS:
+        raise ValueError(f"probe codec must be one of {', '.join(ENCODERS)}")
+    windows = [(int(a), int(b)) for a, b in windows]
+    if not windows or min(b - a for a, b in windows) < 1:
+        raise ValueError("every probe window needs at least one frame")
+    threads = threads or threads_per_job(None, 1)
+    t0 = time.perf_counter()
+    runs = group_windows(windows, int(max_gap_seconds * fps)) if fps else [list(range(len(windows)))]
+    out: list[dict] = [{}] * len(windows)
+    tmp = Path(tempfile.mkdtemp(prefix="jndenc-probe-", dir=work_dir))
+    try:
+        for r, idx in enumerate(runs):
+            first = windows[idx[0]][0] if fps else 0
+            seek = seek_args(first, fps) if fps else []
+            if not seek:
+                first = 0
+            local = [(windows[i][0] - first, windows[i][1] - first) for i in idx]
+            for i, res in zip(idx, _probe_run(src, local, size, opts, bit_depth, threads, tmp / f"run{r}", seek)):
+                out[i] = res
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return out, time.perf_counter() - t0
+
+
+def _probe_run(src, windows, size, opts, bit_depth, threads, tmp: Path, seek) -> list[dict]:
+    tmp.mkdir(parents=True)
+    sub = _effective_subsample([b - a for a, b in windows], opts.subsample)
+    windows = scored_windows(windows, sub)
+    lengths = [b - a for a, b in windows]
+    enc = tmp / "probe.mkv"
+    run_ffmpeg(probe_encode_args(src, enc, windows, opts=opts, bit_depth=bit_depth, threads=threads, seek=seek),
+               what=f"probe encode of {src}")
+    nbytes = window_bytes(enc, lengths)
+    log = tmp / "vmaf.json"
+    graph = probe_quality_graph(log, windows, bit_depth=bit_depth, subsample=sub, threads=threads)
+    run_ffmpeg(probe_quality_args(enc, src, graph, sum(lengths), seek), what=f"probe VMAF of {src}")
+    frames = json.loads(log.read_text()).get("frames", [])
+    bounds = np.concatenate([[0], np.cumsum(lengths)]).astype(int)
+    out = []
+    for i, n in enumerate(lengths):
+        mine = [f["metrics"] for f in frames if bounds[i] <= int(f["frameNum"]) < bounds[i + 1]]
+        # a window's first frame has no previous frame of its own: alone its VMAF motion term is 0, after
+        # another window it is the motion across the join, so it is left out wherever another frame is scored
+        mine = mine[1:] if len(mine) > 1 else mine
+        mean = lambda k: float(np.mean([m[k] for m in mine])) if mine else math.nan  # noqa: E731
+        out.append({"vmaf": mean("vmaf"), "psnr": min(mean("psnr_y"), 100.0), "ssim": mean("float_ssim"),
+                    "bpp": 8.0 * nbytes[i] / (size[0] * size[1] * n), "scored": len(mine)})
+    return out
+
+
+def probe_shots(src: str | os.PathLike, shots: Sequence[tuple[int, int]], *, fps: float, size: tuple[int, int],
+                opts: ProbeOptions = ProbeOptions(), bit_depth: int = 8, threads: int | None = None,
+                work_dir: str | os.PathLike | None = None) -> tuple[list[ProbeResult], float]:
+    """One probe per shot of ``src`` on its trial window; returns the results and the seconds it took."""
+    windows = shot_windows(shots, fps, opts.window_seconds)
+    res, secs = run_probe(src, windows, size, opts, bit_depth=bit_depth, threads=threads, work_dir=work_dir, fps=fps)
+    return [ProbeResult(a, b, w, r["vmaf"], r["psnr"], r["ssim"], r["bpp"], r["scored"])
+            for (a, b), w, r in zip(shots, windows, res)], secs
+
+
+def extract_windows(src: str | os.PathLike, windows: Sequence[tuple[int, int]], out: str | os.PathLike,
+                    bit_depth: int = 8) -> list[tuple[int, int]]:
+    """A lossless copy of only ``windows`` of ``src`` (one decode); returns the windows' frames in the copy.
+
+    Probing the copy gives the same scores as probing ``src`` (the copy is exact) and is cheaper when
+    several probe settings are compared on one clip.
+    """
+    args = lossless_args(src, out, bit_depth=bit_depth, vf=_window_chain(windows))
+    args[-1:-1] = ["-fps_mode", "passthrough"]
+    run_ffmpeg(args, what=f"cutting probe windows of {src}")
+    bounds = np.concatenate([[0], np.cumsum([b - a for a, b in windows])]).astype(int)
+    return [(int(bounds[i]), int(bounds[i + 1])) for i in range(len(windows))]

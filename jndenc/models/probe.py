@@ -1,0 +1,298 @@
+"""The probe-mode model: a shot's JND1..3 and its spread from the frame model's estimate plus one cheap probe.
+
+Inputs (per shot):
+
+- ``frame_jnd``: the frame model's JND1..3 for the shot (median over its
+  sampled frames, as `jndenc.analyze` reduces them), so whatever the frame
+  model knows (SI, TI, frame size) comes in through three numbers;
+- ``probe_features``: `probe_vector` of the shot's probe scores
+  (`jndenc.media.probe_encode`): probe VMAF, its distance to the VMAF ceiling
+  on a log scale (VMAF saturates near 100 on easy content, where a linear
+  term would under-predict), PSNR-Y and log2 bits per pixel.
+
+Outputs keep the compact model's names and its monotone construction
+(``JND1_output``, ``JND2_output`` = JND1 + softplus, ``JND3_output`` = JND2 +
+softplus) and add ``JND1_spread``: a per-shot scale of the JND1 error
+(softplus of a linear term, CRF steps). With ``z`` from the metadata
+(``margin_z``, calibrated on held-out shots), ``JND1 - z * spread`` is the
+CRF that keeps the chance of a visible shot (true JND1 below it) near
+``1 - p``.
+
+All heads are linear on the standardised inputs, fitted in closed form
+(`fit_probe_model`): with a few hundred labelled shots that is what cross
+validation supports. The model is a Keras model built by `probe_model`
+(named layers, Keras-applications style) so it saves, loads and converts
+(`jndenc export`) like the frame model; `ProbeModel` runs it.
+"""
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from ..errors import UserError
+
+ARCHITECTURE = "probe"
+PROBE_FEATURES = ("vmaf", "log_vmaf_headroom", "psnr", "log2_bpp")
+FRAME_INPUT = "frame_jnd"
+PROBE_INPUT = "probe_features"
+OUTPUTS = ("JND1_output", "JND2_output", "JND3_output", "JND1_spread")
+HEADS = ("JND1_linear", "JND2_inc_linear", "JND3_inc_linear", "JND1_spread_linear")
+DEFAULT_PROBE_WEIGHTS_NAME = "jndenc_probe.keras"
+MIN_INC = 0.25  # softplus cannot reach 0: smallest level spacing the fit targets
+MIN_SPREAD = 0.3  # CRF steps: floor of the fitted absolute error (labels are integers)
+
+
+def probe_vector(scores: dict) -> np.ndarray:
+    """`PROBE_FEATURES` of one shot's probe scores (``vmaf``, ``psnr``, ``bpp`` as `run_probe` returns)."""
+    v = float(np.clip(scores["vmaf"], 0.0, 100.0))
+    psnr = float(min(scores["psnr"], 60.0))
+    bpp = max(float(scores["bpp"]), 1e-4)
+    return np.array([v, -math.log(100.5 - v), psnr, math.log2(bpp)], dtype=np.float32)
+
+
+def probe_model(n_probe: int = len(PROBE_FEATURES), n_frame: int = 3):
+    """Build the probe-mode model (untrained: heads at zero, JND1 = 0). Inputs ``frame_jnd``, ``probe_features``."""
+    import keras
+    from keras import layers
+
+    frame = keras.Input(shape=(n_frame,), name=FRAME_INPUT)
+    probe = keras.Input(shape=(n_probe,), name=PROBE_INPUT)
+    x = layers.Concatenate(name="shot_features")([frame, probe])
+
+    def linear(name: str):
+        return layers.Dense(1, kernel_initializer="zeros", bias_initializer="zeros", name=name)(x)
+
+    jnd1 = layers.Identity(name="JND1_output")(linear(HEADS[0]))
+    inc2 = layers.Activation("softplus", name="JND2_increment")(linear(HEADS[1]))
+    inc3 = layers.Activation("softplus", name="JND3_increment")(linear(HEADS[2]))
+    jnd2 = layers.Add(name="JND2_output")([jnd1, inc2])
+    jnd3 = layers.Add(name="JND3_output")([jnd2, inc3])
+    spread = layers.Activation("softplus", name="JND1_spread")(linear(HEADS[3]))
+    return keras.Model([frame, probe], [jnd1, jnd2, jnd3, spread], name=ARCHITECTURE)
+
+
+# --- closed-form fitting (numpy; the Keras model only receives the coefficients) ---
+
+def _softplus(x):
+    return np.logaddexp(0.0, x)
+
+
+def _softplus_inv(x):
+    return np.log(np.expm1(np.asarray(x, dtype=np.float64)))
+
+
+@dataclass
+class LinearHeads:
+    """Coefficients on raw inputs [frame_jnd, probe_features] (+ bias) for each head."""
+
+    coef: dict[str, np.ndarray] = field(default_factory=dict)  # head -> [F]
+    bias: dict[str, float] = field(default_factory=dict)
+
+    def raw(self, x: np.ndarray, head: str) -> np.ndarray:
+        return x @ self.coef[head] + self.bias[head]
+
+    def predict(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """[N, 3] JND1..3 and [N] spread, exactly as the Keras model computes them."""
+        j1 = self.raw(x, HEADS[0])
+        j2 = j1 + _softplus(self.raw(x, HEADS[1]))
+        j3 = j2 + _softplus(self.raw(x, HEADS[2]))
+        spread = _softplus(self.raw(x, HEADS[3])) if HEADS[3] in self.coef else np.full(len(x), np.nan)
+        return np.stack([j1, j2, j3], axis=1), spread
+
+
+def _ridge(x: np.ndarray, t: np.ndarray, ridge: float) -> tuple[np.ndarray, float]:
+    """Least squares on standardised columns with an L2 penalty (none on the intercept), in raw units."""
+    mu, sd = x.mean(0), x.std(0)
+    sd = np.where(sd > 1e-9, sd, 1.0)
+    a = np.c_[(x - mu) / sd, np.ones(len(x))]
+    reg = ridge * len(x) * np.eye(a.shape[1])
+    reg[-1, -1] = 0.0
+    c = np.linalg.solve(a.T @ a + reg, a.T @ t)
+    coef = c[:-1] / sd
+    return coef, float(c[-1] - np.sum(coef * mu))
+
+
+def fit_levels(x: np.ndarray, y: np.ndarray, ridge: float = 1e-3) -> LinearHeads:
+    """JND1 by least squares; JND2, JND3 increments through softplus (the model's monotone form)."""
+    y = np.asarray(y, dtype=np.float64)
+    incs = np.maximum(np.diff(y, axis=1), MIN_INC)
+    heads = LinearHeads()
+    for name, t in zip(HEADS[:3], (y[:, 0], _softplus_inv(incs[:, 0]), _softplus_inv(incs[:, 1]))):
+        heads.coef[name], heads.bias[name] = _ridge(x, t, ridge)
+    return heads
+
+
+def fit_spread(heads: LinearHeads, x: np.ndarray, abs_err: np.ndarray, ridge: float = 1e-2) -> None:
+    """Spread head: softplus of a linear fit to the held-out absolute JND1 errors (in softplus-inverse units)."""
+    t = _softplus_inv(np.maximum(np.asarray(abs_err, dtype=np.float64), MIN_SPREAD))
+    heads.coef[HEADS[3]], heads.bias[HEADS[3]] = _ridge(x, t, ridge)
+
+
+def calibrate_z(y1: np.ndarray, pred1: np.ndarray, spread: np.ndarray, levels: Sequence[float]) -> dict[str, float]:
+    """For each level p, the smallest z with share(y1 >= pred1 - z * spread) >= p on held-out shots."""
+    need = (pred1 - y1) / spread  # z at which each shot is just covered
+    out = {}
+    for p in levels:
+        out[f"{p:g}"] = round(float(max(0.0, np.quantile(need, p, method="higher"))), 3)
+    return out
+
+
+def inner_oof(x: np.ndarray, y: np.ndarray, groups: Sequence[str], k: int = 5, seed: int = 0,
+              ridge: float = 1e-3) -> np.ndarray:
+    """Out-of-fold JND1 predictions by group k-fold (for the spread head and z, never in-sample errors)."""
+    import random
+
+    g = sorted(set(groups))
+    random.Random(seed).shuffle(g)
+    fold = {name: i % k for i, name in enumerate(g)}
+    f = np.array([fold[name] for name in groups])
+    out = np.empty(len(y))
+    for i in range(min(k, len(g))):
+        tr, te = f != i, f == i
+        if te.any():
+            out[te] = fit_levels(x[tr], y[tr], ridge).predict(x[te])[0][:, 0]
+    return out
+
+
+def fit_probe_model(frame_jnd: np.ndarray, probe_feats: np.ndarray, y: np.ndarray, groups: Sequence[str], *,
+                    levels: Sequence[float] = (0.8, 0.9, 0.95), k: int = 5, seed: int = 0,
+                    ridge: float = 1e-3) -> tuple[LinearHeads, dict[str, Any]]:
+    """Fit all heads on training shots; spread and z come from inner group-CV residuals (held-out errors)."""
+    x = np.c_[frame_jnd, probe_feats].astype(np.float64)
+    heads = fit_levels(x, y, ridge)
+    oof = inner_oof(x, np.asarray(y, float), groups, k, seed, ridge)
+    err = np.abs(oof - np.asarray(y, float)[:, 0])
+    fit_spread(heads, x, err)
+    spread = heads.predict(x)[1]
+    z = calibrate_z(np.asarray(y, float)[:, 0], oof, spread, levels)
+    info = {"margin_z": z, "inner_cv_mae_jnd1": round(float(err.mean()), 3), "train_shots": int(len(y)),
+            "train_mae": [round(float(v), 3) for v in np.abs(heads.predict(x)[0] - y).mean(0)]}
+    return heads, info
+
+
+def set_heads(model, heads: LinearHeads) -> None:
+    for name in HEADS:
+        model.get_layer(name).set_weights([heads.coef[name][:, None].astype(np.float32),
+                                           np.array([heads.bias[name]], np.float32)])
+
+
+# --- inference ---
+
+class ProbeModel:
+    """A loaded probe model: the converted ``.tflite`` when it matches the weights, else Keras."""
+
+    def __init__(self, model, metadata: dict[str, Any], weights_path: Path | None, runtime: str):
+        self.model = model
+        self.metadata = dict(metadata)
+        self.weights_path = weights_path
+        self.runtime = runtime
+        self.margin_z: dict[str, float] = dict(self.metadata.get("margin_z") or {})
+
+    @classmethod
+    def load(cls, weights_path: str | os.PathLike | None = None, runtime: str | None = None) -> "ProbeModel":
+        from ..runtime import RUNTIME_ENV, available, find_light
+        from .io import read_metadata
+
+        path = Path(weights_path) if weights_path is not None else default_probe_weights()
+        if path is None or not path.is_file():
+            raise UserError(f"probe-mode weights not found{f': {path}' if path else ''}; "
+                            "use --mode predict, guided or search")
+        meta = read_metadata(path) or {}
+        if meta.get("architecture") != ARCHITECTURE:
+            raise UserError(f"{path} is not a probe-mode model (architecture {meta.get('architecture')!r})")
+        runtime = runtime or os.environ.get(RUNTIME_ENV) or "auto"
+        if runtime != "tensorflow":
+            lite, why = find_light(path)
+            ok, why2 = available()
+            if lite is not None and ok:
+                from ..runtime import LiteModel
+
+                return cls(LiteModel(lite), meta, path, "litert")
+            if runtime == "litert":
+                raise UserError(f"{path}: cannot use the light runtime: {why or why2}")
+        return cls(load_keras(path), meta, path, "tensorflow")
+
+    def predict(self, frame_jnd: np.ndarray, probe_feats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """[S,3] frame-model JND and [S,K] `probe_vector`s -> ([S,3] JND1..3, [S] JND1 spread)."""
+        f = np.asarray(frame_jnd, np.float32).reshape(-1, 3)
+        p = np.asarray(probe_feats, np.float32).reshape(len(f), -1)
+        if not len(f):
+            return np.zeros((0, 3), np.float32), np.zeros(0, np.float32)
+        if self.runtime == "litert":
+            out = self.model({FRAME_INPUT: f, PROBE_INPUT: p})
+        else:
+            res = self.model([f, p], training=False)
+            out = {k: np.asarray(v) for k, v in zip(self.model.output_names, res)}
+        jnd = np.concatenate([out[n].reshape(-1, 1) for n in OUTPUTS[:3]], axis=1)
+        return jnd, out[OUTPUTS[3]].reshape(-1)
+
+    def margin(self, spread: np.ndarray, p: float = 0.9) -> np.ndarray:
+        """CRF steps to subtract from JND1 so that a share ``p`` of held-out shots stayed at or below their JND1."""
+        key = f"{p:g}"
+        if key not in self.margin_z:
+            raise UserError(f"no calibrated margin for p={p:g}; this model has {', '.join(self.margin_z) or 'none'}")
+        return self.margin_z[key] * np.asarray(spread, float)
+
+
+def default_probe_weights() -> Path | None:
+    """The shipped probe-mode weights beside the frame model's (same lookup; None when absent)."""
+    from ..predictor import default_weights_path
+
+    frame = default_weights_path()
+    if frame is None:
+        return None
+    cand = frame.with_name(DEFAULT_PROBE_WEIGHTS_NAME)
+    return cand if cand.is_file() else None
+
+
+def load_keras(path: str | os.PathLike):
+    import keras
+
+    from .tfquiet import native_stderr_silenced
+
+    with native_stderr_silenced():
+        return keras.saving.load_model(str(path), compile=False)
+
+
+def export_probe(weights: str | os.PathLike, out: str | os.PathLike | None = None) -> Path:
+    """`jndenc export` for a probe model: ``.tflite`` beside it, refused unless it matches Keras within PARITY_TOL."""
+    import contextlib
+    import io
+
+    from ..runtime import LIGHT_SUFFIX, LiteModel, light_path, sha256_file
+    from .export import PARITY_TOL, convert
+    from .io import read_metadata, write_metadata
+    from .tfquiet import native_stderr_silenced
+
+    weights = Path(weights)
+    out = Path(out) if out is not None else light_path(weights)
+    if out.suffix != LIGHT_SUFFIX:
+        raise UserError(f"{out}: the converted file must end in {LIGHT_SUFFIX}")
+    model = load_keras(weights)
+    with native_stderr_silenced(), contextlib.redirect_stdout(io.StringIO()):
+        flat, outputs = convert(model)
+    rng = np.random.default_rng(0)
+    f = rng.uniform(15, 40, (8, 3)).astype(np.float32)
+    p = np.stack([probe_vector({"vmaf": v, "psnr": s, "bpp": b}) for v, s, b in
+                  zip(rng.uniform(40, 100, 8), rng.uniform(25, 55, 8), rng.uniform(0.005, 0.5, 8))])
+    want = [np.asarray(v) for v in model([f, p], training=False)]
+    tmp = out.with_name(f".tmp-{os.getpid()}-{out.name}")
+    try:
+        tmp.write_bytes(flat)
+        got = LiteModel(tmp, {"signature_outputs": outputs})({FRAME_INPUT: f, PROBE_INPUT: p})
+        diff = max(float(np.max(np.abs(w - got[n]))) for n, w in zip(model.output_names, want))
+        if not np.isfinite(diff) or diff > PARITY_TOL:
+            raise UserError(f"{weights}: the converted model differs from Keras by {diff:.4f}; not written")
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
+    meta = dict(read_metadata(weights) or {})
+    meta.update({"runtime": "litert", "source": weights.name, "source_sha256": sha256_file(weights),
+                 "sha256": sha256_file(out), "parity_max_abs": round(diff, 6), "signature_outputs": outputs})
+    write_metadata(out, meta)
+    return out

@@ -1,0 +1,171 @@
+"""Probe mode (issue 14): the cheap probe's FFmpeg arguments and scores, the probe model, estimate(src, "probe")."""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from jndenc.media.probe_encode import (ProbeOptions, group_windows, keyframe_expr, probe_encode_args,
+                                       probe_quality_graph, run_probe, seek_args, select_expr, shot_windows)
+from jndenc.search import trial_window
+
+from conftest import make_cut_clip
+
+
+# ---- pure argument builders
+
+def test_shot_windows_are_the_labels_trial_windows():
+    shots = [(0, 30), (30, 130), (130, 400)]
+    got = shot_windows(shots, 25.0, 2.0)
+    assert got[0] == (0, 30)  # shorter than the window: the whole shot
+    for (a, b), w in zip(shots[1:], got[1:]):
+        t = trial_window(b - a, 2.0, 25.0)
+        assert w == (a + t[0], a + t[1]) and w[1] - w[0] == 50
+
+
+def test_encode_args_select_windows_and_key_each_one():
+    args = probe_encode_args("in.mp4", "out.mkv", [(5, 55), (80, 130)], opts=ProbeOptions(preset="superfast", crf=28))
+    vf = args[args.index("-vf") + 1]
+    assert "between(n,5,54)+between(n,80,129)" in vf and "trim=end_frame=130" in vf
+    assert args[args.index("-preset") + 1] == "superfast" and args[args.index("-qp") + 1] == "28"
+    crf = probe_encode_args("in.mp4", "o.mkv", [(0, 5)], opts=ProbeOptions(crf=30, rate_control="crf"))
+    assert crf[crf.index("-crf") + 1] == "30" and "-qp" not in crf
+    assert args[args.index("-force_key_frames") + 1] == "expr:eq(n,0)+eq(n,50)"
+    assert args[args.index("-frames:v") + 1] == "100" and args[-1] == "out.mkv"
+    assert select_expr([(0, 1)]) == "between(n,0,0)" and keyframe_expr([3]) == "expr:eq(n,0)"
+    seek = seek_args(100, 25.0)
+    assert seek == ["-ss", "3.980000"] and seek_args(0, 25.0) == []
+    assert probe_encode_args("in.mp4", "o.mkv", [(0, 5)], seek=seek)[:3] == ["-ss", "3.980000", "-i"]
+
+
+def test_quality_graph_subsamples_and_selects_the_reference():
+    g = probe_quality_graph("/tmp/v.json", [(10, 20)], subsample=4, threads=2)
+    assert "n_subsample=4" in g and "n_threads=2" in g and "between(n,10,19)" in g
+    assert g.index("[1:v]") < g.index("between")  # the selection is on the reference (input 1)
+
+
+def test_group_windows_splits_at_long_gaps():
+    assert group_windows([(0, 10), (12, 20), (200, 210), (215, 220)], 50) == [[0, 1], [2, 3]]
+    assert group_windows([(100, 110), (0, 10)], 50) == [[1], [0]]
+
+
+# ---- real probes
+
+@pytest.fixture(scope="module")
+def probe_clip(tmp_path_factory) -> Path:
+    """Three 2 s shots of different content, 25 fps, 320x240 (no audio)."""
+    return make_cut_clip(tmp_path_factory.mktemp("probe") / "cuts.mp4", size="320x240", seconds=(2, 2, 2),
+                         audio=False)
+
+
+def test_probe_scores_each_shot_and_falls_with_crf(probe_clip):
+    shots = [(0, 50), (50, 100), (100, 150)]
+    windows = shot_windows(shots, 25.0, 1.0)  # the middle second of each shot
+    lo, _ = run_probe(probe_clip, windows, (320, 240), ProbeOptions(crf=18))
+    hi, _ = run_probe(probe_clip, windows, (320, 240), ProbeOptions(crf=40))
+    for a, b in zip(lo, hi):
+        assert 0 <= b["vmaf"] < a["vmaf"] <= 100 and b["bpp"] < a["bpp"]
+        assert a["scored"] == 25 // 4 - 1 and np.isfinite(a["psnr"])  # 24 frames at 1 in 4, the first left out
+    # the noisy third shot costs far more bits than the clean test pattern at the same CRF
+    assert lo[2]["bpp"] > 2 * lo[0]["bpp"]
+
+
+def test_seeking_runs_measure_the_same_frames(probe_clip):
+    """Windows probed in one run or in separate seeking runs score the same (constant QP: no state carried)."""
+    windows = [(10, 30), (120, 140)]
+    plain, _ = run_probe(probe_clip, windows, (320, 240))
+    seek, _ = run_probe(probe_clip, windows, (320, 240), fps=25.0, max_gap_seconds=1.0)  # two seeking runs
+    for a, b in zip(plain, seek):
+        assert a["vmaf"] == pytest.approx(b["vmaf"], abs=0.05) and a["bpp"] == pytest.approx(b["bpp"], rel=0.02)
+
+
+# ---- the probe model
+
+def _toy_model(tmp_path: Path) -> Path:
+    """A probe model fitted on synthetic shots where JND1 follows the probe VMAF; saved with its sidecar."""
+    from jndenc.models.io import save_model
+    from jndenc.models.probe import fit_probe_model, probe_model, probe_vector, set_heads
+
+    rng = np.random.default_rng(0)
+    n = 120
+    vmaf = rng.uniform(60, 99, n)
+    y1 = np.round(12 + 0.25 * vmaf + rng.normal(0, 0.7, n))
+    y = np.c_[y1, y1 + 4, y1 + 7]
+    frame = np.c_[y1 + rng.normal(0, 3, n), y1 + 4, y1 + 7]
+    pv = np.stack([probe_vector({"vmaf": v, "psnr": 30 + v / 5, "bpp": 0.05}) for v in vmaf])
+    heads, info = fit_probe_model(frame, pv, y, [f"g{i % 30}" for i in range(n)], levels=(0.9,))
+    m = probe_model()
+    set_heads(m, heads)
+    path = tmp_path / "probe.keras"
+    save_model(m, path, {"architecture": "probe", "probe": {"preset": "ultrafast", "crf": 30.0, "subsample": 4,
+                                                            "window_seconds": 2.0}, **info})
+    return path
+
+
+def test_probe_model_keras_matches_the_fit_and_keeps_levels_monotone(tmp_path):
+    from jndenc.models.probe import ProbeModel, probe_vector
+
+    pm = ProbeModel.load(_toy_model(tmp_path), runtime="tensorflow")
+    assert pm.metadata["inner_cv_mae_jnd1"] < 1.5  # the synthetic probe explains JND1
+    f = np.array([[25, 29, 32], [30, 34, 37]], float)
+    p = np.stack([probe_vector({"vmaf": 70, "psnr": 44, "bpp": 0.05}), probe_vector({"vmaf": 95, "psnr": 49,
+                                                                                    "bpp": 0.05})])
+    jnd, spread = pm.predict(f, p)
+    assert jnd.shape == (2, 3) and (np.diff(jnd, axis=1) >= 0).all() and (spread > 0).all()
+    assert jnd[1, 0] - jnd[0, 0] == pytest.approx(0.25 * 25, abs=1.5)  # follows the probe, not the frame guess
+    assert pm.margin(spread, 0.9).shape == (2,)
+
+
+def test_calibrated_z_covers_the_share_it_was_fitted_for():
+    from jndenc.models.probe import calibrate_z
+
+    rng = np.random.default_rng(1)
+    y = rng.normal(25, 3, 2000)
+    pred = y + rng.normal(0, 1.5, 2000)
+    z = calibrate_z(y, pred, np.full(2000, 1.5), (0.8, 0.95))
+    for p, key in ((0.8, "0.8"), (0.95, "0.95")):
+        assert np.mean(y >= pred - z[key] * 1.5) >= p
+    assert z["0.95"] == pytest.approx(1.645, abs=0.15)
+
+
+def test_estimate_probe_mode_within_budget(probe_clip, tmp_path):
+    """estimate(src, "probe"): one probe per shot, JND from the probe model, in less time than one medium encode."""
+    from jndenc.estimate import estimate
+    from jndenc.media.ffargs import encode_args
+    from jndenc.media.runner import run_ffmpeg
+    from jndenc.models.probe import ProbeModel
+
+    pm = ProbeModel.load(_toy_model(tmp_path), runtime="tensorflow")
+    est = estimate(probe_clip, "probe", probe_model=pm)
+    assert est.mode == "probe" and len(est.shots) == 3 and all(s.source == "probe" for s in est.shots)
+    j = est.jnd()
+    assert np.isfinite(j).all() and (np.diff(j, axis=1) >= 0).all() and (j[:, 0] > 10).all() and (j[:, 0] < 51).all()
+    assert len(est.stats["probe"]) == 3 and all(0 < p["vmaf"] <= 100 for p in est.stats["probe"])
+    assert len(est.stats["spread"]) == 3 and est.stats["margin_z"] == pm.margin_z
+    t0 = time.perf_counter()
+    run_ffmpeg(encode_args(probe_clip, tmp_path / "m.mp4", encoder="libx264", preset="medium", crf=23),
+               what="medium encode")
+    medium = time.perf_counter() - t0
+    # the issue's budget is 20% at 720p (benchmarks/probe_cost.py); here a loose bound that a regression
+    # such as probing every frame or decoding the clip per shot would break
+    assert est.stats["probe_seconds"] < 1.5 * medium + 1.0
+
+
+def test_probe_features_cache_is_reused(probe_clip, tmp_path):
+    """The dataset feature script probes each journalled shot once; a rerun with the same settings probes none."""
+    from jndenc.training.probe_features import probe_dataset
+
+    ds = tmp_path / "ds"
+    (ds / "_work").mkdir(parents=True)
+    recs = [{"clip": probe_clip.name, "clip_sha256": "x", "start_frame": a, "end_frame": a + 50, "jnd": [24, 28, 31],
+             "fps": 25.0, "width": 320, "height": 240} for a in (0, 50, 100)]
+    (ds / "_work" / "labels.jsonl").write_text("".join(json.dumps(r) + "\n" for r in recs))
+    data = probe_dataset(ds, [probe_clip.parent], [ProbeOptions(crf=30)], echo=lambda m: None)
+    key = ProbeOptions(crf=30).key()
+    assert len(data["shots"]) == 3 and all(key in v for v in data["shots"].values())
+    before = (ds / "probe_features.json").stat().st_mtime_ns
+    probe_dataset(ds, [probe_clip.parent], [ProbeOptions(crf=30)], echo=lambda m: None)
+    assert (ds / "probe_features.json").stat().st_mtime_ns == before
