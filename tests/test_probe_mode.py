@@ -169,3 +169,23 @@ def test_probe_features_cache_is_reused(probe_clip, tmp_path):
     before = (ds / "probe_features.json").stat().st_mtime_ns
     probe_dataset(ds, [probe_clip.parent], [ProbeOptions(crf=30)], echo=lambda m: None)
     assert (ds / "probe_features.json").stat().st_mtime_ns == before
+
+
+def test_probe_model_exports_to_the_light_runtime(tmp_path):
+    """`jndenc export` converts a probe model too; the light runtime then runs it and agrees with Keras."""
+    from jndenc.models.export import export
+    from jndenc.models.probe import ProbeModel, probe_vector
+    from jndenc.runtime import available
+
+    if not available()[0]:
+        pytest.skip(available()[1])
+    path = _toy_model(tmp_path)
+    lite = export(path)
+    assert lite.is_file() and json.loads(Path(str(lite) + ".json").read_text())["architecture"] == "probe"
+    f = np.array([[22, 27, 30], [31, 35, 38]], float)
+    p = np.stack([probe_vector({"vmaf": 75, "psnr": 40, "bpp": 0.1}), probe_vector({"vmaf": 98, "psnr": 50,
+                                                                                    "bpp": 0.02})])
+    light, keras_ = ProbeModel.load(path), ProbeModel.load(path, runtime="tensorflow")
+    assert light.runtime == "litert" and keras_.runtime == "tensorflow"
+    for a, b in zip(light.predict(f, p), keras_.predict(f, p)):
+        np.testing.assert_allclose(a, b, atol=0.01)

@@ -70,6 +70,10 @@ def export(weights: str | os.PathLike, out: str | os.PathLike | None = None,
     from .io import read_metadata
 
     weights = Path(weights)
+    if (architecture or (read_metadata(weights) or {}).get("architecture")) == "probe":
+        from .probe import export_probe  # the probe-mode model takes shot features, not frames
+
+        return export_probe(weights, out)
     out = Path(out) if out is not None else light_path(weights)
     if out.suffix != LIGHT_SUFFIX:
         raise UserError(f"{out}: the converted file must end in {LIGHT_SUFFIX}")
