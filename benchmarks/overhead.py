@@ -1,25 +1,39 @@
 #!/usr/bin/env python3
-"""Overhead: wall time and peak memory of `jndenc encode` vs a plain FFmpeg encode of the same clip.
+"""Overhead: `jndenc encode` / `jndenc predict` against a plain FFmpeg encode of the same clip, same run.
 
-    python benchmarks/overhead.py CLIP --out results/overhead [--preset medium] [--crf 23] [--reps 3]
+    python benchmarks/overhead.py --out benchmarks/results [--reps 2] [--cpus 0] [--seconds 20]
+    python benchmarks/overhead.py --table benchmarks/results/overhead.json   # Markdown from the JSON only
 
-Variants, run interleaved (plain, predict/shot, predict/frame, plain, ...) so
-drift in machine load hits all of them alike; ``--mode search`` runs
-``--search-reps`` times (it is much slower). Each run is a fresh process
-measured from outside by a small wrapper: wall time, peak RSS of the largest
-process (``getrusage(RUSAGE_CHILDREN).ru_maxrss``) and peak RSS summed over
-the whole process tree (psutil, sampled every 50 ms; jndenc's Python and its
-FFmpeg child run at the same time). jndenc's own split (analysis vs encode)
-comes from ``--json``. Reports median and min, and the ratios jndenc/plain and
-search/predict. ``--scaling`` repeats the clip 1x, 2x, 4x (lossless concat):
-time per frame should stay flat (linear time) and peak memory too.
+Clips, built from ``--clips-dir`` (the shared clips) by looping with
+``ffmpeg -stream_loop N -c copy`` (no re-encode, so decoding them costs what
+the originals cost): a 720p and a 1080p clip of ``--seconds`` (>= 20 s) and a
+5 s 720p clip. For each, interleaved per repetition so that drift in machine
+load hits all variants alike:
+
+- ``plain``: ``ffmpeg -c:v libx264 -preset P -crf C`` (the baseline);
+- ``jndenc predict/shot``: ``jndenc encode --mode predict --json`` (and
+  ``predict/frame`` with ``--granularity frame``, ``--frame-reps`` times);
+- on the 5 s clip also ``jndenc predict --json`` (the predict command alone);
+- ``--tf-reps`` runs of ``predict/shot`` with ``JNDENC_RUNTIME=tensorflow``
+  on the first clip: the same encode on the TensorFlow path, for comparison.
+
+Every run is a fresh process pinned to ``--cpus`` (default core 0: the
+machine's other core runs other jobs), measured from this process: wall
+time, CPU time (``wait4``) and the peak of the process tree's summed RSS (psutil, 50 ms samples;
+jndenc's Python and its FFmpeg child run at the same time). jndenc's own
+analysis / encode / validate split comes from its ``--json`` timings.
+Start-up (``import jndenc.pipeline`` + ``load_predictor()``) is timed inside
+a fresh pinned process, for each runtime. Medians are reported; ratios are
+median jndenc / median plain on the same clip. The JSON goes to
+``OUT/overhead.json`` and the Markdown table, generated from it, to
+``OUT/overhead.md``.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
-import resource
 import statistics
 import subprocess
 import sys
@@ -27,45 +41,56 @@ import tempfile
 import time
 from pathlib import Path
 
-
-# ---------------------------------------------------------------------------- wrapper (runs in a fresh process)
-def _measure(cmd: list[str]) -> int:
-    try:
-        import psutil
-    except ImportError:
-        psutil = None
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    peak_tree = 0
-    if psutil is not None:
-        try:
-            p = psutil.Process(proc.pid)
-            while proc.poll() is None:
-                try:
-                    rss = p.memory_info().rss + sum(c.memory_info().rss for c in p.children(recursive=True))
-                    peak_tree = max(peak_tree, rss)
-                except psutil.Error:
-                    pass
-                time.sleep(0.05)
-        except psutil.Error:
-            pass
-    out, err = proc.communicate()
-    wall = time.perf_counter() - t0
-    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
-    print(json.dumps({"rc": proc.returncode, "wall_s": wall, "maxrss_mib": ru.ru_maxrss / 1024,
-                      "tree_peak_mib": peak_tree / 2**20 if peak_tree else None,
-                      "cpu_s": ru.ru_utime + ru.ru_stime, "stdout": out[-20000:], "stderr": err[-2000:]}))
-    return 0
+ROOT = Path(__file__).resolve().parents[1]
+TARGETS = {"encode_ratio_long": 1.10, "encode_frame_ratio_long": 1.20, "predict_5s_wall_s": 1.5, "startup_s": 0.5,
+           "tree_peak_mib": 400}
+CLIPS = [  # label, source in --clips-dir, seconds (None: --seconds)
+    ("720p", "pyscenedetect_deerleaf720.mp4", None),
+    ("1080p", "small_bunny_1080p_30fps.mp4", None),
+    ("720p-5s", "pyscenedetect_deerleaf720.mp4", 5.0),
+]
+STARTUP = ("import time, json; t0 = time.perf_counter(); import jndenc.pipeline as P; t1 = time.perf_counter(); "
+           "p = P.load_predictor(); t2 = time.perf_counter(); import sys; "
+           "print(json.dumps({'import_s': t1 - t0, 'load_s': t2 - t1, 'runtime': p.runtime, "
+           "'tensorflow_imported': 'tensorflow' in sys.modules}))")
 
 
-def measure(cmd: list[str]) -> dict:
-    r = subprocess.run([sys.executable, __file__, "--_measure", *cmd], capture_output=True, text=True)
-    if r.returncode != 0:
-        raise RuntimeError(r.stderr)
-    return json.loads(r.stdout)
+def measure(cmd: list[str], cpus: list[int], env: dict | None = None) -> dict:
+    """Run ``cmd`` pinned to ``cpus``: wall time, CPU time of its process tree, peak summed RSS, stdout.
+
+    CPU time (user + sys, the child and the children it waited for, from
+    ``wait4``) is reported beside wall time: on a shared machine other jobs
+    stretch the wall time of whatever runs, the CPU time much less.
+    """
+    import psutil
+
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, text=True, env={**os.environ, **(env or {})},
+                                preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None)
+        peak = 0
+        p = psutil.Process(proc.pid)
+        while True:
+            pid, status, ru = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            try:
+                peak = max(peak, p.memory_info().rss + sum(c.memory_info().rss for c in p.children(recursive=True)))
+            except psutil.Error:
+                pass
+            time.sleep(0.05)
+        wall = time.perf_counter() - t0
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0), err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    r = {"rc": proc.returncode, "wall_s": round(wall, 3), "cpu_s": round(ru.ru_utime + ru.ru_stime, 3),
+         "tree_peak_mib": round(peak / 2**20, 1)}
+    if proc.returncode != 0:
+        r["error"] = (stderr.strip().splitlines() or ["?"])[-1]
+    r["stdout"] = stdout
+    return r
 
 
-# ---------------------------------------------------------------------------- main
 def ffmpeg_cmd(src: Path, dst: Path, preset: str, crf: float) -> list[str]:
     from jndenc.media.ffbin import ffmpeg_exe
 
@@ -73,154 +98,209 @@ def ffmpeg_cmd(src: Path, dst: Path, preset: str, crf: float) -> list[str]:
             "-c:v", "libx264", "-preset", preset, "-crf", f"{crf:g}", str(dst)]
 
 
-def jndenc_cmd(src: Path, dst: Path, preset: str, extra: list[str]) -> list[str]:
-    return [sys.executable, "-m", "jndenc", "encode", str(src), str(dst), "--preset", preset, "-y", "--json",
-            *extra]
+def jndenc_cmd(*args: str) -> list[str]:
+    return [sys.executable, "-m", "jndenc", *args]
 
 
-def concat(src: Path, n: int, dst: Path) -> Path:
+def make_clip(src: Path, seconds: float, dst: Path) -> Path:
+    """``src`` looped (stream copy) and cut to ``seconds``."""
+    from jndenc.media.probe import probe
     from jndenc.media.runner import run_ffmpeg
 
-    if n == 1:
-        return src
-    run_ffmpeg(["-stream_loop", str(n - 1), "-i", str(src), "-map", "0:v:0", "-c:v", "libx264", "-qp", "0",
-                "-preset", "ultrafast", str(dst)], what=f"concatenating {n}x")
+    loops = max(0, int(-(-seconds // max(probe(src, count_frames=False).duration, 0.1))) - 1)
+    run_ffmpeg(["-stream_loop", str(loops), "-i", str(src), "-map", "0:v:0", "-t", f"{seconds:g}", "-c", "copy",
+                str(dst)], what=f"looping {src.name}")
     return dst
 
 
-def stats(runs: list[dict]) -> dict:
+def _timings(r: dict) -> dict:
+    try:
+        t = json.loads(r["stdout"].strip().splitlines()[-1])["timings"]
+    except (ValueError, KeyError, IndexError):
+        return {}
+    return {k: t[k] for k in ("analysis_s", "encode_s", "validate_s") if k in t}
+
+
+def _median(runs: list[dict], key: str) -> float | None:
+    vals = [r[key] for r in runs if r.get("rc") == 0 and r.get(key) is not None]
+    return round(statistics.median(vals), 3) if vals else None
+
+
+def summarise(runs: list[dict]) -> dict:
     ok = [r for r in runs if r["rc"] == 0]
-    if not ok:
-        return {"n": 0, "error": (runs[0]["stderr"].strip().splitlines() or ["?"])[-1] if runs else "not run"}
-    out = {"n": len(ok)}
-    for k in ("wall_s", "maxrss_mib", "tree_peak_mib", "analysis_s", "encode_s"):
-        vals = [r[k] for r in ok if r.get(k) is not None]
-        if vals:
-            out[f"{k}_median"] = round(statistics.median(vals), 3)
-            out[f"{k}_min"] = round(min(vals), 3)
+    out = {"n": len(ok), "wall_s": [r["wall_s"] for r in ok]}
+    for k in ("wall_s", "cpu_s", "tree_peak_mib", "analysis_s", "encode_s", "validate_s"):
+        m = _median(runs, k)
+        if m is not None:
+            out[f"{k}_median"] = m
+    if len(ok) < len(runs):
+        out["errors"] = [r.get("error") for r in runs if r["rc"] != 0]
     return out
 
 
-def run_variant(name: str, cmd: list[str]) -> dict:
-    r = measure(cmd)
-    if r["rc"] == 0 and name != "plain":
-        try:
-            t = json.loads(r["stdout"].strip().splitlines()[-1])["timings"]
-            r["analysis_s"], r["encode_s"] = t["analysis_s"], t["encode_s"]
-        except (ValueError, KeyError, IndexError):
-            pass
-    r.pop("stdout", None)
-    return r
+def startup(cpus: list[int], runtime: str, reps: int) -> dict:
+    runs = []
+    for _ in range(reps):
+        r = measure([sys.executable, "-c", STARTUP], cpus, {"JNDENC_RUNTIME": runtime})
+        if r["rc"] == 0:
+            d = json.loads(r["stdout"].strip().splitlines()[-1])
+            runs.append({**d, "process_wall_s": r["wall_s"], "process_cpu_s": r["cpu_s"],
+                         "tree_peak_mib": r["tree_peak_mib"]})
+    if not runs:
+        return {"error": r.get("error")}
+    med = lambda k: round(statistics.median(x[k] for x in runs), 3)  # noqa: E731
+    return {"runtime": runs[0]["runtime"], "tensorflow_imported": runs[0]["tensorflow_imported"], "n": len(runs),
+            "import_s": med("import_s"), "load_s": med("load_s"),
+            "startup_s": round(med("import_s") + med("load_s"), 3), "process_wall_s": med("process_wall_s"),
+            "process_cpu_s": med("process_cpu_s"), "tree_peak_mib": med("tree_peak_mib")}
 
 
-def main(argv=None) -> int:
-    if argv is None and len(sys.argv) > 1 and sys.argv[1] == "--_measure":
-        return _measure(sys.argv[2:])
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("clip", type=Path)
-    ap.add_argument("--out", required=True, type=Path)
-    ap.add_argument("--preset", default="medium")
-    ap.add_argument("--crf", type=float, default=23.0, help="CRF of the plain FFmpeg encode")
-    ap.add_argument("--reps", type=int, default=3)
-    ap.add_argument("--search-reps", type=int, default=1, help="0 skips --mode search")
-    ap.add_argument("--max-frames", type=int, default=0, help="first N frames (lossless cut) first; 0 = whole clip")
-    ap.add_argument("--scaling", type=lambda s: [int(x) for x in s.split(",")], default=[1, 2, 4],
-                    help="repeat factors for the scaling check ('' or 1 to skip)")
-    ap.add_argument("--weights", default=None)
-    a = ap.parse_args(argv)
-    a.out.mkdir(parents=True, exist_ok=True)
-    from jndenc.media.clips import prepare_source
+def run(a) -> dict:
+    work = Path(tempfile.mkdtemp(prefix="jndenc-overhead-"))
+    t0 = time.perf_counter()
     from jndenc.bench.report import machine
     from jndenc.media.probe import probe
 
-    work = Path(tempfile.mkdtemp(prefix="jndenc-overhead-"))
-    t0 = time.perf_counter()
-    notes = []
+    report: dict = {"command": "python benchmarks/overhead.py " + " ".join(a.argv), "cpu_affinity": a.cpus,
+                    "pinning": f"every measured process (jndenc and plain FFmpeg alike) pinned to core(s) "
+                               f"{','.join(map(str, a.cpus))} with sched_setaffinity (like taskset -c)",
+                    "preset": a.preset, "plain_crf": a.crf, "targets": TARGETS, "clips": {}, "startup": {}}
     try:
-        src = a.clip
-        if a.max_frames:
-            src = prepare_source(a.clip, work / "src.mkv", a.max_frames, probe(a.clip, count_frames=False).bit_depth)
-        info = probe(src)
-        wextra = ["--weights", a.weights] if a.weights else []
-        variants = {
-            "plain": lambda s, d: ffmpeg_cmd(s, d, a.preset, a.crf),
-            "jndenc predict/shot": lambda s, d: jndenc_cmd(s, d, a.preset, ["--mode", "predict", *wextra]),
-            "jndenc predict/frame": lambda s, d: jndenc_cmd(s, d, a.preset, ["--mode", "predict", "--granularity",
-                                                                              "frame", *wextra]),
-            "jndenc search": lambda s, d: jndenc_cmd(s, d, a.preset, ["--mode", "search"]),
-        }
-        runs: dict[str, list[dict]] = {k: [] for k in variants}
-        for rep in range(max(a.reps, a.search_reps)):
-            for name, make in variants.items():
-                if rep >= (a.search_reps if name == "jndenc search" else a.reps):
-                    continue
-                if name.startswith("jndenc predict") and runs[name] and runs[name][0]["rc"] != 0:
-                    continue  # no model: do not repeat a failing variant
-                print(f"overhead: rep {rep + 1} {name}", file=sys.stderr)
-                runs[name].append(run_variant(name, make(src, work / "out.mp4")))
-        result = {name: stats(rs) for name, rs in runs.items() if rs}
-        for name, s in result.items():
-            if s["n"] == 0:
-                notes.append(f"{name} failed: {s['error']}")
-        ratios = {}
-
-        def ratio(k, num, den):
-            n, d = result.get(num, {}).get("wall_s_median"), result.get(den, {}).get("wall_s_median")
-            if n and d:
-                ratios[k] = round(n / d, 2)
-
-        ratio("predict_shot/plain", "jndenc predict/shot", "plain")
-        ratio("predict_frame/plain", "jndenc predict/frame", "plain")
-        ratio("search/plain", "jndenc search", "plain")
-        ratio("search/predict_shot", "jndenc search", "jndenc predict/shot")
-
-        scaling = []
-        factors = [f for f in a.scaling if f >= 1] if len(a.scaling) > 1 else []
-        if factors:
-            pred_ok = result.get("jndenc predict/shot", {}).get("n", 0) > 0
-            name = "jndenc predict/shot" if pred_ok else "jndenc search"
-            if not pred_ok:
-                notes.append("scaling check used --mode search (no model for predict)")
-            for f in factors:
-                s = concat(src, f, work / f"x{f}.mkv")
-                frames = info.frames * f
-                for vname in ("plain", name):
-                    print(f"overhead: scaling {f}x {vname}", file=sys.stderr)
-                    r = run_variant(vname, variants[vname](s, work / "out.mp4"))
-                    scaling.append({"factor": f, "variant": vname, "frames": frames, "rc": r["rc"],
-                                    "wall_s": round(r["wall_s"], 3), "ms_per_frame": round(1000 * r["wall_s"] / frames, 2),
-                                    "maxrss_mib": round(r["maxrss_mib"], 1),
-                                    "tree_peak_mib": r["tree_peak_mib"] and round(r["tree_peak_mib"], 1)})
-                if s != src:
-                    s.unlink(missing_ok=True)
+        print("overhead: start-up", file=sys.stderr)
+        report["startup"]["litert"] = startup(a.cpus, "auto", 3)
+        report["startup"]["tensorflow"] = startup(a.cpus, "tensorflow", 1)
+        for i, (label, name, seconds) in enumerate(CLIPS):
+            secs = seconds or a.seconds
+            src = make_clip(a.clips_dir / name, secs, work / f"{label}.mp4")
+            info = probe(src)
+            out = work / "out.mp4"
+            variants = {
+                "plain": (ffmpeg_cmd(src, out, a.preset, a.crf), None, a.reps),
+                "jndenc predict/shot": (jndenc_cmd("encode", str(src), str(out), "--preset", a.preset, "-y",
+                                                   "--json"), None, a.reps),
+                "jndenc predict/frame": (jndenc_cmd("encode", str(src), str(out), "--preset", a.preset, "-y",
+                                                    "--json", "--granularity", "frame"), None, a.frame_reps),
+            }
+            if seconds is not None:
+                variants["jndenc predict (command)"] = (jndenc_cmd("predict", str(src), "--json"), None, a.reps)
+            if i == 0 and a.tf_reps:
+                variants["jndenc predict/shot, TensorFlow runtime"] = (
+                    variants["jndenc predict/shot"][0], {"JNDENC_RUNTIME": "tensorflow"}, a.tf_reps)
+            runs: dict[str, list[dict]] = {k: [] for k in variants}
+            for rep in range(max(v[2] for v in variants.values())):
+                for vname, (cmd, env, n) in variants.items():
+                    if rep >= n:
+                        continue
+                    print(f"overhead: {label} rep {rep + 1} {vname}", file=sys.stderr)
+                    r = measure(cmd, a.cpus, env)
+                    r.update(_timings(r))
+                    r.pop("stdout")
+                    runs[vname].append(r)
+            res = {k: summarise(v) for k, v in runs.items()}
+            plain = res["plain"].get("wall_s_median")
+            ratios = {k: round(v["wall_s_median"] / plain, 3) for k, v in res.items()
+                      if k != "plain" and plain and v.get("wall_s_median") and "command" not in k}
+            plain_cpu = res["plain"].get("cpu_s_median")
+            cpu_ratios = {k: round(v["cpu_s_median"] / plain_cpu, 3) for k, v in res.items()
+                          if k != "plain" and plain_cpu and v.get("cpu_s_median") and "command" not in k}
+            report["clips"][label] = {"source": name, "seconds": round(info.duration, 2), "frames": info.frames,
+                                      "size": f"{info.width}x{info.height}", "variants": res,
+                                      "ratio_vs_plain": ratios, "cpu_ratio_vs_plain": cpu_ratios}
     finally:
         import shutil
 
         shutil.rmtree(work, ignore_errors=True)
-    report = {"clip": str(a.clip), "frames": info.frames, "width": info.width, "height": info.height,
-              "options": {k: str(v) if isinstance(v, Path) else v for k, v in vars(a).items()},
-              "results": result, "ratios": ratios, "scaling": scaling, "notes": notes, "machine": machine(),
-              "python": platform.python_version(), "date": time.strftime("%Y-%m-%d %H:%M:%S %z"),
-              "seconds": round(time.perf_counter() - t0, 1)}
-    (a.out / "overhead.json").write_text(json.dumps(report, indent=1))
-    lines = ["# jndenc overhead", "", f"{a.clip.name}: {info.width}x{info.height}, {info.frames} frames; preset "
-             f"{a.preset}; plain = ffmpeg -c:v libx264 -crf {a.crf:g}; {report['date']}; "
-             f"{report['machine']['cpu']} ({report['machine']['cores']} cores)", "",
-             "| variant | runs | wall median (s) | wall min (s) | analysis (s) | encode (s) | peak RSS max proc (MiB) "
-             "| peak RSS tree (MiB) |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
-    for name, s in result.items():
-        g = lambda k: f"{s[k]:.2f}" if s.get(k) is not None else "-"  # noqa: E731
-        lines.append(f"| {name} | {s['n']} | {g('wall_s_median')} | {g('wall_s_min')} | {g('analysis_s_median')} | "
-                     f"{g('encode_s_median')} | {g('maxrss_mib_median')} | {g('tree_peak_mib_median')} |")
-    lines += ["", "Ratios (median wall time): " + (", ".join(f"{k} = {v:.2f}x" for k, v in ratios.items()) or "n/a")]
-    if scaling:
-        lines += ["", "| repeat | variant | frames | wall (s) | ms/frame | peak RSS max proc (MiB) | peak RSS tree (MiB) |",
-                  "|---:|---|---:|---:|---:|---:|---:|"]
-        lines += [f"| {s['factor']}x | {s['variant']} | {s['frames']} | {s['wall_s']:.2f} | {s['ms_per_frame']:.2f} | "
-                  f"{s['maxrss_mib']:.0f} | {s['tree_peak_mib'] or '-'} |" for s in scaling]
-    lines += [""] + [f"> note: {n}" for n in notes]
-    (a.out / "overhead.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    report.update({"machine": machine(), "python": platform.python_version(),
+                   "date": time.strftime("%Y-%m-%d %H:%M:%S %z"), "seconds": round(time.perf_counter() - t0, 1)})
+    report["verdict"] = verdict(report)
+    return report
+
+
+def verdict(rep: dict) -> dict:
+    """Each target of issue 15 against what this run measured (None: not measured)."""
+    t, v = rep["targets"], {}
+    longs = [c for lab, c in rep["clips"].items() if c["seconds"] >= 20]
+    shot = [c["ratio_vs_plain"].get("jndenc predict/shot") for c in longs]
+    frame = [c["ratio_vs_plain"].get("jndenc predict/frame") for c in longs]
+    cshot = [c["cpu_ratio_vs_plain"].get("jndenc predict/shot") for c in longs]
+    cframe = [c["cpu_ratio_vs_plain"].get("jndenc predict/frame") for c in longs]
+    worst = lambda xs: max(xs) if xs and None not in xs else None  # noqa: E731
+    v["encode_ratio_long"] = {"worst": worst(shot), "cpu_s": worst(cshot)}
+    v["encode_frame_ratio_long"] = {"worst": worst(frame), "cpu_s": worst(cframe)}
+    p5 = [c["variants"]["jndenc predict (command)"] for c in rep["clips"].values()
+          if "jndenc predict (command)" in c["variants"]]
+    v["predict_5s_wall_s"] = {"worst": p5[0].get("wall_s_median") if p5 else None,
+                              "cpu_s": p5[0].get("cpu_s_median") if p5 else None}
+    v["startup_s"] = {"worst": rep["startup"].get("litert", {}).get("startup_s"),
+                      "cpu_s": rep["startup"].get("litert", {}).get("process_cpu_s")}
+    peaks = [vv.get("tree_peak_mib_median") for c in rep["clips"].values() for k, vv in c["variants"].items()
+             if k.startswith("jndenc") and "TensorFlow" not in k]
+    v["tree_peak_mib"] = {"worst": max(p for p in peaks if p is not None) if any(peaks) else None}
+    for k, d in v.items():
+        d["target"] = t[k]
+        d["met"] = None if d["worst"] is None else bool(d["worst"] <= t[k])
+    return v
+
+
+def render(rep: dict) -> str:
+    """The Markdown report, generated from the JSON alone."""
+    m = rep["machine"]
+    lines = ["# jndenc overhead vs plain FFmpeg", "",
+             f"`{rep['command']}` - {rep['date']}, {m.get('cpu')}; {rep['pinning']}. Plain = `ffmpeg -c:v libx264 "
+             f"-preset {rep['preset']} -crf {rep['plain_crf']:g}`; jndenc = `jndenc encode` (predict mode, the "
+             "shipped model, same preset). Medians of the runs; every ratio is against the plain encode of the same "
+             "clip in the same run.", "",
+             "| clip | variant | runs | wall (s) | ratio vs plain | CPU (s) | CPU ratio | analysis (s) | encode (s) "
+             "| validate (s) | peak RSS, process tree (MiB) |", "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    f = lambda x: "-" if x is None else f"{x:.2f}"  # noqa: E731
+    for label, c in rep["clips"].items():
+        for k, s in c["variants"].items():
+            lines.append(f"| {label} ({c['size']}, {c['seconds']:g} s) | {k} | {s['n']} | {f(s.get('wall_s_median'))} "
+                         f"| {f(c['ratio_vs_plain'].get(k))} | {f(s.get('cpu_s_median'))} "
+                         f"| {f(c.get('cpu_ratio_vs_plain', {}).get(k))} | {f(s.get('analysis_s_median'))} "
+                         f"| {f(s.get('encode_s_median'))} | {f(s.get('validate_s_median'))} "
+                         f"| {s.get('tree_peak_mib_median', '-')} |")
+    lines += ["", "Start-up in a fresh process (`import jndenc.pipeline` + `load_predictor()`, medians):", "",
+              "| runtime | runs | import (s) | model load (s) | start-up (s) | process wall incl. interpreter (s) "
+              "| process CPU (s) | TensorFlow imported |", "|---|---:|---:|---:|---:|---:|---:|---|"]
+    for k, s in rep["startup"].items():
+        lines.append(f"| {s.get('runtime', k)} | {s.get('n', 0)} | {f(s.get('import_s'))} | {f(s.get('load_s'))} "
+                     f"| {f(s.get('startup_s'))} | {f(s.get('process_wall_s'))} | {f(s.get('process_cpu_s'))} "
+                     f"| {s.get('tensorflow_imported')} |")
+    lines += ["", "Targets (issue 15; ratios are wall-time ratios, the CPU-time figure beside them is the same "
+              "measure on CPU seconds, which other jobs on the machine disturb less):", "",
+              "| target | limit | measured, wall (worst) | same on CPU time | met (wall) |", "|---|---:|---:|---:|---|"]
+    for k, d in rep["verdict"].items():
+        lines.append(f"| {k} | {d['target']} | {f(d['worst'])} | {f(d.get('cpu_s'))} | {d['met']} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
+    ap.add_argument("--table", type=Path, default=None, help="only render OUT.md from this JSON")
+    ap.add_argument("--clips-dir", type=Path, default=ROOT.parent / "shared" / "clips")
+    ap.add_argument("--seconds", type=float, default=20.0, help="length of the long clips (>= 20)")
+    ap.add_argument("--preset", default="medium")
+    ap.add_argument("--crf", type=float, default=23.0, help="CRF of the plain FFmpeg encode")
+    ap.add_argument("--reps", type=int, default=2)
+    ap.add_argument("--frame-reps", type=int, default=1, help="runs of --granularity frame (0 skips)")
+    ap.add_argument("--tf-reps", type=int, default=1, help="runs on the TensorFlow runtime, first clip (0 skips)")
+    ap.add_argument("--cpus", type=lambda s: [int(x) for x in s.split(",") if x != ""], default=[0],
+                    help="cores every measured process is pinned to ('' = no pinning)")
+    a = ap.parse_args(argv)
+    a.argv = argv
+    if a.table is not None:
+        rep = json.loads(a.table.read_text())
+        a.table.with_suffix(".md").write_text(render(rep))
+        print(render(rep))
+        return 0
+    rep = run(a)
+    a.out.mkdir(parents=True, exist_ok=True)
+    (a.out / "overhead.json").write_text(json.dumps(rep, indent=1) + "\n")
+    (a.out / "overhead.md").write_text(render(rep))
+    print(render(rep))
     return 0
 
 
