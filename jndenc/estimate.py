@@ -133,13 +133,14 @@ def estimate(
         raise UserError(f"estimate mode must be one of {', '.join(ESTIMATE_MODES)}, not {mode!r}")
     info = info or probe(src)
     t0 = time.perf_counter()
+    if mode in ("predict", "probe") or (mode == "guided" and prior is None):
+        predictor = predictor or load_predictor(weights)
     if mode == "guided":
         est = _guided(src, info, predictor, weights, sample_every, shot_options, search_options, guided_options,
                       prior, workers, quiet)
     elif mode == "probe":
         est = _probe(src, info, predictor, weights, probe_model, probe_weights, sample_every, shot_options, quiet)
     elif mode == "predict":
-        predictor = predictor or load_predictor(weights)
         a = analyze(src, predictor, info=info, sample_every=sample_every, shot_options=shot_options, quiet=quiet)
         shots = [ShotEstimate(s, e, [float(x) for x in j], "predicted") for (s, e), j in zip(a.shots, a.shot_jnd())]
         est = Estimates(str(src), a.frames, info.fps, mode, shots, a, model=a.model)
@@ -154,12 +155,13 @@ def estimate(
     est.seconds = time.perf_counter() - t0
     if est.analysis.truncated:
         est.notes.append(est.analysis.truncated)
+    if predictor is not None:  # e.g. why the model runs on TensorFlow rather than the light runtime
+        est.notes.extend(getattr(predictor, "notes", []))
     return est
 
 
 def _guided(src, info, predictor, weights, sample_every, shot_options, sopts, gopts, prior, workers, quiet):
     if prior is None:
-        predictor = predictor or load_predictor(weights)
         a = analyze(src, predictor, info=info, sample_every=sample_every, shot_options=shot_options, quiet=quiet)
         priors = a.shot_jnd()
         model = f"guided:{a.model}"
@@ -193,7 +195,6 @@ def _probe(src, info, predictor, weights, probe_model, probe_weights, sample_eve
     from .media.probe_encode import ProbeOptions, probe_shots
     from .models.probe import ProbeModel, probe_vector
 
-    predictor = predictor or load_predictor(weights)
     pm = probe_model or ProbeModel.load(probe_weights)
     a = analyze(src, predictor, info=info, sample_every=sample_every, shot_options=shot_options, quiet=quiet)
     frame = a.shot_jnd()

@@ -195,10 +195,11 @@ def plan(
             p.stats["trials_measured"] = est.trials_measured
             p.stats["trials"] = [s.trials for s in est.shots]
             p.stats["thresholds"] = [float(x) for x in thresholds]
-            notes = [f"shot {i} ({s.start_frame}-{s.end_frame}): {n}" for i, s in enumerate(est.shots)
-                     for n in s.notes]
-            if notes:
-                p.stats["notes"] = notes
+        # the truncation note is encode's to word (it knows what it encoded)
+        notes = [n for n in est.notes if n != truncated] + [f"shot {i} ({s.start_frame}-{s.end_frame}): {n}" for i, s in enumerate(est.shots)
+                             for n in s.notes]
+        if notes:
+            p.stats["notes"] = notes
         if "prior" in est.stats:
             p.stats["prior"] = est.stats["prior"]
     if truncated:

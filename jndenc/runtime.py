@@ -18,7 +18,6 @@ This module never imports TensorFlow or Keras.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import threading
@@ -27,18 +26,12 @@ from typing import Any
 
 import numpy as np
 
+from .media.clips import sha256_file
+
 LIGHT_SUFFIX = ".tflite"
 RUNTIME_ENV = "JNDENC_RUNTIME"  # "tensorflow" forces the Keras path (debugging, parity checks)
 _KERAS_SUFFIXES = (".weights.h5", ".keras", ".hdf5", ".h5")
 BATCH = 8  # measured: 1.6 ms/frame at batch 4-8 vs 2.1 at 32 (one core; the activations stay in cache)
-
-
-def sha256_file(path: str | os.PathLike) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def light_path(weights: str | os.PathLike) -> Path:
