@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 ROOT = Path(__file__).resolve().parents[1]
-DOCS = ("weights/MODEL_CARD.md", "benchmarks/README.md")
+DOCS = ("README.md", "weights/MODEL_CARD.md", "benchmarks/README.md")
 REGION = re.compile(r"(<!-- table:([\w-]+) -->\n)(.*?)(<!-- /table:\2 -->)", re.S)
 
 LEVELS = ("JND1", "JND2", "JND3")
@@ -146,6 +146,41 @@ def overhead_report(rep: dict) -> str:
     return "\n".join(ln for ln in render(rep).splitlines() if not ln.startswith("# ")).strip()
 
 
+MODE_LABELS = {"crf23": "fixed CRF 23", "predict": "predict", "probe": "probe", "guided": "guided",
+               "guided-const": "guided, constant start", "search": "search (oracle, margin 0)"}
+
+
+def modes_table(res: dict) -> str:
+    """`benchmarks/modes.py`'s summary: one row per mode."""
+    rows = []
+    for mode, s in res["summary"].items():
+        rows.append([MODE_LABELS.get(mode, mode), _num(s["saving_vs_crf23_pct"], "{:.1f}%"),
+                     _num(s.get("share_of_search_saving_pct"), "{:.0f}%"), _num(s["worst_shot_vmaf"]),
+                     _num(s["p5_shot_vmaf"]), _num(100 * s["share_shots_at_target_minus_0_5"], "{:.0f}%"),
+                     _num(s["trials_per_shot"], "{:.1f}"), _num(s["time_vs_plain"], "{:.1f}x")])
+    n = max((s["clips"] for s in res["summary"].values()), default=0)
+    shots = max((s["shots"] for s in res["summary"].values()), default=0)
+    head = (f"{n} clips, {shots} shots, first {res['options']['max_frames']} frames each, x264 "
+            f"{res['options']['preset']}, target VMAF {res['target_vmaf']:g} (JND1), {res['machine']}.\n\n")
+    return head + md_table(["mode", "bytes saved vs CRF 23", "share of search's saving", "worst shot VMAF",
+                            "5th-pct shot VMAF", "shots >= target - 0.5", "trial encodes / shot",
+                            "time vs plain ffmpeg"], rows, [False] + [True] * 7)
+
+
+def trials_table(res: dict) -> str:
+    """`benchmarks/trials.py`'s summary: trial VMAF minus the shot's VMAF in the final encode."""
+    rows = []
+    for key, s in res["summary"].items():
+        name, subset = key.split("/")
+        rows.append([name, "all shots" if subset == "all" else "shots longer than the window", str(s["shots"]),
+                     _num(s["mean_abs_gap"]), _num(s["worst_abs_gap"]), _num(s["mean_signed_gap"], "{:+.2f}"),
+                     _num(s["trial_s_per_shot"], "{:.1f}")])
+    head = (f"{len(res['clips'])} clips, first {res['max_frames']} frames, x264 {res['preset']} CRF "
+            f"{res['crf']:g}, {res['machine']}.\n\n")
+    return head + md_table(["trial window", "shots", "n", "mean abs gap (VMAF)", "worst abs gap",
+                            "mean signed gap", "trial s / shot"], rows, [False, False] + [True] * 5)
+
+
 def not_committed(what: str, how: str) -> str:
     return f"*No {what} is committed yet: {how}, then `python benchmarks/tables.py` writes this table.*"
 
@@ -177,6 +212,10 @@ REGIONS: dict[str, Callable[[], str]] = {
                                 "list the JSONs under `runs` in `weights/predict_vs_search.json`"),
     "bdrate": _maybe("benchmarks/results/summary.json", bdrate_averages, "BD-rate run",
                      "run `bdrate.py` with `--out benchmarks/results`"),
+    "modes": _maybe("benchmarks/results/modes.json", modes_table, "modes run",
+                    "run `modes.py CLIPS --out benchmarks/results/modes.json`"),
+    "trials": _maybe("benchmarks/results/trials.json", trials_table, "trial-window run",
+                     "run `trials.py CLIPS --out benchmarks/results/trials.json`"),
     "overhead": _maybe("benchmarks/results/overhead.json", overhead_report, "overhead run",
                        "run `overhead.py --out benchmarks/results`"),
 }
