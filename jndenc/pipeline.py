@@ -24,11 +24,11 @@ from .media.probe import VideoInfo, probe
 from .planner import DEFAULT_X265_OFFSETS, Plan, PlanOptions, fixed_plan, plan_from_estimates
 from .search import DEFAULT_THRESHOLDS
 
-MODES = ("predict", "guided", "search", "crf")
+MODES = ("predict", "probe", "guided", "search", "crf")
 GUIDED_TRIAL_SECONDS = 4.0  # long shots: trials measure the middle 4 s
-DEFAULT_MARGIN = {"predict": 1.0, "search": 1.0, "guided": 0.0}  # measured modes aim at the target itself
+DEFAULT_MARGIN = {"predict": 1.0, "probe": 1.0, "search": 1.0, "guided": 0.0}  # measured modes aim at the target itself
 
-__all__ = ["plan", "predict", "load_predictor", "load_calibration", "Prediction", "MODES"]
+__all__ = ["plan", "predict", "analyse_and_plan", "load_predictor", "load_calibration", "Prediction", "MODES"]
 
 
 def load_calibration(path: str | os.PathLike | None) -> tuple[tuple[float, float], ...]:
@@ -49,7 +49,7 @@ def load_calibration(path: str | os.PathLike | None) -> tuple[tuple[float, float
 class Prediction:
     """`jndenc predict`'s result: the estimates, and the CRF per shot the planner options give."""
 
-    estimates: Estimates
+    estimates: Estimates | None
     plan: Plan | None = None
 
     @property
@@ -101,23 +101,24 @@ class Prediction:
         return out
 
 
-def predict(src: str | os.PathLike, *, weights: str | os.PathLike | None = None, predictor=None,
-            sample_every: int | None = None, shot_options: ShotOptions = ShotOptions(),
-            info: VideoInfo | None = None, quiet: bool = True, plan_options: PlanOptions | None = None,
-            mode: str = "predict", **mode_kw) -> Prediction:
-    """Per-shot JND1..3 (predicted by the model unless ``mode`` says otherwise); no output is encoded.
+def predict(src: str | os.PathLike, *, mode: str = "predict", plan_options: PlanOptions | None = None,
+            **options) -> Prediction:
+    """Per-shot JND1..3 by ``mode`` (predict, probe, guided or search) and the CRF the planner gives each shot.
 
-    With ``plan_options`` the result also carries the CRF the planner picks for each shot.
+    ``options`` are `plan`'s; nothing is encoded to keep. ``plan_options`` (a `PlanOptions`) replaces the planner
+    keywords when given.
     """
-    est = estimate(src, mode, weights=weights, predictor=predictor, sample_every=sample_every,
-                   shot_options=shot_options, info=info, quiet=quiet, **mode_kw)
-    p = None
-    if plan_options is not None:
-        p = plan_from_estimates(est, plan_options.validate())
-    return Prediction(est, p)
+    if mode == "crf" or options.get("crf") is not None:
+        raise UserError("predict needs a JND estimate; --crf plans nothing to predict")
+    return analyse_and_plan(src, mode=mode, plan_options=plan_options, **options)
 
 
-def plan(
+def plan(src: str | os.PathLike, **options) -> Plan:
+    """Analyse ``src`` and decide per-shot CRFs; nothing is encoded. Options: see `analyse_and_plan`."""
+    return analyse_and_plan(src, **options).plan
+
+
+def analyse_and_plan(
     src: str | os.PathLike,
     *,
     mode: str = "predict",
@@ -148,13 +149,14 @@ def plan(
     max_trials: int = 3,
     trial_cache: str | os.PathLike | None = None,
     prior: float | Sequence[Sequence[float]] | None = None,
-    # a probe already made; progress bars
+    # a probe already made; progress bars; planner options as one object
     info: VideoInfo | None = None,
     quiet: bool = True,
-) -> Plan:
-    """Analyse ``src`` and decide per-shot CRFs; nothing is encoded.
+    plan_options: PlanOptions | None = None,
+) -> Prediction:
+    """Estimate per-shot JND by ``mode`` (`jndenc.estimate`) and decide CRFs (`jndenc.planner`).
 
-    ``margin`` defaults to 1 CRF step in predict and search modes and 0 in guided mode (it measures).
+    Returns the estimates (None for a fixed ``crf``) with the `Plan`. ``margin`` defaults to 1 CRF step in predict and search modes and 0 in guided mode (it measures).
     Guided mode: ``crf_step``, ``max_trials``, ``trial_cache`` (a folder; "" = none), ``prior`` (per-shot
     JND1..3 or a constant JND1 to start from instead of the model), ``trial_seconds`` (default 4).
     """
@@ -166,10 +168,13 @@ def plan(
         margin = DEFAULT_MARGIN.get(mode, 1.0)
     if trial_seconds is None:
         trial_seconds = GUIDED_TRIAL_SECONDS if mode == "guided" else 0.0
-    opts = PlanOptions(codec=codec, preset=preset, target_jnd=target_jnd, margin=margin, min_crf=min_crf,
-                       max_crf=max_crf, granularity=granularity, x265_offsets=load_calibration(calibration),
-                       # guided CRFs sit on half steps where the curve is steep; keep them
-                       crf_step=crf_step / 2 if mode == "guided" else 1.0).validate()
+    opts = plan_options or PlanOptions(
+        codec=codec, preset=preset, target_jnd=target_jnd, margin=margin, min_crf=min_crf, max_crf=max_crf,
+        granularity=granularity, x265_offsets=load_calibration(calibration),
+        # guided CRFs sit on half steps where the curve is steep; keep them
+        crf_step=crf_step / 2 if mode == "guided" else 1.0)
+    opts.validate()
+    est = None
     info = info or probe(src)
     t0 = time.perf_counter()
     if mode == "crf":
@@ -180,30 +185,33 @@ def plan(
         detection_s = a.seconds
         truncated = a.truncated
     else:
-        if mode != "predict" and granularity == "frame":
+        if mode != "predict" and opts.granularity == "frame":
             raise UserError(f"--granularity frame needs --mode predict ({mode} measures whole shots)")
         gopts = GuidedOptions(target_jnd=target_jnd, crf_step=crf_step, max_trials=max_trials, min_crf=min_crf,
                               max_crf=max_crf, cache_dir=None if trial_cache is None else str(trial_cache))
         est = estimate(src, mode, predictor=predictor, weights=weights, info=info, sample_every=sample_every,
                        shot_options=shot_options, workers=workers, quiet=quiet, guided_options=gopts, prior=prior,
-                       search_options=search_options(codec, preset, thresholds, metric, pool, trial_seconds))
+                       search_options=search_options(opts.codec, opts.preset, thresholds, metric, pool,
+                                                     trial_seconds))
         p = plan_from_estimates(est, opts)
         detection_s = est.analysis.seconds
         truncated = est.analysis.truncated
-        if mode != "predict":
+        if mode in ("guided", "search"):
             p.stats["trial_encodes"] = est.trial_encodes
             p.stats["trials_measured"] = est.trials_measured
             p.stats["trials"] = [s.trials for s in est.shots]
             p.stats["thresholds"] = [float(x) for x in thresholds]
         # the truncation note is encode's to word (it knows what it encoded)
-        notes = [n for n in est.notes if n != truncated] + [f"shot {i} ({s.start_frame}-{s.end_frame}): {n}" for i, s in enumerate(est.shots)
-                             for n in s.notes]
+        notes = [n for n in est.notes if n != truncated]
+        notes += [f"shot {i} ({s.start_frame}-{s.end_frame}): {n}" for i, s in enumerate(est.shots) for n in s.notes]
         if notes:
             p.stats["notes"] = notes
         if "prior" in est.stats:
             p.stats["prior"] = est.stats["prior"]
+        if "spread" in est.stats:
+            p.stats["spread"] = est.stats["spread"]
     if truncated:
         p.stats["truncated"] = truncated
     p.stats["analysis_s"] = round(time.perf_counter() - t0, 3)
     p.stats["shot_detection_s"] = round(detection_s, 3)
-    return p
+    return Prediction(est, p)

@@ -122,3 +122,11 @@ def test_batch_guided_reports_worst_shot(cut_clip, plain_clip, tmp_path):
     assert results[0].verify["worst_shot_vmaf"] > 80
     s = r.summary
     assert s["verified_items"] >= 1 and s["worst_shot_vmaf"] <= results[0].verify["worst_shot_vmaf"]
+
+
+def test_predict_in_guided_mode_reports_measured_crfs_without_encoding(cut_clip, tmp_path):
+    d = jndenc.predict(cut_clip, mode="guided", trial_cache=str(tmp_path / "c")).to_dict()
+    assert d["mode"] == "guided" and all(s["source"] == "guided" for s in d["shots"])
+    assert all(s["crf"] == s["jnd"][0] for s in d["shots"])  # margin 0: the measured level is the CRF
+    assert 0 < d["trial_encodes"] <= 3 * len(d["shots"])
+    assert list(tmp_path.glob("*.mp4")) == []

@@ -6,7 +6,7 @@ import json
 import click
 
 from .common import debug_option
-from .options import plan_kwargs, plan_options, search_options
+from .options import MODE_HELP, plan_kwargs, plan_options, search_options
 
 EXIT_ITEMS_FAILED = 3  # distinct from 2 (bad usage/input) so pipelines can tell "some files failed"
 
@@ -42,8 +42,8 @@ def _print_summary(s: dict) -> None:
 @click.command()
 @click.argument("source", metavar="INPUT_DIR_OR_MANIFEST", type=click.Path(exists=True))
 @click.argument("output_dir", metavar="OUTPUT_DIR", type=click.Path(file_okay=False))
-@click.option("--mode", type=click.Choice(["predict", "guided", "search"]), default="predict", show_default=True,
-              help="See `jndenc encode --help`.")
+@click.option("--mode", type=click.Choice(["predict", "probe", "guided", "search"]), default="predict",
+              show_default=True, help=MODE_HELP)
 @click.option("--verify/--no-verify", default=None,
               help="Measure each output's VMAF per shot [default: on in guided/search]; the summary names the worst.")
 @click.option("--ensure", is_flag=True, help="Re-encode once shots that missed the target by more than 0.5 VMAF.")

@@ -6,16 +6,15 @@ import json
 import click
 
 from .common import debug_option
-from .options import plan_kwargs, plan_options, search_options
+from .options import MODE_HELP, plan_kwargs, plan_options, search_options
 from .report import print_result
 
 
 @click.command()
 @click.argument("src", metavar="IN", type=click.Path(dir_okay=True))
 @click.argument("dst", metavar="OUT", type=click.Path(dir_okay=True))
-@click.option("--mode", type=click.Choice(["predict", "guided", "search"]), default="predict", show_default=True,
-              help="predict: the JND model, no trial encode; guided: the model's JND plus 2-3 measured trial "
-                   "encodes per shot; search: bisection by trial encodes (slow, exact for the proxy).")
+@click.option("--mode", type=click.Choice(["predict", "probe", "guided", "search"]), default="predict",
+              show_default=True, help=MODE_HELP)
 @click.option("--crf", type=click.FloatRange(0, 51), default=None, help="Fixed CRF everywhere (the baseline).")
 @plan_options
 @search_options

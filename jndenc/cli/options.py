@@ -16,6 +16,11 @@ def _floats(ctx, param, value):
     return vals
 
 
+MODE_HELP = ("predict: the JND model, no trial encode; probe: the model plus one cheap probe encode per shot; "
+             "guided: the model's JND plus 2-3 measured trial encodes per shot; search: bisection by trial encodes "
+             "(slow, exact for the proxy).")
+
+
 def plan_options(f):
     """Planner knobs: level, margin, clamps, codec, preset, granularity, calibration."""
     for dec in reversed([

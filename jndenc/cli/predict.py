@@ -6,24 +6,25 @@ import json
 import click
 
 from .common import debug_option
-from .options import plan_kwargs, plan_options
+from .options import MODE_HELP, plan_kwargs, plan_options, search_options
 from .report import print_shots
 
 
 @click.command()
 @click.argument("src", metavar="IN", type=click.Path(dir_okay=True))
+@click.option("--mode", type=click.Choice(["predict", "probe", "guided", "search"]), default="predict",
+              show_default=True, help=MODE_HELP)
 @plan_options
+@search_options
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "x264-zones", "x265-zones", "ffmpeg-args"]),
               default="table", show_default=True,
               help="x264-zones / x265-zones / ffmpeg-args print what an x264/x265/ffmpeg CLI user pastes.")
 @click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
 @click.option("-q", "--quiet", is_flag=True)
 @debug_option
-def predict(src, fmt, as_json, quiet, debug, **kw):
+def predict(src, mode, fmt, as_json, quiet, debug, **kw):
     """Predict JND1..3 per shot for IN, and the CRF the planner options give each shot."""
-    from ..pipeline import DEFAULT_MARGIN, load_calibration
     from ..pipeline import predict as run
-    from ..planner import PlanOptions
 
     if as_json:
         fmt = "json"
@@ -31,18 +32,17 @@ def predict(src, fmt, as_json, quiet, debug, **kw):
     if fmt == "x265-zones":
         opts["codec"] = "x265"
     # every planner option in --help shapes the output: the CRF column / "crf" keys and the zones
-    plan_options = PlanOptions(codec=opts["codec"], preset=opts["preset"], target_jnd=opts["target_jnd"],
-                               margin=DEFAULT_MARGIN["predict"] if opts["margin"] is None else opts["margin"], min_crf=opts["min_crf"], max_crf=opts["max_crf"],
-                               granularity=opts["granularity"], x265_offsets=load_calibration(opts["calibration"]))
-    p = run(src, weights=opts["weights"], sample_every=opts["sample_every"], shot_options=opts["shot_options"],
-            quiet=quiet or fmt == "json", plan_options=plan_options)
+    p = run(src, mode=mode, quiet=quiet or fmt == "json", **opts)
     plan = p.plan
     if fmt == "json":
         d = p.to_dict()
         d["zones"] = plan.zones_string()
         click.echo(json.dumps(d))
     elif fmt == "table":
-        print_shots(p.to_dict()["shots"], p.fps)
+        d = p.to_dict()
+        print_shots(d["shots"], p.fps)
+        for n in d["notes"]:
+            click.echo(f"jndenc: warning: {n}", err=True)
         o = plan.options
         click.echo(f"CRF: JND{o['target_jnd']} - margin {o['margin']:g}, {o['codec']} {o['preset']}, "
                    f"clamped to {o['min_crf']:g}..{o['max_crf']:g}"
