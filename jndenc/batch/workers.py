@@ -40,7 +40,8 @@ def needs_model(opts: dict) -> bool:
     """Whether these encode options plan with the JND model (predict, or guided starting from it; no fixed CRF)."""
     if opts.get("crf") is not None:
         return False
-    return opts.get("mode", "predict") == "predict" or (opts.get("mode") == "guided" and opts.get("prior") is None)
+    mode = opts.get("mode", "predict")
+    return mode in ("predict", "probe") or (mode == "guided" and opts.get("prior") is None)
 
 
 def _auto_threads() -> int | None:
