@@ -65,11 +65,15 @@ def plain_encode_seconds(src: Path, work: Path, preset: str, threads: int) -> fl
     return dt
 
 
-def run_clip(clip: Path, work: Path, modes, args) -> dict:
+def run_clip(clip: Path, work: Path, modes, args, rec: dict | None = None) -> dict:
+    """Measure ``modes`` on ``clip``; with an earlier ``rec``, only the modes it lacks (plain FFmpeg timed again)."""
     info = probe(clip, count_frames=False)
     src = prepare_source(clip, work / f"{clip.stem}.mkv", args.max_frames, info.bit_depth)
-    rec = {"clip": clip.name, "plain_s": plain_encode_seconds(src, work, args.preset, args.threads), "modes": {}}
+    rec = rec or {"clip": clip.name, "modes": {}}
+    rec["plain_s"] = plain_encode_seconds(src, work, args.preset, args.threads)
     for mode in modes:
+        if "bytes" in rec["modes"].get(mode, {}):
+            continue
         kw = mode_kwargs(mode, args.constant_start)
         t0 = time.perf_counter()
         try:
@@ -162,17 +166,19 @@ def main(argv=None) -> int:
         modes.insert(0, "crf23")
     clips = list_clips(args.clips)
     out = {"clips": [], "options": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}}
-    if args.out.exists():  # resume: clips already measured with the same options are kept
-        prev = json.loads(args.out.read_text())
-        out["clips"] = [c for c in prev.get("clips", []) if set(modes) <= set(c["modes"])]
-    done = {c["clip"] for c in out["clips"]}
+    if args.out.exists():  # resume: modes already measured on a clip are kept, missing ones are run
+        out["clips"] = json.loads(args.out.read_text()).get("clips", [])
+    by_name = {c["clip"]: c for c in out["clips"]}
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="jndenc-modes-") as tmp:
         for clip in clips:
-            if clip.name in done:
+            prev = by_name.get(clip.name)
+            if prev is not None and all("bytes" in prev["modes"].get(m, {}) for m in modes):
                 continue
             print(f"{clip.name} ...", file=sys.stderr, flush=True)
-            out["clips"].append(run_clip(clip, Path(tmp), modes, args))
+            rec = run_clip(clip, Path(tmp), modes, args, prev)
+            if prev is None:
+                out["clips"].append(rec)
             out["summary"] = summarize(out["clips"], modes)
             out.update(ffmpeg=ffmpeg_info().version, machine=f"{platform.machine()}, {args.threads} thread(s)",
                        target_vmaf=TARGET, seconds=round(time.perf_counter() - t0, 1))

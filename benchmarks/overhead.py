@@ -37,6 +37,7 @@ import platform
 import statistics
 import subprocess
 import sys
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -170,6 +171,8 @@ def run(a) -> dict:
         report["startup"]["litert"] = startup(a.cpus, "auto", 3)
         report["startup"]["tensorflow"] = startup(a.cpus, "tensorflow", 1)
         for i, (label, name, seconds) in enumerate(CLIPS):
+            if a.only and label not in a.only.split(","):
+                continue
             secs = seconds or a.seconds
             src = make_clip(a.clips_dir / name, secs, work / f"{label}.mp4")
             info = probe(src)
@@ -181,8 +184,14 @@ def run(a) -> dict:
                 "jndenc predict/frame": (jndenc_cmd("encode", str(src), str(out), "--preset", a.preset, "-y",
                                                     "--json", "--granularity", "frame"), None, a.frame_reps),
             }
-            if seconds is not None:
-                variants["jndenc predict (command)"] = (jndenc_cmd("predict", str(src), "--json"), None, a.reps)
+            for m in a.modes:
+                # a fresh trial cache per run: every run pays for its trials
+                variants[f"jndenc {m}/shot"] = (jndenc_cmd("encode", str(src), str(out), "--preset", a.preset, "-y",
+                                                           "--json", "--mode", m, "--trial-cache",
+                                                           str(work / f"cache-{label}-{m}")), None, a.mode_reps)
+            if seconds is not None and a.predict_reps:
+                variants["jndenc predict (command)"] = (jndenc_cmd("predict", str(src), "--json"), None,
+                                                        a.predict_reps)
             if i == 0 and a.tf_reps:
                 variants["jndenc predict/shot, TensorFlow runtime"] = (
                     variants["jndenc predict/shot"][0], {"JNDENC_RUNTIME": "tensorflow"}, a.tf_reps)
@@ -191,6 +200,8 @@ def run(a) -> dict:
                 for vname, (cmd, env, n) in variants.items():
                     if rep >= n:
                         continue
+                    if "cache-" in " ".join(cmd):
+                        shutil.rmtree(work / f"cache-{label}-{vname.split()[1].split('/')[0]}", ignore_errors=True)
                     print(f"overhead: {label} rep {rep + 1} {vname}", file=sys.stderr)
                     r = measure(cmd, a.cpus, env)
                     r.update(_timings(r))
@@ -207,8 +218,6 @@ def run(a) -> dict:
                                       "size": f"{info.width}x{info.height}", "variants": res,
                                       "ratio_vs_plain": ratios, "cpu_ratio_vs_plain": cpu_ratios}
     finally:
-        import shutil
-
         shutil.rmtree(work, ignore_errors=True)
     report.update({"machine": machine(), "python": platform.python_version(),
                    "date": time.strftime("%Y-%m-%d %H:%M:%S %z"), "seconds": round(time.perf_counter() - t0, 1)})
@@ -286,11 +295,18 @@ def main(argv=None) -> int:
     ap.add_argument("--crf", type=float, default=23.0, help="CRF of the plain FFmpeg encode")
     ap.add_argument("--reps", type=int, default=2)
     ap.add_argument("--frame-reps", type=int, default=1, help="runs of --granularity frame (0 skips)")
+    ap.add_argument("--modes", type=lambda s: [m for m in s.split(",") if m], default=[],
+                    help="other encode modes to time as well, e.g. guided,probe (each run with a fresh trial cache)")
+    ap.add_argument("--mode-reps", type=int, default=1, help="runs of each of --modes")
+    ap.add_argument("--predict-reps", type=int, default=None, help="runs of `jndenc predict` (default: --reps)")
+    ap.add_argument("--only", default=None, help="comma-separated clip labels to run (default: all)")
     ap.add_argument("--tf-reps", type=int, default=1, help="runs on the TensorFlow runtime, first clip (0 skips)")
     ap.add_argument("--cpus", type=lambda s: [int(x) for x in s.split(",") if x != ""], default=[0],
                     help="cores every measured process is pinned to ('' = no pinning)")
     a = ap.parse_args(argv)
-    a.argv = argv
+    a.argv = list(argv) if argv is not None else sys.argv[1:]
+    if a.predict_reps is None:
+        a.predict_reps = a.reps
     if a.table is not None:
         rep = json.loads(a.table.read_text())
         a.table.with_suffix(".md").write_text(render(rep))
