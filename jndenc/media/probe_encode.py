@@ -29,6 +29,7 @@ from typing import Sequence
 
 import numpy as np
 
+from ..errors import JndencError
 from .ffargs import VMAF_FEATURES, VMAF_MODEL, lossless_args, pix_fmt, threads_per_job
 from .ffbin import require
 from .runner import run_ffmpeg
@@ -221,8 +222,15 @@ def run_probe(src: str | os.PathLike, windows: Sequence[tuple[int, int]], size: 
             if not seek:
                 first = 0
             local = [(windows[i][0] - first, windows[i][1] - first) for i in idx]
-            for i, res in zip(idx, _probe_run(src, local, size, opts, bit_depth, threads, tmp / f"run{r}", seek)):
-                out[i] = res
+            try:
+                res = _probe_run(src, local, size, opts, bit_depth, threads, tmp / f"run{r}", seek)
+            except JndencError:
+                if not seek:
+                    raise
+                # some inputs cannot seek (raw H.264 streams have no index): decode from the start instead
+                res = _probe_run(src, [windows[i] for i in idx], size, opts, bit_depth, threads, tmp / f"run{r}b", [])
+            for i, q in zip(idx, res):
+                out[i] = q
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return out, time.perf_counter() - t0

@@ -159,18 +159,28 @@ def inner_oof(x: np.ndarray, y: np.ndarray, groups: Sequence[str], k: int = 5, s
     return out
 
 
+RIDGES = (1e-3, 1e-2, 3e-2, 0.1, 0.3)  # L2 strengths (on standardised inputs) the inner CV chooses from
+
+
 def fit_probe_model(frame_jnd: np.ndarray, probe_feats: np.ndarray, y: np.ndarray, groups: Sequence[str], *,
                     levels: Sequence[float] = (0.8, 0.9, 0.95), k: int = 5, seed: int = 0,
-                    ridge: float = 1e-3) -> tuple[LinearHeads, dict[str, Any]]:
-    """Fit all heads on training shots; spread and z come from inner group-CV residuals (held-out errors)."""
+                    ridges: Sequence[float] = RIDGES) -> tuple[LinearHeads, dict[str, Any]]:
+    """Fit all heads on training shots; the L2 strength, the spread and z come from an inner group CV.
+
+    The inner CV runs on the training shots only, so an outer cross-validation that calls this
+    per fold stays honest: nothing is chosen on the held-out fold.
+    """
     x = np.c_[frame_jnd, probe_feats].astype(np.float64)
+    yy = np.asarray(y, float)
+    scores = {r: float(np.abs(inner_oof(x, yy, groups, k, seed, r) - yy[:, 0]).mean()) for r in ridges}
+    ridge = min(scores, key=scores.get)
     heads = fit_levels(x, y, ridge)
-    oof = inner_oof(x, np.asarray(y, float), groups, k, seed, ridge)
+    oof = inner_oof(x, yy, groups, k, seed, ridge)
     err = np.abs(oof - np.asarray(y, float)[:, 0])
     fit_spread(heads, x, err)
     spread = heads.predict(x)[1]
     z = calibrate_z(np.asarray(y, float)[:, 0], oof, spread, levels)
-    info = {"margin_z": z, "inner_cv_mae_jnd1": round(float(err.mean()), 3), "train_shots": int(len(y)),
+    info = {"margin_z": z, "inner_cv_mae_jnd1": round(float(err.mean()), 3), "train_shots": int(len(y)), "ridge": ridge,
             "train_mae": [round(float(v), 3) for v in np.abs(heads.predict(x)[0] - y).mean(0)]}
     return heads, info
 

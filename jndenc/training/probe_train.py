@@ -136,6 +136,27 @@ def data_digest(shots: Sequence[dict], setting: str) -> str:
     return h.hexdigest()[:16]
 
 
+def frame_margins(over: np.ndarray, levels: Sequence[float] = (0.8, 0.9, 0.95)) -> dict[str, float]:
+    """Predict mode's margin per share p: the p-quantile of the frame model's out-of-fold over-prediction.
+
+    The frame model has no spread head, so its margin is one number per p: subtracting it from the
+    predicted JND1 kept a share p of unseen shots at or below their true JND1 in cross-validation.
+    """
+    return {f"{p:g}": round(float(max(0.0, np.quantile(over, p, method="higher"))), 3) for p in levels}
+
+
+def write_frame_margins(frame_weights: str | Path, over: np.ndarray, shots: int) -> dict:
+    """Record `frame_margins` in the frame model's sidecar (``margin_auto``), before `jndenc export` copies it."""
+    from ..models.io import read_metadata, write_metadata
+
+    meta = dict(read_metadata(frame_weights) or {})
+    meta["margin_auto"] = frame_margins(over)
+    meta["margin_auto_source"] = (f"quantiles of out-of-fold (group 5-fold) JND1 over-prediction of the linear "
+                                  f"recipe on {shots} train+valid shots (jndenc.training.probe_train)")
+    write_metadata(frame_weights, meta)
+    return meta["margin_auto"]
+
+
 def train_probe(dataset: str | Path, probe_cache: str | Path, out: str | Path, *,
                 probe_options: ProbeOptions = ProbeOptions(), splits: Sequence[str] = ("train", "valid"),
                 k: int = 5, seed: int = 0, frame_weights: str | Path | None = None, echo=print) -> dict:
@@ -165,7 +186,8 @@ def train_probe(dataset: str | Path, probe_cache: str | Path, out: str | Path, *
         "probe_features": list(PROBE_FEATURES), "outputs": list(model.output_names), "label_units": "CRF",
         "labels": "proxy JND: largest CRF with pooled metric >= threshold (jndenc dataset build)",
         "encoder": "x264 preset medium", "probe": {"codec": probe_options.codec, "preset": probe_options.preset,
-                                                    "crf": probe_options.crf, "subsample": probe_options.subsample,
+                                                    "crf": probe_options.crf, "rate_control": probe_options.rate_control,
+                                                    "subsample": probe_options.subsample,
                                                     "window_seconds": probe_options.window_seconds},
         "frame_inputs": "out-of-fold (group k-fold) compact linear-only estimates in training; "
                         "the shipped frame model's estimates at inference",
@@ -175,6 +197,7 @@ def train_probe(dataset: str | Path, probe_cache: str | Path, out: str | Path, *
     }
     if frame_weights:
         meta["frame_model_sha256"] = sha256_file(frame_weights)
+        write_frame_margins(frame_weights, fj[:, 0] - labels[:, 0], len(shots))
     save_model(model, out, meta)
     echo(f"probe model: {len(shots)} shots, inner-CV JND1 MAE {info['inner_cv_mae_jnd1']}, margin z {info['margin_z']}")
     return meta
