@@ -100,7 +100,8 @@ def main(argv=None) -> int:
             continue
         q = [rows[i] for i in np.flatnonzero(ok)]
         vm = np.array([p["vmaf"] for p in q])
-        pv = np.array([probe_vector(p) for p in q])
+        sizes = [(recs[i]["width"], recs[i]["height"]) for i in np.flatnonzero(ok)]
+        pv = np.array([probe_vector(p, sz) for p, sz in zip(q, sizes)])
         yy, ff, fo = y[ok], frame[ok], folds[ok]
         secs = defaultdict(float)
         nfr = defaultdict(int)

@@ -202,7 +202,7 @@ def _probe(src, info, predictor, weights, probe_model, probe_weights, sample_eve
     popts = ProbeOptions(**pm.metadata.get("probe", {}))
     res, secs = probe_shots(src, a.shots, fps=info.fps, size=(info.width, info.height), opts=popts,
                             bit_depth=info.bit_depth)
-    jnd, spread = pm.predict(frame, np.stack([probe_vector(r.to_dict()) for r in res]))
+    jnd, spread = pm.predict(frame, np.stack([probe_vector(r.to_dict(), (info.width, info.height)) for r in res]))
     shots = [ShotEstimate(s, e, [float(x) for x in j], "probe") for (s, e), j in zip(a.shots, jnd)]
     est = Estimates(str(src), a.frames, info.fps, "probe", shots, a, model=f"probe:{a.model}")
     est.stats.update({"spread": [round(float(x), 3) for x in spread], "margin_z": dict(pm.margin_z),

@@ -95,7 +95,8 @@ def _toy_model(tmp_path: Path) -> Path:
     y1 = np.round(12 + 0.25 * vmaf + rng.normal(0, 0.7, n))
     y = np.c_[y1, y1 + 4, y1 + 7]
     frame = np.c_[y1 + rng.normal(0, 3, n), y1 + 4, y1 + 7]
-    pv = np.stack([probe_vector({"vmaf": v, "psnr": 30 + v / 5, "bpp": 0.05}) for v in vmaf])
+    pv = np.stack([probe_vector({"vmaf": v, "psnr": 30 + v / 5, "ssim": 0.9 + v / 1000, "bpp": 0.05}, (640, 360))
+                   for v in vmaf])
     heads, info = fit_probe_model(frame, pv, y, [f"g{i % 30}" for i in range(n)], levels=(0.9,))
     m = probe_model()
     set_heads(m, heads)
@@ -111,8 +112,8 @@ def test_probe_model_keras_matches_the_fit_and_keeps_levels_monotone(tmp_path):
     pm = ProbeModel.load(_toy_model(tmp_path), runtime="tensorflow")
     assert pm.metadata["inner_cv_mae_jnd1"] < 1.5  # the synthetic probe explains JND1
     f = np.array([[25, 29, 32], [30, 34, 37]], float)
-    p = np.stack([probe_vector({"vmaf": 70, "psnr": 44, "bpp": 0.05}), probe_vector({"vmaf": 95, "psnr": 49,
-                                                                                    "bpp": 0.05})])
+    p = np.stack([probe_vector({"vmaf": 70, "psnr": 44, "ssim": 0.97, "bpp": 0.05}, (640, 360)),
+                  probe_vector({"vmaf": 95, "psnr": 49, "ssim": 0.995, "bpp": 0.05}, (640, 360))])
     jnd, spread = pm.predict(f, p)
     assert jnd.shape == (2, 3) and (np.diff(jnd, axis=1) >= 0).all() and (spread > 0).all()
     assert jnd[1, 0] - jnd[0, 0] == pytest.approx(0.25 * 25, abs=1.5)  # follows the probe, not the frame guess
@@ -183,8 +184,8 @@ def test_probe_model_exports_to_the_light_runtime(tmp_path):
     lite = export(path)
     assert lite.is_file() and json.loads(Path(str(lite) + ".json").read_text())["architecture"] == "probe"
     f = np.array([[22, 27, 30], [31, 35, 38]], float)
-    p = np.stack([probe_vector({"vmaf": 75, "psnr": 40, "bpp": 0.1}), probe_vector({"vmaf": 98, "psnr": 50,
-                                                                                    "bpp": 0.02})])
+    p = np.stack([probe_vector({"vmaf": 75, "psnr": 40, "ssim": 0.96, "bpp": 0.1}, (640, 360)),
+                  probe_vector({"vmaf": 98, "psnr": 50, "ssim": 0.99, "bpp": 0.02}, (640, 360))])
     light, keras_ = ProbeModel.load(path), ProbeModel.load(path, runtime="tensorflow")
     assert light.runtime == "litert" and keras_.runtime == "tensorflow"
     for a, b in zip(light.predict(f, p), keras_.predict(f, p)):

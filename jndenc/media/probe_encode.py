@@ -43,7 +43,7 @@ class ProbeOptions:
 
     codec: str = "x264"
     preset: str = "ultrafast"
-    crf: float = 30.0  # the quantiser: a constant QP with rate_control "qp", else a CRF
+    crf: float = 34.0  # the quantiser: a constant QP with rate_control "qp", else a CRF
     subsample: int = 4  # libvmaf n_subsample: every Nth frame is scored
     window_seconds: float = 2.0  # the trial window of `jndenc.search.trial_window`
     # constant QP: no rate-control state carries from one window to the next, so a shot's probe does not

@@ -8,7 +8,8 @@ Inputs (per shot):
 - ``probe_features``: `probe_vector` of the shot's probe scores
   (`jndenc.media.probe_encode`): probe VMAF, its distance to the VMAF ceiling
   on a log scale (VMAF saturates near 100 on easy content, where a linear
-  term would under-predict), PSNR-Y and log2 bits per pixel.
+  term would under-predict), PSNR-Y, SSIM, log2 bits per pixel and log2 of
+  the frame's pixel count.
 
 Outputs keep the compact model's names and its monotone construction
 (``JND1_output``, ``JND2_output`` = JND1 + softplus, ``JND3_output`` = JND2 +
@@ -37,7 +38,7 @@ import numpy as np
 from ..errors import UserError
 
 ARCHITECTURE = "probe"
-PROBE_FEATURES = ("vmaf", "log_vmaf_headroom", "psnr", "log2_bpp")
+PROBE_FEATURES = ("vmaf", "log_vmaf_headroom", "psnr", "ssim", "log2_bpp", "log2_pixels")
 FRAME_INPUT = "frame_jnd"
 PROBE_INPUT = "probe_features"
 OUTPUTS = ("JND1_output", "JND2_output", "JND3_output", "JND1_spread")
@@ -47,12 +48,14 @@ MIN_INC = 0.25  # softplus cannot reach 0: smallest level spacing the fit target
 MIN_SPREAD = 0.3  # CRF steps: floor of the fitted absolute error (labels are integers)
 
 
-def probe_vector(scores: dict) -> np.ndarray:
-    """`PROBE_FEATURES` of one shot's probe scores (``vmaf``, ``psnr``, ``bpp`` as `run_probe` returns)."""
+def probe_vector(scores: dict, size: tuple[int, int]) -> np.ndarray:
+    """`PROBE_FEATURES` of one shot's probe scores (``vmaf``, ``psnr``, ``ssim``, ``bpp`` as `run_probe` returns)
+    and the source frame size (w, h): VMAF means different things at QCIF and at 1080p."""
     v = float(np.clip(scores["vmaf"], 0.0, 100.0))
     psnr = float(min(scores["psnr"], 60.0))
     bpp = max(float(scores["bpp"]), 1e-4)
-    return np.array([v, -math.log(100.5 - v), psnr, math.log2(bpp)], dtype=np.float32)
+    return np.array([v, -math.log(100.5 - v), psnr, float(scores["ssim"]), math.log2(bpp),
+                     math.log2(max(1, int(size[0]) * int(size[1])))], dtype=np.float32)
 
 
 def probe_model(n_probe: int = len(PROBE_FEATURES), n_frame: int = 3):
@@ -288,7 +291,7 @@ def export_probe(weights: str | os.PathLike, out: str | os.PathLike | None = Non
         flat, outputs = convert(model)
     rng = np.random.default_rng(0)
     f = rng.uniform(15, 40, (8, 3)).astype(np.float32)
-    p = np.stack([probe_vector({"vmaf": v, "psnr": s, "bpp": b}) for v, s, b in
+    p = np.stack([probe_vector({"vmaf": v, "psnr": s, "ssim": v / 101, "bpp": b}, (1280, 720)) for v, s, b in
                   zip(rng.uniform(40, 100, 8), rng.uniform(25, 55, 8), rng.uniform(0.005, 0.5, 8))])
     want = [np.asarray(v) for v in model([f, p], training=False)]
     tmp = out.with_name(f".tmp-{os.getpid()}-{out.name}")

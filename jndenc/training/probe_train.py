@@ -61,7 +61,7 @@ def attach_probe(shots: Sequence[dict], cache: dict, setting: str) -> list[dict]
     for s in shots:
         q = cache["shots"].get(shot_key(s["clip"], s["start_frame"], s["end_frame"]), {}).get(setting)
         if q is not None and np.isfinite(q.get("vmaf", np.nan)):
-            out.append(dict(s, probe=q, probe_vec=probe_vector(q)))
+            out.append(dict(s, probe=q, probe_vec=probe_vector(q, s["size"])))
     return out
 
 
