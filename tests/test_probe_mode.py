@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from jndenc.media.probe_encode import (ProbeOptions, group_windows, keyframe_expr, probe_encode_args,
+from jndenc.media.probe_encode import (ProbeOptions, group_windows, keyframe_expr, probe_args, probe_encode_args,
                                        probe_quality_graph, run_probe, seek_args, select_expr, shot_windows)
 from jndenc.search import trial_window
 
@@ -39,6 +39,16 @@ def test_encode_args_select_windows_and_key_each_one():
     seek = seek_args(100, 25.0)
     assert seek == ["-ss", "3.980000"] and seek_args(0, 25.0) == []
     assert probe_encode_args("in.mp4", "o.mkv", [(0, 5)], seek=seek)[:3] == ["-ss", "3.980000", "-i"]
+
+
+def test_one_run_encodes_and_scores_with_a_loopback_decoder():
+    args = probe_args("in.mp4", "o.mkv", "v.json", [(5, 55)], subsample=4, seek=["-ss", "1.0"])
+    assert args[:4] == ["-ss", "1.0", "-i", "in.mp4"] and args.count("-i") == 1  # the source is opened once
+    assert args[args.index("-dec") + 1] == "0:0" and "o.mkv" in args
+    graphs = [args[i + 1] for i, a in enumerate(args) if a == "-filter_complex"]
+    assert len(graphs) == 2 and graphs[0].endswith("[enc]") and graphs[1].startswith("[dec:0]")
+    assert "n_subsample=4" in graphs[1] and "between(n,5,54)" in graphs[1]
+    assert "filter_units=remove_types=6" in args  # no settings SEI in the first window's bits
 
 
 def test_quality_graph_subsamples_and_selects_the_reference():

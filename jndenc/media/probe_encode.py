@@ -35,6 +35,7 @@ from .ffbin import require
 from .runner import run_ffmpeg
 
 ENCODERS = {"x264": "libx264", "x265": "libx265"}
+SEI_NAL_TYPES = {"x264": "6", "x265": "39|40"}  # H.264 SEI; HEVC prefix and suffix SEI
 
 
 @dataclass(frozen=True)
@@ -117,17 +118,23 @@ def probe_encode_args(src: str | os.PathLike, out: str | os.PathLike, windows: S
 
     ``seek`` (`seek_args`) starts decoding later; ``windows`` then count from the first frame decoded.
     """
-    lengths = [b - a for a, b in windows]
     args = [*seek, "-i", str(src), "-map", "0:v:0", "-an", "-sn", "-dn",
-            "-vf", f"{_window_chain(windows)},format={pix_fmt(bit_depth)}", "-fps_mode", "passthrough",
-            "-c:v", ENCODERS[opts.codec], "-preset", opts.preset,
+            "-vf", f"{_window_chain(windows)},format={pix_fmt(bit_depth)}"]
+    return args + _codec_args(opts, [b - a for a, b in windows], threads) + [str(out)]
+
+
+def _codec_args(opts: ProbeOptions, lengths: Sequence[int], threads: int) -> list[str]:
+    args = ["-fps_mode", "passthrough", "-c:v", ENCODERS[opts.codec], "-preset", opts.preset,
             "-qp" if opts.rate_control == "qp" else "-crf", f"{opts.crf:g}",
             "-force_key_frames", keyframe_expr(lengths), "-frames:v", str(sum(lengths))]
     if opts.codec == "x265":
         args += ["-x265-params", "log-level=error"]
+    # drop the encoder's settings SEI (hundreds of bytes in the first packet only): a window's bits
+    # per pixel must not depend on whether it came first in its run
+    args += ["-bsf:v", f"filter_units=remove_types={SEI_NAL_TYPES[opts.codec]}"]
     if threads:
         args += ["-threads", str(threads)]
-    return args + [str(out)]
+    return args
 
 
 def probe_quality_graph(log_path: str | os.PathLike, windows: Sequence[tuple[int, int]], *, bit_depth: int = 8,
@@ -138,6 +145,27 @@ def probe_quality_graph(log_path: str | os.PathLike, windows: Sequence[tuple[int
     return (f"[0:v]settb=1/25,setpts=N,format={pix}[d];[1:v]{_window_chain(windows)},format={pix}[r];"
             f"[d][r]libvmaf=model=version={VMAF_MODEL}:feature='{features}':n_subsample={int(subsample)}"
             f":log_fmt=json:log_path={log_path}:n_threads={int(threads)}")
+
+
+def probe_args(src: str | os.PathLike, out: str | os.PathLike, log_path: str | os.PathLike,
+               windows: Sequence[tuple[int, int]], *, opts: ProbeOptions = ProbeOptions(), bit_depth: int = 8,
+               subsample: int = 4, threads: int = 1, seek: Sequence[str] = ()) -> list[str]:
+    """The whole probe in one FFmpeg run: encode the windows to ``out`` and score them, decoding the source once.
+
+    FFmpeg's loopback decoder (``-dec 0:0``) decodes the probe encode as it is written and feeds it
+    to libvmaf beside the same source frames; the source is decoded once for both (two separate
+    runs decode it twice, which at 720p cost as much as the encode and VMAF together).
+    """
+    chain = f"{_window_chain(windows)},format={pix_fmt(bit_depth)}"
+    n = sum(b - a for a, b in windows)
+    enc = [*seek, "-i", str(src), "-filter_complex", f"[0:v:0]{chain}[enc]", "-map", "[enc]",
+           *_codec_args(opts, [b - a for a, b in windows], threads), str(out)]
+    pix = pix_fmt(bit_depth)
+    features = "|".join(f"name={f}" for f in VMAF_FEATURES)
+    graph = (f"[dec:0]settb=1/25,setpts=N,format={pix}[d];[0:v:0]{_window_chain(windows)},format={pix}[r];"
+             f"[d][r]libvmaf=model=version={VMAF_MODEL}:feature='{features}':n_subsample={int(subsample)}"
+             f":log_fmt=json:log_path={log_path}:n_threads={int(threads)}[scored]")
+    return enc + ["-dec", "0:0", "-filter_complex", graph, "-map", "[scored]", "-frames:v", str(n), "-f", "null", "-"]
 
 
 def probe_quality_args(probe_file: str | os.PathLike, src: str | os.PathLike, graph: str, frames: int,
@@ -242,12 +270,10 @@ def _probe_run(src, windows, size, opts, bit_depth, threads, tmp: Path, seek) ->
     windows = scored_windows(windows, sub)
     lengths = [b - a for a, b in windows]
     enc = tmp / "probe.mkv"
-    run_ffmpeg(probe_encode_args(src, enc, windows, opts=opts, bit_depth=bit_depth, threads=threads, seek=seek),
-               what=f"probe encode of {src}")
-    nbytes = window_bytes(enc, lengths)
     log = tmp / "vmaf.json"
-    graph = probe_quality_graph(log, windows, bit_depth=bit_depth, subsample=sub, threads=threads)
-    run_ffmpeg(probe_quality_args(enc, src, graph, sum(lengths), seek), what=f"probe VMAF of {src}")
+    run_ffmpeg(probe_args(src, enc, log, windows, opts=opts, bit_depth=bit_depth, subsample=sub, threads=threads,
+                          seek=seek), what=f"probe of {src}")
+    nbytes = window_bytes(enc, lengths)
     frames = json.loads(log.read_text()).get("frames", [])
     bounds = np.concatenate([[0], np.cumsum(lengths)]).astype(int)
     out = []
