@@ -91,6 +91,27 @@ class Estimates:
     def shot_times(self) -> list[float] | None:
         return self.analysis.shot_times()
 
+    def auto_margins(self, confidence: float = 0.9) -> tuple[list[float], str]:
+        """Each shot's margin for ``margin="auto"`` and where it comes from.
+
+        Measured modes (guided, search) need none. Probe mode: the shot's predicted spread times the z that
+        covered a share ``confidence`` of held-out shots; predict mode: the frame model's held-out
+        over-prediction quantile. A model without calibration falls back to 1 CRF step, and says so.
+        """
+        n = len(self.shots)
+        key = f"{confidence:g}"
+        if self.mode in ("guided", "search"):
+            return [0.0] * n, f"{self.mode} measured each shot: no margin"
+        z = (self.stats.get("margin_z") or {}).get(key)
+        spread = self.stats.get("spread")
+        if z is not None and spread is not None:
+            return [max(0.0, z * float(s)) for s in spread], f"probe model: {z:g} x per-shot spread (p={key})"
+        m = (self.stats.get("margin_auto") or {}).get(key)
+        if m is not None:
+            return [float(m)] * n, f"model's held-out over-prediction quantile p={key}"
+        self.notes.append(f"{self.model or self.mode}: no calibrated margin for p={key}; used 1 CRF step")
+        return [1.0] * n, "fallback: 1 CRF step (uncalibrated model)"
+
     def frame_jnd(self) -> np.ndarray | None:
         """[frames, 3] per-frame JND (predict mode only)."""
         return self.analysis.frame_jnd() if self.mode == "predict" else None
@@ -157,6 +178,7 @@ def estimate(
         est.notes.append(est.analysis.truncated)
     if predictor is not None:  # e.g. why the model runs on TensorFlow rather than the light runtime
         est.notes.extend(getattr(predictor, "notes", []))
+        est.stats.setdefault("margin_auto", (getattr(predictor, "metadata", None) or {}).get("margin_auto"))
     return est
 
 

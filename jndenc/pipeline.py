@@ -26,7 +26,8 @@ from .search import DEFAULT_THRESHOLDS
 
 MODES = ("predict", "probe", "guided", "search", "crf")
 GUIDED_TRIAL_SECONDS = 4.0  # long shots: trials measure the middle 4 s
-DEFAULT_MARGIN = {"predict": 1.0, "probe": 1.0, "search": 1.0, "guided": 0.0}  # measured modes aim at the target itself
+# model modes take the margin their measured errors call for; guided aims at the target itself
+DEFAULT_MARGIN = {"predict": "auto", "probe": "auto", "search": 1.0, "guided": 0.0}
 
 __all__ = ["plan", "predict", "analyse_and_plan", "load_predictor", "load_calibration", "Prediction", "MODES"]
 
@@ -129,7 +130,8 @@ def analyse_and_plan(
     calibration: str | os.PathLike | None = None,
     # the decision (PlanOptions)
     target_jnd: int = 1,
-    margin: float | None = None,
+    margin: float | str | None = None,
+    confidence: float = 0.9,
     min_crf: float = 12.0,
     max_crf: float = 40.0,
     granularity: str = "shot",
@@ -169,7 +171,8 @@ def analyse_and_plan(
     if trial_seconds is None:
         trial_seconds = GUIDED_TRIAL_SECONDS if mode == "guided" else 0.0
     opts = plan_options or PlanOptions(
-        codec=codec, preset=preset, target_jnd=target_jnd, margin=margin, min_crf=min_crf, max_crf=max_crf,
+        codec=codec, preset=preset, target_jnd=target_jnd, margin=margin, confidence=confidence, min_crf=min_crf,
+        max_crf=max_crf,
         granularity=granularity, x265_offsets=load_calibration(calibration),
         # guided CRFs sit on half steps where the curve is steep; keep them
         crf_step=crf_step / 2 if mode == "guided" else 1.0)

@@ -34,7 +34,10 @@ class PlanOptions:
     codec: str = "x264"
     preset: str = "medium"
     target_jnd: int = 1
-    margin: float = 1.0  # CRF steps toward better quality than the predicted threshold
+    # CRF steps toward better quality than the estimated threshold, or "auto": per shot, what keeps a share
+    # ``confidence`` of unseen shots at or under their threshold (from the model's measured errors)
+    margin: float | str = 1.0
+    confidence: float = 0.9
     min_crf: float = 12.0
     max_crf: float = 40.0
     granularity: str = "shot"  # or "frame"
@@ -54,8 +57,10 @@ class PlanOptions:
             raise UserError(f"need 0 <= min-crf <= max-crf <= 51 (got {self.min_crf}, {self.max_crf})")
         if self.granularity not in ("shot", "frame"):
             raise UserError(f"granularity must be 'shot' or 'frame', not {self.granularity!r}")
-        if not math.isfinite(self.margin):
-            raise UserError("margin must be a finite number")
+        if self.margin != "auto" and not (isinstance(self.margin, (int, float)) and math.isfinite(self.margin)):
+            raise UserError(f"margin must be a number of CRF steps or 'auto', not {self.margin!r}")
+        if not (0.5 <= self.confidence < 1):
+            raise UserError(f"confidence must be within 0.5..1 (got {self.confidence})")
         if not (0.05 <= self.crf_step <= 5):
             raise UserError(f"crf step must be within 0.05..5 (got {self.crf_step})")
         return self
@@ -221,9 +226,16 @@ def x265_offset(crf: float, table: Sequence[Sequence[float]]) -> float:
     return float(np.interp(crf, [p[0] for p in pts], [p[1] for p in pts]))
 
 
-def crf_for(jnd: Sequence[float], opts: PlanOptions) -> float:
-    """The CRF for one shot: target level minus margin, plus the x265 offset, floored to ``crf_step``, clamped."""
-    value = float(jnd[opts.target_jnd - 1]) - opts.margin
+def crf_for(jnd: Sequence[float], opts: PlanOptions, margin: float | None = None) -> float:
+    """The CRF for one shot: target level minus margin, plus the x265 offset, floored to ``crf_step``, clamped.
+
+    ``margin`` (this shot's, for ``margin="auto"``) overrides ``opts.margin``.
+    """
+    if margin is None:
+        if opts.margin == "auto":
+            raise ValueError("margin='auto' needs each shot's margin (plan_from_estimates works them out)")
+        margin = float(opts.margin)
+    value = float(jnd[opts.target_jnd - 1]) - margin
     if not math.isfinite(value):
         raise UserError(f"no JND{opts.target_jnd} estimate for this shot; choose a level the model predicts")
     if opts.codec == "x265":
@@ -249,14 +261,20 @@ def make_plan(
     input: str | None = None,
     model: str | None = None,
     shot_times: Sequence[float] | None = None,
+    shot_margins: Sequence[float] | None = None,
 ) -> Plan:
-    """Build a plan from per-shot JND (and, for frame granularity, per-frame JND [frames, 3])."""
+    """Build a plan from per-shot JND (and, for frame granularity, per-frame JND [frames, 3]).
+
+    ``shot_margins``: each shot's margin (needed when ``opts.margin == "auto"``).
+    """
     opts.validate()
     if len(shots) != len(shot_jnd):
         raise ValueError("one JND triple per shot is needed")
-    shot_plans = [ShotPlan(int(a), int(b), _levels(j), crf_for(j, opts)) for (a, b), j in zip(shots, shot_jnd)]
+    margins = list(shot_margins) if shot_margins is not None else [None] * len(shots)
+    shot_plans = [ShotPlan(int(a), int(b), _levels(j), crf_for(j, opts, m))
+                  for (a, b), j, m in zip(shots, shot_jnd, margins)]
     if opts.granularity == "frame" and frame_jnd is not None:
-        zones = frame_zones(shots, frame_jnd, fps, opts)
+        zones = frame_zones(shots, frame_jnd, fps, opts, margins)
     else:
         zones = [Zone(s.start_frame, s.end_frame, s.crf) for s in shot_plans]
     options = asdict(opts)
@@ -269,15 +287,23 @@ def make_plan(
 
 def plan_from_estimates(est, opts: PlanOptions = PlanOptions()) -> Plan:
     """Decide per-shot CRFs from `jndenc.estimate.Estimates` (anything with its shape: ``ranges``, ``jnd()``,
-    ``frames``, ``fps``, ``mode``, ``model``, ``input``, ``shot_times()``, ``frame_jnd()``, ``levels()``)."""
+    ``frames``, ``fps``, ``mode``, ``model``, ``input``, ``shot_times()``, ``frame_jnd()``, ``levels()``,
+    ``auto_margins(confidence)``)."""
     if opts.target_jnd not in est.levels():
         have = ", ".join(f"JND{k}" for k in est.levels()) or "no level"
         raise UserError(f"{est.model or est.mode} gives {have}; --target-jnd {opts.target_jnd} is not available")
     frame_jnd = est.frame_jnd() if opts.granularity == "frame" else None
     if opts.granularity == "frame" and frame_jnd is None:
         raise UserError(f"--granularity frame needs per-frame predictions; mode {est.mode} labels whole shots")
-    return make_plan(est.ranges, est.jnd(), est.frames, est.fps, opts, frame_jnd=frame_jnd, mode=est.mode,
-                     input=est.input, model=est.model, shot_times=est.shot_times())
+    margins, why = None, None
+    if opts.margin == "auto":
+        margins, why = est.auto_margins(opts.confidence)
+    plan = make_plan(est.ranges, est.jnd(), est.frames, est.fps, opts, frame_jnd=frame_jnd, mode=est.mode,
+                     input=est.input, model=est.model, shot_times=est.shot_times(), shot_margins=margins)
+    if margins is not None:
+        plan.stats["margins"] = [round(float(m), 3) for m in margins]
+        plan.stats["margin_source"] = why
+    return plan
 
 
 def fixed_plan(shots: Sequence[tuple[int, int]], crf: float, frames: int, fps: float, opts: PlanOptions = PlanOptions(),
@@ -290,7 +316,8 @@ def fixed_plan(shots: Sequence[tuple[int, int]], crf: float, frames: int, fps: f
                 input=input, shot_times=None if shot_times is None else [round(float(t), 6) for t in shot_times]).validate()
 
 
-def frame_zones(shots: Sequence[tuple[int, int]], frame_jnd: np.ndarray, fps: float, opts: PlanOptions) -> list[Zone]:
+def frame_zones(shots: Sequence[tuple[int, int]], frame_jnd: np.ndarray, fps: float, opts: PlanOptions,
+                margins: Sequence[float | None] | None = None) -> list[Zone]:
     """Per-frame CRF, smoothed inside each shot, held for blocks of ``min_zone_seconds``.
 
     Smoothing never crosses a shot boundary: a cut is exactly where the content
@@ -299,14 +326,15 @@ def frame_zones(shots: Sequence[tuple[int, int]], frame_jnd: np.ndarray, fps: fl
     win = max(1, int(round(opts.smooth_seconds * fps)))
     min_len = max(1, int(round(opts.min_zone_seconds * fps)))
     zones: list[Zone] = []
-    for a, b in shots:
+    margins = list(margins) if margins is not None else [None] * len(shots)
+    for (a, b), margin in zip(shots, margins):
         seg = np.asarray(frame_jnd[a:b], dtype=float)
         if win > 1 and len(seg) > 1:
             k = np.ones(min(win, len(seg))) / min(win, len(seg))
             pad = len(k) // 2
             padded = np.pad(seg, ((pad, len(k) - 1 - pad), (0, 0)), mode="edge")
             seg = np.stack([np.convolve(padded[:, c], k, mode="valid") for c in range(seg.shape[1])], axis=1)
-        crfs = np.array([crf_for(row, opts) for row in seg])
+        crfs = np.array([crf_for(row, opts, margin) for row in seg])
         # blocks of min_len frames take their lowest (safest) CRF; a short tail joins the block before it
         n_blocks = max(1, len(crfs) // min_len)
         edges = [a + i * min_len for i in range(n_blocks)] + [b]

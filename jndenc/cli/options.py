@@ -21,6 +21,15 @@ MODE_HELP = ("predict: the JND model, no trial encode; probe: the model plus one
              "(slow, exact for the proxy).")
 
 
+def _margin(ctx, param, value):
+    if value is None or value == "auto":
+        return value
+    try:
+        return float(value)
+    except ValueError:
+        raise click.BadParameter(f"expected a number of CRF steps or 'auto', got {value!r}") from None
+
+
 def plan_options(f):
     """Planner knobs: level, margin, clamps, codec, preset, granularity, calibration."""
     for dec in reversed([
@@ -28,8 +37,12 @@ def plan_options(f):
         click.option("--preset", type=click.Choice(PRESETS), default="medium", show_default=True),
         click.option("--target-jnd", type=click.IntRange(1, 3), default=1, show_default=True,
                      help="1 = visually lossless for most viewers; 2, 3 = coarser."),
-        click.option("--margin", type=float, default=None,
-                     help="CRF steps toward better quality than the JND threshold [default: 1; guided: 0]."),
+        click.option("--margin", callback=_margin, default=None, metavar="STEPS|auto",
+                     help="CRF steps toward better quality than the JND threshold, or auto: what keeps "
+                          "--confidence of unseen shots at or under their threshold (the model's measured error) "
+                          "[default: predict/probe auto, guided 0, search 1]."),
+        click.option("--confidence", type=click.FloatRange(0.5, 0.99), default=0.9, show_default=True,
+                     help="--margin auto: the share of shots kept at or under their JND (0.8, 0.9 or 0.95)."),
         click.option("--min-crf", type=click.FloatRange(0, 51), default=12.0, show_default=True),
         click.option("--max-crf", type=click.FloatRange(0, 51), default=40.0, show_default=True),
         click.option("--granularity", type=click.Choice(["shot", "frame"]), default="shot", show_default=True),
@@ -79,7 +92,7 @@ def plan_kwargs(kw: dict) -> dict:
     """CLI keyword names -> `jndenc.plan` keyword arguments."""
     from ..analyze import ShotOptions
 
-    out = {k: kw.pop(k) for k in ["codec", "preset", "target_jnd", "margin", "min_crf", "max_crf", "granularity",
+    out = {k: kw.pop(k) for k in ["codec", "preset", "target_jnd", "margin", "confidence", "min_crf", "max_crf", "granularity",
                                    "calibration", "weights", "sample_every"] if k in kw}
     out["shot_options"] = ShotOptions(threshold=kw.pop("scene_threshold", None),
                                       detector=kw.pop("detector", DEFAULT_DETECTOR),

@@ -44,7 +44,10 @@ def predict(src, mode, fmt, as_json, quiet, debug, **kw):
         for n in d["notes"]:
             click.echo(f"jndenc: warning: {n}", err=True)
         o = plan.options
-        click.echo(f"CRF: JND{o['target_jnd']} - margin {o['margin']:g}, {o['codec']} {o['preset']}, "
+        margin = (f"auto ({plan.stats.get('margin_source')}; "
+                  f"{min(plan.stats['margins']):g}..{max(plan.stats['margins']):g})"
+                  if o["margin"] == "auto" else f"{o['margin']:g}")
+        click.echo(f"CRF: JND{o['target_jnd']} - margin {margin}, {o['codec']} {o['preset']}, "
                    f"clamped to {o['min_crf']:g}..{o['max_crf']:g}"
                    + (f"; {len(plan.zones)} zones (--granularity frame)" if o["granularity"] == "frame" else ""))
     elif fmt in ("x264-zones", "x265-zones"):
