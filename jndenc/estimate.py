@@ -183,7 +183,13 @@ def estimate(
 
 
 def _guided(src, info, predictor, weights, sample_every, shot_options, sopts, gopts, prior, workers, quiet):
-    if prior is None:
+    start_stats = {}
+    if prior is None and _probe_start(gopts.start, weights):
+        # the probe-informed estimate is closer to the truth than the frame model's: fewer trials
+        first = _probe(src, info, predictor, weights, None, None, sample_every, shot_options, quiet)
+        a, priors, model = first.analysis, first.jnd(), f"guided:{first.model}"
+        start_stats = {"probe_seconds": first.stats["probe_seconds"], "start": "probe"}
+    elif prior is None:
         a = analyze(src, predictor, info=info, sample_every=sample_every, shot_options=shot_options, quiet=quiet)
         priors = a.shot_jnd()
         model = f"guided:{a.model}"
@@ -210,7 +216,18 @@ def _guided(src, info, predictor, weights, sample_every, shot_options, sopts, go
                                   trials=[asdict(t) | {"cached": c} for t, c in zip(r.trials, r.cached)]))
     est = Estimates(str(src), a.frames, info.fps, "guided", shots, a, model=model)
     est.stats["prior"] = [[round(float(x), 2) for x in p] for p in priors]
+    est.stats.update(start_stats)
     return est
+
+
+def _probe_start(start: str, weights) -> bool:
+    if start == "model":
+        return False
+    if start == "probe":
+        return True
+    from .models.probe import default_probe_weights  # auto: only beside the shipped frame model
+
+    return weights is None and default_probe_weights() is not None
 
 
 def _probe(src, info, predictor, weights, probe_model, probe_weights, sample_every, shot_options, quiet):

@@ -51,6 +51,7 @@ class GuidedOptions:
     min_crf: float = 10.0
     max_crf: float = 51.0
     cache_dir: str | None = None  # None: $JNDENC_CACHE_DIR or ~/.cache/jndenc; "" disables the cache
+    start: str = "auto"  # model | probe | auto (the probe-mode estimate when probe weights are shipped)
 
     def validate(self) -> "GuidedOptions":
         if self.target_jnd not in (1, 2, 3):
@@ -59,6 +60,8 @@ class GuidedOptions:
             raise UserError(f"--crf-step must be within 0.1..6 (got {self.crf_step})")
         if self.max_trials < 1:
             raise UserError(f"--max-trials must be at least 1 (got {self.max_trials})")
+        if self.start not in ("auto", "model", "probe"):
+            raise UserError(f"guided start must be auto, model or probe, not {self.start!r}")
         return self
 
 

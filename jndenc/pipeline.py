@@ -150,6 +150,7 @@ def analyse_and_plan(
     crf_step: float = 1.0,
     max_trials: int = 3,
     trial_cache: str | os.PathLike | None = None,
+    guided_start: str = "auto",
     prior: float | Sequence[Sequence[float]] | None = None,
     # a probe already made; progress bars; planner options as one object
     info: VideoInfo | None = None,
@@ -191,7 +192,8 @@ def analyse_and_plan(
         if mode != "predict" and opts.granularity == "frame":
             raise UserError(f"--granularity frame needs --mode predict ({mode} measures whole shots)")
         gopts = GuidedOptions(target_jnd=target_jnd, crf_step=crf_step, max_trials=max_trials, min_crf=min_crf,
-                              max_crf=max_crf, cache_dir=None if trial_cache is None else str(trial_cache))
+                              max_crf=max_crf, cache_dir=None if trial_cache is None else str(trial_cache),
+                              start=guided_start)
         est = estimate(src, mode, predictor=predictor, weights=weights, info=info, sample_every=sample_every,
                        shot_options=shot_options, workers=workers, quiet=quiet, guided_options=gopts, prior=prior,
                        search_options=search_options(opts.codec, opts.preset, thresholds, metric, pool,

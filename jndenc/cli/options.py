@@ -80,6 +80,10 @@ def search_options(f):
                           "a steep step gets one half step)."),
         click.option("--max-trials", type=click.IntRange(1), default=3, show_default=True,
                      help="Guided mode: trial encodes per shot at most."),
+        click.option("--guided-start", type=click.Choice(["auto", "model", "probe"]), default="auto",
+                     show_default=True,
+                     help="Guided mode's first CRF: the model's, or the probe-mode estimate (auto: probe when "
+                          "probe weights are shipped)."),
         click.option("--trial-cache", type=click.Path(file_okay=False), default=None,
                      help="Guided mode: folder of cached trials [default: $JNDENC_CACHE_DIR or ~/.cache/jndenc]; "
                           "'' disables."),
@@ -92,12 +96,13 @@ def plan_kwargs(kw: dict) -> dict:
     """CLI keyword names -> `jndenc.plan` keyword arguments."""
     from ..analyze import ShotOptions
 
-    out = {k: kw.pop(k) for k in ["codec", "preset", "target_jnd", "margin", "confidence", "min_crf", "max_crf", "granularity",
-                                   "calibration", "weights", "sample_every"] if k in kw}
+    out = {k: kw.pop(k) for k in ["codec", "preset", "target_jnd", "margin", "confidence", "min_crf", "max_crf",
+                                   "granularity", "calibration", "weights", "sample_every"] if k in kw}
     out["shot_options"] = ShotOptions(threshold=kw.pop("scene_threshold", None),
                                       detector=kw.pop("detector", DEFAULT_DETECTOR),
                                       max_shot_seconds=kw.pop("max_shot_seconds", 10.0))
-    for k in ["thresholds", "metric", "pool", "workers", "trial_seconds", "crf_step", "max_trials", "trial_cache"]:
+    for k in ["thresholds", "metric", "pool", "workers", "trial_seconds", "crf_step", "max_trials", "trial_cache",
+              "guided_start"]:
         if k in kw:
             out[k] = kw.pop(k)
     return out
