@@ -8,8 +8,8 @@ Inputs (per shot):
 - ``probe_features``: `probe_vector` of the shot's probe scores
   (`jndenc.media.probe_encode`): probe VMAF, its distance to the VMAF ceiling
   on a log scale (VMAF saturates near 100 on easy content, where a linear
-  term would under-predict), PSNR-Y, SSIM, log2 bits per pixel and log2 of
-  the frame's pixel count.
+  term would under-predict), PSNR-Y, log2 bits per pixel and log2 of the
+  frame's pixel count.
 
 Outputs keep the compact model's names and its monotone construction
 (``JND1_output``, ``JND2_output`` = JND1 + softplus, ``JND3_output`` = JND2 +
@@ -38,7 +38,7 @@ import numpy as np
 from ..errors import UserError
 
 ARCHITECTURE = "probe"
-PROBE_FEATURES = ("vmaf", "log_vmaf_headroom", "psnr", "ssim", "log2_bpp", "log2_pixels")
+PROBE_FEATURES = ("vmaf", "log_vmaf_headroom", "psnr", "log2_bpp", "log2_pixels")
 FRAME_INPUT = "frame_jnd"
 PROBE_INPUT = "probe_features"
 OUTPUTS = ("JND1_output", "JND2_output", "JND3_output", "JND1_spread")
@@ -49,12 +49,12 @@ MIN_SPREAD = 0.3  # CRF steps: floor of the fitted absolute error (labels are in
 
 
 def probe_vector(scores: dict, size: tuple[int, int]) -> np.ndarray:
-    """`PROBE_FEATURES` of one shot's probe scores (``vmaf``, ``psnr``, ``ssim``, ``bpp`` as `run_probe` returns)
+    """`PROBE_FEATURES` of one shot's probe scores (``vmaf``, ``psnr``, ``bpp`` as `run_probe` returns)
     and the source frame size (w, h): VMAF means different things at QCIF and at 1080p."""
     v = float(np.clip(scores["vmaf"], 0.0, 100.0))
     psnr = float(min(scores["psnr"], 60.0))
     bpp = max(float(scores["bpp"]), 1e-4)
-    return np.array([v, -math.log(100.5 - v), psnr, float(scores["ssim"]), math.log2(bpp),
+    return np.array([v, -math.log(100.5 - v), psnr, math.log2(bpp),
                      math.log2(max(1, int(size[0]) * int(size[1])))], dtype=np.float32)
 
 
