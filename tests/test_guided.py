@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 
 import jndenc
@@ -130,3 +131,17 @@ def test_predict_in_guided_mode_reports_measured_crfs_without_encoding(cut_clip,
     assert all(s["crf"] == s["jnd"][0] for s in d["shots"])  # margin 0: the measured level is the CRF
     assert 0 < d["trial_encodes"] <= 3 * len(d["shots"])
     assert list(tmp_path.glob("*.mp4")) == []
+
+
+def test_verify_scores_every_shot_once_and_matches_a_full_comparison(cut_clip, tmp_path):
+    from jndenc.media.quality import compare
+    from jndenc.verify import shot_quality, verify
+
+    out = tmp_path / "o.mp4"
+    jndenc.encode(cut_clip, out, crf=30)
+    shots = [(0, 50), (50, 100), (100, 150)]
+    full = shot_quality(compare(out, cut_clip).frames["vmaf"], shots)  # with PSNR and SSIM features
+    fast = verify(out, cut_clip, shots)
+    assert [round(q.mean, 3) for q in fast] == [round(q.mean, 3) for q in full]
+    sub = compare(out, cut_clip, features=(), subsample=4)  # scored frames only; the rest are NaN
+    assert np.isnan(sub.frames["vmaf"][1]) and np.isfinite(sub.frames["vmaf"][4]) and np.isnan(sub.pool("psnr"))

@@ -124,11 +124,14 @@ def quality_graph(
     ref_range: Window | Sequence[Window] | None = None,
     size: tuple[int, int] | None = None,
     threads: int = 1,
+    features: Sequence[str] = VMAF_FEATURES,
+    subsample: int = 1,
 ) -> str:
-    """The libvmaf filter graph: input 0 distorted, input 1 reference; VMAF, PSNR and SSIM to a JSON log.
+    """The libvmaf filter graph: input 0 distorted, input 1 reference; VMAF (plus ``features``) to a JSON log.
 
     ``ref_range`` compares against reference frames [a, b) only; ``size`` (w, h)
-    scales the distorted video to the reference size (bicubic, as VMAF's model expects).
+    scales the distorted video to the reference size (bicubic, as VMAF's model expects);
+    ``subsample`` N scores every Nth frame only (the log names each scored frame's number).
     """
     pix = pix_fmt(bit_depth)
     # Align by frame index, not timestamp: containers round timestamps
@@ -140,10 +143,11 @@ def quality_graph(
     dist_chain = by_index
     if size is not None:
         dist_chain += f",scale={size[0]}:{size[1]}:flags=bicubic"
-    features = "|".join(f"name={f}" for f in VMAF_FEATURES)
+    extra = "|".join(f"name={f}" for f in features)
     return (f"[0:v]{dist_chain},format={pix}[d];[1:v]{ref_chain},format={pix}[r];"
-            f"[d][r]libvmaf=model=version={VMAF_MODEL}:feature='{features}'"
-            f":log_fmt=json:log_path={log_path}:n_threads={threads}")
+            f"[d][r]libvmaf=model=version={VMAF_MODEL}" + (f":feature='{extra}'" if extra else "")
+            + f":log_fmt=json:log_path={log_path}:n_threads={threads}"
+            + (f":n_subsample={int(subsample)}" if subsample > 1 else ""))
 
 
 def quality_args(distorted: str | os.PathLike, reference: str | os.PathLike, graph: str) -> list[str]:

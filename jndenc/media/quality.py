@@ -12,10 +12,11 @@ import json
 import os
 import tempfile
 from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
 
-from .ffargs import VMAF_MODEL, quality_args, quality_graph, threads_per_job  # noqa: F401 - VMAF_MODEL re-exported
+from .ffargs import VMAF_FEATURES, VMAF_MODEL, quality_args, quality_graph, threads_per_job  # noqa: F401 - VMAF_MODEL re-exported
 from .ffbin import require
 from .runner import run_ffmpeg
 
@@ -31,6 +32,7 @@ class Quality:
 
     def pool(self, metric: str = "vmaf", how: str = "mean") -> float:
         v = self.frames[metric]
+        v = v[~np.isnan(v)]  # frames not scored (subsampling) or a metric not computed
         if v.size == 0:
             return float("nan")
         if how == "mean":
@@ -61,19 +63,31 @@ def compare(
     size: tuple[int, int] | None = None,
     bit_depth: int = 8,
     threads: int | None = None,
+    features: Sequence[str] = VMAF_FEATURES,
+    subsample: int = 1,
 ) -> Quality:
     """Compare ``distorted`` with ``reference`` (optionally frames [a, b) of it).
 
     ``size`` is the reference (w, h); when given, the distorted video is scaled
-    to it (bicubic), which is what VMAF's model expects.
+    to it (bicubic), which is what VMAF's model expects. ``features`` are the
+    extra libvmaf features (PSNR, SSIM; ``()`` for VMAF alone, which is cheaper);
+    with ``subsample`` N only every Nth frame is scored and the others are NaN.
     """
     require("libvmaf")
     with tempfile.TemporaryDirectory(prefix="jndenc-q-") as tmp:
         log = os.path.join(tmp, "vmaf.json")
         graph = quality_graph(log, bit_depth=bit_depth, ref_range=ref_range, size=size,
-                              threads=threads or threads_per_job(None, 1))
+                              threads=threads or threads_per_job(None, 1), features=features, subsample=subsample)
         run_ffmpeg(quality_args(distorted, reference, graph), what=f"measuring VMAF of {distorted}")
         with open(log) as fh:
             data = json.load(fh)
     frames = data.get("frames", [])
-    return Quality({m: np.array([f["metrics"].get(k, np.nan) for f in frames], dtype=float) for m, k in _KEYS.items()})
+    # frameNum places each score at its frame: with subsampling the frames between stay NaN
+    idx = [int(f.get("frameNum", i)) for i, f in enumerate(frames)]
+    n = max(idx) + 1 if idx else 0
+    out = {}
+    for m, k in _KEYS.items():
+        v = np.full(n, np.nan)
+        v[idx] = [f["metrics"].get(k, np.nan) for f in frames]
+        out[m] = v
+    return Quality(out)
