@@ -33,8 +33,11 @@ REGION = re.compile(r"(<!-- table:([\w-]+) -->\n)(.*?)(<!-- /table:\2 -->)", re.
 
 LEVELS = ("JND1", "JND2", "JND3")
 # model_card.py's method keys, in the order and words of the model card
-METHODS = (("model", "this model"), ("mean_predictor", "(a) mean predictor"),
-           ("siti_regression", "(b) SI/TI regression"), ("siti_size_regression", "(c) SI/TI + frame size (reference)"))
+METHODS = (("model", "this model"), ("probe_model", "probe mode: probe model (frame estimate + one probe)"),
+           ("mean_predictor", "(a) mean predictor"),
+           ("siti_regression", "(b) SI/TI regression"), ("siti_size_regression", "(c) SI/TI + frame size (reference)"),
+           ("probe_vmaf_regression", "(d) probe VMAF regression (reference)"),
+           ("probe_siti_size_regression", "(e) probe vector + SI/TI + size regression (reference)"))
 
 
 # ---------------------------------------------------------------- pure renderers
@@ -73,13 +76,67 @@ def model_card_mae(result: dict, cnn: dict | None = None, subset: str = "mae") -
     return f"{table}\n\n{n} shots; {result['evaluation']}; per-shot MAE in CRF steps."
 
 
+def model_card_calibration(cv: dict, test: dict) -> str:
+    """Share of held-out shots at or above ``JND1 - margin`` (`benchmarks/model_card.py`'s ``calibration``)."""
+    names = {"model": "predict mode (constant margin per p)", "probe_model": "probe mode (z x per-shot spread)"}
+    rows = []
+    for what, res in (("CV", cv), ("test", test)):
+        for key, label in names.items():
+            c = res.get("calibration", {}).get(key)
+            if not c:
+                continue
+            rows.append([what, label] + [f"{100 * v['share_covered']:.0f}% ({_num(v['mean_margin'], '{:.1f}')})"
+                                         for v in c.values()])
+    ps = next(iter(cv.get("calibration", {}).values()), {})
+    return md_table(["split", "mode", *(f"target {100 * float(p):.0f}%: covered (mean margin, CRF)" for p in ps)],
+                    rows, [False, False] + [True] * len(ps))
+
+
+def model_card_range(cv: dict, test: dict) -> str:
+    """Shrinkage towards the mean: slope of predicted on true JND1 and the error in the outer fifths."""
+    rows = []
+    for what, res in (("CV", cv), ("test", test)):
+        for key, r in res.get("range", {}).items():
+            rows.append([what, "predict mode" if key == "model" else "probe mode", _num(r["slope_pred_on_true"]),
+                         f"{r['pred_range'][0]:.1f}-{r['pred_range'][1]:.1f}",
+                         f"{r['true_range'][0]:g}-{r['true_range'][1]:g}",
+                         f"{_num(r['mae_low_fifth'])} ({_num(r['bias_low_fifth'], '{:+.2f}')})",
+                         f"{_num(r['mae_high_fifth'])} ({_num(r['bias_high_fifth'], '{:+.2f}')})"])
+    return md_table(["split", "mode", "slope (1 = no shrinkage)", "predicted JND1", "true JND1",
+                     "MAE (bias) lowest fifth", "MAE (bias) highest fifth"], rows, [False, False] + [True] * 5)
+
+
+def probe_study(res: dict) -> str:
+    """`benchmarks/probe_study.py`: each probe setting's correlation with JND1 and CV MAE of plain fits."""
+    rows = [[k, str(v["shots"]), _num(v["corr_vmaf"], "{:.3f}"), _num(v["mae_vmaf_only"]), _num(v["mae_probe"]),
+             _num(v["mae_probe_frame"]), _num(v["ms_per_window_frame"], "{:.1f}")]
+            for k, v in sorted(res["settings"].items(), key=lambda kv: -kv[1]["corr_vmaf"])]
+    head = (f"{res['shots']} shots of {res['groups']} parent clips (test split left out), "
+            f"{res['cv']}-fold CV by parent clip; constant {_num(res['mean_predictor'])}, "
+            f"SI/TI + size {_num(res['frame_cues'])} CRF MAE. A setting's shots are those probed with it.\n\n")
+    return head + md_table(["probe setting", "shots", "r(VMAF, JND1)", "MAE VMAF only", "MAE probe vector",
+                            "MAE probe + SI/TI + size", "ms / window frame (wall, shared CPU)"], rows,
+                           [False] + [True] * 6)
+
+
+def probe_cost(res: dict) -> str:
+    """`benchmarks/probe_cost.py`: probe CPU time against a medium encode of the same clip."""
+    rows = [[r["clip"], f"{r['size'][0]}x{r['size'][1]}", str(r["frames"]), str(r["shots"]), str(r["probed_frames"]),
+             _num(r["probe_cpu_s"]), _num(r["medium_encode_cpu_s"]), _num(100 * r["ratio"], "{:.0f}%")]
+            for r in res["clips"]]
+    rows.append(["all", "", "", "", "", "", "", _num(100 * res["ratio_total"], "{:.0f}%")])
+    return (f"Setting `{res['setting']}`, {res['threads']} thread(s), CPU time of the FFmpeg processes.\n\n" +
+            md_table(["clip", "size", "frames", "shots", "probed frames", "probe CPU s", "medium encode CPU s",
+                      "probe / encode"], rows, [False, False] + [True] * 6))
+
+
 def label_stats(result: dict) -> str:
     labels = [s["label"] for s in result["per_shot"]]
     rows = [[lv, _num(m, "{:.1f}"), _num(s, "{:.1f}"), f"{min(r[i] for r in labels):g}-{max(r[i] for r in labels):g}"]
             for i, (lv, m, s) in enumerate(zip(LEVELS, result["label_mean"], result["label_std"]))]
     return md_table(["label", "mean (CRF)", "std (CRF)", "range (CRF)"], rows, [False, True, True, True]) + \
-        f"\n\nOver all {result['shots']} labelled shots; the model runs at {result['ms_per_frame']:.1f} ms per frame " \
-        "(batch 32, after warm-up)."
+        f"\n\nOver the {result['shots']} shots of {result['evaluation']}; the frame model ran at " \
+        f"{result['ms_per_frame']:.1f} ms per frame (batch 32, after warm-up)."
 
 
 def parent_of(clip: str) -> str:
@@ -154,17 +211,23 @@ def modes_table(res: dict) -> str:
     """`benchmarks/modes.py`'s summary: one row per mode."""
     rows = []
     for mode, s in res["summary"].items():
-        rows.append([MODE_LABELS.get(mode, mode), _num(s["saving_vs_crf23_pct"], "{:.1f}%"),
-                     _num(s.get("share_of_search_saving_pct"), "{:.0f}%"), _num(s["worst_shot_vmaf"]),
+        rows.append([MODE_LABELS.get(mode, mode), _num(s["saving_vs_crf23_pct"], "{:+.1f}%"),
+                     _num(s["mean_clip_saving_vs_crf23_pct"], "{:+.1f}%"),
+                     _num(s.get("share_of_search_mean_clip_saving_pct"), "{:.0f}%"),
+                     _num(s.get("bytes_vs_search_pct"), "{:+.1f}%"), _num(s["worst_shot_vmaf"]),
                      _num(s["p5_shot_vmaf"]), _num(100 * s["share_shots_at_target_minus_0_5"], "{:.0f}%"),
-                     _num(s["trials_per_shot"], "{:.1f}"), _num(s["time_vs_plain"], "{:.1f}x")])
+                     _num(s["trials_per_shot"], "{:.1f}"), _num(s.get("analysis_vs_search_pct"), "{:.0f}%"),
+                     _num(s["time_vs_plain"], "{:.1f}x")])
     n = max((s["clips"] for s in res["summary"].values()), default=0)
     shots = max((s["shots"] for s in res["summary"].values()), default=0)
     head = (f"{n} clips, {shots} shots, first {res['options']['max_frames']} frames each, x264 "
-            f"{res['options']['preset']}, target VMAF {res['target_vmaf']:g} (JND1), {res['machine']}.\n\n")
-    return head + md_table(["mode", "bytes saved vs CRF 23", "share of search's saving", "worst shot VMAF",
+            f"{res['options']['preset']}, target VMAF {res['target_vmaf']:g} (JND1), {res['machine']}. "
+            "Savings are fewer bytes than fixed CRF 23 (negative: more bytes, where CRF 23 falls short of the "
+            "target).\n\n")
+    return head + md_table(["mode", "saving vs CRF 23, all bytes", "mean per-clip saving",
+                            "share of search's mean saving", "bytes vs search", "worst shot VMAF",
                             "5th-pct shot VMAF", "shots >= target - 0.5", "trial encodes / shot",
-                            "time vs plain ffmpeg"], rows, [False] + [True] * 7)
+                            "analysis time vs search", "time vs plain ffmpeg"], rows, [False] + [True] * 10)
 
 
 def trials_table(res: dict) -> str:
@@ -191,22 +254,38 @@ def _load(rel: str):
     return json.loads((ROOT / rel).read_text())
 
 
+def _load_opt(rel: str):
+    return _load(rel) if (ROOT / rel).is_file() else None
+
+
 def _maybe(rel: str, render: Callable[[dict], str], what: str, how: str) -> Callable[[], str]:
     return lambda: render(_load(rel)) if (ROOT / rel).is_file() else not_committed(what, how)
 
 
 REGIONS: dict[str, Callable[[], str]] = {
     "model-card-cv5": lambda: model_card_mae(_load("weights/model_card_cv5.json"),
-                                             _load("weights/model_card_cv5_cnn.json")),
+                                             _load_opt("weights/model_card_cv5_cnn.json")),
     "model-card-cv5-originals": lambda: model_card_mae(_load("weights/model_card_cv5.json"),
-                                                       _load("weights/model_card_cv5_cnn.json"),
+                                                       _load_opt("weights/model_card_cv5_cnn.json"),
                                                        subset="mae_original_clips"),
+    "model-card-calibration": lambda: model_card_calibration(_load("weights/model_card_cv5.json"),
+                                                             _load("weights/model_card_test.json")),
+    "model-card-range": lambda: model_card_range(_load("weights/model_card_cv5.json"),
+                                                 _load("weights/model_card_test.json")),
+    "probe-study": _maybe("weights/probe_study.json", probe_study, "probe study",
+                          "run `benchmarks/probe_study.py DATASET --cache FILE --out weights/probe_study.json`"),
+    "probe-cost": _maybe("weights/probe_cost.json", probe_cost, "probe cost",
+                         "run `benchmarks/probe_cost.py CLIP... --out weights/probe_cost.json`"),
     "model-card-test": lambda: model_card_mae(_load("weights/model_card_test.json")),
     "model-card-test-originals": lambda: model_card_mae(_load("weights/model_card_test.json"),
                                                         subset="mae_original_clips"),
     "model-card-labels": lambda: label_stats(_load("weights/model_card_cv5.json")),
     "training-clips": lambda: training_clips(_load("weights/training_clips.json")["clips"],
-                                             _load("weights/model_card_cv5.json")["per_shot"]),
+                                             _load("weights/model_card_cv5.json")["per_shot"]
+                                             + (_load("weights/model_card_test.json")["per_shot"]
+                                                if "test split" in _load("weights/model_card_test.json")["evaluation"]
+                                                and "train and valid" in _load("weights/model_card_cv5.json")
+                                                ["evaluation"] else [])),
     "predict-vs-search": _maybe("weights/predict_vs_search.json", lambda d: predict_vs_search(d["runs"]),
                                 "predict-vs-search run", "run `predict_vs_search.py CLIP --out DIR` per clip and "
                                 "list the JSONs under `runs` in `weights/predict_vs_search.json`"),
