@@ -36,7 +36,8 @@ from .media.clips import sha256_file
 from .media.ffbin import ffmpeg_info
 from .media.ffargs import threads_per_job
 from .media.quality import compare
-from .search import SearchOptions, Trial, extract_references, map_shots, trial_encode, trial_window
+from .search import (SearchOptions, Trial, extract_references, map_shots, metric_features, trial_encode,
+                     trial_window)
 
 CACHE_VERSION = 1
 DEFAULT_SLOPE = 1.5  # VMAF per CRF step when the prior's spacing says nothing (6 VMAF per ~4 CRF)
@@ -227,7 +228,8 @@ def guided(src: str | os.PathLike, shots: Sequence[tuple[int, int]], priors: Seq
             out = tmp / f"trial_{a}_{crf:g}.mkv"
             ref = ref_of(i)
             size = trial_encode(ref, crf, sopts, out, threads, window)
-            q = compare(out, ref, ref_range=window, threads=threads, bit_depth=bit_depth)
+            q = compare(out, ref, ref_range=window, threads=threads, bit_depth=bit_depth,
+                        features=metric_features(sopts.metric))
             out.unlink(missing_ok=True)
             t = Trial(crf, size, q.pool(sopts.metric, sopts.pool), time.perf_counter() - t0)
             trials.append(t)

@@ -84,6 +84,11 @@ def trial_encode(ref: Path, crf: int, opts: SearchOptions, out: Path, threads: i
     return out.stat().st_size
 
 
+def metric_features(metric: str) -> tuple[str, ...]:
+    """The libvmaf features a trial needs beside VMAF: none for VMAF itself (half the CPU of all three)."""
+    return {"psnr": ("psnr",), "ssim": ("float_ssim",)}.get(metric, ())
+
+
 def trial_window(n: int, max_seconds: float | None, fps: float, pieces: int = 1):
     """Frames of a shot of ``n`` frames that trials measure (relative to the shot); None = all of it.
 
@@ -113,7 +118,8 @@ def search_shot(ref: Path, start: int, end: int, opts: SearchOptions, work: Path
             t0 = time.perf_counter()
             out = work / f"trial_{start}_{crf}.mkv"
             size = trial_encode(ref, crf, opts, out, threads, frames)
-            q = compare(out, ref, ref_range=frames, threads=threads or None, bit_depth=bit_depth)
+            q = compare(out, ref, ref_range=frames, threads=threads or None, bit_depth=bit_depth,
+                        features=metric_features(opts.metric))
             trials[crf] = Trial(crf, size, q.pool(opts.metric, opts.pool), time.perf_counter() - t0)
             out.unlink(missing_ok=True)
         return trials[crf].score
