@@ -123,6 +123,11 @@ def summarize(clips: list[dict], modes) -> dict:
             b23s = sum(c["modes"]["crf23"]["bytes"] for c in srch)
             bm = sum(c["modes"][mode]["bytes"] for c in srch)
             s["share_of_search_saving_pct"] = round(100 * (b23s - bm) / (b23s - bs), 1) if b23s != bs else None
+            s["bytes_vs_search_pct"] = round(100 * (bm / bs - 1), 2)
+            # per clip, then averaged: one large clip that needs more bits than CRF 23 cannot swamp the rest
+            mean_s = float(np.mean([1 - c["modes"]["search"]["bytes"] / c["modes"]["crf23"]["bytes"] for c in srch]))
+            mean_m = float(np.mean([1 - c["modes"][mode]["bytes"] / c["modes"]["crf23"]["bytes"] for c in srch]))
+            s["share_of_search_mean_clip_saving_pct"] = round(100 * mean_m / mean_s, 1) if mean_s else None
             s["analysis_vs_search_pct"] = round(100 * sum(c["modes"][mode]["timings"]["analysis_s"] for c in srch)
                                                 / sum(c["modes"]["search"]["timings"]["analysis_s"] for c in srch), 1)
         out[mode] = s
