@@ -230,6 +230,21 @@ def modes_table(res: dict) -> str:
                             "analysis time vs search", "time vs plain ffmpeg"], rows, [False] + [True] * 10)
 
 
+def default_mode_table(rep: dict) -> str:
+    """`overhead.py --modes guided` on the 720p clip: each encode mode's time over a plain FFmpeg encode."""
+    rows = []
+    for label, c in rep["clips"].items():
+        plain = c["variants"]["plain"]
+        for name, ratio in c["ratio_vs_plain"].items():
+            v = c["variants"][name]
+            rows.append([f"{label} {c['seconds']:g} s ({c['size']})", name.replace("jndenc ", ""),
+                         _num(plain.get("wall_s_median"), "{:.1f} s"), _num(v.get("wall_s_median"), "{:.1f} s"),
+                         _num(ratio, "{:.2f}x"), _num(c["cpu_ratio_vs_plain"].get(name), "{:.2f}x")])
+    return (f"{rep['pinning']}; x264 {rep['preset']}.\n\n"
+            + md_table(["clip", "mode", "plain ffmpeg", "jndenc encode", "wall vs plain", "CPU vs plain"], rows,
+                       [False, False, True, True, True, True]))
+
+
 def trials_table(res: dict) -> str:
     """`benchmarks/trials.py`'s summary: trial VMAF minus the shot's VMAF in the final encode."""
     rows = []
@@ -293,6 +308,8 @@ REGIONS: dict[str, Callable[[], str]] = {
                      "run `bdrate.py` with `--out benchmarks/results`"),
     "modes": _maybe("benchmarks/results/modes.json", modes_table, "modes run",
                     "run `modes.py CLIPS --out benchmarks/results/modes.json`"),
+    "default-mode": _maybe("benchmarks/results/default_mode/overhead.json", default_mode_table, "default-mode run",
+                           "run `overhead.py --only 720p --modes guided --out benchmarks/results/default_mode`"),
     "trials": _maybe("benchmarks/results/trials.json", trials_table, "trial-window run",
                      "run `trials.py CLIPS --out benchmarks/results/trials.json`"),
     "overhead": _maybe("benchmarks/results/overhead.json", overhead_report, "overhead run",
