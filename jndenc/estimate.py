@@ -22,6 +22,8 @@ from .analyze import Analysis, ShotOptions, analyze
 from .errors import UserError
 from .guided import GuidedOptions, guided
 from .media.probe import VideoInfo, probe
+from .media.probe_encode import ProbeOptions, probe_shots
+from .models.probe import ProbeModel, default_probe_weights, probe_vector
 from .progress import bar
 from .search import DEFAULT_THRESHOLDS, SearchOptions, search
 
@@ -225,15 +227,11 @@ def _probe_start(start: str, weights) -> bool:
         return False
     if start == "probe":
         return True
-    from .models.probe import default_probe_weights  # auto: only beside the shipped frame model
-
+    # auto: only beside the shipped frame model
     return weights is None and default_probe_weights() is not None
 
 
 def _probe(src, info, predictor, weights, probe_model, probe_weights, sample_every, shot_options, quiet):
-    from .media.probe_encode import ProbeOptions, probe_shots
-    from .models.probe import ProbeModel, probe_vector
-
     pm = probe_model or ProbeModel.load(probe_weights)
     a = analyze(src, predictor, info=info, sample_every=sample_every, shot_options=shot_options, quiet=quiet)
     frame = a.shot_jnd()

@@ -30,8 +30,10 @@ from typing import Sequence
 import numpy as np
 
 from ..errors import JndencError
+from ..search import trial_window
 from .ffargs import VMAF_MODEL, lossless_args, pix_fmt, threads_per_job
 from .ffbin import require
+from .probe import open_container
 from .runner import run_ffmpeg
 
 ENCODERS = {"x264": "libx264", "x265": "libx265"}
@@ -79,8 +81,6 @@ class ProbeResult:
 
 def shot_windows(shots: Sequence[tuple[int, int]], fps: float, seconds: float | None) -> list[tuple[int, int]]:
     """Absolute source frames [a, b) each shot's probe measures: the trial window of the oracle's labels."""
-    from ..search import trial_window
-
     out = []
     for a, b in shots:
         w = trial_window(b - a, seconds, fps)
@@ -195,8 +195,6 @@ def group_windows(windows: Sequence[tuple[int, int]], max_gap: int) -> list[list
 
 def window_bytes(path: str | os.PathLike, lengths: Sequence[int]) -> list[int]:
     """Coded bytes of each window of the probe file (packets in presentation order, no decoding)."""
-    from .probe import open_container
-
     sizes = []
     with open_container(path) as c:
         stream = c.streams.video[0]

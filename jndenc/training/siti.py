@@ -15,6 +15,8 @@ from typing import Sequence
 
 import numpy as np
 
+from ..media.decode import iter_frames
+
 FEATURE_SIZE = (480, 270)
 
 
@@ -51,8 +53,6 @@ def sample_positions(start: int, end: int, k: int = 3) -> list[int]:
 def shot_features(src: str | os.PathLike, shots: Sequence[tuple[int, int]], k: int = 3,
                   size: tuple[int, int] = FEATURE_SIZE, consecutive: bool = False) -> list[tuple[float, float]]:
     """(SI, TI) per shot of ``src`` in one decode pass."""
-    from ..media.decode import iter_frames
-
     positions = [sample_positions(a, b, k) for a, b in shots]
     wanted = {p for pos in positions for p in pos}
     if consecutive:
