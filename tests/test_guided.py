@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import jndenc
-from jndenc.guided import GuidedOptions, guide_shot, prior_slope
+from jndenc.guided import DEFAULT_SLOPE, GuidedOptions, guide_shot, prior_slope
 
 
 def linear(crossing: float, slope: float):
@@ -54,7 +54,8 @@ def test_guide_shot_steps_down_when_nothing_passes_and_says_so():
 
 def test_prior_slope_from_level_spacing():
     assert prior_slope([25, 29, 33], (94, 88, 82)) == pytest.approx(1.5)
-    assert prior_slope([25, 25.1, 33], (94, 88, 82)) == pytest.approx(1.5)  # degenerate spacing: default
+    assert prior_slope([25, 25.1, 33], (94, 88, 82)) == pytest.approx(DEFAULT_SLOPE)  # degenerate spacing: default
+    assert prior_slope([25, 26, 33], (94, 88, 82)) == pytest.approx(2.0)  # bounded: 6 VMAF per step is implausible
 
 
 def _run(cut_clip, tmp_path, **kw):
@@ -145,3 +146,13 @@ def test_verify_scores_every_shot_once_and_matches_a_full_comparison(cut_clip, t
     assert [round(q.mean, 3) for q in fast] == [round(q.mean, 3) for q in full]
     sub = compare(out, cut_clip, features=(), subsample=4)  # scored frames only; the rest are NaN
     assert np.isnan(sub.frames["vmaf"][1]) and np.isfinite(sub.frames["vmaf"][4]) and np.isnan(sub.pool("psnr"))
+
+
+def test_a_flat_secant_far_above_the_target_does_not_send_the_next_trial_past_it():
+    # concave like VMAF near 100: nearly flat far above the target, about 1.3 per CRF near the crossing
+    def measure(crf):
+        calls.append(crf)
+        return min(99.9, 94.0 + 1.3 * (25.3 - crf)) if crf > 21 else 99.9 - 0.35 * (crf - 18)
+    calls = []
+    crf, met, _ = guide_shot(measure, 18, 94.0, 1.4, GuidedOptions(max_trials=3))
+    assert met and crf >= 24 and max(calls) <= 27
