@@ -111,6 +111,10 @@ def _decode(path, size, colour, every, threads, out: FrameStream) -> Iterator[De
                 raise InputError(f"{path}: video does not decode: {exc.strerror or exc}") from None
             # Truncated/corrupt tail: keep what decoded, and say so (FFmpeg itself only logs it).
             out.error = str(exc.strerror or exc)
+        else:
+            # frame-threaded decoding can swallow the error of a cut last packet: the header's count tells
+            if out.declared and index < out.declared - 1:
+                out.error = f"the decoder stopped after {index} of the {out.declared} frames the header lists"
     finally:
         container.close()
 
