@@ -162,7 +162,7 @@ def test_sigkill_then_rerun_no_truncated_output_no_double_encode(clips, tmp_path
         proc.wait()
     assert 2 <= done_at_kill < len(GOOD), "run was not killed part-way"
     time.sleep(1.0)  # orphaned pool workers notice the dead parent within 0.5 s and stop
-    p = cli(str(clips), str(out), "-r", "-j", "1", "--threads", "1", "--json", *FAST, check_rc=3)
+    cli(str(clips), str(out), "-r", "-j", "1", "--threads", "1", "--json", *FAST, check_rc=3)
     rows = journal_rows(out)
     for key in GOOD:
         assert rows[key]["status"] == "done"
