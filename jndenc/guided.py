@@ -36,8 +36,8 @@ from .media.clips import sha256_file
 from .media.ffbin import ffmpeg_info
 from .media.ffargs import threads_per_job
 from .media.quality import compare
-from .search import (SearchOptions, Trial, extract_references, map_shots, metric_features, trial_encode,
-                     trial_window)
+from .search import (SearchOptions, Trial, extract_references, extract_windows, map_shots, metric_features,
+                     trial_encode, trial_window)
 
 CACHE_VERSION = 1
 # VMAF per CRF step where the prior's spacing says nothing: the label trials' median slope at VMAF 94 is 0.93
@@ -211,16 +211,24 @@ def guided(src: str | os.PathLike, shots: Sequence[tuple[int, int]], priors: Seq
 
     lock = threading.Lock()
 
-    def ref_of(i: int) -> Path:
-        nonlocal refs
-        with lock:  # cut every shot's reference in one pass, the first time a trial is not cached
+    windows = [trial_window(b - a, sopts.max_trial_seconds, fps) for a, b in shots]
+    spans = [(a + w[0], a + w[1]) if w else (a, b) for (a, b), w in zip(shots, windows)]
+    windowed = False
+
+    def ref_of(i: int) -> tuple[Path, tuple[int, int] | None]:
+        """Shot ``i``'s lossless reference and the frames of it a trial measures (None: all)."""
+        nonlocal refs, windowed
+        with lock:  # cut every trial window in one pass, the first time a trial is not cached
             if refs is None:
-                refs = extract_references(src, shots, tmp, bit_depth)
-        return refs[i]
+                refs = extract_windows(src, spans, tmp, bit_depth)
+                windowed = refs is not None
+                if not windowed:  # too many shots for one select: whole-shot references, trimmed per trial
+                    refs = extract_references(src, shots, tmp, bit_depth)
+        return refs[i], (None if windowed else windows[i])
 
     def one(i: int) -> GuidedShot:
         a, b = shots[i]
-        window = trial_window(b - a, sopts.max_trial_seconds, fps)
+        window = windows[i]
         trials: list[Trial] = []
         cached: list[bool] = []
 
@@ -235,9 +243,9 @@ def guided(src: str | os.PathLike, shots: Sequence[tuple[int, int]], priors: Seq
                     return hit.score
             t0 = time.perf_counter()
             out = tmp / f"trial_{a}_{crf:g}.mkv"
-            ref = ref_of(i)
-            size = trial_encode(ref, crf, sopts, out, threads, window)
-            q = compare(out, ref, ref_range=window, threads=threads, bit_depth=bit_depth,
+            ref, frames = ref_of(i)
+            size = trial_encode(ref, crf, sopts, out, threads, frames)
+            q = compare(out, ref, ref_range=frames, threads=threads, bit_depth=bit_depth,
                         features=metric_features(sopts.metric))
             out.unlink(missing_ok=True)
             t = Trial(crf, size, q.pool(sopts.metric, sopts.pool), time.perf_counter() - t0)

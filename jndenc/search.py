@@ -22,7 +22,7 @@ from typing import Callable, Iterable, Sequence, TypeVar
 import numpy as np
 
 from .planner import CODECS
-from .media.ffargs import encode_args, lossless_args, threads_per_job
+from .media.ffargs import encode_args, lossless_args, select_filter, threads_per_job
 from .media.quality import compare
 from .media.runner import run_ffmpeg
 
@@ -73,6 +73,29 @@ def extract_references(src: str | os.PathLike, shots: Sequence[tuple[int, int]],
     refs = sorted(out_dir.glob("ref_*.mkv"))
     if len(refs) != len(shots):
         raise RuntimeError(f"expected {len(shots)} shot references, FFmpeg wrote {len(refs)}")
+    return refs
+
+
+MAX_WINDOW_TERMS = 60  # FFmpeg's expression parser gives up on sums of ~100 terms
+
+
+def extract_windows(src: str | os.PathLike, ranges: Sequence[tuple[int, int]], out_dir: str | os.PathLike,
+                    bit_depth: int = 8) -> list[Path] | None:
+    """One lossless file per absolute frame range [a, b) (sorted, disjoint), in one decode pass.
+
+    Trials of a window then encode and measure only its frames, instead of decoding the whole shot's
+    reference to trim it, twice a trial. None when there are too many ranges for one ``select``.
+    """
+    if not ranges or len(ranges) > MAX_WINDOW_TERMS:
+        return None
+    out_dir = Path(out_dir)
+    cuts = np.cumsum([b - a for a, b in ranges])[:-1].tolist()
+    args = lossless_args(src, out_dir / "win_%05d.mkv", bit_depth=bit_depth, vf=select_filter(list(ranges)),
+                         segment_frames=cuts)
+    run_ffmpeg(args, what=f"cutting {src} into trial windows")
+    refs = sorted(out_dir.glob("win_*.mkv"))
+    if len(refs) != len(ranges):
+        raise RuntimeError(f"expected {len(ranges)} trial windows, FFmpeg wrote {len(refs)}")
     return refs
 
 

@@ -156,3 +156,19 @@ def test_a_flat_secant_far_above_the_target_does_not_send_the_next_trial_past_it
     calls = []
     crf, met, _ = guide_shot(measure, 18, 94.0, 1.4, GuidedOptions(max_trials=3))
     assert met and crf >= 24 and max(calls) <= 27
+
+
+def test_trial_windows_are_cut_alone_and_score_like_trimming_the_whole_shot(cut_clip, tmp_path):
+    from jndenc.media.quality import compare
+    from jndenc.search import SearchOptions, extract_references, extract_windows, trial_encode
+
+    opts = SearchOptions(preset="ultrafast")
+    (tmp_path / "r").mkdir()
+    wins = extract_windows(cut_clip, [(10, 30), (60, 90)], tmp_path)
+    refs = extract_references(cut_clip, [(0, 50), (50, 150)], tmp_path / "r")
+    for win, ref, frames in zip(wins, refs, [(10, 30), (10, 40)]):
+        a = trial_encode(win, 30, opts, tmp_path / "a.mkv")
+        b = trial_encode(ref, 30, opts, tmp_path / "b.mkv", 0, frames)
+        va = compare(tmp_path / "a.mkv", win).pool("vmaf")
+        vb = compare(tmp_path / "b.mkv", ref, ref_range=frames).pool("vmaf")
+        assert a == b and va == pytest.approx(vb, abs=1e-6)

@@ -86,8 +86,13 @@ def trim_filter(frames: Window | Sequence[Window]) -> str:
     w = windows_of(frames)
     if len(w) == 1:
         return f"trim=start_frame={w[0][0]}:end_frame={w[0][1]},setpts=PTS-STARTPTS"
-    expr = "+".join(f"between(n,{a},{b - 1})" for a, b in w)
-    return f"select='{expr}',setpts=N/FRAME_RATE/TB"
+    return f"{select_filter(w)},setpts=N/FRAME_RATE/TB"
+
+
+def select_filter(frames: Window | Sequence[Window]) -> str:
+    """Keep frames [a, b) by index (of one window or several); timestamps untouched."""
+    expr = "+".join(f"between(n,{a},{b - 1})" for a, b in windows_of(frames))
+    return f"select='{expr}'"
 
 
 def encode_args(
