@@ -66,37 +66,45 @@ def export(weights: str | os.PathLike, out: str | os.PathLike | None = None,
            architecture: str | None = None) -> Path:
     """Convert ``weights`` (a Keras file with its sidecar) and write ``out`` (default: beside it) + sidecar."""
     from ..predictor import Predictor
-    from ..runtime import LiteModel
     from .io import read_metadata
 
     weights = Path(weights)
     if (architecture or (read_metadata(weights) or {}).get("architecture")) == "probe":
-        from .probe import export_probe  # the probe-mode model takes shot features, not frames
+        # the probe-mode model takes shot features, not frames
+        from .probe import load_keras, parity_inputs
 
-        return export_probe(weights, out)
+        model = load_keras(weights)
+        return write_light(weights, out, model, parity_inputs(), "probe")
+    p = Predictor.load(weights, architecture, runtime="tensorflow")
+    return write_light(weights, out, p.model, _probe_inputs(p.model), p.name)
+
+
+def write_light(weights: Path, out: str | os.PathLike | None, model, inputs: dict[str, np.ndarray],
+                name: str) -> Path:
+    """Convert ``model`` (loaded from ``weights``), check it against Keras on ``inputs``, write it + sidecar."""
+    from ..runtime import LiteModel
+    from .io import read_metadata, write_metadata
+    from .tfquiet import native_stderr_silenced
+
     out = Path(out) if out is not None else light_path(weights)
     if out.suffix != LIGHT_SUFFIX:
         raise UserError(f"{out}: the converted file must end in {LIGHT_SUFFIX}")
-    p = Predictor.load(weights, architecture, runtime="tensorflow")
-    from .tfquiet import native_stderr_silenced
-
     try:
         # the converter prints the traced signature on stdout and native logs on stderr
         with native_stderr_silenced(), contextlib.redirect_stdout(io.StringIO()):
-            flat, outputs = convert(p.model)
+            flat, outputs = convert(model)
     except Exception as exc:  # the converter raises many types; say which model did not convert
-        raise UserError(f"{weights}: {p.name} does not convert to {LIGHT_SUFFIX} ({type(exc).__name__}: "
+        raise UserError(f"{weights}: {name} does not convert to {LIGHT_SUFFIX} ({type(exc).__name__}: "
                         f"{str(exc).strip().splitlines()[0] if str(exc).strip() else ''}); it runs on TensorFlow")
     tmp = out.with_name(f".tmp-{os.getpid()}-{out.name}")
     try:
         tmp.write_bytes(flat)
         lite = LiteModel(tmp, {"signature_outputs": outputs})
-        probe = _probe_inputs(p.model)
-        want = p.model([probe[i.name] for i in p.model.inputs] if len(p.model.inputs) > 1
-                       else probe[p.model.inputs[0].name], training=False)
+        want = model([inputs[i.name] for i in model.inputs] if len(model.inputs) > 1
+                     else inputs[model.inputs[0].name], training=False)
         want = want if isinstance(want, (list, tuple)) else [want]
-        got = lite(probe)
-        diff = max(float(np.max(np.abs(np.asarray(w) - got[n]))) for n, w in zip(p.model.output_names, want))
+        got = lite(inputs)
+        diff = max(float(np.max(np.abs(np.asarray(w) - got[n]))) for n, w in zip(model.output_names, want))
         if not np.isfinite(diff) or diff > PARITY_TOL:
             raise UserError(f"{weights}: the converted model differs from Keras by {diff:.4f} (> {PARITY_TOL}); "
                             "not written")
@@ -104,12 +112,10 @@ def export(weights: str | os.PathLike, out: str | os.PathLike | None = None,
     finally:
         tmp.unlink(missing_ok=True)
     meta: dict[str, Any] = dict(read_metadata(weights) or {})
-    meta.setdefault("architecture", p.name)
+    meta.setdefault("architecture", name)
     meta.update({"runtime": "litert", "source": weights.name, "source_sha256": sha256_file(weights),
                  "sha256": sha256_file(out), "parity_max_abs": round(diff, 6),
                  "signature_outputs": outputs})
-    from .io import write_metadata
-
     side = write_metadata(out, meta)
     assert side == light_sidecar(out)
     return out

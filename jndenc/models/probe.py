@@ -277,40 +277,10 @@ def load_keras(path: str | os.PathLike):
         return keras.saving.load_model(str(path), compile=False)
 
 
-def export_probe(weights: str | os.PathLike, out: str | os.PathLike | None = None) -> Path:
-    """`jndenc export` for a probe model: ``.tflite`` beside it, refused unless it matches Keras within PARITY_TOL."""
-    import contextlib
-    import io
-
-    from ..runtime import LIGHT_SUFFIX, LiteModel, light_path, sha256_file
-    from .export import PARITY_TOL, convert
-    from .io import read_metadata, write_metadata
-    from .tfquiet import native_stderr_silenced
-
-    weights = Path(weights)
-    out = Path(out) if out is not None else light_path(weights)
-    if out.suffix != LIGHT_SUFFIX:
-        raise UserError(f"{out}: the converted file must end in {LIGHT_SUFFIX}")
-    model = load_keras(weights)
-    with native_stderr_silenced(), contextlib.redirect_stdout(io.StringIO()):
-        flat, outputs = convert(model)
-    rng = np.random.default_rng(0)
-    f = rng.uniform(15, 40, (8, 3)).astype(np.float32)
+def parity_inputs(n: int = 8, seed: int = 0) -> dict[str, np.ndarray]:
+    """A fixed batch in the real input range (frame JND 15-40, probe scores of a 720p shot) for `jndenc export`."""
+    rng = np.random.default_rng(seed)
+    f = rng.uniform(15, 40, (n, 3)).astype(np.float32)
     p = np.stack([probe_vector({"vmaf": v, "psnr": s, "ssim": v / 101, "bpp": b}, (1280, 720)) for v, s, b in
-                  zip(rng.uniform(40, 100, 8), rng.uniform(25, 55, 8), rng.uniform(0.005, 0.5, 8))])
-    want = [np.asarray(v) for v in model([f, p], training=False)]
-    tmp = out.with_name(f".tmp-{os.getpid()}-{out.name}")
-    try:
-        tmp.write_bytes(flat)
-        got = LiteModel(tmp, {"signature_outputs": outputs})({FRAME_INPUT: f, PROBE_INPUT: p})
-        diff = max(float(np.max(np.abs(w - got[n]))) for n, w in zip(model.output_names, want))
-        if not np.isfinite(diff) or diff > PARITY_TOL:
-            raise UserError(f"{weights}: the converted model differs from Keras by {diff:.4f}; not written")
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
-    meta = dict(read_metadata(weights) or {})
-    meta.update({"runtime": "litert", "source": weights.name, "source_sha256": sha256_file(weights),
-                 "sha256": sha256_file(out), "parity_max_abs": round(diff, 6), "signature_outputs": outputs})
-    write_metadata(out, meta)
-    return out
+                  zip(rng.uniform(40, 100, n), rng.uniform(25, 55, n), rng.uniform(0.005, 0.5, n))])
+    return {FRAME_INPUT: f, PROBE_INPUT: p}
