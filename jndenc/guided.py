@@ -24,7 +24,7 @@ import math
 import os
 import shutil
 import tempfile
-import time
+import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Sequence
@@ -35,9 +35,8 @@ from .errors import UserError
 from .media.clips import sha256_file
 from .media.ffbin import ffmpeg_info
 from .media.ffargs import threads_per_job
-from .media.quality import compare
-from .search import (SearchOptions, Trial, extract_references, extract_windows, map_shots, metric_features,
-                     trial_encode, trial_window)
+from .search import (SearchOptions, Trial, extract_references, extract_windows, map_shots, measure_trial,
+                     trial_window)
 
 CACHE_VERSION = 1
 # VMAF per CRF step where the prior's spacing says nothing: the label trials' median slope at VMAF 94 is 0.93
@@ -207,8 +206,6 @@ def guided(src: str | os.PathLike, shots: Sequence[tuple[int, int]], priors: Seq
     tmp = Path(tempfile.mkdtemp(prefix="jndenc-guided-"))
     refs: list[Path] | None = None
     threads = threads_per_job(os.cpu_count() or 1, workers)
-    import threading
-
     lock = threading.Lock()
 
     windows = [trial_window(b - a, sopts.max_trial_seconds, fps) for a, b in shots]
@@ -241,14 +238,8 @@ def guided(src: str | os.PathLike, shots: Sequence[tuple[int, int]], priors: Seq
                     trials.append(hit)
                     cached.append(True)
                     return hit.score
-            t0 = time.perf_counter()
-            out = tmp / f"trial_{a}_{crf:g}.mkv"
             ref, frames = ref_of(i)
-            size = trial_encode(ref, crf, sopts, out, threads, frames)
-            q = compare(out, ref, ref_range=frames, threads=threads, bit_depth=bit_depth,
-                        features=metric_features(sopts.metric))
-            out.unlink(missing_ok=True)
-            t = Trial(crf, size, q.pool(sopts.metric, sopts.pool), time.perf_counter() - t0)
+            t = measure_trial(ref, crf, sopts, tmp / f"trial_{a}_{crf:g}.mkv", threads, frames, bit_depth)
             trials.append(t)
             cached.append(False)
             if cache is not None:

@@ -107,6 +107,19 @@ def trial_encode(ref: Path, crf: int, opts: SearchOptions, out: Path, threads: i
     return out.stat().st_size
 
 
+def measure_trial(ref: Path, crf: float, opts: SearchOptions, out: Path, threads: int = 0,
+                  frames: tuple[int, int] | None = None, bit_depth: int = 8) -> Trial:
+    """Encode ``ref`` (frames [a, b) of it, or all) at ``crf`` and score it against the same frames; ``out`` is removed."""
+    t0 = time.perf_counter()
+    try:
+        size = trial_encode(ref, crf, opts, out, threads, frames)
+        q = compare(out, ref, ref_range=frames, threads=threads or None, bit_depth=bit_depth,
+                    features=metric_features(opts.metric))
+    finally:
+        out.unlink(missing_ok=True)
+    return Trial(crf, size, q.pool(opts.metric, opts.pool), time.perf_counter() - t0)
+
+
 def metric_features(metric: str) -> tuple[str, ...]:
     """The libvmaf features a trial needs beside VMAF: none for VMAF itself (half the CPU of all three)."""
     return {"psnr": ("psnr",), "ssim": ("float_ssim",)}.get(metric, ())
@@ -138,13 +151,7 @@ def search_shot(ref: Path, start: int, end: int, opts: SearchOptions, work: Path
 
     def score(crf: int) -> float:
         if crf not in trials:
-            t0 = time.perf_counter()
-            out = work / f"trial_{start}_{crf}.mkv"
-            size = trial_encode(ref, crf, opts, out, threads, frames)
-            q = compare(out, ref, ref_range=frames, threads=threads or None, bit_depth=bit_depth,
-                        features=metric_features(opts.metric))
-            trials[crf] = Trial(crf, size, q.pool(opts.metric, opts.pool), time.perf_counter() - t0)
-            out.unlink(missing_ok=True)
+            trials[crf] = measure_trial(ref, crf, opts, work / f"trial_{start}_{crf}.mkv", threads, frames, bit_depth)
         return trials[crf].score
 
     jnd = []
