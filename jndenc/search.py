@@ -22,7 +22,7 @@ from typing import Callable, Iterable, Sequence, TypeVar
 import numpy as np
 
 from .planner import CODECS
-from .media.ffargs import encode_args, lossless_args, select_filter, threads_per_job
+from .media.ffargs import encode_args, lossless_args, threads_per_job, window_chain
 from .media.quality import compare
 from .media.runner import run_ffmpeg
 
@@ -90,8 +90,9 @@ def extract_windows(src: str | os.PathLike, ranges: Sequence[tuple[int, int]], o
         return None
     out_dir = Path(out_dir)
     cuts = np.cumsum([b - a for a, b in ranges])[:-1].tolist()
-    args = lossless_args(src, out_dir / "win_%05d.mkv", bit_depth=bit_depth, vf=select_filter(list(ranges)),
-                         segment_frames=cuts)
+    # timestamps kept (not renumbered): a trial of a window then encodes exactly as if trimmed from the shot
+    args = lossless_args(src, out_dir / "win_%05d.mkv", bit_depth=bit_depth,
+                         vf=window_chain(ranges, renumber=False), segment_frames=cuts)
     run_ffmpeg(args, what=f"cutting {src} into trial windows")
     refs = sorted(out_dir.glob("win_*.mkv"))
     if len(refs) != len(ranges):
@@ -109,7 +110,7 @@ def trial_encode(ref: Path, crf: int, opts: SearchOptions, out: Path, threads: i
 
 def measure_trial(ref: Path, crf: float, opts: SearchOptions, out: Path, threads: int = 0,
                   frames: tuple[int, int] | None = None, bit_depth: int = 8) -> Trial:
-    """Encode ``ref`` (frames [a, b) of it, or all) at ``crf`` and score it against the same frames; ``out`` is removed."""
+    """Encode ``ref`` (frames [a, b) of it, or all) at ``crf``, score it against the same frames, remove ``out``."""
     t0 = time.perf_counter()
     try:
         size = trial_encode(ref, crf, opts, out, threads, frames)

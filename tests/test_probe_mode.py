@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from jndenc.media.ffargs import select_expr
 from jndenc.media.probe_encode import (ProbeOptions, group_windows, keyframe_expr, probe_args, probe_encode_args,
-                                       probe_quality_graph, run_probe, seek_args, select_expr, shot_windows)
+                                       probe_quality_graph, run_probe, seek_args, shot_windows)
 from jndenc.search import trial_window
 
 from conftest import make_cut_clip

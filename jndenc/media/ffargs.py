@@ -89,10 +89,34 @@ def trim_filter(frames: Window | Sequence[Window]) -> str:
     return f"{select_filter(w)},setpts=N/FRAME_RATE/TB"
 
 
+def select_expr(frames: Window | Sequence[Window]) -> str:
+    """The ``select`` expression keeping frames [a, b) of every window, by decoded frame index."""
+    return "+".join(f"between(n,{a},{b - 1})" for a, b in windows_of(frames))
+
+
 def select_filter(frames: Window | Sequence[Window]) -> str:
     """Keep frames [a, b) by index (of one window or several); timestamps untouched."""
-    expr = "+".join(f"between(n,{a},{b - 1})" for a, b in windows_of(frames))
-    return f"select='{expr}'"
+    return f"select='{select_expr(frames)}'"
+
+
+def window_chain(windows: Sequence[Window], renumber: bool = True) -> str:
+    """The frames of ``windows`` as one stream; ``renumber`` restarts their timestamps at 0, one per frame.
+
+    The trim ends the stream at the last window, so FFmpeg stops decoding there instead of at the end of the
+    clip. Renumbered, two runs over the same windows line their frames up by index.
+    """
+    end = max(b for _, b in windows)
+    chain = f"trim=end_frame={end},{select_filter(list(windows))}"
+    return chain + ",settb=1/25,setpts=N" if renumber else chain
+
+
+def libvmaf_filter(log_path: str | os.PathLike, *, features: Sequence[str] = VMAF_FEATURES, threads: int = 1,
+                   subsample: int = 1) -> str:
+    """libvmaf (model `VMAF_MODEL`) plus ``features``, scoring every ``subsample``-th frame, to a JSON log."""
+    extra = "|".join(f"name={f}" for f in features)
+    return (f"libvmaf=model=version={VMAF_MODEL}" + (f":feature='{extra}'" if extra else "")
+            + f":log_fmt=json:log_path={log_path}:n_threads={int(threads)}"
+            + (f":n_subsample={int(subsample)}" if subsample > 1 else ""))
 
 
 def encode_args(
@@ -148,11 +172,8 @@ def quality_graph(
     dist_chain = by_index
     if size is not None:
         dist_chain += f",scale={size[0]}:{size[1]}:flags=bicubic"
-    extra = "|".join(f"name={f}" for f in features)
     return (f"[0:v]{dist_chain},format={pix}[d];[1:v]{ref_chain},format={pix}[r];"
-            f"[d][r]libvmaf=model=version={VMAF_MODEL}" + (f":feature='{extra}'" if extra else "")
-            + f":log_fmt=json:log_path={log_path}:n_threads={threads}"
-            + (f":n_subsample={int(subsample)}" if subsample > 1 else ""))
+            f"[d][r]{libvmaf_filter(log_path, features=features, threads=threads, subsample=subsample)}")
 
 
 def quality_args(distorted: str | os.PathLike, reference: str | os.PathLike, graph: str) -> list[str]:

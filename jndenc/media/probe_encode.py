@@ -31,7 +31,7 @@ import numpy as np
 
 from ..errors import JndencError
 from ..search import trial_window
-from .ffargs import VMAF_MODEL, lossless_args, pix_fmt, threads_per_job
+from .ffargs import libvmaf_filter, lossless_args, pix_fmt, threads_per_job, window_chain
 from .ffbin import require
 from .probe import open_container
 from .runner import run_ffmpeg
@@ -88,18 +88,6 @@ def shot_windows(shots: Sequence[tuple[int, int]], fps: float, seconds: float | 
     return out
 
 
-def select_expr(windows: Sequence[tuple[int, int]]) -> str:
-    """FFmpeg ``select`` expression keeping frames [a, b) of every window, by decoded frame index."""
-    return "+".join(f"between(n,{a},{b - 1})" for a, b in windows)
-
-
-def _window_chain(windows: Sequence[tuple[int, int]]) -> str:
-    # one stream of the windows' frames, renumbered 0.. so both runs line frames up by index; the trim
-    # ends the stream at the last window, so FFmpeg stops decoding there instead of at the end of the clip
-    end = max(b for _, b in windows)
-    return f"trim=end_frame={end},select='{select_expr(windows)}',settb=1/25,setpts=N"
-
-
 def keyframe_expr(lengths: Sequence[int]) -> str:
     """``-force_key_frames`` expression: a keyframe at each window's first frame of the probe stream."""
     starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(int)
@@ -121,7 +109,7 @@ def probe_encode_args(src: str | os.PathLike, out: str | os.PathLike, windows: S
     ``seek`` (`seek_args`) starts decoding later; ``windows`` then count from the first frame decoded.
     """
     args = [*seek, "-i", str(src), "-map", "0:v:0", "-an", "-sn", "-dn",
-            "-vf", f"{_window_chain(windows)},format={pix_fmt(bit_depth)}"]
+            "-vf", f"{window_chain(windows)},format={pix_fmt(bit_depth)}"]
     return args + _codec_args(opts, [b - a for a, b in windows], threads) + [str(out)]
 
 
@@ -143,10 +131,8 @@ def probe_quality_graph(log_path: str | os.PathLike, windows: Sequence[tuple[int
                         subsample: int = 4, threads: int = 1) -> str:
     """libvmaf graph: input 0 the probe encode, input 1 the source (its windows selected the same way)."""
     pix = pix_fmt(bit_depth)
-    features = "|".join(f"name={f}" for f in PROBE_FEATURES)
-    return (f"[0:v]settb=1/25,setpts=N,format={pix}[d];[1:v]{_window_chain(windows)},format={pix}[r];"
-            f"[d][r]libvmaf=model=version={VMAF_MODEL}:feature='{features}':n_subsample={int(subsample)}"
-            f":log_fmt=json:log_path={log_path}:n_threads={int(threads)}")
+    return (f"[0:v]settb=1/25,setpts=N,format={pix}[d];[1:v]{window_chain(windows)},format={pix}[r];"
+            f"[d][r]{libvmaf_filter(log_path, features=PROBE_FEATURES, threads=threads, subsample=subsample)}")
 
 
 def probe_args(src: str | os.PathLike, out: str | os.PathLike, log_path: str | os.PathLike,
@@ -158,15 +144,14 @@ def probe_args(src: str | os.PathLike, out: str | os.PathLike, log_path: str | o
     to libvmaf beside the same source frames; the source is decoded once for both (two separate
     runs decode it twice, which at 720p cost as much as the encode and VMAF together).
     """
-    chain = f"{_window_chain(windows)},format={pix_fmt(bit_depth)}"
+    chain = f"{window_chain(windows)},format={pix_fmt(bit_depth)}"
     n = sum(b - a for a, b in windows)
     enc = [*seek, "-i", str(src), "-filter_complex", f"[0:v:0]{chain}[enc]", "-map", "[enc]",
            *_codec_args(opts, [b - a for a, b in windows], threads), str(out)]
     pix = pix_fmt(bit_depth)
-    features = "|".join(f"name={f}" for f in PROBE_FEATURES)
-    graph = (f"[dec:0]settb=1/25,setpts=N,format={pix}[d];[0:v:0]{_window_chain(windows)},format={pix}[r];"
-             f"[d][r]libvmaf=model=version={VMAF_MODEL}:feature='{features}':n_subsample={int(subsample)}"
-             f":log_fmt=json:log_path={log_path}:n_threads={int(threads)}[scored]")
+    vmaf = libvmaf_filter(log_path, features=PROBE_FEATURES, threads=threads, subsample=subsample)
+    graph = (f"[dec:0]settb=1/25,setpts=N,format={pix}[d];[0:v:0]{window_chain(windows)},format={pix}[r];"
+             f"[d][r]{vmaf}[scored]")
     return enc + ["-dec", "0:0", "-filter_complex", graph, "-map", "[scored]", "-frames:v", str(n), "-f", "null", "-"]
 
 
@@ -317,7 +302,7 @@ def extract_windows(src: str | os.PathLike, windows: Sequence[tuple[int, int]], 
     Probing the copy gives the same scores as probing ``src`` (the copy is exact) and is cheaper when
     several probe settings are compared on one clip.
     """
-    args = lossless_args(src, out, bit_depth=bit_depth, vf=_window_chain(windows))
+    args = lossless_args(src, out, bit_depth=bit_depth, vf=window_chain(windows))
     args[-1:-1] = ["-fps_mode", "passthrough"]
     run_ffmpeg(args, what=f"cutting probe windows of {src}")
     bounds = np.concatenate([[0], np.cumsum([b - a for a, b in windows])]).astype(int)
