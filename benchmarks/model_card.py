@@ -45,13 +45,14 @@ from pathlib import Path
 import numpy as np
 
 from jndenc.media.probe_encode import ProbeOptions
+from jndenc.models.probe import CONFIDENCE_LEVELS
 from jndenc.training.data import load_frames
 from jndenc.training.probe_train import (attach_probe, frame_fit, frame_margins, frame_oof, frame_predict,
                                          group_folds, read_shots, wide_features)
 from jndenc.training.siti import fit_linear, predict_linear
 
 SPLITS = ("train", "valid", "test")
-LEVELS_P = (0.8, 0.9, 0.95)  # shares of shots the margin should keep at or below their true JND1
+LEVELS_P = CONFIDENCE_LEVELS  # shares of shots the margin should keep at or below their true JND1
 
 
 def predict_shots(pred, shots: list[dict]) -> np.ndarray:

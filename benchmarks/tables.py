@@ -277,7 +277,28 @@ def _maybe(rel: str, render: Callable[[dict], str], what: str, how: str) -> Call
     return lambda: render(_load(rel)) if (ROOT / rel).is_file() else not_committed(what, how)
 
 
+def confidence_table(d: dict) -> str:
+    """`benchmarks/confidence.py`'s simulated bytes and visible shots per --confidence, beside fixed CRFs."""
+    def row(name: str, level: str, r: dict) -> list[str]:
+        return [name, level, f"{r['mean_crf']:.1f}", f"{r['saving_mean_per_clip']:+.1%}", f"{r['saving_all_bytes']:+.1%}",
+                f"{r['visible_share']:.0%}", f"{r['p5_vmaf']:.1f}", f"{r['worst_vmaf']:.1f}"]
+
+    rows = [row("oracle (each shot at its label)", "-", d["oracle"])]
+    for mode in ("predict", "probe"):
+        rows += [row(mode, p, modes[mode]) for p, modes in d["levels"].items()]
+    rows += [row(f"fixed CRF {c}", "-", r) for c, r in d["fixed_crfs"].items()]
+    head = (f"{d['shots']} shots of {d['clips']} parent clips, {d['folds']}-fold cross-validation by parent clip "
+            f"(margins calibrated on the other folds); trial windows at the planned CRF, interpolated from the label "
+            f"build's trial encodes (x264 medium). Savings are fewer bytes than CRF {d['base_crf']:g} (negative: more); "
+            f"a shot is visible when its CRF lies above its JND1 (VMAF < 94).")
+    return head + "\n\n" + md_table(["plan", "--confidence", "mean CRF", "saving, mean per clip", "saving, all bytes",
+                                     "visible shots", "5th-pct shot VMAF", "worst shot VMAF"], rows,
+                                    [False, False] + [True] * 6)
+
+
 REGIONS: dict[str, Callable[[], str]] = {
+    "confidence": _maybe("weights/confidence_cv5.json", confidence_table, "confidence simulation",
+                         "run `benchmarks/confidence.py TRIALS_CSV --out weights/confidence_cv5.json`"),
     "model-card-cv5": lambda: model_card_mae(_load("weights/model_card_cv5.json"),
                                              _load_opt("weights/model_card_cv5_cnn.json")),
     "model-card-cv5-originals": lambda: model_card_mae(_load("weights/model_card_cv5.json"),

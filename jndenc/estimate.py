@@ -23,7 +23,7 @@ from .errors import UserError
 from .guided import GuidedOptions, guided
 from .media.probe import VideoInfo, probe
 from .media.probe_encode import ProbeOptions, probe_shots
-from .models.probe import ProbeModel, default_probe_weights, probe_vector
+from .models.probe import ProbeModel, at_level, default_probe_weights, probe_vector
 from .progress import bar
 from .search import DEFAULT_THRESHOLDS, SearchOptions, search
 
@@ -98,19 +98,26 @@ class Estimates:
 
         Measured modes (guided, search) need none. Probe mode: the shot's predicted spread times the z that
         covered a share ``confidence`` of held-out shots; predict mode: the frame model's held-out
-        over-prediction quantile. A model without calibration falls back to 1 CRF step, and says so.
+        over-prediction quantile. Between the calibrated levels the value is interpolated; outside them, or
+        for a model without calibration, there is nothing measured to stand on: a user error for a share the
+        model was not calibrated at, a 1-CRF fallback (with a note) for an uncalibrated model.
         """
         n = len(self.shots)
         key = f"{confidence:g}"
         if self.mode in ("guided", "search"):
             return [0.0] * n, f"{self.mode} measured each shot: no margin"
-        z = (self.stats.get("margin_z") or {}).get(key)
+        tables = [t for t in (self.stats.get("margin_z"), self.stats.get("margin_auto")) if t]
+        z = at_level(self.stats.get("margin_z"), confidence)
         spread = self.stats.get("spread")
         if z is not None and spread is not None:
-            return [max(0.0, z * float(s)) for s in spread], f"probe model: {z:g} x per-shot spread (p={key})"
-        m = (self.stats.get("margin_auto") or {}).get(key)
+            return [max(0.0, z * float(s)) for s in spread], f"probe model: {z:.3g} x per-shot spread (p={key})"
+        m = at_level(self.stats.get("margin_auto"), confidence)
         if m is not None:
             return [float(m)] * n, f"model's held-out over-prediction quantile p={key}"
+        if tables:
+            levels = ", ".join(sorted(tables[0]))
+            raise UserError(f"--confidence {key}: {self.model or self.mode} is calibrated at {levels} only; "
+                            "choose a share in that range or a fixed --margin")
         self.notes.append(f"{self.model or self.mode}: no calibrated margin for p={key}; used 1 CRF step")
         return [1.0] * n, "fallback: 1 CRF step (uncalibrated model)"
 

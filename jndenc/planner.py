@@ -229,8 +229,15 @@ def x265_offset(crf: float, table: Sequence[Sequence[float]]) -> float:
 def crf_for(jnd: Sequence[float], opts: PlanOptions, margin: float | None = None) -> float:
     """The CRF for one shot: target level minus margin, plus the x265 offset, floored to ``crf_step``, clamped.
 
-    ``margin`` (this shot's, for ``margin="auto"``) overrides ``opts.margin``.
+    ``margin`` (this shot's calibrated margin, for ``margin="auto"``) overrides
+    ``opts.margin``. A calibrated margin is a probability statement about the
+    integer JND labels: the true JND (the largest integer CRF that still meets
+    the target) is at or above ``jnd - margin`` for a share p of unseen shots,
+    hence at or above its ceiling too, so that integer is the CRF (flooring
+    it instead would add a second, uncalibrated safety step of ~0.5-1 CRF).
+    A fixed margin is floored as before: never coarser than the level minus it.
     """
+    calibrated = margin is not None
     if margin is None:
         if opts.margin == "auto":
             raise ValueError("margin='auto' needs each shot's margin (plan_from_estimates works them out)")
@@ -238,6 +245,8 @@ def crf_for(jnd: Sequence[float], opts: PlanOptions, margin: float | None = None
     value = float(jnd[opts.target_jnd - 1]) - margin
     if not math.isfinite(value):
         raise UserError(f"no JND{opts.target_jnd} estimate for this shot; choose a level the model predicts")
+    if calibrated:
+        value = float(math.ceil(value - 1e-9))
     if opts.codec == "x265":
         value += x265_offset(value, opts.x265_offsets)
     # floor: never round toward worse quality than the threshold minus margin

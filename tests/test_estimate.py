@@ -93,10 +93,15 @@ def test_margin_auto_follows_the_spread_and_falls_back_with_a_note(cut_clip, sin
     est.stats.update(spread=[0.5, 1.0, 2.0][: len(est.shots)], margin_z={"0.9": 1.5})
     p = plan_from_estimates(est, PlanOptions(target_jnd=3, margin="auto", min_crf=0, max_crf=51))
     for s, e, m in zip(p.shots, est.shots, p.stats["margins"]):
-        assert s.crf == min(51, max(0, math.floor(e.jnd[2] - m + 1e-9)))
+        assert s.crf == min(51, max(0, math.ceil(e.jnd[2] - m - 1e-9)))  # a calibrated margin: the ceiling
     assert p.stats["margins"] == [0.75, 1.5, 3.0][: len(est.shots)] and not est.notes
     est.stats.update(spread=None, margin_z=None, margin_auto={"0.8": 0.4, "0.9": 1.2})
     p = plan_from_estimates(est, PlanOptions(target_jnd=3, margin="auto", confidence=0.8, min_crf=0, max_crf=51))
     assert p.stats["margins"] == [0.4] * len(est.shots)
+    # between calibrated levels: interpolated; outside them: a user error, never a silent fallback
+    p = plan_from_estimates(est, PlanOptions(target_jnd=3, margin="auto", confidence=0.85, min_crf=0, max_crf=51))
+    assert p.stats["margins"] == [0.8] * len(est.shots)
+    with pytest.raises(UserError, match="calibrated at 0.8, 0.9 only"):
+        plan_from_estimates(est, PlanOptions(target_jnd=3, margin="auto", confidence=0.7))
     with pytest.raises(UserError):
         PlanOptions(margin="wide").validate()

@@ -18,6 +18,16 @@ def test_target_level_and_margin():
     assert crf_for([20.9, 26, 31], PlanOptions(margin=0)) == 20
 
 
+def test_calibrated_margin_takes_the_integer_ceiling():
+    # a calibrated margin says "the integer JND label is >= jnd - margin with probability p", so the
+    # ceiling of jnd - margin keeps that probability; flooring it would spend one CRF more for nothing
+    assert crf_for([27.3, 30, 33], PlanOptions(margin="auto"), 2.0) == 26  # ceil(25.3)
+    assert crf_for([27.3, 30, 33], PlanOptions(margin=2.0)) == 25  # a fixed margin still floors
+    assert crf_for([27.0, 30, 33], PlanOptions(margin="auto"), 2.0) == 25  # already an integer
+    assert crf_for([27.3, 30, 33], PlanOptions(margin="auto", crf_step=0.5), 2.0) == 26
+    assert crf_for([13.2, 30, 33], PlanOptions(margin="auto"), 3.0) == 12  # clamps still apply
+
+
 def test_clamps():
     p = make_plan(SHOTS, JND, 150, 25.0, PlanOptions(min_crf=22, max_crf=35))
     assert [s.crf for s in p.shots] == [29, 22, 35]

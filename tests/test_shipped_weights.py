@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from jndenc.models.probe import CONFIDENCE_LEVELS
+
 WEIGHTS = Path(__file__).resolve().parents[1] / "weights"
 CARD = WEIGHTS / "MODEL_CARD.md"
 
@@ -70,7 +72,7 @@ def test_shipped_probe_weights_load_and_predict_in_range():
     pm = ProbeModel.load(path)
     meta = pm.metadata
     assert meta["architecture"] == "probe" and meta["probe_features"] == list(PROBE_FEATURES)
-    assert meta["probe"]["preset"] == "ultrafast" and set(pm.margin_z) == {"0.8", "0.9", "0.95"}
+    assert meta["probe"]["preset"] == "ultrafast" and set(pm.margin_z) == {f"{p:g}" for p in CONFIDENCE_LEVELS}
     # the converted file is there and current: the light runtime runs it when it is installed
     from jndenc.runtime import available
 
@@ -83,7 +85,7 @@ def test_shipped_probe_weights_load_and_predict_in_range():
     assert (np.diff(jnd, axis=1) >= 0).all() and (spread > 0).all() and (spread < 10).all()
     assert jnd[0, 0] < jnd[1, 0] < jnd[2, 0]  # easier content (higher probe VMAF) tolerates a higher CRF
     frame_meta = json.loads((WEIGHTS / "jndenc_compact.keras.json").read_text())
-    assert set(frame_meta["margin_auto"]) == {"0.8", "0.9", "0.95"}  # predict mode's calibrated margins
+    assert set(frame_meta["margin_auto"]) == {f"{p:g}" for p in CONFIDENCE_LEVELS}  # predict mode's calibrated margins
 
 
 def test_probe_mode_runs_with_the_shipped_weights(cut_clip):

@@ -167,11 +167,27 @@ def inner_oof(x: np.ndarray, y: np.ndarray, groups: Sequence[str], k: int = 5, s
     return out
 
 
+# shares p of unseen shots a calibrated margin keeps at or under their JND1 (--confidence); the weights store one
+# margin (predict) or z (probe) per level, and levels between them are interpolated
+CONFIDENCE_LEVELS = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
+
+
+def at_level(table: dict[str, float] | None, p: float) -> float | None:
+    """The calibrated value for share ``p`` from ``{"0.8": v, ...}``: exact, interpolated between levels, or None.
+
+    None when ``p`` lies outside the calibrated levels (nothing measured there to stand on).
+    """
+    pts = sorted((float(k), float(v)) for k, v in (table or {}).items())
+    if not pts or not (pts[0][0] - 1e-9 <= p <= pts[-1][0] + 1e-9):
+        return None
+    return float(np.interp(p, [a for a, _ in pts], [b for _, b in pts]))
+
+
 RIDGES = (1e-3, 1e-2, 3e-2, 0.1, 0.3)  # L2 strengths (on standardised inputs) the inner CV chooses from
 
 
 def fit_probe_model(frame_jnd: np.ndarray, probe_feats: np.ndarray, y: np.ndarray, groups: Sequence[str], *,
-                    levels: Sequence[float] = (0.8, 0.9, 0.95), k: int = 5, seed: int = 0,
+                    levels: Sequence[float] = CONFIDENCE_LEVELS, k: int = 5, seed: int = 0,
                     ridges: Sequence[float] = RIDGES) -> tuple[LinearHeads, dict[str, Any]]:
     """Fit all heads on training shots; the L2 strength, the spread and z come from an inner group CV.
 

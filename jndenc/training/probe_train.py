@@ -27,7 +27,7 @@ from typing import Sequence
 import numpy as np
 
 from ..media.probe_encode import ProbeOptions
-from ..models.probe import ARCHITECTURE, PROBE_FEATURES, fit_probe_model, probe_vector
+from ..models.probe import ARCHITECTURE, CONFIDENCE_LEVELS, PROBE_FEATURES, fit_probe_model, probe_vector
 from .data import load_frames, read_split
 from .probe_features import load_cache, shot_key
 
@@ -136,7 +136,7 @@ def data_digest(shots: Sequence[dict], setting: str) -> str:
     return h.hexdigest()[:16]
 
 
-def frame_margins(over: np.ndarray, levels: Sequence[float] = (0.8, 0.9, 0.95)) -> dict[str, float]:
+def frame_margins(over: np.ndarray, levels: Sequence[float] = CONFIDENCE_LEVELS) -> dict[str, float]:
     """Predict mode's margin per share p: the p-quantile of the frame model's out-of-fold over-prediction.
 
     The frame model has no spread head, so its margin is one number per p: subtracting it from the

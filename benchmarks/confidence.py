@@ -1,0 +1,162 @@
+#!/usr/bin/env python3
+"""What `--confidence` buys and costs: bytes and visible shots of predict and probe mode per level, in CV.
+
+    python benchmarks/confidence.py data/proxyjnd/trials.csv [--cv weights/model_card_cv5.json] \
+        [--out weights/confidence_cv5.json]
+
+No encode runs here. The inputs are the out-of-fold predictions of the model
+card's cross-validation (``model_card_cv5.json``: per shot, the frame model's
+and the probe model's JND and the probe's spread, each from a fold that never
+saw the shot's parent clip) and the label build's trial encodes
+(``trials.csv``: per labelled shot, bytes and VMAF of its trial window at every
+CRF the label search tried, always including CRF 23).
+
+Per held-out fold and level p, the margin is calibrated on the *other* folds
+only (predict mode: the p-quantile of their JND1 over-prediction; probe mode:
+the z that covered p of them, times each shot's spread), exactly as the
+shipped weights were calibrated on the training shots. The planner then rounds
+the shot's CRF the way `jndenc.planner.crf_for` does (integer CRF, see there),
+and the shot's trial window is looked up at that CRF: bytes interpolated on
+log(bytes) between the tried CRFs (extrapolated along the nearest two),
+VMAF likewise (capped at 100). A shot is *visible* when its planned CRF lies
+above its JND1 label (VMAF below 94 at that CRF). Savings are against CRF 23,
+the mean over parent clips of 1 - bytes(plan) / bytes(CRF 23), and over all
+bytes; the oracle row plans every shot at its label, and fixed-CRF rows plan
+every shot at one CRF (the baseline a mode must beat: fewer bytes for the same
+share of visible shots).
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import random
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from jndenc.planner import PlanOptions, crf_for  # noqa: E402
+
+LEVELS = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
+BASE_CRF = 23.0
+FIXED_CRFS = (18.0, 19.0, 20.0, 21.0, 22.0, 23.0, 24.0)
+AUTO = PlanOptions(margin="auto")  # the planner's defaults: integer CRF, clamped to 12-40
+
+
+def parent(clip: str) -> str:
+    """The parent clip of a derived copy (``name~scale50.mkv`` -> ``name``), else the clip's stem."""
+    return Path(clip).stem.split("~")[0]
+
+
+def folds(groups: list[str], k: int = 5, seed: int = 0) -> np.ndarray:
+    """The model card's fold assignment (`jndenc.training.probe_train.group_folds`, without importing Keras)."""
+    g = sorted(set(groups))
+    random.Random(seed).shuffle(g)
+    f = {name: i % k for i, name in enumerate(g)}
+    return np.array([f[name] for name in groups])
+
+
+def read_trials(path: Path) -> dict[tuple[str, int], list[tuple[float, float, float]]]:
+    out = defaultdict(dict)
+    with open(path) as fh:
+        for r in csv.DictReader(fh):
+            out[(r["clip"], int(r["start_frame"]))][float(r["crf"])] = (float(r["bytes"]), float(r["score"]))
+    return {k: sorted((c, b, s) for c, (b, s) in v.items()) for k, v in out.items()}
+
+
+def at_crf(trials: list[tuple[float, float, float]], crf: float) -> tuple[float, float]:
+    """(bytes, VMAF) of a shot's trial window at ``crf``: interpolated between tried CRFs, else extrapolated."""
+    c = np.array([t[0] for t in trials])
+    lb = np.log([t[1] for t in trials])
+    v = np.array([t[2] for t in trials])
+    if len(c) == 1:
+        return float(math.exp(lb[0])), float(v[0])
+    i = int(np.clip(np.searchsorted(c, crf) - 1, 0, len(c) - 2))
+    w = (crf - c[i]) / (c[i + 1] - c[i])
+    return float(math.exp(lb[i] + w * (lb[i + 1] - lb[i]))), float(min(100.0, v[i] + w * (v[i + 1] - v[i])))
+
+
+def simulate(shots: list[dict], trials: dict, planned: np.ndarray) -> dict:
+    rows = []
+    for s, crf in zip(shots, planned):
+        t = trials[(s["clip"], s["start_frame"])]
+        b, v = at_crf(t, float(crf))
+        b23, _ = at_crf(t, BASE_CRF)
+        rows.append((parent(s["clip"]), b, b23, v, crf > s["label"][0]))
+    per_clip = defaultdict(lambda: [0.0, 0.0])
+    for g, b, b23, _, _ in rows:
+        per_clip[g][0] += b
+        per_clip[g][1] += b23
+    vm = np.array([r[3] for r in rows])
+    return {
+        "saving_mean_per_clip": round(float(np.mean([1 - b / b23 for b, b23 in per_clip.values()])), 4),
+        "saving_all_bytes": round(float(1 - sum(r[1] for r in rows) / sum(r[2] for r in rows)), 4),
+        "visible_share": round(float(np.mean([r[4] for r in rows])), 4),
+        "worst_vmaf": round(float(vm.min()), 2),
+        "p5_vmaf": round(float(np.percentile(vm, 5)), 2),
+        "share_below_93": round(float(np.mean(vm < 93.0)), 4),
+        "mean_crf": round(float(np.mean(planned)), 2),
+    }
+
+
+def run(cv_json: Path, trials_csv: Path) -> dict:
+    cv = json.loads(cv_json.read_text())
+    trials = read_trials(trials_csv)
+    shots = [s for s in cv["per_shot"] if (s["clip"], s["start_frame"]) in trials]
+    if not shots:
+        raise SystemExit(f"{trials_csv}: no trial encodes of the shots in {cv_json}")
+    y1 = np.array([s["label"][0] for s in shots], float)
+    f = folds([parent(s["clip"]) for s in shots])
+    frame = np.array([s["model"][0] for s in shots], float)
+    probe = np.array([s["probe_model"][0] for s in shots], float)
+    spread = np.array([s["probe_spread"] for s in shots], float)
+    out = {"source": {"cv": str(cv_json.relative_to(ROOT)) if cv_json.is_relative_to(ROOT) else str(cv_json),
+                      "trials": trials_csv.name}, "shots": len(shots), "clips": len(set(parent(s["clip"]) for s in shots)),
+           "folds": int(f.max() + 1), "base_crf": BASE_CRF, "levels": {}}
+    out["oracle"] = simulate(shots, trials, y1)
+    out["fixed_crf"] = simulate(shots, trials, np.full(len(shots), BASE_CRF))
+    # one CRF for every shot, for comparing modes with the fixed CRF that leaves as many shots visible
+    out["fixed_crfs"] = {f"{c:g}": simulate(shots, trials, np.full(len(shots), c)) for c in FIXED_CRFS}
+    for p in LEVELS:
+        plans = {"predict": np.empty(len(shots)), "probe": np.empty(len(shots))}
+        for k in np.unique(f):
+            tr, te = f != k, f == k
+            m = max(0.0, float(np.quantile(frame[tr] - y1[tr], p, method="higher")))
+            z = max(0.0, float(np.quantile((probe[tr] - y1[tr]) / spread[tr], p, method="higher")))
+            plans["predict"][te] = [crf_for([j], AUTO, m) for j in frame[te]]
+            plans["probe"][te] = [crf_for([j], AUTO, z * s) for j, s in zip(probe[te], spread[te])]
+        out["levels"][f"{p:g}"] = {mode: simulate(shots, trials, plan) for mode, plan in plans.items()}
+    return out
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("trials", type=Path, help="trials.csv of the label build (jndenc dataset build)")
+    ap.add_argument("--cv", type=Path, default=ROOT / "weights" / "model_card_cv5.json")
+    ap.add_argument("--out", type=Path, default=ROOT / "weights" / "confidence_cv5.json")
+    a = ap.parse_args(argv)
+    if not a.trials.is_file():
+        print(f"confidence: {a.trials} not found (build the labels first: weights/MODEL_CARD.md, Reproduce)",
+              file=sys.stderr)
+        return 2
+    res = run(a.cv.resolve(), a.trials)
+    a.out.write_text(json.dumps(res, indent=1) + "\n")
+    print(f"{'level':>6} {'mode':>8} {'saving/clip':>11} {'all bytes':>9} {'visible':>8} {'worst':>6} {'p5':>6}")
+    for name, r in (("oracle", res["oracle"]), ("crf23", res["fixed_crf"])):
+        print(f"{'-':>6} {name:>8} {r['saving_mean_per_clip']:>11.1%} {r['saving_all_bytes']:>9.1%} "
+              f"{r['visible_share']:>8.1%} {r['worst_vmaf']:>6.1f} {r['p5_vmaf']:>6.1f}")
+    for p, modes in res["levels"].items():
+        for mode, r in modes.items():
+            print(f"{p:>6} {mode:>8} {r['saving_mean_per_clip']:>11.1%} {r['saving_all_bytes']:>9.1%} "
+                  f"{r['visible_share']:>8.1%} {r['worst_vmaf']:>6.1f} {r['p5_vmaf']:>6.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
