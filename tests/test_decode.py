@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from conftest import ffmpeg
@@ -77,3 +78,22 @@ def test_truncated_input_is_reported_by_predict_and_encode(truncated, tmp_path):
     r = jndenc.encode(truncated, tmp_path / "out.mp4", crf=30).to_dict()
     assert any("truncated input" in n and "encoded the" in n for n in r["notes"])
     assert count_decoded_frames(tmp_path / "out.mp4") == r["frames"] == d["frames"] < FRAMES
+
+
+@pytest.mark.parametrize("cut", [False, True])
+def test_prefetched_conversion_gives_the_same_frames_in_order(whole, truncated, cut):
+    src = truncated if cut else whole
+    a, b = iter_frames(src, size=(32, 24), prefetch=0), iter_frames(src, size=(32, 24), prefetch=3)
+    fa, fb = list(a), list(b)
+    assert [f.index for f in fa] == [f.index for f in fb] and len(fa) > 0
+    assert all(np.array_equal(x.image, y.image) and x.time == y.time for x, y in zip(fa, fb))
+    assert (a.decoded, a.error) == (b.decoded, b.error)
+
+
+def test_stopping_a_prefetched_stream_early_releases_it(whole):
+    s = iter_frames(whole, size=(32, 24), prefetch=4)
+    first = [next(s) for _ in range(3)]
+    s.close()
+    assert [f.index for f in first] == [0, 1, 2]
+    with pytest.raises(StopIteration):
+        next(s)
