@@ -296,7 +296,31 @@ def confidence_table(d: dict) -> str:
                                     [False, False] + [True] * 6)
 
 
+def mt3ljnd_table(d: dict, test: dict) -> str:
+    """`benchmarks/mt3ljnd_scratch.py` runs beside the shipped models' test-split MAE (`model_card_test.json`)."""
+    rows = []
+    for r in d["runs"]:
+        rc = r["recipe"]
+        rows.append([f"MT_3LJND from scratch, {rc['optimizer']}, batch {rc['batch']} (best of {r['epochs_run']} epochs: "
+                     f"{r['best_epoch']})", *(f"{v:.2f}" for v in r["test_mae"]), f"{r['fit_seconds']:.0f} s on "
+                     f"{r['device']} ({r['backend']})"])
+    r0 = d["runs"][0]
+    rows.append(["mean of the MT_3LJND training labels", *(f"{v:.2f}" for v in r0["test_mae_mean_predictor"]), "-"])
+    for key, label in (("model", "shipped predict-mode model"), ("probe_model", "shipped probe-mode model")):
+        if key in test.get("mae", {}):
+            rows.append([label, *(f"{v:.2f}" for v in test["mae"][key]), "-"])
+    head = (f"Test split, {r0['test_shots']} shots (per-shot MAE in CRF steps, median over each shot's frames); "
+            f"MT_3LJND trained on the train split ({r0['images']['train']} images, {r0['params']:,} parameters), "
+            f"best val_loss on the valid split kept; input {r0['input_hw'][0]}x{r0['input_hw'][1]}, "
+            f"{r0['recipe']['images']}.")
+    return head + "\n\n" + md_table(["model", "JND1", "JND2", "JND3", "training time"], rows,
+                                    [False, True, True, True, False])
+
+
 REGIONS: dict[str, Callable[[], str]] = {
+    "mt3ljnd": lambda: (mt3ljnd_table(_load("weights/mt3ljnd_scratch.json"), _load("weights/model_card_test.json"))
+                        if (ROOT / "weights/mt3ljnd_scratch.json").is_file()
+                        else not_committed("MT_3LJND run", "run `mt3ljnd_scratch.py fit` on a GPU machine")),
     "confidence": _maybe("weights/confidence_cv5.json", confidence_table, "confidence simulation",
                          "run `benchmarks/confidence.py TRIALS_CSV --out weights/confidence_cv5.json`"),
     "model-card-cv5": lambda: model_card_mae(_load("weights/model_card_cv5.json"),
