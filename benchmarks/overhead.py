@@ -99,6 +99,22 @@ def ffmpeg_cmd(src: Path, dst: Path, preset: str, crf: float) -> list[str]:
             "-c:v", "libx264", "-preset", preset, "-crf", f"{crf:g}", str(dst)]
 
 
+def replay_cmd(src: Path, dst: Path, preset: str) -> list[str]:
+    """FFmpeg alone with the arguments `jndenc encode` (predict, per shot) runs for ``src``: its zones, its keyframes.
+
+    The plan comes from the same model and options as the timed jndenc runs, decided here once before timing,
+    so this variant is the encode jndenc chose without the deciding: jndenc's time over it is the decision's cost,
+    and its time over plain is what the chosen (lower) CRFs cost the encoder.
+    """
+    from jndenc.encode import build_command
+    from jndenc.media.ffbin import ffmpeg_exe
+    from jndenc.media.probe import probe
+    from jndenc.pipeline import plan
+
+    return [ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", "-loglevel", "error",
+            *build_command(src, dst, plan(src, preset=preset), probe(src), [], {})]
+
+
 def jndenc_cmd(*args: str) -> list[str]:
     return [sys.executable, "-m", "jndenc", *args]
 
@@ -162,9 +178,11 @@ def run(a) -> dict:
     from jndenc.bench.report import machine
     from jndenc.media.probe import probe
 
+    pinning = (f"every measured process (jndenc and plain FFmpeg alike) pinned to core(s) "
+               f"{','.join(map(str, a.cpus))} with sched_setaffinity (like taskset -c)" if a.cpus else
+               f"no pinning: every measured process free to use all {os.cpu_count()} cores, one process at a time")
     report: dict = {"command": "python benchmarks/overhead.py " + " ".join(a.argv), "cpu_affinity": a.cpus,
-                    "pinning": f"every measured process (jndenc and plain FFmpeg alike) pinned to core(s) "
-                               f"{','.join(map(str, a.cpus))} with sched_setaffinity (like taskset -c)",
+                    "pinning": pinning,
                     "preset": a.preset, "plain_crf": a.crf, "targets": TARGETS, "clips": {}, "startup": {}}
     try:
         print("overhead: start-up", file=sys.stderr)
@@ -179,6 +197,7 @@ def run(a) -> dict:
             out = work / "out.mp4"
             variants = {
                 "plain": (ffmpeg_cmd(src, out, a.preset, a.crf), None, a.reps),
+                "plain, jndenc's plan": (replay_cmd(src, out, a.preset), None, a.reps),
                 "jndenc predict/shot": (jndenc_cmd("encode", str(src), str(out), "--preset", a.preset, "-y",
                                                    "--json"), None, a.reps),
                 "jndenc predict/frame": (jndenc_cmd("encode", str(src), str(out), "--preset", a.preset, "-y",
@@ -214,9 +233,13 @@ def run(a) -> dict:
             plain_cpu = res["plain"].get("cpu_s_median")
             cpu_ratios = {k: round(v["cpu_s_median"] / plain_cpu, 3) for k, v in res.items()
                           if k != "plain" and plain_cpu and v.get("cpu_s_median") and "command" not in k}
+            replay = res.get("plain, jndenc's plan", {}).get("wall_s_median")
+            vs_plan = {k: round(v["wall_s_median"] / replay, 3) for k, v in res.items()
+                       if k.startswith("jndenc predict/") and replay and v.get("wall_s_median") and "TensorFlow" not in k}
             report["clips"][label] = {"source": name, "seconds": round(info.duration, 2), "frames": info.frames,
                                       "size": f"{info.width}x{info.height}", "variants": res,
-                                      "ratio_vs_plain": ratios, "cpu_ratio_vs_plain": cpu_ratios}
+                                      "ratio_vs_plain": ratios, "cpu_ratio_vs_plain": cpu_ratios,
+                                      "ratio_vs_own_plan": vs_plan}
     finally:
         shutil.rmtree(work, ignore_errors=True)
     report.update({"machine": machine(), "python": platform.python_version(),
@@ -258,14 +281,18 @@ def render(rep: dict) -> str:
              f"`{rep['command']}` - {rep['date']}, {m.get('cpu')}; {rep['pinning']}. Plain = `ffmpeg -c:v libx264 "
              f"-preset {rep['preset']} -crf {rep['plain_crf']:g}`; jndenc = `jndenc encode` (predict mode, the "
              "shipped model, same preset). Medians of the runs; every ratio is against the plain encode of the same "
-             "clip in the same run.", "",
-             "| clip | variant | runs | wall (s) | ratio vs plain | CPU (s) | CPU ratio | analysis (s) | encode (s) "
-             "| validate (s) | peak RSS, process tree (MiB) |", "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "clip in the same run. \"plain, jndenc's plan\" is FFmpeg alone with the arguments jndenc runs (its "
+             "per-shot CRFs and keyframes, decided once before timing): jndenc's time over it is what the decision "
+             "costs, its time over plain is what the chosen CRFs cost the encoder.", "",
+             "| clip | variant | runs | wall (s) | ratio vs plain | ratio vs its own plan in plain FFmpeg | CPU (s) "
+             "| CPU ratio | analysis (s) | encode (s) | validate (s) | peak RSS, process tree (MiB) |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     f = lambda x: "-" if x is None else f"{x:.2f}"  # noqa: E731
     for label, c in rep["clips"].items():
         for k, s in c["variants"].items():
             lines.append(f"| {label} ({c['size']}, {c['seconds']:g} s) | {k} | {s['n']} | {f(s.get('wall_s_median'))} "
-                         f"| {f(c['ratio_vs_plain'].get(k))} | {f(s.get('cpu_s_median'))} "
+                         f"| {f(c['ratio_vs_plain'].get(k))} | {f(c.get('ratio_vs_own_plan', {}).get(k))} "
+                         f"| {f(s.get('cpu_s_median'))} "
                          f"| {f(c.get('cpu_ratio_vs_plain', {}).get(k))} | {f(s.get('analysis_s_median'))} "
                          f"| {f(s.get('encode_s_median'))} | {f(s.get('validate_s_median'))} "
                          f"| {s.get('tree_peak_mib_median', '-')} |")

@@ -203,6 +203,32 @@ def overhead_report(rep: dict) -> str:
     return "\n".join(ln for ln in render(rep).splitlines() if not ln.startswith("# ")).strip()
 
 
+REPLAY = "plain, jndenc's plan"  # overhead.py's variant: FFmpeg alone with the arguments jndenc runs
+
+
+def decision_cost(rep: dict) -> str:
+    """What predict mode costs on top of the encode it chooses (`overhead.py`'s plan-replay variant)."""
+    rows = []
+    for label, c in rep["clips"].items():
+        v = c["variants"]
+        if REPLAY not in v or "jndenc predict/shot" not in v:
+            continue
+        j, r, p = v["jndenc predict/shot"], v[REPLAY], v["plain"]
+        rows.append([f"{label} ({c['size']}, {c['seconds']:g} s)", f"{p['wall_s_median']:.2f} s",
+                     f"{r['wall_s_median']:.2f} s ({c['ratio_vs_plain'][REPLAY]:.2f}x)",
+                     f"{j['wall_s_median']:.2f} s ({c['ratio_vs_plain']['jndenc predict/shot']:.2f}x)",
+                     f"{c['ratio_vs_own_plan']['jndenc predict/shot']:.2f}x",
+                     _num(j.get("analysis_s_median"), "{:.2f} s"),
+                     f"{p['tree_peak_mib_median']:.0f} / {j['tree_peak_mib_median']:.0f} MiB"])
+    if not rows:
+        return not_committed("overhead run with the plan-replay variant", "run `overhead.py --out benchmarks/results`")
+    head = (f"{rep['pinning']}; x264 {rep['preset']}, plain at CRF {rep['plain_crf']:g}; medians "
+            f"(`benchmarks/overhead.py`, full table in benchmarks/README.md).")
+    return head + "\n\n" + md_table(["clip", "plain FFmpeg", "FFmpeg with jndenc's plan", "jndenc encode",
+                                     "jndenc over its own plan", "analysis", "peak RSS plain / jndenc"], rows,
+                                    [False] + [True] * 6)
+
+
 MODE_LABELS = {"crf23": "fixed CRF 23", "predict": "predict", "probe": "probe", "guided": "guided",
                "guided-const": "guided, constant start", "search": "search (oracle, margin 0)"}
 
@@ -318,6 +344,8 @@ def mt3ljnd_table(d: dict, test: dict) -> str:
 
 
 REGIONS: dict[str, Callable[[], str]] = {
+    "decision-cost": _maybe("benchmarks/results/overhead.json", decision_cost, "overhead run",
+                            "run `overhead.py --out benchmarks/results`"),
     "mt3ljnd": lambda: (mt3ljnd_table(_load("weights/mt3ljnd_scratch.json"), _load("weights/model_card_test.json"))
                         if (ROOT / "weights/mt3ljnd_scratch.json").is_file()
                         else not_committed("MT_3LJND run", "run `mt3ljnd_scratch.py fit` on a GPU machine")),
