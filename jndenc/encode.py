@@ -20,7 +20,7 @@ from .media.decode import count_decoded_frames, count_packets, decode_tail
 from .errors import InputError, UserError
 from .media.ffbin import require
 from .pipeline import plan as make_plan_for
-from .planner import CODECS, Plan
+from .planner import CODECS, Plan, margin_report
 from .search import DEFAULT_THRESHOLDS
 from . import verify as V
 from .media.probe import VideoInfo, open_container, probe
@@ -67,6 +67,7 @@ class EncodeResult:
             "model": self.plan.model,
             "shots": shots,
             "zones": len(self.plan.zones),
+            "margin": margin_report(self.plan),
             "trial_encodes": self.plan.stats.get("trial_encodes"),
             "trials_measured": self.plan.stats.get("trials_measured"),
             "timings": self.timings,

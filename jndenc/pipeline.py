@@ -21,7 +21,7 @@ from .errors import UserError
 from .estimate import Estimates, estimate, load_predictor, search_options
 from .guided import GuidedOptions
 from .media.probe import VideoInfo, probe
-from .planner import DEFAULT_X265_OFFSETS, Plan, PlanOptions, fixed_plan, plan_from_estimates
+from .planner import DEFAULT_X265_OFFSETS, Plan, PlanOptions, fixed_plan, margin_report, plan_from_estimates
 from .search import DEFAULT_THRESHOLDS
 
 MODES = ("predict", "probe", "guided", "search", "crf")
@@ -98,7 +98,8 @@ class Prediction:
                "trial_encodes": self.estimates.trial_encodes, "notes": list(self.estimates.notes)}
         if self.plan is not None:
             out["plan_options"] = {k: self.plan.options[k] for k in ("codec", "preset", "target_jnd", "margin",
-                                                                       "min_crf", "max_crf")}
+                                                                       "confidence", "min_crf", "max_crf")}
+            out["margin"] = margin_report(self.plan)
         return out
 
 

@@ -254,6 +254,17 @@ def crf_for(jnd: Sequence[float], opts: PlanOptions, margin: float | None = None
     return float(np.clip(round(math.floor(value / step + 1e-9) * step, 4), opts.min_crf, opts.max_crf))
 
 
+def margin_report(plan: "Plan") -> dict | None:
+    """How the plan's margin was set, for ``--json``: fixed, or auto with its share, source and per-shot values."""
+    o = plan.options
+    if not o or plan.mode == "crf":  # one fixed CRF: no margin applies
+        return None
+    if o.get("margin") != "auto":
+        return {"margin": o.get("margin")}
+    return {"margin": "auto", "confidence": o.get("confidence"), "source": plan.stats.get("margin_source"),
+            "per_shot": plan.stats.get("margins")}
+
+
 def _levels(j: Sequence[float]) -> list[float | None]:
     return [round(float(x), 2) if math.isfinite(float(x)) else None for x in j]
 

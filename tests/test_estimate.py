@@ -105,3 +105,15 @@ def test_margin_auto_follows_the_spread_and_falls_back_with_a_note(cut_clip, sin
         plan_from_estimates(est, PlanOptions(target_jnd=3, margin="auto", confidence=0.7))
     with pytest.raises(UserError):
         PlanOptions(margin="wide").validate()
+
+
+def test_json_says_how_the_margin_was_set(cut_clip, single_head):
+    from jndenc.planner import fixed_plan, margin_report
+
+    est = estimate(cut_clip, predictor=single_head)
+    est.stats.update(margin_auto={"0.8": 0.4, "0.9": 1.2})
+    p = plan_from_estimates(est, PlanOptions(target_jnd=3, margin="auto", confidence=0.9, min_crf=0, max_crf=51))
+    m = margin_report(p)
+    assert m["confidence"] == 0.9 and m["per_shot"] == [1.2] * len(est.shots) and "p=0.9" in m["source"]
+    assert margin_report(plan_from_estimates(est, PlanOptions(target_jnd=3, margin=2))) == {"margin": 2}
+    assert margin_report(fixed_plan([(0, 10)], 23, 10, 25.0)) is None
