@@ -16,7 +16,7 @@ at the same CRF for each window variant:
 * ``middle2`` / ``middle4``: the middle 2 s / 4 s of shots longer than that (what
   `dataset build` and guided mode use);
 * ``spread3``: three 1 s windows spread over shots longer than 3 s, encoded as one
-  trial (`jndenc.search.trial_window` with ``pieces=3``).
+  trial (`jndenc.media.ffargs.trial_window` with ``pieces=3``).
 
 Reports per variant the mean, worst and signed mean of (trial - final) VMAF over
 all shots and over shots long enough for the window to differ from the whole shot.
@@ -40,7 +40,8 @@ from jndenc.media.clips import list_clips, prepare_source
 from jndenc.media.ffbin import ffmpeg_info
 from jndenc.media.probe import probe
 from jndenc.media.quality import compare
-from jndenc.search import SearchOptions, extract_references, trial_encode, trial_window
+from jndenc.media.ffargs import trial_window
+from jndenc.search import SearchOptions, extract_references, trial_encode
 
 VARIANTS = {"whole": (None, 1), "middle2": (2.0, 1), "middle4": (4.0, 1), "spread3": (3.0, 3)}
 

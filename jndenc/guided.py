@@ -34,9 +34,8 @@ import numpy as np
 from .errors import UserError
 from .media.clips import sha256_file
 from .media.ffbin import ffmpeg_info
-from .media.ffargs import threads_per_job
-from .search import (SearchOptions, Trial, extract_references, extract_windows, map_shots, measure_trial,
-                     trial_window)
+from .media.ffargs import threads_per_job, trial_window
+from .search import SearchOptions, Trial, extract_references, extract_windows, map_shots, measure_trial
 
 CACHE_VERSION = 1
 # VMAF per CRF step where the prior's spacing says nothing: the label trials' median slope at VMAF 94 is 0.93

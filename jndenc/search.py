@@ -22,7 +22,7 @@ from typing import Callable, Iterable, Sequence, TypeVar
 import numpy as np
 
 from .planner import CODECS
-from .media.ffargs import encode_args, lossless_args, threads_per_job, window_chain
+from .media.ffargs import encode_args, lossless_args, threads_per_job, trial_window, window_chain  # noqa: F401 (trial_window: re-exported)
 from .media.quality import compare
 from .media.runner import run_ffmpeg
 
@@ -124,24 +124,6 @@ def measure_trial(ref: Path, crf: float, opts: SearchOptions, out: Path, threads
 def metric_features(metric: str) -> tuple[str, ...]:
     """The libvmaf features a trial needs beside VMAF: none for VMAF itself (half the CPU of all three)."""
     return {"psnr": ("psnr",), "ssim": ("float_ssim",)}.get(metric, ())
-
-
-def trial_window(n: int, max_seconds: float | None, fps: float, pieces: int = 1):
-    """Frames of a shot of ``n`` frames that trials measure (relative to the shot); None = all of it.
-
-    ``pieces=1``: the middle ``max_seconds``, as ``(a, b)``. More pieces: that many
-    windows of ``max_seconds / pieces`` each, spread evenly over the shot, as
-    ``((a1, b1), ...)``; one trial encodes them back to back.
-    """
-    if not max_seconds or n <= max_seconds * fps:
-        return None
-    keep = int(round(max_seconds * fps))
-    if pieces <= 1:
-        a = (n - keep) // 2
-        return (a, a + keep)
-    each = max(1, keep // pieces)
-    starts = np.linspace(0, n - each, pieces + 2)[1:-1].round().astype(int)
-    return tuple((int(s), int(s) + each) for s in starts)
 
 
 def search_shot(ref: Path, start: int, end: int, opts: SearchOptions, work: Path, threads: int = 0,

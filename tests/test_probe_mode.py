@@ -11,7 +11,7 @@ import pytest
 from jndenc.media.ffargs import select_expr
 from jndenc.media.probe_encode import (ProbeOptions, group_windows, keyframe_expr, probe_args, probe_encode_args,
                                        probe_quality_graph, run_probe, seek_args, shot_windows)
-from jndenc.search import trial_window
+from jndenc.media.ffargs import trial_window
 
 from conftest import make_cut_clip
 

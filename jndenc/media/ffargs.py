@@ -179,3 +179,21 @@ def quality_graph(
 def quality_args(distorted: str | os.PathLike, reference: str | os.PathLike, graph: str) -> list[str]:
     """Run ``graph`` (see `quality_graph`) over the two inputs; the scores go to its log, the frames nowhere."""
     return ["-i", str(distorted), "-i", str(reference), "-lavfi", graph, "-f", "null", "-"]
+
+
+def trial_window(n: int, max_seconds: float | None, fps: float, pieces: int = 1):
+    """Frames of a shot of ``n`` frames that trials measure (relative to the shot); None = all of it.
+
+    ``pieces=1``: the middle ``max_seconds``, as ``(a, b)``. More pieces: that many
+    windows of ``max_seconds / pieces`` each, spread evenly over the shot, as
+    ``((a1, b1), ...)``; one trial encodes them back to back.
+    """
+    if not max_seconds or n <= max_seconds * fps:
+        return None
+    keep = int(round(max_seconds * fps))
+    if pieces <= 1:
+        a = (n - keep) // 2
+        return (a, a + keep)
+    each = max(1, keep // pieces)
+    starts = [round((n - each) * i / (pieces + 1)) for i in range(1, pieces + 1)]  # evenly inside, ends excluded
+    return tuple((int(s), int(s) + each) for s in starts)

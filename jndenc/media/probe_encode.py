@@ -2,7 +2,7 @@
 
 Per clip, two FFmpeg runs cover all shots: the first encodes the frames of
 every shot's trial window (the same middle-``window_seconds`` window the
-oracle's trials measure, `jndenc.search.trial_window`) back to back with a
+oracle's trials measure, `jndenc.media.ffargs.trial_window`) back to back with a
 fast x264 preset at one fixed CRF, with a forced keyframe at each window's
 first frame so each window is coded on its own, as a trial encode of it
 would be; the second measures VMAF (libvmaf, ``n_subsample``) of that file
@@ -30,8 +30,7 @@ from typing import Sequence
 import numpy as np
 
 from ..errors import JndencError
-from ..search import trial_window
-from .ffargs import libvmaf_filter, lossless_args, pix_fmt, threads_per_job, window_chain
+from .ffargs import libvmaf_filter, lossless_args, pix_fmt, threads_per_job, trial_window, window_chain
 from .ffbin import require
 from .probe import open_container
 from .runner import run_ffmpeg
@@ -51,7 +50,7 @@ class ProbeOptions:
     preset: str = "ultrafast"
     crf: float = 34.0  # the quantiser: a constant QP with rate_control "qp", else a CRF
     subsample: int = 4  # libvmaf n_subsample: every Nth frame is scored
-    window_seconds: float = 2.0  # the trial window of `jndenc.search.trial_window`
+    window_seconds: float = 2.0  # the trial window of `jndenc.media.ffargs.trial_window`
     # constant QP: no rate-control state carries from one window to the next, so a shot's probe does not
     # depend on the shots probed before it in the same run (with CRF a noisy window after a clean one
     # scored 2 VMAF points higher than alone)

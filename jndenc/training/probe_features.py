@@ -4,7 +4,7 @@
 
 DATASET is a `jndenc dataset build` folder (its journal ``_work/labels.jsonl``
 lists the shots). Each shot is probed on the window its labels were
-measured on (`jndenc.search.trial_window` of the build's trial seconds), for
+measured on (`jndenc.media.ffargs.trial_window` of the build's trial seconds), for
 every probe setting asked for, and the scores are cached in
 ``DATASET/probe_features.json`` (or ``--cache``): a rerun probes only shots
 or settings not cached yet, so adding shots to a dataset costs only theirs.
