@@ -137,3 +137,11 @@ def test_failed_write_leaves_no_output(tmp_path):
 def test_feed_and_progress_are_exclusive():
     with pytest.raises(ValueError):
         run_ffmpeg(["-version"], what="x", feed=[b""], on_frame=print)
+
+
+def test_trial_window_is_the_middle_or_evenly_spread_pieces():
+    assert ffargs.trial_window(100, 4.0, 25.0) is None  # a shot no longer than the window: all of it
+    assert ffargs.trial_window(101, 0, 25.0) is None  # 0 s: all of it
+    assert ffargs.trial_window(300, 4.0, 25.0) == (100, 200)  # the middle 100 frames
+    assert ffargs.trial_window(301, 4.0, 25.0) == (100, 200)
+    assert ffargs.trial_window(300, 3.0, 25.0, pieces=3) == ((69, 94), (138, 163), (206, 231))  # starts 275 * i / 4, rounded
