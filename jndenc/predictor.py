@@ -100,11 +100,8 @@ class Predictor:
         file; ``"tensorflow"`` always builds the Keras model.
         """
         from .models.io import check_metadata, read_metadata
-        from .runtime import RUNTIME_ENV
+        from .runtime import choose
 
-        runtime = runtime or os.environ.get(RUNTIME_ENV) or "auto"
-        if runtime not in ("auto", "litert", "tensorflow"):
-            raise UserError(f"unknown runtime {runtime!r}; choose auto, litert or tensorflow")
         path = Path(weights_path) if weights_path is not None else find_default_weights()
         if not path.is_file():
             raise UserError(f"weights file not found: {path}")
@@ -114,14 +111,12 @@ class Predictor:
             raise UserError(f"{path} has no metadata ({path.name}.json) naming its architecture; pass the architecture")
         check_metadata(meta, arch, None, path)  # before building: a wrong architecture may not even build
         notes: list[str] = []
-        if runtime != "tensorflow":
-            lite, why = cls._find_light(path)
-            if lite is not None:
-                from .runtime import LiteModel
+        lite, why = choose(path, runtime)
+        if lite is not None:
+            from .runtime import LiteModel
 
-                return cls(LiteModel(lite), arch, meta, path, runtime="litert")
-            if runtime == "litert":
-                raise UserError(f"{path}: cannot use the light runtime: {why}")
+            return cls(LiteModel(lite), arch, meta, path, runtime="litert")
+        if why:
             notes.append(f"model {path.name} runs on TensorFlow (slower start): {why}"
                          + (f"; `jndenc export {path}` converts it" if "ai-edge-litert" not in why else ""))
         from .models.tfquiet import native_stderr_silenced
@@ -137,16 +132,6 @@ class Predictor:
             zeros = [np.zeros((1, *tuple(int(d) for d in i.shape[1:])), np.float32) for i in model.inputs]
             model(zeros if len(zeros) > 1 else zeros[0], training=False)  # device init happens here
         return cls(model, arch, meta, path, runtime="tensorflow", notes=notes)
-
-    @staticmethod
-    def _find_light(path: Path) -> tuple[Path | None, str]:
-        from .runtime import available, find_light
-
-        lite, why = find_light(path)
-        if lite is None:
-            return None, why
-        ok, why = available()
-        return (lite, "") if ok else (None, why)
 
     def prepare(self, frame_bgr: np.ndarray) -> np.ndarray:
         """Resize a uint8 BGR frame of any size to the model input (INTER_AREA, like training)."""

@@ -81,6 +81,31 @@ def available() -> tuple[bool, str]:
     return True, ""
 
 
+def choose(weights: str | os.PathLike, runtime: str | None = None) -> tuple[Path | None, str]:
+    """Which runtime runs ``weights``: (converted file, "") for LiteRT, or (None, why not) for TensorFlow
+    ("" when TensorFlow was asked for).
+
+    ``runtime`` (None: ``$JNDENC_RUNTIME``, else ``"auto"``): ``"auto"`` takes the converted file when it
+    matches the weights and the interpreter imports; ``"litert"`` demands it (a `UserError` otherwise);
+    ``"tensorflow"`` never uses it. One rule for every model jndenc loads (frame model, probe model).
+    """
+    from .errors import UserError
+
+    runtime = runtime or os.environ.get(RUNTIME_ENV) or "auto"
+    if runtime not in ("auto", "litert", "tensorflow"):
+        raise UserError(f"unknown runtime {runtime!r}; choose auto, litert or tensorflow")
+    if runtime == "tensorflow":
+        return None, ""  # asked for: nothing to explain
+    lite, why = find_light(weights)
+    if lite is not None:
+        ok, why = available()
+        if ok:
+            return lite, ""
+    if runtime == "litert":
+        raise UserError(f"{weights}: cannot use the light runtime: {why}")
+    return None, why
+
+
 def default_threads() -> int:
     """Interpreter threads: the cores this process may use (taskset/cgroups), at most 4."""
     try:

@@ -87,3 +87,24 @@ def test_keras_without_converted_file_falls_back_then_export_fixes_it(tmp_path):
     assert stale.runtime == "tensorflow" and "hash mismatch" in stale.notes[0]
     with pytest.raises(Exception, match="hash mismatch"):
         Predictor.load(w, runtime="litert")
+
+
+def test_one_rule_chooses_the_runtime_for_every_model(tmp_path, monkeypatch):
+    from jndenc.errors import UserError
+    from jndenc.runtime import choose
+
+    shipped = WEIGHTS / "jndenc_probe.keras"
+    monkeypatch.delenv("JNDENC_RUNTIME", raising=False)
+    lite, why = choose(shipped)
+    assert lite == shipped.with_suffix(".tflite") and why == ""
+    assert choose(shipped, "tensorflow") == (None, "")
+    monkeypatch.setenv("JNDENC_RUNTIME", "tensorflow")
+    assert choose(shipped) == (None, "")  # the environment speaks when the caller does not
+    lone = tmp_path / "lone.keras"
+    shutil.copy(shipped, lone)  # no converted file beside it
+    lite, why = choose(lone, "auto")
+    assert lite is None and "no converted model" in why
+    with pytest.raises(UserError, match="cannot use the light runtime"):
+        choose(lone, "litert")
+    with pytest.raises(UserError, match="unknown runtime"):
+        choose(lone, "onnx")

@@ -229,7 +229,7 @@ class ProbeModel:
 
     @classmethod
     def load(cls, weights_path: str | os.PathLike | None = None, runtime: str | None = None) -> "ProbeModel":
-        from ..runtime import RUNTIME_ENV, available, find_light
+        from ..runtime import choose
         from .io import read_metadata
 
         path = Path(weights_path) if weights_path is not None else default_probe_weights()
@@ -239,16 +239,11 @@ class ProbeModel:
         meta = read_metadata(path) or {}
         if meta.get("architecture") != ARCHITECTURE:
             raise UserError(f"{path} is not a probe-mode model (architecture {meta.get('architecture')!r})")
-        runtime = runtime or os.environ.get(RUNTIME_ENV) or "auto"
-        if runtime != "tensorflow":
-            lite, why = find_light(path)
-            ok, why2 = available()
-            if lite is not None and ok:
-                from ..runtime import LiteModel
+        lite, _ = choose(path, runtime)
+        if lite is not None:
+            from ..runtime import LiteModel
 
-                return cls(LiteModel(lite), meta, path, "litert")
-            if runtime == "litert":
-                raise UserError(f"{path}: cannot use the light runtime: {why or why2}")
+            return cls(LiteModel(lite), meta, path, "litert")
         return cls(load_keras(path), meta, path, "tensorflow")
 
     def predict(self, frame_jnd: np.ndarray, probe_feats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
