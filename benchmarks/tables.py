@@ -387,6 +387,8 @@ REGIONS: dict[str, Callable[[], str]] = {
                      "run `trials.py CLIPS --out benchmarks/results/trials.json`"),
     "overhead": _maybe("benchmarks/results/overhead.json", overhead_report, "overhead run",
                        "run `overhead.py --out benchmarks/results`"),
+    "overhead-long": _maybe("benchmarks/results/long_1080p/overhead.json", overhead_report, "2-minute overhead run",
+                            "run `overhead.py --only 1080p --seconds 120 --out benchmarks/results/long_1080p`"),
 }
 
 
