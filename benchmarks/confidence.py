@@ -129,8 +129,8 @@ def run(cv_json: Path, trials_csv: Path) -> dict:
             tr, te = f != k, f == k
             m = max(0.0, float(np.quantile(frame[tr] - y1[tr], p, method="higher")))
             z = max(0.0, float(np.quantile((probe[tr] - y1[tr]) / spread[tr], p, method="higher")))
-            plans["predict"][te] = [crf_for([j], AUTO, m) for j in frame[te]]
-            plans["probe"][te] = [crf_for([j], AUTO, z * s) for j, s in zip(probe[te], spread[te])]
+            plans["predict"][te] = [crf_for([j], AUTO, m, calibrated=True) for j in frame[te]]
+            plans["probe"][te] = [crf_for([j], AUTO, z * s, calibrated=True) for j, s in zip(probe[te], spread[te])]
         out["levels"][f"{p:g}"] = {mode: simulate(shots, trials, plan) for mode, plan in plans.items()}
     return out
 

@@ -93,8 +93,8 @@ class Estimates:
     def shot_times(self) -> list[float] | None:
         return self.analysis.shot_times()
 
-    def auto_margins(self, confidence: float = 0.9) -> tuple[list[float], str]:
-        """Each shot's margin for ``margin="auto"`` and where it comes from.
+    def auto_margins(self, confidence: float = 0.9) -> tuple[list[float], str, bool]:
+        """Each shot's margin for ``margin="auto"``, where it comes from, and whether it is calibrated.
 
         Measured modes (guided, search) need none. Probe mode: the shot's predicted spread times the z that
         covered a share ``confidence`` of held-out shots; predict mode: the frame model's held-out
@@ -105,21 +105,22 @@ class Estimates:
         n = len(self.shots)
         key = f"{confidence:g}"
         if self.mode in ("guided", "search"):
-            return [0.0] * n, f"{self.mode} measured each shot: no margin"
+            return [0.0] * n, f"{self.mode} measured each shot: no margin", False
         tables = [t for t in (self.stats.get("margin_z"), self.stats.get("margin_auto")) if t]
         z = at_level(self.stats.get("margin_z"), confidence)
         spread = self.stats.get("spread")
         if z is not None and spread is not None:
-            return [max(0.0, z * float(s)) for s in spread], f"probe model: {z:.3g} x per-shot spread (p={key})"
+            return ([max(0.0, z * float(s)) for s in spread], f"probe model: {z:.3g} x per-shot spread (p={key})",
+                    True)
         m = at_level(self.stats.get("margin_auto"), confidence)
         if m is not None:
-            return [float(m)] * n, f"model's held-out over-prediction quantile p={key}"
+            return [float(m)] * n, f"model's held-out over-prediction quantile p={key}", True
         if tables:
             levels = ", ".join(sorted(tables[0]))
             raise UserError(f"--confidence {key}: {self.model or self.mode} is calibrated at {levels} only; "
                             "choose a share in that range or a fixed --margin")
         self.notes.append(f"{self.model or self.mode}: no calibrated margin for p={key}; used 1 CRF step")
-        return [1.0] * n, "fallback: 1 CRF step (uncalibrated model)"
+        return [1.0] * n, "fallback: 1 CRF step (uncalibrated model)", False
 
     def frame_jnd(self) -> np.ndarray | None:
         """[frames, 3] per-frame JND (predict mode only)."""

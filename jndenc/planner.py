@@ -226,18 +226,18 @@ def x265_offset(crf: float, table: Sequence[Sequence[float]]) -> float:
     return float(np.interp(crf, [p[0] for p in pts], [p[1] for p in pts]))
 
 
-def crf_for(jnd: Sequence[float], opts: PlanOptions, margin: float | None = None) -> float:
+def crf_for(jnd: Sequence[float], opts: PlanOptions, margin: float | None = None, calibrated: bool = False) -> float:
     """The CRF for one shot: target level minus margin, plus the x265 offset, floored to ``crf_step``, clamped.
 
-    ``margin`` (this shot's calibrated margin, for ``margin="auto"``) overrides
-    ``opts.margin``. A calibrated margin is a probability statement about the
-    integer JND labels: the true JND (the largest integer CRF that still meets
-    the target) is at or above ``jnd - margin`` for a share p of unseen shots,
-    hence at or above its ceiling too, so that integer is the CRF (flooring
-    it instead would add a second, uncalibrated safety step of ~0.5-1 CRF).
-    A fixed margin is floored as before: never coarser than the level minus it.
+    ``margin`` (this shot's, for ``margin="auto"``) overrides ``opts.margin``.
+    ``calibrated``: the margin is a probability statement about the integer
+    JND labels of a model's estimate: the true JND (the largest integer CRF
+    that still meets the target) is at or above ``jnd - margin`` for a share p
+    of unseen shots, hence at or above its ceiling too, so that integer is the
+    CRF (flooring it instead would add a second, uncalibrated safety step of
+    ~0.5-1 CRF). Fixed margins, and measured JNDs (guided, search), are floored:
+    never coarser than the level minus the margin.
     """
-    calibrated = margin is not None
     if margin is None:
         if opts.margin == "auto":
             raise ValueError("margin='auto' needs each shot's margin (plan_from_estimates works them out)")
@@ -262,7 +262,7 @@ def margin_report(plan: "Plan") -> dict | None:
     if o.get("margin") != "auto":
         return {"margin": o.get("margin")}
     return {"margin": "auto", "confidence": o.get("confidence"), "source": plan.stats.get("margin_source"),
-            "per_shot": plan.stats.get("margins")}
+            "calibrated": plan.stats.get("margin_calibrated"), "per_shot": plan.stats.get("margins")}
 
 
 def _levels(j: Sequence[float]) -> list[float | None]:
@@ -282,19 +282,21 @@ def make_plan(
     model: str | None = None,
     shot_times: Sequence[float] | None = None,
     shot_margins: Sequence[float] | None = None,
+    calibrated: bool = False,
 ) -> Plan:
     """Build a plan from per-shot JND (and, for frame granularity, per-frame JND [frames, 3]).
 
-    ``shot_margins``: each shot's margin (needed when ``opts.margin == "auto"``).
+    ``shot_margins``: each shot's margin (needed when ``opts.margin == "auto"``); ``calibrated``: they are
+    calibrated margins of a model's estimate (see `crf_for`).
     """
     opts.validate()
     if len(shots) != len(shot_jnd):
         raise ValueError("one JND triple per shot is needed")
     margins = list(shot_margins) if shot_margins is not None else [None] * len(shots)
-    shot_plans = [ShotPlan(int(a), int(b), _levels(j), crf_for(j, opts, m))
+    shot_plans = [ShotPlan(int(a), int(b), _levels(j), crf_for(j, opts, m, calibrated))
                   for (a, b), j, m in zip(shots, shot_jnd, margins)]
     if opts.granularity == "frame" and frame_jnd is not None:
-        zones = frame_zones(shots, frame_jnd, fps, opts, margins)
+        zones = frame_zones(shots, frame_jnd, fps, opts, margins, calibrated)
     else:
         zones = [Zone(s.start_frame, s.end_frame, s.crf) for s in shot_plans]
     options = asdict(opts)
@@ -315,14 +317,16 @@ def plan_from_estimates(est, opts: PlanOptions = PlanOptions()) -> Plan:
     frame_jnd = est.frame_jnd() if opts.granularity == "frame" else None
     if opts.granularity == "frame" and frame_jnd is None:
         raise UserError(f"--granularity frame needs per-frame predictions; mode {est.mode} labels whole shots")
-    margins, why = None, None
+    margins, why, calibrated = None, None, False
     if opts.margin == "auto":
-        margins, why = est.auto_margins(opts.confidence)
+        margins, why, calibrated = est.auto_margins(opts.confidence)
     plan = make_plan(est.ranges, est.jnd(), est.frames, est.fps, opts, frame_jnd=frame_jnd, mode=est.mode,
-                     input=est.input, model=est.model, shot_times=est.shot_times(), shot_margins=margins)
+                     input=est.input, model=est.model, shot_times=est.shot_times(), shot_margins=margins,
+                     calibrated=calibrated)
     if margins is not None:
         plan.stats["margins"] = [round(float(m), 3) for m in margins]
         plan.stats["margin_source"] = why
+        plan.stats["margin_calibrated"] = calibrated
     return plan
 
 
@@ -337,7 +341,7 @@ def fixed_plan(shots: Sequence[tuple[int, int]], crf: float, frames: int, fps: f
 
 
 def frame_zones(shots: Sequence[tuple[int, int]], frame_jnd: np.ndarray, fps: float, opts: PlanOptions,
-                margins: Sequence[float | None] | None = None) -> list[Zone]:
+                margins: Sequence[float | None] | None = None, calibrated: bool = False) -> list[Zone]:
     """Per-frame CRF, smoothed inside each shot, held for blocks of ``min_zone_seconds``.
 
     Smoothing never crosses a shot boundary: a cut is exactly where the content
@@ -354,7 +358,7 @@ def frame_zones(shots: Sequence[tuple[int, int]], frame_jnd: np.ndarray, fps: fl
             pad = len(k) // 2
             padded = np.pad(seg, ((pad, len(k) - 1 - pad), (0, 0)), mode="edge")
             seg = np.stack([np.convolve(padded[:, c], k, mode="valid") for c in range(seg.shape[1])], axis=1)
-        crfs = np.array([crf_for(row, opts, margin) for row in seg])
+        crfs = np.array([crf_for(row, opts, margin, calibrated) for row in seg])
         # blocks of min_len frames take their lowest (safest) CRF; a short tail joins the block before it
         n_blocks = max(1, len(crfs) // min_len)
         edges = [a + i * min_len for i in range(n_blocks)] + [b]

@@ -103,6 +103,11 @@ def test_margin_auto_follows_the_spread_and_falls_back_with_a_note(cut_clip, sin
     assert p.stats["margins"] == [0.8] * len(est.shots)
     with pytest.raises(UserError, match="calibrated at 0.8, 0.9 only"):
         plan_from_estimates(est, PlanOptions(target_jnd=3, margin="auto", confidence=0.7))
+    # measured modes take no margin and no ceiling: a measured JND of 24.5 is not rounded up to a CRF that failed
+    est.mode = "guided"
+    p = plan_from_estimates(est, PlanOptions(target_jnd=3, margin="auto", min_crf=0, max_crf=51))
+    assert [s.crf for s in p.shots] == [min(51, max(0, math.floor(e.jnd[2] + 1e-9))) for e in est.shots]
+    assert p.stats["margin_calibrated"] is False
     with pytest.raises(UserError):
         PlanOptions(margin="wide").validate()
 

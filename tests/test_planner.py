@@ -21,11 +21,14 @@ def test_target_level_and_margin():
 def test_calibrated_margin_takes_the_integer_ceiling():
     # a calibrated margin says "the integer JND label is >= jnd - margin with probability p", so the
     # ceiling of jnd - margin keeps that probability; flooring it would spend one CRF more for nothing
-    assert crf_for([27.3, 30, 33], PlanOptions(margin="auto"), 2.0) == 26  # ceil(25.3)
+    auto = PlanOptions(margin="auto")
+    assert crf_for([27.3, 30, 33], auto, 2.0, calibrated=True) == 26  # ceil(25.3)
     assert crf_for([27.3, 30, 33], PlanOptions(margin=2.0)) == 25  # a fixed margin still floors
-    assert crf_for([27.0, 30, 33], PlanOptions(margin="auto"), 2.0) == 25  # already an integer
-    assert crf_for([27.3, 30, 33], PlanOptions(margin="auto", crf_step=0.5), 2.0) == 26
-    assert crf_for([13.2, 30, 33], PlanOptions(margin="auto"), 3.0) == 12  # clamps still apply
+    assert crf_for([27.0, 30, 33], auto, 2.0, calibrated=True) == 25  # already an integer
+    assert crf_for([27.3, 30, 33], PlanOptions(margin="auto", crf_step=0.5), 2.0, calibrated=True) == 26
+    assert crf_for([13.2, 30, 33], auto, 3.0, calibrated=True) == 12  # clamps still apply
+    # a measured JND (guided/search with margin auto: margin 0, not a calibrated statement) is floored
+    assert crf_for([24.5, 30, 33], auto, 0.0) == 24
 
 
 def test_clamps():
