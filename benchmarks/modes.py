@@ -12,7 +12,8 @@ sees the same frames) and per mode, one `jndenc.encode` with ``--verify``:
 * ``guided``: the model's start plus at most 3 real trial encodes per shot, margin 0;
 * ``guided-const``: guided from a constant start (``--constant-start``) instead of the model:
   what the model contributes to guided mode;
-* ``search``: the oracle (bisection by trial encodes), margin 0.
+* ``search``: the oracle (bisection by trial encodes), margin 0;
+* ``predict@P``, ``probe@P``: predict or probe mode at ``--confidence P`` (the default is 0.9).
 
 A plain ``ffmpeg -c:v libx264 -preset P -crf 23`` of the same cut is timed in
 the same process, so times are ratios to it. The trial cache is off, so every
@@ -45,6 +46,10 @@ ALL_MODES = ("crf23", "predict", "probe", "guided", "guided-const", "search")
 
 
 def mode_kwargs(mode: str, constant_start: float) -> dict:
+    """Encode options of a mode name; ``predict@0.8`` / ``probe@0.8``: that mode at ``--confidence 0.8``."""
+    if "@" in mode:
+        base, p = mode.split("@", 1)
+        return {**mode_kwargs(base, constant_start), "confidence": float(p)}
     return {
         "crf23": {"crf": 23.0},
         "predict": {"mode": "predict"},

@@ -237,7 +237,9 @@ def modes_table(res: dict) -> str:
     """`benchmarks/modes.py`'s summary: one row per mode."""
     rows = []
     for mode, s in res["summary"].items():
-        rows.append([MODE_LABELS.get(mode, mode), _num(s["saving_vs_crf23_pct"], "{:+.1f}%"),
+        label = MODE_LABELS.get(mode) or (f"{mode.split('@')[0]}, --confidence {mode.split('@')[1]}" if "@" in mode
+                                           else mode)
+        rows.append([label, _num(s["saving_vs_crf23_pct"], "{:+.1f}%"),
                      _num(s["mean_clip_saving_vs_crf23_pct"], "{:+.1f}%"),
                      _num(s.get("share_of_search_mean_clip_saving_pct"), "{:.0f}%"),
                      _num(s.get("bytes_vs_search_pct"), "{:+.1f}%"), _num(s["worst_shot_vmaf"]),
