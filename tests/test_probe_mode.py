@@ -201,3 +201,16 @@ def test_probe_model_exports_to_the_light_runtime(tmp_path):
     assert light.runtime == "litert" and keras_.runtime == "tensorflow"
     for a, b in zip(light.predict(f, p), keras_.predict(f, p)):
         np.testing.assert_allclose(a, b, atol=0.01)
+
+
+def test_saturated_probes_are_capped_at_the_frame_estimate():
+    from jndenc.models.probe import SATURATED_VMAF, cap_saturated
+
+    probe_est = np.array([[38.0, 40.0, 44.0], [30.0, 34.0, 37.0], [20.0, 25.0, 28.0]])
+    frame_est = np.array([[24.0, 29.0, 33.0], [24.0, 29.0, 33.0], [24.0, 29.0, 33.0]])
+    vmaf = np.array([SATURATED_VMAF + 1, SATURATED_VMAF - 1, 99.9])
+    out = cap_saturated(probe_est, frame_est, vmaf)
+    assert out[0].tolist() == [24.0, 29.0, 33.0]  # saturated: the lower of the two, level by level
+    assert out[1].tolist() == [30.0, 34.0, 37.0]  # the probe registered: its own estimate
+    assert out[2].tolist() == [20.0, 25.0, 28.0]  # saturated but already below the frame estimate
+    assert probe_est[0, 0] == 38.0  # the input is not modified

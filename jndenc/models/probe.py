@@ -63,6 +63,22 @@ def probe_vector(scores: dict, size: tuple[int, int]) -> np.ndarray:
                      math.log2(max(1, int(size[0]) * int(size[1])))], dtype=np.float32)
 
 
+# A probe whose VMAF is this high barely registered its quantization: it tells that the shot is easy, not how much
+# coarser it could go, and the linear heads extrapolate steeply there (in CV the 7 shots at >= 98 had a JND1 MAE of
+# 7.4 and the worst over-predictions). Such shots take the lower of the probe and frame estimates. Chosen in CV
+# (95, 97 and 98 gave the same bytes and worst shots there), never on the test split.
+SATURATED_VMAF = 97.0
+
+
+def cap_saturated(jnd: np.ndarray, frame_jnd: np.ndarray, vmaf: np.ndarray) -> np.ndarray:
+    """[S,3] probe estimates with rows whose probe VMAF >= `SATURATED_VMAF` capped at the frame model's estimate."""
+    jnd = np.array(jnd, dtype=np.float64, copy=True).reshape(-1, 3)
+    f = np.asarray(frame_jnd, dtype=np.float64).reshape(-1, 3)
+    sat = np.asarray(vmaf, dtype=np.float64).reshape(-1) >= SATURATED_VMAF
+    jnd[sat] = np.sort(np.minimum(jnd[sat], f[sat]), axis=1)
+    return jnd
+
+
 def probe_model(n_probe: int = len(PROBE_FEATURES), n_frame: int = 3):
     """Build the probe-mode model (untrained: heads at zero, JND1 = 0). Inputs ``frame_jnd``, ``probe_features``."""
     import keras
@@ -163,8 +179,13 @@ def inner_oof(x: np.ndarray, y: np.ndarray, groups: Sequence[str], k: int = 5, s
     for i in range(min(k, len(g))):
         tr, te = f != i, f == i
         if te.any():
-            out[te] = fit_levels(x[tr], y[tr], ridge).predict(x[te])[0][:, 0]
+            out[te] = capped(fit_levels(x[tr], y[tr], ridge), x[te])[:, 0]
     return out
+
+
+def capped(heads: LinearHeads, x: np.ndarray) -> np.ndarray:
+    """[N,3] JND of ``heads`` on inputs ``x`` = [frame_jnd(3), probe_features], after `cap_saturated`."""
+    return cap_saturated(heads.predict(x)[0], x[:, :3], x[:, 3])
 
 
 # shares p of unseen shots a calibrated margin keeps at or under their JND1 (--confidence); the weights store one
@@ -205,7 +226,8 @@ def fit_probe_model(frame_jnd: np.ndarray, probe_feats: np.ndarray, y: np.ndarra
     spread = heads.predict(x)[1]
     z = calibrate_z(np.asarray(y, float)[:, 0], oof, spread, levels)
     info = {"margin_z": z, "inner_cv_mae_jnd1": round(float(err.mean()), 3), "train_shots": int(len(y)), "ridge": ridge,
-            "train_mae": [round(float(v), 3) for v in np.abs(heads.predict(x)[0] - y).mean(0)]}
+            "train_mae": [round(float(v), 3) for v in np.abs(capped(heads, x) - y).mean(0)],
+            "saturated_vmaf": SATURATED_VMAF}
     return heads, info
 
 
@@ -258,7 +280,7 @@ class ProbeModel:
             res = self.model([f, p], training=False)
             out = {k: np.asarray(v) for k, v in zip(self.model.output_names, res)}
         jnd = np.concatenate([out[n].reshape(-1, 1) for n in OUTPUTS[:3]], axis=1)
-        return jnd, out[OUTPUTS[3]].reshape(-1)
+        return cap_saturated(jnd, f, p[:, 0]).astype(np.float32), out[OUTPUTS[3]].reshape(-1)
 
     def margin(self, spread: np.ndarray, p: float = 0.9) -> np.ndarray:
         """CRF steps to subtract from JND1 so that a share ``p`` of held-out shots stayed at or below their JND1."""
