@@ -31,7 +31,6 @@ import argparse
 import csv
 import json
 import math
-import random
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -41,25 +40,14 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from jndenc.models.probe import group_folds  # noqa: E402
 from jndenc.planner import PlanOptions, crf_for  # noqa: E402
+from jndenc.training.derive import parent_stem as parent  # noqa: E402
 
 LEVELS = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
 BASE_CRF = 23.0
 FIXED_CRFS = (18.0, 19.0, 20.0, 21.0, 22.0, 23.0, 24.0)
 AUTO = PlanOptions(margin="auto")  # the planner's defaults: integer CRF, clamped to 12-40
-
-
-def parent(clip: str) -> str:
-    """The parent clip of a derived copy (``name~scale50.mkv`` -> ``name``), else the clip's stem."""
-    return Path(clip).stem.split("~")[0]
-
-
-def folds(groups: list[str], k: int = 5, seed: int = 0) -> np.ndarray:
-    """The model card's fold assignment (`jndenc.training.probe_train.group_folds`, without importing Keras)."""
-    g = sorted(set(groups))
-    random.Random(seed).shuffle(g)
-    f = {name: i % k for i, name in enumerate(g)}
-    return np.array([f[name] for name in groups])
 
 
 def read_trials(path: Path) -> dict[tuple[str, int], list[tuple[float, float, float]]]:
@@ -112,7 +100,8 @@ def run(cv_json: Path, trials_csv: Path) -> dict:
     if not shots:
         raise SystemExit(f"{trials_csv}: no trial encodes of the shots in {cv_json}")
     y1 = np.array([s["label"][0] for s in shots], float)
-    f = folds([parent(s["clip"]) for s in shots])
+    # parent stems sort (and so shuffle into folds) as the model card's parent file names do: the same folds
+    f = group_folds([parent(s["clip"]) for s in shots], 5, 0)
     frame = np.array([s["model"][0] for s in shots], float)
     probe = np.array([s["probe_model"][0] for s in shots], float)
     spread = np.array([s["probe_spread"] for s in shots], float)

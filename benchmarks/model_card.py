@@ -121,7 +121,7 @@ def write_fold(root: Path, parts: dict[str, list[dict]]) -> None:
 
 def probe_fold(train: list[dict], test: list[dict], wide_tr, wide_te, k: int, seed: int) -> dict:
     """The probe model fitted on ``train`` as the shipped one is; its outputs on ``test``."""
-    from jndenc.models.probe import capped, fit_probe_model
+    from jndenc.models.probe import fit_probe_model, predict_capped
 
     ytr = np.array([s["label"] for s in train], float)
     groups = [s["group"] for s in train]
@@ -129,8 +129,7 @@ def probe_fold(train: list[dict], test: list[dict], wide_tr, wide_te, k: int, se
     heads, info = fit_probe_model(fj_tr, np.array([s["probe_vec"] for s in train]), ytr, groups,
                                   levels=LEVELS_P, k=k, seed=seed)
     fj_te = frame_predict(frame_fit(wide_tr, ytr), wide_te)
-    x_te = np.c_[fj_te, np.array([s["probe_vec"] for s in test])]
-    jnd, spread = capped(heads, x_te), heads.predict(x_te)[1]
+    jnd, spread = predict_capped(heads, np.c_[fj_te, np.array([s["probe_vec"] for s in test])])
     # predict mode's margin: a constant per p, the quantile of the frame model's out-of-fold over-prediction
     const = frame_margins(fj_tr[:, 0] - ytr[:, 0], LEVELS_P)
     return {"jnd": jnd, "spread": spread, "z": info["margin_z"], "frame_margin": const, "frame": fj_te}

@@ -21,7 +21,6 @@ pools), beside the mean of the training labels. The JSON goes to ``--out``.
 from __future__ import annotations
 
 import argparse
-import csv
 import importlib
 import json
 import platform
@@ -41,25 +40,21 @@ SPLITS = ("train", "valid", "test")
 def pack(dataset: Path, out: Path, quality: int = 95) -> dict:
     import cv2
 
+    from jndenc.training.probe_train import read_shots
+
     jpegs, labels, split, clip, start = [], [], [], [], []
     for sp in SPLITS:
-        d = dataset / sp
-        lab = {}
-        for line in (d / "JND-Levels.txt").read_text().splitlines():
-            if line.strip() and not line.startswith("#"):
-                name, *vals = line.split()
-                lab[name] = [float(v) for v in vals[:3]]
-        with open(d / "features.csv") as fh:
-            for r in csv.DictReader(fh):
-                img = cv2.imread(str(d / r["filename"]), cv2.IMREAD_COLOR)
+        for s in read_shots(dataset, sp):
+            for name in s["images"]:
+                img = cv2.imread(str(s["dir"] / name), cv2.IMREAD_COLOR)
                 ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, quality])
                 if not ok:
-                    raise SystemExit(f"cannot encode {r['filename']}")
+                    raise SystemExit(f"cannot encode {name}")
                 jpegs.append(buf.tobytes())
-                labels.append(lab[r["filename"]])
+                labels.append(s["label"])
                 split.append(sp)
-                clip.append(r["clip"])
-                start.append(int(r["start_frame"]))
+                clip.append(s["clip"])
+                start.append(s["start_frame"])
     np.savez(out, jpeg=np.array(jpegs, dtype=object), labels=np.array(labels, np.float32), split=np.array(split),
              clip=np.array(clip), start=np.array(start), quality=quality, shape=np.array(img.shape))
     return {"images": len(jpegs), "bytes": out.stat().st_size}

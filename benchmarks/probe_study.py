@@ -17,24 +17,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
 import sys
 from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
 
-from jndenc.models.probe import probe_vector
+from jndenc.models.probe import group_folds, probe_vector
 from jndenc.training.dataset import assign_splits
 from jndenc.training.derive import parents_of
 from jndenc.training.probe_features import load_cache, read_journal, shot_key
 from jndenc.media.clips import list_clips
-
-
-def group_folds(groups: list[str], k: int, seed: int) -> dict[str, int]:
-    g = sorted(set(groups))
-    random.Random(seed).shuffle(g)
-    return {name: i % k for i, name in enumerate(g)}
 
 
 def cv_mae(x: np.ndarray, y: np.ndarray, folds: np.ndarray, ridge: float = 1e-3) -> tuple[float, np.ndarray]:
@@ -81,8 +74,7 @@ def main(argv=None) -> int:
     group = [g for g, k in zip(group, keep) if k]
     settings = sorted({k for r in recs for k in cache["shots"][shot_key(r["clip"], r["start_frame"],
                                                                           r["end_frame"])] if k != "window"})
-    fold_of = group_folds(group, args.cv, args.seed)
-    folds = np.array([fold_of[g] for g in group])
+    folds = group_folds(group, args.cv, args.seed)
     y = np.array([r["jnd"][0] for r in recs], float)
     frame = np.array([[r["si"], r["ti"], np.log2(r["width"] * r["height"])] for r in recs], float)
     res = {"dataset": str(args.dataset), "shots": len(recs), "groups": len(set(group)), "cv": args.cv,

@@ -27,6 +27,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Callable, Sequence
 
+from jndenc.training.derive import parent_stem
+
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ("README.md", "weights/MODEL_CARD.md", "benchmarks/README.md")
 REGION = re.compile(r"(<!-- table:([\w-]+) -->\n)(.*?)(<!-- /table:\2 -->)", re.S)
@@ -139,11 +141,6 @@ def label_stats(result: dict) -> str:
         f"{result['ms_per_frame']:.1f} ms per frame (batch 32, after warm-up)."
 
 
-def parent_of(clip: str) -> str:
-    """``night~scale50.mkv`` -> ``night.mp4``-style parent key: the name before ``~`` (extension dropped)."""
-    return clip.split("~")[0].rsplit(".", 1)[0] if "~" in clip else clip.rsplit(".", 1)[0]
-
-
 def training_clips(clips: dict, per_shot: Sequence[dict]) -> str:
     """Per parent clip: split, shots (own + derived copies), copies, source and licence.
 
@@ -152,7 +149,7 @@ def training_clips(clips: dict, per_shot: Sequence[dict]) -> str:
     """
     own, copies, kinds = defaultdict(int), defaultdict(int), defaultdict(set)
     for s in per_shot:
-        key = parent_of(s["clip"])
+        key = parent_stem(s["clip"])
         if "~" in s["clip"]:
             copies[key] += 1
             kinds[key].add(s["clip"].split("~")[1].rsplit(".", 1)[0])
@@ -160,7 +157,7 @@ def training_clips(clips: dict, per_shot: Sequence[dict]) -> str:
             own[key] += 1
     rows = []
     for name, c in clips.items():
-        key = parent_of(name)
+        key = parent_stem(name)
         rows.append([name, c["split"], f"{own[key]} + {copies[key]}", ", ".join(sorted(kinds[key])) or "-",
                      c["source"], c["licence"]])
     return md_table(["clip", "split", "shots (own + copies)", "copies", "source", "licence note (from CLIPS.tsv)"],
@@ -348,9 +345,9 @@ def mt3ljnd_table(d: dict, test: dict) -> str:
 REGIONS: dict[str, Callable[[], str]] = {
     "decision-cost": _maybe("benchmarks/results/overhead.json", decision_cost, "overhead run",
                             "run `overhead.py --out benchmarks/results`"),
-    "mt3ljnd": lambda: (mt3ljnd_table(_load("weights/mt3ljnd_scratch.json"), _load("weights/model_card_test.json"))
-                        if (ROOT / "weights/mt3ljnd_scratch.json").is_file()
-                        else not_committed("MT_3LJND run", "run `mt3ljnd_scratch.py fit` on a GPU machine")),
+    "mt3ljnd": _maybe("weights/mt3ljnd_scratch.json",
+                      lambda d: mt3ljnd_table(d, _load("weights/model_card_test.json")), "MT_3LJND run",
+                      "run `mt3ljnd_scratch.py fit` on a GPU machine"),
     "confidence": _maybe("weights/confidence_cv5.json", confidence_table, "confidence simulation",
                          "run `benchmarks/confidence.py TRIALS_CSV --out weights/confidence_cv5.json`"),
     "model-card-cv5": lambda: model_card_mae(_load("weights/model_card_cv5.json"),

@@ -166,26 +166,32 @@ def calibrate_z(y1: np.ndarray, pred1: np.ndarray, spread: np.ndarray, levels: S
     return out
 
 
-def inner_oof(x: np.ndarray, y: np.ndarray, groups: Sequence[str], k: int = 5, seed: int = 0,
-              ridge: float = 1e-3) -> np.ndarray:
-    """Out-of-fold JND1 predictions by group k-fold (for the spread head and z, never in-sample errors)."""
+def group_folds(groups: Sequence[str], k: int, seed: int) -> np.ndarray:
+    """Fold index per item: groups (parent clips) shuffled with ``seed`` and dealt into ``k`` folds."""
     import random
 
     g = sorted(set(groups))
     random.Random(seed).shuffle(g)
     fold = {name: i % k for i, name in enumerate(g)}
-    f = np.array([fold[name] for name in groups])
+    return np.array([fold[name] for name in groups])
+
+
+def inner_oof(x: np.ndarray, y: np.ndarray, groups: Sequence[str], k: int = 5, seed: int = 0,
+              ridge: float = 1e-3) -> np.ndarray:
+    """Out-of-fold JND1 predictions by group k-fold (for the spread head and z, never in-sample errors)."""
+    f = group_folds(groups, k, seed)
     out = np.empty(len(y))
-    for i in range(min(k, len(g))):
+    for i in range(min(k, len(set(groups)))):
         tr, te = f != i, f == i
         if te.any():
-            out[te] = capped(fit_levels(x[tr], y[tr], ridge), x[te])[:, 0]
+            out[te] = predict_capped(fit_levels(x[tr], y[tr], ridge), x[te])[0][:, 0]
     return out
 
 
-def capped(heads: LinearHeads, x: np.ndarray) -> np.ndarray:
-    """[N,3] JND of ``heads`` on inputs ``x`` = [frame_jnd(3), probe_features], after `cap_saturated`."""
-    return cap_saturated(heads.predict(x)[0], x[:, :3], x[:, 3])
+def predict_capped(heads: LinearHeads, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``heads.predict`` on inputs ``x`` = [frame_jnd(3), probe_features], its JND after `cap_saturated`."""
+    jnd, spread = heads.predict(x)
+    return cap_saturated(jnd, x[:, :3], x[:, 3]), spread
 
 
 # shares p of unseen shots a calibrated margin keeps at or under their JND1 (--confidence); the weights store one
@@ -223,10 +229,10 @@ def fit_probe_model(frame_jnd: np.ndarray, probe_feats: np.ndarray, y: np.ndarra
     oof = inner_oof(x, yy, groups, k, seed, ridge)
     err = np.abs(oof - np.asarray(y, float)[:, 0])
     fit_spread(heads, x, err)
-    spread = heads.predict(x)[1]
+    fitted, spread = predict_capped(heads, x)
     z = calibrate_z(np.asarray(y, float)[:, 0], oof, spread, levels)
     info = {"margin_z": z, "inner_cv_mae_jnd1": round(float(err.mean()), 3), "train_shots": int(len(y)), "ridge": ridge,
-            "train_mae": [round(float(v), 3) for v in np.abs(capped(heads, x) - y).mean(0)],
+            "train_mae": [round(float(v), 3) for v in np.abs(fitted - y).mean(0)],
             "saturated_vmaf": SATURATED_VMAF}
     return heads, info
 

@@ -85,6 +85,12 @@ def read_manifest(directory: str | os.PathLike) -> dict[str, dict]:
         raise UserError(f"{p}: not valid JSON ({exc})") from None
 
 
+def parent_stem(clip: str) -> str:
+    """The parent's stem of a clip name, read from the name alone: ``night~scale50.mkv`` and ``night.mp4`` ->
+    ``night`` (`derive_clips` names each copy ``<parent stem>~<tag>.mkv``); `parents_of` has the full names."""
+    return Path(clip).stem.split("~")[0]
+
+
 def parents_of(dirs: Sequence[str | os.PathLike]) -> dict[str, str]:
     """Clip file name -> its parent's file name, from every ``derived.json`` among ``dirs``."""
     out = {}

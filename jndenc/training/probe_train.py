@@ -19,7 +19,6 @@ import argparse
 import csv
 import hashlib
 import json
-import random
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -27,7 +26,8 @@ from typing import Sequence
 import numpy as np
 
 from ..media.probe_encode import ProbeOptions
-from ..models.probe import ARCHITECTURE, CONFIDENCE_LEVELS, PROBE_FEATURES, fit_probe_model, probe_vector
+from ..models.probe import (ARCHITECTURE, CONFIDENCE_LEVELS, PROBE_FEATURES, fit_probe_model,  # noqa: F401
+                            group_folds, probe_vector)  # group_folds: imported from here by benchmarks
 from .data import load_frames, read_split
 from .probe_features import load_cache, shot_key
 
@@ -105,14 +105,6 @@ def frame_predict(coefs: list[np.ndarray], wide: Sequence[np.ndarray]) -> np.nda
         j3 = j2 + np.logaddexp(0.0, x @ coefs[2])
         out.append(np.median(np.stack([j1, j2, j3], axis=1), axis=0))
     return np.sort(np.array(out).reshape(-1, 3), axis=1)
-
-
-def group_folds(groups: Sequence[str], k: int, seed: int) -> np.ndarray:
-    """Fold index per item: groups (parent clips) shuffled with ``seed`` and dealt into ``k`` folds."""
-    g = sorted(set(groups))
-    random.Random(seed).shuffle(g)
-    fold = {name: i % k for i, name in enumerate(g)}
-    return np.array([fold[name] for name in groups])
 
 
 def frame_oof(wide: Sequence[np.ndarray], labels: np.ndarray, groups: Sequence[str], k: int = 5,
