@@ -44,25 +44,15 @@ from pathlib import Path
 
 import numpy as np
 
-from jndenc.media.probe_encode import ProbeOptions
-from jndenc.models.probe import CONFIDENCE_LEVELS
+from jndenc.media.probe_encode import SHIPPED_PROBE
+from jndenc.models.probe import CONFIDENCE_LEVELS, saturation_cap
 from jndenc.training.data import load_frames
 from jndenc.training.probe_train import (attach_probe, frame_fit, frame_margins, frame_oof, frame_predict,
-                                         group_folds, read_shots, wide_features)
+                                         group_folds, predict_shots, read_shots, wide_features)
 from jndenc.training.siti import fit_linear, predict_linear
 
 SPLITS = ("train", "valid", "test")
 LEVELS_P = CONFIDENCE_LEVELS  # shares of shots the margin should keep at or below their true JND1
-
-
-def predict_shots(pred, shots: list[dict]) -> np.ndarray:
-    w, h = pred.input_size
-    out = []
-    for s in shots:
-        frames = load_frames(s["dir"], s["images"], (h, w))
-        prev = load_frames(s["dir"] / "prev", s["images"], (h, w)) if pred.uses_motion else None
-        out.append(np.median(pred.predict(frames, prev, source_size=s["size"]), axis=0))
-    return np.sort(np.array(out), axis=1)
 
 
 def time_prediction(pred, shots: list[dict], n: int = 64) -> float:
@@ -119,7 +109,8 @@ def write_fold(root: Path, parts: dict[str, list[dict]]) -> None:
             w.writerows(sorted(feats))
 
 
-def probe_fold(train: list[dict], test: list[dict], wide_tr, wide_te, k: int, seed: int) -> dict:
+def probe_fold(train: list[dict], test: list[dict], wide_tr, wide_te, k: int, seed: int,
+               saturated: float | None) -> dict:
     """The probe model fitted on ``train`` as the shipped one is; its outputs on ``test``."""
     from jndenc.models.probe import fit_probe_model, predict_capped
 
@@ -127,9 +118,9 @@ def probe_fold(train: list[dict], test: list[dict], wide_tr, wide_te, k: int, se
     groups = [s["group"] for s in train]
     fj_tr = frame_oof(wide_tr, ytr, groups, k, seed)
     heads, info = fit_probe_model(fj_tr, np.array([s["probe_vec"] for s in train]), ytr, groups,
-                                  levels=LEVELS_P, k=k, seed=seed)
+                                  levels=LEVELS_P, k=k, seed=seed, saturated=saturated)
     fj_te = frame_predict(frame_fit(wide_tr, ytr), wide_te)
-    jnd, spread = predict_capped(heads, np.c_[fj_te, np.array([s["probe_vec"] for s in test])])
+    jnd, spread = predict_capped(heads, np.c_[fj_te, np.array([s["probe_vec"] for s in test])], saturated)
     # predict mode's margin: a constant per p, the quantile of the frame model's out-of-fold over-prediction
     const = frame_margins(fj_tr[:, 0] - ytr[:, 0], LEVELS_P)
     return {"jnd": jnd, "spread": spread, "z": info["margin_z"], "frame_margin": const, "frame": fj_te}
@@ -167,7 +158,7 @@ def cross_validate(args, all_shots: list[dict]):
             preds[name].append(p)
         if has_probe:
             r = probe_fold(train_shots, parts["test"], [wide[i] for i in tr], [wide[i] for i in te], args.cv,
-                           args.seed)
+                           args.seed, args.saturated)
             preds["probe_model"].append(r["jnd"])
             extra["spread"].append(r["spread"])
             extra["z"].append(np.tile([r["z"][f"{p:g}"] for p in LEVELS_P], (len(te), 1)))
@@ -254,8 +245,8 @@ def main(argv=None) -> int:
     ap.add_argument("--weights", type=Path, default=None, help="default: the shipped weights")
     ap.add_argument("--probe-weights", type=Path, default=None, help="default: the shipped probe-mode weights")
     ap.add_argument("--probe-cache", type=Path, default=None, help="probe features (jndenc.training.probe_features)")
-    ap.add_argument("--probe-preset", default=ProbeOptions.preset)
-    ap.add_argument("--probe-crf", type=float, default=ProbeOptions.crf)
+    ap.add_argument("--probe-setting", default=None,
+                    help="probe setting as probe_features' --config takes it (default: the shipped setting)")
     ap.add_argument("--split", default="test")
     ap.add_argument("--cv", type=int, default=0, help="k-fold cross-validation by parent clip over train+valid")
     ap.add_argument("--epochs", type=int, default=100)
@@ -277,7 +268,11 @@ def main(argv=None) -> int:
         (args.out / "training_clips.json").write_text(
             json.dumps(training_clips(args.dataset, args.clips_tsv), indent=1) + "\n")
 
-    setting = ProbeOptions(preset=args.probe_preset, crf=args.probe_crf).key()
+    from jndenc.training.probe_features import parse_config
+
+    probe_opts = parse_config(args.probe_setting) if args.probe_setting else SHIPPED_PROBE
+    args.saturated = saturation_cap(probe_opts)
+    setting = probe_opts.key()
     cache = None
     if args.probe_cache:
         from jndenc.training.probe_features import load_cache

@@ -3,9 +3,10 @@
 
     python benchmarks/probe_cost.py CLIP [CLIP ...] [--out weights/probe_cost.json]
 
-Per clip, in one process: shot detection (`jndenc.analyze`, not counted: every
-mode runs it), then the probe of every shot (`jndenc.media.probe_encode.
-probe_shots` with the shipped probe settings: encode + subsampled VMAF of the
+Per clip, in one process: shot detection and the frame model (`jndenc.analyze`,
+not counted: predict mode runs it too, and a centred probe encodes each shot
+at its estimate), then the probe of every shot (`jndenc.media.probe_encode.
+probe_shots` with the shipped probe weights' settings: encode + VMAF of the
 trial windows), then a plain x264 ``-preset medium -crf 23`` encode of the
 whole clip, the baseline, each with the same threads. Both are timed on wall
 clock and on CPU time (user + system of the FFmpeg children, which other
@@ -26,7 +27,7 @@ from pathlib import Path
 from jndenc.analyze import analyze
 from jndenc.media.ffargs import encode_args
 from jndenc.media.probe import probe
-from jndenc.media.probe_encode import ProbeOptions, probe_shots
+from jndenc.media.probe_encode import ProbeOptions, centred_crfs, probe_shots
 from jndenc.media.runner import run_ffmpeg
 
 
@@ -35,13 +36,15 @@ def _child_cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def measure(clip: Path, opts: ProbeOptions, threads: int) -> dict:
+def measure(clip: Path, opts: ProbeOptions, threads: int, predictor) -> dict:
     info = probe(clip)
-    shots = analyze(clip, None, info=info).shots
+    a = analyze(clip, predictor, info=info)
+    shots = a.shots
+    crfs = centred_crfs(a.shot_jnd()[:, 0]) if opts.centred else None
     with tempfile.TemporaryDirectory(prefix="jndenc-pc-") as tmp:
         t0, c0 = time.perf_counter(), _child_cpu()
         res, _ = probe_shots(clip, shots, fps=info.fps, size=(info.width, info.height), opts=opts,
-                             bit_depth=info.bit_depth, threads=threads)
+                             bit_depth=info.bit_depth, threads=threads, crfs=crfs)
         t_probe, c_probe = time.perf_counter() - t0, _child_cpu() - c0
         out = Path(tmp) / "medium.mp4"
         t0, c0 = time.perf_counter(), _child_cpu()
@@ -61,10 +64,14 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args(argv)
-    opts = ProbeOptions()
+    from jndenc.models.probe import ProbeModel
+    from jndenc.predictor import Predictor
+
+    opts = ProbeOptions(**ProbeModel.load().metadata.get("probe", {}))
+    predictor = Predictor.load()
     rows = []
     for clip in args.clips:
-        r = measure(clip, opts, args.threads)
+        r = measure(clip, opts, args.threads, predictor)
         rows.append(r)
         print(f"{r['clip']}: {r['size'][0]}x{r['size'][1]}, {r['frames']} frames, {r['shots']} shots, "
               f"probed {r['probed_frames']}: probe {r['probe_cpu_s']:.2f} CPU s ({r['probe_s']:.2f} s wall), medium "

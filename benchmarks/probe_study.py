@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from jndenc.models.probe import group_folds, probe_vector
+from jndenc.models.probe import PROBE_FEATURES, group_folds, probe_vector
 from jndenc.training.dataset import assign_splits
 from jndenc.training.derive import parents_of
 from jndenc.training.probe_features import load_cache, read_journal, shot_key
@@ -93,7 +93,8 @@ def main(argv=None) -> int:
         q = [rows[i] for i in np.flatnonzero(ok)]
         vm = np.array([p["vmaf"] for p in q])
         sizes = [(recs[i]["width"], recs[i]["height"]) for i in np.flatnonzero(ok)]
-        pv = np.array([probe_vector(p, sz) for p, sz in zip(q, sizes)])
+        # the fixed-quantiser settings compared here: their probe CRF is a constant, so the first five features
+        pv = np.array([probe_vector(p, sz, PROBE_FEATURES[:5]) for p, sz in zip(q, sizes)])
         yy, ff, fo = y[ok], frame[ok], folds[ok]
         secs = defaultdict(float)
         nfr = defaultdict(int)

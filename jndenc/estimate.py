@@ -22,8 +22,8 @@ from .analyze import Analysis, ShotOptions, analyze
 from .errors import UserError
 from .guided import GuidedOptions, guided
 from .media.probe import VideoInfo, probe
-from .media.probe_encode import ProbeOptions, probe_shots
-from .models.probe import ProbeModel, at_level, default_probe_weights, probe_vector
+from .media.probe_encode import ProbeOptions, centred_crfs, probe_shots
+from .models.probe import ProbeModel, at_level, default_probe_weights
 from .progress import bar
 from .search import DEFAULT_THRESHOLDS, SearchOptions, search
 
@@ -245,9 +245,10 @@ def _probe(src, info, predictor, weights, probe_model, probe_weights, sample_eve
     frame = a.shot_jnd()
     # the probe the model was trained on (its settings are in its metadata), not whatever the defaults are now
     popts = ProbeOptions(**pm.metadata.get("probe", {}))
+    crfs = centred_crfs(frame[:, 0]) if popts.centred else None
     res, secs = probe_shots(src, a.shots, fps=info.fps, size=(info.width, info.height), opts=popts,
-                            bit_depth=info.bit_depth)
-    jnd, spread = pm.predict(frame, np.stack([probe_vector(r.to_dict(), (info.width, info.height)) for r in res]))
+                            bit_depth=info.bit_depth, crfs=crfs)
+    jnd, spread = pm.predict(frame, np.stack([pm.vector(r.to_dict(), (info.width, info.height)) for r in res]))
     shots = [ShotEstimate(s, e, [float(x) for x in j], "probe") for (s, e), j in zip(a.shots, jnd)]
     est = Estimates(str(src), a.frames, info.fps, "probe", shots, a, model=f"probe:{a.model}")
     est.stats.update({"spread": [round(float(x), 3) for x in spread], "margin_z": dict(pm.margin_z),

@@ -98,7 +98,7 @@ def test_seeking_runs_measure_the_same_frames(probe_clip):
 def _toy_model(tmp_path: Path) -> Path:
     """A probe model fitted on synthetic shots where JND1 follows the probe VMAF; saved with its sidecar."""
     from jndenc.models.io import save_model
-    from jndenc.models.probe import fit_probe_model, probe_model, probe_vector, set_heads
+    from jndenc.models.probe import PROBE_FEATURES, fit_probe_model, probe_model, probe_vector, set_heads
 
     rng = np.random.default_rng(0)
     n = 120
@@ -106,14 +106,15 @@ def _toy_model(tmp_path: Path) -> Path:
     y1 = np.round(12 + 0.25 * vmaf + rng.normal(0, 0.7, n))
     y = np.c_[y1, y1 + 4, y1 + 7]
     frame = np.c_[y1 + rng.normal(0, 3, n), y1 + 4, y1 + 7]
-    pv = np.stack([probe_vector({"vmaf": v, "psnr": 30 + v / 5, "ssim": 0.9 + v / 1000, "bpp": 0.05}, (640, 360))
+    pv = np.stack([probe_vector({"vmaf": v, "psnr": 30 + v / 5, "ssim": 0.9 + v / 1000, "bpp": 0.05, "crf": 30}, (640, 360))
                    for v in vmaf])
     heads, info = fit_probe_model(frame, pv, y, [f"g{i % 30}" for i in range(n)], levels=(0.9,))
     m = probe_model()
     set_heads(m, heads)
     path = tmp_path / "probe.keras"
     save_model(m, path, {"architecture": "probe", "probe": {"preset": "ultrafast", "crf": 30.0, "subsample": 4,
-                                                            "window_seconds": 2.0}, **info})
+                                                            "window_seconds": 2.0},
+                                  "probe_features": list(PROBE_FEATURES), **info})
     return path
 
 
@@ -123,8 +124,8 @@ def test_probe_model_keras_matches_the_fit_and_keeps_levels_monotone(tmp_path):
     pm = ProbeModel.load(_toy_model(tmp_path), runtime="tensorflow")
     assert pm.metadata["inner_cv_mae_jnd1"] < 1.5  # the synthetic probe explains JND1
     f = np.array([[25, 29, 32], [30, 34, 37]], float)
-    p = np.stack([probe_vector({"vmaf": 70, "psnr": 44, "ssim": 0.97, "bpp": 0.05}, (640, 360)),
-                  probe_vector({"vmaf": 95, "psnr": 49, "ssim": 0.995, "bpp": 0.05}, (640, 360))])
+    p = np.stack([probe_vector({"vmaf": 70, "psnr": 44, "ssim": 0.97, "bpp": 0.05, "crf": 30}, (640, 360)),
+                  probe_vector({"vmaf": 95, "psnr": 49, "ssim": 0.995, "bpp": 0.05, "crf": 30}, (640, 360))])
     jnd, spread = pm.predict(f, p)
     assert jnd.shape == (2, 3) and (np.diff(jnd, axis=1) >= 0).all() and (spread > 0).all()
     assert jnd[1, 0] - jnd[0, 0] == pytest.approx(0.25 * 25, abs=1.5)  # follows the probe, not the frame guess
@@ -195,8 +196,8 @@ def test_probe_model_exports_to_the_light_runtime(tmp_path):
     lite = export(path)
     assert lite.is_file() and json.loads(Path(str(lite) + ".json").read_text())["architecture"] == "probe"
     f = np.array([[22, 27, 30], [31, 35, 38]], float)
-    p = np.stack([probe_vector({"vmaf": 75, "psnr": 40, "ssim": 0.96, "bpp": 0.1}, (640, 360)),
-                  probe_vector({"vmaf": 98, "psnr": 50, "ssim": 0.99, "bpp": 0.02}, (640, 360))])
+    p = np.stack([probe_vector({"vmaf": 75, "psnr": 40, "ssim": 0.96, "bpp": 0.1, "crf": 30}, (640, 360)),
+                  probe_vector({"vmaf": 98, "psnr": 50, "ssim": 0.99, "bpp": 0.02, "crf": 30}, (640, 360))])
     light, keras_ = ProbeModel.load(path), ProbeModel.load(path, runtime="tensorflow")
     assert light.runtime == "litert" and keras_.runtime == "tensorflow"
     for a, b in zip(light.predict(f, p), keras_.predict(f, p)):
@@ -214,3 +215,67 @@ def test_saturated_probes_are_capped_at_the_frame_estimate():
     assert out[1].tolist() == [30.0, 34.0, 37.0]  # the probe registered: its own estimate
     assert out[2].tolist() == [20.0, 25.0, 28.0]  # saturated but already below the frame estimate
     assert probe_est[0, 0] == 38.0  # the input is not modified
+
+
+# ---- centred probes (one CRF per shot, at the frame model's estimate)
+
+def test_centred_crfs_round_and_stay_in_the_label_range():
+    from jndenc.media.probe_encode import CENTRED_CRF_RANGE, centred_crfs
+
+    assert centred_crfs([23.4, 23.6, 2.0, 60.0]) == [23, 24, CENTRED_CRF_RANGE[0], CENTRED_CRF_RANGE[1]]
+    opts = ProbeOptions(preset="medium", rate_control="crf", subsample=1, window_seconds=1.0, centred=True)
+    assert opts.key() == "x264-medium-crf@frame-sub1-win1"
+    with pytest.raises(ValueError):
+        from jndenc.media.probe_encode import probe_shots
+        probe_shots("in.mp4", [(0, 10)], fps=25.0, size=(64, 64), opts=opts)  # no CRFs: refused before FFmpeg
+
+
+def test_parse_config_reads_centred_settings():
+    from jndenc.training.probe_features import parse_config
+
+    c = parse_config("medium:crf@frame/sub1/win1")
+    assert (c.preset, c.rate_control, c.centred, c.subsample, c.window_seconds) == ("medium", "crf", True, 1, 1.0)
+    assert parse_config("ultrafast:34").key() == ProbeOptions().key()
+    with pytest.raises(ValueError):
+        parse_config("medium:crf@frame/fast")
+
+
+@pytest.fixture(scope="module")
+def clip30(tmp_path_factory) -> Path:
+    """Two 2 s shots at 30 fps: a CRF probe must see the source's frame rate, not the 25 fps a renumbering gives."""
+    return make_cut_clip(tmp_path_factory.mktemp("probe30") / "cuts30.mp4", size="320x240", rate=30, seconds=(2, 2, 1),
+                         audio=False)
+
+
+def test_a_crf_probe_measures_what_a_trial_encode_of_its_window_does(clip30, tmp_path):
+    """The centred probe and the labels' trial encode (jndenc.search) agree on one window at one CRF."""
+    from jndenc.search import SearchOptions, extract_windows, measure_trial
+
+    window = (75, 105)  # the middle second of the second shot
+    opts = ProbeOptions(preset="ultrafast", rate_control="crf", subsample=1, window_seconds=1.0, centred=True)
+    (q,), _ = run_probe(clip30, [window], (320, 240), opts, fps=30.0, crfs=[30])
+    (ref,) = extract_windows(clip30, [window], tmp_path)
+    t = measure_trial(ref, 30, SearchOptions(preset="ultrafast"), tmp_path / "t.mkv", threads=1)
+    assert q["crf"] == 30 and q["scored"] == 30  # every frame scored, the first included, as the trial does
+    assert q["vmaf"] == pytest.approx(t.score, abs=0.05)
+
+
+def test_crf_probes_take_one_crf_per_window(clip30):
+    opts = ProbeOptions(preset="ultrafast", rate_control="crf", subsample=1, centred=True)
+    windows = [(15, 45), (75, 105)]
+    lo, _ = run_probe(clip30, windows, (320, 240), opts, fps=30.0, crfs=[18, 40])
+    hi, _ = run_probe(clip30, windows, (320, 240), opts, fps=30.0, crfs=[40, 18])
+    assert [q["crf"] for q in lo] == [18, 40] and [q["crf"] for q in hi] == [40, 18]
+    assert lo[0]["vmaf"] > hi[0]["vmaf"] and lo[1]["vmaf"] < hi[1]["vmaf"]  # each window at its own CRF
+    # a window's score does not depend on the other window's CRF (each runs alone)
+    same, _ = run_probe(clip30, windows, (320, 240), opts, fps=30.0, crfs=[18, 18])
+    assert same[0]["vmaf"] == pytest.approx(lo[0]["vmaf"], abs=1e-6)
+
+
+def test_older_probe_weights_get_the_features_they_were_fitted_on():
+    from jndenc.models.probe import PROBE_FEATURES, ProbeModel, probe_vector
+
+    old = ProbeModel(None, {"architecture": "probe"}, None, "tensorflow")
+    scores = {"vmaf": 90.0, "psnr": 40.0, "bpp": 0.1, "crf": 27}
+    assert old.features == list(PROBE_FEATURES[:5]) and len(old.vector(scores, (640, 360))) == 5
+    assert probe_vector(scores, (640, 360))[PROBE_FEATURES.index("probe_crf")] == 27

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from jndenc.media.probe_encode import SHIPPED_PROBE, ProbeOptions
 from jndenc.models.probe import CONFIDENCE_LEVELS
 
 WEIGHTS = Path(__file__).resolve().parents[1] / "weights"
@@ -72,18 +73,22 @@ def test_shipped_probe_weights_load_and_predict_in_range():
     pm = ProbeModel.load(path)
     meta = pm.metadata
     assert meta["architecture"] == "probe" and meta["probe_features"] == list(PROBE_FEATURES)
-    assert meta["probe"]["preset"] == "ultrafast" and set(pm.margin_z) == {f"{p:g}" for p in CONFIDENCE_LEVELS}
+    assert ProbeOptions(**meta["probe"]) == SHIPPED_PROBE and set(pm.margin_z) == {f"{p:g}" for p in CONFIDENCE_LEVELS}
+    assert meta["saturated_vmaf"] is None  # a centred probe is never capped
     # the converted file is there and current: the light runtime runs it when it is installed
     from jndenc.runtime import available
 
     assert pm.runtime == ("litert" if available()[0] else "tensorflow")
     frame = np.array([[22.0, 27.0, 30.0], [26.0, 30.0, 33.0], [30.0, 34.0, 37.0]])
-    probes = np.stack([probe_vector({"vmaf": v, "psnr": p, "bpp": b}, (1280, 720))
-                       for v, p, b in ((70.0, 33.0, 0.12), (82.0, 37.0, 0.05), (95.0, 43.0, 0.01))])
+    # each shot probed at its frame estimate's CRF (centred), the VMAF there rising from hard to easy content
+    probes = np.stack([probe_vector({"vmaf": v, "psnr": p, "bpp": b, "crf": round(f[0])}, (1280, 720))
+                       for (v, p, b), f in zip(((88.0, 36.0, 0.12), (93.0, 39.0, 0.05), (97.0, 43.0, 0.01)), frame)])
     jnd, spread = pm.predict(frame, probes)
     assert np.isfinite(jnd).all() and (jnd >= 10).all() and (jnd <= 51).all()
     assert (np.diff(jnd, axis=1) >= 0).all() and (spread > 0).all() and (spread < 10).all()
     assert jnd[0, 0] < jnd[1, 0] < jnd[2, 0]  # easier content (higher probe VMAF) tolerates a higher CRF
+    # the probe moves the estimate the way it measured: below VMAF 94 at its CRF -> below that CRF, above -> above
+    assert jnd[0, 0] < round(frame[0, 0]) and jnd[2, 0] > round(frame[2, 0])
     frame_meta = json.loads((WEIGHTS / "jndenc_compact.keras.json").read_text())
     assert set(frame_meta["margin_auto"]) == {f"{p:g}" for p in CONFIDENCE_LEVELS}  # predict mode's calibrated margins
 
@@ -95,4 +100,6 @@ def test_probe_mode_runs_with_the_shipped_weights(cut_clip):
     j = est.jnd()
     assert est.mode == "probe" and len(est.shots) == 3 and all(s.source == "probe" for s in est.shots)
     assert np.isfinite(j).all() and (j >= 0).all() and (j <= 51).all() and (np.diff(j, axis=1) >= 0).all()
-    assert est.stats["probe_setting"] == "x264-ultrafast-qp34-sub4-win2" and len(est.stats["spread"]) == 3
+    assert est.stats["probe_setting"] == SHIPPED_PROBE.key() and len(est.stats["spread"]) == 3
+    # each shot's probe ran at its frame estimate's CRF
+    assert [p["crf"] for p in est.stats["probe"]] == [round(j[0]) for j in est.stats["frame_jnd"]]

@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -44,7 +45,8 @@ PROBE_FEATURES = ("psnr",)
 
 @dataclass(frozen=True)
 class ProbeOptions:
-    """What a probe encodes and measures. The defaults are the measured choice (weights/MODEL_CARD.md)."""
+    """What a probe encodes and measures. The field defaults are the first probe (fixed QP, ultrafast);
+    `SHIPPED_PROBE` is the measured choice the shipped weights use (weights/MODEL_CARD.md)."""
 
     codec: str = "x264"
     preset: str = "ultrafast"
@@ -55,11 +57,38 @@ class ProbeOptions:
     # depend on the shots probed before it in the same run (with CRF a noisy window after a clean one
     # scored 2 VMAF points higher than alone)
     rate_control: str = "qp"
+    # centred: each shot's probe runs at its own CRF, the frame model's JND1 estimate rounded (`centred_crfs`;
+    # ``crf`` is then unused). Near a shot's JND the probe's VMAF moves about one point per CRF step; a fixed
+    # quantiser probes easy shots where VMAF saturates and says little about how far above it their JND lies
+    centred: bool = False
 
     def key(self) -> str:
         """A short name of these settings (cache keys, feature-file columns)."""
         rc = "qp" if self.rate_control == "qp" else "crf"
-        return f"{self.codec}-{self.preset}-{rc}{self.crf:g}-sub{self.subsample}-win{self.window_seconds:g}"
+        q = "@frame" if self.centred else f"{self.crf:g}"
+        return f"{self.codec}-{self.preset}-{rc}{q}-sub{self.subsample}-win{self.window_seconds:g}"
+
+
+# x264 medium (the labels' preset) at the frame model's JND1 estimate, on the middle second of the labels' trial
+# window, every frame scored: the probe is one trial encode of the label search, at the CRF where the shot's
+# VMAF is nearest its threshold
+SHIPPED_PROBE = ProbeOptions(preset="medium", rate_control="crf", subsample=1, window_seconds=1.0, centred=True)
+
+
+def key_quantiser(key: str) -> float | None:
+    """The fixed quantiser named in a `ProbeOptions.key` (None for centred settings): caches written before
+    probe results carried their ``crf`` take it from here."""
+    m = re.search(r"-(?:qp|crf)([0-9.]+)-sub", key)
+    return float(m.group(1)) if m else None
+
+
+CENTRED_CRF_RANGE = (10, 51)  # the label search's CRF range
+
+
+def centred_crfs(frame_jnd1: Sequence[float]) -> list[int]:
+    """Per shot, the CRF a centred probe encodes at: the frame model's JND1 rounded, inside the labels' range."""
+    lo, hi = CENTRED_CRF_RANGE
+    return [int(np.clip(np.rint(float(x)), lo, hi)) for x in frame_jnd1]
 
 
 @dataclass
@@ -67,6 +96,7 @@ class ProbeResult:
     start_frame: int  # the shot
     end_frame: int
     window: tuple[int, int]  # absolute source frames [a, b) the probe encoded and measured
+    crf: float  # the quantiser it encoded at (QP or CRF, as the settings say)
     vmaf: float  # mean over the scored frames of the window
     psnr: float
     bpp: float  # probe bits per pixel per frame
@@ -102,19 +132,19 @@ def seek_args(first_frame: int, fps: float) -> list[str]:
 
 def probe_encode_args(src: str | os.PathLike, out: str | os.PathLike, windows: Sequence[tuple[int, int]], *,
                       opts: ProbeOptions = ProbeOptions(), bit_depth: int = 8, threads: int = 0,
-                      seek: Sequence[str] = ()) -> list[str]:
+                      seek: Sequence[str] = (), crf: float | None = None) -> list[str]:
     """The probe encode: ``windows`` of ``src`` back to back, each starting with a keyframe.
 
     ``seek`` (`seek_args`) starts decoding later; ``windows`` then count from the first frame decoded.
     """
     args = [*seek, "-i", str(src), "-map", "0:v:0", "-an", "-sn", "-dn",
             "-vf", f"{window_chain(windows)},format={pix_fmt(bit_depth)}"]
-    return args + _codec_args(opts, [b - a for a, b in windows], threads) + [str(out)]
+    return args + _codec_args(opts, [b - a for a, b in windows], threads, crf) + [str(out)]
 
 
-def _codec_args(opts: ProbeOptions, lengths: Sequence[int], threads: int) -> list[str]:
+def _codec_args(opts: ProbeOptions, lengths: Sequence[int], threads: int, crf: float | None = None) -> list[str]:
     args = ["-fps_mode", "passthrough", "-c:v", ENCODERS[opts.codec], "-preset", opts.preset,
-            "-qp" if opts.rate_control == "qp" else "-crf", f"{opts.crf:g}",
+            "-qp" if opts.rate_control == "qp" else "-crf", f"{opts.crf if crf is None else crf:g}",
             "-force_key_frames", keyframe_expr(lengths), "-frames:v", str(sum(lengths))]
     if opts.codec == "x265":
         args += ["-x265-params", "log-level=error"]
@@ -136,17 +166,19 @@ def probe_quality_graph(log_path: str | os.PathLike, windows: Sequence[tuple[int
 
 def probe_args(src: str | os.PathLike, out: str | os.PathLike, log_path: str | os.PathLike,
                windows: Sequence[tuple[int, int]], *, opts: ProbeOptions = ProbeOptions(), bit_depth: int = 8,
-               subsample: int = 4, threads: int = 1, seek: Sequence[str] = ()) -> list[str]:
+               subsample: int = 4, threads: int = 1, seek: Sequence[str] = (), crf: float | None = None) -> list[str]:
     """The whole probe in one FFmpeg run: encode the windows to ``out`` and score them, decoding the source once.
 
     FFmpeg's loopback decoder (``-dec 0:0``) decodes the probe encode as it is written and feeds it
     to libvmaf beside the same source frames; the source is decoded once for both (two separate
     runs decode it twice, which at 720p cost as much as the encode and VMAF together).
     """
-    chain = f"{window_chain(windows)},format={pix_fmt(bit_depth)}"
+    # x264's CRF rate control reads the frame rate from the timestamps: a CRF probe keeps the source's (as a
+    # trial encode of the window does), a constant-QP probe is renumbered to line up windows of any source
+    chain = f"{window_chain(windows, renumber=opts.rate_control == 'qp')},format={pix_fmt(bit_depth)}"
     n = sum(b - a for a, b in windows)
     enc = [*seek, "-i", str(src), "-filter_complex", f"[0:v:0]{chain}[enc]", "-map", "[enc]",
-           *_codec_args(opts, [b - a for a, b in windows], threads), str(out)]
+           *_codec_args(opts, [b - a for a, b in windows], threads, crf), str(out)]
     pix = pix_fmt(bit_depth)
     vmaf = libvmaf_filter(log_path, features=PROBE_FEATURES, threads=threads, subsample=subsample)
     graph = (f"[dec:0]settb=1/25,setpts=N,format={pix}[d];[0:v:0]{window_chain(windows)},format={pix}[r];"
@@ -208,13 +240,16 @@ def scored_windows(windows: Sequence[tuple[int, int]], subsample: int) -> list[t
 def run_probe(src: str | os.PathLike, windows: Sequence[tuple[int, int]], size: tuple[int, int],
               opts: ProbeOptions = ProbeOptions(), *, bit_depth: int = 8, threads: int | None = None,
               work_dir: str | os.PathLike | None = None, fps: float | None = None,
-              max_gap_seconds: float = 4.0) -> tuple[list[dict], float]:
+              max_gap_seconds: float = 4.0, crfs: Sequence[float] | None = None) -> tuple[list[dict], float]:
     """Probe the absolute frame ``windows`` of ``src`` (``size`` = (w, h)); returns per-window scores and seconds.
 
-    Each dict has vmaf, psnr (means over scored frames), bpp and scored. With ``fps``, windows
-    more than ``max_gap_seconds`` apart are probed in separate runs that seek (by time) to their
-    first frame; without it, one run decodes from the start (exact frame numbers whatever the
-    timestamps, as the dataset's lossless window copies need).
+    Each dict has vmaf, psnr (means over scored frames), bpp, scored and crf. ``crfs`` gives each
+    window its own quantiser (centred probes; default ``opts.crf``). With constant QP, windows
+    within ``max_gap_seconds`` share a run; with CRF every window has a run of its own (rate
+    control carries state from one window to the next: a noisy window after a clean one scored 2
+    VMAF points higher than alone). With ``fps`` a run seeks (by time) to its first frame; without
+    it, it decodes from the start (exact frame numbers whatever the timestamps, as the dataset's
+    lossless window copies need).
     """
     require("libvmaf")
     if opts.codec not in ENCODERS:
@@ -222,8 +257,41 @@ def run_probe(src: str | os.PathLike, windows: Sequence[tuple[int, int]], size: 
     windows = [(int(a), int(b)) for a, b in windows]
     if not windows or min(b - a for a, b in windows) < 1:
         raise ValueError("every probe window needs at least one frame")
+    q = [float(opts.crf)] * len(windows) if crfs is None else [float(c) for c in crfs]
+    if len(q) != len(windows):
+        raise ValueError("one probe CRF per window")
     threads = threads or threads_per_job(None, 1)
     t0 = time.perf_counter()
+    runs = _runs(windows, opts, fps, max_gap_seconds, q)
+    out: list[dict] = [{}] * len(windows)
+    tmp = Path(tempfile.mkdtemp(prefix="jndenc-probe-", dir=work_dir))
+    try:
+        for r, idx in enumerate(runs):
+            first = windows[idx[0]][0] if fps else 0
+            seek = seek_args(first, fps) if fps else []
+            if not seek:
+                first = 0
+            local = [(windows[i][0] - first, windows[i][1] - first) for i in idx]
+            try:
+                res = _probe_run(src, local, size, opts, bit_depth, threads, tmp / f"run{r}", seek, q[idx[0]])
+            except JndencError:
+                if not seek:
+                    raise
+                # some inputs cannot seek (raw H.264 streams have no index): decode from the start instead
+                res = _probe_run(src, [windows[i] for i in idx], size, opts, bit_depth, threads, tmp / f"run{r}b", [],
+                                 q[idx[0]])
+            for i, sc in zip(idx, res):
+                out[i] = sc | {"crf": q[i]}
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return out, time.perf_counter() - t0
+
+
+def _runs(windows: list[tuple[int, int]], opts: ProbeOptions, fps: float | None, max_gap_seconds: float,
+          q: list[float]) -> list[list[int]]:
+    """Indices of ``windows`` grouped into FFmpeg runs (each run encodes at one quantiser)."""
+    if opts.rate_control != "qp" or len(set(q)) > 1:
+        return [[i] for i in sorted(range(len(windows)), key=lambda i: windows[i][0])]
     # windows shorter than the subsampling step (1-frame shots) would force every frame of their run to
     # be scored: they get runs of their own
     short = [i for i, (a, b) in enumerate(windows) if b - a < opts.subsample]
@@ -237,30 +305,10 @@ def run_probe(src: str | os.PathLike, windows: Sequence[tuple[int, int]], size: 
                                                                      int(max_gap_seconds * fps))]
         else:
             runs.append(part)
-    out: list[dict] = [{}] * len(windows)
-    tmp = Path(tempfile.mkdtemp(prefix="jndenc-probe-", dir=work_dir))
-    try:
-        for r, idx in enumerate(runs):
-            first = windows[idx[0]][0] if fps else 0
-            seek = seek_args(first, fps) if fps else []
-            if not seek:
-                first = 0
-            local = [(windows[i][0] - first, windows[i][1] - first) for i in idx]
-            try:
-                res = _probe_run(src, local, size, opts, bit_depth, threads, tmp / f"run{r}", seek)
-            except JndencError:
-                if not seek:
-                    raise
-                # some inputs cannot seek (raw H.264 streams have no index): decode from the start instead
-                res = _probe_run(src, [windows[i] for i in idx], size, opts, bit_depth, threads, tmp / f"run{r}b", [])
-            for i, q in zip(idx, res):
-                out[i] = q
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return out, time.perf_counter() - t0
+    return runs
 
 
-def _probe_run(src, windows, size, opts, bit_depth, threads, tmp: Path, seek) -> list[dict]:
+def _probe_run(src, windows, size, opts, bit_depth, threads, tmp: Path, seek, crf: float) -> list[dict]:
     tmp.mkdir(parents=True)
     sub = _effective_subsample([b - a for a, b in windows], opts.subsample)
     windows = scored_windows(windows, sub)
@@ -268,7 +316,7 @@ def _probe_run(src, windows, size, opts, bit_depth, threads, tmp: Path, seek) ->
     enc = tmp / "probe.mkv"
     log = tmp / "vmaf.json"
     run_ffmpeg(probe_args(src, enc, log, windows, opts=opts, bit_depth=bit_depth, subsample=sub, threads=threads,
-                          seek=seek), what=f"probe of {src}")
+                          seek=seek, crf=crf), what=f"probe of {src}")
     nbytes = window_bytes(enc, lengths)
     frames = json.loads(log.read_text()).get("frames", [])
     bounds = np.concatenate([[0], np.cumsum(lengths)]).astype(int)
@@ -276,8 +324,11 @@ def _probe_run(src, windows, size, opts, bit_depth, threads, tmp: Path, seek) ->
     for i, n in enumerate(lengths):
         mine = [f["metrics"] for f in frames if bounds[i] <= int(f["frameNum"]) < bounds[i + 1]]
         # a window's first frame has no previous frame of its own: alone its VMAF motion term is 0, after
-        # another window it is the motion across the join, so it is left out wherever another frame is scored
-        mine = mine[1:] if len(mine) > 1 else mine
+        # another window it is the motion across the join, so where runs may join windows (constant QP) it is
+        # left out wherever another frame is scored; a CRF window always runs alone and is scored whole,
+        # exactly as a trial encode of it is
+        if opts.rate_control == "qp" and len(mine) > 1:
+            mine = mine[1:]
         mean = lambda k: float(np.mean([m[k] for m in mine])) if mine else math.nan  # noqa: E731
         out.append({"vmaf": mean("vmaf"), "psnr": min(mean("psnr_y"), 100.0),
                     "bpp": 8.0 * nbytes[i] / (size[0] * size[1] * n), "scored": len(mine)})
@@ -286,11 +337,18 @@ def _probe_run(src, windows, size, opts, bit_depth, threads, tmp: Path, seek) ->
 
 def probe_shots(src: str | os.PathLike, shots: Sequence[tuple[int, int]], *, fps: float, size: tuple[int, int],
                 opts: ProbeOptions = ProbeOptions(), bit_depth: int = 8, threads: int | None = None,
-                work_dir: str | os.PathLike | None = None) -> tuple[list[ProbeResult], float]:
-    """One probe per shot of ``src`` on its trial window; returns the results and the seconds it took."""
+                work_dir: str | os.PathLike | None = None,
+                crfs: Sequence[float] | None = None) -> tuple[list[ProbeResult], float]:
+    """One probe per shot of ``src`` on its trial window; returns the results and the seconds it took.
+
+    Centred settings need ``crfs`` (`centred_crfs` of the frame model's estimates).
+    """
+    if opts.centred and crfs is None:
+        raise ValueError("a centred probe needs each shot's CRF (centred_crfs)")
     windows = shot_windows(shots, fps, opts.window_seconds)
-    res, secs = run_probe(src, windows, size, opts, bit_depth=bit_depth, threads=threads, work_dir=work_dir, fps=fps)
-    return [ProbeResult(a, b, w, r["vmaf"], r["psnr"], r["bpp"], r["scored"])
+    res, secs = run_probe(src, windows, size, opts, bit_depth=bit_depth, threads=threads, work_dir=work_dir, fps=fps,
+                          crfs=crfs)
+    return [ProbeResult(a, b, w, r["crf"], r["vmaf"], r["psnr"], r["bpp"], r["scored"])
             for (a, b), w, r in zip(shots, windows, res)], secs
 
 

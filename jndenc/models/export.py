@@ -74,7 +74,9 @@ def export(weights: str | os.PathLike, out: str | os.PathLike | None = None,
         from .probe import load_keras, parity_inputs
 
         model = load_keras(weights)
-        return write_light(weights, out, model, parity_inputs(), "probe")
+        features = (read_metadata(weights) or {}).get("probe_features")
+        return write_light(weights, out, model, parity_inputs(features=features) if features else parity_inputs(),
+                           "probe")
     p = Predictor.load(weights, architecture, runtime="tensorflow")
     return write_light(weights, out, p.model, _probe_inputs(p.model), p.name)
 

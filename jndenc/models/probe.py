@@ -9,7 +9,8 @@ Inputs (per shot):
   (`jndenc.media.probe_encode`): probe VMAF, its distance to the VMAF ceiling
   on a log scale (VMAF saturates near 100 on easy content, where a linear
   term would under-predict), PSNR-Y, log2 bits per pixel and log2 of the
-  frame's pixel count.
+  frame's pixel count, and the quantiser the probe encoded at (a centred probe
+  encodes each shot at the frame model's JND1 estimate, so it varies per shot).
 
 Outputs keep the compact model's names and its monotone construction
 (``JND1_output``, ``JND2_output`` = JND1 + softplus, ``JND3_output`` = JND2 +
@@ -38,7 +39,7 @@ import numpy as np
 from ..errors import UserError
 
 ARCHITECTURE = "probe"
-PROBE_FEATURES = ("vmaf", "log_vmaf_headroom", "psnr", "log2_bpp", "log2_pixels")
+PROBE_FEATURES = ("vmaf", "log_vmaf_headroom", "psnr", "log2_bpp", "log2_pixels", "probe_crf")
 FRAME_INPUT = "frame_jnd"
 PROBE_INPUT = "probe_features"
 OUTPUTS = ("JND1_output", "JND2_output", "JND3_output", "JND1_spread")
@@ -53,14 +54,19 @@ MIN_SPREAD = 0.3  # CRF steps: floor of the fitted absolute error (labels are in
 SPREAD_RIDGE = 100.0
 
 
-def probe_vector(scores: dict, size: tuple[int, int]) -> np.ndarray:
-    """`PROBE_FEATURES` of one shot's probe scores (``vmaf``, ``psnr``, ``bpp`` as `run_probe` returns)
-    and the source frame size (w, h): VMAF means different things at QCIF and at 1080p."""
+def probe_vector(scores: dict, size: tuple[int, int], features: Sequence[str] = PROBE_FEATURES) -> np.ndarray:
+    """``features`` (default `PROBE_FEATURES`) of one shot's probe scores (``vmaf``, ``psnr``, ``bpp``, ``crf``
+    as `run_probe` returns) and the source frame size (w, h): VMAF means different things at QCIF and at 1080p.
+
+    A model built on fewer features lists them in its metadata (``probe_features``), so older weights keep
+    getting the vector they were fitted on."""
     v = float(np.clip(scores["vmaf"], 0.0, 100.0))
-    psnr = float(min(scores["psnr"], 60.0))
-    bpp = max(float(scores["bpp"]), 1e-4)
-    return np.array([v, -math.log(100.5 - v), psnr, math.log2(bpp),
-                     math.log2(max(1, int(size[0]) * int(size[1])))], dtype=np.float32)
+    named = {"vmaf": lambda: v, "log_vmaf_headroom": lambda: -math.log(100.5 - v),
+             "psnr": lambda: float(min(scores["psnr"], 60.0)),
+             "log2_bpp": lambda: math.log2(max(float(scores["bpp"]), 1e-4)),
+             "log2_pixels": lambda: math.log2(max(1, int(size[0]) * int(size[1]))),
+             "probe_crf": lambda: float(scores["crf"])}
+    return np.array([named[f]() for f in features], dtype=np.float32)
 
 
 # A probe whose VMAF is this high barely registered its quantization: it tells that the shot is easy, not how much
@@ -70,11 +76,23 @@ def probe_vector(scores: dict, size: tuple[int, int]) -> np.ndarray:
 SATURATED_VMAF = 97.0
 
 
-def cap_saturated(jnd: np.ndarray, frame_jnd: np.ndarray, vmaf: np.ndarray) -> np.ndarray:
-    """[S,3] probe estimates with rows whose probe VMAF >= `SATURATED_VMAF` capped at the frame model's estimate."""
+def saturation_cap(opts) -> float | None:
+    """The `cap_saturated` threshold for a probe setting (`jndenc.media.probe_encode.ProbeOptions`): a fixed
+    quantiser saturates on easy shots; a centred probe sits near the shot's JND and is never capped."""
+    return None if getattr(opts, "centred", False) else SATURATED_VMAF
+
+
+def cap_saturated(jnd: np.ndarray, frame_jnd: np.ndarray, vmaf: np.ndarray,
+                  threshold: float | None = SATURATED_VMAF) -> np.ndarray:
+    """[S,3] probe estimates with rows whose probe VMAF >= ``threshold`` capped at the frame model's estimate.
+
+    ``threshold`` None: no cap (a centred probe sits near the shot's JND, where VMAF has not saturated).
+    """
     jnd = np.array(jnd, dtype=np.float64, copy=True).reshape(-1, 3)
+    if threshold is None:
+        return jnd
     f = np.asarray(frame_jnd, dtype=np.float64).reshape(-1, 3)
-    sat = np.asarray(vmaf, dtype=np.float64).reshape(-1) >= SATURATED_VMAF
+    sat = np.asarray(vmaf, dtype=np.float64).reshape(-1) >= threshold
     jnd[sat] = np.sort(np.minimum(jnd[sat], f[sat]), axis=1)
     return jnd
 
@@ -177,21 +195,22 @@ def group_folds(groups: Sequence[str], k: int, seed: int) -> np.ndarray:
 
 
 def inner_oof(x: np.ndarray, y: np.ndarray, groups: Sequence[str], k: int = 5, seed: int = 0,
-              ridge: float = 1e-3) -> np.ndarray:
+              ridge: float = 1e-3, saturated: float | None = SATURATED_VMAF) -> np.ndarray:
     """Out-of-fold JND1 predictions by group k-fold (for the spread head and z, never in-sample errors)."""
     f = group_folds(groups, k, seed)
     out = np.empty(len(y))
     for i in range(min(k, len(set(groups)))):
         tr, te = f != i, f == i
         if te.any():
-            out[te] = predict_capped(fit_levels(x[tr], y[tr], ridge), x[te])[0][:, 0]
+            out[te] = predict_capped(fit_levels(x[tr], y[tr], ridge), x[te], saturated)[0][:, 0]
     return out
 
 
-def predict_capped(heads: LinearHeads, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def predict_capped(heads: LinearHeads, x: np.ndarray,
+                   saturated: float | None = SATURATED_VMAF) -> tuple[np.ndarray, np.ndarray]:
     """``heads.predict`` on inputs ``x`` = [frame_jnd(3), probe_features], its JND after `cap_saturated`."""
     jnd, spread = heads.predict(x)
-    return cap_saturated(jnd, x[:, :3], x[:, 3]), spread
+    return cap_saturated(jnd, x[:, :3], x[:, 3], saturated), spread
 
 
 # shares p of unseen shots a calibrated margin keeps at or under their JND1 (--confidence); the weights store one
@@ -215,7 +234,8 @@ RIDGES = (1e-3, 1e-2, 3e-2, 0.1, 0.3)  # L2 strengths (on standardised inputs) t
 
 def fit_probe_model(frame_jnd: np.ndarray, probe_feats: np.ndarray, y: np.ndarray, groups: Sequence[str], *,
                     levels: Sequence[float] = CONFIDENCE_LEVELS, k: int = 5, seed: int = 0,
-                    ridges: Sequence[float] = RIDGES) -> tuple[LinearHeads, dict[str, Any]]:
+                    ridges: Sequence[float] = RIDGES,
+                    saturated: float | None = SATURATED_VMAF) -> tuple[LinearHeads, dict[str, Any]]:
     """Fit all heads on training shots; the L2 strength, the spread and z come from an inner group CV.
 
     The inner CV runs on the training shots only, so an outer cross-validation that calls this
@@ -223,17 +243,17 @@ def fit_probe_model(frame_jnd: np.ndarray, probe_feats: np.ndarray, y: np.ndarra
     """
     x = np.c_[frame_jnd, probe_feats].astype(np.float64)
     yy = np.asarray(y, float)
-    scores = {r: float(np.abs(inner_oof(x, yy, groups, k, seed, r) - yy[:, 0]).mean()) for r in ridges}
+    scores = {r: float(np.abs(inner_oof(x, yy, groups, k, seed, r, saturated) - yy[:, 0]).mean()) for r in ridges}
     ridge = min(scores, key=scores.get)
     heads = fit_levels(x, y, ridge)
-    oof = inner_oof(x, yy, groups, k, seed, ridge)
+    oof = inner_oof(x, yy, groups, k, seed, ridge, saturated)
     err = np.abs(oof - np.asarray(y, float)[:, 0])
     fit_spread(heads, x, err)
-    fitted, spread = predict_capped(heads, x)
+    fitted, spread = predict_capped(heads, x, saturated)
     z = calibrate_z(np.asarray(y, float)[:, 0], oof, spread, levels)
     info = {"margin_z": z, "inner_cv_mae_jnd1": round(float(err.mean()), 3), "train_shots": int(len(y)), "ridge": ridge,
             "train_mae": [round(float(v), 3) for v in np.abs(fitted - y).mean(0)],
-            "saturated_vmaf": SATURATED_VMAF}
+            "saturated_vmaf": saturated}
     return heads, info
 
 
@@ -286,7 +306,17 @@ class ProbeModel:
             res = self.model([f, p], training=False)
             out = {k: np.asarray(v) for k, v in zip(self.model.output_names, res)}
         jnd = np.concatenate([out[n].reshape(-1, 1) for n in OUTPUTS[:3]], axis=1)
-        return cap_saturated(jnd, f, p[:, 0]).astype(np.float32), out[OUTPUTS[3]].reshape(-1)
+        sat = self.metadata.get("saturated_vmaf", SATURATED_VMAF)
+        return cap_saturated(jnd, f, p[:, 0], sat).astype(np.float32), out[OUTPUTS[3]].reshape(-1)
+
+    @property
+    def features(self) -> list[str]:
+        """The probe features this model was fitted on, in order (older weights: the first five)."""
+        return list(self.metadata.get("probe_features") or PROBE_FEATURES[:5])
+
+    def vector(self, scores: dict, size: tuple[int, int]) -> np.ndarray:
+        """`probe_vector` of one shot's probe scores with this model's features."""
+        return probe_vector(scores, size, self.features)
 
     def margin(self, spread: np.ndarray, p: float = 0.9) -> np.ndarray:
         """CRF steps to subtract from JND1 so that a share ``p`` of held-out shots stayed at or below their JND1."""
@@ -316,10 +346,11 @@ def load_keras(path: str | os.PathLike):
         return keras.saving.load_model(str(path), compile=False)
 
 
-def parity_inputs(n: int = 8, seed: int = 0) -> dict[str, np.ndarray]:
+def parity_inputs(n: int = 8, seed: int = 0, features: Sequence[str] = PROBE_FEATURES) -> dict[str, np.ndarray]:
     """A fixed batch in the real input range (frame JND 15-40, probe scores of a 720p shot) for `jndenc export`."""
     rng = np.random.default_rng(seed)
     f = rng.uniform(15, 40, (n, 3)).astype(np.float32)
-    p = np.stack([probe_vector({"vmaf": v, "psnr": s, "ssim": v / 101, "bpp": b}, (1280, 720)) for v, s, b in
-                  zip(rng.uniform(40, 100, n), rng.uniform(25, 55, n), rng.uniform(0.005, 0.5, n))])
+    p = np.stack([probe_vector({"vmaf": v, "psnr": s, "ssim": v / 101, "bpp": b, "crf": c}, (1280, 720), features)
+                  for v, s, b, c in zip(rng.uniform(40, 100, n), rng.uniform(25, 55, n), rng.uniform(0.005, 0.5, n),
+                                        rng.uniform(15, 40, n))])
     return {FRAME_INPUT: f, PROBE_INPUT: p}

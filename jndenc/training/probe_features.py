@@ -1,11 +1,15 @@
 """Probe features for labelled shots: the cheap probe (`jndenc.media.probe_encode`) of every journalled shot.
 
-    python -m jndenc.training.probe_features DATASET CLIPS_DIR [CLIPS_DIR ...] [--config PRESET:CRF ...]
+    python -m jndenc.training.probe_features DATASET CLIPS_DIR [CLIPS_DIR ...] [--config PRESET:QP ...]
+        [--config PRESET:crf@frame --frame-weights weights/jndenc_compact.keras]
 
 DATASET is a `jndenc dataset build` folder (its journal ``_work/labels.jsonl``
-lists the shots). Each shot is probed on the window its labels were
-measured on (`jndenc.media.ffargs.trial_window` of the build's trial seconds), for
-every probe setting asked for, and the scores are cached in
+lists the shots). Each shot is probed on the middle of the window its labels
+were measured on (`jndenc.media.ffargs.trial_window`; the setting's window
+seconds, at most the build's), for every probe setting asked for. A centred
+setting (``crf@frame``) encodes each shot at the frame model's JND1 estimate
+(`jndenc.training.probe_train.centre_estimates`: out-of-fold for train and
+valid shots, ``--frame-weights``' for test shots). The scores are cached in
 ``DATASET/probe_features.json`` (or ``--cache``): a rerun probes only shots
 or settings not cached yet, so adding shots to a dataset costs only theirs.
 Several settings on one clip share one lossless copy of its windows
@@ -26,7 +30,7 @@ from typing import Iterable, Sequence
 
 from ..media.clips import list_clips
 from ..media.probe import probe
-from ..media.probe_encode import ProbeOptions, extract_windows, run_probe, shot_windows
+from ..media.probe_encode import SHIPPED_PROBE, ProbeOptions, centred_crfs, extract_windows, run_probe, shot_windows
 
 CACHE_NAME = "probe_features.json"
 CACHE_VERSION = 1
@@ -65,19 +69,36 @@ def _save(path: Path, data: dict) -> None:
 
 
 def parse_config(text: str, base: ProbeOptions = ProbeOptions()) -> ProbeOptions:
-    """``PRESET:QP`` or ``PRESET:crfN`` (e.g. ``ultrafast:30``, ``superfast:crf28``) -> probe options."""
-    preset, _, q = text.partition(":")
+    """``PRESET:QP``, ``PRESET:crfN`` or ``PRESET:crf@frame`` (centred), optionally ``/subN`` and ``/winS``
+    (e.g. ``ultrafast:30``, ``superfast:crf28``, ``medium:crf@frame/sub1/win2``) -> probe options."""
+    head, *extra = text.split("/")
+    preset, _, q = head.partition(":")
     rc = "crf" if q.startswith("crf") else "qp"
     q = q[3:] if rc == "crf" else q.removeprefix("qp")
-    return ProbeOptions(base.codec, preset or base.preset, float(q) if q else base.crf, base.subsample,
-                        base.window_seconds, rc)
+    centred = q == "@frame"
+    sub, win = base.subsample, base.window_seconds
+    for e in extra:
+        if e.startswith("sub"):
+            sub = int(e[3:])
+        elif e.startswith("win"):
+            win = float(e[3:])
+        else:
+            raise ValueError(f"unknown probe setting part {e!r} in {text!r}")
+    return ProbeOptions(base.codec, preset or base.preset, float(q) if q and not centred else base.crf, sub, win, rc,
+                        centred)
 
 
 def probe_dataset(dataset: str | os.PathLike, clip_dirs: Sequence[str | os.PathLike],
                   configs: Iterable[ProbeOptions] = (ProbeOptions(),), cache_path: str | os.PathLike | None = None,
-                  trial_seconds: float = 2.0, echo=print) -> dict:
-    """Probe every journalled shot of ``dataset`` for each of ``configs``; returns the cache's content."""
+                  trial_seconds: float = 2.0, echo=print, centre: dict[str, float] | None = None) -> dict:
+    """Probe every journalled shot of ``dataset`` for each of ``configs``; returns the cache's content.
+
+    ``centre`` (`centre_estimates`): per shot key the JND1 a centred setting encodes that shot at;
+    centred settings skip shots it lacks.
+    """
     configs = list(configs)
+    if any(c.centred for c in configs) and centre is None:
+        raise ValueError("centred probe settings need the frame model's estimates (centre)")
     cache_path = Path(cache_path) if cache_path else Path(dataset) / CACHE_NAME
     data = load_cache(cache_path)
     clips = {c.name: c for c in list_clips(clip_dirs, each=False)}
@@ -94,26 +115,45 @@ def probe_dataset(dataset: str | os.PathLike, clip_dirs: Sequence[str | os.PathL
             echo(f"skipping {name}: not in the clip folders given")
             continue
         info = probe(clips[name], count_frames=False)
-        shots = [(r["start_frame"], r["end_frame"]) for r in recs]
-        # the labels measured the trial window at the build's fps (recorded per shot)
-        windows = shot_windows(shots, float(recs[0]["fps"]), trial_seconds)
         size = (int(recs[0]["width"]), int(recs[0]["height"]))
+        clip_rec = data["clips"].setdefault(name, {"sha256": recs[0]["clip_sha256"], "seconds": {}})
+        clip_rec.update({"size": list(size), "fps": float(recs[0]["fps"])})
         tmp = Path(tempfile.mkdtemp(prefix="jndenc-pf-"))
+        copies: dict[float, tuple[Path, list, list]] = {}
         try:
-            t0 = time.perf_counter()
-            copy = tmp / "windows.mkv"
-            local = extract_windows(clips[name], windows, copy, info.bit_depth)
-            cut = time.perf_counter() - t0
-            clip_rec = data["clips"].setdefault(name, {"sha256": recs[0]["clip_sha256"], "seconds": {}})
-            clip_rec.update({"window_frames": sum(b - a for a, b in windows), "size": list(size),
-                             "fps": float(recs[0]["fps"]), "cut_seconds": round(cut, 3)})
             for cfg in todo:
-                res, secs = run_probe(copy, local, size, cfg, bit_depth=info.bit_depth, threads=1, work_dir=tmp)
+                mine = [r for r in recs if not cfg.centred or shot_key(name, r["start_frame"], r["end_frame"]) in centre]
+                if not mine:
+                    continue
+                # the labels measured the trial window at the build's fps (recorded per shot); a shorter
+                # probe window is the middle of it
+                seconds = min(cfg.window_seconds, trial_seconds)
+                if seconds not in copies:
+                    t0 = time.perf_counter()
+                    windows = shot_windows([(r["start_frame"], r["end_frame"]) for r in recs], float(recs[0]["fps"]),
+                                           seconds)
+                    copy = tmp / f"windows{len(copies)}.mkv"
+                    copies[seconds] = (copy, windows, extract_windows(clips[name], windows, copy, info.bit_depth))
+                    if seconds == trial_seconds:
+                        clip_rec.update({"window_frames": sum(b - a for a, b in windows),
+                                         "cut_seconds": round(time.perf_counter() - t0, 3)})
+                copy, windows, local = copies[seconds]
+                idx = [recs.index(r) for r in mine]
+                crfs = (centred_crfs([centre[shot_key(name, r["start_frame"], r["end_frame"])] for r in mine])
+                        if cfg.centred else None)
+                # CRF probes read the source itself: the copy's renumbered timestamps would change the frame
+                # rate x264's rate control sees (constant QP does not care, and the copy is cheaper)
+                src, wins = (copy, local) if cfg.rate_control == "qp" else (clips[name], windows)
+                res, secs = run_probe(src, [wins[i] for i in idx], size, cfg, bit_depth=info.bit_depth, threads=1,
+                                      work_dir=tmp, crfs=crfs)
                 clip_rec["seconds"][cfg.key()] = round(secs, 3)
-                for r, w, q in zip(recs, windows, res):
+                for i, q in zip(idx, res):
+                    r = recs[i]
                     d = data["shots"].setdefault(shot_key(name, r["start_frame"], r["end_frame"]), {})
                     d[cfg.key()] = {k: (round(v, 5) if isinstance(v, float) else v) for k, v in q.items()}
-                    d["window"] = list(w)
+                    d[cfg.key()]["window"] = list(windows[i])
+                    if seconds == trial_seconds:
+                        d["window"] = list(windows[i])
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         _save(cache_path, data)
@@ -129,9 +169,18 @@ def main(argv=None) -> int:
                     help="PRESET:CRF probe setting (repeatable; default: the shipped probe setting)")
     ap.add_argument("--cache", type=Path, default=None)
     ap.add_argument("--trial-seconds", type=float, default=2.0, help="the build's trial window (seconds)")
+    ap.add_argument("--frame-weights", type=Path, default=None,
+                    help="the shipped frame model (centred settings: its estimates centre the test split's probes)")
     args = ap.parse_args(argv)
-    configs = [parse_config(c) for c in args.config] if args.config else [ProbeOptions()]
-    probe_dataset(args.dataset, args.clips, configs, args.cache, args.trial_seconds)
+    configs = [parse_config(c) for c in args.config] if args.config else [SHIPPED_PROBE]
+    centre = None
+    if any(c.centred for c in configs):
+        if args.frame_weights is None:
+            ap.error("centred settings (crf@frame) need --frame-weights")
+        from .probe_train import centre_estimates
+
+        centre = centre_estimates(args.dataset, args.frame_weights)
+    probe_dataset(args.dataset, args.clips, configs, args.cache, args.trial_seconds, centre=centre)
     return 0
 
 

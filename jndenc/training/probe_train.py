@@ -25,9 +25,9 @@ from typing import Sequence
 
 import numpy as np
 
-from ..media.probe_encode import ProbeOptions
+from ..media.probe_encode import SHIPPED_PROBE, ProbeOptions, key_quantiser
 from ..models.probe import (ARCHITECTURE, CONFIDENCE_LEVELS, PROBE_FEATURES, fit_probe_model,  # noqa: F401
-                            group_folds, probe_vector)  # group_folds: imported from here by benchmarks
+                            group_folds, probe_vector, saturation_cap)  # group_folds: imported from here by benchmarks
 from .data import load_frames, read_split
 from .probe_features import load_cache, shot_key
 
@@ -55,12 +55,48 @@ def read_shots(root: str | Path, split: str) -> list[dict]:
     return [shots[k] for k in sorted(shots)]
 
 
+def predict_shots(pred, shots: Sequence[dict]) -> np.ndarray:
+    """[S,3] a loaded `jndenc.predictor.Predictor`'s JND per shot: the median over the shot's images, as analysis
+    reduces sampled frames."""
+    w, h = pred.input_size
+    out = []
+    for s in shots:
+        frames = load_frames(s["dir"], s["images"], (h, w))
+        prev = load_frames(s["dir"] / "prev", s["images"], (h, w)) if pred.uses_motion else None
+        out.append(np.median(pred.predict(frames, prev, source_size=s["size"]), axis=0))
+    return np.sort(np.array(out).reshape(-1, 3), axis=1)
+
+
+def centre_estimates(dataset: str | Path, frame_weights: str | Path, k: int = 5, seed: int = 0) -> dict[str, float]:
+    """Per shot key (`shot_key`), the frame-model JND1 a centred probe of it is encoded at.
+
+    Train and valid shots take their out-of-fold estimate (`frame_oof`, the folds `train_probe` uses):
+    at inference the frame model has never seen the clip, and a probe centred by a model that had
+    seen it would sit closer to the truth than any real one. Test shots take ``frame_weights``'
+    estimate, exactly as inference does.
+    """
+    from ..predictor import Predictor
+
+    cv = [s for sp in ("train", "valid") for s in read_shots(dataset, sp)]
+    out = {}
+    if cv:
+        labels = np.array([s["label"] for s in cv], float)
+        oof = frame_oof(wide_features(cv), labels, [s["group"] for s in cv], k, seed)
+        out.update({shot_key(s["clip"], s["start_frame"], s["end_frame"]): float(e) for s, e in zip(cv, oof[:, 0])})
+    test = read_shots(dataset, "test")
+    if test:
+        est = predict_shots(Predictor.load(frame_weights, runtime="tensorflow"), test)
+        out.update({shot_key(s["clip"], s["start_frame"], s["end_frame"]): float(e) for s, e in zip(test, est[:, 0])})
+    return out
+
+
 def attach_probe(shots: Sequence[dict], cache: dict, setting: str) -> list[dict]:
     """The shots that have ``setting``'s probe scores, each with ``probe`` (scores) and ``probe_vec``."""
     out = []
     for s in shots:
         q = cache["shots"].get(shot_key(s["clip"], s["start_frame"], s["end_frame"]), {}).get(setting)
         if q is not None and np.isfinite(q.get("vmaf", np.nan)):
+            q = {"crf": key_quantiser(setting), **q}
             out.append(dict(s, probe=q, probe_vec=probe_vector(q, s["size"])))
     return out
 
@@ -150,7 +186,7 @@ def write_frame_margins(frame_weights: str | Path, over: np.ndarray, shots: int)
 
 
 def train_probe(dataset: str | Path, probe_cache: str | Path, out: str | Path, *,
-                probe_options: ProbeOptions = ProbeOptions(), splits: Sequence[str] = ("train", "valid"),
+                probe_options: ProbeOptions = SHIPPED_PROBE, splits: Sequence[str] = ("train", "valid"),
                 k: int = 5, seed: int = 0, frame_weights: str | Path | None = None, echo=print) -> dict:
     """Fit the probe model on ``splits`` of ``dataset`` and save it (Keras + sidecar) to ``out``."""
     import keras
@@ -170,7 +206,7 @@ def train_probe(dataset: str | Path, probe_cache: str | Path, out: str | Path, *
     wide = wide_features(shots)
     fj = frame_oof(wide, labels, groups, k, seed)
     pv = np.array([s["probe_vec"] for s in shots])
-    heads, info = fit_probe_model(fj, pv, labels, groups, k=k, seed=seed)
+    heads, info = fit_probe_model(fj, pv, labels, groups, k=k, seed=seed, saturated=saturation_cap(probe_options))
     model = probe_model(len(PROBE_FEATURES))
     set_heads(model, heads)
     meta = {
@@ -180,7 +216,8 @@ def train_probe(dataset: str | Path, probe_cache: str | Path, out: str | Path, *
         "encoder": "x264 preset medium", "probe": {"codec": probe_options.codec, "preset": probe_options.preset,
                                                     "crf": probe_options.crf, "rate_control": probe_options.rate_control,
                                                     "subsample": probe_options.subsample,
-                                                    "window_seconds": probe_options.window_seconds},
+                                                    "window_seconds": probe_options.window_seconds,
+                                                    "centred": probe_options.centred},
         "frame_inputs": "out-of-fold (group k-fold) compact linear-only estimates in training; "
                         "the shipped frame model's estimates at inference",
         "params": int(model.count_params()), "seed": seed, "folds": k, "splits": list(splits),
@@ -200,12 +237,14 @@ def main(argv=None) -> int:
     ap.add_argument("dataset", type=Path)
     ap.add_argument("--probe-cache", type=Path, required=True)
     ap.add_argument("--out", type=Path, required=True)
-    ap.add_argument("--preset", default=ProbeOptions.preset)
-    ap.add_argument("--crf", type=float, default=ProbeOptions.crf)
+    ap.add_argument("--setting", default=None,
+                    help="probe setting as probe_features' --config takes it (default: the shipped setting)")
     ap.add_argument("--frame-weights", type=Path, default=None, help="recorded (SHA-256) as the frame model it pairs with")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
-    opts = ProbeOptions(preset=args.preset, crf=args.crf)
+    from .probe_features import parse_config
+
+    opts = parse_config(args.setting) if args.setting else SHIPPED_PROBE
     train_probe(args.dataset, args.probe_cache, args.out, probe_options=opts, seed=args.seed,
                 frame_weights=args.frame_weights)
     return 0
