@@ -86,6 +86,8 @@ def main(argv=None) -> int:
           f"std {y.std():.2f}; CV MAE mean {res['mean_predictor']:.2f}, SI/TI+size {res['frame_cues']:.2f}")
     print(f"{'setting':38s} {'r(vmaf)':>8s} {'probe':>6s} {'probe+frame':>11s} {'s/frame':>8s}")
     for key in settings:
+        if "@frame" in key:  # centred probes (one CRF per shot) are measured by model_card.py, not here
+            continue
         rows = [cache["shots"][shot_key(r["clip"], r["start_frame"], r["end_frame"])].get(key) for r in recs]
         ok = np.array([q is not None and np.isfinite(q["vmaf"]) for q in rows])
         if ok.sum() < 10:
