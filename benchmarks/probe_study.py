@@ -11,7 +11,11 @@ for every probe setting reports, on the remaining shots: the correlation of
 the probe VMAF with JND1 and the 5-fold cross-validated (by parent clip) MAE
 of least-squares fits of JND1 on the probe alone, on the frame cues alone
 (SI, TI, log2 pixels), and on both; also the probe's time against the
-window frames it measured. Nothing here is tuned on the test split.
+window frames it measured. Centred settings (one CRF per shot, at the frame
+model's estimate) go to ``centred``: the error of the model-free rule
+``CRF + (VMAF - 94)`` (near the JND VMAF moves about a point per CRF step), how
+often it over-predicts, a fit on [CRF, VMAF, VMAF headroom], and the time per
+probed frame. Nothing here is tuned on the test split.
 """
 from __future__ import annotations
 
@@ -42,6 +46,23 @@ def cv_mae(x: np.ndarray, y: np.ndarray, folds: np.ndarray, ridge: float = 1e-3)
         coef = np.linalg.solve(a.T @ a + reg, a.T @ y[tr])
         pred[te] = np.c_[(x[te] - mu) / sd, np.ones(te.sum())] @ coef
     return float(np.abs(pred - y).mean()), pred
+
+
+def centred_entry(cache: dict, recs: list[dict], key: str, y: np.ndarray, folds: np.ndarray) -> dict:
+    """A centred setting: the rule CRF + (VMAF - 94) and a plain fit, on the shots it probed."""
+    rows = [cache["shots"][shot_key(r["clip"], r["start_frame"], r["end_frame"])].get(key) for r in recs]
+    ok = np.flatnonzero([q is not None and np.isfinite(q["vmaf"]) for q in rows])
+    q = [rows[i] for i in ok]
+    yy, fo = y[ok], folds[ok]
+    c = np.array([p["crf"] for p in q], float)
+    v = np.array([p["vmaf"] for p in q], float)
+    err = c + (v - 94.0) - yy
+    secs = sum(cc["seconds"].get(key, 0.0) for cc in cache["clips"].values())
+    frames = sum(p["window"][1] - p["window"][0] for p in q)
+    return {"shots": int(len(ok)), "mae_rule": round(float(np.abs(err).mean()), 3),
+            "share_over_1": round(float((err > 1).mean()), 3), "share_over_2": round(float((err > 2).mean()), 3),
+            "mae_fit": round(cv_mae(np.c_[c, v, -np.log(100.5 - np.clip(v, 0, 100))], yy, fo)[0], 3),
+            "ms_per_window_frame": round(1000 * secs / max(1, frames), 2), "probed_frames": int(frames)}
 
 
 def main(argv=None) -> int:
@@ -85,8 +106,10 @@ def main(argv=None) -> int:
     print(f"{len(recs)} shots, {len(set(group))} parent clips (test split left out); JND1 mean {y.mean():.2f} "
           f"std {y.std():.2f}; CV MAE mean {res['mean_predictor']:.2f}, SI/TI+size {res['frame_cues']:.2f}")
     print(f"{'setting':38s} {'r(vmaf)':>8s} {'probe':>6s} {'probe+frame':>11s} {'s/frame':>8s}")
+    res["centred"] = {}
     for key in settings:
-        if "@frame" in key:  # centred probes (one CRF per shot) are measured by model_card.py, not here
+        if "@frame" in key:
+            res["centred"][key] = centred_entry(cache, recs, key, y, folds)
             continue
         rows = [cache["shots"][shot_key(r["clip"], r["start_frame"], r["end_frame"])].get(key) for r in recs]
         ok = np.array([q is not None and np.isfinite(q["vmaf"]) for q in rows])

@@ -108,6 +108,18 @@ def model_card_range(cv: dict, test: dict) -> str:
                      "MAE (bias) lowest fifth", "MAE (bias) highest fifth"], rows, [False, False] + [True] * 5)
 
 
+def probe_centred(res: dict) -> str:
+    """`benchmarks/probe_study.py`, centred settings: the model-free rule's error, its over-predictions, time."""
+    rows = [[k, str(v["shots"]), _num(v["mae_rule"]), f"{100 * v['share_over_1']:.0f}%", f"{100 * v['share_over_2']:.0f}%",
+             _num(v["mae_fit"]), _num(v["ms_per_window_frame"], "{:.1f}")]
+            for k, v in sorted(res.get("centred", {}).items())]
+    head = ["centred setting", "shots", "MAE of CRF + (VMAF - 94)", "over by > 1", "over by > 2",
+            "MAE fit on CRF, VMAF, headroom", "ms / probed frame (wall, one core)"]
+    return (f"{res['shots']} shots of {res['groups']} parent clips (test split left out), {res['cv']}-fold CV by "
+            f"parent clip for the fit; x264 medium at the frame model's out-of-fold JND1 estimate.\n\n"
+            + md_table(head, rows, [False] + [True] * 6))
+
+
 def probe_study(res: dict) -> str:
     """`benchmarks/probe_study.py`: each probe setting's correlation with JND1 and CV MAE of plain fits."""
     rows = [[k, str(v["shots"]), _num(v["corr_vmaf"], "{:.3f}"), _num(v["mae_vmaf_only"]), _num(v["mae_probe"]),
@@ -361,6 +373,8 @@ REGIONS: dict[str, Callable[[], str]] = {
                                                  _load("weights/model_card_test.json")),
     "probe-study": _maybe("weights/probe_study.json", probe_study, "probe study",
                           "run `benchmarks/probe_study.py DATASET --cache FILE --out weights/probe_study.json`"),
+    "probe-centred": _maybe("weights/probe_study.json", probe_centred, "probe study",
+                            "run `benchmarks/probe_study.py DATASET --cache FILE --out weights/probe_study.json`"),
     "probe-cost": _maybe("weights/probe_cost.json", probe_cost, "probe cost",
                          "run `benchmarks/probe_cost.py CLIP... --out weights/probe_cost.json`"),
     "model-card-test": lambda: model_card_mae(_load("weights/model_card_test.json")),
