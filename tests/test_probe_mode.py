@@ -279,3 +279,27 @@ def test_older_probe_weights_get_the_features_they_were_fitted_on():
     scores = {"vmaf": 90.0, "psnr": 40.0, "bpp": 0.1, "crf": 27}
     assert old.features == list(PROBE_FEATURES[:5]) and len(old.vector(scores, (640, 360))) == 5
     assert probe_vector(scores, (640, 360))[PROBE_FEATURES.index("probe_crf")] == 27
+
+
+def test_centred_dataset_probes_encode_each_shot_at_its_centre(probe_clip, tmp_path):
+    """Dataset probes of a centred setting run each shot at its own estimate, on the source, like inference."""
+    from jndenc.training.probe_features import probe_dataset, shot_key
+
+    ds = tmp_path / "ds"
+    (ds / "_work").mkdir(parents=True)
+    recs = [{"clip": probe_clip.name, "clip_sha256": "x", "start_frame": a, "end_frame": a + 50, "jnd": [24, 28, 31],
+             "fps": 25.0, "width": 320, "height": 240} for a in (0, 50, 100)]
+    (ds / "_work" / "labels.jsonl").write_text("".join(json.dumps(r) + "\n" for r in recs))
+    opts = ProbeOptions(preset="ultrafast", rate_control="crf", subsample=1, window_seconds=1.0, centred=True)
+    with pytest.raises(ValueError):
+        probe_dataset(ds, [probe_clip.parent], [opts], echo=lambda m: None)  # no centres given
+    centre = {shot_key(probe_clip.name, 0, 50): 21.6, shot_key(probe_clip.name, 50, 100): 33.2}  # third: none
+    data = probe_dataset(ds, [probe_clip.parent], [opts], centre=centre, echo=lambda m: None)
+    got = {k: v[opts.key()] for k, v in data["shots"].items() if opts.key() in v}
+    assert set(got) == set(centre) and got[shot_key(probe_clip.name, 0, 50)]["crf"] == 22
+    assert got[shot_key(probe_clip.name, 50, 100)]["crf"] == 33
+    # the same probe at inference (estimate's path: the source, seeking) scores the same
+    w = got[shot_key(probe_clip.name, 50, 100)]["window"]
+    assert w == [62, 87] and got[shot_key(probe_clip.name, 50, 100)]["scored"] == 25
+    (q,), _ = run_probe(probe_clip, [tuple(w)], (320, 240), opts, fps=25.0, crfs=[33])
+    assert q["vmaf"] == pytest.approx(got[shot_key(probe_clip.name, 50, 100)]["vmaf"], abs=0.01)

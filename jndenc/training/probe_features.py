@@ -119,7 +119,7 @@ def probe_dataset(dataset: str | os.PathLike, clip_dirs: Sequence[str | os.PathL
         clip_rec = data["clips"].setdefault(name, {"sha256": recs[0]["clip_sha256"], "seconds": {}})
         clip_rec.update({"size": list(size), "fps": float(recs[0]["fps"])})
         tmp = Path(tempfile.mkdtemp(prefix="jndenc-pf-"))
-        copies: dict[float, tuple[Path, list, list]] = {}
+        copies: dict[float, tuple[Path, list]] = {}
         try:
             for cfg in todo:
                 mine = [r for r in recs if not cfg.centred or shot_key(name, r["start_frame"], r["end_frame"]) in centre]
@@ -128,22 +128,22 @@ def probe_dataset(dataset: str | os.PathLike, clip_dirs: Sequence[str | os.PathL
                 # the labels measured the trial window at the build's fps (recorded per shot); a shorter
                 # probe window is the middle of it
                 seconds = min(cfg.window_seconds, trial_seconds)
-                if seconds not in copies:
-                    t0 = time.perf_counter()
-                    windows = shot_windows([(r["start_frame"], r["end_frame"]) for r in recs], float(recs[0]["fps"]),
-                                           seconds)
-                    copy = tmp / f"windows{len(copies)}.mkv"
-                    copies[seconds] = (copy, windows, extract_windows(clips[name], windows, copy, info.bit_depth))
-                    if seconds == trial_seconds:
-                        clip_rec.update({"window_frames": sum(b - a for a, b in windows),
-                                         "cut_seconds": round(time.perf_counter() - t0, 3)})
-                copy, windows, local = copies[seconds]
+                windows = shot_windows([(r["start_frame"], r["end_frame"]) for r in recs], float(recs[0]["fps"]),
+                                       seconds)
                 idx = [recs.index(r) for r in mine]
                 crfs = (centred_crfs([centre[shot_key(name, r["start_frame"], r["end_frame"])] for r in mine])
                         if cfg.centred else None)
-                # CRF probes read the source itself: the copy's renumbered timestamps would change the frame
-                # rate x264's rate control sees (constant QP does not care, and the copy is cheaper)
-                src, wins = (copy, local) if cfg.rate_control == "qp" else (clips[name], windows)
+                if cfg.rate_control == "qp":  # constant QP: probe a lossless copy of the windows (cheaper)
+                    if seconds not in copies:
+                        t0 = time.perf_counter()
+                        copy = tmp / f"windows{len(copies)}.mkv"
+                        copies[seconds] = (copy, extract_windows(clips[name], windows, copy, info.bit_depth))
+                        if seconds == trial_seconds:
+                            clip_rec.update({"window_frames": sum(b - a for a, b in windows),
+                                             "cut_seconds": round(time.perf_counter() - t0, 3)})
+                    src, wins = copies[seconds]
+                else:  # CRF: the source itself - the copy's renumbered timestamps would change the frame rate
+                    src, wins = clips[name], windows  # x264's rate control sees
                 res, secs = run_probe(src, [wins[i] for i in idx], size, cfg, bit_depth=info.bit_depth, threads=1,
                                       work_dir=tmp, crfs=crfs)
                 clip_rec["seconds"][cfg.key()] = round(secs, 3)
@@ -166,7 +166,8 @@ def main(argv=None) -> int:
     ap.add_argument("dataset", type=Path)
     ap.add_argument("clips", nargs="+", type=Path, help="folders holding the dataset's clips")
     ap.add_argument("--config", action="append", default=None,
-                    help="PRESET:CRF probe setting (repeatable; default: the shipped probe setting)")
+                    help="probe setting, PRESET:QP, PRESET:crfN or PRESET:crf@frame[/subN][/winS] "
+                         "(repeatable; default: the shipped probe setting)")
     ap.add_argument("--cache", type=Path, default=None)
     ap.add_argument("--trial-seconds", type=float, default=2.0, help="the build's trial window (seconds)")
     ap.add_argument("--frame-weights", type=Path, default=None,
