@@ -73,6 +73,8 @@ class EncodeResult:
             "timings": self.timings,
             "notes": self.notes,
         }
+        if "probe" in self.plan.stats:  # probe mode: what the probes measured and cost (inside analysis_s)
+            out["probe"] = self.plan.stats["probe"]
         if self.quality is not None:
             out["verify"] = V.summary(self.quality, self.target_vmaf)
         if self.passes:

@@ -96,11 +96,20 @@ class Prediction:
         out = {"input": self.input, "frames": self.frames, "fps": self.fps, "model": self.model,
                "mode": self.estimates.mode, "shots": shots, "analysis_s": round(self.estimates.seconds, 3),
                "trial_encodes": self.estimates.trial_encodes, "notes": list(self.estimates.notes)}
+        if "probe" in self.estimates.stats:
+            out["probe"] = probe_report(self.estimates.stats)
         if self.plan is not None:
             out["plan_options"] = {k: self.plan.options[k] for k in ("codec", "preset", "target_jnd", "margin",
                                                                        "confidence", "min_crf", "max_crf")}
             out["margin"] = margin_report(self.plan)
         return out
+
+
+def probe_report(stats: dict) -> dict:
+    """Probe mode's part of ``--json``: the setting, what the probes cost, and each shot's probe CRF and VMAF."""
+    return {"setting": stats["probe_setting"], "seconds": stats["probe_seconds"],
+            "shots": [{"crf": p["crf"], "vmaf": round(float(p["vmaf"]), 3), "window": list(p["window"])}
+                      for p in stats["probe"]]}
 
 
 def predict(src: str | os.PathLike, *, mode: str = "predict", plan_options: PlanOptions | None = None,
@@ -216,6 +225,8 @@ def analyse_and_plan(
             p.stats["prior"] = est.stats["prior"]
         if "spread" in est.stats:
             p.stats["spread"] = est.stats["spread"]
+        if "probe" in est.stats:
+            p.stats["probe"] = probe_report(est.stats)
     if truncated:
         p.stats["truncated"] = truncated
     p.stats["analysis_s"] = round(time.perf_counter() - t0, 3)

@@ -103,3 +103,17 @@ def test_probe_mode_runs_with_the_shipped_weights(cut_clip):
     assert est.stats["probe_setting"] == SHIPPED_PROBE.key() and len(est.stats["spread"]) == 3
     # each shot's probe ran at its frame estimate's CRF
     assert [p["crf"] for p in est.stats["probe"]] == [round(j[0]) for j in est.stats["frame_jnd"]]
+
+
+def test_probe_mode_json_reports_each_probe_and_its_cost(cut_clip, tmp_path):
+    """`--json` of probe mode (predict and encode) says what each shot's probe encoded, measured and cost."""
+    from jndenc.encode import encode
+    from jndenc.pipeline import predict
+
+    d = predict(cut_clip, mode="probe").to_dict()
+    p = d["probe"]
+    assert p["setting"] == SHIPPED_PROBE.key() and len(p["shots"]) == len(d["shots"]) == 3
+    assert 0 < p["seconds"] <= d["analysis_s"]
+    assert all(0 < s["vmaf"] <= 100 and s["window"][0] < s["window"][1] for s in p["shots"])
+    r = encode(cut_clip, tmp_path / "o.mp4", mode="probe", quiet=True).to_dict()
+    assert [s["crf"] for s in r["probe"]["shots"]] == [s["crf"] for s in p["shots"]]
