@@ -45,7 +45,7 @@ from pathlib import Path
 import numpy as np
 
 from jndenc.media.probe_encode import SHIPPED_PROBE
-from jndenc.models.probe import CONFIDENCE_LEVELS, saturation_cap
+from jndenc.models.probe import CONFIDENCE_LEVELS, fit_options
 from jndenc.training.data import load_frames
 from jndenc.training.probe_train import (attach_probe, frame_fit, frame_margins, frame_oof, frame_predict,
                                          group_folds, predict_shots, read_shots, wide_features)
@@ -109,8 +109,7 @@ def write_fold(root: Path, parts: dict[str, list[dict]]) -> None:
             w.writerows(sorted(feats))
 
 
-def probe_fold(train: list[dict], test: list[dict], wide_tr, wide_te, k: int, seed: int,
-               saturated: float | None) -> dict:
+def probe_fold(train: list[dict], test: list[dict], wide_tr, wide_te, k: int, seed: int, fit_kw: dict) -> dict:
     """The probe model fitted on ``train`` as the shipped one is; its outputs on ``test``."""
     from jndenc.models.probe import fit_probe_model, predict_capped
 
@@ -118,9 +117,10 @@ def probe_fold(train: list[dict], test: list[dict], wide_tr, wide_te, k: int, se
     groups = [s["group"] for s in train]
     fj_tr = frame_oof(wide_tr, ytr, groups, k, seed)
     heads, info = fit_probe_model(fj_tr, np.array([s["probe_vec"] for s in train]), ytr, groups,
-                                  levels=LEVELS_P, k=k, seed=seed, saturated=saturated)
+                                  levels=LEVELS_P, k=k, seed=seed, **fit_kw)
     fj_te = frame_predict(frame_fit(wide_tr, ytr), wide_te)
-    jnd, spread = predict_capped(heads, np.c_[fj_te, np.array([s["probe_vec"] for s in test])], saturated)
+    jnd, spread = predict_capped(heads, np.c_[fj_te, np.array([s["probe_vec"] for s in test])],
+                                 fit_kw.get("saturated"))
     # predict mode's margin: a constant per p, the quantile of the frame model's out-of-fold over-prediction
     const = frame_margins(fj_tr[:, 0] - ytr[:, 0], LEVELS_P)
     return {"jnd": jnd, "spread": spread, "z": info["margin_z"], "frame_margin": const, "frame": fj_te}
@@ -158,7 +158,7 @@ def cross_validate(args, all_shots: list[dict]):
             preds[name].append(p)
         if has_probe:
             r = probe_fold(train_shots, parts["test"], [wide[i] for i in tr], [wide[i] for i in te], args.cv,
-                           args.seed, args.saturated)
+                           args.seed, args.fit_options)
             preds["probe_model"].append(r["jnd"])
             extra["spread"].append(r["spread"])
             extra["z"].append(np.tile([r["z"][f"{p:g}"] for p in LEVELS_P], (len(te), 1)))
@@ -271,7 +271,7 @@ def main(argv=None) -> int:
     from jndenc.training.probe_features import parse_config
 
     probe_opts = parse_config(args.probe_setting) if args.probe_setting else SHIPPED_PROBE
-    args.saturated = saturation_cap(probe_opts)
+    args.fit_options = fit_options(probe_opts)
     setting = probe_opts.key()
     cache = None
     if args.probe_cache:

@@ -303,3 +303,22 @@ def test_centred_dataset_probes_encode_each_shot_at_its_centre(probe_clip, tmp_p
     assert w == [62, 87] and got[shot_key(probe_clip.name, 50, 100)]["scored"] == 25
     (q,), _ = run_probe(probe_clip, [tuple(w)], (320, 240), opts, fps=25.0, crfs=[33])
     assert q["vmaf"] == pytest.approx(got[shot_key(probe_clip.name, 50, 100)]["vmaf"], abs=0.01)
+
+
+def test_the_jnd1_head_shrinks_towards_the_rule_prior():
+    """A centred model's JND1 head is a correction to CRF + (VMAF - 94): strong ridges keep the rule, weak ones fit."""
+    from jndenc.models.probe import HEADS, PROBE_FEATURES, fit_levels, rule_prior
+
+    coef, bias = rule_prior()
+    assert bias == -94.0 and coef.sum() == 2.0 and coef[3 + PROBE_FEATURES.index("probe_crf")] == 1.0
+    rng = np.random.default_rng(1)
+    n = 200
+    x = np.c_[rng.uniform(18, 34, (n, 3)), rng.uniform(85, 99, n), rng.normal(size=(n, 4)), rng.integers(18, 34, n)]
+    y1 = x[:, -1] + 0.8 * (x[:, 3] - 94) + rng.normal(0, 0.3, n)  # the truth: a slope of 0.8, not 1
+    y = np.c_[y1, y1 + 4, y1 + 7]
+    strong = fit_levels(x, y, 1e6, (coef, bias))
+    np.testing.assert_allclose(strong.coef[HEADS[0]], coef, atol=1e-3)  # only the intercept moved
+    weak = fit_levels(x, y, 1e-6, (coef, bias))
+    plain = fit_levels(x, y, 1e-6)
+    np.testing.assert_allclose(weak.coef[HEADS[0]], plain.coef[HEADS[0]], atol=1e-3)  # the data decide
+    assert abs(weak.coef[HEADS[0]][3] - 0.8) < 0.05

@@ -27,7 +27,7 @@ import numpy as np
 
 from ..media.probe_encode import SHIPPED_PROBE, ProbeOptions, key_quantiser
 from ..models.probe import (ARCHITECTURE, CONFIDENCE_LEVELS, PROBE_FEATURES, fit_probe_model,  # noqa: F401
-                            group_folds, probe_vector, saturation_cap)  # group_folds: imported from here by benchmarks
+                            fit_options, group_folds, probe_vector)  # group_folds: imported from here by benchmarks
 from .data import load_frames, read_split
 from .probe_features import load_cache, shot_key
 
@@ -206,7 +206,7 @@ def train_probe(dataset: str | Path, probe_cache: str | Path, out: str | Path, *
     wide = wide_features(shots)
     fj = frame_oof(wide, labels, groups, k, seed)
     pv = np.array([s["probe_vec"] for s in shots])
-    heads, info = fit_probe_model(fj, pv, labels, groups, k=k, seed=seed, saturated=saturation_cap(probe_options))
+    heads, info = fit_probe_model(fj, pv, labels, groups, k=k, seed=seed, **fit_options(probe_options))
     model = probe_model(len(PROBE_FEATURES))
     set_heads(model, heads)
     meta = {
