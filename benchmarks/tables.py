@@ -120,6 +120,27 @@ def probe_centred(res: dict) -> str:
             + md_table(head, rows, [False] + [True] * 6))
 
 
+def probe_refine(res: dict) -> str:
+    """`jndenc.training.probe_refine`: JND1 error with one probe and with the second probe, per split."""
+    rows = []
+    for split, label in (("cv", "CV (out-of-fold)"), ("test", "test split")):
+        r = res[split]
+        for key, what in (("model", "probed twice: one-probe model"), ("two_probe", "probed twice: two probes"),
+                          ("all_model", "all shots: one probe"), ("all_refined", "all shots: as shipped")):
+            n = r["two_probe_shots"] if key in ("model", "two_probe") else r["shots"]
+            m = r[key]
+            rows.append([label, what, str(n), _num(m["mae"]), f"{100 * m['over_1']:.0f}%", f"{100 * m['over_2']:.1f}%",
+                         _num(m["max_over"], "{:.1f}")])
+    cov = ", ".join(f"{p}: {100 * res['cv']['coverage_two_probe'][p]:.0f}% / {100 * res['test']['coverage_two_probe'][p]:.0f}%"
+                    for p in ("0.8", "0.9", "0.95"))
+    head = ["split", "shots, estimate", "shots", "JND1 MAE", "over by > 1", "over by > 2", "worst over"]
+    return (f"A second probe where the first read more than {res['vmaf_distance']:g} VMAF from 94; slope clipped to "
+            f"{res['slope_range'][0]:g}-{res['slope_range'][1]:g} VMAF a step. Margins for shots probed twice "
+            f"(CRF steps, p: margin): " + ", ".join(f"{p}: {v:.2f}" for p, v in res["margin"].items())
+            + f"; covered (CV, fitted there / test, held out): {cov}.\n\n"
+            + md_table(head, rows, [False, False] + [True] * 5))
+
+
 def probe_study(res: dict) -> str:
     """`benchmarks/probe_study.py`: each probe setting's correlation with JND1 and CV MAE of plain fits."""
     rows = [[k, str(v["shots"]), _num(v["corr_vmaf"], "{:.3f}"), _num(v["mae_vmaf_only"]), _num(v["mae_probe"]),
@@ -135,13 +156,14 @@ def probe_study(res: dict) -> str:
 
 def probe_cost(res: dict) -> str:
     """`benchmarks/probe_cost.py`: probe CPU time against a medium encode of the same clip."""
-    rows = [[r["clip"], f"{r['size'][0]}x{r['size'][1]}", str(r["frames"]), str(r["shots"]), str(r["probed_frames"]),
+    rows = [[r["clip"], f"{r['size'][0]}x{r['size'][1]}", str(r["frames"]), str(r["shots"]),
+             str(r.get("second_probes", "n/a")), str(r["probed_frames"]),
              _num(r["probe_cpu_s"]), _num(r["medium_encode_cpu_s"]), _num(100 * r["ratio"], "{:.0f}%")]
             for r in res["clips"]]
-    rows.append(["all", "", "", "", "", "", "", _num(100 * res["ratio_total"], "{:.0f}%")])
+    rows.append(["all", "", "", "", "", "", "", "", _num(100 * res["ratio_total"], "{:.0f}%")])
     return (f"Setting `{res['setting']}`, {res['threads']} thread(s), CPU time of the FFmpeg processes.\n\n" +
-            md_table(["clip", "size", "frames", "shots", "probed frames", "probe CPU s", "medium encode CPU s",
-                      "probe / encode"], rows, [False, False] + [True] * 6))
+            md_table(["clip", "size", "frames", "shots", "shots probed twice", "probed frames", "probe CPU s",
+                      "medium encode CPU s", "probe / encode"], rows, [False, False] + [True] * 7))
 
 
 def label_stats(result: dict) -> str:
@@ -375,6 +397,8 @@ REGIONS: dict[str, Callable[[], str]] = {
                           "run `benchmarks/probe_study.py DATASET --cache FILE --out weights/probe_study.json`"),
     "probe-centred": _maybe("weights/probe_study.json", probe_centred, "probe study",
                             "run `benchmarks/probe_study.py DATASET --cache FILE --out weights/probe_study.json`"),
+    "probe-refine": _maybe("weights/probe_refine.json", probe_refine, "second-probe evaluation",
+                           "run `python -m jndenc.training.probe_refine ... --out weights/probe_refine.json`"),
     "probe-cost": _maybe("weights/probe_cost.json", probe_cost, "probe cost",
                          "run `benchmarks/probe_cost.py CLIP... --out weights/probe_cost.json`"),
     "model-card-test": lambda: model_card_mae(_load("weights/model_card_test.json")),

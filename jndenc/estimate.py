@@ -23,7 +23,7 @@ from .errors import UserError
 from .guided import GuidedOptions, guided
 from .media.probe import VideoInfo, probe
 from .media.probe_encode import ProbeOptions, centred_crfs, probe_shots
-from .models.probe import ProbeModel, at_level, default_probe_weights
+from .models.probe import ProbeModel, at_level, default_probe_weights, refine_jnd1, second_probe_crfs
 from .progress import bar
 from .search import DEFAULT_THRESHOLDS, SearchOptions, search
 
@@ -110,8 +110,16 @@ class Estimates:
         z = at_level(self.stats.get("margin_z"), confidence)
         spread = self.stats.get("spread")
         if z is not None and spread is not None:
-            return ([max(0.0, z * float(s)) for s in spread], f"probe model: {z:.3g} x per-shot spread (p={key})",
-                    True)
+            margins = [max(0.0, z * float(s)) for s in spread]
+            source = f"probe model: {z:.3g} x per-shot spread (p={key})"
+            two = [i for i, p in enumerate(self.stats.get("probe") or []) if "second" in p]
+            m2 = at_level(self.stats.get("refine_margin"), confidence)
+            if two and m2 is not None:
+                # shots probed twice: the two-probe estimate's own held-out over-prediction quantile
+                for i in two:
+                    margins[i] = max(0.0, float(m2))
+                source += f"; shots probed twice: {m2:.3g} (p={key})"
+            return margins, source, True
         m = at_level(self.stats.get("margin_auto"), confidence)
         if m is not None:
             return [float(m)] * n, f"model's held-out over-prediction quantile p={key}", True
@@ -249,11 +257,28 @@ def _probe(src, info, predictor, weights, probe_model, probe_weights, sample_eve
     res, secs = probe_shots(src, a.shots, fps=info.fps, size=(info.width, info.height), opts=popts,
                             bit_depth=info.bit_depth, crfs=crfs)
     jnd, spread = pm.predict(frame, np.stack([pm.vector(r.to_dict(), (info.width, info.height)) for r in res]))
+    jnd = np.array(jnd, dtype=np.float64)
+    refine = pm.refine if popts.centred else None
+    second: dict[int, dict] = {}
+    if refine:
+        c2 = second_probe_crfs([r.crf for r in res], [r.vmaf for r in res], jnd[:, 0], refine["vmaf_distance"])
+        idx = [i for i, c in enumerate(c2) if c is not None]
+        if idx:
+            res2, secs2 = probe_shots(src, [a.shots[i] for i in idx], fps=info.fps, size=(info.width, info.height),
+                                      opts=popts, bit_depth=info.bit_depth, crfs=[c2[i] for i in idx])
+            secs += secs2
+            for i, r2 in zip(idx, res2):
+                j1 = refine_jnd1(res[i].crf, res[i].vmaf, r2.crf, r2.vmaf, slope=tuple(refine["slope_range"]))
+                jnd[i] += j1 - jnd[i, 0]  # the levels move together, keeping the model's spacing
+                second[i] = r2.to_dict()
     shots = [ShotEstimate(s, e, [float(x) for x in j], "probe") for (s, e), j in zip(a.shots, jnd)]
     est = Estimates(str(src), a.frames, info.fps, "probe", shots, a, model=f"probe:{a.model}")
     est.stats.update({"spread": [round(float(x), 3) for x in spread], "margin_z": dict(pm.margin_z),
-                      "probe": [r.to_dict() for r in res], "probe_setting": popts.key(),
+                      "probe": [r.to_dict() | ({"second": second[i]} if i in second else {})
+                                for i, r in enumerate(res)], "probe_setting": popts.key(),
                       "probe_seconds": round(secs, 3), "frame_jnd": [[round(float(x), 2) for x in j] for j in frame]})
+    if refine and refine.get("margin"):
+        est.stats["refine_margin"] = dict(refine["margin"])
     return est
 
 

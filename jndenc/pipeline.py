@@ -109,6 +109,8 @@ def probe_report(stats: dict) -> dict:
     """Probe mode's part of ``--json``: the setting, what the probes cost, and each shot's probe CRF and VMAF."""
     return {"setting": stats["probe_setting"], "seconds": stats["probe_seconds"],
             "shots": [{"crf": p["crf"], "vmaf": round(float(p["vmaf"]), 3), "window": list(p["window"])}
+                      | ({"second": {"crf": p["second"]["crf"], "vmaf": round(float(p["second"]["vmaf"]), 3)}}
+                         if "second" in p else {})
                       for p in stats["probe"]]}
 
 

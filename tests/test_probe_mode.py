@@ -322,3 +322,50 @@ def test_the_jnd1_head_shrinks_towards_the_rule_prior():
     plain = fit_levels(x, y, 1e-6)
     np.testing.assert_allclose(weak.coef[HEADS[0]], plain.coef[HEADS[0]], atol=1e-3)  # the data decide
     assert abs(weak.coef[HEADS[0]][3] - 0.8) < 0.05
+
+
+# ---- the second probe
+
+def test_two_probes_give_the_crossing_of_their_line():
+    from jndenc.models.probe import REFINE_SLOPE, refine_jnd1, second_probe_crfs
+
+    assert refine_jnd1(30, 98.0, 34, 90.0) == pytest.approx(32.0)  # 2 points a step: 94 crossed at 32
+    assert refine_jnd1(34, 90.0, 30, 98.0) == pytest.approx(32.0)  # order does not matter
+    assert refine_jnd1(24, 95.0, 28, 85.0) == pytest.approx(24 + 1 / 2.5)  # drawn from the nearer point
+    # a flat or inverted pair (noise) cannot throw the estimate further than the slope range allows
+    assert refine_jnd1(24, 97.0, 28, 97.5) == pytest.approx(24 + 3 / REFINE_SLOPE[0])
+    assert refine_jnd1(24, 99.0, 25, 80.0) == pytest.approx(24 + 5 / REFINE_SLOPE[1])
+    with pytest.raises(ValueError):
+        refine_jnd1(24, 95.0, 24, 93.0)
+    # a second probe only where the first read far from 94 and the estimate moved to another CRF
+    assert second_probe_crfs([30, 24, 26, 22], [98.1, 95.0, 90.0, 90.0], [34.2, 27.0, 26.4, 18.6]) == [34, None, None, 19]
+
+
+def test_probe_mode_probes_far_shots_twice_and_gives_them_their_own_margin(probe_clip):
+    """With the shipped weights: every shot whose first probe read far from 94 was probed again at the model's
+    estimate, its JND1 is the two-probe crossing, and its margin is the two-probe one."""
+    from jndenc.estimate import estimate
+    from jndenc.models.probe import ProbeModel, refine_jnd1, second_probe_crfs
+
+    pm = ProbeModel.load()
+    if not pm.refine:
+        pytest.skip("the shipped probe weights have no second-probe settings")
+    est = estimate(probe_clip, "probe")
+    probes = est.stats["probe"]
+    frame = np.array(est.stats["frame_jnd"])
+    vec = np.stack([pm.vector(p, (320, 240)) for p in probes])
+    model_jnd1 = pm.predict(frame, vec)[0][:, 0]
+    want = second_probe_crfs([p["crf"] for p in probes], [p["vmaf"] for p in probes], model_jnd1,
+                             pm.refine["vmaf_distance"])
+    assert [p["second"]["crf"] if "second" in p else None for p in probes] == want
+    assert any(c is not None for c in want)  # this clip's synthetic shots are far from the training content
+    margins, source, calibrated = est.auto_margins(0.9)
+    for i, (p, s) in enumerate(zip(probes, est.shots)):
+        if "second" in p:
+            j1 = refine_jnd1(p["crf"], p["vmaf"], p["second"]["crf"], p["second"]["vmaf"],
+                             slope=tuple(pm.refine["slope_range"]))
+            assert s.jnd[0] == pytest.approx(j1, abs=1e-6)
+            assert margins[i] == pytest.approx(pm.refine["margin"]["0.9"])
+        else:
+            assert s.jnd[0] == pytest.approx(model_jnd1[i], abs=1e-3)
+    assert calibrated

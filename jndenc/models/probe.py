@@ -190,6 +190,38 @@ RULE_VMAF = 94.0
 PRIOR_RIDGES = (1.0, 10.0, 100.0, 1e3, 1e4)
 
 
+# A second centred probe, for shots whose first probe read far from 94 (the one-point-per-step reading is then
+# coarse: VMAF falls 0.5 to 3 points a step depending on the content): it is encoded at the model's estimate,
+# and the two points give the shot's own slope. The slope is clipped to the range that CV preferred (0.3-5 let
+# a noisy pair throw an estimate 11 CRF steps off; 0.7-3 and 0.5-4 were alike otherwise); the test split was not
+# consulted.
+REFINE_VMAF = 2.0
+REFINE_SLOPE = (0.7, 3.0)
+
+
+def refine_jnd1(c1: float, v1: float, c2: float, v2: float, target: float = RULE_VMAF,
+                slope: tuple[float, float] = REFINE_SLOPE) -> float:
+    """JND1 from two probes of one window, (CRF, VMAF) each: the CRF where the line through them crosses ``target``,
+    drawn from the point nearer the target with the slope (VMAF lost per CRF step) clipped to ``slope``."""
+    if c1 == c2:
+        raise ValueError("two probes at the same CRF give no slope")
+    s = float(np.clip((v1 - v2) / (c2 - c1), *slope))
+    c, v = (c1, v1) if abs(v1 - target) <= abs(v2 - target) else (c2, v2)
+    return float(c + (v - target) / s)
+
+
+def second_probe_crfs(first_crf: Sequence[float], first_vmaf: Sequence[float], jnd1: Sequence[float],
+                      distance: float = REFINE_VMAF) -> list[int | None]:
+    """Per shot, the CRF of a second centred probe (the estimate after the first, rounded), or None: the first
+    read within ``distance`` of 94, or the estimate rounds to the first probe's CRF."""
+    from ..media.probe_encode import centred_crfs
+
+    out: list[int | None] = []
+    for c, v, c2 in zip(first_crf, first_vmaf, centred_crfs(jnd1)):
+        out.append(c2 if abs(float(v) - RULE_VMAF) > distance and c2 != int(c) else None)
+    return out
+
+
 def rule_prior(features: Sequence[str] = PROBE_FEATURES, n_frame: int = 3) -> tuple[np.ndarray, float]:
     """The rule ``probe_crf + vmaf - 94`` as (coefficients on [frame_jnd, ``features``], bias)."""
     coef = np.zeros(n_frame + len(features))
@@ -350,6 +382,12 @@ class ProbeModel:
         jnd = np.concatenate([out[n].reshape(-1, 1) for n in OUTPUTS[:3]], axis=1)
         sat = self.metadata.get("saturated_vmaf", SATURATED_VMAF)
         return cap_saturated(jnd, f, p[:, 0], sat).astype(np.float32), out[OUTPUTS[3]].reshape(-1)
+
+    @property
+    def refine(self) -> dict[str, Any] | None:
+        """Second-probe settings and margins (``refine`` in the metadata, `jndenc.training.probe_refine`), or None."""
+        r = self.metadata.get("refine")
+        return dict(r) if r else None
 
     @property
     def features(self) -> list[str]:
