@@ -13,8 +13,10 @@ CRF the label search tried, always including CRF 23).
 
 Per held-out fold and level p, the margin is calibrated on the *other* folds
 only (predict mode: the p-quantile of their JND1 over-prediction; probe mode:
-the z that covered p of them, times each shot's spread), exactly as the
-shipped weights were calibrated on the training shots. The planner then rounds
+the z that covered p of them, times each shot's spread; with ``--refine``
+the shots probed twice take the two-probe JND1 and the p-quantile of the
+other folds' two-probe over-prediction), as the shipped weights were
+calibrated on the training shots. The planner then rounds
 the shot's CRF the way `jndenc.planner.crf_for` does (integer CRF, see there),
 and the shot's trial window is looked up at that CRF: bytes interpolated on
 log(bytes) between the tried CRFs (extrapolated along the nearest two),
@@ -93,7 +95,7 @@ def simulate(shots: list[dict], trials: dict, planned: np.ndarray) -> dict:
     }
 
 
-def run(cv_json: Path, trials_csv: Path) -> dict:
+def run(cv_json: Path, trials_csv: Path, refine_json: Path | None = None) -> dict:
     cv = json.loads(cv_json.read_text())
     trials = read_trials(trials_csv)
     shots = [s for s in cv["per_shot"] if (s["clip"], s["start_frame"]) in trials]
@@ -105,6 +107,13 @@ def run(cv_json: Path, trials_csv: Path) -> dict:
     frame = np.array([s["model"][0] for s in shots], float)
     probe = np.array([s["probe_model"][0] for s in shots], float)
     spread = np.array([s["probe_spread"] for s in shots], float)
+    two = np.zeros(len(shots), bool)
+    if refine_json is not None:  # probe mode as shipped: shots probed twice take the two-probe JND1
+        ref = {(r["clip"], r["start_frame"]): r for r in json.loads(refine_json.read_text())["per_shot"]["cv"]}
+        two = np.array([ref[(s["clip"], s["start_frame"])]["two_probe"] for s in shots])
+        refined = np.array([ref[(s["clip"], s["start_frame"])]["jnd1"] for s in shots], float)
+    else:
+        refined = probe
     out = {"source": {"cv": str(cv_json.relative_to(ROOT)) if cv_json.is_relative_to(ROOT) else str(cv_json),
                       "trials": trials_csv.name}, "shots": len(shots), "clips": len(set(parent(s["clip"]) for s in shots)),
            "folds": int(f.max() + 1), "base_crf": BASE_CRF, "levels": {}}
@@ -117,9 +126,14 @@ def run(cv_json: Path, trials_csv: Path) -> dict:
         for k in np.unique(f):
             tr, te = f != k, f == k
             m = max(0.0, float(np.quantile(frame[tr] - y1[tr], p, method="higher")))
+            # z as the shipped weights have it: calibrated on the one-probe model's errors of every training shot
             z = max(0.0, float(np.quantile((probe[tr] - y1[tr]) / spread[tr], p, method="higher")))
+            # shots probed twice: their own margin, the p-quantile of the two-probe over-prediction (other folds)
+            m2 = (max(0.0, float(np.quantile(refined[tr & two] - y1[tr & two], p, method="higher")))
+                  if (tr & two).any() else 0.0)
             plans["predict"][te] = [crf_for([j], AUTO, m, calibrated=True) for j in frame[te]]
-            plans["probe"][te] = [crf_for([j], AUTO, z * s, calibrated=True) for j, s in zip(probe[te], spread[te])]
+            plans["probe"][te] = [crf_for([j], AUTO, m2 if t else z * s, calibrated=True)
+                                  for j, s, t in zip(refined[te], spread[te], two[te])]
         out["levels"][f"{p:g}"] = {mode: simulate(shots, trials, plan) for mode, plan in plans.items()}
     return out
 
@@ -129,12 +143,16 @@ def main(argv=None) -> int:
     ap.add_argument("trials", type=Path, help="trials.csv of the label build (jndenc dataset build)")
     ap.add_argument("--cv", type=Path, default=ROOT / "weights" / "model_card_cv5.json")
     ap.add_argument("--out", type=Path, default=ROOT / "weights" / "confidence_cv5.json")
+    ap.add_argument("--refine", type=Path, default=None,
+                    help="probe_refine.json: probe mode with its second probes (default: one probe per shot)")
     a = ap.parse_args(argv)
     if not a.trials.is_file():
         print(f"confidence: {a.trials} not found (build the labels first: weights/MODEL_CARD.md, Reproduce)",
               file=sys.stderr)
         return 2
-    res = run(a.cv.resolve(), a.trials)
+    res = run(a.cv.resolve(), a.trials, a.refine)
+    if a.refine:
+        res["source"]["refine"] = a.refine.name
     a.out.write_text(json.dumps(res, indent=1) + "\n")
     print(f"{'level':>6} {'mode':>8} {'saving/clip':>11} {'all bytes':>9} {'visible':>8} {'worst':>6} {'p5':>6}")
     for name, r in (("oracle", res["oracle"]), ("crf23", res["fixed_crf"])):

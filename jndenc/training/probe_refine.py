@@ -103,12 +103,16 @@ def main(argv=None) -> int:
            "margin_source": "quantiles of the two-probe JND1 over-prediction on the cross-validation shots probed "
                             "twice (second probes centred on out-of-fold probe-model estimates)",
            "cv": summary(rows["cv"], est["cv"], margin), "test": summary(rows["test"], est["test"], margin),
+           # per shot, the JND1 probe mode ends with (benchmarks/confidence.py simulates plans from these)
+           "per_shot": {name: [{"clip": r["key"].split("|")[0], "start_frame": int(r["key"].split("|")[1]),
+                                "two_probe": r["second"] is not None, "jnd1": round(float(e), 3)}
+                               for r, e in zip(rows[name], est[name])] for name in rows},
            "command": list(sys.argv)}
     args.out.write_text(json.dumps(res, indent=1) + "\n")
     meta = dict(read_metadata(args.probe_weights) or {})
     meta["refine"] = {k: res[k] for k in ("vmaf_distance", "slope_range", "margin", "margin_source")}
     write_metadata(args.probe_weights, meta)
-    print(json.dumps({k: res[k] for k in ("margin", "cv", "test")}, indent=1))
+    print(json.dumps({k: res[k] for k in ("margin", "cv", "test")}, indent=1))  # per_shot: in --out
     return 0
 
 
