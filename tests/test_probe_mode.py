@@ -167,15 +167,20 @@ def test_estimate_probe_mode_within_budget(probe_clip, tmp_path):
     assert est.stats["probe_seconds"] < 1.5 * medium + 1.0
 
 
+def _journal(ds: Path, clip: Path) -> Path:
+    """A dataset folder whose label journal lists the three 2 s shots of ``clip``."""
+    (ds / "_work").mkdir(parents=True)
+    recs = [{"clip": clip.name, "clip_sha256": "x", "start_frame": a, "end_frame": a + 50, "jnd": [24, 28, 31],
+             "fps": 25.0, "width": 320, "height": 240} for a in (0, 50, 100)]
+    (ds / "_work" / "labels.jsonl").write_text("".join(json.dumps(r) + "\n" for r in recs))
+    return ds
+
+
 def test_probe_features_cache_is_reused(probe_clip, tmp_path):
     """The dataset feature script probes each journalled shot once; a rerun with the same settings probes none."""
     from jndenc.training.probe_features import probe_dataset
 
-    ds = tmp_path / "ds"
-    (ds / "_work").mkdir(parents=True)
-    recs = [{"clip": probe_clip.name, "clip_sha256": "x", "start_frame": a, "end_frame": a + 50, "jnd": [24, 28, 31],
-             "fps": 25.0, "width": 320, "height": 240} for a in (0, 50, 100)]
-    (ds / "_work" / "labels.jsonl").write_text("".join(json.dumps(r) + "\n" for r in recs))
+    ds = _journal(tmp_path / "ds", probe_clip)
     data = probe_dataset(ds, [probe_clip.parent], [ProbeOptions(crf=30)], echo=lambda m: None)
     key = ProbeOptions(crf=30).key()
     assert len(data["shots"]) == 3 and all(key in v for v in data["shots"].values())
@@ -285,11 +290,7 @@ def test_centred_dataset_probes_encode_each_shot_at_its_centre(probe_clip, tmp_p
     """Dataset probes of a centred setting run each shot at its own estimate, on the source, like inference."""
     from jndenc.training.probe_features import probe_dataset, shot_key
 
-    ds = tmp_path / "ds"
-    (ds / "_work").mkdir(parents=True)
-    recs = [{"clip": probe_clip.name, "clip_sha256": "x", "start_frame": a, "end_frame": a + 50, "jnd": [24, 28, 31],
-             "fps": 25.0, "width": 320, "height": 240} for a in (0, 50, 100)]
-    (ds / "_work" / "labels.jsonl").write_text("".join(json.dumps(r) + "\n" for r in recs))
+    ds = _journal(tmp_path / "ds", probe_clip)
     opts = ProbeOptions(preset="ultrafast", rate_control="crf", subsample=1, window_seconds=1.0, centred=True)
     with pytest.raises(ValueError):
         probe_dataset(ds, [probe_clip.parent], [opts], echo=lambda m: None)  # no centres given
