@@ -163,10 +163,11 @@ def estimate(
 
     ``predict``: the model only. ``search``: the oracle's bisection by trial encodes. ``guided``: trial encodes
     starting from ``prior`` (per-shot JND1..3, or one number = a constant JND1 start with levels 4 apart), or from
-    the model's prediction when ``prior`` is None. ``probe``: the model's frame estimate plus one cheap probe
-    encode per shot (`jndenc.media.probe_encode`) through the probe model (``probe_model``, a loaded
-    `jndenc.models.probe.ProbeModel`, or ``probe_weights``; default: the shipped one); ``stats`` gets the
-    per-shot JND1 ``spread``, the calibrated ``margin_z`` and the probe scores.
+    the model's prediction when ``prior`` is None. ``probe``: the model's frame estimate plus a probe encode of
+    each shot at that estimate (`jndenc.media.probe_encode`) through the probe model (``probe_model``, a loaded
+    `jndenc.models.probe.ProbeModel`, or ``probe_weights``; default: the shipped one), and where the probe read
+    far from the threshold a second probe at the new estimate (`jndenc.models.probe.refine_jnd1`); ``stats``
+    gets the per-shot JND1 ``spread``, the calibrated margins and the probe scores.
     """
     if mode not in ESTIMATE_MODES:
         raise UserError(f"estimate mode must be one of {', '.join(ESTIMATE_MODES)}, not {mode!r}")

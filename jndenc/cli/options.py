@@ -16,7 +16,7 @@ def _floats(ctx, param, value):
     return vals
 
 
-MODE_HELP = ("predict: the JND model, no trial encode; probe: the model plus one cheap probe encode per shot; "
+MODE_HELP = ("predict: the JND model, no trial encode; probe: the model plus one or two 1 s medium-preset probe encodes per shot at its estimate; "
              "guided: the model's JND plus 2-3 measured trial encodes per shot; search: bisection by trial encodes "
              "(slow, exact for the proxy).")
 

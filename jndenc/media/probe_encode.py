@@ -1,16 +1,19 @@
-"""The cheap probe: one fast encode of every shot's trial window and its subsampled VMAF.
+"""The probe: an encode of each shot's trial window and its VMAF against the source.
 
-Per clip, two FFmpeg runs cover all shots: the first encodes the frames of
-every shot's trial window (the same middle-``window_seconds`` window the
-oracle's trials measure, `jndenc.media.ffargs.trial_window`) back to back with a
-fast x264 preset at one fixed CRF, with a forced keyframe at each window's
-first frame so each window is coded on its own, as a trial encode of it
-would be; the second measures VMAF (libvmaf, ``n_subsample``) of that file
-against the same source frames. Each shot gets the mean VMAF, PSNR-Y and
-SSIM of its window and the probe's bits per pixel. These describe how hard
-the content is to code at a known quality point, which SI/TI from frames
-do not see (grain, screen text, flat animation) - the probe model
-(`jndenc.models.probe`) maps them to JND1..3.
+The shipped setting (`SHIPPED_PROBE`) is *centred*: each shot's window (the
+middle second of the window the labels' trials measure,
+`jndenc.media.ffargs.trial_window`) is encoded with x264 medium at that shot's
+own CRF, the frame model's JND1 estimate rounded (`centred_crfs`), in an FFmpeg
+run of its own that keeps the source's timestamps, and every frame is scored:
+the probe is one trial encode of the label search, placed where the shot's
+VMAF is near its threshold. Fixed-quantiser settings (the first probe: x264
+ultrafast at constant QP 34) encode all windows of a run back to back, a
+forced keyframe at each window's first frame so each is coded on its own.
+Either way FFmpeg's loopback decoder scores the encode as it is written
+(libvmaf, ``n_subsample``), so the source is decoded once per run. Each shot
+gets the mean VMAF and PSNR-Y of its window, the probe's bits per pixel and
+the quantiser it ran at; the probe model (`jndenc.models.probe`) maps them,
+with the frame model's estimate, to JND1..3.
 
 Pure argument builders (`probe_encode_args`, `probe_quality_graph`) and one
 runner (`run_probe`).

@@ -1,4 +1,4 @@
-"""The probe-mode model: a shot's JND1..3 and its spread from the frame model's estimate plus one cheap probe.
+"""The probe-mode model: a shot's JND1..3 and its spread from the frame model's estimate plus one probe.
 
 Inputs (per shot):
 
