@@ -45,10 +45,10 @@ from pathlib import Path
 import numpy as np
 
 from jndenc.media.probe_encode import SHIPPED_PROBE
-from jndenc.models.probe import CONFIDENCE_LEVELS, fit_options
+from jndenc.models.probe import CONFIDENCE_LEVELS, fit_options, group_folds, margin_table
 from jndenc.training.data import load_frames
-from jndenc.training.probe_train import (attach_probe, frame_fit, frame_margins, frame_oof, frame_predict,
-                                         group_folds, predict_shots, read_shots, wide_features)
+from jndenc.training.probe_train import attach_probe
+from jndenc.training.shots import frame_fit, frame_oof, frame_predict, predict_shots, read_shots, wide_features
 from jndenc.training.siti import fit_linear, predict_linear
 
 SPLITS = ("train", "valid", "test")
@@ -122,7 +122,7 @@ def probe_fold(train: list[dict], test: list[dict], wide_tr, wide_te, k: int, se
     jnd, spread = predict_capped(heads, np.c_[fj_te, np.array([s["probe_vec"] for s in test])],
                                  fit_kw.get("saturated"))
     # predict mode's margin: a constant per p, the quantile of the frame model's out-of-fold over-prediction
-    const = frame_margins(fj_tr[:, 0] - ytr[:, 0], LEVELS_P)
+    const = margin_table(fj_tr[:, 0] - ytr[:, 0], LEVELS_P)
     return {"jnd": jnd, "spread": spread, "z": info["margin_z"], "frame_margin": const, "frame": fj_te}
 
 

@@ -40,7 +40,7 @@ SPLITS = ("train", "valid", "test")
 def pack(dataset: Path, out: Path, quality: int = 95) -> dict:
     import cv2
 
-    from jndenc.training.probe_train import read_shots
+    from jndenc.training.shots import read_shots
 
     jpegs, labels, split, clip, start = [], [], [], [], []
     for sp in SPLITS:

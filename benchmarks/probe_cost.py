@@ -36,13 +36,13 @@ def _child_cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def measure(clip: Path, threads: int) -> dict:
+def measure(clip: Path, threads: int, probe_model) -> dict:
     info = probe(clip)
     with tempfile.TemporaryDirectory(prefix="jndenc-pc-") as tmp:
         # probe mode as shipped: the analysis runs in this process (PyAV, the light runtime), every probe in an
         # FFmpeg child, so the children's CPU time during the estimate is the probes' (second probes included)
         c0 = _child_cpu()
-        est = estimate(clip, "probe", info=info, quiet=True)
+        est = estimate(clip, "probe", info=info, quiet=True, probe_model=probe_model)
         c_probe = _child_cpu() - c0
         t_probe = est.stats["probe_seconds"]
         out = Path(tmp) / "medium.mp4"
@@ -68,10 +68,11 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     from jndenc.models.probe import ProbeModel
 
-    opts = ProbeOptions(**ProbeModel.load().metadata.get("probe", {}))
+    pm = ProbeModel.load()  # loaded once, as a batch worker does
+    opts = ProbeOptions(**pm.metadata.get("probe", {}))
     rows = []
     for clip in args.clips:
-        r = measure(clip, args.threads)
+        r = measure(clip, args.threads, pm)
         rows.append(r)
         print(f"{r['clip']}: {r['size'][0]}x{r['size'][1]}, {r['frames']} frames, {r['shots']} shots, "
               f"{r['second_probes']} probed twice, probed {r['probed_frames']}: probe {r['probe_cpu_s']:.2f} CPU s ({r['probe_s']:.2f} s wall), medium "

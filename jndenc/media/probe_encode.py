@@ -15,7 +15,8 @@ gets the mean VMAF and PSNR-Y of its window, the probe's bits per pixel and
 the quantiser it ran at; the probe model (`jndenc.models.probe`) maps them,
 with the frame model's estimate, to JND1..3.
 
-Pure argument builders (`probe_encode_args`, `probe_quality_graph`) and one
+Pure argument builders (`probe_args` for the one FFmpeg run a probe takes, with
+`probe_quality_graph`; `probe_encode_args` for the encode alone) and one
 runner (`run_probe`).
 """
 from __future__ import annotations
@@ -140,9 +141,14 @@ def probe_encode_args(src: str | os.PathLike, out: str | os.PathLike, windows: S
 
     ``seek`` (`seek_args`) starts decoding later; ``windows`` then count from the first frame decoded.
     """
-    args = [*seek, "-i", str(src), "-map", "0:v:0", "-an", "-sn", "-dn",
-            "-vf", f"{window_chain(windows)},format={pix_fmt(bit_depth)}"]
+    args = [*seek, "-i", str(src), "-map", "0:v:0", "-an", "-sn", "-dn", "-vf", _encode_chain(windows, opts, bit_depth)]
     return args + _codec_args(opts, [b - a for a, b in windows], threads, crf) + [str(out)]
+
+
+def _encode_chain(windows: Sequence[tuple[int, int]], opts: ProbeOptions, bit_depth: int) -> str:
+    # x264's CRF rate control reads the frame rate from the timestamps: a CRF probe keeps the source's (as a
+    # trial encode of the window does), a constant-QP probe is renumbered to line up windows of any source
+    return f"{window_chain(windows, renumber=opts.rate_control == 'qp')},format={pix_fmt(bit_depth)}"
 
 
 def _codec_args(opts: ProbeOptions, lengths: Sequence[int], threads: int, crf: float | None = None) -> list[str]:
@@ -160,10 +166,10 @@ def _codec_args(opts: ProbeOptions, lengths: Sequence[int], threads: int, crf: f
 
 
 def probe_quality_graph(log_path: str | os.PathLike, windows: Sequence[tuple[int, int]], *, bit_depth: int = 8,
-                        subsample: int = 4, threads: int = 1) -> str:
-    """libvmaf graph: input 0 the probe encode, input 1 the source (its windows selected the same way)."""
+                        subsample: int = 4, threads: int = 1, encoded: str = "[0:v]", source: str = "[1:v]") -> str:
+    """libvmaf graph: ``encoded`` the probe encode, ``source`` the source (its windows selected the same way)."""
     pix = pix_fmt(bit_depth)
-    return (f"[0:v]settb=1/25,setpts=N,format={pix}[d];[1:v]{window_chain(windows)},format={pix}[r];"
+    return (f"{encoded}settb=1/25,setpts=N,format={pix}[d];{source}{window_chain(windows)},format={pix}[r];"
             f"[d][r]{libvmaf_filter(log_path, features=PROBE_FEATURES, threads=threads, subsample=subsample)}")
 
 
@@ -176,24 +182,12 @@ def probe_args(src: str | os.PathLike, out: str | os.PathLike, log_path: str | o
     to libvmaf beside the same source frames; the source is decoded once for both (two separate
     runs decode it twice, which at 720p cost as much as the encode and VMAF together).
     """
-    # x264's CRF rate control reads the frame rate from the timestamps: a CRF probe keeps the source's (as a
-    # trial encode of the window does), a constant-QP probe is renumbered to line up windows of any source
-    chain = f"{window_chain(windows, renumber=opts.rate_control == 'qp')},format={pix_fmt(bit_depth)}"
-    n = sum(b - a for a, b in windows)
-    enc = [*seek, "-i", str(src), "-filter_complex", f"[0:v:0]{chain}[enc]", "-map", "[enc]",
-           *_codec_args(opts, [b - a for a, b in windows], threads, crf), str(out)]
-    pix = pix_fmt(bit_depth)
-    vmaf = libvmaf_filter(log_path, features=PROBE_FEATURES, threads=threads, subsample=subsample)
-    graph = (f"[dec:0]settb=1/25,setpts=N,format={pix}[d];[0:v:0]{window_chain(windows)},format={pix}[r];"
-             f"[d][r]{vmaf}[scored]")
-    return enc + ["-dec", "0:0", "-filter_complex", graph, "-map", "[scored]", "-frames:v", str(n), "-f", "null", "-"]
-
-
-def probe_quality_args(probe_file: str | os.PathLike, src: str | os.PathLike, graph: str, frames: int,
-                       seek: Sequence[str] = ()) -> list[str]:
-    """Run ``graph`` over the probe file and the source (same ``seek`` as its encode); stop after ``frames``."""
-    return ["-i", str(probe_file), *seek, "-i", str(src), "-lavfi", graph, "-frames:v", str(int(frames)),
-            "-f", "null", "-"]
+    enc = [*seek, "-i", str(src), "-filter_complex", f"[0:v:0]{_encode_chain(windows, opts, bit_depth)}[enc]",
+           "-map", "[enc]", *_codec_args(opts, [b - a for a, b in windows], threads, crf), str(out)]
+    graph = probe_quality_graph(log_path, windows, bit_depth=bit_depth, subsample=subsample, threads=threads,
+                                encoded="[dec:0]", source="[0:v:0]")
+    return enc + ["-dec", "0:0", "-filter_complex", f"{graph}[scored]", "-map", "[scored]",
+                  "-frames:v", str(sum(b - a for a, b in windows)), "-f", "null", "-"]
 
 
 def group_windows(windows: Sequence[tuple[int, int]], max_gap: int) -> list[list[int]]:

@@ -37,6 +37,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..errors import UserError
+from ..media.probe_encode import centred_crfs
 
 ARCHITECTURE = "probe"
 PROBE_FEATURES = ("vmaf", "log_vmaf_headroom", "psnr", "log2_bpp", "log2_pixels", "probe_crf")
@@ -214,8 +215,6 @@ def second_probe_crfs(first_crf: Sequence[float], first_vmaf: Sequence[float], j
                       distance: float = REFINE_VMAF) -> list[int | None]:
     """Per shot, the CRF of a second centred probe (the estimate after the first, rounded), or None: the first
     read within ``distance`` of 94, or the estimate rounds to the first probe's CRF."""
-    from ..media.probe_encode import centred_crfs
-
     out: list[int | None] = []
     for c, v, c2 in zip(first_crf, first_vmaf, centred_crfs(jnd1)):
         out.append(c2 if abs(float(v) - RULE_VMAF) > distance and c2 != int(c) else None)
@@ -280,6 +279,15 @@ def predict_capped(heads: LinearHeads, x: np.ndarray,
 # shares p of unseen shots a calibrated margin keeps at or under their JND1 (--confidence); the weights store one
 # margin (predict) or z (probe) per level, and levels between them are interpolated
 CONFIDENCE_LEVELS = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
+
+
+def margin_table(over: np.ndarray, levels: Sequence[float] = CONFIDENCE_LEVELS) -> dict[str, float]:
+    """A constant margin per share p: the p-quantile of held-out over-predictions (estimate - label; 0 at least).
+
+    Subtracting it from an estimate kept a share p of those shots at or below their true JND1. Predict
+    mode's frame model (no spread head) and probe mode's shots probed twice each carry one such table.
+    """
+    return {f"{p:g}": round(float(max(0.0, np.quantile(over, p, method="higher"))), 3) for p in levels}
 
 
 def at_level(table: dict[str, float] | None, p: float) -> float | None:

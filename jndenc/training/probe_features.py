@@ -8,7 +8,7 @@ lists the shots). Each shot is probed on the middle of the window its labels
 were measured on (`jndenc.media.ffargs.trial_window`; the setting's window
 seconds, at most the build's), for every probe setting asked for. A centred
 setting (``crf@frame``) encodes each shot at the frame model's JND1 estimate
-(`jndenc.training.probe_train.centre_estimates`: out-of-fold for train and
+(`jndenc.training.shots.centre_estimates`: out-of-fold for train and
 valid shots, ``--frame-weights``' for test shots). The scores are cached in
 ``DATASET/probe_features.json`` (or ``--cache``): a rerun probes only shots
 or settings not cached yet, so adding shots to a dataset costs only theirs.
@@ -31,13 +31,10 @@ from typing import Iterable, Sequence
 from ..media.clips import list_clips
 from ..media.probe import probe
 from ..media.probe_encode import SHIPPED_PROBE, ProbeOptions, centred_crfs, extract_windows, run_probe, shot_windows
+from .shots import centre_estimates, shot_key  # noqa: F401 - shot_key: the cache's key, imported from here too
 
 CACHE_NAME = "probe_features.json"
 CACHE_VERSION = 1
-
-
-def shot_key(clip: str, start: int, end: int) -> str:
-    return f"{clip}|{int(start)}|{int(end)}"
 
 
 def read_journal(dataset: str | os.PathLike) -> list[dict]:
@@ -178,8 +175,6 @@ def main(argv=None) -> int:
     if any(c.centred for c in configs):
         if args.frame_weights is None:
             ap.error("centred settings (crf@frame) need --frame-weights")
-        from .probe_train import centre_estimates
-
         centre = centre_estimates(args.dataset, args.frame_weights)
     probe_dataset(args.dataset, args.clips, configs, args.cache, args.trial_seconds, centre=centre)
     return 0

@@ -27,7 +27,7 @@ from typing import Sequence
 import numpy as np
 
 from ..media.probe_encode import SHIPPED_PROBE
-from ..models.probe import CONFIDENCE_LEVELS, REFINE_SLOPE, REFINE_VMAF, refine_jnd1, second_probe_crfs
+from ..models.probe import REFINE_SLOPE, REFINE_VMAF, margin_table, refine_jnd1, second_probe_crfs
 from .probe_features import load_cache, probe_dataset, read_journal, shot_key
 
 
@@ -40,8 +40,7 @@ def _rows(per_shot: Sequence[dict], ends: dict, first: dict, second: dict | None
             continue
         (c2,) = second_probe_crfs([q1["crf"]], [q1["vmaf"]], [s["probe_model"][0]])
         q2 = (second or {}).get(k, {}).get(setting)
-        out.append({"key": k, "label": float(s["label"][0]), "model": float(s["probe_model"][0]),
-                    "spread_margin": None, "first": q1, "c2": c2,
+        out.append({"key": k, "label": float(s["label"][0]), "model": float(s["probe_model"][0]), "first": q1, "c2": c2,
                     "second": q2 if (q2 is not None and c2 is not None and int(q2["crf"]) == c2) else None})
     return out
 
@@ -50,11 +49,6 @@ def estimates(rows: Sequence[dict]) -> np.ndarray:
     """JND1 per row: the two-probe estimate where the shot has a second probe, the model's elsewhere."""
     return np.array([refine_jnd1(r["first"]["crf"], r["first"]["vmaf"], r["second"]["crf"], r["second"]["vmaf"])
                      if r["second"] else r["model"] for r in rows])
-
-
-def margins(over: np.ndarray, levels: Sequence[float] = CONFIDENCE_LEVELS) -> dict[str, float]:
-    """Per share p, the p-quantile of the over-prediction (estimate - label; 0 at least)."""
-    return {f"{p:g}": round(float(max(0.0, np.quantile(over, p, method="higher"))), 3) for p in levels}
 
 
 def summary(rows: Sequence[dict], est: np.ndarray, margin: dict[str, float]) -> dict:
@@ -98,7 +92,7 @@ def main(argv=None) -> int:
     est = {name: estimates(r) for name, r in rows.items()}
     cv_two = np.array([r["second"] is not None for r in rows["cv"]])
     y_cv = np.array([r["label"] for r in rows["cv"]])
-    margin = margins(est["cv"][cv_two] - y_cv[cv_two])
+    margin = margin_table(est["cv"][cv_two] - y_cv[cv_two])
     res = {"setting": setting, "vmaf_distance": REFINE_VMAF, "slope_range": list(REFINE_SLOPE), "margin": margin,
            "margin_source": "quantiles of the two-probe JND1 over-prediction on the cross-validation shots probed "
                             "twice (second probes centred on out-of-fold probe-model estimates)",
