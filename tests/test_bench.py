@@ -199,3 +199,35 @@ def test_guided_ladder_measures_each_target_and_aims_at_it(cut_clip, tmp_path):
     assert res["run"]["counters"]["analyses"] == 2
     again = bdrate.run([cut_clip], tmp_path, BenchOptions(**{**TINY, "modes": ("guided",), "match": False}))
     assert again["run"]["counters"]["analyses"] == 0 and again["run"]["counters"]["encodes"] == 0
+
+
+def test_probe_and_predict_ladders_plan_with_their_calibrated_margins(cut_clip, tmp_path):
+    # margin "auto" is what `jndenc encode` does by default: each shot's calibrated margin below the estimate
+    from jndenc.bench.points import Runner
+    from jndenc.planner import crf_for, PlanOptions
+
+    opts = BenchOptions(**{**TINY, "modes": ("predict", "probe"), "margins": ("auto",), "match": False})
+    res = bdrate.run([cut_clip], tmp_path, opts)
+    assert set(res["summary"]["ladders"]) == {"jndenc-predict mauto", "jndenc-probe mauto"}
+    r = Runner(tmp_path, opts)
+    cs = r.open_clip(cut_clip)
+    an = r.analysis(cs, "probe")
+    assert r.counters.analysis_hits == 1  # recalled, not run again
+    am = an["auto_margins"]
+    assert am["calibrated"] and len(am["margins"]) == len(an["shots"]) and min(am["margins"]) > 0
+    assert an["probe_seconds"] > 0
+    plan = r.jnd_plan(an, 1, "auto")
+    want = [crf_for(j, PlanOptions(margin="auto"), m, True) for j, m in zip(an["jnd"], am["margins"])]
+    assert [s.crf for s in plan.shots] == want
+    assert all(s.crf <= j[0] for s, j in zip(plan.shots, an["jnd"]))
+    with open(tmp_path / "results.csv") as fh:
+        rows = [row for row in csv.DictReader(fh) if row["ladder"] == "jndenc-probe mauto"]
+    assert [row["margin"] for row in rows] == ["auto", "auto"]
+    assert float(rows[0]["crf_max"]) == max(want)
+
+
+def test_margins_option_parses_auto_and_numbers():
+    a = bdrate.parser().parse_args(["x.mp4", "--out", "o", "--margins", "auto,1.5"])
+    assert bdrate.options_from_args(a).margins == ("auto", 1.5)
+    with pytest.raises(SystemExit):
+        bdrate.parser().parse_args(["x.mp4", "--out", "o", "--margins", "sometimes"])

@@ -5,7 +5,8 @@ a lossless x264 (``-qp 0``) file, so every encode and every metric sees the
 same frames. Then:
 
 * the fixed-CRF ladder (default 18, 23, 28, 33, 38) and, for each mode
-  (predict, search) and margin, the jndenc ladder over the target JND levels
+  (predict, probe, guided, search) and margin (default ``auto``: each mode's
+  default in `jndenc encode`), the jndenc ladder over the target JND levels
   are encoded through `jndenc.encode` (both with keyframes at the shot cuts,
   so the only difference is the per-shot CRF);
 * each encode is measured against the source (VMAF mean / 5th percentile /
@@ -56,8 +57,8 @@ from .report import CSV_COLUMNS, machine  # noqa: F401
 
 
 # ---------------------------------------------------------------------------- run
-def _ladder_name(mode: str, margin: float) -> str:
-    return f"jndenc-{mode} m{margin:g}"
+def _ladder_name(mode: str, margin: float | str) -> str:
+    return f"jndenc-{mode} m{margin}" if isinstance(margin, str) else f"jndenc-{mode} m{margin:g}"
 
 
 def run_clip(r: Runner, cs: ClipSource) -> tuple[list[dict], dict]:
@@ -131,8 +132,10 @@ def run(inputs: Sequence[str | os.PathLike], out: str | os.PathLike, opts: Bench
     all_clips = list_clips(inputs)
     clips = select_clips(all_clips, opts.max_clips)
     r = Runner(out, opts)
-    if {"predict", "guided"} & set(opts.modes):
+    if {"predict", "probe", "guided"} & set(opts.modes):
         r.predictor()  # a model that fails to load stops the run here, before any encode
+    if "probe" in opts.modes and r.predict_skipped is None:
+        r.probe_model()
     rows: list[dict] = []
     per_clip: list[dict] = []
     clip_times = {}
@@ -153,8 +156,9 @@ def run(inputs: Sequence[str | os.PathLike], out: str | os.PathLike, opts: Bench
                 print(f"bdrate: {clip.name} done in {clip_times[clip.name]:.1f}s", file=sys.stderr)
         r.pbar = None
     notes = []
-    if "predict" in opts.modes and r.predict_skipped:
-        notes.append(f"predict mode skipped: {r.predict_skipped}")
+    skipped = [m for m in opts.modes if m != "search"]
+    if skipped and r.predict_skipped:
+        notes.append(f"{', '.join(skipped)} mode skipped: {r.predict_skipped}")
     if len(clips) < len(all_clips):
         notes.append(f"{len(clips)} of {len(all_clips)} clips (--max-clips {opts.max_clips}); "
                      "use --max-clips 0 for all")
@@ -177,6 +181,13 @@ def _nums(s: str, kind=float) -> tuple:
         raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {s!r}") from None
 
 
+def _margins(s: str) -> tuple:
+    try:
+        return tuple(x.strip() if x.strip() == "auto" else float(x) for x in s.split(",") if x.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected 'auto' or comma-separated numbers, got {s!r}") from None
+
+
 def parser() -> argparse.ArgumentParser:
     d = BenchOptions()
     p = argparse.ArgumentParser(
@@ -187,7 +198,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="results folder (also holds the cache)")
     p.add_argument("--crf-ladder", type=_nums, default=d.crf_ladder, help="fixed CRFs (default 18,23,28,33,38)")
     p.add_argument("--targets", type=lambda s: _nums(s, int), default=d.targets, help="target JND levels (1,2,3)")
-    p.add_argument("--margins", type=_nums, default=d.margins, help="jndenc margins, one ladder each (1)")
+    p.add_argument("--margins", type=_margins, default=d.margins,
+                   help="jndenc margins, one ladder each: CRF steps or 'auto' (each mode's default in `jndenc encode`: "
+                        "predict/probe calibrated per shot, search 1, guided 0) [auto]")
     p.add_argument("--codec", choices=["x264", "x265"], default=d.codec)
     p.add_argument("--preset", default=d.preset)
     p.add_argument("--modes", type=lambda s: tuple(x.strip() for x in s.split(",") if x.strip()),

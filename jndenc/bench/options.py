@@ -3,14 +3,15 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-BENCH_MODES = ("predict", "guided", "search")
+BENCH_MODES = ("predict", "probe", "guided", "search")
 
 
 @dataclass
 class BenchOptions:
     crf_ladder: tuple[float, ...] = (18, 23, 28, 33, 38)
     targets: tuple[int, ...] = (1, 2, 3)
-    margins: tuple[float, ...] = (1.0,)
+    # "auto": each mode's default in `jndenc encode` (predict/probe: calibrated per-shot margins, search 1, guided 0)
+    margins: tuple[float | str, ...] = ("auto",)
     codec: str = "x264"
     preset: str = "medium"
     modes: tuple[str, ...] = ("predict", "guided", "search")

@@ -21,7 +21,8 @@ from ..media.probe import probe
 from ..media.quality import compare
 from ..estimate import estimate, search_options
 from ..guided import GuidedOptions
-from ..pipeline import GUIDED_TRIAL_SECONDS, load_calibration
+from ..models.probe import ProbeModel, default_probe_weights
+from ..pipeline import DEFAULT_MARGIN, GUIDED_TRIAL_SECONDS, load_calibration
 from ..planner import PlanOptions, make_plan
 from ..planner import fixed_plan as fixed_crf_plan
 from ..predictor import default_weights_candidates, default_weights_path
@@ -79,6 +80,7 @@ class Runner:
         self.counters = Counters()
         self.notes: list[str] = []
         self._predictor = None
+        self._probe_model = None
         self.predict_skipped: str | None = None  # why predict mode was skipped, when it was
         self._calib_key = sha256_file(opts.calibration) if opts.calibration else None
         self.pbar = None
@@ -139,19 +141,32 @@ class Runner:
                                   f"({type(exc).__name__}: {exc})") from exc
         return self._predictor
 
+    def probe_model(self) -> ProbeModel:
+        """The shipped probe model, loaded once (probe mode)."""
+        if self._probe_model is None:
+            if default_probe_weights() is None:
+                raise JndencError("probe mode: no probe model weights are installed")
+            self._probe_model = ProbeModel.load(None)
+        return self._probe_model
+
     def analysis(self, cs: ClipSource, mode: str, target: int = 1) -> dict | None:
         """Per-shot JND estimates of the clip by ``mode`` (`jndenc.estimate`), cached.
 
-        Predict and search estimate every level at once; guided measures only ``target``,
-        so it has one analysis per level.
+        Predict, probe and search estimate every level at once; guided measures only ``target``,
+        so it has one analysis per level. Predict and probe records keep each shot's calibrated
+        margin at the default confidence (what ``margin="auto"`` plans with).
         """
         thresholds = tuple(self.opts.thresholds or DEFAULT_THRESHOLDS)
         # the default weights change when they are retrained: key them by content, not by "default"
         weights = self.opts.weights or default_weights_path()
         wkey = sha256_file(weights) if weights and os.path.isfile(weights) else weights
+        pkey = None
+        if mode == "probe":
+            pw = default_probe_weights()
+            pkey = sha256_file(pw) if pw else None
         key = _key("analysis", CACHE_VERSION, cs.sha, self.opts.max_frames, mode, self.opts.codec, self.opts.preset,
                    thresholds if mode != "predict" else None, wkey if mode != "search" else None,
-                   target if mode == "guided" else None)
+                   target if mode == "guided" else None, "margins", pkey)
         rec = self.cache.get(key)
         if rec is not None:
             self.counters.analysis_hits += 1
@@ -162,17 +177,25 @@ class Runner:
             if pred is None:
                 return None
             kw["predictor"] = pred
+        if mode == "probe":
+            kw["probe_model"] = self.probe_model()
         src = self.ensure_source(cs)
         sopts = search_options(self.opts.codec, self.opts.preset, thresholds,
                                trial_seconds=GUIDED_TRIAL_SECONDS if mode == "guided" else 0.0)
         est = estimate(src, mode, search_options=sopts, guided_options=GuidedOptions(target_jnd=target), **kw)
         self.counters.analyses += 1
-        return self.cache.put(key, {
-            "mode": mode, "model": est.model, "frames": est.frames, "fps": est.fps,
-            "shots": [list(r) for r in est.ranges], "jnd": [s.to_dict()["jnd"] for s in est.shots],
-            "analysis_s": round(est.seconds, 3), "trial_encodes": est.trial_encodes,
-            "shot_times": est.shot_times(),
-        })
+        rec = {"mode": mode, "model": est.model, "frames": est.frames, "fps": est.fps,
+               "shots": [list(r) for r in est.ranges], "jnd": [s.to_dict()["jnd"] for s in est.shots],
+               "analysis_s": round(est.seconds, 3), "trial_encodes": est.trial_encodes,
+               "shot_times": est.shot_times()}
+        if DEFAULT_MARGIN.get(mode) == "auto":
+            margins, why, calibrated = est.auto_margins(PlanOptions().confidence)
+            rec["auto_margins"] = {"margins": [round(float(m), 4) for m in margins], "source": why,
+                                   "calibrated": calibrated, "confidence": PlanOptions().confidence}
+        if mode == "probe":
+            rec["probe_seconds"] = est.stats.get("probe_seconds")
+            rec["second_probes"] = sum("second" in p for p in est.stats.get("probe") or [])
+        return self.cache.put(key, rec)
 
     # -- encodes -------------------------------------------------------------
     def _plan_options(self, **kw):
@@ -183,12 +206,20 @@ class Runner:
         i = cs.info
         return fixed_crf_plan([tuple(s) for s in i["shots"]], crf, i["frames"], i["fps"], self._plan_options())
 
-    def jnd_plan(self, an: dict, target: int, margin: float):
+    def jnd_plan(self, an: dict, target: int, margin: float | str):
+        """The plan for one jndenc point; ``margin="auto"`` is the mode's default in `jndenc encode`."""
+        shot_margins, calibrated = None, False
+        if margin == "auto":
+            margin = DEFAULT_MARGIN.get(an["mode"], 1.0)
+            if margin == "auto":
+                am = an["auto_margins"]
+                shot_margins, calibrated = am["margins"], am["calibrated"]
         # guided CRFs sit on half steps where the curve is steep
         opts = self._plan_options(target_jnd=target, margin=margin, crf_step=0.5 if an["mode"] == "guided" else 1.0)
         jnd = [[np.nan if x is None else x for x in j] for j in an["jnd"]]
         return make_plan([tuple(s) for s in an["shots"]], jnd, an["frames"], an["fps"], opts, mode=an["mode"],
-                         model=an["model"], shot_times=an.get("shot_times"))
+                         model=an["model"], shot_times=an.get("shot_times"), shot_margins=shot_margins,
+                         calibrated=calibrated)
 
     def point(self, cs: ClipSource, plan) -> dict:
         """Encode ``plan`` and measure it, or recall the cached result."""
