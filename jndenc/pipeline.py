@@ -97,7 +97,9 @@ class Prediction:
                "mode": self.estimates.mode, "shots": shots, "analysis_s": round(self.estimates.seconds, 3),
                "trial_encodes": self.estimates.trial_encodes, "notes": list(self.estimates.notes)}
         if "probe" in self.estimates.stats:
-            out["probe"] = probe_report(self.estimates.stats)
+            # the plan carries the same report when there is one
+            out["probe"] = (self.plan.stats.get("probe") if self.plan is not None else None) \
+                or probe_report(self.estimates.stats)
         if self.plan is not None:
             out["plan_options"] = {k: self.plan.options[k] for k in ("codec", "preset", "target_jnd", "margin",
                                                                        "confidence", "min_crf", "max_crf")}

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from jndenc.media.ffargs import select_expr
-from jndenc.media.probe_encode import (ProbeOptions, group_windows, keyframe_expr, probe_args, probe_encode_args,
-                                       probe_quality_graph, run_probe, seek_args, shot_windows)
+from jndenc.media.probe_encode import (ProbeOptions, group_windows, keyframe_expr, probe_args, probe_quality_graph,
+                                       run_probe, seek_args, shot_windows)
 from jndenc.media.ffargs import trial_window
 
 from conftest import make_cut_clip
@@ -28,18 +28,22 @@ def test_shot_windows_are_the_labels_trial_windows():
 
 
 def test_encode_args_select_windows_and_key_each_one():
-    args = probe_encode_args("in.mp4", "out.mkv", [(5, 55), (80, 130)], opts=ProbeOptions(preset="superfast", crf=28))
-    vf = args[args.index("-vf") + 1]
-    assert "between(n,5,54)+between(n,80,129)" in vf and "trim=end_frame=130" in vf
-    assert args[args.index("-preset") + 1] == "superfast" and args[args.index("-qp") + 1] == "28"
-    crf = probe_encode_args("in.mp4", "o.mkv", [(0, 5)], opts=ProbeOptions(crf=30, rate_control="crf"))
-    assert crf[crf.index("-crf") + 1] == "30" and "-qp" not in crf
-    assert args[args.index("-force_key_frames") + 1] == "expr:eq(n,0)+eq(n,50)"
-    assert args[args.index("-frames:v") + 1] == "100" and args[-1] == "out.mkv"
+    args = probe_args("in.mp4", "out.mkv", "v.json", [(5, 55), (80, 130)], opts=ProbeOptions(preset="superfast", crf=28))
+    enc = args[:args.index("-dec")]  # the encoder's half of the one run
+    chain = enc[enc.index("-filter_complex") + 1]
+    assert "between(n,5,54)+between(n,80,129)" in chain and "trim=end_frame=130" in chain
+    assert "setpts=N" in chain  # constant QP: windows renumbered back to back
+    assert enc[enc.index("-preset") + 1] == "superfast" and enc[enc.index("-qp") + 1] == "28"
+    assert enc[enc.index("-force_key_frames") + 1] == "expr:eq(n,0)+eq(n,50)"
+    assert enc[enc.index("-frames:v") + 1] == "100" and enc[-1] == "out.mkv"
+    crf = probe_args("in.mp4", "o.mkv", "v.json", [(0, 5)], opts=ProbeOptions(crf=30, rate_control="crf"), crf=31)
+    enc = crf[:crf.index("-dec")]
+    assert enc[enc.index("-crf") + 1] == "31" and "-qp" not in enc
+    assert "setpts=N" not in enc[enc.index("-filter_complex") + 1]  # CRF keeps the source's timing
     assert select_expr([(0, 1)]) == "between(n,0,0)" and keyframe_expr([3]) == "expr:eq(n,0)"
     seek = seek_args(100, 25.0)
     assert seek == ["-ss", "3.980000"] and seek_args(0, 25.0) == []
-    assert probe_encode_args("in.mp4", "o.mkv", [(0, 5)], seek=seek)[:3] == ["-ss", "3.980000", "-i"]
+    assert probe_args("in.mp4", "o.mkv", "v.json", [(0, 5)], seek=seek)[:3] == ["-ss", "3.980000", "-i"]
 
 
 def test_one_run_encodes_and_scores_with_a_loopback_decoder():

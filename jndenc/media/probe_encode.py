@@ -16,8 +16,7 @@ the quantiser it ran at; the probe model (`jndenc.models.probe`) maps them,
 with the frame model's estimate, to JND1..3.
 
 Pure argument builders (`probe_args` for the one FFmpeg run a probe takes, with
-`probe_quality_graph`; `probe_encode_args` for the encode alone) and one
-runner (`run_probe`).
+`probe_quality_graph`) and one runner (`run_probe`).
 """
 from __future__ import annotations
 
@@ -132,17 +131,6 @@ def seek_args(first_frame: int, fps: float) -> list[str]:
     if first_frame < 1:
         return []
     return ["-ss", f"{(first_frame - 0.5) / fps:.6f}"]
-
-
-def probe_encode_args(src: str | os.PathLike, out: str | os.PathLike, windows: Sequence[tuple[int, int]], *,
-                      opts: ProbeOptions = ProbeOptions(), bit_depth: int = 8, threads: int = 0,
-                      seek: Sequence[str] = (), crf: float | None = None) -> list[str]:
-    """The probe encode: ``windows`` of ``src`` back to back, each starting with a keyframe.
-
-    ``seek`` (`seek_args`) starts decoding later; ``windows`` then count from the first frame decoded.
-    """
-    args = [*seek, "-i", str(src), "-map", "0:v:0", "-an", "-sn", "-dn", "-vf", _encode_chain(windows, opts, bit_depth)]
-    return args + _codec_args(opts, [b - a for a, b in windows], threads, crf) + [str(out)]
 
 
 def _encode_chain(windows: Sequence[tuple[int, int]], opts: ProbeOptions, bit_depth: int) -> str:

@@ -61,7 +61,7 @@ def predict_shots(pred, shots: Sequence[dict]) -> np.ndarray:
     return np.sort(np.array(out).reshape(-1, 3), axis=1)
 
 
-def wide_features(shots: Sequence[dict], batch: int = 64) -> list[np.ndarray]:
+def wide_features(shots: Sequence[dict]) -> list[np.ndarray]:
     """Per shot, [K, F] ``wide_features`` (the compact model's SI, TI and geometry) of its images."""
     import keras
 
