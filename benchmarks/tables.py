@@ -214,14 +214,26 @@ def predict_vs_search(runs: Sequence[dict]) -> str:
                     [False, False, False, True, False, True, False, False])
 
 
-def bdrate_averages(summary: dict) -> str:
-    """The averages of a `benchmarks/bdrate.py` run's summary.json, one row per jndenc ladder."""
+def bdrate_averages(summary: dict, run: dict | None = None) -> str:
+    """The averages of a `benchmarks/bdrate.py` run's summary.json (with its run.json), one row per jndenc ladder."""
+    head = ""
+    if run is not None:
+        o = run["options"]
+        frames = f"first {o['max_frames']} frames of each" if o.get("max_frames") else "whole clips"
+        margins = ", ".join(str(m) for m in o.get("margins", []))
+        head = (f"{run['date'][:10]}: {summary['clips']} clips ({frames}), {o['codec']} {o['preset']}, fixed-CRF ladder "
+                f"{', '.join(f'{c:g}' for c in o['crf_ladder'])} vs jndenc JND "
+                f"{', '.join(map(str, o['targets']))} (margins: {margins}); {run['machine']['cores']} cores, "
+                f"{o.get('threads') or 'all'} encoder thread(s); {run['timings']['total_s'] / 60:.0f} min in all. "
+                "Means over clips; the worst-shot column is the lowest clip's worst shot at JND1.\n\n")
     rows = [[name, _num(a.get("bd_rate_vmaf"), "{:+.1f}%"), _num(a.get("bd_vmaf"), "{:+.2f}"),
              _num(a.get("bd_rate_psnr"), "{:+.1f}%"), _num(a.get("bd_psnr"), "{:+.2f}"),
-             _num(a.get("matched_rate_diff_pct"), "{:+.1f}%"), str(a.get("n_bd_rate_vmaf", 0))]
+             _num(a.get("matched_rate_diff_pct"), "{:+.1f}%"), _num(a.get("jnd1_vmaf_worst_shot_min"), "{:.2f}"),
+             _num(a.get("analysis_s"), "{:.1f}"), str(a.get("n_bd_rate_vmaf", 0))]
             for name, a in summary["ladders"].items()]
-    return md_table(["ladder", "BD-rate VMAF", "BD-VMAF", "BD-rate PSNR", "BD-PSNR (dB)", "matched worst-shot rate",
-                     "clips"], rows, [False, True, True, True, True, True, True])
+    return head + md_table(["ladder", "BD-rate VMAF", "BD-VMAF", "BD-rate PSNR", "BD-PSNR (dB)",
+                            "matched worst-shot rate", "JND1 worst shot VMAF, lowest clip", "analysis s / clip", "clips"],
+                           rows, [False, True, True, True, True, True, True, True, True])
 
 
 def overhead_report(rep: dict) -> str:
@@ -414,7 +426,8 @@ REGIONS: dict[str, Callable[[], str]] = {
     "predict-vs-search": _maybe("weights/predict_vs_search.json", lambda d: predict_vs_search(d["runs"]),
                                 "predict-vs-search run", "run `predict_vs_search.py CLIP --out DIR` per clip and "
                                 "list the JSONs under `runs` in `weights/predict_vs_search.json`"),
-    "bdrate": _maybe("benchmarks/results/summary.json", bdrate_averages, "BD-rate run",
+    "bdrate": _maybe("benchmarks/results/summary.json",
+                     lambda d: bdrate_averages(d, _load_opt("benchmarks/results/run.json")), "BD-rate run",
                      "run `bdrate.py` with `--out benchmarks/results`"),
     "modes": _maybe("benchmarks/results/modes.json", modes_table, "modes run",
                     "run `modes.py CLIPS --out benchmarks/results/modes.json`"),

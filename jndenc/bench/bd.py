@@ -114,10 +114,17 @@ def aggregate(per_clip: list[dict]) -> dict:
                 vals.setdefault(k, []).append(s.get(k, float("nan")))
             if "matched" in s:
                 vals.setdefault("matched_rate_diff_pct", []).append(s["matched"]["rate_diff_pct"])
+            for k in ("jnd1_vmaf_worst_shot", "analysis_s"):
+                if k in s:
+                    vals.setdefault(k, []).append(s[k])
         agg = {}
         for k, v in vals.items():
             v = [x for x in v if x is not None and math.isfinite(x)]
             agg[k] = float(np.mean(v)) if v else float("nan")
             agg[f"n_{k}"] = len(v)
+        # per-shot quality is judged by its worst case, not its mean
+        worst = [x for x in vals.get("jnd1_vmaf_worst_shot", []) if x is not None and math.isfinite(x)]
+        if worst:
+            agg["jnd1_vmaf_worst_shot_min"] = float(min(worst))
         out[n] = agg
     return out

@@ -94,6 +94,9 @@ def run_clip(r: Runner, cs: ClipSource) -> tuple[list[dict], dict]:
                              "trial_encodes": an.get("trial_encodes") or 0, **rec})
                 _tick(r)
             s = ladder_summary(fixed, pts)
+            if 1 in pts:  # what a user of the default (JND1) sees: its worst shot, and what deciding took
+                s["jnd1_vmaf_worst_shot"] = pts[1]["vmaf_worst_shot"]
+            s["analysis_s"] = sum(a["analysis_s"] for a in ans.values()) if ans is not None else an1["analysis_s"]
             if o.match and 1 in pts:
                 m = match_worst_shot(r, cs, fixed, pts[1])
                 if m is not None:

@@ -57,12 +57,14 @@ def write_summary_md(path: Path, summary: dict, run: dict) -> None:
     if summary.get("notes"):
         lines.append("")
     lines += ["## Averages", "",
-              "| ladder | BD-rate VMAF | BD-VMAF | BD-rate PSNR | BD-PSNR (dB) | matched worst-shot rate | clips |",
-              "|---|---:|---:|---:|---:|---:|---:|"]
+              "| ladder | BD-rate VMAF | BD-VMAF | BD-rate PSNR | BD-PSNR (dB) | matched worst-shot rate | "
+              "JND1 worst shot VMAF, lowest clip | analysis s / clip | clips |",
+              "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for n, a in summary["ladders"].items():
         lines.append(f"| {n} | {_f(a.get('bd_rate_vmaf'), '{:+.1f}%')} | {_f(a.get('bd_vmaf'), '{:+.2f}')} | "
                      f"{_f(a.get('bd_rate_psnr'), '{:+.1f}%')} | {_f(a.get('bd_psnr'), '{:+.2f}')} | "
-                     f"{_f(a.get('matched_rate_diff_pct'), '{:+.1f}%')} | {a.get('n_bd_rate_vmaf', 0)} |")
+                     f"{_f(a.get('matched_rate_diff_pct'), '{:+.1f}%')} | {_f(a.get('jnd1_vmaf_worst_shot_min'), '{:.2f}')} | "
+                     f"{_f(a.get('analysis_s'), '{:.1f}')} | {a.get('n_bd_rate_vmaf', 0)} |")
     lines += ["", "## Per clip", "",
               "| clip | ladder | BD-rate VMAF | BD-VMAF | BD-rate PSNR | BD-PSNR | JND1 worst-shot VMAF | matched CRF | "
               "rate vs matched |", "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
@@ -154,8 +156,8 @@ def _json_safe(x):
 
 
 def print_table(summary: dict) -> None:
-    print(f"{'ladder':<22} {'BD-rate VMAF':>12} {'BD-VMAF':>8} {'BD-rate PSNR':>12} {'matched':>8}  clips")
+    print(f"{'ladder':<22} {'BD-rate VMAF':>12} {'BD-VMAF':>8} {'BD-rate PSNR':>12} {'matched':>8} {'worst':>6}  clips")
     for n, a in summary["ladders"].items():
         print(f"{n:<22} {_f(a.get('bd_rate_vmaf'), '{:+.1f}%'):>12} {_f(a.get('bd_vmaf'), '{:+.2f}'):>8} "
-              f"{_f(a.get('bd_rate_psnr'), '{:+.1f}%'):>12} {_f(a.get('matched_rate_diff_pct'), '{:+.1f}%'):>8}  "
-              f"{a.get('n_bd_rate_vmaf', 0)}")
+              f"{_f(a.get('bd_rate_psnr'), '{:+.1f}%'):>12} {_f(a.get('matched_rate_diff_pct'), '{:+.1f}%'):>8} "
+              f"{_f(a.get('jnd1_vmaf_worst_shot_min'), '{:.2f}'):>6}  {a.get('n_bd_rate_vmaf', 0)}")
