@@ -25,6 +25,7 @@ from .search import DEFAULT_THRESHOLDS
 from . import verify as V
 from .media.probe import VideoInfo, open_container, probe
 from .progress import FrameCounter, bar
+from .reference import compare_with_crf
 from .media.runner import run_ffmpeg
 
 # audio codecs the MP4/MOV muxer takes as they are; others are re-encoded to AAC
@@ -47,6 +48,7 @@ class EncodeResult:
     quality: list | None = None  # per-shot `jndenc.verify.ShotQuality` with --verify
     target_vmaf: float | None = None
     passes: list[dict] = field(default_factory=list)  # --ensure: each pass's CRFs, bytes and per-shot VMAF
+    compare: dict | None = None  # --compare-crf: a plain fixed-CRF encode of the same input beside this one
 
     def to_dict(self) -> dict:
         shots = []
@@ -79,6 +81,8 @@ class EncodeResult:
             out["verify"] = V.summary(self.quality, self.target_vmaf)
         if self.passes:
             out["passes"] = self.passes
+        if self.compare is not None:
+            out["compare"] = self.compare
         return out
 
 
@@ -194,6 +198,7 @@ def encode(
     validate: bool | str = True,
     verify: bool | None = None,
     ensure: bool = False,
+    compare_crf: float | None = None,
     **plan_options,
 ) -> EncodeResult:
     """Encode ``src`` to ``dst`` with per-shot JND-guided CRF.
@@ -202,7 +207,9 @@ def encode(
     margin, min_crf, max_crf, granularity, weights, ...); a ``plan`` (object or
     JSON path) replays a saved plan instead of analysing. ``verify`` (default: on in guided and search modes)
     measures the output's VMAF per shot against ``src`` in one pass; ``ensure`` re-encodes once, at a lower CRF,
-    the shots that missed the target by more than 0.5 VMAF.
+    the shots that missed the target by more than 0.5 VMAF. ``compare_crf`` then encodes ``src`` once more the
+    plain way at that CRF (a temp file, deleted) and reports bytes, time and, with ``verify``, per-shot VMAF beside
+    jndenc's (`jndenc.reference`).
     """
     t0 = time.perf_counter()
     src, dst = Path(src), Path(dst)
@@ -270,6 +277,13 @@ def encode(
         tmp2.unlink(missing_ok=True)
         raise
     t_encode = time.perf_counter() - t1 - t_verify - spent["validate"]
+    compare, t_compare = None, 0.0
+    if compare_crf is not None:
+        tc = time.perf_counter()
+        compare = compare_with_crf(src, dst, plan, info, compare_crf,
+                                   jndenc_seconds=t_analysis + t_encode + spent["validate"], quality=quality,
+                                   target=target_vmaf(plan), threads=threads, quiet=quiet)
+        t_compare = time.perf_counter() - tc
     size = dst.stat().st_size
     duration = plan.frames / plan.fps if plan.fps else info.duration
     return EncodeResult(
@@ -278,11 +292,13 @@ def encode(
         timings={"analysis_s": round(t_analysis, 3), "encode_s": round(t_encode, 3),
                  **({"verify_s": round(t_verify, 3)} if verify else {}),
                  **({"validate_s": round(spent["validate"], 3)} if validate else {}),
+                 **({"compare_s": round(t_compare, 3)} if compare_crf is not None else {}),
                  "total_s": round(time.perf_counter() - t0, 3)},
         notes=notes + list(plan.stats.get("notes", [])),
         quality=quality,
         target_vmaf=target_vmaf(plan) if quality is not None else None,
         passes=passes,
+        compare=compare,
     )
 
 

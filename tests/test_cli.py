@@ -92,3 +92,11 @@ def test_predict_applies_the_planner_options_it_lists(cut_clip):
     assert table.returncode == 0, table.stderr
     rows = [ln.split() for ln in table.stdout.splitlines()[1:] if ln.split() and ln.split()[0].isdigit()]
     assert [float(r[-1]) for r in rows] == [s["crf"] for s in d["shots"]]
+
+
+def test_encode_compare_crf_line(cut_clip, tmp_path):
+    r = jndenc("encode", cut_clip, tmp_path / "o.mp4", "--crf", "28", "--preset", "ultrafast", "--compare-crf", "28")
+    assert r.returncode == 0, r.stderr
+    assert "vs plain x264 ultrafast crf 28: jndenc" in r.stdout and "x its encode time" in r.stdout
+    bad = jndenc("encode", cut_clip, tmp_path / "p.mp4", "--compare-crf", "60")
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr and not (tmp_path / "p.mp4").exists()

@@ -135,3 +135,40 @@ def test_keyframe_at_every_shot_start_with_many_shots(cut_clip, tmp_path):
     with av.open(str(out)) as c:
         pk = sorted((p for p in c.demux(video=0) if p.size), key=lambda p: p.pts)
     assert all(p.is_keyframe for p in pk) and len(pk) == 150
+
+
+def test_reference_args_are_a_plain_fixed_crf_encode():
+    from jndenc.reference import reference_args
+
+    args = reference_args("in.mp4", "ref.mkv", codec="x264", preset="slow", crf=23, video_stream=1, threads=2)
+    assert args[args.index("-c:v") + 1] == "libx264" and args[args.index("-crf") + 1] == "23"
+    assert args[args.index("-preset") + 1] == "slow" and args[args.index("-threads") + 1] == "2"
+    assert args[args.index("-map") + 1] == "0:v:1" and args.count("-map") == 1  # the video alone
+    assert not any("zones" in a or "force_key_frames" in a for a in args)  # nothing of jndenc's plan
+    x265 = reference_args("in.mp4", "ref.mkv", codec="x265", preset="medium", crf=28.5)
+    assert x265[x265.index("-c:v") + 1] == "libx265" and x265[x265.index("-crf") + 1] == "28.5"
+
+
+def test_compare_crf_reports_the_plain_encode_beside_jndenc(cut_clip, tmp_path):
+    # a real plain encode at the same CRF: its video bytes are what the report says, jndenc's are its own
+    # output's, and with --verify the reference's per-shot VMAF is measured over the same shots
+    from conftest import ffmpeg
+    from jndenc.reference import reference_args, video_bytes
+
+    plan = make_plan(SHOTS, [[36, 40, 44], [20, 25, 30], [30, 36, 40]], 150, 25.0,
+                     PlanOptions(margin=0, preset="ultrafast", max_crf=51))
+    out = tmp_path / "o.mp4"
+    r = encode(cut_clip, out, plan=plan, verify=True, compare_crf=30, threads=1)
+    c = r.to_dict()["compare"]
+    plain = tmp_path / "plain.mkv"
+    ffmpeg(*reference_args(cut_clip, plain, codec="x264", preset="ultrafast", crf=30, threads=1))
+    assert c["video_bytes"] == video_bytes(plain)
+    assert c["jndenc_video_bytes"] == video_bytes(out) < out.stat().st_size  # video only: the AAC track is left out
+    assert c["saving_pct"] == pytest.approx(100 * (1 - c["jndenc_video_bytes"] / c["video_bytes"]), abs=0.01)
+    assert c["crf"] == 30 and c["encode_s"] > 0 and c["jndenc_time_ratio"] > 0
+    assert len(c["shots"]) == 3 and c["verify"]["target_vmaf"] == 94
+    # shot 1 (the mandelbrot) is coded at CRF 20 by the plan, 30 by the reference: the reference is worse there
+    assert c["shots"][1]["mean"] < r.quality[1].mean
+    assert not list(tmp_path.glob(".jndenc-reference-*"))  # the reference is deleted
+    assert "compare_s" in r.timings
+

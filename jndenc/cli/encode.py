@@ -27,19 +27,22 @@ from .report import print_result
 @click.option("--validate", "validate", type=click.Choice(["fast", "full"]), default="fast", show_default=True,
               help="Check of OUT before it is renamed into place: fast counts its frames from the container and "
                    "decodes the last GOP; full decodes every frame.")
+@click.option("--compare-crf", type=click.FloatRange(0, 51), default=None, metavar="CRF",
+              help="Also encode IN the plain way at this fixed CRF (same codec and preset; a temp file, deleted) and "
+                   "report its bytes, time and, with --verify, per-shot VMAF beside jndenc's.")
 @click.option("-y", "--overwrite", is_flag=True, help="Replace OUT if it exists.")
 @click.option("--threads", type=click.IntRange(0), default=None, help="FFmpeg encoder threads (default: auto).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or table.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (the result) on stdout.")
 @debug_option
-def encode(src, dst, mode, crf, plan_in, plan_out, verify, ensure, validate, overwrite, threads, quiet, as_json,
-           debug, **kw):
+def encode(src, dst, mode, crf, plan_in, plan_out, verify, ensure, validate, compare_crf, overwrite, threads, quiet,
+           as_json, debug, **kw):
     """Encode IN to OUT with per-shot JND-guided CRF."""
     from ..encode import encode as run
 
     result = run(src, dst, plan=plan_in, plan_out=plan_out, overwrite=overwrite, quiet=quiet or as_json,
                  threads=threads, mode=mode, crf=crf, verify=verify, ensure=ensure, validate=validate,
-                 **plan_kwargs(kw))
+                 compare_crf=compare_crf, **plan_kwargs(kw))
     if as_json:
         click.echo(json.dumps(result.to_dict()))
     elif not quiet:

@@ -34,5 +34,17 @@ def print_result(result) -> None:
         click.echo(f"verify: worst shot {v['worst_shot']} VMAF {v['worst_shot_vmaf']:.2f} (p5 {v['worst_shot_p5']:.2f}), "
                    f"target {v['target_vmaf']:g}; {v['shots_below_target']} shot(s) more than 0.5 below; "
                    f"{t.get('verify_s', 0):.1f}s")
+    c = d.get("compare")
+    if c:
+        saving = c["saving_pct"]
+        line = (f"vs plain {c['codec']} {c['preset']} crf {c['crf']:g}: jndenc "
+                f"{'n/a' if saving is None else f'{-saving:+.1f}%'} video bytes "
+                f"({c['jndenc_video_bytes'] / 1e6:.2f} vs {c['video_bytes'] / 1e6:.2f} MB) in "
+                f"{c['jndenc_time_ratio']:.2f}x its encode time")
+        cv = c.get("verify")
+        if cv:
+            line += (f"; plain's worst shot {cv['worst_shot']} VMAF {cv['worst_shot_vmaf']:.2f} "
+                     f"({cv['shots_below_target']} shot(s) more than 0.5 below {cv['target_vmaf']:g})")
+        click.echo(line)
     for n in d["notes"]:
         click.echo(f"note: {n}")

@@ -1,0 +1,83 @@
+"""`jndenc encode --compare-crf N`: the same input encoded the way a user does today, measured beside jndenc's.
+
+A reference is a plain ``ffmpeg -c:v libx264 -preset P -crf N`` of the video
+stream alone (no shot keyframes, no zones: what the user runs now), written to
+a temp file and deleted. What it answers, on the user's own clip:
+
+* bytes: jndenc's video stream against the reference's (demuxed packet sizes,
+  so audio, subtitles and container overhead do not blur the comparison);
+* quality: with ``--verify``, the reference's per-shot VMAF over the same shots,
+  so a worst shot that the fixed CRF leaves visibly worse shows beside jndenc's;
+* cost: jndenc's own wall time (analysis, encode, validation) over the
+  reference encode's, both in this process on this machine.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Sequence
+
+import ffmpeg
+
+from .media.probe import VideoInfo, open_container
+from .media.runner import run_ffmpeg
+from .planner import CODECS, Plan
+from .progress import FrameCounter, bar
+from . import verify as V
+
+
+def reference_args(src: str | os.PathLike, out: str | os.PathLike, *, codec: str, preset: str, crf: float,
+                   video_stream: int = 0, threads: int | None = None) -> list[str]:
+    """FFmpeg arguments (without the binary) of the plain fixed-CRF encode of ``src``'s video stream."""
+    kw = {"c:v": CODECS[codec], "preset": preset, "crf": f"{crf:g}", "fps_mode": "passthrough"}
+    if codec == "x265":
+        kw["x265-params"] = "log-level=error"
+    if threads:
+        kw["threads"] = threads
+    return ffmpeg.output(ffmpeg.input(str(src))[f"v:{video_stream}"], str(out), **kw).compile()[1:]
+
+
+def video_bytes(path: str | os.PathLike) -> int:
+    """Bytes of the first video stream's packets (demux only)."""
+    c = open_container(path)
+    try:
+        stream = c.streams.video[0]
+        return int(sum(p.size for p in c.demux(stream) if p.size))
+    finally:
+        c.close()
+
+
+def compare_with_crf(src: Path, output: Path, plan: Plan, info: VideoInfo, crf: float, *,
+                     jndenc_seconds: float, quality: Sequence[V.ShotQuality] | None = None,
+                     target: float | None = None, threads: int | None = None, quiet: bool = True,
+                     work_dir: str | os.PathLike | None = None) -> dict:
+    """Encode the reference at ``crf`` and compare it with ``output`` (``--json``'s ``compare``).
+
+    ``jndenc_seconds``: what jndenc took to produce ``output`` (analysis + encode + validation).
+    ``quality`` (jndenc's per-shot VMAF from ``--verify``) asks for the reference's over the same shots.
+    """
+    shots = [(s.start_frame, s.end_frame) for s in plan.shots]
+    fd, name = tempfile.mkstemp(prefix=".jndenc-reference-", suffix=".mkv", dir=work_dir or output.parent)
+    os.close(fd)
+    ref = Path(name)
+    try:
+        t0 = time.perf_counter()
+        args = reference_args(src, ref, codec=plan.codec, preset=plan.preset, crf=crf, video_stream=info.video_stream,
+                              threads=threads)
+        with bar(plan.frames, f"reference ({plan.codec} crf {crf:g})", quiet) as pb:
+            run_ffmpeg(args, what=f"reference encode of {src}", on_frame=FrameCounter(pb))
+        seconds = time.perf_counter() - t0
+        ours, theirs = video_bytes(output), video_bytes(ref)
+        out = {"crf": float(crf), "codec": plan.codec, "preset": plan.preset, "video_bytes": theirs,
+               "jndenc_video_bytes": ours, "saving_pct": round(100.0 * (1.0 - ours / theirs), 2) if theirs else None,
+               "encode_s": round(seconds, 3),
+               "jndenc_time_ratio": round(jndenc_seconds / seconds, 3) if seconds > 0 else None}
+        if quality is not None:
+            ref_q = V.verify(ref, src, shots, info.bit_depth, threads)
+            out["shots"] = [q.to_dict() for q in ref_q]
+            out["verify"] = V.summary(ref_q, target)
+        return out
+    finally:
+        ref.unlink(missing_ok=True)
