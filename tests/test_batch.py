@@ -248,3 +248,19 @@ def test_predict_mode_without_model_fails_up_front(clips, tmp_path, monkeypatch)
     p = cli(str(clips), str(tmp_path / "o"), check_rc=2)
     assert "weights" in p.stderr
     assert not (tmp_path / "o").exists()
+
+
+def test_compare_crf_totals_in_the_summary(clips, tmp_path):
+    # --crf 30 against a plain --compare-crf 20: jndenc's outputs are the smaller, and the summary's totals are
+    # the items' own compare records; the comparison does not change what a rerun considers done
+    out = tmp_path / "out"
+    p = cli(str(clips), str(out), "--json", "--pattern", "a.mp4", "--verify", "--compare-crf", "20", *FAST,
+            check_rc=0)
+    items, summary = json_lines(p.stdout)
+    c = summary["compare"]
+    rec = json.loads(journal_rows(out)["a.mp4"]["result"])["compare"]
+    assert c["items"] == 1 and c["crfs"] == [20.0]
+    assert c["video_bytes"] == rec["video_bytes"] and c["jndenc_video_bytes"] == rec["jndenc_video_bytes"]
+    assert c["saving_pct"] > 0 and c["worst_shot_vmaf"] == rec["verify"]["worst_shot_vmaf"]
+    again = cli(str(clips), str(out), "--json", "--pattern", "a.mp4", *FAST, check_rc=0)
+    assert json_lines(again.stdout)[1]["encoded_this_run"] == 0

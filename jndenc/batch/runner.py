@@ -38,7 +38,7 @@ from .journal import STATE_DIR, Fingerprint, Journal
 
 DEFAULT_THREADS = 2  # FFmpeg threads per encode when neither --jobs nor --threads is given
 # options that do not change the output bytes, so changing them must not redo done items
-_NOT_IN_FINGERPRINT = {"predictor", "workers", "quiet", "verify", "trial_cache"}
+_NOT_IN_FINGERPRINT = {"predictor", "workers", "quiet", "verify", "trial_cache", "compare_crf"}
 
 
 @dataclass
@@ -339,14 +339,38 @@ class BatchRun:
             "executor": self.executor_name, "jobs": self.jobs, "threads": self.threads,
             "failures": {r["key"]: r["reason"] for r in rows if r["status"] == "failed"},
             **_worst_shot(done),
+            **_compared(done),
         }
 
 
-def _verify_of(row: dict) -> dict | None:
+def _result_of(row: dict) -> dict:
     try:
-        return json.loads(row["result"]).get("verify") if row.get("result") else None
+        return json.loads(row["result"]) if row.get("result") else {}
     except (ValueError, AttributeError):
-        return None
+        return {}
+
+
+def _verify_of(row: dict) -> dict | None:
+    return _result_of(row).get("verify")
+
+
+def _compared(rows: list[dict]) -> dict:
+    """Over the items encoded with ``compare_crf``: video bytes against the plain fixed-CRF encodes, and the
+    plain encodes' worst shot where they were verified."""
+    comps = [(r["key"], c) for r in rows if (c := _result_of(r).get("compare"))]
+    if not comps:
+        return {}
+    ours = sum(c["jndenc_video_bytes"] for _, c in comps)
+    theirs = sum(c["video_bytes"] for _, c in comps)
+    out = {"compare": {"items": len(comps), "crfs": sorted({c["crf"] for _, c in comps}),
+                       "jndenc_video_bytes": ours, "video_bytes": theirs,
+                       "saving_pct": round(100.0 * (1 - ours / theirs), 2) if theirs else None}}
+    verified = [(k, c["verify"]) for k, c in comps if c.get("verify")]
+    if verified:
+        key, v = min(verified, key=lambda kv: kv[1]["worst_shot_vmaf"])
+        out["compare"].update({"worst_shot_vmaf": v["worst_shot_vmaf"], "worst_shot_item": key,
+                               "items_with_shots_below_target": sum(c[1]["shots_below_target"] > 0 for c in verified)})
+    return out
 
 
 def _worst_shot(rows: list[dict]) -> dict:

@@ -32,6 +32,16 @@ def _print_summary(s: dict) -> None:
     if s.get("worst_shot_vmaf") is not None:
         click.echo(f"quality worst shot VMAF {s['worst_shot_vmaf']:.2f} in {s['worst_shot_item']} "
                    f"({s['verified_items']} verified, {s['items_with_shots_below_target']} with shots below target)")
+    c = s.get("compare")
+    if c:
+        line = (f"compare plain crf {'/'.join(f'{x:g}' for x in c['crfs'])} on {c['items']} item(s): jndenc video "
+                f"{_size(c['jndenc_video_bytes'])} vs {_size(c['video_bytes'])}")
+        if c["saving_pct"] is not None:
+            line += f" (saving {c['saving_pct']:.1f}%)"
+        if c.get("worst_shot_vmaf") is not None:
+            line += (f"; plain's worst shot VMAF {c['worst_shot_vmaf']:.2f} in {c['worst_shot_item']} "
+                     f"({c['items_with_shots_below_target']} item(s) with shots below target)")
+        click.echo(line)
     for key, reason in s["failures"].items():
         click.echo(f"failed  {key}: {reason}", err=True)
     if s["not_retried_this_run"]:
@@ -48,6 +58,9 @@ def _print_summary(s: dict) -> None:
               help="Measure each output's VMAF per shot [default: on in guided/search]; the summary names the worst.")
 @click.option("--ensure", is_flag=True, help="Re-encode once shots that missed the target by more than 0.5 VMAF.")
 @click.option("--crf", type=click.FloatRange(0, 51), default=None, help="Fixed CRF everywhere (the baseline).")
+@click.option("--compare-crf", type=click.FloatRange(0, 51), default=None, metavar="CRF",
+              help="Also encode each input the plain way at this fixed CRF (deleted after measuring); the summary "
+                   "totals the video bytes saved and, with --verify, names the plain encodes' worst shot.")
 @plan_options
 @search_options
 @click.option("-j", "--jobs", type=click.IntRange(1), default=None,
@@ -70,7 +83,7 @@ def _print_summary(s: dict) -> None:
                    "then one {\"type\": \"summary\", ...}.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or table.")
 @debug_option
-def batch(source, output_dir, mode, verify, ensure, crf, jobs, threads, pattern, recursive, container, dask_address, dask_local,
+def batch(source, output_dir, mode, verify, ensure, crf, compare_crf, jobs, threads, pattern, recursive, container, dask_address, dask_local,
           retry_failed, dry_run, as_json, quiet, debug, **kw):
     """Encode every video in a folder (or listed in a CSV/JSONL manifest) into OUTPUT_DIR.
 
@@ -94,6 +107,8 @@ def batch(source, output_dir, mode, verify, ensure, crf, jobs, threads, pattern,
         options["ensure"] = True
     if crf is not None:
         options["crf"] = crf
+    if compare_crf is not None:
+        options["compare_crf"] = compare_crf
     results = run(items, output_dir, jobs=jobs, threads=threads, dask=dask_address, dask_local=dask_local,
                   retry_failed=retry_failed, dry_run=dry_run, quiet=quiet or as_json, **options)
     for r in results:
