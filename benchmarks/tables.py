@@ -224,7 +224,7 @@ def bdrate_averages(summary: dict, run: dict | None = None) -> str:
         head = (f"{run['date'][:10]}: {summary['clips']} clips ({frames}), {o['codec']} {o['preset']}, fixed-CRF ladder "
                 f"{', '.join(f'{c:g}' for c in o['crf_ladder'])} vs jndenc JND "
                 f"{', '.join(map(str, o['targets']))} (margins: {margins}); {run['machine']['cores']} cores, "
-                f"{o.get('threads') or 'all'} encoder thread(s); {run['timings']['total_s'] / 60:.0f} min in all. "
+                f"{o.get('threads') or 'all'} encoder thread(s). "
                 "Means over clips; the worst-shot column is the lowest clip's worst shot at JND1.\n\n")
     rows = [[name, _num(a.get("bd_rate_vmaf"), "{:+.1f}%"), _num(a.get("bd_vmaf"), "{:+.2f}"),
              _num(a.get("bd_rate_psnr"), "{:+.1f}%"), _num(a.get("bd_psnr"), "{:+.2f}"),

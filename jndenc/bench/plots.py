@@ -126,7 +126,7 @@ def overall_plot(rows: list[dict], summary: dict, path: Path) -> Path:
     ax.axhline(0, color="black", linewidth=0.8)
     ax.set_xticks(np.arange(len(clips)) + width * (len(ladders) - 1) / 2)
     ax.set_xticklabels(clips, rotation=40, ha="right", fontsize=7)
-    ax.set_ylabel("BD-rate vs fixed CRF, VMAF (%)  (< 0: saves bits)")
+    ax.set_ylabel("BD-rate, VMAF (%)\n< 0: fewer bits than fixed CRF")
     ax.set_title(f"per clip (dotted: mean; BD interpolation {summary.get('bd_method', 'pchip')})", fontsize=9)
     if ladders:
         ax.legend(fontsize=7)
