@@ -14,7 +14,7 @@ class BenchOptions:
     margins: tuple[float | str, ...] = ("auto",)
     codec: str = "x264"
     preset: str = "medium"
-    modes: tuple[str, ...] = ("predict", "guided", "search")
+    modes: tuple[str, ...] = ("predict", "probe", "guided", "search")
     max_frames: int | None = 60
     max_clips: int | None = 6
     thresholds: tuple[float, ...] | None = None  # search mode; None: jndenc's defaults
