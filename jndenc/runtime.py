@@ -108,11 +108,9 @@ def choose(weights: str | os.PathLike, runtime: str | None = None) -> tuple[Path
 
 def default_threads() -> int:
     """Interpreter threads: the cores this process may use (taskset/cgroups), at most 4."""
-    try:
-        n = len(os.sched_getaffinity(0))
-    except AttributeError:
-        n = os.cpu_count() or 1
-    return max(1, min(4, n))
+    from .media.ffargs import available_cores
+
+    return max(1, min(4, available_cores()))
 
 
 class LiteModel:

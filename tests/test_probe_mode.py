@@ -281,6 +281,19 @@ def test_crf_probes_take_one_crf_per_window(clip30):
     assert same[0]["vmaf"] == pytest.approx(lo[0]["vmaf"], abs=1e-6)
 
 
+def test_probe_runs_at_once_score_what_they_score_one_by_one(clip30):
+    # each window is its own FFmpeg run: run side by side (one thread each) or in turn (all threads), the
+    # scores are the same and each lands on its own window
+    opts = ProbeOptions(preset="medium", rate_control="crf", subsample=1, centred=True)
+    windows = [(75, 105), (15, 45), (125, 150)]
+    alone, _ = run_probe(clip30, windows, (320, 240), opts, fps=30.0, crfs=[20, 30, 40], jobs=1, threads=2)
+    together, _ = run_probe(clip30, windows, (320, 240), opts, fps=30.0, crfs=[20, 30, 40], jobs=3, threads=1)
+    assert [q["crf"] for q in together] == [20, 30, 40]
+    for a, b in zip(alone, together):
+        assert b["vmaf"] == pytest.approx(a["vmaf"], abs=0.01) and b["bpp"] == pytest.approx(a["bpp"], rel=0.01)
+    assert len({round(q["vmaf"], 3) for q in together}) == 3
+
+
 def test_older_probe_weights_get_the_features_they_were_fitted_on():
     from jndenc.models.probe import PROBE_FEATURES, ProbeModel, probe_vector
 

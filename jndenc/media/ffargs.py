@@ -22,6 +22,14 @@ def pix_fmt(bit_depth: int) -> str:
     return "yuv420p10le" if bit_depth > 8 else "yuv420p"
 
 
+def available_cores() -> int:
+    """The cores this process may run on (taskset / cgroup affinity), at least one."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # no affinity API (macOS)
+        return os.cpu_count() or 1
+
+
 def threads_per_job(cores: int | None, workers: int) -> int:
     """Cores shared evenly among ``workers`` concurrent jobs, at least one each (``cores`` None: this machine's)."""
     cores = cores or os.cpu_count() or 1
