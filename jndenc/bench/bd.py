@@ -114,6 +114,9 @@ def aggregate(per_clip: list[dict]) -> dict:
                 vals.setdefault(k, []).append(s.get(k, float("nan")))
             if "matched" in s:
                 vals.setdefault("matched_rate_diff_pct", []).append(s["matched"]["rate_diff_pct"])
+                # a one-shot clip has nothing to redistribute (0% by construction): the multi-shot mean apart
+                if c.get("shots", 0) > 1:
+                    vals.setdefault("matched_rate_diff_pct_multishot", []).append(s["matched"]["rate_diff_pct"])
             for k in ("jnd1_vmaf_worst_shot", "analysis_s"):
                 if k in s:
                     vals.setdefault(k, []).append(s[k])

@@ -74,7 +74,7 @@ def run_clip(r: Runner, cs: ClipSource) -> tuple[list[dict], dict]:
         rows.append({**base, "ladder": "fixed-crf", "mode": "crf", "target_jnd": "", "margin": "", "role": "ladder",
                      "analysis_s": 0.0, **rec})
         _tick(r)
-    summary: dict = {"clip": cs.clip.name, "ladders": {}}
+    summary: dict = {"clip": cs.clip.name, "shots": len(cs.info["shots"]), "ladders": {}}
     for mode in o.modes:
         # guided measures one level per analysis and aims at the target itself (margin 0)
         ans = {t: r.analysis(cs, mode, t) for t in o.targets} if mode == "guided" else None
