@@ -181,8 +181,13 @@ def main(argv=None) -> int:
         modes.insert(0, "crf23")
     clips = list_clips(args.clips)
     out = {"clips": [], "options": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}}
+    machine = f"{platform.machine()}, {args.threads} thread(s)"
     if args.out.exists():  # resume: modes already measured on a clip are kept, missing ones are run
-        out["clips"] = json.loads(args.out.read_text()).get("clips", [])
+        prev_out = json.loads(args.out.read_text())
+        out["clips"] = prev_out.get("clips", [])
+        # a resumed file keeps the provenance written after its "machine" (which run measured which rows)
+        if str(prev_out.get("machine", "")).startswith(machine):
+            machine = prev_out["machine"]
     by_name = {c["clip"]: c for c in out["clips"]}
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="jndenc-modes-") as tmp:
@@ -195,7 +200,7 @@ def main(argv=None) -> int:
             if prev is None:
                 out["clips"].append(rec)
             out["summary"] = summarize(out["clips"], modes)
-            out.update(ffmpeg=ffmpeg_info().version, machine=f"{platform.machine()}, {args.threads} thread(s)",
+            out.update(ffmpeg=ffmpeg_info().version, machine=machine,
                        target_vmaf=TARGET, seconds=round(time.perf_counter() - t0, 1))
             args.out.parent.mkdir(parents=True, exist_ok=True)
             args.out.write_text(json.dumps(out, indent=1))
