@@ -92,6 +92,17 @@ def measure(cmd: list[str], cpus: list[int], env: dict | None = None) -> dict:
     return r
 
 
+def mode_args(mode: str) -> list[str]:
+    """`jndenc encode` options of a mode name: ``probe``, ``probe@0.5`` (``--confidence 0.5``), ``probe@0.5+ensure``."""
+    args = []
+    if mode.endswith("+ensure"):
+        mode, args = mode[:-len("+ensure")], ["--ensure"]
+    if "@" in mode:
+        mode, p = mode.split("@", 1)
+        args = ["--confidence", p] + args
+    return ["--mode", mode] + args
+
+
 def ffmpeg_cmd(src: Path, dst: Path, preset: str, crf: float) -> list[str]:
     from jndenc.media.ffbin import ffmpeg_exe
 
@@ -206,7 +217,7 @@ def run(a) -> dict:
             for m in a.modes:
                 # a fresh trial cache per run: every run pays for its trials
                 variants[f"jndenc {m}/shot"] = (jndenc_cmd("encode", str(src), str(out), "--preset", a.preset, "-y",
-                                                           "--json", "--mode", m, "--trial-cache",
+                                                           "--json", *mode_args(m), "--trial-cache",
                                                            str(work / f"cache-{label}-{m}")), None, a.mode_reps)
             if seconds is not None and a.predict_reps:
                 variants["jndenc predict (command)"] = (jndenc_cmd("predict", str(src), "--json"), None,
@@ -323,7 +334,8 @@ def main(argv=None) -> int:
     ap.add_argument("--reps", type=int, default=2)
     ap.add_argument("--frame-reps", type=int, default=1, help="runs of --granularity frame (0 skips)")
     ap.add_argument("--modes", type=lambda s: [m for m in s.split(",") if m], default=[],
-                    help="other encode modes to time as well, e.g. guided,probe (each run with a fresh trial cache)")
+                    help="other encode modes to time as well, e.g. guided,probe,probe@0.5+ensure (MODE@P: --confidence P; "
+                         "+ensure: --ensure; each run with a fresh trial cache)")
     ap.add_argument("--mode-reps", type=int, default=1, help="runs of each of --modes")
     ap.add_argument("--predict-reps", type=int, default=None, help="runs of `jndenc predict` (default: --reps)")
     ap.add_argument("--only", default=None, help="comma-separated clip labels to run (default: all)")
