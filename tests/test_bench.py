@@ -231,3 +231,12 @@ def test_margins_option_parses_auto_and_numbers():
     assert bdrate.options_from_args(a).margins == ("auto", 1.5)
     with pytest.raises(SystemExit):
         bdrate.parser().parse_args(["x.mp4", "--out", "o", "--margins", "sometimes"])
+
+
+def test_mode_names_of_the_mode_benchmarks():
+    # the same mode name means the same encode in modes.py (API keywords) and overhead.py (CLI options)
+    modes, overhead = _load_script("modes"), _load_script("overhead")
+    assert modes.mode_kwargs("probe@0.5+ensure", 26.0) == {"mode": "probe", "confidence": 0.5, "ensure": True}
+    assert modes.mode_kwargs("predict", 26.0) == {"mode": "predict"}
+    assert overhead.mode_args("probe@0.5+ensure") == ["--mode", "probe", "--confidence", "0.5", "--ensure"]
+    assert overhead.mode_args("guided") == ["--mode", "guided"]
