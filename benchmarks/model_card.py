@@ -126,8 +126,10 @@ def probe_fold(train: list[dict], test: list[dict], wide_tr, wide_te, k: int, se
     return {"jnd": jnd, "spread": spread, "z": info["margin_z"], "frame_margin": const, "frame": fj_te}
 
 
-def cross_validate(args, all_shots: list[dict]):
-    """(shots in evaluation order, predictions per method, labels, extras, the last fold's frame model)."""
+def cross_validate(args, all_shots: list[dict], fit_kw: dict):
+    """(shots in evaluation order, predictions per method, labels, extras, the last fold's frame model).
+
+    ``fit_kw``: the probe model's fit options for the probe setting (`jndenc.models.probe.fit_options`)."""
     from jndenc.predictor import Predictor
     from jndenc.training.train import fit
 
@@ -158,7 +160,7 @@ def cross_validate(args, all_shots: list[dict]):
             preds[name].append(p)
         if has_probe:
             r = probe_fold(train_shots, parts["test"], [wide[i] for i in tr], [wide[i] for i in te], args.cv,
-                           args.seed, args.fit_options)
+                           args.seed, fit_kw)
             preds["probe_model"].append(r["jnd"])
             extra["spread"].append(r["spread"])
             extra["z"].append(np.tile([r["z"][f"{p:g}"] for p in LEVELS_P], (len(te), 1)))
@@ -271,7 +273,6 @@ def main(argv=None) -> int:
     from jndenc.training.probe_features import parse_config
 
     probe_opts = parse_config(args.probe_setting) if args.probe_setting else SHIPPED_PROBE
-    args.fit_options = fit_options(probe_opts)
     setting = probe_opts.key()
     cache = None
     if args.probe_cache:
@@ -290,7 +291,7 @@ def main(argv=None) -> int:
     extra: dict[str, np.ndarray] = {}
     if args.cv:
         all_shots = with_probe([s for sp in ("train", "valid") for s in read_shots(args.dataset, sp)])
-        shots, preds, labels, extra, pred = cross_validate(args, all_shots)
+        shots, preds, labels, extra, pred = cross_validate(args, all_shots, fit_options(probe_opts))
         what = (f"{args.cv}-fold cross-validation by parent clip over the train and valid splits"
                 + (" (linear-only recipe)" if args.linear_only else ""))
     else:

@@ -30,7 +30,8 @@ import numpy as np
 from jndenc.models.probe import PROBE_FEATURES, group_folds, probe_vector
 from jndenc.training.dataset import assign_splits
 from jndenc.training.derive import parents_of
-from jndenc.training.probe_features import load_cache, read_journal, shot_key
+from jndenc.training.probe_features import load_cache, read_journal
+from jndenc.training.shots import shot_key
 from jndenc.media.clips import list_clips
 
 

@@ -27,6 +27,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Callable, Sequence
 
+from jndenc.bench.report import averages_table
 from jndenc.training.derive import parent_stem
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -226,17 +227,7 @@ def bdrate_averages(summary: dict, run: dict | None = None) -> str:
                 f"{', '.join(map(str, o['targets']))} (margins: {margins}); {run['machine']['cores']} cores, "
                 f"{o.get('threads') or 'all'} encoder thread(s). "
                 "Means over clips; the worst-shot column is the lowest clip's worst shot at JND1.\n\n")
-    rows = [[name, _num(a.get("bd_rate_vmaf"), "{:+.1f}%"), _num(a.get("bd_vmaf"), "{:+.2f}"),
-             _num(a.get("bd_rate_psnr"), "{:+.1f}%"), _num(a.get("bd_psnr"), "{:+.2f}"),
-             _num(a.get("matched_rate_diff_pct"), "{:+.1f}%"),
-             f'{_num(a.get("matched_rate_diff_pct_multishot"), "{:+.1f}%")} ({a.get("n_matched_rate_diff_pct_multishot", 0)})',
-             _num(a.get("jnd1_vmaf_worst_shot_min"), "{:.2f}"),
-             _num(a.get("analysis_s"), "{:.1f}"), str(a.get("n_bd_rate_vmaf", 0))]
-            for name, a in summary["ladders"].items()]
-    return head + md_table(["ladder", "BD-rate VMAF", "BD-VMAF", "BD-rate PSNR", "BD-PSNR (dB)",
-                            "matched worst-shot rate", "same, clips with > 1 shot (n)", "JND1 worst shot VMAF, lowest clip",
-                            "analysis s / clip", "clips"],
-                           rows, [False, True, True, True, True, True, True, True, True, True])
+    return head + "\n".join(averages_table(summary))
 
 
 def overhead_report(rep: dict) -> str:

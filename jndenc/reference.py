@@ -21,7 +21,8 @@ from typing import Sequence
 
 import ffmpeg
 
-from .media.probe import VideoInfo, open_container
+from .media.decode import count_packets
+from .media.probe import VideoInfo
 from .media.runner import run_ffmpeg
 from .planner import CODECS, Plan
 from .progress import FrameCounter, bar
@@ -40,13 +41,8 @@ def reference_args(src: str | os.PathLike, out: str | os.PathLike, *, codec: str
 
 
 def video_bytes(path: str | os.PathLike) -> int:
-    """Bytes of the first video stream's packets (demux only)."""
-    c = open_container(path)
-    try:
-        stream = c.streams.video[0]
-        return int(sum(p.size for p in c.demux(stream) if p.size))
-    finally:
-        c.close()
+    """Bytes of the video stream's packets (demux only, `count_packets`)."""
+    return count_packets(path).bytes
 
 
 def compare_with_crf(src: Path, output: Path, plan: Plan, info: VideoInfo, crf: float, *,

@@ -22,7 +22,7 @@ from typing import Callable, Iterable, Sequence, TypeVar
 import numpy as np
 
 from .planner import CODECS
-from .media.ffargs import encode_args, lossless_args, threads_per_job, trial_window, window_chain  # noqa: F401 (trial_window: re-exported)
+from .media.ffargs import encode_args, lossless_args, threads_per_job, trial_window, window_chain
 from .media.quality import compare
 from .media.runner import run_ffmpeg
 

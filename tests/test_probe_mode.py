@@ -305,7 +305,8 @@ def test_older_probe_weights_get_the_features_they_were_fitted_on():
 
 def test_centred_dataset_probes_encode_each_shot_at_its_centre(probe_clip, tmp_path):
     """Dataset probes of a centred setting run each shot at its own estimate, on the source, like inference."""
-    from jndenc.training.probe_features import probe_dataset, shot_key
+    from jndenc.training.probe_features import probe_dataset
+    from jndenc.training.shots import shot_key
 
     ds = _journal(tmp_path / "ds", probe_clip)
     opts = ProbeOptions(preset="ultrafast", rate_control="crf", subsample=1, window_seconds=1.0, centred=True)

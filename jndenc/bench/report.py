@@ -39,6 +39,23 @@ def _f(x, fmt="{:+.1f}") -> str:
     return "n/a" if x is None or (isinstance(x, float) and not math.isfinite(x)) else fmt.format(x)
 
 
+def averages_table(summary: dict) -> list[str]:
+    """The Markdown lines of the per-ladder averages (summary.md; `benchmarks/tables.py` renders the README's from
+    it)."""
+    lines = ["| ladder | BD-rate VMAF | BD-VMAF | BD-rate PSNR | BD-PSNR (dB) | matched worst-shot rate | "
+             "same, clips with > 1 shot (n) | JND1 worst shot VMAF, lowest clip | analysis s / clip | clips |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for n, a in summary["ladders"].items():
+        lines.append(f"| {n} | {_f(a.get('bd_rate_vmaf'), '{:+.1f}%')} | {_f(a.get('bd_vmaf'), '{:+.2f}')} | "
+                     f"{_f(a.get('bd_rate_psnr'), '{:+.1f}%')} | {_f(a.get('bd_psnr'), '{:+.2f}')} | "
+                     f"{_f(a.get('matched_rate_diff_pct'), '{:+.1f}%')} | "
+                     f"{_f(a.get('matched_rate_diff_pct_multishot'), '{:+.1f}%')} "
+                     f"({a.get('n_matched_rate_diff_pct_multishot', 0)}) | "
+                     f"{_f(a.get('jnd1_vmaf_worst_shot_min'), '{:.2f}')} | {_f(a.get('analysis_s'), '{:.1f}')} | "
+                     f"{a.get('n_bd_rate_vmaf', 0)} |")
+    return lines
+
+
 def write_summary_md(path: Path, summary: dict, run: dict) -> None:
     o = run["options"]
     lines = [
@@ -56,15 +73,7 @@ def write_summary_md(path: Path, summary: dict, run: dict) -> None:
         lines.append(f"> note: {note}")
     if summary.get("notes"):
         lines.append("")
-    lines += ["## Averages", "",
-              "| ladder | BD-rate VMAF | BD-VMAF | BD-rate PSNR | BD-PSNR (dB) | matched worst-shot rate | "
-              "JND1 worst shot VMAF, lowest clip | analysis s / clip | clips |",
-              "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
-    for n, a in summary["ladders"].items():
-        lines.append(f"| {n} | {_f(a.get('bd_rate_vmaf'), '{:+.1f}%')} | {_f(a.get('bd_vmaf'), '{:+.2f}')} | "
-                     f"{_f(a.get('bd_rate_psnr'), '{:+.1f}%')} | {_f(a.get('bd_psnr'), '{:+.2f}')} | "
-                     f"{_f(a.get('matched_rate_diff_pct'), '{:+.1f}%')} | {_f(a.get('jnd1_vmaf_worst_shot_min'), '{:.2f}')} | "
-                     f"{_f(a.get('analysis_s'), '{:.1f}')} | {a.get('n_bd_rate_vmaf', 0)} |")
+    lines += ["## Averages", "", *averages_table(summary)]
     lines += ["", "## Per clip", "",
               "| clip | ladder | BD-rate VMAF | BD-VMAF | BD-rate PSNR | BD-PSNR | JND1 worst-shot VMAF | matched CRF | "
               "rate vs matched |", "|---|---|---:|---:|---:|---:|---:|---:|---:|"]

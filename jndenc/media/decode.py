@@ -167,6 +167,7 @@ class PacketCount:
     corrupt: int  # packets the demuxer flagged corrupt (a damaged or cut file)
     last_key_pts: int | None  # pts of the last keyframe packet (None: no keyframe / no timestamps)
     tail_frames: int  # frame packets at or after the last keyframe in presentation order: its GOP
+    bytes: int  # the packets' payload: the video stream's size without container overhead
 
 
 def count_packets(path: str | os.PathLike) -> PacketCount:
@@ -180,7 +181,7 @@ def count_packets(path: str | os.PathLike) -> PacketCount:
     `InputError` when the file does not open.
     """
     container = open_container(path)
-    frames = corrupt = tail = 0
+    frames = corrupt = tail = size = 0
     last_key = None
     try:
         stream, _ = _pick_video_stream(container)
@@ -190,6 +191,7 @@ def count_packets(path: str | os.PathLike) -> PacketCount:
                 if pkt.size == 0:  # the flush packet at the end
                     continue
                 frames += 1
+                size += pkt.size
                 corrupt += bool(pkt.is_corrupt)
                 if pkt.is_keyframe:
                     last_key = pkt.pts
@@ -202,7 +204,7 @@ def count_packets(path: str | os.PathLike) -> PacketCount:
         tail = sum(1 for p in after_key if last_key is None or p is None or p >= last_key)
     finally:
         container.close()
-    return PacketCount(frames, corrupt, last_key, tail)
+    return PacketCount(frames, corrupt, last_key, tail, size)
 
 
 def decode_tail(path: str | os.PathLike, key_pts: int | None) -> int:

@@ -71,11 +71,10 @@ def export(weights: str | os.PathLike, out: str | os.PathLike | None = None,
     weights = Path(weights)
     if (architecture or (read_metadata(weights) or {}).get("architecture")) == "probe":
         # the probe-mode model takes shot features, not frames
-        from .probe import load_keras, parity_inputs
+        from .probe import fitted_features, load_keras, parity_inputs
 
         model = load_keras(weights)
-        features = (read_metadata(weights) or {}).get("probe_features")
-        return write_light(weights, out, model, parity_inputs(features=features) if features else parity_inputs(),
+        return write_light(weights, out, model, parity_inputs(features=fitted_features(read_metadata(weights))),
                            "probe")
     p = Predictor.load(weights, architecture, runtime="tensorflow")
     return write_light(weights, out, p.model, _probe_inputs(p.model), p.name)

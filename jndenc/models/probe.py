@@ -55,6 +55,11 @@ MIN_SPREAD = 0.3  # CRF steps: floor of the fitted absolute error (labels are in
 SPREAD_RIDGE = 100.0
 
 
+def fitted_features(metadata: dict | None) -> list[str]:
+    """The probe features a model was fitted on, in order, from its metadata (older weights: the first five)."""
+    return list((metadata or {}).get("probe_features") or PROBE_FEATURES[:5])
+
+
 def probe_vector(scores: dict, size: tuple[int, int], features: Sequence[str] = PROBE_FEATURES) -> np.ndarray:
     """``features`` (default `PROBE_FEATURES`) of one shot's probe scores (``vmaf``, ``psnr``, ``bpp``, ``crf``
     as `run_probe` returns) and the source frame size (w, h): VMAF means different things at QCIF and at 1080p.
@@ -399,8 +404,8 @@ class ProbeModel:
 
     @property
     def features(self) -> list[str]:
-        """The probe features this model was fitted on, in order (older weights: the first five)."""
-        return list(self.metadata.get("probe_features") or PROBE_FEATURES[:5])
+        """The probe features this model was fitted on, in order (`fitted_features`)."""
+        return fitted_features(self.metadata)
 
     def vector(self, scores: dict, size: tuple[int, int]) -> np.ndarray:
         """`probe_vector` of one shot's probe scores with this model's features."""

@@ -31,7 +31,7 @@ from typing import Iterable, Sequence
 from ..media.clips import list_clips
 from ..media.probe import probe
 from ..media.probe_encode import SHIPPED_PROBE, ProbeOptions, centred_crfs, extract_windows, run_probe, shot_windows
-from .shots import centre_estimates, shot_key  # noqa: F401 - shot_key: the cache's key, imported from here too
+from .shots import centre_estimates, shot_key
 
 CACHE_NAME = "probe_features.json"
 CACHE_VERSION = 1
@@ -118,18 +118,17 @@ def probe_dataset(dataset: str | os.PathLike, clip_dirs: Sequence[str | os.PathL
         tmp = Path(tempfile.mkdtemp(prefix="jndenc-pf-"))
         copies: dict[float, tuple[Path, list]] = {}
         try:
+            keys = [shot_key(name, r["start_frame"], r["end_frame"]) for r in recs]
             for cfg in todo:
-                mine = [r for r in recs if not cfg.centred or shot_key(name, r["start_frame"], r["end_frame"]) in centre]
-                if not mine:
+                idx = [i for i, k in enumerate(keys) if not cfg.centred or k in centre]
+                if not idx:
                     continue
                 # the labels measured the trial window at the build's fps (recorded per shot); a shorter
                 # probe window is the middle of it
                 seconds = min(cfg.window_seconds, trial_seconds)
                 windows = shot_windows([(r["start_frame"], r["end_frame"]) for r in recs], float(recs[0]["fps"]),
                                        seconds)
-                idx = [recs.index(r) for r in mine]
-                crfs = (centred_crfs([centre[shot_key(name, r["start_frame"], r["end_frame"])] for r in mine])
-                        if cfg.centred else None)
+                crfs = centred_crfs([centre[keys[i]] for i in idx]) if cfg.centred else None
                 if cfg.rate_control == "qp":  # constant QP: probe a lossless copy of the windows (cheaper)
                     if seconds not in copies:
                         t0 = time.perf_counter()
@@ -145,8 +144,7 @@ def probe_dataset(dataset: str | os.PathLike, clip_dirs: Sequence[str | os.PathL
                                       work_dir=tmp, crfs=crfs)
                 clip_rec["seconds"][cfg.key()] = round(secs, 3)
                 for i, q in zip(idx, res):
-                    r = recs[i]
-                    d = data["shots"].setdefault(shot_key(name, r["start_frame"], r["end_frame"]), {})
+                    d = data["shots"].setdefault(keys[i], {})
                     d[cfg.key()] = {k: (round(v, 5) if isinstance(v, float) else v) for k, v in q.items()}
                     d[cfg.key()]["window"] = list(windows[i])
                     if seconds == trial_seconds:

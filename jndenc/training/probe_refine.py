@@ -28,7 +28,8 @@ import numpy as np
 
 from ..media.probe_encode import SHIPPED_PROBE
 from ..models.probe import REFINE_SLOPE, REFINE_VMAF, margin_table, refine_jnd1, second_probe_crfs
-from .probe_features import load_cache, probe_dataset, read_journal, shot_key
+from .probe_features import load_cache, probe_dataset, read_journal
+from .shots import shot_key
 
 
 def _rows(per_shot: Sequence[dict], ends: dict, first: dict, second: dict | None, setting: str) -> list[dict]:

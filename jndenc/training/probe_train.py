@@ -13,6 +13,7 @@ import argparse
 import hashlib
 import json
 import sys
+from dataclasses import asdict
 from pathlib import Path
 from typing import Sequence
 
@@ -89,11 +90,8 @@ def train_probe(dataset: str | Path, probe_cache: str | Path, out: str | Path, *
         "format_version": 1, "architecture": ARCHITECTURE, "inputs": {"frame_jnd": 3, "probe_features": len(pv[0])},
         "probe_features": list(PROBE_FEATURES), "outputs": list(model.output_names), "label_units": "CRF",
         "labels": "proxy JND: largest CRF with pooled metric >= threshold (jndenc dataset build)",
-        "encoder": "x264 preset medium", "probe": {"codec": probe_options.codec, "preset": probe_options.preset,
-                                                    "crf": probe_options.crf, "rate_control": probe_options.rate_control,
-                                                    "subsample": probe_options.subsample,
-                                                    "window_seconds": probe_options.window_seconds,
-                                                    "centred": probe_options.centred},
+        # every ProbeOptions field: inference rebuilds the probe from it (`ProbeOptions(**metadata["probe"])`)
+        "encoder": "x264 preset medium", "probe": asdict(probe_options),
         "frame_inputs": "out-of-fold (group k-fold) compact linear-only estimates in training; "
                         "the shipped frame model's estimates at inference",
         "params": int(model.count_params()), "seed": seed, "folds": k, "splits": list(splits),
