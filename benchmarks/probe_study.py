@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from jndenc.models.probe import PROBE_FEATURES, group_folds, probe_vector
+from jndenc.models.probe import PROBE_FEATURES, RULE_VMAF, group_folds, probe_vector
 from jndenc.training.dataset import assign_splits
 from jndenc.training.derive import parents_of
 from jndenc.training.probe_features import load_cache, read_journal
@@ -57,7 +57,7 @@ def centred_entry(cache: dict, recs: list[dict], key: str, y: np.ndarray, folds:
     yy, fo = y[ok], folds[ok]
     c = np.array([p["crf"] for p in q], float)
     v = np.array([p["vmaf"] for p in q], float)
-    err = c + (v - 94.0) - yy
+    err = c + (v - RULE_VMAF) - yy
     secs = sum(cc["seconds"].get(key, 0.0) for cc in cache["clips"].values())
     frames = sum(p["window"][1] - p["window"][0] for p in q)
     return {"shots": int(len(ok)), "mae_rule": round(float(np.abs(err).mean()), 3),
