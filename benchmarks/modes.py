@@ -15,7 +15,9 @@ sees the same frames) and per mode, one `jndenc.encode` with ``--verify``:
 * ``search``: the oracle (bisection by trial encodes), margin 0;
 * ``predict@P``, ``probe@P``: predict or probe mode at ``--confidence P`` (the default is 0.9);
 * ``MODE+ensure``: any of them with ``--ensure`` (shots the verification finds more than 0.5 VMAF
-  under the target re-encoded once at a lower CRF; its time counted).
+  under the target re-encoded once at a lower CRF; its time counted);
+* ``MODE+tighten``: any of them with ``--tighten`` (``--ensure``, and shots measured a step or more above
+  the target raised in the same re-encode).
 
 A plain ``ffmpeg -c:v libx264 -preset P -crf 23`` of the same cut is timed in
 the same process, so times are ratios to it. The trial cache is off, so every
@@ -49,9 +51,11 @@ ALL_MODES = ("crf23", "predict", "probe", "guided", "guided-const", "search")
 
 def mode_kwargs(mode: str, constant_start: float) -> dict:
     """Encode options of a mode name; ``predict@0.8`` / ``probe@0.8``: that mode at ``--confidence 0.8``;
-    a ``+ensure`` suffix adds ``--ensure`` (shots that missed by more than 0.5 VMAF re-encoded once)."""
-    if mode.endswith("+ensure"):
-        return {**mode_kwargs(mode[:-len("+ensure")], constant_start), "ensure": True}
+    a ``+ensure`` suffix adds ``--ensure`` (shots that missed by more than 0.5 VMAF re-encoded once), ``+tighten``
+    adds ``--tighten`` (that, and shots a step or more above the target raised in the same re-encode)."""
+    for flag in ("ensure", "tighten"):
+        if mode.endswith("+" + flag):
+            return {**mode_kwargs(mode[:-len(flag) - 1], constant_start), flag: True}
     if "@" in mode:
         base, p = mode.split("@", 1)
         return {**mode_kwargs(base, constant_start), "confidence": float(p)}

@@ -93,10 +93,12 @@ def measure(cmd: list[str], cpus: list[int], env: dict | None = None) -> dict:
 
 
 def mode_args(mode: str) -> list[str]:
-    """`jndenc encode` options of a mode name: ``probe``, ``probe@0.5`` (``--confidence 0.5``), ``probe@0.5+ensure``."""
+    """`jndenc encode` options of a mode name: ``probe``, ``probe@0.5`` (``--confidence 0.5``), ``probe@0.5+ensure``,
+    ``probe@0.5+tighten``."""
     args = []
-    if mode.endswith("+ensure"):
-        mode, args = mode[:-len("+ensure")], ["--ensure"]
+    for flag in ("ensure", "tighten"):
+        if mode.endswith("+" + flag):
+            mode, args = mode[:-len(flag) - 1], ["--" + flag]
     if "@" in mode:
         mode, p = mode.split("@", 1)
         args = ["--confidence", p] + args
@@ -335,7 +337,7 @@ def main(argv=None) -> int:
     ap.add_argument("--frame-reps", type=int, default=1, help="runs of --granularity frame (0 skips)")
     ap.add_argument("--modes", type=lambda s: [m for m in s.split(",") if m], default=[],
                     help="other encode modes to time as well, e.g. guided,probe,probe@0.5+ensure (MODE@P: --confidence P; "
-                         "+ensure: --ensure; each run with a fresh trial cache)")
+                         "+ensure/+tighten: that flag; each run with a fresh trial cache)")
     ap.add_argument("--mode-reps", type=int, default=1, help="runs of each of --modes")
     ap.add_argument("--predict-reps", type=int, default=None, help="runs of `jndenc predict` (default: --reps)")
     ap.add_argument("--only", default=None, help="comma-separated clip labels to run (default: all)")

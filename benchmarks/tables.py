@@ -274,10 +274,10 @@ def modes_table(res: dict) -> str:
     """`benchmarks/modes.py`'s summary: one row per mode."""
     rows = []
     for mode, s in res["summary"].items():
-        base = mode.removesuffix("+ensure")
+        base, _, flag = mode.partition("+")
         label = MODE_LABELS.get(base) or (f"{base.split('@')[0]}, --confidence {base.split('@')[1]}" if "@" in base
                                           else base)
-        label += ", --ensure" if mode.endswith("+ensure") else ""
+        label += f", --{flag}" if flag else ""
         rows.append([label, _num(s["saving_vs_crf23_pct"], "{:+.1f}%"),
                      _num(s["mean_clip_saving_vs_crf23_pct"], "{:+.1f}%"),
                      _num(s.get("share_of_search_mean_clip_saving_pct"), "{:.0f}%"),

@@ -47,7 +47,7 @@ class EncodeResult:
     notes: list[str] = field(default_factory=list)
     quality: list | None = None  # per-shot `jndenc.verify.ShotQuality` with --verify
     target_vmaf: float | None = None
-    passes: list[dict] = field(default_factory=list)  # --ensure: each pass's CRFs, bytes and per-shot VMAF
+    passes: list[dict] = field(default_factory=list)  # --ensure/--tighten: each pass's CRFs, bytes, per-shot VMAF, kept
     compare: dict | None = None  # --compare-crf: a plain fixed-CRF encode of the same input beside this one
 
     def to_dict(self) -> dict:
@@ -198,6 +198,7 @@ def encode(
     validate: bool | str = True,
     verify: bool | None = None,
     ensure: bool = False,
+    tighten: bool = False,
     compare_crf: float | None = None,
     **plan_options,
 ) -> EncodeResult:
@@ -207,7 +208,9 @@ def encode(
     margin, min_crf, max_crf, granularity, weights, ...); a ``plan`` (object or
     JSON path) replays a saved plan instead of analysing. ``verify`` (default: on in guided and search modes)
     measures the output's VMAF per shot against ``src`` in one pass; ``ensure`` re-encodes once, at a lower CRF,
-    the shots that missed the target by more than 0.5 VMAF. ``compare_crf`` then encodes ``src`` once more the
+    the shots that missed the target by more than 0.5 VMAF; ``tighten`` (implies ``ensure``) also raises, in
+    that re-encode, the CRF of shots measured a step or more above the target, and keeps whichever pass has fewer
+    shots below the tolerance (the smaller file on a tie). ``compare_crf`` then encodes ``src`` once more the
     plain way at that CRF (a temp file, deleted) and reports bytes, time and, with ``verify``, per-shot VMAF beside
     jndenc's (`jndenc.reference`).
     """
@@ -237,6 +240,7 @@ def encode(
         notes.append(f"{plan.stats['truncated']}; encoded the {plan.frames} frames that decode")
     tmp = dst.with_name(f".{dst.stem}.jndenc-{os.getpid()}.tmp{dst.suffix or '.mp4'}")
     tmp2 = tmp.with_name(tmp.name.replace(".tmp", ".pass2.tmp"))
+    ensure = ensure or tighten
     if verify is None:
         verify = plan.mode in ("guided", "search") or ensure
     quality, passes, t_verify = None, [], 0.0
@@ -259,18 +263,28 @@ def encode(
             target = target_vmaf(plan)
             quality = V.verify(tmp, src, _ranges(plan), info.bit_depth, threads)
             t_verify += time.perf_counter() - tv
-            missed = V.misses(quality, target) if ensure else []
-            if missed:
-                passes.append(_pass_record(plan, tmp, quality, target))
-                plan = _ensure_plan(plan, quality, missed, target)
+            new = _corrections(plan, quality, target, tighten) if ensure else {}
+            if new:
+                first = _pass_record(plan, tmp, quality, target)
+                plan1, quality1 = plan, quality
+                plan = V.with_shot_crfs(plan, new)
                 one_pass(tmp2, plan, " pass 2")
                 tv = time.perf_counter()
                 quality = V.verify(tmp2, src, _ranges(plan), info.bit_depth, threads)
                 t_verify += time.perf_counter() - tv
-                os.replace(tmp2, tmp)
-                passes.append(_pass_record(plan, tmp, quality, target))
-                notes.append(f"--ensure re-encoded shots {', '.join(map(str, missed))} (more than "
-                             f"{V.ENSURE_TOLERANCE:g} VMAF below {target:g}) at a lower CRF")
+                second = _pass_record(plan, tmp2, quality, target)
+                passes += [first, second]
+                notes += _correction_notes(plan1.shots, new, target)
+                if (first["shots_below_target"], first["bytes"]) < (second["shots_below_target"], second["bytes"]):
+                    # a raised shot fell below the tolerance: the first pass had fewer visible shots
+                    plan, quality = plan1, quality1
+                    tmp2.unlink()
+                    notes.append(f"kept the first pass: the second left {second['shots_below_target']} shot(s) more "
+                                 f"than {V.ENSURE_TOLERANCE:g} VMAF below {target:g}, the first "
+                                 f"{first['shots_below_target']}")
+                else:
+                    os.replace(tmp2, tmp)
+                first["kept"], second["kept"] = plan is plan1, plan is not plan1
         os.replace(tmp, dst)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -318,12 +332,24 @@ def _pass_record(plan: Plan, path: Path, quality: list, target: float) -> dict:
             "vmaf": [q.to_dict() for q in quality], **V.summary(quality, target)}
 
 
-def _ensure_plan(plan: Plan, quality: list, missed: list[int], target: float) -> Plan:
-    """Lower the CRF of the shots that missed, by the slope their trials measured (or 1.5 VMAF per CRF)."""
-    trials = plan.stats.get("trials") or [[] for _ in plan.shots]
-    step = float(plan.options.get("crf_step", 1.0) or 1.0)
-    min_crf = float(plan.options.get("min_crf", 0.0))
-    new = {i: V.corrected_crf(plan.shots[i].crf, quality[i].mean, target,
-                              V.measured_slope(trials[i] if i < len(trials) else [], 1.5), step, min_crf)
-           for i in missed}
-    return V.with_shot_crfs(plan, new)
+def _corrections(plan: Plan, quality: list, target: float, tighten: bool) -> dict[int, float]:
+    """`jndenc.verify.corrections` with the plan's trials (guided/search), CRF step and limits."""
+    trials = list(plan.stats.get("trials") or [])
+    trials += [[] for _ in range(len(plan.shots) - len(trials))]
+    return V.corrections([s.crf for s in plan.shots], quality, target, trials=trials,
+                         step=float(plan.options.get("crf_step", 1.0) or 1.0),
+                         min_crf=float(plan.options.get("min_crf", 0.0)),
+                         max_crf=float(plan.options.get("max_crf", 51.0)), tighten=tighten)
+
+
+def _correction_notes(shots: list, new: dict[int, float], target: float) -> list[str]:
+    lowered = [i for i, c in new.items() if c < shots[i].crf]
+    raised = [i for i, c in new.items() if c > shots[i].crf]
+    notes = []
+    if lowered:
+        notes.append(f"--ensure re-encoded shots {', '.join(map(str, lowered))} (more than "
+                     f"{V.ENSURE_TOLERANCE:g} VMAF below {target:g}) at a lower CRF")
+    if raised:
+        notes.append(f"--tighten re-encoded shots {', '.join(map(str, raised))} (measured a step or more above "
+                     f"{target:g}) at a higher CRF")
+    return notes

@@ -239,4 +239,6 @@ def test_mode_names_of_the_mode_benchmarks():
     assert modes.mode_kwargs("probe@0.5+ensure", 26.0) == {"mode": "probe", "confidence": 0.5, "ensure": True}
     assert modes.mode_kwargs("predict", 26.0) == {"mode": "predict"}
     assert overhead.mode_args("probe@0.5+ensure") == ["--mode", "probe", "--confidence", "0.5", "--ensure"]
+    assert modes.mode_kwargs("predict+tighten", 26.0) == {"mode": "predict", "tighten": True}
+    assert overhead.mode_args("probe@0.5+tighten") == ["--mode", "probe", "--confidence", "0.5", "--tighten"]
     assert overhead.mode_args("guided") == ["--mode", "guided"]

@@ -1,4 +1,4 @@
-"""Guided mode: the model's start plus a few real trial encodes per shot; --verify and --ensure."""
+"""Guided mode: the model's start plus a few real trial encodes per shot; --verify, --ensure and --tighten."""
 from __future__ import annotations
 
 import json
@@ -88,6 +88,40 @@ def test_ensure_lowers_the_crf_of_a_shot_that_missed(cut_clip, tmp_path):
     assert lowered and all(first["vmaf"][i]["mean"] < 93.5 for i in lowered)
     assert all(second["vmaf"][i]["mean"] > first["vmaf"][i]["mean"] for i in lowered)
     assert [s["crf"] for s in d["shots"]] == second["crf"]
+
+
+def test_corrections_lower_misses_and_raise_headroom_only_with_tighten():
+    from jndenc.verify import TIGHTEN_SLOPE, ShotQuality, corrections, raised_crf
+
+    q = [ShotQuality(92.0, 90.0), ShotQuality(94.2, 93.0), ShotQuality(97.0, 95.0), ShotQuality(float("nan"), 0.0)]
+    crfs = [25.0, 25.0, 25.0, 25.0]
+    assert corrections(crfs, q, 94.0) == {0: 23.0}  # --ensure: the miss only, 2 VMAF short at 1.5 a step: 2 steps
+    new = corrections(crfs, q, 94.0, tighten=True)
+    # 3 VMAF of headroom at the assumed 1.5 a step: 2 steps up; 0.2 is under a quarter step: left alone
+    assert new == {0: 23.0, 2: 25.0 + 3.0 / TIGHTEN_SLOPE}
+    # a steeper slope measured by the shot's trials raises less; a shallower one does not raise more
+    steep = [[], [], [{"crf": 24.0, "score": 99.0}, {"crf": 26.0, "score": 93.0}], []]
+    assert corrections(crfs, q, 94.0, trials=steep, tighten=True)[2] == 26.0
+    flat = [[], [], [{"crf": 24.0, "score": 97.5}, {"crf": 26.0, "score": 96.5}], []]
+    assert corrections(crfs, q, 94.0, trials=flat, tighten=True)[2] == new[2]
+    assert raised_crf(38.0, 99.0, 94.0, 1.5, 0.25, max_crf=40.0) == 40.0  # clamped to the plan's max CRF
+    assert raised_crf(25.0, 94.3, 94.0, 1.5, 0.25, max_crf=51.0) == 25.0
+
+
+def test_tighten_raises_shots_with_headroom_and_keeps_the_better_pass(cut_clip, tmp_path):
+    # a fixed CRF far below any JND: every shot is measured well above the target, --tighten raises them all
+    r = jndenc.encode(cut_clip, tmp_path / "out.mp4", crf=14, tighten=True, overwrite=True)
+    d = r.to_dict()
+    first, second = d["passes"]
+    assert all(b > a for a, b in zip(first["crf"], second["crf"]))
+    assert any("--tighten re-encoded shots 0, 1, 2" in n for n in d["notes"])
+    kept = second if second["kept"] else first
+    assert first["kept"] != second["kept"]
+    assert [s["crf"] for s in d["shots"]] == kept["crf"] and (tmp_path / "out.mp4").stat().st_size == kept["bytes"]
+    assert second["bytes"] < first["bytes"]  # higher CRFs, fewer bytes
+    assert kept["shots_below_target"] <= first["shots_below_target"]
+    assert [s["vmaf"]["mean"] for s in d["shots"]] == [v["mean"] for v in kept["vmaf"]]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.mp4"]  # the other pass's file is gone
 
 
 def test_guided_cli_json_and_interrupt_leaves_no_temp_files(cut_clip, tmp_path):

@@ -24,6 +24,9 @@ from .report import print_result
               help="Measure the output's VMAF per shot against IN (one pass) [default: on in guided/search].")
 @click.option("--ensure", is_flag=True,
               help="Re-encode once, at a lower CRF, shots that missed the target by more than 0.5 VMAF.")
+@click.option("--tighten", is_flag=True,
+              help="--ensure, and in the same re-encode raise the CRF of shots measured a step or more above the "
+                   "target (fewer bytes); keeps the pass with fewer shots below the target.")
 @click.option("--validate", "validate", type=click.Choice(["fast", "full"]), default="fast", show_default=True,
               help="Check of OUT before it is renamed into place: fast counts its frames from the container and "
                    "decodes the last GOP; full decodes every frame.")
@@ -35,13 +38,13 @@ from .report import print_result
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or table.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (the result) on stdout.")
 @debug_option
-def encode(src, dst, mode, crf, plan_in, plan_out, verify, ensure, validate, compare_crf, overwrite, threads, quiet,
+def encode(src, dst, mode, crf, plan_in, plan_out, verify, ensure, tighten, validate, compare_crf, overwrite, threads, quiet,
            as_json, debug, **kw):
     """Encode IN to OUT with per-shot JND-guided CRF."""
     from ..encode import encode as run
 
     result = run(src, dst, plan=plan_in, plan_out=plan_out, overwrite=overwrite, quiet=quiet or as_json,
-                 threads=threads, mode=mode, crf=crf, verify=verify, ensure=ensure, validate=validate,
+                 threads=threads, mode=mode, crf=crf, verify=verify, ensure=ensure, tighten=tighten, validate=validate,
                  compare_crf=compare_crf, **plan_kwargs(kw))
     if as_json:
         click.echo(json.dumps(result.to_dict()))

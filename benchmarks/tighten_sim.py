@@ -1,0 +1,110 @@
+#!/usr/bin/env python3
+"""How far `--tighten` may raise a shot: its rule replayed on the label searches' measured VMAF curves.
+
+    python benchmarks/tighten_sim.py data/proxyjnd --out benchmarks/results/tighten_sim.json
+
+`--tighten` measures each shot of the finished encode and raises the CRF of a
+shot with headroom by ``(VMAF - target) / slope`` (floored to a quarter step,
+`jndenc.verify.raised_crf`); the slope is assumed, since one encode is one
+point per shot. This script takes every shot of the train and valid splits
+(the test split is left out: the modes benchmark measures `--tighten` on it),
+its trial encodes from the label search (``trials.csv``: CRF and window VMAF,
+one curve per shot), and replays the rule from every quarter-step CRF whose
+VMAF (interpolated on the curve) lies above the target and at most 2.5
+points above it (where a plan that aimed at the target lands), for several
+assumed slopes. Per slope it reports how far the rule raised, where the
+raised shots ended, and the share that ended more than 0.5 VMAF below the
+target (what `--ensure` calls a miss; `--tighten` then keeps the first pass).
+It also reports the measured slopes between neighbouring trials near the
+target. Trial windows are the middle 2 s of each shot, encoded alone: the
+slope of a shot inside a whole encode is similar but not the same.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+from jndenc.verify import ENSURE_TOLERANCE, TIGHTEN_SLOPE, TIGHTEN_STEP, raised_crf
+
+TARGET = 94.0
+HEADROOM = 2.5  # readings from the target to this many points above it
+SLOPES = (1.0, 1.25, 1.5, 2.0)
+
+
+def curves(dataset: Path) -> dict[tuple, tuple[np.ndarray, np.ndarray]]:
+    """Per train/valid shot: its trial CRFs (sorted) and their VMAF."""
+    split = {c["name"]: c["split"] for c in json.loads((dataset / "dataset.json").read_text())["clips"]}
+    pts: dict[tuple, dict[float, float]] = defaultdict(dict)
+    with open(dataset / "trials.csv", newline="") as f:
+        for r in csv.DictReader(f):
+            if split.get(r["clip"]) in ("train", "valid"):
+                pts[(r["clip"], int(r["start_frame"]), int(r["end_frame"]))][float(r["crf"])] = float(r["score"])
+    out = {}
+    for key, d in pts.items():
+        if len(d) >= 3:
+            c = np.array(sorted(d))
+            out[key] = (c, np.array([d[x] for x in c]))
+    return out
+
+
+def local_slopes(shots: dict, lo: float = TARGET - 2, hi: float = TARGET + 4.5) -> np.ndarray:
+    """VMAF lost per CRF step between neighbouring trials whose VMAF both lie in [lo, hi]."""
+    s = []
+    for c, v in shots.values():
+        for i in range(len(c) - 1):
+            if lo <= v[i] <= hi and lo <= v[i + 1] <= hi:
+                s.append((v[i] - v[i + 1]) / (c[i + 1] - c[i]))
+    return np.array(s)
+
+
+def replay(shots: dict, slope: float, max_crf: float = 51.0) -> dict:
+    start, end, raise_by = [], [], []
+    for c, v in shots.values():
+        for x in np.arange(c[0], c[-1] + 1e-9, TIGHTEN_STEP):
+            v1 = float(np.interp(x, c, v))
+            if not TARGET < v1 <= TARGET + HEADROOM:
+                continue
+            new = raised_crf(float(x), v1, TARGET, slope, TIGHTEN_STEP, max_crf)
+            if new == x or new > c[-1]:  # not raised, or beyond the measured curve
+                continue
+            start.append(v1)
+            end.append(float(np.interp(new, c, v)))
+            raise_by.append(new - x)
+    end_a = np.array(end)
+    return {"slope": slope, "raised": len(end), "mean_start_vmaf": round(float(np.mean(start)), 2),
+            "mean_raise_crf": round(float(np.mean(raise_by)), 2), "mean_end_vmaf": round(float(end_a.mean()), 2),
+            "share_end_below_target": round(float(np.mean(end_a < TARGET)), 4),
+            "share_end_missed": round(float(np.mean(end_a < TARGET - ENSURE_TOLERANCE)), 4),
+            "worst_end_vmaf": round(float(end_a.min()), 2)}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("dataset", type=Path, help="a `jndenc dataset build` folder (dataset.json, trials.csv)")
+    ap.add_argument("--out", type=Path, default=None)
+    args = ap.parse_args(argv)
+    shots = curves(args.dataset)
+    sl = local_slopes(shots)
+    q = (0.1, 0.25, 0.5, 0.75, 0.9, 0.95)
+    out = {"command": "python benchmarks/tighten_sim.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+           "shots": len(shots), "splits": "train and valid (test left out)", "target_vmaf": TARGET,
+           "headroom": HEADROOM, "step": TIGHTEN_STEP, "shipped_slope": TIGHTEN_SLOPE,
+           "local_slopes": {"n": int(sl.size), "quantiles": {str(k): round(float(v), 2)
+                                                             for k, v in zip(q, np.quantile(sl, q))}},
+           "replay": [replay(shots, s) for s in SLOPES]}
+    text = json.dumps(out, indent=1)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text + "\n")
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
