@@ -340,6 +340,23 @@ def _load_opt(rel: str):
     return _load(rel) if (ROOT / rel).is_file() else None
 
 
+def tighten_sim(d: dict) -> str:
+    """`benchmarks/tighten_sim.py`: `--tighten`'s raise replayed on the label searches' trial curves."""
+    q = d["local_slopes"]["quantiles"]
+    head = (f"Label-search trial curves of {d['shots']} shots ({d['splits']}); readings from {d['target_vmaf']:g} to "
+            f"{d['target_vmaf'] + d['headroom']:g} VMAF, raises in steps of {d['step']:g} CRF. Slopes near the "
+            f"target (VMAF lost per CRF step between neighbouring trials, {d['local_slopes']['n']} pairs): "
+            + ", ".join(f"{float(k) * 100:.0f}th pct {v:.2f}" for k, v in q.items())
+            + f". The shipped rule assumes {d['shipped_slope']:g}.\n\n")
+    rows = [[f"{r['slope']:g}" + (" (shipped)" if r["slope"] == d["shipped_slope"] else ""), str(r["raised"]),
+             _num(r["mean_start_vmaf"]), _num(r["mean_raise_crf"]), _num(r["mean_end_vmaf"]),
+             _num(100 * r["share_end_below_target"], "{:.1f}%"), _num(100 * r["share_end_missed"], "{:.1f}%"),
+             _num(r["worst_end_vmaf"])] for r in d["replay"]]
+    return head + md_table(["assumed VMAF per CRF step", "raises", "VMAF before", "mean raise (CRF)", "VMAF after",
+                            f"after < {d['target_vmaf']:g}", f"after < {d['target_vmaf'] - 0.5:g}", "worst after"],
+                           rows, [False] + [True] * 7)
+
+
 def _maybe(rel: str, render: Callable[[dict], str], what: str, how: str) -> Callable[[], str]:
     return lambda: render(_load(rel)) if (ROOT / rel).is_file() else not_committed(what, how)
 
@@ -427,6 +444,8 @@ REGIONS: dict[str, Callable[[], str]] = {
                      "run `bdrate.py` with `--out benchmarks/results`"),
     "modes": _maybe("benchmarks/results/modes.json", modes_table, "modes run",
                     "run `modes.py CLIPS --out benchmarks/results/modes.json`"),
+    "tighten-sim": _maybe("benchmarks/results/tighten_sim.json", tighten_sim, "--tighten replay",
+                          "run `tighten_sim.py DATASET --out benchmarks/results/tighten_sim.json`"),
     "default-mode": _maybe("benchmarks/results/default_mode/overhead.json", default_mode_table, "default-mode run",
                            "run `overhead.py --only 720p --modes guided --out benchmarks/results/default_mode`"),
     "trials": _maybe("benchmarks/results/trials.json", trials_table, "trial-window run",

@@ -93,7 +93,7 @@ def main(argv=None) -> int:
     sl = local_slopes(shots)
     q = (0.1, 0.25, 0.5, 0.75, 0.9, 0.95)
     out = {"command": "python benchmarks/tighten_sim.py " + " ".join(argv if argv is not None else sys.argv[1:]),
-           "shots": len(shots), "splits": "train and valid (test left out)", "target_vmaf": TARGET,
+           "shots": len(shots), "splits": "the train and valid splits; the test split left out", "target_vmaf": TARGET,
            "headroom": HEADROOM, "step": TIGHTEN_STEP, "shipped_slope": TIGHTEN_SLOPE,
            "local_slopes": {"n": int(sl.size), "quantiles": {str(k): round(float(v), 2)
                                                              for k, v in zip(q, np.quantile(sl, q))}},
