@@ -217,6 +217,9 @@ def encode(
     t0 = time.perf_counter()
     src, dst = Path(src), Path(dst)
     check_paths(src, dst, overwrite)
+    ensure = ensure or tighten
+    if ensure and verify is False:
+        raise UserError("--ensure and --tighten measure the output: they cannot run with --no-verify")
     info = probe(src)
     if plan is not None:
         if not isinstance(plan, Plan):
@@ -240,7 +243,6 @@ def encode(
         notes.append(f"{plan.stats['truncated']}; encoded the {plan.frames} frames that decode")
     tmp = dst.with_name(f".{dst.stem}.jndenc-{os.getpid()}.tmp{dst.suffix or '.mp4'}")
     tmp2 = tmp.with_name(tmp.name.replace(".tmp", ".pass2.tmp"))
-    ensure = ensure or tighten
     if verify is None:
         verify = plan.mode in ("guided", "search") or ensure
     quality, passes, t_verify = None, [], 0.0

@@ -226,6 +226,43 @@ def test_probe_and_predict_ladders_plan_with_their_calibrated_margins(cut_clip, 
     assert float(rows[0]["crf_max"]) == max(want)
 
 
+def test_tighten_ladder_corrects_each_point_once_and_keeps_the_better_pass(cut_clip, tmp_path):
+    from jndenc.bench.points import Runner
+    from jndenc.verify import corrections, shot_quality
+
+    # search at margin 3 with TINY's thresholds (90/80): every shot well above its target, so --tighten raises
+    opts = BenchOptions(**{**TINY, "modes": ("search", "search+tighten"), "margins": (3.0,), "match": False})
+    res = bdrate.run([cut_clip], tmp_path, opts)
+    assert set(res["summary"]["ladders"]) == {"jndenc-search m3", "jndenc-search+tighten m3"}
+    rows = {(r["ladder"], r["target_jnd"]): r for r in res["rows"] if r["role"] == "ladder"}
+    r = Runner(tmp_path, opts)
+    cs = r.open_clip(cut_clip)
+    for t, target in ((1, 90.0), (2, 80.0)):
+        plain, tight = rows[("jndenc-search m3", t)], rows[("jndenc-search+tighten m3", t)]
+        assert tight["first_pass_bytes"] == plain["bytes"] and tight["passes"] in (1, 2)
+        plan = r.jnd_plan(r.analysis(cs, "search"), t, 3.0)
+        q = shot_quality(np.asarray(plain["vmaf_frames"]), [(s.start_frame, s.end_frame) for s in plan.shots])
+        raised = corrections([s.crf for s in plan.shots], q, target, tighten=True)
+        assert raised and all(c > plan.shots[i].crf for i, c in raised.items())
+        if tight["kept_pass"] == 2:
+            assert tight["bytes"] < plain["bytes"] and tight["crf_max"] > plain["crf_max"]
+        else:
+            assert tight["bytes"] == plain["bytes"]
+    s = res["summary"]["per_clip"][0]["ladders"]["jndenc-search+tighten m3"]
+    assert s["analysis_s"] > res["summary"]["per_clip"][0]["ladders"]["jndenc-search m3"]["analysis_s"]
+
+
+def test_bench_mode_specs():
+    from jndenc.bench.options import ModeSpec
+    from jndenc.errors import UserError
+
+    assert ModeSpec.parse("probe@0.5+tighten") == ModeSpec("probe", 0.5, True)
+    assert ModeSpec.parse("guided") == ModeSpec("guided")
+    for bad in ("fast", "probe+ensure", "guided@0.5", "probe@2", "probe@x"):
+        with pytest.raises(UserError):
+            ModeSpec.parse(bad)
+
+
 def test_margins_option_parses_auto_and_numbers():
     a = bdrate.parser().parse_args(["x.mp4", "--out", "o", "--margins", "auto,1.5"])
     assert bdrate.options_from_args(a).margins == ("auto", 1.5)

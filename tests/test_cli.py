@@ -40,6 +40,12 @@ def test_bad_input_exit_2_one_line(tmp_path, make, needle):
     assert not (tmp_path / "o.mp4").exists()
 
 
+def test_tighten_without_verify_is_a_user_error(cut_clip, tmp_path):
+    r = jndenc("encode", cut_clip, tmp_path / "o.mp4", "--crf", "23", "--tighten", "--no-verify")
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "--no-verify" in r.stderr
+    assert not (tmp_path / "o.mp4").exists()
+
+
 def test_output_equal_input_refused(cut_clip):
     before = hashlib.sha256(cut_clip.read_bytes()).hexdigest()
     r = jndenc("encode", cut_clip, cut_clip, "--crf", "23", "-y")

@@ -47,7 +47,8 @@ from ..progress import bar
 from .bd import BD_METHOD, aggregate, ladder_summary
 from .cache import select_clips
 from .match import match_worst_shot
-from .options import BENCH_MODES, BenchOptions
+from ..search import DEFAULT_THRESHOLDS
+from .options import BENCH_MODES, BenchOptions, ModeSpec
 from .points import ClipSource, Runner
 from .report import print_table, run_record, write_results
 
@@ -75,21 +76,26 @@ def run_clip(r: Runner, cs: ClipSource) -> tuple[list[dict], dict]:
                      "analysis_s": 0.0, **rec})
         _tick(r)
     summary: dict = {"clip": cs.clip.name, "shots": len(cs.info["shots"]), "ladders": {}}
-    for mode in o.modes:
+    thresholds = tuple(o.thresholds or DEFAULT_THRESHOLDS)
+    for spec in o.modes:
+        ms = ModeSpec.parse(spec)
+        mode = ms.mode
         # guided measures one level per analysis and aims at the target itself (margin 0)
         ans = {t: r.analysis(cs, mode, t) for t in o.targets} if mode == "guided" else None
-        an1 = r.analysis(cs, mode) if mode != "guided" else None
+        an1 = r.analysis(cs, mode, confidence=ms.confidence) if mode != "guided" else None
         if (an1 is None and ans is None) or (ans is not None and None in ans.values()):
             _tick(r, len(o.margins) * len(o.targets))
             continue
         for margin in (o.margins if mode != "guided" else (0.0,)):
-            name = _ladder_name(mode, margin)
+            name = _ladder_name(spec, margin)
             pts = {}
             for t in o.targets:
                 an = ans[t] if ans is not None else an1
-                rec = r.point(cs, r.jnd_plan(an, t, margin))
+                plan = r.jnd_plan(an, t, margin)
+                rec = (r.tightened(cs, plan, thresholds[min(t, len(thresholds)) - 1]) if ms.tighten
+                       else r.point(cs, plan))
                 pts[t] = rec
-                rows.append({**base, "ladder": name, "mode": mode, "target_jnd": t, "margin": margin,
+                rows.append({**base, "ladder": name, "mode": spec, "target_jnd": t, "margin": margin,
                              "role": "ladder", "analysis_s": an["analysis_s"],
                              "trial_encodes": an.get("trial_encodes") or 0, **rec})
                 _tick(r)
@@ -97,6 +103,9 @@ def run_clip(r: Runner, cs: ClipSource) -> tuple[list[dict], dict]:
             if 1 in pts:  # what a user of the default (JND1) sees: its worst shot, and what deciding took
                 s["jnd1_vmaf_worst_shot"] = pts[1]["vmaf_worst_shot"]
             s["analysis_s"] = sum(a["analysis_s"] for a in ans.values()) if ans is not None else an1["analysis_s"]
+            if ms.tighten:  # the first pass (its encode and measurement) is part of deciding
+                s["analysis_s"] = round(s["analysis_s"] + sum(p["first_pass_s"] for p in pts.values()), 3)
+                s["second_passes_kept"] = sum(p.get("kept_pass") == 2 for p in pts.values())
             if o.match and 1 in pts:
                 m = match_worst_shot(r, cs, fixed, pts[1])
                 if m is not None:
@@ -127,17 +136,16 @@ def run(inputs: Sequence[str | os.PathLike], out: str | os.PathLike, opts: Bench
     out.mkdir(parents=True, exist_ok=True)
     if opts.codec not in ("x264", "x265"):
         raise UserError(f"codec must be x264 or x265, not {opts.codec!r}")
-    bad = [m for m in opts.modes if m not in BENCH_MODES]
-    if bad:
-        raise UserError(f"unknown mode(s) {', '.join(bad)} ({', '.join(BENCH_MODES)})")
+    specs = [ModeSpec.parse(m) for m in opts.modes]
+    bases = {m.mode for m in specs}
     if len(opts.crf_ladder) < 2:
         raise UserError("the fixed-CRF ladder needs at least two CRFs")
     all_clips = list_clips(inputs)
     clips = select_clips(all_clips, opts.max_clips)
     r = Runner(out, opts)
-    if {"predict", "probe", "guided"} & set(opts.modes):
+    if {"predict", "probe", "guided"} & bases:
         r.predictor()  # a model that fails to load stops the run here, before any encode
-    if "probe" in opts.modes and r.predict_skipped is None:
+    if "probe" in bases and r.predict_skipped is None:
         r.probe_model()
     rows: list[dict] = []
     per_clip: list[dict] = []
@@ -159,7 +167,7 @@ def run(inputs: Sequence[str | os.PathLike], out: str | os.PathLike, opts: Bench
                 print(f"bdrate: {clip.name} done in {clip_times[clip.name]:.1f}s", file=sys.stderr)
         r.pbar = None
     notes = []
-    skipped = [m for m in opts.modes if m != "search"]
+    skipped = [m.mode for m in specs if m.mode != "search"]
     if skipped and r.predict_skipped:
         notes.append(f"{', '.join(skipped)} mode skipped: {r.predict_skipped}")
     if len(clips) < len(all_clips):
@@ -207,7 +215,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--codec", choices=["x264", "x265"], default=d.codec)
     p.add_argument("--preset", default=d.preset)
     p.add_argument("--modes", type=lambda s: tuple(x.strip() for x in s.split(",") if x.strip()),
-                   default=d.modes, help=",".join(BENCH_MODES))
+                   default=d.modes, help=",".join(BENCH_MODES) + "; MODE@P: predict/probe at --confidence P; "
+                   "MODE+tighten: each point encoded, measured and re-encoded once as `jndenc encode --tighten`")
     p.add_argument("--max-frames", type=int, default=d.max_frames, help="first N frames per clip; 0 = all")
     p.add_argument("--max-clips", type=int, default=d.max_clips, help="evenly spread subset; 0 = all")
     p.add_argument("--thresholds", type=_nums, default=None, help="search-mode VMAF thresholds T1,T2,T3")

@@ -6,6 +6,35 @@ from dataclasses import asdict, dataclass
 BENCH_MODES = ("predict", "probe", "guided", "search")
 
 
+@dataclass(frozen=True)
+class ModeSpec:
+    """One jndenc ladder's mode: ``probe``, ``probe@0.5`` (``--confidence 0.5``), ``probe@0.5+tighten``."""
+
+    mode: str
+    confidence: float | None = None  # None: the default of `jndenc encode`
+    tighten: bool = False  # encode, measure every shot, re-encode once as `jndenc encode --tighten`
+
+    @classmethod
+    def parse(cls, spec: str) -> "ModeSpec":
+        from ..errors import UserError
+
+        base, plus, flag = spec.partition("+")
+        if plus and flag != "tighten":
+            raise UserError(f"mode {spec!r}: the only suffix is +tighten")
+        mode, at, p = base.partition("@")
+        if mode not in BENCH_MODES:
+            raise UserError(f"unknown mode {mode!r} ({', '.join(BENCH_MODES)}; MODE@P, MODE+tighten)")
+        conf = None
+        if at:
+            try:
+                conf = float(p)
+            except ValueError:
+                conf = -1.0
+            if mode not in ("predict", "probe") or not 0 < conf < 1:
+                raise UserError(f"mode {spec!r}: @P is a confidence in (0, 1) for predict or probe mode")
+        return cls(mode, conf, bool(plus))
+
+
 @dataclass
 class BenchOptions:
     crf_ladder: tuple[float, ...] = (18, 23, 28, 33, 38)

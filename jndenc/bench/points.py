@@ -6,12 +6,14 @@ each clip's JND analysis once per mode, which every target and margin reuses.
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
+from .. import verify as V
 from ..analyze import analyze
 from ..encode import encode
 from ..errors import JndencError
@@ -61,6 +63,8 @@ def measure(enc: Path, src: Path, info: dict, threads: int | None) -> dict:
     if abs(n - info["frames"]) > 1:
         raise JndencError(f"{enc}: VMAF measured {n} frames, source has {info['frames']}")
     return {
+        # kept so that --tighten ladders can pool any plan's shots (a few KB a record)
+        "vmaf_frames": [round(float(x), 3) for x in q.frames["vmaf"]],
         "vmaf_mean": q.pool("vmaf", "mean"),
         "vmaf_p5": q.pool("vmaf", "p5"),
         "vmaf_worst_shot": worst_shot(q.frames["vmaf"], info["shots"]),
@@ -149,12 +153,12 @@ class Runner:
             self._probe_model = ProbeModel.load(None)
         return self._probe_model
 
-    def analysis(self, cs: ClipSource, mode: str, target: int = 1) -> dict | None:
+    def analysis(self, cs: ClipSource, mode: str, target: int = 1, confidence: float | None = None) -> dict | None:
         """Per-shot JND estimates of the clip by ``mode`` (`jndenc.estimate`), cached.
 
         Predict, probe and search estimate every level at once; guided measures only ``target``,
         so it has one analysis per level. Predict and probe records keep each shot's calibrated
-        margin at the default confidence (what ``margin="auto"`` plans with).
+        margin at ``confidence`` (default: `jndenc encode`'s; what ``margin="auto"`` plans with).
         """
         thresholds = tuple(self.opts.thresholds or DEFAULT_THRESHOLDS)
         # the default weights change when they are retrained: key them by content, not by "default"
@@ -166,7 +170,8 @@ class Runner:
             pkey = sha256_file(pw) if pw else None
         key = _key("analysis", CACHE_VERSION, cs.sha, self.opts.max_frames, mode, self.opts.codec, self.opts.preset,
                    thresholds if mode != "predict" else None, wkey if mode != "search" else None,
-                   target if mode == "guided" else None, "margins", pkey)
+                   target if mode == "guided" else None, "margins", pkey,
+                   *(("confidence", confidence) if confidence is not None else ()))
         rec = self.cache.get(key)
         if rec is not None:
             self.counters.analysis_hits += 1
@@ -189,9 +194,10 @@ class Runner:
                "analysis_s": round(est.seconds, 3), "trial_encodes": est.trial_encodes,
                "shot_times": est.shot_times()}
         if DEFAULT_MARGIN.get(mode) == "auto":
-            margins, why, calibrated = est.auto_margins(PlanOptions().confidence)
+            conf = PlanOptions().confidence if confidence is None else confidence
+            margins, why, calibrated = est.auto_margins(conf)
             rec["auto_margins"] = {"margins": [round(float(m), 4) for m in margins], "source": why,
-                                   "calibrated": calibrated, "confidence": PlanOptions().confidence}
+                                   "calibrated": calibrated, "confidence": conf}
         if mode == "probe":
             rec["probe_seconds"] = est.stats.get("probe_seconds")
             rec["second_probes"] = sum("second" in p for p in est.stats.get("probe") or [])
@@ -221,12 +227,34 @@ class Runner:
                          model=an["model"], shot_times=an.get("shot_times"), shot_margins=shot_margins,
                          calibrated=calibrated)
 
-    def point(self, cs: ClipSource, plan) -> dict:
-        """Encode ``plan`` and measure it, or recall the cached result."""
+    def tightened(self, cs: ClipSource, plan, target_vmaf: float) -> dict:
+        """``plan`` as `jndenc encode --tighten` ends it: encoded and measured, every shot corrected once
+        (`jndenc.verify.corrections`), re-encoded, and the pass with fewer shots more than the tolerance below
+        ``target_vmaf`` kept (the smaller on a tie). The record says which pass it is and what the first cost."""
+        first = self.point(cs, plan, frames=True)
+        ranges = [(s.start_frame, s.end_frame) for s in plan.shots]
+        q1 = V.shot_quality(np.asarray(first["vmaf_frames"]), ranges)
+        o = plan.options
+        new = V.corrections([s.crf for s in plan.shots], q1, target_vmaf, step=float(o.get("crf_step", 1.0) or 1.0),
+                            min_crf=float(o.get("min_crf", 0.0)), max_crf=float(o.get("max_crf", 51.0)),
+                            tighten=True)
+        extra = {"first_pass_bytes": first["bytes"],
+                 "first_pass_s": round(first["encode_s"] + first.get("measure_s", 0.0), 3)}
+        if not new:
+            return dict(first, passes=1, kept_pass=1, **extra)
+        second = self.point(cs, V.with_shot_crfs(plan, new), frames=True)
+        q2 = V.shot_quality(np.asarray(second["vmaf_frames"]), ranges)
+        m1, m2 = len(V.misses(q1, target_vmaf)), len(V.misses(q2, target_vmaf))
+        keep, n = (second, 2) if (m2, second["bytes"]) <= (m1, first["bytes"]) else (first, 1)
+        return dict(keep, passes=2, kept_pass=n, **extra)
+
+    def point(self, cs: ClipSource, plan, frames: bool = False) -> dict:
+        """Encode ``plan`` and measure it, or recall the cached result; ``frames``: the record must have the
+        per-frame VMAF (records cached before it was kept are measured again)."""
         args = plan.ffmpeg_args()
         key = _key("encode", CACHE_VERSION, cs.sha, self.opts.max_frames, args)
         rec = self.cache.get(key)
-        if rec is not None:
+        if rec is not None and (not frames or "vmaf_frames" in rec):
             self.counters.encode_hits += 1
             return dict(rec, cached=True)
         src = self.ensure_source(cs)
@@ -236,7 +264,9 @@ class Runner:
         if self.pbar is not None:
             self.pbar.set_postfix_str(f"{cs.clip.name} crf {plan.base_crf:g}")
         res = encode(src, dst, plan=plan, overwrite=True, quiet=True, threads=self.opts.threads, validate=False)
+        tm = time.perf_counter()
         m = measure(dst, src, cs.info, self.opts.threads)
+        m["measure_s"] = round(time.perf_counter() - tm, 3)
         size = dst.stat().st_size
         dur = cs.info["frames"] / cs.info["fps"]
         crfs = [z.crf for z in plan.zones]
