@@ -16,8 +16,8 @@ sees the same frames) and per mode, one `jndenc.encode` with ``--verify``:
 * ``predict@P``, ``probe@P``: predict or probe mode at ``--confidence P`` (the default is 0.9);
 * ``MODE+ensure``: any of them with ``--ensure`` (shots the verification finds more than 0.5 VMAF
   under the target re-encoded once at a lower CRF; its time counted);
-* ``MODE+tighten``: any of them with ``--tighten`` (``--ensure``, and shots measured a step or more above
-  the target raised in the same re-encode).
+* ``MODE+tighten``: any of them with ``--tighten`` (``--ensure``, and shots measured above the target
+  raised by their headroom in the same re-encode).
 
 A plain ``ffmpeg -c:v libx264 -preset P -crf 23`` of the same cut is timed in
 the same process, so times are ratios to it. The trial cache is off, so every
@@ -52,7 +52,7 @@ ALL_MODES = ("crf23", "predict", "probe", "guided", "guided-const", "search")
 def mode_kwargs(mode: str, constant_start: float) -> dict:
     """Encode options of a mode name; ``predict@0.8`` / ``probe@0.8``: that mode at ``--confidence 0.8``;
     a ``+ensure`` suffix adds ``--ensure`` (shots that missed by more than 0.5 VMAF re-encoded once), ``+tighten``
-    adds ``--tighten`` (that, and shots a step or more above the target raised in the same re-encode)."""
+    adds ``--tighten`` (that, and shots above the target raised by their headroom in the same re-encode)."""
     for flag in ("ensure", "tighten"):
         if mode.endswith("+" + flag):
             return {**mode_kwargs(mode[:-len(flag) - 1], constant_start), flag: True}

@@ -209,7 +209,7 @@ def encode(
     JSON path) replays a saved plan instead of analysing. ``verify`` (default: on in guided and search modes)
     measures the output's VMAF per shot against ``src`` in one pass; ``ensure`` re-encodes once, at a lower CRF,
     the shots that missed the target by more than 0.5 VMAF; ``tighten`` (implies ``ensure``) also raises, in
-    that re-encode, the CRF of shots measured a step or more above the target, and keeps whichever pass has fewer
+    that re-encode, the CRF of shots measured above the target (by their headroom), and keeps whichever pass has fewer
     shots below the tolerance (the smaller file on a tie). ``compare_crf`` then encodes ``src`` once more the
     plain way at that CRF (a temp file, deleted) and reports bytes, time and, with ``verify``, per-shot VMAF beside
     jndenc's (`jndenc.reference`).
@@ -352,6 +352,6 @@ def _correction_notes(shots: list, new: dict[int, float], target: float) -> list
         notes.append(f"--ensure re-encoded shots {', '.join(map(str, lowered))} (more than "
                      f"{V.ENSURE_TOLERANCE:g} VMAF below {target:g}) at a lower CRF")
     if raised:
-        notes.append(f"--tighten re-encoded shots {', '.join(map(str, raised))} (measured a step or more above "
-                     f"{target:g}) at a higher CRF")
+        notes.append(f"--tighten re-encoded shots {', '.join(map(str, raised))} (measured above {target:g}) at a "
+                     f"higher CRF, by their headroom at {V.TIGHTEN_SLOPE:g} VMAF a step")
     return notes

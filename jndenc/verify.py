@@ -94,8 +94,8 @@ def corrections(crfs: Sequence[float], quality: Sequence[ShotQuality], target: f
                 trials: Sequence[Sequence[dict]] | None = None, step: float = 1.0, min_crf: float = 0.0,
                 max_crf: float = 51.0, tighten: bool = False) -> dict[int, float]:
     """New CRFs by shot index: misses (more than the tolerance below ``target``) lowered as ``--ensure`` does;
-    with ``tighten`` also shots with a step or more of headroom raised (`raised_crf`). Shots left as they are
-    are not in the result."""
+    with ``tighten`` also shots with a quarter step or more of headroom (at the assumed slope) raised
+    (`raised_crf`). Shots left as they are are not in the result."""
     trials = trials or [[] for _ in crfs]
     new: dict[int, float] = {}
     for i in misses(quality, target):

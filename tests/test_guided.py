@@ -114,7 +114,7 @@ def test_tighten_raises_shots_with_headroom_and_keeps_the_better_pass(cut_clip, 
     d = r.to_dict()
     first, second = d["passes"]
     assert all(b > a for a, b in zip(first["crf"], second["crf"]))
-    assert any("--tighten re-encoded shots 0, 1, 2" in n for n in d["notes"])
+    assert any(n.startswith("--tighten re-encoded shots 0, 1, 2 ") for n in d["notes"])
     kept = second if second["kept"] else first
     assert first["kept"] != second["kept"]
     assert [s["crf"] for s in d["shots"]] == kept["crf"] and (tmp_path / "out.mp4").stat().st_size == kept["bytes"]

@@ -34,6 +34,11 @@ def print_result(result) -> None:
         click.echo(f"verify: worst shot {v['worst_shot']} VMAF {v['worst_shot_vmaf']:.2f} (p5 {v['worst_shot_p5']:.2f}), "
                    f"target {v['target_vmaf']:g}; {v['shots_below_target']} shot(s) more than 0.5 below; "
                    f"{t.get('verify_s', 0):.1f}s")
+    if d.get("passes"):
+        click.echo("passes: " + "; ".join(
+            f"{i + 1}: {p['bytes'] / 1e6:.2f} MB, worst shot {p['worst_shot_vmaf']:.2f}, "
+            f"{p['shots_below_target']} below" + (" (kept)" if p.get("kept") else "")
+            for i, p in enumerate(d["passes"])))
     c = d.get("compare")
     if c:
         saving = c["saving_pct"]
