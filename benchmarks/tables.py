@@ -352,9 +352,19 @@ def tighten_sim(d: dict) -> str:
              _num(r["mean_start_vmaf"]), _num(r["mean_raise_crf"]), _num(r["mean_end_vmaf"]),
              _num(100 * r["share_end_below_target"], "{:.1f}%"), _num(100 * r["share_end_missed"], "{:.1f}%"),
              _num(r["worst_end_vmaf"])] for r in d["replay"]]
-    return head + md_table(["assumed VMAF per CRF step", "raises", "VMAF before", "mean raise (CRF)", "VMAF after",
-                            f"after < {d['target_vmaf']:g}", f"after < {d['target_vmaf'] - 0.5:g}", "worst after"],
-                           rows, [False] + [True] * 7)
+    out = head + md_table(["assumed VMAF per CRF step", "raises", "VMAF before", "mean raise (CRF)", "VMAF after",
+                           f"after < {d['target_vmaf']:g}", f"after < {d['target_vmaf'] - 0.5:g}", "worst after"],
+                          rows, [False] + [True] * 7)
+    if "lower" in d:
+        t = d["target_vmaf"]
+        rows = [[f"{r['slope']:g}" + (" (shipped)" if r["slope"] == d["shipped_lower_slope"] else ""),
+                 str(r["lowered"]), _num(r["mean_drop_crf"]), _num(r["mean_end_vmaf"]),
+                 _num(100 * r["share_end_below_target"], "{:.1f}%"), _num(100 * r["share_still_missed"], "{:.1f}%")]
+                for r in d["lower"]]
+        out += (f"\n\nMisses lowered (readings {t - d['shortfall']:g} to {t - 0.5:g}, whole steps, at least one):\n\n"
+                + md_table(["assumed VMAF per CRF step", "lowered", "mean drop (CRF)", "VMAF after", f"after < {t:g}",
+                            f"still < {t - 0.5:g}"], rows, [False] + [True] * 5))
+    return out
 
 
 def _maybe(rel: str, render: Callable[[dict], str], what: str, how: str) -> Callable[[], str]:

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""How far `--tighten` may raise a shot: its rule replayed on the label searches' measured VMAF curves.
+"""How far `--tighten` may raise a shot, and `--ensure` lower one: their rules replayed on measured VMAF curves.
 
     python benchmarks/tighten_sim.py data/proxyjnd --out benchmarks/results/tighten_sim.json
 
@@ -15,6 +15,9 @@ points above it (where a plan that aimed at the target lands), for several
 assumed slopes. Per slope it reports how far the rule raised, where the
 raised shots ended, and the share that ended more than 0.5 VMAF below the
 target (what `--ensure` calls a miss; `--tighten` then keeps the first pass).
+The lowering of a miss (`jndenc.verify.corrected_crf`, whole steps, at least
+one) is replayed the same way from every whole-step CRF that reads 0.5 to 4
+points below the target: how far it lowered and the share still missed.
 It also reports the measured slopes between neighbouring trials near the
 target. Trial windows are the middle 2 s of each shot, encoded alone: the
 slope of a shot inside a whole encode is similar but not the same.
@@ -30,11 +33,13 @@ from pathlib import Path
 
 import numpy as np
 
-from jndenc.verify import ENSURE_TOLERANCE, TIGHTEN_SLOPE, TIGHTEN_STEP, raised_crf
+from jndenc.verify import ENSURE_SLOPE, ENSURE_TOLERANCE, TIGHTEN_SLOPE, TIGHTEN_STEP, corrected_crf, raised_crf
 
 TARGET = 94.0
 HEADROOM = 2.5  # readings from the target to this many points above it
 SLOPES = (1.0, 1.25, 1.5, 2.0)
+LOWER_SLOPES = (0.5, 0.75, 1.0, 1.5)
+SHORTFALL = 4.0  # misses replayed: readings from this many points below the target to the tolerance
 
 
 def curves(dataset: Path) -> dict[tuple, tuple[np.ndarray, np.ndarray]]:
@@ -84,6 +89,25 @@ def replay(shots: dict, slope: float, max_crf: float = 51.0) -> dict:
             "worst_end_vmaf": round(float(end_a.min()), 2)}
 
 
+def replay_lower(shots: dict, slope: float) -> dict:
+    end, drop = [], []
+    for c, v in shots.values():
+        for x in np.arange(c[0], c[-1] + 1e-9, 1.0):
+            v1 = float(np.interp(x, c, v))
+            if not TARGET - SHORTFALL <= v1 < TARGET - ENSURE_TOLERANCE:
+                continue
+            new = corrected_crf(float(x), v1, TARGET, slope, 1.0, 0.0)
+            if new < c[0]:  # below the measured curve
+                continue
+            end.append(float(np.interp(new, c, v)))
+            drop.append(x - new)
+    end_a = np.array(end)
+    return {"slope": slope, "lowered": len(end), "mean_drop_crf": round(float(np.mean(drop)), 2),
+            "mean_end_vmaf": round(float(end_a.mean()), 2),
+            "share_still_missed": round(float(np.mean(end_a < TARGET - ENSURE_TOLERANCE)), 4),
+            "share_end_below_target": round(float(np.mean(end_a < TARGET)), 4)}
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("dataset", type=Path, help="a `jndenc dataset build` folder (dataset.json, trials.csv)")
@@ -97,7 +121,9 @@ def main(argv=None) -> int:
            "headroom": HEADROOM, "step": TIGHTEN_STEP, "shipped_slope": TIGHTEN_SLOPE,
            "local_slopes": {"n": int(sl.size), "quantiles": {str(k): round(float(v), 2)
                                                              for k, v in zip(q, np.quantile(sl, q))}},
-           "replay": [replay(shots, s) for s in SLOPES]}
+           "replay": [replay(shots, s) for s in SLOPES],
+           "shipped_lower_slope": ENSURE_SLOPE, "shortfall": SHORTFALL,
+           "lower": [replay_lower(shots, s) for s in LOWER_SLOPES]}
     text = json.dumps(out, indent=1)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)

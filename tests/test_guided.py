@@ -95,10 +95,10 @@ def test_corrections_lower_misses_and_raise_headroom_only_with_tighten():
 
     q = [ShotQuality(92.0, 90.0), ShotQuality(94.2, 93.0), ShotQuality(97.0, 95.0), ShotQuality(float("nan"), 0.0)]
     crfs = [25.0, 25.0, 25.0, 25.0]
-    assert corrections(crfs, q, 94.0) == {0: 23.0}  # --ensure: the miss only, 2 VMAF short at 1.5 a step: 2 steps
+    assert corrections(crfs, q, 94.0) == {0: 22.0}  # --ensure: the miss only, 2 VMAF short at 0.75 a step: 3 steps
     new = corrections(crfs, q, 94.0, tighten=True)
     # 3 VMAF of headroom at the assumed 1.5 a step: 2 steps up; 0.2 is under a quarter step: left alone
-    assert new == {0: 23.0, 2: 25.0 + 3.0 / TIGHTEN_SLOPE}
+    assert new == {0: 22.0, 2: 25.0 + 3.0 / TIGHTEN_SLOPE}
     # a steeper slope measured by the shot's trials raises less; a shallower one does not raise more
     steep = [[], [], [{"crf": 24.0, "score": 99.0}, {"crf": 26.0, "score": 93.0}], []]
     assert corrections(crfs, q, 94.0, trials=steep, tighten=True)[2] == 26.0
