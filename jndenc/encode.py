@@ -277,7 +277,8 @@ def encode(
                 second = _pass_record(plan, tmp2, quality, target)
                 passes += [first, second]
                 notes += _correction_notes(plan1.shots, new, target)
-                if (first["shots_below_target"], first["bytes"]) < (second["shots_below_target"], second["bytes"]):
+                if not V.second_pass_kept((first["shots_below_target"], first["bytes"]),
+                                          (second["shots_below_target"], second["bytes"])):
                     # a raised shot fell below the tolerance: the first pass had fewer visible shots
                     plan, quality = plan1, quality1
                     tmp2.unlink()

@@ -88,6 +88,12 @@ def corrected_crf(crf: float, vmaf: float, target: float, slope: float, step: fl
     return max(float(min_crf), round(crf - drop, 4))
 
 
+def second_pass_kept(first: tuple[int, int], second: tuple[int, int]) -> bool:
+    """Of two passes, each (shots more than the tolerance below the target, bytes), is the second the output?
+    Yes unless it leaves more shots below, or as many for more bytes: a correction never costs a visible shot."""
+    return tuple(second) <= tuple(first)
+
+
 def raised_crf(crf: float, vmaf: float, target: float, slope: float, step: float, max_crf: float) -> float:
     """A CRF expected to bring ``vmaf`` down to ``target`` at ``slope`` VMAF per CRF, floored to ``step``;
     ``crf`` itself when the headroom is under one step."""

@@ -105,6 +105,9 @@ def test_corrections_lower_misses_and_raise_headroom_only_with_tighten():
     flat = [[], [], [{"crf": 24.0, "score": 97.5}, {"crf": 26.0, "score": 96.5}], []]
     assert corrections(crfs, q, 94.0, trials=flat, tighten=True)[2] == new[2]
     assert raised_crf(38.0, 99.0, 94.0, 1.5, 0.25, max_crf=40.0) == 40.0  # clamped to the plan's max CRF
+    from jndenc.verify import second_pass_kept
+    assert second_pass_kept((1, 900), (0, 1000)) and second_pass_kept((0, 900), (0, 800))
+    assert not second_pass_kept((0, 900), (1, 800)) and not second_pass_kept((0, 900), (0, 901))
     assert raised_crf(25.0, 94.3, 94.0, 1.5, 0.25, max_crf=51.0) == 25.0
 
 

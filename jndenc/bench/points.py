@@ -245,7 +245,7 @@ class Runner:
         second = self.point(cs, V.with_shot_crfs(plan, new), frames=True)
         q2 = V.shot_quality(np.asarray(second["vmaf_frames"]), ranges)
         m1, m2 = len(V.misses(q1, target_vmaf)), len(V.misses(q2, target_vmaf))
-        keep, n = (second, 2) if (m2, second["bytes"]) <= (m1, first["bytes"]) else (first, 1)
+        keep, n = (second, 2) if V.second_pass_kept((m1, first["bytes"]), (m2, second["bytes"])) else (first, 1)
         return dict(keep, passes=2, kept_pass=n, **extra)
 
     def point(self, cs: ClipSource, plan, frames: bool = False) -> dict:
