@@ -242,7 +242,8 @@ def encode(
         # the plan covers the frames that decode; validation refuses the output if FFmpeg gets more or fewer
         notes.append(f"{plan.stats['truncated']}; encoded the {plan.frames} frames that decode")
     tmp = dst.with_name(f".{dst.stem}.jndenc-{os.getpid()}.tmp{dst.suffix or '.mp4'}")
-    tmp2 = tmp.with_name(tmp.name.replace(".tmp", ".pass2.tmp"))
+    # corrective passes (--ensure/--tighten) write beside it; the kept one is renamed to tmp
+    extra = [tmp.with_name(tmp.name.replace(".tmp", f".pass{k}.tmp")) for k in (2, 3)]
     if verify is None:
         verify = plan.mode in ("guided", "search") or ensure
     quality, passes, t_verify = None, [], 0.0
@@ -265,34 +266,40 @@ def encode(
             target = target_vmaf(plan)
             quality = V.verify(tmp, src, _ranges(plan), info.bit_depth, threads)
             t_verify += time.perf_counter() - tv
-            new = _corrections(plan, quality, target, tighten) if ensure else {}
-            if new:
-                first = _pass_record(plan, tmp, quality, target)
-                plan1, quality1 = plan, quality
-                plan = V.with_shot_crfs(plan, new)
-                one_pass(tmp2, plan, " pass 2")
-                tv = time.perf_counter()
-                quality = V.verify(tmp2, src, _ranges(plan), info.bit_depth, threads)
-                t_verify += time.perf_counter() - tv
-                second = _pass_record(plan, tmp2, quality, target)
-                passes += [first, second]
-                notes += _correction_notes(plan1.shots, new, target)
-                if not V.second_pass_kept((first["shots_below_target"], first["bytes"]),
-                                          (second["shots_below_target"], second["bytes"])):
-                    # a raised shot fell below the tolerance: the first pass had fewer visible shots
-                    plan, quality = plan1, quality1
-                    tmp2.unlink()
-                    notes.append(f"kept the first pass: the second left {second['shots_below_target']} shot(s) more "
-                                 f"than {V.ENSURE_TOLERANCE:g} VMAF below {target:g}, the first "
-                                 f"{first['shots_below_target']}")
-                else:
-                    os.replace(tmp2, tmp)
-                first["kept"], second["kept"] = plan is plan1, plan is not plan1
+            if ensure:
+                files = [tmp]
+
+                def run(p: Plan) -> tuple[list, int]:
+                    nonlocal t_verify
+                    out = extra[len(files) - 1]
+                    one_pass(out, p, f" pass {len(files) + 1}")
+                    tq = time.perf_counter()
+                    q = V.verify(out, src, _ranges(p), info.bit_depth, threads)
+                    t_verify += time.perf_counter() - tq
+                    files.append(out)
+                    return q, out.stat().st_size
+
+                runs = V.corrective_passes(V.Pass(plan, quality, tmp.stat().st_size, {}), target, run,
+                                           tighten=tighten, trials=_trials(plan))
+                if len(runs) > 1:
+                    best = V.best_pass(runs, target)
+                    passes = [_pass_record(r, target, kept=i == best) for i, r in enumerate(runs)]
+                    for prev, r in zip(runs, runs[1:]):
+                        notes += _correction_notes(prev.plan.shots, r.changed, target)
+                    if best != len(runs) - 1:
+                        notes.append(f"kept pass {best + 1}: it left {passes[best]['shots_below_target']} shot(s) "
+                                     f"more than {V.ENSURE_TOLERANCE:g} VMAF below {target:g}, the last pass "
+                                     f"{passes[-1]['shots_below_target']}")
+                    plan, quality = runs[best].plan, runs[best].quality
+                    if best:
+                        os.replace(files[best], tmp)
         os.replace(tmp, dst)
     except BaseException:
         tmp.unlink(missing_ok=True)
-        tmp2.unlink(missing_ok=True)
         raise
+    finally:
+        for f in extra:
+            f.unlink(missing_ok=True)
     t_encode = time.perf_counter() - t1 - t_verify - spent["validate"]
     compare, t_compare = None, 0.0
     if compare_crf is not None:
@@ -330,19 +337,15 @@ def _ranges(plan: Plan) -> list[tuple[int, int]]:
     return [(s.start_frame, s.end_frame) for s in plan.shots]
 
 
-def _pass_record(plan: Plan, path: Path, quality: list, target: float) -> dict:
-    return {"bytes": path.stat().st_size, "crf": [s.crf for s in plan.shots],
-            "vmaf": [q.to_dict() for q in quality], **V.summary(quality, target)}
+def _pass_record(r: V.Pass, target: float, kept: bool) -> dict:
+    return {"bytes": r.bytes, "crf": [s.crf for s in r.plan.shots], "vmaf": [q.to_dict() for q in r.quality],
+            **V.summary(r.quality, target), "kept": kept}
 
 
-def _corrections(plan: Plan, quality: list, target: float, tighten: bool) -> dict[int, float]:
-    """`jndenc.verify.corrections` with the plan's trials (guided/search), CRF step and limits."""
+def _trials(plan: Plan) -> list[list[dict]]:
+    """Each shot's trials (guided and search plans; empty lists otherwise), for the measured slopes."""
     trials = list(plan.stats.get("trials") or [])
-    trials += [[] for _ in range(len(plan.shots) - len(trials))]
-    return V.corrections([s.crf for s in plan.shots], quality, target, trials=trials,
-                         step=float(plan.options.get("crf_step", 1.0) or 1.0),
-                         min_crf=float(plan.options.get("min_crf", 0.0)),
-                         max_crf=float(plan.options.get("max_crf", 51.0)), tighten=tighten)
+    return trials + [[] for _ in range(len(plan.shots) - len(trials))]
 
 
 def _correction_notes(shots: list, new: dict[int, float], target: float) -> list[str]:

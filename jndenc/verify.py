@@ -88,10 +88,57 @@ def corrected_crf(crf: float, vmaf: float, target: float, slope: float, step: fl
     return max(float(min_crf), round(crf - drop, 4))
 
 
-def second_pass_kept(first: tuple[int, int], second: tuple[int, int]) -> bool:
-    """Of two passes, each (shots more than the tolerance below the target, bytes), is the second the output?
-    Yes unless it leaves more shots below, or as many for more bytes: a correction never costs a visible shot."""
-    return tuple(second) <= tuple(first)
+@dataclass
+class Pass:
+    """One encode of a plan and what the verification measured of it."""
+
+    plan: Plan
+    quality: list[ShotQuality]
+    bytes: int
+    changed: dict[int, float]  # shot index -> the CRF this pass gave it (empty for the first pass)
+
+
+def best_pass(passes: Sequence[Pass], target: float) -> int:
+    """The index of the pass that becomes the output: fewest shots more than the tolerance below ``target``,
+    then fewest bytes (so a correction never costs a visible shot)."""
+    return min(range(len(passes)), key=lambda i: (len(misses(passes[i].quality, target)), passes[i].bytes))
+
+
+def settled(crfs: Sequence[float], quality: Sequence[ShotQuality], target: float, before: Sequence[float], *,
+            trials: Sequence[Sequence[dict]] | None = None, step: float = 1.0, min_crf: float = 0.0) -> dict[int, float]:
+    """The last pass of ``--tighten``: shots still more than the tolerance below ``target`` after a correction
+    go back to their CRF ``before`` it where it raised them (they met the target there), else are lowered again
+    as `--ensure` lowers; nothing is raised, so the passes end."""
+    trials = trials or [[] for _ in crfs]
+    new: dict[int, float] = {}
+    for i in misses(quality, target):
+        if crfs[i] > before[i]:
+            new[i] = float(before[i])
+        else:
+            slope = min(measured_slope(trials[i], ENSURE_SLOPE), ENSURE_SLOPE)
+            new[i] = corrected_crf(crfs[i], quality[i].mean, target, slope, step, min_crf)
+    return new
+
+
+def corrective_passes(first: Pass, target: float, run, *, tighten: bool, trials=None) -> list[Pass]:
+    """Every pass of ``--ensure`` (one correction of the misses) or ``--tighten`` (misses lowered and headroom
+    raised, then, only where that left a shot below the tolerance, one settling pass: `settled`), starting from
+    ``first``; ``run(plan)`` encodes and verifies a plan and returns (per-shot quality, bytes). Pick the output
+    with `best_pass`."""
+    o = first.plan.options
+    kw = {"trials": trials, "step": float(o.get("crf_step", 1.0) or 1.0), "min_crf": float(o.get("min_crf", 0.0))}
+    passes = [first]
+    new = corrections([s.crf for s in first.plan.shots], first.quality, target, tighten=tighten,
+                      max_crf=float(o.get("max_crf", 51.0)), **kw)
+    while new:
+        prev = passes[-1]
+        plan = with_shot_crfs(prev.plan, new)
+        quality, nbytes = run(plan)
+        passes.append(Pass(plan, quality, nbytes, new))
+        new = {}
+        if tighten and len(passes) == 2 and misses(quality, target):
+            new = settled([s.crf for s in plan.shots], quality, target, [s.crf for s in prev.plan.shots], **kw)
+    return passes
 
 
 def raised_crf(crf: float, vmaf: float, target: float, slope: float, step: float, max_crf: float) -> float:

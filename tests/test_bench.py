@@ -239,12 +239,12 @@ def test_tighten_ladder_corrects_each_point_once_and_keeps_the_better_pass(cut_c
     cs = r.open_clip(cut_clip)
     for t, target in ((1, 90.0), (2, 80.0)):
         plain, tight = rows[("jndenc-search m3", t)], rows[("jndenc-search+tighten m3", t)]
-        assert tight["first_pass_bytes"] == plain["bytes"] and tight["passes"] in (1, 2)
+        assert tight["first_pass_bytes"] == plain["bytes"] and tight["passes"] in (1, 2, 3)
         plan = r.jnd_plan(r.analysis(cs, "search"), t, 3.0)
         q = shot_quality(np.asarray(plain["vmaf_frames"]), [(s.start_frame, s.end_frame) for s in plan.shots])
         raised = corrections([s.crf for s in plan.shots], q, target, tighten=True)
         assert raised and all(c > plan.shots[i].crf for i, c in raised.items())
-        if tight["kept_pass"] == 2:
+        if tight["kept_pass"] > 1:
             assert tight["bytes"] < plain["bytes"] and tight["crf_max"] > plain["crf_max"]
         else:
             assert tight["bytes"] == plain["bytes"]

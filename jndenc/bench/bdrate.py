@@ -103,9 +103,9 @@ def run_clip(r: Runner, cs: ClipSource) -> tuple[list[dict], dict]:
             if 1 in pts:  # what a user of the default (JND1) sees: its worst shot, and what deciding took
                 s["jnd1_vmaf_worst_shot"] = pts[1]["vmaf_worst_shot"]
             s["analysis_s"] = sum(a["analysis_s"] for a in ans.values()) if ans is not None else an1["analysis_s"]
-            if ms.tighten:  # the first pass (its encode and measurement) is part of deciding
-                s["analysis_s"] = round(s["analysis_s"] + sum(p["first_pass_s"] for p in pts.values()), 3)
-                s["second_passes_kept"] = sum(p.get("kept_pass") == 2 for p in pts.values())
+            if ms.tighten:  # the passes beyond one encode, and every measurement, are part of deciding
+                s["analysis_s"] = round(s["analysis_s"] + sum(p["extra_s"] for p in pts.values()), 3)
+                s["corrected_points_kept"] = sum(p.get("kept_pass", 1) > 1 for p in pts.values())
             if o.match and 1 in pts:
                 m = match_worst_shot(r, cs, fixed, pts[1])
                 if m is not None:

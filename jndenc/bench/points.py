@@ -228,25 +228,24 @@ class Runner:
                          calibrated=calibrated)
 
     def tightened(self, cs: ClipSource, plan, target_vmaf: float) -> dict:
-        """``plan`` as `jndenc encode --tighten` ends it: encoded and measured, every shot corrected once
-        (`jndenc.verify.corrections`), re-encoded, and the pass with fewer shots more than the tolerance below
-        ``target_vmaf`` kept (the smaller on a tie). The record says which pass it is and what the first cost."""
-        first = self.point(cs, plan, frames=True)
+        """``plan`` as `jndenc encode --tighten` ends it (`jndenc.verify.corrective_passes`: encoded and measured,
+        corrected once, settled once where that left a shot below the tolerance; the best pass kept). The record
+        says how many passes ran, which was kept, and what the passes before the kept one's encode cost."""
         ranges = [(s.start_frame, s.end_frame) for s in plan.shots]
-        q1 = V.shot_quality(np.asarray(first["vmaf_frames"]), ranges)
-        o = plan.options
-        new = V.corrections([s.crf for s in plan.shots], q1, target_vmaf, step=float(o.get("crf_step", 1.0) or 1.0),
-                            min_crf=float(o.get("min_crf", 0.0)), max_crf=float(o.get("max_crf", 51.0)),
-                            tighten=True)
-        extra = {"first_pass_bytes": first["bytes"],
-                 "first_pass_s": round(first["encode_s"] + first.get("measure_s", 0.0), 3)}
-        if not new:
-            return dict(first, passes=1, kept_pass=1, **extra)
-        second = self.point(cs, V.with_shot_crfs(plan, new), frames=True)
-        q2 = V.shot_quality(np.asarray(second["vmaf_frames"]), ranges)
-        m1, m2 = len(V.misses(q1, target_vmaf)), len(V.misses(q2, target_vmaf))
-        keep, n = (second, 2) if V.second_pass_kept((m1, first["bytes"]), (m2, second["bytes"])) else (first, 1)
-        return dict(keep, passes=2, kept_pass=n, **extra)
+        recs = []
+
+        def run(p) -> tuple[list, int]:
+            rec = self.point(cs, p, frames=True)
+            recs.append(rec)
+            return V.shot_quality(np.asarray(rec["vmaf_frames"]), ranges), rec["bytes"]
+
+        q, nbytes = run(plan)
+        passes = V.corrective_passes(V.Pass(plan, q, nbytes, {}), target_vmaf, lambda p: run(p), tighten=True)
+        best = V.best_pass(passes, target_vmaf)
+        # what deciding cost beyond one encode: every measurement and every encode but one
+        spent = sum(r["encode_s"] + r.get("measure_s", 0.0) for r in recs[:-1]) + recs[-1].get("measure_s", 0.0)
+        return dict(recs[best], passes=len(passes), kept_pass=best + 1, first_pass_bytes=recs[0]["bytes"],
+                    extra_s=round(spent, 3))
 
     def point(self, cs: ClipSource, plan, frames: bool = False) -> dict:
         """Encode ``plan`` and measure it, or recall the cached result; ``frames``: the record must have the
