@@ -52,7 +52,8 @@ ALL_MODES = ("crf23", "predict", "probe", "guided", "guided-const", "search")
 def mode_kwargs(mode: str, constant_start: float) -> dict:
     """Encode options of a mode name; ``predict@0.8`` / ``probe@0.8``: that mode at ``--confidence 0.8``;
     a ``+ensure`` suffix adds ``--ensure`` (shots that missed by more than 0.5 VMAF re-encoded once), ``+tighten``
-    adds ``--tighten`` (that, and shots above the target raised by their headroom in the same re-encode)."""
+    adds ``--tighten`` (that, and shots above the target raised by their headroom in the same re-encode, settled once
+    more where that left a shot below)."""
     for flag in ("ensure", "tighten"):
         if mode.endswith("+" + flag):
             return {**mode_kwargs(mode[:-len(flag) - 1], constant_start), flag: True}

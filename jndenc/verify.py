@@ -5,8 +5,10 @@ one per shot) and pools the per-frame scores by shot: mean and 5th percentile.
 ``--ensure`` uses it to re-encode, once, the shots that missed the target by
 more than a tolerance, at a CRF lowered by the measured (or prior) slope.
 ``--tighten`` also raises, in the same re-encode, the CRF of shots measured well
-above the target: the plan's estimate was conservative there, and the finished
-output is the one measurement that needs no model.
+above the target (the plan's estimate was conservative there, and the finished
+output is the one measurement that needs no model), and settles once more where
+that left a shot below the tolerance. The pass with the fewest shots below the
+tolerance becomes the output.
 """
 from __future__ import annotations
 

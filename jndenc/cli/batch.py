@@ -58,7 +58,7 @@ def _print_summary(s: dict) -> None:
               help="Measure each output's VMAF per shot [default: on in guided/search]; the summary names the worst.")
 @click.option("--ensure", is_flag=True, help="Re-encode once shots that missed the target by more than 0.5 VMAF.")
 @click.option("--tighten", is_flag=True, help="--ensure, and raise the CRF of shots measured above the target "
-                                              "(by their headroom) in the same re-encode.")
+                                              "(by their headroom) in the same re-encode, settling once more where that left a shot below.")
 @click.option("--crf", type=click.FloatRange(0, 51), default=None, help="Fixed CRF everywhere (the baseline).")
 @click.option("--compare-crf", type=click.FloatRange(0, 51), default=None, metavar="CRF",
               help="Also encode each input the plain way at this fixed CRF (deleted after measuring); the summary "

@@ -26,7 +26,8 @@ from .report import print_result
               help="Re-encode once, at a lower CRF, shots that missed the target by more than 0.5 VMAF.")
 @click.option("--tighten", is_flag=True,
               help="--ensure, and in the same re-encode raise the CRF of shots measured above the target "
-                   "(by their headroom: fewer bytes); keeps the pass with fewer shots below the target.")
+                   "(by their headroom: fewer bytes); one more re-encode only where that left a shot below; keeps "
+                   "the pass with the fewest shots below the target.")
 @click.option("--validate", "validate", type=click.Choice(["fast", "full"]), default="fast", show_default=True,
               help="Check of OUT before it is renamed into place: fast counts its frames from the container and "
                    "decodes the last GOP; full decodes every frame.")
