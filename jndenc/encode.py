@@ -211,9 +211,9 @@ def encode(
     the shots that missed the target by more than 0.5 VMAF; ``tighten`` (implies ``ensure``) also raises, in
     that re-encode, the CRF of shots measured above the target (by their headroom), re-encodes once more only where
     that left a shot below the tolerance (raised shots back to their CRF, misses lower), and keeps the pass with the
-    fewest shots below the tolerance, then the fewest bytes (`jndenc.verify.corrective_passes`). ``compare_crf`` then encodes ``src`` once more the
-    plain way at that CRF (a temp file, deleted) and reports bytes, time and, with ``verify``, per-shot VMAF beside
-    jndenc's (`jndenc.reference`).
+    fewest shots below the tolerance, then the fewest bytes (`jndenc.verify.corrective_passes`). ``compare_crf``
+    then encodes ``src`` once more the plain way at that CRF (a temp file, deleted) and reports bytes, time and,
+    with ``verify``, per-shot VMAF beside jndenc's (`jndenc.reference`).
     """
     t0 = time.perf_counter()
     src, dst = Path(src), Path(dst)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass, replace
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -107,7 +107,8 @@ def best_pass(passes: Sequence[Pass], target: float) -> int:
 
 
 def settled(crfs: Sequence[float], quality: Sequence[ShotQuality], target: float, before: Sequence[float], *,
-            trials: Sequence[Sequence[dict]] | None = None, step: float = 1.0, min_crf: float = 0.0) -> dict[int, float]:
+            trials: Sequence[Sequence[dict]] | None = None, step: float = 1.0,
+            min_crf: float = 0.0) -> dict[int, float]:
     """The last pass of ``--tighten``: shots still more than the tolerance below ``target`` after a correction
     go back to their CRF ``before`` it where it raised them (they met the target there), else are lowered again
     as `--ensure` lowers; nothing is raised, so the passes end."""
@@ -122,7 +123,8 @@ def settled(crfs: Sequence[float], quality: Sequence[ShotQuality], target: float
     return new
 
 
-def corrective_passes(first: Pass, target: float, run, *, tighten: bool, trials=None) -> list[Pass]:
+def corrective_passes(first: Pass, target: float, run: Callable[[Plan], tuple[list[ShotQuality], int]], *,
+                      tighten: bool, trials: Sequence[Sequence[dict]] | None = None) -> list[Pass]:
     """Every pass of ``--ensure`` (one correction of the misses) or ``--tighten`` (misses lowered and headroom
     raised, then, only where that left a shot below the tolerance, one settling pass: `settled`), starting from
     ``first``; ``run(plan)`` encodes and verifies a plan and returns (per-shot quality, bytes). Pick the output
