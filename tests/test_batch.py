@@ -264,3 +264,21 @@ def test_compare_crf_totals_in_the_summary(clips, tmp_path):
     assert c["saving_pct"] > 0 and c["worst_shot_vmaf"] == rec["verify"]["worst_shot_vmaf"]
     again = cli(str(clips), str(out), "--json", "--pattern", "a.mp4", *FAST, check_rc=0)
     assert json_lines(again.stdout)[1]["encoded_this_run"] == 0
+
+
+def test_tighten_passes_in_items_and_summary(clips, tmp_path):
+    # --crf 14 is far below any JND: --tighten raises and re-encodes every item; the items list their passes,
+    # the summary counts the re-encodes and totals the first passes' bytes against the outputs'
+    out = tmp_path / "out"
+    p = cli(str(clips), str(out), "--json", "--pattern", "[ab].mp4", "--tighten", "--crf", "14", "--preset",
+            "ultrafast", check_rc=0)
+    items, summary = json_lines(p.stdout)
+    assert len(items) == 2 and all(len(i["passes"]) >= 2 and sum(x["kept"] for x in i["passes"]) == 1 for i in items)
+    assert summary["corrected_items"] == 2
+    assert summary["corrective_encodes"] == sum(len(i["passes"]) - 1 for i in items)
+    assert summary["corrected_first_pass_bytes"] == sum(i["passes"][0]["bytes"] for i in items)
+    assert summary["corrected_output_bytes"] == sum(i["output_bytes"] for i in items)
+    assert summary["corrected_output_bytes"] < summary["corrected_first_pass_bytes"]
+    text = cli(str(clips), str(tmp_path / "out2"), "--pattern", "a.mp4", "--tighten", "--crf", "14", "--preset",
+               "ultrafast", check_rc=0)
+    assert "re-encoded by --ensure/--tighten" in text.stdout

@@ -57,6 +57,7 @@ class ItemResult:
     encodes: int = 0
     options: dict = field(default_factory=dict)
     verify: dict | None = None  # worst-shot VMAF etc. when the encode verified its output
+    passes: list | None = None  # --ensure/--tighten: each pass's bytes, worst shot, shots below, kept
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -194,7 +195,8 @@ class BatchRun:
                           reason=reason if reason is not None else row.get("reason"), input_bytes=in_bytes,
                           output_bytes=row.get("output_size") if status != "failed" else None,
                           frames=row.get("frames"), duration_s=row.get("duration_s"), crfs=crfs, timings=timings,
-                          encodes=row.get("encodes") or 0, options=item.overrides, verify=_verify_of(row))
+                          encodes=row.get("encodes") or 0, options=item.overrides, verify=_verify_of(row),
+                          passes=_passes_of(row))
 
     # -- the run ----------------------------------------------------------
 
@@ -339,6 +341,7 @@ class BatchRun:
             "executor": self.executor_name, "jobs": self.jobs, "threads": self.threads,
             "failures": {r["key"]: r["reason"] for r in rows if r["status"] == "failed"},
             **_worst_shot(done),
+            **_corrected(done),
             **_compared(done),
         }
 
@@ -352,6 +355,21 @@ def _result_of(row: dict) -> dict:
 
 def _verify_of(row: dict) -> dict | None:
     return _result_of(row).get("verify")
+
+
+def _passes_of(row: dict) -> list | None:
+    keep = ("bytes", "worst_shot_vmaf", "shots_below_target", "kept")
+    return [{k: p[k] for k in keep if k in p} for p in _result_of(row).get("passes") or []] or None
+
+
+def _corrected(rows: list[dict]) -> dict:
+    """Over the items that ran --ensure/--tighten re-encodes: how many, how many encodes that took, and bytes."""
+    runs = [p for r in rows if (p := _result_of(r).get("passes"))]
+    if not runs:
+        return {}
+    return {"corrected_items": len(runs), "corrective_encodes": sum(len(p) - 1 for p in runs),
+            "corrected_first_pass_bytes": sum(p[0]["bytes"] for p in runs),
+            "corrected_output_bytes": sum(next(x["bytes"] for x in p if x.get("kept", True)) for p in runs)}
 
 
 def _compared(rows: list[dict]) -> dict:

@@ -32,6 +32,11 @@ def _print_summary(s: dict) -> None:
     if s.get("worst_shot_vmaf") is not None:
         click.echo(f"quality worst shot VMAF {s['worst_shot_vmaf']:.2f} in {s['worst_shot_item']} "
                    f"({s['verified_items']} verified, {s['items_with_shots_below_target']} with shots below target)")
+    if s.get("corrected_items"):
+        first, out = s["corrected_first_pass_bytes"], s["corrected_output_bytes"]
+        click.echo(f"passes  {s['corrected_items']} item(s) re-encoded by --ensure/--tighten "
+                   f"({s['corrective_encodes']} extra encode(s)): {_size(first)} -> {_size(out)} "
+                   f"({100 * (out / first - 1):+.1f}% bytes against their first pass)")
     c = s.get("compare")
     if c:
         line = (f"compare plain crf {'/'.join(f'{x:g}' for x in c['crfs'])} on {c['items']} item(s): jndenc video "
