@@ -245,3 +245,17 @@ def test_trial_windows_are_cut_alone_and_score_like_trimming_the_whole_shot(cut_
         va = compare(tmp_path / "a.mkv", win).pool("vmaf")
         vb = compare(tmp_path / "b.mkv", ref, ref_range=frames).pool("vmaf")
         assert a == b and va == pytest.approx(vb, abs=1e-6)
+
+
+@pytest.mark.slow
+def test_tighten_on_a_real_multi_shot_clip(shared_clips, tmp_path):
+    # a training clip of four shots, first 150 frames: every shot of the kept pass within the tolerance, and the
+    # kept pass no larger than the first unless the first left a shot below
+    from jndenc.media.clips import prepare_source
+
+    src = prepare_source(shared_clips / "pyscenedetect_deerleaf720.mp4", tmp_path / "cut.mkv", 150, 8)
+    d = jndenc.encode(src, tmp_path / "out.mp4", confidence=0.7, tighten=True, preset="veryfast").to_dict()
+    kept = next(p for p in d["passes"] if p["kept"]) if d.get("passes") else None
+    assert all(s["vmaf"]["mean"] >= 93.5 for s in d["shots"]), [s["vmaf"] for s in d["shots"]]
+    if kept is not None and d["passes"][0]["shots_below_target"] == 0:
+        assert kept["bytes"] <= d["passes"][0]["bytes"]
