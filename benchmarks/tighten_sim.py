@@ -27,13 +27,16 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import math
 import sys
 from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
 
-from jndenc.verify import ENSURE_SLOPE, ENSURE_TOLERANCE, TIGHTEN_SLOPE, TIGHTEN_STEP, corrected_crf, raised_crf
+from jndenc.planner import PlanOptions, fixed_plan
+from jndenc.verify import (ENSURE_SLOPE, ENSURE_TOLERANCE, TIGHTEN_SLOPE, TIGHTEN_STEP, Pass, ShotQuality, best_pass,
+                           corrected_crf, corrective_passes, raised_crf)
 
 TARGET = 94.0
 HEADROOM = 2.5  # readings from the target to this many points above it
@@ -42,26 +45,27 @@ LOWER_SLOPES = (0.5, 0.75, 1.0, 1.5)
 SHORTFALL = 4.0  # misses replayed: readings from this many points below the target to the tolerance
 
 
-def curves(dataset: Path) -> dict[tuple, tuple[np.ndarray, np.ndarray]]:
-    """Per train/valid shot: its trial CRFs (sorted) and their VMAF."""
+def curves(dataset: Path) -> dict[tuple, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Per train/valid shot: its trial CRFs (sorted), their VMAF and their bytes."""
     split = {c["name"]: c["split"] for c in json.loads((dataset / "dataset.json").read_text())["clips"]}
-    pts: dict[tuple, dict[float, float]] = defaultdict(dict)
+    pts: dict[tuple, dict[float, tuple[float, float]]] = defaultdict(dict)
     with open(dataset / "trials.csv", newline="") as f:
         for r in csv.DictReader(f):
             if split.get(r["clip"]) in ("train", "valid"):
-                pts[(r["clip"], int(r["start_frame"]), int(r["end_frame"]))][float(r["crf"])] = float(r["score"])
+                key = (r["clip"], int(r["start_frame"]), int(r["end_frame"]))
+                pts[key][float(r["crf"])] = (float(r["score"]), float(r["bytes"]))
     out = {}
     for key, d in pts.items():
         if len(d) >= 3:
             c = np.array(sorted(d))
-            out[key] = (c, np.array([d[x] for x in c]))
+            out[key] = (c, np.array([d[x][0] for x in c]), np.array([d[x][1] for x in c]))
     return out
 
 
 def local_slopes(shots: dict, lo: float = TARGET - 2, hi: float = TARGET + 4.5) -> np.ndarray:
     """VMAF lost per CRF step between neighbouring trials whose VMAF both lie in [lo, hi]."""
     s = []
-    for c, v in shots.values():
+    for c, v, _ in shots.values():
         for i in range(len(c) - 1):
             if lo <= v[i] <= hi and lo <= v[i + 1] <= hi:
                 s.append((v[i] - v[i + 1]) / (c[i + 1] - c[i]))
@@ -70,7 +74,7 @@ def local_slopes(shots: dict, lo: float = TARGET - 2, hi: float = TARGET + 4.5) 
 
 def replay(shots: dict, slope: float, max_crf: float = 51.0) -> dict:
     start, end, raise_by = [], [], []
-    for c, v in shots.values():
+    for c, v, _ in shots.values():
         for x in np.arange(c[0], c[-1] + 1e-9, TIGHTEN_STEP):
             v1 = float(np.interp(x, c, v))
             if not TARGET < v1 <= TARGET + HEADROOM:
@@ -91,7 +95,7 @@ def replay(shots: dict, slope: float, max_crf: float = 51.0) -> dict:
 
 def replay_lower(shots: dict, slope: float) -> dict:
     end, drop = [], []
-    for c, v in shots.values():
+    for c, v, _ in shots.values():
         for x in np.arange(c[0], c[-1] + 1e-9, 1.0):
             v1 = float(np.interp(x, c, v))
             if not TARGET - SHORTFALL <= v1 < TARGET - ENSURE_TOLERANCE:
@@ -108,10 +112,71 @@ def replay_lower(shots: dict, slope: float) -> dict:
             "share_end_below_target": round(float(np.mean(end_a < TARGET)), 4)}
 
 
+def replay_loop(shots: dict, estimates: dict, margins: dict[str, float], min_crf: float = 12.0,
+                max_crf: float = 40.0) -> list[dict]:
+    """The whole `--tighten` loop per shot, for predict mode at each calibrated ``--confidence``: the plan's CRF
+    (the out-of-fold estimate minus that level's margin, its integer ceiling, as `jndenc.planner.crf_for`), the
+    corrections and the settling pass of `jndenc.verify.corrective_passes`, every pass read off the shot's trial
+    curve (VMAF, and bytes interpolated in log scale), the best pass kept. Each shot stands for a one-shot clip.
+    Only shots whose passes stay on the measured curve at every level count, so the levels compare the same
+    shots (``n``)."""
+    def at(c, v, b, x):
+        if not c[0] <= x <= c[-1]:
+            raise ValueError
+        return float(np.interp(x, c, v)), float(np.exp(np.interp(x, c, np.log(b))))
+
+    levels = sorted(margins.items(), key=lambda kv: float(kv[0]))
+    per_level: list[dict] = []
+    for p, m in levels:
+        rows = {}
+        for key, (c, v, b) in shots.items():
+            est = estimates.get(key[:2])
+            if est is None:
+                continue
+            crf0 = float(np.clip(math.ceil(est - m - 1e-9), min_crf, max_crf))
+            plan = fixed_plan([(0, 1)], crf0, 1, 1.0, PlanOptions(min_crf=min_crf, max_crf=max_crf))
+
+            def run(pl):
+                q, nbytes = at(c, v, b, pl.shots[0].crf)
+                return [ShotQuality(q, q)], nbytes
+            try:
+                q0, b0 = run(plan)
+                passes = corrective_passes(Pass(plan, q0, b0, {}), TARGET, run, tighten=True)
+                ref = {"crf23": at(c, v, b, 23.0)[1], "first": b0}
+            except ValueError:
+                continue
+            kept = passes[best_pass(passes, TARGET)]
+            label = max((x for x, y in zip(c, v) if y >= TARGET and float(x).is_integer()), default=None)
+            if label is None:
+                continue
+            rows[key] = {"vmaf": kept.quality[0].mean, "first_vmaf": q0[0].mean, "bytes": kept.bytes,
+                         "oracle": at(c, v, b, label)[1], "passes": len(passes), **ref}
+        per_level.append(rows)
+    common = set.intersection(*(set(r) for r in per_level)) if per_level else set()
+    out = []
+    for (p, m), rows in zip(levels, per_level):
+        if not common:
+            break
+        r = {k: np.array([rows[key][k] for key in sorted(common)]) for k in next(iter(rows.values()))}
+        out.append({"confidence": float(p), "margin": m, "n": len(common),
+                    "first_pass_missed": round(float(np.mean(r["first_vmaf"] < TARGET - ENSURE_TOLERANCE)), 4),
+                    "missed": round(float(np.mean(r["vmaf"] < TARGET - ENSURE_TOLERANCE)), 4),
+                    "worst_vmaf": round(float(r["vmaf"].min()), 2),
+                    "saving_vs_crf23_pct": round(100 * float(np.mean(1 - r["bytes"] / r["crf23"])), 2),
+                    "first_pass_saving_vs_crf23_pct": round(100 * float(np.mean(1 - r["first"] / r["crf23"])), 2),
+                    "oracle_saving_vs_crf23_pct": round(100 * float(np.mean(1 - r["oracle"] / r["crf23"])), 2),
+                    "mean_passes": round(float(r["passes"].mean()), 2)})
+    return out
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("dataset", type=Path, help="a `jndenc dataset build` folder (dataset.json, trials.csv)")
     ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--cv", type=Path, default=None,
+                    help="model_card.py's cross-validation JSON (out-of-fold estimates per shot): adds the whole loop")
+    ap.add_argument("--weights-sidecar", type=Path, default=None,
+                    help="the predict model's sidecar JSON (its margin_auto table) for the whole loop")
     args = ap.parse_args(argv)
     shots = curves(args.dataset)
     sl = local_slopes(shots)
@@ -124,6 +189,11 @@ def main(argv=None) -> int:
            "replay": [replay(shots, s) for s in SLOPES],
            "shipped_lower_slope": ENSURE_SLOPE, "shortfall": SHORTFALL,
            "lower": [replay_lower(shots, s) for s in LOWER_SLOPES]}
+    if args.cv and args.weights_sidecar:
+        cv = json.loads(args.cv.read_text())
+        est = {(r["clip"], int(r["start_frame"])): float(r["model"][0]) for r in cv["per_shot"]}
+        out["loop"] = {"mode": "predict", "estimates": f"out-of-fold ({cv['evaluation']})",
+                       "rows": replay_loop(shots, est, json.loads(args.weights_sidecar.read_text())["margin_auto"])}
     text = json.dumps(out, indent=1)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)

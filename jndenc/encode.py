@@ -211,7 +211,8 @@ def encode(
     the shots that missed the target by more than 0.5 VMAF; ``tighten`` (implies ``ensure``) also raises, in
     that re-encode, the CRF of shots measured above the target (by their headroom), re-encodes once more only where
     that left a shot below the tolerance (raised shots back to their CRF, misses lower), and keeps the pass with the
-    fewest shots below the tolerance, then the fewest bytes (`jndenc.verify.corrective_passes`). ``compare_crf``
+    fewest shots below the tolerance, then the fewest bytes (`jndenc.verify.corrective_passes`); with ``tighten``
+    the margin's ``confidence`` defaults to `jndenc.verify.TIGHTEN_CONFIDENCE` instead of 0.9. ``compare_crf``
     then encodes ``src`` once more the plain way at that CRF (a temp file, deleted) and reports bytes, time and,
     with ``verify``, per-shot VMAF beside jndenc's (`jndenc.reference`).
     """
@@ -222,6 +223,9 @@ def encode(
     if ensure and verify is False:
         raise UserError("--ensure and --tighten measure the output: they cannot run with --no-verify")
     info = probe(src)
+    if tighten and plan is None and plan_options.get("confidence") is None:
+        # the correction measures every shot, so the plan starts nearer the estimate (benchmarks/tighten_sim.py)
+        plan_options["confidence"] = V.TIGHTEN_CONFIDENCE
     if plan is not None:
         if not isinstance(plan, Plan):
             try:

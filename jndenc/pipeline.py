@@ -145,7 +145,7 @@ def analyse_and_plan(
     # the decision (PlanOptions)
     target_jnd: int = 1,
     margin: float | str | None = None,
-    confidence: float = 0.9,
+    confidence: float | None = None,
     min_crf: float = 12.0,
     max_crf: float = 40.0,
     granularity: str = "shot",
@@ -186,7 +186,8 @@ def analyse_and_plan(
     if trial_seconds is None:
         trial_seconds = GUIDED_TRIAL_SECONDS if mode == "guided" else 0.0
     opts = plan_options or PlanOptions(
-        codec=codec, preset=preset, target_jnd=target_jnd, margin=margin, confidence=confidence, min_crf=min_crf,
+        codec=codec, preset=preset, target_jnd=target_jnd, margin=margin,
+        confidence=PlanOptions.confidence if confidence is None else confidence, min_crf=min_crf,
         max_crf=max_crf,
         granularity=granularity, x265_offsets=load_calibration(calibration),
         # guided CRFs sit on half steps where the curve is steep; keep them

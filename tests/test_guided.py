@@ -259,3 +259,14 @@ def test_tighten_on_a_real_multi_shot_clip(shared_clips, tmp_path):
     assert all(s["vmaf"]["mean"] >= 93.5 for s in d["shots"]), [s["vmaf"] for s in d["shots"]]
     if kept is not None and d["passes"][0]["shots_below_target"] == 0:
         assert kept["bytes"] <= d["passes"][0]["bytes"]
+
+
+def test_tighten_plans_at_its_own_confidence_unless_one_is_given(cut_clip, tmp_path):
+    from jndenc.verify import TIGHTEN_CONFIDENCE
+
+    d = jndenc.encode(cut_clip, tmp_path / "a.mp4", tighten=True, preset="ultrafast").to_dict()
+    assert d["margin"]["confidence"] == TIGHTEN_CONFIDENCE == 0.7
+    d = jndenc.encode(cut_clip, tmp_path / "b.mp4", tighten=True, confidence=0.9, preset="ultrafast").to_dict()
+    assert d["margin"]["confidence"] == 0.9
+    d = jndenc.encode(cut_clip, tmp_path / "c.mp4", preset="ultrafast").to_dict()
+    assert d["margin"]["confidence"] == 0.9  # without --tighten the default is unchanged

@@ -114,6 +114,12 @@ def batch(source, output_dir, mode, verify, ensure, tighten, crf, compare_crf, j
         options["ensure"] = True
     if tighten:
         options["tighten"] = True
+    if options.get("confidence") is None:
+        # spelled out, so a journal's option fingerprint says which level its outputs were planned at
+        from ..planner import PlanOptions
+        from ..verify import TIGHTEN_CONFIDENCE
+
+        options["confidence"] = TIGHTEN_CONFIDENCE if tighten else PlanOptions.confidence
     if crf is not None:
         options["crf"] = crf
     if compare_crf is not None:

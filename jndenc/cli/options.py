@@ -41,8 +41,10 @@ def plan_options(f):
                      help="CRF steps toward better quality than the JND threshold, or auto: what keeps "
                           "--confidence of unseen shots at or under their threshold (the model's measured error) "
                           "[default: predict/probe auto, guided 0, search 1]."),
-        click.option("--confidence", type=click.FloatRange(0.5, 0.99), default=0.9, show_default=True,
-                     help="--margin auto: the share of unseen shots kept at or under their JND (the shipped models are calibrated from 0.5 to 0.95; lower: fewer bytes, more visible shots)."),
+        click.option("--confidence", type=click.FloatRange(0.5, 0.99), default=None,
+                     help="--margin auto: the share of unseen shots kept at or under their JND (the shipped models "
+                          "are calibrated from 0.5 to 0.95; lower: fewer bytes, more visible shots) [default: 0.9; "
+                          "0.7 with --tighten, which measures and corrects the output]."),
         click.option("--min-crf", type=click.FloatRange(0, 51), default=12.0, show_default=True),
         click.option("--max-crf", type=click.FloatRange(0, 51), default=40.0, show_default=True),
         click.option("--granularity", type=click.Choice(["shot", "frame"]), default="shot", show_default=True),
