@@ -258,6 +258,7 @@ def test_bench_mode_specs():
 
     assert ModeSpec.parse("probe@0.5+tighten") == ModeSpec("probe", 0.5, True)
     assert ModeSpec.parse("guided") == ModeSpec("guided")
+    assert ModeSpec.parse("predict+tighten") == ModeSpec("predict", 0.7, True)  # --tighten's own default
     for bad in ("fast", "probe+ensure", "guided@0.5", "probe@2", "probe@x"):
         with pytest.raises(UserError):
             ModeSpec.parse(bad)

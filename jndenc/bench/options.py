@@ -32,6 +32,10 @@ class ModeSpec:
                 conf = -1.0
             if mode not in ("predict", "probe") or not 0 < conf < 1:
                 raise UserError(f"mode {spec!r}: @P is a confidence in (0, 1) for predict or probe mode")
+        if plus and conf is None and mode in ("predict", "probe"):
+            from ..verify import TIGHTEN_CONFIDENCE
+
+            conf = TIGHTEN_CONFIDENCE  # as `jndenc encode --tighten` plans without --confidence
         return cls(mode, conf, bool(plus))
 
 
