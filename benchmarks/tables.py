@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from jndenc.bench.report import averages_table
+from jndenc.verify import TIGHTEN_CONFIDENCE
 from jndenc.training.derive import parent_stem
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -364,12 +365,16 @@ def tighten_sim(d: dict) -> str:
         out += (f"\n\nMisses lowered (readings {t - d['shortfall']:g} to {t - 0.5:g}, whole steps, at least one):\n\n"
                 + md_table(["assumed VMAF per CRF step", "lowered", "mean drop (CRF)", "VMAF after", f"after < {t:g}",
                             f"still < {t - 0.5:g}"], rows, [False] + [True] * 5))
-    if d.get("loop", {}).get("rows"):
-        lp = d["loop"]
+    for lp in (d.get("loop"), d.get("loop_probe")):
+        if not (lp or {}).get("rows"):
+            continue
         rows = [[f"{r['confidence']:g}", _num(r["margin"]), _num(100 * r["first_pass_missed"], "{:.0f}%"),
                  _num(r["first_pass_saving_vs_crf23_pct"], "{:+.1f}%"), _num(r["saving_vs_crf23_pct"], "{:+.1f}%"),
                  _num(r["oracle_saving_vs_crf23_pct"], "{:+.1f}%"), _num(100 * r["missed"], "{:.1f}%"),
                  _num(r["worst_vmaf"]), _num(r["mean_passes"])] for r in lp["rows"]]
+        shipped = TIGHTEN_CONFIDENCE.get(lp["mode"])
+        for r, row in zip(lp["rows"], rows):
+            row[0] += " (shipped)" if r["confidence"] == shipped else ""
         out += (f"\n\nThe whole loop, {lp['mode']} mode at each `--confidence`, {lp['rows'][0]['n']} shots whose "
                 f"passes stay on their measured curves at every level ({lp['estimates']}); savings are means over "
                 "shots against CRF 23:\n\n"

@@ -112,10 +112,11 @@ def replay_lower(shots: dict, slope: float) -> dict:
             "share_end_below_target": round(float(np.mean(end_a < TARGET)), 4)}
 
 
-def replay_loop(shots: dict, estimates: dict, margins: dict[str, float], min_crf: float = 12.0,
+def replay_loop(shots: dict, estimates: dict, margins: dict[str, float | dict], min_crf: float = 12.0,
                 max_crf: float = 40.0) -> list[dict]:
-    """The whole `--tighten` loop per shot, for predict mode at each calibrated ``--confidence``: the plan's CRF
-    (the out-of-fold estimate minus that level's margin, its integer ceiling, as `jndenc.planner.crf_for`), the
+    """The whole `--tighten` loop per shot at each calibrated ``--confidence``: the plan's CRF (the out-of-fold
+    estimate minus that level's margin, one number or one per shot (clip, start frame), its integer ceiling, as
+    `jndenc.planner.crf_for`), the
     corrections and the settling pass of `jndenc.verify.corrective_passes`, every pass read off the shot's trial
     curve (VMAF, and bytes interpolated in log scale), the best pass kept. Each shot stands for a one-shot clip.
     Only shots whose passes stay on the measured curve at every level count, so the levels compare the same
@@ -133,7 +134,10 @@ def replay_loop(shots: dict, estimates: dict, margins: dict[str, float], min_crf
             est = estimates.get(key[:2])
             if est is None:
                 continue
-            crf0 = float(np.clip(math.ceil(est - m - 1e-9), min_crf, max_crf))
+            mk = m.get(key[:2]) if isinstance(m, dict) else m
+            if mk is None:
+                continue
+            crf0 = float(np.clip(math.ceil(est - mk - 1e-9), min_crf, max_crf))
             plan = fixed_plan([(0, 1)], crf0, 1, 1.0, PlanOptions(min_crf=min_crf, max_crf=max_crf))
 
             def run(pl):
@@ -158,7 +162,8 @@ def replay_loop(shots: dict, estimates: dict, margins: dict[str, float], min_crf
         if not common:
             break
         r = {k: np.array([rows[key][k] for key in sorted(common)]) for k in next(iter(rows.values()))}
-        out.append({"confidence": float(p), "margin": m, "n": len(common),
+        mean_m = float(np.mean([m[k[:2]] for k in common])) if isinstance(m, dict) else m
+        out.append({"confidence": float(p), "margin": round(mean_m, 3), "n": len(common),
                     "first_pass_missed": round(float(np.mean(r["first_vmaf"] < TARGET - ENSURE_TOLERANCE)), 4),
                     "missed": round(float(np.mean(r["vmaf"] < TARGET - ENSURE_TOLERANCE)), 4),
                     "worst_vmaf": round(float(r["vmaf"].min()), 2),
@@ -177,6 +182,11 @@ def main(argv=None) -> int:
                     help="model_card.py's cross-validation JSON (out-of-fold estimates per shot): adds the whole loop")
     ap.add_argument("--weights-sidecar", type=Path, default=None,
                     help="the predict model's sidecar JSON (its margin_auto table) for the whole loop")
+    ap.add_argument("--probe-sidecar", type=Path, default=None,
+                    help="the probe model's sidecar JSON (margin_z) and, with --refine, the loop in probe mode")
+    ap.add_argument("--refine", type=Path, default=None,
+                    help="probe_refine.json: the as-shipped estimates of the cross-validation shots and the two-probe "
+                         "margins")
     args = ap.parse_args(argv)
     shots = curves(args.dataset)
     sl = local_slopes(shots)
@@ -194,6 +204,17 @@ def main(argv=None) -> int:
         est = {(r["clip"], int(r["start_frame"])): float(r["model"][0]) for r in cv["per_shot"]}
         out["loop"] = {"mode": "predict", "estimates": f"out-of-fold ({cv['evaluation']})",
                        "rows": replay_loop(shots, est, json.loads(args.weights_sidecar.read_text())["margin_auto"])}
+        if args.probe_sidecar and args.refine:
+            ref = json.loads(args.refine.read_text())
+            z = json.loads(args.probe_sidecar.read_text())["margin_z"]
+            spread = {(r["clip"], int(r["start_frame"])): float(r["probe_spread"]) for r in cv["per_shot"]}
+            rows = {(r["clip"], int(r["start_frame"])): r for r in ref["per_shot"]["cv"]}
+            pest = {k: float(r["jnd1"]) for k, r in rows.items()}
+            # a shot probed twice takes the two-probe margin; once, its spread times the level's z
+            margins = {p: {k: (ref["margin"][p] if r["two_probe"] else spread[k] * z[p]) for k, r in rows.items()
+                           if k in spread} for p in z if p in ref["margin"]}
+            out["loop_probe"] = {"mode": "probe", "estimates": "as shipped, out-of-fold (probe_refine.json)",
+                                 "rows": replay_loop(shots, pest, margins)}
     text = json.dumps(out, indent=1)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)

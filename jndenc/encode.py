@@ -212,7 +212,7 @@ def encode(
     that re-encode, the CRF of shots measured above the target (by their headroom), re-encodes once more only where
     that left a shot below the tolerance (raised shots back to their CRF, misses lower), and keeps the pass with the
     fewest shots below the tolerance, then the fewest bytes (`jndenc.verify.corrective_passes`); with ``tighten``
-    the margin's ``confidence`` defaults to `jndenc.verify.TIGHTEN_CONFIDENCE` instead of 0.9. ``compare_crf``
+    the margin's ``confidence`` defaults to the mode's `jndenc.verify.TIGHTEN_CONFIDENCE` instead of 0.9. ``compare_crf``
     then encodes ``src`` once more the plain way at that CRF (a temp file, deleted) and reports bytes, time and,
     with ``verify``, per-shot VMAF beside jndenc's (`jndenc.reference`).
     """
@@ -225,7 +225,9 @@ def encode(
     info = probe(src)
     if tighten and plan is None and plan_options.get("confidence") is None:
         # the correction measures every shot, so the plan starts nearer the estimate (benchmarks/tighten_sim.py)
-        plan_options["confidence"] = V.TIGHTEN_CONFIDENCE
+        conf = V.TIGHTEN_CONFIDENCE.get(plan_options.get("mode") or "predict")
+        if conf is not None:
+            plan_options["confidence"] = conf
     if plan is not None:
         if not isinstance(plan, Plan):
             try:

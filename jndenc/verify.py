@@ -34,10 +34,11 @@ ENSURE_SLOPE = 0.75
 # valid splits): an assumed 1.5 under-raises most shots, so that a raised shot rarely ends below the tolerance
 TIGHTEN_SLOPE = 1.5
 TIGHTEN_STEP = 0.25
-# --tighten's --confidence where none is given (margin auto): the whole loop replayed per training shot from
-# predict mode's out-of-fold estimates (benchmarks/tighten_sim.py) kept about the oracle's bytes from 0.7 with no
-# shot left below the tolerance; from 0.5-0.6 the many misses' lowering overshoots, from 0.9 one raise is too short
-TIGHTEN_CONFIDENCE = 0.7
+# --tighten's --confidence where none is given (margin auto), per mode: the whole loop replayed per training shot
+# from each mode's out-of-fold estimates (benchmarks/tighten_sim.py) left no shot below the tolerance at any level
+# and kept the fewest bytes from these; predict's many misses at 0.5-0.6 are lowered past their target, and from
+# 0.9 (the default without --tighten) one raise is too short in either mode
+TIGHTEN_CONFIDENCE = {"predict": 0.7, "probe": 0.5}
 
 
 @dataclass

@@ -258,7 +258,8 @@ def test_bench_mode_specs():
 
     assert ModeSpec.parse("probe@0.5+tighten") == ModeSpec("probe", 0.5, True)
     assert ModeSpec.parse("guided") == ModeSpec("guided")
-    assert ModeSpec.parse("predict+tighten") == ModeSpec("predict", 0.7, True)  # --tighten's own default
+    assert ModeSpec.parse("predict+tighten") == ModeSpec("predict", 0.7, True)  # --tighten's own defaults
+    assert ModeSpec.parse("probe+tighten") == ModeSpec("probe", 0.5, True)
     for bad in ("fast", "probe+ensure", "guided@0.5", "probe@2", "probe@x"):
         with pytest.raises(UserError):
             ModeSpec.parse(bad)

@@ -35,7 +35,7 @@ class ModeSpec:
         if plus and conf is None and mode in ("predict", "probe"):
             from ..verify import TIGHTEN_CONFIDENCE
 
-            conf = TIGHTEN_CONFIDENCE  # as `jndenc encode --tighten` plans without --confidence
+            conf = TIGHTEN_CONFIDENCE[mode]  # as `jndenc encode --tighten` plans without --confidence
         return cls(mode, conf, bool(plus))
 
 

@@ -114,12 +114,12 @@ def batch(source, output_dir, mode, verify, ensure, tighten, crf, compare_crf, j
         options["ensure"] = True
     if tighten:
         options["tighten"] = True
-    if options.get("confidence") is None:
-        # spelled out, so a journal's option fingerprint says which level its outputs were planned at
+    if options.get("confidence") is None and not tighten:
+        # spelled out, so journals written before --tighten's own default existed keep their option fingerprint
+        # (with --tighten each item's mode picks its level, `jndenc.verify.TIGHTEN_CONFIDENCE`)
         from ..planner import PlanOptions
-        from ..verify import TIGHTEN_CONFIDENCE
 
-        options["confidence"] = TIGHTEN_CONFIDENCE if tighten else PlanOptions.confidence
+        options["confidence"] = PlanOptions.confidence
     if crf is not None:
         options["crf"] = crf
     if compare_crf is not None:

@@ -44,7 +44,7 @@ def plan_options(f):
         click.option("--confidence", type=click.FloatRange(0.5, 0.99), default=None,
                      help="--margin auto: the share of unseen shots kept at or under their JND (the shipped models "
                           "are calibrated from 0.5 to 0.95; lower: fewer bytes, more visible shots) [default: 0.9; "
-                          "0.7 with --tighten, which measures and corrects the output]."),
+                          "with --tighten, which measures and corrects the output: predict 0.7, probe 0.5]."),
         click.option("--min-crf", type=click.FloatRange(0, 51), default=12.0, show_default=True),
         click.option("--max-crf", type=click.FloatRange(0, 51), default=40.0, show_default=True),
         click.option("--granularity", type=click.Choice(["shot", "frame"]), default="shot", show_default=True),
