@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
-"""How far `--tighten` may raise a shot, and `--ensure` lower one: their rules replayed on measured VMAF curves.
+"""How far `--tighten` may raise a shot, `--ensure` lower one, and at which `--confidence` `--tighten` should plan:
+the rules replayed on measured VMAF curves of training shots.
 
-    python benchmarks/tighten_sim.py data/proxyjnd --out benchmarks/results/tighten_sim.json
+    python benchmarks/tighten_sim.py data/proxyjnd --cv weights/model_card_cv5.json \
+        --weights-sidecar weights/jndenc_compact.keras.json --probe-sidecar weights/jndenc_probe.keras.json \
+        --refine weights/probe_refine.json --out benchmarks/results/tighten_sim.json
 
 `--tighten` measures each shot of the finished encode and raises the CRF of a
 shot with headroom by ``(VMAF - target) / slope`` (floored to a quarter step,
@@ -14,12 +17,15 @@ VMAF (interpolated on the curve) lies above the target and at most 2.5
 points above it (where a plan that aimed at the target lands), for several
 assumed slopes. Per slope it reports how far the rule raised, where the
 raised shots ended, and the share that ended more than 0.5 VMAF below the
-target (what `--ensure` calls a miss; `--tighten` then keeps the first pass).
+target (what `--ensure` calls a miss; `--tighten` then settles it).
 The lowering of a miss (`jndenc.verify.corrected_crf`, whole steps, at least
 one) is replayed the same way from every whole-step CRF that reads 0.5 to 4
 points below the target: how far it lowered and the share still missed.
 It also reports the measured slopes between neighbouring trials near the
-target. Trial windows are the middle 2 s of each shot, encoded alone: the
+target. With ``--cv`` and the sidecars it replays the whole loop
+(`replay_loop`) from each mode's out-of-fold estimates at every calibrated
+`--confidence`: the level `--tighten` plans at by default comes from it
+(`jndenc.verify.TIGHTEN_CONFIDENCE`). Trial windows are the middle 2 s of each shot, encoded alone: the
 slope of a shot inside a whole encode is similar but not the same.
 """
 from __future__ import annotations
