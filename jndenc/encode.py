@@ -212,9 +212,9 @@ def encode(
     that re-encode, the CRF of shots measured above the target (by their headroom), re-encodes once more only where
     that left a shot below the tolerance (raised shots back to their CRF, misses lower), and keeps the pass with the
     fewest shots below the tolerance, then the fewest bytes (`jndenc.verify.corrective_passes`); with ``tighten``
-    the margin's ``confidence`` defaults to the mode's `jndenc.verify.TIGHTEN_CONFIDENCE` instead of 0.9. ``compare_crf``
-    then encodes ``src`` once more the plain way at that CRF (a temp file, deleted) and reports bytes, time and,
-    with ``verify``, per-shot VMAF beside jndenc's (`jndenc.reference`).
+    the margin's ``confidence`` defaults to the mode's `jndenc.verify.TIGHTEN_CONFIDENCE` instead of 0.9.
+    ``compare_crf`` then encodes ``src`` once more the plain way at that CRF (a temp file, deleted) and reports
+    bytes, time and, with ``verify``, per-shot VMAF beside jndenc's (`jndenc.reference`).
     """
     t0 = time.perf_counter()
     src, dst = Path(src), Path(dst)
@@ -253,8 +253,8 @@ def encode(
     extra = [tmp.with_name(tmp.name.replace(".tmp", f".pass{k}.tmp")) for k in (2, 3)]
     if verify is None:
         verify = plan.mode in ("guided", "search") or ensure
-    quality, passes, t_verify = None, [], 0.0
-    spent = {"validate": 0.0}  # validation inside one_pass, reported apart from the encode
+    quality, passes = None, []
+    spent = {"validate": 0.0, "verify": 0.0}  # reported apart from the encode
     t1 = time.perf_counter()
 
     def one_pass(out: Path, p: Plan, label: str) -> None:
@@ -266,25 +266,25 @@ def encode(
             validate_output(out, p, want_audio="a" in maps, mode="fast" if validate is True else validate)
             spent["validate"] += time.perf_counter() - tv
 
+    def measured(out: Path, p: Plan) -> list:
+        tv = time.perf_counter()
+        q = V.verify(out, src, _ranges(p), info.bit_depth, threads)
+        spent["verify"] += time.perf_counter() - tv
+        return q
+
     try:
         one_pass(tmp, plan, "")
         if verify:
-            tv = time.perf_counter()
             target = target_vmaf(plan)
-            quality = V.verify(tmp, src, _ranges(plan), info.bit_depth, threads)
-            t_verify += time.perf_counter() - tv
+            quality = measured(tmp, plan)
             if ensure:
                 files = [tmp]
 
                 def run(p: Plan) -> tuple[list, int]:
-                    nonlocal t_verify
                     out = extra[len(files) - 1]
                     one_pass(out, p, f" pass {len(files) + 1}")
-                    tq = time.perf_counter()
-                    q = V.verify(out, src, _ranges(p), info.bit_depth, threads)
-                    t_verify += time.perf_counter() - tq
                     files.append(out)
-                    return q, out.stat().st_size
+                    return measured(out, p), out.stat().st_size
 
                 runs = V.corrective_passes(V.Pass(plan, quality, tmp.stat().st_size, {}), target, run,
                                            tighten=tighten, trials=_trials(plan))
@@ -307,7 +307,7 @@ def encode(
     finally:
         for f in extra:
             f.unlink(missing_ok=True)
-    t_encode = time.perf_counter() - t1 - t_verify - spent["validate"]
+    t_encode = time.perf_counter() - t1 - spent["verify"] - spent["validate"]
     compare, t_compare = None, 0.0
     if compare_crf is not None:
         tc = time.perf_counter()
@@ -321,7 +321,7 @@ def encode(
         input=str(src), output=str(dst), mode=plan.mode, codec=plan.codec, frames=plan.frames, bytes=size,
         bitrate_kbps=size * 8 / 1000 / duration if duration else 0.0, plan=plan,
         timings={"analysis_s": round(t_analysis, 3), "encode_s": round(t_encode, 3),
-                 **({"verify_s": round(t_verify, 3)} if verify else {}),
+                 **({"verify_s": round(spent["verify"], 3)} if verify else {}),
                  **({"validate_s": round(spent["validate"], 3)} if validate else {}),
                  **({"compare_s": round(t_compare, 3)} if compare_crf is not None else {}),
                  "total_s": round(time.perf_counter() - t0, 3)},

@@ -111,6 +111,11 @@ def best_pass(passes: Sequence[Pass], target: float) -> int:
     return min(range(len(passes)), key=lambda i: (len(misses(passes[i].quality, target)), passes[i].bytes))
 
 
+def _lowered(crf: float, q: ShotQuality, target: float, trials: Sequence[dict], step: float, min_crf: float) -> float:
+    """A missed shot's lower CRF (`corrected_crf`) at ENSURE_SLOPE, or its trials' slope where shallower."""
+    return corrected_crf(crf, q.mean, target, min(measured_slope(trials, ENSURE_SLOPE), ENSURE_SLOPE), step, min_crf)
+
+
 def settled(crfs: Sequence[float], quality: Sequence[ShotQuality], target: float, before: Sequence[float], *,
             trials: Sequence[Sequence[dict]] | None = None, step: float = 1.0,
             min_crf: float = 0.0) -> dict[int, float]:
@@ -120,11 +125,8 @@ def settled(crfs: Sequence[float], quality: Sequence[ShotQuality], target: float
     trials = trials or [[] for _ in crfs]
     new: dict[int, float] = {}
     for i in misses(quality, target):
-        if crfs[i] > before[i]:
-            new[i] = float(before[i])
-        else:
-            slope = min(measured_slope(trials[i], ENSURE_SLOPE), ENSURE_SLOPE)
-            new[i] = corrected_crf(crfs[i], quality[i].mean, target, slope, step, min_crf)
+        raised = crfs[i] > before[i]
+        new[i] = float(before[i]) if raised else _lowered(crfs[i], quality[i], target, trials[i], step, min_crf)
     return new
 
 
@@ -166,8 +168,7 @@ def corrections(crfs: Sequence[float], quality: Sequence[ShotQuality], target: f
     trials = trials or [[] for _ in crfs]
     new: dict[int, float] = {}
     for i in misses(quality, target):
-        slope = min(measured_slope(trials[i], ENSURE_SLOPE), ENSURE_SLOPE)
-        new[i] = corrected_crf(crfs[i], quality[i].mean, target, slope, step, min_crf)
+        new[i] = _lowered(crfs[i], quality[i], target, trials[i], step, min_crf)
     if tighten:
         for i, (crf, q) in enumerate(zip(crfs, quality)):
             if i in new or not math.isfinite(q.mean) or q.mean <= target:

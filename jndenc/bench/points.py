@@ -240,7 +240,7 @@ class Runner:
             return V.shot_quality(np.asarray(rec["vmaf_frames"]), ranges), rec["bytes"]
 
         q, nbytes = run(plan)
-        passes = V.corrective_passes(V.Pass(plan, q, nbytes, {}), target_vmaf, lambda p: run(p), tighten=True)
+        passes = V.corrective_passes(V.Pass(plan, q, nbytes, {}), target_vmaf, run, tighten=True)
         best = V.best_pass(passes, target_vmaf)
         # what deciding cost beyond one encode: every measurement and every encode but one
         spent = sum(r["encode_s"] + r.get("measure_s", 0.0) for r in recs[:-1]) + recs[-1].get("measure_s", 0.0)

@@ -62,8 +62,9 @@ def _print_summary(s: dict) -> None:
 @click.option("--verify/--no-verify", default=None,
               help="Measure each output's VMAF per shot [default: on in guided/search]; the summary names the worst.")
 @click.option("--ensure", is_flag=True, help="Re-encode once shots that missed the target by more than 0.5 VMAF.")
-@click.option("--tighten", is_flag=True, help="--ensure, and raise the CRF of shots measured above the target "
-                                              "(by their headroom) in the same re-encode, settling once more where that left a shot below.")
+@click.option("--tighten", is_flag=True,
+              help="--ensure, and raise the CRF of shots measured above the target (by their headroom) in the same "
+                   "re-encode, settling once more where that left a shot below.")
 @click.option("--crf", type=click.FloatRange(0, 51), default=None, help="Fixed CRF everywhere (the baseline).")
 @click.option("--compare-crf", type=click.FloatRange(0, 51), default=None, metavar="CRF",
               help="Also encode each input the plain way at this fixed CRF (deleted after measuring); the summary "
@@ -90,8 +91,8 @@ def _print_summary(s: dict) -> None:
                    "then one {\"type\": \"summary\", ...}.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or table.")
 @debug_option
-def batch(source, output_dir, mode, verify, ensure, tighten, crf, compare_crf, jobs, threads, pattern, recursive, container, dask_address, dask_local,
-          retry_failed, dry_run, as_json, quiet, debug, **kw):
+def batch(source, output_dir, mode, verify, ensure, tighten, crf, compare_crf, jobs, threads, pattern, recursive,
+          container, dask_address, dask_local, retry_failed, dry_run, as_json, quiet, debug, **kw):
     """Encode every video in a folder (or listed in a CSV/JSONL manifest) into OUTPUT_DIR.
 
     Resumable: a journal in OUTPUT_DIR/.jndenc/ lets a rerun skip finished
