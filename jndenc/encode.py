@@ -11,26 +11,28 @@ from __future__ import annotations
 import json
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import ffmpeg
 
-from .media.decode import count_decoded_frames, count_packets, decode_tail
-from .errors import InputError, UserError
+from . import shotloop
+from .effort import DEFAULT_EFFORT, Effort, effort as effort_level
+from .errors import UserError
+from .output import VALIDATE_MODES, check_paths, stream_options, temp_path, validate_output  # noqa: F401
+from .output import target_vmaf as target_vmaf_of
+
+target_vmaf = target_vmaf_of  # the public name; inside `encode` its parameter of the same name shadows it
 from .media.ffbin import require
 from .pipeline import plan as make_plan_for
 from .planner import CODECS, Plan, margin_report
 from .search import DEFAULT_THRESHOLDS
 from . import verify as V
-from .media.probe import VideoInfo, open_container, probe
+from .media.probe import VideoInfo, probe
 from .progress import FrameCounter, bar
 from .reference import compare_with_crf
 from .media.runner import run_ffmpeg
 
-# audio codecs the MP4/MOV muxer takes as they are; others are re-encoded to AAC
-_MP4_AUDIO = {"aac", "mp3", "ac3", "eac3", "alac", "opus", "flac"}
-_MP4_SUBS = {"mov_text"}
 
 
 @dataclass
@@ -49,6 +51,9 @@ class EncodeResult:
     target_vmaf: float | None = None
     passes: list[dict] = field(default_factory=list)  # --ensure/--tighten: each pass's CRFs, bytes, per-shot VMAF, kept
     compare: dict | None = None  # --compare-crf: a plain fixed-CRF encode of the same input beside this one
+    effort: str | None = None  # the effort level (None: an expert's --mode, --crf or --plan)
+    loop: shotloop.LoopResult | None = None  # measured efforts: what the segment loop did per shot
+    cost: dict | None = None  # measured efforts: wall and CPU seconds per phase
 
     def to_dict(self) -> dict:
         shots = []
@@ -56,10 +61,13 @@ class EncodeResult:
             d = {"start_frame": s.start_frame, "end_frame": s.end_frame, "jnd": s.jnd, "crf": s.crf}
             if self.quality is not None:
                 d["vmaf"] = self.quality[i].to_dict()
+            if self.loop is not None:
+                d.update(self.loop.shots[i].to_dict())
             shots.append(d)
         out = {
             "input": self.input,
             "output": self.output,
+            "effort": self.effort,
             "mode": self.mode,
             "codec": self.codec,
             "preset": self.plan.preset,
@@ -81,57 +89,13 @@ class EncodeResult:
             out["verify"] = V.summary(self.quality, self.target_vmaf)
         if self.passes:
             out["passes"] = self.passes
+        if self.loop is not None:
+            out["loop"] = self.loop.summary()
+        if self.cost is not None:
+            out["cost"] = self.cost
         if self.compare is not None:
             out["compare"] = self.compare
         return out
-
-
-def check_paths(src: Path, dst: Path, overwrite: bool) -> None:
-    """Refuse anything that could touch the input or clobber a file by surprise."""
-    if dst.exists() and dst.is_dir():
-        raise UserError(f"{dst}: output is a directory")
-    if src.exists() and dst.exists():
-        if os.path.samefile(src, dst):  # same path, symlink or hard link
-            raise UserError(f"{dst}: output is the input file (refusing to overwrite the input)")
-    elif src.resolve() == dst.resolve():
-        raise UserError(f"{dst}: output is the input file (refusing to overwrite the input)")
-    parent = dst.parent if str(dst.parent) else Path(".")
-    if not parent.is_dir():
-        raise UserError(f"{dst}: output folder {parent} does not exist")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise UserError(f"{dst}: output folder {parent} is not writable")
-    if dst.exists() and not overwrite:
-        raise UserError(f"{dst}: already exists (use --overwrite / -y to replace it)")
-
-
-def _stream_options(src: Path, dst: Path, info: VideoInfo) -> tuple[list[str], dict, list[str]]:
-    """Which extra streams to map and how; MP4 cannot carry every codec as-is."""
-    maps, kw, notes = [], {}, []
-    mp4 = dst.suffix.lower() in (".mp4", ".m4v", ".mov")
-    container = open_container(src)
-    try:
-        audio = [s.codec_context.name for s in container.streams.audio]
-        subs = [s.codec_context.name for s in container.streams.subtitles]
-    finally:
-        container.close()
-    if audio:
-        maps.append("a")
-        if mp4 and any(a not in _MP4_AUDIO for a in audio):
-            kw["c:a"] = "aac"
-            notes.append(f"audio ({', '.join(audio)}) re-encoded to AAC: {dst.suffix} cannot carry it as is")
-        else:
-            kw["c:a"] = "copy"
-    if subs:
-        if mp4 and any(s not in _MP4_SUBS for s in subs):
-            if all(s in ("subrip", "ass", "ssa", "webvtt", "text") for s in subs):
-                maps.append("s")
-                kw["c:s"] = "mov_text"
-            else:
-                notes.append(f"subtitles ({', '.join(subs)}) dropped: {dst.suffix} cannot carry them")
-        else:
-            maps.append("s")
-            kw["c:s"] = "copy"
-    return maps, kw, notes
 
 
 def build_command(src: Path, tmp: Path, plan: Plan, info: VideoInfo, stream_maps: list[str], stream_kw: dict,
@@ -148,44 +112,6 @@ def build_command(src: Path, tmp: Path, plan: Plan, info: VideoInfo, stream_maps
     return ffmpeg.output(*streams, str(tmp), **kw).compile()[1:]
 
 
-VALIDATE_MODES = ("fast", "full")
-
-
-def validate_output(path: Path, plan: Plan, want_audio: bool, mode: str = "fast") -> None:
-    """Refuse an output that lacks frames of the plan (or its audio).
-
-    ``fast`` counts the video packets (demux only) and decodes the last GOP, so
-    a cut or damaged end is caught for the cost of decoding one GOP; ``full``
-    decodes every frame (what ``fast`` replaced: ~2 s on 24 s of 720p).
-    """
-    if mode not in VALIDATE_MODES:
-        raise UserError(f"unknown validation {mode!r}; choose {' or '.join(VALIDATE_MODES)}")
-    if mode == "full":
-        frames = count_decoded_frames(path)
-    else:
-        try:
-            pc = count_packets(path)
-        except InputError as exc:
-            raise UserError(f"{path}: encoded output does not open ({exc}); output discarded") from None
-        frames = pc.frames
-        if pc.corrupt:
-            raise UserError(f"{path}: encoded output is damaged ({pc.corrupt} unreadable packet(s)); output discarded")
-        if abs(frames - plan.frames) <= 1:
-            tail = decode_tail(path, pc.last_key_pts)
-            if tail < pc.tail_frames:
-                raise UserError(f"{path}: the last {pc.tail_frames} frames of the encoded output do not decode "
-                                f"({tail} did); output discarded")
-    if abs(frames - plan.frames) > 1:
-        raise UserError(f"{path}: encoded output has {frames} frames, plan has {plan.frames}; output discarded")
-    if want_audio:
-        c = open_container(path)
-        try:
-            if not c.streams.audio:
-                raise UserError(f"{path}: encoded output lost the audio stream; output discarded")
-        finally:
-            c.close()
-
-
 def encode(
     src: str | os.PathLike,
     dst: str | os.PathLike,
@@ -200,9 +126,18 @@ def encode(
     ensure: bool = False,
     tighten: bool = False,
     compare_crf: float | None = None,
+    effort: str | None = None,
+    target_vmaf: float | None = None,
+    jobs: int | None = None,
     **plan_options,
 ) -> EncodeResult:
     """Encode ``src`` to ``dst`` with per-shot JND-guided CRF.
+
+    ``effort`` (`jndenc.effort`: fast, balanced, thorough) is the user's knob; without it, and without an
+    expert's ``mode``, ``crf``, ``plan``, ``ensure``/``tighten`` or frame granularity, it is balanced: every
+    shot encoded as its own segment, measured, and re-encoded where it missed the band around the target
+    (``target_vmaf``, or the VMAF of ``target_jnd``); ``jobs`` shots at once (default: the available cores;
+    the output does not depend on it).
 
     ``plan_options`` go to `jndenc.plan` (mode, crf, codec, preset, target_jnd,
     margin, min_crf, max_crf, granularity, weights, ...); a ``plan`` (object or
@@ -219,6 +154,17 @@ def encode(
     t0 = time.perf_counter()
     src, dst = Path(src), Path(dst)
     check_paths(src, dst, overwrite)
+    effort = _effort_of(effort, plan, ensure or tighten, plan_options)
+    if effort is not None and effort.loop is not None:
+        return _encode_measured(src, dst, effort, target_vmaf=target_vmaf, jobs=jobs, quiet=quiet,
+                                validate=validate, verify=verify, compare_crf=compare_crf, threads=threads,
+                                plan_out=plan_out, plan_options=plan_options)
+    if target_vmaf is not None:
+        raise UserError("--target-vmaf needs a measured effort (balanced or thorough); the one-pass modes aim at "
+                        "--target-jnd")
+    if effort is not None:  # fast: the frame model's estimate, one pass
+        plan_options.setdefault("mode", "predict")
+        plan_options.setdefault("confidence", effort.confidence)
     ensure = ensure or tighten
     if ensure and verify is False:
         raise UserError("--ensure and --tighten measure the output: they cannot run with --no-verify")
@@ -243,12 +189,12 @@ def encode(
     if plan_out is not None:
         Path(plan_out).write_text(json.dumps(plan.to_dict(), indent=1))
 
-    maps, stream_kw, notes = _stream_options(src, dst, info)
+    maps, stream_kw, notes = stream_options(src, dst, info)
     notes = info.notes + notes
     if plan.stats.get("truncated"):
         # the plan covers the frames that decode; validation refuses the output if FFmpeg gets more or fewer
         notes.append(f"{plan.stats['truncated']}; encoded the {plan.frames} frames that decode")
-    tmp = dst.with_name(f".{dst.stem}.jndenc-{os.getpid()}.tmp{dst.suffix or '.mp4'}")
+    tmp = temp_path(dst)
     # corrective passes (--ensure/--tighten) write beside it; the kept one is renamed to tmp
     extra = [tmp.with_name(tmp.name.replace(".tmp", f".pass{k}.tmp")) for k in (2, 3)]
     if verify is None:
@@ -263,7 +209,7 @@ def encode(
             run_ffmpeg(args, what=f"encoding {src}", on_frame=FrameCounter(pb))
         if validate:
             tv = time.perf_counter()
-            validate_output(out, p, want_audio="a" in maps, mode="fast" if validate is True else validate)
+            validate_output(out, p, want_audio="a" in maps, mode="fast" if validate is True else validate, shown=dst)
             spent["validate"] += time.perf_counter() - tv
 
     def measured(out: Path, p: Plan) -> list:
@@ -275,7 +221,7 @@ def encode(
     try:
         one_pass(tmp, plan, "")
         if verify:
-            target = target_vmaf(plan)
+            target = target_vmaf_of(plan)
             quality = measured(tmp, plan)
             if ensure:
                 files = [tmp]
@@ -313,7 +259,7 @@ def encode(
         tc = time.perf_counter()
         compare = compare_with_crf(src, dst, plan, info, compare_crf,
                                    jndenc_seconds=t_analysis + t_encode + spent["validate"], quality=quality,
-                                   target=target_vmaf(plan), threads=threads, quiet=quiet)
+                                   target=target_vmaf_of(plan), threads=threads, quiet=quiet)
         t_compare = time.perf_counter() - tc
     size = dst.stat().st_size
     duration = plan.frames / plan.fps if plan.fps else info.duration
@@ -327,17 +273,91 @@ def encode(
                  "total_s": round(time.perf_counter() - t0, 3)},
         notes=notes + list(plan.stats.get("notes", [])),
         quality=quality,
-        target_vmaf=target_vmaf(plan) if quality is not None else None,
+        target_vmaf=target_vmaf_of(plan) if quality is not None else None,
         passes=passes,
         compare=compare,
+        effort=None if effort is None else effort.name,
     )
 
 
-def target_vmaf(plan: Plan) -> float:
-    """The VMAF the plan's target level stands for (the thresholds of search/guided, else the defaults)."""
-    thresholds = plan.stats.get("thresholds") or list(DEFAULT_THRESHOLDS)
-    level = int(plan.options.get("target_jnd", 1) or 1)
-    return float(thresholds[min(level, len(thresholds)) - 1])
+def _effort_of(name: str | None, plan, corrective: bool, plan_options: dict) -> Effort | None:
+    """The effort level asked for, or the default one where no expert option chose a path of its own."""
+    expert = [k for k in ("mode", "crf") if plan_options.get(k) is not None]
+    if plan is not None:
+        expert.append("plan")
+    if corrective:
+        expert.append("ensure/tighten")
+    if plan_options.get("granularity") == "frame":
+        expert.append("granularity frame")
+    if name is None:
+        return None if expert else effort_level(DEFAULT_EFFORT)
+    if expert:
+        raise UserError(f"--effort {name} cannot be combined with --{expert[0].split('/')[0].replace(' ', ' ')}: "
+                        "choose an effort level or an expert mode")
+    return effort_level(name)
+
+
+def _encode_measured(src: Path, dst: Path, eff: Effort, *, target_vmaf: float | None, jobs: int | None,
+                     quiet: bool, validate, verify: bool | None, compare_crf: float | None, threads: int | None,
+                     plan_out, plan_options: dict) -> EncodeResult:
+    """A measured effort level: plan the start from the model, then the segment loop (`jndenc.shotloop`)."""
+    t0 = time.perf_counter()
+    analysis = shotloop.Phase()
+    info = probe(src)
+    plan_options = {**plan_options, "mode": "predict", "margin": "auto", "confidence": eff.confidence}
+    plan = make_plan_for(src, info=info, quiet=quiet, **plan_options)
+    require(CODECS[plan.codec])
+    target = target_vmaf_of(plan) if target_vmaf is None else float(target_vmaf)
+    thresholds = list(plan.stats.get("thresholds") or DEFAULT_THRESHOLDS)
+    plan = shotloop.start_at(plan, target, thresholds)
+    cost = {"analysis": analysis.done()}
+    maps, stream_kw, notes = stream_options(src, dst, info)
+    notes = info.notes + notes
+    tmp = temp_path(dst)
+    quality = None
+    try:
+        plan, result = shotloop.run(src, tmp, plan, info, target=target, thresholds=thresholds,
+                                    options=replace(eff.loop, jobs=jobs), stream_maps=maps, stream_kw=stream_kw,
+                                    quiet=quiet)
+        cost.update(result.cost)
+        if validate:
+            ph = shotloop.Phase()
+            validate_output(tmp, plan, want_audio="a" in maps, mode="fast" if validate is True else validate,
+                            shown=dst)
+            cost["validate"] = ph.done()
+        if verify:
+            ph = shotloop.Phase()
+            quality = V.verify(tmp, src, _ranges(plan), info.bit_depth, threads)
+            cost["verify"] = ph.done()
+        os.replace(tmp, dst)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    if quality is None:
+        quality = [V.ShotQuality(s.vmaf, s.p5) for s in result.shots]
+    if plan_out is not None:
+        Path(plan_out).write_text(json.dumps(plan.to_dict(), indent=1))
+    compare = None
+    if compare_crf is not None:
+        ph = shotloop.Phase()
+        compare = compare_with_crf(src, dst, plan, info, compare_crf, jndenc_seconds=time.perf_counter() - t0,
+                                   quality=quality, target=target, threads=threads, quiet=quiet)
+        cost["compare"] = ph.done()
+    size = dst.stat().st_size
+    duration = plan.frames / plan.fps if plan.fps else info.duration
+    notes += result.notes + list(plan.stats.get("notes", []))
+    notes += shotloop.outcome_notes(result)
+    if not verify:
+        notes.append(f"per-shot VMAF is the loop's measurement ({eff.loop.measurement()}); --verify measures "
+                     "every frame of the finished file")
+    total = round(time.perf_counter() - t0, 3)
+    return EncodeResult(
+        input=str(src), output=str(dst), mode=plan.mode, codec=plan.codec, frames=plan.frames, bytes=size,
+        bitrate_kbps=size * 8 / 1000 / duration if duration else 0.0, plan=plan,
+        timings={"analysis_s": cost["analysis"]["wall_s"], "encode_s": cost["attempts"]["wall_s"],
+                 "total_s": total},
+        notes=notes, quality=quality, target_vmaf=target, compare=compare, effort=eff.name, loop=result,
+        cost=cost | {"total": {"wall_s": total}})
 
 
 def _ranges(plan: Plan) -> list[tuple[int, int]]:

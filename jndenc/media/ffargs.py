@@ -118,6 +118,11 @@ def window_chain(windows: Sequence[Window], renumber: bool = True) -> str:
     return chain + ",settb=1/25,setpts=N" if renumber else chain
 
 
+def sample_expr(run: int, period: int) -> str:
+    """``select`` expression keeping runs of ``run`` consecutive frames out of every ``period`` (by frame index)."""
+    return f"lt(mod(n,{int(period)}),{int(run)})"
+
+
 def libvmaf_filter(log_path: str | os.PathLike, *, features: Sequence[str] = VMAF_FEATURES, threads: int = 1,
                    subsample: int = 1) -> str:
     """libvmaf (model `VMAF_MODEL`) plus ``features``, scoring every ``subsample``-th frame, to a JSON log."""
@@ -163,12 +168,14 @@ def quality_graph(
     threads: int = 1,
     features: Sequence[str] = VMAF_FEATURES,
     subsample: int = 1,
+    sample: tuple[int, int] | None = None,
 ) -> str:
     """The libvmaf filter graph: input 0 distorted, input 1 reference; VMAF (plus ``features``) to a JSON log.
 
     ``ref_range`` compares against reference frames [a, b) only; ``size`` (w, h)
     scales the distorted video to the reference size (bicubic, as VMAF's model expects);
-    ``subsample`` N scores every Nth frame only (the log names each scored frame's number).
+    ``subsample`` N scores every Nth frame only (the log names each scored frame's number); ``sample`` (W, P)
+    scores runs of W consecutive frames out of every P (the log then numbers the scored frames 0, 1, ...).
     """
     pix = pix_fmt(bit_depth)
     # Align by frame index, not timestamp: containers round timestamps
@@ -180,6 +187,10 @@ def quality_graph(
     dist_chain = by_index
     if size is not None:
         dist_chain += f",scale={size[0]}:{size[1]}:flags=bicubic"
+    if sample is not None:
+        keep = f"select='{sample_expr(*sample)}',{by_index}"
+        dist_chain += "," + keep
+        ref_chain += "," + keep
     return (f"[0:v]{dist_chain},format={pix}[d];[1:v]{ref_chain},format={pix}[r];"
             f"[d][r]{libvmaf_filter(log_path, features=features, threads=threads, subsample=subsample)}")
 

@@ -65,25 +65,31 @@ def compare(
     threads: int | None = None,
     features: Sequence[str] = VMAF_FEATURES,
     subsample: int = 1,
+    sample: tuple[int, int] | None = None,
 ) -> Quality:
     """Compare ``distorted`` with ``reference`` (optionally frames [a, b) of it).
 
     ``size`` is the reference (w, h); when given, the distorted video is scaled
     to it (bicubic), which is what VMAF's model expects. ``features`` are the
     extra libvmaf features (PSNR, SSIM; ``()`` for VMAF alone, which is cheaper);
-    with ``subsample`` N only every Nth frame is scored and the others are NaN.
+    with ``subsample`` N only every Nth frame is scored and the others are NaN; with ``sample`` (W, P) runs of W
+    frames out of every P are scored (`jndenc.media.ffargs.sample_expr`) and the others are NaN.
     """
     require("libvmaf")
     with tempfile.TemporaryDirectory(prefix="jndenc-q-") as tmp:
         log = os.path.join(tmp, "vmaf.json")
         graph = quality_graph(log, bit_depth=bit_depth, ref_range=ref_range, size=size,
-                              threads=threads or threads_per_job(None, 1), features=features, subsample=subsample)
+                              threads=threads or threads_per_job(None, 1), features=features, subsample=subsample,
+                              sample=sample)
         run_ffmpeg(quality_args(distorted, reference, graph), what=f"measuring VMAF of {distorted}")
         with open(log) as fh:
             data = json.load(fh)
     frames = data.get("frames", [])
     # frameNum places each score at its frame: with subsampling the frames between stay NaN
     idx = [int(f.get("frameNum", i)) for i, f in enumerate(frames)]
+    if sample is not None:  # the log numbers the selected frames; put each back at its source index
+        run, period = sample
+        idx = [(k // run) * period + k % run for k in idx]
     n = max(idx) + 1 if idx else 0
     out = {}
     for m, k in _KEYS.items():

@@ -6,11 +6,62 @@ import os
 import subprocess
 import tempfile
 import threading
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 from ..errors import FFmpegError, OutputError
 from .ffbin import ffmpeg_exe
+
+
+_meter = threading.local()
+_live: set[subprocess.Popen] = set()
+_live_lock = threading.Lock()
+
+
+def kill_running() -> None:
+    """Kill every FFmpeg process this module started that is still running (a pool's other jobs on Ctrl-C)."""
+    with _live_lock:
+        procs = list(_live)
+    for p in procs:
+        try:
+            p.kill()
+        except OSError:
+            pass
+
+_meter_lock = threading.Lock()
+
+
+@contextmanager
+def cpu_meter(into: dict, key: str) -> Iterator[None]:
+    """Add the CPU seconds (user + system) of every FFmpeg process this thread runs inside to ``into[key]``.
+
+    Per process, from the kernel's accounting of the child (``wait4``): threads of one pool can run
+    different kinds of work at once, and a phase's getrusage total cannot tell them apart.
+    """
+    prev = getattr(_meter, "target", None)
+    _meter.target = (into, key)
+    try:
+        yield
+    finally:
+        _meter.target = prev
+
+
+def _reap(proc: subprocess.Popen) -> None:
+    """Wait for ``proc`` and charge its CPU time to the thread's `cpu_meter`, if any."""
+    target = getattr(_meter, "target", None)
+    if target is None:
+        proc.wait()
+        return
+    try:
+        _, status, usage = os.wait4(proc.pid, 0)
+    except ChildProcessError:  # already reaped
+        proc.wait()
+        return
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    into, key = target
+    with _meter_lock:
+        into[key] = into.get(key, 0.0) + usage.ru_utime + usage.ru_stime
 
 
 def run_ffmpeg(
@@ -53,6 +104,8 @@ def run_ffmpeg(
 
     reader = threading.Thread(target=pump_stderr, daemon=True)
     reader.start()
+    with _live_lock:
+        _live.add(proc)
     try:
         if feed is not None:
             _write_all(proc, feed)
@@ -63,13 +116,15 @@ def run_ffmpeg(
                         on_frame(int(line.split("=", 1)[1]))
                     except ValueError:
                         pass
-        proc.wait()
+        _reap(proc)
     except BaseException:
         # Ctrl-C / SIGTERM / any error: never leave an encoder running behind us.
         proc.kill()
         proc.wait()
         raise
     finally:
+        with _live_lock:
+            _live.discard(proc)
         reader.join(timeout=5)
     stderr = "".join(tail)
     if proc.returncode != 0:

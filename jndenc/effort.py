@@ -1,0 +1,39 @@
+"""Effort levels: the recipes users pick from with ``--effort`` (``--mode`` is the expert's spelling).
+
+- ``fast``: the frame model's estimate, one pass, nothing measured (`--mode predict`).
+- ``balanced`` (the default): each shot encoded as its own segment from the model's median estimate,
+  measured, and re-encoded where it missed the band, at most three attempts (`jndenc.shotloop`).
+- ``thorough``: the same loop with a narrower band above the target and five attempts.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .errors import UserError
+from .shotloop import LoopOptions
+
+DEFAULT_EFFORT = "balanced"
+
+
+@dataclass(frozen=True)
+class Effort:
+    name: str
+    # the estimate the plan (or the loop's first attempt) starts from: the frame model at this --confidence
+    confidence: float
+    loop: LoopOptions | None  # None: one pass, nothing measured
+
+
+# The loop starts from the model's median (confidence 0.5): it measures every shot, so a safety margin would
+# only push the first attempt further from the target
+EFFORTS = {
+    "fast": Effort("fast", 0.9, None),
+    "balanced": Effort("balanced", 0.5, LoopOptions(budget=3)),
+    "thorough": Effort("thorough", 0.5, LoopOptions(budget=5, above=0.5)),
+}
+
+
+def effort(name: str) -> Effort:
+    try:
+        return EFFORTS[name]
+    except KeyError:
+        raise UserError(f"effort must be one of {', '.join(EFFORTS)}, not {name!r}") from None

@@ -1,0 +1,154 @@
+"""The closed loop of one shot, as pure decisions: the band a shot must land in, the next CRF to try, the attempt
+to keep. No FFmpeg here (`jndenc.segments` runs the encodes); every rule is a function of what was measured.
+
+A shot is encoded at a start CRF and its VMAF measured. Outside the band, the next CRF comes from what was
+measured: after one point, a step at an assumed slope (the model's JND1-JND2 spacing, scaled to the flatter
+curve near the target); after two, the secant through the two nearest points, or linear interpolation between
+the two that bracket the aim (ab-av1's `crf_search` does the same between its probes); bisection where a
+secant is flat or points the wrong way. CRFs are quarter steps (x264 and x265 take fractional CRF).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Sequence
+
+CRF_STEP = 0.25
+# How far a first step may move: a secant from two nearly equal readings on a flat curve would jump to the clamp
+MAX_STEP = 8.0
+# VMAF points per CRF step assumed for a first step when the estimate gives no spacing. Near VMAF 94 the label
+# searches of the training shots fell 0.73 a step at the median (benchmarks/tighten_sim.py)
+DEFAULT_SLOPE = 0.75
+SLOPE_LIMITS = (0.4, 2.0)
+
+
+@dataclass(frozen=True)
+class Band:
+    """Where a shot's measured VMAF must land. ``aim`` is what each attempt steers at."""
+
+    target: float
+    low: float
+    high: float
+    aim: float
+
+    @classmethod
+    def around(cls, target: float, *, below: float = 0.3, above: float = 1.0, aim: float = 0.3,
+               measurement_gap: float = 0.0) -> "Band":
+        """The band for ``target``: [target - below + gap, target + above], aimed at target + aim + gap.
+
+        ``measurement_gap`` is how far the measurement used may read above the full per-frame VMAF (its 95th
+        percentile gap): the lower edge and the aim rise by it, so a shot accepted on a cheaper measurement
+        is still inside the band on the full one.
+        """
+        low = target - below + measurement_gap
+        return cls(target=target, low=low, high=max(target + above, low + 0.5), aim=target + aim + measurement_gap)
+
+    def contains(self, vmaf: float) -> bool:
+        return self.low <= vmaf <= self.high
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One encode of a shot at ``crf``: its measured VMAF and coded bytes."""
+
+    crf: float
+    vmaf: float
+    bytes: int
+
+
+def quantise(crf: float, step: float = CRF_STEP) -> float:
+    return round(round(crf / step) * step, 4)
+
+
+def first_slope(jnd: Sequence[float] | None, thresholds: Sequence[float], scale: float = 0.6) -> float:
+    """VMAF per CRF step for a shot's first correction: ``scale`` times the chord from JND1 to JND2.
+
+    The chord (T1 - T2) / (JND2 - JND1) averages the curve from the target down to the next level; the curve
+    is flatter above the target, where a first attempt usually lands, hence ``scale`` < 1.
+    """
+    if jnd is None or len(jnd) < 2 or len(thresholds) < 2:
+        return DEFAULT_SLOPE
+    j1, j2 = float(jnd[0]), float(jnd[1])
+    if not (math.isfinite(j1) and math.isfinite(j2)) or j2 - j1 < 0.5:
+        return DEFAULT_SLOPE
+    chord = (float(thresholds[0]) - float(thresholds[1])) / (j2 - j1)
+    return float(min(max(scale * chord, SLOPE_LIMITS[0]), SLOPE_LIMITS[1]))
+
+
+def next_crf(attempts: Sequence[Attempt], band: Band, *, slope: float, min_crf: float, max_crf: float,
+             step: float = CRF_STEP) -> float | None:
+    """The CRF to try next, or None when trying more cannot help.
+
+    None when the last attempt is in the band, when the shot is at a clamp on the side it would have to
+    pass (above the band at ``max_crf``, below it at ``min_crf``), or when the two attempts that bracket the
+    aim are a step apart (no CRF between them is left).
+    """
+    if not attempts:
+        raise ValueError("next_crf needs at least one measured attempt")
+    last = attempts[-1]
+    if band.contains(last.vmaf):
+        return None
+    above = [a for a in attempts if a.vmaf > band.aim]  # quality to spare: CRF may rise
+    below = [a for a in attempts if a.vmaf <= band.aim]
+    if above and below:
+        lo = max(above, key=lambda a: a.crf)  # the coarsest attempt still above the aim
+        hi = min(below, key=lambda a: a.crf)  # the finest attempt below it
+        if hi.crf - lo.crf <= step + 1e-9:
+            return None
+        if lo.crf < hi.crf and lo.vmaf > hi.vmaf:
+            c = lo.crf + (lo.vmaf - band.aim) * (hi.crf - lo.crf) / (lo.vmaf - hi.vmaf)
+        else:  # noisy readings out of order: bisect
+            c = (lo.crf + hi.crf) / 2
+        return _fresh(quantise(min(max(c, lo.crf + step), hi.crf - step), step), attempts, lo.crf, hi.crf, step)
+    if above and last.crf >= max_crf - 1e-9:
+        return None
+    if below and last.crf <= min_crf + 1e-9:
+        return None
+    s = slope
+    if len(attempts) >= 2:
+        a, b = sorted(sorted(attempts, key=lambda x: abs(x.vmaf - band.aim))[:2], key=lambda x: x.crf)
+        if b.crf > a.crf and a.vmaf > b.vmaf:  # a measured slope, used where it is plausible
+            s = min(max((a.vmaf - b.vmaf) / (b.crf - a.crf), SLOPE_LIMITS[0] / 2), SLOPE_LIMITS[1] * 2)
+    ref = min(above, key=lambda x: x.vmaf) if above else max(below, key=lambda x: x.vmaf)
+    move = (ref.vmaf - band.aim) / max(s, 1e-3)
+    move = math.copysign(min(max(abs(move), step), MAX_STEP), move)
+    c = quantise(min(max(ref.crf + move, min_crf), max_crf), step)
+    if above:
+        return _fresh(c, attempts, ref.crf, max_crf + step, step)
+    return _fresh(c, attempts, min_crf - step, ref.crf, step)
+
+
+def _fresh(c: float, attempts: Sequence[Attempt], lo: float, hi: float, step: float) -> float | None:
+    """``c``, or the nearest untried quarter step strictly between ``lo`` and ``hi``; None if there is none."""
+    tried = {quantise(a.crf, step) for a in attempts}
+    for k in range(int(math.ceil((hi - lo) / step)) + 2):
+        for x in ((c,) if k == 0 else (c + k * step, c - k * step)):
+            x = quantise(x, step)
+            if lo < x < hi and x not in tried:
+                return x
+    return None
+
+
+def kept(attempts: Sequence[Attempt], band: Band) -> int:
+    """The attempt that goes into the output: the fewest bytes inside the band; else the fewest bytes above it
+    (no shot is kept below the band while one above it exists); else the best quality measured."""
+    if not attempts:
+        raise ValueError("no attempts")
+    idx = range(len(attempts))
+    inside = [i for i in idx if band.contains(attempts[i].vmaf)]
+    if inside:
+        return min(inside, key=lambda i: attempts[i].bytes)
+    over = [i for i in idx if attempts[i].vmaf >= band.low]
+    if over:
+        return min(over, key=lambda i: attempts[i].bytes)
+    return max(idx, key=lambda i: attempts[i].vmaf)
+
+
+def outcome(attempts: Sequence[Attempt], band: Band, index: int, max_crf: float) -> str:
+    """How the kept attempt relates to the band: in_band, clamped (above it at ``max_crf``), above, below."""
+    a = attempts[index]
+    if band.contains(a.vmaf):
+        return "in_band"
+    if a.vmaf > band.high:
+        return "clamped" if a.crf >= max_crf - 1e-9 else "above"
+    return "below"

@@ -1,0 +1,192 @@
+"""Shot segments: each shot encoded on its own and measured in the same FFmpeg run, then joined without
+re-encoding, with the source's timestamps.
+
+Builders are pure (`attempt_args`, `codec_args`, `mux_args`); `run_attempt` runs one and reads what it
+measured; `join` writes the segments' packets into one video stream.
+
+Why these choices:
+
+- Frames are cut by index after decoding (``trim=start_frame``), never by seeking to a keyframe: one frame of
+  misalignment costs many VMAF points. A shot that starts late is reached by an exact time seek half a frame
+  before its first frame (the analysis recorded every frame's time), then trimmed by index.
+- x264 writes the initial QP, which follows the CRF, into its PPS; ``stitchable=1`` keeps every header
+  identical whatever the CRF, so segments at different CRFs join under one set of parameter sets. x265's
+  headers do not depend on the CRF; ``info=0`` drops its settings SEI, the one part that does.
+- The segment is decoded back as it is written (FFmpeg's loopback decoder) and scored against the same
+  decoded source frames, so the source is decoded once per attempt.
+- The concat demuxer re-times each file by the previous one's duration, which breaks variable frame rate:
+  `join` gives every packet the timestamp of the source frame it shows instead.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Sequence
+
+import av
+import numpy as np
+
+from .ffargs import libvmaf_filter, pix_fmt, sample_expr
+from .probe import open_container
+from .runner import run_ffmpeg
+
+ENCODERS = {"x264": "libx264", "x265": "libx265"}
+
+
+@dataclass(frozen=True)
+class SegmentCodec:
+    """What every segment of one output shares: the output is byte-identical whatever runs in parallel."""
+
+    codec: str = "x264"
+    preset: str = "medium"
+    threads: int = 1
+    bit_depth: int = 8
+
+
+def encoder_threads(width: int, height: int) -> int:
+    """Encoder threads of a segment, from its resolution alone (x264's output changes with its thread count,
+    so it may not follow the number of parallel jobs): one per 360 lines, 1 to 8."""
+    return int(min(8, max(1, math.ceil(min(width, height) / 360))))
+
+
+def codec_args(codec: SegmentCodec, crf: float) -> list[str]:
+    """Encoder options of one segment at ``crf``."""
+    args = ["-c:v", ENCODERS[codec.codec], "-preset", codec.preset, "-crf", f"{crf:g}"]
+    if codec.codec == "x264":
+        args += ["-x264-params", "stitchable=1", "-threads", str(codec.threads)]
+    else:
+        args += ["-x265-params", f"log-level=error:info=0:pools={codec.threads}:frame-threads={codec.threads}"]
+    return args
+
+
+def seek_args(shot_time: float | None, previous_time: float | None) -> list[str]:
+    """Input options that start decoding at the frame shown at ``shot_time`` seconds: an exact seek half way
+    back to the frame before (none for the first frame)."""
+    if not shot_time or shot_time <= 0:
+        return []
+    back = (shot_time - previous_time) / 2 if previous_time is not None and previous_time < shot_time else 0.001
+    return ["-ss", f"{max(0.0, shot_time - back):.6f}"]
+
+
+def attempt_args(src: str | os.PathLike, out: str | os.PathLike, log: str | os.PathLike, frames: tuple[int, int],
+                 *, codec: SegmentCodec, crf: float, seek: Sequence[str] = (),
+                 sample: tuple[int, int] | None = None, vmaf_threads: int = 1) -> list[str]:
+    """One attempt in one FFmpeg run: frames [a, b) (counted after ``seek``) of ``src`` encoded to ``out`` and
+    scored with VMAF against the same decoded frames (runs of ``sample`` = (W, P) frames, or all), to ``log``.
+
+    The encoder gets the source's timestamps (its rate control reads the frame rate from them, as in a
+    whole-file encode); the scorer lines frames up by index.
+    """
+    a, b = int(frames[0]), int(frames[1])
+    pix = pix_fmt(codec.bit_depth)
+    cut = f"trim=start_frame={a}:end_frame={b}"
+    by_index = "settb=1/25,setpts=N"
+    keep = f",select='{sample_expr(*sample)}',{by_index}" if sample else ""
+    enc = [*seek, "-i", str(src), "-filter_complex", f"[0:v:0]{cut},format={pix}[enc]", "-map", "[enc]",
+           "-fps_mode", "passthrough", *codec_args(codec, crf), "-frames:v", str(b - a), str(out)]
+    graph = (f"[dec:0]{by_index},format={pix}{keep}[d];[0:v:0]{cut},{by_index},format={pix}{keep}[r];"
+             f"[d][r]{libvmaf_filter(log, features=(), threads=vmaf_threads)}[scored]")
+    return enc + ["-dec", "0:0", "-filter_complex", graph, "-map", "[scored]", "-f", "null", "-"]
+
+
+@dataclass
+class Measured:
+    """What one attempt wrote and measured."""
+
+    bytes: int
+    frames: int
+    vmaf: float  # mean over the scored frames
+    p5: float
+    scored: int
+
+
+def run_attempt(src: str | os.PathLike, out: Path, frames: tuple[int, int], *, codec: SegmentCodec, crf: float,
+                seek: Sequence[str] = (), sample: tuple[int, int] | None = None, what: str) -> Measured:
+    log = out.with_suffix(".vmaf.json")
+    try:
+        run_ffmpeg(attempt_args(src, out, log, frames, codec=codec, crf=crf, seek=seek, sample=sample),
+                   what=what)
+        scores = np.array([f["metrics"]["vmaf"] for f in json.loads(log.read_text()).get("frames", [])], float)
+    finally:
+        log.unlink(missing_ok=True)
+    n, size = _packets(out)
+    if not scores.size:
+        return Measured(size, n, float("nan"), float("nan"), 0)
+    return Measured(size, n, float(scores.mean()), float(np.percentile(scores, 5)), int(scores.size))
+
+
+def _packets(path: Path) -> tuple[int, int]:
+    with open_container(path) as c:
+        pkts = [p.size for p in c.demux(c.streams.video[0]) if p.size]
+    return len(pkts), int(sum(pkts))
+
+
+def source_timestamps(src: str | os.PathLike, stream_index: int, frames: int) -> tuple[list[int], Fraction] | None:
+    """The presentation timestamps of the source's video frames in display order, and their time base
+    (demux only). None when they cannot stand for the frames (missing, repeated, or not one per frame)."""
+    with open_container(src) as c:
+        st = c.streams.video[stream_index]
+        pts = [p.pts for p in c.demux(st) if p.size]
+        tb = st.time_base
+    if len(pts) != frames or any(p is None for p in pts) or tb is None:
+        return None
+    pts.sort()
+    if any(b <= a for a, b in zip(pts, pts[1:])):
+        return None
+    return pts, Fraction(tb)
+
+
+def join(segments: Sequence[Path], starts: Sequence[int], timestamps: Sequence[int], time_base: Fraction,
+         out: Path) -> None:
+    """Write the segments' video packets, in order, as one stream in ``out`` (MP4), each packet stamped with
+    the source timestamp of the frame it shows; decode timestamps trail them by the encoder's reorder delay.
+
+    ``starts`` are the source frame index of each segment's first frame; ``timestamps`` the source's frame
+    timestamps in display order, in ``time_base``.
+    """
+    per_seg = []
+    delay = 0
+    for seg in segments:
+        with open_container(seg) as c:
+            pkts = [p for p in c.demux(c.streams.video[0]) if p.size]
+            order = np.argsort([p.pts for p in pkts], kind="stable")
+        rank = np.empty(len(pkts), int)
+        rank[order] = np.arange(len(pkts))
+        delay = max(delay, int(max((i - r for i, r in enumerate(rank)), default=0)))
+        per_seg.append(rank)
+    step = timestamps[1] - timestamps[0] if len(timestamps) > 1 else 1
+
+    def ts(k: int) -> int:
+        return int(timestamps[k]) if k >= 0 else int(timestamps[0] + k * step)
+
+    with open_container(segments[0]) as first, av.open(str(out), "w", format="mp4") as oc:
+        ost = oc.add_stream_from_template(first.streams.video[0])
+        ost.time_base = time_base
+        for seg, a, rank in zip(segments, starts, per_seg):
+            with open_container(seg) as c:
+                pkts = [p for p in c.demux(c.streams.video[0]) if p.size]
+                for i, p in enumerate(pkts):
+                    p.stream = ost
+                    p.time_base = time_base
+                    p.pts = ts(a + int(rank[i]))
+                    p.dts = ts(a + i - delay)
+                    oc.mux(p)
+
+
+def mux_args(video: Path, src: str | os.PathLike, out: Path, stream_maps: Sequence[str], stream_kw: dict) -> list[str]:
+    """The joined video with the source's other streams (``stream_maps``, e.g. ``a``, ``s``, copied or converted
+    as ``stream_kw`` says) and metadata, every timestamp as it is."""
+    args = ["-copyts", "-i", str(video), "-i", str(src), "-map", "0:v:0"]
+    for m in stream_maps:
+        args += ["-map", f"1:{m}?"]
+    args += ["-c:v", "copy"]
+    for k, v in stream_kw.items():
+        args += [f"-{k}", str(v)]
+    args += ["-map_metadata", "1"]
+    if out.suffix.lower() in (".mp4", ".m4v", ".mov"):
+        args += ["-movflags", "+faststart"]
+    return args + [str(out)]
