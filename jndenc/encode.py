@@ -162,9 +162,10 @@ def encode(
     if target_vmaf is not None:
         raise UserError("--target-vmaf needs a measured effort (balanced or thorough); the one-pass modes aim at "
                         "--target-jnd")
-    if effort is not None:  # fast: the frame model's estimate, one pass
-        plan_options.setdefault("mode", "predict")
-        plan_options.setdefault("confidence", effort.confidence)
+    if plan_options.get("mode") is None:  # fast, or an expert option without a mode: the frame model's estimate
+        plan_options["mode"] = "predict"
+    if effort is not None and plan_options.get("confidence") is None:
+        plan_options["confidence"] = effort.confidence
     ensure = ensure or tighten
     if ensure and verify is False:
         raise UserError("--ensure and --tighten measure the output: they cannot run with --no-verify")
@@ -304,7 +305,8 @@ def _encode_measured(src: Path, dst: Path, eff: Effort, *, target_vmaf: float | 
     t0 = time.perf_counter()
     analysis = shotloop.Phase()
     info = probe(src)
-    plan_options = {**plan_options, "mode": "predict", "margin": "auto", "confidence": eff.confidence}
+    plan_options = {**plan_options, "mode": "predict", "margin": plan_options.get("margin") or "auto",
+                    "confidence": plan_options.get("confidence") or eff.confidence}
     plan = make_plan_for(src, info=info, quiet=quiet, **plan_options)
     require(CODECS[plan.codec])
     target = target_vmaf_of(plan) if target_vmaf is None else float(target_vmaf)

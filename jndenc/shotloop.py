@@ -37,9 +37,12 @@ class LoopOptions:
     below: float = 0.3  # the band: [target - below, target + above], aimed at target + aim
     above: float = 1.0
     aim: float = 0.3
-    # measurement: runs of W frames out of every P (None: every frame) and how far that reads above the full
-    # per-frame VMAF at the 95th percentile (benchmarks/sampling.py); the band's lower edge rises by it
-    sample: tuple[int, int] | None = (8, 24)
+    # measurement: runs of W frames out of every P (None: every frame) in shots of at least sample_min_frames,
+    # and how far that reads above the full per-frame VMAF at the 95th percentile; the band's lower edge rises
+    # by it. Off by default: on 3 s pieces of training clips every sampling tried (benchmarks/sampling.py) moved
+    # a shot's mean by more than 1 VMAF at the 95th percentile, far beyond the 0.2 a decision can afford
+    sample: tuple[int, int] | None = None
+    sample_min_frames: int = 240
     measurement_gap: float = 0.0
     slope_scale: float = 0.6  # first step: this share of the model's JND1-JND2 chord (`jndenc.loop.first_slope`)
     jobs: int | None = None  # shots at once; None: the available cores
@@ -48,11 +51,16 @@ class LoopOptions:
         return L.Band.around(target, below=self.below, above=self.above, aim=self.aim,
                              measurement_gap=self.measurement_gap if self.sample else 0.0)
 
+    def sampling(self, frames: int) -> tuple[int, int] | None:
+        """How a shot of ``frames`` frames is measured: runs (W, P), or None for every frame."""
+        return self.sample if self.sample and frames >= self.sample_min_frames else None
+
     def measurement(self) -> str:
         if not self.sample:
             return "VMAF of every frame of the segment"
         w, p = self.sample
-        return f"VMAF of runs of {w} frames in every {p} of the segment"
+        return (f"VMAF of every frame of the segment; of runs of {w} frames in every {p} in shots of "
+                f"{self.sample_min_frames} frames or more")
 
 
 @dataclass
@@ -165,7 +173,7 @@ def run(src: Path, out: Path, plan: Plan, info: VideoInfo, *, target: float, opt
             kind = "first_attempts" if not attempts else "extra_attempts"
             t0 = time.perf_counter()
             with cpu_meter(cpu, kind):
-                m = S.run_attempt(src, seg, frames, codec=codec, crf=crf, seek=seek, sample=options.sample,
+                m = S.run_attempt(src, seg, frames, codec=codec, crf=crf, seek=seek, sample=options.sampling(b - a),
                                   what=f"encoding shot {i} (frames {a}-{b}) of {src}")
             with lock:
                 wall[kind] += time.perf_counter() - t0

@@ -13,8 +13,17 @@ from .report import print_result
 @click.command()
 @click.argument("src", metavar="IN", type=click.Path(dir_okay=True))
 @click.argument("dst", metavar="OUT", type=click.Path(dir_okay=True))
-@click.option("--mode", type=click.Choice(["predict", "probe", "guided", "search"]), default="predict",
-              show_default=True, help=MODE_HELP)
+@click.option("--effort", type=click.Choice(["fast", "balanced", "thorough"]), default=None,
+              help="fast: the model's estimate, one pass, nothing measured; balanced: every shot encoded on its own, "
+                   "measured and re-encoded until it lands in the band around the target (at most 3 attempts); "
+                   "thorough: a narrower band, 5 attempts [default: balanced, unless --mode, --crf or --plan].")
+@click.option("--target-vmaf", type=click.FloatRange(20, 100), default=None, metavar="V",
+              help="Aim every shot at this VMAF instead of --target-jnd's (balanced and thorough).")
+@click.option("--jobs", type=click.IntRange(1), default=None,
+              help="Shots encoded at once (balanced, thorough) [default: the available cores]; the output is the "
+                   "same whatever the number.")
+@click.option("--mode", type=click.Choice(["predict", "probe", "guided", "search"]), default=None,
+              help="Expert: one-pass recipes instead of an effort level. " + MODE_HELP)
 @click.option("--crf", type=click.FloatRange(0, 51), default=None, help="Fixed CRF everywhere (the baseline).")
 @plan_options
 @search_options
@@ -39,14 +48,14 @@ from .report import print_result
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or table.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (the result) on stdout.")
 @debug_option
-def encode(src, dst, mode, crf, plan_in, plan_out, verify, ensure, tighten, validate, compare_crf, overwrite, threads, quiet,
+def encode(src, dst, effort, target_vmaf, jobs, mode, crf, plan_in, plan_out, verify, ensure, tighten, validate, compare_crf, overwrite, threads, quiet,
            as_json, debug, **kw):
     """Encode IN to OUT with per-shot JND-guided CRF."""
     from ..encode import encode as run
 
     result = run(src, dst, plan=plan_in, plan_out=plan_out, overwrite=overwrite, quiet=quiet or as_json,
                  threads=threads, mode=mode, crf=crf, verify=verify, ensure=ensure, tighten=tighten, validate=validate,
-                 compare_crf=compare_crf, **plan_kwargs(kw))
+                 compare_crf=compare_crf, effort=effort, target_vmaf=target_vmaf, jobs=jobs, **plan_kwargs(kw))
     if as_json:
         click.echo(json.dumps(result.to_dict()))
     elif not quiet:

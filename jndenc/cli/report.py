@@ -27,6 +27,13 @@ def print_result(result) -> None:
     click.echo(f"{d['output']}: {d['frames']} frames, {d['bytes'] / 1e6:.2f} MB, {d['bitrate_kbps']:.0f} kb/s "
                f"({d['mode']}, {d['codec']} {d['preset']}, model {d['model'] or '-'}); "
                f"analysis {t['analysis_s']:.1f}s, encode {t['encode_s']:.1f}s")
+    lp = d.get("loop")
+    if lp:
+        sh = lp["shots"]
+        click.echo(f"{d['effort']}: {lp['attempts']} encodes for {len(d['shots'])} shot(s) "
+                   f"({lp['encoded_over_output_frames']:.2f}x the output's frames); band {lp['band']['low']:.2f}-"
+                   f"{lp['band']['high']:.2f} VMAF: {sh['in_band']} in it, {sh['clamped']} above at the max CRF, "
+                   f"{sh['above']} above, {sh['below']} below")
     if d.get("trial_encodes"):
         click.echo(f"{d['mode']}: {d['trial_encodes']} trial encodes ({d['trial_encodes'] / len(d['shots']):.1f} a shot)")
     v = d.get("verify")
