@@ -20,6 +20,9 @@ MAX_STEP = 8.0
 # searches of the training shots fell 0.73 a step at the median (benchmarks/tighten_sim.py)
 DEFAULT_SLOPE = 0.75
 SLOPE_LIMITS = (0.4, 2.0)
+TOP = 100.5
+# headroom (log) per CRF step a measured secant may claim: flatter readings would jump past MAX_STEP anyway
+RATE_LIMITS = (0.02, 0.6)
 
 
 @dataclass(frozen=True)
@@ -75,19 +78,29 @@ def first_slope(jnd: Sequence[float] | None, thresholds: Sequence[float], scale:
     return float(min(max(scale * chord, SLOPE_LIMITS[0]), SLOPE_LIMITS[1]))
 
 
+def headroom(vmaf: float) -> float:
+    """The scale the loop steps on: log of the VMAF left below the top (100.5, so a perfect 100 stays finite).
+
+    VMAF-vs-CRF curves flatten toward 100 and steepen as quality falls; on this scale they are close to
+    straight lines, so one slope serves a shot far above the target as well as one just below it.
+    """
+    return math.log(max(TOP - vmaf, 0.05))
+
+
 def next_crf(attempts: Sequence[Attempt], band: Band, *, slope: float, min_crf: float, max_crf: float,
              step: float = CRF_STEP) -> float | None:
     """The CRF to try next, or None when trying more cannot help.
 
-    None when the last attempt is in the band, when the shot is at a clamp on the side it would have to
-    pass (above the band at ``max_crf``, below it at ``min_crf``), or when the two attempts that bracket the
-    aim are a step apart (no CRF between them is left).
+    ``slope`` is the VMAF lost per CRF step near the aim, for the first step. None when the last attempt is
+    in the band, when the shot is at a clamp on the side it would have to pass (above the band at
+    ``max_crf``, below it at ``min_crf``), or when the two attempts that bracket the aim are a step apart.
     """
     if not attempts:
         raise ValueError("next_crf needs at least one measured attempt")
     last = attempts[-1]
     if band.contains(last.vmaf):
         return None
+    goal = headroom(band.aim)
     above = [a for a in attempts if a.vmaf > band.aim]  # quality to spare: CRF may rise
     below = [a for a in attempts if a.vmaf <= band.aim]
     if above and below:
@@ -95,8 +108,9 @@ def next_crf(attempts: Sequence[Attempt], band: Band, *, slope: float, min_crf: 
         hi = min(below, key=lambda a: a.crf)  # the finest attempt below it
         if hi.crf - lo.crf <= step + 1e-9:
             return None
-        if lo.crf < hi.crf and lo.vmaf > hi.vmaf:
-            c = lo.crf + (lo.vmaf - band.aim) * (hi.crf - lo.crf) / (lo.vmaf - hi.vmaf)
+        ulo, uhi = headroom(lo.vmaf), headroom(hi.vmaf)
+        if lo.crf < hi.crf and uhi > ulo:
+            c = lo.crf + (goal - ulo) * (hi.crf - lo.crf) / (uhi - ulo)
         else:  # noisy readings out of order: bisect
             c = (lo.crf + hi.crf) / 2
         return _fresh(quantise(min(max(c, lo.crf + step), hi.crf - step), step), attempts, lo.crf, hi.crf, step)
@@ -104,13 +118,14 @@ def next_crf(attempts: Sequence[Attempt], band: Band, *, slope: float, min_crf: 
         return None
     if below and last.crf <= min_crf + 1e-9:
         return None
-    s = slope
+    rate = slope / (TOP - band.aim)  # headroom per CRF step at the aim
     if len(attempts) >= 2:
         a, b = sorted(sorted(attempts, key=lambda x: abs(x.vmaf - band.aim))[:2], key=lambda x: x.crf)
         if b.crf > a.crf and a.vmaf > b.vmaf:  # a measured slope, used where it is plausible
-            s = min(max((a.vmaf - b.vmaf) / (b.crf - a.crf), SLOPE_LIMITS[0] / 2), SLOPE_LIMITS[1] * 2)
+            rate = (headroom(b.vmaf) - headroom(a.vmaf)) / (b.crf - a.crf)
+    rate = min(max(rate, RATE_LIMITS[0]), RATE_LIMITS[1])
     ref = min(above, key=lambda x: x.vmaf) if above else max(below, key=lambda x: x.vmaf)
-    move = (ref.vmaf - band.aim) / max(s, 1e-3)
+    move = (goal - headroom(ref.vmaf)) / rate
     move = math.copysign(min(max(abs(move), step), MAX_STEP), move)
     c = quantise(min(max(ref.crf + move, min_crf), max_crf), step)
     if above:

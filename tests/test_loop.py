@@ -1,0 +1,96 @@
+"""The closed loop's decisions (`jndenc.loop`): pure functions, no FFmpeg."""
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from jndenc.loop import Attempt, Band, first_slope, kept, next_crf, outcome, quantise
+
+BAND = Band.around(94.0)
+
+
+def curve(jnd: float, steep: float = 0.12):
+    """A VMAF-vs-CRF curve shaped like the label searches': flat near 100, steeper as CRF grows; 94 at ``jnd``."""
+    k = math.log(6.0) - steep * jnd
+
+    def v(crf: float) -> float:
+        return 100.0 - math.exp(k + steep * crf)
+    return v
+
+
+def run_loop(v, start: float, budget: int, band: Band = BAND, slope: float = 0.75):
+    attempts = []
+    crf = start
+    while crf is not None and len(attempts) < budget:
+        attempts.append(Attempt(crf, v(crf), int(1e6 * math.exp(-0.11 * crf))))
+        crf = next_crf(attempts, band, slope=slope, min_crf=0, max_crf=51)
+    return attempts
+
+
+def test_band_edges_and_aim():
+    b = Band.around(94.0)
+    assert (b.low, b.high, b.aim) == (pytest.approx(93.7), pytest.approx(95.0), pytest.approx(94.3))
+    assert b.contains(93.7) and b.contains(95.0) and not b.contains(93.69) and not b.contains(95.01)
+    g = Band.around(94.0, measurement_gap=0.2, above=0.5)
+    assert g.low == pytest.approx(93.9) and g.aim == pytest.approx(94.5) and g.high == pytest.approx(94.5)
+
+
+def test_in_band_needs_no_more_attempts():
+    assert next_crf([Attempt(24, 94.2, 100)], BAND, slope=0.75, min_crf=10, max_crf=40) is None
+
+
+def test_first_step_follows_the_slope_both_ways():
+    # 3 points above the aim at 0.75 a step would be 4 steps on a straight line; the curve flattens toward 100,
+    # so the step on the headroom scale is longer; 3 points below at 1.5 a step would be 2, and is shorter
+    up = next_crf([Attempt(20, 97.3, 100)], BAND, slope=0.75, min_crf=10, max_crf=40)
+    assert 24.0 < up <= 26.0
+    down = next_crf([Attempt(30, 91.3, 100)], BAND, slope=1.5, min_crf=10, max_crf=40)
+    assert 28.0 < down < 30.0
+    assert next_crf([Attempt(30, 99.9, 100)], BAND, slope=0.1, min_crf=10, max_crf=60) == 38.0  # capped move
+
+
+def test_clamps_end_the_loop():
+    assert next_crf([Attempt(40, 99.0, 10)], BAND, slope=0.75, min_crf=10, max_crf=40) is None
+    assert next_crf([Attempt(10, 80.0, 10)], BAND, slope=0.75, min_crf=10, max_crf=40) is None
+
+
+def test_bracket_interpolates_and_stops_when_a_step_apart():
+    c = next_crf([Attempt(20, 96.3, 300), Attempt(28, 92.3, 100)], BAND, slope=0.75, min_crf=10, max_crf=40)
+    assert 24.0 < c < 26.0  # past half way: the curve steepens between the two
+    assert next_crf([Attempt(24, 95.2, 300), Attempt(24.25, 93.6, 280)], BAND, slope=0.75,
+                    min_crf=10, max_crf=40) is None
+
+
+def test_never_retries_a_crf():
+    attempts = [Attempt(22, 97.0, 300), Attempt(26, 95.5, 200)]
+    c = next_crf(attempts, BAND, slope=0.75, min_crf=10, max_crf=40)
+    assert c not in (22, 26) and c > 26
+
+
+@pytest.mark.parametrize("jnd", [14.0, 19.5, 23.0, 27.25, 33.0])
+@pytest.mark.parametrize("offset", [-8.0, -3.0, 0.0, 3.0, 8.0])
+def test_converges_into_the_band_from_a_bad_start(jnd, offset):
+    v = curve(jnd)
+    attempts = run_loop(v, start=quantise(jnd + offset), budget=5)
+    k = kept(attempts, BAND)
+    assert BAND.contains(attempts[k].vmaf), [(a.crf, round(a.vmaf, 2)) for a in attempts]
+    assert len({a.crf for a in attempts}) == len(attempts)
+
+
+def test_kept_is_the_cheapest_in_band_else_above_else_best():
+    a = [Attempt(20, 96.0, 300), Attempt(23, 94.8, 200), Attempt(24, 93.9, 180)]
+    assert kept(a, BAND) == 2
+    above = [Attempt(20, 97.0, 300), Attempt(22, 96.0, 250), Attempt(30, 90.0, 100)]
+    assert kept(above, BAND) == 1
+    below = [Attempt(30, 90.0, 100), Attempt(26, 92.5, 150)]
+    assert kept(below, BAND) == 1
+    assert outcome(below, BAND, 1, 40) == "below"
+    assert outcome([Attempt(40, 99.0, 10)], BAND, 0, 40) == "clamped"
+
+
+def test_first_slope_from_the_level_spacing():
+    assert first_slope([24, 28, 31], (94, 88, 82), scale=0.5) == pytest.approx(0.75)
+    assert first_slope(None, (94, 88, 82)) == pytest.approx(0.75)
+    assert first_slope([24, 24.2, 25], (94, 88, 82)) == pytest.approx(0.75)  # no usable spacing
+    assert first_slope([24, 60, 70], (94, 88, 82)) == pytest.approx(0.4)  # clamped
