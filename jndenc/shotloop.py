@@ -149,7 +149,7 @@ def run(src: Path, out: Path, plan: Plan, info: VideoInfo, *, target: float, opt
         start_time = _start_seconds(src)
     times, tb = stamps
     jobs = max(1, min(len(plan.shots), options.jobs or available_cores()))
-    work = Path(tempfile.mkdtemp(prefix=f".{out.stem}.jndenc-seg-", dir=out.parent))
+    work = Path(tempfile.mkdtemp(prefix=".jndenc-segments-", dir=out.parent))  # beside the output: same disk
     cpu: dict[str, float] = {}
     wall = {"first_attempts": 0.0, "extra_attempts": 0.0}
     lock = threading.Lock()

@@ -268,7 +268,7 @@ def test_tighten_plans_at_its_own_confidence_unless_one_is_given(cut_clip, tmp_p
     assert d["margin"]["confidence"] == TIGHTEN_CONFIDENCE["predict"] == 0.7
     d = jndenc.encode(cut_clip, tmp_path / "b.mp4", tighten=True, confidence=0.9, preset="ultrafast").to_dict()
     assert d["margin"]["confidence"] == 0.9
-    d = jndenc.encode(cut_clip, tmp_path / "c.mp4", preset="ultrafast").to_dict()
-    assert d["margin"]["confidence"] == 0.9  # without --tighten the default is unchanged
+    d = jndenc.encode(cut_clip, tmp_path / "c.mp4", mode="predict", preset="ultrafast").to_dict()
+    assert d["margin"]["confidence"] == 0.9  # without --tighten predict mode's default is unchanged
     d = jndenc.encode(cut_clip, tmp_path / "d.mp4", mode="probe", tighten=True, preset="ultrafast").to_dict()
     assert d["margin"]["confidence"] == TIGHTEN_CONFIDENCE["probe"] == 0.5

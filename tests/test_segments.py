@@ -1,0 +1,193 @@
+"""The segment encoder and its closed loop, with real FFmpeg encodes, PyAV decodes and the shipped model."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from conftest import ffmpeg, interruptible, make_cut_clip
+from jndenc.encode import encode
+from jndenc.errors import UserError
+from jndenc.media import segments as S
+from jndenc.media.probe import probe
+from jndenc.planner import PlanOptions, fixed_plan
+from jndenc.search import DEFAULT_THRESHOLDS
+from jndenc import shotloop
+
+
+def frame_times(path) -> list:
+    with av.open(str(path)) as c:
+        return [f.pts * f.time_base for f in c.decode(video=0)]
+
+
+def frames_of(path) -> list[np.ndarray]:
+    with av.open(str(path)) as c:
+        return [f.to_ndarray(format="yuv420p") for f in c.decode(video=0)]
+
+
+@pytest.fixture(scope="module")
+def vfr_clip(tmp_path_factory) -> Path:
+    """Three shots at 25 fps with a timestamp gap (frame 9 -> 13) in the first, and AAC audio."""
+    p = tmp_path_factory.mktemp("vfr") / "vfr.mp4"
+    srcs = ["testsrc2=size=160x120:rate=25:duration=2", "mandelbrot=size=160x120:rate=25,trim=duration=2",
+            "testsrc=size=160x120:rate=25:duration=2,hue=h=120"]
+    args = [a for s in srcs for a in ("-f", "lavfi", "-i", s)]
+    graph = "".join(f"[{i}:v]format=yuv420p,setsar=1[v{i}];" for i in range(3))
+    graph += "[v0][v1][v2]concat=n=3:v=1:a=0,setpts='(N+4*gte(N\\,10))/25/TB'[v]"
+    ffmpeg(*args, "-f", "lavfi", "-i", "sine=frequency=440:duration=6", "-filter_complex", graph,
+           "-map", "[v]", "-map", "3:a", "-c:a", "aac", "-fps_mode", "passthrough", "-c:v", "libx264",
+           "-preset", "ultrafast", "-crf", "10", str(p))
+    return p
+
+
+def plan_at(src: Path, crf: float, shots=None):
+    info = probe(src)
+    shots = shots or [(0, 50), (50, 100), (100, info.frames)]
+    return fixed_plan(shots, crf, info.frames, info.fps, PlanOptions(min_crf=10, max_crf=40)), info
+
+
+def test_stitchable_segments_share_their_parameter_sets(cut_clip, tmp_path):
+    """x264 puts a CRF-dependent initial QP in its PPS unless stitchable; x265's differ only by its info SEI."""
+    for codec in ("x264", "x265"):
+        extradata = []
+        for crf in (18, 34):
+            out = tmp_path / f"{codec}{crf}.mkv"
+            S.run_attempt(cut_clip, out, (0, 20), codec=S.SegmentCodec(codec, "ultrafast"), crf=crf, what="t")
+            with av.open(str(out)) as c:
+                extradata.append(bytes(c.streams.video[0].codec_context.extradata))
+        assert extradata[0] == extradata[1], codec
+
+
+def test_lossless_segments_rejoin_to_the_source_frame_for_frame(cut_clip, tmp_path):
+    """CRF 0 is lossless: joined segments decode to exactly the source's frames, so no cut lost or shifted one."""
+    plan, info = plan_at(cut_clip, 0.0)
+    times = S.source_timestamps(cut_clip, 0, info.frames)
+    segs = []
+    for i, s in enumerate(plan.shots):
+        a, b = s.start_frame, s.end_frame
+        seek = S.seek_args(float(times[0][a] * times[1]), float(times[0][a - 1] * times[1]) if a else None)
+        out = tmp_path / f"s{i}.mkv"
+        m = S.run_attempt(cut_clip, out, (0, b - a), codec=S.SegmentCodec(preset="ultrafast"), crf=0, seek=seek,
+                          what="t")
+        assert m.frames == b - a and m.vmaf > 97
+        segs.append(out)
+    S.join(segs, [s.start_frame for s in plan.shots], *times, tmp_path / "v.mp4")
+    got, want = frames_of(tmp_path / "v.mp4"), frames_of(cut_clip)
+    assert len(got) == len(want)
+    assert all(np.array_equal(g, w) for g, w in zip(got, want))
+
+
+def test_output_keeps_frames_timestamps_and_audio_of_a_vfr_input(vfr_clip, tmp_path):
+    out = tmp_path / "o.mp4"
+    r = encode(vfr_clip, out, jobs=2)
+    assert r.effort == "balanced" and r.loop is not None
+    assert frame_times(out) == frame_times(vfr_clip)
+    with av.open(str(out)) as c:
+        assert len(c.streams.audio) == 1
+    d = r.to_dict()
+    assert d["loop"]["attempts"] == sum(len(s["attempts"]) for s in d["shots"])
+    assert {"analysis", "first_attempts", "extra_attempts", "join"} <= set(d["cost"])
+    assert all(s["crf"] == s["attempts"][s["kept"]]["crf"] for s in d["shots"])
+    # the plan written is the one encoded: each shot at the CRF kept
+    assert [s.crf for s in r.plan.shots] == [s["crf"] for s in d["shots"]]
+
+
+def test_jobs_do_not_change_the_output(cut_clip, tmp_path):
+    a, b = tmp_path / "j1.mp4", tmp_path / "j2.mp4"
+    encode(cut_clip, a, jobs=1)
+    encode(cut_clip, b, jobs=2)
+    assert a.read_bytes() == b.read_bytes()
+
+
+@pytest.mark.parametrize("offset", [-8, 8])
+def test_a_bad_start_converges_into_the_band(cut_clip, tmp_path, offset):
+    """Start every shot 8 CRF away from where balanced lands it: the loop still ends inside the band."""
+    first = encode(cut_clip, tmp_path / "ref.mp4", jobs=2)
+    plan = replace(first.plan, shots=[replace(s, crf=min(max(s.crf + offset, 10), 40)) for s in first.plan.shots])
+    options = shotloop.LoopOptions(budget=5, jobs=2)
+    _, res = shotloop.run(cut_clip, tmp_path / "o.mp4", plan, probe(cut_clip), target=94.0, options=options,
+                          thresholds=DEFAULT_THRESHOLDS, stream_maps=[], stream_kw={})
+    for s in res.shots:
+        assert s.outcome in ("in_band", "clamped"), [(a.crf, round(a.vmaf, 2)) for a in s.attempts]
+        assert len(s.attempts) <= 5
+
+
+def test_a_shot_already_in_band_is_encoded_once(cut_clip, tmp_path):
+    first = encode(cut_clip, tmp_path / "ref.mp4", jobs=2)
+    inside = [i for i, s in enumerate(first.loop.shots) if s.outcome == "in_band"]
+    assert inside
+    _, res = shotloop.run(cut_clip, tmp_path / "o.mp4", first.plan, probe(cut_clip), target=94.0,
+                          options=shotloop.LoopOptions(jobs=2), thresholds=DEFAULT_THRESHOLDS, stream_maps=[],
+                          stream_kw={})
+    for i in inside:
+        assert len(res.shots[i].attempts) == 1
+
+
+def test_failed_segment_encode_is_an_error_and_no_output(cut_clip, tmp_path):
+    """A segment encode that fails (forced: a wrapper around the real FFmpeg refuses segment encodes) ends the
+    command with one line naming the input, exit 1, no output and no temp files."""
+    from jndenc.media.ffbin import ffmpeg_exe
+
+    wrapper = tmp_path / "bin" / "ffmpeg"
+    wrapper.parent.mkdir()
+    wrapper.write_text(f'#!/bin/sh\ncase "$*" in *stitchable*) echo "forced failure" >&2; exit 1;; esac\n'
+                       f'exec "{ffmpeg_exe()}" "$@"\n')
+    wrapper.chmod(0o755)
+    work = tmp_path / "work"
+    work.mkdir()
+    out = work / "o.mp4"
+    p = subprocess.run([sys.executable, "-m", "jndenc.cli", "encode", str(cut_clip), str(out), "-q"],
+                       capture_output=True, text=True, env={**os.environ, "JNDENC_FFMPEG": str(wrapper)})
+    assert p.returncode == 1, p.stderr
+    assert "Traceback" not in p.stderr and str(cut_clip) in p.stderr
+    assert list(work.iterdir()) == []
+
+
+def test_effort_and_mode_are_exclusive_and_target_vmaf_needs_the_loop(cut_clip, tmp_path):
+    with pytest.raises(UserError, match="--effort"):
+        encode(cut_clip, tmp_path / "o.mp4", effort="balanced", mode="probe")
+    with pytest.raises(UserError, match="--target-vmaf"):
+        encode(cut_clip, tmp_path / "o.mp4", effort="fast", target_vmaf=90)
+
+
+def test_target_vmaf_moves_every_shot(cut_clip, tmp_path):
+    r = encode(cut_clip, tmp_path / "o.mp4", target_vmaf=88, jobs=2)
+    assert r.target_vmaf == 88
+    assert r.loop.band.low == pytest.approx(87.7)
+    for s in r.loop.shots:
+        assert s.outcome in ("in_band", "clamped") or len(s.attempts) == 3
+
+
+def test_interrupt_mid_loop_leaves_nothing(tmp_path):
+    big = tmp_path / "big.mp4"
+    make_cut_clip(big, size="640x360", seconds=(4, 4, 4), audio=False)
+    out = tmp_path / "o.mp4"
+    with interruptible([sys.executable, "-m", "jndenc.cli", "encode", str(big), str(out), "--preset", "slow", "-q"],
+                       stderr=subprocess.PIPE, text=True) as proc:
+        deadline = time.time() + 60
+        while time.time() < deadline and not list(tmp_path.glob(".jndenc-segments-*/shot*")):
+            time.sleep(0.05)
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["big.mp4"]
+
+
+def test_cli_json_reports_the_loop(cut_clip, tmp_path):
+    out = tmp_path / "o.mp4"
+    p = subprocess.run([sys.executable, "-m", "jndenc.cli", "encode", str(cut_clip), str(out), "--json"],
+                       capture_output=True, text=True, check=True)
+    d = json.loads(p.stdout)
+    assert d["effort"] == "balanced"
+    assert d["loop"]["encoded_over_output_frames"] >= 1.0
+    assert all("vmaf" in s and "attempts" in s for s in d["shots"])
