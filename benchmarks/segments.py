@@ -93,6 +93,7 @@ def run_clip(clip: Path, work: Path, rows, args) -> dict:
             r["loop"] = d["loop"]
             r["cost"] = d["cost"]
             r["outcome"] = [s["outcome"] for s in d["shots"]]
+            r["attempts"] = [[[a["crf"], a["vmaf"]] for a in s["attempts"]] for s in d["shots"]]
             r["crf"] = [s["crf"] for s in d["shots"]]
         if row != "crf23":
             out.unlink(missing_ok=True)

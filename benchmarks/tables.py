@@ -327,6 +327,43 @@ def trials_table(res: dict) -> str:
                             "mean signed gap", "trial s / shot"], rows, [False, False] + [True] * 5)
 
 
+EFFORT_COMMANDS = {"crf23": "`ffmpeg -c:v libx264 -preset medium -crf 23`", "oracle": "oracle (`--mode search --margin 0`)",
+                   "fast": "`--effort fast`", "balanced": "`jndenc encode in.mp4 out.mp4` (balanced)",
+                   "thorough": "`--effort thorough`"}
+
+
+def efforts_table(res: dict) -> str:
+    """The effort levels from one `benchmarks/segments.py` run (README's first screen)."""
+    rows = []
+    for name, s in res["summary"].items():
+        enc = s.get("encoded_over_output_frames")
+        share = s.get("share_of_oracle_saving_pct")
+        rows.append([EFFORT_COMMANDS.get(name, name), f"{-s['vs_crf23_pct']:+.1f}%",
+                     "-" if share is None or name == "crf23" else f"{share:.0f}%",
+                     f"{s['vs_oracle_pct']:+.1f}%" if "vs_oracle_pct" in s else "-",
+                     f"{s['worst_shot']:.2f}", f"{100 * s['share_shots_ge_93_5']:.0f}%",
+                     f"{100 * s['share_shots_le_95_5']:.0f}%", "-" if enc is None else f"{enc:.2f}x",
+                     f"{s['wall_vs_plain_median']:.2f}x / {s['wall_vs_plain_worst']:.2f}x",
+                     f"{s['cpu_vs_plain_median']:.2f}x"])
+    n = len(res["clips"])
+    head = (f"{n} clips outside the training data (test split, first {res['options']['max_frames']} frames each), "
+            f"{rows and res['summary']['crf23']['shots']} shots, x264 medium, target JND1 = VMAF "
+            f"{res['target_vmaf']:g}, every shot measured on the finished file; one run at commit "
+            f"`{res['commit']}`, {res['machine']} (`benchmarks/segments.py`).\n\n")
+    return head + md_table(["what you run", "bytes saved vs CRF 23", "share of the oracle's saving",
+                            "bytes vs oracle", "worst shot (VMAF)", "shots >= 93.5", "shots <= 95.5",
+                            "frames encoded / output", "time vs plain, median / worst", "CPU vs plain"],
+                           rows, [False] + [True] * 9)
+
+
+def sampling_table(res: dict) -> str:
+    rows = [[f"runs of {k.split('/')[0]} in every {k.split('/')[1]}", str(v["pieces"]), f"{v['mean_gap']:+.2f}",
+             f"{v['mean_abs_gap']:.2f}", f"{v['p95_abs_gap']:.2f}", f"{v['max_abs_gap']:.2f}",
+             f"{v['time_vs_full']:.2f}x"] for k, v in res["summary"].items()]
+    return md_table(["VMAF scored on", "3 s pieces", "mean gap", "mean abs gap", "95th pct abs gap", "max abs gap",
+                     "time vs every frame"], rows, [False] + [True] * 6)
+
+
 def not_committed(what: str, how: str) -> str:
     return f"*No {what} is committed yet: {how}, then `python benchmarks/tables.py` writes this table.*"
 
@@ -477,6 +514,10 @@ REGIONS: dict[str, Callable[[], str]] = {
                            "run `overhead.py --only 720p --modes guided --out benchmarks/results/default_mode`"),
     "trials": _maybe("benchmarks/results/trials.json", trials_table, "trial-window run",
                      "run `trials.py CLIPS --out benchmarks/results/trials.json`"),
+    "efforts": _maybe("benchmarks/results/segments.json", efforts_table, "effort-level run",
+                      "run `segments.py CLIPS --out benchmarks/results/segments.json`"),
+    "sampling": _maybe("benchmarks/results/sampling.json", sampling_table, "sampling run",
+                       "run `sampling.py CLIPS --out benchmarks/results/sampling.json`"),
     "overhead": _maybe("benchmarks/results/overhead.json", overhead_report, "overhead run",
                        "run `overhead.py --out benchmarks/results`"),
     "overhead-long": _maybe("benchmarks/results/long_1080p/overhead.json", overhead_report, "2-minute overhead run",

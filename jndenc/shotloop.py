@@ -45,6 +45,10 @@ class LoopOptions:
     sample_min_frames: int = 240
     measurement_gap: float = 0.0
     slope_scale: float = 0.6  # first step: this share of the model's JND1-JND2 chord (`jndenc.loop.first_slope`)
+    # the first lead_shots shots are measured first; the others start shifted by shift_share of how far those
+    # had to move (`jndenc.loop.start_shift`): shots of one clip share much of the model's error
+    lead_shots: int = 2
+    shift_share: float = 0.5
     jobs: int | None = None  # shots at once; None: the available cores
 
     def band(self, target: float) -> L.Band:
@@ -155,7 +159,7 @@ def run(src: Path, out: Path, plan: Plan, info: VideoInfo, *, target: float, opt
     lock = threading.Lock()
     stop = threading.Event()
 
-    def one(i: int, pb) -> tuple[ShotLoop, Path]:
+    def one(i: int, pb, shift: float) -> tuple[ShotLoop, Path]:
         s = plan.shots[i]
         a, b = s.start_frame, s.end_frame
         if start_time is None:
@@ -167,7 +171,7 @@ def run(src: Path, out: Path, plan: Plan, info: VideoInfo, *, target: float, opt
         attempts: list[L.Attempt] = []
         files: list[Path] = []
         p5s: list[float] = []
-        crf: float | None = L.quantise(min(max(s.crf, _min_crf(plan)), _max_crf(plan)))
+        crf: float | None = L.quantise(min(max(s.crf + shift, _min_crf(plan)), _max_crf(plan)))
         while crf is not None and len(attempts) < options.budget and not stop.is_set():
             seg = work / f"shot{i:05d}_{len(attempts)}.mkv"
             kind = "first_attempts" if not attempts else "extra_attempts"
@@ -191,22 +195,30 @@ def run(src: Path, out: Path, plan: Plan, info: VideoInfo, *, target: float, opt
         pb.update(b - a)
         return ShotLoop(a, b, attempts, k, L.outcome(attempts, band, k, _max_crf(plan)), p5s[k]), files[k]
 
+    def wave(pool, idx: Sequence[int], pb, shift: float) -> list[tuple[ShotLoop, Path]]:
+        if pool is None:
+            return [one(i, pb, shift) for i in idx]
+        futs = [pool.submit(one, i, pb, shift) for i in idx]
+        try:
+            return [f.result() for f in futs]
+        except BaseException:
+            stop.set()
+            for f in futs:
+                f.cancel()
+            kill_running()
+            raise
+
     try:
         ph = Phase()
-        with bar(plan.frames, f"encoding ({plan.codec}, {len(plan.shots)} shots)", quiet) as pb:
-            if jobs == 1:
-                results = [one(i, pb) for i in range(len(plan.shots))]
-            else:
-                with ThreadPoolExecutor(jobs, thread_name_prefix="jndenc-shot") as pool:
-                    futs = [pool.submit(one, i, pb) for i in range(len(plan.shots))]
-                    try:
-                        results = [f.result() for f in futs]
-                    except BaseException:
-                        stop.set()
-                        for f in futs:
-                            f.cancel()
-                        kill_running()
-                        raise
+        lead = min(len(plan.shots), options.lead_shots)
+        with bar(plan.frames, f"encoding ({plan.codec}, {len(plan.shots)} shots)", quiet) as pb, \
+                ThreadPoolExecutor(jobs, thread_name_prefix="jndenc-shot") as pool:
+            pool = pool if jobs > 1 else None
+            # the lead shots' measurements move the start of the rest (a fixed split, so the output does not
+            # depend on which job finished first)
+            results = wave(pool, range(lead), pb, 0.0)
+            shift = L.start_shift([r[0].attempts for r in results], band, options.shift_share)
+            results += wave(pool, range(lead, len(plan.shots)), pb, shift)
         loop_phase = ph.done()
         ph = Phase()
         video = work / "video.mp4"

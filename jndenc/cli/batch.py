@@ -57,8 +57,12 @@ def _print_summary(s: dict) -> None:
 @click.command()
 @click.argument("source", metavar="INPUT_DIR_OR_MANIFEST", type=click.Path(exists=True))
 @click.argument("output_dir", metavar="OUTPUT_DIR", type=click.Path(file_okay=False))
-@click.option("--mode", type=click.Choice(["predict", "probe", "guided", "search"]), default="predict",
-              show_default=True, help=MODE_HELP)
+@click.option("--effort", type=click.Choice(["fast", "balanced", "thorough"]), default=None,
+              help="As `jndenc encode --effort` [default: balanced, unless --mode, --crf, --ensure or --tighten].")
+@click.option("--target-vmaf", type=click.FloatRange(20, 100), default=None, metavar="V",
+              help="Aim every shot at this VMAF instead of --target-jnd's (balanced and thorough).")
+@click.option("--mode", type=click.Choice(["predict", "probe", "guided", "search"]), default=None,
+              help="Expert: one-pass recipes instead of an effort level. " + MODE_HELP)
 @click.option("--verify/--no-verify", default=None,
               help="Measure each output's VMAF per shot [default: on in guided/search]; the summary names the worst.")
 @click.option("--ensure", is_flag=True, help="Re-encode once shots that missed the target by more than 0.5 VMAF.")
@@ -91,7 +95,7 @@ def _print_summary(s: dict) -> None:
                    "then one {\"type\": \"summary\", ...}.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or table.")
 @debug_option
-def batch(source, output_dir, mode, verify, ensure, tighten, crf, compare_crf, jobs, threads, pattern, recursive,
+def batch(source, output_dir, effort, target_vmaf, mode, verify, ensure, tighten, crf, compare_crf, jobs, threads, pattern, recursive,
           container, dask_address, dask_local, retry_failed, dry_run, as_json, quiet, debug, **kw):
     """Encode every video in a folder (or listed in a CSV/JSONL manifest) into OUTPUT_DIR.
 
@@ -104,18 +108,28 @@ def batch(source, output_dir, mode, verify, ensure, tighten, crf, compare_crf, j
     Exit codes: 0 all done, 3 some files failed, 2 bad options or input, 130/143 interrupted.
     """
     from ..batch.runner import collect_items, run
+    from ..effort import DEFAULT_EFFORT
 
     items = collect_items(source, output_dir, pattern=pattern, recursive=recursive, container=container)
     if not items:
         click.echo(f"jndenc: nothing to do: no matching files in {source}", err=True)
-    options = {"mode": mode, **plan_kwargs(kw)}
+    options = plan_kwargs(kw)
+    expert = mode is not None or crf is not None or ensure or tighten
+    if effort is not None and expert:
+        raise click.UsageError("--effort cannot be combined with --mode, --crf, --ensure or --tighten")
+    if expert:
+        options["mode"] = mode or "predict"
+    else:
+        options["effort"] = effort or DEFAULT_EFFORT
+        if target_vmaf is not None:
+            options["target_vmaf"] = target_vmaf
     if verify is not None:
         options["verify"] = verify
     if ensure:
         options["ensure"] = True
     if tighten:
         options["tighten"] = True
-    if options.get("confidence") is None and not tighten:
+    if options.get("confidence") is None and expert and not tighten:
         # spelled out, so journals written before --tighten's own default existed keep their option fingerprint
         # (with --tighten each item's mode picks its level, `jndenc.verify.TIGHTEN_CONFIDENCE`)
         from ..planner import PlanOptions
