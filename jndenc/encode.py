@@ -349,7 +349,7 @@ def _encode_measured(src: Path, dst: Path, eff: Effort, *, target_vmaf: float | 
     duration = plan.frames / plan.fps if plan.fps else info.duration
     notes += result.notes + list(plan.stats.get("notes", []))
     notes += shotloop.outcome_notes(result)
-    if not verify:
+    if not verify and eff.loop.sample:
         notes.append(f"per-shot VMAF is the loop's measurement ({eff.loop.measurement()}); --verify measures "
                      "every frame of the finished file")
     total = round(time.perf_counter() - t0, 3)

@@ -132,6 +132,104 @@ def _children_cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
+def _timestamps(src: Path, info: VideoInfo, plan: Plan) -> tuple[list[int], Fraction, float | None, list[str]]:
+    """The source frames' timestamps, their time base, the input's start time (None: do not seek) and notes."""
+    stamps = S.source_timestamps(src, info.video_stream, plan.frames)
+    if stamps is not None:
+        return stamps[0], stamps[1], _start_seconds(src), []
+    # raw streams carry no timestamps: decode each shot from the start, stamp frames at the frame rate
+    note = f"input has no usable timestamps: shots decoded from the start, output at a constant {plan.fps:g} fps"
+    return [round(k * 90000 / plan.fps) for k in range(plan.frames)], Fraction(1, 90000), None, [note]
+
+
+class _Shots:
+    """The loop over one plan's shots: each shot's attempts, in waves on a pool of threads."""
+
+    def __init__(self, src: Path, plan: Plan, info: VideoInfo, band: L.Band, options: LoopOptions,
+                 thresholds: Sequence[float], work: Path) -> None:
+        self.src, self.plan, self.band, self.options, self.thresholds, self.work = (
+            src, plan, band, options, thresholds, work)
+        self.codec = S.SegmentCodec(plan.codec, plan.preset, S.encoder_threads(info.width, info.height),
+                                    info.bit_depth)
+        self.times, self.tb, self.start_time, self.notes = _timestamps(src, info, plan)
+        self.cpu: dict[str, float] = {}
+        self.wall = {"first_attempts": 0.0, "extra_attempts": 0.0}
+        self.lock = threading.Lock()
+        self.stop = threading.Event()
+        self.lo, self.hi = _min_crf(plan), _max_crf(plan)
+
+    def _cut(self, a: int, b: int) -> tuple[list[str], tuple[int, int]]:
+        """How an attempt reaches frames [a, b): an exact seek and the shot's frames after it, or no seek."""
+        if self.start_time is None:
+            return [], (a, b)
+        t = lambda k: float(self.times[k] * self.tb) - self.start_time  # noqa: E731
+        return S.seek_args(t(a), t(a - 1) if a else None), (0, b - a)
+
+    def _attempt(self, i: int, n: int, crf: float, seek: list[str], frames: tuple[int, int]) -> tuple[Path, S.Measured]:
+        s = self.plan.shots[i]
+        seg = self.work / f"shot{i:05d}_{n}.mkv"
+        kind = "first_attempts" if n == 0 else "extra_attempts"
+        t0 = time.perf_counter()
+        with cpu_meter(self.cpu, kind):
+            m = S.run_attempt(self.src, seg, frames, codec=self.codec, crf=crf, seek=seek,
+                              sample=self.options.sampling(s.end_frame - s.start_frame),
+                              what=f"encoding shot {i} (frames {s.start_frame}-{s.end_frame}) of {self.src}")
+        with self.lock:
+            self.wall[kind] += time.perf_counter() - t0
+        if m.frames != s.end_frame - s.start_frame:
+            raise JndencError(f"{self.src}: shot {i} should have {s.end_frame - s.start_frame} frames, its "
+                              f"segment has {m.frames} (the input may be damaged)")
+        return seg, m
+
+    def shot(self, i: int, shift: float, pb) -> tuple[ShotLoop, Path]:
+        """Encode shot ``i`` until it lands in the band or the budget is spent; keep one attempt's segment."""
+        s = self.plan.shots[i]
+        seek, frames = self._cut(s.start_frame, s.end_frame)
+        slope = L.first_slope(s.jnd, self.thresholds, self.options.slope_scale)
+        attempts: list[L.Attempt] = []
+        files: list[Path] = []
+        p5s: list[float] = []
+        crf: float | None = L.quantise(min(max(s.crf + shift, self.lo), self.hi))
+        while crf is not None and len(attempts) < self.options.budget and not self.stop.is_set():
+            seg, m = self._attempt(i, len(attempts), crf, seek, frames)
+            attempts.append(L.Attempt(crf, m.vmaf, m.bytes))
+            files.append(seg)
+            p5s.append(m.p5)
+            crf = L.next_crf(attempts, self.band, slope=slope, min_crf=self.lo, max_crf=self.hi)
+        k = L.kept(attempts, self.band)
+        for j, f in enumerate(files):
+            if j != k:
+                f.unlink(missing_ok=True)
+        pb.update(s.end_frame - s.start_frame)
+        outcome = L.outcome(attempts, self.band, k, self.hi)
+        return ShotLoop(s.start_frame, s.end_frame, attempts, k, outcome, p5s[k]), files[k]
+
+    def wave(self, pool, idx: Sequence[int], shift: float, pb) -> list[tuple[ShotLoop, Path]]:
+        if pool is None:
+            return [self.shot(i, shift, pb) for i in idx]
+        futs = [pool.submit(self.shot, i, shift, pb) for i in idx]
+        try:
+            return [f.result() for f in futs]
+        except BaseException:
+            self.stop.set()
+            for f in futs:
+                f.cancel()
+            kill_running()
+            raise
+
+    def all(self, jobs: int, quiet: bool) -> list[tuple[ShotLoop, Path]]:
+        """Every shot: the lead shots first, then the rest from a start their measurements moved (a fixed
+        split, so the output does not depend on which job finished first)."""
+        n = len(self.plan.shots)
+        lead = min(n, self.options.lead_shots)
+        with bar(self.plan.frames, f"encoding ({self.plan.codec}, {n} shots)", quiet) as pb, \
+                ThreadPoolExecutor(jobs, thread_name_prefix="jndenc-shot") as pool:
+            pool = pool if jobs > 1 else None
+            results = self.wave(pool, range(lead), 0.0, pb)
+            shift = L.start_shift([r[0].attempts for r in results], self.band, self.options.shift_share)
+            return results + self.wave(pool, range(lead, n), shift, pb)
+
+
 def run(src: Path, out: Path, plan: Plan, info: VideoInfo, *, target: float, options: LoopOptions,
         thresholds: Sequence[float], stream_maps: Sequence[str], stream_kw: dict, quiet: bool = True
         ) -> tuple[Plan, LoopResult]:
@@ -139,90 +237,16 @@ def run(src: Path, out: Path, plan: Plan, info: VideoInfo, *, target: float, opt
     and write the joined output to ``out`` (a temp path the caller renames). Returns the plan at the CRFs
     kept and what the loop did."""
     band = options.band(target)
-    codec = S.SegmentCodec(plan.codec, plan.preset, S.encoder_threads(info.width, info.height), info.bit_depth)
-    stamps = S.source_timestamps(src, info.video_stream, plan.frames)
-    notes = []
-    if stamps is None:
-        # raw streams carry no timestamps: decode each shot from the start, stamp frames at the frame rate
-        notes.append("input has no usable timestamps: shots decoded from the start, output at a constant "
-                     f"{plan.fps:g} fps")
-        tb = Fraction(1, 90000)
-        stamps = ([round(k * 90000 / plan.fps) for k in range(plan.frames)], tb)
-        start_time = None
-    else:
-        start_time = _start_seconds(src)
-    times, tb = stamps
     jobs = max(1, min(len(plan.shots), options.jobs or available_cores()))
     work = Path(tempfile.mkdtemp(prefix=".jndenc-segments-", dir=out.parent))  # beside the output: same disk
-    cpu: dict[str, float] = {}
-    wall = {"first_attempts": 0.0, "extra_attempts": 0.0}
-    lock = threading.Lock()
-    stop = threading.Event()
-
-    def one(i: int, pb, shift: float) -> tuple[ShotLoop, Path]:
-        s = plan.shots[i]
-        a, b = s.start_frame, s.end_frame
-        if start_time is None:
-            seek, frames = [], (a, b)
-        else:
-            prev = float(times[a - 1] * tb) - start_time if a else None
-            seek, frames = S.seek_args(float(times[a] * tb) - start_time, prev), (0, b - a)
-        slope = L.first_slope(s.jnd, thresholds, options.slope_scale)
-        attempts: list[L.Attempt] = []
-        files: list[Path] = []
-        p5s: list[float] = []
-        crf: float | None = L.quantise(min(max(s.crf + shift, _min_crf(plan)), _max_crf(plan)))
-        while crf is not None and len(attempts) < options.budget and not stop.is_set():
-            seg = work / f"shot{i:05d}_{len(attempts)}.mkv"
-            kind = "first_attempts" if not attempts else "extra_attempts"
-            t0 = time.perf_counter()
-            with cpu_meter(cpu, kind):
-                m = S.run_attempt(src, seg, frames, codec=codec, crf=crf, seek=seek, sample=options.sampling(b - a),
-                                  what=f"encoding shot {i} (frames {a}-{b}) of {src}")
-            with lock:
-                wall[kind] += time.perf_counter() - t0
-            if m.frames != b - a:
-                raise JndencError(f"{src}: shot {i} should have {b - a} frames, its segment has {m.frames} "
-                                  "(the input may be damaged)")
-            attempts.append(L.Attempt(crf, m.vmaf, m.bytes))
-            files.append(seg)
-            p5s.append(m.p5)
-            crf = L.next_crf(attempts, band, slope=slope, min_crf=_min_crf(plan), max_crf=_max_crf(plan))
-        k = L.kept(attempts, band)
-        for j, f in enumerate(files):
-            if j != k:
-                f.unlink(missing_ok=True)
-        pb.update(b - a)
-        return ShotLoop(a, b, attempts, k, L.outcome(attempts, band, k, _max_crf(plan)), p5s[k]), files[k]
-
-    def wave(pool, idx: Sequence[int], pb, shift: float) -> list[tuple[ShotLoop, Path]]:
-        if pool is None:
-            return [one(i, pb, shift) for i in idx]
-        futs = [pool.submit(one, i, pb, shift) for i in idx]
-        try:
-            return [f.result() for f in futs]
-        except BaseException:
-            stop.set()
-            for f in futs:
-                f.cancel()
-            kill_running()
-            raise
-
     try:
+        loop = _Shots(src, plan, info, band, options, thresholds, work)
         ph = Phase()
-        lead = min(len(plan.shots), options.lead_shots)
-        with bar(plan.frames, f"encoding ({plan.codec}, {len(plan.shots)} shots)", quiet) as pb, \
-                ThreadPoolExecutor(jobs, thread_name_prefix="jndenc-shot") as pool:
-            pool = pool if jobs > 1 else None
-            # the lead shots' measurements move the start of the rest (a fixed split, so the output does not
-            # depend on which job finished first)
-            results = wave(pool, range(lead), pb, 0.0)
-            shift = L.start_shift([r[0].attempts for r in results], band, options.shift_share)
-            results += wave(pool, range(lead, len(plan.shots)), pb, shift)
+        results = loop.all(jobs, quiet)
         loop_phase = ph.done()
         ph = Phase()
         video = work / "video.mp4"
-        S.join([r[1] for r in results], [s.start_frame for s in plan.shots], times, tb, video)
+        S.join([r[1] for r in results], [s.start_frame for s in plan.shots], loop.times, loop.tb, video)
         run_ffmpeg(S.mux_args(video, src, out, stream_maps, stream_kw), what=f"writing {out.name}")
         join_phase = ph.done()
     finally:
@@ -232,8 +256,8 @@ def run(src: Path, out: Path, plan: Plan, info: VideoInfo, *, target: float, opt
                         zones=[Zone(s.start_frame, s.end_frame, s.crf) for s in shots])
     encoded = sum((s.end_frame - s.start_frame) * len(s.attempts) for s in shots)
     cost = {"attempts": loop_phase, "join": join_phase,
-            **{k: {"wall_s": round(wall[k], 3), "cpu_s": round(cpu.get(k, 0.0), 3)} for k in wall}}
-    return kept_plan, LoopResult(shots, band, options, encoded, cost, notes)
+            **{k: {"wall_s": round(v, 3), "cpu_s": round(loop.cpu.get(k, 0.0), 3)} for k, v in loop.wall.items()}}
+    return kept_plan, LoopResult(shots, band, options, encoded, cost, loop.notes)
 
 
 def start_at(plan: Plan, target: float, thresholds: Sequence[float]) -> Plan:

@@ -13,7 +13,7 @@ from .report import print_result
 @click.command()
 @click.option("--out", "dst", type=click.Path(dir_okay=False), default="jndenc-demo.mp4", show_default=True)
 @click.option("--mode", type=click.Choice(["predict", "search"]), default=None,
-              help="Default: predict with the shipped weights, search if none ship.")
+              help="Default: the default effort level (balanced) with the shipped weights, search if none ship.")
 @click.option("-q", "--quiet", is_flag=True)
 @click.option("--json", "as_json", is_flag=True)
 @debug_option
@@ -25,12 +25,12 @@ def demo(dst, mode, quiet, as_json, debug):
         try:
             from ..predictor import default_weights_path
 
-            mode = "predict" if default_weights_path() else "search"
+            mode = None if default_weights_path() else "search"
         except ImportError:
             mode = "search"
     with resources.as_file(resources.files("jndenc") / "assets" / "demo.mkv") as src:
         if not quiet and not as_json:
-            click.echo(f"demo: {src.name} -> {dst} (mode {mode})")
+            click.echo(f"demo: {src.name} -> {dst} ({'mode ' + mode if mode else 'effort balanced'})")
         result = encode(src, dst, overwrite=True, mode=mode, quiet=quiet or as_json)
     if as_json:
         click.echo(json.dumps(result.to_dict()))
