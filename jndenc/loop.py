@@ -144,15 +144,6 @@ def _fresh(c: float, attempts: Sequence[Attempt], lo: float, hi: float, step: fl
     return None
 
 
-def start_shift(shots: Sequence[Sequence[Attempt]], band: Band, share: float, limit: float = 6.0) -> float:
-    """How far to move the start of a clip's other shots: ``share`` of the mean move from first attempt to the
-    attempt kept, over the measured shots that ended in the band, in quarter steps, within +-``limit``."""
-    moves = [a[kept(a, band)].crf - a[0].crf for a in shots if a and band.contains(a[kept(a, band)].vmaf)]
-    if not moves:
-        return 0.0
-    return quantise(min(max(share * sum(moves) / len(moves), -limit), limit))
-
-
 def kept(attempts: Sequence[Attempt], band: Band) -> int:
     """The attempt that goes into the output: the fewest bytes inside the band; else the fewest bytes above it
     (no shot is kept below the band while one above it exists); else the best quality measured."""

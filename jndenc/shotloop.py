@@ -45,10 +45,6 @@ class LoopOptions:
     sample_min_frames: int = 240
     measurement_gap: float = 0.0
     slope_scale: float = 0.6  # first step: this share of the model's JND1-JND2 chord (`jndenc.loop.first_slope`)
-    # the first lead_shots shots are measured first; the others start shifted by shift_share of how far those
-    # had to move (`jndenc.loop.start_shift`): shots of one clip share much of the model's error
-    lead_shots: int = 2
-    shift_share: float = 0.5
     jobs: int | None = None  # shots at once; None: the available cores
 
     def band(self, target: float) -> L.Band:
@@ -181,7 +177,7 @@ class _Shots:
                               f"segment has {m.frames} (the input may be damaged)")
         return seg, m
 
-    def shot(self, i: int, shift: float, pb) -> tuple[ShotLoop, Path]:
+    def shot(self, i: int, pb) -> tuple[ShotLoop, Path]:
         """Encode shot ``i`` until it lands in the band or the budget is spent; keep one attempt's segment."""
         s = self.plan.shots[i]
         seek, frames = self._cut(s.start_frame, s.end_frame)
@@ -189,7 +185,7 @@ class _Shots:
         attempts: list[L.Attempt] = []
         files: list[Path] = []
         p5s: list[float] = []
-        crf: float | None = L.quantise(min(max(s.crf + shift, self.lo), self.hi))
+        crf: float | None = L.quantise(min(max(s.crf, self.lo), self.hi))
         while crf is not None and len(attempts) < self.options.budget and not self.stop.is_set():
             seg, m = self._attempt(i, len(attempts), crf, seek, frames)
             attempts.append(L.Attempt(crf, m.vmaf, m.bytes))
@@ -204,30 +200,22 @@ class _Shots:
         outcome = L.outcome(attempts, self.band, k, self.hi)
         return ShotLoop(s.start_frame, s.end_frame, attempts, k, outcome, p5s[k]), files[k]
 
-    def wave(self, pool, idx: Sequence[int], shift: float, pb) -> list[tuple[ShotLoop, Path]]:
-        if pool is None:
-            return [self.shot(i, shift, pb) for i in idx]
-        futs = [pool.submit(self.shot, i, shift, pb) for i in idx]
-        try:
-            return [f.result() for f in futs]
-        except BaseException:
-            self.stop.set()
-            for f in futs:
-                f.cancel()
-            kill_running()
-            raise
-
     def all(self, jobs: int, quiet: bool) -> list[tuple[ShotLoop, Path]]:
-        """Every shot: the lead shots first, then the rest from a start their measurements moved (a fixed
-        split, so the output does not depend on which job finished first)."""
+        """Every shot, ``jobs`` at a time; on any failure or interrupt the others are stopped and killed."""
         n = len(self.plan.shots)
-        lead = min(n, self.options.lead_shots)
-        with bar(self.plan.frames, f"encoding ({self.plan.codec}, {n} shots)", quiet) as pb, \
-                ThreadPoolExecutor(jobs, thread_name_prefix="jndenc-shot") as pool:
-            pool = pool if jobs > 1 else None
-            results = self.wave(pool, range(lead), 0.0, pb)
-            shift = L.start_shift([r[0].attempts for r in results], self.band, self.options.shift_share)
-            return results + self.wave(pool, range(lead, n), shift, pb)
+        with bar(self.plan.frames, f"encoding ({self.plan.codec}, {n} shots)", quiet) as pb:
+            if jobs == 1:
+                return [self.shot(i, pb) for i in range(n)]
+            with ThreadPoolExecutor(jobs, thread_name_prefix="jndenc-shot") as pool:
+                futs = [pool.submit(self.shot, i, pb) for i in range(n)]
+                try:
+                    return [f.result() for f in futs]
+                except BaseException:
+                    self.stop.set()
+                    for f in futs:
+                        f.cancel()
+                    kill_running()
+                    raise
 
 
 def run(src: Path, out: Path, plan: Plan, info: VideoInfo, *, target: float, options: LoopOptions,

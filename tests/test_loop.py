@@ -5,7 +5,7 @@ import math
 
 import pytest
 
-from jndenc.loop import Attempt, Band, first_slope, kept, next_crf, outcome, quantise, start_shift
+from jndenc.loop import Attempt, Band, first_slope, kept, next_crf, outcome, quantise
 
 BAND = Band.around(94.0)
 
@@ -95,10 +95,3 @@ def test_first_slope_from_the_level_spacing():
     assert first_slope([24, 24.2, 25], (94, 88, 82)) == pytest.approx(0.75)  # no usable spacing
     assert first_slope([24, 60, 70], (94, 88, 82)) == pytest.approx(0.4)  # clamped
 
-
-def test_start_shift_follows_the_measured_shots_in_band():
-    moved_up = [[Attempt(20, 97.5, 300), Attempt(24, 94.2, 200)], [Attempt(22, 96.0, 250), Attempt(24, 94.5, 200)]]
-    assert start_shift(moved_up, BAND, share=0.5) == 1.5  # half of the mean move (4 + 2) / 2
-    missed = [[Attempt(30, 80.0, 100), Attempt(22, 90.0, 300)]]  # never in the band: says nothing
-    assert start_shift(missed, BAND, share=0.5) == 0.0
-    assert start_shift([[Attempt(10, 99.9, 900), Attempt(40, 94.2, 10)]], BAND, share=1.0) == 6.0  # limited
