@@ -144,6 +144,21 @@ def _fresh(c: float, attempts: Sequence[Attempt], lo: float, hi: float, step: fl
     return None
 
 
+def joined_pieces(crfs: Sequence[float], continues: Sequence[bool], step: float = 1.0) -> dict[int, float]:
+    """Pieces of one long shot (``continues[i]``: piece i goes on from piece i - 1) must keep their CRFs within
+    ``step`` of each other, or quality jumps at the join: each piece more than ``step`` above its shot's lowest
+    CRF gets that CRF plus ``step`` (only ever lowered: the join costs bytes, never quality)."""
+    out: dict[int, float] = {}
+    start = 0
+    for i in range(1, len(crfs) + 1):
+        if i < len(crfs) and continues[i]:
+            continue
+        low = min(crfs[start:i])
+        out.update({j: low + step for j in range(start, i) if crfs[j] > low + step + 1e-9})
+        start = i
+    return out
+
+
 def kept(attempts: Sequence[Attempt], band: Band) -> int:
     """The attempt that goes into the output: the fewest bytes inside the band; else the fewest bytes above it
     (no shot is kept below the band while one above it exists); else the best quality measured."""

@@ -203,6 +203,7 @@ def analyse_and_plan(
         p = fixed_plan(a.shots, crf, a.frames, info.fps, opts, input=str(src), shot_times=a.shot_times())
         detection_s = a.seconds
         truncated = a.truncated
+        cuts = a.cuts
     else:
         if mode != "predict" and opts.granularity == "frame":
             raise UserError(f"--granularity frame needs --mode predict ({mode} measures whole shots)")
@@ -216,6 +217,7 @@ def analyse_and_plan(
         p = plan_from_estimates(est, opts)
         detection_s = est.analysis.seconds
         truncated = est.analysis.truncated
+        cuts = est.analysis.cuts
         if mode in ("guided", "search"):
             p.stats["trial_encodes"] = est.trial_encodes
             p.stats["trials_measured"] = est.trials_measured
@@ -234,6 +236,8 @@ def analyse_and_plan(
             p.stats["probe"] = probe_report(est.stats)
     if truncated:
         p.stats["truncated"] = truncated
+    # where the detector cut (plan shots that start elsewhere are pieces of a long shot, `--max-shot-seconds`)
+    p.stats["cuts"] = [int(c) for c in cuts]
     p.stats["analysis_s"] = round(time.perf_counter() - t0, 3)
     p.stats["shot_detection_s"] = round(detection_s, 3)
     return Prediction(est, p)

@@ -200,6 +200,24 @@ class _Shots:
         outcome = L.outcome(attempts, self.band, k, self.hi)
         return ShotLoop(s.start_frame, s.end_frame, attempts, k, outcome, p5s[k]), files[k]
 
+    def join_pieces(self, results: list[tuple[ShotLoop, Path]]) -> list[tuple[ShotLoop, Path]]:
+        """Pieces of one long shot brought within a CRF step of each other (`jndenc.loop.joined_pieces`): one
+        more attempt each at the lower CRF, kept whatever it measures (it can only be better)."""
+        cuts = self.plan.stats.get("cuts")
+        cuts = set([s.start_frame for s in self.plan.shots] if cuts is None else cuts)  # a plan without: no pieces
+        continues = [i > 0 and s.start_frame not in cuts for i, s in enumerate(self.plan.shots)]
+        out = list(results)
+        for i, crf in L.joined_pieces([r[0].crf for r in results], continues).items():
+            shot, old = results[i]
+            s = self.plan.shots[i]
+            seg, m = self._attempt(i, len(shot.attempts), crf, *self._cut(s.start_frame, s.end_frame))
+            old.unlink(missing_ok=True)
+            attempts = shot.attempts + [L.Attempt(crf, m.vmaf, m.bytes)]
+            k = len(attempts) - 1
+            out[i] = (replace(shot, attempts=attempts, kept=k, p5=m.p5,
+                              outcome=L.outcome(attempts, self.band, k, self.hi)), seg)
+        return out
+
     def all(self, jobs: int, quiet: bool) -> list[tuple[ShotLoop, Path]]:
         """Every shot, ``jobs`` at a time; on any failure or interrupt the others are stopped and killed."""
         n = len(self.plan.shots)
@@ -230,7 +248,7 @@ def run(src: Path, out: Path, plan: Plan, info: VideoInfo, *, target: float, opt
     try:
         loop = _Shots(src, plan, info, band, options, thresholds, work)
         ph = Phase()
-        results = loop.all(jobs, quiet)
+        results = loop.join_pieces(loop.all(jobs, quiet))
         loop_phase = ph.done()
         ph = Phase()
         video = work / "video.mp4"

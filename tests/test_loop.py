@@ -5,7 +5,7 @@ import math
 
 import pytest
 
-from jndenc.loop import Attempt, Band, first_slope, kept, next_crf, outcome, quantise
+from jndenc.loop import Attempt, Band, first_slope, joined_pieces, kept, next_crf, outcome, quantise
 
 BAND = Band.around(94.0)
 
@@ -95,3 +95,10 @@ def test_first_slope_from_the_level_spacing():
     assert first_slope([24, 24.2, 25], (94, 88, 82)) == pytest.approx(0.75)  # no usable spacing
     assert first_slope([24, 60, 70], (94, 88, 82)) == pytest.approx(0.4)  # clamped
 
+
+
+def test_pieces_of_one_long_shot_stay_within_a_step():
+    crfs = [20.0, 24.0, 21.5, 30.0, 26.0]
+    continues = [False, True, True, False, True]  # shot A = pieces 0-2, shot B = pieces 3-4
+    assert joined_pieces(crfs, continues) == {1: 21.0, 2: 21.0, 3: 27.0}
+    assert joined_pieces([20.0, 30.0], [False, False]) == {}  # two shots: a cut may jump

@@ -191,3 +191,17 @@ def test_cli_json_reports_the_loop(cut_clip, tmp_path):
     assert d["effort"] == "balanced"
     assert d["loop"]["encoded_over_output_frames"] >= 1.0
     assert all("vmaf" in s and "attempts" in s for s in d["shots"])
+
+
+def test_pieces_of_a_long_shot_end_within_a_crf_step(tmp_path):
+    """A 6 s shot split at --max-shot-seconds 1 into six pieces: the kept CRFs differ by at most one step."""
+    src = tmp_path / "long.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25:duration=6", "-vf",
+           "noise=alls=30:allf=t+u:enable='gte(t,3)'", "-c:v", "libx264", "-preset", "ultrafast", "-crf", "10",
+           str(src))
+    from jndenc.analyze import ShotOptions
+
+    r = encode(src, tmp_path / "o.mp4", jobs=2, shot_options=ShotOptions(max_shot_seconds=1.0))
+    assert len(r.plan.shots) >= 4 and r.plan.stats["cuts"] == []
+    crfs = [s.crf for s in r.plan.shots]
+    assert max(crfs) - min(crfs) <= 1.0, crfs
