@@ -23,4 +23,7 @@ def __getattr__(name):
     if name == "quality":
         from .media import quality
         return quality
+    if name in ("batch", "effort", "shotloop", "loop", "estimate", "planner", "verify", "pipeline"):
+        import importlib
+        return importlib.import_module(f".{name}", __name__)
     raise AttributeError(name)

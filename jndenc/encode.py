@@ -200,6 +200,13 @@ def encode(
     extra = [tmp.with_name(tmp.name.replace(".tmp", f".pass{k}.tmp")) for k in (2, 3)]
     if verify is None:
         verify = plan.mode in ("guided", "search") or ensure
+    if verify and min(info.width, info.height) < V.MIN_SIDE:
+        if ensure:
+            raise UserError(f"{src}: {info.width}x{info.height} frames are too small for VMAF (a side under "
+                            f"{V.MIN_SIDE} pixels): --ensure and --tighten cannot measure them")
+        notes.append(f"{info.width}x{info.height} frames are too small for VMAF (a side under {V.MIN_SIDE} "
+                     "pixels): not verified")
+        verify = False
     quality, passes = None, []
     spent = {"validate": 0.0, "verify": 0.0}  # reported apart from the encode
     t1 = time.perf_counter()
@@ -215,7 +222,7 @@ def encode(
 
     def measured(out: Path, p: Plan) -> list:
         tv = time.perf_counter()
-        q = V.verify(out, src, _ranges(p), info.bit_depth, threads)
+        q = V.verify(out, src, _ranges(p), info.bit_depth, threads, name=dst)
         spent["verify"] += time.perf_counter() - tv
         return q
 
@@ -305,6 +312,12 @@ def _encode_measured(src: Path, dst: Path, eff: Effort, *, target_vmaf: float | 
     t0 = time.perf_counter()
     analysis = shotloop.Phase()
     info = probe(src)
+    if min(info.width, info.height) < V.MIN_SIDE:
+        r = encode(src, dst, overwrite=True, quiet=quiet, validate=validate, effort="fast", threads=threads,
+                   plan_out=plan_out, **plan_options)
+        r.notes.append(f"{info.width}x{info.height} frames are too small for VMAF (a side under {V.MIN_SIDE} "
+                       f"pixels): encoded at --effort fast instead of {eff.name}, nothing measured")
+        return r
     plan_options = {**plan_options, "mode": "predict", "margin": plan_options.get("margin") or "auto",
                     "confidence": plan_options.get("confidence") or eff.confidence}
     plan = make_plan_for(src, info=info, quiet=quiet, **plan_options)
@@ -329,7 +342,7 @@ def _encode_measured(src: Path, dst: Path, eff: Effort, *, target_vmaf: float | 
             cost["validate"] = ph.done()
         if verify:
             ph = shotloop.Phase()
-            quality = V.verify(tmp, src, _ranges(plan), info.bit_depth, threads)
+            quality = V.verify(tmp, src, _ranges(plan), info.bit_depth, threads, name=dst)
             cost["verify"] = ph.done()
         os.replace(tmp, dst)
     except BaseException:

@@ -22,6 +22,8 @@ import numpy as np
 from .media.quality import compare
 from .planner import Plan, Zone
 
+# libvmaf fails on frames with a side of 16 pixels (its feature pyramids run out of rows); 24 measured fine
+MIN_SIDE = 24
 ENSURE_TOLERANCE = 0.5  # VMAF points below the target that --ensure lets pass
 # --ensure lowers a missed shot by its shortfall at this many VMAF points per CRF step (or its trials' slope where
 # shallower), at least one step. Replayed on the training shots' label-search curves (benchmarks/tighten_sim.py),
@@ -62,14 +64,15 @@ def shot_quality(frame_scores: np.ndarray, shots: Sequence[tuple[int, int]]) -> 
 
 
 def verify(output: str | os.PathLike, source: str | os.PathLike, shots: Sequence[tuple[int, int]],
-           bit_depth: int = 8, threads: int | None = None) -> list[ShotQuality]:
+           bit_depth: int = 8, threads: int | None = None, name: str | os.PathLike | None = None
+           ) -> list[ShotQuality]:
     """Per-shot VMAF (mean, p5 over the shot's frames) of ``output`` against ``source``, in one libvmaf pass.
 
     VMAF alone (no PSNR/SSIM features): the same VMAF for half the CPU. Every frame is scored: libvmaf's
     n_subsample=4 moved shot means by up to 2.5 VMAF on a generated 3-shot clip (its motion feature then
     compares frames 4 apart), too much for a number users trust per shot.
     """
-    q = compare(output, source, bit_depth=bit_depth, threads=threads, features=())
+    q = compare(output, source, bit_depth=bit_depth, threads=threads, features=(), name=name)
     return shot_quality(q.frames["vmaf"], shots)
 
 

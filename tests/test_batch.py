@@ -282,3 +282,14 @@ def test_tighten_passes_in_items_and_summary(clips, tmp_path):
     text = cli(str(clips), str(tmp_path / "out2"), "--pattern", "a.mp4", "--tighten", "--crf", "14", "--preset",
                "ultrafast", check_rc=0)
     assert "re-encoded by --ensure/--tighten" in text.stdout
+
+
+def test_cli_summary_does_not_call_the_input_ratio_a_saving(cut_clip, tmp_path):
+    """Inputs are often near-lossless masters: their size is no baseline, so the summary says what it compares."""
+    src = tmp_path / "in"
+    src.mkdir()
+    shutil.copy(cut_clip, src / "a.mp4")
+    p = subprocess.run([sys.executable, "-m", "jndenc.cli", "batch", str(src), str(tmp_path / "out"), "--effort",
+                        "fast", "--jobs", "1"], capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    assert "of the inputs' size" in p.stdout and "(saving" not in p.stdout.split("bytes", 1)[1].splitlines()[0]

@@ -205,3 +205,14 @@ def test_pieces_of_a_long_shot_end_within_a_crf_step(tmp_path):
     assert len(r.plan.shots) >= 4 and r.plan.stats["cuts"] == []
     crfs = [s.crf for s in r.plan.shots]
     assert max(crfs) - min(crfs) <= 1.0, crfs
+
+
+def test_frames_too_small_for_vmaf_fall_back_to_fast_with_a_note(tmp_path):
+    tiny = tmp_path / "tiny.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=16x16:rate=25:duration=1", "-c:v", "libx264", str(tiny))
+    r = encode(tiny, tmp_path / "o.mp4")
+    assert r.effort == "fast" and any("too small for VMAF" in n for n in r.notes)
+    with pytest.raises(UserError, match="tiny.mp4: 16x16 frames are too small"):
+        encode(tiny, tmp_path / "t.mp4", tighten=True)
+    r = encode(tiny, tmp_path / "v.mp4", mode="predict", verify=True)
+    assert r.quality is None and any("not verified" in n for n in r.notes)

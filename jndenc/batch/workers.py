@@ -80,8 +80,7 @@ def encode_item(src: str, dst: str, options: dict, threads: int | None, plan_pat
         opts = dict(options)
         if opts.get("mode") is not None or opts.get("crf") is not None:
             opts.pop("effort", None)  # a manifest row's mode or CRF replaces the batch's effort level
-        elif opts.get("effort") is not None:
-            opts.pop("mode", None)  # and a row's effort level the batch's mode
+        else:
             opts.setdefault("jobs", 1)  # the batch runs files side by side: one shot at a time within each
         if needs_model(opts):
             opts["predictor"] = _predictor(opts.get("weights"))

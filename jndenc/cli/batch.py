@@ -23,8 +23,11 @@ def _size(n: int | None) -> str:
 def _print_summary(s: dict) -> None:
     click.echo(f"items   {s['items']:>6}   done {s['done']} (encoded {s['encoded_this_run']}, skipped "
                f"{s['skipped_this_run']}, adopted {s['adopted_this_run']}), failed {s['failed']}")
-    saving = f"  (saving {s['saving_pct']:.1f}%)" if s["saving_pct"] is not None else ""
-    click.echo(f"bytes   in {_size(s['input_bytes'])}, out {_size(s['output_bytes'])}{saving}")
+    # the inputs are whatever the user had (often near-lossless masters): their size is no baseline for a saving;
+    # --compare-crf measures the saving against the plain encode the user would otherwise run
+    ratio = (f"  (outputs are {100 * s['output_bytes'] / s['input_bytes']:.1f}% of the inputs' size; "
+             "--compare-crf CRF for a saving against a plain encode)") if s["input_bytes"] else ""
+    click.echo(f"bytes   in {_size(s['input_bytes'])}, out {_size(s['output_bytes'])}{ratio}")
     rate = ""
     if s["files_per_min"] is not None:
         rate = f"  ({s['files_per_min']:.1f} files/min, {s['realtime_factor']:.2f}x realtime)"
