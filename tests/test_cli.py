@@ -106,3 +106,16 @@ def test_encode_compare_crf_line(cut_clip, tmp_path):
     assert "vs plain x264 ultrafast crf 28: jndenc" in r.stdout and "x its encode time" in r.stdout
     bad = jndenc("encode", cut_clip, tmp_path / "p.mp4", "--compare-crf", "60")
     assert bad.returncode == 2 and "Traceback" not in bad.stderr and not (tmp_path / "p.mp4").exists()
+
+
+def test_encode_help_first_screen_holds_what_most_users_need():
+    from click.testing import CliRunner
+
+    from jndenc.cli import main
+
+    out = CliRunner().invoke(main, ["encode", "--help"], terminal_width=100).output.splitlines()
+    first = "\n".join(out[:30])
+    for opt in ("--effort", "--target-jnd", "--target-vmaf", "--codec", "--preset", "--json", "--verify",
+                "--overwrite", "--help"):
+        assert opt in first, opt
+    assert any(line.startswith("Expert: one-pass modes") for line in out[30:])

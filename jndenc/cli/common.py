@@ -53,3 +53,31 @@ class JndGroup(click.Group):
 
 
 debug_option = click.option("--debug", is_flag=True, hidden=False, help="Show full tracebacks.")
+
+
+class Sectioned(click.Command):
+    """A command whose ``--help`` shows the options most users need first and the rest under headed sections.
+
+    ``sections``: (title, option names) in order; options not named go under "Other options".
+    """
+
+    def __init__(self, *args, sections: tuple = (), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.sections = sections
+
+    def format_options(self, ctx, formatter) -> None:
+        help_option = self.get_help_option(ctx)
+        records = {("help" if p is help_option else p.name): p.get_help_record(ctx)
+                   for p in self.get_params(ctx) if isinstance(p, click.Option)}
+        records = {k: v for k, v in records.items() if v}
+        used: set[str] = set()
+        for title, names in self.sections:
+            rows = [records[n] for n in names if n in records]
+            used.update(names)
+            if rows:
+                with formatter.section(title):
+                    formatter.write_dl(rows)
+        rest = [r for n, r in records.items() if n not in used]
+        if rest:
+            with formatter.section("Other options"):
+                formatter.write_dl(rest)

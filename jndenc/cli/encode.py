@@ -5,18 +5,31 @@ import json
 
 import click
 
-from .common import debug_option
+from .common import Sectioned, debug_option
 from .options import MODE_HELP, plan_kwargs, plan_options, search_options
 from .report import print_result
 
 
-@click.command()
+SECTIONS = (
+    ("Options", ["effort", "target_jnd", "target_vmaf", "codec", "preset", "as_json", "verify", "overwrite", "quiet",
+                 "help"]),
+    ("The shot loop (balanced, thorough)", ["jobs", "min_crf", "max_crf"]),
+    ("Expert: one-pass modes instead of an effort level", ["mode", "crf", "margin", "confidence", "ensure", "tighten",
+                                                          "granularity", "plan_in", "plan_out"]),
+    ("Search and guided modes", ["thresholds", "metric", "pool", "workers", "trial_seconds", "crf_step",
+                                 "max_trials", "guided_start", "trial_cache"]),
+    ("Shot detection and the model", ["max_shot_seconds", "detector", "scene_threshold", "sample_every", "weights",
+                                      "calibration"]),
+    ("Checks, comparison, plumbing", ["validate", "compare_crf", "threads", "debug"]),
+)
+
+
+@click.command(cls=Sectioned, sections=SECTIONS)
 @click.argument("src", metavar="IN", type=click.Path(dir_okay=True))
 @click.argument("dst", metavar="OUT", type=click.Path(dir_okay=True))
 @click.option("--effort", type=click.Choice(["fast", "balanced", "thorough"]), default=None,
-              help="fast: the model's estimate, one pass, nothing measured; balanced: every shot encoded on its own, "
-                   "measured and re-encoded until it lands in the band around the target (at most 3 attempts); "
-                   "thorough: a narrower band, 5 attempts [default: balanced, unless --mode, --crf or --plan].")
+              help="fast: one pass, nothing measured; balanced (default): every shot measured and re-encoded until "
+                   "it lands within -0.3/+1 VMAF of the target; thorough: -0.3/+0.5, more attempts.")
 @click.option("--target-vmaf", type=click.FloatRange(20, 100), default=None, metavar="V",
               help="Aim every shot at this VMAF instead of --target-jnd's (balanced and thorough).")
 @click.option("--jobs", type=click.IntRange(1), default=None,
@@ -30,7 +43,8 @@ from .report import print_result
 @click.option("--plan", "plan_in", type=click.Path(dir_okay=False), default=None, help="Replay a saved plan JSON.")
 @click.option("--plan-out", type=click.Path(dir_okay=False), default=None, help="Save the plan as JSON.")
 @click.option("--verify/--no-verify", default=None,
-              help="Measure the output's VMAF per shot against IN (one pass) [default: on in guided/search].")
+              help="Measure the finished file's VMAF per shot against IN once more (the loop already measured each "
+                   "shot) [default: on in guided/search].")
 @click.option("--ensure", is_flag=True,
               help="Re-encode once, at a lower CRF, shots that missed the target by more than 0.5 VMAF.")
 @click.option("--tighten", is_flag=True,
@@ -50,7 +64,7 @@ from .report import print_result
 @debug_option
 def encode(src, dst, effort, target_vmaf, jobs, mode, crf, plan_in, plan_out, verify, ensure, tighten, validate, compare_crf, overwrite, threads, quiet,
            as_json, debug, **kw):
-    """Encode IN to OUT with per-shot JND-guided CRF."""
+    """Encode IN to OUT at the CRF each shot needs to stay at the target (JND1 = VMAF 94)."""
     from ..encode import encode as run
 
     result = run(src, dst, plan=plan_in, plan_out=plan_out, overwrite=overwrite, quiet=quiet or as_json,
