@@ -72,7 +72,8 @@ def compare_with_crf(src: Path, output: Path, plan: Plan, info: VideoInfo, crf: 
                "jndenc_time_ratio": round(jndenc_seconds / seconds, 3) if seconds > 0 else None}
         if quality is not None:
             ref_q = V.verify(ref, src, shots, info.bit_depth, threads)
-            out["shots"] = [q.to_dict() for q in ref_q]
+            # the same shape as the result's own "shots": per-shot VMAF under "vmaf"
+            out["shots"] = [{"start_frame": a, "end_frame": b, "vmaf": q.to_dict()} for (a, b), q in zip(shots, ref_q)]
             out["verify"] = V.summary(ref_q, target)
         return out
     finally:

@@ -119,3 +119,25 @@ def test_encode_help_first_screen_holds_what_most_users_need():
                 "--overwrite", "--help"):
         assert opt in first, opt
     assert any(line.startswith("Expert: one-pass modes") for line in out[30:])
+
+
+_BLOCK_TF = """
+import sys, importlib.abc
+class _NoTF(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        top = name.split('.')[0]
+        if top in ('tensorflow', 'keras'):
+            raise ModuleNotFoundError(f"No module named {top!r}", name=top)
+sys.meta_path.insert(0, _NoTF())
+"""
+
+
+def test_encoding_needs_no_tensorflow_and_training_says_which_extra(cut_clip, tmp_path):
+    """`pip install jndenc` without extras has no TensorFlow: encoding runs on LiteRT, training names the extra."""
+    code = _BLOCK_TF + f"import jndenc; jndenc.encode({str(cut_clip)!r}, {str(tmp_path / 'o.mp4')!r}, jobs=2)\n"
+    subprocess.run([sys.executable, "-c", code], check=True)
+    assert (tmp_path / "o.mp4").exists()
+    code = _BLOCK_TF + ("import sys; from jndenc.cli import main; sys.argv = ['jndenc', 'train', '--model', 'compact', "
+                        f"'--data_dir', {str(tmp_path)!r}, '--checkpoint_path', {str(tmp_path / 'x.keras')!r}]; main()")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert p.returncode == 2 and "pip install 'jndenc[train]'" in p.stderr and "Traceback" not in p.stderr

@@ -168,7 +168,8 @@ def test_compare_crf_reports_the_plain_encode_beside_jndenc(cut_clip, tmp_path):
     assert c["crf"] == 30 and c["encode_s"] > 0 and c["jndenc_time_ratio"] > 0
     assert len(c["shots"]) == 3 and c["verify"]["target_vmaf"] == 94
     # shot 1 (the mandelbrot) is coded at CRF 20 by the plan, 30 by the reference: the reference is worse there
-    assert c["shots"][1]["mean"] < r.quality[1].mean
+    assert c["shots"][1]["vmaf"]["mean"] < r.quality[1].mean
+    assert [(x["start_frame"], x["end_frame"]) for x in c["shots"]] == [(s.start_frame, s.end_frame) for s in r.plan.shots]
     assert not list(tmp_path.glob(".jndenc-reference-*"))  # the reference is deleted
     assert "compare_s" in r.timings
 

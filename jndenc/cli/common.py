@@ -21,6 +21,18 @@ def _raise_interrupt(signum, frame):
     raise KeyboardInterrupt(signum)
 
 
+# optional parts: the module a command missed -> (what needs it, the extra that installs it)
+EXTRAS = {
+    "tensorflow": ("training, export and .keras weights", "train"),
+    "keras": ("training, export and .keras weights", "train"),
+    "skimage": ("the label factory's derived clips", "train"),
+    "dask": ("--dask / --dask-local", "dask"),
+    "distributed": ("--dask / --dask-local", "dask"),
+    "bjontegaard": ("the BD-rate benchmark", "bench"),
+    "matplotlib": ("plots", "bench"),
+}
+
+
 class JndGroup(click.Group):
     """A click group whose commands fail with one line and a precise exit code."""
 
@@ -45,6 +57,15 @@ class JndGroup(click.Group):
             ctx.exit(exc.exit_code)
         except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
+        except ModuleNotFoundError as exc:
+            if exc.name not in EXTRAS:
+                raise
+            if _debug_requested():
+                traceback.print_exc()
+            what, extra = EXTRAS[exc.name]
+            click.echo(f"jndenc: error: {what} needs {exc.name}, which is not installed: "
+                       f"pip install 'jndenc[{extra}]'", err=True)
+            ctx.exit(2)
         except Exception as exc:  # an internal error: still one line unless --debug
             if _debug_requested():
                 traceback.print_exc()

@@ -9,7 +9,7 @@ from .common import debug_option
 @click.command()
 @debug_option
 def doctor(debug):
-    """Show the FFmpeg binary in use and check libx264, libx265, libvmaf."""
+    """Show the FFmpeg binary in use, check libx264, libx265, libvmaf, and say which optional parts are installed."""
     from ..media.ffbin import REQUIRED, ffmpeg_info
 
     info = ffmpeg_info()
@@ -25,5 +25,16 @@ def doctor(debug):
         click.echo(f"weights: {w if w else 'none shipped (use --mode search or --weights)'}")
     except ImportError:
         pass
+    from importlib.util import find_spec
+
+    from .common import EXTRAS
+
+    parts = {}
+    for module, (what, extra) in EXTRAS.items():
+        parts.setdefault((what, extra), []).append(module)
+    click.echo(f"  inference (LiteRT)  {'ok' if find_spec('ai_edge_litert') else 'MISSING'}")
+    for (what, extra), modules in parts.items():
+        have = all(find_spec(m) for m in modules)
+        click.echo(f"  {what}: {'installed' if have else f'not installed (pip install jndenc[{extra}])'}")
     if info.missing:
         raise click.exceptions.Exit(1)

@@ -11,8 +11,8 @@ from .report import print_result
 
 
 SECTIONS = (
-    ("Options", ["effort", "target_jnd", "target_vmaf", "codec", "preset", "as_json", "verify", "overwrite", "quiet",
-                 "help"]),
+    ("Options", ["effort", "target_jnd", "target_vmaf", "codec", "preset", "as_json", "report", "verify", "overwrite",
+                 "quiet", "help"]),
     ("The shot loop (balanced, thorough)", ["jobs", "min_crf", "max_crf"]),
     ("Expert: one-pass modes instead of an effort level", ["mode", "crf", "margin", "confidence", "ensure", "tighten",
                                                           "granularity", "plan_in", "plan_out"]),
@@ -43,8 +43,7 @@ SECTIONS = (
 @click.option("--plan", "plan_in", type=click.Path(dir_okay=False), default=None, help="Replay a saved plan JSON.")
 @click.option("--plan-out", type=click.Path(dir_okay=False), default=None, help="Save the plan as JSON.")
 @click.option("--verify/--no-verify", default=None,
-              help="Measure the finished file's VMAF per shot against IN once more (the loop already measured each "
-                   "shot) [default: on in guided/search].")
+              help="Measure the finished file's VMAF per shot once more [default: on in guided/search].")
 @click.option("--ensure", is_flag=True,
               help="Re-encode once, at a lower CRF, shots that missed the target by more than 0.5 VMAF.")
 @click.option("--tighten", is_flag=True,
@@ -61,15 +60,21 @@ SECTIONS = (
 @click.option("--threads", type=click.IntRange(0), default=None, help="FFmpeg encoder threads (default: auto).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or table.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (the result) on stdout.")
+@click.option("--report", type=click.Path(dir_okay=False), default=None, metavar="FILE.html",
+              help="Write a static page: a thumbnail, CRF and VMAF against the band per shot, bytes and time.")
 @debug_option
 def encode(src, dst, effort, target_vmaf, jobs, mode, crf, plan_in, plan_out, verify, ensure, tighten, validate, compare_crf, overwrite, threads, quiet,
-           as_json, debug, **kw):
+           as_json, report, debug, **kw):
     """Encode IN to OUT at the CRF each shot needs to stay at the target (JND1 = VMAF 94)."""
     from ..encode import encode as run
 
     result = run(src, dst, plan=plan_in, plan_out=plan_out, overwrite=overwrite, quiet=quiet or as_json,
                  threads=threads, mode=mode, crf=crf, verify=verify, ensure=ensure, tighten=tighten, validate=validate,
                  compare_crf=compare_crf, effort=effort, target_vmaf=target_vmaf, jobs=jobs, **plan_kwargs(kw))
+    if report:
+        from ..report import write
+
+        write(result, report)
     if as_json:
         click.echo(json.dumps(result.to_dict()))
     elif not quiet:
