@@ -67,6 +67,7 @@ def mode_kwargs(mode: str, constant_start: float) -> dict:
         "guided": {"mode": "guided", "trial_cache": ""},
         "guided-const": {"mode": "guided", "trial_cache": "", "prior": constant_start},
         "search": {"mode": "search", "margin": 0.0},
+        "fast": {"effort": "fast"}, "balanced": {"effort": "balanced"}, "thorough": {"effort": "thorough"},
     }[mode]
 
 

@@ -93,8 +93,10 @@ def measure(cmd: list[str], cpus: list[int], env: dict | None = None) -> dict:
 
 
 def mode_args(mode: str) -> list[str]:
-    """`jndenc encode` options of a mode name: ``probe``, ``probe@0.5`` (``--confidence 0.5``), ``probe@0.5+ensure``,
-    ``probe@0.5+tighten``."""
+    """`jndenc encode` options of a mode name: an effort level (``fast``, ``balanced``, ``thorough``), or ``probe``,
+    ``probe@0.5`` (``--confidence 0.5``), ``probe@0.5+ensure``, ``probe@0.5+tighten``."""
+    if mode in ("fast", "balanced", "thorough"):
+        return ["--effort", mode]
     args = []
     for flag in ("ensure", "tighten"):
         if mode.endswith("+" + flag):
@@ -212,15 +214,18 @@ def run(a) -> dict:
                 "plain": (ffmpeg_cmd(src, out, a.preset, a.crf), None, a.reps),
                 "plain, jndenc's plan": (replay_cmd(src, out, a.preset), None, a.reps),
                 "jndenc predict/shot": (jndenc_cmd("encode", str(src), str(out), "--preset", a.preset, "-y",
-                                                   "--json"), None, a.reps),
+                                                   "--json", "--mode", "predict"), None, a.reps),
                 "jndenc predict/frame": (jndenc_cmd("encode", str(src), str(out), "--preset", a.preset, "-y",
-                                                    "--json", "--granularity", "frame"), None, a.frame_reps),
+                                                    "--json", "--mode", "predict", "--granularity", "frame"), None,
+                                         a.frame_reps),
             }
             for m in a.modes:
                 # a fresh trial cache per run: every run pays for its trials
                 variants[f"jndenc {m}/shot"] = (jndenc_cmd("encode", str(src), str(out), "--preset", a.preset, "-y",
-                                                           "--json", *mode_args(m), "--trial-cache",
-                                                           str(work / f"cache-{label}-{m}")), None, a.mode_reps)
+                                                           "--json", *mode_args(m),
+                                                           *([] if m in ("fast", "balanced", "thorough") else
+                                                             ["--trial-cache", str(work / f"cache-{label}-{m}")])),
+                                                None, a.mode_reps)
             if seconds is not None and a.predict_reps:
                 variants["jndenc predict (command)"] = (jndenc_cmd("predict", str(src), "--json"), None,
                                                         a.predict_reps)

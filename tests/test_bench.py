@@ -280,4 +280,6 @@ def test_mode_names_of_the_mode_benchmarks():
     assert overhead.mode_args("probe@0.5+ensure") == ["--mode", "probe", "--confidence", "0.5", "--ensure"]
     assert modes.mode_kwargs("predict+tighten", 26.0) == {"mode": "predict", "tighten": True}
     assert overhead.mode_args("probe@0.5+tighten") == ["--mode", "probe", "--confidence", "0.5", "--tighten"]
+    assert overhead.mode_args("balanced") == ["--effort", "balanced"]
+    assert modes.mode_kwargs("thorough", 26.0) == {"effort": "thorough"}
     assert overhead.mode_args("guided") == ["--mode", "guided"]
