@@ -21,6 +21,7 @@ MAX_STEP = 8.0
 DEFAULT_SLOPE = 0.75
 SLOPE_LIMITS = (0.4, 2.0)
 TOP = 100.5
+BRACKET_SCALE = "headroom"
 # headroom (log) per CRF step a measured secant may claim: flatter readings would jump past MAX_STEP anyway
 RATE_LIMITS = (0.02, 0.6)
 
@@ -108,9 +109,10 @@ def next_crf(attempts: Sequence[Attempt], band: Band, *, slope: float, min_crf: 
         hi = min(below, key=lambda a: a.crf)  # the finest attempt below it
         if hi.crf - lo.crf <= step + 1e-9:
             return None
-        ulo, uhi = headroom(lo.vmaf), headroom(hi.vmaf)
+        scale = headroom if BRACKET_SCALE == "headroom" else (lambda v: -v)
+        ulo, uhi, g = scale(lo.vmaf), scale(hi.vmaf), scale(band.aim)
         if lo.crf < hi.crf and uhi > ulo:
-            c = lo.crf + (goal - ulo) * (hi.crf - lo.crf) / (uhi - ulo)
+            c = lo.crf + (g - ulo) * (hi.crf - lo.crf) / (uhi - ulo)
         else:  # noisy readings out of order: bisect
             c = (lo.crf + hi.crf) / 2
         return _fresh(quantise(min(max(c, lo.crf + step), hi.crf - step), step), attempts, lo.crf, hi.crf, step)

@@ -67,23 +67,45 @@ def test_stitchable_segments_share_their_parameter_sets(cut_clip, tmp_path):
         assert extradata[0] == extradata[1], codec
 
 
-def test_lossless_segments_rejoin_to_the_source_frame_for_frame(cut_clip, tmp_path):
-    """CRF 0 is lossless: joined segments decode to exactly the source's frames, so no cut lost or shifted one."""
-    plan, info = plan_at(cut_clip, 0.0)
+@pytest.fixture(scope="module")
+def mkv30_clip(tmp_path_factory) -> Path:
+    """30 fps in Matroska: millisecond timestamps, off the 1/30 s grid (a seek without -copyts collided frames)."""
+    return make_cut_clip(tmp_path_factory.mktemp("mkv30") / "cuts30.mkv", rate=30, audio=False)
+
+
+@pytest.mark.parametrize("clip", ["cut_clip", "mkv30_clip"])
+@pytest.mark.parametrize("crf", [0.0, 12.0])
+def test_segments_rejoin_to_the_source_frame_for_frame(clip, crf, request, tmp_path):
+    """Joined segments show each source frame at its own place: at CRF 0 (lossless) exactly the source's
+    pixels; at CRF 12 (B-frames in use, where display order must be recovered) each decoded frame is closer
+    to its own source frame than to either neighbour, and the timestamps are the source's."""
+    cut_clip = request.getfixturevalue(clip)
+    info = probe(cut_clip)
+    plan, info = plan_at(cut_clip, crf, [(0, 40), (40, 70), (70, info.frames)])
     times = S.source_timestamps(cut_clip, 0, info.frames)
     segs = []
     for i, s in enumerate(plan.shots):
         a, b = s.start_frame, s.end_frame
         seek = S.seek_args(float(times[0][a] * times[1]), float(times[0][a - 1] * times[1]) if a else None)
         out = tmp_path / f"s{i}.mkv"
-        m = S.run_attempt(cut_clip, out, (0, b - a), codec=S.SegmentCodec(preset="ultrafast"), crf=0, seek=seek,
+        # medium, as users run it: B-frames, so display order differs from decode order (ultrafast has none)
+        m = S.run_attempt(cut_clip, out, (0, b - a), codec=S.SegmentCodec(preset="medium"), crf=crf, seek=seek,
                           what="t")
-        assert m.frames == b - a and m.vmaf > 97
+        assert m.frames == b - a and m.vmaf > 90
         segs.append(out)
     S.join(segs, [s.start_frame for s in plan.shots], *times, tmp_path / "v.mp4")
     got, want = frames_of(tmp_path / "v.mp4"), frames_of(cut_clip)
     assert len(got) == len(want)
-    assert all(np.array_equal(g, w) for g, w in zip(got, want))
+    assert frame_times(tmp_path / "v.mp4") == frame_times(cut_clip)
+    if crf == 0:
+        assert all(np.array_equal(g, w) for g, w in zip(got, want))
+        return
+    diff = lambda x, y: float(np.mean(np.abs(x.astype(int) - y.astype(int))))  # noqa: E731
+    # a slow zoom (mandelbrot) barely changes from frame to frame, so a few frames may sit as close to a
+    # neighbour; frames out of order (B-frames swapped) would fail by the dozen
+    own_closest = [diff(got[i], want[i]) <= min(diff(got[i], want[i - 1]), diff(got[i], want[i + 1]))
+                   for i in range(1, len(got) - 1)]
+    assert sum(own_closest) >= 0.95 * len(own_closest), [i + 1 for i, ok in enumerate(own_closest) if not ok]
 
 
 def test_output_keeps_frames_timestamps_and_audio_of_a_vfr_input(vfr_clip, tmp_path):

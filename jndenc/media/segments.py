@@ -31,6 +31,7 @@ import av
 import numpy as np
 
 from .ffargs import libvmaf_filter, pix_fmt, sample_expr
+from ..errors import JndencError
 from .probe import open_container
 from .runner import run_ffmpeg
 
@@ -65,11 +66,16 @@ def codec_args(codec: SegmentCodec, crf: float) -> list[str]:
 
 def seek_args(shot_time: float | None, previous_time: float | None) -> list[str]:
     """Input options that start decoding at the frame shown at ``shot_time`` seconds: an exact seek half way
-    back to the frame before (none for the first frame)."""
+    back to the frame before (none for the first frame).
+
+    ``-copyts`` keeps the source's timestamps: without it FFmpeg subtracts the seek time, and the encoder's
+    1/frame-rate time base then rounds frames half a frame off the grid onto each other (two frames with one
+    timestamp, whose order `join` could no longer tell).
+    """
     if not shot_time or shot_time <= 0:
         return []
     back = (shot_time - previous_time) / 2 if previous_time is not None and previous_time < shot_time else 0.001
-    return ["-ss", f"{max(0.0, shot_time - back):.6f}"]
+    return ["-copyts", "-ss", f"{max(0.0, shot_time - back):.6f}"]
 
 
 def attempt_args(src: str | os.PathLike, out: str | os.PathLike, log: str | os.PathLike, frames: tuple[int, int],
@@ -153,7 +159,11 @@ def join(segments: Sequence[Path], starts: Sequence[int], timestamps: Sequence[i
     for seg in segments:
         with open_container(seg) as c:
             pkts = [p for p in c.demux(c.streams.video[0]) if p.size]
-            order = np.argsort([p.pts for p in pkts], kind="stable")
+            pts = [p.pts for p in pkts]
+            if None in pts or len(set(pts)) != len(pts):
+                # the display order cannot be told: refuse rather than write frames out of order
+                raise JndencError(f"{seg.name}: segment timestamps missing or repeated; cannot join it")
+            order = np.argsort(pts, kind="stable")
         rank = np.empty(len(pkts), int)
         rank[order] = np.arange(len(pkts))
         delay = max(delay, int(max((i - r for i, r in enumerate(rank)), default=0)))
