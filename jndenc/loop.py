@@ -3,9 +3,11 @@ to keep. No FFmpeg here (`jndenc.segments` runs the encodes); every rule is a fu
 
 A shot is encoded at a start CRF and its VMAF measured. Outside the band, the next CRF comes from what was
 measured: after one point, a step at an assumed slope (the model's JND1-JND2 spacing, scaled to the flatter
-curve near the target); after two, the secant through the two nearest points, or linear interpolation between
-the two that bracket the aim (ab-av1's `crf_search` does the same between its probes); bisection where a
-secant is flat or points the wrong way. CRFs are quarter steps (x264 and x265 take fractional CRF).
+curve near the target) on the headroom scale log(100.5 - VMAF), where a shot far above the target takes a
+longer step; after two on one side, the secant through the two nearest points on that scale; once two
+attempts bracket the aim, linear interpolation in VMAF between them (ab-av1's `crf_search` does the same
+between its probes); bisection where readings are out of order. CRFs are quarter steps (x264 and x265 take
+fractional CRF).
 """
 from __future__ import annotations
 
@@ -21,7 +23,6 @@ MAX_STEP = 8.0
 DEFAULT_SLOPE = 0.75
 SLOPE_LIMITS = (0.4, 2.0)
 TOP = 100.5
-BRACKET_SCALE = "headroom"
 # headroom (log) per CRF step a measured secant may claim: flatter readings would jump past MAX_STEP anyway
 RATE_LIMITS = (0.02, 0.6)
 
@@ -109,10 +110,12 @@ def next_crf(attempts: Sequence[Attempt], band: Band, *, slope: float, min_crf: 
         hi = min(below, key=lambda a: a.crf)  # the finest attempt below it
         if hi.crf - lo.crf <= step + 1e-9:
             return None
-        scale = headroom if BRACKET_SCALE == "headroom" else (lambda v: -v)
-        ulo, uhi, g = scale(lo.vmaf), scale(hi.vmaf), scale(band.aim)
-        if lo.crf < hi.crf and uhi > ulo:
-            c = lo.crf + (g - ulo) * (hi.crf - lo.crf) / (uhi - ulo)
+        # linear in VMAF between the two: VMAF-vs-CRF curves are concave, so the chord lies under the curve and
+        # the CRF it gives errs toward quality. On the headroom scale (exact for a curve of that one shape)
+        # validation clips landed a third attempt just under the band more often: 2-7% more bytes on two of
+        # eleven validation clips, none fewer (benchmarks/README.md, "Effort levels")
+        if lo.crf < hi.crf and lo.vmaf > hi.vmaf:
+            c = lo.crf + (lo.vmaf - band.aim) * (hi.crf - lo.crf) / (lo.vmaf - hi.vmaf)
         else:  # noisy readings out of order: bisect
             c = (lo.crf + hi.crf) / 2
         return _fresh(quantise(min(max(c, lo.crf + step), hi.crf - step), step), attempts, lo.crf, hi.crf, step)
