@@ -30,3 +30,16 @@ def test_page_marks_shots_below_the_band(cut_clip, tmp_path):
     html = page(d, thumbnails(cut_clip, [(0, 50), (50, 100)]))
     assert html.count('class="tick low"') == 1 and html.count('class="tick ok"') == 1
     assert "&lt;b&gt;escaped&lt;/b&gt;" in html
+
+
+def test_batch_report_writes_a_page_per_encoded_file(cut_clip, tmp_path):
+    import shutil
+
+    src = tmp_path / "in"
+    (src / "sub").mkdir(parents=True)
+    shutil.copy(cut_clip, src / "sub" / "a.mp4")
+    p = subprocess.run([sys.executable, "-m", "jndenc.cli", "batch", str(src), str(tmp_path / "out"), "-r",
+                        "--report", "--effort", "fast", "--jobs", "1", "-q"], capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    page_path = tmp_path / "out" / ".jndenc" / "reports" / "sub" / "a.mp4.html"
+    assert page_path.exists() and "jndenc report: a.mp4" in page_path.read_text()

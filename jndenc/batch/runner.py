@@ -95,7 +95,7 @@ class BatchRun:
 
     def __init__(self, items: list[Item], output_dir: Path, *, jobs: int | None, threads: int | None,
                  dask: str | None, dask_local: int | None, retry_failed: bool, dry_run: bool, quiet: bool,
-                 encode_options: dict):
+                 encode_options: dict, report: bool = False):
         if "predictor" in encode_options:
             raise UserError("batch loads the model once per worker process; pass weights=, not predictor=")
         if dask and dask_local:
@@ -108,7 +108,7 @@ class BatchRun:
         elif not dask:
             jobs, threads = default_parallelism(jobs, threads)
         self.jobs, self.threads = jobs, threads
-        self.retry_failed, self.dry_run, self.quiet = retry_failed, dry_run, quiet
+        self.retry_failed, self.dry_run, self.quiet, self.report = retry_failed, dry_run, quiet, report
         self.options = encode_options
         self.summary: dict | None = None
         self._check_model()
@@ -139,6 +139,10 @@ class BatchRun:
 
     def item_options(self, item: Item) -> dict:
         return {**self.options, **item.overrides}
+
+    def report_path(self, item: Item) -> Path | None:
+        """Where ``--report`` writes the item's page: OUTPUT_DIR/.jndenc/reports/<output path>.html."""
+        return self.output_dir / STATE_DIR / "reports" / (item.key + ".html") if self.report else None
 
     def _plan_path(self, item: Item) -> Path:
         return self.output_dir / STATE_DIR / "plans" / (hashlib.sha1(item.key.encode()).hexdigest()[:16] + ".json")
@@ -279,8 +283,9 @@ class BatchRun:
                         opts = self.item_options(item)
                         journal.mark_running(item.key, str(item.input), str(item.output), fp,
                                              options_fingerprint(opts))
+                        rep = self.report_path(item)
                         fut = executor.submit(encode_item, str(item.input), str(item.output), opts, self.threads,
-                                              str(self._plan_path(item)))
+                                              str(self._plan_path(item)), None if rep is None else str(rep))
                         inflight[fut] = item
                     if not inflight:
                         continue
@@ -404,7 +409,7 @@ def _worst_shot(rows: list[dict]) -> dict:
 def run(items: Iterable[Item | str | os.PathLike | dict], output_dir: str | os.PathLike, *, jobs: int | None = None,
         threads: int | None = None, dask: str | None = None, dask_local: int | None = None,
         retry_failed: bool = False, dry_run: bool = False, quiet: bool = True, container: str = "mp4",
-        **encode_options) -> BatchRun:
+        report: bool = False, **encode_options) -> BatchRun:
     """Encode ``items`` into ``output_dir``; iterate the result to drive the work.
 
     ``items``: `Item`s from `collect_items`, manifest-style dicts
@@ -413,9 +418,10 @@ def run(items: Iterable[Item | str | os.PathLike | dict], output_dir: str | os.P
     target_jnd, ...), overridden per item by the item's overrides. ``jobs``
     local processes (see `default_parallelism`), or ``dask_local`` LocalCluster
     workers, or ``dask`` a scheduler address (inputs and OUTPUT_DIR must then
-    be at the same paths on every worker).
+    be at the same paths on every worker). ``report``: each encoded item's page (`jndenc.report`) under
+    OUTPUT_DIR/.jndenc/reports/, named after its output.
     """
     out = Path(output_dir).absolute()
     return BatchRun(as_items(items, out, container), out, jobs=jobs, threads=threads, dask=dask,
                     dask_local=dask_local, retry_failed=retry_failed, dry_run=dry_run, quiet=quiet,
-                    encode_options=encode_options)
+                    encode_options=encode_options, report=report)

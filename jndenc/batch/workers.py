@@ -67,7 +67,8 @@ def failure_reason(exc: BaseException) -> str:
     return msg
 
 
-def encode_item(src: str, dst: str, options: dict, threads: int | None, plan_path: str) -> dict:
+def encode_item(src: str, dst: str, options: dict, threads: int | None, plan_path: str,
+                report_path: str | None = None) -> dict:
     """Run in a worker process (local pool or Dask): encode one file, report a plain dict.
 
     Never raises for a bad file: the reason travels back so the coordinator can
@@ -88,6 +89,11 @@ def encode_item(src: str, dst: str, options: dict, threads: int | None, plan_pat
         Path(plan_path).parent.mkdir(parents=True, exist_ok=True)
         r = encode(src, dst, overwrite=True, quiet=True, threads=threads if threads is not None else _auto_threads(),
                    plan_out=plan_path, **opts)
+        if report_path is not None:
+            from ..report import write
+
+            Path(report_path).parent.mkdir(parents=True, exist_ok=True)
+            write(r, report_path)
     except Exception as exc:  # noqa: BLE001 - any failure is this item's, not the batch's
         return {"ok": False, "reason": failure_reason(exc),
                 "timings": {"total_s": round(time.perf_counter() - t0, 3)}}

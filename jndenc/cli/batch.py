@@ -92,6 +92,8 @@ def _print_summary(s: dict) -> None:
 @click.option("--dask-local", type=click.IntRange(1), default=None, metavar="N",
               help="Start a local Dask cluster of N single-threaded worker processes.")
 @click.option("--retry-failed", is_flag=True, help="Retry items an earlier run recorded as failed.")
+@click.option("--report", is_flag=True,
+              help="Write each encoded file's page (as `jndenc encode --report`) under OUTPUT_DIR/.jndenc/reports/.")
 @click.option("--dry-run", is_flag=True, help="Print what would be encoded or skipped; touch nothing.")
 @click.option("--json", "as_json", is_flag=True,
               help="JSON lines on stdout: one {\"type\": \"item\", ...} per file as it finishes, "
@@ -99,7 +101,7 @@ def _print_summary(s: dict) -> None:
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or table.")
 @debug_option
 def batch(source, output_dir, effort, target_vmaf, mode, verify, ensure, tighten, crf, compare_crf, jobs, threads, pattern, recursive,
-          container, dask_address, dask_local, retry_failed, dry_run, as_json, quiet, debug, **kw):
+          container, dask_address, dask_local, retry_failed, report, dry_run, as_json, quiet, debug, **kw):
     """Encode every video in a folder (or listed in a CSV/JSONL manifest) into OUTPUT_DIR.
 
     Resumable: a journal in OUTPUT_DIR/.jndenc/ lets a rerun skip finished
@@ -143,7 +145,7 @@ def batch(source, output_dir, effort, target_vmaf, mode, verify, ensure, tighten
     if compare_crf is not None:
         options["compare_crf"] = compare_crf
     results = run(items, output_dir, jobs=jobs, threads=threads, dask=dask_address, dask_local=dask_local,
-                  retry_failed=retry_failed, dry_run=dry_run, quiet=quiet or as_json, **options)
+                  retry_failed=retry_failed, dry_run=dry_run, quiet=quiet or as_json, report=report, **options)
     for r in results:
         if as_json:
             click.echo(json.dumps({"type": "item", **r.to_dict()}))
