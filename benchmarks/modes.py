@@ -39,6 +39,7 @@ from pathlib import Path
 import numpy as np
 
 from jndenc.encode import encode
+from jndenc.recipe import Recipe
 from jndenc.media.clips import list_clips, prepare_source
 from jndenc.media.ffbin import ffmpeg_info
 from jndenc.media.probe import probe
@@ -50,25 +51,15 @@ ALL_MODES = ("crf23", "predict", "probe", "guided", "guided-const", "search")
 
 
 def mode_kwargs(mode: str, constant_start: float) -> dict:
-    """Encode options of a mode name; ``predict@0.8`` / ``probe@0.8``: that mode at ``--confidence 0.8``;
-    a ``+ensure`` suffix adds ``--ensure`` (shots that missed by more than 0.5 VMAF re-encoded once), ``+tighten``
-    adds ``--tighten`` (that, and shots above the target raised by their headroom in the same re-encode, settled once
-    more where that left a shot below)."""
-    for flag in ("ensure", "tighten"):
-        if mode.endswith("+" + flag):
-            return {**mode_kwargs(mode[:-len(flag) - 1], constant_start), flag: True}
-    if "@" in mode:
-        base, p = mode.split("@", 1)
-        return {**mode_kwargs(base, constant_start), "confidence": float(p)}
-    return {
-        "crf23": {"crf": 23.0},
-        "predict": {"mode": "predict"},
-        "probe": {"mode": "probe"},
-        "guided": {"mode": "guided", "trial_cache": ""},
-        "guided-const": {"mode": "guided", "trial_cache": "", "prior": constant_start},
-        "search": {"mode": "search", "margin": 0.0},
-        "fast": {"effort": "fast"}, "balanced": {"effort": "balanced"}, "thorough": {"effort": "thorough"},
-    }[mode]
+    """Encode options of a row name: ``crf23``, ``guided-const`` (guided from a constant start), ``search`` (margin 0),
+    or any `jndenc.recipe.Recipe` (an effort level, ``predict@0.8``, ``probe@0.5+tighten``, ``guided+ensure``)."""
+    special = {"crf23": {"crf": 23.0},
+               "guided-const": {"mode": "guided", "trial_cache": "", "prior": constant_start},
+               "search": {"mode": "search", "margin": 0.0}}
+    if mode in special:
+        return special[mode]
+    kw = Recipe.parse(mode).kwargs()
+    return kw | ({"trial_cache": ""} if kw.get("mode") == "guided" else {})
 
 
 def plain_encode_seconds(src: Path, work: Path, preset: str, threads: int) -> float:

@@ -93,18 +93,10 @@ def measure(cmd: list[str], cpus: list[int], env: dict | None = None) -> dict:
 
 
 def mode_args(mode: str) -> list[str]:
-    """`jndenc encode` options of a mode name: an effort level (``fast``, ``balanced``, ``thorough``), or ``probe``,
-    ``probe@0.5`` (``--confidence 0.5``), ``probe@0.5+ensure``, ``probe@0.5+tighten``."""
-    if mode in ("fast", "balanced", "thorough"):
-        return ["--effort", mode]
-    args = []
-    for flag in ("ensure", "tighten"):
-        if mode.endswith("+" + flag):
-            mode, args = mode[:-len(flag) - 1], ["--" + flag]
-    if "@" in mode:
-        mode, p = mode.split("@", 1)
-        args = ["--confidence", p] + args
-    return ["--mode", mode] + args
+    """`jndenc encode` options of a `jndenc.recipe.Recipe`: ``balanced``, ``probe``, ``probe@0.5+tighten``..."""
+    from jndenc.recipe import Recipe
+
+    return Recipe.parse(mode).cli_args()
 
 
 def ffmpeg_cmd(src: Path, dst: Path, preset: str, crf: float) -> list[str]:

@@ -16,27 +16,19 @@ class ModeSpec:
 
     @classmethod
     def parse(cls, spec: str) -> "ModeSpec":
+        """A `jndenc.recipe.Recipe` the BD-rate ladders can run: a mode, optionally @P and +tighten."""
         from ..errors import UserError
+        from ..recipe import Recipe
 
-        base, plus, flag = spec.partition("+")
-        if plus and flag != "tighten":
-            raise UserError(f"mode {spec!r}: the only suffix is +tighten")
-        mode, at, p = base.partition("@")
-        if mode not in BENCH_MODES:
-            raise UserError(f"unknown mode {mode!r} ({', '.join(BENCH_MODES)}; MODE@P, MODE+tighten)")
-        conf = None
-        if at:
-            try:
-                conf = float(p)
-            except ValueError:
-                conf = -1.0
-            if mode not in ("predict", "probe") or not 0 < conf < 1:
-                raise UserError(f"mode {spec!r}: @P is a confidence in (0, 1) for predict or probe mode")
-        if plus and conf is None and mode in ("predict", "probe"):
+        r = Recipe.parse(spec)
+        if r.effort or r.mode not in BENCH_MODES or r.corrective not in (None, "tighten"):
+            raise UserError(f"ladder {spec!r}: a mode ({', '.join(BENCH_MODES)}), MODE@P or MODE+tighten")
+        conf = r.confidence
+        if r.corrective and conf is None and r.mode in ("predict", "probe"):
             from ..verify import TIGHTEN_CONFIDENCE
 
-            conf = TIGHTEN_CONFIDENCE[mode]  # as `jndenc encode --tighten` plans without --confidence
-        return cls(mode, conf, bool(plus))
+            conf = TIGHTEN_CONFIDENCE[r.mode]  # as `jndenc encode --tighten` plans without --confidence
+        return cls(r.mode, conf, bool(r.corrective))
 
 
 @dataclass
