@@ -222,7 +222,7 @@ def encode(
 
     def measured(out: Path, p: Plan) -> list:
         tv = time.perf_counter()
-        q = V.verify(out, src, _ranges(p), info.bit_depth, threads, name=dst)
+        q = V.verify(out, src, _ranges(p), info.bit_depth, threads, name=dst, quiet=quiet)
         spent["verify"] += time.perf_counter() - tv
         return q
 
@@ -342,7 +342,7 @@ def _encode_measured(src: Path, dst: Path, eff: Effort, *, target_vmaf: float | 
             cost["validate"] = ph.done()
         if verify:
             ph = shotloop.Phase()
-            quality = V.verify(tmp, src, _ranges(plan), info.bit_depth, threads, name=dst)
+            quality = V.verify(tmp, src, _ranges(plan), info.bit_depth, threads, name=dst, quiet=quiet)
             cost["verify"] = ph.done()
         os.replace(tmp, dst)
     except BaseException:

@@ -71,7 +71,7 @@ def compare_with_crf(src: Path, output: Path, plan: Plan, info: VideoInfo, crf: 
                "encode_s": round(seconds, 3),
                "jndenc_time_ratio": round(jndenc_seconds / seconds, 3) if seconds > 0 else None}
         if quality is not None:
-            ref_q = V.verify(ref, src, shots, info.bit_depth, threads)
+            ref_q = V.verify(ref, src, shots, info.bit_depth, threads, quiet=quiet)
             # the same shape as the result's own "shots": per-shot VMAF under "vmaf"
             out["shots"] = [{"start_frame": a, "end_frame": b, "vmaf": q.to_dict()} for (a, b), q in zip(shots, ref_q)]
             out["verify"] = V.summary(ref_q, target)

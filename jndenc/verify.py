@@ -20,6 +20,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from .media.quality import compare
+from .progress import FrameCounter, bar
 from .planner import Plan, Zone
 
 # libvmaf fails on frames with a side of 16 pixels (its feature pyramids run out of rows); 24 measured fine
@@ -64,15 +65,17 @@ def shot_quality(frame_scores: np.ndarray, shots: Sequence[tuple[int, int]]) -> 
 
 
 def verify(output: str | os.PathLike, source: str | os.PathLike, shots: Sequence[tuple[int, int]],
-           bit_depth: int = 8, threads: int | None = None, name: str | os.PathLike | None = None
-           ) -> list[ShotQuality]:
+           bit_depth: int = 8, threads: int | None = None, name: str | os.PathLike | None = None,
+           quiet: bool = True) -> list[ShotQuality]:
     """Per-shot VMAF (mean, p5 over the shot's frames) of ``output`` against ``source``, in one libvmaf pass.
 
     VMAF alone (no PSNR/SSIM features): the same VMAF for half the CPU. Every frame is scored: libvmaf's
     n_subsample=4 moved shot means by up to 2.5 VMAF on a generated 3-shot clip (its motion feature then
     compares frames 4 apart), too much for a number users trust per shot.
     """
-    q = compare(output, source, bit_depth=bit_depth, threads=threads, features=(), name=name)
+    with bar(shots[-1][1] if shots else None, "measuring VMAF", quiet) as pb:
+        q = compare(output, source, bit_depth=bit_depth, threads=threads, features=(), name=name,
+                    on_frame=FrameCounter(pb))
     return shot_quality(q.frames["vmaf"], shots)
 
 

@@ -67,6 +67,7 @@ def compare(
     subsample: int = 1,
     sample: tuple[int, int] | None = None,
     name: str | os.PathLike | None = None,
+    on_frame=None,
 ) -> Quality:
     """Compare ``distorted`` with ``reference`` (optionally frames [a, b) of it).
 
@@ -82,7 +83,8 @@ def compare(
         graph = quality_graph(log, bit_depth=bit_depth, ref_range=ref_range, size=size,
                               threads=threads or threads_per_job(None, 1), features=features, subsample=subsample,
                               sample=sample)
-        run_ffmpeg(quality_args(distorted, reference, graph), what=f"measuring VMAF of {name or distorted}")
+        run_ffmpeg(quality_args(distorted, reference, graph), what=f"measuring VMAF of {name or distorted}",
+                   on_frame=on_frame)
         with open(log) as fh:
             data = json.load(fh)
     frames = data.get("frames", [])
