@@ -62,6 +62,24 @@ def run_clip(clip: Path, work: Path, args) -> dict | None:
     return out
 
 
+def summarize(rows: list[dict]) -> dict:
+    z = sum(r["zones"]["bytes"] for r in rows)
+    s = sum(r["segments"]["bytes"] for r in rows)
+    gaps = [b - a for r in rows for a, b in zip(r["zones"]["vmaf"], r["segments"]["vmaf"])]
+
+    def worst_ms(k: str) -> float | None:
+        errs = [r[k]["max_timestamp_error_ms"] for r in rows]
+        return None if None in errs or not errs else max(errs)
+    return {"clips": len(rows), "shots": len(gaps), "segments_vs_zones_bytes_pct": round(100 * (s / z - 1), 2),
+            "mean_shot_vmaf_gap": round(sum(gaps) / len(gaps), 3) if gaps else None,
+            "min_shot_vmaf_gap": round(min(gaps), 3) if gaps else None,
+            "frames_identical": all(r[k]["frames"] == sum(r["frames"]) for r in rows for k in ("zones", "segments")),
+            "max_timestamp_error_ms": {k: worst_ms(k) for k in ("zones", "segments")},
+            "clips_with_timestamp_error_over_1ms": {k: [r["clip"] for r in rows if (r[k]["max_timestamp_error_ms"]
+                                                                                  or 0) > 1.0]
+                                                    for k in ("zones", "segments")}}
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("clips", nargs="+")
@@ -76,15 +94,7 @@ def main(argv=None) -> int:
             r = run_clip(clip, Path(tmp), args)
             if r is not None:
                 rows.append(r)
-    z = sum(r["zones"]["bytes"] for r in rows)
-    s = sum(r["segments"]["bytes"] for r in rows)
-    gaps = [b - a for r in rows for a, b in zip(r["zones"]["vmaf"], r["segments"]["vmaf"])]
-    summary = {"clips": len(rows), "shots": len(gaps), "segments_vs_zones_bytes_pct": round(100 * (s / z - 1), 2),
-               "mean_shot_vmaf_gap": round(sum(gaps) / len(gaps), 3) if gaps else None,
-               "min_shot_vmaf_gap": round(min(gaps), 3) if gaps else None,
-               "frames_identical": all(r[k]["frames"] == sum(r["frames"]) for r in rows for k in ("zones", "segments")),
-               "max_timestamp_error_ms": {k: max(r[k]["max_timestamp_error_ms"] or float("inf") for r in rows)
-                                          for k in ("zones", "segments")}}
+    summary = summarize(rows)
     args.out.write_text(json.dumps({"commit": commit, "max_frames": args.max_frames, "summary": summary,
                                     "clips": rows}, indent=1))
     print(json.dumps(summary, indent=1))

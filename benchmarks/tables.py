@@ -356,6 +356,23 @@ def efforts_table(res: dict) -> str:
                            rows, [False] + [True] * 9)
 
 
+def joins_table(res: dict) -> str:
+    """Segments against the one-pass zones encode at the same CRFs (`benchmarks/joins.py`)."""
+    s = res["summary"]
+    ts = s["max_timestamp_error_ms"]
+    over = s["clips_with_timestamp_error_over_1ms"]
+    rows = [["segments vs one-pass zones, bytes (all clips summed)", f"{s['segments_vs_zones_bytes_pct']:+.2f}%"],
+            ["shot VMAF, segments minus zones: mean / lowest", f"{s['mean_shot_vmaf_gap']:+.2f} / "
+                                                              f"{s['min_shot_vmaf_gap']:+.2f}"],
+            ["frame counts equal to the source (both)", "yes" if s["frames_identical"] else "no"],
+            ["largest timestamp error, segments", f"{ts['segments']:.3f} ms"],
+            ["largest timestamp error, one-pass zones", f"{ts['zones']:.3f} ms"
+             + (f" ({', '.join(over['zones'])}; others at most 0.5 ms)" if over["zones"] else "")]]
+    return (f"{s['clips']} multi-shot clips of `../shared/clips/` ({s['shots']} shots, first {res['max_frames']} "
+            f"frames each), the model's median plan, x264 medium; one run at commit `{res['commit']}`.\n\n"
+            + md_table(["", ""], rows, [False, True]))
+
+
 def sampling_table(res: dict) -> str:
     rows = [[f"runs of {k.split('/')[0]} in every {k.split('/')[1]}", str(v["pieces"]), f"{v['mean_gap']:+.2f}",
              f"{v['mean_abs_gap']:.2f}", f"{v['p95_abs_gap']:.2f}", f"{v['max_abs_gap']:.2f}",
@@ -516,6 +533,8 @@ REGIONS: dict[str, Callable[[], str]] = {
                      "run `trials.py CLIPS --out benchmarks/results/trials.json`"),
     "efforts": _maybe("benchmarks/results/segments.json", efforts_table, "effort-level run",
                       "run `segments.py CLIPS --out benchmarks/results/segments.json`"),
+    "joins": _maybe("benchmarks/results/joins.json", joins_table, "joins run",
+                    "run `joins.py ../shared/clips --out benchmarks/results/joins.json`"),
     "sampling": _maybe("benchmarks/results/sampling.json", sampling_table, "sampling run",
                        "run `sampling.py CLIPS --out benchmarks/results/sampling.json`"),
     "overhead": _maybe("benchmarks/results/overhead.json", overhead_report, "overhead run",
