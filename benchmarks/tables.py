@@ -367,7 +367,7 @@ def joins_table(res: dict) -> str:
             ["frame counts equal to the source (both)", "yes" if s["frames_identical"] else "no"],
             ["largest timestamp error, segments", f"{ts['segments']:.3f} ms"],
             ["largest timestamp error, one-pass zones", f"{ts['zones']:.3f} ms"
-             + (f" ({', '.join(over['zones'])}; others at most 0.5 ms)" if over["zones"] else "")]]
+             + (f" ({', '.join(over['zones'])}: its start offset; others at most 0.5 ms)" if over["zones"] else "")]]
     return (f"{s['clips']} multi-shot clips of `../shared/clips/` ({s['shots']} shots, first {res['max_frames']} "
             f"frames each), the model's median plan, x264 medium; one run at commit `{res['commit']}`.\n\n"
             + md_table(["", ""], rows, [False, True]))
