@@ -120,7 +120,11 @@ def summarize(clips: list[dict], rows) -> dict:
              "share_shots_le_95_5": round(float(np.mean((v <= HIGH) | clamped)), 3),
              "wall_vs_plain_median": round(float(np.median(wall)), 2), "wall_vs_plain_worst": round(max(wall), 2),
              "cpu_vs_plain_median": round(float(np.median(cpu)), 2), "cpu_vs_plain_worst": round(max(cpu), 2)}
+        per_clip = [1 - c["rows"][row]["bytes"] / c["rows"]["crf23"]["bytes"] for c in mine]
+        s["mean_per_clip_saving_pct"] = round(100 * float(np.mean(per_clip)), 2)
         if oracle is not None:
+            orc = float(np.mean([1 - c["rows"]["oracle"]["bytes"] / c["rows"]["crf23"]["bytes"] for c in mine]))
+            s["share_of_oracle_per_clip_saving_pct"] = round(100 * float(np.mean(per_clip)) / orc, 1) if orc else None
             s["vs_oracle_pct"] = round(100 * (b / oracle - 1), 2)
             s["share_of_oracle_saving_pct"] = round(100 * (base - b) / (base - oracle), 1) if base != oracle else None
         loops = [c["rows"][row]["loop"] for c in mine if "loop" in c["rows"][row]]

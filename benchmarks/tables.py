@@ -338,7 +338,10 @@ def efforts_table(res: dict) -> str:
     for name, s in res["summary"].items():
         enc = s.get("encoded_over_output_frames")
         share = s.get("share_of_oracle_saving_pct")
+        pshare = s.get("share_of_oracle_per_clip_saving_pct")
         rows.append([EFFORT_COMMANDS.get(name, name), f"{-s['vs_crf23_pct']:+.1f}%",
+                     f"{s['mean_per_clip_saving_pct']:+.1f}%",
+                     "-" if pshare is None or name == "crf23" else f"{pshare:.0f}%",
                      "-" if share is None or name == "crf23" else f"{share:.0f}%",
                      f"{s['vs_oracle_pct']:+.1f}%" if "vs_oracle_pct" in s else "-",
                      f"{s['worst_shot']:.2f}", f"{100 * s['share_shots_ge_93_5']:.0f}%",
@@ -350,10 +353,11 @@ def efforts_table(res: dict) -> str:
             f"{rows and res['summary']['crf23']['shots']} shots, x264 medium, target JND1 = VMAF "
             f"{res['target_vmaf']:g}, every shot measured on the finished file; one run at commit "
             f"`{res['commit']}`, {res['machine']} (`benchmarks/segments.py`).\n\n")
-    return head + md_table(["what you run", "bytes saved vs CRF 23", "share of the oracle's saving",
+    return head + md_table(["what you run", "bytes saved vs CRF 23 (all clips)", "mean saving per clip",
+                            "share of the oracle's per-clip saving", "share of the oracle's saving (all bytes)",
                             "bytes vs oracle", "worst shot (VMAF)", "shots >= 93.5", "shots <= 95.5",
                             "frames encoded / output", "time vs plain, median / worst", "CPU vs plain"],
-                           rows, [False] + [True] * 9)
+                           rows, [False] + [True] * 11)
 
 
 def joins_table(res: dict) -> str:
