@@ -49,7 +49,9 @@ class JndGroup(click.Group):
                 traceback.print_exc()
             msg = str(exc)
             if isinstance(exc, FFmpegError) and exc.log_tail:
-                last = exc.log_tail.strip().splitlines()[-1:] or [""]
+                lines = exc.log_tail.strip().splitlines()
+                # the last line that names an error, else the last line
+                last = [l for l in lines if "rror" in l or "nvalid" in l or "failed" in l][-1:] or lines[-1:] or [""]
                 msg = f"{msg}: {last[0].strip()}"
                 if exc.log_path:
                     msg += f" (log: {exc.log_path})"

@@ -135,7 +135,8 @@ def run_ffmpeg(
             raise OutputError(f"no space left on device while {what} (log: {log_path})")
         if "Read-only file system" in stderr or ("Permission denied" in stderr and "Error opening output" in stderr):
             raise OutputError(f"cannot write output while {what}: read-only or permission denied (log: {log_path})")
-        useful = [l for l in stderr.splitlines() if l.strip() and not l.startswith(("  ", "Input #", "Output #", "Stream mapping"))]
+        useful = [l for l in stderr.splitlines() if l.strip() and not l.startswith(("  ", "Input #", "Output #", "Stream mapping"))
+                  and " - core " not in l]  # the encoder's settings banner says nothing about the failure
         raise FFmpegError(f"FFmpeg failed while {what}", "\n".join(useful[-5:]), log_path)
     return stderr
 
