@@ -25,7 +25,7 @@ def print_result(result) -> None:
     print_shots(d["shots"], result.plan.fps)
     t = d["timings"]
     click.echo(f"{d['output']}: {d['frames']} frames, {d['bytes'] / 1e6:.2f} MB, {d['bitrate_kbps']:.0f} kb/s "
-               f"({d['mode']}, {d['codec']} {d['preset']}, model {d['model'] or '-'}); "
+               f"({d.get('effort') or d['mode']}, {d['codec']} {d['preset']}, model {d['model'] or '-'}); "
                f"analysis {t['analysis_s']:.1f}s, encode {t['encode_s']:.1f}s")
     lp = d.get("loop")
     if lp:
@@ -38,9 +38,9 @@ def print_result(result) -> None:
         click.echo(f"{d['mode']}: {d['trial_encodes']} trial encodes ({d['trial_encodes'] / len(d['shots']):.1f} a shot)")
     v = d.get("verify")
     if v:
-        click.echo(f"verify: worst shot {v['worst_shot']} VMAF {v['worst_shot_vmaf']:.2f} (p5 {v['worst_shot_p5']:.2f}), "
-                   f"target {v['target_vmaf']:g}; {v['shots_below_target']} shot(s) more than 0.5 below; "
-                   f"{t.get('verify_s', 0):.1f}s")
+        click.echo(f"{'measured' if lp and 'verify_s' not in t else 'verify'}: worst shot {v['worst_shot']} VMAF {v['worst_shot_vmaf']:.2f} (p5 {v['worst_shot_p5']:.2f}), "
+                   f"target {v['target_vmaf']:g}; {v['shots_below_target']} shot(s) more than 0.5 below"
+                   + (f"; {t['verify_s']:.1f}s" if "verify_s" in t else ""))
     if d.get("passes"):
         click.echo("passes: " + "; ".join(
             f"{i + 1}: {p['bytes'] / 1e6:.2f} MB, worst shot {p['worst_shot_vmaf']:.2f}, "
