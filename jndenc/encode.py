@@ -370,7 +370,7 @@ def _encode_measured(src: Path, dst: Path, eff: Effort, *, target_vmaf: float | 
         input=str(src), output=str(dst), mode=plan.mode, codec=plan.codec, frames=plan.frames, bytes=size,
         bitrate_kbps=size * 8 / 1000 / duration if duration else 0.0, plan=plan,
         timings={"analysis_s": cost["analysis"]["wall_s"], "encode_s": cost["attempts"]["wall_s"],
-                 "total_s": total},
+                 **({"verify_s": cost["verify"]["wall_s"]} if "verify" in cost else {}), "total_s": total},
         notes=notes, quality=quality, target_vmaf=target, compare=compare, effort=eff.name, loop=result,
         cost=cost | {"total": {"wall_s": total}})
 
