@@ -377,6 +377,42 @@ def joins_table(res: dict) -> str:
             + md_table(["", ""], rows, [False, True]))
 
 
+def efforts_reading(res: dict) -> str:
+    """The README's reading of the effort table, its figures from the same JSON."""
+    s = res["summary"]
+    b, o, f = s["balanced"], s["oracle"], s["fast"]
+    tiny = max(res["clips"], key=lambda c: c["rows"]["balanced"]["wall_s"] / c["plain"]["wall_s"])
+    return (f"How to read it: on these clips CRF 23 already sits near the target on the largest clips, so the "
+            f"oracle (each shot at its JND1, found by bisection) saves {-o['vs_crf23_pct']:.1f}% of all bytes "
+            f"but {o['mean_per_clip_saving_pct']:.1f}% per clip on average; balanced saves "
+            f"{b['mean_per_clip_saving_pct']:.1f}% per clip and lands at {b['vs_oracle_pct']:+.1f}% of the "
+            f"oracle's bytes with its worst shot at {b['worst_shot']:.2f} on the finished file, and fast spends "
+            f"{f['vs_crf23_pct']:.0f}% more than CRF 23 because its margin is sized for the model's error. Every "
+            f"shot the loop measures costs an encode plus a VMAF pass over the same frames (about another encode "
+            f"at 720p on one core), and a shot took {b['attempts_per_shot']:.1f} attempts on average from the "
+            f"model's start, so balanced costs {b['wall_vs_plain_median']:.1f}x a plain encode at the median (up "
+            f"to {b['wall_vs_plain_worst']:.1f}x on {tiny['clip']}, {len(tiny['rows']['balanced']['vmaf'])} "
+            f"shots, where per-run start-up dominates). `benchmarks/README.md` has the details.")
+
+
+def loop_choices_table(shift: dict, interp: dict) -> str:
+    """The two loop experiments on training/validation clips (`benchmarks/experiments/`): totals per variant."""
+    rows = []
+    for title, res, variants in (("start shift of later shots", shift, ("0.0", "0.5", "1.0")),
+                                 ("bracket interpolation", interp, ("headroom", "vmaf"))):
+        runs = res["runs"]
+        clips = sorted({k.rsplit(":", 1)[0] for k in runs})
+        clips = [c for c in clips if all(f"{c}:{v}" in runs for v in variants)]
+        for v in variants:
+            mine = [runs[f"{c}:{v}"] for c in clips]
+            vm = [x for r in mine for x in r["vmaf"]]
+            rows.append([title, v, str(len(clips)), str(sum(len(r["vmaf"]) for r in mine)),
+                         str(sum(r["attempts"] for r in mine)), f"{sum(r['bytes'] for r in mine):,}",
+                         f"{min(vm):.2f}", str(sum(x > 95.5 for x in vm))])
+    return md_table(["choice", "variant", "clips", "shots", "attempts", "bytes", "worst shot", "shots > 95.5"],
+                    rows, [False, False] + [True] * 6)
+
+
 def sampling_table(res: dict) -> str:
     rows = [[f"runs of {k.split('/')[0]} in every {k.split('/')[1]}", str(v["pieces"]), f"{v['mean_gap']:+.2f}",
              f"{v['mean_abs_gap']:.2f}", f"{v['p95_abs_gap']:.2f}", f"{v['max_abs_gap']:.2f}",
@@ -539,6 +575,10 @@ REGIONS: dict[str, Callable[[], str]] = {
                       "run `segments.py CLIPS --out benchmarks/results/segments.json`"),
     "joins": _maybe("benchmarks/results/joins.json", joins_table, "joins run",
                     "run `joins.py ../shared/clips --out benchmarks/results/joins.json`"),
+    "efforts-reading": _maybe("benchmarks/results/segments.json", efforts_reading, "effort-level run",
+                              "run `segments.py CLIPS --out benchmarks/results/segments.json`"),
+    "loop-choices": lambda: loop_choices_table(_load("benchmarks/results/loop_shift.json"),
+                                               _load("benchmarks/results/loop_interp.json")),
     "sampling": _maybe("benchmarks/results/sampling.json", sampling_table, "sampling run",
                        "run `sampling.py CLIPS --out benchmarks/results/sampling.json`"),
     "overhead": _maybe("benchmarks/results/overhead.json", overhead_report, "overhead run",

@@ -111,9 +111,9 @@ def next_crf(attempts: Sequence[Attempt], band: Band, *, slope: float, min_crf: 
         if hi.crf - lo.crf <= step + 1e-9:
             return None
         # linear in VMAF between the two: VMAF-vs-CRF curves are concave, so the chord lies under the curve and
-        # the CRF it gives errs toward quality. On the headroom scale (exact for a curve of that one shape)
-        # validation clips landed a third attempt just under the band more often: 2-7% more bytes on two of
-        # eleven validation clips, none fewer (benchmarks/README.md, "Effort levels")
+        # the CRF it gives errs toward quality. On the headroom scale (exact for a curve of that one shape) a
+        # third attempt landed just under the band more often, and ten validation clips cost more bytes
+        # (benchmarks/results/loop_interp.json, rendered in benchmarks/README.md, "Effort levels")
         if lo.crf < hi.crf and lo.vmaf > hi.vmaf:
             c = lo.crf + (lo.vmaf - band.aim) * (hi.crf - lo.crf) / (lo.vmaf - hi.vmaf)
         else:  # noisy readings out of order: bisect
