@@ -170,21 +170,17 @@ def encode(
     if ensure and verify is False:
         raise UserError("--ensure and --tighten measure the output: they cannot run with --no-verify")
     info = probe(src)
-    if tighten and plan is None and plan_options.get("confidence") is None:
-        # the correction measures every shot, so the plan starts nearer the estimate (benchmarks/tighten_sim.py)
-        conf = V.TIGHTEN_CONFIDENCE.get(plan_options.get("mode") or "predict")
-        if conf is not None:
-            plan_options["confidence"] = conf
-    if plan is not None:
-        if not isinstance(plan, Plan):
-            try:
-                plan = Plan.from_dict(json.loads(Path(plan).read_text()))
-            except (OSError, ValueError) as exc:
-                raise UserError(f"{plan}: cannot read plan ({exc})") from None
-        if info.frames_exact:
-            plan.validate(frames=info.frames)
-    else:
-        plan = make_plan_for(src, info=info, quiet=quiet, **plan_options)
+    plan = _plan_of(src, info, plan, plan_options, tighten, quiet)
+    return _encode_one_pass(src, dst, info, plan, t0=t0, plan_out=plan_out, validate=validate, verify=verify,
+                            ensure=ensure, tighten=tighten, compare_crf=compare_crf, threads=threads, quiet=quiet,
+                            effort=effort)
+
+
+def _encode_one_pass(src: Path, dst: Path, info: VideoInfo, plan: Plan, *, t0: float, plan_out, validate,
+                     verify: bool | None, ensure: bool, tighten: bool, compare_crf: float | None,
+                     threads: int | None, quiet: bool, effort: Effort | None) -> EncodeResult:
+    """The one-pass paths: ``plan`` encoded in one FFmpeg run (x264/x265 zones), validated, optionally measured
+    and corrected (--ensure/--tighten), compared with a plain encode, renamed into place."""
     t_analysis = time.perf_counter() - t0
     require(CODECS[plan.codec])
     if plan_out is not None:
@@ -232,28 +228,8 @@ def encode(
             target = target_vmaf_of(plan)
             quality = measured(tmp, plan)
             if ensure:
-                files = [tmp]
-
-                def run(p: Plan) -> tuple[list, int]:
-                    out = extra[len(files) - 1]
-                    one_pass(out, p, f" pass {len(files) + 1}")
-                    files.append(out)
-                    return measured(out, p), out.stat().st_size
-
-                runs = V.corrective_passes(V.Pass(plan, quality, tmp.stat().st_size, {}), target, run,
-                                           tighten=tighten, trials=_trials(plan))
-                if len(runs) > 1:
-                    best = V.best_pass(runs, target)
-                    passes = [_pass_record(r, target, kept=i == best) for i, r in enumerate(runs)]
-                    for prev, r in zip(runs, runs[1:]):
-                        notes += _correction_notes(prev.plan.shots, r.changed, target)
-                    if best != len(runs) - 1:
-                        notes.append(f"kept pass {best + 1}: it left {passes[best]['shots_below_target']} shot(s) "
-                                     f"more than {V.ENSURE_TOLERANCE:g} VMAF below {target:g}, the last pass "
-                                     f"{passes[-1]['shots_below_target']}")
-                    plan, quality = runs[best].plan, runs[best].quality
-                    if best:
-                        os.replace(files[best], tmp)
+                plan, quality, passes = _corrected(plan, quality, tmp, extra, one_pass, measured, target, tighten,
+                                                   notes)
         os.replace(tmp, dst)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -303,6 +279,54 @@ def _effort_of(name: str | None, plan, corrective: bool, plan_options: dict) -> 
         raise UserError(f"--effort {name} cannot be combined with --{expert[0].split('/')[0].replace(' ', ' ')}: "
                         "choose an effort level or an expert mode")
     return effort_level(name)
+
+
+def _corrected(plan: Plan, quality: list, tmp: Path, extra: list[Path], one_pass, measured, target: float,
+               tighten: bool, notes: list[str]) -> tuple[Plan, list, list[dict]]:
+    """--ensure/--tighten after the first pass (`jndenc.verify.corrective_passes`): the kept pass's plan and
+    quality, every pass's record (none when no correction ran); the kept file is renamed to ``tmp``."""
+    files = [tmp]
+
+    def run(p: Plan) -> tuple[list, int]:
+        out = extra[len(files) - 1]
+        one_pass(out, p, f" pass {len(files) + 1}")
+        files.append(out)
+        return measured(out, p), out.stat().st_size
+
+    runs = V.corrective_passes(V.Pass(plan, quality, tmp.stat().st_size, {}), target, run, tighten=tighten,
+                               trials=_trials(plan))
+    if len(runs) == 1:
+        return plan, quality, []
+    best = V.best_pass(runs, target)
+    passes = [_pass_record(r, target, kept=i == best) for i, r in enumerate(runs)]
+    for prev, r in zip(runs, runs[1:]):
+        notes += _correction_notes(prev.plan.shots, r.changed, target)
+    if best != len(runs) - 1:
+        notes.append(f"kept pass {best + 1}: it left {passes[best]['shots_below_target']} shot(s) more than "
+                     f"{V.ENSURE_TOLERANCE:g} VMAF below {target:g}, the last pass {passes[-1]['shots_below_target']}")
+    if best:
+        os.replace(files[best], tmp)
+    return runs[best].plan, runs[best].quality, passes
+
+
+def _plan_of(src: Path, info: VideoInfo, plan, plan_options: dict, tighten: bool, quiet: bool) -> Plan:
+    """The one-pass paths' plan: a saved plan (object or JSON path) checked against the input, or a new one."""
+    if tighten and plan is None and plan_options.get("confidence") is None:
+        # the correction measures every shot, so the plan starts nearer the estimate (benchmarks/tighten_sim.py)
+        conf = V.TIGHTEN_CONFIDENCE.get(plan_options.get("mode") or "predict")
+        if conf is not None:
+            plan_options["confidence"] = conf
+    if plan is not None:
+        if not isinstance(plan, Plan):
+            try:
+                plan = Plan.from_dict(json.loads(Path(plan).read_text()))
+            except (OSError, ValueError) as exc:
+                raise UserError(f"{plan}: cannot read plan ({exc})") from None
+        if info.frames_exact:
+            plan.validate(frames=info.frames)
+    else:
+        plan = make_plan_for(src, info=info, quiet=quiet, **plan_options)
+    return plan
 
 
 def _encode_measured(src: Path, dst: Path, eff: Effort, *, target_vmaf: float | None, jobs: int | None,
