@@ -24,6 +24,7 @@ from .output import target_vmaf as target_vmaf_of
 
 target_vmaf = target_vmaf_of  # the public name; inside `encode` its parameter of the same name shadows it
 from .media.ffbin import require
+from .media.segments import ENCODERS
 from .pipeline import plan as make_plan_for
 from .planner import CODECS, Plan, margin_report
 from .search import DEFAULT_THRESHOLDS
@@ -162,6 +163,10 @@ def encode(
     if target_vmaf is not None:
         raise UserError("--target-vmaf needs a measured effort (balanced or thorough); the one-pass modes aim at "
                         "--target-jnd")
+    if plan_options.get("codec") in shotloop.LOOP_ONLY_CODECS:
+        raise UserError(f"--codec {plan_options['codec']} has no per-shot zones in FFmpeg: it runs through the "
+                        "shot loop (--effort balanced or thorough) only")
+    _check_container(dst, plan_options.get("codec") or "x264")
     if plan_options.get("mode") is None:  # fast, or an expert option without a mode: the frame model's estimate
         plan_options["mode"] = "predict"
     if effort is not None and plan_options.get("confidence") is None:
@@ -264,6 +269,11 @@ def _encode_one_pass(src: Path, dst: Path, info: VideoInfo, plan: Plan, *, t0: f
     )
 
 
+def _check_container(dst: Path, codec: str) -> None:
+    if dst.suffix.lower() == ".webm" and codec not in ("av1", "vp9"):
+        raise UserError(f"{dst}: WebM carries VP9 or AV1 video, not {codec} (use .mp4 or .mkv, or --codec av1/vp9)")
+
+
 def _effort_of(name: str | None, plan, corrective: bool, plan_options: dict) -> Effort | None:
     """The effort level asked for, or the default one where no expert option chose a path of its own."""
     expert = [k for k in ("mode", "crf") if plan_options.get(k) is not None]
@@ -342,10 +352,14 @@ def _encode_measured(src: Path, dst: Path, eff: Effort, *, target_vmaf: float | 
         r.notes.append(f"{info.width}x{info.height} frames are too small for VMAF (a side under {V.MIN_SIDE} "
                        f"pixels): encoded at --effort fast instead of {eff.name}, nothing measured")
         return r
+    codec = plan_options.get("codec") or "x264"
+    _check_container(dst, codec)
     plan_options = {**plan_options, "mode": "predict", "margin": plan_options.get("margin") or "auto",
-                    "confidence": plan_options.get("confidence") or eff.confidence}
-    plan = make_plan_for(src, info=info, quiet=quiet, **plan_options)
-    require(CODECS[plan.codec])
+                    "confidence": plan_options.get("confidence") or eff.confidence,
+                    # the model predicts x264 CRFs: AV1 and VP9 plans move to their encoder's scale after
+                    "codec": "x264" if codec in shotloop.LOOP_ONLY_CODECS else codec}
+    plan = shotloop.on_codec(make_plan_for(src, info=info, quiet=quiet, **plan_options), codec)
+    require(ENCODERS[plan.codec])
     target = target_vmaf_of(plan) if target_vmaf is None else float(target_vmaf)
     thresholds = list(plan.stats.get("thresholds") or DEFAULT_THRESHOLDS)
     plan = shotloop.start_at(plan, target, thresholds)

@@ -49,6 +49,17 @@ def stream_options(src: Path, dst: Path, info: VideoInfo) -> tuple[list[str], di
         subs = [s.codec_context.name for s in container.streams.subtitles]
     finally:
         container.close()
+    webm = dst.suffix.lower() == ".webm"
+    if webm:  # WebM carries Opus/Vorbis audio and WebVTT subtitles only
+        if audio:
+            maps.append("a")
+            kw["c:a"] = "copy" if all(a in ("opus", "vorbis") for a in audio) else "libopus"
+            if kw["c:a"] != "copy":
+                notes.append(f"audio ({', '.join(audio)}) re-encoded to Opus: WebM cannot carry it as is")
+        if subs:
+            maps.append("s")
+            kw["c:s"] = "webvtt"
+        return maps, kw, notes
     if audio:
         maps.append("a")
         if mp4 and any(a not in _MP4_AUDIO for a in audio):

@@ -153,6 +153,7 @@ class _Shots:
         self.lock = threading.Lock()
         self.stop = threading.Event()
         self.lo, self.hi = _min_crf(plan), _max_crf(plan)
+        self.step = 1.0 if plan.codec in LOOP_ONLY_CODECS else L.CRF_STEP  # SVT-AV1 and libvpx take whole CRFs
 
     def _cut(self, a: int, b: int) -> tuple[list[str], tuple[int, int]]:
         """How an attempt reaches frames [a, b): an exact seek and the shot's frames after it, or no seek."""
@@ -182,16 +183,18 @@ class _Shots:
         s = self.plan.shots[i]
         seek, frames = self._cut(s.start_frame, s.end_frame)
         slope = L.first_slope(s.jnd, self.thresholds, self.options.slope_scale)
+        if "x264_to_codec" in self.plan.options:  # the same VMAF per x264 step spread over b codec steps
+            slope /= float(self.plan.options["x264_to_codec"][1])
         attempts: list[L.Attempt] = []
         files: list[Path] = []
         p5s: list[float] = []
-        crf: float | None = L.quantise(min(max(s.crf, self.lo), self.hi))
+        crf: float | None = L.quantise(min(max(s.crf, self.lo), self.hi), self.step)
         while crf is not None and len(attempts) < self.options.budget and not self.stop.is_set():
             seg, m = self._attempt(i, len(attempts), crf, seek, frames)
             attempts.append(L.Attempt(crf, m.vmaf, m.bytes))
             files.append(seg)
             p5s.append(m.p5)
-            crf = L.next_crf(attempts, self.band, slope=slope, min_crf=self.lo, max_crf=self.hi)
+            crf = L.next_crf(attempts, self.band, slope=slope, min_crf=self.lo, max_crf=self.hi, step=self.step)
         k = L.kept(attempts, self.band)
         for j, f in enumerate(files):
             if j != k:
@@ -264,6 +267,34 @@ def run(src: Path, out: Path, plan: Plan, info: VideoInfo, *, target: float, opt
     cost = {"attempts": loop_phase, "join": join_phase,
             **{k: {"wall_s": round(v, 3), "cpu_s": round(loop.cpu.get(k, 0.0), 3)} for k, v in loop.wall.items()}}
     return kept_plan, LoopResult(shots, band, options, encoded, cost, loop.notes)
+
+
+LOOP_ONLY_CODECS = ("av1", "vp9")  # no per-frame zones in FFmpeg: per-shot quality needs segments
+
+
+def codec_scale(codec: str) -> tuple[float, float]:
+    """(a, b) with codec CRF = a + b * x264 CRF at equal VMAF, measured on training clips
+    (benchmarks/codec_calibration.py, shipped in jndenc/assets/codec_scales.json)."""
+    import json
+    from importlib import resources
+
+    data = json.loads((resources.files("jndenc") / "assets" / "codec_scales.json").read_text())
+    a, b = data["scales"][codec]["x264_to_codec"]
+    return float(a), float(b)
+
+
+def on_codec(plan: Plan, codec: str) -> Plan:
+    """An x264 plan moved to ``codec``'s CRF scale (start CRFs and the clamps), for the loop to encode."""
+    if codec not in LOOP_ONLY_CODECS:
+        return plan
+    a, b = codec_scale(codec)
+    lo, hi = S.CRF_RANGE[codec]
+    to = lambda c: float(min(max(round(a + b * c), lo), hi))  # noqa: E731 - the encoders take whole CRFs
+    shots = [replace(s, crf=to(s.crf)) for s in plan.shots]
+    options = {**plan.options, "codec": codec, "min_crf": to(_min_crf(plan)), "max_crf": to(_max_crf(plan)),
+               "x264_to_codec": [a, b]}
+    return replace(plan, codec=codec, shots=shots, options=options,
+                   zones=[Zone(s.start_frame, s.end_frame, s.crf) for s in shots])
 
 
 def start_at(plan: Plan, target: float, thresholds: Sequence[float]) -> Plan:

@@ -56,8 +56,9 @@ def plan_at(src: Path, crf: float, shots=None):
 
 
 def test_stitchable_segments_share_their_parameter_sets(cut_clip, tmp_path):
-    """x264 puts a CRF-dependent initial QP in its PPS unless stitchable; x265's differ only by its info SEI."""
-    for codec in ("x264", "x265"):
+    """x264 puts a CRF-dependent initial QP in its PPS unless stitchable; x265's differ only by its info SEI;
+    SVT-AV1's sequence header does not depend on the CRF (VP9 has none)."""
+    for codec in ("x264", "x265", "av1"):
         extradata = []
         for crf in (18, 34):
             out = tmp_path / f"{codec}{crf}.mkv"
@@ -238,3 +239,25 @@ def test_frames_too_small_for_vmaf_fall_back_to_fast_with_a_note(tmp_path):
         encode(tiny, tmp_path / "t.mp4", tighten=True)
     r = encode(tiny, tmp_path / "v.mp4", mode="predict", verify=True)
     assert r.quality is None and any("not verified" in n for n in r.notes)
+
+
+@pytest.mark.parametrize("codec,suffix,encoder", [("av1", ".mkv", "av1"), ("vp9", ".webm", "vp9")])
+def test_av1_and_vp9_run_through_the_loop(cut_clip, tmp_path, codec, suffix, encoder):
+    """Encoders without per-frame zones in FFmpeg: each shot a segment on the encoder's own CRF scale, whole steps;
+    WebM gets Opus audio."""
+    out = tmp_path / f"o{suffix}"
+    r = encode(cut_clip, out, codec=codec, jobs=2)
+    with av.open(str(out)) as c:
+        assert c.streams.video[0].codec_context.name in (encoder, "libdav1d", "libaom-av1", "libvpx-vp9")
+        assert len(c.streams.audio) == 1
+    assert frame_times(out) == frame_times(cut_clip)
+    assert r.codec == codec and all(float(a.crf).is_integer() for s in r.loop.shots for a in s.attempts)
+    for s in r.loop.shots:
+        assert s.outcome in ("in_band", "clamped") or len(s.attempts) == 3, [(a.crf, a.vmaf) for a in s.attempts]
+    with pytest.raises(UserError, match="shot loop"):
+        encode(cut_clip, tmp_path / "x.mkv", codec=codec, effort="fast")
+
+
+def test_webm_refuses_h264(cut_clip, tmp_path):
+    with pytest.raises(UserError, match="WebM carries VP9 or AV1"):
+        encode(cut_clip, tmp_path / "o.webm")

@@ -33,7 +33,8 @@ def _margin(ctx, param, value):
 def plan_options(f):
     """Planner knobs: level, margin, clamps, codec, preset, granularity, calibration."""
     for dec in reversed([
-        click.option("--codec", type=click.Choice(["x264", "x265"]), default="x264", show_default=True),
+        click.option("--codec", type=click.Choice(["x264", "x265", "av1", "vp9"]), default="x264", show_default=True,
+                     help="av1 (SVT-AV1) and vp9 (libvpx) run through the shot loop (balanced, thorough) only."),
         click.option("--preset", type=click.Choice(PRESETS), default="medium", show_default=True),
         click.option("--target-jnd", type=click.IntRange(1, 3), default=1, show_default=True,
                      help="1 = visually lossless for most viewers; 2, 3 = coarser."),
