@@ -328,6 +328,7 @@ def trials_table(res: dict) -> str:
 
 
 EFFORT_COMMANDS = {"crf23": "`ffmpeg -c:v libx264 -preset medium -crf 23`", "oracle": "oracle (`--mode search --margin 0`)",
+                   "balanced@av1": "`--codec av1` (balanced)", "balanced@vp9": "`--codec vp9` (balanced)",
                    "fast": "`--effort fast`", "balanced": "`jndenc encode in.mp4 out.mp4` (balanced)",
                    "thorough": "`--effort thorough`"}
 
@@ -575,6 +576,9 @@ REGIONS: dict[str, Callable[[], str]] = {
                       "run `segments.py CLIPS --out benchmarks/results/segments.json`"),
     "joins": _maybe("benchmarks/results/joins.json", joins_table, "joins run",
                     "run `joins.py ../shared/clips --out benchmarks/results/joins.json`"),
+    "codecs": _maybe("benchmarks/results/segments_codecs.json", efforts_table, "codec run",
+                     "run `segments.py CLIPS --rows crf23,balanced,balanced@av1 --out "
+                     "benchmarks/results/segments_codecs.json`"),
     "efforts-reading": _maybe("benchmarks/results/segments.json", efforts_reading, "effort-level run",
                               "run `segments.py CLIPS --out benchmarks/results/segments.json`"),
     "loop-choices": lambda: loop_choices_table(_load("benchmarks/results/loop_shift.json"),
