@@ -190,6 +190,7 @@ class _Shots:
         p5s: list[float] = []
         crf: float | None = L.quantise(min(max(s.crf, self.lo), self.hi), self.step)
         while crf is not None and len(attempts) < self.options.budget and not self.stop.is_set():
+            pb.set_postfix_str(f"shot {i}: attempt {len(attempts) + 1} at CRF {crf:g}")  # the bar moves per shot
             seg, m = self._attempt(i, len(attempts), crf, seek, frames)
             attempts.append(L.Attempt(crf, m.vmaf, m.bytes))
             files.append(seg)
