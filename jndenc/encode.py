@@ -201,12 +201,11 @@ def _encode_one_pass(src: Path, dst: Path, info: VideoInfo, plan: Plan, *, t0: f
     extra = [tmp.with_name(tmp.name.replace(".tmp", f".pass{k}.tmp")) for k in (2, 3)]
     if verify is None:
         verify = plan.mode in ("guided", "search") or ensure
-    if verify and min(info.width, info.height) < V.MIN_SIDE:
+    why = V.unmeasurable(info.width, info.height)
+    if verify and why:
         if ensure:
-            raise UserError(f"{src}: {info.width}x{info.height} frames are too small for VMAF (a side under "
-                            f"{V.MIN_SIDE} pixels): --ensure and --tighten cannot measure them")
-        notes.append(f"{info.width}x{info.height} frames are too small for VMAF (a side under {V.MIN_SIDE} "
-                     "pixels): not verified")
+            raise UserError(f"{src}: {why}: --ensure and --tighten cannot measure them")
+        notes.append(f"{why}: not verified")
         verify = False
     quality, passes = None, []
     spent = {"validate": 0.0, "verify": 0.0}  # reported apart from the encode
@@ -346,11 +345,11 @@ def _encode_measured(src: Path, dst: Path, eff: Effort, *, target_vmaf: float | 
     t0 = time.perf_counter()
     analysis = shotloop.Phase()
     info = probe(src)
-    if min(info.width, info.height) < V.MIN_SIDE:
+    why = V.unmeasurable(info.width, info.height)
+    if why:
         r = encode(src, dst, overwrite=True, quiet=quiet, validate=validate, effort="fast", threads=threads,
                    plan_out=plan_out, **plan_options)
-        r.notes.append(f"{info.width}x{info.height} frames are too small for VMAF (a side under {V.MIN_SIDE} "
-                       f"pixels): encoded at --effort fast instead of {eff.name}, nothing measured")
+        r.notes.append(f"{why}: encoded at --effort fast instead of {eff.name}, nothing measured")
         return r
     codec = plan_options.get("codec") or "x264"
     _check_container(dst, codec)

@@ -373,7 +373,13 @@ def frame_zones(shots: Sequence[tuple[int, int]], frame_jnd: np.ndarray, fps: fl
     return zones
 
 
+def with_shot_crfs(plan: Plan, crfs: Sequence[float], **changes) -> Plan:
+    """A copy of ``plan`` with shot i at ``crfs[i]`` and one zone per shot (same shots/keyframes); ``changes``
+    replace other fields."""
+    shots = [replace(s, crf=float(c)) for s, c in zip(plan.shots, crfs)]
+    return replace(plan, shots=shots, zones=[Zone(s.start_frame, s.end_frame, s.crf) for s in shots], **changes)
+
+
 def with_crf(plan: Plan, crf: float) -> Plan:
     """A copy of ``plan`` with every shot and zone at one CRF (same shots/keyframes)."""
-    return replace(plan, shots=[replace(s, crf=float(crf)) for s in plan.shots],
-                   zones=[Zone(s.start_frame, s.end_frame, float(crf)) for s in plan.shots], mode="crf")
+    return with_shot_crfs(plan, [crf] * len(plan.shots), mode="crf")

@@ -23,9 +23,9 @@ from . import loop as L
 from .errors import JndencError
 from .media import segments as S
 from .media.ffargs import available_cores
-from .media.probe import VideoInfo, open_container
+from .media.probe import VideoInfo
 from .media.runner import cpu_meter, kill_running, run_ffmpeg
-from .planner import Plan, Zone
+from .planner import Plan, with_shot_crfs
 from .progress import bar
 
 
@@ -132,14 +132,14 @@ def _timestamps(src: Path, info: VideoInfo, plan: Plan) -> tuple[list[int], Frac
     """The source frames' timestamps, their time base, the input's start time (None: do not seek) and notes."""
     stamps = S.source_timestamps(src, info.video_stream, plan.frames)
     if stamps is not None:
-        return stamps[0], stamps[1], _start_seconds(src), []
+        return *stamps, []
     # raw streams carry no timestamps: decode each shot from the start, stamp frames at the frame rate
     note = f"input has no usable timestamps: shots decoded from the start, output at a constant {plan.fps:g} fps"
     return [round(k * 90000 / plan.fps) for k in range(plan.frames)], Fraction(1, 90000), None, [note]
 
 
 class _Shots:
-    """The loop over one plan's shots: each shot's attempts, in waves on a pool of threads."""
+    """The loop over one plan's shots: each shot's attempts, shots side by side on a pool of threads."""
 
     def __init__(self, src: Path, plan: Plan, info: VideoInfo, band: L.Band, options: LoopOptions,
                  thresholds: Sequence[float], work: Path) -> None:
@@ -262,8 +262,7 @@ def run(src: Path, out: Path, plan: Plan, info: VideoInfo, *, target: float, opt
     finally:
         shutil.rmtree(work, ignore_errors=True)
     shots = [r[0] for r in results]
-    kept_plan = replace(plan, shots=[replace(p, crf=s.crf) for p, s in zip(plan.shots, shots)],
-                        zones=[Zone(s.start_frame, s.end_frame, s.crf) for s in shots])
+    kept_plan = with_shot_crfs(plan, [s.crf for s in shots])
     encoded = sum((s.end_frame - s.start_frame) * len(s.attempts) for s in shots)
     cost = {"attempts": loop_phase, "join": join_phase,
             **{k: {"wall_s": round(v, 3), "cpu_s": round(loop.cpu.get(k, 0.0), 3)} for k, v in loop.wall.items()}}
@@ -291,11 +290,9 @@ def on_codec(plan: Plan, codec: str) -> Plan:
     a, b = codec_scale(codec)
     lo, hi = S.CRF_RANGE[codec]
     to = lambda c: float(min(max(round(a + b * c), lo), hi))  # noqa: E731 - the encoders take whole CRFs
-    shots = [replace(s, crf=to(s.crf)) for s in plan.shots]
     options = {**plan.options, "codec": codec, "min_crf": to(_min_crf(plan)), "max_crf": to(_max_crf(plan)),
-               "x264_to_codec": [a, b]}
-    return replace(plan, codec=codec, shots=shots, options=options,
-                   zones=[Zone(s.start_frame, s.end_frame, s.crf) for s in shots])
+                "x264_to_codec": [a, b]}
+    return with_shot_crfs(plan, [to(s.crf) for s in plan.shots], codec=codec, options=options)
 
 
 def start_at(plan: Plan, target: float, thresholds: Sequence[float]) -> Plan:
@@ -304,11 +301,8 @@ def start_at(plan: Plan, target: float, thresholds: Sequence[float]) -> Plan:
     shift = float(thresholds[0]) - target
     if abs(shift) < 1e-9:
         return plan
-    shots = []
-    for s in plan.shots:
-        c = s.crf + shift / L.first_slope(s.jnd, thresholds)
-        shots.append(replace(s, crf=L.quantise(min(max(c, _min_crf(plan)), _max_crf(plan)))))
-    return replace(plan, shots=shots, zones=[Zone(s.start_frame, s.end_frame, s.crf) for s in shots])
+    crfs = [s.crf + shift / L.first_slope(s.jnd, thresholds) for s in plan.shots]
+    return with_shot_crfs(plan, [L.quantise(min(max(c, _min_crf(plan)), _max_crf(plan))) for c in crfs])
 
 
 def outcome_notes(result: LoopResult) -> list[str]:
@@ -330,8 +324,3 @@ def _min_crf(plan: Plan) -> float:
 def _max_crf(plan: Plan) -> float:
     return float(plan.options.get("max_crf", 40.0))
 
-
-def _start_seconds(src: Path) -> float:
-    """The input's start time, which FFmpeg's ``-ss`` counts from."""
-    with open_container(src) as c:
-        return (c.start_time or 0) / 1_000_000

@@ -25,6 +25,15 @@ from .planner import Plan, Zone
 
 # libvmaf fails on frames with a side of 16 pixels (its feature pyramids run out of rows); 24 measured fine
 MIN_SIDE = 24
+
+
+def unmeasurable(width: int, height: int) -> str | None:
+    """Why frames of this size cannot be measured (libvmaf), or None when they can."""
+    if min(width, height) < MIN_SIDE:
+        return f"{width}x{height} frames are too small for VMAF (a side under {MIN_SIDE} pixels)"
+    return None
+
+
 ENSURE_TOLERANCE = 0.5  # VMAF points below the target that --ensure lets pass
 # --ensure lowers a missed shot by its shortfall at this many VMAF points per CRF step (or its trials' slope where
 # shallower), at least one step. Replayed on the training shots' label-search curves (benchmarks/tighten_sim.py),

@@ -94,7 +94,7 @@ def test_segments_rejoin_to_the_source_frame_for_frame(clip, crf, request, tmp_p
                           what="t")
         assert m.frames == b - a and m.vmaf > 90
         segs.append(out)
-    S.join(segs, [s.start_frame for s in plan.shots], *times, tmp_path / "v.mp4")
+    S.join(segs, [s.start_frame for s in plan.shots], times[0], times[1], tmp_path / "v.mp4")
     got, want = frames_of(tmp_path / "v.mp4"), frames_of(cut_clip)
     assert len(got) == len(want)
     assert frame_times(tmp_path / "v.mp4") == frame_times(cut_clip)

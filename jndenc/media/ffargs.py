@@ -169,8 +169,11 @@ def quality_graph(
     features: Sequence[str] = VMAF_FEATURES,
     subsample: int = 1,
     sample: tuple[int, int] | None = None,
+    distorted: str = "[0:v]",
+    reference: str = "[1:v]",
 ) -> str:
-    """The libvmaf filter graph: input 0 distorted, input 1 reference; VMAF (plus ``features``) to a JSON log.
+    """The libvmaf filter graph: input 0 distorted, input 1 reference (or the ``distorted`` and ``reference``
+    stream labels given); VMAF (plus ``features``) to a JSON log.
 
     ``ref_range`` compares against reference frames [a, b) only; ``size`` (w, h)
     scales the distorted video to the reference size (bicubic, as VMAF's model expects);
@@ -191,7 +194,7 @@ def quality_graph(
         keep = f"select='{sample_expr(*sample)}',{by_index}"
         dist_chain += "," + keep
         ref_chain += "," + keep
-    return (f"[0:v]{dist_chain},format={pix}[d];[1:v]{ref_chain},format={pix}[r];"
+    return (f"{distorted}{dist_chain},format={pix}[d];{reference}{ref_chain},format={pix}[r];"
             f"[d][r]{libvmaf_filter(log_path, features=features, threads=threads, subsample=subsample)}")
 
 

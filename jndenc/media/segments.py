@@ -30,7 +30,8 @@ from typing import Sequence
 import av
 import numpy as np
 
-from .ffargs import libvmaf_filter, pix_fmt, sample_expr
+from .decode import count_packets
+from .ffargs import pix_fmt, quality_graph
 from ..errors import JndencError
 from .probe import open_container
 from .runner import run_ffmpeg
@@ -103,15 +104,12 @@ def attempt_args(src: str | os.PathLike, out: str | os.PathLike, log: str | os.P
     whole-file encode); the scorer lines frames up by index.
     """
     a, b = int(frames[0]), int(frames[1])
-    pix = pix_fmt(codec.bit_depth)
-    cut = f"trim=start_frame={a}:end_frame={b}"
-    by_index = "settb=1/25,setpts=N"
-    keep = f",select='{sample_expr(*sample)}',{by_index}" if sample else ""
-    enc = [*seek, "-i", str(src), "-filter_complex", f"[0:v:0]{cut},format={pix}[enc]", "-map", "[enc]",
+    enc = [*seek, "-i", str(src), "-filter_complex",
+           f"[0:v:0]trim=start_frame={a}:end_frame={b},format={pix_fmt(codec.bit_depth)}[enc]", "-map", "[enc]",
            "-fps_mode", "passthrough", *codec_args(codec, crf), "-frames:v", str(b - a), str(out)]
-    graph = (f"[dec:0]{by_index},format={pix}{keep}[d];[0:v:0]{cut},{by_index},format={pix}{keep}[r];"
-             f"[d][r]{libvmaf_filter(log, features=(), threads=vmaf_threads)}[scored]")
-    return enc + ["-dec", "0:0", "-filter_complex", graph, "-map", "[scored]", "-f", "null", "-"]
+    graph = quality_graph(log, bit_depth=codec.bit_depth, ref_range=(a, b), threads=vmaf_threads, features=(),
+                          sample=sample, distorted="[dec:0]", reference="[0:v:0]")
+    return enc + ["-dec", "0:0", "-filter_complex", f"{graph}[scored]", "-map", "[scored]", "-f", "null", "-"]
 
 
 @dataclass
@@ -134,31 +132,28 @@ def run_attempt(src: str | os.PathLike, out: Path, frames: tuple[int, int], *, c
         scores = np.array([f["metrics"]["vmaf"] for f in json.loads(log.read_text()).get("frames", [])], float)
     finally:
         log.unlink(missing_ok=True)
-    n, size = _packets(out)
+    pc = count_packets(out)
     if not scores.size:
-        return Measured(size, n, float("nan"), float("nan"), 0)
-    return Measured(size, n, float(scores.mean()), float(np.percentile(scores, 5)), int(scores.size))
+        return Measured(pc.bytes, pc.frames, float("nan"), float("nan"), 0)
+    return Measured(pc.bytes, pc.frames, float(scores.mean()), float(np.percentile(scores, 5)), int(scores.size))
 
 
-def _packets(path: Path) -> tuple[int, int]:
-    with open_container(path) as c:
-        pkts = [p.size for p in c.demux(c.streams.video[0]) if p.size]
-    return len(pkts), int(sum(pkts))
-
-
-def source_timestamps(src: str | os.PathLike, stream_index: int, frames: int) -> tuple[list[int], Fraction] | None:
-    """The presentation timestamps of the source's video frames in display order, and their time base
-    (demux only). None when they cannot stand for the frames (missing, repeated, or not one per frame)."""
+def source_timestamps(src: str | os.PathLike, stream_index: int,
+                      frames: int) -> tuple[list[int], Fraction, float] | None:
+    """The presentation timestamps of the source's video frames in display order, their time base and the
+    input's start time in seconds (what FFmpeg's ``-ss`` counts from), demux only. None when the timestamps
+    cannot stand for the frames (missing, repeated, or not one per frame)."""
     with open_container(src) as c:
         st = c.streams.video[stream_index]
         pts = [p.pts for p in c.demux(st) if p.size]
         tb = st.time_base
+        start = (c.start_time or 0) / 1_000_000
     if len(pts) != frames or any(p is None for p in pts) or tb is None:
         return None
     pts.sort()
     if any(b <= a for a, b in zip(pts, pts[1:])):
         return None
-    return pts, Fraction(tb)
+    return pts, Fraction(tb), start
 
 
 def join(segments: Sequence[Path], starts: Sequence[int], timestamps: Sequence[int], time_base: Fraction,
