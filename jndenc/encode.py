@@ -357,11 +357,12 @@ def _encode_measured(src: Path, dst: Path, eff: Effort, *, target_vmaf: float | 
                     "confidence": plan_options.get("confidence") or eff.confidence,
                     # the model predicts x264 CRFs: AV1 and VP9 plans move to their encoder's scale after
                     "codec": "x264" if codec in shotloop.LOOP_ONLY_CODECS else codec}
-    plan = shotloop.on_codec(make_plan_for(src, info=info, quiet=quiet, **plan_options), codec)
-    require(ENCODERS[plan.codec])
+    plan = make_plan_for(src, info=info, quiet=quiet, **plan_options)
     target = target_vmaf_of(plan) if target_vmaf is None else float(target_vmaf)
     thresholds = list(plan.stats.get("thresholds") or DEFAULT_THRESHOLDS)
-    plan = shotloop.start_at(plan, target, thresholds)
+    # --target-vmaf moves the start on the x264 scale its slope is measured on, then AV1/VP9 map it
+    plan = shotloop.on_codec(shotloop.start_at(plan, target, thresholds), codec)
+    require(ENCODERS[plan.codec])
     cost = {"analysis": analysis.done()}
     maps, stream_kw, notes = stream_options(src, dst, info)
     notes = info.notes + notes
