@@ -37,3 +37,33 @@ def effort(name: str) -> Effort:
         return EFFORTS[name]
     except KeyError:
         raise UserError(f"effort must be one of {', '.join(EFFORTS)}, not {name!r}") from None
+
+
+def measures(options: dict) -> bool:
+    """Whether `jndenc.encode` with these keyword arguments runs the measured loop (so it takes a start offset
+    and returns labels, `jndenc.learn`)."""
+    o = dict(options)
+    name, plan = o.pop("effort", None), o.pop("plan", None)
+    try:
+        e = chosen(name, plan, bool(o.pop("ensure", False) or o.pop("tighten", False)), o)
+    except UserError:
+        return False
+    return e is not None and e.loop is not None
+
+
+def chosen(name: str | None, plan, corrective: bool, plan_options: dict) -> Effort | None:
+    """The effort level `jndenc.encode` runs: the one asked for, or the default one where no expert option
+    (a mode, a fixed CRF, a saved plan, --ensure/--tighten, frame granularity) chose a path of its own."""
+    expert = [k for k in ("mode", "crf") if plan_options.get(k) is not None]
+    if plan is not None:
+        expert.append("plan")
+    if corrective:
+        expert.append("ensure/tighten")
+    if plan_options.get("granularity") == "frame":
+        expert.append("granularity frame")
+    if name is None:
+        return None if expert else effort(DEFAULT_EFFORT)
+    if expert:
+        raise UserError(f"--effort {name} cannot be combined with --{expert[0].split('/')[0].replace(' ', ' ')}: "
+                        "choose an effort level or an expert mode")
+    return effort(name)

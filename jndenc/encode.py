@@ -16,9 +16,10 @@ from pathlib import Path
 
 import ffmpeg
 
-from . import shotloop
-from .effort import DEFAULT_EFFORT, Effort, effort as effort_level
+from . import learn, shotloop
+from .effort import Effort, chosen
 from .errors import UserError
+from .learn import StartLearner
 from .output import VALIDATE_MODES, check_paths, stream_options, temp_path, validate_output  # noqa: F401
 from .output import target_vmaf as target_vmaf_of
 
@@ -55,6 +56,7 @@ class EncodeResult:
     effort: str | None = None  # the effort level (None: an expert's --mode, --crf or --plan)
     loop: shotloop.LoopResult | None = None  # measured efforts: what the segment loop did per shot
     cost: dict | None = None  # measured efforts: wall and CPU seconds per phase
+    start: dict | None = None  # measured efforts: the start's correction and each shot's label (`jndenc.learn`)
 
     def to_dict(self) -> dict:
         shots = []
@@ -94,6 +96,8 @@ class EncodeResult:
             out["loop"] = self.loop.summary()
         if self.cost is not None:
             out["cost"] = self.cost
+        if self.start is not None:
+            out["start"] = self.start
         if self.compare is not None:
             out["compare"] = self.compare
         return out
@@ -130,6 +134,8 @@ def encode(
     effort: str | None = None,
     target_vmaf: float | None = None,
     jobs: int | None = None,
+    start_offset: float | None = None,
+    learner: StartLearner | None = None,
     **plan_options,
 ) -> EncodeResult:
     """Encode ``src`` to ``dst`` with per-shot JND-guided CRF.
@@ -151,15 +157,22 @@ def encode(
     the margin's ``confidence`` defaults to the mode's `jndenc.verify.TIGHTEN_CONFIDENCE` instead of 0.9.
     ``compare_crf`` then encodes ``src`` once more the plain way at that CRF (a temp file, deleted) and reports
     bytes, time and, with ``verify``, per-shot VMAF beside jndenc's (`jndenc.reference`).
+
+    ``start_offset`` (x264 CRF) moves the measured efforts' first attempts from the model's estimate; a
+    ``learner`` (`jndenc.learn.StartLearner`) supplies it from the files it has seen and learns this file's shots.
     """
     t0 = time.perf_counter()
     src, dst = Path(src), Path(dst)
     check_paths(src, dst, overwrite)
-    effort = _effort_of(effort, plan, ensure or tighten, plan_options)
+    effort = chosen(effort, plan, ensure or tighten, plan_options)
     if effort is not None and effort.loop is not None:
         return _encode_measured(src, dst, effort, target_vmaf=target_vmaf, jobs=jobs, quiet=quiet,
                                 validate=validate, verify=verify, compare_crf=compare_crf, threads=threads,
-                                plan_out=plan_out, plan_options=plan_options)
+                                plan_out=plan_out, plan_options=plan_options, start_offset=start_offset,
+                                learner=learner)
+    if start_offset is not None or learner is not None:
+        raise UserError("a start offset or learner corrects the first attempts of a measured effort (balanced or "
+                        "thorough); this encode measures nothing")
     if target_vmaf is not None:
         raise UserError("--target-vmaf needs a measured effort (balanced or thorough); the one-pass modes aim at "
                         "--target-jnd")
@@ -273,23 +286,6 @@ def _check_container(dst: Path, codec: str) -> None:
         raise UserError(f"{dst}: WebM carries VP9 or AV1 video, not {codec} (use .mp4 or .mkv, or --codec av1/vp9)")
 
 
-def _effort_of(name: str | None, plan, corrective: bool, plan_options: dict) -> Effort | None:
-    """The effort level asked for, or the default one where no expert option chose a path of its own."""
-    expert = [k for k in ("mode", "crf") if plan_options.get(k) is not None]
-    if plan is not None:
-        expert.append("plan")
-    if corrective:
-        expert.append("ensure/tighten")
-    if plan_options.get("granularity") == "frame":
-        expert.append("granularity frame")
-    if name is None:
-        return None if expert else effort_level(DEFAULT_EFFORT)
-    if expert:
-        raise UserError(f"--effort {name} cannot be combined with --{expert[0].split('/')[0].replace(' ', ' ')}: "
-                        "choose an effort level or an expert mode")
-    return effort_level(name)
-
-
 def _corrected(plan: Plan, quality: list, tmp: Path, extra: list[Path], one_pass, measured, target: float,
                tighten: bool, notes: list[str]) -> tuple[Plan, list, list[dict]]:
     """--ensure/--tighten after the first pass (`jndenc.verify.corrective_passes`): the kept pass's plan and
@@ -340,7 +336,8 @@ def _plan_of(src: Path, info: VideoInfo, plan, plan_options: dict, tighten: bool
 
 def _encode_measured(src: Path, dst: Path, eff: Effort, *, target_vmaf: float | None, jobs: int | None,
                      quiet: bool, validate, verify: bool | None, compare_crf: float | None, threads: int | None,
-                     plan_out, plan_options: dict) -> EncodeResult:
+                     plan_out, plan_options: dict, start_offset: float | None = None,
+                     learner: StartLearner | None = None) -> EncodeResult:
     """A measured effort level: plan the start from the model, then the segment loop (`jndenc.shotloop`)."""
     t0 = time.perf_counter()
     analysis = shotloop.Phase()
@@ -360,8 +357,11 @@ def _encode_measured(src: Path, dst: Path, eff: Effort, *, target_vmaf: float | 
     plan = make_plan_for(src, info=info, quiet=quiet, **plan_options)
     target = target_vmaf_of(plan) if target_vmaf is None else float(target_vmaf)
     thresholds = list(plan.stats.get("thresholds") or DEFAULT_THRESHOLDS)
-    # --target-vmaf moves the start on the x264 scale its slope is measured on, then AV1/VP9 map it
-    plan = shotloop.on_codec(shotloop.start_at(plan, target, thresholds), codec)
+    # --target-vmaf and a learned offset move the start on the x264 scale the model predicts, then AV1/VP9 map it
+    plan = shotloop.start_at(plan, target, thresholds)
+    model = [s.crf for s in plan.shots]
+    offset = learner.offset() if learner is not None else float(start_offset or 0.0)
+    plan = shotloop.on_codec(shotloop.shifted(plan, offset), codec)
     require(ENCODERS[plan.codec])
     cost = {"analysis": analysis.done()}
     maps, stream_kw, notes = stream_options(src, dst, info)
@@ -388,6 +388,11 @@ def _encode_measured(src: Path, dst: Path, eff: Effort, *, target_vmaf: float | 
         raise
     if quality is None:
         quality = [V.ShotQuality(s.vmaf, s.p5) for s in result.shots]
+    labels = shotloop.labels(model, plan, result)
+    if learner is not None:
+        learner.add([x for x in labels if x is not None])
+    start = {"offset": offset, **learn.errors([(offset, [x for x in labels if x is not None])]),
+             "labels": [None if x is None else x.to_dict() for x in labels]}
     if plan_out is not None:
         Path(plan_out).write_text(json.dumps(plan.to_dict(), indent=1))
     compare = None
@@ -410,7 +415,7 @@ def _encode_measured(src: Path, dst: Path, eff: Effort, *, target_vmaf: float | 
         timings={"analysis_s": cost["analysis"]["wall_s"], "encode_s": cost["attempts"]["wall_s"],
                  **({"verify_s": cost["verify"]["wall_s"]} if "verify" in cost else {}), "total_s": total},
         notes=notes, quality=quality, target_vmaf=target, compare=compare, effort=eff.name, loop=result,
-        cost=cost | {"total": {"wall_s": total}})
+        cost=cost | {"total": {"wall_s": total}}, start=start)
 
 
 def _ranges(plan: Plan) -> list[tuple[int, int]]:

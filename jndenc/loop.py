@@ -102,27 +102,63 @@ def next_crf(attempts: Sequence[Attempt], band: Band, *, slope: float, min_crf: 
     last = attempts[-1]
     if band.contains(last.vmaf):
         return None
-    goal = headroom(band.aim)
-    above = [a for a in attempts if a.vmaf > band.aim]  # quality to spare: CRF may rise
-    below = [a for a in attempts if a.vmaf <= band.aim]
+    above, below = _sides(attempts, band)
     if above and below:
-        lo = max(above, key=lambda a: a.crf)  # the coarsest attempt still above the aim
-        hi = min(below, key=lambda a: a.crf)  # the finest attempt below it
+        lo, hi = _bracket(above, below)
         if hi.crf - lo.crf <= step + 1e-9:
             return None
-        # linear in VMAF between the two: VMAF-vs-CRF curves are concave, so the chord lies under the curve and
-        # the CRF it gives errs toward quality. On the headroom scale (exact for a curve of that one shape) a
-        # third attempt landed just under the band more often, and ten validation clips cost more bytes
-        # (benchmarks/results/loop_interp.json, rendered in benchmarks/README.md, "Effort levels")
-        if lo.crf < hi.crf and lo.vmaf > hi.vmaf:
-            c = lo.crf + (lo.vmaf - band.aim) * (hi.crf - lo.crf) / (lo.vmaf - hi.vmaf)
-        else:  # noisy readings out of order: bisect
-            c = (lo.crf + hi.crf) / 2
+        c = _bracketed(lo, hi, band)
         return _fresh(quantise(min(max(c, lo.crf + step), hi.crf - step), step), attempts, lo.crf, hi.crf, step)
     if above and last.crf >= max_crf - 1e-9:
         return None
     if below and last.crf <= min_crf + 1e-9:
         return None
+    ref, move = _one_sided(attempts, above, below, band, slope)
+    move = math.copysign(max(abs(move), step), move)
+    c = quantise(min(max(ref.crf + move, min_crf), max_crf), step)
+    if above:
+        return _fresh(c, attempts, ref.crf, max_crf + step, step)
+    return _fresh(c, attempts, min_crf - step, ref.crf, step)
+
+
+def aim_crf(attempts: Sequence[Attempt], band: Band, *, slope: float) -> float:
+    """The CRF at which the measured attempts put the aim, by the same rules `next_crf` steps with (interpolated
+    between attempts that bracket it, else stepped from the nearest side), unquantised and unclamped: what a shot
+    teaches about where the model's start should have been (`jndenc.learn`)."""
+    if not attempts:
+        raise ValueError("aim_crf needs at least one measured attempt")
+    above, below = _sides(attempts, band)
+    if above and below:
+        return _bracketed(*_bracket(above, below), band)
+    ref, move = _one_sided(attempts, above, below, band, slope)
+    return ref.crf + move
+
+
+def _sides(attempts: Sequence[Attempt], band: Band) -> tuple[list[Attempt], list[Attempt]]:
+    """The attempts with quality to spare (above the aim: CRF may rise) and the rest."""
+    return [a for a in attempts if a.vmaf > band.aim], [a for a in attempts if a.vmaf <= band.aim]
+
+
+def _bracket(above: Sequence[Attempt], below: Sequence[Attempt]) -> tuple[Attempt, Attempt]:
+    # the coarsest attempt still above the aim, the finest attempt below it
+    return max(above, key=lambda a: a.crf), min(below, key=lambda a: a.crf)
+
+
+def _bracketed(lo: Attempt, hi: Attempt, band: Band) -> float:
+    # linear in VMAF between the two: VMAF-vs-CRF curves are concave, so the chord lies under the curve and
+    # the CRF it gives errs toward quality. On the headroom scale (exact for a curve of that one shape) a
+    # third attempt landed just under the band more often, and ten validation clips cost more bytes
+    # (benchmarks/results/loop_interp.json, rendered in benchmarks/README.md, "Effort levels")
+    if lo.crf < hi.crf and lo.vmaf > hi.vmaf:
+        return lo.crf + (lo.vmaf - band.aim) * (hi.crf - lo.crf) / (lo.vmaf - hi.vmaf)
+    return (lo.crf + hi.crf) / 2  # noisy readings out of order: bisect
+
+
+def _one_sided(attempts: Sequence[Attempt], above: Sequence[Attempt], below: Sequence[Attempt], band: Band,
+               slope: float) -> tuple[Attempt, float]:
+    """The attempt nearest the aim on the measured side and the move from it toward the aim (at most MAX_STEP):
+    on the headroom scale at ``slope`` (VMAF per CRF step at the aim), or at the secant of the two attempts
+    nearest the aim where they give a plausible one."""
     rate = slope / (TOP - band.aim)  # headroom per CRF step at the aim
     if len(attempts) >= 2:
         a, b = sorted(sorted(attempts, key=lambda x: abs(x.vmaf - band.aim))[:2], key=lambda x: x.crf)
@@ -130,12 +166,8 @@ def next_crf(attempts: Sequence[Attempt], band: Band, *, slope: float, min_crf: 
             rate = (headroom(b.vmaf) - headroom(a.vmaf)) / (b.crf - a.crf)
     rate = min(max(rate, RATE_LIMITS[0]), RATE_LIMITS[1])
     ref = min(above, key=lambda x: x.vmaf) if above else max(below, key=lambda x: x.vmaf)
-    move = (goal - headroom(ref.vmaf)) / rate
-    move = math.copysign(min(max(abs(move), step), MAX_STEP), move)
-    c = quantise(min(max(ref.crf + move, min_crf), max_crf), step)
-    if above:
-        return _fresh(c, attempts, ref.crf, max_crf + step, step)
-    return _fresh(c, attempts, min_crf - step, ref.crf, step)
+    move = (headroom(band.aim) - headroom(ref.vmaf)) / rate
+    return ref, math.copysign(min(abs(move), MAX_STEP), move)
 
 
 def _fresh(c: float, attempts: Sequence[Attempt], lo: float, hi: float, step: float) -> float | None:

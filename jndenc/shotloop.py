@@ -19,6 +19,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Sequence
 
+from . import learn
 from . import loop as L
 from .errors import JndencError
 from .media import segments as S
@@ -73,6 +74,7 @@ class ShotLoop:
     kept: int
     outcome: str
     p5: float
+    slope: float = L.DEFAULT_SLOPE  # VMAF per CRF step the first step assumed (on the encoder's scale)
 
     @property
     def crf(self) -> float:
@@ -202,7 +204,7 @@ class _Shots:
                 f.unlink(missing_ok=True)
         pb.update(s.end_frame - s.start_frame)
         outcome = L.outcome(attempts, self.band, k, self.hi)
-        return ShotLoop(s.start_frame, s.end_frame, attempts, k, outcome, p5s[k]), files[k]
+        return ShotLoop(s.start_frame, s.end_frame, attempts, k, outcome, p5s[k], slope), files[k]
 
     def join_pieces(self, results: list[tuple[ShotLoop, Path]]) -> list[tuple[ShotLoop, Path]]:
         """Pieces of one long shot brought within a CRF step of each other (`jndenc.loop.joined_pieces`): one
@@ -293,6 +295,25 @@ def on_codec(plan: Plan, codec: str) -> Plan:
     options = {**plan.options, "codec": codec, "min_crf": to(_min_crf(plan)), "max_crf": to(_max_crf(plan)),
                 "x264_to_codec": [a, b]}
     return with_shot_crfs(plan, [to(s.crf) for s in plan.shots], codec=codec, options=options)
+
+
+def shifted(plan: Plan, offset: float) -> Plan:
+    """The plan with every shot's start moved by ``offset`` x264 CRF (a `jndenc.learn` correction), on quarter
+    steps within the plan's clamps; the plan itself for no offset."""
+    if not offset:
+        return plan
+    return with_shot_crfs(plan, [L.quantise(min(max(s.crf + offset, _min_crf(plan)), _max_crf(plan)))
+                                 for s in plan.shots])
+
+
+def labels(model: Sequence[float], plan: Plan, result: LoopResult) -> list[learn.ShotLabel | None]:
+    """What each shot the loop ran teaches about its start (`jndenc.learn.label`): ``model`` is the model's x264
+    start per shot before any correction, ``plan`` the plan the loop encoded (on the encoder's scale)."""
+    scale = plan.options.get("x264_to_codec")
+    return [learn.label(m, s.attempts, result.band, slope=s.slope, outcome=s.outcome,
+                        frames=s.end_frame - s.start_frame, min_crf=_min_crf(plan),
+                        to_x264=None if scale is None else (float(scale[0]), float(scale[1])))
+            for m, s in zip(model, result.shots)]
 
 
 def start_at(plan: Plan, target: float, thresholds: Sequence[float]) -> Plan:

@@ -31,7 +31,9 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from .items import Item, as_items, collect_items  # noqa: F401 - collect_items: public API, re-exported
+from .learning import Learning, report as learning_report
 from .workers import dask_executor, encode_item, failure_reason, needs_model, process_executor
+from ..effort import measures
 from ..errors import UserError
 from ..media.ffargs import threads_per_job
 from .journal import STATE_DIR, Fingerprint, Journal
@@ -58,6 +60,7 @@ class ItemResult:
     options: dict = field(default_factory=dict)
     verify: dict | None = None  # worst-shot VMAF etc. when the encode verified its output
     passes: list | None = None  # --ensure/--tighten: each pass's bytes, worst shot, shots below, kept
+    start: dict | None = None  # measured efforts: the learned offset its first attempts took, the starts' error
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -95,7 +98,7 @@ class BatchRun:
 
     def __init__(self, items: list[Item], output_dir: Path, *, jobs: int | None, threads: int | None,
                  dask: str | None, dask_local: int | None, retry_failed: bool, dry_run: bool, quiet: bool,
-                 encode_options: dict, report: bool = False):
+                 encode_options: dict, report: bool = False, learn: bool = True):
         if "predictor" in encode_options:
             raise UserError("batch loads the model once per worker process; pass weights=, not predictor=")
         if dask and dask_local:
@@ -109,6 +112,8 @@ class BatchRun:
             jobs, threads = default_parallelism(jobs, threads)
         self.jobs, self.threads = jobs, threads
         self.retry_failed, self.dry_run, self.quiet, self.report = retry_failed, dry_run, quiet, report
+        self.learn = learn
+        self.lag: int | None = None  # files side by side, set when the executor starts (`jndenc.batch.learning`)
         self.options = encode_options
         self.summary: dict | None = None
         self._check_model()
@@ -200,7 +205,7 @@ class BatchRun:
                           output_bytes=row.get("output_size") if status != "failed" else None,
                           frames=row.get("frames"), duration_s=row.get("duration_s"), crfs=crfs, timings=timings,
                           encodes=row.get("encodes") or 0, options=item.overrides, verify=_verify_of(row),
-                          passes=_passes_of(row))
+                          passes=_passes_of(row), start=_start_of(row))
 
     # -- the run ----------------------------------------------------------
 
@@ -263,6 +268,8 @@ class BatchRun:
         from ..progress import bar
 
         executor, slots, close = self._executor()
+        pos = {item.key: i for i, item in enumerate(self.items)}
+        learning = self._learning(journal, todo, slots) if self.learn else None
         inflight: dict[cf.Future, Item] = {}
         crashes: dict[str, int] = {}
         done_bytes = 0
@@ -270,19 +277,26 @@ class BatchRun:
             with bar(len(todo), "batch", self.quiet, unit="file") as pb:
                 queue = list(todo)
                 while queue or inflight:
-                    # hand out only as many as can run, so 'running' in the journal means running
+                    # hand out only as many as can run, so 'running' in the journal means running; a learning
+                    # batch also waits for the files the next one learns from
                     while queue and len(inflight) < slots:
+                        if learning is not None and inflight and not learning.ready(pos[queue[0].key]):
+                            break
                         item = queue.pop(0)
                         try:
                             fp = Fingerprint.of(item.input, with_hash=True)
                         except OSError as exc:
                             journal.mark_failed(item.key, f"{item.input}: {exc.strerror or exc}")
+                            if learning is not None:
+                                learning.record(pos[item.key], None)
                             yield self._result(item, "failed", journal.get(item.key))
                             pb.update(1)
                             continue
                         opts = self.item_options(item)
                         journal.mark_running(item.key, str(item.input), str(item.output), fp,
                                              options_fingerprint(opts))
+                        if learning is not None and measures(opts):  # derived, so not in the fingerprint
+                            opts["start_offset"] = learning.offset(pos[item.key])
                         rep = self.report_path(item)
                         fut = executor.submit(encode_item, str(item.input), str(item.output), opts, self.threads,
                                               str(self._plan_path(item)), None if rep is None else str(rep))
@@ -308,16 +322,33 @@ class BatchRun:
                             out = {"ok": False, "reason": "the worker process died while encoding this file"}
                         except Exception as exc:  # noqa: BLE001 - e.g. a Dask worker lost
                             out = {"ok": False, "reason": failure_reason(exc)}
+                        if learning is not None:
+                            learning.record(pos[item.key], out.get("result") if out["ok"] else None)
                         yield self._record(journal, item, out)
                         done_bytes += item.input.stat().st_size if item.input.exists() else 0
                         pb.update(1)
                     if broken:
-                        queue[:0] = list(inflight.values())
+                        queue = sorted(queue + list(inflight.values()), key=lambda i: pos[i.key])
                         inflight.clear()
                         close()
                         executor, slots, close = self._executor()
         finally:
             close()
+
+    def _learning(self, journal: Journal, todo: list[Item], slots: int) -> Learning:
+        """Every file not to encode now has finished; the journal's results give the labels of those done."""
+        self.lag = slots
+        waiting = {i.key for i in todo}
+        finished = [k for k, item in enumerate(self.items) if item.key not in waiting]
+        labels = {}
+        for k in finished:
+            row = journal.get(self.items[k].key)
+            if row is not None and row["status"] == "done":
+                labels[k] = _result_of(row)
+        learning = Learning(slots, finished)
+        for k, result in labels.items():
+            learning.record(k, result)
+        return learning
 
     def _record(self, journal: Journal, item: Item, out: dict) -> ItemResult:
         if out["ok"]:
@@ -348,7 +379,12 @@ class BatchRun:
             **_worst_shot(done),
             **_corrected(done),
             **_compared(done),
+            "learning": self._learning_summary(rows) if self.learn else None,
         }
+
+    def _learning_summary(self, rows: list[dict]) -> dict | None:
+        by_key = {r["key"]: r for r in rows if r["status"] == "done"}
+        return learning_report([_result_of(by_key[i.key]) for i in self.items if i.key in by_key], self.lag)
 
 
 def _result_of(row: dict) -> dict:
@@ -360,6 +396,11 @@ def _result_of(row: dict) -> dict:
 
 def _verify_of(row: dict) -> dict | None:
     return _result_of(row).get("verify")
+
+
+def _start_of(row: dict) -> dict | None:
+    start = _result_of(row).get("start")
+    return {k: v for k, v in start.items() if k != "labels"} if start else None
 
 
 def _passes_of(row: dict) -> list | None:
@@ -409,7 +450,7 @@ def _worst_shot(rows: list[dict]) -> dict:
 def run(items: Iterable[Item | str | os.PathLike | dict], output_dir: str | os.PathLike, *, jobs: int | None = None,
         threads: int | None = None, dask: str | None = None, dask_local: int | None = None,
         retry_failed: bool = False, dry_run: bool = False, quiet: bool = True, container: str = "mp4",
-        report: bool = False, **encode_options) -> BatchRun:
+        report: bool = False, learn: bool = True, **encode_options) -> BatchRun:
     """Encode ``items`` into ``output_dir``; iterate the result to drive the work.
 
     ``items``: `Item`s from `collect_items`, manifest-style dicts
@@ -419,9 +460,11 @@ def run(items: Iterable[Item | str | os.PathLike | dict], output_dir: str | os.P
     local processes (see `default_parallelism`), or ``dask_local`` LocalCluster
     workers, or ``dask`` a scheduler address (inputs and OUTPUT_DIR must then
     be at the same paths on every worker). ``report``: each encoded item's page (`jndenc.report`) under
-    OUTPUT_DIR/.jndenc/reports/, named after its output.
+    OUTPUT_DIR/.jndenc/reports/, named after its output. ``learn``: each measured file's shots correct the first
+    attempts of the files after it in input order (`jndenc.batch.learning`); the summary's ``learning`` reports the
+    starts' error and the attempts per shot by quarter of the batch.
     """
     out = Path(output_dir).absolute()
     return BatchRun(as_items(items, out, container), out, jobs=jobs, threads=threads, dask=dask,
                     dask_local=dask_local, retry_failed=retry_failed, dry_run=dry_run, quiet=quiet,
-                    encode_options=encode_options, report=report)
+                    encode_options=encode_options, report=report, learn=learn)

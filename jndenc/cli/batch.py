@@ -50,6 +50,13 @@ def _print_summary(s: dict) -> None:
             line += (f"; plain's worst shot VMAF {c['worst_shot_vmaf']:.2f} in {c['worst_shot_item']} "
                      f"({c['items_with_shots_below_target']} item(s) with shots below target)")
         click.echo(line)
+    lr = s.get("learning")
+    if lr and lr["quarters"][0]["start_mae"] is not None:
+        a, b = lr["quarters"][0], lr["quarters"][-1]
+        span = "first vs last quarter" if len(lr["quarters"]) == 4 else f"first vs last of {len(lr['quarters'])} parts"
+        click.echo(f"starts  error {a['start_mae']:.2f} -> {b['start_mae']:.2f} CRF (the model's own "
+                   f"{a['model_mae']:.2f} -> {b['model_mae']:.2f}), attempts/shot {a['attempts_per_shot']:.2f} -> "
+                   f"{b['attempts_per_shot']:.2f} ({span}; learned from earlier files, --no-learn to turn off)")
     for key, reason in s["failures"].items():
         click.echo(f"failed  {key}: {reason}", err=True)
     if s["not_retried_this_run"]:
@@ -91,6 +98,8 @@ def _print_summary(s: dict) -> None:
               help="Run on an existing Dask scheduler (tcp://host:port); paths must be shared by the workers.")
 @click.option("--dask-local", type=click.IntRange(1), default=None, metavar="N",
               help="Start a local Dask cluster of N single-threaded worker processes.")
+@click.option("--learn/--no-learn", default=True, show_default=True,
+              help="Measured efforts: correct each file's first attempts by the shots measured in the files before it.")
 @click.option("--retry-failed", is_flag=True, help="Retry items an earlier run recorded as failed.")
 @click.option("--report", is_flag=True,
               help="Write each encoded file's page (as `jndenc encode --report`) under OUTPUT_DIR/.jndenc/reports/.")
@@ -101,7 +110,7 @@ def _print_summary(s: dict) -> None:
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or table.")
 @debug_option
 def batch(source, output_dir, effort, target_vmaf, mode, verify, ensure, tighten, crf, compare_crf, jobs, threads, pattern, recursive,
-          container, dask_address, dask_local, retry_failed, report, dry_run, as_json, quiet, debug, **kw):
+          container, dask_address, dask_local, learn, retry_failed, report, dry_run, as_json, quiet, debug, **kw):
     """Encode every video in a folder (or listed in a CSV/JSONL manifest) into OUTPUT_DIR.
 
     Resumable: a journal in OUTPUT_DIR/.jndenc/ lets a rerun skip finished
@@ -145,7 +154,8 @@ def batch(source, output_dir, effort, target_vmaf, mode, verify, ensure, tighten
     if compare_crf is not None:
         options["compare_crf"] = compare_crf
     results = run(items, output_dir, jobs=jobs, threads=threads, dask=dask_address, dask_local=dask_local,
-                  retry_failed=retry_failed, dry_run=dry_run, quiet=quiet or as_json, report=report, **options)
+                  retry_failed=retry_failed, dry_run=dry_run, quiet=quiet or as_json, report=report, learn=learn,
+                  **options)
     for r in results:
         if as_json:
             click.echo(json.dumps({"type": "item", **r.to_dict()}))

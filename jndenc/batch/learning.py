@@ -1,0 +1,67 @@
+"""A batch that learns its starts: each finished file's measured shots correct the first attempts of the files
+after it (`jndenc.learn`).
+
+So that the outputs do not depend on which worker finished first, file ``i`` (in input order) starts from the
+labels of exactly the files ``0 .. i - lag`` and is not handed out before they have finished; ``lag`` is the
+number of files encoded side by side, so with one job every earlier file counts. The labels live in the
+journal's results, so a resumed batch rebuilds the same corrections.
+"""
+from __future__ import annotations
+
+from typing import Iterable, Sequence
+
+from .. import learn
+
+
+def labels_of(result: dict | None) -> list[learn.ShotLabel] | None:
+    """A finished file's labels from its encode result (None: it ran no measured loop)."""
+    start = (result or {}).get("start")
+    if not start:
+        return None
+    return [learn.ShotLabel.from_dict(x) for x in start.get("labels", []) if x is not None]
+
+
+class Learning:
+    """The coordinator's labels by input position: when a file may start, and the offset it starts from."""
+
+    def __init__(self, lag: int, finished: Iterable[int] = (), labels: dict[int, list[learn.ShotLabel]] | None = None
+                 ) -> None:
+        self.lag = max(1, lag)
+        self.finished = set(finished)
+        self.labels = dict(labels or {})
+
+    def ready(self, i: int) -> bool:
+        """Whether every file file ``i`` learns from has finished."""
+        return all(j in self.finished for j in range(i - self.lag + 1))
+
+    def offset(self, i: int) -> float:
+        return learn.offset(self.labels[j] for j in sorted(self.labels) if j <= i - self.lag)
+
+    def record(self, i: int, result: dict | None) -> None:
+        self.finished.add(i)
+        got = labels_of(result)
+        if got:
+            self.labels[i] = got
+
+
+def report(results: Sequence[dict], lag: int | None) -> dict | None:
+    """How the starts' error and the attempts per shot moved over the batch: its finished measured files in input
+    order, cut into quarters (fewer parts for fewer than four files)."""
+    files = [(r["start"], r.get("loop") or {}) for r in results if r.get("start")]
+    if not files:
+        return None
+    parts = min(4, len(files))
+    size, extra = divmod(len(files), parts)
+    quarters, at = [], 0
+    for q in range(parts):
+        chunk = files[at:at + size + (q < extra)]
+        at += len(chunk)
+        errs = learn.errors([(s["offset"], [learn.ShotLabel.from_dict(x) for x in s["labels"] if x])
+                             for s, _ in chunk])
+        shots = sum(len(s["labels"]) for s, _ in chunk)
+        attempts = sum(lp.get("attempts", 0) for _, lp in chunk)
+        quarters.append({"files": len(chunk), **errs, "attempts_per_shot": round(attempts / shots, 3) if shots else None,
+                         "offset_last": chunk[-1][0]["offset"]})
+    first, last = quarters[0]["start_mae"], quarters[-1]["start_mae"]
+    return {"lag": lag, "prior_files": learn.PRIOR_FILES, "quarters": quarters,
+            "last_over_first_start_mae": round(last / first, 3) if first and last is not None else None}

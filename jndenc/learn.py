@@ -1,0 +1,118 @@
+"""Learning the start from measured shots: every shot the loop measures says where its CRF should have been,
+and a library encoded one file after another can correct the model's start for the files still to come.
+
+The frame model is biased on content unlike its training clips (it predicts slides, screen recordings and
+upscaled animation several CRF too low), and files of one source share that bias. A shot's label is the pair
+(the model's start, the x264 CRF at which its attempts put the aim, `jndenc.loop.aim_crf`); the correction for
+the next file is the mean over earlier files of each file's median residual, shrunk toward zero by
+``PRIOR_FILES`` pseudo-files of residual 0, so one odd file moves the start a little and a series moves it far.
+
+Pure (data in, data out): `jndenc.encode` applies an offset and returns its shots' labels, `jndenc.batch`
+keeps them in its journal, and `StartLearner` is the object a pipeline holds between encodes.
+"""
+from __future__ import annotations
+
+import statistics
+from dataclasses import asdict, dataclass
+from typing import Iterable, Sequence
+
+from . import loop as L
+
+# Pseudo-files of residual 0 the mean is shrunk with: the correction after one file is half its residual, after
+# three three quarters. Set before any series was measured (not tuned; benchmarks/batch_learning.py reports it)
+PRIOR_FILES = 1.0
+# How far a correction may move the start, in x264 CRF: the model's misses on unseen content reached 6.4
+MAX_OFFSET = 6.0
+
+
+@dataclass(frozen=True)
+class ShotLabel:
+    """One measured shot: the model's start (x264 CRF, before any correction), where the attempts put the aim
+    (x264 CRF) and the shot's length in frames."""
+
+    model: float
+    found: float
+    frames: int
+
+    @property
+    def residual(self) -> float:
+        return self.found - self.model
+
+    def to_dict(self) -> dict:
+        return {k: round(v, 3) if isinstance(v, float) else v for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ShotLabel":
+        return cls(float(d["model"]), float(d["found"]), int(d["frames"]))
+
+
+def label(model: float, attempts: Sequence[L.Attempt], band: L.Band, *, slope: float, outcome: str, frames: int,
+          min_crf: float, to_x264: tuple[float, float] | None = None) -> ShotLabel | None:
+    """The label of one shot the loop ran, or None where its attempts do not locate the aim: a shot clamped above
+    the band at the maximum CRF, or below the aim at the minimum, only bounds it.
+
+    ``slope`` is the first-step slope on the encoder's scale; ``to_x264`` the (a, b) of codec CRF = a + b x264 CRF
+    (AV1 and VP9), so the label is on the scale the model predicts."""
+    if outcome == "clamped":
+        return None
+    if all(a.vmaf <= band.aim for a in attempts) and min(a.crf for a in attempts) <= min_crf + 1e-9:
+        return None
+    found = L.aim_crf(attempts, band, slope=slope)
+    if to_x264 is not None:
+        a, b = to_x264
+        found = (found - a) / b
+    # rounded as the journal keeps it, so a resumed batch learns exactly what the first run learned
+    return ShotLabel(round(float(model), 3), round(float(found), 3), int(frames))
+
+
+def offset(files: Iterable[Sequence[ShotLabel]], *, prior: float = PRIOR_FILES, limit: float = MAX_OFFSET) -> float:
+    """The correction for the next file's start (x264 CRF, added to the model's), from earlier files' labels:
+    each file's median residual, averaged with ``prior`` files of residual 0, within +-``limit``.
+
+    The median keeps one shot the loop could not locate well (a flash, a fade) from moving a file's vote."""
+    medians = [statistics.median(x.residual for x in f) for f in files if f]
+    if not medians:
+        return 0.0
+    m = sum(medians) / (len(medians) + prior)
+    return round(min(max(m, -limit), limit), 3)
+
+
+def errors(files: Sequence[tuple[float, Sequence[ShotLabel]]]) -> dict:
+    """How far the starts were from where the shots' aims turned out to be, over ``(offset applied, labels)``
+    per file: mean absolute error of the corrected start and of the model's own, in x264 CRF."""
+    shots = [(off, x) for off, f in files for x in f]
+    if not shots:
+        return {"shots": 0, "start_mae": None, "model_mae": None, "start_bias": None}
+    n = len(shots)
+    return {"shots": n,
+            "start_mae": round(sum(abs(x.found - x.model - off) for off, x in shots) / n, 3),
+            "model_mae": round(sum(abs(x.residual) for _, x in shots) / n, 3),
+            "start_bias": round(sum(x.found - x.model - off for off, x in shots) / n, 3)}
+
+
+class StartLearner:
+    """The labels of the files encoded so far, for a pipeline that encodes a library one file after another::
+
+        learner = jndenc.StartLearner()
+        for src, dst in files:
+            jndenc.encode(src, dst, learner=learner)  # starts at learner.offset(), then adds its shots
+
+    ``offset()`` is `offset` over every file added; ``to_dict``/``from_dict`` keep it between runs.
+    """
+
+    def __init__(self, files: Iterable[Sequence[ShotLabel]] = (), *, prior: float = PRIOR_FILES) -> None:
+        self.files: list[list[ShotLabel]] = [list(f) for f in files]
+        self.prior = prior
+
+    def offset(self) -> float:
+        return offset(self.files, prior=self.prior)
+
+    def add(self, labels: Sequence[ShotLabel]) -> None:
+        self.files.append(list(labels))
+
+    def to_dict(self) -> dict:
+        return {"prior": self.prior, "files": [[x.to_dict() for x in f] for f in self.files]}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "StartLearner":
+        return cls(([ShotLabel.from_dict(x) for x in f] for f in d.get("files", [])), prior=d.get("prior", PRIOR_FILES))

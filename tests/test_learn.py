@@ -1,0 +1,195 @@
+"""Learning the start from measured shots (`jndenc.learn`, `jndenc.batch.learning`): the pure rules, then real
+encodes (an offset moves the first attempt; a batch corrects later files from earlier ones, in input order)."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+import jndenc
+from jndenc import batch, learn
+from jndenc import loop as L
+from jndenc.batch.learning import Learning, report
+from jndenc.errors import UserError
+
+from conftest import ffmpeg
+
+BAND = L.Band.around(94.0)  # [93.7, 95.0], aim 94.3
+
+
+def test_label_interpolates_a_bracket_and_steps_from_one_side():
+    two = [L.Attempt(20.0, 96.3, 1), L.Attempt(24.0, 92.3, 1)]
+    x = learn.label(21.0, two, BAND, slope=1.0, outcome="in_band", frames=10, min_crf=12)
+    assert x.found == pytest.approx(22.0) and x.residual == pytest.approx(1.0)
+    one = [L.Attempt(20.0, 94.3, 1)]  # exactly at the aim: found where it was encoded
+    assert learn.label(26.0, one, BAND, slope=1.0, outcome="in_band", frames=10, min_crf=12).found == \
+        pytest.approx(20.0)
+    high = [L.Attempt(20.0, 97.0, 1)]  # above: the aim lies at a higher CRF
+    assert learn.label(20.0, high, BAND, slope=1.0, outcome="above", frames=10, min_crf=12).found > 20.5
+
+
+def test_label_none_where_the_attempts_only_bound_the_aim():
+    clamped = [L.Attempt(40.0, 99.0, 1)]
+    assert learn.label(30.0, clamped, BAND, slope=1.0, outcome="clamped", frames=5, min_crf=12) is None
+    floor = [L.Attempt(14.0, 90.0, 1), L.Attempt(12.0, 91.0, 1)]
+    assert learn.label(14.0, floor, BAND, slope=1.0, outcome="below", frames=5, min_crf=12) is None
+
+
+def test_label_maps_a_codec_scale_back_to_x264():
+    att = [L.Attempt(30.0, 96.3, 1), L.Attempt(40.0, 92.3, 1)]  # aim at codec CRF 35
+    x = learn.label(20.0, att, BAND, slope=1.0, outcome="in_band", frames=1, min_crf=10, to_x264=(-5.0, 2.0))
+    assert x.found == pytest.approx(20.0)  # (35 + 5) / 2
+
+
+def _file(*residuals: float) -> list[learn.ShotLabel]:
+    return [learn.ShotLabel(20.0, 20.0 + r, 10) for r in residuals]
+
+
+def test_offset_shrinks_toward_zero_uses_file_medians_and_is_bounded():
+    assert learn.offset([]) == 0.0
+    assert learn.offset([_file(4.0)], prior=1.0) == pytest.approx(2.0)
+    assert learn.offset([_file(4.0)] * 3, prior=1.0) == pytest.approx(3.0)
+    # one wild shot in a file does not move its vote
+    assert learn.offset([_file(2.0, 2.0, 30.0)], prior=0.0) == pytest.approx(2.0)
+    assert learn.offset([_file(30.0)] * 9, prior=0.0) == learn.MAX_OFFSET
+    assert learn.offset([[], _file(2.0)], prior=1.0) == pytest.approx(1.0)  # a file with no labels: no vote
+
+
+def test_errors_compare_the_corrected_start_with_the_model():
+    e = learn.errors([(0.0, _file(3.0)), (2.0, _file(3.0, 1.0))])
+    assert e["shots"] == 3
+    assert e["model_mae"] == pytest.approx((3 + 3 + 1) / 3, abs=1e-3)
+    assert e["start_mae"] == pytest.approx((3 + 1 + 1) / 3, abs=1e-3)
+    assert learn.errors([(0.0, [])])["start_mae"] is None
+
+
+def test_learner_round_trips_and_learns_in_order():
+    a = jndenc.StartLearner()
+    a.add(_file(2.0))
+    a.add(_file(4.0))
+    b = jndenc.StartLearner.from_dict(json.loads(json.dumps(a.to_dict())))
+    assert b.offset() == a.offset() == pytest.approx(2.0)
+
+
+def test_batch_learning_waits_for_exactly_the_files_it_learns_from():
+    lr = Learning(lag=2, finished=[0])
+    assert lr.ready(1) and lr.ready(2) and not lr.ready(3)  # 3 learns from 0 and 1; 1 still runs
+    lr.record(0, {"start": {"offset": 0.0, "labels": [x.to_dict() for x in _file(2.0)]}})
+    lr.record(1, {"start": {"offset": 0.0, "labels": [x.to_dict() for x in _file(4.0)]}})
+    assert lr.ready(3)
+    assert lr.offset(2) == pytest.approx(1.0)  # only file 0
+    assert lr.offset(3) == pytest.approx(2.0)  # files 0 and 1, whatever finished since
+    lr.record(2, {"start": {"offset": 1.0, "labels": [x.to_dict() for x in _file(30.0)]}})
+    assert lr.offset(3) == pytest.approx(2.0)
+
+
+def test_report_cuts_the_batch_into_quarters_in_input_order():
+    files = [{"start": {"offset": float(k), "labels": [x.to_dict() for x in _file(3.0)]},
+              "loop": {"attempts": 3 - k // 3}} for k in range(8)]
+    r = report(files, lag=1)
+    assert [q["files"] for q in r["quarters"]] == [2, 2, 2, 2]
+    assert r["quarters"][0]["start_mae"] == pytest.approx(2.5)  # offsets 0 and 1 against residual 3
+    assert r["quarters"][-1]["start_mae"] == pytest.approx(3.5)  # offsets 6 and 7 overshoot
+    assert r["quarters"][0]["attempts_per_shot"] == 3.0 and r["quarters"][-1]["attempts_per_shot"] == 1.0
+    assert report([{"loop": {}}], lag=1) is None
+
+
+# ---------------------------------------------------------------- real encodes
+
+
+@pytest.fixture(scope="module")
+def series(tmp_path_factory) -> Path:
+    """Five small clips of one kind (a series): testsrc2 in different hues."""
+    d = tmp_path_factory.mktemp("series")
+    for k in range(5):
+        ffmpeg("-f", "lavfi", "-i", f"testsrc2=size=128x96:rate=25:duration=1,hue=h={k * 50}", "-pix_fmt", "yuv420p",
+               "-c:v", "libx264", "-preset", "ultrafast", "-crf", "8", str(d / f"ep{k}.mp4"))
+    return d
+
+
+def test_offset_moves_the_first_attempt_and_the_learner_learns(series, tmp_path):
+    src = series / "ep0.mp4"
+    base = jndenc.encode(src, tmp_path / "a.mp4", jobs=1).to_dict()
+    moved = jndenc.encode(src, tmp_path / "b.mp4", jobs=1, start_offset=-2.5).to_dict()
+    model = base["start"]["labels"][0]["model"]
+    assert base["shots"][0]["attempts"][0]["crf"] == model
+    assert moved["shots"][0]["attempts"][0]["crf"] == model - 2.5
+    assert moved["start"]["offset"] == -2.5 and moved["start"]["labels"][0]["model"] == model
+    learner = jndenc.StartLearner()
+    jndenc.encode(src, tmp_path / "c.mp4", jobs=1, learner=learner)
+    assert len(learner.files) == 1
+    assert learner.offset() == learn.offset([[learn.ShotLabel.from_dict(base["start"]["labels"][0])]]) != 0.0
+
+
+def test_offset_needs_a_measured_effort(series, tmp_path):
+    with pytest.raises(UserError, match="measured effort"):
+        jndenc.encode(series / "ep0.mp4", tmp_path / "o.mp4", effort="fast", start_offset=1.0)
+    assert not (tmp_path / "o.mp4").exists()
+
+
+def _run(series: Path, out: Path, **kw) -> tuple[list, dict]:
+    r = batch.run(batch.collect_items(series, out), out, jobs=1, threads=1, **kw)
+    items = sorted(r, key=lambda i: i.key)
+    return items, r.summary
+
+
+def test_batch_corrects_each_file_from_the_files_before_it_and_resumes_the_same(series, tmp_path):
+    items, summary = _run(series, tmp_path / "out")
+    assert [i.status for i in items] == ["done"] * 5
+    labels = []
+    for i in items:  # ep0 .. ep4: input order
+        assert i.start["offset"] == pytest.approx(learn.offset(labels))
+        assert i.start["shots"] == 1
+        labels.append(_labels_of(tmp_path / "out", i.key))
+    assert items[0].start["offset"] == 0.0 and items[-1].start["offset"] != 0.0
+    lr = summary["learning"]
+    assert lr["lag"] == 1 and sum(q["files"] for q in lr["quarters"]) == 5
+    # a resumed batch rebuilds the same corrections from its journal: the redone file comes out byte-identical
+    kept = (tmp_path / "out" / "ep3.mp4").read_bytes()
+    (tmp_path / "out" / "ep3.mp4").unlink()
+    again, _ = _run(series, tmp_path / "out")
+    assert [i.status for i in again] == ["skipped", "skipped", "skipped", "done", "skipped"]
+    assert (tmp_path / "out" / "ep3.mp4").read_bytes() == kept
+
+
+def test_no_learn_starts_every_file_at_the_model(series, tmp_path):
+    items, summary = _run(series, tmp_path / "out", learn=False)
+    assert all(i.start["offset"] == 0.0 for i in items) and summary["learning"] is None
+
+
+def test_two_jobs_learn_the_same_whichever_finishes_first(series, tmp_path):
+    a, _ = _run_jobs(series, tmp_path / "a")
+    b, _ = _run_jobs(series, tmp_path / "b")
+    assert [i.start["offset"] for i in a] == [i.start["offset"] for i in b]
+    assert a[0].start["offset"] == a[1].start["offset"] == 0.0  # lag 2: ep1 starts beside ep0, learning nothing
+    for i in a:
+        assert (tmp_path / "a" / i.key).read_bytes() == (tmp_path / "b" / i.key).read_bytes()
+
+
+def _run_jobs(series: Path, out: Path) -> tuple[list, dict]:
+    r = batch.run(batch.collect_items(series, out), out, jobs=2, threads=1)
+    return sorted(r, key=lambda i: i.key), r.summary
+
+
+def _labels_of(out: Path, key: str) -> list[learn.ShotLabel]:
+    import sqlite3
+
+    db = sqlite3.connect(out / ".jndenc" / "journal.sqlite")
+    try:
+        (result,) = db.execute("SELECT result FROM items WHERE key = ?", (key,)).fetchone()
+    finally:
+        db.close()
+    return [learn.ShotLabel.from_dict(x) for x in json.loads(result)["start"]["labels"] if x]
+
+
+def test_cli_prints_the_learning_line(series, tmp_path):
+    import subprocess
+    import sys
+
+    shutil.copytree(series, tmp_path / "in")
+    p = subprocess.run([sys.executable, "-m", "jndenc", "batch", str(tmp_path / "in"), str(tmp_path / "out"), "-j", "1"],
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    assert "starts  error" in p.stdout and "attempts/shot" in p.stdout
