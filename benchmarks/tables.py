@@ -523,7 +523,34 @@ def mt3ljnd_table(d: dict, test: dict) -> str:
                                     [False, True, True, True, False])
 
 
+def content_errors_table(d: dict) -> str:
+    """JND1 error of the frame model and probe mode per content type, CV (train/valid) and test columns."""
+    sets = d["sets"]
+    names = {"static_or_slow_camera": "static or slow camera", "computer_generated": "computer-generated",
+             "noise_grain": "noise / grain", "shallow_focus": "shallow focus", "high_motion": "high motion",
+             "low_light": "low light", "screen": "screen content and text", "natural": "natural (the rest)"}
+
+    def cells(s: dict | None) -> list[str]:
+        if not s:
+            return ["-", "-", "-"]
+        m, p = s.get("model", {}), s.get("probe_model", {})
+        return [f"{s['clips']} / {s['shots']}", f"{_num(m.get('mean_error'), '{:+.2f}')} / {_num(m.get('mae'))}",
+                f"{_num(p.get('mean_error'), '{:+.2f}')} / {_num(p.get('mae'))}"]
+
+    rows = [[names.get(t, t), *cells(sets["cv"]["by_type"].get(t)), *cells(sets["test"]["by_type"].get(t))]
+            for t in d["types"]]
+    rows.append(["**all real clips**", *cells(sets["cv"]["all"]), *cells(sets["test"]["all"])])
+    head = (f"JND1, x264 CRF, predicted minus label (negative: too low a CRF, bytes spent), mean error / MAE; "
+            f"{sets['cv']['what']} | {sets['test']['what']}; real clips only (commit {d['commit']}, "
+            "`benchmarks/content_errors.py`).")
+    return head + "\n\n" + md_table(
+        ["content type", "CV clips / shots", "CV frame model", "CV probe mode", "test clips / shots",
+         "test frame model", "test probe mode"], rows, [False] + [True] * 6)
+
+
 REGIONS: dict[str, Callable[[], str]] = {
+    "content-errors": _maybe("benchmarks/results/content_errors.json", content_errors_table, "content-type cut",
+                             "run `content_errors.py --out benchmarks/results/content_errors.json`"),
     "decision-cost": _maybe("benchmarks/results/overhead.json", decision_cost, "overhead run",
                             "run `overhead.py --out benchmarks/results`"),
     "mt3ljnd": _maybe("weights/mt3ljnd_scratch.json",
