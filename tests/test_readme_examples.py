@@ -20,9 +20,11 @@ def test_readme_has_python_examples():
 
 def test_readme_python_examples_run(tmp_path, monkeypatch):
     make_cut_clip(tmp_path / "in.mp4", seconds=(1, 1, 1))
+    for ep in ("ep1.mp4", "ep2.mp4"):
+        make_cut_clip(tmp_path / ep, seconds=(1, 1, 0.5), audio=False)
     monkeypatch.chdir(tmp_path)
     for i, block in enumerate(python_blocks()):
         exec(compile(block, f"README.md python block {i}", "exec"), {"__name__": f"readme_{i}"})
     assert (tmp_path / "out.mp4").exists() and (tmp_path / "plugin.mp4").exists()
-    assert (tmp_path / "batch" / "in.mp4").exists()
+    assert (tmp_path / "batch" / "in.mp4").exists() and (tmp_path / "learned1.mp4").exists()
     assert os.path.getsize(tmp_path / "v90.mp4") < os.path.getsize(tmp_path / "out.mp4")
