@@ -75,6 +75,7 @@ class ShotLoop:
     outcome: str
     p5: float
     slope: float = L.DEFAULT_SLOPE  # VMAF per CRF step the first step assumed (on the encoder's scale)
+    started_from: int | None = None  # a later piece of a long shot: the piece whose attempts gave its start
 
     @property
     def crf(self) -> float:
@@ -85,8 +86,11 @@ class ShotLoop:
         return self.attempts[self.kept].vmaf
 
     def to_dict(self) -> dict:
-        return {"attempts": [{"crf": a.crf, "vmaf": round(a.vmaf, 3), "bytes": a.bytes} for a in self.attempts],
-                "kept": self.kept, "outcome": self.outcome}
+        d = {"attempts": [{"crf": a.crf, "vmaf": round(a.vmaf, 3), "bytes": a.bytes} for a in self.attempts],
+             "kept": self.kept, "outcome": self.outcome}
+        if self.started_from is not None:
+            d["started_from"] = self.started_from
+        return d
 
 
 @dataclass
@@ -180,8 +184,10 @@ class _Shots:
                               f"segment has {m.frames} (the input may be damaged)")
         return seg, m
 
-    def shot(self, i: int, pb) -> tuple[ShotLoop, Path]:
-        """Encode shot ``i`` until it lands in the band or the budget is spent; keep one attempt's segment."""
+    def shot(self, i: int, pb, head: ShotLoop | None = None, head_index: int | None = None) -> tuple[ShotLoop, Path]:
+        """Encode shot ``i`` until it lands in the band or the budget is spent; keep one attempt's segment. A later
+        piece of a long shot starts where its first piece's attempts put the aim (``head``), not at the model's
+        estimate: the same content, measured."""
         s = self.plan.shots[i]
         seek, frames = self._cut(s.start_frame, s.end_frame)
         slope = L.first_slope(s.jnd, self.thresholds, self.options.slope_scale)
@@ -190,7 +196,8 @@ class _Shots:
         attempts: list[L.Attempt] = []
         files: list[Path] = []
         p5s: list[float] = []
-        crf: float | None = L.quantise(min(max(s.crf, self.lo), self.hi), self.step)
+        start = s.crf if head is None else self._continued(head)
+        crf: float | None = L.quantise(min(max(start, self.lo), self.hi), self.step)
         while crf is not None and len(attempts) < self.options.budget and not self.stop.is_set():
             pb.set_postfix_str(f"shot {i}: attempt {len(attempts) + 1} at CRF {crf:g}")  # the bar moves per shot
             seg, m = self._attempt(i, len(attempts), crf, seek, frames)
@@ -204,16 +211,26 @@ class _Shots:
                 f.unlink(missing_ok=True)
         pb.update(s.end_frame - s.start_frame)
         outcome = L.outcome(attempts, self.band, k, self.hi)
-        return ShotLoop(s.start_frame, s.end_frame, attempts, k, outcome, p5s[k], slope), files[k]
+        return ShotLoop(s.start_frame, s.end_frame, attempts, k, outcome, p5s[k], slope, head_index), files[k]
+
+    def _continued(self, head: ShotLoop) -> float:
+        """Where a later piece starts: the CRF at which its first piece's attempts put the aim, or that piece's kept
+        CRF where its attempts only bound the aim (at a clamp)."""
+        if head.outcome == "clamped" or (head.outcome == "below" and head.crf <= self.lo + 1e-9):
+            return head.crf
+        return L.aim_crf(head.attempts, self.band, slope=head.slope)
+
+    def continues(self) -> list[bool]:
+        """Per shot: whether it is a later piece of the shot before it (cut at --max-shot-seconds, not a cut)."""
+        cuts = self.plan.stats.get("cuts")
+        cuts = set([s.start_frame for s in self.plan.shots] if cuts is None else cuts)  # a plan without: no pieces
+        return [i > 0 and s.start_frame not in cuts for i, s in enumerate(self.plan.shots)]
 
     def join_pieces(self, results: list[tuple[ShotLoop, Path]]) -> list[tuple[ShotLoop, Path]]:
         """Pieces of one long shot brought within a CRF step of each other (`jndenc.loop.joined_pieces`): one
         more attempt each at the lower CRF, kept whatever it measures (it can only be better)."""
-        cuts = self.plan.stats.get("cuts")
-        cuts = set([s.start_frame for s in self.plan.shots] if cuts is None else cuts)  # a plan without: no pieces
-        continues = [i > 0 and s.start_frame not in cuts for i, s in enumerate(self.plan.shots)]
         out = list(results)
-        for i, crf in L.joined_pieces([r[0].crf for r in results], continues).items():
+        for i, crf in L.joined_pieces([r[0].crf for r in results], self.continues()).items():
             shot, old = results[i]
             s = self.plan.shots[i]
             seg, m = self._attempt(i, len(shot.attempts), crf, *self._cut(s.start_frame, s.end_frame))
@@ -225,21 +242,34 @@ class _Shots:
         return out
 
     def all(self, jobs: int, quiet: bool) -> list[tuple[ShotLoop, Path]]:
-        """Every shot, ``jobs`` at a time; on any failure or interrupt the others are stopped and killed."""
+        """Every shot, ``jobs`` at a time, in two waves: the shots (and first pieces of long ones), then the later
+        pieces, each started from its first piece. Which piece starts where depends only on what was measured,
+        so the output does not depend on ``jobs``. On any failure or interrupt the others are stopped and killed."""
         n = len(self.plan.shots)
+        continues = self.continues()
+        head = [0] * n
+        for i in range(1, n):
+            head[i] = head[i - 1] if continues[i] else i
+        done: dict[int, tuple[ShotLoop, Path]] = {}
         with bar(self.plan.frames, f"encoding ({self.plan.codec}, {n} shots)", quiet) as pb:
-            if jobs == 1:
-                return [self.shot(i, pb) for i in range(n)]
-            with ThreadPoolExecutor(jobs, thread_name_prefix="jndenc-shot") as pool:
-                futs = [pool.submit(self.shot, i, pb) for i in range(n)]
-                try:
-                    return [f.result() for f in futs]
-                except BaseException:
-                    self.stop.set()
-                    for f in futs:
-                        f.cancel()
-                    kill_running()
-                    raise
+            done.update(self._wave([(i, None, None) for i in range(n) if not continues[i]], jobs, pb))
+            done.update(self._wave([(i, done[head[i]][0], head[i]) for i in range(n) if continues[i]], jobs, pb))
+        return [done[i] for i in range(n)]
+
+    def _wave(self, tasks: list[tuple[int, ShotLoop | None, int | None]], jobs: int, pb
+              ) -> dict[int, tuple[ShotLoop, Path]]:
+        if jobs == 1 or len(tasks) <= 1:
+            return {t[0]: self.shot(t[0], pb, t[1], t[2]) for t in tasks}
+        with ThreadPoolExecutor(min(jobs, len(tasks)), thread_name_prefix="jndenc-shot") as pool:
+            futs = {t[0]: pool.submit(self.shot, t[0], pb, t[1], t[2]) for t in tasks}
+            try:
+                return {i: f.result() for i, f in futs.items()}
+            except BaseException:
+                self.stop.set()
+                for f in futs.values():
+                    f.cancel()
+                kill_running()
+                raise
 
 
 def run(src: Path, out: Path, plan: Plan, info: VideoInfo, *, target: float, options: LoopOptions,

@@ -21,7 +21,7 @@ from jndenc.media import segments as S
 from jndenc.media.probe import probe
 from jndenc.planner import PlanOptions, fixed_plan
 from jndenc.search import DEFAULT_THRESHOLDS
-from jndenc import shotloop
+from jndenc import loop, shotloop
 
 
 def frame_times(path) -> list:
@@ -228,6 +228,17 @@ def test_pieces_of_a_long_shot_end_within_a_crf_step(tmp_path):
     assert len(r.plan.shots) >= 4 and r.plan.stats["cuts"] == []
     crfs = [s.crf for s in r.plan.shots]
     assert max(crfs) - min(crfs) <= 1.0, crfs
+    # later pieces start where the first piece's attempts put the aim, not at the model's estimate
+    d = r.to_dict()
+    head = r.loop.shots[0]  # its attempts, and one more where the join lowered it
+    aims = {loop.quantise(loop.aim_crf(head.attempts[:k], r.loop.band, slope=head.slope))
+            for k in range(1, len(head.attempts) + 1)}
+    assert "started_from" not in d["shots"][0]
+    assert len({s["attempts"][0]["crf"] for s in d["shots"][1:]}) == 1
+    for s in d["shots"][1:]:
+        assert s["started_from"] == 0 and s["attempts"][0]["crf"] in aims
+    encode(src, tmp_path / "j1.mp4", jobs=1, shot_options=ShotOptions(max_shot_seconds=1.0))
+    assert (tmp_path / "o.mp4").read_bytes() == (tmp_path / "j1.mp4").read_bytes()  # the waves do not depend on jobs
 
 
 def test_frames_too_small_for_vmaf_fall_back_to_fast_with_a_note(tmp_path):
@@ -265,7 +276,7 @@ def test_webm_refuses_h264(cut_clip, tmp_path):
 
 def test_target_vmaf_moves_an_av1_start_on_the_x264_scale_before_mapping_it(cut_clip, tmp_path):
     """--target-vmaf shifts each start by the model's x264 slope; only then does AV1 map the CRF (whole steps)."""
-    from jndenc import shotloop
+    from jndenc import loop, shotloop
     from jndenc.pipeline import plan as make_plan
 
     base = make_plan(cut_clip, mode="predict", margin="auto", confidence=0.5)
