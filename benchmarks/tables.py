@@ -548,7 +548,77 @@ def content_errors_table(d: dict) -> str:
          "test frame model", "test probe mode"], rows, [False] + [True] * 6)
 
 
+def batch_learning_table(d: dict) -> str:
+    """Per series (one long clip cut into episodes): the batch without and with learning, side by side."""
+    rows = []
+    for se in d["series"]:
+        for key, name in (("no_learn", "--no-learn"), ("learn", "learning")):
+            r = se["runs"].get(key)
+            if r is None:
+                continue
+            q = r["learning"]["quarters"]
+            rows.append([f"{se['clip']} ({se['split']}), {se['episodes']} x {se['frames_each']} frames", name,
+                         f"{q[0]['start_mae']:.2f} -> {q[-1]['start_mae']:.2f}",
+                         f"{q[0]['model_mae']:.2f} -> {q[-1]['model_mae']:.2f}",
+                         f"{q[0]['attempts_per_shot']:.2f} -> {q[-1]['attempts_per_shot']:.2f}",
+                         f"{r['attempts_per_shot']:.2f}", f"{r['vs_crf23_pct']:+.1f}%", f"{r['worst_shot']:.2f}",
+                         f"{100 * r['share_shots_le_95_5']:.0f}%", f"{r['wall_vs_plain']:.2f}x"])
+    head = (f"`jndenc batch` (balanced, `--jobs 1`, one core) over each series in input order, commit {d['commit']} "
+            f"({d['machine']}). Start and model error: mean absolute error in x264 CRF against where each shot's "
+            "attempts put the aim, first -> last quarter of the series; attempts per shot the same; then over the "
+            "whole series: attempts per shot, bytes against `-crf 23` of the same episodes, worst shot VMAF, shots "
+            "<= 95.5, wall time over the plain encodes'.")
+    return head + "\n\n" + md_table(
+        ["series (split)", "run", "start error", "model error", "attempts/shot", "attempts/shot (all)",
+         "bytes vs CRF 23", "worst shot", "<= 95.5", "time vs plain"], rows, [False, False] + [True] * 8)
+
+
+def codec_starts_table(res: dict) -> str:
+    """Per codec row of a segments run: how far the first attempt was from where the shot's attempts put the aim
+    (the encoder's own CRF units), how often it landed in the band, and the attempts per shot."""
+    from jndenc import loop as L
+    from jndenc.shotloop import codec_scale
+
+    rows = []
+    for row in res["options"]["rows"]:
+        if row == "crf23" or row == "oracle":
+            continue
+        codec = row.partition("@")[2] or "x264"
+        per_step = codec_scale(codec)[1] if codec in ("av1", "vp9") else 1.0
+        errs, first_in, shots, attempts = [], 0, 0, 0
+        for c in res["clips"]:
+            r = c["rows"].get(row) or {}
+            band = r.get("loop", {}).get("band")
+            if not band:
+                continue
+            b = L.Band(94.0, band["low"], band["high"], band["aim"])
+            for seq, outcome in zip(r["attempts"], r["outcome"]):
+                att = [L.Attempt(crf, vmaf, 0) for crf, vmaf in seq]
+                shots += 1
+                attempts += len(att)
+                first_in += b.contains(att[0].vmaf)
+                if outcome != "clamped":
+                    errs.append(abs(att[0].crf - L.aim_crf(att, b, slope=L.DEFAULT_SLOPE / per_step)))
+        if not shots:
+            continue
+        errs.sort()
+        rows.append([f"`{row}`", str(shots), f"{100 * first_in / shots:.0f}%", f"{attempts / shots:.2f}",
+                     f"{errs[len(errs) // 2]:.2f}", f"{sum(errs) / len(errs):.2f}", f"{per_step:.2f}"])
+    head = (f"The first attempt against where each shot's attempts put the aim (`jndenc.loop.aim_crf`; shots at "
+            f"the max-CRF clamp left out), in the encoder's own CRF units, from the run above (commit "
+            f"`{res['commit']}`). One x264 CRF step is worth the last column's steps of that encoder at equal VMAF "
+            "(`jndenc/assets/codec_scales.json`), so divide by it to compare with x264.")
+    return head + "\n\n" + md_table(["row", "shots", "first attempt in band", "attempts per shot",
+                                      "start error, median", "start error, mean", "codec steps per x264 step"],
+                                     rows, [False] + [True] * 6)
+
+
 REGIONS: dict[str, Callable[[], str]] = {
+    "codec-starts": _maybe("benchmarks/results/segments_codecs.json", codec_starts_table, "codec run",
+                           "run `segments.py CLIPS --rows crf23,balanced,balanced@av1 --out "
+                           "benchmarks/results/segments_codecs.json`"),
+    "batch-learning": _maybe("benchmarks/results/batch_learning.json", batch_learning_table, "batch-learning run",
+                             "run `batch_learning.py CLIP --out benchmarks/results/batch_learning.json` per series"),
     "content-errors": _maybe("benchmarks/results/content_errors.json", content_errors_table, "content-type cut",
                              "run `content_errors.py --out benchmarks/results/content_errors.json`"),
     "decision-cost": _maybe("benchmarks/results/overhead.json", decision_cost, "overhead run",

@@ -8,7 +8,7 @@ import pytest
 
 from conftest import ffmpeg
 from jndenc.training.data import read_split
-from jndenc.training.dataset import BuildOptions, assign_splits, build
+from jndenc.training.dataset import BuildOptions, assign_splits, build, pinned_splits
 from jndenc.search import SearchOptions
 
 FAST = BuildOptions(search=SearchOptions(preset="ultrafast", thresholds=(92.0, 80.0, 70.0), min_crf=14, max_crf=44,
@@ -76,11 +76,28 @@ def test_resume_after_interrupt(clips, tmp_path):
 
 
 def test_assign_splits_is_by_clip_and_seeded():
-    names = [f"clip{i}.mp4" for i in range(20)]
+    names = [f"clip{i}.mp4" for i in range(200)]
     a, b = assign_splits(names, (70, 15, 15), 0), assign_splits(list(reversed(names)), (70, 15, 15), 0)
     assert a == b
-    assert sorted(a.values()).count("test") == 3 and sorted(a.values()).count("valid") == 3
+    counts = {s: list(a.values()).count(s) for s in ("train", "valid", "test")}
+    assert 110 <= counts["train"] <= 170 and 15 <= counts["test"] <= 45 and 15 <= counts["valid"] <= 45, counts
     assert assign_splits(names, (70, 15, 15), 1) != a
+
+
+def test_adding_clips_never_moves_a_split_and_pinned_clips_keep_theirs(tmp_path):
+    names = [f"clip{i}.mp4" for i in range(40)]
+    before = assign_splits(names[:20], (70, 15, 15), 0)
+    after = assign_splits(names, (70, 15, 15), 0)
+    assert {n: after[n] for n in before} == before
+    # an earlier assignment (a shipped training_clips.json, a build's dataset.json) wins over the hash
+    shipped = {n: ("test" if s != "test" else "train") for n, s in before.items()}
+    (tmp_path / "training_clips.json").write_text(json.dumps({"clips": {n: {"split": s} for n, s in shipped.items()}}))
+    (tmp_path / "dataset.json").write_text(json.dumps({"clips": [{"name": "clip0~crop50.mkv", "parent": "clip0.mp4",
+                                                                  "split": "valid"}]}))
+    pinned = pinned_splits(tmp_path / "training_clips.json", tmp_path / "dataset.json", tmp_path / "missing.json")
+    assert pinned["clip0.mp4"] == "valid" and pinned["clip1.mp4"] == shipped["clip1.mp4"]
+    got = assign_splits(names, (70, 15, 15), 0, pinned)
+    assert all(got[n] == pinned[n] for n in pinned) and all(got[n] == after[n] for n in names[20:])
 
 
 def test_pseudo_clips(tmp_path):

@@ -27,6 +27,9 @@ def dataset():
 @click.option("--split", callback=_floats, default="70,15,15", show_default=True, help="train,valid,test by clip.")
 @click.option("--workers", type=click.IntRange(1), default=2, show_default=True, help="Shots labelled in parallel.")
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--splits-from", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Keep the splits of the clips named in this training_clips.json or dataset.json (the output "
+                   "folder's own dataset.json is always kept); other clips are placed by a hash of their name.")
 @click.option("--max-shots-per-clip", type=click.IntRange(1), default=12, show_default=True)
 @click.option("--max-shot-seconds", type=click.FloatRange(0.5), default=10.0, show_default=True,
               help="Split longer shots into pieces of at most this length; each piece is a training shot.")
@@ -37,7 +40,7 @@ def dataset():
 @click.option("-q", "--quiet", is_flag=True)
 @debug_option
 def build(clips_dirs, out_dir, codec, preset, rate_control, metric, thresholds, pool, frames_per_shot, split, workers,
-          seed, max_shots_per_clip, max_shot_seconds, trial_seconds, min_crf, max_crf, quiet, debug):
+          seed, splits_from, max_shots_per_clip, max_shot_seconds, trial_seconds, min_crf, max_crf, quiet, debug):
     """Label every shot of the videos in CLIPS_DIR... and write OUT_DIR/{train,valid,test}."""
     from ..training.dataset import BuildOptions, build as run
     from ..search import SearchOptions
@@ -48,7 +51,7 @@ def build(clips_dirs, out_dir, codec, preset, rate_control, metric, thresholds, 
                           min_crf=min_crf, max_crf=max_crf, rate_control=rate_control,
                           max_trial_seconds=trial_seconds or None)
     meta = run(clips_dirs, out_dir, BuildOptions(search=sopts, frames_per_shot=frames_per_shot, split=tuple(split),
-                                                seed=seed, workers=workers, max_shots_per_clip=max_shots_per_clip,
+                                                seed=seed, splits_from=splits_from, workers=workers, max_shots_per_clip=max_shots_per_clip,
                                                 max_shot_seconds=max_shot_seconds),
                quiet=quiet)
     if not quiet:

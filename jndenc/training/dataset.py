@@ -13,16 +13,16 @@ skips labelled shots, and Ctrl-C loses at most the shots in flight.
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import os
 import platform
-import random
 import shutil
 import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import cv2
 import numpy as np
@@ -50,6 +50,9 @@ class BuildOptions:
     frames_per_shot: int = 3
     split: tuple[float, float, float] = (70, 15, 15)
     seed: int = 0
+    # earlier assignments every clip named there keeps (a training_clips.json or a dataset.json); the output
+    # folder's own dataset.json is always read too, so rebuilding with more clips never moves a clip
+    splits_from: str | None = None
     workers: int = 2
     max_shots_per_clip: int = 12
     max_shot_seconds: float = 10.0
@@ -60,18 +63,43 @@ def clips_in(clips_dirs: Sequence[str | os.PathLike]) -> list[Path]:
     return list_clips(clips_dirs, each=True)
 
 
-def assign_splits(names: Sequence[str], split: Sequence[float], seed: int) -> dict[str, str]:
-    """Clip name -> split; a seeded shuffle so the assignment is reproducible."""
-    names = sorted(names)
-    rng = random.Random(seed)
-    rng.shuffle(names)
+def assign_splits(names: Sequence[str], split: Sequence[float], seed: int,
+                  pinned: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Clip (or parent clip) name -> train/valid/test, so that a clip's split never moves when clips are added.
+
+    A name in ``pinned`` (an earlier build's or a shipped model's assignment) keeps its split; every other name is
+    placed by a hash of ``seed`` and the name alone, in proportion to ``split``. A seeded shuffle of the whole
+    list (what builds did before) redealt every clip whenever one was added, so a clip could be judged in one
+    build and trained on in the next.
+    """
     total = float(sum(split))
-    n = len(names)
-    n_test = max(1, int(round(n * split[2] / total))) if split[2] > 0 and n >= 3 else 0
-    n_valid = max(1, int(round(n * split[1] / total))) if split[1] > 0 and n >= 3 else 0
+    edges = (split[2] / total, (split[2] + split[1]) / total)
+    pinned = pinned or {}
     out = {}
-    for i, name in enumerate(names):
-        out[name] = "test" if i < n_test else "valid" if i < n_test + n_valid else "train"
+    for name in sorted(names):
+        if pinned.get(name) in SPLITS:
+            out[name] = pinned[name]
+            continue
+        u = int(hashlib.sha256(f"{seed}:{name}".encode()).hexdigest()[:12], 16) / float(16 ** 12)
+        out[name] = "test" if u < edges[0] else "valid" if u < edges[1] else "train"
+    return out
+
+
+def pinned_splits(*paths: str | os.PathLike | None) -> dict[str, str]:
+    """Clip -> split from earlier assignments: a build's ``dataset.json`` (its clips, and their parents) or a
+    ``training_clips.json`` like the one shipped in ``weights/``; later files win. Missing files give nothing."""
+    out: dict[str, str] = {}
+    for p in paths:
+        if p is None or not Path(p).is_file():
+            continue
+        d = json.loads(Path(p).read_text())
+        clips = d.get("clips", [])
+        if isinstance(clips, dict):  # training_clips.json: name -> {"split": ...}
+            out.update({n: c["split"] for n, c in clips.items() if c.get("split") in SPLITS})
+        else:  # dataset.json: [{"name", "split", "parent"?}]
+            for c in clips:
+                if c.get("split") in SPLITS:
+                    out[c.get("parent", c["name"])] = c["split"]
     return out
 
 
@@ -192,7 +220,8 @@ class Builder:
         records = list(self.done().values())
         parents = parents or {}
         group = {c.name: parents.get(c.name, c.name) for c in clips}
-        by_group = assign_splits(sorted(set(group.values())), self.opts.split, self.opts.seed)
+        pinned = pinned_splits(self.opts.splits_from, self.out / "dataset.json")
+        by_group = assign_splits(sorted(set(group.values())), self.opts.split, self.opts.seed, pinned)
         splits = {name: by_group[g] for name, g in group.items()}
         counts = {}
         for split in SPLITS:
