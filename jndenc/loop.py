@@ -165,7 +165,9 @@ def _one_sided(attempts: Sequence[Attempt], above: Sequence[Attempt], below: Seq
         if b.crf > a.crf and a.vmaf > b.vmaf:  # a measured slope, used where it is plausible
             rate = (headroom(b.vmaf) - headroom(a.vmaf)) / (b.crf - a.crf)
     rate = min(max(rate, RATE_LIMITS[0]), RATE_LIMITS[1])
-    ref = min(above, key=lambda x: x.vmaf) if above else max(below, key=lambda x: x.vmaf)
+    # the attempt nearest the aim; among equal readings (a flat curve: static frames, a fade) the one furthest
+    # along, so the next step moves on from it instead of back between attempts already made
+    ref = (min(above, key=lambda x: (x.vmaf, -x.crf)) if above else max(below, key=lambda x: (x.vmaf, -x.crf)))
     move = (headroom(band.aim) - headroom(ref.vmaf)) / rate
     return ref, math.copysign(min(abs(move), MAX_STEP), move)
 
@@ -181,7 +183,10 @@ def _fresh(c: float, attempts: Sequence[Attempt], lo: float, hi: float, step: fl
     return None
 
 
-def joined_pieces(crfs: Sequence[float], continues: Sequence[bool], step: float = 1.0) -> dict[int, float]:
+JOIN_STEP = 1.0  # how far apart the CRFs of two pieces of one shot may be before quality jumps at the join
+
+
+def joined_pieces(crfs: Sequence[float], continues: Sequence[bool], step: float = JOIN_STEP) -> dict[int, float]:
     """Pieces of one long shot (``continues[i]``: piece i goes on from piece i - 1) must keep their CRFs within
     ``step`` of each other, or quality jumps at the join: each piece more than ``step`` above its shot's lowest
     CRF gets that CRF plus ``step`` (only ever lowered: the join costs bytes, never quality)."""

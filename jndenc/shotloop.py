@@ -215,10 +215,11 @@ class _Shots:
 
     def _continued(self, head: ShotLoop) -> float:
         """Where a later piece starts: the CRF at which its first piece's attempts put the aim, or that piece's kept
-        CRF where its attempts only bound the aim (at a clamp)."""
+        CRF where its attempts only bound the aim (at a clamp); never more than the join allows above the first
+        piece's kept CRF (`jndenc.loop.joined_pieces` would lower it again at the cost of one more attempt)."""
         if head.outcome == "clamped" or (head.outcome == "below" and head.crf <= self.lo + 1e-9):
             return head.crf
-        return L.aim_crf(head.attempts, self.band, slope=head.slope)
+        return min(L.aim_crf(head.attempts, self.band, slope=head.slope), head.crf + L.JOIN_STEP)
 
     def continues(self) -> list[bool]:
         """Per shot: whether it is a later piece of the shot before it (cut at --max-shot-seconds, not a cut)."""

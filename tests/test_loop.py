@@ -102,3 +102,13 @@ def test_pieces_of_one_long_shot_stay_within_a_step():
     continues = [False, True, True, False, True]  # shot A = pieces 0-2, shot B = pieces 3-4
     assert joined_pieces(crfs, continues) == {1: 21.0, 2: 21.0, 3: 27.0}
     assert joined_pieces([20.0, 30.0], [False, False]) == {}  # two shots: a cut may jump
+
+
+def test_a_flat_curve_steps_on_from_the_furthest_attempt():
+    """Two readings alike at different CRFs (static frames): the next step goes beyond both, not between them."""
+    att = [Attempt(20.0, 97.06, 100), Attempt(26.25, 97.06, 90)]
+    nxt = next_crf(att, BAND, slope=0.75, min_crf=12, max_crf=40)
+    assert nxt is not None and nxt > 26.25
+    low = [Attempt(30.0, 90.0, 100), Attempt(26.0, 90.0, 120)]
+    nxt = next_crf(low, BAND, slope=0.75, min_crf=12, max_crf=40)
+    assert nxt is not None and nxt < 26.0

@@ -231,7 +231,8 @@ def test_pieces_of_a_long_shot_end_within_a_crf_step(tmp_path):
     # later pieces start where the first piece's attempts put the aim, not at the model's estimate
     d = r.to_dict()
     head = r.loop.shots[0]  # its attempts, and one more where the join lowered it
-    aims = {loop.quantise(loop.aim_crf(head.attempts[:k], r.loop.band, slope=head.slope))
+    aims = {loop.quantise(min(loop.aim_crf(head.attempts[:k], r.loop.band, slope=head.slope),
+                              head.attempts[loop.kept(head.attempts[:k], r.loop.band)].crf + loop.JOIN_STEP))
             for k in range(1, len(head.attempts) + 1)}
     assert "started_from" not in d["shots"][0]
     assert len({s["attempts"][0]["crf"] for s in d["shots"][1:]}) == 1
