@@ -136,6 +136,7 @@ def encode(
     jobs: int | None = None,
     start_offset: float | None = None,
     learner: StartLearner | None = None,
+    dask: str | None = None,
     **plan_options,
 ) -> EncodeResult:
     """Encode ``src`` to ``dst`` with per-shot JND-guided CRF.
@@ -158,6 +159,9 @@ def encode(
     ``compare_crf`` then encodes ``src`` once more the plain way at that CRF (a temp file, deleted) and reports
     bytes, time and, with ``verify``, per-shot VMAF beside jndenc's (`jndenc.reference`).
 
+    ``dask`` (a scheduler address) runs the measured efforts' shots on its workers (the input and the output's
+    folder at the same paths there) and joins them here; the output is the one a local run writes.
+
     ``start_offset`` (x264 CRF) moves the measured efforts' first attempts from the model's estimate; a
     ``learner`` (`jndenc.learn.StartLearner`) supplies it from the files it has seen and learns this file's shots.
     """
@@ -169,7 +173,9 @@ def encode(
         return _encode_measured(src, dst, effort, target_vmaf=target_vmaf, jobs=jobs, quiet=quiet,
                                 validate=validate, verify=verify, compare_crf=compare_crf, threads=threads,
                                 plan_out=plan_out, plan_options=plan_options, start_offset=start_offset,
-                                learner=learner)
+                                learner=learner, dask=dask)
+    if dask is not None:
+        raise UserError("--dask spreads the shot loop (balanced or thorough) over a cluster; this encode runs no loop")
     if start_offset is not None or learner is not None:
         raise UserError("a start offset or learner corrects the first attempts of a measured effort (balanced or "
                         "thorough); this encode measures nothing")
@@ -337,7 +343,7 @@ def _plan_of(src: Path, info: VideoInfo, plan, plan_options: dict, tighten: bool
 def _encode_measured(src: Path, dst: Path, eff: Effort, *, target_vmaf: float | None, jobs: int | None,
                      quiet: bool, validate, verify: bool | None, compare_crf: float | None, threads: int | None,
                      plan_out, plan_options: dict, start_offset: float | None = None,
-                     learner: StartLearner | None = None) -> EncodeResult:
+                     learner: StartLearner | None = None, dask: str | None = None) -> EncodeResult:
     """A measured effort level: plan the start from the model, then the segment loop (`jndenc.shotloop`)."""
     t0 = time.perf_counter()
     analysis = shotloop.Phase()
@@ -371,7 +377,7 @@ def _encode_measured(src: Path, dst: Path, eff: Effort, *, target_vmaf: float | 
     try:
         plan, result = shotloop.run(src, tmp, plan, info, target=target, thresholds=thresholds,
                                     options=replace(eff.loop, jobs=jobs), stream_maps=maps, stream_kw=stream_kw,
-                                    quiet=quiet)
+                                    quiet=quiet, dask=dask)
         cost.update(result.cost)
         if validate:
             ph = shotloop.Phase()

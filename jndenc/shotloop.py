@@ -144,76 +144,94 @@ def _timestamps(src: Path, info: VideoInfo, plan: Plan) -> tuple[list[int], Frac
     return [round(k * 90000 / plan.fps) for k in range(plan.frames)], Fraction(1, 90000), None, [note]
 
 
-class _Shots:
-    """The loop over one plan's shots: each shot's attempts, shots side by side on a pool of threads."""
+@dataclass(frozen=True)
+class ShotJob:
+    """Everything one shot's loop needs, and nothing tied to this process: a Dask worker runs `run` as a local
+    thread does (inputs and the work folder at the same paths)."""
 
-    def __init__(self, src: Path, plan: Plan, info: VideoInfo, band: L.Band, options: LoopOptions,
-                 thresholds: Sequence[float], work: Path) -> None:
-        self.src, self.plan, self.band, self.options, self.thresholds, self.work = (
-            src, plan, band, options, thresholds, work)
-        self.codec = S.SegmentCodec(plan.codec, plan.preset, S.encoder_threads(info.width, info.height),
-                                    info.bit_depth)
-        self.times, self.tb, self.start_time, self.notes = _timestamps(src, info, plan)
-        self.cpu: dict[str, float] = {}
-        self.wall = {"first_attempts": 0.0, "extra_attempts": 0.0}
-        self.lock = threading.Lock()
-        self.stop = threading.Event()
-        self.lo, self.hi = _min_crf(plan), _max_crf(plan)
-        self.step = 1.0 if plan.codec in LOOP_ONLY_CODECS else L.CRF_STEP  # SVT-AV1 and libvpx take whole CRFs
+    src: Path
+    plan: Plan
+    band: L.Band
+    options: LoopOptions
+    work: Path
+    codec: S.SegmentCodec
+    times: list[int]
+    tb: Fraction
+    start_time: float | None  # None: no seeking (the input has no usable timestamps)
+    thresholds: tuple[float, ...] = ()  # the VMAF of each JND level: the first step's slope comes from them
 
-    def _cut(self, a: int, b: int) -> tuple[list[str], tuple[int, int]]:
+    @property
+    def lo(self) -> float:
+        return _min_crf(self.plan)
+
+    @property
+    def hi(self) -> float:
+        return _max_crf(self.plan)
+
+    @property
+    def step(self) -> float:
+        return 1.0 if self.plan.codec in LOOP_ONLY_CODECS else L.CRF_STEP  # SVT-AV1 and libvpx take whole CRFs
+
+    def cut(self, a: int, b: int) -> tuple[list[str], tuple[int, int]]:
         """How an attempt reaches frames [a, b): an exact seek and the shot's frames after it, or no seek."""
         if self.start_time is None:
             return [], (a, b)
         t = lambda k: float(self.times[k] * self.tb) - self.start_time  # noqa: E731
         return S.seek_args(t(a), t(a - 1) if a else None), (0, b - a)
 
-    def _attempt(self, i: int, n: int, crf: float, seek: list[str], frames: tuple[int, int]) -> tuple[Path, S.Measured]:
+    def attempt(self, i: int, n: int, crf: float, cost: dict) -> tuple[Path, S.Measured]:
+        """Encode and measure attempt ``n`` of shot ``i`` at ``crf``; wall and CPU seconds go to ``cost``."""
         s = self.plan.shots[i]
+        seek, frames = self.cut(s.start_frame, s.end_frame)
         seg = self.work / f"shot{i:05d}_{n}.mkv"
         kind = "first_attempts" if n == 0 else "extra_attempts"
+        cpu: dict[str, float] = {}
         t0 = time.perf_counter()
-        with cpu_meter(self.cpu, kind):
+        with cpu_meter(cpu, kind):
             m = S.run_attempt(self.src, seg, frames, codec=self.codec, crf=crf, seek=seek,
                               sample=self.options.sampling(s.end_frame - s.start_frame),
                               what=f"encoding shot {i} (frames {s.start_frame}-{s.end_frame}) of {self.src}")
-        with self.lock:
-            self.wall[kind] += time.perf_counter() - t0
+        c = cost.setdefault(kind, {"wall_s": 0.0, "cpu_s": 0.0})
+        c["wall_s"] += time.perf_counter() - t0
+        c["cpu_s"] += cpu.get(kind, 0.0)
         if m.frames != s.end_frame - s.start_frame:
             raise JndencError(f"{self.src}: shot {i} should have {s.end_frame - s.start_frame} frames, its "
                               f"segment has {m.frames} (the input may be damaged)")
         return seg, m
 
-    def shot(self, i: int, pb, head: ShotLoop | None = None, head_index: int | None = None) -> tuple[ShotLoop, Path]:
+    def run(self, i: int, head: ShotLoop | None = None, head_index: int | None = None, *,
+            stop: threading.Event | None = None, status=None) -> tuple[ShotLoop, Path, dict]:
         """Encode shot ``i`` until it lands in the band or the budget is spent; keep one attempt's segment. A later
         piece of a long shot starts where its first piece's attempts put the aim (``head``), not at the model's
-        estimate: the same content, measured."""
+        estimate: the same content, measured. Returns the shot, its kept segment and what its attempts cost."""
         s = self.plan.shots[i]
-        seek, frames = self._cut(s.start_frame, s.end_frame)
         slope = L.first_slope(s.jnd, self.thresholds, self.options.slope_scale)
         if "x264_to_codec" in self.plan.options:  # the same VMAF per x264 step spread over b codec steps
             slope /= float(self.plan.options["x264_to_codec"][1])
         attempts: list[L.Attempt] = []
         files: list[Path] = []
         p5s: list[float] = []
-        start = s.crf if head is None else self._continued(head)
+        cost: dict = {}
+        start = s.crf if head is None else self.continued(head)
         crf: float | None = L.quantise(min(max(start, self.lo), self.hi), self.step)
-        while crf is not None and len(attempts) < self.options.budget and not self.stop.is_set():
-            pb.set_postfix_str(f"shot {i}: attempt {len(attempts) + 1} at CRF {crf:g}")  # the bar moves per shot
-            seg, m = self._attempt(i, len(attempts), crf, seek, frames)
+        while crf is not None and len(attempts) < self.options.budget and not (stop and stop.is_set()):
+            if status is not None:
+                status(f"shot {i}: attempt {len(attempts) + 1} at CRF {crf:g}")
+            seg, m = self.attempt(i, len(attempts), crf, cost)
             attempts.append(L.Attempt(crf, m.vmaf, m.bytes))
             files.append(seg)
             p5s.append(m.p5)
             crf = L.next_crf(attempts, self.band, slope=slope, min_crf=self.lo, max_crf=self.hi, step=self.step)
+        if not attempts:  # stopped before its first attempt: another shot failed
+            raise KeyboardInterrupt
         k = L.kept(attempts, self.band)
         for j, f in enumerate(files):
             if j != k:
                 f.unlink(missing_ok=True)
-        pb.update(s.end_frame - s.start_frame)
         outcome = L.outcome(attempts, self.band, k, self.hi)
-        return ShotLoop(s.start_frame, s.end_frame, attempts, k, outcome, p5s[k], slope, head_index), files[k]
+        return ShotLoop(s.start_frame, s.end_frame, attempts, k, outcome, p5s[k], slope, head_index), files[k], cost
 
-    def _continued(self, head: ShotLoop) -> float:
+    def continued(self, head: ShotLoop) -> float:
         """Where a later piece starts: the CRF at which its first piece's attempts put the aim, or that piece's kept
         CRF where its attempts only bound the aim (at a clamp); never more than the join allows above the first
         piece's kept CRF (`jndenc.loop.joined_pieces` would lower it again at the cost of one more attempt)."""
@@ -227,79 +245,139 @@ class _Shots:
         cuts = set([s.start_frame for s in self.plan.shots] if cuts is None else cuts)  # a plan without: no pieces
         return [i > 0 and s.start_frame not in cuts for i, s in enumerate(self.plan.shots)]
 
-    def join_pieces(self, results: list[tuple[ShotLoop, Path]]) -> list[tuple[ShotLoop, Path]]:
-        """Pieces of one long shot brought within a CRF step of each other (`jndenc.loop.joined_pieces`): one
-        more attempt each at the lower CRF, kept whatever it measures (it can only be better)."""
-        out = list(results)
-        for i, crf in L.joined_pieces([r[0].crf for r in results], self.continues()).items():
-            shot, old = results[i]
-            s = self.plan.shots[i]
-            seg, m = self._attempt(i, len(shot.attempts), crf, *self._cut(s.start_frame, s.end_frame))
-            old.unlink(missing_ok=True)
-            attempts = shot.attempts + [L.Attempt(crf, m.vmaf, m.bytes)]
-            k = len(attempts) - 1
-            out[i] = (replace(shot, attempts=attempts, kept=k, p5=m.p5,
-                              outcome=L.outcome(attempts, self.band, k, self.hi)), seg)
-        return out
+
+def _run_remote(job: ShotJob, i: int, head: ShotLoop | None, head_index: int | None) -> tuple[ShotLoop, str, dict]:
+    """A Dask task: one shot's loop on a worker."""
+    shot, seg, cost = job.run(i, head, head_index)
+    return shot, str(seg), cost
+
+
+class _Shots:
+    """The loop over one plan's shots, side by side on a pool of threads here or on the workers of a Dask cluster."""
+
+    def __init__(self, job: ShotJob, notes: list[str], executor=None) -> None:
+        self.job, self.notes, self.executor = job, notes, executor
+        self.cost: dict = {}
+        self.lock = threading.Lock()
+        self.stop = threading.Event()
+
+    def _add(self, cost: dict) -> None:
+        with self.lock:
+            for kind, c in cost.items():
+                mine = self.cost.setdefault(kind, {"wall_s": 0.0, "cpu_s": 0.0})
+                mine["wall_s"] += c["wall_s"]
+                mine["cpu_s"] += c["cpu_s"]
 
     def all(self, jobs: int, quiet: bool) -> list[tuple[ShotLoop, Path]]:
         """Every shot, ``jobs`` at a time, in two waves: the shots (and first pieces of long ones), then the later
         pieces, each started from its first piece. Which piece starts where depends only on what was measured,
-        so the output does not depend on ``jobs``. On any failure or interrupt the others are stopped and killed."""
-        n = len(self.plan.shots)
-        continues = self.continues()
+        so the output depends neither on ``jobs`` nor on where the shots ran. On any failure or interrupt the others
+        are stopped and killed."""
+        plan = self.job.plan
+        n = len(plan.shots)
+        continues = self.job.continues()
         head = [0] * n
         for i in range(1, n):
             head[i] = head[i - 1] if continues[i] else i
         done: dict[int, tuple[ShotLoop, Path]] = {}
-        with bar(self.plan.frames, f"encoding ({self.plan.codec}, {n} shots)", quiet) as pb:
+        with bar(plan.frames, f"encoding ({plan.codec}, {n} shots)", quiet) as pb:
             done.update(self._wave([(i, None, None) for i in range(n) if not continues[i]], jobs, pb))
             done.update(self._wave([(i, done[head[i]][0], head[i]) for i in range(n) if continues[i]], jobs, pb))
         return [done[i] for i in range(n)]
 
+    def _finish(self, i: int, got: tuple[ShotLoop, Path | str, dict], pb) -> tuple[ShotLoop, Path]:
+        shot, seg, cost = got
+        self._add(cost)
+        pb.update(shot.end_frame - shot.start_frame)  # the bar moves per shot
+        return shot, Path(seg)
+
     def _wave(self, tasks: list[tuple[int, ShotLoop | None, int | None]], jobs: int, pb
               ) -> dict[int, tuple[ShotLoop, Path]]:
-        if jobs == 1 or len(tasks) <= 1:
-            return {t[0]: self.shot(t[0], pb, t[1], t[2]) for t in tasks}
-        with ThreadPoolExecutor(min(jobs, len(tasks)), thread_name_prefix="jndenc-shot") as pool:
-            futs = {t[0]: pool.submit(self.shot, t[0], pb, t[1], t[2]) for t in tasks}
-            try:
-                return {i: f.result() for i, f in futs.items()}
-            except BaseException:
-                self.stop.set()
-                for f in futs.values():
-                    f.cancel()
-                kill_running()
-                raise
+        if not tasks:
+            return {}
+        if self.executor is None and (jobs == 1 or len(tasks) == 1):
+            return {i: self._finish(i, self.job.run(i, h, hi, stop=self.stop, status=pb.set_postfix_str), pb)
+                    for i, h, hi in tasks}
+        if self.executor is not None:
+            pool, own = self.executor, False
+            futs = {i: pool.submit(_run_remote, self.job, i, h, hi) for i, h, hi in tasks}
+        else:
+            pool, own = ThreadPoolExecutor(min(jobs, len(tasks)), thread_name_prefix="jndenc-shot"), True
+            futs = {i: pool.submit(self.job.run, i, h, hi, stop=self.stop, status=pb.set_postfix_str)
+                    for i, h, hi in tasks}
+        try:
+            return {i: self._finish(i, f.result(), pb) for i, f in futs.items()}
+        except BaseException:
+            self.stop.set()
+            for f in futs.values():
+                f.cancel()
+            kill_running()
+            raise
+        finally:
+            if own:
+                pool.shutdown(wait=True, cancel_futures=True)
+
+    def join_pieces(self, results: list[tuple[ShotLoop, Path]]) -> list[tuple[ShotLoop, Path]]:
+        """Pieces of one long shot brought within a CRF step of each other (`jndenc.loop.joined_pieces`): one
+        more attempt each at the lower CRF, kept whatever it measures (it can only be better)."""
+        out = list(results)
+        for i, crf in L.joined_pieces([r[0].crf for r in results], self.job.continues()).items():
+            shot, old = results[i]
+            cost: dict = {}
+            seg, m = self.job.attempt(i, len(shot.attempts), crf, cost)
+            self._add(cost)
+            old.unlink(missing_ok=True)
+            attempts = shot.attempts + [L.Attempt(crf, m.vmaf, m.bytes)]
+            k = len(attempts) - 1
+            out[i] = (replace(shot, attempts=attempts, kept=k, p5=m.p5,
+                              outcome=L.outcome(attempts, self.job.band, k, self.job.hi)), seg)
+        return out
 
 
 def run(src: Path, out: Path, plan: Plan, info: VideoInfo, *, target: float, options: LoopOptions,
-        thresholds: Sequence[float], stream_maps: Sequence[str], stream_kw: dict, quiet: bool = True
-        ) -> tuple[Plan, LoopResult]:
+        thresholds: Sequence[float], stream_maps: Sequence[str], stream_kw: dict, quiet: bool = True,
+        dask: str | None = None) -> tuple[Plan, LoopResult]:
     """Encode ``plan``'s shots of ``src`` as measured segments, each steered into the band around ``target``,
     and write the joined output to ``out`` (a temp path the caller renames). Returns the plan at the CRFs
-    kept and what the loop did."""
+    kept and what the loop did. ``dask``: a scheduler address whose workers run the shots (the input and
+    the output's folder at the same paths there); the join and the mux run here."""
     band = options.band(target)
-    jobs = max(1, min(len(plan.shots), options.jobs or available_cores()))
+    times, tb, start_time, notes = _timestamps(src, info, plan)
+    close = None
+    executor, jobs = None, max(1, min(len(plan.shots), options.jobs or available_cores()))
+    if dask is not None:
+        from .batch.workers import dask_executor
+
+        executor, jobs, close = dask_executor(dask, None)
     work = Path(tempfile.mkdtemp(prefix=".jndenc-segments-", dir=out.parent))  # beside the output: same disk
     try:
-        loop = _Shots(src, plan, info, band, options, thresholds, work)
+        job = ShotJob(src, plan, band, options, work,
+                      S.SegmentCodec(plan.codec, plan.preset, S.encoder_threads(info.width, info.height),
+                                     info.bit_depth), times, tb, start_time, tuple(thresholds))
+        loop = _Shots(job, notes, executor)
         ph = Phase()
         results = loop.join_pieces(loop.all(jobs, quiet))
         loop_phase = ph.done()
         ph = Phase()
         video = work / "video.mp4"
-        S.join([r[1] for r in results], [s.start_frame for s in plan.shots], loop.times, loop.tb, video)
+        S.join([r[1] for r in results], [s.start_frame for s in plan.shots], times, tb, video)
         run_ffmpeg(S.mux_args(video, src, out, stream_maps, stream_kw), what=f"writing {out.name}")
         join_phase = ph.done()
     finally:
         shutil.rmtree(work, ignore_errors=True)
+        if close is not None:
+            close()
     shots = [r[0] for r in results]
     kept_plan = with_shot_crfs(plan, [s.crf for s in shots])
     encoded = sum((s.end_frame - s.start_frame) * len(s.attempts) for s in shots)
     cost = {"attempts": loop_phase, "join": join_phase,
-            **{k: {"wall_s": round(v, 3), "cpu_s": round(loop.cpu.get(k, 0.0), 3)} for k, v in loop.wall.items()}}
-    return kept_plan, LoopResult(shots, band, options, encoded, cost, loop.notes)
+            **{k: {"wall_s": round(loop.cost.get(k, {}).get("wall_s", 0.0), 3),
+                   "cpu_s": round(loop.cost.get(k, {}).get("cpu_s", 0.0), 3)}
+               for k in ("first_attempts", "extra_attempts")}}
+    if dask is not None:
+        notes = notes + [f"shots encoded and measured on the Dask workers of {dask}; attempts' CPU seconds are "
+                         "theirs, the phase totals this machine's"]
+    return kept_plan, LoopResult(shots, band, options, encoded, cost, notes)
 
 
 LOOP_ONLY_CODECS = ("av1", "vp9")  # no per-frame zones in FFmpeg: per-shot quality needs segments

@@ -284,3 +284,52 @@ def test_target_vmaf_moves_an_av1_start_on_the_x264_scale_before_mapping_it(cut_
     want = shotloop.on_codec(shotloop.start_at(base, 90.0, DEFAULT_THRESHOLDS), "av1")
     r = encode(cut_clip, tmp_path / "o.mkv", codec="av1", target_vmaf=90, jobs=2)
     assert [s.attempts[0].crf for s in r.loop.shots] == [s.crf for s in want.shots]
+
+
+@pytest.fixture
+def dask_scheduler(tmp_path):
+    """A real `dask scheduler` and two `dask worker`s of one thread each, as separate processes."""
+    pytest.importorskip("distributed")
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    addr = f"tcp://127.0.0.1:{port}"
+    env = {**os.environ, "DASK_DISTRIBUTED__WORKER__DAEMON": "False"}
+    procs = [subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
+                               "--port", str(port), "--no-dashboard"], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, env=env, cwd=tmp_path)]
+    try:
+        for k in range(2):
+            procs.append(subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker", addr, "--nthreads", "1",
+                                           "--no-dashboard", "--no-nanny", "--name", f"w{k}"],
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=tmp_path))
+        from distributed import Client
+
+        deadline = time.time() + 60
+        with Client(addr, timeout="30s") as client:
+            while len(client.scheduler_info()["workers"]) < 2:
+                assert time.time() < deadline, "dask workers did not start"
+                time.sleep(0.2)
+        yield addr
+    finally:
+        for p in reversed(procs):
+            p.terminate()
+        for p in procs:
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+def test_dask_workers_encode_the_shots_byte_identical_to_a_local_run(cut_clip, tmp_path, dask_scheduler):
+    local = encode(cut_clip, tmp_path / "local.mp4", jobs=2)
+    p = subprocess.run([sys.executable, "-m", "jndenc", "encode", str(cut_clip), str(tmp_path / "remote.mp4"),
+                        "--dask", dask_scheduler, "--json", "-q"], capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, p.stderr
+    d = json.loads(p.stdout)
+    assert (tmp_path / "remote.mp4").read_bytes() == (tmp_path / "local.mp4").read_bytes()
+    assert d["loop"]["attempts"] == local.to_dict()["loop"]["attempts"]
+    assert any("Dask workers" in n for n in d["notes"])
+    assert not list(tmp_path.glob(".jndenc-segments-*"))
