@@ -613,7 +613,25 @@ def codec_starts_table(res: dict) -> str:
                                      rows, [False] + [True] * 6)
 
 
+def batch_learning_reading(d: dict) -> str:
+    """The issue's test of batch learning, read off the same JSON: the last quarter's start error over the first's."""
+    lines = []
+    for se in d["series"]:
+        on, off = se["runs"]["learn"], se["runs"]["no_learn"]
+        q = on["learning"]["quarters"]
+        ratio = q[-1]["start_mae"] / q[0]["start_mae"] if q[0]["start_mae"] else float("nan")
+        lines.append(f"- `{se['clip']}` ({se['split']}): last quarter's start error {100 * ratio:.0f}% of the first's "
+                     f"({'within' if ratio <= 0.7 else 'above'} 70%); attempts per shot {off['attempts_per_shot']:.2f} "
+                     f"-> {on['attempts_per_shot']:.2f} against `--no-learn`, time vs plain "
+                     f"{off['wall_vs_plain']:.2f}x -> {on['wall_vs_plain']:.2f}x, bytes vs CRF 23 "
+                     f"{off['vs_crf23_pct']:+.1f}% -> {on['vs_crf23_pct']:+.1f}%, worst shot {off['worst_shot']:.2f} -> "
+                     f"{on['worst_shot']:.2f}.")
+    return "\n".join(lines)
+
+
 REGIONS: dict[str, Callable[[], str]] = {
+    "batch-learning-reading": _maybe("benchmarks/results/batch_learning.json", batch_learning_reading,
+                                     "batch-learning run", "run `batch_learning.py` per series"),
     "codec-starts": _maybe("benchmarks/results/segments_codecs.json", codec_starts_table, "codec run",
                            "run `segments.py CLIPS --rows crf23,balanced,balanced@av1 --out "
                            "benchmarks/results/segments_codecs.json`"),
