@@ -12,8 +12,11 @@ keeps them in its journal, and `StartLearner` is the object a pipeline holds bet
 """
 from __future__ import annotations
 
+import json
+import os
 import statistics
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Iterable, Sequence
 
 from . import loop as L
@@ -116,3 +119,31 @@ class StartLearner:
     @classmethod
     def from_dict(cls, d: dict) -> "StartLearner":
         return cls(([ShotLabel.from_dict(x) for x in f] for f in d.get("files", [])), prior=d.get("prior", PRIOR_FILES))
+
+
+def load(path: str | os.PathLike) -> StartLearner:
+    """The learner kept in ``path`` (`StartLearner.to_dict` as JSON), or a new one where there is no file yet."""
+    p = Path(path)
+    if not p.exists():
+        return StartLearner()
+    try:
+        return StartLearner.from_dict(json.loads(p.read_text()))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        from .errors import UserError
+
+        raise UserError(f"{p}: not a start-learning file ({exc})") from None
+
+
+def append(path: str | os.PathLike, labels: Sequence[ShotLabel]) -> None:
+    """Add one file's labels to the learner kept in ``path``, under a lock and by an atomic rename, so encodes
+    that share the file never lose each other's labels (each starts from what was there when it began)."""
+    import fcntl
+
+    p = Path(path)
+    with open(p.with_name(p.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        learner = load(p)
+        learner.add(labels)
+        tmp = p.with_name(f".{p.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(learner.to_dict()))
+        os.replace(tmp, p)

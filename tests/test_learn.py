@@ -193,3 +193,28 @@ def test_cli_prints_the_learning_line(series, tmp_path):
                        capture_output=True, text=True, timeout=300)
     assert p.returncode == 0, p.stderr
     assert "starts  error" in p.stdout and "attempts/shot" in p.stdout
+
+
+def test_cli_learn_file_carries_the_correction_between_encodes(series, tmp_path):
+    import subprocess
+    import sys
+
+    state = tmp_path / "series.json"
+
+    def run(ep: str, *extra: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "jndenc", "encode", str(series / ep), str(tmp_path / ep),
+                               "--learn", str(state), "--jobs", "1", "--json", "-q", *extra],
+                              capture_output=True, text=True, timeout=300)
+
+    first = run("ep0.mp4")
+    assert first.returncode == 0, first.stderr
+    a = json.loads(first.stdout)["start"]
+    assert a["offset"] == 0.0 and len(jndenc.learn.load(state).files) == 1
+    second = run("ep1.mp4")
+    assert second.returncode == 0, second.stderr
+    b = json.loads(second.stdout)["start"]
+    assert b["offset"] == learn.offset([[learn.ShotLabel.from_dict(x) for x in a["labels"] if x]]) != 0.0
+    assert len(learn.load(state).files) == 2
+    bad = run("ep2.mp4", "--effort", "fast")
+    assert bad.returncode == 2 and "measured effort" in bad.stderr and "Traceback" not in bad.stderr
+    assert len(learn.load(state).files) == 2

@@ -13,7 +13,7 @@ from .report import print_result
 SECTIONS = (
     ("Options", ["effort", "target_jnd", "target_vmaf", "codec", "preset", "as_json", "report", "verify", "overwrite",
                  "quiet", "help"]),
-    ("The shot loop (balanced, thorough)", ["jobs", "dask", "min_crf", "max_crf"]),
+    ("The shot loop (balanced, thorough)", ["jobs", "dask", "learn", "min_crf", "max_crf"]),
     ("Expert: one-pass modes instead of an effort level", ["mode", "crf", "margin", "confidence", "ensure", "tighten",
                                                           "granularity", "plan_in", "plan_out"]),
     ("Search and guided modes", ["thresholds", "metric", "pool", "workers", "trial_seconds", "crf_step",
@@ -38,6 +38,9 @@ SECTIONS = (
 @click.option("--dask", metavar="ADDRESS", default=None,
               help="Encode and measure the shots on the workers of this Dask scheduler (IN and OUT's folder at the "
                    "same paths there); the join runs here. The output is the same as a local run's.")
+@click.option("--learn", "learn_file", type=click.Path(dir_okay=False), default=None, metavar="FILE.json",
+              help="Start from what the files encoded with the same FILE taught (as `jndenc batch` does), then add "
+                   "this file's shots to it.")
 @click.option("--mode", type=click.Choice(["predict", "probe", "guided", "search"]), default=None,
               help="Expert: one-pass recipes instead of an effort level. " + MODE_HELP)
 @click.option("--crf", type=click.FloatRange(0, 51), default=None, help="Fixed CRF everywhere (the baseline).")
@@ -66,15 +69,24 @@ SECTIONS = (
 @click.option("--report", type=click.Path(dir_okay=False), default=None, metavar="FILE.html",
               help="Write a static page: a thumbnail, CRF and VMAF against the band per shot, bytes and time.")
 @debug_option
-def encode(src, dst, effort, target_vmaf, jobs, dask, mode, crf, plan_in, plan_out, verify, ensure, tighten, validate, compare_crf, overwrite, threads, quiet,
+def encode(src, dst, effort, target_vmaf, jobs, dask, learn_file, mode, crf, plan_in, plan_out, verify, ensure, tighten, validate, compare_crf, overwrite, threads, quiet,
            as_json, report, debug, **kw):
     """Encode IN to OUT at the CRF each shot needs to stay at the target (JND1 = VMAF 94)."""
     from ..encode import encode as run
 
-    result = run(src, dst, plan=plan_in, plan_out=plan_out, overwrite=overwrite, quiet=quiet or as_json,
+    learned = None
+    if learn_file is not None:
+        from ..learn import load
+
+        learned = load(learn_file).offset()
+    result = run(src, dst, start_offset=learned, plan=plan_in, plan_out=plan_out, overwrite=overwrite, quiet=quiet or as_json,
                  threads=threads, mode=mode, crf=crf, verify=verify, ensure=ensure, tighten=tighten, validate=validate,
                  compare_crf=compare_crf, effort=effort, target_vmaf=target_vmaf, jobs=jobs, dask=dask,
                  **plan_kwargs(kw))
+    if learn_file is not None and result.start is not None:
+        from ..learn import ShotLabel, append
+
+        append(learn_file, [ShotLabel.from_dict(x) for x in result.start["labels"] if x is not None])
     if report:
         from ..report import write
 
