@@ -16,7 +16,7 @@ from pathlib import Path
 
 import ffmpeg
 
-from . import learn, shotloop
+from . import learn, modes, shotloop
 from .effort import Effort, chosen
 from .errors import UserError
 from .learn import StartLearner
@@ -219,7 +219,7 @@ def _encode_one_pass(src: Path, dst: Path, info: VideoInfo, plan: Plan, *, t0: f
     # corrective passes (--ensure/--tighten) write beside it; the kept one is renamed to tmp
     extra = [tmp.with_name(tmp.name.replace(".tmp", f".pass{k}.tmp")) for k in (2, 3)]
     if verify is None:
-        verify = plan.mode in ("guided", "search") or ensure
+        verify = (plan.mode in modes.REGISTRY and modes.mode(plan.mode).measures) or ensure
     why = V.unmeasurable(info.width, info.height)
     if verify and why:
         if ensure:

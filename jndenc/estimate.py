@@ -20,6 +20,7 @@ import numpy as np
 
 from .analyze import Analysis, ShotOptions, analyze
 from .errors import UserError
+from .modes import NAMES
 from .guided import GuidedOptions, guided
 from .media.probe import VideoInfo, probe
 from .media.probe_encode import ProbeOptions, centred_crfs, probe_shots
@@ -28,7 +29,7 @@ from .progress import bar
 from .search import DEFAULT_THRESHOLDS, SearchOptions, search
 
 LEVELS = 3
-ESTIMATE_MODES = ("predict", "search", "guided", "probe")
+ESTIMATE_MODES = NAMES
 
 
 @dataclass

@@ -23,11 +23,9 @@ from .guided import GuidedOptions
 from .media.probe import VideoInfo, probe
 from .planner import DEFAULT_X265_OFFSETS, Plan, PlanOptions, fixed_plan, margin_report, plan_from_estimates
 from .search import DEFAULT_THRESHOLDS
+from . import modes as registry
 
-MODES = ("predict", "probe", "guided", "search", "crf")
-GUIDED_TRIAL_SECONDS = 4.0  # long shots: trials measure the middle 4 s
-# model modes take the margin their measured errors call for; guided aims at the target itself
-DEFAULT_MARGIN = {"predict": "auto", "probe": "auto", "search": 1.0, "guided": 0.0}
+MODES = (*registry.NAMES, "crf")
 
 __all__ = ["plan", "predict", "analyse_and_plan", "load_predictor", "load_calibration", "Prediction", "MODES"]
 
@@ -182,9 +180,9 @@ def analyse_and_plan(
     if mode not in MODES:
         raise UserError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
     if margin is None:
-        margin = DEFAULT_MARGIN.get(mode, 1.0)
+        margin = registry.mode(mode).margin if mode in registry.REGISTRY else 1.0
     if trial_seconds is None:
-        trial_seconds = GUIDED_TRIAL_SECONDS if mode == "guided" else 0.0
+        trial_seconds = registry.mode(mode).trial_seconds if mode in registry.REGISTRY else 0.0
     opts = plan_options or PlanOptions(
         codec=codec, preset=preset, target_jnd=target_jnd, margin=margin,
         confidence=PlanOptions.confidence if confidence is None else confidence, min_crf=min_crf,
@@ -218,7 +216,7 @@ def analyse_and_plan(
         detection_s = est.analysis.seconds
         truncated = est.analysis.truncated
         cuts = est.analysis.cuts
-        if mode in ("guided", "search"):
+        if registry.mode(mode).measures:
             p.stats["trial_encodes"] = est.trial_encodes
             p.stats["trials_measured"] = est.trials_measured
             p.stats["trials"] = [s.trials for s in est.shots]

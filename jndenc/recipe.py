@@ -11,8 +11,9 @@ from dataclasses import dataclass
 
 from .effort import EFFORTS
 from .errors import UserError
+from .modes import NAMES
 
-MODES = ("predict", "probe", "guided", "search")
+MODES = NAMES
 CORRECTIVE = ("ensure", "tighten")
 
 

@@ -346,7 +346,7 @@ def run(src: Path, out: Path, plan: Plan, info: VideoInfo, *, target: float, opt
     close = None
     executor, jobs = None, max(1, min(len(plan.shots), options.jobs or available_cores()))
     if dask is not None:
-        from .batch.workers import dask_executor
+        from .cluster import dask_executor
 
         executor, jobs, close = dask_executor(dask, None)
     work = Path(tempfile.mkdtemp(prefix=".jndenc-segments-", dir=out.parent))  # beside the output: same disk

@@ -46,11 +46,9 @@ ENSURE_SLOPE = 0.75
 # valid splits): an assumed 1.5 under-raises most shots, so that a raised shot rarely ends below the tolerance
 TIGHTEN_SLOPE = 1.5
 TIGHTEN_STEP = 0.25
-# --tighten's --confidence where none is given (margin auto), per mode: the whole loop replayed per training shot
-# from each mode's out-of-fold estimates (benchmarks/tighten_sim.py) left no shot below the tolerance at any level
-# and kept the fewest bytes from these; predict's many misses at 0.5-0.6 are lowered past their target, and from
-# 0.9 (the default without --tighten) one raise is too short in either mode
-TIGHTEN_CONFIDENCE = {"predict": 0.7, "probe": 0.5}
+# --tighten's --confidence where none is given (margin auto), per mode: `jndenc.modes` (from 0.9, the default
+# without --tighten, one raise is too short in either mode)
+from .modes import TIGHTEN_CONFIDENCE  # noqa: E402,F401 - re-exported: verify's public name for it
 
 
 @dataclass

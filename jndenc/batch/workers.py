@@ -18,7 +18,8 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from ..errors import FFmpegError, JndencError, UserError
+from ..errors import FFmpegError, JndencError
+from ..cluster import dask_executor  # noqa: F401 - batch's executors: local processes here, Dask there
 from ..media.ffargs import threads_per_job
 
 # ---------------------------------------------------------------- worker side
@@ -40,8 +41,10 @@ def needs_model(opts: dict) -> bool:
     """Whether these encode options plan with the JND model (predict, or guided starting from it; no fixed CRF)."""
     if opts.get("crf") is not None:
         return False
-    mode = opts.get("mode", "predict")
-    return mode in ("predict", "probe") or (mode == "guided" and opts.get("prior") is None)
+    from ..modes import REGISTRY
+
+    m = REGISTRY.get(opts.get("mode", "predict"))
+    return m is not None and m.model and (m.name != "guided" or opts.get("prior") is None)
 
 
 def _auto_threads() -> int | None:
@@ -135,35 +138,3 @@ def process_executor(jobs: int) -> tuple[cf.Executor, int, Callable[[], None]]:
     pool = cf.ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"),
                                   initializer=_init_worker, initargs=(os.getpid(),))
     return pool, jobs, lambda: pool.shutdown(wait=True, cancel_futures=True)
-
-
-def dask_executor(address: str | None, n_local: int | None) -> tuple[cf.Executor, int, Callable[[], None]]:
-    """A Dask client on ``address``, or on a LocalCluster of ``n_local`` worker processes."""
-    try:
-        import distributed
-    except ImportError:
-        raise UserError("Dask is not installed: pip install 'jndenc[dask]'") from None
-    import logging
-
-    cluster = None
-    try:
-        if n_local:
-            # processes=True and one thread per worker: encodes hold the GIL in
-            # analysis, and a model per process is what predict mode wants
-            cluster = distributed.LocalCluster(n_workers=n_local, threads_per_worker=1, processes=True,
-                                               dashboard_address=None, silence_logs=logging.ERROR)
-            client = distributed.Client(cluster)
-        else:
-            client = distributed.Client(address, timeout="20s")
-    except (OSError, TimeoutError) as exc:
-        if cluster is not None:
-            cluster.close()
-        raise UserError(f"cannot reach Dask scheduler {address}: {exc}") from None
-    slots = max(1, sum(client.nthreads().values()))
-
-    def close() -> None:
-        client.close()
-        if cluster is not None:
-            cluster.close()
-
-    return client.get_executor(pure=False), slots, close

@@ -24,7 +24,8 @@ from ..media.quality import compare
 from ..estimate import estimate, search_options
 from ..guided import GuidedOptions
 from ..models.probe import ProbeModel, default_probe_weights
-from ..pipeline import DEFAULT_MARGIN, GUIDED_TRIAL_SECONDS, load_calibration
+from ..modes import REGISTRY as MODES
+from ..pipeline import load_calibration
 from ..planner import PlanOptions, make_plan
 from ..planner import fixed_plan as fixed_crf_plan
 from ..predictor import default_weights_candidates, default_weights_path
@@ -186,14 +187,14 @@ class Runner:
             kw["probe_model"] = self.probe_model()
         src = self.ensure_source(cs)
         sopts = search_options(self.opts.codec, self.opts.preset, thresholds,
-                               trial_seconds=GUIDED_TRIAL_SECONDS if mode == "guided" else 0.0)
+                               trial_seconds=MODES[mode].trial_seconds)
         est = estimate(src, mode, search_options=sopts, guided_options=GuidedOptions(target_jnd=target), **kw)
         self.counters.analyses += 1
         rec = {"mode": mode, "model": est.model, "frames": est.frames, "fps": est.fps,
                "shots": [list(r) for r in est.ranges], "jnd": [s.to_dict()["jnd"] for s in est.shots],
                "analysis_s": round(est.seconds, 3), "trial_encodes": est.trial_encodes,
                "shot_times": est.shot_times()}
-        if DEFAULT_MARGIN.get(mode) == "auto":
+        if MODES[mode].margin == "auto":
             conf = PlanOptions().confidence if confidence is None else confidence
             margins, why, calibrated = est.auto_margins(conf)
             rec["auto_margins"] = {"margins": [round(float(m), 4) for m in margins], "source": why,
@@ -216,7 +217,7 @@ class Runner:
         """The plan for one jndenc point; ``margin="auto"`` is the mode's default in `jndenc encode`."""
         shot_margins, calibrated = None, False
         if margin == "auto":
-            margin = DEFAULT_MARGIN.get(an["mode"], 1.0)
+            margin = MODES[an["mode"]].margin if an["mode"] in MODES else 1.0
             if margin == "auto":
                 am = an["auto_margins"]
                 shot_margins, calibrated = am["margins"], am["calibrated"]

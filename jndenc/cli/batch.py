@@ -6,7 +6,7 @@ import json
 import click
 
 from .common import debug_option
-from .options import MODE_HELP, plan_kwargs, plan_options, search_options
+from .options import MODE_HELP, NAMES, plan_kwargs, plan_options, search_options
 
 EXIT_ITEMS_FAILED = 3  # distinct from 2 (bad usage/input) so pipelines can tell "some files failed"
 
@@ -71,7 +71,7 @@ def _print_summary(s: dict) -> None:
               help="As `jndenc encode --effort` [default: balanced, unless --mode, --crf, --ensure or --tighten].")
 @click.option("--target-vmaf", type=click.FloatRange(20, 100), default=None, metavar="V",
               help="Aim every shot at this VMAF instead of --target-jnd's (balanced and thorough).")
-@click.option("--mode", type=click.Choice(["predict", "probe", "guided", "search"]), default=None,
+@click.option("--mode", type=click.Choice(NAMES), default=None,
               help="Expert: one-pass recipes instead of an effort level. " + MODE_HELP)
 @click.option("--verify/--no-verify", default=None,
               help="Measure each output's VMAF per shot [default: on in guided/search]; the summary names the worst.")

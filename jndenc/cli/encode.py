@@ -6,7 +6,7 @@ import json
 import click
 
 from .common import Sectioned, debug_option
-from .options import MODE_HELP, plan_kwargs, plan_options, search_options
+from .options import MODE_HELP, NAMES, plan_kwargs, plan_options, search_options
 from .report import print_result
 
 
@@ -41,7 +41,7 @@ SECTIONS = (
 @click.option("--learn", "learn_file", type=click.Path(dir_okay=False), default=None, metavar="FILE.json",
               help="Start from what the files encoded with the same FILE taught (as `jndenc batch` does), then add "
                    "this file's shots to it.")
-@click.option("--mode", type=click.Choice(["predict", "probe", "guided", "search"]), default=None,
+@click.option("--mode", type=click.Choice(NAMES), default=None,
               help="Expert: one-pass recipes instead of an effort level. " + MODE_HELP)
 @click.option("--crf", type=click.FloatRange(0, 51), default=None, help="Fixed CRF everywhere (the baseline).")
 @plan_options

@@ -4,6 +4,7 @@ from __future__ import annotations
 import click
 
 from ..media.shots import DEFAULT_DETECTOR, DETECTORS
+from ..modes import HELP, NAMES  # noqa: F401 - NAMES: the CLI's mode choices
 from ..planner import PRESETS
 
 def _floats(ctx, param, value):
@@ -16,9 +17,7 @@ def _floats(ctx, param, value):
     return vals
 
 
-MODE_HELP = ("predict: the JND model, no trial encode; probe: the model plus one or two 1 s medium-preset probe encodes per shot at its estimate; "
-             "guided: the model's JND plus 2-3 measured trial encodes per shot; search: bisection by trial encodes "
-             "(slow, exact for the proxy).")
+MODE_HELP = HELP
 
 
 def _margin(ctx, param, value):
