@@ -7,7 +7,7 @@ The model predicts x264 CRFs. Per clip (its first ``--max-frames`` frames, a los
 on a CRF grid at its default speed in jndenc (`jndenc.media.segments.codec_args`) and VMAF measured (every
 frame). For VMAF levels 90..98 the CRF reaching that level is interpolated on each curve; each (x264 CRF,
 codec CRF) pair at one level of one clip is a point, and the table is the median codec CRF in bins of x264
-CRF. `jndenc.shotloop` maps a shot's start through it (the loop corrects what is left). Run it on training
+CRF. `jndenc.starts` maps a shot's start through it (the loop corrects what is left). Run it on training
 and validation clips only.
 """
 from __future__ import annotations

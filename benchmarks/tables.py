@@ -577,7 +577,7 @@ def codec_starts_table(res: dict) -> str:
     """Per codec row of a segments run: how far the first attempt was from where the shot's attempts put the aim
     (the encoder's own CRF units), how often it landed in the band, and the attempts per shot."""
     from jndenc import loop as L
-    from jndenc.shotloop import codec_scale
+    from jndenc.starts import codec_scale
 
     rows = []
     for row in res["options"]["rows"]:

@@ -11,15 +11,16 @@ from __future__ import annotations
 import json
 import os
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 
 import ffmpeg
 
-from . import learn, modes, shotloop
+from . import learn, modes, shotloop, starts
 from .effort import Effort, chosen
 from .errors import UserError
 from .learn import StartLearner
+from .result import EncodeResult
 from .output import VALIDATE_MODES, check_paths, stream_options, temp_path, validate_output  # noqa: F401
 from .output import target_vmaf as target_vmaf_of
 
@@ -27,7 +28,7 @@ target_vmaf = target_vmaf_of  # the public name; inside `encode` its parameter o
 from .media.ffbin import require
 from .media.segments import ENCODERS
 from .pipeline import plan as make_plan_for
-from .planner import CODECS, Plan, margin_report
+from .planner import CODECS, Plan
 from .search import DEFAULT_THRESHOLDS
 from . import verify as V
 from .media.probe import VideoInfo, probe
@@ -35,72 +36,6 @@ from .progress import FrameCounter, bar
 from .reference import compare_with_crf
 from .media.runner import run_ffmpeg
 
-
-
-@dataclass
-class EncodeResult:
-    input: str
-    output: str
-    mode: str
-    codec: str
-    frames: int
-    bytes: int
-    bitrate_kbps: float
-    plan: Plan
-    timings: dict
-    notes: list[str] = field(default_factory=list)
-    quality: list | None = None  # per-shot `jndenc.verify.ShotQuality` with --verify
-    target_vmaf: float | None = None
-    passes: list[dict] = field(default_factory=list)  # --ensure/--tighten: each pass's CRFs, bytes, per-shot VMAF, kept
-    compare: dict | None = None  # --compare-crf: a plain fixed-CRF encode of the same input beside this one
-    effort: str | None = None  # the effort level (None: an expert's --mode, --crf or --plan)
-    loop: shotloop.LoopResult | None = None  # measured efforts: what the segment loop did per shot
-    cost: dict | None = None  # measured efforts: wall and CPU seconds per phase
-    start: dict | None = None  # measured efforts: the start's correction and each shot's label (`jndenc.learn`)
-
-    def to_dict(self) -> dict:
-        shots = []
-        for i, s in enumerate(self.plan.shots):
-            d = {"start_frame": s.start_frame, "end_frame": s.end_frame, "jnd": s.jnd, "crf": s.crf}
-            if self.quality is not None:
-                d["vmaf"] = self.quality[i].to_dict()
-            if self.loop is not None:
-                d.update(self.loop.shots[i].to_dict())
-            shots.append(d)
-        out = {
-            "input": self.input,
-            "output": self.output,
-            "effort": self.effort,
-            "mode": self.mode,
-            "codec": self.codec,
-            "preset": self.plan.preset,
-            "frames": self.frames,
-            "bytes": self.bytes,
-            "bitrate_kbps": round(self.bitrate_kbps, 2),
-            "model": self.plan.model,
-            "shots": shots,
-            "zones": len(self.plan.zones),
-            "margin": margin_report(self.plan),
-            "trial_encodes": self.plan.stats.get("trial_encodes"),
-            "trials_measured": self.plan.stats.get("trials_measured"),
-            "timings": self.timings,
-            "notes": self.notes,
-        }
-        if "probe" in self.plan.stats:  # probe mode: what the probes measured and cost (inside analysis_s)
-            out["probe"] = self.plan.stats["probe"]
-        if self.quality is not None:
-            out["verify"] = V.summary(self.quality, self.target_vmaf)
-        if self.passes:
-            out["passes"] = self.passes
-        if self.loop is not None:
-            out["loop"] = self.loop.summary()
-        if self.cost is not None:
-            out["cost"] = self.cost
-        if self.start is not None:
-            out["start"] = self.start
-        if self.compare is not None:
-            out["compare"] = self.compare
-        return out
 
 
 def build_command(src: Path, tmp: Path, plan: Plan, info: VideoInfo, stream_maps: list[str], stream_kw: dict,
@@ -182,7 +117,7 @@ def encode(
     if target_vmaf is not None:
         raise UserError("--target-vmaf needs a measured effort (balanced or thorough); the one-pass modes aim at "
                         "--target-jnd")
-    if plan_options.get("codec") in shotloop.LOOP_ONLY_CODECS:
+    if plan_options.get("codec") in starts.LOOP_ONLY_CODECS:
         raise UserError(f"--codec {plan_options['codec']} has no per-shot zones in FFmpeg: it runs through the "
                         "shot loop (--effort balanced or thorough) only")
     _check_container(dst, plan_options.get("codec") or "x264")
@@ -359,15 +294,15 @@ def _encode_measured(src: Path, dst: Path, eff: Effort, *, target_vmaf: float | 
     plan_options = {**plan_options, "mode": "predict", "margin": plan_options.get("margin") or "auto",
                     "confidence": plan_options.get("confidence") or eff.confidence,
                     # the model predicts x264 CRFs: AV1 and VP9 plans move to their encoder's scale after
-                    "codec": "x264" if codec in shotloop.LOOP_ONLY_CODECS else codec}
+                    "codec": "x264" if codec in starts.LOOP_ONLY_CODECS else codec}
     plan = make_plan_for(src, info=info, quiet=quiet, **plan_options)
     target = target_vmaf_of(plan) if target_vmaf is None else float(target_vmaf)
     thresholds = list(plan.stats.get("thresholds") or DEFAULT_THRESHOLDS)
     # --target-vmaf and a learned offset move the start on the x264 scale the model predicts, then AV1/VP9 map it
-    plan = shotloop.start_at(plan, target, thresholds)
+    plan = starts.start_at(plan, target, thresholds)
     model = [s.crf for s in plan.shots]
     offset = learner.offset() if learner is not None else float(start_offset or 0.0)
-    plan = shotloop.on_codec(shotloop.shifted(plan, offset), codec)
+    plan = starts.on_codec(starts.shifted(plan, offset), codec)
     require(ENCODERS[plan.codec])
     cost = {"analysis": analysis.done()}
     maps, stream_kw, notes = stream_options(src, dst, info)

@@ -131,6 +131,33 @@ def plan(src: str | os.PathLike, **options) -> Plan:
     return analyse_and_plan(src, **options).plan
 
 
+def _fixed(src, crf: float | None, info: VideoInfo, opts: PlanOptions, shot_options: ShotOptions, quiet: bool):
+    """A fixed CRF's plan (shots detected, nothing estimated) and the analysis it came from."""
+    if crf is None or not (0 <= crf <= 51):
+        raise UserError(f"--crf must be within 0..51 (got {crf})")
+    a = analyze(src, None, info=info, shot_options=shot_options, quiet=quiet)
+    return fixed_plan(a.shots, crf, a.frames, info.fps, opts, input=str(src), shot_times=a.shot_times()), a
+
+
+def _record_estimates(p: Plan, est: Estimates, thresholds: Sequence[float]) -> None:
+    """What the estimates measured and noted, kept in the plan's stats for the encode's report."""
+    if registry.mode(est.mode).measures:
+        p.stats["trial_encodes"] = est.trial_encodes
+        p.stats["trials_measured"] = est.trials_measured
+        p.stats["trials"] = [s.trials for s in est.shots]
+        p.stats["thresholds"] = [float(x) for x in thresholds]
+    # the truncation note is encode's to word (it knows what it encoded)
+    notes = [n for n in est.notes if n != est.analysis.truncated]
+    notes += [f"shot {i} ({s.start_frame}-{s.end_frame}): {n}" for i, s in enumerate(est.shots) for n in s.notes]
+    if notes:
+        p.stats["notes"] = notes
+    for key in ("prior", "spread"):
+        if key in est.stats:
+            p.stats[key] = est.stats[key]
+    if "probe" in est.stats:
+        p.stats["probe"] = probe_report(est.stats)
+
+
 def analyse_and_plan(
     src: str | os.PathLike,
     *,
@@ -179,10 +206,11 @@ def analyse_and_plan(
         mode = "crf"
     if mode not in MODES:
         raise UserError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+    m = registry.REGISTRY.get(mode)
     if margin is None:
-        margin = registry.mode(mode).margin if mode in registry.REGISTRY else 1.0
+        margin = m.margin if m else 1.0
     if trial_seconds is None:
-        trial_seconds = registry.mode(mode).trial_seconds if mode in registry.REGISTRY else 0.0
+        trial_seconds = m.trial_seconds if m else 0.0
     opts = plan_options or PlanOptions(
         codec=codec, preset=preset, target_jnd=target_jnd, margin=margin,
         confidence=PlanOptions.confidence if confidence is None else confidence, min_crf=min_crf,
@@ -191,17 +219,10 @@ def analyse_and_plan(
         # guided CRFs sit on half steps where the curve is steep; keep them
         crf_step=crf_step / 2 if mode == "guided" else 1.0)
     opts.validate()
-    est = None
     info = info or probe(src)
     t0 = time.perf_counter()
     if mode == "crf":
-        if crf is None or not (0 <= crf <= 51):
-            raise UserError(f"--crf must be within 0..51 (got {crf})")
-        a = analyze(src, None, info=info, shot_options=shot_options, quiet=quiet)
-        p = fixed_plan(a.shots, crf, a.frames, info.fps, opts, input=str(src), shot_times=a.shot_times())
-        detection_s = a.seconds
-        truncated = a.truncated
-        cuts = a.cuts
+        est, p, analysis = None, *_fixed(src, crf, info, opts, shot_options, quiet)
     else:
         if mode != "predict" and opts.granularity == "frame":
             raise UserError(f"--granularity frame needs --mode predict ({mode} measures whole shots)")
@@ -212,30 +233,12 @@ def analyse_and_plan(
                        shot_options=shot_options, workers=workers, quiet=quiet, guided_options=gopts, prior=prior,
                        search_options=search_options(opts.codec, opts.preset, thresholds, metric, pool,
                                                      trial_seconds))
-        p = plan_from_estimates(est, opts)
-        detection_s = est.analysis.seconds
-        truncated = est.analysis.truncated
-        cuts = est.analysis.cuts
-        if registry.mode(mode).measures:
-            p.stats["trial_encodes"] = est.trial_encodes
-            p.stats["trials_measured"] = est.trials_measured
-            p.stats["trials"] = [s.trials for s in est.shots]
-            p.stats["thresholds"] = [float(x) for x in thresholds]
-        # the truncation note is encode's to word (it knows what it encoded)
-        notes = [n for n in est.notes if n != truncated]
-        notes += [f"shot {i} ({s.start_frame}-{s.end_frame}): {n}" for i, s in enumerate(est.shots) for n in s.notes]
-        if notes:
-            p.stats["notes"] = notes
-        if "prior" in est.stats:
-            p.stats["prior"] = est.stats["prior"]
-        if "spread" in est.stats:
-            p.stats["spread"] = est.stats["spread"]
-        if "probe" in est.stats:
-            p.stats["probe"] = probe_report(est.stats)
-    if truncated:
-        p.stats["truncated"] = truncated
+        p, analysis = plan_from_estimates(est, opts), est.analysis
+        _record_estimates(p, est, thresholds)
+    if analysis.truncated:
+        p.stats["truncated"] = analysis.truncated
     # where the detector cut (plan shots that start elsewhere are pieces of a long shot, `--max-shot-seconds`)
-    p.stats["cuts"] = [int(c) for c in cuts]
+    p.stats["cuts"] = [int(c) for c in analysis.cuts]
     p.stats["analysis_s"] = round(time.perf_counter() - t0, 3)
-    p.stats["shot_detection_s"] = round(detection_s, 3)
+    p.stats["shot_detection_s"] = round(analysis.seconds, 3)
     return Prediction(est, p)

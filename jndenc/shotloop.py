@@ -27,6 +27,7 @@ from .media.ffargs import available_cores
 from .media.probe import VideoInfo
 from .media.runner import cpu_meter, kill_running, run_ffmpeg
 from .planner import Plan, with_shot_crfs
+from .starts import LOOP_ONLY_CODECS, max_crf as _max_crf, min_crf as _min_crf
 from .progress import bar
 
 
@@ -380,41 +381,6 @@ def run(src: Path, out: Path, plan: Plan, info: VideoInfo, *, target: float, opt
     return kept_plan, LoopResult(shots, band, options, encoded, cost, notes)
 
 
-LOOP_ONLY_CODECS = ("av1", "vp9")  # no per-frame zones in FFmpeg: per-shot quality needs segments
-
-
-def codec_scale(codec: str) -> tuple[float, float]:
-    """(a, b) with codec CRF = a + b * x264 CRF at equal VMAF, measured on training clips
-    (benchmarks/codec_calibration.py, shipped in jndenc/assets/codec_scales.json)."""
-    import json
-    from importlib import resources
-
-    data = json.loads((resources.files("jndenc") / "assets" / "codec_scales.json").read_text())
-    a, b = data["scales"][codec]["x264_to_codec"]
-    return float(a), float(b)
-
-
-def on_codec(plan: Plan, codec: str) -> Plan:
-    """An x264 plan moved to ``codec``'s CRF scale (start CRFs and the clamps), for the loop to encode."""
-    if codec not in LOOP_ONLY_CODECS:
-        return plan
-    a, b = codec_scale(codec)
-    lo, hi = S.CRF_RANGE[codec]
-    to = lambda c: float(min(max(round(a + b * c), lo), hi))  # noqa: E731 - the encoders take whole CRFs
-    options = {**plan.options, "codec": codec, "min_crf": to(_min_crf(plan)), "max_crf": to(_max_crf(plan)),
-                "x264_to_codec": [a, b]}
-    return with_shot_crfs(plan, [to(s.crf) for s in plan.shots], codec=codec, options=options)
-
-
-def shifted(plan: Plan, offset: float) -> Plan:
-    """The plan with every shot's start moved by ``offset`` x264 CRF (a `jndenc.learn` correction), on quarter
-    steps within the plan's clamps; the plan itself for no offset."""
-    if not offset:
-        return plan
-    return with_shot_crfs(plan, [L.quantise(min(max(s.crf + offset, _min_crf(plan)), _max_crf(plan)))
-                                 for s in plan.shots])
-
-
 def labels(model: Sequence[float], plan: Plan, result: LoopResult) -> list[learn.ShotLabel | None]:
     """What each shot the loop ran teaches about its start (`jndenc.learn.label`): ``model`` is the model's x264
     start per shot before any correction, ``plan`` the plan the loop encoded (on the encoder's scale)."""
@@ -423,16 +389,6 @@ def labels(model: Sequence[float], plan: Plan, result: LoopResult) -> list[learn
                         frames=s.end_frame - s.start_frame, min_crf=_min_crf(plan),
                         to_x264=None if scale is None else (float(scale[0]), float(scale[1])))
             for m, s in zip(model, result.shots)]
-
-
-def start_at(plan: Plan, target: float, thresholds: Sequence[float]) -> Plan:
-    """The plan with each shot's first CRF moved from its JND1 estimate to ``target`` (a VMAF other than T1, from
-    ``--target-vmaf``), at the shot's first-step slope; the plan itself where the target is T1."""
-    shift = float(thresholds[0]) - target
-    if abs(shift) < 1e-9:
-        return plan
-    crfs = [s.crf + shift / L.first_slope(s.jnd, thresholds) for s in plan.shots]
-    return with_shot_crfs(plan, [L.quantise(min(max(c, _min_crf(plan)), _max_crf(plan))) for c in crfs])
 
 
 def outcome_notes(result: LoopResult) -> list[str]:
@@ -445,12 +401,3 @@ def outcome_notes(result: LoopResult) -> list[str]:
         if idx:
             notes.append(f"shot(s) {', '.join(idx)} {why}")
     return notes
-
-
-def _min_crf(plan: Plan) -> float:
-    return float(plan.options.get("min_crf", 12.0))
-
-
-def _max_crf(plan: Plan) -> float:
-    return float(plan.options.get("max_crf", 40.0))
-

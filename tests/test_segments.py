@@ -21,7 +21,7 @@ from jndenc.media import segments as S
 from jndenc.media.probe import probe
 from jndenc.planner import PlanOptions, fixed_plan
 from jndenc.search import DEFAULT_THRESHOLDS
-from jndenc import loop, shotloop
+from jndenc import loop, shotloop, starts
 
 
 def frame_times(path) -> list:
@@ -277,11 +277,10 @@ def test_webm_refuses_h264(cut_clip, tmp_path):
 
 def test_target_vmaf_moves_an_av1_start_on_the_x264_scale_before_mapping_it(cut_clip, tmp_path):
     """--target-vmaf shifts each start by the model's x264 slope; only then does AV1 map the CRF (whole steps)."""
-    from jndenc import loop, shotloop
     from jndenc.pipeline import plan as make_plan
 
     base = make_plan(cut_clip, mode="predict", margin="auto", confidence=0.5)
-    want = shotloop.on_codec(shotloop.start_at(base, 90.0, DEFAULT_THRESHOLDS), "av1")
+    want = starts.on_codec(starts.start_at(base, 90.0, DEFAULT_THRESHOLDS), "av1")
     r = encode(cut_clip, tmp_path / "o.mkv", codec="av1", target_vmaf=90, jobs=2)
     assert [s.attempts[0].crf for s in r.loop.shots] == [s.crf for s in want.shots]
 

@@ -32,6 +32,7 @@ from typing import Iterable, Iterator
 
 from .items import Item, as_items, collect_items  # noqa: F401 - collect_items: public API, re-exported
 from .learning import Learning, report as learning_report
+from .summary import compared, corrected, passes_of, result_of, start_of, verify_of, worst_shot
 from .workers import dask_executor, encode_item, failure_reason, needs_model, process_executor
 from ..effort import measures
 from ..errors import UserError
@@ -204,8 +205,8 @@ class BatchRun:
                           reason=reason if reason is not None else row.get("reason"), input_bytes=in_bytes,
                           output_bytes=row.get("output_size") if status != "failed" else None,
                           frames=row.get("frames"), duration_s=row.get("duration_s"), crfs=crfs, timings=timings,
-                          encodes=row.get("encodes") or 0, options=item.overrides, verify=_verify_of(row),
-                          passes=_passes_of(row), start=_start_of(row))
+                          encodes=row.get("encodes") or 0, options=item.overrides, verify=verify_of(row),
+                          passes=passes_of(row), start=start_of(row))
 
     # -- the run ----------------------------------------------------------
 
@@ -344,7 +345,7 @@ class BatchRun:
         for k in finished:
             row = journal.get(self.items[k].key)
             if row is not None and row["status"] == "done":
-                labels[k] = _result_of(row)
+                labels[k] = result_of(row)
         learning = Learning(slots, finished)
         for k, result in labels.items():
             learning.record(k, result)
@@ -376,75 +377,15 @@ class BatchRun:
             "files_per_min": round(counts["encoded"] / wall * 60, 2) if counts["encoded"] else None,
             "executor": self.executor_name, "jobs": self.jobs, "threads": self.threads,
             "failures": {r["key"]: r["reason"] for r in rows if r["status"] == "failed"},
-            **_worst_shot(done),
-            **_corrected(done),
-            **_compared(done),
+            **worst_shot(done),
+            **corrected(done),
+            **compared(done),
             "learning": self._learning_summary(rows) if self.learn else None,
         }
 
     def _learning_summary(self, rows: list[dict]) -> dict | None:
         by_key = {r["key"]: r for r in rows if r["status"] == "done"}
-        return learning_report([_result_of(by_key[i.key]) for i in self.items if i.key in by_key], self.lag)
-
-
-def _result_of(row: dict) -> dict:
-    try:
-        return json.loads(row["result"]) if row.get("result") else {}
-    except (ValueError, AttributeError):
-        return {}
-
-
-def _verify_of(row: dict) -> dict | None:
-    return _result_of(row).get("verify")
-
-
-def _start_of(row: dict) -> dict | None:
-    start = _result_of(row).get("start")
-    return {k: v for k, v in start.items() if k != "labels"} if start else None
-
-
-def _passes_of(row: dict) -> list | None:
-    keep = ("bytes", "worst_shot_vmaf", "shots_below_target", "kept")
-    return [{k: p[k] for k in keep if k in p} for p in _result_of(row).get("passes") or []] or None
-
-
-def _corrected(rows: list[dict]) -> dict:
-    """Over the items that ran --ensure/--tighten re-encodes: how many, how many encodes that took, and bytes."""
-    runs = [p for r in rows if (p := _result_of(r).get("passes"))]
-    if not runs:
-        return {}
-    return {"corrected_items": len(runs), "corrective_encodes": sum(len(p) - 1 for p in runs),
-            "corrected_first_pass_bytes": sum(p[0]["bytes"] for p in runs),
-            "corrected_output_bytes": sum(next(x["bytes"] for x in p if x.get("kept", True)) for p in runs)}
-
-
-def _compared(rows: list[dict]) -> dict:
-    """Over the items encoded with ``compare_crf``: video bytes against the plain fixed-CRF encodes, and the
-    plain encodes' worst shot where they were verified."""
-    comps = [(r["key"], c) for r in rows if (c := _result_of(r).get("compare"))]
-    if not comps:
-        return {}
-    ours = sum(c["jndenc_video_bytes"] for _, c in comps)
-    theirs = sum(c["video_bytes"] for _, c in comps)
-    out = {"compare": {"items": len(comps), "crfs": sorted({c["crf"] for _, c in comps}),
-                       "jndenc_video_bytes": ours, "video_bytes": theirs,
-                       "saving_pct": round(100.0 * (1 - ours / theirs), 2) if theirs else None}}
-    verified = [(k, c["verify"]) for k, c in comps if c.get("verify")]
-    if verified:
-        key, v = min(verified, key=lambda kv: kv[1]["worst_shot_vmaf"])
-        out["compare"].update({"worst_shot_vmaf": v["worst_shot_vmaf"], "worst_shot_item": key,
-                               "items_with_shots_below_target": sum(c[1]["shots_below_target"] > 0 for c in verified)})
-    return out
-
-
-def _worst_shot(rows: list[dict]) -> dict:
-    """The lowest verified shot VMAF over the batch (only items that verified count)."""
-    checked = [(r["key"], v) for r in rows if (v := _verify_of(r)) and v.get("worst_shot_vmaf") is not None]
-    if not checked:
-        return {}
-    key, v = min(checked, key=lambda kv: kv[1]["worst_shot_vmaf"])
-    return {"verified_items": len(checked), "worst_shot_vmaf": v["worst_shot_vmaf"], "worst_shot_item": key,
-            "items_with_shots_below_target": sum(c[1].get("shots_below_target", 0) > 0 for c in checked)}
+        return learning_report([result_of(by_key[i.key]) for i in self.items if i.key in by_key], self.lag)
 
 
 def run(items: Iterable[Item | str | os.PathLike | dict], output_dir: str | os.PathLike, *, jobs: int | None = None,

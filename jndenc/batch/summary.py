@@ -1,0 +1,64 @@
+"""What the batch summary and each item's result say, read from the journal's rows (pure: rows in, dicts out)."""
+from __future__ import annotations
+
+import json
+
+
+def result_of(row: dict) -> dict:
+    try:
+        return json.loads(row["result"]) if row.get("result") else {}
+    except (ValueError, AttributeError):
+        return {}
+
+
+def verify_of(row: dict) -> dict | None:
+    return result_of(row).get("verify")
+
+
+def start_of(row: dict) -> dict | None:
+    start = result_of(row).get("start")
+    return {k: v for k, v in start.items() if k != "labels"} if start else None
+
+
+def passes_of(row: dict) -> list | None:
+    keep = ("bytes", "worst_shot_vmaf", "shots_below_target", "kept")
+    return [{k: p[k] for k in keep if k in p} for p in result_of(row).get("passes") or []] or None
+
+
+def corrected(rows: list[dict]) -> dict:
+    """Over the items that ran --ensure/--tighten re-encodes: how many, how many encodes that took, and bytes."""
+    runs = [p for r in rows if (p := result_of(r).get("passes"))]
+    if not runs:
+        return {}
+    return {"corrected_items": len(runs), "corrective_encodes": sum(len(p) - 1 for p in runs),
+            "corrected_first_pass_bytes": sum(p[0]["bytes"] for p in runs),
+            "corrected_output_bytes": sum(next(x["bytes"] for x in p if x.get("kept", True)) for p in runs)}
+
+
+def compared(rows: list[dict]) -> dict:
+    """Over the items encoded with ``compare_crf``: video bytes against the plain fixed-CRF encodes, and the
+    plain encodes' worst shot where they were verified."""
+    comps = [(r["key"], c) for r in rows if (c := result_of(r).get("compare"))]
+    if not comps:
+        return {}
+    ours = sum(c["jndenc_video_bytes"] for _, c in comps)
+    theirs = sum(c["video_bytes"] for _, c in comps)
+    out = {"compare": {"items": len(comps), "crfs": sorted({c["crf"] for _, c in comps}),
+                       "jndenc_video_bytes": ours, "video_bytes": theirs,
+                       "saving_pct": round(100.0 * (1 - ours / theirs), 2) if theirs else None}}
+    verified = [(k, c["verify"]) for k, c in comps if c.get("verify")]
+    if verified:
+        key, v = min(verified, key=lambda kv: kv[1]["worst_shot_vmaf"])
+        out["compare"].update({"worst_shot_vmaf": v["worst_shot_vmaf"], "worst_shot_item": key,
+                               "items_with_shots_below_target": sum(c[1]["shots_below_target"] > 0 for c in verified)})
+    return out
+
+
+def worst_shot(rows: list[dict]) -> dict:
+    """The lowest verified shot VMAF over the batch (only items that verified count)."""
+    checked = [(r["key"], v) for r in rows if (v := verify_of(r)) and v.get("worst_shot_vmaf") is not None]
+    if not checked:
+        return {}
+    key, v = min(checked, key=lambda kv: kv[1]["worst_shot_vmaf"])
+    return {"verified_items": len(checked), "worst_shot_vmaf": v["worst_shot_vmaf"], "worst_shot_item": key,
+            "items_with_shots_below_target": sum(c[1].get("shots_below_target", 0) > 0 for c in checked)}

@@ -1,0 +1,63 @@
+"""Where the shot loop's first attempts start: the model's x264 estimate per shot, moved to the target VMAF
+(`start_at`), by a learned offset (`shifted`, `jndenc.learn`), then to the encoder's own CRF scale (`on_codec`).
+Pure: plans in, plans out."""
+from __future__ import annotations
+
+from typing import Sequence
+
+from . import loop as L
+from .media import segments as S
+from .planner import Plan, with_shot_crfs
+
+
+LOOP_ONLY_CODECS = ("av1", "vp9")  # no per-frame zones in FFmpeg: per-shot quality needs segments
+
+
+def codec_scale(codec: str) -> tuple[float, float]:
+    """(a, b) with codec CRF = a + b * x264 CRF at equal VMAF, measured on training clips
+    (benchmarks/codec_calibration.py, shipped in jndenc/assets/codec_scales.json)."""
+    import json
+    from importlib import resources
+
+    data = json.loads((resources.files("jndenc") / "assets" / "codec_scales.json").read_text())
+    a, b = data["scales"][codec]["x264_to_codec"]
+    return float(a), float(b)
+
+
+def on_codec(plan: Plan, codec: str) -> Plan:
+    """An x264 plan moved to ``codec``'s CRF scale (start CRFs and the clamps), for the loop to encode."""
+    if codec not in LOOP_ONLY_CODECS:
+        return plan
+    a, b = codec_scale(codec)
+    lo, hi = S.CRF_RANGE[codec]
+    to = lambda c: float(min(max(round(a + b * c), lo), hi))  # noqa: E731 - the encoders take whole CRFs
+    options = {**plan.options, "codec": codec, "min_crf": to(min_crf(plan)), "max_crf": to(max_crf(plan)),
+                "x264_to_codec": [a, b]}
+    return with_shot_crfs(plan, [to(s.crf) for s in plan.shots], codec=codec, options=options)
+
+
+def shifted(plan: Plan, offset: float) -> Plan:
+    """The plan with every shot's start moved by ``offset`` x264 CRF (a `jndenc.learn` correction), on quarter
+    steps within the plan's clamps; the plan itself for no offset."""
+    if not offset:
+        return plan
+    return with_shot_crfs(plan, [L.quantise(min(max(s.crf + offset, min_crf(plan)), max_crf(plan)))
+                                 for s in plan.shots])
+
+
+def start_at(plan: Plan, target: float, thresholds: Sequence[float]) -> Plan:
+    """The plan with each shot's first CRF moved from its JND1 estimate to ``target`` (a VMAF other than T1, from
+    ``--target-vmaf``), at the shot's first-step slope; the plan itself where the target is T1."""
+    shift = float(thresholds[0]) - target
+    if abs(shift) < 1e-9:
+        return plan
+    crfs = [s.crf + shift / L.first_slope(s.jnd, thresholds) for s in plan.shots]
+    return with_shot_crfs(plan, [L.quantise(min(max(c, min_crf(plan)), max_crf(plan))) for c in crfs])
+
+
+def min_crf(plan: Plan) -> float:
+    return float(plan.options.get("min_crf", 12.0))
+
+
+def max_crf(plan: Plan) -> float:
+    return float(plan.options.get("max_crf", 40.0))
