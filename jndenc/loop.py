@@ -165,9 +165,11 @@ def _one_sided(attempts: Sequence[Attempt], above: Sequence[Attempt], below: Seq
         if b.crf > a.crf and a.vmaf > b.vmaf:  # a measured slope, used where it is plausible
             rate = (headroom(b.vmaf) - headroom(a.vmaf)) / (b.crf - a.crf)
     rate = min(max(rate, RATE_LIMITS[0]), RATE_LIMITS[1])
-    # the attempt nearest the aim; among equal readings (a flat curve: static frames, a fade) the one furthest
-    # along, so the next step moves on from it instead of back between attempts already made
-    ref = (min(above, key=lambda x: (x.vmaf, -x.crf)) if above else max(below, key=lambda x: (x.vmaf, -x.crf)))
+    # the attempt furthest along toward the aim: the highest CRF still above it (the lowest still below). With
+    # readings that fall as CRF rises that is also the one nearest the aim; on a flat or noisy curve (static
+    # frames, a fade: 97.06 at CRF 20 and 97.061 at 26.25) the next step then moves on from it instead of back
+    # between attempts already made
+    ref = max(above, key=lambda x: x.crf) if above else min(below, key=lambda x: x.crf)
     move = (headroom(band.aim) - headroom(ref.vmaf)) / rate
     return ref, math.copysign(min(abs(move), MAX_STEP), move)
 
