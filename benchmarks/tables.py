@@ -629,7 +629,27 @@ def batch_learning_reading(d: dict) -> str:
     return "\n".join(lines)
 
 
+def loop_waves_table(d: dict) -> str:
+    """Before/after rows of the two-wave experiment, each from its own run and commit."""
+    rows = []
+    for key, name in (("before", "every piece from the model's estimate"),
+                      ("after", "later pieces from the first piece's aim")):
+        r = d["runs"][key]
+        s = r["summary"]["balanced"]
+        rows.append([name, f"`{r['commit']}`", str(s["shots"]), f"{s['encoded_over_output_frames']:.2f}x",
+                     f"{s['wall_vs_plain_median']:.2f}x", f"{s['cpu_vs_plain_median']:.2f}x",
+                     f"{s['mean_per_clip_saving_pct']:+.1f}%", f"{s['worst_shot']:.2f}",
+                     f"{100 * s['share_shots_le_95_5']:.0f}%"])
+    clips = ", ".join(f"`{c['clip']}`" for c in d["runs"]["after"]["clips"])
+    head = (f"Balanced on the first 600 frames of {clips} (training and validation clips whose shots run past "
+            "`--max-shot-seconds`), one run per row on one core (`benchmarks/results/loop_waves.json`).")
+    return head + "\n\n" + md_table(["later pieces start", "commit", "shots", "frames encoded / output",
+                                      "time vs plain (median)", "CPU vs plain (median)", "saving per clip vs CRF 23",
+                                      "worst shot", "<= 95.5"], rows, [False, False] + [True] * 7)
+
+
 REGIONS: dict[str, Callable[[], str]] = {
+    "loop-waves": lambda: loop_waves_table(_load("benchmarks/results/loop_waves.json")),
     "batch-learning-reading": _maybe("benchmarks/results/batch_learning.json", batch_learning_reading,
                                      "batch-learning run", "run `batch_learning.py` per series"),
     "codec-starts": _maybe("benchmarks/results/segments_codecs.json", codec_starts_table, "codec run",
