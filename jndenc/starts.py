@@ -66,8 +66,8 @@ def first_pieces(plan: Plan, frames: int) -> Plan:
     cuts = plan.stats.get("cuts")
     cuts = set([s.start_frame for s in plan.shots] if cuts is None else cuts)
     shots = []
-    for s in plan.shots:
-        if s.start_frame in cuts and s.end_frame - s.start_frame >= 2 * frames:
+    for i, s in enumerate(plan.shots):
+        if (i == 0 or s.start_frame in cuts) and s.end_frame - s.start_frame >= 2 * frames:
             shots += [replace(s, end_frame=s.start_frame + frames), replace(s, start_frame=s.start_frame + frames)]
         else:
             shots.append(s)
