@@ -329,6 +329,7 @@ def trials_table(res: dict) -> str:
 
 EFFORT_COMMANDS = {"crf23": "`ffmpeg -c:v libx264 -preset medium -crf 23`", "oracle": "oracle (`--mode search --margin 0`)",
                    "balanced@av1": "`--codec av1` (balanced)", "balanced@vp9": "`--codec vp9` (balanced)",
+                   "balanced@x265": "`--codec x265` (balanced)",
                    "fast": "`--effort fast`", "balanced": "`jndenc encode in.mp4 out.mp4` (balanced)",
                    "thorough": "`--effort thorough`"}
 
@@ -649,6 +650,12 @@ def loop_waves_table(d: dict) -> str:
 
 
 REGIONS: dict[str, Callable[[], str]] = {
+    "codecs-x265-vp9": _maybe("benchmarks/results/segments_codecs_x265_vp9.json", efforts_table, "x265/VP9 run",
+                              "run `segments.py CLIPS --rows crf23,balanced,balanced@x265,balanced@vp9 --out "
+                              "benchmarks/results/segments_codecs_x265_vp9.json`"),
+    "codec-starts-x265-vp9": _maybe("benchmarks/results/segments_codecs_x265_vp9.json", codec_starts_table,
+                                    "x265/VP9 run", "run `segments.py CLIPS --rows crf23,balanced,balanced@x265,"
+                                    "balanced@vp9 --out benchmarks/results/segments_codecs_x265_vp9.json`"),
     "loop-waves": lambda: loop_waves_table(_load("benchmarks/results/loop_waves.json")),
     "batch-learning-reading": _maybe("benchmarks/results/batch_learning.json", batch_learning_reading,
                                      "batch-learning run", "run `batch_learning.py` per series"),
