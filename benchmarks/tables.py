@@ -649,7 +649,39 @@ def loop_waves_table(d: dict) -> str:
                                       "worst shot", "<= 95.5"], rows, [False, False] + [True] * 7)
 
 
+def loop_first_piece_table(d: dict) -> str:
+    """The first-piece experiment: per variant, bytes against no first piece, frames, time, worst shot."""
+    import statistics
+
+    clips = d["clips"]
+    base = sum(c["variants"]["none"]["bytes"] for c in clips.values())
+    rows = []
+    for key, name in (("none", "no first piece (kept)"), ("1s", "first 1 s of each shot"),
+                      ("2s", "first 2 s of each shot")):
+        vs = [(c, c["variants"][key]) for c in clips.values() if key in c["variants"]]
+        if len(vs) != len(clips):
+            continue
+        b = sum(v["bytes"] for _, v in vs)
+        enc = sum(v["encoded_over_output_frames"] * c["frames"] for c, v in vs) / sum(c["frames"] for c, _ in vs)
+        vm = [x for _, v in vs for x in v["vmaf"]]
+        worse = sum(v["bytes"] > c["variants"]["none"]["bytes"] * 1.02 for c, v in vs)
+        rows.append([name, f"{100 * (b / base - 1):+.1f}%", str(worse), f"{enc:.2f}x",
+                     f"{statistics.median(v['wall_s'] / c['plain_s'] for c, v in vs):.2f}x",
+                     f"{min(vm):.2f}", str(sum(x > 95.5 for x in vm))])
+    by_len = ", ".join(f"{sum(c['frames'] == n for c in clips.values())} at their first {n} frames"
+                       for n in sorted({c["frames"] for c in clips.values()}))
+    head = (f"Balanced with and without a short first piece per shot on {len(clips)} training and validation clips "
+            f"({by_len}), commit `{d['commit']}`, one core "
+            "(`benchmarks/experiments/loop_first_piece.py`, `benchmarks/results/loop_first_piece.json`); VMAF per "
+            "shot of the run without first pieces, on the finished file.")
+    return head + "\n\n" + md_table(["each shot starts with", "bytes vs no first piece", "clips > 2% more bytes",
+                                      "frames encoded / output", "time vs plain (median)", "worst shot",
+                                      "shots > 95.5"], rows, [False] + [True] * 6)
+
+
 REGIONS: dict[str, Callable[[], str]] = {
+    "loop-first-piece": _maybe("benchmarks/results/loop_first_piece.json", loop_first_piece_table,
+                               "first-piece experiment", "run `benchmarks/experiments/loop_first_piece.py` at a92b5d0"),
     "codecs-x265-vp9": _maybe("benchmarks/results/segments_codecs_x265_vp9.json", efforts_table, "x265/VP9 run",
                               "run `segments.py CLIPS --rows crf23,balanced,balanced@x265,balanced@vp9 --out "
                               "benchmarks/results/segments_codecs_x265_vp9.json`"),

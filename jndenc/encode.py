@@ -299,8 +299,6 @@ def _encode_measured(src: Path, dst: Path, eff: Effort, *, target_vmaf: float | 
     target = target_vmaf_of(plan) if target_vmaf is None else float(target_vmaf)
     thresholds = list(plan.stats.get("thresholds") or DEFAULT_THRESHOLDS)
     # --target-vmaf and a learned offset move the start on the x264 scale the model predicts, then AV1/VP9 map it
-    if eff.loop.first_piece_seconds:
-        plan = starts.first_pieces(plan, int(round(eff.loop.first_piece_seconds * plan.fps)))
     plan = starts.start_at(plan, target, thresholds)
     model = [s.crf for s in plan.shots]
     offset = learner.offset() if learner is not None else float(start_offset or 0.0)

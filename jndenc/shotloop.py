@@ -47,10 +47,6 @@ class LoopOptions:
     sample_min_frames: int = 240
     measurement_gap: float = 0.0
     slope_scale: float = 0.6  # first step: this share of the model's JND1-JND2 chord (`jndenc.loop.first_slope`)
-    # the first this-many seconds of each shot twice as long are a piece of their own, measured before the rest
-    # of the shot starts from where it put the aim (`jndenc.starts.first_pieces`, applied by `jndenc.encode`);
-    # None: shots are cut only at --max-shot-seconds
-    first_piece_seconds: float | None = None
     jobs: int | None = None  # shots at once; None: the available cores
 
     def band(self, target: float) -> L.Band:

@@ -3,7 +3,6 @@
 Pure: plans in, plans out."""
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Sequence
 
 from . import loop as L
@@ -54,27 +53,6 @@ def start_at(plan: Plan, target: float, thresholds: Sequence[float]) -> Plan:
         return plan
     crfs = [s.crf + shift / L.first_slope(s.jnd, thresholds) for s in plan.shots]
     return with_shot_crfs(plan, [L.quantise(min(max(c, min_crf(plan)), max_crf(plan))) for c in crfs])
-
-
-def first_pieces(plan: Plan, frames: int) -> Plan:
-    """The plan with the first ``frames`` frames of each shot of at least twice that length cut off as a piece of
-    their own: the loop measures that short piece first and starts the rest of the shot where it put the aim
-    (`jndenc.shotloop`), so the first attempts' misses cost a short piece, not the whole shot. True cuts stay in
-    ``stats["cuts"]``, so the rest is known as the same shot. The plan itself for ``frames`` <= 0."""
-    if frames <= 0:
-        return plan
-    cuts = plan.stats.get("cuts")
-    cuts = set([s.start_frame for s in plan.shots] if cuts is None else cuts)
-    shots = []
-    for i, s in enumerate(plan.shots):
-        if (i == 0 or s.start_frame in cuts) and s.end_frame - s.start_frame >= 2 * frames:
-            shots += [replace(s, end_frame=s.start_frame + frames), replace(s, start_frame=s.start_frame + frames)]
-        else:
-            shots.append(s)
-    if len(shots) == len(plan.shots):
-        return plan
-    return with_shot_crfs(replace(plan, shots=shots, stats={**plan.stats, "cuts": sorted(cuts)}),
-                          [s.crf for s in shots])
 
 
 def min_crf(plan: Plan) -> float:

@@ -3,8 +3,9 @@
 
 The later pieces start where the first piece's attempts put the aim, so the first attempts' misses cost a short
 piece instead of the whole shot. Every output is measured per shot of the variant without first pieces (every
-frame, `jndenc.verify`). Run at the commit that added the option: `python benchmarks/experiments/loop_first_piece.py
-OUT.json`; its committed result is `benchmarks/results/loop_first_piece.json`.
+frame, `jndenc.verify`). Not a benchmark of the current code: the knob it sets (first_piece_seconds) was removed once the choice was made
+(off). To rerun it, check out commit a92b5d0, then `python benchmarks/experiments/loop_first_piece.py OUT.json`; its
+committed result is `benchmarks/results/loop_first_piece.json` (benchmarks/README.md, "Effort levels", renders it).
 """
 import dataclasses
 import json
