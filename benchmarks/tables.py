@@ -679,7 +679,20 @@ def loop_first_piece_table(d: dict) -> str:
                                       "shots > 95.5"], rows, [False] + [True] * 6)
 
 
+def dask_spread_table(d: dict) -> str:
+    rows = [[str(r["workers"]), f"{r['wall_s']:.1f} s", str(r["shots"]), str(r["pieces_after_first"]),
+             str(r["attempts"]), f"{r['bytes']:,}"] for r in d["runs"]]
+    head = (f"`jndenc encode --dask` on the first {d['seconds']:g} s of `{d['clip']}` (one shot, cut into pieces at "
+            f"`--max-shot-seconds`), a local Dask cluster of one and of two single-thread workers each pinned to its "
+            f"own core, commit `{d['commit']}`: two workers took {d['two_over_one']:.2f}x one worker's wall time; "
+            f"outputs byte-identical: {'yes' if d['byte_identical'] else 'NO'}.")
+    return head + "\n\n" + md_table(["workers", "wall time", "shots and pieces", "later pieces", "attempts",
+                                      "bytes"], rows, [True] * 6)
+
+
 REGIONS: dict[str, Callable[[], str]] = {
+    "dask-spread": _maybe("benchmarks/results/dask_spread.json", dask_spread_table, "Dask spread run",
+                          "run `dask_spread.py CLIP --out benchmarks/results/dask_spread.json`"),
     "loop-first-piece": _maybe("benchmarks/results/loop_first_piece.json", loop_first_piece_table,
                                "first-piece experiment", "run `benchmarks/experiments/loop_first_piece.py` at a92b5d0"),
     "codecs-x265-vp9": _maybe("benchmarks/results/segments_codecs_x265_vp9.json", efforts_table, "x265/VP9 run",
