@@ -332,3 +332,18 @@ def test_dask_workers_encode_the_shots_byte_identical_to_a_local_run(cut_clip, t
     assert d["loop"]["attempts"] == local.to_dict()["loop"]["attempts"]
     assert any("Dask workers" in n for n in d["notes"])
     assert not list(tmp_path.glob(".jndenc-segments-*"))
+
+
+def test_hdr_input_keeps_its_metadata_and_says_vmaf_does_not_model_it(tmp_path):
+    src = tmp_path / "pq.mkv"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25:duration=1", "-pix_fmt", "yuv420p10le",
+           "-c:v", "libx265", "-x265-params", "log-level=error:colorprim=bt2020:transfer=smpte2084:colormatrix=bt2020nc",
+           "-color_primaries", "bt2020",
+           "-color_trc", "smpte2084", "-colorspace", "bt2020nc", str(src))
+    assert probe(src).hdr == "PQ"
+    for codec in ("x264", "av1"):
+        r = encode(src, tmp_path / f"o_{codec}.mkv", codec=codec, jobs=1)
+        assert any("VMAF does not model HDR" in n for n in r.notes)
+        with av.open(str(tmp_path / f"o_{codec}.mkv")) as c:
+            ctx = c.streams.video[0].codec_context
+            assert ctx.color_trc == 16 and "p10" in ctx.format.name  # PQ and 10 bits kept

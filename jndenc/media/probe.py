@@ -34,6 +34,7 @@ class VideoInfo:
     subtitle_streams: int
     bitrate: int | None = None
     notes: list[str] = field(default_factory=list)
+    hdr: str | None = None  # "PQ" or "HLG" where the stream says so (its transfer characteristic)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -103,6 +104,10 @@ def _count_frames(container, stream) -> tuple[int, bool, list]:
     return n, True, pts
 
 
+# AVColorTransferCharacteristic values of the HDR transfers (SMPTE ST 2084 and ARIB STD-B67)
+_HDR_TRANSFERS = {16: "PQ", 18: "HLG"}
+
+
 def probe(path: str | os.PathLike, count_frames: bool = True) -> VideoInfo:
     """Probe ``path``; raises `InputError` with one line for unusable input."""
     container = open_container(path)
@@ -154,6 +159,10 @@ def probe(path: str | os.PathLike, count_frames: bool = True) -> VideoInfo:
         if codec in _IMAGE_CODECS and frames <= 1:
             raise InputError(f"{path}: is a still image ({codec}), not a video")
         interlaced = bool(getattr(first, "interlaced_frame", False))
+        hdr = _HDR_TRANSFERS.get(int(getattr(ctx, "color_trc", 0) or 0))
+        if hdr:
+            notes.append(f"HDR input ({hdr}): the output keeps its bit depth and colour metadata, but VMAF does not "
+                         "model HDR: it scores the coded values as if SDR, so treat the target as approximate")
         return VideoInfo(
             path=str(path),
             container=container.format.name,
@@ -175,6 +184,7 @@ def probe(path: str | os.PathLike, count_frames: bool = True) -> VideoInfo:
             subtitle_streams=len(container.streams.subtitles),
             bitrate=container.bit_rate or None,
             notes=notes,
+            hdr=hdr,
         )
     except av.FFmpegError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
