@@ -533,20 +533,25 @@ def content_errors_table(d: dict) -> str:
 
     def cells(s: dict | None) -> list[str]:
         if not s:
-            return ["-", "-", "-"]
+            return ["-", "-", "-", "-"]
         m, p = s.get("model", {}), s.get("probe_model", {})
+        cov = s.get("fast_covered")
         return [f"{s['clips']} / {s['shots']}", f"{_num(m.get('mean_error'), '{:+.2f}')} / {_num(m.get('mae'))}",
-                f"{_num(p.get('mean_error'), '{:+.2f}')} / {_num(p.get('mae'))}"]
+                f"{_num(p.get('mean_error'), '{:+.2f}')} / {_num(p.get('mae'))}",
+                "-" if cov is None else f"{100 * cov:.0f}%"]
 
     rows = [[names.get(t, t), *cells(sets["cv"]["by_type"].get(t)), *cells(sets["test"]["by_type"].get(t))]
             for t in d["types"]]
     rows.append(["**all real clips**", *cells(sets["cv"]["all"]), *cells(sets["test"]["all"])])
     head = (f"JND1, x264 CRF, predicted minus label (negative: too low a CRF, bytes spent), mean error / MAE; "
             f"{sets['cv']['what']} | {sets['test']['what']}; real clips only (commit {d['commit']}, "
-            "`benchmarks/content_errors.py`).")
+            "`benchmarks/content_errors.py`). Fast covered: shots whose `--effort fast` CRF (the frame model at "
+            f"`--confidence 0.9`, one margin of {d['fast_margin']:.2f} CRF for every shot) is at or under the "
+            "label (asked for: 90%).")
     return head + "\n\n" + md_table(
-        ["content type", "CV clips / shots", "CV frame model", "CV probe mode", "test clips / shots",
-         "test frame model", "test probe mode"], rows, [False] + [True] * 6)
+        ["content type", "CV clips / shots", "CV frame model", "CV probe mode", "CV fast covered",
+         "test clips / shots", "test frame model", "test probe mode", "test fast covered"], rows,
+        [False] + [True] * 8)
 
 
 def batch_learning_table(d: dict) -> str:
