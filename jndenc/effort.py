@@ -64,6 +64,6 @@ def chosen(name: str | None, plan, corrective: bool, plan_options: dict) -> Effo
     if name is None:
         return None if expert else effort(DEFAULT_EFFORT)
     if expert:
-        raise UserError(f"--effort {name} cannot be combined with --{expert[0].split('/')[0].replace(' ', ' ')}: "
+        raise UserError(f"--effort {name} cannot be combined with --{expert[0].split('/')[0]}: "
                         "choose an effort level or an expert mode")
     return effort(name)

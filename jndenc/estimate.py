@@ -20,7 +20,7 @@ import numpy as np
 
 from .analyze import Analysis, ShotOptions, analyze
 from .errors import UserError
-from .modes import NAMES
+from .modes import NAMES, REGISTRY
 from .guided import GuidedOptions, guided
 from .media.probe import VideoInfo, probe
 from .media.probe_encode import ProbeOptions, centred_crfs, probe_shots
@@ -105,7 +105,7 @@ class Estimates:
         """
         n = len(self.shots)
         key = f"{confidence:g}"
-        if self.mode in ("guided", "search"):
+        if REGISTRY[self.mode].measures:
             return [0.0] * n, f"{self.mode} measured each shot: no margin", False
         tables = [t for t in (self.stats.get("margin_z"), self.stats.get("margin_auto")) if t]
         z = at_level(self.stats.get("margin_z"), confidence)
@@ -174,7 +174,7 @@ def estimate(
         raise UserError(f"estimate mode must be one of {', '.join(ESTIMATE_MODES)}, not {mode!r}")
     info = info or probe(src)
     t0 = time.perf_counter()
-    if mode in ("predict", "probe") or (mode == "guided" and prior is None):
+    if REGISTRY[mode].needs_model(prior):
         predictor = predictor or load_predictor(weights)
     if mode == "guided":
         est = _guided(src, info, predictor, weights, sample_every, shot_options, search_options, guided_options,

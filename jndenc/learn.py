@@ -49,6 +49,11 @@ class ShotLabel:
         return cls(float(d["model"]), float(d["found"]), int(d["frames"]))
 
 
+def labels_from(start: dict) -> list[ShotLabel]:
+    """The labels of one encode's ``"start"`` block (`jndenc.encode`'s result), shots without one left out."""
+    return [ShotLabel.from_dict(x) for x in start.get("labels", []) if x is not None]
+
+
 def label(model: float, attempts: Sequence[L.Attempt], band: L.Band, *, slope: float, outcome: str, frames: int,
           min_crf: float, to_x264: tuple[float, float] | None = None) -> ShotLabel | None:
     """The label of one shot the loop ran, or None where its attempts do not locate the aim: a shot clamped above

@@ -156,7 +156,7 @@ def _bracketed(lo: Attempt, hi: Attempt, band: Band) -> float:
 
 def _one_sided(attempts: Sequence[Attempt], above: Sequence[Attempt], below: Sequence[Attempt], band: Band,
                slope: float) -> tuple[Attempt, float]:
-    """The attempt nearest the aim on the measured side and the move from it toward the aim (at most MAX_STEP):
+    """The attempt furthest along on the measured side and the move from it toward the aim (at most MAX_STEP):
     on the headroom scale at ``slope`` (VMAF per CRF step at the aim), or at the secant of the two attempts
     nearest the aim where they give a plausible one."""
     rate = slope / (TOP - band.aim)  # headroom per CRF step at the aim

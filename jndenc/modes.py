@@ -25,6 +25,10 @@ class Mode:
     # the fewest bytes at these; predict's many misses at 0.5-0.6 are lowered past their target)
     tighten_confidence: float | None = None
 
+    def needs_model(self, prior=None) -> bool:
+        """Whether its estimates start from the frame model (guided starts from ``prior`` instead where given)."""
+        return self.model and not (self.name == "guided" and prior is not None)
+
 
 REGISTRY: dict[str, Mode] = {m.name: m for m in (
     Mode("predict", "the JND model, no trial encode", "auto", measures=False, model=True, tighten_confidence=0.7),

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from .effort import EFFORTS
 from .errors import UserError
-from .modes import NAMES
+from .modes import NAMES, REGISTRY
 
 MODES = NAMES
 CORRECTIVE = ("ensure", "tighten")
@@ -41,7 +41,7 @@ class Recipe:
                 conf = float(p)
             except ValueError:
                 conf = -1.0
-            if mode not in ("predict", "probe") or not 0 < conf < 1:
+            if REGISTRY[mode].margin != "auto" or not 0 < conf < 1:  # only a calibrated margin takes a share
                 raise UserError(f"recipe {spec!r}: @P is a confidence in (0, 1) for predict or probe mode")
         return cls(mode=mode, confidence=conf, corrective=flag or None)
 

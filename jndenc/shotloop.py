@@ -286,7 +286,7 @@ class _Shots:
             done.update(self._wave([(i, done[head[i]][0], head[i]) for i in range(n) if continues[i]], jobs, pb))
         return [done[i] for i in range(n)]
 
-    def _finish(self, i: int, got: tuple[ShotLoop, Path | str, dict], pb) -> tuple[ShotLoop, Path]:
+    def _finish(self, got: tuple[ShotLoop, Path | str, dict], pb) -> tuple[ShotLoop, Path]:
         shot, seg, cost = got
         self._add(cost)
         pb.update(shot.end_frame - shot.start_frame)  # the bar moves per shot
@@ -297,7 +297,7 @@ class _Shots:
         if not tasks:
             return {}
         if self.executor is None and (jobs == 1 or len(tasks) == 1):
-            return {i: self._finish(i, self.job.run(i, h, hi, stop=self.stop, status=pb.set_postfix_str), pb)
+            return {i: self._finish(self.job.run(i, h, hi, stop=self.stop, status=pb.set_postfix_str), pb)
                     for i, h, hi in tasks}
         if self.executor is not None:
             pool, own = self.executor, False
@@ -307,7 +307,7 @@ class _Shots:
             futs = {i: pool.submit(self.job.run, i, h, hi, stop=self.stop, status=pb.set_postfix_str)
                     for i, h, hi in tasks}
         try:
-            return {i: self._finish(i, f.result(), pb) for i, f in futs.items()}
+            return {i: self._finish(f.result(), pb) for i, f in futs.items()}
         except BaseException:
             self.stop.set()
             for f in futs.values():

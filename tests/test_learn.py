@@ -181,7 +181,7 @@ def _labels_of(out: Path, key: str) -> list[learn.ShotLabel]:
         (result,) = db.execute("SELECT result FROM items WHERE key = ?", (key,)).fetchone()
     finally:
         db.close()
-    return [learn.ShotLabel.from_dict(x) for x in json.loads(result)["start"]["labels"] if x]
+    return learn.labels_from(json.loads(result)["start"])
 
 
 def test_cli_prints_the_learning_line(series, tmp_path):
@@ -213,7 +213,7 @@ def test_cli_learn_file_carries_the_correction_between_encodes(series, tmp_path)
     second = run("ep1.mp4")
     assert second.returncode == 0, second.stderr
     b = json.loads(second.stdout)["start"]
-    assert b["offset"] == learn.offset([[learn.ShotLabel.from_dict(x) for x in a["labels"] if x]]) != 0.0
+    assert b["offset"] == learn.offset([learn.labels_from(a)]) != 0.0
     assert len(learn.load(state).files) == 2
     bad = run("ep2.mp4", "--effort", "fast")
     assert bad.returncode == 2 and "measured effort" in bad.stderr and "Traceback" not in bad.stderr

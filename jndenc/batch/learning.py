@@ -16,19 +16,16 @@ from .. import learn
 def labels_of(result: dict | None) -> list[learn.ShotLabel] | None:
     """A finished file's labels from its encode result (None: it ran no measured loop)."""
     start = (result or {}).get("start")
-    if not start:
-        return None
-    return [learn.ShotLabel.from_dict(x) for x in start.get("labels", []) if x is not None]
+    return learn.labels_from(start) if start else None
 
 
 class Learning:
     """The coordinator's labels by input position: when a file may start, and the offset it starts from."""
 
-    def __init__(self, lag: int, finished: Iterable[int] = (), labels: dict[int, list[learn.ShotLabel]] | None = None
-                 ) -> None:
+    def __init__(self, lag: int, finished: Iterable[int] = ()) -> None:
         self.lag = max(1, lag)
         self.finished = set(finished)
-        self.labels = dict(labels or {})
+        self.labels: dict[int, list[learn.ShotLabel]] = {}
 
     def ready(self, i: int) -> bool:
         """Whether every file file ``i`` learns from has finished."""
@@ -56,8 +53,7 @@ def report(results: Sequence[dict], lag: int | None) -> dict | None:
     for q in range(parts):
         chunk = files[at:at + size + (q < extra)]
         at += len(chunk)
-        errs = learn.errors([(s["offset"], [learn.ShotLabel.from_dict(x) for x in s["labels"] if x])
-                             for s, _ in chunk])
+        errs = learn.errors([(s["offset"], learn.labels_from(s)) for s, _ in chunk])
         shots = sum(len(s["labels"]) for s, _ in chunk)
         attempts = sum(lp.get("attempts", 0) for _, lp in chunk)
         quarters.append({"files": len(chunk), **errs, "attempts_per_shot": round(attempts / shots, 3) if shots else None,

@@ -341,14 +341,11 @@ class BatchRun:
         self.lag = slots
         waiting = {i.key for i in todo}
         finished = [k for k, item in enumerate(self.items) if item.key not in waiting]
-        labels = {}
+        learning = Learning(slots, finished)
         for k in finished:
             row = journal.get(self.items[k].key)
             if row is not None and row["status"] == "done":
-                labels[k] = result_of(row)
-        learning = Learning(slots, finished)
-        for k, result in labels.items():
-            learning.record(k, result)
+                learning.record(k, result_of(row))
         return learning
 
     def _record(self, journal: Journal, item: Item, out: dict) -> ItemResult:

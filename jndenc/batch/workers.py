@@ -44,7 +44,7 @@ def needs_model(opts: dict) -> bool:
     from ..modes import REGISTRY
 
     m = REGISTRY.get(opts.get("mode", "predict"))
-    return m is not None and m.model and (m.name != "guided" or opts.get("prior") is None)
+    return m is not None and m.needs_model(opts.get("prior"))
 
 
 def _auto_threads() -> int | None:

@@ -24,10 +24,10 @@ class ModeSpec:
         if r.effort or r.mode not in BENCH_MODES or r.corrective not in (None, "tighten"):
             raise UserError(f"ladder {spec!r}: a mode ({', '.join(BENCH_MODES)}), MODE@P or MODE+tighten")
         conf = r.confidence
-        if r.corrective and conf is None and r.mode in ("predict", "probe"):
+        if r.corrective and conf is None:
             from ..verify import TIGHTEN_CONFIDENCE
 
-            conf = TIGHTEN_CONFIDENCE[r.mode]  # as `jndenc encode --tighten` plans without --confidence
+            conf = TIGHTEN_CONFIDENCE.get(r.mode)  # as `jndenc encode --tighten` plans without --confidence
         return cls(r.mode, conf, bool(r.corrective))
 
 

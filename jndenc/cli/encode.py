@@ -84,9 +84,9 @@ def encode(src, dst, effort, target_vmaf, jobs, dask, learn_file, mode, crf, pla
                  compare_crf=compare_crf, effort=effort, target_vmaf=target_vmaf, jobs=jobs, dask=dask,
                  **plan_kwargs(kw))
     if learn_file is not None and result.start is not None:
-        from ..learn import ShotLabel, append
+        from ..learn import append, labels_from
 
-        append(learn_file, [ShotLabel.from_dict(x) for x in result.start["labels"] if x is not None])
+        append(learn_file, labels_from(result.start))
     if report:
         from ..report import write
 
