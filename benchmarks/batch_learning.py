@@ -29,7 +29,9 @@ from pathlib import Path
 import numpy as np
 
 from jndenc import batch
+from jndenc.batch.journal import Journal
 from jndenc.batch.learning import report
+from jndenc.batch.summary import result_of
 from jndenc.media.ffargs import encode_args
 from jndenc.media.ffbin import ffmpeg_exe, ffmpeg_info
 from jndenc.media.probe import probe
@@ -63,7 +65,8 @@ def run_series(eps: list[Path], work: Path, learn: bool, plain: dict) -> dict:
     wall = time.perf_counter() - t
     if any(i.status != "done" for i in items):
         raise SystemExit(f"batch failed: {[(i.key, i.reason) for i in items if i.status != 'done']}")
-    results = [_result(out_dir, i.key) for i in items]
+    with Journal(out_dir, readonly=True) as journal:
+        results = [result_of(journal.get(i.key)) for i in items]
     vmaf = np.array([s["vmaf"]["mean"] for r in results for s in r["shots"]])
     clamped = np.array([s["outcome"] == "clamped" for r in results for s in r["shots"]])
     enc = sum(r["loop"]["encoded_frames"] for r in results)
@@ -78,17 +81,6 @@ def run_series(eps: list[Path], work: Path, learn: bool, plain: dict) -> dict:
             "wall_s": round(wall, 2), "wall_vs_plain": round(wall / plain["wall_s"], 2),
             "learning": report(results, 1),
             "offsets": [r["start"]["offset"] for r in results]}
-
-
-def _result(out_dir: Path, key: str) -> dict:
-    import sqlite3
-
-    db = sqlite3.connect(out_dir / ".jndenc" / "journal.sqlite")
-    try:
-        (res,) = db.execute("SELECT result FROM items WHERE key = ?", (key,)).fetchone()
-    finally:
-        db.close()
-    return json.loads(res)
 
 
 def plain_encodes(eps: list[Path], work: Path) -> dict:
