@@ -174,14 +174,12 @@ def _run_jobs(series: Path, out: Path) -> tuple[list, dict]:
 
 
 def _labels_of(out: Path, key: str) -> list[learn.ShotLabel]:
-    import sqlite3
+    from jndenc.batch.journal import Journal
+    from jndenc.batch.learning import labels_of
+    from jndenc.batch.summary import result_of
 
-    db = sqlite3.connect(out / ".jndenc" / "journal.sqlite")
-    try:
-        (result,) = db.execute("SELECT result FROM items WHERE key = ?", (key,)).fetchone()
-    finally:
-        db.close()
-    return learn.labels_from(json.loads(result)["start"])
+    with Journal(out, readonly=True) as journal:
+        return labels_of(result_of(journal.get(key)))
 
 
 def test_cli_prints_the_learning_line(series, tmp_path):
