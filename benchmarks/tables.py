@@ -362,6 +362,21 @@ def efforts_table(res: dict) -> str:
                            rows, [False] + [True] * 11)
 
 
+def efforts_short(res: dict) -> str:
+    """The README's first-screen table: per effort level what it saves, its worst shot and what it costs."""
+    rows = []
+    for name, s in res["summary"].items():
+        pshare = s.get("share_of_oracle_per_clip_saving_pct")
+        rows.append([EFFORT_COMMANDS.get(name, name), f"{s['mean_per_clip_saving_pct']:+.1f}%",
+                     "-" if pshare is None or name == "crf23" else f"{pshare:.0f}%", f"{s['worst_shot']:.2f}",
+                     f"{s['wall_vs_plain_median']:.1f}x"])
+    head = (f"{len(res['clips'])} clips none of jndenc's choices were made on, x264 medium, one core; the oracle puts "
+            f"every shot at its own JND1 (VMAF {res['target_vmaf']:g}) by bisection. Run and details: "
+            "`benchmarks/README.md`, \"Effort levels\".\n\n")
+    return head + md_table(["what you run", "bytes saved vs CRF 23 (mean per clip)", "share of the oracle's saving",
+                            "worst shot (VMAF)", "time vs plain FFmpeg (median)"], rows, [False] + [True] * 4)
+
+
 def joins_table(res: dict) -> str:
     """Segments against the one-pass zones encode at the same CRFs (`benchmarks/joins.py`)."""
     s = res["summary"]
@@ -684,6 +699,30 @@ def loop_first_piece_table(d: dict) -> str:
                                       "shots > 95.5"], rows, [False] + [True] * 6)
 
 
+def loop_rise_table(d: dict) -> str:
+    """The first step up's steepness (`jndenc.loop.RISE`): replayed candidates, then the two measured runs."""
+    replay = [[f"{r['rise']:g}" + (" (chosen)" if r["rise"] == d["chosen"] else ""), f"{r['attempts_per_shot']:.2f}",
+               f"{100 * r['kept_in_band']:.0f}%", f"{r['worst_kept']:.2f}"] for r in d["replay"]]
+    rows = []
+    for key, name in (("before", "1 (before)"), ("after", f"{d['chosen']:g}")):
+        r = d[key]
+        rows.append([name, f"`{', '.join(r['commit'])}`", f"{r['attempts_per_shot']:.2f}",
+                     f"{r['encoded_over_output_frames']:.2f}x", f"{r['wall_vs_plain_median']:.2f}x",
+                     f"{100 * r['kept_in_band']:.0f}%", f"{100 * r['share_le_95_5']:.0f}%", f"{r['worst_shot']:.2f}",
+                     f"{r.get('bytes_vs_before_pct', 0.0):+.1f}%"])
+    n = d["before"]["shots"]
+    head = (f"Balanced on {len(d['clips'])} training and validation clips ({n} shots, first 240 frames each), one core "
+            "(`benchmarks/experiments/loop_rise.py`, `benchmarks/results/loop_rise.json`). Replayed on the first "
+            "run's measured curves (what chose the value):")
+    measured = ("Measured, one run per row (VMAF per shot on the finished file):")
+    return (head + "\n\n" + md_table(["rise", "attempts per shot", "kept in the band", "worst kept"], replay,
+                                      [False, True, True, True])
+            + "\n\n" + measured + "\n\n"
+            + md_table(["rise", "commit", "attempts per shot", "frames encoded / output", "time vs plain (median)",
+                        "kept in the band", "<= 95.5", "worst shot", "bytes vs before"], rows,
+                       [False, False] + [True] * 7))
+
+
 def dask_spread_table(d: dict) -> str:
     rows = [[str(r["workers"]), f"{r['wall_s']:.1f} s", str(r["shots"]), str(r["pieces_after_first"]),
              str(r["attempts"]), f"{r['bytes']:,}"] for r in d["runs"]]
@@ -696,6 +735,9 @@ def dask_spread_table(d: dict) -> str:
 
 
 REGIONS: dict[str, Callable[[], str]] = {
+    "loop-rise": _maybe("benchmarks/results/loop_rise.json", loop_rise_table, "first-step experiment",
+                        "run `segments.py` on training/validation clips at two commits, then "
+                        "`benchmarks/experiments/loop_rise.py`"),
     "dask-spread": _maybe("benchmarks/results/dask_spread.json", dask_spread_table, "Dask spread run",
                           "run `dask_spread.py CLIP --out benchmarks/results/dask_spread.json`"),
     "loop-first-piece": _maybe("benchmarks/results/loop_first_piece.json", loop_first_piece_table,
@@ -764,6 +806,8 @@ REGIONS: dict[str, Callable[[], str]] = {
                            "run `overhead.py --only 720p --modes guided --out benchmarks/results/default_mode`"),
     "trials": _maybe("benchmarks/results/trials.json", trials_table, "trial-window run",
                      "run `trials.py CLIPS --out benchmarks/results/trials.json`"),
+    "efforts-short": _maybe("benchmarks/results/segments.json", efforts_short, "effort-level run",
+                            "run `segments.py --out benchmarks/results/segments.json` on the test split"),
     "efforts": _maybe("benchmarks/results/segments.json", efforts_table, "effort-level run",
                       "run `segments.py CLIPS --out benchmarks/results/segments.json`"),
     "joins": _maybe("benchmarks/results/joins.json", joins_table, "joins run",

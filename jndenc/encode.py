@@ -26,7 +26,7 @@ from .output import target_vmaf as target_vmaf_of
 
 target_vmaf = target_vmaf_of  # the public name; inside `encode` its parameter of the same name shadows it
 from .media.ffbin import require
-from .media.segments import ENCODERS
+from .media.segments import encoder_of
 from .pipeline import plan as make_plan_for
 from .planner import CODECS, Plan
 from .search import DEFAULT_THRESHOLDS
@@ -72,6 +72,7 @@ def encode(
     start_offset: float | None = None,
     learner: StartLearner | None = None,
     dask: str | None = None,
+    encoder: str | None = None,
     **plan_options,
 ) -> EncodeResult:
     """Encode ``src`` to ``dst`` with per-shot JND-guided CRF.
@@ -94,6 +95,9 @@ def encode(
     ``compare_crf`` then encodes ``src`` once more the plain way at that CRF (a temp file, deleted) and reports
     bytes, time and, with ``verify``, per-shot VMAF beside jndenc's (`jndenc.reference`).
 
+    ``encoder`` picks the FFmpeg encoder of ``codec`` where it has several (av1: libsvtav1, the default,
+    libaom-av1 or librav1e; `jndenc.media.segments.ENCODER_CHOICES`).
+
     ``dask`` (a scheduler address) runs the measured efforts' shots on its workers (the input and the output's
     folder at the same paths there) and joins them here; the output is the one a local run writes.
 
@@ -104,11 +108,12 @@ def encode(
     src, dst = Path(src), Path(dst)
     check_paths(src, dst, overwrite)
     effort = chosen(effort, plan, ensure or tighten, plan_options)
+    encoder = encoder_of(plan_options.get("codec") or "x264", encoder)
     if effort is not None and effort.loop is not None:
         return _encode_measured(src, dst, effort, target_vmaf=target_vmaf, jobs=jobs, quiet=quiet,
                                 validate=validate, verify=verify, compare_crf=compare_crf, threads=threads,
                                 plan_out=plan_out, plan_options=plan_options, start_offset=start_offset,
-                                learner=learner, dask=dask)
+                                learner=learner, dask=dask, encoder=encoder)
     if dask is not None:
         raise UserError("--dask spreads the shot loop (balanced or thorough) over a cluster; this encode runs no loop")
     if start_offset is not None or learner is not None:
@@ -278,7 +283,8 @@ def _plan_of(src: Path, info: VideoInfo, plan, plan_options: dict, tighten: bool
 def _encode_measured(src: Path, dst: Path, eff: Effort, *, target_vmaf: float | None, jobs: int | None,
                      quiet: bool, validate, verify: bool | None, compare_crf: float | None, threads: int | None,
                      plan_out, plan_options: dict, start_offset: float | None = None,
-                     learner: StartLearner | None = None, dask: str | None = None) -> EncodeResult:
+                     learner: StartLearner | None = None, dask: str | None = None,
+                     encoder: str | None = None) -> EncodeResult:
     """A measured effort level: plan the start from the model, then the segment loop (`jndenc.shotloop`)."""
     t0 = time.perf_counter()
     analysis = shotloop.Phase()
@@ -302,8 +308,8 @@ def _encode_measured(src: Path, dst: Path, eff: Effort, *, target_vmaf: float | 
     plan = starts.start_at(plan, target, thresholds)
     model = [s.crf for s in plan.shots]
     offset = learner.offset() if learner is not None else float(start_offset or 0.0)
-    plan = starts.on_codec(starts.shifted(plan, offset), codec)
-    require(ENCODERS[plan.codec])
+    plan = starts.on_codec(starts.shifted(plan, offset), codec, encoder)
+    require(encoder_of(codec, encoder))
     cost = {"analysis": analysis.done()}
     maps, stream_kw, notes = stream_options(src, dst, info)
     notes = info.notes + notes

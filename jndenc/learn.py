@@ -55,17 +55,20 @@ def labels_from(start: dict) -> list[ShotLabel]:
 
 
 def label(model: float, attempts: Sequence[L.Attempt], band: L.Band, *, slope: float, outcome: str, frames: int,
-          min_crf: float, to_x264: tuple[float, float] | None = None) -> ShotLabel | None:
+          min_crf: float, to_x264: tuple[float, float] | None = None,
+          steeper_up: bool = False) -> ShotLabel | None:
     """The label of one shot the loop ran, or None where its attempts do not locate the aim: a shot clamped above
     the band at the maximum CRF, or below the aim at the minimum, only bounds it.
 
-    ``slope`` is the first-step slope on the encoder's scale; ``to_x264`` the (a, b) of codec CRF = a + b x264 CRF
-    (AV1 and VP9), so the label is on the scale the model predicts."""
+    ``slope`` and ``steeper_up`` are the first step's (`jndenc.loop.next_crf`), on the encoder's scale;
+    ``to_x264`` the (a, b) of codec CRF = a + b x264 CRF (AV1 and VP9), so the label is on the scale the model
+    predicts."""
     if outcome == "clamped":
         return None
     if all(a.vmaf <= band.aim for a in attempts) and min(a.crf for a in attempts) <= min_crf + 1e-9:
         return None
-    found = L.aim_crf(attempts, band, slope=slope)
+    found = L.aim_crf(attempts, band, slope=slope, steeper_up=steeper_up,
+                      scale=1.0 if to_x264 is None else float(to_x264[1]))
     if to_x264 is not None:
         a, b = to_x264
         found = (found - a) / b

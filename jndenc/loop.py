@@ -22,6 +22,15 @@ MAX_STEP = 8.0
 # searches of the training shots fell 0.73 a step at the median (benchmarks/tighten_sim.py)
 DEFAULT_SLOPE = 0.75
 SLOPE_LIMITS = (0.4, 2.0)
+# A step up from a shot measured above the aim, with no measured secant, assumes a curve steeper than the model's
+# slope the further above the aim the attempt read: up to RISE_MAX times as steep, rising by RISE_PER per unit
+# of headroom (log) beyond RISE_FROM (VMAF ~95.9 at the default aim; the full factor from ~97.7). A start that
+# reads far above the target mostly belongs to a steep curve (a flat curve reads near the target whatever the
+# start's error): on 55 training and validation shots, first steps up from VMAF 97-99 went 2-4x too far (to VMAF
+# 80-85) while steps down and steps from near the band landed about where they aimed (a constant factor of 2.5
+# made steps from VMAF ~96 too short). Chosen by replaying the loop on those shots' measured curves, then
+# measured on the loop (benchmarks/results/loop_rise.json)
+RISE_FROM, RISE_PER, RISE_MAX = 0.3, 4.0, 3.0
 TOP = 100.5
 # headroom (log) per CRF step a measured secant may claim: flatter readings would jump past MAX_STEP anyway
 RATE_LIMITS = (0.02, 0.6)
@@ -89,11 +98,19 @@ def headroom(vmaf: float) -> float:
     return math.log(max(TOP - vmaf, 0.05))
 
 
+def rise(vmaf: float, band: Band) -> float:
+    """How many times steeper than the model's slope a step up from an attempt measured at ``vmaf`` assumes."""
+    d = headroom(band.aim) - headroom(vmaf)
+    return float(min(max(1.0 + RISE_PER * (d - RISE_FROM), 1.0), RISE_MAX))
+
+
 def next_crf(attempts: Sequence[Attempt], band: Band, *, slope: float, min_crf: float, max_crf: float,
-             step: float = CRF_STEP) -> float | None:
+             step: float = CRF_STEP, scale: float = 1.0, steeper_up: bool = False) -> float | None:
     """The CRF to try next, or None when trying more cannot help.
 
-    ``slope`` is the VMAF lost per CRF step near the aim, for the first step. None when the last attempt is
+    ``slope`` is the VMAF lost per CRF step near the aim, for the first step (with ``steeper_up``, times `rise` for a
+    step up from far above the aim); ``scale`` the encoder's steps per
+    x264 step (the limits on a move, `MAX_STEP` and `RATE_LIMITS`, are x264 steps). None when the last attempt is
     in the band, when the shot is at a clamp on the side it would have to pass (above the band at
     ``max_crf``, below it at ``min_crf``), or when the two attempts that bracket the aim are a step apart.
     """
@@ -113,7 +130,7 @@ def next_crf(attempts: Sequence[Attempt], band: Band, *, slope: float, min_crf: 
         return None
     if below and last.crf <= min_crf + 1e-9:
         return None
-    ref, move = _one_sided(attempts, above, below, band, slope)
+    ref, move = _one_sided(attempts, above, below, band, slope, scale, steeper_up)
     move = math.copysign(max(abs(move), step), move)
     c = quantise(min(max(ref.crf + move, min_crf), max_crf), step)
     if above:
@@ -121,7 +138,8 @@ def next_crf(attempts: Sequence[Attempt], band: Band, *, slope: float, min_crf: 
     return _fresh(c, attempts, min_crf - step, ref.crf, step)
 
 
-def aim_crf(attempts: Sequence[Attempt], band: Band, *, slope: float) -> float:
+def aim_crf(attempts: Sequence[Attempt], band: Band, *, slope: float, scale: float = 1.0,
+            steeper_up: bool = False) -> float:
     """The CRF at which the measured attempts put the aim, by the same rules `next_crf` steps with (interpolated
     between attempts that bracket it, else stepped from the nearest side), unquantised and unclamped: what a shot
     teaches about where the model's start should have been (`jndenc.learn`)."""
@@ -130,7 +148,7 @@ def aim_crf(attempts: Sequence[Attempt], band: Band, *, slope: float) -> float:
     above, below = _sides(attempts, band)
     if above and below:
         return _bracketed(*_bracket(above, below), band)
-    ref, move = _one_sided(attempts, above, below, band, slope)
+    ref, move = _one_sided(attempts, above, below, band, slope, scale, steeper_up)
     return ref.crf + move
 
 
@@ -155,23 +173,26 @@ def _bracketed(lo: Attempt, hi: Attempt, band: Band) -> float:
 
 
 def _one_sided(attempts: Sequence[Attempt], above: Sequence[Attempt], below: Sequence[Attempt], band: Band,
-               slope: float) -> tuple[Attempt, float]:
-    """The attempt furthest along on the measured side and the move from it toward the aim (at most MAX_STEP):
-    on the headroom scale at ``slope`` (VMAF per CRF step at the aim), or at the secant of the two attempts
-    nearest the aim where they give a plausible one."""
-    rate = slope / (TOP - band.aim)  # headroom per CRF step at the aim
-    if len(attempts) >= 2:
-        a, b = sorted(sorted(attempts, key=lambda x: abs(x.vmaf - band.aim))[:2], key=lambda x: x.crf)
-        if b.crf > a.crf and a.vmaf > b.vmaf:  # a measured slope, used where it is plausible
-            rate = (headroom(b.vmaf) - headroom(a.vmaf)) / (b.crf - a.crf)
-    rate = min(max(rate, RATE_LIMITS[0]), RATE_LIMITS[1])
+               slope: float, scale: float = 1.0, steeper_up: bool = False) -> tuple[Attempt, float]:
+    """The attempt furthest along on the measured side and the move from it toward the aim (at most MAX_STEP
+    x264 steps of ``scale`` encoder steps each): on the headroom scale at ``slope`` (VMAF per CRF step at the
+    aim; with ``steeper_up``, times `rise` going up), or at the secant of the two attempts nearest the aim where
+    they give a plausible one."""
     # the attempt furthest along toward the aim: the highest CRF still above it (the lowest still below). With
     # readings that fall as CRF rises that is also the one nearest the aim; on a flat or noisy curve (static
     # frames, a fade: 97.06 at CRF 20 and 97.061 at 26.25) the next step then moves on from it instead of back
     # between attempts already made
     ref = max(above, key=lambda x: x.crf) if above else min(below, key=lambda x: x.crf)
+    if steeper_up and above:
+        slope *= rise(ref.vmaf, band)
+    rate = slope / (TOP - band.aim)  # headroom per CRF step at the aim
+    if len(attempts) >= 2:
+        a, b = sorted(sorted(attempts, key=lambda x: abs(x.vmaf - band.aim))[:2], key=lambda x: x.crf)
+        if b.crf > a.crf and a.vmaf > b.vmaf:  # a measured slope, used where it is plausible
+            rate = (headroom(b.vmaf) - headroom(a.vmaf)) / (b.crf - a.crf)
+    rate = min(max(rate, RATE_LIMITS[0] / scale), RATE_LIMITS[1] / scale)
     move = (headroom(band.aim) - headroom(ref.vmaf)) / rate
-    return ref, math.copysign(min(abs(move), MAX_STEP), move)
+    return ref, math.copysign(min(abs(move), MAX_STEP * scale), move)
 
 
 def _fresh(c: float, attempts: Sequence[Attempt], lo: float, hi: float, step: float) -> float | None:
@@ -185,7 +206,8 @@ def _fresh(c: float, attempts: Sequence[Attempt], lo: float, hi: float, step: fl
     return None
 
 
-JOIN_STEP = 1.0  # how far apart the CRFs of two pieces of one shot may be before quality jumps at the join
+# how far apart (x264 steps) the CRFs of two pieces of one shot may be before quality jumps at the join
+JOIN_STEP = 1.0
 
 
 def joined_pieces(crfs: Sequence[float], continues: Sequence[bool], step: float = JOIN_STEP) -> dict[int, float]:

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 
 from . import shotloop
 from . import verify as V
+from .media import segments as S
 from .planner import Plan, margin_report
 
 
@@ -44,6 +45,7 @@ class EncodeResult:
             "effort": self.effort,
             "mode": self.mode,
             "codec": self.codec,
+            "encoder": self.plan.options.get("encoder") or S.ENCODERS.get(self.codec),
             "preset": self.plan.preset,
             "frames": self.frames,
             "bytes": self.bytes,

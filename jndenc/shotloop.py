@@ -47,6 +47,7 @@ class LoopOptions:
     sample_min_frames: int = 240
     measurement_gap: float = 0.0
     slope_scale: float = 0.6  # first step: this share of the model's JND1-JND2 chord (`jndenc.loop.first_slope`)
+    steeper_up: bool = True  # ... steeper for a step up from far above the aim (`jndenc.loop.rise`)
     jobs: int | None = None  # shots at once; None: the available cores
 
     def band(self, target: float) -> L.Band:
@@ -171,7 +172,13 @@ class ShotJob:
 
     @property
     def step(self) -> float:
-        return 1.0 if self.plan.codec in LOOP_ONLY_CODECS else L.CRF_STEP  # SVT-AV1 and libvpx take whole CRFs
+        return 1.0 if self.plan.codec in LOOP_ONLY_CODECS else L.CRF_STEP  # AV1 and VP9 encoders take whole steps
+
+    @property
+    def scale(self) -> float:
+        """The encoder's steps per x264 step (`jndenc.starts.codec_scale`): the loop's limits are x264 steps."""
+        scale = self.plan.options.get("x264_to_codec")
+        return 1.0 if scale is None else float(scale[1])
 
     def cut(self, a: int, b: int) -> tuple[list[str], tuple[int, int]]:
         """How an attempt reaches frames [a, b): an exact seek and the shot's frames after it, or no seek."""
@@ -207,8 +214,7 @@ class ShotJob:
         estimate: the same content, measured. Returns the shot, its kept segment and what its attempts cost."""
         s = self.plan.shots[i]
         slope = L.first_slope(s.jnd, self.thresholds, self.options.slope_scale)
-        if "x264_to_codec" in self.plan.options:  # the same VMAF per x264 step spread over b codec steps
-            slope /= float(self.plan.options["x264_to_codec"][1])
+        slope /= self.scale  # the same VMAF per x264 step spread over the codec's steps
         attempts: list[L.Attempt] = []
         files: list[Path] = []
         p5s: list[float] = []
@@ -222,7 +228,8 @@ class ShotJob:
             attempts.append(L.Attempt(crf, m.vmaf, m.bytes))
             files.append(seg)
             p5s.append(m.p5)
-            crf = L.next_crf(attempts, self.band, slope=slope, min_crf=self.lo, max_crf=self.hi, step=self.step)
+            crf = L.next_crf(attempts, self.band, slope=slope, min_crf=self.lo, max_crf=self.hi, step=self.step,
+                             scale=self.scale, steeper_up=self.options.steeper_up)
         if not attempts:  # stopped before its first attempt: another shot failed
             raise KeyboardInterrupt
         k = L.kept(attempts, self.band)
@@ -238,7 +245,9 @@ class ShotJob:
         piece's kept CRF (`jndenc.loop.joined_pieces` would lower it again at the cost of one more attempt)."""
         if head.outcome == "clamped" or (head.outcome == "below" and head.crf <= self.lo + 1e-9):
             return head.crf
-        return min(L.aim_crf(head.attempts, self.band, slope=head.slope), head.crf + L.JOIN_STEP)
+        return min(L.aim_crf(head.attempts, self.band, slope=head.slope, scale=self.scale,
+                             steeper_up=self.options.steeper_up),
+                   head.crf + L.JOIN_STEP * self.scale)
 
     def continues(self) -> list[bool]:
         """Per shot: whether it is a later piece of the shot before it (cut at --max-shot-seconds, not a cut)."""
@@ -322,7 +331,8 @@ class _Shots:
         """Pieces of one long shot brought within a CRF step of each other (`jndenc.loop.joined_pieces`): one
         more attempt each at the lower CRF, kept whatever it measures (it can only be better)."""
         out = list(results)
-        for i, crf in L.joined_pieces([r[0].crf for r in results], self.job.continues()).items():
+        for i, crf in L.joined_pieces([r[0].crf for r in results], self.job.continues(),
+                                      L.JOIN_STEP * self.job.scale).items():
             shot, old = results[i]
             cost: dict = {}
             seg, m = self.job.attempt(i, len(shot.attempts), crf, cost)
@@ -354,7 +364,8 @@ def run(src: Path, out: Path, plan: Plan, info: VideoInfo, *, target: float, opt
     try:
         job = ShotJob(src, plan, band, options, work,
                       S.SegmentCodec(plan.codec, plan.preset, S.encoder_threads(info.width, info.height),
-                                     info.bit_depth), times, tb, start_time, tuple(thresholds))
+                                     info.bit_depth, plan.options.get("encoder", "")),
+                      times, tb, start_time, tuple(thresholds))
         loop = _Shots(job, notes, executor)
         ph = Phase()
         results = loop.join_pieces(loop.all(jobs, quiet))
@@ -385,7 +396,8 @@ def labels(model: Sequence[float], plan: Plan, result: LoopResult) -> list[learn
     """What each shot the loop ran teaches about its start (`jndenc.learn.label`): ``model`` is the model's x264
     start per shot before any correction, ``plan`` the plan the loop encoded (on the encoder's scale)."""
     scale = plan.options.get("x264_to_codec")
-    return [learn.label(m, s.attempts, result.band, slope=s.slope, outcome=s.outcome,
+    return [learn.label(m, s.attempts, result.band, slope=s.slope, steeper_up=result.options.steeper_up,
+                        outcome=s.outcome,
                         frames=s.end_frame - s.start_frame, min_crf=_min_crf(plan),
                         to_x264=None if scale is None else (float(scale[0]), float(scale[1])))
             for m, s in zip(model, result.shots)]

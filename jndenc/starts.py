@@ -13,26 +13,29 @@ from .planner import Plan, with_shot_crfs
 LOOP_ONLY_CODECS = ("av1", "vp9")  # no per-frame zones in FFmpeg: per-shot quality needs segments
 
 
-def codec_scale(codec: str) -> tuple[float, float]:
-    """(a, b) with codec CRF = a + b * x264 CRF at equal VMAF, measured on training clips
-    (benchmarks/codec_calibration.py, shipped in jndenc/assets/codec_scales.json)."""
+def codec_scale(codec: str, encoder: str | None = None) -> tuple[float, float]:
+    """(a, b) with codec CRF = a + b * x264 CRF at equal VMAF for ``codec`` run by ``encoder`` (None: the
+    codec's default), measured on training clips (benchmarks/codec_calibration.py, shipped in
+    jndenc/assets/codec_scales.json: keyed by codec for the default encoder, by encoder name for the others)."""
     import json
     from importlib import resources
 
+    name = S.encoder_of(codec, encoder)
     data = json.loads((resources.files("jndenc") / "assets" / "codec_scales.json").read_text())
-    a, b = data["scales"][codec]["x264_to_codec"]
+    a, b = data["scales"][codec if name == S.ENCODERS[codec] else name]["x264_to_codec"]
     return float(a), float(b)
 
 
-def on_codec(plan: Plan, codec: str) -> Plan:
-    """An x264 plan moved to ``codec``'s CRF scale (start CRFs and the clamps), for the loop to encode."""
+def on_codec(plan: Plan, codec: str, encoder: str | None = None) -> Plan:
+    """An x264 plan moved to ``codec``'s CRF scale under ``encoder`` (start CRFs and the clamps), for the loop."""
     if codec not in LOOP_ONLY_CODECS:
         return plan
-    a, b = codec_scale(codec)
-    lo, hi = S.CRF_RANGE[codec]
-    to = lambda c: float(min(max(round(a + b * c), lo), hi))  # noqa: E731 - the encoders take whole CRFs
-    options = {**plan.options, "codec": codec, "min_crf": to(min_crf(plan)), "max_crf": to(max_crf(plan)),
-                "x264_to_codec": [a, b]}
+    name = S.encoder_of(codec, encoder)
+    a, b = codec_scale(codec, name)
+    lo, hi = S.QUALITY_RANGE[name]
+    to = lambda c: float(min(max(round(a + b * c), lo), hi))  # noqa: E731 - the encoders take whole steps
+    options = {**plan.options, "codec": codec, "encoder": name, "min_crf": to(min_crf(plan)),
+               "max_crf": to(max_crf(plan)), "x264_to_codec": [a, b]}
     return with_shot_crfs(plan, [to(s.crf) for s in plan.shots], codec=codec, options=options)
 
 

@@ -260,7 +260,8 @@ def test_bench_mode_specs():
     assert ModeSpec.parse("guided") == ModeSpec("guided")
     assert ModeSpec.parse("predict+tighten") == ModeSpec("predict", 0.7, True)  # --tighten's own defaults
     assert ModeSpec.parse("probe+tighten") == ModeSpec("probe", 0.5, True)
-    for bad in ("fast", "probe+ensure", "guided@0.5", "probe@2", "probe@x"):
+    assert ModeSpec.parse("balanced") == ModeSpec("balanced", effort=True)  # an effort level's ladder
+    for bad in ("probe+ensure", "guided@0.5", "probe@2", "probe@x", "balanced+tighten"):
         with pytest.raises(UserError):
             ModeSpec.parse(bad)
 
@@ -283,3 +284,28 @@ def test_mode_names_of_the_mode_benchmarks():
     assert overhead.mode_args("balanced") == ["--effort", "balanced"]
     assert modes.mode_kwargs("thorough", 26.0) == {"effort": "thorough"}
     assert overhead.mode_args("guided") == ["--mode", "guided"]
+
+
+def test_av1_effort_ladder_against_a_plain_av1_ladder(cut_clip, tmp_path):
+    """--codec av1: the effort ladder (one `jndenc encode --effort balanced --target-jnd T` per point) against
+    plain whole-file SVT-AV1 encodes on the x264 ladder mapped to AV1's scale, matched on worst-shot VMAF."""
+    from jndenc.errors import UserError
+
+    opts = BenchOptions(**{**TINY, "codec": "av1", "crf_ladder": None, "modes": ("balanced",), "max_frames": 75})
+    ladder = opts.ladder()
+    assert len(ladder) >= 4 and all(1 <= c <= 63 and float(c).is_integer() for c in ladder)
+    res = bdrate.run([cut_clip], tmp_path, opts)
+    rows = [r for r in res["rows"] if r["role"] == "ladder"]
+    fixed = [r for r in rows if r["ladder"] == "fixed-crf"]
+    mine = [r for r in rows if r["ladder"] == "jndenc-balanced"]
+    assert sorted(r["crf"] for r in fixed) == sorted(ladder)
+    assert [r["target_jnd"] for r in mine] == [1, 2]
+    assert mine[0]["bitrate_kbps"] > mine[1]["bitrate_kbps"] and mine[0]["vmaf_mean"] > mine[1]["vmaf_mean"]
+    assert all(r["attempts_per_shot"] >= 1 for r in mine)
+    s = res["summary"]["per_clip"][0]["ladders"]["jndenc-balanced"]
+    assert math.isfinite(s["bd_rate_vmaf"]) and s["analysis_s"] >= 0
+    m = s["matched"]
+    assert 1 <= m["crf"] <= 63 and math.isfinite(m["rate_diff_pct"])
+    assert json.loads((tmp_path / "run.json").read_text())["options"]["crf_ladder"] == list(ladder)
+    with pytest.raises(UserError, match="shot loop only"):
+        bdrate.run([cut_clip], tmp_path / "x", BenchOptions(**{**TINY, "codec": "av1", "modes": ("search",)}))

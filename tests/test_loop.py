@@ -113,3 +113,29 @@ def test_a_flat_curve_steps_on_from_the_furthest_attempt():
     low = [Attempt(30.0, 90.0, 100), Attempt(26.0, 90.0, 120)]
     nxt = next_crf(low, BAND, slope=0.75, min_crf=12, max_crf=40)
     assert nxt is not None and nxt < 26.0
+
+
+@pytest.mark.parametrize("scale", [2.7, 5.0])
+def test_limits_are_x264_steps_on_any_encoder_scale(scale):
+    """An encoder whose scale spreads one x264 step over ``scale`` of its own (AV1, rav1e's quantizer index)
+    takes the same moves, stretched: the longest move and the measured-rate limits are x264 steps."""
+    x264 = curve(23.0)
+    stretched = lambda q: x264(q / scale)  # noqa: E731 - the same curve on the encoder's scale
+    for start in (10.0, 16.0, 30.0):  # far above (a capped move), above, below
+        a = [Attempt(start, x264(start), 1)]
+        b = [Attempt(start * scale, stretched(start * scale), 1)]
+        want = next_crf(a, BAND, slope=0.75, min_crf=0, max_crf=51, step=0.01)
+        got = next_crf(b, BAND, slope=0.75 / scale, min_crf=0, max_crf=51 * scale, step=0.01, scale=scale)
+        assert got == pytest.approx(want * scale, abs=0.01 * scale)  # both quantised to 0.01
+
+
+def test_a_step_up_from_far_above_assumes_a_steeper_curve():
+    """`steeper_up`: from a reading far above the aim the step is shorter (a steep curve is the likelier cause);
+    from near the band, and going down, it is the model's slope as before."""
+    from jndenc.loop import RISE_MAX, rise
+
+    far, near, low = [Attempt(24, 98.8, 1)], [Attempt(24, 95.4, 1)], [Attempt(24, 91.0, 1)]
+    step = lambda a, up: next_crf(a, BAND, slope=0.75, min_crf=10, max_crf=40, steeper_up=up) - 24  # noqa: E731
+    assert 0 < step(far, True) < step(far, False) / 2
+    assert step(near, True) == step(near, False) and step(low, True) == step(low, False)
+    assert rise(95.4, BAND) == 1.0 and rise(99.9, BAND) == RISE_MAX and 1.0 < rise(97.0, BAND) < RISE_MAX

@@ -43,12 +43,14 @@ from typing import Sequence
 
 from ..errors import JndencError, UserError
 from ..media.clips import list_clips
+from ..media.segments import ENCODER_CHOICES, QUALITY_RANGE, encoder_of
+from ..starts import LOOP_ONLY_CODECS
 from ..progress import bar
 from .bd import BD_METHOD, aggregate, ladder_summary
 from .cache import select_clips
 from .match import match_worst_shot
 from ..search import DEFAULT_THRESHOLDS
-from .options import BENCH_MODES, BenchOptions, ModeSpec
+from .options import BENCH_EFFORTS, BENCH_MODES, BenchOptions, ModeSpec
 from .points import ClipSource, Runner
 from .report import print_table, run_record, write_results
 
@@ -69,8 +71,8 @@ def run_clip(r: Runner, cs: ClipSource) -> tuple[list[dict], dict]:
             "fps": round(cs.info["fps"], 3), "frames": cs.info["frames"], "codec": o.codec, "preset": o.preset}
     rows: list[dict] = []
     fixed: dict[float, dict] = {}
-    for crf in o.crf_ladder:
-        rec = r.point(cs, r.fixed_plan(cs, float(crf)))
+    for crf in o.ladder():
+        rec = r.fixed_point(cs, float(crf))
         fixed[float(crf)] = rec
         rows.append({**base, "ladder": "fixed-crf", "mode": "crf", "target_jnd": "", "margin": "", "role": "ladder",
                      "analysis_s": 0.0, **rec})
@@ -80,6 +82,14 @@ def run_clip(r: Runner, cs: ClipSource) -> tuple[list[dict], dict]:
     for spec in o.modes:
         ms = ModeSpec.parse(spec)
         mode = ms.mode
+        if ms.effort:
+            pts = {t: r.effort_point(cs, mode, t) for t in o.targets}
+            for t, rec in pts.items():
+                rows.append({**base, "ladder": f"jndenc-{mode}", "mode": mode, "target_jnd": t, "margin": "",
+                             "role": "ladder", **rec})
+                _tick(r, len(o.margins))
+            summary["ladders"][f"jndenc-{mode}"] = _summarised(r, cs, fixed, pts, rows, base)
+            continue
         # guided measures one level per analysis and aims at the target itself (margin 0)
         ans = {t: r.analysis(cs, mode, t) for t in o.targets} if mode == "guided" else None
         an1 = r.analysis(cs, mode, confidence=ms.confidence) if mode != "guided" else None
@@ -99,20 +109,12 @@ def run_clip(r: Runner, cs: ClipSource) -> tuple[list[dict], dict]:
                              "role": "ladder", "analysis_s": an["analysis_s"],
                              "trial_encodes": an.get("trial_encodes") or 0, **rec})
                 _tick(r)
-            s = ladder_summary(fixed, pts)
-            if 1 in pts:  # what a user of the default (JND1) sees: its worst shot, and what deciding took
-                s["jnd1_vmaf_worst_shot"] = pts[1]["vmaf_worst_shot"]
-            s["analysis_s"] = sum(a["analysis_s"] for a in ans.values()) if ans is not None else an1["analysis_s"]
+            analysis_s = sum(a["analysis_s"] for a in ans.values()) if ans is not None else an1["analysis_s"]
             if ms.tighten:  # the passes beyond one encode, and every measurement, are part of deciding
-                s["analysis_s"] = round(s["analysis_s"] + sum(p["extra_s"] for p in pts.values()), 3)
+                analysis_s += sum(p["extra_s"] for p in pts.values())
+            s = _summarised(r, cs, fixed, pts, rows, base, analysis_s)
+            if ms.tighten:
                 s["corrected_points_kept"] = sum(p.get("kept_pass", 1) > 1 for p in pts.values())
-            if o.match and 1 in pts:
-                m = match_worst_shot(r, cs, fixed, pts[1])
-                if m is not None:
-                    for crf, rec in m.pop("extra").items():
-                        rows.append({**base, "ladder": "fixed-crf", "mode": "crf", "target_jnd": "", "margin": "",
-                                     "role": "match", "analysis_s": 0.0, **rec})
-                    s["matched"] = m
             summary["ladders"][name] = s
     # fixed points that match encodes added: dedupe rows by (ladder, role, crf)
     seen, out = set(), []
@@ -122,6 +124,26 @@ def run_clip(r: Runner, cs: ClipSource) -> tuple[list[dict], dict]:
             seen.add(k)
             out.append(row)
     return out, summary
+
+
+def _summarised(r: Runner, cs: ClipSource, fixed: dict[float, dict], pts: dict[int, dict], rows: list[dict],
+                base: dict, analysis_s: float | None = None) -> dict:
+    """One ladder's BD numbers against the fixed ladder, its JND1 worst shot, what deciding cost (``analysis_s``;
+    an effort ladder's points carry their own) and, with matching on, the fixed CRF of equal worst-shot VMAF
+    (its extra encodes join ``rows``)."""
+    s = ladder_summary(fixed, pts)
+    if 1 in pts:  # what a user of the default (JND1) sees: its worst shot, and what deciding took
+        s["jnd1_vmaf_worst_shot"] = pts[1]["vmaf_worst_shot"]
+    s["analysis_s"] = round(sum(p["analysis_s"] for p in pts.values()) if analysis_s is None else analysis_s, 3)
+    if r.opts.match and 1 in pts:
+        lo, hi = QUALITY_RANGE[encoder_of(r.opts.codec, r.opts.encoder)]
+        m = match_worst_shot(r, cs, fixed, pts[1], (lo, hi))
+        if m is not None:
+            for crf, rec in m.pop("extra").items():
+                rows.append({**base, "ladder": "fixed-crf", "mode": "crf", "target_jnd": "", "margin": "",
+                             "role": "match", "analysis_s": 0.0, **rec})
+            s["matched"] = m
+    return s
 
 
 def _tick(r: Runner, n: int = 1) -> None:
@@ -134,11 +156,14 @@ def run(inputs: Sequence[str | os.PathLike], out: str | os.PathLike, opts: Bench
     t0 = time.perf_counter()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    if opts.codec not in ("x264", "x265"):
-        raise UserError(f"codec must be x264 or x265, not {opts.codec!r}")
+    if opts.codec not in ENCODER_CHOICES:
+        raise UserError(f"codec must be one of {', '.join(ENCODER_CHOICES)}, not {opts.codec!r}")
+    encoder_of(opts.codec, opts.encoder)
     specs = [ModeSpec.parse(m) for m in opts.modes]
-    bases = {m.mode for m in specs}
-    if len(opts.crf_ladder) < 2:
+    bases = {m.mode for m in specs if not m.effort}
+    if opts.codec in LOOP_ONLY_CODECS and (bases or any(m.mode == "fast" for m in specs)):
+        raise UserError(f"--codec {opts.codec} runs through the shot loop only: --modes balanced and/or thorough")
+    if len(opts.ladder()) < 2:
         raise UserError("the fixed-CRF ladder needs at least two CRFs")
     all_clips = list_clips(inputs)
     clips = select_clips(all_clips, opts.max_clips)
@@ -150,7 +175,7 @@ def run(inputs: Sequence[str | os.PathLike], out: str | os.PathLike, opts: Bench
     rows: list[dict] = []
     per_clip: list[dict] = []
     clip_times = {}
-    per_clip_points = len(opts.crf_ladder) + len(opts.modes) * len(opts.margins) * len(opts.targets)
+    per_clip_points = len(opts.ladder()) + len(opts.modes) * len(opts.margins) * len(opts.targets)
     with bar(len(clips) * per_clip_points, "bdrate", opts.quiet, unit="point") as pb:
         r.pbar = pb
         for clip in clips:
@@ -207,16 +232,22 @@ def parser() -> argparse.ArgumentParser:
                f"({d.max_clips} clips, first {d.max_frames} frames). Full run: --max-clips 0 --max-frames 0.")
     p.add_argument("inputs", nargs="+", metavar="CLIP_OR_DIR")
     p.add_argument("--out", required=True, help="results folder (also holds the cache)")
-    p.add_argument("--crf-ladder", type=_nums, default=d.crf_ladder, help="fixed CRFs (default 18,23,28,33,38)")
+    p.add_argument("--crf-ladder", type=_nums, default=None,
+                   help="fixed CRFs on the encoder's own scale (default 18,23,28,33,38 for x264/x265, mapped to AV1's "
+                        "and VP9's scale through the shipped calibration)")
     p.add_argument("--targets", type=lambda s: _nums(s, int), default=d.targets, help="target JND levels (1,2,3)")
     p.add_argument("--margins", type=_margins, default=d.margins,
                    help="jndenc margins, one ladder each: CRF steps or 'auto' (each mode's default in `jndenc encode`: "
                         "predict/probe calibrated per shot, search 1, guided 0) [auto]")
-    p.add_argument("--codec", choices=["x264", "x265"], default=d.codec)
+    p.add_argument("--codec", choices=list(ENCODER_CHOICES), default=d.codec,
+                   help="av1 and vp9: effort ladders only (--modes balanced,thorough); their fixed ladder is a plain "
+                        "whole-file encode per CRF")
+    p.add_argument("--encoder", choices=ENCODER_CHOICES["av1"], default=None, help="--codec av1's encoder")
     p.add_argument("--preset", default=d.preset)
     p.add_argument("--modes", type=lambda s: tuple(x.strip() for x in s.split(",") if x.strip()),
-                   default=d.modes, help=",".join(BENCH_MODES) + "; MODE@P: predict/probe at --confidence P; "
-                   "MODE+tighten: each point encoded, measured and re-encoded once as `jndenc encode --tighten`")
+                   default=d.modes, help=",".join(BENCH_MODES + BENCH_EFFORTS) + "; MODE@P: predict/probe at "
+                   "--confidence P; MODE+tighten: each point encoded, measured and re-encoded once as `jndenc "
+                   "encode --tighten`; an effort level: `jndenc encode --effort E --target-jnd T` per point")
     p.add_argument("--max-frames", type=int, default=d.max_frames, help="first N frames per clip; 0 = all")
     p.add_argument("--max-clips", type=int, default=d.max_clips, help="evenly spread subset; 0 = all")
     p.add_argument("--thresholds", type=_nums, default=None, help="search-mode VMAF thresholds T1,T2,T3")
@@ -230,8 +261,8 @@ def parser() -> argparse.ArgumentParser:
 
 
 def options_from_args(a: argparse.Namespace) -> BenchOptions:
-    return BenchOptions(crf_ladder=tuple(a.crf_ladder), targets=tuple(a.targets), margins=tuple(a.margins),
-                        codec=a.codec, preset=a.preset, modes=tuple(a.modes), max_frames=a.max_frames or None,
+    return BenchOptions(crf_ladder=None if a.crf_ladder is None else tuple(a.crf_ladder),
+                        targets=tuple(a.targets), margins=tuple(a.margins), codec=a.codec, encoder=a.encoder, preset=a.preset, modes=tuple(a.modes), max_frames=a.max_frames or None,
                         max_clips=a.max_clips or None, thresholds=a.thresholds, weights=a.weights,
                         calibration=a.calibration, match=not a.no_match, threads=a.threads,
                         keep_encodes=a.keep_encodes, quiet=a.quiet)

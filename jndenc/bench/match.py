@@ -1,7 +1,7 @@
 """Matched worst-shot quality: extra fixed-CRF encodes until two adjacent integer CRFs bracket a target.
 
 The fixed CRF whose worst-shot VMAF equals the jndenc JND1 encode's is found
-by encoding integer CRFs around it (`points.Runner.point`, cached like every
+by encoding integer CRFs around it (`points.Runner.fixed_point`, cached like every
 other point) and interpolating between the bracketing pair (`bd.matched_crf`).
 """
 from __future__ import annotations
@@ -21,7 +21,7 @@ def match_worst_shot(r: Runner, cs: ClipSource, fixed: dict[float, dict], jnd1: 
 
     def enc(c: int) -> dict:
         if float(c) not in pts:
-            rec = r.point(cs, r.fixed_plan(cs, float(c)))
+            rec = r.fixed_point(cs, float(c))
             pts[float(c)] = extra[float(c)] = rec
         return pts[float(c)]
 
@@ -62,7 +62,7 @@ def match_worst_shot(r: Runner, cs: ClipSource, fixed: dict[float, dict], jnd1: 
     if m is None:
         return {"target_vmaf_worst_shot": target, "crf": float("nan"), "bitrate_kbps": float("nan"),
                 "jndenc_bitrate_kbps": jnd1["bitrate_kbps"], "rate_diff_pct": float("nan"),
-                "note": "no fixed CRF in 0..51 brackets the target", "extra": extra}
+                "note": f"no fixed CRF in {lo_lim}..{hi_lim} brackets the target", "extra": extra}
     return {"target_vmaf_worst_shot": target, "crf": round(m["crf"], 3), "bitrate_kbps": m["bitrate_kbps"],
             "jndenc_bitrate_kbps": jnd1["bitrate_kbps"],
             "rate_diff_pct": (jnd1["bitrate_kbps"] / m["bitrate_kbps"] - 1) * 100, "bracket": m["bracket"],

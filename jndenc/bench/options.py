@@ -4,15 +4,18 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 BENCH_MODES = ("predict", "probe", "guided", "search")
+BENCH_EFFORTS = ("fast", "balanced", "thorough")  # one `jndenc encode --effort E --target-jnd T` per point
+DEFAULT_LADDER = (18, 23, 28, 33, 38)  # x264 CRFs; on another encoder's scale through `jndenc.starts.codec_scale`
 
 
 @dataclass(frozen=True)
 class ModeSpec:
     """One jndenc ladder's mode: ``probe``, ``probe@0.5`` (``--confidence 0.5``), ``probe@0.5+tighten``."""
 
-    mode: str
+    mode: str  # a mode, or an effort level where ``effort``
     confidence: float | None = None  # None: the default of `jndenc encode`
     tighten: bool = False  # encode, measure every shot, re-encode once as `jndenc encode --tighten`
+    effort: bool = False
 
     @classmethod
     def parse(cls, spec: str) -> "ModeSpec":
@@ -21,8 +24,11 @@ class ModeSpec:
         from ..recipe import Recipe
 
         r = Recipe.parse(spec)
-        if r.effort or r.mode not in BENCH_MODES or r.corrective not in (None, "tighten"):
-            raise UserError(f"ladder {spec!r}: a mode ({', '.join(BENCH_MODES)}), MODE@P or MODE+tighten")
+        if r.effort:
+            return cls(r.effort, effort=True)
+        if r.mode not in BENCH_MODES or r.corrective not in (None, "tighten"):
+            raise UserError(f"ladder {spec!r}: an effort level ({', '.join(BENCH_EFFORTS)}), a mode "
+                            f"({', '.join(BENCH_MODES)}), MODE@P or MODE+tighten")
         conf = r.confidence
         if r.corrective and conf is None:
             from ..verify import TIGHTEN_CONFIDENCE
@@ -33,11 +39,12 @@ class ModeSpec:
 
 @dataclass
 class BenchOptions:
-    crf_ladder: tuple[float, ...] = (18, 23, 28, 33, 38)
+    crf_ladder: tuple[float, ...] | None = None  # on the encoder's own scale; None: DEFAULT_LADDER mapped to it
     targets: tuple[int, ...] = (1, 2, 3)
     # "auto": each mode's default in `jndenc encode` (predict/probe: calibrated per-shot margins, search 1, guided 0)
     margins: tuple[float | str, ...] = ("auto",)
     codec: str = "x264"
+    encoder: str | None = None  # --codec av1: libsvtav1 (None), libaom-av1 or librav1e
     preset: str = "medium"
     modes: tuple[str, ...] = ("predict", "probe", "guided", "search")
     max_frames: int | None = 60
@@ -51,4 +58,18 @@ class BenchOptions:
     quiet: bool = False
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return {**asdict(self), "crf_ladder": list(self.ladder())}
+
+    def ladder(self) -> tuple[float, ...]:
+        """The fixed-CRF ladder on the encoder's own scale: the one given, or `DEFAULT_LADDER` mapped there
+        (whole steps, within the encoder's range, repeats dropped)."""
+        if self.crf_ladder is not None:
+            return tuple(self.crf_ladder)
+        from ..media.segments import QUALITY_RANGE, encoder_of
+        from ..starts import LOOP_ONLY_CODECS, codec_scale
+
+        if self.codec not in LOOP_ONLY_CODECS:
+            return DEFAULT_LADDER
+        a, b = codec_scale(self.codec, self.encoder)
+        lo, hi = QUALITY_RANGE[encoder_of(self.codec, self.encoder)]
+        return tuple(dict.fromkeys(float(min(max(round(a + b * c), lo), hi)) for c in DEFAULT_LADDER))

@@ -29,7 +29,10 @@ from ..pipeline import load_calibration
 from ..planner import PlanOptions, make_plan
 from ..planner import fixed_plan as fixed_crf_plan
 from ..predictor import default_weights_candidates, default_weights_path
+from ..media.runner import run_ffmpeg
+from ..media.segments import SegmentCodec, codec_args, encoder_of, encoder_threads
 from ..search import DEFAULT_THRESHOLDS
+from ..starts import LOOP_ONLY_CODECS
 from .cache import CACHE_VERSION, Cache, _key
 from .options import BenchOptions
 
@@ -248,32 +251,82 @@ class Runner:
         return dict(recs[best], passes=len(passes), kept_pass=best + 1, first_pass_bytes=recs[0]["bytes"],
                     extra_s=round(spent, 3))
 
-    def point(self, cs: ClipSource, plan, frames: bool = False) -> dict:
-        """Encode ``plan`` and measure it, or recall the cached result; ``frames``: the record must have the
-        per-frame VMAF (records cached before it was kept are measured again)."""
-        args = plan.ffmpeg_args()
-        key = _key("encode", CACHE_VERSION, cs.sha, self.opts.max_frames, args)
+    def fixed_point(self, cs: ClipSource, crf: float) -> dict:
+        """One point of the fixed-CRF ladder: x264/x265 through a plan (keyframes at the cuts, as jndenc's own
+        one-pass encodes); AV1 and VP9, which have no one-pass path in jndenc, as a plain whole-file encode."""
+        if self.opts.codec not in LOOP_ONLY_CODECS:
+            return self.point(cs, self.fixed_plan(cs, crf))
+        i = cs.info
+        codec = SegmentCodec(self.opts.codec, self.opts.preset, self.opts.threads or encoder_threads(i["width"],
+                                                                                                  i["height"]),
+                             i["bit_depth"], encoder_of(self.opts.codec, self.opts.encoder))
+        args = ["-map", "0:v:0", *codec_args(codec, crf)]
+        return self._measured(cs, _key("plain", CACHE_VERSION, cs.sha, self.opts.max_frames, args), ".mkv",
+                              f"crf {crf:g}", lambda src, dst: run_ffmpeg(["-i", str(src), *args, str(dst)],
+                                                                         what=f"{codec.name} at {crf:g}"),
+                              {"crf": float(crf), "crf_min": float(crf), "crf_max": float(crf)})
+
+    def effort_point(self, cs: ClipSource, effort: str, target: int) -> dict:
+        """`jndenc encode --effort EFFORT --target-jnd TARGET` (with the bench's codec, encoder and preset) measured
+        like every other point; ``analysis_s`` is what deciding cost beyond one encode: the analysis and the
+        attempts after each shot's first."""
+        weights = self.opts.weights or default_weights_path()
+        wkey = sha256_file(weights) if weights and os.path.isfile(weights) else weights
+        kw = {"effort": effort, "target_jnd": target, "codec": self.opts.codec, "preset": self.opts.preset,
+              "encoder": self.opts.encoder}
+        key = _key("effort", CACHE_VERSION, cs.sha, self.opts.max_frames, sorted(kw.items(), key=str), wkey)
+        got: dict = {}
+
+        def run(src: Path, dst: Path) -> None:
+            r = encode(src, dst, overwrite=True, quiet=True, validate=False, jobs=1, weights=self.opts.weights,
+                       **{k: v for k, v in kw.items() if v is not None})
+            crfs = [s.crf for s in r.plan.shots]
+            cost = r.cost or {}
+            extra = sum(cost.get(k, {}).get("wall_s", 0.0) for k in ("analysis", "extra_attempts", "join"))
+            got.update({"crf": float(np.median(crfs)), "crf_min": min(crfs), "crf_max": max(crfs),
+                        "analysis_s": round(extra if r.loop is not None else r.timings["analysis_s"], 3),
+                        "attempts_per_shot": r.loop.summary()["attempts_per_shot"] if r.loop else 1.0,
+                        "total_s": r.timings["total_s"]})
+        return self._measured(cs, key, ".mkv", f"{effort} jnd{target}", run, got)
+
+    def _measured(self, cs: ClipSource, key: str, suffix: str, what: str, run, extra: dict,
+                  usable=lambda rec: True) -> dict:
+        """``run(src, dst)`` encoded and measured as a point, or recalled from the cache where ``usable``;
+        ``extra`` (filled by ``run`` where it learns it) joins the record."""
         rec = self.cache.get(key)
-        if rec is not None and (not frames or "vmaf_frames" in rec):
+        if rec is not None and usable(rec):
             self.counters.encode_hits += 1
             return dict(rec, cached=True)
         src = self.ensure_source(cs)
         enc_dir = self.work / "enc"
         enc_dir.mkdir(parents=True, exist_ok=True)
-        dst = enc_dir / f"{key}.mp4"
+        dst = enc_dir / f"{key}{suffix}"
         if self.pbar is not None:
-            self.pbar.set_postfix_str(f"{cs.clip.name} crf {plan.base_crf:g}")
-        res = encode(src, dst, plan=plan, overwrite=True, quiet=True, threads=self.opts.threads, validate=False)
+            self.pbar.set_postfix_str(f"{cs.clip.name} {what}")
+        t0 = time.perf_counter()
+        run(src, dst)
+        encode_s = time.perf_counter() - t0
         tm = time.perf_counter()
         m = measure(dst, src, cs.info, self.opts.threads)
         m["measure_s"] = round(time.perf_counter() - tm, 3)
         size = dst.stat().st_size
         dur = cs.info["frames"] / cs.info["fps"]
-        crfs = [z.crf for z in plan.zones]
-        rec = {"bytes": size, "bitrate_kbps": size * 8 / 1000 / dur, "encode_s": res.timings["encode_s"],
-               "crf": plan.base_crf, "crf_min": min(crfs), "crf_max": max(crfs), **m}
+        rec = {"bytes": size, "bitrate_kbps": size * 8 / 1000 / dur, "encode_s": round(encode_s, 3), **extra, **m}
         if not self.opts.keep_encodes:
             dst.unlink(missing_ok=True)
         self.counters.encodes += 1
         self.cache.put(key, rec)
         return dict(rec, cached=False)
+
+    def point(self, cs: ClipSource, plan, frames: bool = False) -> dict:
+        """Encode ``plan`` and measure it, or recall the cached result; ``frames``: the record must have the
+        per-frame VMAF (records cached before it was kept are measured again)."""
+        key = _key("encode", CACHE_VERSION, cs.sha, self.opts.max_frames, plan.ffmpeg_args())
+        crfs = [z.crf for z in plan.zones]
+        got = {"crf": plan.base_crf, "crf_min": min(crfs), "crf_max": max(crfs)}
+
+        def run(src: Path, dst: Path) -> None:
+            res = encode(src, dst, plan=plan, overwrite=True, quiet=True, threads=self.opts.threads, validate=False)
+            got["encode_s"] = res.timings["encode_s"]
+        return self._measured(cs, key, ".mp4", f"crf {plan.base_crf:g}", run, got,
+                              usable=lambda rec: not frames or "vmaf_frames" in rec)

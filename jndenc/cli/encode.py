@@ -5,6 +5,7 @@ import json
 
 import click
 
+from ..media.segments import ENCODER_CHOICES
 from .common import Sectioned, debug_option
 from .options import MODE_HELP, NAMES, plan_kwargs, plan_options, search_options
 from .report import print_result
@@ -13,7 +14,7 @@ from .report import print_result
 SECTIONS = (
     ("Options", ["effort", "target_jnd", "target_vmaf", "codec", "preset", "as_json", "report", "verify", "overwrite",
                  "quiet", "help"]),
-    ("The shot loop (balanced, thorough)", ["jobs", "dask", "learn", "min_crf", "max_crf"]),
+    ("The shot loop (balanced, thorough)", ["encoder", "jobs", "dask", "learn", "min_crf", "max_crf"]),
     ("Expert: one-pass modes instead of an effort level", ["mode", "crf", "margin", "confidence", "ensure", "tighten",
                                                           "granularity", "plan_in", "plan_out"]),
     ("Search and guided modes", ["thresholds", "metric", "pool", "workers", "trial_seconds", "crf_step",
@@ -28,10 +29,12 @@ SECTIONS = (
 @click.argument("src", metavar="IN", type=click.Path(dir_okay=True))
 @click.argument("dst", metavar="OUT", type=click.Path(dir_okay=True))
 @click.option("--effort", type=click.Choice(["fast", "balanced", "thorough"]), default=None,
-              help="fast: one pass, nothing measured; balanced (default): every shot measured and re-encoded until "
-                   "it lands within -0.3/+1 VMAF of the target; thorough: -0.3/+0.5, more attempts.")
+              help="fast: one pass, nothing measured; balanced (default): each shot re-encoded until measured "
+                   "within -0.3/+1 VMAF of the target; thorough: +0.5.")
 @click.option("--target-vmaf", type=click.FloatRange(20, 100), default=None, metavar="V",
               help="Aim every shot at this VMAF instead of --target-jnd's (balanced and thorough).")
+@click.option("--encoder", type=click.Choice(ENCODER_CHOICES["av1"]), default=None,
+              help="The FFmpeg encoder of --codec av1 [default: libsvtav1].")
 @click.option("--jobs", type=click.IntRange(1), default=None,
               help="Shots encoded at once (balanced, thorough) [default: the available cores]; the output is the "
                    "same whatever the number.")
@@ -67,9 +70,9 @@ SECTIONS = (
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or table.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (the result) on stdout.")
 @click.option("--report", type=click.Path(dir_okay=False), default=None, metavar="FILE.html",
-              help="Write a static page: a thumbnail, CRF and VMAF against the band per shot, bytes and time.")
+              help="Write a static page: per shot a thumbnail, CRF and VMAF; bytes and time.")
 @debug_option
-def encode(src, dst, effort, target_vmaf, jobs, dask, learn_file, mode, crf, plan_in, plan_out, verify, ensure, tighten, validate, compare_crf, overwrite, threads, quiet,
+def encode(src, dst, effort, target_vmaf, encoder, jobs, dask, learn_file, mode, crf, plan_in, plan_out, verify, ensure, tighten, validate, compare_crf, overwrite, threads, quiet,
            as_json, report, debug, **kw):
     """Encode IN to OUT at the CRF each shot needs to stay at the target (JND1 = VMAF 94)."""
     from ..encode import encode as run
@@ -81,7 +84,7 @@ def encode(src, dst, effort, target_vmaf, jobs, dask, learn_file, mode, crf, pla
         learned = load(learn_file).offset()
     result = run(src, dst, start_offset=learned, plan=plan_in, plan_out=plan_out, overwrite=overwrite, quiet=quiet or as_json,
                  threads=threads, mode=mode, crf=crf, verify=verify, ensure=ensure, tighten=tighten, validate=validate,
-                 compare_crf=compare_crf, effort=effort, target_vmaf=target_vmaf, jobs=jobs, dask=dask,
+                 compare_crf=compare_crf, effort=effort, target_vmaf=target_vmaf, jobs=jobs, dask=dask, encoder=encoder,
                  **plan_kwargs(kw))
     if learn_file is not None and result.start is not None:
         from ..learn import append, labels_from

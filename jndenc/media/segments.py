@@ -32,19 +32,38 @@ import numpy as np
 
 from .decode import count_packets
 from .ffargs import pix_fmt, quality_graph
-from ..errors import JndencError
+from ..errors import JndencError, UserError
 from .probe import open_container
 from .runner import run_ffmpeg
 
-ENCODERS = {"x264": "libx264", "x265": "libx265", "av1": "libsvtav1", "vp9": "libvpx-vp9"}
-CRF_RANGE = {"x264": (0, 51), "x265": (0, 51), "av1": (1, 63), "vp9": (0, 63)}
+# The FFmpeg encoders each codec runs through, the default first (`--encoder` picks another)
+ENCODER_CHOICES = {"x264": ("libx264",), "x265": ("libx265",), "av1": ("libsvtav1", "libaom-av1", "librav1e"),
+                   "vp9": ("libvpx-vp9",)}
+ENCODERS = {codec: names[0] for codec, names in ENCODER_CHOICES.items()}
+# each encoder's quality knob: CRF, or rav1e's constant quantizer index
+QUALITY_RANGE = {"libx264": (0, 51), "libx265": (0, 51), "libsvtav1": (1, 63), "libaom-av1": (0, 63),
+                 "librav1e": (0, 255), "libvpx-vp9": (0, 63)}
 X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow",
                 "placebo")
-# x264 preset names on each encoder's own speed scale. SVT-AV1: medium -> 8, whose encode time was closest to
-# x264 medium's (1.21x; preset 9 0.70x; 120 frames of a 720p training clip, one core). libvpx-vp9 --cpu-used
-# in its "good" deadline: no setting reached x264 medium's speed on one thread (cpu-used 4: 3.1x, 6: 2.9x)
-SPEEDS = {"av1": dict(zip(X264_PRESETS, (12, 11, 10, 10, 9, 8, 6, 5, 4, 2))),
-          "vp9": dict(zip(X264_PRESETS, (8, 7, 6, 6, 5, 4, 3, 2, 1, 0)))}
+# x264 preset names on each encoder's own speed scale, medium at the speed whose encode time was closest to x264
+# medium's (120 frames of a 720p training clip, sam2_01_dog.mp4, one core): SVT-AV1 8 (1.21x; 9: 0.70x).
+# libvpx-vp9 --cpu-used in its "good" deadline, libaom-av1 --cpu-used (good usage) and rav1e --speed: no
+# setting reached x264 medium's speed on one thread (vp9 cpu-used 4: 3.1x, 6: 2.9x; aom 8: 2.4x, 6: 2.6x;
+# rav1e 10: 2.4x, 9: 4.6x), so medium takes their fastest setting that is not a realtime mode
+SPEEDS = {"libsvtav1": dict(zip(X264_PRESETS, (12, 11, 10, 10, 9, 8, 6, 5, 4, 2))),
+          "libvpx-vp9": dict(zip(X264_PRESETS, (8, 7, 6, 6, 5, 4, 3, 2, 1, 0))),
+          "libaom-av1": dict(zip(X264_PRESETS, (8, 8, 8, 8, 8, 8, 6, 5, 4, 3))),
+          "librav1e": dict(zip(X264_PRESETS, (10, 10, 10, 10, 10, 10, 9, 8, 7, 6)))}
+
+
+def encoder_of(codec: str, encoder: str | None = None) -> str:
+    """The FFmpeg encoder that runs ``codec``: ``encoder`` where it is one of the codec's, else the default."""
+    if not encoder:
+        return ENCODERS[codec]
+    if encoder not in ENCODER_CHOICES[codec]:
+        raise UserError(f"--encoder {encoder} does not encode {codec} (choose from "
+                        f"{', '.join(ENCODER_CHOICES[codec])})")
+    return encoder
 
 
 @dataclass(frozen=True)
@@ -55,6 +74,11 @@ class SegmentCodec:
     preset: str = "medium"
     threads: int = 1
     bit_depth: int = 8
+    encoder: str = ""  # "": the codec's default encoder
+
+    @property
+    def name(self) -> str:
+        return self.encoder or ENCODERS[self.codec]
 
 
 def encoder_threads(width: int, height: int) -> int:
@@ -64,16 +88,25 @@ def encoder_threads(width: int, height: int) -> int:
 
 
 def codec_args(codec: SegmentCodec, crf: float) -> list[str]:
-    """Encoder options of one segment at ``crf`` (on the encoder's own scale), ``codec.preset`` an x264 name."""
-    if codec.codec == "av1":
-        # film grain synthesis stays off (SVT-AV1's default): VMAF scores synthesised grain as error
-        return ["-c:v", "libsvtav1", "-preset", str(SPEEDS["av1"][codec.preset]), "-crf", f"{round(crf):d}",
+    """Encoder options of one segment at ``crf`` (on the encoder's own scale), ``codec.preset`` an x264 name.
+
+    Film grain synthesis stays off in every AV1 encoder (their default; set anyway): VMAF scores synthesised
+    grain as error."""
+    name = codec.name
+    q = f"{round(crf):d}"  # every encoder but x264 and x265 takes whole steps
+    if name == "libsvtav1":
+        return ["-c:v", name, "-preset", str(SPEEDS[name][codec.preset]), "-crf", q,
                 "-svtav1-params", f"lp={codec.threads}:film-grain=0"]
-    if codec.codec == "vp9":
-        return ["-c:v", "libvpx-vp9", "-crf", f"{round(crf):d}", "-b:v", "0", "-deadline", "good", "-cpu-used",
-                str(SPEEDS["vp9"][codec.preset]), "-row-mt", "1", "-threads", str(codec.threads)]
-    args = ["-c:v", ENCODERS[codec.codec], "-preset", codec.preset, "-crf", f"{crf:g}"]
-    if codec.codec == "x264":
+    if name == "libaom-av1":
+        return ["-c:v", name, "-crf", q, "-b:v", "0", "-cpu-used", str(SPEEDS[name][codec.preset]),
+                "-denoise-noise-level", "0", "-threads", str(codec.threads)]
+    if name == "librav1e":
+        return ["-c:v", name, "-qp", q, "-speed", str(SPEEDS[name][codec.preset]), "-threads", str(codec.threads)]
+    if name == "libvpx-vp9":
+        return ["-c:v", name, "-crf", q, "-b:v", "0", "-deadline", "good", "-cpu-used",
+                str(SPEEDS[name][codec.preset]), "-row-mt", "1", "-threads", str(codec.threads)]
+    args = ["-c:v", name, "-preset", codec.preset, "-crf", f"{crf:g}"]
+    if name == "libx264":
         args += ["-x264-params", "stitchable=1", "-threads", str(codec.threads)]
     else:
         args += ["-x265-params", f"log-level=error:info=0:pools={codec.threads}:frame-threads={codec.threads}"]
