@@ -261,7 +261,7 @@ def decision_cost(rep: dict) -> str:
     if not rows:
         return not_committed("overhead run with the plan-replay variant", "run `overhead.py --out benchmarks/results`")
     head = (f"{rep['pinning']}; x264 {rep['preset']}, plain at CRF {rep['plain_crf']:g}; medians "
-            f"(`benchmarks/overhead.py`, full table in benchmarks/README.md).")
+            f"(`benchmarks/overhead.py`; the full table below).")
     return head + "\n\n" + md_table(["clip", "plain FFmpeg", "FFmpeg with jndenc's plan", "jndenc encode",
                                      "jndenc over its own plan", "analysis", "peak RSS plain / jndenc"], rows,
                                     [False] + [True] * 6)
@@ -700,26 +700,27 @@ def loop_first_piece_table(d: dict) -> str:
 
 
 def loop_rise_table(d: dict) -> str:
-    """The first step up's steepness (`jndenc.loop.RISE`): replayed candidates, then the two measured runs."""
-    replay = [[f"{r['rise']:g}" + (" (chosen)" if r["rise"] == d["chosen"] else ""), f"{r['attempts_per_shot']:.2f}",
+    """A step up's steepness (`jndenc.loop.rise`): replayed candidates, then the measured runs."""
+    replay = [[r["rule"] + (" (shipped)" if r["shipped"] else ""), f"{r['attempts_per_shot']:.2f}",
                f"{100 * r['kept_in_band']:.0f}%", f"{r['worst_kept']:.2f}"] for r in d["replay"]]
-    rows = []
-    for key, name in (("before", "1 (before)"), ("after", f"{d['chosen']:g}")):
-        r = d[key]
-        rows.append([name, f"`{', '.join(r['commit'])}`", f"{r['attempts_per_shot']:.2f}",
-                     f"{r['encoded_over_output_frames']:.2f}x", f"{r['wall_vs_plain_median']:.2f}x",
-                     f"{100 * r['kept_in_band']:.0f}%", f"{100 * r['share_le_95_5']:.0f}%", f"{r['worst_shot']:.2f}",
-                     f"{r.get('bytes_vs_before_pct', 0.0):+.1f}%"])
+
+    def row(name: str, r: dict, tree: str = "") -> list[str]:
+        return [name, f"`{', '.join(r['commit'])}`{tree}", str(r["shots"]), f"{r['attempts_per_shot']:.2f}",
+                f"{r['encoded_over_output_frames']:.2f}x", f"{r['wall_vs_plain_median']:.2f}x",
+                f"{100 * r['kept_in_band']:.0f}%", f"{100 * r['share_le_95_5']:.0f}%", f"{r['worst_shot']:.2f}"]
+    rows = [row("none (before)", d["before"]), row("ramp, at most 3 (shipped)", d["after"])]
+    rows += [row(f"constant 2.5 ({len(x['clips_run'])} training clips only)", x, " with the constant, not committed")
+             for x in d.get("also", [])]
     n = d["before"]["shots"]
     head = (f"Balanced on {len(d['clips'])} training and validation clips ({n} shots, first 240 frames each), one core "
-            "(`benchmarks/experiments/loop_rise.py`, `benchmarks/results/loop_rise.json`). Replayed on the first "
-            "run's measured curves (what chose the value):")
-    measured = ("Measured, one run per row (VMAF per shot on the finished file):")
+            "(`benchmarks/experiments/loop_rise.py`, `benchmarks/results/loop_rise.json`). Replayed on the curves "
+            "every run measured (d: how far above the aim the attempt read, on the headroom scale):")
     return (head + "\n\n" + md_table(["rise", "attempts per shot", "kept in the band", "worst kept"], replay,
                                       [False, True, True, True])
-            + "\n\n" + measured + "\n\n"
-            + md_table(["rise", "commit", "attempts per shot", "frames encoded / output", "time vs plain (median)",
-                        "kept in the band", "<= 95.5", "worst shot", "bytes vs before"], rows,
+            + "\n\nMeasured, one run per row (VMAF per shot on the finished file; bytes: ramp "
+            + f"{d['after']['bytes_vs_before_pct']:+.1f}% against none):\n\n"
+            + md_table(["rise", "commit", "shots", "attempts per shot", "frames encoded / output",
+                        "time vs plain (median)", "kept in the band", "<= 95.5", "worst shot"], rows,
                        [False, False] + [True] * 7))
 
 

@@ -1,19 +1,21 @@
 #!/usr/bin/env python3
-"""How steep the loop's first step up assumes the curve to be (`jndenc.loop.RISE`): chosen by replay, then measured.
+"""How steep a step up from far above the aim assumes the curve to be (`jndenc.loop.rise`): chosen by replay,
+then measured.
 
     python benchmarks/experiments/loop_rise.py --before A.json [B.json] --after C.json [D.json] \\
-        --out benchmarks/results/loop_rise.json
+        [--also E.json] --out benchmarks/results/loop_rise.json
 
 ``--before`` and ``--after`` are `benchmarks/segments.py` outputs (rows ``crf23,balanced``) on the same
-training and validation clips, run at the commit before RISE (every first step at the model's slope) and at the
-commit with it. Two parts:
+training and validation clips (same order), run at the commit before `rise` (every first step at the model's
+slope) and at the commit with it; ``--also``: further runs on some of those clips (a constant factor tried on
+the way) whose attempts add points to the curves. Two parts:
 
-* **replay** (what chose the value): every shot of the ``--before`` runs that took two or more attempts has a
-  measured VMAF-vs-CRF curve through its attempts (interpolated between them on the headroom scale
-  log(100.5 - VMAF), extended along the nearest secant); the loop's own decisions (`jndenc.loop.next_crf`, the
-  balanced budget and band) are replayed on it from the same start for each candidate, and the first step's
-  slope is recovered from the step the run took. Reported: attempts per shot, shots kept in the band, worst
-  kept VMAF. Shots in the band at the first attempt replay unchanged.
+* **replay** (what chose the rule): every shot has a measured VMAF-vs-CRF curve through the attempts of every
+  run on it (interpolated on the headroom scale log(100.5 - VMAF), extended along the nearest secant); the
+  loop's own decisions (`jndenc.loop.next_crf`, the balanced budget and band) are replayed on it from the
+  ``--before`` run's start, at the first-step slope recovered from the step that run took, for each candidate
+  (`jndenc.loop`'s RISE_FROM, RISE_PER, RISE_MAX set per candidate). Reported: attempts per shot, shots kept in
+  the band, worst kept VMAF. Shots in the band at the first attempt replay unchanged.
 * **measured**: the two runs side by side (attempts per shot, encoded frames over output frames, time over a
   plain encode, shots kept in the band and at most 95.5, worst shot, bytes).
 
@@ -31,22 +33,32 @@ import numpy as np
 
 from jndenc import loop as L
 
-CANDIDATES = (1.0, 1.5, 2.0, 2.5, 3.0)
+# (name, RISE_FROM, RISE_PER, RISE_MAX): a constant k is a ramp already at its cap
+CANDIDATES = (("none (1)", 0.0, 0.0, 1.0), ("constant 1.5", -1e9, 1.0, 1.5), ("constant 2.5", -1e9, 1.0, 2.5),
+              ("constant 3", -1e9, 1.0, 3.0), ("ramp 1 + 2 (d - 0.3), at most 3", 0.3, 2.0, 3.0),
+              ("ramp 1 + 4 (d - 0.3), at most 3", 0.3, 4.0, 3.0), ("ramp 1 + 6 (d - 0.3), at most 3", 0.3, 6.0, 3.0))
 BAND = L.Band.around(94.0)
 BUDGET, MIN_CRF, MAX_CRF = 3, 12.0, 40.0
 
 
-def _shots(runs: list[dict]):
-    for d in runs:
+def _shots(before: list[dict], others: list[dict]):
+    """Per shot of the ``before`` runs: its attempts there, and every (CRF, VMAF) any run measured on it."""
+    by_clip = {}
+    for d in others:
         for c in d["clips"]:
-            r = c["rows"]["balanced"]
-            for seq in r["attempts"]:
-                yield c["clip"], [(float(a), float(v)) for a, v in seq]
+            by_clip.setdefault(c["clip"], []).append(c["rows"]["balanced"]["attempts"])
+    for d in before:
+        for c in d["clips"]:
+            for j, seq in enumerate(c["rows"]["balanced"]["attempts"]):
+                pts = {float(a): float(v) for a, v in seq}
+                for runs in by_clip.get(c["clip"], []):
+                    if j < len(runs):
+                        pts.update({float(a): float(v) for a, v in runs[j]})
+                yield [(float(a), float(v)) for a, v in seq], sorted(pts.items())
 
 
-def curve(seq: list[tuple[float, float]]):
-    """VMAF at any CRF from a shot's measured attempts: piecewise linear on the headroom scale."""
-    pts = sorted(seq)
+def curve(pts: list[tuple[float, float]]):
+    """VMAF at any CRF from a shot's measured points: piecewise linear on the headroom scale."""
     cs = np.array([p[0] for p in pts])
     hs = np.array([L.headroom(p[1]) for p in pts])
 
@@ -66,26 +78,32 @@ def first_slope_taken(seq: list[tuple[float, float]]) -> float:
     return (L.headroom(BAND.aim) - L.headroom(v1)) / (c2 - c1) * (L.TOP - BAND.aim)
 
 
-def replay(runs: list[dict], rise: float) -> dict:
-    attempts, in_band, worst, n = 0, 0, 100.0, 0
-    for _, seq in _shots(runs):
-        n += 1
-        if len(seq) < 2 or len({c for c, _ in seq}) < 2:
-            attempts += len(seq)
-            in_band += BAND.contains(seq[0][1])
-            worst = min(worst, seq[0][1])
-            continue
-        v, slope = curve(seq), first_slope_taken(seq)
-        got: list[L.Attempt] = []
-        crf: float | None = seq[0][0]
-        while crf is not None and len(got) < BUDGET:
-            got.append(L.Attempt(crf, v(crf), int(1e6 * math.exp(-0.11 * crf))))
-            crf = L.next_crf(got, BAND, slope=slope, min_crf=MIN_CRF, max_crf=MAX_CRF, rise=rise)
-        k = L.kept(got, BAND)
-        attempts += len(got)
-        in_band += BAND.contains(got[k].vmaf)
-        worst = min(worst, got[k].vmaf)
-    return {"rise": rise, "shots": n, "attempts_per_shot": round(attempts / n, 3),
+def replay(shots: list, candidate: tuple) -> dict:
+    name, *ramp = candidate
+    saved = L.RISE_FROM, L.RISE_PER, L.RISE_MAX
+    L.RISE_FROM, L.RISE_PER, L.RISE_MAX = ramp
+    try:
+        attempts, in_band, worst = 0, 0, 100.0
+        for seq, pts in shots:
+            if len(seq) < 2 or len(pts) < 2:
+                attempts += len(seq)
+                in_band += BAND.contains(seq[0][1])
+                worst = min(worst, seq[0][1])
+                continue
+            v, slope = curve(pts), first_slope_taken(seq)
+            got: list[L.Attempt] = []
+            crf: float | None = seq[0][0]
+            while crf is not None and len(got) < BUDGET:
+                got.append(L.Attempt(crf, v(crf), int(1e6 * math.exp(-0.11 * crf))))
+                crf = L.next_crf(got, BAND, slope=slope, min_crf=MIN_CRF, max_crf=MAX_CRF, steeper_up=True)
+            k = L.kept(got, BAND)
+            attempts += len(got)
+            in_band += BAND.contains(got[k].vmaf)
+            worst = min(worst, got[k].vmaf)
+    finally:
+        L.RISE_FROM, L.RISE_PER, L.RISE_MAX = saved
+    n = len(shots)
+    return {"rule": name, "shipped": tuple(ramp) == saved, "shots": n, "attempts_per_shot": round(attempts / n, 3),
             "kept_in_band": round(in_band / n, 3), "worst_kept": round(worst, 2)}
 
 
@@ -109,13 +127,17 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--before", nargs="+", type=Path, required=True)
     ap.add_argument("--after", nargs="+", type=Path, required=True)
+    ap.add_argument("--also", nargs="*", type=Path, default=[])
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args(argv)
     before = [json.loads(p.read_text()) for p in args.before]
     after = [json.loads(p.read_text()) for p in args.after]
+    also = [json.loads(p.read_text()) for p in args.also]
     b, a = measured(before), measured(after)
     a["bytes_vs_before_pct"] = round(100 * (a["bytes"] / b["bytes"] - 1), 2)
-    out = {"chosen": L.RISE, "replay": [replay(before, r) for r in CANDIDATES], "before": b, "after": a,
+    shots = list(_shots(before, after + also))
+    out = {"replay": [replay(shots, c) for c in CANDIDATES], "before": b, "after": a,
+           "also": [dict(measured([d]), clips_run=[c["clip"] for c in d["clips"]]) for d in also],
            "clips": sorted({c["clip"] for d in before for c in d["clips"]}),
            "machine": before[0].get("machine")}
     args.out.write_text(json.dumps(out, indent=1))
