@@ -2,6 +2,10 @@
 """The effort levels against fixed CRF 23 and the per-clip oracle, every shot measured on the finished file.
 
     python benchmarks/segments.py CLIPS... --out benchmarks/results/segments.json [--max-frames 240] [--cpu 0]
+    python benchmarks/segments.py --merge A.json B.json --out benchmarks/results/segments.json
+
+Two processes on two cores (each pinned to its own, each given half the clips) finish sooner; ``--merge``
+joins their outputs into one result (same commit, rows and options, or it refuses).
 
 Per clip (a lossless cut of its first ``--max-frames`` frames, so every row sees the same frames), one
 encode per row, each output measured per shot (VMAF of every frame against the cut, `jndenc.verify`):
@@ -142,12 +146,17 @@ def summarize(clips: list[dict], rows) -> dict:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("clips", nargs="+")
+    ap.add_argument("clips", nargs="*")
+    ap.add_argument("--merge", nargs="+", type=Path, default=None, help="join these outputs instead of running")
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--rows", default=",".join(ROWS))
     ap.add_argument("--max-frames", type=int, default=240)
     ap.add_argument("--cpu", type=int, default=0, help="the core every process runs on")
     args = ap.parse_args(argv)
+    if args.merge:
+        return merge(args.merge, args.out)
+    if not args.clips:
+        ap.error("give CLIPS (or --merge)")
     os.sched_setaffinity(0, {args.cpu})
     rows = [r for r in args.rows.split(",") if r]
     if "crf23" not in rows:
@@ -172,6 +181,20 @@ def main(argv=None) -> int:
     out["summary"] = summarize(out["clips"], rows)
     args.out.write_text(json.dumps(out, indent=1))
     print(json.dumps(out["summary"], indent=1))
+    return 0
+
+
+def merge(parts: list[Path], out: Path) -> int:
+    runs = [json.loads(p.read_text()) for p in parts]
+    same = {json.dumps({k: r[k] for k in ("commit", "ffmpeg", "target_vmaf", "options")}, sort_keys=True)
+            for r in runs}
+    if len(same) != 1:
+        raise SystemExit(f"--merge: {', '.join(map(str, parts))} differ in commit, FFmpeg, target or options")
+    merged = {**runs[0], "clips": [c for r in runs for c in r["clips"]],
+              "machine": runs[0]["machine"] + f"; clips split over {len(runs)} processes, each pinned to its own core"}
+    merged["summary"] = summarize(merged["clips"], merged["options"]["rows"])
+    out.write_text(json.dumps(merged, indent=1))
+    print(json.dumps(merged["summary"], indent=1))
     return 0
 
 
