@@ -33,6 +33,7 @@ import numpy as np
 
 from .errors import UserError
 from .media.clips import sha256_file
+from .planner import CLAMPS
 from .media.ffbin import ffmpeg_info
 from .media.ffargs import threads_per_job, trial_window
 from .search import SearchOptions, Trial, extract_references, extract_windows, map_shots, measure_trial
@@ -51,8 +52,8 @@ class GuidedOptions:
     crf_step: float = 1.0
     max_trials: int = 3
     steep: float = 1.5  # a bracket one step wide that spans more than this many points gets a half step
-    min_crf: float = 10.0
-    max_crf: float = 51.0
+    min_crf: float = CLAMPS[0]  # the planner's clamps: a guided CRF is an output CRF
+    max_crf: float = CLAMPS[1]
     cache_dir: str | None = None  # None: $JNDENC_CACHE_DIR or ~/.cache/jndenc; "" disables the cache
     start: str = "auto"  # model | probe | auto (the probe-mode estimate when probe weights are shipped)
 

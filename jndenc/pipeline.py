@@ -21,7 +21,7 @@ from .errors import UserError
 from .estimate import Estimates, estimate, load_predictor, search_options
 from .guided import GuidedOptions
 from .media.probe import VideoInfo, probe
-from .planner import DEFAULT_X265_OFFSETS, Plan, PlanOptions, fixed_plan, margin_report, plan_from_estimates
+from .planner import CLAMPS, DEFAULT_X265_OFFSETS, Plan, PlanOptions, fixed_plan, margin_report, plan_from_estimates
 from .search import DEFAULT_THRESHOLDS
 from . import modes as registry
 
@@ -171,8 +171,8 @@ def analyse_and_plan(
     target_jnd: int = 1,
     margin: float | str | None = None,
     confidence: float | None = None,
-    min_crf: float = 12.0,
-    max_crf: float = 40.0,
+    min_crf: float = CLAMPS[0],
+    max_crf: float = CLAMPS[1],
     granularity: str = "shot",
     # the model and the analysis pass
     weights: str | os.PathLike | None = None,

@@ -29,6 +29,11 @@ DEFAULT_X265_OFFSETS: tuple[tuple[float, float], ...] = (
 PLAN_VERSION = 1
 
 
+# The output's CRF clamps, one default for every path that encodes (plans, guided trials, the shot loop);
+# the label search (`jndenc.search.SearchOptions`) brackets a wider range on purpose: labels may lie outside
+CLAMPS = (12.0, 40.0)
+
+
 @dataclass(frozen=True)
 class PlanOptions:
     codec: str = "x264"
@@ -38,8 +43,8 @@ class PlanOptions:
     # ``confidence`` of unseen shots at or under their threshold (from the model's measured errors)
     margin: float | str = 1.0
     confidence: float = 0.9
-    min_crf: float = 12.0
-    max_crf: float = 40.0
+    min_crf: float = CLAMPS[0]
+    max_crf: float = CLAMPS[1]
     granularity: str = "shot"  # or "frame"
     x265_offsets: tuple[tuple[float, float], ...] = DEFAULT_X265_OFFSETS
     smooth_seconds: float = 1.0  # frame granularity: moving average window

@@ -7,7 +7,7 @@ from typing import Sequence
 
 from . import loop as L
 from .media import segments as S
-from .planner import Plan, with_shot_crfs
+from .planner import CLAMPS, Plan, with_shot_crfs
 
 
 LOOP_ONLY_CODECS = ("av1", "vp9")  # no per-frame zones in FFmpeg: per-shot quality needs segments
@@ -59,8 +59,8 @@ def start_at(plan: Plan, target: float, thresholds: Sequence[float]) -> Plan:
 
 
 def min_crf(plan: Plan) -> float:
-    return float(plan.options.get("min_crf", 12.0))
+    return float(plan.options.get("min_crf", CLAMPS[0]))
 
 
 def max_crf(plan: Plan) -> float:
-    return float(plan.options.get("max_crf", 40.0))
+    return float(plan.options.get("max_crf", CLAMPS[1]))

@@ -5,7 +5,7 @@ import click
 
 from ..media.shots import DEFAULT_DETECTOR, DETECTORS
 from ..modes import HELP, NAMES  # noqa: F401 - NAMES: the CLI's mode choices
-from ..planner import PRESETS
+from ..planner import CLAMPS, PRESETS
 
 def _floats(ctx, param, value):
     if value is None:
@@ -45,8 +45,8 @@ def plan_options(f):
                      help="--margin auto: the share of unseen shots kept at or under their JND (the shipped models "
                           "are calibrated from 0.5 to 0.95; lower: fewer bytes, more visible shots) [default: 0.9; "
                           "with --tighten, which measures and corrects the output: predict 0.7, probe 0.5]."),
-        click.option("--min-crf", type=click.FloatRange(0, 51), default=12.0, show_default=True),
-        click.option("--max-crf", type=click.FloatRange(0, 51), default=40.0, show_default=True),
+        click.option("--min-crf", type=click.FloatRange(0, 51), default=CLAMPS[0], show_default=True),
+        click.option("--max-crf", type=click.FloatRange(0, 51), default=CLAMPS[1], show_default=True),
         click.option("--granularity", type=click.Choice(["shot", "frame"]), default="shot", show_default=True),
         click.option("--calibration", type=click.Path(dir_okay=False), default=None,
                      help="x265 offset table from `jndenc calibrate`."),
