@@ -14,7 +14,8 @@ encode per row, each output measured per shot (VMAF of every frame against the c
   ``plain`` time every ratio divides by);
 * ``oracle``: `--mode search --margin 0`, each shot's JND1 found by bisection over trial encodes;
 * ``fast``, ``balanced``, ``thorough``: `jndenc encode --effort ...`;
-* ``balanced@av1``, ``balanced@vp9``...: an effort level with ``--codec`` (MP4 carries all four codecs).
+* ``balanced@av1``, ``balanced@vp9``, ``balanced@av1:libaom-av1``...: an effort level with ``--codec`` (and
+  ``--encoder``; MP4 carries all four codecs).
 
 The process is pinned to one core (``--cpu``), so wall and CPU times of jndenc and of the plain encode are
 taken on the same single core. Reported per row: bytes summed over clips, against CRF 23 and the oracle, the
@@ -62,11 +63,13 @@ def timed(fn):
 
 
 def row_kwargs(row: str) -> dict:
-    """``oracle``, an effort level, or ``EFFORT@CODEC`` (e.g. ``balanced@av1``: that effort on another codec)."""
+    """``oracle``, an effort level, or ``EFFORT@CODEC[:ENCODER]`` (e.g. ``balanced@av1``, ``balanced@av1:librav1e``:
+    that effort on another codec or encoder)."""
     if row == "oracle":
         return {"mode": "search", "margin": 0.0, "workers": 1}
-    effort, _, codec = row.partition("@")
-    return {"effort": effort, **({"codec": codec} if codec else {})}
+    effort, _, target = row.partition("@")
+    codec, _, encoder = target.partition(":")
+    return {"effort": effort, **({"codec": codec} if codec else {}), **({"encoder": encoder} if encoder else {})}
 
 
 def run_clip(clip: Path, work: Path, rows, args) -> dict:

@@ -604,8 +604,8 @@ def codec_starts_table(res: dict) -> str:
     for row in res["options"]["rows"]:
         if row == "crf23" or row == "oracle":
             continue
-        codec = row.partition("@")[2] or "x264"
-        per_step = codec_scale(codec)[1] if codec in ("av1", "vp9") else 1.0
+        codec, _, encoder = (row.partition("@")[2] or "x264").partition(":")
+        per_step = codec_scale(codec, encoder or None)[1] if codec in ("av1", "vp9") else 1.0
         errs, first_in, shots, attempts = [], 0, 0, 0
         for c in res["clips"]:
             r = c["rows"].get(row) or {}
@@ -619,7 +619,7 @@ def codec_starts_table(res: dict) -> str:
                 attempts += len(att)
                 first_in += b.contains(att[0].vmaf)
                 if outcome != "clamped":
-                    errs.append(abs(att[0].crf - L.aim_crf(att, b, slope=L.DEFAULT_SLOPE / per_step)))
+                    errs.append(abs(att[0].crf - L.aim_crf(att, b, slope=L.DEFAULT_SLOPE / per_step, scale=per_step)))
         if not shots:
             continue
         errs.sort()
