@@ -57,15 +57,18 @@ def plan_at(src: Path, crf: float, shots=None):
 
 def test_stitchable_segments_share_their_parameter_sets(cut_clip, tmp_path):
     """x264 puts a CRF-dependent initial QP in its PPS unless stitchable; x265's differ only by its info SEI;
-    SVT-AV1's sequence header does not depend on the CRF (VP9 has none)."""
-    for codec in ("x264", "x265", "av1"):
+    the AV1 encoders' sequence headers do not depend on the quality setting (VP9 has none)."""
+    for codec, encoder, crfs in (("x264", "", (18, 34)), ("x265", "", (18, 34)), ("av1", "", (18, 34)),
+                                 ("av1", "libaom-av1", (18, 34)), ("av1", "librav1e", (40, 160))):
         extradata = []
-        for crf in (18, 34):
-            out = tmp_path / f"{codec}{crf}.mkv"
-            S.run_attempt(cut_clip, out, (0, 20), codec=S.SegmentCodec(codec, "ultrafast"), crf=crf, what="t")
+        for crf in crfs:
+            out = tmp_path / f"{codec}{encoder}{crf}.mkv"
+            m = S.run_attempt(cut_clip, out, (0, 20), codec=S.SegmentCodec(codec, "ultrafast", encoder=encoder),
+                              crf=crf, what="t")
+            assert m.frames == 20
             with av.open(str(out)) as c:
                 extradata.append(bytes(c.streams.video[0].codec_context.extradata))
-        assert extradata[0] == extradata[1], codec
+        assert extradata[0] == extradata[1], (codec, encoder)
 
 
 @pytest.fixture(scope="module")
@@ -268,6 +271,26 @@ def test_av1_and_vp9_run_through_the_loop(cut_clip, tmp_path, codec, suffix, enc
         assert s.outcome in ("in_band", "clamped") or len(s.attempts) == 3, [(a.crf, a.vmaf) for a in s.attempts]
     with pytest.raises(UserError, match="shot loop"):
         encode(cut_clip, tmp_path / "x.mkv", codec=codec, effort="fast")
+
+
+@pytest.mark.parametrize("encoder", ["libaom-av1", "librav1e"])
+def test_other_av1_encoders_run_through_the_loop_on_their_own_scale(cut_clip, tmp_path, encoder):
+    """--encoder: the same loop with the encoder's own quality scale (rav1e's quantizer index is 0-255), its
+    start mapped from the model's x264 estimate by its shipped calibration."""
+    out = tmp_path / "o.mkv"
+    r = encode(cut_clip, out, codec="av1", encoder=encoder, jobs=2)
+    want = starts.on_codec(r.plan, "av1", encoder)  # the plan kept is on the encoder's scale already
+    assert r.plan.options["encoder"] == encoder == r.to_dict()["encoder"]
+    assert want.options["x264_to_codec"] == list(starts.codec_scale("av1", encoder))
+    lo, hi = S.QUALITY_RANGE[encoder]
+    assert all(lo <= a.crf <= hi and float(a.crf).is_integer() for s in r.loop.shots for a in s.attempts)
+    if encoder == "librav1e":  # its scale spans 0-255: starts sit far above any CRF
+        assert max(s.attempts[0].crf for s in r.loop.shots) > 63
+    assert frame_times(out) == frame_times(cut_clip)
+    for s in r.loop.shots:
+        assert s.outcome in ("in_band", "clamped") or len(s.attempts) == 3, [(a.crf, a.vmaf) for a in s.attempts]
+    with pytest.raises(UserError, match="does not encode x264"):
+        encode(cut_clip, tmp_path / "x.mkv", encoder=encoder)
 
 
 def test_webm_refuses_h264(cut_clip, tmp_path):
