@@ -293,3 +293,17 @@ def test_cli_summary_does_not_call_the_input_ratio_a_saving(cut_clip, tmp_path):
                         "fast", "--jobs", "1"], capture_output=True, text=True)
     assert p.returncode == 0, p.stderr
     assert "of the inputs' size" in p.stdout and "(saving" not in p.stdout.split("bytes", 1)[1].splitlines()[0]
+
+
+def test_encoder_option_and_manifest_override_reach_each_encode(cut_clip, tmp_path):
+    """`--encoder` (and a manifest row's ``encoder``) pick the AV1 encoder of every file's shot loop."""
+    manifest = tmp_path / "m.csv"
+    manifest.write_text(f"input,output,encoder\n{cut_clip},one.mkv,\n{cut_clip},two.mkv,libaom-av1\n")
+    out = tmp_path / "out"
+    cli(str(manifest), str(out), "--codec", "av1", "--encoder", "librav1e", "--preset", "ultrafast", "--max-shot-seconds",
+        "10", check_rc=0)
+    rows = journal_rows(out)
+    assert json.loads(rows["one.mkv"]["result"])["encoder"] == "librav1e"
+    assert json.loads(rows["two.mkv"]["result"])["encoder"] == "libaom-av1"
+    bad = cli(str(cut_clip.parent), str(tmp_path / "x"), "--encoder", "librav1e", "--pattern", cut_clip.name)
+    assert bad.returncode == 2 and "does not encode x264" in bad.stderr and not (tmp_path / "x").exists()

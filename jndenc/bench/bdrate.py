@@ -262,7 +262,8 @@ def parser() -> argparse.ArgumentParser:
 
 def options_from_args(a: argparse.Namespace) -> BenchOptions:
     return BenchOptions(crf_ladder=None if a.crf_ladder is None else tuple(a.crf_ladder),
-                        targets=tuple(a.targets), margins=tuple(a.margins), codec=a.codec, encoder=a.encoder, preset=a.preset, modes=tuple(a.modes), max_frames=a.max_frames or None,
+                        targets=tuple(a.targets), margins=tuple(a.margins), codec=a.codec, encoder=a.encoder,
+                        preset=a.preset, modes=tuple(a.modes), max_frames=a.max_frames or None,
                         max_clips=a.max_clips or None, thresholds=a.thresholds, weights=a.weights,
                         calibration=a.calibration, match=not a.no_match, threads=a.threads,
                         keep_encodes=a.keep_encodes, quiet=a.quiet)

@@ -62,7 +62,8 @@ def write_summary_md(path: Path, summary: dict, run: dict) -> None:
         "# jndenc BD-rate benchmark", "",
         f"{run['date']} · {run['machine']['cpu']} ({run['machine']['cores']} cores) · FFmpeg {run['versions']['ffmpeg']}"
         f" · jndenc {run['versions']['jndenc']}", "",
-        f"Codec {o['codec']}{' (' + o['encoder'] + ')' if o.get('encoder') else ''}, preset {o['preset']}, fixed-CRF ladder {', '.join(f'{c:g}' for c in o['crf_ladder'])}"
+        f"Codec {o['codec']}{' (' + o['encoder'] + ')' if o.get('encoder') else ''}, preset {o['preset']}, "
+        f"fixed-CRF ladder {', '.join(f'{c:g}' for c in o['crf_ladder'])}"
         f" vs jndenc target JND {', '.join(map(str, o['targets']))}; "
         f"{'first ' + str(o['max_frames']) + ' frames of each clip' if o['max_frames'] else 'whole clips'}; "
         f"{summary['clips']} clips. BD values: `bjontegaard` {run['versions']['bjontegaard']}, "

@@ -5,6 +5,7 @@ import json
 
 import click
 
+from ..media.segments import ENCODER_CHOICES
 from .common import debug_option
 from .options import MODE_HELP, NAMES, plan_kwargs, plan_options, search_options
 
@@ -80,6 +81,8 @@ def _print_summary(s: dict) -> None:
               help="--ensure, and raise the CRF of shots measured above the target (by their headroom) in the same "
                    "re-encode, settling once more where that left a shot below.")
 @click.option("--crf", type=click.FloatRange(0, 51), default=None, help="Fixed CRF everywhere (the baseline).")
+@click.option("--encoder", type=click.Choice(ENCODER_CHOICES["av1"]), default=None,
+              help="The FFmpeg encoder of --codec av1 [default: libsvtav1].")
 @click.option("--compare-crf", type=click.FloatRange(0, 51), default=None, metavar="CRF",
               help="Also encode each input the plain way at this fixed CRF (deleted after measuring); the summary "
                    "totals the video bytes saved and, with --verify, names the plain encodes' worst shot.")
@@ -109,20 +112,25 @@ def _print_summary(s: dict) -> None:
                    "then one {\"type\": \"summary\", ...}.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or table.")
 @debug_option
-def batch(source, output_dir, effort, target_vmaf, mode, verify, ensure, tighten, crf, compare_crf, jobs, threads, pattern, recursive,
-          container, dask_address, dask_local, learn, retry_failed, report, dry_run, as_json, quiet, debug, **kw):
+def batch(source, output_dir, effort, target_vmaf, mode, verify, ensure, tighten, crf, encoder, compare_crf, jobs,
+          threads, pattern, recursive, container, dask_address, dask_local, learn, retry_failed, report, dry_run,
+          as_json, quiet, debug, **kw):
     """Encode every video in a folder (or listed in a CSV/JSONL manifest) into OUTPUT_DIR.
 
     Resumable: a journal in OUTPUT_DIR/.jndenc/ lets a rerun skip finished
     files, redo ones a killed run left behind and (with --retry-failed) retry
     failures. A manifest has columns input,output plus optional per-row
-    overrides: target_jnd, codec, preset, min_crf, max_crf, crf, margin, mode.
+    overrides: target_jnd, codec, encoder, preset, min_crf, max_crf, crf, margin, mode, effort.
     The summary is also written to OUTPUT_DIR/.jndenc/summary.json.
 
     Exit codes: 0 all done, 3 some files failed, 2 bad options or input, 130/143 interrupted.
     """
     from ..batch.runner import collect_items, run
     from ..effort import DEFAULT_EFFORT
+    from ..media.segments import encoder_of
+
+    if encoder is not None:  # a mistake is the whole batch's: said once, before anything is written
+        encoder_of(kw.get("codec") or "x264", encoder)
 
     items = collect_items(source, output_dir, pattern=pattern, recursive=recursive, container=container)
     if not items:
@@ -153,6 +161,8 @@ def batch(source, output_dir, effort, target_vmaf, mode, verify, ensure, tighten
         options["crf"] = crf
     if compare_crf is not None:
         options["compare_crf"] = compare_crf
+    if encoder is not None:  # only when given: journals written before --encoder keep their option fingerprint
+        options["encoder"] = encoder
     results = run(items, output_dir, jobs=jobs, threads=threads, dask=dask_address, dask_local=dask_local,
                   retry_failed=retry_failed, dry_run=dry_run, quiet=quiet or as_json, report=report, learn=learn,
                   **options)

@@ -178,6 +178,8 @@ def fit(model_name: str, data_dir: str | Path, checkpoint_path: str | Path, csv_
 
     if epochs < 1 or batch_size < 1 or not learning_rate > 0:
         raise UserError("epochs and batch size must be >= 1 and the learning rate > 0")
+    if backbone_weights is not None and model_name == "compact":
+        raise UserError("--backbone-weights applies to the VGG16 models only")
     info = arch_info(model_name)
     jnd_column = _check_column(info, jnd_column)
     if seed is not None:
@@ -188,75 +190,33 @@ def fit(model_name: str, data_dir: str | Path, checkpoint_path: str | Path, csv_
     valid_split = D.read_split(data_dir, "valid")
     digest = D.data_digest([train_split, valid_split])
 
-    if backbone_weights is not None and model_name == "compact":
-        raise UserError("--backbone-weights applies to the VGG16 models only")
     extra = {"backbone_weights": backbone_weights} if backbone_weights is not None else {}
     model = build_model(model_name, input_shape=_resolve_shape(info, input_shape), **extra)
-    tr_frames, tr_prev, tr_va, pseudo, tr_geo = _load_split_arrays(train_split, info, model, echo)
-    va_frames, va_prev, va_va, _, va_geo = _load_split_arrays(valid_split, info, model, echo)
-    tr_ds = D.make_dataset(tr_frames, tr_prev, D.targets_for(train_split.labels, info.jnd_heads, jnd_column, tr_va),
-                           info.uses_motion, batch_size, shuffle=True, augment=augment, seed=seed, geometry=tr_geo)
-    va_ds = D.make_dataset(va_frames, va_prev, D.targets_for(valid_split.labels, info.jnd_heads, jnd_column, va_va),
-                           info.uses_motion, batch_size, geometry=va_geo)
-
-    linear_start = None
-    wide = _has_layer(model, "wide_features")
-    if linear_only and (resume or not wide):
-        raise UserError("--linear-only applies to a fresh compact model (one with a closed-form linear part)")
-    if wide and not resume:
-        linear_start = _fit_wide(model, tr_frames, tr_prev, tr_geo, train_split.labels, info)
-    elif wide:
-        from ..models.compact import freeze_wide_heads
-
-        freeze_wide_heads(model)  # the checkpoint holds the closed-form fit; keep it fixed
-
-    losses = {h: "mae" for h in info.jnd_heads}
-    if info.has_va:
-        losses[VA_OUTPUT] = VA_LOSS
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate), loss=losses,
-                  loss_weights={k: 1.0 for k in losses})
-
-    initial_epoch, best = 0, math.inf
-    if resume:
-        if not checkpoint_path.is_file():
-            raise UserError(f"--resume: no checkpoint at {checkpoint_path}")
-        meta = load_weights_into(model, checkpoint_path, model_name) or {}
-        initial_epoch, best = _csv_state(csv_path)
-        if not initial_epoch and "epoch" in meta:
-            initial_epoch = int(meta["epoch"]) + 1
-        best = min(best, float(meta.get("best_val_loss", math.inf)))
-        echo(f"resuming {model_name} from {checkpoint_path} at epoch {initial_epoch}")
+    train, valid = (_Split(split, info, model, echo) for split in (train_split, valid_split))
+    tr_ds = train.dataset(info, jnd_column, batch_size, shuffle=True, augment=augment, seed=seed)
+    va_ds = valid.dataset(info, jnd_column, batch_size)
+    linear_start = _linear_part(model, info, train, resume=resume, linear_only=linear_only)
+    _compile(model, info, learning_rate)
+    initial_epoch, best = _resumed(model, model_name, checkpoint_path, csv_path, echo) if resume else (0, math.inf)
 
     meta = model_metadata(model, model_name, data_digest=digest, jnd_column=jnd_column,
-                          va_pseudo_labels=pseudo if info.has_va else None, seed=seed)
+                          va_pseudo_labels=train.pseudo if info.has_va else None, seed=seed)
     meta.update(_label_recipe(Path(data_dir)))
     meta.update(metadata or {})
     ckpt = BestCheckpoint(checkpoint_path, meta, best)
-    callbacks = [ckpt]
-    if csv_path is not None:
-        csv_path.parent.mkdir(parents=True, exist_ok=True)
-        callbacks.append(keras.callbacks.CSVLogger(str(csv_path), separator=";", append=resume))
-    if early_stopping:
-        callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=int(early_stopping)))
-
     t0 = time.perf_counter()
-    history: dict[str, list[float]] = {}
     if linear_start is not None:
-        # the linear start is a candidate too: the CNN correction is kept only if it beats it on valid
-        start = model.evaluate(va_ds, verbose=0, return_dict=True)
-        linear_start["val_loss"] = round(float(start["loss"]), 4)
-        ckpt.set_model(model)
-        ckpt.on_epoch_end(-1, {"val_loss": start["loss"]})
-        echo(f"linear start (closed form): train MAE {linear_start['train_mae']}, val_loss {start['loss']:.4f}")
+        _score_linear_start(model, ckpt, va_ds, linear_start, echo)
+    history: dict[str, list[float]] = {}
     if linear_only:
         echo("--linear-only: no CNN training; the checkpoint is the linear start")
     elif initial_epoch < epochs:
         hist = model.fit(tr_ds, validation_data=va_ds, epochs=epochs, initial_epoch=initial_epoch,
-                         callbacks=callbacks, verbose=verbose, shuffle=False)
+                         callbacks=_callbacks(ckpt, csv_path, resume, early_stopping), verbose=verbose,
+                         shuffle=False)
         history = {k: [float(v) for v in vals] for k, vals in hist.history.items()}
     else:
         echo(f"nothing to do: {initial_epoch} of {epochs} epochs already run")
-    final = {k: v[-1] for k, v in history.items() if v}
     result = {
         "model": model_name,
         "checkpoint": str(checkpoint_path),
@@ -264,28 +224,105 @@ def fit(model_name: str, data_dir: str | Path, checkpoint_path: str | Path, csv_
         "best_epoch": ckpt.saved_epoch,
         "epochs_run": len(history.get("loss", [])),
         "history": history,
-        "final_metrics": final,
+        "final_metrics": {k: v[-1] for k, v in history.items() if v},
         "data_digest": digest,
         "params": int(model.count_params()),
-        "va_pseudo_labels": pseudo if info.has_va else None,
+        "va_pseudo_labels": train.pseudo if info.has_va else None,
         "train_seconds": round(time.perf_counter() - t0, 2),
         "linear_start": linear_start,
     }
-    run = {
-        "command": list(sys.argv),
-        "arguments": {"model_name": model_name, "data_dir": str(data_dir), "checkpoint_path": str(checkpoint_path),
-                      "csv_log_path": str(csv_path) if csv_path else None, "epochs": epochs, "batch_size": batch_size,
-                      "learning_rate": learning_rate, "jnd_column": jnd_column, "seed": seed, "resume": resume,
-                      "early_stopping": early_stopping, "input_shape": list(frames_shape(model)), "augment": augment,
-                      "backbone_weights": backbone_weights, "linear_only": linear_only},
-        "versions": _versions(),
-        **{k: v for k, v in result.items() if k != "history"},
-    }
+    arguments = {"model_name": model_name, "data_dir": str(data_dir), "checkpoint_path": str(checkpoint_path),
+                 "csv_log_path": str(csv_path) if csv_path else None, "epochs": epochs, "batch_size": batch_size,
+                 "learning_rate": learning_rate, "jnd_column": jnd_column, "seed": seed, "resume": resume,
+                 "early_stopping": early_stopping, "input_shape": list(frames_shape(model)), "augment": augment,
+                 "backbone_weights": backbone_weights, "linear_only": linear_only}
+    result["run_json"] = str(_write_run(checkpoint_path, arguments, result))
+    return result
+
+
+class _Split:
+    """One split's arrays, loaded once: the datasets and the closed-form linear fit read them."""
+
+    def __init__(self, split, info, model, echo: Callable[[str], None]) -> None:
+        self.split = split
+        self.frames, self.prev, self.va, self.pseudo, self.geo = _load_split_arrays(split, info, model, echo)
+
+    def dataset(self, info, jnd_column: int | None, batch_size: int, *, shuffle: bool = False,
+                augment: bool = False, seed: int | None = None):
+        targets = D.targets_for(self.split.labels, info.jnd_heads, jnd_column, self.va)
+        return D.make_dataset(self.frames, self.prev, targets, info.uses_motion, batch_size, shuffle=shuffle,
+                              augment=augment, seed=seed, geometry=self.geo)
+
+
+def _linear_part(model, info, train: _Split, *, resume: bool, linear_only: bool) -> dict | None:
+    """A wide-and-deep model's linear heads: fitted in closed form on a fresh model (the fit's report), kept fixed
+    on a resumed one (its checkpoint holds the fit); None without a linear part."""
+    wide = _has_layer(model, "wide_features")
+    if linear_only and (resume or not wide):
+        raise UserError("--linear-only applies to a fresh compact model (one with a closed-form linear part)")
+    if wide and not resume:
+        return _fit_wide(model, train.frames, train.prev, train.geo, train.split.labels, info)
+    if wide:
+        from ..models.compact import freeze_wide_heads
+
+        freeze_wide_heads(model)
+    return None
+
+
+def _compile(model, info, learning_rate: float) -> None:
+    import keras
+
+    losses = {h: "mae" for h in info.jnd_heads}
+    if info.has_va:
+        losses[VA_OUTPUT] = VA_LOSS
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate), loss=losses,
+                  loss_weights={k: 1.0 for k in losses})
+
+
+def _resumed(model, model_name: str, checkpoint_path: Path, csv_path: Path | None,
+             echo: Callable[[str], None]) -> tuple[int, float]:
+    """``--resume``: the checkpoint's weights loaded into ``model``; the epoch to go on from and the best val_loss."""
+    if not checkpoint_path.is_file():
+        raise UserError(f"--resume: no checkpoint at {checkpoint_path}")
+    meta = load_weights_into(model, checkpoint_path, model_name) or {}
+    initial_epoch, best = _csv_state(csv_path)
+    if not initial_epoch and "epoch" in meta:
+        initial_epoch = int(meta["epoch"]) + 1
+    best = min(best, float(meta.get("best_val_loss", math.inf)))
+    echo(f"resuming {model_name} from {checkpoint_path} at epoch {initial_epoch}")
+    return initial_epoch, best
+
+
+def _score_linear_start(model, ckpt: BestCheckpoint, va_ds, linear_start: dict,
+                        echo: Callable[[str], None]) -> None:
+    # the linear start is a candidate too: the CNN correction is kept only if it beats it on valid
+    start = model.evaluate(va_ds, verbose=0, return_dict=True)
+    linear_start["val_loss"] = round(float(start["loss"]), 4)
+    ckpt.set_model(model)
+    ckpt.on_epoch_end(-1, {"val_loss": start["loss"]})
+    echo(f"linear start (closed form): train MAE {linear_start['train_mae']}, val_loss {start['loss']:.4f}")
+
+
+def _callbacks(ckpt: BestCheckpoint, csv_path: Path | None, resume: bool, early_stopping: int | None) -> list:
+    import keras
+
+    callbacks = [ckpt]
+    if csv_path is not None:
+        csv_path.parent.mkdir(parents=True, exist_ok=True)
+        callbacks.append(keras.callbacks.CSVLogger(str(csv_path), separator=";", append=resume))
+    if early_stopping:
+        callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=int(early_stopping)))
+    return callbacks
+
+
+def _write_run(checkpoint_path: Path, arguments: dict, result: dict) -> Path:
+    """``run.json`` beside the checkpoint: the command, its arguments, versions and the result but its history."""
+    run = {"command": list(sys.argv), "arguments": arguments, "versions": _versions(),
+           **{k: v for k, v in result.items() if k != "history"}}
     checkpoint_path.parent.mkdir(parents=True, exist_ok=True)
     run_path = checkpoint_path.parent / "run.json"
     run_path.write_text(json.dumps(run, indent=2, default=str) + "\n")
-    result["run_json"] = str(run_path)
-    return result
+    return run_path
 
 
 def evaluate(model_name: str, data_dir: str | Path, weights_path: str | Path, result_path: str | Path,
