@@ -3,7 +3,8 @@
 and against x264 jndenc.
 
     python benchmarks/codec_bytes.py CLIPS... --work /tmp/codec-bytes --out benchmarks/results/codec_bytes.json \\
-        [--codecs x264,x265,av1,av1:libaom-av1,vp9] [--max-frames 120]
+        [--codecs x264,x265,av1,av1:libaom-av1,vp9] [--max-frames 120] [--cpu N]
+    python benchmarks/codec_bytes.py --merge A.json B.json --out benchmarks/results/codec_bytes.json
 
 Per codec (``CODEC`` or ``CODEC:ENCODER``) one `jndenc bench bdrate` run (`jndenc.bench.bdrate.run`) with
 ``--modes balanced --targets 1``: `jndenc encode --effort balanced` on each clip's first ``--max-frames`` frames
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -74,12 +76,29 @@ def summarize(runs: dict[str, dict]) -> dict:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("clips", nargs="+")
-    ap.add_argument("--work", type=Path, required=True, help="caches, one folder per codec")
+    ap.add_argument("clips", nargs="*")
+    ap.add_argument("--work", type=Path, help="caches, one folder per codec")
+    ap.add_argument("--cpu", type=int, default=None, help="pin this process to one core")
+    ap.add_argument("--merge", nargs="+", type=Path, default=None,
+                    help="join outputs of processes that ran different codecs at one commit")
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--codecs", default="x264,x265,av1,av1:libaom-av1,vp9")
     ap.add_argument("--max-frames", type=int, default=120)
     args = ap.parse_args(argv)
+    if args.merge:
+        parts = [json.loads(p.read_text()) for p in args.merge]
+        if len({(d["commit"], d["max_frames"], d["ffmpeg"]) for d in parts}) != 1:
+            raise SystemExit("--merge: the outputs differ in commit, frames or FFmpeg")
+        runs = {k: v for d in parts for k, v in d["runs"].items()}
+        out = {**parts[0], "runs": runs, "summary": summarize(runs),
+               "machine": parts[0]["machine"] + f"; codecs split over {len(parts)} processes"}
+        args.out.write_text(json.dumps(out, indent=1))
+        print(json.dumps(out["summary"], indent=1))
+        return 0
+    if not args.clips or args.work is None:
+        ap.error("give CLIPS and --work (or --merge)")
+    if args.cpu is not None:
+        os.sched_setaffinity(0, {args.cpu})
     runs: dict[str, dict] = {}
     if args.out.exists():  # codecs measured by an earlier run of the same commit stay
         old = json.loads(args.out.read_text())
