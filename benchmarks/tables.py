@@ -330,8 +330,36 @@ def trials_table(res: dict) -> str:
 EFFORT_COMMANDS = {"crf23": "`ffmpeg -c:v libx264 -preset medium -crf 23`", "oracle": "oracle (`--mode search --margin 0`)",
                    "balanced@av1": "`--codec av1` (balanced)", "balanced@vp9": "`--codec vp9` (balanced)",
                    "balanced@x265": "`--codec x265` (balanced)",
+                   "balanced@av1:libaom-av1": "`--codec av1 --encoder libaom-av1` (balanced)",
+                   "balanced@av1:librav1e": "`--codec av1 --encoder librav1e` (balanced)",
                    "fast": "`--effort fast`", "balanced": "`jndenc encode in.mp4 out.mp4` (balanced)",
                    "thorough": "`--effort thorough`"}
+
+
+CODEC_ROWS = ("crf23,balanced,balanced@x265,balanced@av1,balanced@vp9,balanced@av1:libaom-av1,"
+              "balanced@av1:librav1e")
+
+
+def codec_bytes_table(d: dict) -> str:
+    """`benchmarks/codec_bytes.py`: per codec, jndenc's default against its own fixed CRF of equal worst shot."""
+    names = {"x264": "x264", "x265": "x265", "av1": "AV1 (SVT-AV1)", "av1:libaom-av1": "AV1 (libaom-av1)",
+             "av1:librav1e": "AV1 (rav1e)", "vp9": "VP9 (libvpx)"}
+    rows = []
+    for spec, s in d["summary"].items():
+        v = s.get("vs_matched_fixed_pct_mean")
+        rows.append([names.get(spec, spec), str(s["clips"]),
+                     "-" if v is None else f"{v:+.1f}% ({s['clips_matched']} clips)",
+                     f"{s.get('vs_x264_jndenc_bytes_pct', 0.0):+.1f}%", f"{s['worst_shot']:.2f}",
+                     f"{s['attempts_per_shot']:.2f}", f"{s.get('time_vs_x264_jndenc_median', 1.0):.2f}x"])
+    head = (f"`jndenc encode --effort balanced` per codec on the first {d['max_frames']} frames of each clip, one "
+            f"run per codec at commit `{d['commit']}` (`benchmarks/codec_bytes.py`, through `jndenc bench bdrate "
+            "--modes balanced --targets 1`). Against its own fixed CRF: jndenc's bitrate against the plain encode "
+            "of the same encoder at the CRF whose worst-shot VMAF equals jndenc's (interpolated between two "
+            "integer CRFs), mean over the clips where two CRFs bracket it. Against x264 jndenc: all bytes, the "
+            "same target.")
+    return head + "\n\n" + md_table(["codec", "clips", "bytes vs its fixed CRF of equal worst shot",
+                                      "bytes vs x264 jndenc", "worst shot", "attempts per shot",
+                                      "time vs x264 jndenc (median)"], rows, [False] + [True] * 6)
 
 
 def efforts_table(res: dict) -> str:
@@ -743,18 +771,13 @@ REGIONS: dict[str, Callable[[], str]] = {
                           "run `dask_spread.py CLIP --out benchmarks/results/dask_spread.json`"),
     "loop-first-piece": _maybe("benchmarks/results/loop_first_piece.json", loop_first_piece_table,
                                "first-piece experiment", "run `benchmarks/experiments/loop_first_piece.py` at a92b5d0"),
-    "codecs-x265-vp9": _maybe("benchmarks/results/segments_codecs_x265_vp9.json", efforts_table, "x265/VP9 run",
-                              "run `segments.py CLIPS --rows crf23,balanced,balanced@x265,balanced@vp9 --out "
-                              "benchmarks/results/segments_codecs_x265_vp9.json`"),
-    "codec-starts-x265-vp9": _maybe("benchmarks/results/segments_codecs_x265_vp9.json", codec_starts_table,
-                                    "x265/VP9 run", "run `segments.py CLIPS --rows crf23,balanced,balanced@x265,"
-                                    "balanced@vp9 --out benchmarks/results/segments_codecs_x265_vp9.json`"),
     "loop-waves": lambda: loop_waves_table(_load("benchmarks/results/loop_waves.json")),
     "batch-learning-reading": _maybe("benchmarks/results/batch_learning.json", batch_learning_reading,
                                      "batch-learning run", "run `batch_learning.py` per series"),
     "codec-starts": _maybe("benchmarks/results/segments_codecs.json", codec_starts_table, "codec run",
-                           "run `segments.py CLIPS --rows crf23,balanced,balanced@av1 --out "
-                           "benchmarks/results/segments_codecs.json`"),
+                           f"run `segments.py CLIPS --rows {CODEC_ROWS} --out benchmarks/results/segments_codecs.json`"),
+    "codec-bytes": _maybe("benchmarks/results/codec_bytes.json", codec_bytes_table, "per-codec bytes run",
+                          "run `codec_bytes.py CLIPS --work DIR --out benchmarks/results/codec_bytes.json`"),
     "batch-learning": _maybe("benchmarks/results/batch_learning.json", batch_learning_table, "batch-learning run",
                              "run `batch_learning.py CLIP --out benchmarks/results/batch_learning.json` per series"),
     "content-errors": _maybe("benchmarks/results/content_errors.json", content_errors_table, "content-type cut",
@@ -814,8 +837,7 @@ REGIONS: dict[str, Callable[[], str]] = {
     "joins": _maybe("benchmarks/results/joins.json", joins_table, "joins run",
                     "run `joins.py ../shared/clips --out benchmarks/results/joins.json`"),
     "codecs": _maybe("benchmarks/results/segments_codecs.json", efforts_table, "codec run",
-                     "run `segments.py CLIPS --rows crf23,balanced,balanced@av1 --out "
-                     "benchmarks/results/segments_codecs.json`"),
+                     f"run `segments.py CLIPS --rows {CODEC_ROWS} --out benchmarks/results/segments_codecs.json`"),
     "efforts-reading": _maybe("benchmarks/results/segments.json", efforts_reading, "effort-level run",
                               "run `segments.py CLIPS --out benchmarks/results/segments.json`"),
     "loop-choices": lambda: loop_choices_table(_load("benchmarks/results/loop_shift.json"),
