@@ -74,6 +74,11 @@ def quantise(crf: float, step: float = CRF_STEP) -> float:
     return round(round(crf / step) * step, 4)
 
 
+def floored(crf: float, step: float = CRF_STEP) -> float:
+    """``crf`` down to a whole ``step`` (toward quality): where a limit binds, rounding up would pass it."""
+    return round(math.floor(crf / step + 1e-9) * step, 4)
+
+
 def first_slope(jnd: Sequence[float] | None, thresholds: Sequence[float], scale: float = 0.6) -> float:
     """VMAF per CRF step for a shot's first correction: ``scale`` times the chord from JND1 to JND2.
 

@@ -247,7 +247,7 @@ class ShotJob:
             return head.crf
         return min(L.aim_crf(head.attempts, self.band, slope=head.slope, scale=self.scale,
                              steeper_up=self.options.steeper_up),
-                   head.crf + L.JOIN_STEP * self.scale)
+                   L.floored(head.crf + L.JOIN_STEP * self.scale, self.step))
 
     def continues(self) -> list[bool]:
         """Per shot: whether it is a later piece of the shot before it (cut at --max-shot-seconds, not a cut)."""
@@ -333,6 +333,7 @@ class _Shots:
         out = list(results)
         for i, crf in L.joined_pieces([r[0].crf for r in results], self.job.continues(),
                                       L.JOIN_STEP * self.job.scale).items():
+            crf = L.floored(crf, self.job.step)  # whole steps on AV1/VP9, never past the join's limit
             shot, old = results[i]
             cost: dict = {}
             seg, m = self.job.attempt(i, len(shot.attempts), crf, cost)

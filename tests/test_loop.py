@@ -139,3 +139,10 @@ def test_a_step_up_from_far_above_assumes_a_steeper_curve():
     assert 0 < step(far, True) < step(far, False) / 2
     assert step(near, True) == step(near, False) and step(low, True) == step(low, False)
     assert rise(95.4, BAND) == 1.0 and rise(99.9, BAND) == RISE_MAX and 1.0 < rise(97.0, BAND) < RISE_MAX
+
+
+def test_floored_never_rounds_past_a_limit():
+    from jndenc.loop import floored
+
+    assert floored(32.71, 1.0) == 32.0 and floored(24.0, 1.0) == 24.0 and floored(24.6, 0.25) == 24.5
+    assert floored(25.0 - 1e-12, 0.25) == 25.0  # float noise below a step is not a step down
