@@ -274,13 +274,17 @@ def test_av1_and_vp9_run_through_the_loop(cut_clip, tmp_path, codec, suffix, enc
 
 
 @pytest.mark.parametrize("encoder", ["libaom-av1", "librav1e"])
-def test_other_av1_encoders_run_through_the_loop_on_their_own_scale(cut_clip, tmp_path, encoder):
+def test_other_av1_encoders_run_through_the_loop_on_their_own_scale(cut_clip, tmp_path, encoder, capsys):
     """--encoder: the same loop with the encoder's own quality scale (rav1e's quantizer index is 0-255), its
     start mapped from the model's x264 estimate by its shipped calibration."""
     out = tmp_path / "o.mkv"
     r = encode(cut_clip, out, codec="av1", encoder=encoder, jobs=2)
     want = starts.on_codec(r.plan, "av1", encoder)  # the plan kept is on the encoder's scale already
     assert r.plan.options["encoder"] == encoder == r.to_dict()["encoder"]
+    from jndenc.cli.report import print_result
+
+    print_result(r)
+    assert f"av1 ({encoder}) medium" in capsys.readouterr().out  # the summary names a non-default encoder
     assert want.options["x264_to_codec"] == list(starts.codec_scale("av1", encoder))
     lo, hi = S.QUALITY_RANGE[encoder]
     assert all(lo <= a.crf <= hi and float(a.crf).is_integer() for s in r.loop.shots for a in s.attempts)
