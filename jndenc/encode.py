@@ -285,7 +285,8 @@ def _encode_measured(src: Path, dst: Path, eff: Effort, *, target_vmaf: float | 
                      plan_out, plan_options: dict, start_offset: float | None = None,
                      learner: StartLearner | None = None, dask: str | None = None,
                      encoder: str | None = None) -> EncodeResult:
-    """A measured effort level: plan the start from the model, then the segment loop (`jndenc.shotloop`)."""
+    """A measured effort level: plan the start from the model, run the segment loop (`jndenc.shotloop`), check and
+    rename the output, record what its shots teach about the start."""
     t0 = time.perf_counter()
     analysis = shotloop.Phase()
     info = probe(src)
@@ -297,6 +298,44 @@ def _encode_measured(src: Path, dst: Path, eff: Effort, *, target_vmaf: float | 
         return r
     codec = plan_options.get("codec") or "x264"
     _check_container(dst, codec)
+    offset = learner.offset() if learner is not None else float(start_offset or 0.0)
+    plan, target, thresholds, model = _loop_start(src, info, eff, plan_options, target_vmaf, offset, encoder, quiet)
+    cost = {"analysis": analysis.done()}
+    maps, stream_kw, notes = stream_options(src, dst, info)
+    plan, result, quality = _loop_output(src, dst, plan, info, eff, cost, target=target, thresholds=thresholds,
+                                         jobs=jobs, dask=dask, maps=maps, stream_kw=stream_kw, validate=validate,
+                                         verify=verify, threads=threads, quiet=quiet)
+    start = _start_record(model, plan, result, offset, learner)
+    if plan_out is not None:
+        Path(plan_out).write_text(json.dumps(plan.to_dict(), indent=1))
+    compare = None
+    if compare_crf is not None:
+        ph = shotloop.Phase()
+        compare = compare_with_crf(src, dst, plan, info, compare_crf, jndenc_seconds=time.perf_counter() - t0,
+                                   quality=quality, target=target, threads=threads, quiet=quiet)
+        cost["compare"] = ph.done()
+    size = dst.stat().st_size
+    duration = plan.frames / plan.fps if plan.fps else info.duration
+    notes = info.notes + notes + result.notes + list(plan.stats.get("notes", [])) + shotloop.outcome_notes(result)
+    if not verify and eff.loop.sample:
+        notes.append(f"per-shot VMAF is the loop's measurement ({eff.loop.measurement()}); --verify measures "
+                     "every frame of the finished file")
+    total = round(time.perf_counter() - t0, 3)
+    return EncodeResult(
+        input=str(src), output=str(dst), mode=plan.mode, codec=plan.codec, frames=plan.frames, bytes=size,
+        bitrate_kbps=size * 8 / 1000 / duration if duration else 0.0, plan=plan,
+        timings={"analysis_s": cost["analysis"]["wall_s"], "encode_s": cost["attempts"]["wall_s"],
+                 **({"verify_s": cost["verify"]["wall_s"]} if "verify" in cost else {}), "total_s": total},
+        notes=notes, quality=quality, target_vmaf=target, compare=compare, effort=eff.name, loop=result,
+        cost=cost | {"total": {"wall_s": total}}, start=start)
+
+
+def _loop_start(src: Path, info: VideoInfo, eff: Effort, plan_options: dict, target_vmaf: float | None,
+                offset: float, encoder: str | None, quiet: bool) -> tuple[Plan, float, list[float], list[float]]:
+    """Where the loop's first attempts start: the model's median estimate per shot (x264 CRF), moved to
+    ``target_vmaf`` and by the learned ``offset`` on that scale, then to the encoder's own scale (`jndenc.starts`).
+    Returns that plan, the target VMAF, the JND levels' VMAF and the model's x264 start per shot."""
+    codec = plan_options.get("codec") or "x264"
     plan_options = {**plan_options, "mode": "predict", "margin": plan_options.get("margin") or "auto",
                     "confidence": plan_options.get("confidence") or eff.confidence,
                     # the model predicts x264 CRFs: AV1 and VP9 plans move to their encoder's scale after
@@ -304,15 +343,19 @@ def _encode_measured(src: Path, dst: Path, eff: Effort, *, target_vmaf: float | 
     plan = make_plan_for(src, info=info, quiet=quiet, **plan_options)
     target = target_vmaf_of(plan) if target_vmaf is None else float(target_vmaf)
     thresholds = list(plan.stats.get("thresholds") or DEFAULT_THRESHOLDS)
-    # --target-vmaf and a learned offset move the start on the x264 scale the model predicts, then AV1/VP9 map it
     plan = starts.start_at(plan, target, thresholds)
     model = [s.crf for s in plan.shots]
-    offset = learner.offset() if learner is not None else float(start_offset or 0.0)
     plan = starts.on_codec(starts.shifted(plan, offset), codec, encoder)
     require(encoder_of(codec, encoder))
-    cost = {"analysis": analysis.done()}
-    maps, stream_kw, notes = stream_options(src, dst, info)
-    notes = info.notes + notes
+    return plan, target, thresholds, model
+
+
+def _loop_output(src: Path, dst: Path, plan: Plan, info: VideoInfo, eff: Effort, cost: dict, *, target: float,
+                 thresholds: list[float], jobs: int | None, dask: str | None, maps: list[str], stream_kw: dict,
+                 validate, verify: bool | None, threads: int | None, quiet: bool):
+    """The loop writes a temp file beside ``dst``, which is validated (and with ``verify`` measured once more)
+    and only then renamed to ``dst``; any failure removes it. Returns the plan at the kept CRFs, the loop's
+    result and each shot's quality; each phase's seconds go to ``cost``."""
     tmp = temp_path(dst)
     quality = None
     try:
@@ -335,34 +378,19 @@ def _encode_measured(src: Path, dst: Path, eff: Effort, *, target_vmaf: float | 
         raise
     if quality is None:
         quality = [V.ShotQuality(s.vmaf, s.p5) for s in result.shots]
+    return plan, result, quality
+
+
+def _start_record(model: list[float], plan: Plan, result, offset: float, learner: StartLearner | None) -> dict:
+    """What this file's shots teach about the start (`jndenc.learn`), given to ``learner`` and kept in the
+    result's ``"start"`` block: the offset used, its errors, one label per shot (None where a shot cannot
+    locate its aim)."""
     labels = shotloop.labels(model, plan, result)
+    found = [x for x in labels if x is not None]
     if learner is not None:
-        learner.add([x for x in labels if x is not None])
-    start = {"offset": offset, **learn.errors([(offset, [x for x in labels if x is not None])]),
-             "labels": [None if x is None else x.to_dict() for x in labels]}
-    if plan_out is not None:
-        Path(plan_out).write_text(json.dumps(plan.to_dict(), indent=1))
-    compare = None
-    if compare_crf is not None:
-        ph = shotloop.Phase()
-        compare = compare_with_crf(src, dst, plan, info, compare_crf, jndenc_seconds=time.perf_counter() - t0,
-                                   quality=quality, target=target, threads=threads, quiet=quiet)
-        cost["compare"] = ph.done()
-    size = dst.stat().st_size
-    duration = plan.frames / plan.fps if plan.fps else info.duration
-    notes += result.notes + list(plan.stats.get("notes", []))
-    notes += shotloop.outcome_notes(result)
-    if not verify and eff.loop.sample:
-        notes.append(f"per-shot VMAF is the loop's measurement ({eff.loop.measurement()}); --verify measures "
-                     "every frame of the finished file")
-    total = round(time.perf_counter() - t0, 3)
-    return EncodeResult(
-        input=str(src), output=str(dst), mode=plan.mode, codec=plan.codec, frames=plan.frames, bytes=size,
-        bitrate_kbps=size * 8 / 1000 / duration if duration else 0.0, plan=plan,
-        timings={"analysis_s": cost["analysis"]["wall_s"], "encode_s": cost["attempts"]["wall_s"],
-                 **({"verify_s": cost["verify"]["wall_s"]} if "verify" in cost else {}), "total_s": total},
-        notes=notes, quality=quality, target_vmaf=target, compare=compare, effort=eff.name, loop=result,
-        cost=cost | {"total": {"wall_s": total}}, start=start)
+        learner.add(found)
+    return {"offset": offset, **learn.errors([(offset, found)]),
+            "labels": [None if x is None else x.to_dict() for x in labels]}
 
 
 def _ranges(plan: Plan) -> list[tuple[int, int]]:
