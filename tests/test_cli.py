@@ -16,8 +16,10 @@ def test_encode_json_contract(cut_clip, tmp_path):
     r = jndenc("encode", cut_clip, out, "--crf", "26", "--preset", "ultrafast", "--json")
     assert r.returncode == 0, r.stderr
     d = json.loads(r.stdout)
-    for key in ("input", "output", "mode", "codec", "frames", "bytes", "bitrate_kbps", "shots", "timings"):
+    for key in ("input", "output", "mode", "codec", "encoder", "preset", "frames", "bytes", "bitrate_kbps", "shots",
+                "timings"):
         assert key in d
+    assert d["encoder"] == "libx264" and d["preset"] == "ultrafast"
     assert d["frames"] == 150 and d["bytes"] == out.stat().st_size and d["mode"] == "crf"
     assert [(s["start_frame"], s["end_frame"]) for s in d["shots"]] == [(0, 50), (50, 100), (100, 150)]
     assert all(s["crf"] == 26 and "jnd" in s for s in d["shots"])
