@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Sequence
 
@@ -125,6 +126,13 @@ class Runner:
             cs.src.unlink(missing_ok=True)
             cs.src = None
 
+    @cached_property
+    def weights_key(self) -> str | None:
+        """What keys the model's results in the cache: the weights file's content, hashed once per run (the default
+        weights change when they are retrained, so "default" would not do)."""
+        weights = self.opts.weights or default_weights_path()
+        return sha256_file(weights) if weights and os.path.isfile(weights) else weights
+
     # -- JND analysis (once per clip and mode; every target/margin reuses it) --
     def predictor(self):
         """The JND model, loaded once; None when predict mode is skipped.
@@ -165,9 +173,7 @@ class Runner:
         margin at ``confidence`` (default: `jndenc encode`'s; what ``margin="auto"`` plans with).
         """
         thresholds = tuple(self.opts.thresholds or DEFAULT_THRESHOLDS)
-        # the default weights change when they are retrained: key them by content, not by "default"
-        weights = self.opts.weights or default_weights_path()
-        wkey = sha256_file(weights) if weights and os.path.isfile(weights) else weights
+        wkey = self.weights_key
         pkey = None
         if mode == "probe":
             pw = default_probe_weights()
@@ -270,11 +276,10 @@ class Runner:
         """`jndenc encode --effort EFFORT --target-jnd TARGET` (with the bench's codec, encoder and preset) measured
         like every other point; ``analysis_s`` is what deciding cost beyond one encode: the analysis and the
         attempts after each shot's first."""
-        weights = self.opts.weights or default_weights_path()
-        wkey = sha256_file(weights) if weights and os.path.isfile(weights) else weights
         kw = {"effort": effort, "target_jnd": target, "codec": self.opts.codec, "preset": self.opts.preset,
               "encoder": self.opts.encoder}
-        key = _key("effort", CACHE_VERSION, cs.sha, self.opts.max_frames, sorted(kw.items(), key=str), wkey)
+        key = _key("effort", CACHE_VERSION, cs.sha, self.opts.max_frames, sorted(kw.items(), key=str),
+                   self.weights_key)
         got: dict = {}
 
         def run(src: Path, dst: Path) -> None:
