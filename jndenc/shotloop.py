@@ -26,7 +26,7 @@ from .media import segments as S
 from .media.ffargs import available_cores
 from .media.probe import VideoInfo
 from .media.runner import cpu_meter, kill_running, run_ffmpeg
-from .planner import Plan, with_shot_crfs
+from .planner import Plan, ShotPlan, with_shot_crfs
 from .starts import LOOP_ONLY_CODECS, max_crf as _max_crf, min_crf as _min_crf
 from .progress import bar
 
@@ -256,6 +256,12 @@ class ShotJob:
         return [i > 0 and s.start_frame not in cuts for i, s in enumerate(self.plan.shots)]
 
 
+def longest_first(shots: Sequence[ShotPlan], tasks: list[tuple]) -> list[tuple]:
+    """A wave's tasks (shot index first) longest shot first: a pool takes tasks in the order given, and a long
+    shot started last would run alone at the end. The order changes no shot's result, only the wall time."""
+    return sorted(tasks, key=lambda t: (shots[t[0]].start_frame - shots[t[0]].end_frame, t[0]))
+
+
 def _run_remote(job: ShotJob, i: int, head: ShotLoop | None, head_index: int | None) -> tuple[ShotLoop, str, dict]:
     """A Dask task: one shot's loop on a worker."""
     shot, seg, cost = job.run(i, head, head_index)
@@ -291,9 +297,12 @@ class _Shots:
             head[i] = head[i - 1] if continues[i] else i
         done: dict[int, tuple[ShotLoop, Path]] = {}
         with bar(plan.frames, f"encoding ({plan.codec}, {n} shots)", quiet) as pb:
-            done.update(self._wave([(i, None, None) for i in range(n) if not continues[i]], jobs, pb))
-            done.update(self._wave([(i, done[head[i]][0], head[i]) for i in range(n) if continues[i]], jobs, pb))
+            done.update(self._wave(longest_first(plan.shots, [(i, None, None) for i in range(n) if not continues[i]]),
+                                   jobs, pb))
+            done.update(self._wave(longest_first(plan.shots, [(i, done[head[i]][0], head[i])
+                                                        for i in range(n) if continues[i]]), jobs, pb))
         return [done[i] for i in range(n)]
+
 
     def _finish(self, got: tuple[ShotLoop, Path | str, dict], pb) -> tuple[ShotLoop, Path]:
         shot, seg, cost = got

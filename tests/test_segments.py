@@ -19,7 +19,7 @@ from jndenc.encode import encode
 from jndenc.errors import UserError
 from jndenc.media import segments as S
 from jndenc.media.probe import probe
-from jndenc.planner import PlanOptions, fixed_plan
+from jndenc.planner import PlanOptions, ShotPlan, fixed_plan
 from jndenc.search import DEFAULT_THRESHOLDS
 from jndenc import loop, shotloop, starts
 
@@ -374,3 +374,12 @@ def test_hdr_input_keeps_its_metadata_and_says_vmaf_does_not_model_it(tmp_path):
         with av.open(str(tmp_path / f"o_{codec}.mkv")) as c:
             ctx = c.streams.video[0].codec_context
             assert ctx.color_trc == 16 and "p10" in ctx.format.name  # PQ and 10 bits kept
+
+
+def test_a_wave_starts_its_longest_shots_first():
+    # a pool takes tasks in order: the 300-frame shot must not be left to run alone at the end
+    shots = [ShotPlan(0, 20, None, 23.0), ShotPlan(20, 320, None, 23.0), ShotPlan(320, 340, None, 23.0),
+             ShotPlan(340, 440, None, 23.0)]
+    tasks = [(i, None, None) for i in range(4)]
+    assert [t[0] for t in shotloop.longest_first(shots, tasks)] == [1, 3, 0, 2]
+    assert [t[0] for t in shotloop.longest_first(shots, tasks[::2])] == [0, 2]  # ties keep shot order
