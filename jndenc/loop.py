@@ -230,38 +230,6 @@ def joined_pieces(crfs: Sequence[float], continues: Sequence[bool], step: float 
     return out
 
 
-def short_groups(lengths: Sequence[int], continues: Sequence[bool], min_frames: int) -> list[tuple[int, int]]:
-    """Shots ``[a, b)`` that share one segment: runs of consecutive whole shots shorter than ``min_frames`` are
-    cut into groups of at least ``min_frames`` frames (a shorter rest joins the group before it); every other
-    shot, and every piece of a long shot, is a segment of its own.
-
-    Why: every attempt pays a fixed cost (an FFmpeg run, the encoder's and the scorer's start, the seek), and
-    every segment starts with a key frame: on shots of a few frames both outweigh the shot itself (AV1 worst).
-    A short shot is not merged into a long neighbour, whose CRF it would then bind."""
-    n = len(lengths)
-    short = [lengths[i] < min_frames and not continues[i] and not (i + 1 < n and continues[i + 1])
-             for i in range(n)]
-    out: list[tuple[int, int]] = []
-    i = 0
-    while i < n:
-        if not short[i]:
-            out.append((i, i + 1))
-            i += 1
-            continue
-        run: list[tuple[int, int]] = []
-        a, frames = i, 0
-        while i < n and short[i]:
-            frames += lengths[i]
-            i += 1
-            if frames >= min_frames:
-                run.append((a, i))
-                a, frames = i, 0
-        if a < i:  # a rest shorter than min_frames
-            run[-1:] = [(run[-1][0], i)] if run else [(a, i)]
-        out += run
-    return out
-
-
 def kept(attempts: Sequence[Attempt], band: Band) -> int:
     """The attempt that goes into the output: the fewest bytes inside the band; else the fewest bytes above it
     (no shot is kept below the band while one above it exists); else the best quality measured."""

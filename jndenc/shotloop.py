@@ -8,7 +8,6 @@ resolution, so the output does not depend on ``jobs``.
 """
 from __future__ import annotations
 
-import math
 import resource
 import shutil
 import tempfile
@@ -49,9 +48,6 @@ class LoopOptions:
     measurement_gap: float = 0.0
     slope_scale: float = 0.6  # first step: this share of the model's JND1-JND2 chord (`jndenc.loop.first_slope`)
     steeper_up: bool = True  # ... steeper for a step up from far above the aim (`jndenc.loop.rise`)
-    # consecutive shots shorter than this share a segment and one CRF, set by the worst of them
-    # (`jndenc.loop.short_groups`); 0: every shot its own segment
-    group_seconds: float = 1.0
     jobs: int | None = None  # shots at once; None: the available cores
 
     def band(self, target: float) -> L.Band:
@@ -82,8 +78,6 @@ class ShotLoop:
     p5: float
     slope: float = L.DEFAULT_SLOPE  # VMAF per CRF step the first step assumed (on the encoder's scale)
     started_from: int | None = None  # a later piece of a long shot: the piece whose attempts gave its start
-    segment: tuple[int, int] | None = None  # first and last shot of the segment it shares with short neighbours
-    parts: list[ShotLoop] | None = None  # a shared segment's loop: each of its shots, read on its own frames
 
     @property
     def crf(self) -> float:
@@ -98,8 +92,6 @@ class ShotLoop:
              "kept": self.kept, "outcome": self.outcome}
         if self.started_from is not None:
             d["started_from"] = self.started_from
-        if self.segment is not None:
-            d["shares_segment"] = list(self.segment)
         return d
 
 
@@ -116,13 +108,11 @@ class LoopResult:
         n = len(self.shots)
         out = {k: sum(s.outcome == k for s in self.shots) for k in ("in_band", "above", "clamped", "below")}
         frames = sum(s.end_frame - s.start_frame for s in self.shots)
-        segments = {s.segment or (i, i): len(s.attempts) for i, s in enumerate(self.shots)}
         return {"band": {"low": round(self.band.low, 3), "high": round(self.band.high, 3),
                          "aim": round(self.band.aim, 3)},
                 "measured_by": self.options.measurement(), "budget": self.options.budget,
                 "attempts": sum(len(s.attempts) for s in self.shots),
                 "attempts_per_shot": round(sum(len(s.attempts) for s in self.shots) / n, 3) if n else 0.0,
-                "segments": len(segments), "encodes": sum(segments.values()),
                 "encoded_frames": self.encoded_frames,
                 "encoded_over_output_frames": round(self.encoded_frames / frames, 3) if frames else 0.0,
                 "shots": out}
@@ -171,15 +161,6 @@ class ShotJob:
     tb: Fraction
     start_time: float | None  # None: no seeking (the input has no usable timestamps)
     thresholds: tuple[float, ...] = ()  # the VMAF of each JND level: the first step's slope comes from them
-    groups: tuple[tuple[int, int], ...] = ()  # shots [a, b) that share a segment; absent: one shot each
-
-    def segments(self) -> list[tuple[int, int]]:
-        """Every segment as the shots [a, b) it holds, in order."""
-        return list(self.groups) or [(i, i + 1) for i in range(len(self.plan.shots))]
-
-    def members(self, i: int) -> range:
-        """The shots of the segment that starts with shot ``i``."""
-        return next((range(a, b) for a, b in self.groups if a == i), range(i, i + 1))
 
     @property
     def lo(self) -> float:
@@ -207,54 +188,46 @@ class ShotJob:
         return S.seek_args(t(a), t(a - 1) if a else None), (0, b - a)
 
     def attempt(self, i: int, n: int, crf: float, cost: dict) -> tuple[Path, S.Measured]:
-        """Encode and measure attempt ``n`` of the segment that starts with shot ``i`` at ``crf``; wall and CPU
-        seconds go to ``cost``."""
-        m = self.members(i)
-        a, b = self.plan.shots[m.start].start_frame, self.plan.shots[m.stop - 1].end_frame
-        which = f"shot {i}" if len(m) == 1 else f"shots {i}-{m.stop - 1}"
-        seek, frames = self.cut(a, b)
+        """Encode and measure attempt ``n`` of shot ``i`` at ``crf``; wall and CPU seconds go to ``cost``."""
+        s = self.plan.shots[i]
+        seek, frames = self.cut(s.start_frame, s.end_frame)
         seg = self.work / f"shot{i:05d}_{n}.mkv"
         kind = "first_attempts" if n == 0 else "extra_attempts"
         cpu: dict[str, float] = {}
         t0 = time.perf_counter()
         with cpu_meter(cpu, kind):
-            got = S.run_attempt(self.src, seg, frames, codec=self.codec, crf=crf, seek=seek,
-                                sample=self.options.sampling(b - a),
-                                what=f"encoding {which} (frames {a}-{b}) of {self.src}")
+            m = S.run_attempt(self.src, seg, frames, codec=self.codec, crf=crf, seek=seek,
+                              sample=self.options.sampling(s.end_frame - s.start_frame),
+                              what=f"encoding shot {i} (frames {s.start_frame}-{s.end_frame}) of {self.src}")
         c = cost.setdefault(kind, {"wall_s": 0.0, "cpu_s": 0.0})
         c["wall_s"] += time.perf_counter() - t0
         c["cpu_s"] += cpu.get(kind, 0.0)
-        if got.frames != b - a:
-            raise JndencError(f"{self.src}: {which} should have {b - a} frames, the segment has {got.frames} "
-                              "(the input may be damaged)")
-        return seg, got
+        if m.frames != s.end_frame - s.start_frame:
+            raise JndencError(f"{self.src}: shot {i} should have {s.end_frame - s.start_frame} frames, its "
+                              f"segment has {m.frames} (the input may be damaged)")
+        return seg, m
 
     def run(self, i: int, head: ShotLoop | None = None, head_index: int | None = None, *,
             stop: threading.Event | None = None, status=None) -> tuple[ShotLoop, Path, dict]:
         """Encode shot ``i`` until it lands in the band or the budget is spent; keep one attempt's segment. A later
         piece of a long shot starts where its first piece's attempts put the aim (``head``), not at the model's
         estimate: the same content, measured. Returns the shot, its kept segment and what its attempts cost."""
-        shots = [self.plan.shots[k] for k in self.members(i)]
-        lead = min(shots, key=lambda s: s.crf)  # a shared segment starts where its most demanding shot does
-        slope = L.first_slope(lead.jnd, self.thresholds, self.options.slope_scale)
+        s = self.plan.shots[i]
+        slope = L.first_slope(s.jnd, self.thresholds, self.options.slope_scale)
         slope /= self.scale  # the same VMAF per x264 step spread over the codec's steps
         attempts: list[L.Attempt] = []
         files: list[Path] = []
         p5s: list[float] = []
-        parts: list[list[tuple[float, float]]] = []  # per attempt: each shot's mean and 5th percentile
         cost: dict = {}
-        start = lead.crf if head is None else self.continued(head)
+        start = s.crf if head is None else self.continued(head)
         crf: float | None = L.quantise(min(max(start, self.lo), self.hi), self.step)
         while crf is not None and len(attempts) < self.options.budget and not (stop and stop.is_set()):
             if status is not None:
                 status(f"shot {i}: attempt {len(attempts) + 1} at CRF {crf:g}")
             seg, m = self.attempt(i, len(attempts), crf, cost)
-            a = shots[0].start_frame
-            parts.append([m.part(s.start_frame - a, s.end_frame - a) for s in shots] if len(shots) > 1 else [])
-            read = [p for p in parts[-1] if not math.isnan(p[0])]  # a shared segment reads as its worst shot
-            attempts.append(L.Attempt(crf, min(read)[0] if read else m.vmaf, m.bytes))
+            attempts.append(L.Attempt(crf, m.vmaf, m.bytes))
             files.append(seg)
-            p5s.append(min(p[1] for p in read) if read else m.p5)
+            p5s.append(m.p5)
             crf = L.next_crf(attempts, self.band, slope=slope, min_crf=self.lo, max_crf=self.hi, step=self.step,
                              scale=self.scale, steeper_up=self.options.steeper_up)
         if not attempts:  # stopped before its first attempt: another shot failed
@@ -264,23 +237,7 @@ class ShotJob:
             if j != k:
                 f.unlink(missing_ok=True)
         outcome = L.outcome(attempts, self.band, k, self.hi)
-        loop = ShotLoop(shots[0].start_frame, shots[-1].end_frame, attempts, k, outcome, p5s[k], slope, head_index)
-        if len(shots) > 1:
-            loop.parts = self._parts(shots, attempts, parts, k, slope, (i, i + len(shots) - 1))
-        return loop, files[k], cost
-
-    def _parts(self, shots: list[ShotPlan], attempts: list[L.Attempt], parts: list[list[tuple[float, float]]],
-               k: int, slope: float, segment: tuple[int, int]) -> list[ShotLoop]:
-        """Each shot of a shared segment as a loop of its own: the segment's CRFs, the shot's own readings, the
-        segment's bytes shared by frames (no packet is split between shots)."""
-        total = sum(s.end_frame - s.start_frame for s in shots)
-        out = []
-        for j, s in enumerate(shots):
-            share = (s.end_frame - s.start_frame) / total
-            mine = [L.Attempt(a.crf, p[j][0], round(a.bytes * share)) for a, p in zip(attempts, parts)]
-            out.append(ShotLoop(s.start_frame, s.end_frame, mine, k, L.outcome(mine, self.band, k, self.hi),
-                                parts[k][j][1], slope, None, segment))
-        return out
+        return ShotLoop(s.start_frame, s.end_frame, attempts, k, outcome, p5s[k], slope, head_index), files[k], cost
 
     def continued(self, head: ShotLoop) -> float:
         """Where a later piece starts: the CRF at which its first piece's attempts put the aim, or that piece's kept
@@ -293,21 +250,16 @@ class ShotJob:
                    L.floored(head.crf + L.JOIN_STEP * self.scale, self.step))
 
     def continues(self) -> list[bool]:
-        return _continues(self.plan)
+        """Per shot: whether it is a later piece of the shot before it (cut at --max-shot-seconds, not a cut)."""
+        cuts = self.plan.stats.get("cuts")
+        cuts = set([s.start_frame for s in self.plan.shots] if cuts is None else cuts)  # a plan without: no pieces
+        return [i > 0 and s.start_frame not in cuts for i, s in enumerate(self.plan.shots)]
 
 
-def _continues(plan: Plan) -> list[bool]:
-    """Per shot: whether it is a later piece of the shot before it (cut at --max-shot-seconds, not a cut)."""
-    cuts = plan.stats.get("cuts")
-    cuts = set([s.start_frame for s in plan.shots] if cuts is None else cuts)  # a plan without: no pieces
-    return [i > 0 and s.start_frame not in cuts for i, s in enumerate(plan.shots)]
-
-
-def longest_first(frames: dict[int, int], tasks: list[tuple]) -> list[tuple]:
-    """A wave's tasks (the index of the segment's first shot first) longest segment first (``frames`` by that
-    index): a pool takes tasks in the order given, and a long segment started last would run alone at the end.
-    The order changes no shot's result, only the wall time."""
-    return sorted(tasks, key=lambda t: (-frames[t[0]], t[0]))
+def longest_first(shots: Sequence[ShotPlan], tasks: list[tuple]) -> list[tuple]:
+    """A wave's tasks (shot index first) longest shot first: a pool takes tasks in the order given, and a long
+    shot started last would run alone at the end. The order changes no shot's result, only the wall time."""
+    return sorted(tasks, key=lambda t: (shots[t[0]].start_frame - shots[t[0]].end_frame, t[0]))
 
 
 def _run_remote(job: ShotJob, i: int, head: ShotLoop | None, head_index: int | None) -> tuple[ShotLoop, str, dict]:
@@ -343,15 +295,13 @@ class _Shots:
         head = [0] * n
         for i in range(1, n):
             head[i] = head[i - 1] if continues[i] else i
-        segs = self.job.segments()
-        frames = {a: plan.shots[b - 1].end_frame - plan.shots[a].start_frame for a, b in segs}
         done: dict[int, tuple[ShotLoop, Path]] = {}
         with bar(plan.frames, f"encoding ({plan.codec}, {n} shots)", quiet) as pb:
-            done.update(self._wave(longest_first(frames, [(a, None, None) for a, _ in segs if not continues[a]]),
+            done.update(self._wave(longest_first(plan.shots, [(i, None, None) for i in range(n) if not continues[i]]),
                                    jobs, pb))
-            done.update(self._wave(longest_first(frames, [(a, done[head[a]][0], head[a])
-                                                          for a, _ in segs if continues[a]]), jobs, pb))
-        return [done[a] for a, _ in segs]
+            done.update(self._wave(longest_first(plan.shots, [(i, done[head[i]][0], head[i])
+                                                        for i in range(n) if continues[i]]), jobs, pb))
+        return [done[i] for i in range(n)]
 
 
     def _finish(self, got: tuple[ShotLoop, Path | str, dict], pb) -> tuple[ShotLoop, Path]:
@@ -388,23 +338,19 @@ class _Shots:
 
     def join_pieces(self, results: list[tuple[ShotLoop, Path]]) -> list[tuple[ShotLoop, Path]]:
         """Pieces of one long shot brought within a CRF step of each other (`jndenc.loop.joined_pieces`): one
-        more attempt each at the lower CRF, kept whatever it measures (it can only be better). ``results`` are
-        per segment (a piece never shares one)."""
+        more attempt each at the lower CRF, kept whatever it measures (it can only be better)."""
         out = list(results)
-        segs = self.job.segments()
-        continues = self.job.continues()
-        for j, crf in L.joined_pieces([r[0].crf for r in results], [continues[a] for a, _ in segs],
+        for i, crf in L.joined_pieces([r[0].crf for r in results], self.job.continues(),
                                       L.JOIN_STEP * self.job.scale).items():
             crf = L.floored(crf, self.job.step)  # whole steps on AV1/VP9, never past the join's limit
-            i = segs[j][0]
-            shot, old = results[j]
+            shot, old = results[i]
             cost: dict = {}
             seg, m = self.job.attempt(i, len(shot.attempts), crf, cost)
             self._add(cost)
             old.unlink(missing_ok=True)
             attempts = shot.attempts + [L.Attempt(crf, m.vmaf, m.bytes)]
             k = len(attempts) - 1
-            out[j] = (replace(shot, attempts=attempts, kept=k, p5=m.p5,
+            out[i] = (replace(shot, attempts=attempts, kept=k, p5=m.p5,
                               outcome=L.outcome(attempts, self.job.band, k, self.job.hi)), seg)
         return out
 
@@ -426,26 +372,24 @@ def run(src: Path, out: Path, plan: Plan, info: VideoInfo, *, target: float, opt
         executor, jobs, close = dask_executor(dask, None)
     work = Path(tempfile.mkdtemp(prefix=".jndenc-segments-", dir=out.parent))  # beside the output: same disk
     try:
-        groups = tuple(L.short_groups([s.end_frame - s.start_frame for s in plan.shots], _continues(plan),
-                                      round(options.group_seconds * plan.fps)))
         job = ShotJob(src, plan, band, options, work,
                       S.SegmentCodec(plan.codec, plan.preset, S.encoder_threads(info.width, info.height),
                                      info.bit_depth, plan.options.get("encoder", "")),
-                      times, tb, start_time, tuple(thresholds), groups)
+                      times, tb, start_time, tuple(thresholds))
         loop = _Shots(job, notes, executor)
         ph = Phase()
         results = loop.join_pieces(loop.all(jobs, quiet))
         loop_phase = ph.done()
         ph = Phase()
         video = work / "video.mp4"
-        S.join([r[1] for r in results], [r[0].start_frame for r in results], times, tb, video)
+        S.join([r[1] for r in results], [s.start_frame for s in plan.shots], times, tb, video)
         run_ffmpeg(S.mux_args(video, src, out, stream_maps, stream_kw), what=f"writing {out.name}")
         join_phase = ph.done()
     finally:
         shutil.rmtree(work, ignore_errors=True)
         if close is not None:
             close()
-    shots = [part for r in results for part in (r[0].parts or [r[0]])]
+    shots = [r[0] for r in results]
     kept_plan = with_shot_crfs(plan, [s.crf for s in shots])
     encoded = sum((s.end_frame - s.start_frame) * len(s.attempts) for s in shots)
     cost = {"attempts": loop_phase, "join": join_phase,
@@ -472,10 +416,6 @@ def labels(model: Sequence[float], plan: Plan, result: LoopResult) -> list[learn
 def outcome_notes(result: LoopResult) -> list[str]:
     """One line per kind of shot the loop could not bring into the band."""
     notes = []
-    shared = sorted({s.segment for s in result.shots if s.segment is not None})
-    if shared:
-        notes.append(f"shots {', '.join(f'{a}-{b}' for a, b in shared)} shared a segment each (shots under "
-                     f"{result.options.group_seconds:g} s): one CRF per segment, set by its worst shot")
     for kind, why in (("below", "below the band after its attempts (kept: the best quality measured)"),
                       ("above", "above the band after its attempts (kept: the fewest bytes above it)"),
                       ("clamped", "above the band at the maximum CRF (accepted as it is)")):

@@ -5,8 +5,7 @@ import math
 
 import pytest
 
-from jndenc.loop import (Attempt, Band, first_slope, joined_pieces, kept, next_crf, outcome, quantise,
-                         short_groups)
+from jndenc.loop import Attempt, Band, first_slope, joined_pieces, kept, next_crf, outcome, quantise
 
 BAND = Band.around(94.0)
 
@@ -147,19 +146,3 @@ def test_floored_never_rounds_past_a_limit():
 
     assert floored(32.71, 1.0) == 32.0 and floored(24.0, 1.0) == 24.0 and floored(24.6, 0.25) == 24.5
     assert floored(25.0 - 1e-12, 0.25) == 25.0  # float noise below a step is not a step down
-
-
-def test_short_shots_share_segments_in_groups_of_at_least_the_minimum():
-    # 25-frame minimum: the run of short shots 1-5 is cut into groups of >= 25 frames; long shots stay alone
-    lengths = [100, 12, 13, 10, 20, 8, 200, 10, 90]
-    groups = short_groups(lengths, [False] * 9, 25)
-    assert groups == [(0, 1), (1, 3), (3, 6), (6, 7), (7, 8), (8, 9)]
-    assert [b - a for a, b in groups if b - a > 1] == [2, 3]  # 10 + 20 < 25 took the rest (8) along
-
-
-def test_pieces_of_a_long_shot_never_share_a_segment():
-    # shot 1 is cut into pieces 1-2 (the last one short); shots 3 and 4 are short and whole
-    lengths = [10, 300, 5, 10, 10]
-    groups = short_groups(lengths, [False, False, True, False, False], 25)
-    assert groups == [(0, 1), (1, 2), (2, 3), (3, 5)]
-    assert short_groups(lengths, [False] * 5, 0) == [(i, i + 1) for i in range(5)]

@@ -154,15 +154,6 @@ class Measured:
     vmaf: float  # mean over the scored frames
     p5: float
     scored: int
-    per_frame: np.ndarray | None = None  # VMAF of each of the segment's frames (NaN where not scored)
-
-    def part(self, a: int, b: int) -> tuple[float, float]:
-        """Mean and 5th percentile of the scored frames among the segment's frames [a, b)."""
-        got = self.per_frame[a:b] if self.per_frame is not None else np.array([])
-        got = got[~np.isnan(got)]
-        if not got.size:
-            return float("nan"), float("nan")
-        return float(got.mean()), float(np.percentile(got, 5))
 
 
 def run_attempt(src: str | os.PathLike, out: Path, frames: tuple[int, int], *, codec: SegmentCodec, crf: float,
@@ -171,18 +162,13 @@ def run_attempt(src: str | os.PathLike, out: Path, frames: tuple[int, int], *, c
     try:
         run_ffmpeg(attempt_args(src, out, log, frames, codec=codec, crf=crf, seek=seek, sample=sample),
                    what=what)
-        logged = json.loads(log.read_text()).get("frames", [])
+        scores = np.array([f["metrics"]["vmaf"] for f in json.loads(log.read_text()).get("frames", [])], float)
     finally:
         log.unlink(missing_ok=True)
     pc = count_packets(out)
-    if not logged:
+    if not scores.size:
         return Measured(pc.bytes, pc.frames, float("nan"), float("nan"), 0)
-    per_frame = np.full(max(pc.frames, max(int(f.get("frameNum", i)) for i, f in enumerate(logged)) + 1), np.nan)
-    for i, f in enumerate(logged):  # frameNum places each score at its frame (sampling scores some only)
-        per_frame[int(f.get("frameNum", i))] = f["metrics"]["vmaf"]
-    scores = per_frame[~np.isnan(per_frame)]
-    return Measured(pc.bytes, pc.frames, float(scores.mean()), float(np.percentile(scores, 5)), int(scores.size),
-                    per_frame)
+    return Measured(pc.bytes, pc.frames, float(scores.mean()), float(np.percentile(scores, 5)), int(scores.size))
 
 
 def source_timestamps(src: str | os.PathLike, stream_index: int,
