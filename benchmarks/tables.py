@@ -752,13 +752,39 @@ def loop_rise_table(d: dict) -> str:
                        [False, False] + [True] * 7))
 
 
+def loop_groups_table(d: dict) -> str:
+    """Short shots in shared segments (`jndenc.loop.short_groups`): each row's run before and after."""
+    rows = []
+    for row, name in (("balanced", "x264"), ("balanced@av1", "SVT-AV1")):
+        for key, what in (("before", "every shot its own segment"), ("after", "shots under 1 s share one")):
+            r = d["rows"][row][key]
+            rows.append([name, what + (" (rejected)" if key == "after" else ""), f"`{r['commit']}`", f"{r['shots']}", f"{r['segments']}", f"{r['encodes']}",
+                         f"{r['encoded_over_output_frames']:.2f}x", f"{r['bytes']:,}",
+                         f"{r['bytes_vs_before_pct']:+.1f}%" if key == "after" else "-", f"{r['worst_shot']:.2f}",
+                         f"{100 * r['share_le_95_5']:.0f}%",
+                         f"{r['wall_vs_plain_median']:.2f}x / {r['wall_vs_plain_worst']:.2f}x"])
+    head = (f"Balanced on {len(d['clips'])} training and validation clips with short shots (first {d['frames']} "
+            "frames each), the two runs each pinned to its own core (`benchmarks/experiments/loop_groups.py`, "
+            "`benchmarks/results/loop_groups.json`); VMAF per shot on the finished file, time over a plain "
+            "`-crf 23` x264 encode in the same process:")
+    return head + "\n\n" + md_table(["codec", "variant", "commit", "shots", "segments", "encodes",
+                                      "frames encoded / output", "bytes", "bytes vs before", "worst shot",
+                                      "<= 95.5", "time vs plain, median / worst"], rows,
+                                     [False, False, False] + [True] * 9)
+
+
 def dask_spread_table(d: dict) -> str:
     rows = [[str(r["workers"]), f"{r['wall_s']:.1f} s", str(r["shots"]), str(r["pieces_after_first"]),
              str(r["attempts"]), f"{r['bytes']:,}"] for r in d["runs"]]
-    head = (f"`jndenc encode --dask` on the first {d['seconds']:g} s of `{d['clip']}` (one shot, cut into pieces at "
-            f"`--max-shot-seconds`), a local Dask cluster of one and of two single-thread workers each pinned to its "
-            f"own core, commit `{d['commit']}`: two workers took {d['two_over_one']:.2f}x one worker's wall time; "
-            f"outputs byte-identical: {'yes' if d['byte_identical'] else 'NO'}.")
+    clips = d["clip"].split(" + ")
+    r = d["runs"][0]
+    what = (f"an edited file: the clips {', '.join(f'`{c}`' for c in clips)} one after the other, each fitted into "
+            "1920x1080 at 30 fps" if len(clips) > 1 else f"`{clips[0]}`")
+    head = (f"`jndenc encode --dask` on the first {d['seconds']:g} s of {what} ({r['shots']} shots and pieces, "
+            f"{r['pieces_after_first']} of them later pieces of a long shot), a local Dask cluster of one and of two "
+            f"single-thread workers each pinned to its own core, commit `{d['commit']}`: two workers took "
+            f"{d['two_over_one']:.2f}x one worker's wall time; outputs byte-identical: "
+            f"{'yes' if d['byte_identical'] else 'NO'}.")
     return head + "\n\n" + md_table(["workers", "wall time", "shots and pieces", "later pieces", "attempts",
                                       "bytes"], rows, [True] * 6)
 
@@ -767,8 +793,14 @@ REGIONS: dict[str, Callable[[], str]] = {
     "loop-rise": _maybe("benchmarks/results/loop_rise.json", loop_rise_table, "first-step experiment",
                         "run `segments.py` on training/validation clips at two commits, then "
                         "`benchmarks/experiments/loop_rise.py`"),
+    "loop-groups": _maybe("benchmarks/results/loop_groups.json", loop_groups_table, "shared-segment experiment",
+                          "run `segments.py` on training/validation clips at two commits, then "
+                          "`benchmarks/experiments/loop_groups.py`"),
     "dask-spread": _maybe("benchmarks/results/dask_spread.json", dask_spread_table, "Dask spread run",
                           "run `dask_spread.py CLIP --out benchmarks/results/dask_spread.json`"),
+    "dask-spread-edited": _maybe("benchmarks/results/dask_spread_edited.json", dask_spread_table,
+                                 "Dask spread run on an edited file",
+                                 "run `dask_spread.py CLIPS... --out benchmarks/results/dask_spread_edited.json`"),
     "loop-first-piece": _maybe("benchmarks/results/loop_first_piece.json", loop_first_piece_table,
                                "first-piece experiment", "run `benchmarks/experiments/loop_first_piece.py` at a92b5d0"),
     "loop-waves": lambda: loop_waves_table(_load("benchmarks/results/loop_waves.json")),
