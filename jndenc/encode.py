@@ -336,7 +336,7 @@ def _loop_start(src: Path, info: VideoInfo, eff: Effort, plan_options: dict, tar
     ``target_vmaf`` and by the learned ``offset`` on that scale, then to the encoder's own scale (`jndenc.starts`).
     Returns that plan, the target VMAF, the JND levels' VMAF and the model's x264 start per shot."""
     codec = plan_options.get("codec") or "x264"
-    plan_options = {**plan_options, "mode": "predict", "margin": plan_options.get("margin") or "auto",
+    plan_options = {**plan_options, "mode": eff.start, "margin": plan_options.get("margin") or "auto",
                     "confidence": plan_options.get("confidence") or eff.confidence,
                     # the model predicts x264 CRFs: AV1 and VP9 plans move to their encoder's scale after
                     "codec": "x264" if codec in starts.LOOP_ONLY_CODECS else codec}
