@@ -305,6 +305,7 @@ def _encode_measured(src: Path, dst: Path, eff: Effort, *, target_vmaf: float | 
     plan, result, quality = _loop_output(src, dst, plan, info, eff, cost, target=target, thresholds=thresholds,
                                          jobs=jobs, dask=dask, maps=maps, stream_kw=stream_kw, validate=validate,
                                          verify=verify, threads=threads, quiet=quiet)
+    result.encoded_frames += _probe_frames(plan)  # the start's probe encodes count as frames encoded too
     start = _start_record(model, plan, result, offset, learner)
     if plan_out is not None:
         Path(plan_out).write_text(json.dumps(plan.to_dict(), indent=1))
@@ -328,6 +329,13 @@ def _encode_measured(src: Path, dst: Path, eff: Effort, *, target_vmaf: float | 
                  **({"verify_s": cost["verify"]["wall_s"]} if "verify" in cost else {}), "total_s": total},
         notes=notes, quality=quality, target_vmaf=target, compare=compare, effort=eff.name, loop=result,
         cost=cost | {"total": {"wall_s": total}}, start=start)
+
+
+def _probe_frames(plan: Plan) -> int:
+    """Frames the start's probes encoded (none unless the start came from probe mode; a second probe re-encodes
+    its shot's window)."""
+    probes = (plan.stats.get("probe") or {}).get("shots", [])
+    return sum((p["window"][1] - p["window"][0]) * (2 if "second" in p else 1) for p in probes)
 
 
 def _loop_start(src: Path, info: VideoInfo, eff: Effort, plan_options: dict, target_vmaf: float | None,
