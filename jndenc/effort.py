@@ -28,7 +28,7 @@ class Effort:
 # only push the first attempt further from the target
 EFFORTS = {
     "fast": Effort("fast", 0.9, None),
-    "balanced": Effort("balanced", 0.5, LoopOptions(budget=3), start="probe"),
+    "balanced": Effort("balanced", 0.5, LoopOptions(budget=3)),
     "thorough": Effort("thorough", 0.5, LoopOptions(budget=5, above=0.5)),
 }
 
