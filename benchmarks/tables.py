@@ -773,6 +773,27 @@ def loop_groups_table(d: dict) -> str:
                                      [False, False, False] + [True] * 9)
 
 
+def loop_probe_start_table(d: dict) -> str:
+    """The loop started from the probe model's estimate against the frame model's."""
+    rows = []
+    for key, what in (("before", "the frame model's estimate (kept)"), ("after", "probe mode's estimate")):
+        r = d[key]
+        rows.append([what, f"`{r['commit']}`", f"{r['shots']}", f"{100 * r['first_in_band']:.0f}%",
+                     f"{r['attempts_per_shot']:.2f}", f"{r['encoded_over_output_frames']:.2f}x",
+                     f"{r['analysis_s']:.1f} s", f"{r['attempts_s']:.1f} s",
+                     f"{r['bytes_vs_before_pct']:+.1f}%" if key == "after" else "-", f"{r['worst_shot']:.2f}",
+                     f"{100 * r['share_le_95_5']:.0f}%",
+                     f"{r['wall_vs_plain_median']:.2f}x / {r['wall_vs_plain_worst']:.2f}x"])
+    head = (f"Balanced on {len(d['clips'])} training and validation clips (first {d['frames']} frames each), the "
+            "two runs each pinned to its own core (`benchmarks/experiments/loop_probe_start.py`, "
+            "`benchmarks/results/loop_probe_start.json`); frames encoded include the probes'; VMAF per shot on the "
+            "finished file, time over a plain `-crf 23` x264 encode in the same process:")
+    return head + "\n\n" + md_table(["first attempts start at", "commit", "shots", "first attempt in the band",
+                                      "attempts per shot", "frames encoded / output", "analysis", "attempts",
+                                      "bytes vs before", "worst shot", "<= 95.5", "time vs plain, median / worst"],
+                                     rows, [False, False] + [True] * 10)
+
+
 def dask_spread_table(d: dict) -> str:
     rows = [[str(r["workers"]), f"{r['wall_s']:.1f} s", str(r["shots"]), str(r["pieces_after_first"]),
              str(r["attempts"]), f"{r['bytes']:,}"] for r in d["runs"]]
@@ -796,6 +817,9 @@ REGIONS: dict[str, Callable[[], str]] = {
     "loop-groups": _maybe("benchmarks/results/loop_groups.json", loop_groups_table, "shared-segment experiment",
                           "run `segments.py` on training/validation clips at two commits, then "
                           "`benchmarks/experiments/loop_groups.py`"),
+    "loop-probe-start": _maybe("benchmarks/results/loop_probe_start.json", loop_probe_start_table,
+                               "probe-start experiment", "run `segments.py` on training/validation clips at two "
+                               "commits, then `benchmarks/experiments/loop_probe_start.py`"),
     "dask-spread": _maybe("benchmarks/results/dask_spread.json", dask_spread_table, "Dask spread run",
                           "run `dask_spread.py CLIP --out benchmarks/results/dask_spread.json`"),
     "dask-spread-edited": _maybe("benchmarks/results/dask_spread_edited.json", dask_spread_table,
