@@ -794,6 +794,22 @@ def loop_probe_start_table(d: dict) -> str:
                                      rows, [False, False] + [True] * 10)
 
 
+def loop_start_shift_table(d: dict) -> str:
+    """The first attempt moved by a constant, replayed on measured curves."""
+    rows = [[f"{r['shift']:+.1f}" + (" (kept)" if r["shift"] == 0 else ""), f"{100 * r['first_in_band']:.0f}%",
+             f"{r['attempts_per_shot']:.2f}", f"{100 * r['kept_in_band']:.0f}%", f"{100 * r['share_le_95_5']:.0f}%",
+             f"{r['worst_kept']:.2f}", f"{r['bytes_vs_no_shift_pct']:+.1f}%"] for r in d["replay"]]
+    commits = ", ".join(f"`{r['commit']}`" for r in [d["first"]] + d["also"])
+    head = (f"Replayed on {d['replay'][0]['shots']} shots of {len(d['first']['clips'])} training and validation "
+            f"clips, curves through the attempts of {1 + len(d['also'])} runs (commits {commits}; "
+            f"{d['curves_with_one_point']} shots measured at one CRF only, given the default slope), "
+            "`benchmarks/experiments/loop_start_shift.py`, `benchmarks/results/loop_start_shift.json`; bytes "
+            "modelled as exp(-0.11 CRF):")
+    return head + "\n\n" + md_table(["start moved by (CRF)", "first attempt in the band", "attempts per shot",
+                                      "kept in the band", "<= 95.5", "worst kept", "bytes"], rows,
+                                     [False] + [True] * 6)
+
+
 def dask_spread_table(d: dict) -> str:
     rows = [[str(r["workers"]), f"{r['wall_s']:.1f} s", str(r["shots"]), str(r["pieces_after_first"]),
              str(r["attempts"]), f"{r['bytes']:,}"] for r in d["runs"]]
@@ -820,6 +836,9 @@ REGIONS: dict[str, Callable[[], str]] = {
     "loop-probe-start": _maybe("benchmarks/results/loop_probe_start.json", loop_probe_start_table,
                                "probe-start experiment", "run `segments.py` on training/validation clips at two "
                                "commits, then `benchmarks/experiments/loop_probe_start.py`"),
+    "loop-start-shift": _maybe("benchmarks/results/loop_start_shift.json", loop_start_shift_table,
+                               "start-shift replay", "run `benchmarks/experiments/loop_start_shift.py` on "
+                               "training/validation runs of `segments.py`"),
     "dask-spread": _maybe("benchmarks/results/dask_spread.json", dask_spread_table, "Dask spread run",
                           "run `dask_spread.py CLIP --out benchmarks/results/dask_spread.json`"),
     "dask-spread-edited": _maybe("benchmarks/results/dask_spread_edited.json", dask_spread_table,

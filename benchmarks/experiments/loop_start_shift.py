@@ -1,0 +1,100 @@
+#!/usr/bin/env python3
+"""Should the loop's first attempt start a little above the model's estimate? Replayed, no encode: every
+shot's VMAF-vs-CRF curve through the attempts of every run on it, and the loop's own decisions
+(`jndenc.loop.next_crf`, balanced's band and budget) replayed from the first run's start moved by each
+candidate shift (x264 CRF steps).
+
+    python benchmarks/experiments/loop_start_shift.py --first M.json --also A.json B.json ... \\
+        --out benchmarks/results/loop_start_shift.json
+
+``--first``: a `benchmarks/segments.py` run (rows ``crf23,balanced``) from before `jndenc.loop.rise` (each
+first step at the model's slope, so the slope a step took is the model's; recovered from where it went);
+``--also``: later runs on some of those clips whose attempts add points to the curves. Shots measured at one
+CRF only get a curve at the loop's default slope through that point. Bytes are modelled as exp(-0.11 CRF)
+(x264's ~11% per CRF step), so the bytes column compares candidates, not codecs.
+
+Run it only on training and validation clips: the shift is chosen here.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from loop_rise import BAND, BUDGET, MAX_CRF, MIN_CRF, curve, first_slope_taken  # noqa: E402
+
+from jndenc import loop as L  # noqa: E402
+
+SHIFTS = (-1.0, -0.5, 0.0, 0.5, 1.0, 1.5, 2.0)
+
+
+def shots(first: dict, also: list[dict]):
+    """Per shot of ``first``: its attempts there and every (CRF, VMAF) any run measured on it."""
+    more: dict[tuple[str, int], dict[float, float]] = {}
+    for d in also:
+        for c in d["clips"]:
+            for j, seq in enumerate(c["rows"]["balanced"]["attempts"]):
+                more.setdefault((c["clip"], j), {}).update({float(a): float(v) for a, v in seq})
+    for c in first["clips"]:
+        for j, seq in enumerate(c["rows"]["balanced"]["attempts"]):
+            pts = {float(a): float(v) for a, v in seq} | more.get((c["clip"], j), {})
+            yield [(float(a), float(v)) for a, v in seq], sorted(pts.items())
+
+
+def single_point_curve(c0: float, v0: float):
+    """A shot measured at one CRF: the loop's default slope through that point on the headroom scale."""
+    k = L.DEFAULT_SLOPE / (L.TOP - BAND.aim)  # headroom per CRF step near the aim
+    return lambda c: float(min(L.TOP - math.exp(L.headroom(v0) + k * (c - c0)), 100.0))
+
+
+def replay(all_shots: list, shift: float) -> dict:
+    attempts, in_band, first_in, le, worst, cost = 0, 0, 0, 0, 100.0, 0.0
+    for seq, pts in all_shots:
+        v = curve(pts) if len(pts) >= 2 else single_point_curve(*pts[0])
+        slope = first_slope_taken(seq) if len(seq) >= 2 else L.DEFAULT_SLOPE
+        got: list[L.Attempt] = []
+        crf: float | None = L.quantise(min(max(seq[0][0] + shift, MIN_CRF), MAX_CRF))
+        while crf is not None and len(got) < BUDGET:
+            got.append(L.Attempt(crf, v(crf), int(1e6 * math.exp(-0.11 * crf))))
+            crf = L.next_crf(got, BAND, slope=slope, min_crf=MIN_CRF, max_crf=MAX_CRF, steeper_up=True)
+        k = L.kept(got, BAND)
+        attempts += len(got)
+        first_in += BAND.contains(got[0].vmaf)
+        in_band += BAND.contains(got[k].vmaf)
+        le += got[k].vmaf <= 95.5
+        worst = min(worst, got[k].vmaf)
+        cost += got[k].bytes
+    n = len(all_shots)
+    return {"shift": shift, "shots": n, "first_in_band": round(first_in / n, 3),
+            "attempts_per_shot": round(attempts / n, 3), "kept_in_band": round(in_band / n, 3),
+            "share_le_95_5": round(le / n, 3), "worst_kept": round(worst, 2), "bytes_model": cost}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--first", type=Path, required=True)
+    ap.add_argument("--also", nargs="*", type=Path, default=[])
+    ap.add_argument("--out", type=Path, required=True)
+    args = ap.parse_args(argv)
+    first = json.loads(args.first.read_text())
+    also = [json.loads(p.read_text()) for p in args.also]
+    all_shots = list(shots(first, also))
+    rows = [replay(all_shots, s) for s in SHIFTS]
+    base = next(r["bytes_model"] for r in rows if r["shift"] == 0.0)
+    for r in rows:
+        r["bytes_vs_no_shift_pct"] = round(100 * (r.pop("bytes_model") / base - 1), 2)
+    out = {"first": {"commit": first["commit"], "clips": [c["clip"] for c in first["clips"]]},
+           "also": [{"commit": d["commit"], "clips": [c["clip"] for c in d["clips"]]} for d in also],
+           "curves_with_one_point": sum(len(p) < 2 for _, p in all_shots), "replay": rows}
+    args.out.write_text(json.dumps(out, indent=1) + "\n")
+    for r in rows:
+        print(r)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
