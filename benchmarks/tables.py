@@ -810,6 +810,16 @@ def loop_start_shift_table(d: dict) -> str:
                                      [False] + [True] * 6)
 
 
+def margin_signals_table(d: dict) -> str:
+    """Per-shot signals against the size of the model's error (`benchmarks/margin_signals.py`)."""
+    rows = [[t["signal"], f"{t['r_abs_error']:+.2f}", f"{t['r_signed_error']:+.2f}", f"{100 * t['r2_abs']:.1f}%"]
+            for t in d["signals"]]
+    head = (f"{d['shots']} shots, {d['evaluation']} (`{d['source']}`; frame model JND1 MAE {d['frame_model_mae']:.2f} "
+            "CRF); `benchmarks/margin_signals.py`, `benchmarks/results/margin_signals.json`:")
+    return head + "\n\n" + md_table(["per-shot signal", "r with the error's size", "r with the signed error",
+                                      "share of the size's variance it explains"], rows, [False, True, True, True])
+
+
 def dask_spread_table(d: dict) -> str:
     rows = [[str(r["workers"]), f"{r['wall_s']:.1f} s", str(r["shots"]), str(r["pieces_after_first"]),
              str(r["attempts"]), f"{r['bytes']:,}"] for r in d["runs"]]
@@ -855,6 +865,8 @@ REGIONS: dict[str, Callable[[], str]] = {
                           "run `codec_bytes.py CLIPS --work DIR --out benchmarks/results/codec_bytes.json`"),
     "batch-learning": _maybe("benchmarks/results/batch_learning.json", batch_learning_table, "batch-learning run",
                              "run `batch_learning.py CLIP --out benchmarks/results/batch_learning.json` per series"),
+    "margin-signals": _maybe("benchmarks/results/margin_signals.json", margin_signals_table, "margin-signal study",
+                             "run `margin_signals.py --out benchmarks/results/margin_signals.json`"),
     "content-errors": _maybe("benchmarks/results/content_errors.json", content_errors_table, "content-type cut",
                              "run `content_errors.py --out benchmarks/results/content_errors.json`"),
     "decision-cost": _maybe("benchmarks/results/overhead.json", decision_cost, "overhead run",
