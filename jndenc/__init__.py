@@ -7,10 +7,11 @@ from __future__ import annotations
 from .encode import encode  # eager: a lazy import would let the submodule `jndenc.encode` shadow the function
 from .errors import FFmpegError, InputError, JndencError, UserError
 from .learn import StartLearner
+from .options import EncodeOptions
 from .planner import Plan, PlanOptions
 
-__all__ = ["encode", "plan", "predict", "probe", "Plan", "PlanOptions", "JndencError", "UserError", "InputError",
-           "FFmpegError", "quality", "StartLearner"]
+__all__ = ["encode", "EncodeOptions", "plan", "predict", "probe", "Plan", "PlanOptions", "JndencError", "UserError",
+           "InputError", "FFmpegError", "quality", "StartLearner"]
 
 
 def __getattr__(name):
@@ -24,7 +25,7 @@ def __getattr__(name):
     if name == "quality":
         from .media import quality
         return quality
-    if name in ("batch", "effort", "shotloop", "loop", "estimate", "planner", "verify", "pipeline", "learn"):
+    if name in ("batch", "effort", "shotloop", "loop", "estimate", "planner", "verify", "pipeline", "learn", "options"):
         import importlib
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(name)

@@ -43,25 +43,20 @@ def effort(name: str) -> Effort:
 def measures(options: dict) -> bool:
     """Whether `jndenc.encode` with these keyword arguments runs the measured loop (so it takes a start offset
     and returns labels, `jndenc.learn`)."""
-    o = dict(options)
-    name, plan = o.pop("effort", None), o.pop("plan", None)
+    from .options import EncodeOptions
+
     try:
-        e = chosen(name, plan, bool(o.pop("ensure", False) or o.pop("tighten", False)), o)
-    except UserError:
+        o = EncodeOptions.from_kwargs(**options)
+        e = chosen(o.work.effort, o.expert.chosen())
+    except (UserError, TypeError):
         return False
     return e is not None and e.loop is not None
 
 
-def chosen(name: str | None, plan, corrective: bool, plan_options: dict) -> Effort | None:
+def chosen(name: str | None, expert: list[str]) -> Effort | None:
     """The effort level `jndenc.encode` runs: the one asked for, or the default one where no expert option
-    (a mode, a fixed CRF, a saved plan, --ensure/--tighten, frame granularity) chose a path of its own."""
-    expert = [k for k in ("mode", "crf") if plan_options.get(k) is not None]
-    if plan is not None:
-        expert.append("plan")
-    if corrective:
-        expert.append("ensure/tighten")
-    if plan_options.get("granularity") == "frame":
-        expert.append("granularity frame")
+    (``expert``: a mode, a fixed CRF, a saved plan, --ensure/--tighten, frame granularity; see
+    `jndenc.options.Expert.chosen`) chose a path of its own."""
     if name is None:
         return None if expert else effort(DEFAULT_EFFORT)
     if expert:

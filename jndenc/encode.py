@@ -20,11 +20,12 @@ from . import learn, modes, shotloop, starts
 from .effort import Effort, chosen
 from .errors import UserError
 from .learn import StartLearner
+from .options import EncodeOptions
 from .result import EncodeResult
 from .output import VALIDATE_MODES, check_paths, stream_options, temp_path, validate_output  # noqa: F401
 from .output import target_vmaf as target_vmaf_of
 
-target_vmaf = target_vmaf_of  # the public name; inside `encode` its parameter of the same name shadows it
+target_vmaf = target_vmaf_of  # the public name (`jndenc.encode.target_vmaf`)
 from .media.ffbin import require
 from .media.segments import encoder_of
 from .pipeline import plan as make_plan_for
@@ -52,99 +53,82 @@ def build_command(src: Path, tmp: Path, plan: Plan, info: VideoInfo, stream_maps
     return ffmpeg.output(*streams, str(tmp), **kw).compile()[1:]
 
 
-def encode(
-    src: str | os.PathLike,
-    dst: str | os.PathLike,
-    *,
-    plan: Plan | str | os.PathLike | None = None,
-    plan_out: str | os.PathLike | None = None,
-    overwrite: bool = False,
-    quiet: bool = True,
-    threads: int | None = None,
-    validate: bool | str = True,
-    verify: bool | None = None,
-    ensure: bool = False,
-    tighten: bool = False,
-    compare_crf: float | None = None,
-    effort: str | None = None,
-    target_vmaf: float | None = None,
-    jobs: int | None = None,
-    start_offset: float | None = None,
-    learner: StartLearner | None = None,
-    dask: str | None = None,
-    encoder: str | None = None,
-    **plan_options,
-) -> EncodeResult:
+def encode(src: str | os.PathLike, dst: str | os.PathLike, options: EncodeOptions | None = None,
+           **kwargs) -> EncodeResult:
     """Encode ``src`` to ``dst`` with per-shot JND-guided CRF.
 
-    ``effort`` (`jndenc.effort`: fast, balanced, thorough) is the user's knob; without it, and without an
-    expert's ``mode``, ``crf``, ``plan``, ``ensure``/``tighten`` or frame granularity, it is balanced: every
-    shot encoded as its own segment, measured, and re-encoded where it missed the band around the target
-    (``target_vmaf``, or the VMAF of ``target_jnd``); ``jobs`` shots at once (default: the available cores;
-    the output does not depend on it).
+    ``options`` (`jndenc.options.EncodeOptions`), or the same as flat keywords (``effort="thorough"``,
+    ``codec="av1"``, ``target_vmaf=92``...; `EncodeOptions.from_kwargs` says which group each belongs to).
 
-    ``plan_options`` go to `jndenc.plan` (mode, crf, codec, preset, target_jnd,
-    margin, min_crf, max_crf, granularity, weights, ...); a ``plan`` (object or
-    JSON path) replays a saved plan instead of analysing. ``verify`` (default: on in guided and search modes)
-    measures the output's VMAF per shot against ``src`` in one pass; ``ensure`` re-encodes once, at a lower CRF,
-    the shots that missed the target by more than 0.5 VMAF; ``tighten`` (implies ``ensure``) also raises, in
-    that re-encode, the CRF of shots measured above the target (by their headroom), re-encodes once more only where
-    that left a shot below the tolerance (raised shots back to their CRF, misses lower), and keeps the pass with the
-    fewest shots below the tolerance, then the fewest bytes (`jndenc.verify.corrective_passes`); with ``tighten``
-    the margin's ``confidence`` defaults to the mode's `jndenc.verify.TIGHTEN_CONFIDENCE` instead of 0.9.
-    ``compare_crf`` then encodes ``src`` once more the plain way at that CRF (a temp file, deleted) and reports
-    bytes, time and, with ``verify``, per-shot VMAF beside jndenc's (`jndenc.reference`).
-
+    The effort level (`jndenc.effort`: fast, balanced, thorough) is the user's knob; without it, and without an
+    expert's mode, crf, plan, ensure/tighten or frame granularity, it is balanced: every shot encoded as its own
+    segment, measured, and re-encoded where it missed the band around the target (``target_vmaf``, or the VMAF of
+    ``target_jnd``); ``jobs`` shots at once (default: the available cores; the output does not depend on it);
+    ``dask`` (a scheduler address) runs them on its workers (the input and the output's folder at the same
+    paths there) and joins them here; ``start_offset`` (x264 CRF) moves the first attempts from the model's
+    estimate, or a ``learner`` (`jndenc.learn.StartLearner`) supplies it and learns this file's shots.
     ``encoder`` picks the FFmpeg encoder of ``codec`` where it has several (av1: libsvtav1, the default,
     libaom-av1 or librav1e; `jndenc.media.segments.ENCODER_CHOICES`).
 
-    ``dask`` (a scheduler address) runs the measured efforts' shots on its workers (the input and the output's
-    folder at the same paths there) and joins them here; the output is the one a local run writes.
+    The expert's one-pass paths: a ``mode`` or ``crf`` planned by `jndenc.plan`, or a ``plan`` (object or JSON
+    path) replayed instead of analysing. ``verify`` (default: on in guided and search modes) measures the
+    output's VMAF per shot against ``src`` in one pass; ``ensure`` re-encodes once, at a lower CRF, the shots
+    that missed the target by more than 0.5 VMAF; ``tighten`` (implies ``ensure``) also raises, in that
+    re-encode, the CRF of shots measured above the target (by their headroom), re-encodes once more only where
+    that left a shot below the tolerance (raised shots back to their CRF, misses lower), and keeps the pass with
+    the fewest shots below the tolerance, then the fewest bytes (`jndenc.verify.corrective_passes`); with
+    ``tighten`` the margin's ``confidence`` defaults to the mode's `jndenc.verify.TIGHTEN_CONFIDENCE`.
 
-    ``start_offset`` (x264 CRF) moves the measured efforts' first attempts from the model's estimate; a
-    ``learner`` (`jndenc.learn.StartLearner`) supplies it from the files it has seen and learns this file's shots.
+    ``compare_crf`` then encodes ``src`` once more the plain way at that CRF (a temp file, deleted) and reports
+    bytes, time and, with ``verify``, per-shot VMAF beside jndenc's (`jndenc.reference`).
     """
+    if options is not None and kwargs:
+        raise TypeError("encode() takes options or keyword arguments, not both")
+    o = options if options is not None else EncodeOptions.from_kwargs(**kwargs)
     t0 = time.perf_counter()
     src, dst = Path(src), Path(dst)
-    check_paths(src, dst, overwrite)
-    effort = chosen(effort, plan, ensure or tighten, plan_options)
-    encoder = encoder_of(plan_options.get("codec") or "x264", encoder)
+    check_paths(src, dst, o.outputs.overwrite)
+    effort = chosen(o.work.effort, o.expert.chosen())
+    o = o.with_(encoder=encoder_of(o.codec.codec, o.codec.encoder))
     if effort is not None and effort.loop is not None:
-        return _encode_measured(src, dst, effort, target_vmaf=target_vmaf, jobs=jobs, quiet=quiet,
-                                validate=validate, verify=verify, compare_crf=compare_crf, threads=threads,
-                                plan_out=plan_out, plan_options=plan_options, start_offset=start_offset,
-                                learner=learner, dask=dask, encoder=encoder)
-    if dask is not None:
-        raise UserError("--dask spreads the shot loop (balanced or thorough) over a cluster; this encode runs no loop")
-    if start_offset is not None or learner is not None:
-        raise UserError("a start offset or learner corrects the first attempts of a measured effort (balanced or "
-                        "thorough); this encode measures nothing")
-    if target_vmaf is not None:
-        raise UserError("--target-vmaf needs a measured effort (balanced or thorough); the one-pass modes aim at "
-                        "--target-jnd")
-    if plan_options.get("codec") in starts.LOOP_ONLY_CODECS:
-        raise UserError(f"--codec {plan_options['codec']} has no per-shot zones in FFmpeg: it runs through the "
-                        "shot loop (--effort balanced or thorough) only")
-    _check_container(dst, plan_options.get("codec") or "x264")
-    if plan_options.get("mode") is None:  # fast, or an expert option without a mode: the frame model's estimate
-        plan_options["mode"] = "predict"
-    if effort is not None and plan_options.get("confidence") is None:
-        plan_options["confidence"] = effort.confidence
-    ensure = ensure or tighten
-    if ensure and verify is False:
+        return _encode_measured(src, dst, effort, o)
+    _one_pass_allowed(o)
+    _check_container(dst, o.codec.codec)
+    if o.expert.mode is None:  # fast, or an expert option without a mode: the frame model's estimate
+        o = o.with_(mode="predict")
+    if effort is not None and o.expert.confidence is None:
+        o = o.with_(confidence=effort.confidence)
+    if o.expert.tighten:
+        o = o.with_(ensure=True)
+    if o.expert.ensure and o.outputs.verify is False:
         raise UserError("--ensure and --tighten measure the output: they cannot run with --no-verify")
     info = probe(src)
-    plan = _plan_of(src, info, plan, plan_options, tighten, quiet)
-    return _encode_one_pass(src, dst, info, plan, t0=t0, plan_out=plan_out, validate=validate, verify=verify,
-                            ensure=ensure, tighten=tighten, compare_crf=compare_crf, threads=threads, quiet=quiet,
-                            effort=effort)
+    plan = _plan_of(src, info, o)
+    return _encode_one_pass(src, dst, info, plan, o, t0=t0, effort=effort)
 
 
-def _encode_one_pass(src: Path, dst: Path, info: VideoInfo, plan: Plan, *, t0: float, plan_out, validate,
-                     verify: bool | None, ensure: bool, tighten: bool, compare_crf: float | None,
-                     threads: int | None, quiet: bool, effort: Effort | None) -> EncodeResult:
+def _one_pass_allowed(o: EncodeOptions) -> None:
+    """What only the shot loop does, refused on a one-pass path in one line."""
+    if o.work.dask is not None:
+        raise UserError("--dask spreads the shot loop (balanced or thorough) over a cluster; this encode runs no loop")
+    if o.work.start_offset is not None or o.work.learner is not None:
+        raise UserError("a start offset or learner corrects the first attempts of a measured effort (balanced or "
+                        "thorough); this encode measures nothing")
+    if o.aim.target_vmaf is not None:
+        raise UserError("--target-vmaf needs a measured effort (balanced or thorough); the one-pass modes aim at "
+                        "--target-jnd")
+    if o.codec.codec in starts.LOOP_ONLY_CODECS:
+        raise UserError(f"--codec {o.codec.codec} has no per-shot zones in FFmpeg: it runs through the "
+                        "shot loop (--effort balanced or thorough) only")
+
+
+def _encode_one_pass(src: Path, dst: Path, info: VideoInfo, plan: Plan, o: EncodeOptions, *, t0: float,
+                     effort: Effort | None) -> EncodeResult:
     """The one-pass paths: ``plan`` encoded in one FFmpeg run (x264/x265 zones), validated, optionally measured
     and corrected (--ensure/--tighten), compared with a plain encode, renamed into place."""
+    plan_out, validate, verify, compare_crf = (o.outputs.plan_out, o.outputs.validate, o.outputs.verify,
+                                               o.outputs.compare_crf)
+    ensure, tighten, threads, quiet = o.expert.ensure, o.expert.tighten, o.codec.threads, o.outputs.quiet
     t_analysis = time.perf_counter() - t0
     require(CODECS[plan.codec])
     if plan_out is not None:
@@ -260,13 +244,14 @@ def _corrected(plan: Plan, quality: list, tmp: Path, extra: list[Path], one_pass
     return runs[best].plan, runs[best].quality, passes
 
 
-def _plan_of(src: Path, info: VideoInfo, plan, plan_options: dict, tighten: bool, quiet: bool) -> Plan:
+def _plan_of(src: Path, info: VideoInfo, o: EncodeOptions) -> Plan:
     """The one-pass paths' plan: a saved plan (object or JSON path) checked against the input, or a new one."""
-    if tighten and plan is None and plan_options.get("confidence") is None:
+    plan = o.expert.plan
+    if o.expert.tighten and plan is None and o.expert.confidence is None:
         # the correction measures every shot, so the plan starts nearer the estimate (benchmarks/tighten_sim.py)
-        conf = V.TIGHTEN_CONFIDENCE.get(plan_options.get("mode") or "predict")
+        conf = V.TIGHTEN_CONFIDENCE.get(o.expert.mode or "predict")
         if conf is not None:
-            plan_options["confidence"] = conf
+            o = o.with_(confidence=conf)
     if plan is not None:
         if not isinstance(plan, Plan):
             try:
@@ -275,36 +260,32 @@ def _plan_of(src: Path, info: VideoInfo, plan, plan_options: dict, tighten: bool
                 raise UserError(f"{plan}: cannot read plan ({exc})") from None
         if info.frames_exact:
             plan.validate(frames=info.frames)
-    else:
-        plan = make_plan_for(src, info=info, quiet=quiet, **plan_options)
-    return plan
+        return plan
+    return make_plan_for(src, info=info, quiet=o.outputs.quiet, **o.plan_kwargs())
 
 
-def _encode_measured(src: Path, dst: Path, eff: Effort, *, target_vmaf: float | None, jobs: int | None,
-                     quiet: bool, validate, verify: bool | None, compare_crf: float | None, threads: int | None,
-                     plan_out, plan_options: dict, start_offset: float | None = None,
-                     learner: StartLearner | None = None, dask: str | None = None,
-                     encoder: str | None = None) -> EncodeResult:
+def _encode_measured(src: Path, dst: Path, eff: Effort, o: EncodeOptions) -> EncodeResult:
     """A measured effort level: plan the start from the model, run the segment loop (`jndenc.shotloop`), check and
     rename the output, record what its shots teach about the start."""
+    quiet, validate, verify, threads = o.outputs.quiet, o.outputs.validate, o.outputs.verify, o.codec.threads
+    plan_out, compare_crf, learner = o.outputs.plan_out, o.outputs.compare_crf, o.work.learner
     t0 = time.perf_counter()
     analysis = shotloop.Phase()
     info = probe(src)
     why = V.unmeasurable(info.width, info.height)
     if why:
-        r = encode(src, dst, overwrite=True, quiet=quiet, validate=validate, effort="fast", threads=threads,
-                   plan_out=plan_out, **plan_options)
+        r = encode(src, dst, o.with_(effort="fast", overwrite=True, jobs=None, dask=None, target_vmaf=None,
+                                     start_offset=None, learner=None))
         r.notes.append(f"{why}: encoded at --effort fast instead of {eff.name}, nothing measured")
         return r
-    codec = plan_options.get("codec") or "x264"
-    _check_container(dst, codec)
-    offset = learner.offset() if learner is not None else float(start_offset or 0.0)
-    plan, target, thresholds, model = _loop_start(src, info, eff, plan_options, target_vmaf, offset, encoder, quiet)
+    _check_container(dst, o.codec.codec)
+    offset = learner.offset() if learner is not None else float(o.work.start_offset or 0.0)
+    plan, target, thresholds, model = _loop_start(src, info, eff, o, offset)
     cost = {"analysis": analysis.done()}
     maps, stream_kw, notes = stream_options(src, dst, info)
     plan, result, quality = _loop_output(src, dst, plan, info, eff, cost, target=target, thresholds=thresholds,
-                                         jobs=jobs, dask=dask, maps=maps, stream_kw=stream_kw, validate=validate,
-                                         verify=verify, threads=threads, quiet=quiet)
+                                         jobs=o.work.jobs, dask=o.work.dask, maps=maps, stream_kw=stream_kw,
+                                         validate=validate, verify=verify, threads=threads, quiet=quiet)
     result.encoded_frames += _probe_frames(plan)  # the start's probe encodes count as frames encoded too
     start = _start_record(model, plan, result, offset, learner)
     if plan_out is not None:
@@ -338,23 +319,23 @@ def _probe_frames(plan: Plan) -> int:
     return sum((p["window"][1] - p["window"][0]) * (2 if "second" in p else 1) for p in probes)
 
 
-def _loop_start(src: Path, info: VideoInfo, eff: Effort, plan_options: dict, target_vmaf: float | None,
-                offset: float, encoder: str | None, quiet: bool) -> tuple[Plan, float, list[float], list[float]]:
-    """Where the loop's first attempts start: the model's median estimate per shot (x264 CRF), moved to
-    ``target_vmaf`` and by the learned ``offset`` on that scale, then to the encoder's own scale (`jndenc.starts`).
+def _loop_start(src: Path, info: VideoInfo, eff: Effort, o: EncodeOptions,
+                offset: float) -> tuple[Plan, float, list[float], list[float]]:
+    """Where the loop's first attempts start: the model's median estimate per shot (x264 CRF), moved to the
+    target VMAF and by the learned ``offset`` on that scale, then to the encoder's own scale (`jndenc.starts`).
     Returns that plan, the target VMAF, the JND levels' VMAF and the model's x264 start per shot."""
-    codec = plan_options.get("codec") or "x264"
-    plan_options = {**plan_options, "mode": eff.start, "margin": plan_options.get("margin") or "auto",
-                    "confidence": plan_options.get("confidence") or eff.confidence,
+    codec = o.codec.codec
+    plan_options = {**o.plan_kwargs(), "mode": eff.start, "margin": o.expert.margin or "auto",
+                    "confidence": o.expert.confidence or eff.confidence,
                     # the model predicts x264 CRFs: AV1 and VP9 plans move to their encoder's scale after
                     "codec": "x264" if codec in starts.LOOP_ONLY_CODECS else codec}
-    plan = make_plan_for(src, info=info, quiet=quiet, **plan_options)
-    target = target_vmaf_of(plan) if target_vmaf is None else float(target_vmaf)
+    plan = make_plan_for(src, info=info, quiet=o.outputs.quiet, **plan_options)
+    target = target_vmaf_of(plan) if o.aim.target_vmaf is None else float(o.aim.target_vmaf)
     thresholds = list(plan.stats.get("thresholds") or DEFAULT_THRESHOLDS)
     plan = starts.start_at(plan, target, thresholds)
     model = [s.crf for s in plan.shots]
-    plan = starts.on_codec(starts.shifted(plan, offset), codec, encoder)
-    require(encoder_of(codec, encoder))
+    plan = starts.on_codec(starts.shifted(plan, offset), codec, o.codec.encoder)
+    require(encoder_of(codec, o.codec.encoder))
     return plan, target, thresholds, model
 
 

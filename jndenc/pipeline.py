@@ -21,9 +21,9 @@ from .errors import UserError
 from .estimate import Estimates, estimate, load_predictor, search_options
 from .guided import GuidedOptions
 from .media.probe import VideoInfo, probe
-from .planner import CLAMPS, DEFAULT_X265_OFFSETS, Plan, PlanOptions, fixed_plan, margin_report, plan_from_estimates
-from .search import DEFAULT_THRESHOLDS
+from .planner import DEFAULT_X265_OFFSETS, Plan, PlanOptions, fixed_plan, margin_report, plan_from_estimates
 from . import modes as registry
+from .options import AnalysisOptions, Aim, Codec, Expert, Trials
 
 MODES = (*registry.NAMES, "crf")
 
@@ -162,35 +162,35 @@ def analyse_and_plan(
     src: str | os.PathLike,
     *,
     mode: str = "predict",
-    crf: float | None = None,
+    crf: float | None = Expert.crf,
     # the encoder
-    codec: str = "x264",
-    preset: str = "medium",
-    calibration: str | os.PathLike | None = None,
+    codec: str = Codec.codec,
+    preset: str = Codec.preset,
+    calibration: str | os.PathLike | None = Codec.calibration,
     # the decision (PlanOptions)
-    target_jnd: int = 1,
-    margin: float | str | None = None,
-    confidence: float | None = None,
-    min_crf: float = CLAMPS[0],
-    max_crf: float = CLAMPS[1],
-    granularity: str = "shot",
+    target_jnd: int = Aim.target_jnd,
+    margin: float | str | None = Expert.margin,
+    confidence: float | None = Expert.confidence,
+    min_crf: float = Codec.min_crf,
+    max_crf: float = Codec.max_crf,
+    granularity: str = Expert.granularity,
     # the model and the analysis pass
-    weights: str | os.PathLike | None = None,
-    predictor=None,
-    sample_every: int | None = None,
+    weights: str | os.PathLike | None = AnalysisOptions.weights,
+    predictor=AnalysisOptions.predictor,
+    sample_every: int | None = AnalysisOptions.sample_every,
     shot_options: ShotOptions = ShotOptions(),
     # trial encodes: search and guided modes
-    thresholds: Sequence[float] = DEFAULT_THRESHOLDS,
-    metric: str = "vmaf",
-    pool: str = "mean",
-    workers: int = 1,
-    trial_seconds: float | None = None,
+    thresholds: Sequence[float] = Trials.thresholds,
+    metric: str = Trials.metric,
+    pool: str = Trials.pool,
+    workers: int = Trials.workers,
+    trial_seconds: float | None = Trials.trial_seconds,
     # guided mode only
-    crf_step: float = 1.0,
-    max_trials: int = 3,
-    trial_cache: str | os.PathLike | None = None,
-    guided_start: str = "auto",
-    prior: float | Sequence[Sequence[float]] | None = None,
+    crf_step: float = Trials.crf_step,
+    max_trials: int = Trials.max_trials,
+    trial_cache: str | os.PathLike | None = Trials.trial_cache,
+    guided_start: str = Trials.guided_start,
+    prior: float | Sequence[Sequence[float]] | None = Trials.prior,
     # a probe already made; progress bars; planner options as one object
     info: VideoInfo | None = None,
     quiet: bool = True,

@@ -6,6 +6,7 @@ import json
 import click
 
 from ..media.segments import ENCODER_CHOICES
+from ..options import EncodeOptions
 from .common import Sectioned, debug_option
 from .options import MODE_HELP, NAMES, plan_kwargs, plan_options, search_options
 from .report import print_result
@@ -82,10 +83,12 @@ def encode(src, dst, effort, target_vmaf, encoder, jobs, dask, learn_file, mode,
         from ..learn import load
 
         learned = load(learn_file).offset()
-    result = run(src, dst, start_offset=learned, plan=plan_in, plan_out=plan_out, overwrite=overwrite, quiet=quiet or as_json,
-                 threads=threads, mode=mode, crf=crf, verify=verify, ensure=ensure, tighten=tighten, validate=validate,
-                 compare_crf=compare_crf, effort=effort, target_vmaf=target_vmaf, jobs=jobs, dask=dask, encoder=encoder,
-                 **plan_kwargs(kw))
+    options = EncodeOptions.from_kwargs(
+        start_offset=learned, plan=plan_in, plan_out=plan_out, overwrite=overwrite, quiet=quiet or as_json,
+        threads=threads, mode=mode, crf=crf, verify=verify, ensure=ensure, tighten=tighten, validate=validate,
+        compare_crf=compare_crf, effort=effort, target_vmaf=target_vmaf, jobs=jobs, dask=dask, encoder=encoder,
+        **plan_kwargs(kw))
+    result = run(src, dst, options)
     if learn_file is not None and result.start is not None:
         from ..learn import append, labels_from
 

@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import click
 
-from ..media.shots import DEFAULT_DETECTOR, DETECTORS
+from ..analyze import ShotOptions
+from ..media.shots import DETECTORS
 from ..modes import HELP, NAMES  # noqa: F401 - NAMES: the CLI's mode choices
-from ..planner import CLAMPS, PRESETS
+from ..options import Aim, Codec, Expert, Trials
+from ..planner import PRESETS
 
 def _floats(ctx, param, value):
     if value is None:
@@ -32,10 +34,10 @@ def _margin(ctx, param, value):
 def plan_options(f):
     """Planner knobs: level, margin, clamps, codec, preset, granularity, calibration."""
     for dec in reversed([
-        click.option("--codec", type=click.Choice(["x264", "x265", "av1", "vp9"]), default="x264", show_default=True,
+        click.option("--codec", type=click.Choice(["x264", "x265", "av1", "vp9"]), default=Codec.codec, show_default=True,
                      help="av1 (SVT-AV1) and vp9 (libvpx) run through the shot loop (balanced, thorough) only."),
-        click.option("--preset", type=click.Choice(PRESETS), default="medium", show_default=True),
-        click.option("--target-jnd", type=click.IntRange(1, 3), default=1, show_default=True,
+        click.option("--preset", type=click.Choice(PRESETS), default=Codec.preset, show_default=True),
+        click.option("--target-jnd", type=click.IntRange(1, 3), default=Aim.target_jnd, show_default=True,
                      help="1 = visually lossless for most viewers; 2, 3 = coarser."),
         click.option("--margin", callback=_margin, default=None, metavar="STEPS|auto",
                      help="CRF steps toward better quality than the JND threshold, or auto: what keeps "
@@ -45,18 +47,18 @@ def plan_options(f):
                      help="--margin auto: the share of unseen shots kept at or under their JND (the shipped models "
                           "are calibrated from 0.5 to 0.95; lower: fewer bytes, more visible shots) [default: 0.9; "
                           "with --tighten, which measures and corrects the output: predict 0.7, probe 0.5]."),
-        click.option("--min-crf", type=click.FloatRange(0, 51), default=CLAMPS[0], show_default=True),
-        click.option("--max-crf", type=click.FloatRange(0, 51), default=CLAMPS[1], show_default=True),
-        click.option("--granularity", type=click.Choice(["shot", "frame"]), default="shot", show_default=True),
+        click.option("--min-crf", type=click.FloatRange(0, 51), default=Codec.min_crf, show_default=True),
+        click.option("--max-crf", type=click.FloatRange(0, 51), default=Codec.max_crf, show_default=True),
+        click.option("--granularity", type=click.Choice(["shot", "frame"]), default=Expert.granularity, show_default=True),
         click.option("--calibration", type=click.Path(dir_okay=False), default=None,
                      help="x265 offset table from `jndenc calibrate`."),
         click.option("--weights", type=click.Path(dir_okay=False), default=None,
                      help="Model weights (.keras/.h5 with sidecar JSON); default: shipped weights."),
         click.option("--sample-every", type=click.IntRange(1), default=None,
                      help="Predict on every Nth frame (default: two per second)."),
-        click.option("--max-shot-seconds", type=click.FloatRange(0.5), default=10.0, show_default=True,
+        click.option("--max-shot-seconds", type=click.FloatRange(0.5), default=ShotOptions.max_shot_seconds, show_default=True,
                      help="Split longer shots so rate control can adapt."),
-        click.option("--detector", type=click.Choice(DETECTORS), default=DEFAULT_DETECTOR, show_default=True,
+        click.option("--detector", type=click.Choice(DETECTORS), default=ShotOptions.detector, show_default=True,
                      help="Shot detector (benchmarks/shots.json compares them)."),
         click.option("--scene-threshold", type=float, default=None,
                      help="Content score (mean HSV difference, 0-255) a cut must reach [default: the detector's own: "
@@ -68,21 +70,21 @@ def plan_options(f):
 
 def search_options(f):
     for dec in reversed([
-        click.option("--thresholds", callback=_floats, default="94,88,82", show_default=True,
+        click.option("--thresholds", callback=_floats, default=",".join(f"{x:g}" for x in Trials.thresholds), show_default=True,
                      help="Metric thresholds T1,T2,T3 defining JND1..3 in search mode."),
-        click.option("--metric", type=click.Choice(["vmaf", "psnr", "ssim"]), default="vmaf", show_default=True),
-        click.option("--pool", default="mean", show_default=True, help="mean, min, harmonic or pN (e.g. p5)."),
-        click.option("--workers", type=click.IntRange(1), default=1, show_default=True,
+        click.option("--metric", type=click.Choice(["vmaf", "psnr", "ssim"]), default=Trials.metric, show_default=True),
+        click.option("--pool", default=Trials.pool, show_default=True, help="mean, min, harmonic or pN (e.g. p5)."),
+        click.option("--workers", type=click.IntRange(1), default=Trials.workers, show_default=True,
                      help="Shots searched in parallel."),
         click.option("--trial-seconds", type=click.FloatRange(0), default=None,
                      help="Trial-encode only the middle N s of longer shots (0 = whole shot) "
                           "[default: search 0, guided 4]."),
-        click.option("--crf-step", type=click.FloatRange(0.1, 6), default=1.0, show_default=True,
+        click.option("--crf-step", type=click.FloatRange(0.1, 6), default=Trials.crf_step, show_default=True,
                      help="Guided mode: stop when the target is bracketed this finely (fractional CRF allowed; "
                           "a steep step gets one half step)."),
-        click.option("--max-trials", type=click.IntRange(1), default=3, show_default=True,
+        click.option("--max-trials", type=click.IntRange(1), default=Trials.max_trials, show_default=True,
                      help="Guided mode: trial encodes per shot at most."),
-        click.option("--guided-start", type=click.Choice(["auto", "model", "probe"]), default="auto",
+        click.option("--guided-start", type=click.Choice(["auto", "model", "probe"]), default=Trials.guided_start,
                      show_default=True,
                      help="Guided mode's first CRF: the model's, or the probe-mode estimate (auto: probe when "
                           "probe weights are shipped)."),
@@ -96,13 +98,11 @@ def search_options(f):
 
 def plan_kwargs(kw: dict) -> dict:
     """CLI keyword names -> `jndenc.plan` keyword arguments."""
-    from ..analyze import ShotOptions
-
     out = {k: kw.pop(k) for k in ["codec", "preset", "target_jnd", "margin", "confidence", "min_crf", "max_crf",
                                    "granularity", "calibration", "weights", "sample_every"] if k in kw}
-    out["shot_options"] = ShotOptions(threshold=kw.pop("scene_threshold", None),
-                                      detector=kw.pop("detector", DEFAULT_DETECTOR),
-                                      max_shot_seconds=kw.pop("max_shot_seconds", 10.0))
+    out["shot_options"] = ShotOptions(threshold=kw.pop("scene_threshold", ShotOptions.threshold),
+                                      detector=kw.pop("detector", ShotOptions.detector),
+                                      max_shot_seconds=kw.pop("max_shot_seconds", ShotOptions.max_shot_seconds))
     for k in ["thresholds", "metric", "pool", "workers", "trial_seconds", "crf_step", "max_trials", "trial_cache",
               "guided_start"]:
         if k in kw:

@@ -1,0 +1,157 @@
+"""What an encode is asked to do, as typed groups: what to aim at, how much work, the codec, the expert's
+one-pass path, the analysis, search/guided trials, and what comes out. Built once (`EncodeOptions.from_kwargs`
+from the API's keywords; the CLI builds the same object from its flags) and passed whole.
+
+Every field's default lives here; `jndenc.pipeline.analyse_and_plan` and the CLI's flags read theirs from
+these classes.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+from typing import Any, Sequence
+
+from .analyze import ShotOptions
+from .planner import CLAMPS, Plan
+from .search import DEFAULT_THRESHOLDS
+
+
+@dataclass(frozen=True)
+class Aim:
+    """What to aim at: a JND level (1 = VMAF 94), or any VMAF (the measured efforts only)."""
+
+    target_jnd: int = 1
+    target_vmaf: float | None = None
+
+
+@dataclass(frozen=True)
+class Work:
+    """How much work: the effort level (None: balanced, unless an expert option chose a one-pass path) and where
+    the shot loop runs and starts."""
+
+    effort: str | None = None
+    jobs: int | None = None  # shots at once; None: the available cores
+    dask: str | None = None  # a scheduler address whose workers run the shots
+    start_offset: float | None = None  # x264 CRF steps added to every first attempt
+    learner: Any = None  # a `jndenc.learn.StartLearner` (supplies the offset, learns the shots)
+
+
+@dataclass(frozen=True)
+class Codec:
+    """The encoder and its limits."""
+
+    codec: str = "x264"
+    encoder: str | None = None  # av1: libsvtav1 (None), libaom-av1 or librav1e
+    preset: str = "medium"
+    min_crf: float = CLAMPS[0]
+    max_crf: float = CLAMPS[1]
+    calibration: str | os.PathLike | None = None  # x265 offset table from `jndenc calibrate`
+    threads: int | None = None  # one-pass encoder threads (the loop's follow the resolution)
+
+
+@dataclass(frozen=True)
+class Expert:
+    """The one-pass paths instead of an effort level: a mode, a fixed CRF, a saved plan, corrective passes."""
+
+    mode: str | None = None
+    crf: float | None = None
+    margin: float | str | None = None  # CRF steps, or "auto"; None: the mode's own
+    confidence: float | None = None  # --margin auto's share of shots kept at or under their JND
+    granularity: str = "shot"
+    ensure: bool = False
+    tighten: bool = False
+    plan: Plan | str | os.PathLike | None = None  # replayed instead of analysing
+
+    def chosen(self) -> list[str]:
+        """The expert options set, as the flags a user would have typed (an effort level excludes them)."""
+        out = [k for k in ("mode", "crf") if getattr(self, k) is not None]
+        if self.plan is not None:
+            out.append("plan")
+        if self.ensure or self.tighten:
+            out.append("ensure/tighten")
+        if self.granularity == "frame":
+            out.append("granularity frame")
+        return out
+
+
+@dataclass(frozen=True)
+class AnalysisOptions:
+    """The analysis pass and the model."""
+
+    weights: str | os.PathLike | None = None
+    predictor: Any = None  # a loaded model (`jndenc.predictor.load_predictor`) instead of loading ``weights``
+    sample_every: int | None = None  # None: two frames per second
+    shot_options: ShotOptions = field(default_factory=ShotOptions)
+
+
+@dataclass(frozen=True)
+class Trials:
+    """Search and guided modes' trial encodes."""
+
+    thresholds: Sequence[float] = DEFAULT_THRESHOLDS
+    metric: str = "vmaf"
+    pool: str = "mean"
+    workers: int = 1
+    trial_seconds: float | None = None  # None: the mode's own
+    crf_step: float = 1.0
+    max_trials: int = 3
+    trial_cache: str | os.PathLike | None = None
+    guided_start: str = "auto"
+    prior: Any = None  # guided mode: per-shot JND1..3 (or one JND1) to start from instead of the model
+
+
+@dataclass(frozen=True)
+class Outputs:
+    """What comes out besides the file, and the checks before it is renamed into place."""
+
+    overwrite: bool = False
+    quiet: bool = True
+    validate: bool | str = True  # True/"fast", "full", False
+    verify: bool | None = None  # None: on where the mode measures
+    compare_crf: float | None = None
+    plan_out: str | os.PathLike | None = None
+
+
+_GROUPS = {"aim": Aim, "work": Work, "codec": Codec, "expert": Expert, "analysis": AnalysisOptions, "trials": Trials,
+           "outputs": Outputs}
+_GROUP_OF = {f.name: g for g, cls in _GROUPS.items() for f in fields(cls)}
+# the planner's keywords (`jndenc.pipeline.analyse_and_plan`) and the group each comes from
+_PLAN_KEYS = ("mode", "crf", "codec", "preset", "calibration", "target_jnd", "margin", "confidence", "min_crf",
+              "max_crf", "granularity", "weights", "predictor", "sample_every", "shot_options", "thresholds", "metric",
+              "pool", "workers", "trial_seconds", "crf_step", "max_trials", "trial_cache", "guided_start", "prior")
+
+
+@dataclass(frozen=True)
+class EncodeOptions:
+    aim: Aim = field(default_factory=Aim)
+    work: Work = field(default_factory=Work)
+    codec: Codec = field(default_factory=Codec)
+    expert: Expert = field(default_factory=Expert)
+    analysis: AnalysisOptions = field(default_factory=AnalysisOptions)
+    trials: Trials = field(default_factory=Trials)
+    outputs: Outputs = field(default_factory=Outputs)
+
+    @classmethod
+    def from_kwargs(cls, **kwargs) -> "EncodeOptions":
+        """The groups from flat keywords (`jndenc.encode`'s): each name belongs to one group."""
+        unknown = sorted(set(kwargs) - set(_GROUP_OF))
+        if unknown:
+            raise TypeError(f"unexpected keyword argument(s): {', '.join(unknown)}")
+        per: dict[str, dict] = {}
+        for k, v in kwargs.items():
+            per.setdefault(_GROUP_OF[k], {})[k] = v
+        return cls(**{g: _GROUPS[g](**kw) for g, kw in per.items()})
+
+    def with_(self, **kwargs) -> "EncodeOptions":
+        """A copy with some fields (flat names, as in `from_kwargs`) changed."""
+        per: dict[str, dict] = {}
+        for k, v in kwargs.items():
+            per.setdefault(_GROUP_OF[k], {})[k] = v
+        return replace(self, **{g: replace(getattr(self, g), **kw) for g, kw in per.items()})
+
+    def plan_kwargs(self) -> dict:
+        """The planner's keywords (`jndenc.pipeline.plan`); an unset mode is left to the caller."""
+        out = {k: getattr(getattr(self, _GROUP_OF[k]), k) for k in _PLAN_KEYS}
+        if out["mode"] is None:
+            del out["mode"]
+        return out
