@@ -2,8 +2,9 @@
 one-pass path, the analysis, search/guided trials, and what comes out. Built once (`EncodeOptions.from_kwargs`
 from the API's keywords; the CLI builds the same object from its flags) and passed whole.
 
-Every field's default lives here; `jndenc.pipeline.analyse_and_plan` and the CLI's flags read theirs from
-these classes.
+Every field's default has one home: here, or for what the planner and guided mode own, `PlanOptions` and
+`GuidedOptions`, which these classes read; `jndenc.pipeline.analyse_and_plan` and the CLI's flags read theirs
+from these classes.
 """
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any, Sequence
 
 from .analyze import ShotOptions
-from .planner import CLAMPS, Plan
+from .guided import GuidedOptions
+from .planner import Plan, PlanOptions
 from .search import DEFAULT_THRESHOLDS
 
 
@@ -20,7 +22,7 @@ from .search import DEFAULT_THRESHOLDS
 class Aim:
     """What to aim at: a JND level (1 = VMAF 94), or any VMAF (the measured efforts only)."""
 
-    target_jnd: int = 1
+    target_jnd: int = PlanOptions.target_jnd
     target_vmaf: float | None = None
 
 
@@ -40,11 +42,11 @@ class Work:
 class Codec:
     """The encoder and its limits."""
 
-    codec: str = "x264"
+    codec: str = PlanOptions.codec
     encoder: str | None = None  # av1: libsvtav1 (None), libaom-av1 or librav1e
-    preset: str = "medium"
-    min_crf: float = CLAMPS[0]
-    max_crf: float = CLAMPS[1]
+    preset: str = PlanOptions.preset
+    min_crf: float = PlanOptions.min_crf
+    max_crf: float = PlanOptions.max_crf
     calibration: str | os.PathLike | None = None  # x265 offset table from `jndenc calibrate`
     threads: int | None = None  # one-pass encoder threads (the loop's follow the resolution)
 
@@ -57,7 +59,7 @@ class Expert:
     crf: float | None = None
     margin: float | str | None = None  # CRF steps, or "auto"; None: the mode's own
     confidence: float | None = None  # --margin auto's share of shots kept at or under their JND
-    granularity: str = "shot"
+    granularity: str = PlanOptions.granularity
     ensure: bool = False
     tighten: bool = False
     plan: Plan | str | os.PathLike | None = None  # replayed instead of analysing
@@ -93,10 +95,10 @@ class Trials:
     pool: str = "mean"
     workers: int = 1
     trial_seconds: float | None = None  # None: the mode's own
-    crf_step: float = 1.0
-    max_trials: int = 3
+    crf_step: float = GuidedOptions.crf_step
+    max_trials: int = GuidedOptions.max_trials
     trial_cache: str | os.PathLike | None = None
-    guided_start: str = "auto"
+    guided_start: str = GuidedOptions.start
     prior: Any = None  # guided mode: per-shot JND1..3 (or one JND1) to start from instead of the model
 
 
