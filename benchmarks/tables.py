@@ -308,7 +308,8 @@ def default_mode_table(rep: dict) -> str:
             rows.append([f"{label} {c['seconds']:g} s ({c['size']})", name.replace("jndenc ", ""),
                          _num(plain.get("wall_s_median"), "{:.1f} s"), _num(v.get("wall_s_median"), "{:.1f} s"),
                          _num(ratio, "{:.2f}x"), _num(c["cpu_ratio_vs_plain"].get(name), "{:.2f}x")])
-    return (f"{rep['pinning']}; x264 {rep['preset']}.\n\n"
+    at = f", commit `{rep['commit']}`" if rep.get("commit") else ", commit not recorded (a run before 2026-12-05)"
+    return (f"{rep['pinning']}; x264 {rep['preset']}{at}.\n\n"
             + md_table(["clip", "mode", "plain ffmpeg", "jndenc encode", "wall vs plain", "CPU vs plain"], rows,
                        [False, False, True, True, True, True]))
 
