@@ -57,8 +57,7 @@ def main(argv=None) -> int:
            "evaluation": card.get("evaluation"), "shots": len(rows),
            "frame_model_mae": round(float(np.abs(err).mean()), 3), "signals": table}
     args.out.write_text(json.dumps(doc, indent=1) + "\n")
-    for t in table:
-        print(t)
+    print("\n".join(f"{t['signal']}: r {t['r_abs_error']:+.2f} with the error's size" for t in table))
     return 0
 
 

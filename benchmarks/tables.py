@@ -753,17 +753,21 @@ def loop_rise_table(d: dict) -> str:
                        [False, False] + [True] * 7))
 
 
+def _against_before(r: dict) -> list[str]:
+    """A before/after experiment's closing cells: bytes against the run before, worst shot, shots <= 95.5, time."""
+    return [f"{r['bytes_vs_before_pct']:+.1f}%" if "bytes_vs_before_pct" in r else "-", f"{r['worst_shot']:.2f}",
+            f"{100 * r['share_le_95_5']:.0f}%", f"{r['wall_vs_plain_median']:.2f}x / {r['wall_vs_plain_worst']:.2f}x"]
+
+
 def loop_groups_table(d: dict) -> str:
     """Short shots in shared segments (`jndenc.loop.short_groups`): each row's run before and after."""
     rows = []
     for row, name in (("balanced", "x264"), ("balanced@av1", "SVT-AV1")):
         for key, what in (("before", "every shot its own segment"), ("after", "shots under 1 s share one")):
             r = d["rows"][row][key]
-            rows.append([name, what + (" (rejected)" if key == "after" else ""), f"`{r['commit']}`", f"{r['shots']}", f"{r['segments']}", f"{r['encodes']}",
-                         f"{r['encoded_over_output_frames']:.2f}x", f"{r['bytes']:,}",
-                         f"{r['bytes_vs_before_pct']:+.1f}%" if key == "after" else "-", f"{r['worst_shot']:.2f}",
-                         f"{100 * r['share_le_95_5']:.0f}%",
-                         f"{r['wall_vs_plain_median']:.2f}x / {r['wall_vs_plain_worst']:.2f}x"])
+            rows.append([name, what + (" (rejected)" if key == "after" else ""), f"`{r['commit']}`",
+                         f"{r['shots']}", f"{r['segments']}", f"{r['encodes']}",
+                         f"{r['encoded_over_output_frames']:.2f}x", f"{r['bytes']:,}", *_against_before(r)])
     head = (f"Balanced on {len(d['clips'])} training and validation clips with short shots (first {d['frames']} "
             "frames each), the two runs each pinned to its own core (`benchmarks/experiments/loop_groups.py`, "
             "`benchmarks/results/loop_groups.json`); VMAF per shot on the finished file, time over a plain "
@@ -781,10 +785,7 @@ def loop_probe_start_table(d: dict) -> str:
         r = d[key]
         rows.append([what, f"`{r['commit']}`", f"{r['shots']}", f"{100 * r['first_in_band']:.0f}%",
                      f"{r['attempts_per_shot']:.2f}", f"{r['encoded_over_output_frames']:.2f}x",
-                     f"{r['analysis_s']:.1f} s", f"{r['attempts_s']:.1f} s",
-                     f"{r['bytes_vs_before_pct']:+.1f}%" if key == "after" else "-", f"{r['worst_shot']:.2f}",
-                     f"{100 * r['share_le_95_5']:.0f}%",
-                     f"{r['wall_vs_plain_median']:.2f}x / {r['wall_vs_plain_worst']:.2f}x"])
+                     f"{r['analysis_s']:.1f} s", f"{r['attempts_s']:.1f} s", *_against_before(r)])
     head = (f"Balanced on {len(d['clips'])} training and validation clips (first {d['frames']} frames each), the "
             "two runs each pinned to its own core (`benchmarks/experiments/loop_probe_start.py`, "
             "`benchmarks/results/loop_probe_start.json`); frames encoded include the probes'; VMAF per shot on the "

@@ -18,51 +18,34 @@ overshoots the others).
 """
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
 
-import numpy as np
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import pair  # noqa: E402
 
 ROWS = ("balanced", "balanced@av1")
 
 
 def measured(run: dict, row: str) -> dict:
-    clips = [(c, c["rows"][row]) for c in run["clips"] if row in c["rows"]]
-    vm = np.array([v for _, r in clips for v in r["vmaf"]])
-    outcome = [o for _, r in clips for o in r["outcome"]]
-    frames = sum(sum(r["frames"]) for _, r in clips)
-    wall = [r["wall_s"] / c["plain"]["wall_s"] for c, r in clips]
-    return {"commit": run["commit"], "clips": len(clips), "shots": int(vm.size),
-            "segments": sum(r["loop"].get("segments", len(r["vmaf"])) for _, r in clips),
-            "encodes": sum(r["loop"].get("encodes", r["loop"]["attempts"]) for _, r in clips),
-            "encoded_over_output_frames": round(sum(r["loop"]["encoded_frames"] for _, r in clips) / frames, 3),
-            "bytes": sum(r["bytes"] for _, r in clips), "worst_shot": round(float(vm.min()), 2),
-            "share_le_95_5": round(float(np.mean([v <= 95.5 or o == "clamped" for v, o in zip(vm, outcome)])), 3),
-            "wall_vs_plain_median": round(float(np.median(wall)), 2), "wall_vs_plain_worst": round(max(wall), 2),
-            "per_clip": {c["clip"]: {"bytes": r["bytes"], "segments": r["loop"].get("segments", len(r["vmaf"])),
-                                     "shots": len(r["vmaf"]), "wall_vs_plain": round(r["wall_s"] / c["plain"]["wall_s"], 2)}
-                         for c, r in clips}}
+    out, clips = pair.row_figures(run, row)
+    out["segments"] = sum(r["loop"].get("segments", len(r["vmaf"])) for _, r in clips)
+    out["encodes"] = sum(r["loop"].get("encodes", r["loop"]["attempts"]) for _, r in clips)
+    out["per_clip"] = {c["clip"]: {"bytes": r["bytes"], "segments": r["loop"].get("segments", len(r["vmaf"])),
+                                   "shots": len(r["vmaf"]), "wall_vs_plain": round(r["wall_s"] / c["plain"]["wall_s"], 2)}
+                       for c, r in clips}
+    return out
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--before", type=Path, required=True)
-    ap.add_argument("--after", type=Path, required=True)
-    ap.add_argument("--out", type=Path, required=True)
-    args = ap.parse_args(argv)
-    before, after = json.loads(args.before.read_text()), json.loads(args.after.read_text())
-    if [c["clip"] for c in before["clips"]] != [c["clip"] for c in after["clips"]]:
-        print("the two runs must be on the same clips", file=sys.stderr)
-        return 2
-    out = {"clips": [c["clip"] for c in before["clips"]], "machine": before.get("machine"),
-           "frames": before.get("options", {}).get("max_frames"), "rows": {}}
+    before, after, out_path = pair.load(__doc__, argv)
+    out = {**pair.header(before), "rows": {}}
     for row in ROWS:
         b, a = measured(before, row), measured(after, row)
         a["bytes_vs_before_pct"] = round(100 * (a["bytes"] / b["bytes"] - 1), 2)
         out["rows"][row] = {"before": b, "after": a}
-    args.out.write_text(json.dumps(out, indent=1) + "\n")
+    out_path.write_text(json.dumps(out, indent=1) + "\n")
     for row, d in out["rows"].items():
         for k, v in d.items():
             print(row, k, {x: y for x, y in v.items() if x != "per_clip"})

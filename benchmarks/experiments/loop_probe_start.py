@@ -18,52 +18,37 @@ Run it only on training and validation clips: the start is chosen here.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import pair  # noqa: E402
+
 BAND = (93.7, 95.0)  # balanced's band around JND1 (VMAF 94)
 
 
 def measured(run: dict) -> dict:
-    clips = [(c, c["rows"]["balanced"]) for c in run["clips"]]
-    vm = np.array([v for _, r in clips for v in r["vmaf"]])
-    outcome = [o for _, r in clips for o in r["outcome"]]
+    out, clips = pair.row_figures(run, "balanced")
     firsts = [seq[0][1] for _, r in clips for seq in r["attempts"]]
-    frames = sum(sum(r["frames"]) for _, r in clips)
-    wall = [r["wall_s"] / c["plain"]["wall_s"] for c, r in clips]
-    return {"commit": run["commit"], "clips": len(clips), "shots": int(vm.size),
-            "first_in_band": round(float(np.mean([BAND[0] <= v <= BAND[1] for v in firsts])), 3),
-            "attempts_per_shot": round(sum(r["loop"]["attempts"] for _, r in clips) / vm.size, 3),
-            "encoded_over_output_frames": round(sum(r["loop"]["encoded_frames"] for _, r in clips) / frames, 3),
-            "analysis_s": round(sum(r["cost"]["analysis"]["wall_s"] for _, r in clips), 1),
-            "attempts_s": round(sum(r["cost"]["attempts"]["wall_s"] for _, r in clips), 1),
-            "bytes": sum(r["bytes"] for _, r in clips), "worst_shot": round(float(vm.min()), 2),
-            "share_le_95_5": round(float(np.mean([v <= 95.5 or o == "clamped" for v, o in zip(vm, outcome)])), 3),
-            "wall_vs_plain_median": round(float(np.median(wall)), 2), "wall_vs_plain_worst": round(max(wall), 2),
-            "per_clip": {c["clip"]: {"bytes": r["bytes"], "attempts": r["loop"]["attempts"],
-                                     "wall_vs_plain": round(r["wall_s"] / c["plain"]["wall_s"], 2)}
-                         for c, r in clips}}
+    out.update({"first_in_band": round(float(np.mean([BAND[0] <= v <= BAND[1] for v in firsts])), 3),
+                "attempts_per_shot": round(sum(r["loop"]["attempts"] for _, r in clips) / out["shots"], 3),
+                "analysis_s": round(sum(r["cost"]["analysis"]["wall_s"] for _, r in clips), 1),
+                "attempts_s": round(sum(r["cost"]["attempts"]["wall_s"] for _, r in clips), 1),
+                "per_clip": {c["clip"]: {"bytes": r["bytes"], "attempts": r["loop"]["attempts"],
+                                         "wall_vs_plain": round(r["wall_s"] / c["plain"]["wall_s"], 2)}
+                             for c, r in clips}})
+    return out
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--before", type=Path, required=True)
-    ap.add_argument("--after", type=Path, required=True)
-    ap.add_argument("--out", type=Path, required=True)
-    args = ap.parse_args(argv)
-    before, after = json.loads(args.before.read_text()), json.loads(args.after.read_text())
-    if [c["clip"] for c in before["clips"]] != [c["clip"] for c in after["clips"]]:
-        print("the two runs must be on the same clips", file=sys.stderr)
-        return 2
+    before, after, out_path = pair.load(__doc__, argv)
     b, a = measured(before), measured(after)
     a["bytes_vs_before_pct"] = round(100 * (a["bytes"] / b["bytes"] - 1), 2)
-    out = {"clips": [c["clip"] for c in before["clips"]], "machine": before.get("machine"),
-           "frames": before.get("options", {}).get("max_frames"), "before": b, "after": a}
-    args.out.write_text(json.dumps(out, indent=1) + "\n")
+    out = {**pair.header(before), "before": b, "after": a}
+    out_path.write_text(json.dumps(out, indent=1) + "\n")
     for k in ("before", "after"):
         print(k, {x: y for x, y in out[k].items() if x != "per_clip"})
     return 0

@@ -1,0 +1,44 @@
+"""What the before/after experiments share: two `benchmarks/segments.py` runs on the same clips, read from the
+command line, and the loop's figures of one row of a run."""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+
+def load(doc: str, argv=None) -> tuple[dict, dict, Path]:
+    """``--before A.json --after B.json --out C.json``: the two runs (same clips, same order) and the output."""
+    ap = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    ap.add_argument("--before", type=Path, required=True)
+    ap.add_argument("--after", type=Path, required=True)
+    ap.add_argument("--out", type=Path, required=True)
+    args = ap.parse_args(argv)
+    before, after = json.loads(args.before.read_text()), json.loads(args.after.read_text())
+    if [c["clip"] for c in before["clips"]] != [c["clip"] for c in after["clips"]]:
+        ap.error("the two runs must be on the same clips")
+    return before, after, args.out
+
+
+def row_figures(run: dict, row: str) -> tuple[dict, list]:
+    """One row's loop over the run's clips: bytes, worst shot and shots <= 95.5 (shots accepted at the maximum
+    CRF exempt) on the finished file, encoded frames over output frames, time over the plain encode of the same
+    process (median and worst); and the (clip, row) pairs for per-clip figures."""
+    clips = [(c, c["rows"][row]) for c in run["clips"] if row in c["rows"]]
+    vm = np.array([v for _, r in clips for v in r["vmaf"]])
+    outcome = [o for _, r in clips for o in r["outcome"]]
+    frames = sum(sum(r["frames"]) for _, r in clips)
+    wall = [r["wall_s"] / c["plain"]["wall_s"] for c, r in clips]
+    return {"commit": run["commit"], "clips": len(clips), "shots": int(vm.size),
+            "encoded_over_output_frames": round(sum(r["loop"]["encoded_frames"] for _, r in clips) / frames, 3),
+            "bytes": sum(r["bytes"] for _, r in clips), "worst_shot": round(float(vm.min()), 2),
+            "share_le_95_5": round(float(np.mean([v <= 95.5 or o == "clamped" for v, o in zip(vm, outcome)])), 3),
+            "wall_vs_plain_median": round(float(np.median(wall)), 2),
+            "wall_vs_plain_worst": round(max(wall), 2)}, clips
+
+
+def header(before: dict) -> dict:
+    return {"clips": [c["clip"] for c in before["clips"]], "machine": before.get("machine"),
+            "frames": before.get("options", {}).get("max_frames")}
