@@ -78,6 +78,7 @@ def encode_item(src: str, dst: str, options: dict, threads: int | None, plan_pat
     journal it and carry on.
     """
     from ..encode import encode
+    from ..options import EncodeOptions
 
     t0 = time.perf_counter()
     try:
@@ -90,8 +91,9 @@ def encode_item(src: str, dst: str, options: dict, threads: int | None, plan_pat
             opts["predictor"] = _predictor(opts.get("weights"))
         Path(dst).parent.mkdir(parents=True, exist_ok=True)
         Path(plan_path).parent.mkdir(parents=True, exist_ok=True)
-        r = encode(src, dst, overwrite=True, quiet=True, threads=threads if threads is not None else _auto_threads(),
-                   plan_out=plan_path, **opts)
+        options = EncodeOptions.from_kwargs(overwrite=True, quiet=True, plan_out=plan_path,
+                                            threads=threads if threads is not None else _auto_threads(), **opts)
+        r = encode(src, dst, options)
         if report_path is not None:
             from ..report import write
 
