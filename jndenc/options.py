@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field, fields, replace
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from .analyze import ShotOptions
 from .guided import GuidedOptions
 from .planner import Plan, PlanOptions
 from .search import DEFAULT_THRESHOLDS
+
+if TYPE_CHECKING:
+    from .learn import StartLearner
 
 
 @dataclass(frozen=True)
@@ -35,7 +38,7 @@ class Work:
     jobs: int | None = None  # shots at once; None: the available cores
     dask: str | None = None  # a scheduler address whose workers run the shots
     start_offset: float | None = None  # x264 CRF steps added to every first attempt
-    learner: Any = None  # a `jndenc.learn.StartLearner` (supplies the offset, learns the shots)
+    learner: StartLearner | None = None  # supplies the offset and learns the shots (`jndenc.learn`)
 
 
 @dataclass(frozen=True)
@@ -125,6 +128,8 @@ _PLAN_KEYS = ("mode", "crf", "codec", "preset", "calibration", "target_jnd", "ma
 
 @dataclass(frozen=True)
 class EncodeOptions:
+    """Everything `jndenc.encode` is asked to do, one group per concern; frozen: `with_` makes changed copies."""
+
     aim: Aim = field(default_factory=Aim)
     work: Work = field(default_factory=Work)
     codec: Codec = field(default_factory=Codec)
