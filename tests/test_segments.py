@@ -383,3 +383,12 @@ def test_a_wave_starts_its_longest_shots_first():
     tasks = [(i, None, None) for i in range(4)]
     assert [t[0] for t in shotloop.longest_first(shots, tasks)] == [1, 3, 0, 2]
     assert [t[0] for t in shotloop.longest_first(shots, tasks[::2])] == [0, 2]  # ties keep shot order
+
+
+def test_every_encoder_spaces_key_frames_as_x264_does():
+    """SVT-AV1's and libvpx's own key-frame intervals are shorter than x264's: the same random access would cost
+    them an extra key frame inside most long pieces."""
+    for codec, encoder in (("av1", ""), ("av1", "libaom-av1"), ("av1", "librav1e"), ("vp9", "")):
+        args = S.codec_args(S.SegmentCodec(codec, "medium", 2, 8, encoder), 30)
+        assert args[args.index("-g") + 1] == str(S.KEYINT) == "250", encoder or codec
+    assert "-g" not in S.codec_args(S.SegmentCodec("x264", "medium", 2, 8, ""), 23)  # x264's default is 250

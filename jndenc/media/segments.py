@@ -56,6 +56,12 @@ SPEEDS = {"libsvtav1": dict(zip(X264_PRESETS, (12, 11, 10, 10, 9, 8, 6, 5, 4, 2)
           "librav1e": dict(zip(X264_PRESETS, (10, 10, 10, 10, 10, 10, 9, 8, 7, 6)))}
 
 
+# The longest distance between key frames, in frames, on every encoder: x264's and x265's default. Every segment
+# starts with a key frame anyway; SVT-AV1 (about 5 s) and libvpx-vp9 (128 frames) would otherwise put another
+# one inside most pieces of a long shot, so the same random access would cost them more bytes than x264
+KEYINT = 250
+
+
 def encoder_of(codec: str, encoder: str | None = None) -> str:
     """The FFmpeg encoder that runs ``codec``: ``encoder`` where it is one of the codec's, else the default."""
     if not encoder:
@@ -94,17 +100,19 @@ def codec_args(codec: SegmentCodec, crf: float) -> list[str]:
     grain as error."""
     name = codec.name
     q = f"{round(crf):d}"  # every encoder but x264 and x265 takes whole steps
+    g = ["-g", str(KEYINT)]  # x264 and x265 have it by default
     if name == "libsvtav1":
-        return ["-c:v", name, "-preset", str(SPEEDS[name][codec.preset]), "-crf", q,
+        return ["-c:v", name, "-preset", str(SPEEDS[name][codec.preset]), "-crf", q, *g,
                 "-svtav1-params", f"lp={codec.threads}:film-grain=0"]
     if name == "libaom-av1":
-        return ["-c:v", name, "-crf", q, "-b:v", "0", "-cpu-used", str(SPEEDS[name][codec.preset]),
+        return ["-c:v", name, "-crf", q, "-b:v", "0", "-cpu-used", str(SPEEDS[name][codec.preset]), *g,
                 "-denoise-noise-level", "0", "-threads", str(codec.threads)]
     if name == "librav1e":
-        return ["-c:v", name, "-qp", q, "-speed", str(SPEEDS[name][codec.preset]), "-threads", str(codec.threads)]
+        return ["-c:v", name, "-qp", q, "-speed", str(SPEEDS[name][codec.preset]), *g,
+                "-threads", str(codec.threads)]
     if name == "libvpx-vp9":
         return ["-c:v", name, "-crf", q, "-b:v", "0", "-deadline", "good", "-cpu-used",
-                str(SPEEDS[name][codec.preset]), "-row-mt", "1", "-threads", str(codec.threads)]
+                str(SPEEDS[name][codec.preset]), *g, "-row-mt", "1", "-threads", str(codec.threads)]
     args = ["-c:v", name, "-preset", codec.preset, "-crf", f"{crf:g}"]
     if name == "libx264":
         args += ["-x264-params", "stitchable=1", "-threads", str(codec.threads)]
