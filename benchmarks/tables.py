@@ -822,6 +822,24 @@ def margin_signals_table(d: dict) -> str:
                                       "share of the size's variance it explains"], rows, [False, True, True, True])
 
 
+def codec_keyint_table(d: dict) -> str:
+    """AV1 and VP9 with their own key-frame intervals and with x264's."""
+    rows = []
+    for row, name in (("balanced@av1", "SVT-AV1"), ("balanced@vp9", "VP9")):
+        for key, what in (("before", "the encoder's own"), ("after", "250 frames, as x264 (kept)")):
+            r = d["rows"][row][key]
+            rows.append([name, what, f"`{r['commit']}`", f"{r['shots']}", f"{r['attempts_per_shot']:.2f}",
+                         f"{r['encoded_over_output_frames']:.2f}x", f"{r['bytes']:,}", *_against_before(r)])
+    head = (f"Balanced on {len(d['clips'])} training and validation clips (first {d['frames']} frames each), the two "
+            "runs each pinned to its own core (`benchmarks/experiments/codec_keyint.py`, "
+            "`benchmarks/results/codec_keyint.json`); VMAF per shot on the finished file, time over a plain "
+            "`-crf 23` x264 encode in the same process:")
+    return head + "\n\n" + md_table(["codec", "key frames at most every", "commit", "shots", "attempts per shot",
+                                      "frames encoded / output", "bytes", "bytes vs before", "worst shot",
+                                      "<= 95.5", "time vs plain, median / worst"], rows,
+                                     [False, False, False] + [True] * 8)
+
+
 def dask_spread_table(d: dict) -> str:
     rows = [[str(r["workers"]), f"{r['wall_s']:.1f} s", str(r["shots"]), str(r["pieces_after_first"]),
              str(r["attempts"]), f"{r['bytes']:,}"] for r in d["runs"]]
@@ -851,6 +869,9 @@ REGIONS: dict[str, Callable[[], str]] = {
     "loop-start-shift": _maybe("benchmarks/results/loop_start_shift.json", loop_start_shift_table,
                                "start-shift replay", "run `benchmarks/experiments/loop_start_shift.py` on "
                                "training/validation runs of `segments.py`"),
+    "codec-keyint": _maybe("benchmarks/results/codec_keyint.json", codec_keyint_table, "key-frame experiment",
+                           "run `segments.py` on training/validation clips at two commits, then "
+                           "`benchmarks/experiments/codec_keyint.py`"),
     "dask-spread": _maybe("benchmarks/results/dask_spread.json", dask_spread_table, "Dask spread run",
                           "run `dask_spread.py CLIP --out benchmarks/results/dask_spread.json`"),
     "dask-spread-edited": _maybe("benchmarks/results/dask_spread_edited.json", dask_spread_table,

@@ -15,7 +15,8 @@ from typing import Sequence
 
 import numpy as np
 
-CACHE_VERSION = 1
+# raised when encodes change for the same key: 2, AV1 and VP9 segments at x264's key-frame interval
+CACHE_VERSION = 2
 
 
 def _key(*parts) -> str:
