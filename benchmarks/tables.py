@@ -834,7 +834,7 @@ def codec_keyint_table(d: dict) -> str:
             "runs each pinned to its own core (`benchmarks/experiments/codec_keyint.py`, "
             "`benchmarks/results/codec_keyint.json`); VMAF per shot on the finished file, time over a plain "
             "`-crf 23` x264 encode in the same process:")
-    return head + "\n\n" + md_table(["codec", "key frames at most every", "commit", "shots", "attempts per shot",
+    return head + "\n\n" + md_table(["codec", "key-frame interval", "commit", "shots", "attempts per shot",
                                       "frames encoded / output", "bytes", "bytes vs before", "worst shot",
                                       "<= 95.5", "time vs plain, median / worst"], rows,
                                      [False, False, False] + [True] * 8)
