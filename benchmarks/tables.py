@@ -343,10 +343,11 @@ CODEC_ROWS = ("crf23,balanced,balanced@x265,balanced@av1,balanced@vp9,balanced@a
 
 def codec_bytes_table(d: dict) -> str:
     """`benchmarks/codec_bytes.py`: per codec, jndenc's default against its own fixed CRF of equal worst shot."""
-    names = {"x264": "x264", "x265": "x265", "av1": "AV1 (SVT-AV1)", "av1:libaom-av1": "AV1 (libaom-av1)",
-             "av1:librav1e": "AV1 (rav1e)", "vp9": "VP9 (libvpx)"}
+    names = {"x264": "x264", "x265": "x265", "av1": "AV1 (SVT-AV1)", "vp9": "VP9 (libvpx)",
+             "av1:libaom-av1": "AV1 (libaom-av1)", "av1:librav1e": "AV1 (rav1e)"}
     rows = []
-    for spec, s in d["summary"].items():
+    order = list(names)  # the codecs in one order whatever order the merged runs came in
+    for spec, s in sorted(d["summary"].items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else 99):
         v = s.get("vs_matched_fixed_pct_mean")
         rows.append([names.get(spec, spec), str(s["clips"]),
                      "-" if v is None else f"{v:+.1f}% ({s['clips_matched']} clips)",
