@@ -16,6 +16,8 @@ import av
 import cv2
 import numpy as np
 
+from .media.segments import codec_name
+
 THUMB_WIDTH = 192
 
 _CSS = """
@@ -84,8 +86,8 @@ def page(result: dict, thumbs: Sequence[bytes]) -> str:
             f"<td class=l>{e(s.get('outcome', ''))}</td><td class=l>{tries}</td>"
             f"<td>{'-' if plain is None else f'{plain:.2f}'}</td></tr>")
     summary = [("input", e(d["input"])), ("output", e(d["output"])),
-               ("recipe", e(f"{d.get('effort') or d['mode']}, {d['codec']} {d['preset']}"
-                            + (f" ({d['encoder']})" if d.get("encoder") else ""))),
+               ("recipe", e(f"{d.get('effort') or d['mode']}, {codec_name(d['codec'], d.get('encoder'))} "
+                            f"{d['preset']}")),
                ("size", f"{d['bytes'] / 1e6:.2f} MB, {d['bitrate_kbps']:.0f} kb/s, {d['frames']} frames")]
     if band:
         summary.append(("target band", f"{band['low']:.2f} &ndash; {band['high']:.2f} VMAF"))

@@ -30,6 +30,9 @@ def test_page_marks_shots_below_the_band(cut_clip, tmp_path):
     html = page(d, thumbnails(cut_clip, [(0, 50), (50, 100)]))
     assert html.count('class="tick low"') == 1 and html.count('class="tick ok"') == 1
     assert "&lt;b&gt;escaped&lt;/b&gt;" in html
+    # the encoder is named where it is not the codec's default, as the result line does (`codec_name`)
+    assert "balanced, x264 medium" in page(d | {"encoder": "libx264"}, [])
+    assert "balanced, av1 (librav1e) medium" in page(d | {"codec": "av1", "encoder": "librav1e"}, [])
 
 
 def test_batch_report_writes_a_page_per_encoded_file(cut_clip, tmp_path):

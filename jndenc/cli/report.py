@@ -24,10 +24,9 @@ def print_result(result) -> None:
     d = result.to_dict()
     print_shots(d["shots"], result.plan.fps)
     t = d["timings"]
-    from ..media.segments import ENCODERS
+    from ..media.segments import codec_name
 
-    encoder = d.get("encoder")
-    codec = d["codec"] if encoder in (None, ENCODERS.get(d["codec"])) else f"{d['codec']} ({encoder})"
+    codec = codec_name(d["codec"], d.get("encoder"))
     click.echo(f"{d['output']}: {d['frames']} frames, {d['bytes'] / 1e6:.2f} MB, {d['bitrate_kbps']:.0f} kb/s "
                f"({d.get('effort') or d['mode']}, {codec} {d['preset']}, model {d['model'] or '-'}); "
                f"analysis {t['analysis_s']:.1f}s, encode {t['encode_s']:.1f}s")

@@ -62,6 +62,11 @@ SPEEDS = {"libsvtav1": dict(zip(X264_PRESETS, (12, 11, 10, 10, 9, 8, 6, 5, 4, 2)
 KEYINT = 250
 
 
+def codec_name(codec: str, encoder: str | None) -> str:
+    """How results name what encoded: the codec, and the FFmpeg encoder where it is not the codec's default."""
+    return codec if encoder in (None, "", ENCODERS.get(codec)) else f"{codec} ({encoder})"
+
+
 def encoder_of(codec: str, encoder: str | None = None) -> str:
     """The FFmpeg encoder that runs ``codec``: ``encoder`` where it is one of the codec's, else the default."""
     if not encoder:
