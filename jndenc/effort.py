@@ -21,7 +21,6 @@ class Effort:
     # the estimate the plan (or the loop's first attempt) starts from: the frame model at this --confidence
     confidence: float
     loop: LoopOptions | None  # None: one pass, nothing measured
-    start: str = "predict"  # the mode whose estimate the loop's first attempts start from
 
 
 # The loop starts from the model's median (confidence 0.5): it measures every shot, so a safety margin would

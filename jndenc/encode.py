@@ -286,7 +286,6 @@ def _encode_measured(src: Path, dst: Path, eff: Effort, o: EncodeOptions) -> Enc
     plan, result, quality = _loop_output(src, dst, plan, info, eff, cost, target=target, thresholds=thresholds,
                                          jobs=o.work.jobs, dask=o.work.dask, maps=maps, stream_kw=stream_kw,
                                          validate=validate, verify=verify, threads=threads, quiet=quiet)
-    result.encoded_frames += _probe_frames(plan)  # the start's probe encodes count as frames encoded too
     start = _start_record(model, plan, result, offset, learner)
     if plan_out is not None:
         Path(plan_out).write_text(json.dumps(plan.to_dict(), indent=1))
@@ -312,20 +311,15 @@ def _encode_measured(src: Path, dst: Path, eff: Effort, o: EncodeOptions) -> Enc
         cost=cost | {"total": {"wall_s": total}}, start=start)
 
 
-def _probe_frames(plan: Plan) -> int:
-    """Frames the start's probes encoded (none unless the start came from probe mode; a second probe re-encodes
-    its shot's window)."""
-    probes = (plan.stats.get("probe") or {}).get("shots", [])
-    return sum((p["window"][1] - p["window"][0]) * (2 if "second" in p else 1) for p in probes)
-
-
 def _loop_start(src: Path, info: VideoInfo, eff: Effort, o: EncodeOptions,
                 offset: float) -> tuple[Plan, float, list[float], list[float]]:
     """Where the loop's first attempts start: the model's median estimate per shot (x264 CRF), moved to the
     target VMAF and by the learned ``offset`` on that scale, then to the encoder's own scale (`jndenc.starts`).
     Returns that plan, the target VMAF, the JND levels' VMAF and the model's x264 start per shot."""
     codec = o.codec.codec
-    plan_options = {**o.plan_kwargs(), "mode": eff.start, "margin": o.expert.margin or "auto",
+    # the frame model: a probe-mode start landed more first attempts in the band but its probes cost what they
+    # saved (benchmarks/README.md: "A seventh, not adopted")
+    plan_options = {**o.plan_kwargs(), "mode": "predict", "margin": o.expert.margin or "auto",
                     "confidence": o.expert.confidence or eff.confidence,
                     # the model predicts x264 CRFs: AV1 and VP9 plans move to their encoder's scale after
                     "codec": "x264" if codec in starts.LOOP_ONLY_CODECS else codec}
