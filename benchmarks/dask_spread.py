@@ -83,7 +83,8 @@ def main(argv=None) -> int:
         src = _source(args.clips, args.seconds, Path(tmp))
         runs = [run_on(src, Path(tmp) / f"out{k}.mp4", k) for k in (1, 2)]
         same = (Path(tmp) / "out1.mp4").read_bytes() == (Path(tmp) / "out2.mp4").read_bytes()
-    doc = {"commit": commit, "ffmpeg": ffmpeg_info().version, "machine": platform.machine(), "clip": " + ".join(c.name for c in args.clips),
+    doc = {"commit": commit, "ffmpeg": ffmpeg_info().version, "machine": platform.machine(),
+           "clip": " + ".join(c.name for c in args.clips),
            "seconds": args.seconds, "runs": runs, "two_over_one": round(runs[1]["wall_s"] / runs[0]["wall_s"], 3),
            "byte_identical": same}
     args.out.write_text(json.dumps(doc, indent=1) + "\n")

@@ -46,7 +46,8 @@ def main(argv=None) -> int:
         r_abs = float(np.corrcoef(np.abs(err), x)[0, 1])
         table.append({"signal": name, "r_abs_error": round(r_abs, 3),
                       "r_signed_error": round(float(np.corrcoef(err, x)[0, 1]), 3), "r2_abs": round(r_abs ** 2, 3)})
-    probe = [(r["probe_model"][0] - r["label"][0], r["probe_spread"]) for r in rows if r.get("probe_spread") is not None]
+    probe = [(r["probe_model"][0] - r["label"][0], r["probe_spread"]) for r in rows
+             if r.get("probe_spread") is not None]
     if probe:
         pe, ps = (np.array(v, float) for v in zip(*probe))
         r_abs = float(np.corrcoef(np.abs(pe), ps)[0, 1])

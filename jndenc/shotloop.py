@@ -303,7 +303,6 @@ class _Shots:
                                                         for i in range(n) if continues[i]]), jobs, pb))
         return [done[i] for i in range(n)]
 
-
     def _finish(self, got: tuple[ShotLoop, Path | str, dict], pb) -> tuple[ShotLoop, Path]:
         shot, seg, cost = got
         self._add(cost)

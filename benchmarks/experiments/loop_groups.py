@@ -33,7 +33,8 @@ def measured(run: dict, row: str) -> dict:
     out["segments"] = sum(r["loop"].get("segments", len(r["vmaf"])) for _, r in clips)
     out["encodes"] = sum(r["loop"].get("encodes", r["loop"]["attempts"]) for _, r in clips)
     out["per_clip"] = {c["clip"]: {"bytes": r["bytes"], "segments": r["loop"].get("segments", len(r["vmaf"])),
-                                   "shots": len(r["vmaf"]), "wall_vs_plain": round(r["wall_s"] / c["plain"]["wall_s"], 2)}
+                                   "shots": len(r["vmaf"]),
+                                   "wall_vs_plain": round(r["wall_s"] / c["plain"]["wall_s"], 2)}
                        for c, r in clips}
     return out
 

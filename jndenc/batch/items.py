@@ -20,8 +20,8 @@ from ..errors import UserError
 from ..media.clips import is_video_file
 
 # per-row manifest overrides and how to read them from CSV text
-OVERRIDES = {"target_jnd": int, "codec": str, "encoder": str, "preset": str, "min_crf": float, "max_crf": float, "crf": float,
-             "margin": lambda v: v if v == "auto" else float(v), "mode": str, "effort": str}
+OVERRIDES = {"target_jnd": int, "codec": str, "encoder": str, "preset": str, "min_crf": float, "max_crf": float,
+             "crf": float, "margin": lambda v: v if v == "auto" else float(v), "mode": str, "effort": str}
 
 
 @dataclass

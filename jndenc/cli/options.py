@@ -34,7 +34,8 @@ def _margin(ctx, param, value):
 def plan_options(f):
     """Planner knobs: level, margin, clamps, codec, preset, granularity, calibration."""
     for dec in reversed([
-        click.option("--codec", type=click.Choice(["x264", "x265", "av1", "vp9"]), default=Codec.codec, show_default=True,
+        click.option("--codec", type=click.Choice(["x264", "x265", "av1", "vp9"]), default=Codec.codec,
+                     show_default=True,
                      help="av1 (SVT-AV1) and vp9 (libvpx) run through the shot loop (balanced, thorough) only."),
         click.option("--preset", type=click.Choice(PRESETS), default=Codec.preset, show_default=True),
         click.option("--target-jnd", type=click.IntRange(1, 3), default=Aim.target_jnd, show_default=True,
@@ -49,15 +50,16 @@ def plan_options(f):
                           "with --tighten, which measures and corrects the output: predict 0.7, probe 0.5]."),
         click.option("--min-crf", type=click.FloatRange(0, 51), default=Codec.min_crf, show_default=True),
         click.option("--max-crf", type=click.FloatRange(0, 51), default=Codec.max_crf, show_default=True),
-        click.option("--granularity", type=click.Choice(["shot", "frame"]), default=Expert.granularity, show_default=True),
+        click.option("--granularity", type=click.Choice(["shot", "frame"]), default=Expert.granularity,
+                     show_default=True),
         click.option("--calibration", type=click.Path(dir_okay=False), default=None,
                      help="x265 offset table from `jndenc calibrate`."),
         click.option("--weights", type=click.Path(dir_okay=False), default=None,
                      help="Model weights (.keras/.h5 with sidecar JSON); default: shipped weights."),
         click.option("--sample-every", type=click.IntRange(1), default=None,
                      help="Predict on every Nth frame (default: two per second)."),
-        click.option("--max-shot-seconds", type=click.FloatRange(0.5), default=ShotOptions.max_shot_seconds, show_default=True,
-                     help="Split longer shots so rate control can adapt."),
+        click.option("--max-shot-seconds", type=click.FloatRange(0.5), default=ShotOptions.max_shot_seconds,
+                     show_default=True, help="Split longer shots so rate control can adapt."),
         click.option("--detector", type=click.Choice(DETECTORS), default=ShotOptions.detector, show_default=True,
                      help="Shot detector (benchmarks/shots.json compares them)."),
         click.option("--scene-threshold", type=float, default=None,
@@ -70,8 +72,8 @@ def plan_options(f):
 
 def search_options(f):
     for dec in reversed([
-        click.option("--thresholds", callback=_floats, default=",".join(f"{x:g}" for x in Trials.thresholds), show_default=True,
-                     help="Metric thresholds T1,T2,T3 defining JND1..3 in search mode."),
+        click.option("--thresholds", callback=_floats, default=",".join(f"{x:g}" for x in Trials.thresholds),
+                     show_default=True, help="Metric thresholds T1,T2,T3 defining JND1..3 in search mode."),
         click.option("--metric", type=click.Choice(["vmaf", "psnr", "ssim"]), default=Trials.metric, show_default=True),
         click.option("--pool", default=Trials.pool, show_default=True, help="mean, min, harmonic or pN (e.g. p5)."),
         click.option("--workers", type=click.IntRange(1), default=Trials.workers, show_default=True,
