@@ -329,7 +329,7 @@ def _loop_start(src: Path, info: VideoInfo, eff: Effort, o: EncodeOptions,
     plan = starts.start_at(plan, target, thresholds)
     model = [s.crf for s in plan.shots]
     plan = starts.on_codec(starts.shifted(plan, offset), codec, o.codec.encoder)
-    require(encoder_of(codec, o.codec.encoder))
+    require(o.codec.encoder)  # resolved by `encode` (`encoder_of`)
     return plan, target, thresholds, model
 
 
