@@ -142,9 +142,11 @@ def seek_args(shot_time: float | None, previous_time: float | None) -> list[str]
 
 def attempt_args(src: str | os.PathLike, out: str | os.PathLike, log: str | os.PathLike, frames: tuple[int, int],
                  *, codec: SegmentCodec, crf: float, seek: Sequence[str] = (),
-                 sample: tuple[int, int] | None = None, vmaf_threads: int = 1) -> list[str]:
+                 sample: tuple[int, int] | None = None, subsample: int = 1,
+                 vmaf_threads: int = 1) -> list[str]:
     """One attempt in one FFmpeg run: frames [a, b) (counted after ``seek``) of ``src`` encoded to ``out`` and
-    scored with VMAF against the same decoded frames (runs of ``sample`` = (W, P) frames, or all), to ``log``.
+    scored with VMAF against the same decoded frames (runs of ``sample`` = (W, P) frames, every ``subsample``-th
+    frame from the first, or all), to ``log``.
 
     The encoder gets the source's timestamps (its rate control reads the frame rate from them, as in a
     whole-file encode); the scorer lines frames up by index.
@@ -154,7 +156,7 @@ def attempt_args(src: str | os.PathLike, out: str | os.PathLike, log: str | os.P
            f"[0:v:0]trim=start_frame={a}:end_frame={b},format={pix_fmt(codec.bit_depth)}[enc]", "-map", "[enc]",
            "-fps_mode", "passthrough", *codec_args(codec, crf), "-frames:v", str(b - a), str(out)]
     graph = quality_graph(log, bit_depth=codec.bit_depth, ref_range=(a, b), threads=vmaf_threads, features=(),
-                          sample=sample, distorted="[dec:0]", reference="[0:v:0]")
+                          sample=sample, subsample=subsample, distorted="[dec:0]", reference="[0:v:0]")
     return enc + ["-dec", "0:0", "-filter_complex", f"{graph}[scored]", "-map", "[scored]", "-f", "null", "-"]
 
 
