@@ -8,8 +8,9 @@ measured VMAF. Scoring only runs of ``W`` consecutive frames out of every
 ``P`` (``select`` on both inputs before libvmaf) cuts libvmaf's feature work
 to W/P. VMAF 0.6.1's motion term is the smaller of the motion to the previous
 and to the next frame, so the jump between two runs touches neither run's
-edge frames, which is why whole runs are scored rather than every Nth frame
-(libvmaf's ``n_subsample``, whose motion term then spans N frames).
+edge frames. (libvmaf's own ``n_subsample`` avoids the jump altogether: its
+motion feature still reads every frame, so each frame it scores reads as in a
+full pass; `benchmarks/experiments/vmaf_subsample.py` measures that one.)
 
 Per clip (its first ``--max-frames`` frames, cut into ``--shot-seconds``
 pieces that stand in for shots) and per CRF, one x264 medium encode, its full

@@ -46,16 +46,15 @@ class Band:
     aim: float
 
     @classmethod
-    def around(cls, target: float, *, below: float = 0.3, above: float = 1.0, aim: float = 0.3,
-               measurement_gap: float = 0.0) -> "Band":
-        """The band for ``target``: [target - below + gap, target + above], aimed at target + aim + gap.
+    def around(cls, target: float, *, below: float = 0.3, above: float = 1.0, aim: float = 0.3) -> "Band":
+        """The band for ``target``: [target - below, target + above], aimed at target + aim."""
+        low = target - below
+        return cls(target=target, low=low, high=max(target + above, low + 0.5), aim=target + aim)
 
-        ``measurement_gap`` is how far the measurement used may read above the full per-frame VMAF (its 95th
-        percentile gap): the lower edge and the aim rise by it, so a shot accepted on a cheaper measurement
-        is still inside the band on the full one.
-        """
-        low = target - below + measurement_gap
-        return cls(target=target, low=low, high=max(target + above, low + 0.5), aim=target + aim + measurement_gap)
+    def near_low(self, vmaf: float, within: float) -> bool:
+        """Whether a reading lies within ``within`` of the lower edge: a measurement that uncertain cannot tell
+        which side of it the shot is on."""
+        return abs(vmaf - self.low) <= within
 
     def contains(self, vmaf: float) -> bool:
         return self.low <= vmaf <= self.high

@@ -39,31 +39,39 @@ class LoopOptions:
     below: float = 0.3  # the band: [target - below, target + above], aimed at target + aim
     above: float = 1.0
     aim: float = 0.3
-    # measurement: runs of W frames out of every P (None: every frame) in shots of at least sample_min_frames,
-    # and how far that reads above the full per-frame VMAF at the 95th percentile; the band's lower edge rises
-    # by it. Off by default: on 3 s pieces of training clips every sampling tried (benchmarks/sampling.py) moved
-    # a shot's mean by more than 1 VMAF at the 95th percentile, far beyond the 0.2 a decision can afford
-    sample: tuple[int, int] | None = None
-    sample_min_frames: int = 240
-    measurement_gap: float = 0.0
+    # measurement: libvmaf scores every `subsample`-th frame of an attempt (from its first) in shots of at least
+    # `subsample_min_frames`. Its motion feature still reads every frame, so each scored frame scores as in a
+    # full pass; only the mean is over fewer frames. A sampled reading within `recheck` of the band's lower edge
+    # (the edge that decides whether a shot is visibly worse) is measured again on every frame before the loop
+    # decides; elsewhere the sampled reading decides. Chosen on the loop's attempts on 16 training and validation
+    # clips (benchmarks/experiments/vmaf_subsample.py, results/vmaf_subsample.json): on pieces of 48 frames or
+    # more read at VMAF 90-98, every 5th frame came within 0.30 of the full mean on 95% of them (every 4th and
+    # 6th: 0.53 and 0.51, they alias with x264's frame types; every 2nd and 3rd: 0.25 and 0.30 for less saved),
+    # for an attempt costing about 0.72x a full one (every 4th 0.73x, every 6th 0.71x)
+    subsample: int = 1
+    subsample_min_frames: int = 48
+    recheck: float = 0.3
     slope_scale: float = 0.6  # first step: this share of the model's JND1-JND2 chord (`jndenc.loop.first_slope`)
     steeper_up: bool = True  # ... steeper for a step up from far above the aim (`jndenc.loop.rise`)
     jobs: int | None = None  # shots at once; None: the available cores
 
     def band(self, target: float) -> L.Band:
-        return L.Band.around(target, below=self.below, above=self.above, aim=self.aim,
-                             measurement_gap=self.measurement_gap if self.sample else 0.0)
+        return L.Band.around(target, below=self.below, above=self.above, aim=self.aim)
 
-    def sampling(self, frames: int) -> tuple[int, int] | None:
-        """How a shot of ``frames`` frames is measured: runs (W, P), or None for every frame."""
-        return self.sample if self.sample and frames >= self.sample_min_frames else None
+    def every(self, frames: int) -> int:
+        """Every how many frames a shot of ``frames`` frames is scored (1: every frame)."""
+        return self.subsample if frames >= self.subsample_min_frames else 1
 
     def measurement(self) -> str:
-        if not self.sample:
+        if self.subsample <= 1:
             return "VMAF of every frame of the segment"
-        w, p = self.sample
-        return (f"VMAF of every frame of the segment; of runs of {w} frames in every {p} in shots of "
-                f"{self.sample_min_frames} frames or more")
+        return (f"VMAF of every {_nth(self.subsample)} frame of the segment in shots of "
+                f"{self.subsample_min_frames} frames or more (every frame where that read within "
+                f"{self.recheck:g} of the band's lower edge), of every frame in shorter ones")
+
+
+def _nth(n: int) -> str:
+    return f"{n}{'nd' if n == 2 else 'rd' if n == 3 else 'th'}"
 
 
 @dataclass
@@ -78,6 +86,7 @@ class ShotLoop:
     p5: float
     slope: float = L.DEFAULT_SLOPE  # VMAF per CRF step the first step assumed (on the encoder's scale)
     started_from: int | None = None  # a later piece of a long shot: the piece whose attempts gave its start
+    rechecks: int = 0  # sampled readings near the lower edge measured again on every frame
 
     @property
     def crf(self) -> float:
@@ -113,6 +122,7 @@ class LoopResult:
                 "measured_by": self.options.measurement(), "budget": self.options.budget,
                 "attempts": sum(len(s.attempts) for s in self.shots),
                 "attempts_per_shot": round(sum(len(s.attempts) for s in self.shots) / n, 3) if n else 0.0,
+                "rechecks": sum(s.rechecks for s in self.shots),
                 "encoded_frames": self.encoded_frames,
                 "encoded_over_output_frames": round(self.encoded_frames / frames, 3) if frames else 0.0,
                 "shots": out}
@@ -197,8 +207,11 @@ class ShotJob:
         t0 = time.perf_counter()
         with cpu_meter(cpu, kind):
             m = S.run_attempt(self.src, seg, frames, codec=self.codec, crf=crf, seek=seek,
-                              sample=self.options.sampling(s.end_frame - s.start_frame),
+                              subsample=self.options.every(s.end_frame - s.start_frame),
                               what=f"encoding shot {i} (frames {s.start_frame}-{s.end_frame}) of {self.src}")
+            if m.scored < m.frames and self.band.near_low(m.vmaf, self.options.recheck):
+                m = S.remeasure(self.src, seg, frames, bit_depth=self.codec.bit_depth, seek=seek,
+                                what=f"measuring shot {i} (frames {s.start_frame}-{s.end_frame}) of {self.src}")
         c = cost.setdefault(kind, {"wall_s": 0.0, "cpu_s": 0.0})
         c["wall_s"] += time.perf_counter() - t0
         c["cpu_s"] += cpu.get(kind, 0.0)
@@ -219,12 +232,14 @@ class ShotJob:
         files: list[Path] = []
         p5s: list[float] = []
         cost: dict = {}
+        rechecks = 0
         start = s.crf if head is None else self.continued(head)
         crf: float | None = L.quantise(min(max(start, self.lo), self.hi), self.step)
         while crf is not None and len(attempts) < self.options.budget and not (stop and stop.is_set()):
             if status is not None:
                 status(f"shot {i}: attempt {len(attempts) + 1} at CRF {crf:g}")
             seg, m = self.attempt(i, len(attempts), crf, cost)
+            rechecks += m.scored == m.frames and self.options.every(m.frames) > 1
             attempts.append(L.Attempt(crf, m.vmaf, m.bytes))
             files.append(seg)
             p5s.append(m.p5)
@@ -237,7 +252,8 @@ class ShotJob:
             if j != k:
                 f.unlink(missing_ok=True)
         outcome = L.outcome(attempts, self.band, k, self.hi)
-        return ShotLoop(s.start_frame, s.end_frame, attempts, k, outcome, p5s[k], slope, head_index), files[k], cost
+        return (ShotLoop(s.start_frame, s.end_frame, attempts, k, outcome, p5s[k], slope, head_index, rechecks),
+                files[k], cost)
 
     def continued(self, head: ShotLoop) -> float:
         """Where a later piece starts: the CRF at which its first piece's attempts put the aim, or that piece's kept

@@ -76,9 +76,8 @@ def verify(output: str | os.PathLike, source: str | os.PathLike, shots: Sequence
            quiet: bool = True) -> list[ShotQuality]:
     """Per-shot VMAF (mean, p5 over the shot's frames) of ``output`` against ``source``, in one libvmaf pass.
 
-    VMAF alone (no PSNR/SSIM features): the same VMAF for half the CPU. Every frame is scored: libvmaf's
-    n_subsample=4 moved shot means by up to 2.5 VMAF on a generated 3-shot clip (its motion feature then
-    compares frames 4 apart), too much for a number users trust per shot.
+    VMAF alone (no PSNR/SSIM features): the same VMAF for half the CPU. Every frame is scored: this is the
+    measurement users check the loop's own (possibly subsampled, `jndenc.shotloop.LoopOptions`) against.
     """
     with bar(shots[-1][1] if shots else None, "measuring VMAF", quiet) as pb:
         q = compare(output, source, bit_depth=bit_depth, threads=threads, features=(), name=name,

@@ -392,3 +392,45 @@ def test_every_encoder_spaces_key_frames_as_x264_does():
         args = S.codec_args(S.SegmentCodec(codec, "medium", 2, 8, encoder), 30)
         assert args[args.index("-g") + 1] == str(S.KEYINT) == "250", encoder or codec
     assert "-g" not in S.codec_args(S.SegmentCodec("x264", "medium", 2, 8, ""), 23)  # x264's default is 250
+
+
+def test_a_subsampled_attempt_scores_every_nth_frame_as_the_full_pass_does(cut_clip, tmp_path):
+    """libvmaf's n_subsample still feeds its motion feature every frame: each frame it scores reads exactly what it
+    reads in a full pass, so a subsampled mean differs from the full one only by the frames it leaves out."""
+    codec = S.SegmentCodec(preset="ultrafast")
+    logs = {}
+    for n in (1, 4):
+        logs[n] = tmp_path / f"v{n}.json"
+        ffmpeg(*S.attempt_args(cut_clip, tmp_path / f"o{n}.mkv", logs[n], (10, 70), codec=codec, crf=30,
+                               subsample=n))
+    full, sub = ({f["frameNum"]: f["metrics"]["vmaf"] for f in json.loads(logs[n].read_text())["frames"]}
+                 for n in (1, 4))
+    assert sorted(full) == list(range(60)) and sorted(sub) == list(range(0, 60, 4))
+    assert all(abs(v - full[k]) < 1e-6 for k, v in sub.items())
+
+
+def test_the_loop_subsamples_only_shots_long_enough_and_keeps_its_band():
+    o = shotloop.LoopOptions(subsample=5, subsample_min_frames=48)
+    assert (o.every(47), o.every(48)) == (1, 5)
+    full = shotloop.LoopOptions()
+    assert o.band(94.0) == full.band(94.0)
+    assert "every 5th frame" in o.measurement() and full.measurement() == "VMAF of every frame of the segment"
+
+
+def test_a_sampled_reading_near_the_lower_edge_is_measured_again_on_every_frame(cut_clip, tmp_path):
+    """Three 50-frame shots (the later two reached by seeking) at one CRF, one attempt each: measured on every
+    frame, on every 5th, and on every 5th with every reading rechecked; the recheck gives the full pass's VMAF."""
+    plan, info = plan_at(cut_clip, 30)
+
+    def shots(**kw):
+        _, res = shotloop.run(cut_clip, tmp_path / "o.mp4", plan, info, target=94.0,
+                              options=shotloop.LoopOptions(budget=1, jobs=2, **kw), thresholds=DEFAULT_THRESHOLDS,
+                              stream_maps=[], stream_kw={})
+        return [s.vmaf for s in res.shots], sum(s.rechecks for s in res.shots)
+
+    full, _ = shots()
+    sampled, none = shots(subsample=5, subsample_min_frames=48, recheck=0.0)
+    rechecked, every = shots(subsample=5, subsample_min_frames=48, recheck=100.0)
+    assert none == 0 and every == 3
+    assert rechecked == pytest.approx(full, abs=1e-6)
+    assert max(abs(a - b) for a, b in zip(sampled, full)) > 1e-3  # the sample is a different mean

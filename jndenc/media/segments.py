@@ -142,11 +142,9 @@ def seek_args(shot_time: float | None, previous_time: float | None) -> list[str]
 
 def attempt_args(src: str | os.PathLike, out: str | os.PathLike, log: str | os.PathLike, frames: tuple[int, int],
                  *, codec: SegmentCodec, crf: float, seek: Sequence[str] = (),
-                 sample: tuple[int, int] | None = None, subsample: int = 1,
-                 vmaf_threads: int = 1) -> list[str]:
+                 subsample: int = 1, vmaf_threads: int = 1) -> list[str]:
     """One attempt in one FFmpeg run: frames [a, b) (counted after ``seek``) of ``src`` encoded to ``out`` and
-    scored with VMAF against the same decoded frames (runs of ``sample`` = (W, P) frames, every ``subsample``-th
-    frame from the first, or all), to ``log``.
+    scored with VMAF against the same decoded frames (every ``subsample``-th frame from the first), to ``log``.
 
     The encoder gets the source's timestamps (its rate control reads the frame rate from them, as in a
     whole-file encode); the scorer lines frames up by index.
@@ -156,7 +154,7 @@ def attempt_args(src: str | os.PathLike, out: str | os.PathLike, log: str | os.P
            f"[0:v:0]trim=start_frame={a}:end_frame={b},format={pix_fmt(codec.bit_depth)}[enc]", "-map", "[enc]",
            "-fps_mode", "passthrough", *codec_args(codec, crf), "-frames:v", str(b - a), str(out)]
     graph = quality_graph(log, bit_depth=codec.bit_depth, ref_range=(a, b), threads=vmaf_threads, features=(),
-                          sample=sample, subsample=subsample, distorted="[dec:0]", reference="[0:v:0]")
+                          subsample=subsample, distorted="[dec:0]", reference="[0:v:0]")
     return enc + ["-dec", "0:0", "-filter_complex", f"{graph}[scored]", "-map", "[scored]", "-f", "null", "-"]
 
 
@@ -171,19 +169,49 @@ class Measured:
     scored: int
 
 
-def run_attempt(src: str | os.PathLike, out: Path, frames: tuple[int, int], *, codec: SegmentCodec, crf: float,
-                seek: Sequence[str] = (), sample: tuple[int, int] | None = None, what: str) -> Measured:
-    log = out.with_suffix(".vmaf.json")
-    try:
-        run_ffmpeg(attempt_args(src, out, log, frames, codec=codec, crf=crf, seek=seek, sample=sample),
-                   what=what)
-        scores = np.array([f["metrics"]["vmaf"] for f in json.loads(log.read_text()).get("frames", [])], float)
-    finally:
-        log.unlink(missing_ok=True)
+def measure_args(src: str | os.PathLike, seg: str | os.PathLike, log: str | os.PathLike, frames: tuple[int, int],
+                 *, bit_depth: int, seek: Sequence[str] = ()) -> list[str]:
+    """Every frame of an attempt's segment ``seg`` scored against frames [a, b) (counted after ``seek``) of
+    ``src``, to ``log``: the full measurement of an attempt first scored on a sample (`attempt_args`)."""
+    graph = quality_graph(log, bit_depth=bit_depth, ref_range=(int(frames[0]), int(frames[1])), features=(),
+                          distorted="[1:v:0]", reference="[0:v:0]")
+    return [*seek, "-i", str(src), "-i", str(seg), "-filter_complex", f"{graph}[scored]", "-map", "[scored]",
+            "-f", "null", "-"]
+
+
+def _read_scores(log: Path) -> np.ndarray:
+    return np.array([f["metrics"]["vmaf"] for f in json.loads(log.read_text()).get("frames", [])], float)
+
+
+def _measured(out: Path, scores: np.ndarray) -> Measured:
     pc = count_packets(out)
     if not scores.size:
         return Measured(pc.bytes, pc.frames, float("nan"), float("nan"), 0)
     return Measured(pc.bytes, pc.frames, float(scores.mean()), float(np.percentile(scores, 5)), int(scores.size))
+
+
+def run_attempt(src: str | os.PathLike, out: Path, frames: tuple[int, int], *, codec: SegmentCodec, crf: float,
+                seek: Sequence[str] = (), subsample: int = 1, what: str) -> Measured:
+    log = out.with_suffix(".vmaf.json")
+    try:
+        run_ffmpeg(attempt_args(src, out, log, frames, codec=codec, crf=crf, seek=seek, subsample=subsample),
+                   what=what)
+        scores = _read_scores(log)
+    finally:
+        log.unlink(missing_ok=True)
+    return _measured(out, scores)
+
+
+def remeasure(src: str | os.PathLike, seg: Path, frames: tuple[int, int], *, bit_depth: int,
+              seek: Sequence[str] = (), what: str) -> Measured:
+    """An attempt's segment measured again on every frame."""
+    log = seg.with_suffix(".full.json")
+    try:
+        run_ffmpeg(measure_args(src, seg, log, frames, bit_depth=bit_depth, seek=seek), what=what)
+        scores = _read_scores(log)
+    finally:
+        log.unlink(missing_ok=True)
+    return _measured(seg, scores)
 
 
 def source_timestamps(src: str | os.PathLike, stream_index: int,
