@@ -841,6 +841,44 @@ def codec_keyint_table(d: dict) -> str:
                                      [False, False, False] + [True] * 8)
 
 
+def vmaf_subsample_table(d: dict) -> str:
+    """libvmaf's every-Nth-frame mean against the full mean on the loop's attempts (the choice's view)."""
+    t = d["time"]
+    rows = [[f"every {r['every']}th frame" if r["every"] > 3 else f"every {'2nd' if r['every'] == 2 else '3rd'} frame",
+             str(r["pieces"]), f"{r['mean_gap']:+.2f}", f"{r['p95_abs_gap']:.2f}", f"{r['p95_reads_high']:+.2f}",
+             f"{r['max_abs_gap']:.2f}", f"{t[str(r['every'])]['vs_full_median']:.2f}x" if str(r["every"]) in t
+             else "-"] for r in d["choice"]]
+    c = d["choice"][0]
+    head = (f"{len(d['clips'])} training and validation clips (first 240 frames each), pieces of 1, 3 and 8 s each "
+            f"encoded as its own segment at CRF {', '.join(str(x) for x in d['crfs'])} and scored on every frame; "
+            f"here the {c['pieces']} pieces of at least {c['min_frames']} frames whose full mean lies between "
+            f"{c['vmaf_range'][0]:g} and {c['vmaf_range'][1]:g}. Time: one attempt over each whole cut, against "
+            f"the same attempt scored on every frame (median over clips); commit `{d['commit']}` "
+            "(`benchmarks/experiments/vmaf_subsample.py`, `benchmarks/results/vmaf_subsample.json`):")
+    return head + "\n\n" + md_table(["VMAF scored on", "pieces", "mean gap", "95th pct abs gap",
+                                      "95th pct reading high", "max abs gap", "attempt time vs every frame"],
+                                     rows, [False] + [True] * 6)
+
+
+def loop_subsample_table(d: dict) -> str:
+    """Balanced with every attempt scored on every frame against every 5th frame with rechecks."""
+    rows = []
+    for key, what in (("before", "every frame"), ("after", "every 5th frame, rechecked near the lower edge (kept)")):
+        r = d[key]
+        rows.append([what, f"`{r['commit']}`", str(r["shots"]), f"{r['attempts_per_shot']:.2f}", str(r["rechecks"]),
+                     f"{r['encoded_over_output_frames']:.2f}x", f"{r['attempts_s']:.1f} s",
+                     f"{r['reading_above_file_max']:+.2f}", f"{100 * r['share_ge_93_5']:.0f}%", *_against_before(r)])
+    head = (f"Balanced on {len(d['clips'])} training and validation clips (first {d['frames']} frames each), the "
+            "two runs each pinned to its own core (`benchmarks/experiments/loop_subsample.py`, "
+            "`benchmarks/results/loop_subsample.json`); VMAF per shot on the finished file (every frame), time over "
+            "a plain `-crf 23` x264 encode in the same process; \"loop's reading above the file\": the largest amount "
+            "by which the loop's own reading of a kept shot exceeded the finished file's:")
+    return head + "\n\n" + md_table(["attempts scored on", "commit", "shots", "attempts per shot", "rechecks",
+                                      "frames encoded / output", "attempts", "loop's reading above the file",
+                                      ">= 93.5", "bytes vs before", "worst shot", "<= 95.5",
+                                      "time vs plain, median / worst"], rows, [False, False] + [True] * 11)
+
+
 def dask_spread_table(d: dict) -> str:
     rows = [[str(r["workers"]), f"{r['wall_s']:.1f} s", str(r["shots"]), str(r["pieces_after_first"]),
              str(r["attempts"]), f"{r['bytes']:,}"] for r in d["runs"]]
@@ -858,6 +896,11 @@ def dask_spread_table(d: dict) -> str:
 
 
 REGIONS: dict[str, Callable[[], str]] = {
+    "vmaf-subsample": _maybe("benchmarks/results/vmaf_subsample.json", vmaf_subsample_table, "subsampling study",
+                             "run `benchmarks/experiments/vmaf_subsample.py` on training/validation clips"),
+    "loop-subsample": _maybe("benchmarks/results/loop_subsample.json", loop_subsample_table,
+                             "subsampled-loop experiment", "run `segments.py` on training/validation clips at two "
+                             "commits, then `benchmarks/experiments/loop_subsample.py`"),
     "loop-rise": _maybe("benchmarks/results/loop_rise.json", loop_rise_table, "first-step experiment",
                         "run `segments.py` on training/validation clips at two commits, then "
                         "`benchmarks/experiments/loop_rise.py`"),

@@ -11,7 +11,9 @@ on every run: the scored frames' values are compared with the full log's). What 
 mean over fewer frames, which this measures without a second pass: per clip (a lossless cut of its first
 ``--max-frames`` frames), per CRF and per piece length, every piece is encoded as its own segment with
 `jndenc.media.segments.attempt_args` (so it starts with a key frame, as a loop attempt does) and scored on
-every frame; the every-Nth mean is taken from that log. Time: per clip, one attempt over the whole cut at
+every frame; the every-Nth means are taken from that log, two ways: the plain mean of the scored frames, and
+`jndenc.media.segments.sampled_mean` (the segment's first frame at its own weight: a key frame whose motion term
+has no previous frame reads unlike the rest, and a plain every-Nth mean weighs it N times). Time: per clip, one attempt over the whole cut at
 the middle CRF for each N, against a plain x264 medium encode of the cut in the same process.
 
 Run it on training and validation clips only: the loop's measurement is chosen from it.
@@ -32,10 +34,10 @@ from jndenc.media.clips import prepare_source
 from jndenc.media.ffargs import encode_args
 from jndenc.media.probe import probe
 from jndenc.media.runner import run_ffmpeg
-from jndenc.media.segments import SegmentCodec, attempt_args, encoder_threads
+from jndenc.media.segments import SegmentCodec, attempt_args, encoder_threads, sampled_mean
 
 NS = (2, 3, 4, 5, 6, 8, 10, 12)
-TIMED_NS = (1, 2, 4, 6, 8, 12)
+TIMED_NS = (1, 2, 4, 5, 6, 8, 12)
 CRFS = (22, 26, 30)
 PIECE_SECONDS = (1.0, 3.0, 8.0)
 # what the loop's choice looks at: shots long enough to be subsampled, read near the target's band
@@ -64,7 +66,9 @@ def run_clip(clip: Path, work: Path, max_frames: int) -> dict:
                 v = np.array([s for _, s in sorted(frame_scores(log).items())])
                 rec["pieces"].append({"seconds": length, "crf": crf, "frames": b - a, "full": float(v.mean()),
                                       "p5": float(np.percentile(v, 5)),
-                                      "gap": {str(k): float(v[::k].mean() - v.mean()) for k in NS}})
+                                      "gap": {str(k): float(v[::k].mean() - v.mean()) for k in NS},
+                                      "gap_first_own_weight": {str(k): float(sampled_mean(v[::k], len(v)) - v.mean())
+                                                               for k in NS}})
     # time, and the check that a subsampled pass scores its frames as the full pass does
     mid = CRFS[len(CRFS) // 2]
     t = time.perf_counter()
@@ -93,9 +97,11 @@ def summary(clips: list[dict]) -> tuple[list[dict], dict, list[dict]]:
     rows = []
     for length in PIECE_SECONDS:
         ps = [p for p in pieces if p["seconds"] == length]
-        rows += [dict(piece_seconds=length, **_gaps(ps, k)) for k in NS]
+        rows += [dict(piece_seconds=length, estimate=key, **_gaps(ps, k, key))
+                 for key in ("gap", "gap_first_own_weight") for k in NS]
     near = [p for p in pieces if p["frames"] >= CHOICE_FRAMES and CHOICE_RANGE[0] <= p["full"] <= CHOICE_RANGE[1]]
-    choice = [dict(min_frames=CHOICE_FRAMES, vmaf_range=list(CHOICE_RANGE), **_gaps(near, k)) for k in NS]
+    choice = [dict(min_frames=CHOICE_FRAMES, vmaf_range=list(CHOICE_RANGE), estimate=key, **_gaps(near, k, key))
+              for key in ("gap", "gap_first_own_weight") for k in NS]
     times = {}
     for k in TIMED_NS:
         times[str(k)] = {
@@ -104,8 +110,8 @@ def summary(clips: list[dict]) -> tuple[list[dict], dict, list[dict]]:
     return rows, times, choice
 
 
-def _gaps(pieces: list[dict], k: int) -> dict:
-    g = np.array([p["gap"][str(k)] for p in pieces])
+def _gaps(pieces: list[dict], k: int, key: str) -> dict:
+    g = np.array([p[key][str(k)] for p in pieces])
     return {"every": k, "pieces": len(pieces), "mean_gap": round(float(g.mean()), 3),
             "mean_abs_gap": round(float(np.abs(g).mean()), 3),
             "p95_abs_gap": round(float(np.percentile(np.abs(g), 95)), 3),

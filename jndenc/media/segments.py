@@ -183,11 +183,21 @@ def _read_scores(log: Path) -> np.ndarray:
     return np.array([f["metrics"]["vmaf"] for f in json.loads(log.read_text()).get("frames", [])], float)
 
 
+def sampled_mean(scored: np.ndarray, frames: int) -> float:
+    """A segment's mean VMAF from its scored frames (every Nth from the first, or all ``frames``): the first at
+    its own weight, the others standing for the rest. The first frame is a key frame and VMAF's motion term has
+    no frame before it, so it reads unlike the rest; a plain mean of every Nth frame would weigh it N times."""
+    if scored.size < 2 or scored.size >= frames:
+        return float(scored.mean())
+    return float((scored[0] + (frames - 1) * scored[1:].mean()) / frames)
+
+
 def _measured(out: Path, scores: np.ndarray) -> Measured:
     pc = count_packets(out)
     if not scores.size:
         return Measured(pc.bytes, pc.frames, float("nan"), float("nan"), 0)
-    return Measured(pc.bytes, pc.frames, float(scores.mean()), float(np.percentile(scores, 5)), int(scores.size))
+    return Measured(pc.bytes, pc.frames, sampled_mean(scores, pc.frames), float(np.percentile(scores, 5)),
+                    int(scores.size))
 
 
 def run_attempt(src: str | os.PathLike, out: Path, frames: tuple[int, int], *, codec: SegmentCodec, crf: float,
