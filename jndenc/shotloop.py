@@ -45,12 +45,12 @@ class LoopOptions:
     # (the edge that decides whether a shot is visibly worse) is measured again on every frame before the loop
     # decides; elsewhere the sampled reading decides. Chosen on the loop's attempts on 16 training and validation
     # clips (benchmarks/experiments/vmaf_subsample.py, results/vmaf_subsample.json): on pieces of 48 frames or
-    # more read at VMAF 90-98, every 5th frame came within 0.30 of the full mean on 95% of them (every 4th and
-    # 6th: 0.53 and 0.51, they alias with x264's frame types; every 2nd and 3rd: 0.25 and 0.30 for less saved),
-    # for an attempt costing about 0.72x a full one (every 4th 0.73x, every 6th 0.71x)
+    # more read at VMAF 90-98, every 5th frame (`jndenc.media.segments.sampled_mean`) came within 0.32 of the full
+    # mean on 95% of them (every 4th and 6th: 0.50 and 0.63, they alias with x264's frame types; every 2nd and
+    # 3rd: 0.24 and 0.32 for less saved), for an attempt costing 0.70x a full one (median over the clips)
     subsample: int = 1
     subsample_min_frames: int = 48
-    recheck: float = 0.3
+    recheck: float = 0.32
     slope_scale: float = 0.6  # first step: this share of the model's JND1-JND2 chord (`jndenc.loop.first_slope`)
     steeper_up: bool = True  # ... steeper for a step up from far above the aim (`jndenc.loop.rise`)
     jobs: int | None = None  # shots at once; None: the available cores
