@@ -298,8 +298,8 @@ def _encode_measured(src: Path, dst: Path, eff: Effort, o: EncodeOptions) -> Enc
     size = dst.stat().st_size
     duration = plan.frames / plan.fps if plan.fps else info.duration
     notes = info.notes + notes + result.notes + list(plan.stats.get("notes", [])) + shotloop.outcome_notes(result)
-    if not verify and eff.loop.subsample > 1:
-        notes.append(f"per-shot VMAF is the loop's measurement ({eff.loop.measurement()}); --verify measures "
+    if not verify and result.options.subsample > 1:
+        notes.append(f"per-shot VMAF is the loop's measurement ({result.options.measurement()}); --verify measures "
                      "every frame of the finished file")
     total = round(time.perf_counter() - t0, 3)
     return EncodeResult(

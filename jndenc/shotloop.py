@@ -48,15 +48,22 @@ class LoopOptions:
     # more read at VMAF 90-98, every 5th frame (`jndenc.media.segments.sampled_mean`) came within 0.32 of the full
     # mean on 95% of them (every 4th and 6th: 0.50 and 0.63, they alias with x264's frame types; every 2nd and
     # 3rd: 0.24 and 0.32 for less saved), for an attempt costing 0.70x a full one (median over the clips)
+    # The study measured x264 attempts only: other encoders' frame structures (VP9's alt-ref frames, AV1's
+    # hierarchical groups, x265's) were not, so their attempts are scored on every frame (`for_encoder`)
     subsample: int = 1
     subsample_min_frames: int = 48
     recheck: float = 0.32
+    subsampled_encoders: tuple[str, ...] = ("libx264",)
     slope_scale: float = 0.6  # first step: this share of the model's JND1-JND2 chord (`jndenc.loop.first_slope`)
     steeper_up: bool = True  # ... steeper for a step up from far above the aim (`jndenc.loop.rise`)
     jobs: int | None = None  # shots at once; None: the available cores
 
     def band(self, target: float) -> L.Band:
         return L.Band.around(target, below=self.below, above=self.above, aim=self.aim)
+
+    def for_encoder(self, encoder: str) -> "LoopOptions":
+        """These options as they apply to ``encoder``: every frame scored where sampling was not measured on it."""
+        return self if encoder in self.subsampled_encoders else replace(self, subsample=1)
 
     def every(self, frames: int) -> int:
         """Every how many frames a shot of ``frames`` frames is scored (1: every frame)."""
@@ -378,6 +385,9 @@ def run(src: Path, out: Path, plan: Plan, info: VideoInfo, *, target: float, opt
     kept and what the loop did. ``dask``: a scheduler address whose workers run the shots (the input and
     the output's folder at the same paths there); the join and the mux run here."""
     band = options.band(target)
+    codec = S.SegmentCodec(plan.codec, plan.preset, S.encoder_threads(info.width, info.height), info.bit_depth,
+                           plan.options.get("encoder", ""))
+    options = options.for_encoder(codec.name)
     times, tb, start_time, notes = _timestamps(src, info, plan)
     close = None
     executor, jobs = None, max(1, min(len(plan.shots), options.jobs or available_cores()))
@@ -387,10 +397,7 @@ def run(src: Path, out: Path, plan: Plan, info: VideoInfo, *, target: float, opt
         executor, jobs, close = dask_executor(dask, None)
     work = Path(tempfile.mkdtemp(prefix=".jndenc-segments-", dir=out.parent))  # beside the output: same disk
     try:
-        job = ShotJob(src, plan, band, options, work,
-                      S.SegmentCodec(plan.codec, plan.preset, S.encoder_threads(info.width, info.height),
-                                     info.bit_depth, plan.options.get("encoder", "")),
-                      times, tb, start_time, tuple(thresholds))
+        job = ShotJob(src, plan, band, options, work, codec, times, tb, start_time, tuple(thresholds))
         loop = _Shots(job, notes, executor)
         ph = Phase()
         results = loop.join_pieces(loop.all(jobs, quiet))
