@@ -314,6 +314,17 @@ def default_mode_table(rep: dict) -> str:
                        [False, False, True, True, True, True]))
 
 
+def default_mode_short(rep: dict) -> str:
+    """One sentence for the README: what each effort costs on the long-shot 720p clip of the default-mode run."""
+    label, c = next(iter(rep["clips"].items()))
+    r = {name.replace("jndenc ", "").split("/")[0]: ratio for name, ratio in c["ratio_vs_plain"].items()}
+    return (f"On a {c['seconds']:g} s {label} training clip of long shots (one core, commit `{rep['commit']}`) "
+            f"balanced took {r['balanced']:.1f}x a plain encode, thorough {r['thorough']:.1f}x, fast "
+            f"{r['fast']:.1f}x: balanced's sampled measurement saves most on long shots (the test clips above are "
+            "8 s cuts, most of their shots under 48 frames and scored on every frame; `benchmarks/README.md`, "
+            "\"Overhead\").")
+
+
 def trials_table(res: dict) -> str:
     """`benchmarks/trials.py`'s summary: trial VMAF minus the shot's VMAF in the final encode."""
     rows = []
@@ -987,6 +998,8 @@ REGIONS: dict[str, Callable[[], str]] = {
                     "run `modes.py CLIPS --out benchmarks/results/modes.json`"),
     "tighten-sim": _maybe("benchmarks/results/tighten_sim.json", tighten_sim, "--tighten replay",
                           "run `tighten_sim.py DATASET --out benchmarks/results/tighten_sim.json`"),
+    "default-mode-short": _maybe("benchmarks/results/default_mode/overhead.json", default_mode_short,
+                                 "default-mode run", "run `overhead.py --only 720p --modes fast,balanced,thorough`"),
     "default-mode": _maybe("benchmarks/results/default_mode/overhead.json", default_mode_table, "default-mode run",
                            "run `overhead.py --only 720p --modes guided --out benchmarks/results/default_mode`"),
     "trials": _maybe("benchmarks/results/trials.json", trials_table, "trial-window run",
