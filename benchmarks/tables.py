@@ -318,9 +318,9 @@ def default_mode_short(rep: dict) -> str:
     """One sentence for the README: what each effort costs on the long-shot 720p clip of the default-mode run."""
     label, c = next(iter(rep["clips"].items()))
     r = {name.replace("jndenc ", "").split("/")[0]: ratio for name, ratio in c["ratio_vs_plain"].items()}
-    return (f"On a {c['seconds']:g} s {label} training clip of long shots (one core, commit `{rep['commit']}`) "
+    return (f"On a {c['seconds']:g} s {label} training clip (one core, commit `{rep['commit']}`) "
             f"balanced took {r['balanced']:.1f}x a plain encode, thorough {r['thorough']:.1f}x, fast "
-            f"{r['fast']:.1f}x: balanced's sampled measurement saves most on long shots (the test clips above are "
+            f"{r['fast']:.1f}x: balanced samples only shots of 48 frames or more (the test clips above are "
             "8 s cuts, most of their shots under 48 frames and scored on every frame; `benchmarks/README.md`, "
             "\"Overhead\").")
 
