@@ -18,7 +18,6 @@ Run it only on training and validation clips: the start is chosen here.
 """
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -37,20 +36,14 @@ def measured(run: dict) -> dict:
                 "attempts_per_shot": round(sum(r["loop"]["attempts"] for _, r in clips) / out["shots"], 3),
                 "analysis_s": round(sum(r["cost"]["analysis"]["wall_s"] for _, r in clips), 1),
                 "attempts_s": round(sum(r["cost"]["attempts"]["wall_s"] for _, r in clips), 1),
-                "per_clip": {c["clip"]: {"bytes": r["bytes"], "attempts": r["loop"]["attempts"],
-                                         "wall_vs_plain": round(r["wall_s"] / c["plain"]["wall_s"], 2)}
-                             for c, r in clips}})
+                "per_clip": pair.per_clip(clips)})
     return out
 
 
 def main(argv=None) -> int:
     before, after, out_path = pair.load(__doc__, argv)
     b, a = measured(before), measured(after)
-    a["bytes_vs_before_pct"] = round(100 * (a["bytes"] / b["bytes"] - 1), 2)
-    out = {**pair.header(before), "before": b, "after": a}
-    out_path.write_text(json.dumps(out, indent=1) + "\n")
-    for k in ("before", "after"):
-        print(k, {x: y for x, y in out[k].items() if x != "per_clip"})
+    pair.write(before, b, a, out_path)
     return 0
 
 

@@ -19,7 +19,6 @@ Run it only on training and validation clips.
 """
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -45,21 +44,15 @@ def measured(run: dict) -> dict:
                 "share_ge_93_5": round(float(np.mean(vm >= 93.5)), 3),
                 "reading_above_file_max": round(float(gaps.max()), 3),
                 "reading_above_file_mean_abs": round(float(np.abs(gaps).mean()), 3),
-                "per_clip": {c["clip"]: {"bytes": r["bytes"], "attempts": r["loop"]["attempts"],
-                                         "wall_vs_plain": round(r["wall_s"] / c["plain"]["wall_s"], 2)}
-                             for c, r in clips}})
+                "per_clip": pair.per_clip(clips)})
     return out
 
 
 def main(argv=None) -> int:
     before, after, out_path = pair.load(__doc__, argv)
     b, a = measured(before), measured(after)
-    a["bytes_vs_before_pct"] = round(100 * (a["bytes"] / b["bytes"] - 1), 2)
     a["attempts_s_vs_before"] = round(a["attempts_s"] / b["attempts_s"], 3)
-    out = {**pair.header(before), "before": b, "after": a}
-    out_path.write_text(json.dumps(out, indent=1) + "\n")
-    for k in ("before", "after"):
-        print(k, {x: y for x, y in out[k].items() if x != "per_clip"})
+    pair.write(before, b, a, out_path)
     return 0
 
 

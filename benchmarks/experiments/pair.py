@@ -42,3 +42,19 @@ def row_figures(run: dict, row: str) -> tuple[dict, list]:
 def header(before: dict) -> dict:
     return {"clips": [c["clip"] for c in before["clips"]], "machine": before.get("machine"),
             "frames": before.get("options", {}).get("max_frames")}
+
+
+def per_clip(clips: list) -> dict:
+    """Each clip's bytes, attempts and time over its plain encode, for a run's figures."""
+    return {c["clip"]: {"bytes": r["bytes"], "attempts": r["loop"]["attempts"],
+                        "wall_vs_plain": round(r["wall_s"] / c["plain"]["wall_s"], 2)} for c, r in clips}
+
+
+def write(before_run: dict, b: dict, a: dict, out_path: Path) -> dict:
+    """The two runs' figures (``a`` gains its bytes against ``b``) with the runs' header, to ``out_path``."""
+    a["bytes_vs_before_pct"] = round(100 * (a["bytes"] / b["bytes"] - 1), 2)
+    out = {**header(before_run), "before": b, "after": a}
+    out_path.write_text(json.dumps(out, indent=1) + "\n")
+    for k in ("before", "after"):
+        print(k, {x: y for x, y in out[k].items() if x != "per_clip"})
+    return out
