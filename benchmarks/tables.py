@@ -448,7 +448,8 @@ def efforts_reading(res: dict) -> str:
             f"{f['vs_crf23_pct']:.0f}% more than CRF 23 because its margin is sized for the model's error. Every "
             f"attempt costs an encode plus a VMAF pass (balanced scores every 5th frame, thorough every frame, "
             f"which costs about another encode at 720p on one core), and a shot took "
-            f"{b['attempts_per_shot']:.1f} attempts on average from the model's start, so balanced costs {b['wall_vs_plain_median']:.1f}x a plain encode at the median (up "
+            f"{b['attempts_per_shot']:.1f} attempts on average from the model's start, so balanced costs "
+            f"{b['wall_vs_plain_median']:.1f}x a plain encode at the median (up "
             f"to {b['wall_vs_plain_worst']:.1f}x on {tiny['clip']}, {len(tiny['rows']['balanced']['vmaf'])} "
             f"shots, where per-run start-up dominates). `benchmarks/README.md` has the details.")
 

@@ -13,8 +13,9 @@ mean over fewer frames, which this measures without a second pass: per clip (a l
 `jndenc.media.segments.attempt_args` (so it starts with a key frame, as a loop attempt does) and scored on
 every frame; the every-Nth means are taken from that log, two ways: the plain mean of the scored frames, and
 `jndenc.media.segments.sampled_mean` (the segment's first frame at its own weight: a key frame whose motion term
-has no previous frame reads unlike the rest, and a plain every-Nth mean weighs it N times). Time: per clip, one attempt over the whole cut at
-the middle CRF for each N, against a plain x264 medium encode of the cut in the same process.
+has no previous frame reads unlike the rest, and a plain every-Nth mean weighs it N times). Time: per clip, one
+attempt over the whole cut at the middle CRF for each N, against a plain x264 medium encode of the cut in the
+same process.
 
 Run it on training and validation clips only: the loop's measurement is chosen from it.
 """

@@ -198,9 +198,11 @@ def quality_graph(
             f"[d][r]{libvmaf_filter(log_path, features=features, threads=threads, subsample=subsample)}")
 
 
-def quality_args(distorted: str | os.PathLike, reference: str | os.PathLike, graph: str) -> list[str]:
-    """Run ``graph`` (see `quality_graph`) over the two inputs; the scores go to its log, the frames nowhere."""
-    return ["-i", str(distorted), "-i", str(reference), "-lavfi", graph, "-f", "null", "-"]
+def quality_args(distorted: str | os.PathLike, reference: str | os.PathLike, graph: str,
+                 reference_seek: Sequence[str] = ()) -> list[str]:
+    """Run ``graph`` (see `quality_graph`) over the two inputs; the scores go to its log, the frames nowhere.
+    ``reference_seek``: input options that start the reference where the distorted video starts."""
+    return ["-i", str(distorted), *reference_seek, "-i", str(reference), "-lavfi", graph, "-f", "null", "-"]
 
 
 def trial_window(n: int, max_seconds: float | None, fps: float, pieces: int = 1):

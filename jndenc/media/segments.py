@@ -31,7 +31,7 @@ import av
 import numpy as np
 
 from .decode import count_packets
-from .ffargs import pix_fmt, quality_graph
+from .ffargs import pix_fmt, quality_args, quality_graph
 from ..errors import JndencError, UserError
 from .probe import open_container
 from .runner import run_ffmpeg
@@ -173,10 +173,8 @@ def measure_args(src: str | os.PathLike, seg: str | os.PathLike, log: str | os.P
                  *, bit_depth: int, seek: Sequence[str] = ()) -> list[str]:
     """Every frame of an attempt's segment ``seg`` scored against frames [a, b) (counted after ``seek``) of
     ``src``, to ``log``: the full measurement of an attempt first scored on a sample (`attempt_args`)."""
-    graph = quality_graph(log, bit_depth=bit_depth, ref_range=(int(frames[0]), int(frames[1])), features=(),
-                          distorted="[1:v:0]", reference="[0:v:0]")
-    return [*seek, "-i", str(src), "-i", str(seg), "-filter_complex", f"{graph}[scored]", "-map", "[scored]",
-            "-f", "null", "-"]
+    graph = quality_graph(log, bit_depth=bit_depth, ref_range=(int(frames[0]), int(frames[1])), features=())
+    return quality_args(seg, src, graph, reference_seek=seek)
 
 
 def _read_scores(log: Path) -> np.ndarray:
