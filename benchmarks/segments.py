@@ -105,6 +105,8 @@ def run_clip(clip: Path, work: Path, rows, args) -> dict:
             r["outcome"] = [s["outcome"] for s in d["shots"]]
             r["attempts"] = [[[a["crf"], a["vmaf"]] for a in s["attempts"]] for s in d["shots"]]
             r["crf"] = [s["crf"] for s in d["shots"]]
+            if d.get("start"):
+                r["start"] = d["start"]  # each shot's model start and where its attempts put the aim
         if row != "crf23":
             out.unlink(missing_ok=True)
     plain.unlink(missing_ok=True)
