@@ -325,6 +325,55 @@ def default_mode_short(rep: dict) -> str:
             "\"Overhead\").")
 
 
+def codecs_short(d: dict) -> str:
+    """One sentence for the README: each codec row of the codec run, its saving per clip and its time."""
+    names = {"balanced": "x264", "balanced@x265": "x265", "balanced@av1": "SVT-AV1", "balanced@vp9": "VP9",
+             "balanced@av1:libaom-av1": "libaom-av1", "balanced@av1:librav1e": "rav1e"}
+    parts = [f"{names.get(k, k)} {s['mean_per_clip_saving_pct']:.1f}% in {s['wall_vs_plain_median']:.1f}x"
+             for k, s in d["summary"].items() if k != "crf23"]
+    return (f"On the {len(d['clips'])} test clips (codec run at commit `{d['commit']}`, one core) the balanced loop "
+            f"saved per clip against x264 CRF 23, in a plain x264 encode's time (median): {', '.join(parts)}.")
+
+
+def batch_learning_short(d: dict) -> str:
+    """One sentence for the README: per series of the batch-learning run, the last quarter's start error over the
+    first's and the attempts per shot against `--no-learn`."""
+    parts = []
+    for se in d["series"]:
+        on, off = se["runs"]["learn"], se["runs"]["no_learn"]
+        q = on["learning"]["quarters"]
+        parts.append(f"`{se['clip']}` ({SERIES_KINDS.get(se['clip'], 'a series')}): "
+                     f"{100 * q[-1]['start_mae'] / q[0]['start_mae']:.0f}%, {off['attempts_per_shot']:.2f} -> "
+                     f"{on['attempts_per_shot']:.2f}")
+    return (f"Batch-learning run (commit `{d['commit']}`, {len(d['series'])} series of {d['series'][0]['episodes']} "
+            "files), per series: the last quarter's start error as a share of the first quarter's, and attempts "
+            f"per shot with `--no-learn` -> learning: {'; '.join(parts)}.")
+
+
+# what each batch-learning series is cut from (a description, not a figure)
+SERIES_KINDS = {"night.mp4": "one camera's footage", "highway_cif.mp4": "one camera's footage",
+                "one-by-one-person-detection.mp4": "one camera's footage",
+                "LS_SVA_D.mp4": "a sequence of unrelated scenes"}
+
+
+def bdrate_short(d: dict, run: dict | None) -> str:
+    """One sentence for the README: every ladder of the BD-rate run at equal average and worst-shot VMAF."""
+    def name(k: str) -> str:
+        return k.split()[0].removeprefix("jndenc-")
+
+    lad = d["ladders"]
+    bd = [v["bd_rate_vmaf"] for v in lad.values()]
+    worst = ", ".join(f"{name(k)} {v['matched_rate_diff_pct']:+.1f}%" for k, v in lad.items())
+    n_multi = max(v.get("n_matched_rate_diff_pct_multishot", 0) for v in lad.values())
+    multi = ", ".join(f"{name(k)} {v['matched_rate_diff_pct_multishot']:+.1f}%" for k, v in lad.items()
+                      if v.get("matched_rate_diff_pct_multishot") is not None)
+    when = f" of {run['date'][:10]}" if run else ""
+    return (f"The BD-rate run{when} (`bdrate.py`, the {d['clips']} held-out test clips, the expert modes at their "
+            f"default margins; it predates the effort levels) puts every mode's ladder between "
+            f"{min(bd):+.1f}% and {max(bd):+.1f}% bits against fixed CRF at equal *average* VMAF, and at equal "
+            f"*worst-shot* VMAF at {worst} (on the {n_multi} clips with more than one shot: {multi}).")
+
+
 def trials_table(res: dict) -> str:
     """`benchmarks/trials.py`'s summary: trial VMAF minus the shot's VMAF in the final encode."""
     rows = []
@@ -999,6 +1048,13 @@ REGIONS: dict[str, Callable[[], str]] = {
                     "run `modes.py CLIPS --out benchmarks/results/modes.json`"),
     "tighten-sim": _maybe("benchmarks/results/tighten_sim.json", tighten_sim, "--tighten replay",
                           "run `tighten_sim.py DATASET --out benchmarks/results/tighten_sim.json`"),
+    "codecs-short": _maybe("benchmarks/results/segments_codecs.json", codecs_short, "codec run",
+                           f"run `segments.py CLIPS --rows {CODEC_ROWS} --out benchmarks/results/segments_codecs.json`"),
+    "batch-learning-short": _maybe("benchmarks/results/batch_learning.json", batch_learning_short,
+                                   "batch-learning run", "run `batch_learning.py` per series"),
+    "bdrate-short": _maybe("benchmarks/results/summary.json",
+                           lambda d: bdrate_short(d, _load_opt("benchmarks/results/run.json")), "BD-rate run",
+                           "run `bdrate.py` with `--out benchmarks/results`"),
     "default-mode-short": _maybe("benchmarks/results/default_mode/overhead.json", default_mode_short,
                                  "default-mode run", "run `overhead.py --only 720p --modes fast,balanced,thorough`"),
     "default-mode": _maybe("benchmarks/results/default_mode/overhead.json", default_mode_table, "default-mode run",

@@ -121,7 +121,7 @@ _GROUPS = {"aim": Aim, "work": Work, "codec": Codec, "expert": Expert, "analysis
            "outputs": Outputs}
 _GROUP_OF = {f.name: g for g, cls in _GROUPS.items() for f in fields(cls)}
 # the planner's keywords (`jndenc.pipeline.analyse_and_plan`) and the group each comes from
-_PLAN_KEYS = ("mode", "crf", "codec", "preset", "calibration", "target_jnd", "margin", "confidence", "min_crf",
+PLAN_KEYS = ("mode", "crf", "codec", "preset", "calibration", "target_jnd", "margin", "confidence", "min_crf",
               "max_crf", "granularity", "weights", "predictor", "sample_every", "shot_options", "thresholds", "metric",
               "pool", "workers", "trial_seconds", "crf_step", "max_trials", "trial_cache", "guided_start", "prior")
 
@@ -158,7 +158,7 @@ class EncodeOptions:
 
     def plan_kwargs(self) -> dict:
         """The planner's keywords (`jndenc.pipeline.plan`); an unset mode is left to the caller."""
-        out = {k: getattr(getattr(self, _GROUP_OF[k]), k) for k in _PLAN_KEYS}
+        out = {k: getattr(getattr(self, _GROUP_OF[k]), k) for k in PLAN_KEYS}
         if out["mode"] is None:
             del out["mode"]
         return out

@@ -176,3 +176,12 @@ def test_every_benchmark_script_is_listed():
     assert "tables.py" in scripts
     missing = [s for s in scripts if f"| `{s}`" not in listed]
     assert not missing, f"benchmarks/README.md's script table does not list {missing}"
+
+
+def test_readme_prose_holds_no_hand_typed_measurements():
+    """The README's measured figures (a share such as 14.3%, a cost such as 3.4x) come from generated regions, so a
+    rerun cannot leave an old figure standing in a sentence (code blocks, whose figures are examples, aside)."""
+    text = re.sub(r"<!-- table:([\w-]+) -->.*?<!-- /table:\1 -->", "", (ROOT / "README.md").read_text(), flags=re.S)
+    text = re.sub(r"```.*?```", "", text, flags=re.S)
+    typed = [ln for ln in text.splitlines() if re.search(r"\d%|\d\.\d+x\b|\dx\b", ln)]
+    assert not typed, f"README.md: measured figures typed into prose: {typed[:2]}"

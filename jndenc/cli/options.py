@@ -6,7 +6,7 @@ import click
 from ..analyze import ShotOptions
 from ..media.shots import DETECTORS
 from ..modes import HELP, NAMES  # noqa: F401 - NAMES: the CLI's mode choices
-from ..options import Aim, Codec, Expert, Trials
+from ..options import PLAN_KEYS, Aim, Codec, Expert, Trials
 from ..planner import PRESETS
 
 def _floats(ctx, param, value):
@@ -99,14 +99,10 @@ def search_options(f):
 
 
 def plan_kwargs(kw: dict) -> dict:
-    """CLI keyword names -> `jndenc.plan` keyword arguments."""
-    out = {k: kw.pop(k) for k in ["codec", "preset", "target_jnd", "margin", "confidence", "min_crf", "max_crf",
-                                   "granularity", "calibration", "weights", "sample_every"] if k in kw}
+    """CLI keyword names -> `jndenc.plan` keyword arguments: the planner's own names (`jndenc.options.PLAN_KEYS`)
+    as they come, the shot detector's three flags as one `ShotOptions`."""
+    out = {k: kw.pop(k) for k in PLAN_KEYS if k in kw}
     out["shot_options"] = ShotOptions(threshold=kw.pop("scene_threshold", ShotOptions.threshold),
                                       detector=kw.pop("detector", ShotOptions.detector),
                                       max_shot_seconds=kw.pop("max_shot_seconds", ShotOptions.max_shot_seconds))
-    for k in ["thresholds", "metric", "pool", "workers", "trial_seconds", "crf_step", "max_trials", "trial_cache",
-              "guided_start"]:
-        if k in kw:
-            out[k] = kw.pop(k)
     return out
