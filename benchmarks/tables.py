@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from jndenc.bench.report import averages_table
+from jndenc.shotloop import ordinal
 from jndenc.verify import TIGHTEN_CONFIDENCE
 from jndenc.training.derive import parent_stem
 
@@ -907,10 +908,7 @@ def vmaf_subsample_table(d: dict) -> str:
     the loop takes (`sampled_mean`) at every stride, and the plain mean of the scored frames beside it."""
     t = d["time"]
 
-    def nth(k: int) -> str:
-        return {2: "2nd", 3: "3rd"}.get(k, f"{k}th")
-
-    rows = [[f"every {nth(r['every'])} frame" + (", plain mean" if r["estimate"] == "gap" else ""),
+    rows = [[f"every {ordinal(r['every'])} frame" + (", plain mean" if r["estimate"] == "gap" else ""),
              str(r["pieces"]), f"{r['mean_gap']:+.2f}", f"{r['mean_abs_gap']:.2f}", f"{r['p95_abs_gap']:.2f}",
              f"{r['p95_reads_high']:+.2f}", f"{r['max_abs_gap']:.2f}",
              f"{t[str(r['every'])]['vs_full_median']:.2f}x" if str(r["every"]) in t else "-"]

@@ -72,13 +72,15 @@ class LoopOptions:
     def measurement(self) -> str:
         if self.subsample <= 1:
             return "VMAF of every frame of the segment"
-        return (f"VMAF of every {_nth(self.subsample)} frame of the segment in shots of "
+        return (f"VMAF of every {ordinal(self.subsample)} frame of the segment in shots of "
                 f"{self.subsample_min_frames} frames or more (every frame where that read within "
                 f"{self.recheck:g} of the band's lower edge), of every frame in shorter ones")
 
 
-def _nth(n: int) -> str:
-    return f"{n}{'nd' if n == 2 else 'rd' if n == 3 else 'th'}"
+def ordinal(n: int) -> str:
+    """``n`` as an English ordinal: 1st, 2nd, 3rd, 4th, 11th, 22nd."""
+    last = n % 10 if n % 100 not in (11, 12, 13) else 0
+    return f"{n}{ {1: 'st', 2: 'nd', 3: 'rd'}.get(last, 'th')}"
 
 
 @dataclass
@@ -204,8 +206,9 @@ class ShotJob:
         t = lambda k: float(self.times[k] * self.tb) - self.start_time  # noqa: E731
         return S.seek_args(t(a), t(a - 1) if a else None), (0, b - a)
 
-    def attempt(self, i: int, n: int, crf: float, cost: dict) -> tuple[Path, S.Measured]:
-        """Encode and measure attempt ``n`` of shot ``i`` at ``crf``; wall and CPU seconds go to ``cost``."""
+    def attempt(self, i: int, n: int, crf: float, cost: dict) -> tuple[Path, S.Measured, bool]:
+        """Encode and measure attempt ``n`` of shot ``i`` at ``crf``; wall and CPU seconds go to ``cost``. Returns
+        the segment, its measurement and whether a sampled reading was measured again on every frame."""
         s = self.plan.shots[i]
         seek, frames = self.cut(s.start_frame, s.end_frame)
         seg = self.work / f"shot{i:05d}_{n}.mkv"
@@ -216,7 +219,8 @@ class ShotJob:
             m = S.run_attempt(self.src, seg, frames, codec=self.codec, crf=crf, seek=seek,
                               subsample=self.options.every(s.end_frame - s.start_frame),
                               what=f"encoding shot {i} (frames {s.start_frame}-{s.end_frame}) of {self.src}")
-            if m.scored < m.frames and self.band.near_low(m.vmaf, self.options.recheck):
+            rechecked = m.scored < m.frames and self.band.near_low(m.vmaf, self.options.recheck)
+            if rechecked:
                 m = S.remeasure(self.src, seg, frames, bit_depth=self.codec.bit_depth, seek=seek,
                                 what=f"measuring shot {i} (frames {s.start_frame}-{s.end_frame}) of {self.src}")
         c = cost.setdefault(kind, {"wall_s": 0.0, "cpu_s": 0.0})
@@ -225,7 +229,7 @@ class ShotJob:
         if m.frames != s.end_frame - s.start_frame:
             raise JndencError(f"{self.src}: shot {i} should have {s.end_frame - s.start_frame} frames, its "
                               f"segment has {m.frames} (the input may be damaged)")
-        return seg, m
+        return seg, m, rechecked
 
     def run(self, i: int, head: ShotLoop | None = None, head_index: int | None = None, *,
             stop: threading.Event | None = None, status=None) -> tuple[ShotLoop, Path, dict]:
@@ -245,8 +249,8 @@ class ShotJob:
         while crf is not None and len(attempts) < self.options.budget and not (stop and stop.is_set()):
             if status is not None:
                 status(f"shot {i}: attempt {len(attempts) + 1} at CRF {crf:g}")
-            seg, m = self.attempt(i, len(attempts), crf, cost)
-            rechecks += m.scored == m.frames and self.options.every(m.frames) > 1
+            seg, m, rechecked = self.attempt(i, len(attempts), crf, cost)
+            rechecks += rechecked
             attempts.append(L.Attempt(crf, m.vmaf, m.bytes))
             files.append(seg)
             p5s.append(m.p5)
@@ -367,12 +371,12 @@ class _Shots:
             crf = L.floored(crf, self.job.step)  # whole steps on AV1/VP9, never past the join's limit
             shot, old = results[i]
             cost: dict = {}
-            seg, m = self.job.attempt(i, len(shot.attempts), crf, cost)
+            seg, m, rechecked = self.job.attempt(i, len(shot.attempts), crf, cost)
             self._add(cost)
             old.unlink(missing_ok=True)
             attempts = shot.attempts + [L.Attempt(crf, m.vmaf, m.bytes)]
             k = len(attempts) - 1
-            out[i] = (replace(shot, attempts=attempts, kept=k, p5=m.p5,
+            out[i] = (replace(shot, attempts=attempts, kept=k, p5=m.p5, rechecks=shot.rechecks + rechecked,
                               outcome=L.outcome(attempts, self.job.band, k, self.job.hi)), seg)
         return out
 

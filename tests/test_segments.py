@@ -415,6 +415,7 @@ def test_the_loop_subsamples_only_shots_long_enough_and_keeps_its_band():
     full = shotloop.LoopOptions()
     assert o.band(94.0) == full.band(94.0)
     assert "every 5th frame" in o.measurement() and full.measurement() == "VMAF of every frame of the segment"
+    assert [shotloop.ordinal(n) for n in (1, 2, 3, 5, 12, 22)] == ["1st", "2nd", "3rd", "5th", "12th", "22nd"]
     # measured on x264's frame types only: every other encoder scores every frame
     assert o.for_encoder("libx264") is o
     assert [o.for_encoder(e).every(240) for e in ("libx265", "libsvtav1", "libvpx-vp9")] == [1, 1, 1]
