@@ -17,7 +17,6 @@ Run it only on training and validation clips.
 """
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -27,24 +26,9 @@ import pair  # noqa: E402
 ROWS = ("balanced@av1", "balanced@vp9")
 
 
-def measured(run: dict, row: str) -> dict:
-    out, clips = pair.row_figures(run, row)
-    out["attempts_per_shot"] = round(sum(r["loop"]["attempts"] for _, r in clips) / out["shots"], 3)
-    out["per_clip"] = {c["clip"]: {"bytes": r["bytes"], "frames": sum(r["frames"])} for c, r in clips}
-    return out
-
-
 def main(argv=None) -> int:
     before, after, out_path = pair.load(__doc__, argv)
-    rows = {}
-    for row in ROWS:
-        b, a = measured(before, row), measured(after, row)
-        a["bytes_vs_before_pct"] = round(100 * (a["bytes"] / b["bytes"] - 1), 2)
-        rows[row] = {"before": b, "after": a}
-    out_path.write_text(json.dumps({**pair.header(before), "rows": rows}, indent=1) + "\n")
-    print("\n".join(f"{row} {k}: {v['bytes']:,} bytes, worst {v['worst_shot']}, "
-                    f"{v['attempts_per_shot']} attempts/shot, {v['wall_vs_plain_median']}x"
-                    for row, d in rows.items() for k, v in d.items()))
+    pair.codec_rows(before, after, ROWS, out_path)
     return 0
 
 

@@ -58,3 +58,25 @@ def write(before_run: dict, b: dict, a: dict, out_path: Path) -> dict:
     for k in ("before", "after"):
         print(k, {x: y for x, y in out[k].items() if x != "per_clip"})
     return out
+
+
+def codec_rows(before_run: dict, after_run: dict, rows: tuple[str, ...], out_path: Path) -> dict:
+    """Per codec row of the two runs: the loop's figures (`row_figures`), attempts per shot, bytes and frames per
+    clip, and the bytes of ``after`` against ``before``; written with the runs' header to ``out_path``."""
+    def measured(run: dict, row: str) -> dict:
+        out, clips = row_figures(run, row)
+        out["attempts_per_shot"] = round(sum(r["loop"]["attempts"] for _, r in clips) / out["shots"], 3)
+        out["per_clip"] = {c["clip"]: {"bytes": r["bytes"], "frames": sum(r["frames"])} for c, r in clips}
+        return out
+
+    res = {}
+    for row in rows:
+        b, a = measured(before_run, row), measured(after_run, row)
+        a["bytes_vs_before_pct"] = round(100 * (a["bytes"] / b["bytes"] - 1), 2)
+        res[row] = {"before": b, "after": a}
+    out = {**header(before_run), "rows": res}
+    out_path.write_text(json.dumps(out, indent=1) + "\n")
+    print("\n".join(f"{row} {k}: {v['bytes']:,} bytes, worst {v['worst_shot']}, "
+                    f"{v['attempts_per_shot']} attempts/shot, {v['wall_vs_plain_median']}x"
+                    for row, d in res.items() for k, v in d.items()))
+    return out
