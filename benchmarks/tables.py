@@ -316,14 +316,17 @@ def default_mode_table(rep: dict) -> str:
 
 
 def default_mode_short(rep: dict) -> str:
-    """One sentence for the README: what each effort costs on the long-shot 720p clip of the default-mode run."""
-    label, c = next(iter(rep["clips"].items()))
-    r = {name.replace("jndenc ", "").split("/")[0]: ratio for name, ratio in c["ratio_vs_plain"].items()}
-    return (f"On a {c['seconds']:g} s {label} training clip (one core, commit `{rep['commit']}`) "
-            f"balanced took {r['balanced']:.1f}x a plain encode, thorough {r['thorough']:.1f}x, fast "
-            f"{r['fast']:.1f}x: balanced samples only shots of 48 frames or more (the test clips above are "
-            "8 s cuts, most of their shots under 48 frames and scored on every frame; `benchmarks/README.md`, "
-            "\"Overhead\").")
+    """One sentence for the README: what each effort costs on the long clips of the default-mode run."""
+    clips = list(rep["clips"].items())
+
+    def cost(level: str) -> str:
+        return " and ".join(f"{c['ratio_vs_plain'][f'jndenc {level}/shot']:.1f}x" for _, c in clips)
+
+    what = " and ".join(f"{c['seconds']:.0f} s {label}" for label, c in clips)
+    return (f"On {what} training clips (each looped from a shorter clip; one core, commit `{rep['commit']}`) "
+            f"balanced took {cost('balanced')} a plain encode, thorough {cost('thorough')}, fast {cost('fast')}: "
+            "balanced samples only shots of 48 frames or more (the test clips above are 8 s cuts, most of their "
+            "shots under 48 frames and scored on every frame; `benchmarks/README.md`, \"Overhead\").")
 
 
 def codecs_short(d: dict) -> str:
@@ -885,19 +888,20 @@ def margin_signals_table(d: dict) -> str:
                                       "share of the size's variance it explains"], rows, [False, True, True, True])
 
 
-def codec_keyint_table(d: dict) -> str:
-    """AV1 and VP9 with their own key-frame intervals and with x264's."""
+def codec_pair_table(d: dict, codecs: dict[str, str], variants: tuple[str, str], script: str) -> str:
+    """Before/after rows of a codec experiment (`benchmarks/experiments/pair.codec_rows`): ``codecs`` maps each row
+    to its name, ``variants`` names the before and after settings."""
     rows = []
-    for row, name in (("balanced@av1", "SVT-AV1"), ("balanced@vp9", "VP9")):
-        for key, what in (("before", "the encoder's own"), ("after", "250 frames, as x264 (kept)")):
+    for row, name in codecs.items():
+        for key, what in zip(("before", "after"), variants):
             r = d["rows"][row][key]
             rows.append([name, what, f"`{r['commit']}`", f"{r['shots']}", f"{r['attempts_per_shot']:.2f}",
                          f"{r['encoded_over_output_frames']:.2f}x", f"{r['bytes']:,}", *_against_before(r)])
-    head = (f"Balanced on {len(d['clips'])} training and validation clips (first {d['frames']} frames each), the two "
-            "runs each pinned to its own core (`benchmarks/experiments/codec_keyint.py`, "
-            "`benchmarks/results/codec_keyint.json`); VMAF per shot on the finished file, time over a plain "
+    head = (f"Balanced on {len(d['clips'])} training and validation clips (first {d['frames']} frames each), each run "
+            f"pinned to one core (`benchmarks/experiments/{script}.py`, "
+            f"`benchmarks/results/{script}.json`); VMAF per shot on the finished file, time over a plain "
             "`-crf 23` x264 encode in the same process:")
-    return head + "\n\n" + md_table(["codec", "key-frame interval", "commit", "shots", "attempts per shot",
+    return head + "\n\n" + md_table(["codec", "setting", "commit", "shots", "attempts per shot",
                                       "frames encoded / output", "bytes", "bytes vs before", "worst shot",
                                       "<= 95.5", "time vs plain, median / worst"], rows,
                                      [False, False, False] + [True] * 8)
@@ -979,9 +983,20 @@ REGIONS: dict[str, Callable[[], str]] = {
     "loop-start-shift": _maybe("benchmarks/results/loop_start_shift.json", loop_start_shift_table,
                                "start-shift replay", "run `benchmarks/experiments/loop_start_shift.py` on "
                                "training/validation runs of `segments.py`"),
-    "codec-keyint": _maybe("benchmarks/results/codec_keyint.json", codec_keyint_table, "key-frame experiment",
+    "codec-keyint": _maybe("benchmarks/results/codec_keyint.json",
+                           lambda d: codec_pair_table(d, {"balanced@av1": "SVT-AV1", "balanced@vp9": "VP9"},
+                                                      ("key frames at the encoder's own interval",
+                                                       "key frames 250 frames apart, as x264 (kept)"), "codec_keyint"),
+                           "key-frame experiment",
                            "run `segments.py` on training/validation clips at two commits, then "
                            "`benchmarks/experiments/codec_keyint.py`"),
+    "codec-qm": _maybe("benchmarks/results/codec_qm.json",
+                       lambda d: codec_pair_table(d, {"balanced@av1": "SVT-AV1"},
+                                                  ("no quantisation matrices (SVT-AV1's default)",
+                                                   "enable-qm=1 (kept)"), "codec_qm"),
+                       "quantisation-matrix experiment",
+                       "run `segments.py` on training/validation clips at two commits, then "
+                       "`benchmarks/experiments/codec_qm.py`"),
     "dask-spread": _maybe("benchmarks/results/dask_spread.json", dask_spread_table, "Dask spread run",
                           "run `dask_spread.py CLIP --out benchmarks/results/dask_spread.json`"),
     "dask-spread-edited": _maybe("benchmarks/results/dask_spread_edited.json", dask_spread_table,

@@ -6,10 +6,10 @@
         --out benchmarks/results/codec_qm.json
 
 ``--before`` and ``--after`` are `benchmarks/segments.py` outputs (rows ``crf23,balanced@av1``) on the same
-training and validation clips, at the commit before the change (203e628) and the one that made it, each process
-pinned to its own core. Reported per run: shots, attempts per shot, encoded frames over output frames, bytes,
-worst shot, shots <= 95.5 (VMAF per shot on the finished file) and time over the plain x264 CRF 23 encode of
-the same process.
+training and validation clips, at the commit before the change (203e628) and the one that made it (3271642),
+one after the other on the same core. Reported per run: shots, attempts per shot, encoded frames over output
+frames, bytes, worst shot, shots <= 95.5 (VMAF per shot on the finished file) and time over the plain x264
+CRF 23 encode of the same process.
 
 Run it only on training and validation clips.
 """

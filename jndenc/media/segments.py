@@ -102,8 +102,9 @@ def codec_args(codec: SegmentCodec, crf: float) -> list[str]:
     """Encoder options of one segment at ``crf`` (on the encoder's own scale), ``codec.preset`` an x264 name.
 
     Film grain synthesis stays off in every AV1 encoder (their default; set anyway): VMAF scores synthesised
-    grain as error. SVT-AV1 codes with quantisation matrices (``enable-qm``, off by default): at equal VMAF they
-    saved 1.6% of its bytes on five training clips at this speed (benchmarks/README.md, "SVT-AV1's tools")."""
+    grain as error. SVT-AV1 codes with quantisation matrices (``enable-qm``, off by default): in the loop they
+    saved 3.8% of its bytes on 14 training and validation clips at the same attempts and band
+    (benchmarks/results/codec_qm.json)."""
     name = codec.name
     q = f"{round(crf):d}"  # every encoder but x264 and x265 takes whole steps
     g = ["-g", str(KEYINT)]  # x264 and x265 have it by default
