@@ -2,8 +2,8 @@
 
 - ``fast``: the frame model's estimate, one pass, nothing measured (`--mode predict`).
 - ``balanced`` (the default): each shot encoded as its own segment from the model's median estimate,
-  measured (on x264 VMAF of every 5th frame in shots of 48 frames or more, of every frame where that reads near
-  the band's lower edge; every frame on other encoders), and re-encoded where it missed the band, at most
+  measured (on x264 VMAF of every 5th frame in shots of 48 frames or more, of every frame where that reads just
+  above the band's lower edge; every frame on other encoders), and re-encoded where it missed the band, at most
   three attempts (`jndenc.shotloop`).
 - ``thorough``: the same loop measuring every frame, with a narrower band above the target and five attempts.
 """

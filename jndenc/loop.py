@@ -51,10 +51,11 @@ class Band:
         low = target - below
         return cls(target=target, low=low, high=max(target + above, low + 0.5), aim=target + aim)
 
-    def near_low(self, vmaf: float, within: float) -> bool:
-        """Whether a reading lies within ``within`` of the lower edge: a measurement that uncertain cannot tell
-        which side of it the shot is on."""
-        return abs(vmaf - self.low) <= within
+    def just_above_low(self, vmaf: float, within: float) -> bool:
+        """Whether a reading lies at or above the lower edge by no more than ``within``: a measurement that uncertain
+        cannot tell that the shot is not below it. (A reading under the edge sends the loop toward quality
+        whatever the truth, so it needs no such check.)"""
+        return 0.0 <= vmaf - self.low <= within
 
     def contains(self, vmaf: float) -> bool:
         return self.low <= vmaf <= self.high

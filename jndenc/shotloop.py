@@ -41,13 +41,16 @@ class LoopOptions:
     aim: float = 0.3
     # measurement: libvmaf scores every `subsample`-th frame of an attempt (from its first) in shots of at least
     # `subsample_min_frames`. Its motion feature still reads every frame, so each scored frame scores as in a
-    # full pass; only the mean is over fewer frames. A sampled reading within `recheck` of the band's lower edge
-    # (the edge that decides whether a shot is visibly worse) is measured again on every frame before the loop
-    # decides; elsewhere the sampled reading decides. Chosen on the loop's attempts on 16 training and validation
+    # full pass; only the mean is over fewer frames. Chosen on the loop's attempts on 16 training and validation
     # clips (benchmarks/experiments/vmaf_subsample.py, results/vmaf_subsample.json): on pieces of 48 frames or
     # more read at VMAF 90-98, every 5th frame (`jndenc.media.segments.sampled_mean`) came within 0.32 of the full
     # mean on 95% of them (every 4th and 6th: 0.50 and 0.63, they alias with x264's frame types; every 2nd and
-    # 3rd: 0.24 and 0.32 for less saved), for an attempt costing 0.70x a full one (median over the clips)
+    # 3rd: 0.24 and 0.32 for less saved), for an attempt costing 0.70x a full one (median over the clips).
+    # A sampled reading at or above the band's lower edge (the edge that decides whether a shot is visibly worse)
+    # by no more than `recheck` is measured again on every frame before the loop accepts it; elsewhere the
+    # sampled reading decides. A reading under the edge is not measured again: the loop steps toward quality
+    # whatever a full pass would say, and the full pass (about an encode's cost) bought only the chance that the
+    # shot read in the band after all (benchmarks/results/loop_recheck.json, training and validation clips).
     # The study measured x264 attempts only: other encoders' frame structures (VP9's alt-ref frames, AV1's
     # hierarchical groups, x265's) were not, so their attempts are scored on every frame (`for_encoder`)
     subsample: int = 1
@@ -74,7 +77,7 @@ class LoopOptions:
             return "VMAF of every frame of the segment"
         return (f"VMAF of every {ordinal(self.subsample)} frame of the segment in shots of "
                 f"{self.subsample_min_frames} frames or more (every frame where that read within "
-                f"{self.recheck:g} of the band's lower edge), of every frame in shorter ones")
+                f"{self.recheck:g} above the band's lower edge), of every frame in shorter ones")
 
 
 def ordinal(n: int) -> str:
@@ -95,7 +98,7 @@ class ShotLoop:
     p5: float
     slope: float = L.DEFAULT_SLOPE  # VMAF per CRF step the first step assumed (on the encoder's scale)
     started_from: int | None = None  # a later piece of a long shot: the piece whose attempts gave its start
-    rechecks: int = 0  # sampled readings near the lower edge measured again on every frame
+    rechecks: int = 0  # sampled readings just above the lower edge measured again on every frame
 
     @property
     def crf(self) -> float:
@@ -219,7 +222,7 @@ class ShotJob:
             m = S.run_attempt(self.src, seg, frames, codec=self.codec, crf=crf, seek=seek,
                               subsample=self.options.every(s.end_frame - s.start_frame),
                               what=f"encoding shot {i} (frames {s.start_frame}-{s.end_frame}) of {self.src}")
-            rechecked = m.scored < m.frames and self.band.near_low(m.vmaf, self.options.recheck)
+            rechecked = m.scored < m.frames and self.band.just_above_low(m.vmaf, self.options.recheck)
             if rechecked:
                 m = S.remeasure(self.src, seg, frames, bit_depth=self.codec.bit_depth, seek=seek,
                                 what=f"measuring shot {i} (frames {s.start_frame}-{s.end_frame}) of {self.src}")

@@ -34,7 +34,8 @@ def test_band_edges_and_aim():
     assert b.contains(93.7) and b.contains(95.0) and not b.contains(93.69) and not b.contains(95.01)
     g = Band.around(94.0, below=0.1, above=0.2)
     assert g.low == pytest.approx(93.9) and g.high == pytest.approx(94.4)  # at least 0.5 wide
-    assert b.near_low(93.4, 0.3) and b.near_low(94.0, 0.3) and not b.near_low(94.01, 0.3)
+    assert b.just_above_low(93.7, 0.3) and b.just_above_low(94.0, 0.3)
+    assert not b.just_above_low(94.01, 0.3) and not b.just_above_low(93.69, 0.3)  # under the edge: toward quality
 
 
 def test_in_band_needs_no_more_attempts():

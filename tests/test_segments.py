@@ -427,20 +427,25 @@ def test_the_loop_subsamples_only_shots_long_enough_and_keeps_its_band():
     assert [o.for_encoder(e).every(240) for e in ("libx265", "libsvtav1", "libvpx-vp9")] == [1, 1, 1]
 
 
-def test_a_sampled_reading_near_the_lower_edge_is_measured_again_on_every_frame(cut_clip, tmp_path):
+def test_a_sampled_reading_just_above_the_lower_edge_is_measured_again_on_every_frame(cut_clip, tmp_path):
     """Three 50-frame shots (the later two reached by seeking) at one CRF, one attempt each: measured on every
-    frame, on every 5th, and on every 5th with every reading rechecked; the recheck gives the full pass's VMAF."""
+    frame, on every 5th, and on every 5th with every reading rechecked; the recheck gives the full pass's VMAF.
+    Readings under the lower edge are not rechecked."""
     plan, info = plan_at(cut_clip, 30)
 
-    def shots(**kw):
-        _, res = shotloop.run(cut_clip, tmp_path / "o.mp4", plan, info, target=94.0,
+    def shots(target=94.0, **kw):
+        _, res = shotloop.run(cut_clip, tmp_path / "o.mp4", plan, info, target=target,
                               options=shotloop.LoopOptions(budget=1, jobs=2, **kw), thresholds=DEFAULT_THRESHOLDS,
                               stream_maps=[], stream_kw={})
         return [s.vmaf for s in res.shots], sum(s.rechecks for s in res.shots)
 
     full, _ = shots()
     sampled, none = shots(subsample=5, subsample_min_frames=48, recheck=0.0)
-    rechecked, every = shots(subsample=5, subsample_min_frames=48, recheck=100.0)
+    # a band whose lower edge lies under every reading: each is within the window above it
+    rechecked, every = shots(target=50.0, subsample=5, subsample_min_frames=48, recheck=100.0)
     assert none == 0 and every == 3
     assert rechecked == pytest.approx(full, abs=1e-6)
     assert max(abs(a - b) for a, b in zip(sampled, full)) > 1e-3  # the sample is a different mean
+    # a band whose lower edge lies over every reading: under the edge, none is measured again
+    _, under = shots(target=max(full) + 1.0, subsample=5, subsample_min_frames=48, recheck=100.0)
+    assert under == 0
