@@ -47,8 +47,10 @@ class LoopOptions:
     # mean on 95% of them (every 4th and 6th: 0.50 and 0.63, they alias with x264's frame types; every 2nd and
     # 3rd: 0.24 and 0.32 for less saved), for an attempt costing 0.70x a full one (median over the clips).
     # A sampled reading at or above the band's lower edge (the edge that decides whether a shot is visibly worse)
-    # by no more than `recheck` is measured again on every frame before the loop accepts it; elsewhere the
-    # sampled reading decides. A reading under the edge is not measured again: the loop steps toward quality
+    # by no more than `recheck`, or than `recheck_errors` standard errors of that reading where that is more
+    # (`jndenc.media.segments.sampled_error`: a shot whose frames differ a lot is read less surely; on a
+    # training clip's 48-frame shot with frames from 87 to 98, every 5th frame read 94.39 and every frame 92.91),
+    # is measured again on every frame before the loop accepts it; elsewhere the sampled reading decides. A reading under the edge is not measured again: the loop steps toward quality
     # whatever a full pass would say, and the full pass (about an encode's cost) bought only the chance that the
     # shot read in the band after all (benchmarks/results/loop_recheck.json, training and validation clips).
     # The study measured x264 attempts only: other encoders' frame structures (VP9's alt-ref frames, AV1's
@@ -56,6 +58,7 @@ class LoopOptions:
     subsample: int = 1
     subsample_min_frames: int = 48
     recheck: float = 0.32
+    recheck_errors: float = 2.0  # one-sided, about 98% under a normal error; set a priori, not tuned
     subsampled_encoders: tuple[str, ...] = ("libx264",)
     slope_scale: float = 0.6  # first step: this share of the model's JND1-JND2 chord (`jndenc.loop.first_slope`)
     steeper_up: bool = True  # ... steeper for a step up from far above the aim (`jndenc.loop.rise`)
@@ -77,7 +80,8 @@ class LoopOptions:
             return "VMAF of every frame of the segment"
         return (f"VMAF of every {ordinal(self.subsample)} frame of the segment in shots of "
                 f"{self.subsample_min_frames} frames or more (every frame where that read within "
-                f"{self.recheck:g} above the band's lower edge), of every frame in shorter ones")
+                f"{self.recheck:g}, or {self.recheck_errors:g} standard errors, above the band's lower edge), of "
+                "every frame in shorter ones")
 
 
 def ordinal(n: int) -> str:
@@ -222,7 +226,8 @@ class ShotJob:
             m = S.run_attempt(self.src, seg, frames, codec=self.codec, crf=crf, seek=seek,
                               subsample=self.options.every(s.end_frame - s.start_frame),
                               what=f"encoding shot {i} (frames {s.start_frame}-{s.end_frame}) of {self.src}")
-            rechecked = m.scored < m.frames and self.band.just_above_low(m.vmaf, self.options.recheck)
+            window = max(self.options.recheck, self.options.recheck_errors * m.error)
+            rechecked = m.scored < m.frames and self.band.just_above_low(m.vmaf, window)
             if rechecked:
                 m = S.remeasure(self.src, seg, frames, bit_depth=self.codec.bit_depth, seek=seek,
                                 what=f"measuring shot {i} (frames {s.start_frame}-{s.end_frame}) of {self.src}")

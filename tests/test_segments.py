@@ -449,3 +449,16 @@ def test_a_sampled_reading_just_above_the_lower_edge_is_measured_again_on_every_
     # a band whose lower edge lies over every reading: under the edge, none is measured again
     _, under = shots(target=max(full) + 1.0, subsample=5, subsample_min_frames=48, recheck=100.0)
     assert under == 0
+
+
+def test_a_sampled_reading_knows_how_sure_it_is():
+    """The standard error of every 5th frame's mean: 0 when every frame was scored, small on steady frames,
+    large on frames that differ a lot, and unknown (infinite) from one frame standing for the rest."""
+    steady = np.array([90.0] + [95.0 + 0.1 * (k % 2) for k in range(10)])
+    mixed = np.array([90.0] + [87.0, 98.0] * 5)
+    assert S.sampled_error(np.full(48, 95.0), 48) == 0.0
+    assert S.sampled_error(steady, 50) < 0.05 < 1.0 < S.sampled_error(mixed, 50)
+    assert S.sampled_error(np.array([90.0, 95.0]), 10) == float("inf")
+    # the loop's window for such a reading reaches far above the lower edge
+    o = shotloop.LoopOptions(subsample=5)
+    assert max(o.recheck, o.recheck_errors * S.sampled_error(mixed, 50)) > 2.0

@@ -169,6 +169,7 @@ class Measured:
     vmaf: float  # mean over the scored frames
     p5: float
     scored: int
+    error: float = 0.0  # standard error of ``vmaf`` as the mean of every frame (`sampled_error`); 0: all scored
 
 
 def measure_args(src: str | os.PathLike, seg: str | os.PathLike, log: str | os.PathLike, frames: tuple[int, int],
@@ -192,12 +193,27 @@ def sampled_mean(scored: np.ndarray, frames: int) -> float:
     return float((scored[0] + (frames - 1) * scored[1:].mean()) / frames)
 
 
+def sampled_error(scored: np.ndarray, frames: int) -> float:
+    """The standard error of `sampled_mean` as an estimate of the mean over all ``frames``: the spread of the
+    frames standing for the rest over their number, with the finite-population correction (0 when every frame
+    was scored; infinite when too few were to tell). A shot whose frames differ a lot (a flash, fast motion,
+    frames at 87 and 98) is read far less surely from every 5th frame than a steady one."""
+    if scored.size >= frames:
+        return 0.0
+    rest = scored[1:]
+    if rest.size < 2:
+        return float("inf")
+    k, n = rest.size, frames - 1
+    se = float(rest.std(ddof=1)) / np.sqrt(k) * np.sqrt(max(0.0, 1.0 - k / n))
+    return float(se * n / frames)
+
+
 def _measured(out: Path, scores: np.ndarray) -> Measured:
     pc = count_packets(out)
     if not scores.size:
         return Measured(pc.bytes, pc.frames, float("nan"), float("nan"), 0)
     return Measured(pc.bytes, pc.frames, sampled_mean(scores, pc.frames), float(np.percentile(scores, 5)),
-                    int(scores.size))
+                    int(scores.size), sampled_error(scores, pc.frames))
 
 
 def run_attempt(src: str | os.PathLike, out: Path, frames: tuple[int, int], *, codec: SegmentCodec, crf: float,

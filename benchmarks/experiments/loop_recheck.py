@@ -1,0 +1,50 @@
+#!/usr/bin/env python3
+"""Does measuring again only the sampled readings just above the band's lower edge (not those under it) save
+time without moving a shot? Balanced with every sampled reading within 0.32 of the edge, on either side,
+scored again on every frame (``--before``) and only those at or up to 0.32 above it (``--after``,
+`jndenc.loop.Band.just_above_low`).
+
+    python benchmarks/experiments/loop_recheck.py --before A.json --after B.json \\
+        --out benchmarks/results/loop_recheck.json
+
+``--before`` and ``--after`` are `benchmarks/segments.py` outputs (rows ``crf23,balanced``) on the same
+training and validation clips with more than one shot in their first 240 frames, at the commit before the
+change (054a0df) and the one that made it (0063b64), each run as two processes pinned to one core each.
+Reported per run: shots, attempts per shot, rechecks, encoded frames over output frames, seconds in the
+attempts, bytes, worst shot, shots >= 93.5 and <= 95.5 on the finished file (every frame scored,
+`jndenc.verify`) and time over the plain CRF 23 encode of the same process (median and worst over clips).
+
+Run it only on training and validation clips.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import pair  # noqa: E402
+
+
+def measured(run: dict) -> dict:
+    out, clips = pair.row_figures(run, "balanced")
+    vm = np.array([v for _, r in clips for v in r["vmaf"]])
+    out.update({"attempts_per_shot": round(sum(r["loop"]["attempts"] for _, r in clips) / out["shots"], 3),
+                "rechecks": sum(r["loop"].get("rechecks", 0) for _, r in clips),
+                "attempts_s": round(sum(r["cost"]["attempts"]["wall_s"] for _, r in clips), 1),
+                "share_ge_93_5": round(float(np.mean(vm >= 93.5)), 3),
+                "per_clip": pair.per_clip(clips)})
+    return out
+
+
+def main(argv=None) -> int:
+    before, after, out_path = pair.load(__doc__, argv)
+    b, a = measured(before), measured(after)
+    a["attempts_s_vs_before"] = round(a["attempts_s"] / b["attempts_s"], 3)
+    pair.write(before, b, a, out_path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
