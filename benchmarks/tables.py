@@ -952,7 +952,8 @@ def loop_subsample_table(d: dict) -> str:
 def loop_recheck_table(d: dict) -> str:
     """Balanced with sampled readings rechecked on both sides of the lower edge against above it only."""
     rows = []
-    for key, what in (("before", "within 0.32 on either side"), ("after", "0 to 0.32 above the edge (kept)")):
+    for key, what in (("before", "within 0.32 on either side of the edge"),
+                      ("after", "above the edge by up to 0.32 or 2 standard errors (kept)")):
         r = d[key]
         rows.append([what, f"`{r['commit']}`", str(r["shots"]), f"{r['attempts_per_shot']:.2f}", str(r["rechecks"]),
                      f"{r['encoded_over_output_frames']:.2f}x", f"{r['attempts_s']:.1f} s",
