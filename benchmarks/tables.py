@@ -499,7 +499,7 @@ def efforts_reading(res: dict) -> str:
             f"{b['mean_per_clip_saving_pct']:.1f}% per clip and lands at {b['vs_oracle_pct']:+.1f}% of the "
             f"oracle's bytes with its worst shot at {b['worst_shot']:.2f} on the finished file, and fast spends "
             f"{f['vs_crf23_pct']:.0f}% more than CRF 23 because its margin is sized for the model's error. Every "
-            f"attempt costs an encode plus a VMAF pass (balanced scores every 5th frame, thorough every frame, "
+            f"attempt costs an encode plus a VMAF pass (balanced scores every 3rd frame, thorough every frame, "
             f"which costs about another encode at 720p on one core), and a shot took "
             f"{b['attempts_per_shot']:.1f} attempts on average from the model's start, so balanced costs "
             f"{b['wall_vs_plain_median']:.1f}x a plain encode at the median (up "

@@ -2,7 +2,7 @@
 
 - ``fast``: the frame model's estimate, one pass, nothing measured (`--mode predict`).
 - ``balanced`` (the default): each shot encoded as its own segment from the model's median estimate,
-  measured (on x264 VMAF of every 5th frame in shots of 48 frames or more, of every frame where that reads just
+  measured (on x264 VMAF of every 3rd frame in shots of 48 frames or more, of every frame where that reads just
   above the band's lower edge; every frame on other encoders), and re-encoded where it missed the band, at most
   three attempts (`jndenc.shotloop`).
 - ``thorough``: the same loop measuring every frame, with a narrower band above the target and five attempts.
@@ -29,7 +29,7 @@ class Effort:
 # only push the first attempt further from the target
 EFFORTS = {
     "fast": Effort("fast", 0.9, None),
-    "balanced": Effort("balanced", 0.5, LoopOptions(budget=3, subsample=5)),
+    "balanced": Effort("balanced", 0.5, LoopOptions(budget=3, subsample=3)),
     "thorough": Effort("thorough", 0.5, LoopOptions(budget=5, above=0.5)),
 }
 

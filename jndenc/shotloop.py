@@ -41,18 +41,22 @@ class LoopOptions:
     aim: float = 0.3
     # measurement: libvmaf scores every `subsample`-th frame of an attempt (from its first) in shots of at least
     # `subsample_min_frames`. Its motion feature still reads every frame, so each scored frame scores as in a
-    # full pass; only the mean is over fewer frames. Chosen on the loop's attempts on 16 training and validation
+    # full pass; only the mean is over fewer frames. Measured on the loop's attempts on 16 training and validation
     # clips (benchmarks/experiments/vmaf_subsample.py, results/vmaf_subsample.json): on pieces of 48 frames or
-    # more read at VMAF 90-98, every 5th frame (`jndenc.media.segments.sampled_mean`) came within 0.32 of the full
-    # mean on 95% of them (every 4th and 6th: 0.50 and 0.63, they alias with x264's frame types; every 2nd and
-    # 3rd: 0.24 and 0.32 for less saved), for an attempt costing 0.70x a full one (median over the clips).
+    # more read at VMAF 90-98, every 3rd and every 5th frame (`jndenc.media.segments.sampled_mean`) came within
+    # 0.30 of the full mean on 95% of them (every 4th and 6th: 0.50 and 0.63, they alias with x264's frame types).
+    # Balanced takes every 3rd (in the study an attempt on every 2nd frame cost 0.81x a full one, on every 5th
+    # 0.70x; every 3rd lies between): every 5th aliases with 3:2 pulldown, film telecined to 29.97 fps, whose
+    # five-frame cadence puts two combed frames in every five; on such a training clip (a 129-frame shot of
+    # short_hamilton_clip.mp4) every 5th frame read 94.77 where every frame reads 92.49, every 3rd within 0.15.
     # A sampled reading at or above the band's lower edge (the edge that decides whether a shot is visibly worse)
     # by no more than `recheck`, or than `recheck_errors` standard errors of that reading where that is more
     # (`jndenc.media.segments.sampled_error`: a shot whose frames differ a lot is read less surely; on a
     # training clip's 48-frame shot with frames from 87 to 98, every 5th frame read 94.39 and every frame 92.91),
-    # is measured again on every frame before the loop accepts it; elsewhere the sampled reading decides. A reading under the edge is not measured again: the loop steps toward quality
-    # whatever a full pass would say, and the full pass (about an encode's cost) bought only the chance that the
-    # shot read in the band after all (benchmarks/results/loop_recheck.json, training and validation clips).
+    # is measured again on every frame before the loop accepts it; elsewhere the sampled reading decides. A reading
+    # under the edge is not measured again: the loop steps toward quality whatever a full pass would say, and the
+    # full pass (about an encode's cost) bought only the chance that the shot read in the band after all
+    # (benchmarks/results/loop_recheck.json, training and validation clips).
     # The study measured x264 attempts only: other encoders' frame structures (VP9's alt-ref frames, AV1's
     # hierarchical groups, x265's) were not, so their attempts are scored on every frame (`for_encoder`)
     subsample: int = 1
