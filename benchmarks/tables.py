@@ -949,20 +949,23 @@ def loop_subsample_table(d: dict) -> str:
                                       "time vs plain, median / worst"], rows, [False, False] + [True] * 11)
 
 
-def loop_recheck_table(d: dict) -> str:
-    """Balanced with sampled readings rechecked on both sides of the lower edge against above it only."""
+def loop_recheck_table(d: dict, labels: tuple[str, str] = ("every 5th frame, rechecked within 0.32 on either side "
+                                                           "of the edge",
+                                                           "every 5th frame, rechecked above the edge by up to "
+                                                           "0.32 or 2 standard errors"),
+                       script: str = "loop_recheck") -> str:
+    """Balanced with two ways of sampling and rechecking its readings (`loop_recheck.py`, `loop_stride.py`)."""
     rows = []
-    for key, what in (("before", "within 0.32 on either side of the edge"),
-                      ("after", "above the edge by up to 0.32 or 2 standard errors (kept)")):
+    for key, what in zip(("before", "after"), labels):
         r = d[key]
         rows.append([what, f"`{r['commit']}`", str(r["shots"]), f"{r['attempts_per_shot']:.2f}", str(r["rechecks"]),
                      f"{r['encoded_over_output_frames']:.2f}x", f"{r['attempts_s']:.1f} s",
                      f"{100 * r['share_ge_93_5']:.0f}%", *_against_before(r)])
     head = (f"Balanced on {len(d['clips'])} training and validation clips with more than one shot in their first "
             f"{d['frames']} frames, each run as two processes pinned to one core each "
-            "(`benchmarks/experiments/loop_recheck.py`, `benchmarks/results/loop_recheck.json`); VMAF per shot on "
+            f"(`benchmarks/experiments/{script}.py`, `benchmarks/results/{script}.json`); VMAF per shot on "
             "the finished file (every frame), time over a plain `-crf 23` x264 encode in the same process:")
-    return head + "\n\n" + md_table(["sampled readings measured again", "commit", "shots", "attempts per shot",
+    return head + "\n\n" + md_table(["readings", "commit", "shots", "attempts per shot",
                                       "rechecks", "frames encoded / output", "attempts", ">= 93.5",
                                       "bytes vs before", "worst shot", "<= 95.5", "time vs plain, median / worst"],
                                      rows, [False, False] + [True] * 10)
@@ -993,6 +996,11 @@ REGIONS: dict[str, Callable[[], str]] = {
     "loop-recheck": _maybe("benchmarks/results/loop_recheck.json", loop_recheck_table, "recheck experiment",
                            "run `segments.py` on training/validation clips at two commits, then "
                            "`benchmarks/experiments/loop_recheck.py`"),
+    "loop-stride": _maybe("benchmarks/results/loop_stride.json",
+                          lambda d: loop_recheck_table(d, ("every 5th frame", "every 3rd frame (kept)"),
+                                                       "loop_stride"), "stride experiment",
+                          "run `segments.py` on training/validation clips at two commits, then "
+                          "`benchmarks/experiments/loop_stride.py`"),
     "loop-rise": _maybe("benchmarks/results/loop_rise.json", loop_rise_table, "first-step experiment",
                         "run `segments.py` on training/validation clips at two commits, then "
                         "`benchmarks/experiments/loop_rise.py`"),
