@@ -122,8 +122,8 @@ _GROUPS = {"aim": Aim, "work": Work, "codec": Codec, "expert": Expert, "analysis
 _GROUP_OF = {f.name: g for g, cls in _GROUPS.items() for f in fields(cls)}
 # the planner's keywords (`jndenc.pipeline.analyse_and_plan`) and the group each comes from
 PLAN_KEYS = ("mode", "crf", "codec", "preset", "calibration", "target_jnd", "margin", "confidence", "min_crf",
-              "max_crf", "granularity", "weights", "predictor", "sample_every", "shot_options", "thresholds", "metric",
-              "pool", "workers", "trial_seconds", "crf_step", "max_trials", "trial_cache", "guided_start", "prior")
+             "max_crf", "granularity", "weights", "predictor", "sample_every", "shot_options", "thresholds", "metric",
+             "pool", "workers", "trial_seconds", "crf_step", "max_trials", "trial_cache", "guided_start", "prior")
 
 
 @dataclass(frozen=True)

@@ -91,7 +91,8 @@ class LoopOptions:
 def ordinal(n: int) -> str:
     """``n`` as an English ordinal: 1st, 2nd, 3rd, 4th, 11th, 22nd."""
     last = n % 10 if n % 100 not in (11, 12, 13) else 0
-    return f"{n}{ {1: 'st', 2: 'nd', 3: 'rd'}.get(last, 'th')}"
+    suffix = {1: "st", 2: "nd", 3: "rd"}.get(last, "th")
+    return f"{n}{suffix}"
 
 
 @dataclass

@@ -197,7 +197,7 @@ def sampled_error(scored: np.ndarray, frames: int) -> float:
     """The standard error of `sampled_mean` as an estimate of the mean over all ``frames``: the spread of the
     frames standing for the rest over their number, with the finite-population correction (0 when every frame
     was scored; infinite when too few were to tell). A shot whose frames differ a lot (a flash, fast motion,
-    frames at 87 and 98) is read far less surely from every 5th frame than a steady one."""
+    frames at 87 and 98) is read far less surely from every Nth frame than a steady one."""
     if scored.size >= frames:
         return 0.0
     rest = scored[1:]
