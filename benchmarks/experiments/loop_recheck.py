@@ -22,29 +22,18 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import pair  # noqa: E402
 
 
 def measured(run: dict) -> dict:
-    out, clips = pair.row_figures(run, "balanced")
-    vm = np.array([v for _, r in clips for v in r["vmaf"]])
-    out.update({"attempts_per_shot": round(sum(r["loop"]["attempts"] for _, r in clips) / out["shots"], 3),
-                "rechecks": sum(r["loop"].get("rechecks", 0) for _, r in clips),
-                "attempts_s": round(sum(r["cost"]["attempts"]["wall_s"] for _, r in clips), 1),
-                "share_ge_93_5": round(float(np.mean(vm >= 93.5)), 3),
-                "per_clip": pair.per_clip(clips)})
+    out, clips = pair.loop_figures(run)
+    out["per_clip"] = pair.per_clip(clips)
     return out
 
 
 def main(argv=None) -> int:
-    before, after, out_path = pair.load(__doc__, argv)
-    b, a = measured(before), measured(after)
-    a["attempts_s_vs_before"] = round(a["attempts_s"] / b["attempts_s"], 3)
-    pair.write(before, b, a, out_path)
-    return 0
+    return pair.main(__doc__, measured, argv)
 
 
 if __name__ == "__main__":

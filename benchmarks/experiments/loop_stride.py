@@ -23,11 +23,7 @@ from loop_recheck import measured  # noqa: E402
 
 
 def main(argv=None) -> int:
-    before, after, out_path = pair.load(__doc__, argv)
-    b, a = measured(before), measured(after)
-    a["attempts_s_vs_before"] = round(a["attempts_s"] / b["attempts_s"], 3)
-    pair.write(before, b, a, out_path)
-    return 0
+    return pair.main(__doc__, measured, argv)
 
 
 if __name__ == "__main__":

@@ -39,6 +39,27 @@ def row_figures(run: dict, row: str) -> tuple[dict, list]:
             "wall_vs_plain_worst": round(max(wall), 2)}, clips
 
 
+def loop_figures(run: dict, row: str = "balanced") -> tuple[dict, list]:
+    """`row_figures` and what the loop did: attempts per shot, rechecks, seconds in the attempts and shots >= 93.5
+    on the finished file."""
+    out, clips = row_figures(run, row)
+    vm = np.array([v for _, r in clips for v in r["vmaf"]])
+    out.update({"attempts_per_shot": round(sum(r["loop"]["attempts"] for _, r in clips) / out["shots"], 3),
+                "rechecks": sum(r["loop"].get("rechecks", 0) for _, r in clips),
+                "attempts_s": round(sum(r["cost"]["attempts"]["wall_s"] for _, r in clips), 1),
+                "share_ge_93_5": round(float(np.mean(vm >= 93.5)), 3)})
+    return out, clips
+
+
+def main(doc: str, measured, argv=None) -> int:
+    """A before/after experiment's command: both runs through ``measured``, the attempts' seconds compared."""
+    before, after, out_path = load(doc, argv)
+    b, a = measured(before), measured(after)
+    a["attempts_s_vs_before"] = round(a["attempts_s"] / b["attempts_s"], 3)
+    write(before, b, a, out_path)
+    return 0
+
+
 def header(before: dict) -> dict:
     return {"clips": [c["clip"] for c in before["clips"]], "machine": before.get("machine"),
             "frames": before.get("options", {}).get("max_frames")}
