@@ -27,7 +27,8 @@ from jndenc.media.probe import probe
 from jndenc.output import stream_options
 from jndenc.pipeline import plan as make_plan
 from jndenc.search import DEFAULT_THRESHOLDS
-from jndenc.shotloop import LoopOptions, run as run_segments
+from jndenc.loop_options import LoopOptions
+from jndenc.shotloop import run as run_segments
 from jndenc.verify import verify
 
 

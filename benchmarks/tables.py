@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from jndenc.bench.report import averages_table
-from jndenc.shotloop import ordinal
+from jndenc.loop_options import ordinal
 from jndenc.verify import TIGHTEN_CONFIDENCE
 from jndenc.training.derive import parent_stem
 

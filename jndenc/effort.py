@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .errors import UserError
-from .shotloop import LoopOptions
+from .loop_options import LoopOptions
 
 DEFAULT_EFFORT = "balanced"
 

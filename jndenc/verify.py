@@ -77,7 +77,7 @@ def verify(output: str | os.PathLike, source: str | os.PathLike, shots: Sequence
     """Per-shot VMAF (mean, p5 over the shot's frames) of ``output`` against ``source``, in one libvmaf pass.
 
     VMAF alone (no PSNR/SSIM features): the same VMAF for half the CPU. Every frame is scored: this is the
-    measurement users check the loop's own (possibly subsampled, `jndenc.shotloop.LoopOptions`) against.
+    measurement users check the loop's own (possibly subsampled, `jndenc.loop_options.LoopOptions`) against.
     """
     with bar(shots[-1][1] if shots else None, "measuring VMAF", quiet) as pb:
         q = compare(output, source, bit_depth=bit_depth, threads=threads, features=(), name=name,

@@ -21,7 +21,7 @@ from jndenc.media import segments as S
 from jndenc.media.probe import probe
 from jndenc.planner import PlanOptions, ShotPlan, fixed_plan
 from jndenc.search import DEFAULT_THRESHOLDS
-from jndenc import loop, shotloop, starts
+from jndenc import loop, loop_options, shotloop, starts
 
 
 def frame_times(path) -> list:
@@ -139,7 +139,7 @@ def test_a_bad_start_converges_into_the_band(cut_clip, tmp_path, offset):
     """Start every shot 8 CRF away from where balanced lands it: the loop still ends inside the band."""
     first = encode(cut_clip, tmp_path / "ref.mp4", jobs=2)
     plan = replace(first.plan, shots=[replace(s, crf=min(max(s.crf + offset, 10), 40)) for s in first.plan.shots])
-    options = shotloop.LoopOptions(budget=5, jobs=2)
+    options = loop_options.LoopOptions(budget=5, jobs=2)
     _, res = shotloop.run(cut_clip, tmp_path / "o.mp4", plan, probe(cut_clip), target=94.0, options=options,
                           thresholds=DEFAULT_THRESHOLDS, stream_maps=[], stream_kw={})
     for s in res.shots:
@@ -152,7 +152,7 @@ def test_a_shot_already_in_band_is_encoded_once(cut_clip, tmp_path):
     inside = [i for i, s in enumerate(first.loop.shots) if s.outcome == "in_band"]
     assert inside
     _, res = shotloop.run(cut_clip, tmp_path / "o.mp4", first.plan, probe(cut_clip), target=94.0,
-                          options=shotloop.LoopOptions(jobs=2), thresholds=DEFAULT_THRESHOLDS, stream_maps=[],
+                          options=loop_options.LoopOptions(jobs=2), thresholds=DEFAULT_THRESHOLDS, stream_maps=[],
                           stream_kw={})
     for i in inside:
         assert len(res.shots[i].attempts) == 1
@@ -416,12 +416,12 @@ def test_a_subsampled_attempt_scores_every_nth_frame_as_the_full_pass_does(cut_c
 
 
 def test_the_loop_subsamples_only_shots_long_enough_and_keeps_its_band():
-    o = shotloop.LoopOptions(subsample=5, subsample_min_frames=48)
+    o = loop_options.LoopOptions(subsample=5, subsample_min_frames=48)
     assert (o.every(47), o.every(48)) == (1, 5)
-    full = shotloop.LoopOptions()
+    full = loop_options.LoopOptions()
     assert o.band(94.0) == full.band(94.0)
     assert "every 5th frame" in o.measurement() and full.measurement() == "VMAF of every frame of the segment"
-    assert [shotloop.ordinal(n) for n in (1, 2, 3, 5, 12, 22)] == ["1st", "2nd", "3rd", "5th", "12th", "22nd"]
+    assert [loop_options.ordinal(n) for n in (1, 2, 3, 5, 12, 22)] == ["1st", "2nd", "3rd", "5th", "12th", "22nd"]
     # measured on x264's frame types only: every other encoder scores every frame
     assert o.for_encoder("libx264") is o
     assert [o.for_encoder(e).every(240) for e in ("libx265", "libsvtav1", "libvpx-vp9")] == [1, 1, 1]
@@ -435,7 +435,7 @@ def test_a_sampled_reading_just_above_the_lower_edge_is_measured_again_on_every_
 
     def shots(target=94.0, **kw):
         _, res = shotloop.run(cut_clip, tmp_path / "o.mp4", plan, info, target=target,
-                              options=shotloop.LoopOptions(budget=1, jobs=2, **kw), thresholds=DEFAULT_THRESHOLDS,
+                              options=loop_options.LoopOptions(budget=1, jobs=2, **kw), thresholds=DEFAULT_THRESHOLDS,
                               stream_maps=[], stream_kw={})
         return [s.vmaf for s in res.shots], sum(s.rechecks for s in res.shots)
 
@@ -460,5 +460,5 @@ def test_a_sampled_reading_knows_how_sure_it_is():
     assert S.sampled_error(steady, 50) < 0.05 < 1.0 < S.sampled_error(mixed, 50)
     assert S.sampled_error(np.array([90.0, 95.0]), 10) == float("inf")
     # the loop's window for such a reading reaches far above the lower edge
-    o = shotloop.LoopOptions(subsample=5)
+    o = loop_options.LoopOptions(subsample=5)
     assert max(o.recheck, o.recheck_errors * S.sampled_error(mixed, 50)) > 2.0

@@ -2,7 +2,7 @@
 """Does measuring each attempt on every 5th frame make the loop cheaper without moving a shot? Balanced with
 every attempt scored on every frame (``--before``) and on every 5th frame in shots of 48 frames or more,
 measured again on every frame where that read within 0.3 of the band's lower edge (``--after``,
-`jndenc.shotloop.LoopOptions.subsample`; chosen with `vmaf_subsample.py`).
+`jndenc.loop_options.LoopOptions.subsample`; chosen with `vmaf_subsample.py`).
 
     python benchmarks/experiments/loop_subsample.py --before A.json --after B.json \\
         --out benchmarks/results/loop_subsample.json
