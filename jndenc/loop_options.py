@@ -51,6 +51,11 @@ class LoopOptions:
         """These options as they apply to ``encoder``: every frame scored where sampling was not measured on it."""
         return self if encoder in self.subsampled_encoders else replace(self, subsample=1)
 
+    def recheck_window(self, error: float) -> float:
+        """How far above the band's lower edge a sampled reading with standard error ``error`` is measured again on
+        every frame: `recheck`, or `recheck_errors` standard errors where that is more."""
+        return max(self.recheck, self.recheck_errors * error)
+
     def every(self, frames: int) -> int:
         """Every how many frames a shot of ``frames`` frames is scored (1: every frame)."""
         return self.subsample if frames >= self.subsample_min_frames else 1

@@ -168,8 +168,7 @@ class ShotJob:
             m = S.run_attempt(self.src, seg, frames, codec=self.codec, crf=crf, seek=seek,
                               subsample=self.options.every(s.end_frame - s.start_frame),
                               what=f"encoding shot {i} (frames {s.start_frame}-{s.end_frame}) of {self.src}")
-            window = max(self.options.recheck, self.options.recheck_errors * m.error)
-            rechecked = m.scored < m.frames and self.band.just_above_low(m.vmaf, window)
+            rechecked = m.scored < m.frames and self.band.just_above_low(m.vmaf, self.options.recheck_window(m.error))
             if rechecked:
                 m = S.remeasure(self.src, seg, frames, bit_depth=self.codec.bit_depth, seek=seek,
                                 what=f"measuring shot {i} (frames {s.start_frame}-{s.end_frame}) of {self.src}")

@@ -461,4 +461,5 @@ def test_a_sampled_reading_knows_how_sure_it_is():
     assert S.sampled_error(np.array([90.0, 95.0]), 10) == float("inf")
     # the loop's window for such a reading reaches far above the lower edge
     o = loop_options.LoopOptions(subsample=5)
-    assert max(o.recheck, o.recheck_errors * S.sampled_error(mixed, 50)) > 2.0
+    assert o.recheck_window(S.sampled_error(mixed, 50)) > 2.0
+    assert o.recheck_window(S.sampled_error(steady, 50)) == o.recheck  # a steady sample keeps the study's window
