@@ -163,9 +163,14 @@ def test_rendering_follows_the_json():
         t.fill("<!-- table:nope -->\n<!-- /table:nope -->", t.render_region)
 
 
+def _outside_regions(text: str) -> str:
+    """A doc without its generated regions: what a person typed."""
+    return re.sub(r"<!-- table:([\w-]+) -->.*?<!-- /table:\1 -->", "", text, flags=re.S)
+
+
 def test_no_hand_typed_figure_tables_outside_generated_regions():
     for rel in _tables().DOCS:
-        text = re.sub(r"<!-- table:([\w-]+) -->.*?<!-- /table:\1 -->", "", (ROOT / rel).read_text(), flags=re.S)
+        text = _outside_regions((ROOT / rel).read_text())
         rows = [ln for ln in text.splitlines() if ln.startswith("|") and re.search(r"\d+\.\d+|\d+%", ln)]
         assert not rows, f"{rel}: figures typed into a table by hand: {rows[:2]}"
 
@@ -181,7 +186,7 @@ def test_every_benchmark_script_is_listed():
 def test_readme_prose_holds_no_hand_typed_measurements():
     """The README's measured figures (a share such as 14.3%, a cost such as 3.4x) come from generated regions, so a
     rerun cannot leave an old figure standing in a sentence (code blocks, whose figures are examples, aside)."""
-    text = re.sub(r"<!-- table:([\w-]+) -->.*?<!-- /table:\1 -->", "", (ROOT / "README.md").read_text(), flags=re.S)
+    text = _outside_regions((ROOT / "README.md").read_text())
     text = re.sub(r"```.*?```", "", text, flags=re.S)
     typed = [ln for ln in text.splitlines() if re.search(r"\d%|\d\.\d+x\b|\dx\b", ln)]
     assert not typed, f"README.md: measured figures typed into prose: {typed[:2]}"

@@ -44,7 +44,7 @@ def main(argv=None) -> int:
     out = {**pair.header(before), "rows": {}}
     for row in ROWS:
         b, a = measured(before, row), measured(after, row)
-        a["bytes_vs_before_pct"] = round(100 * (a["bytes"] / b["bytes"] - 1), 2)
+        a["bytes_vs_before_pct"] = pair.bytes_vs(a, b)
         out["rows"][row] = {"before": b, "after": a}
     out_path.write_text(json.dumps(out, indent=1) + "\n")
     for row, d in out["rows"].items():

@@ -33,7 +33,7 @@ def measured(run: dict) -> dict:
     out, clips = pair.row_figures(run, "balanced")
     firsts = [seq[0][1] for _, r in clips for seq in r["attempts"]]
     out.update({"first_in_band": round(float(np.mean([BAND[0] <= v <= BAND[1] for v in firsts])), 3),
-                "attempts_per_shot": round(sum(r["loop"]["attempts"] for _, r in clips) / out["shots"], 3),
+                "attempts_per_shot": pair.attempts_per_shot(clips, out["shots"]),
                 "analysis_s": round(sum(r["cost"]["analysis"]["wall_s"] for _, r in clips), 1),
                 "attempts_s": round(sum(r["cost"]["attempts"]["wall_s"] for _, r in clips), 1),
                 "per_clip": pair.per_clip(clips)})

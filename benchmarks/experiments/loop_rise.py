@@ -33,6 +33,9 @@ import numpy as np
 
 from jndenc import loop as L
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import pair  # noqa: E402
+
 # (name, RISE_FROM, RISE_PER, RISE_MAX): a constant k is a ramp already at its cap
 CANDIDATES = (("none (1)", 0.0, 0.0, 1.0), ("constant 1.5", -1e9, 1.0, 1.5), ("constant 2.5", -1e9, 1.0, 2.5),
               ("constant 3", -1e9, 1.0, 3.0), ("ramp 1 + 2 (d - 0.3), at most 3", 0.3, 2.0, 3.0),
@@ -134,7 +137,7 @@ def main(argv=None) -> int:
     after = [json.loads(p.read_text()) for p in args.after]
     also = [json.loads(p.read_text()) for p in args.also]
     b, a = measured(before), measured(after)
-    a["bytes_vs_before_pct"] = round(100 * (a["bytes"] / b["bytes"] - 1), 2)
+    a["bytes_vs_before_pct"] = pair.bytes_vs(a, b)
     shots = list(_shots(before, after + also))
     out = {"replay": [replay(shots, c) for c in CANDIDATES], "before": b, "after": a,
            "also": [dict(measured([d]), clips_run=[c["clip"] for c in d["clips"]]) for d in also],

@@ -44,11 +44,20 @@ def loop_figures(run: dict, row: str = "balanced") -> tuple[dict, list]:
     on the finished file."""
     out, clips = row_figures(run, row)
     vm = np.array([v for _, r in clips for v in r["vmaf"]])
-    out.update({"attempts_per_shot": round(sum(r["loop"]["attempts"] for _, r in clips) / out["shots"], 3),
+    out.update({"attempts_per_shot": attempts_per_shot(clips, out["shots"]),
                 "rechecks": sum(r["loop"].get("rechecks", 0) for _, r in clips),
                 "attempts_s": round(sum(r["cost"]["attempts"]["wall_s"] for _, r in clips), 1),
                 "share_ge_93_5": round(float(np.mean(vm >= 93.5)), 3)})
     return out, clips
+
+
+def attempts_per_shot(clips: list, shots: int) -> float:
+    return round(sum(r["loop"]["attempts"] for _, r in clips) / shots, 3)
+
+
+def bytes_vs(a: dict, b: dict) -> float:
+    """``a``'s bytes against ``b``'s, in percent."""
+    return round(100 * (a["bytes"] / b["bytes"] - 1), 2)
 
 
 def main(doc: str, measured, argv=None) -> int:
@@ -73,7 +82,7 @@ def per_clip(clips: list) -> dict:
 
 def write(before_run: dict, b: dict, a: dict, out_path: Path) -> dict:
     """The two runs' figures (``a`` gains its bytes against ``b``) with the runs' header, to ``out_path``."""
-    a["bytes_vs_before_pct"] = round(100 * (a["bytes"] / b["bytes"] - 1), 2)
+    a["bytes_vs_before_pct"] = bytes_vs(a, b)
     out = {**header(before_run), "before": b, "after": a}
     out_path.write_text(json.dumps(out, indent=1) + "\n")
     for k in ("before", "after"):
@@ -86,14 +95,14 @@ def codec_rows(before_run: dict, after_run: dict, rows: tuple[str, ...], out_pat
     clip, and the bytes of ``after`` against ``before``; written with the runs' header to ``out_path``."""
     def measured(run: dict, row: str) -> dict:
         out, clips = row_figures(run, row)
-        out["attempts_per_shot"] = round(sum(r["loop"]["attempts"] for _, r in clips) / out["shots"], 3)
+        out["attempts_per_shot"] = attempts_per_shot(clips, out["shots"])
         out["per_clip"] = {c["clip"]: {"bytes": r["bytes"], "frames": sum(r["frames"])} for c, r in clips}
         return out
 
     res = {}
     for row in rows:
         b, a = measured(before_run, row), measured(after_run, row)
-        a["bytes_vs_before_pct"] = round(100 * (a["bytes"] / b["bytes"] - 1), 2)
+        a["bytes_vs_before_pct"] = bytes_vs(a, b)
         res[row] = {"before": b, "after": a}
     out = {**header(before_run), "rows": res}
     out_path.write_text(json.dumps(out, indent=1) + "\n")
