@@ -38,8 +38,8 @@ from jndenc.media.runner import run_ffmpeg
 from jndenc.media.segments import SegmentCodec, attempt_args, encoder_threads, sampled_error, sampled_mean
 
 STRIDES = (3, 7, 9, 11, 13)
-CRFS = (24, 28)
-PIECE_SECONDS = (2.0, 4.0, 10.0)
+CRFS = (26,)
+PIECE_SECONDS = (4.0, 10.0)
 WINDOW = LoopOptions(subsample=3).recheck_window
 NEAR = (90.0, 98.0)  # the readings the loop's decisions turn on
 
@@ -87,7 +87,7 @@ def run_clip(clip: Path, work: Path, max_frames: int) -> dict:
 def summary(clips: list[dict]) -> dict:
     """Per length bucket and stride, over the pieces read near the target (`NEAR`)."""
     pieces = [p for c in clips for p in c["pieces"] if NEAR[0] <= p["full"] <= NEAR[1]]
-    buckets = [(48, 96), (96, 160), (160, 10_000)]
+    buckets = [(60, 160), (160, 10_000)]
     rows = []
     for lo, hi in buckets:
         ps = [p for p in pieces if lo <= p["frames"] < hi]
