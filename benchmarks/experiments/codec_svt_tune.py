@@ -1,0 +1,132 @@
+#!/usr/bin/env python3
+"""SVT-AV1 settings against VMAF: bytes at VMAF 94 of the loop's SVT-AV1 segments with each candidate setting
+added to jndenc's (`jndenc.media.segments.codec_args`), on training and validation clips.
+
+    python benchmarks/experiments/codec_svt_tune.py CLIPS... --out A.json [--cpu 0] [--max-frames 90]
+    python benchmarks/experiments/codec_svt_tune.py --merge A.json B.json --out RESULT.json
+
+SVT-AV1 4.x tunes for PSNR by default (``tune=1``) and leaves variance boost off; jndenc targets VMAF. Per clip
+(a lossless cut of its first ``--max-frames`` frames) every setting encodes the cut as one segment at four CRFs
+and scores every frame (the loop's attempt, `attempt_args`); bytes at VMAF 94 come from linear interpolation of
+log bytes between the two CRFs around 94 (the nearest two where none brackets it, marked). A setting's figure
+is the per-clip ratio of its bytes at 94 to jndenc's setting's, and its CPU time over jndenc's setting's.
+
+Run it only on training and validation clips: a shipped encoder setting is chosen from it.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from jndenc.media.clips import prepare_source
+from jndenc.media.probe import probe
+from jndenc.media.runner import run_ffmpeg
+from jndenc.media.segments import SegmentCodec, attempt_args, encoder_threads
+
+SETTINGS = {"jndenc": "", "tune=0": "tune=0", "variance-boost": "enable-variance-boost=1", "scm=1": "scm=1",
+            "tune=0+variance-boost": "tune=0:enable-variance-boost=1"}
+CRFS = (24, 31, 38, 45)
+TARGET = 94.0
+
+
+def _args(src: Path, out: Path, log: Path, n: int, codec: SegmentCodec, crf: int, extra: str) -> list[str]:
+    args = attempt_args(src, out, log, (0, n), codec=codec, crf=crf)
+    if extra:
+        i = args.index("-svtav1-params") + 1
+        args[i] = f"{args[i]}:{extra}"
+    return args
+
+
+def at_target(points: list[tuple[float, int]]) -> tuple[float, bool]:
+    """Bytes at VMAF `TARGET` from (VMAF, bytes) points, and whether two points bracket it."""
+    pts = sorted(points)
+    v = np.array([p[0] for p in pts])
+    lb = np.log([p[1] for p in pts])
+    above = np.nonzero(v >= TARGET)[0]
+    below = np.nonzero(v < TARGET)[0]
+    if len(above) and len(below):
+        i, j = below[-1], above[0]
+        bracket = True
+    else:
+        i, j = (0, 1) if not len(below) else (len(v) - 2, len(v) - 1)
+        bracket = False
+    if v[j] == v[i]:
+        return float(np.exp(lb[j])), bracket
+    return float(np.exp(lb[i] + (TARGET - v[i]) * (lb[j] - lb[i]) / (v[j] - v[i]))), bracket
+
+
+def run_clip(clip: Path, work: Path, max_frames: int) -> dict:
+    info = probe(clip, count_frames=False)
+    src = prepare_source(clip, work / "src.mkv", max_frames, info.bit_depth)
+    info = probe(src)
+    codec = SegmentCodec(codec="av1", threads=encoder_threads(info.width, info.height), bit_depth=info.bit_depth)
+    n = info.frames
+    rec = {"clip": clip.name, "frames": n, "size": [info.width, info.height], "settings": {}}
+    out, log = work / "seg.mkv", work / "seg.json"
+    for name, extra in SETTINGS.items():
+        points, cpu = [], 0.0
+        for crf in CRFS:
+            c0 = os.times()
+            run_ffmpeg(_args(src, out, log, n, codec, crf, extra), what="encoding")
+            c1 = os.times()
+            cpu += c1.children_user + c1.children_system - c0.children_user - c0.children_system
+            frames = json.loads(log.read_text())["frames"]
+            vmaf = float(np.mean([f["metrics"]["vmaf"] for f in frames]))
+            points.append((round(vmaf, 4), out.stat().st_size))
+        b, bracket = at_target(points)
+        rec["settings"][name] = {"points": points, "bytes_at_94": round(b), "bracketed": bracket,
+                                 "cpu_s": round(cpu, 2)}
+    return rec
+
+
+def summary(clips: list[dict]) -> dict:
+    rows = {}
+    for name in SETTINGS:
+        r = [c["settings"][name]["bytes_at_94"] / c["settings"]["jndenc"]["bytes_at_94"] for c in clips]
+        t = [c["settings"][name]["cpu_s"] / c["settings"]["jndenc"]["cpu_s"] for c in clips]
+        rows[name] = {"clips": len(r), "bytes_vs_jndenc_geomean": round(float(np.exp(np.mean(np.log(r)))), 4),
+                      "bytes_vs_jndenc_worst": round(max(r), 4), "better_on": int(sum(x < 1 for x in r)),
+                      "cpu_vs_jndenc_median": round(float(np.median(t)), 3)}
+    return rows
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("clips", nargs="*", type=Path)
+    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--max-frames", type=int, default=90)
+    ap.add_argument("--cpu", type=int)
+    ap.add_argument("--merge", nargs="+", type=Path)
+    args = ap.parse_args(argv)
+    if args.merge:
+        runs = [json.loads(p.read_text()) for p in args.merge]
+        if len({r["commit"] for r in runs}) != 1:
+            ap.error("runs from different commits")
+        clips = [c for r in runs for c in r["clips"]]
+        commit = runs[0]["commit"]
+    else:
+        if args.cpu is not None:
+            os.sched_setaffinity(0, {args.cpu})
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                                cwd=Path(__file__).resolve().parent).stdout.strip()
+        clips = []
+        for clip in args.clips:
+            with tempfile.TemporaryDirectory(prefix="jndenc-svt-") as tmp:
+                clips.append(run_clip(clip, Path(tmp), args.max_frames))
+            print(clip.name, {k: v["bytes_at_94"] for k, v in clips[-1]["settings"].items()}, flush=True)
+    s = summary(clips)
+    args.out.write_text(json.dumps({"commit": commit, "crfs": CRFS, "settings": SETTINGS, "clips": clips,
+                                    "summary": s}, indent=1) + "\n")
+    for k, v in s.items():
+        print(k, v)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
