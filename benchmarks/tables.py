@@ -930,6 +930,28 @@ def vmaf_subsample_table(d: dict) -> str:
                                      rows, [False] + [True] * 7)
 
 
+def vmaf_stride_long_table(d: dict) -> str:
+    """Longer strides on long pieces: the gap, whether the recheck window covers it, and the time."""
+    t = d["summary"]["cpu_vs_every_frame_median"]
+    rows = [[f"{r['frames'][0]}-{r['frames'][1] - 1}" if r["frames"][1] < 10_000 else f"{r['frames'][0]} or more",
+             f"every {ordinal(r['every'])} frame", str(r["pieces"]), f"{r['mean_abs_gap']:.2f}",
+             f"{r['p95_abs_gap']:.2f}", f"{r['max_reads_high']:+.2f}", str(r["uncovered"]),
+             str(r["wider_than_032"]), f"{t[str(r['every'])]:.2f}x"] for r in d["summary"]["rows"]]
+    lengths = sorted({p["seconds"] for c in d["clips"] for p in c["pieces"]})
+    head = (f"{len(d['clips'])} training and validation clips (first 300 frames each), pieces of "
+            f"{' and '.join(f'{x:g}' for x in lengths)} s each encoded as its own segment at CRF "
+            f"{', '.join(str(x) for x in d['crfs'])} and scored on every frame; the pieces whose full mean lies "
+            "between 90 and 98, gap = sampled mean (`sampled_mean`) - full mean; \"uncovered\": the sample read "
+            "higher than the full mean by more than the loop's recheck window at that stride; \"window over 0.32\": "
+            "pieces whose window two standard errors wide exceeds 0.32 (a reading near the edge costs a full pass "
+            "more often). Time: CPU of one attempt over the whole cut against the same attempt scored on every "
+            f"frame (median over clips); commit `{d['commit']}` (`benchmarks/experiments/vmaf_stride_long.py`, "
+            "`benchmarks/results/vmaf_stride_long.json`):")
+    return head + "\n\n" + md_table(["piece frames", "VMAF scored on", "pieces", "mean abs gap", "95th pct abs gap",
+                                      "most reading high", "uncovered", "window over 0.32",
+                                      "attempt CPU vs every frame"], rows, [False, False] + [True] * 7)
+
+
 def loop_subsample_table(d: dict) -> str:
     """Balanced with every attempt scored on every frame against every 5th frame with rechecks."""
     rows = []
@@ -988,6 +1010,9 @@ def dask_spread_table(d: dict) -> str:
 
 
 REGIONS: dict[str, Callable[[], str]] = {
+    "vmaf-stride-long": _maybe("benchmarks/results/vmaf_stride_long.json", vmaf_stride_long_table,
+                               "long-shot stride study",
+                               "run `benchmarks/experiments/vmaf_stride_long.py` on training/validation clips"),
     "vmaf-subsample": _maybe("benchmarks/results/vmaf_subsample.json", vmaf_subsample_table, "subsampling study",
                              "run `benchmarks/experiments/vmaf_subsample.py` on training/validation clips"),
     "loop-subsample": _maybe("benchmarks/results/loop_subsample.json", loop_subsample_table,
