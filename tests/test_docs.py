@@ -190,3 +190,17 @@ def test_readme_prose_holds_no_hand_typed_measurements():
     text = re.sub(r"```.*?```", "", text, flags=re.S)
     typed = [ln for ln in text.splitlines() if re.search(r"\d%|\d\.\d+x\b|\dx\b", ln)]
     assert not typed, f"README.md: measured figures typed into prose: {typed[:2]}"
+
+
+
+def test_prose_figures_of_the_benchmark_docs_quote_their_tables():
+    """benchmarks/README.md and the model card explain their tables in prose; a measured figure there with
+    decimals (a cost such as 4.50x, a share such as 13.9%) must be one of the doc's generated figures, so a rerun
+    that moves the data leaves no old figure standing in a sentence (code blocks aside)."""
+    stale = []
+    for rel in ("benchmarks/README.md", "weights/MODEL_CARD.md"):
+        full = (ROOT / rel).read_text()
+        tables = "\n".join(m.group(0) for m in re.finditer(r"<!-- table:([\w-]+) -->.*?<!-- /table:\1 -->", full, re.S))
+        prose = re.sub(r"```.*?```", "", _outside_regions(full), flags=re.S)
+        stale += [f"{rel}: {f}" for f in re.findall(r"\d+\.\d+(?:%|x\b)", prose) if f not in tables]
+    assert not stale, f"prose figures found in no generated table of their doc: {stale}"
