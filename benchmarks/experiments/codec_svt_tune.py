@@ -96,6 +96,8 @@ def summary(clips: list[dict]) -> dict:
         both = [c for c in clips_with if c["settings"][name]["bracketed"] and c["settings"]["jndenc"]["bracketed"]]
         r = [c["settings"][name]["bytes_at_94"] / c["settings"]["jndenc"]["bytes_at_94"] for c in both]
         t = [c["settings"][name]["cpu_s"] / c["settings"]["jndenc"]["cpu_s"] for c in clips_with]
+        if not r or not t:
+            continue
         rows[name] = {"clips": len(r), "bytes_vs_jndenc_geomean": round(float(np.exp(np.mean(np.log(r)))), 4),
                       "bytes_vs_jndenc_worst": round(max(r), 4), "better_on": int(sum(x < 1 for x in r)),
                       "cpu_vs_jndenc_median": round(float(np.median(t)), 3)}
