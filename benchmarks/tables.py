@@ -952,6 +952,31 @@ def vmaf_stride_long_table(d: dict) -> str:
                                       "attempt CPU vs every frame"], rows, [False, False] + [True] * 7)
 
 
+def codec_svt_tune_table(d: dict) -> str:
+    """SVT-AV1 settings: bytes at VMAF 94 against jndenc's setting and CPU time, per clip and over the clips."""
+    names = [n for n in d["settings"] if n != "jndenc"]
+    rows = []
+    for c in d["clips"]:
+        base = c["settings"]["jndenc"]
+        cells = []
+        for n in names:
+            r = c["settings"][n]
+            ok = r["bracketed"] and base["bracketed"]
+            cells.append(f"{100 * (r['bytes_at_94'] / base['bytes_at_94'] - 1):+.1f}%" if ok else "-")
+        rows.append([f"`{c['clip']}`", ", ".join(str(x) for x in c["crfs"]), *cells])
+    s = d["summary"]
+    rows.append(["**geometric mean (bytes) / median (CPU)**", "",
+                 *[f"{100 * (s[n]['bytes_vs_jndenc_geomean'] - 1):+.1f}% at {s[n]['cpu_vs_jndenc_median']:.2f}x CPU"
+                   f" ({s[n]['better_on']} of {s[n]['clips']} fewer)" for n in names]])
+    head = (f"SVT-AV1 preset 8 on the first {d['clips'][0]['frames']} frames of {len(d['clips'])} training and "
+            "validation clips, each cut encoded as one segment at four CRFs per setting (jndenc's own settings plus "
+            "the one named) and scored on every frame; bytes at VMAF 94 interpolated on log bytes between the two "
+            "CRFs around 94, against jndenc's settings (\"-\": the CRFs did not bracket 94 for both); CPU of the "
+            f"four encodes against jndenc's, median over clips; commit `{d['commit']}`, one core per process "
+            "(`benchmarks/experiments/codec_svt_tune.py`, `benchmarks/results/codec_svt_tune.json`):")
+    return head + "\n\n" + md_table(["clip", "CRFs", *names], rows, [False, False] + [True] * len(names))
+
+
 def loop_subsample_table(d: dict) -> str:
     """Balanced with every attempt scored on every frame against every 5th frame with rechecks."""
     rows = []
@@ -1010,6 +1035,8 @@ def dask_spread_table(d: dict) -> str:
 
 
 REGIONS: dict[str, Callable[[], str]] = {
+    "codec-svt-tune": _maybe("benchmarks/results/codec_svt_tune.json", codec_svt_tune_table, "SVT-AV1 settings study",
+                             "run `benchmarks/experiments/codec_svt_tune.py` on training/validation clips"),
     "vmaf-stride-long": _maybe("benchmarks/results/vmaf_stride_long.json", vmaf_stride_long_table,
                                "long-shot stride study",
                                "run `benchmarks/experiments/vmaf_stride_long.py` on training/validation clips"),
