@@ -1079,6 +1079,13 @@ REGIONS: dict[str, Callable[[], str]] = {
                        "quantisation-matrix experiment",
                        "run `segments.py` on training/validation clips at two commits, then "
                        "`benchmarks/experiments/codec_qm.py`"),
+    "codec-scm": _maybe("benchmarks/results/codec_scm.json",
+                        lambda d: codec_pair_table(d, {"balanced@av1": "SVT-AV1"},
+                                                   ("screen-content tools where SVT-AV1 detects screen content "
+                                                    "(its default)", "scm=1 (kept)"), "codec_scm"),
+                        "screen-content experiment",
+                        "run `segments.py` on training/validation clips at two commits, then "
+                        "`benchmarks/experiments/codec_scm.py`"),
     "dask-spread": _maybe("benchmarks/results/dask_spread.json", dask_spread_table, "Dask spread run",
                           "run `dask_spread.py CLIP --out benchmarks/results/dask_spread.json`"),
     "dask-spread-edited": _maybe("benchmarks/results/dask_spread_edited.json", dask_spread_table,

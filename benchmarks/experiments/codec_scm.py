@@ -6,7 +6,7 @@
         --out benchmarks/results/codec_scm.json
 
 ``--before`` and ``--after`` are `benchmarks/segments.py` outputs (rows ``crf23,balanced@av1``) on the same
-training and validation clips, at the commit before the change (BEFORE) and the one that made it (AFTER),
+training and validation clips, at the commit before the change (ded8232) and the one that made it (f409b46),
 one after the other on the same core. Reported per run: shots, attempts per shot, encoded frames over output
 frames, bytes, worst shot, shots <= 95.5 (VMAF per shot on the finished file) and time over the plain x264
 CRF 23 encode of the same process.
