@@ -1082,7 +1082,7 @@ REGIONS: dict[str, Callable[[], str]] = {
     "codec-scm": _maybe("benchmarks/results/codec_scm.json",
                         lambda d: codec_pair_table(d, {"balanced@av1": "SVT-AV1"},
                                                    ("screen-content tools where SVT-AV1 detects screen content "
-                                                    "(its default)", "scm=1 (kept)"), "codec_scm"),
+                                                    "(its default, kept)", "scm=1 (not kept)"), "codec_scm"),
                         "screen-content experiment",
                         "run `segments.py` on training/validation clips at two commits, then "
                         "`benchmarks/experiments/codec_scm.py`"),

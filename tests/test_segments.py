@@ -394,10 +394,10 @@ def test_every_encoder_spaces_key_frames_as_x264_does():
     assert "-g" not in S.codec_args(S.SegmentCodec("x264", "medium", 2, 8, ""), 23)  # x264's default is 250
 
 
-def test_svt_av1_codes_with_quantisation_matrices_screen_content_tools_and_no_film_grain():
+def test_svt_av1_codes_with_quantisation_matrices_and_no_film_grain():
     args = S.codec_args(S.SegmentCodec("av1", "medium", 2, 8, ""), 35)
     params = dict(kv.split("=") for kv in args[args.index("-svtav1-params") + 1].split(":"))
-    assert params["enable-qm"] == "1" and params["scm"] == "1" and params["film-grain"] == "0" and params["lp"] == "2"
+    assert params["enable-qm"] == "1" and params["film-grain"] == "0" and params["lp"] == "2"
 
 
 def test_a_subsampled_attempt_scores_every_nth_frame_as_the_full_pass_does(cut_clip, tmp_path):

@@ -104,16 +104,13 @@ def codec_args(codec: SegmentCodec, crf: float) -> list[str]:
     Film grain synthesis stays off in every AV1 encoder (their default; set anyway): VMAF scores synthesised
     grain as error. SVT-AV1 codes with quantisation matrices (``enable-qm``, off by default): in the loop they
     saved 3.8% of its bytes on 14 training and validation clips at the same attempts and band
-    (benchmarks/results/codec_qm.json). It also keeps its screen-content tools (palette, intra block copy) on for
-    every frame (``scm=1``; its default enables them only where it detects screen content): at VMAF 94 they
-    spent fewer bytes on 10 of 11 training and validation clips, natural footage included, for about 12% more
-    encoder time (benchmarks/results/codec_svt_tune.json)."""
+    (benchmarks/results/codec_qm.json)."""
     name = codec.name
     q = f"{round(crf):d}"  # every encoder but x264 and x265 takes whole steps
     g = ["-g", str(KEYINT)]  # x264 and x265 have it by default
     if name == "libsvtav1":
         return ["-c:v", name, "-preset", str(SPEEDS[name][codec.preset]), "-crf", q, *g,
-                "-svtav1-params", f"lp={codec.threads}:film-grain=0:enable-qm=1:scm=1"]
+                "-svtav1-params", f"lp={codec.threads}:film-grain=0:enable-qm=1"]
     if name == "libaom-av1":
         return ["-c:v", name, "-crf", q, "-b:v", "0", "-cpu-used", str(SPEEDS[name][codec.preset]), *g,
                 "-denoise-noise-level", "0", "-threads", str(codec.threads)]
