@@ -977,6 +977,23 @@ def codec_svt_tune_table(d: dict) -> str:
     return head + "\n\n" + md_table(["clip", "CRFs", *names], rows, [False, False] + [True] * len(names))
 
 
+def codec_speeds_table(d: dict) -> str:
+    """Each encoder's speed settings against x264 medium's CPU time, the rule's pick and what ships."""
+    names = {"libsvtav1": "SVT-AV1 (`-preset`)", "libvpx-vp9": "libvpx-vp9 (`-cpu-used`)",
+             "libaom-av1": "libaom-av1 (`-cpu-used`)", "librav1e": "rav1e (`-speed`)",
+             "libsvtav1+scm=1": "SVT-AV1 with `scm=1` (not shipped)"}
+    rows = [[names.get(k, k), ", ".join(f"{s}: {r:.2f}x" for s, r in e["vs_x264_medium"].items()), str(e["medium"]),
+             str(e["shipped"])] for k, e in d["encoders"].items()]
+    head = (f"CPU time of one encode of the first {d['frames']} frames of `{d['clip']}` ({d['size'][0]}x"
+            f"{d['size'][1]}, a training clip) with jndenc's own arguments at the quality mapped from x264 CRF 23, "
+            f"over x264 medium's at CRF 23 ({d['x264_medium_cpu_s']:.2f} s), median of {d['reps']} interleaved runs, "
+            f"one core, commit `{d['commit']}` (`benchmarks/codec_speeds.py`, `benchmarks/results/codec_speeds.json`)."
+            " The rule: the setting nearest x264 medium's time on the log scale, if one is within a factor of 1.5, "
+            "else the fastest one listed:")
+    return head + "\n\n" + md_table(["encoder", "time over x264 medium, per setting", "medium by the rule",
+                                      "medium as shipped"], rows, [False, False, True, True])
+
+
 def loop_subsample_table(d: dict) -> str:
     """Balanced with every attempt scored on every frame against every 5th frame with rechecks."""
     rows = []
@@ -1035,6 +1052,8 @@ def dask_spread_table(d: dict) -> str:
 
 
 REGIONS: dict[str, Callable[[], str]] = {
+    "codec-speeds": _maybe("benchmarks/results/codec_speeds.json", codec_speeds_table, "speed table",
+                           "run `benchmarks/codec_speeds.py` on a training clip"),
     "codec-svt-tune": _maybe("benchmarks/results/codec_svt_tune.json", codec_svt_tune_table, "SVT-AV1 settings study",
                              "run `benchmarks/experiments/codec_svt_tune.py` on training/validation clips"),
     "vmaf-stride-long": _maybe("benchmarks/results/vmaf_stride_long.json", vmaf_stride_long_table,
