@@ -34,8 +34,8 @@ from jndenc.starts import codec_scale
 
 CODECS = {"libsvtav1": "av1", "libvpx-vp9": "vp9", "libaom-av1": "av1", "librav1e": "av1"}
 # the settings near each encoder's fastest offline one: libvpx-vp9's guide keeps --cpu-used 0-4 for good-quality
-# (offline) encoding and 5 and up for realtime; libaom-av1's good usage goes to 8 (9 is its realtime-oriented
-# top); rav1e's --speed tops out at 10
+# (offline) encoding and 5 and up for realtime; FFmpeg takes libaom-av1's -cpu-used up to 8 and rav1e's -speed
+# up to 10
 CANDIDATES = {"libsvtav1": (7, 8, 9, 10), "libvpx-vp9": (2, 3, 4), "libaom-av1": (6, 7, 8), "librav1e": (9, 10),
               "libsvtav1+scm=1": (7, 8, 9, 10)}
 SPEED_FLAG = {"libsvtav1": "-preset", "libvpx-vp9": "-cpu-used", "libaom-av1": "-cpu-used", "librav1e": "-speed"}

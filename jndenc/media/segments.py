@@ -45,11 +45,11 @@ QUALITY_RANGE = {"libx264": (0, 51), "libx265": (0, 51), "libsvtav1": (1, 63), "
                  "librav1e": (0, 255), "libvpx-vp9": (0, 63)}
 X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow",
                 "placebo")
-# x264 preset names on each encoder's own speed scale, medium at the speed whose encode time was closest to x264
-# medium's (120 frames of a 720p training clip, sam2_01_dog.mp4, one core): SVT-AV1 8 (1.21x; 9: 0.70x).
-# libvpx-vp9 --cpu-used in its "good" deadline, libaom-av1 --cpu-used (good usage) and rav1e --speed: no
-# setting reached x264 medium's speed on one thread (vp9 cpu-used 4: 3.1x, 6: 2.9x; aom 8: 2.4x, 6: 2.6x;
-# rav1e 10: 2.4x, 9: 4.6x), so medium takes their fastest setting that is not a realtime mode
+# x264 preset names on each encoder's own speed scale, medium at the speed whose encode time is nearest x264
+# medium's (120 frames of a 720p training clip, sam2_01_dog.mp4, one core; benchmarks/codec_speeds.py,
+# results/codec_speeds.json): SVT-AV1 preset 8. libvpx-vp9 --cpu-used in its "good" deadline, libaom-av1
+# --cpu-used (good usage) and rav1e --speed: no offline setting comes within 1.5x of x264 medium's speed on one
+# thread, so medium takes their fastest setting that is not a realtime mode
 SPEEDS = {"libsvtav1": dict(zip(X264_PRESETS, (12, 11, 10, 10, 9, 8, 6, 5, 4, 2))),
           "libvpx-vp9": dict(zip(X264_PRESETS, (8, 7, 6, 6, 5, 4, 3, 2, 1, 0))),
           "libaom-av1": dict(zip(X264_PRESETS, (8, 8, 8, 8, 8, 8, 6, 5, 4, 3))),
