@@ -27,9 +27,7 @@ ROWS = ("balanced@av1", "balanced@vp9")
 
 
 def main(argv=None) -> int:
-    before, after, out_path = pair.load(__doc__, argv)
-    pair.codec_rows(before, after, ROWS, out_path)
-    return 0
+    return pair.codec_main(__doc__, ROWS, argv)
 
 
 if __name__ == "__main__":

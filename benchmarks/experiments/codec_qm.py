@@ -23,9 +23,7 @@ import pair  # noqa: E402
 
 
 def main(argv=None) -> int:
-    before, after, out_path = pair.load(__doc__, argv)
-    pair.codec_rows(before, after, ("balanced@av1",), out_path)
-    return 0
+    return pair.codec_main(__doc__, ("balanced@av1",), argv)
 
 
 if __name__ == "__main__":

@@ -1,17 +1,12 @@
 #!/usr/bin/env python3
-"""What screen-content mode saves SVT-AV1: balanced with SVT-AV1's content-adaptive default (``--before``, scm=2) and with
-``scm=1`` (``--after``, `jndenc.media.segments.codec_args`), both with quantisation matrices, at preset 8.
+"""SVT-AV1's screen-content tools on every frame (``scm=1``) in the loop, against its own per-clip detection (the
+default): `benchmarks/segments.py` outputs (rows ``crf23,balanced@av1``) at ded8232 (``--before``) and f409b46
+(``--after``, which set ``scm=1`` in `jndenc.media.segments.codec_args`, since reverted) on the 14 training and
+validation clips of `codec_qm.py`, the two runs side by side, each pinned to its own core:
 
-    python benchmarks/experiments/codec_scm.py --before A.json --after B.json \\
-        --out benchmarks/results/codec_scm.json
+    python benchmarks/experiments/codec_scm.py --before A.json --after B.json --out benchmarks/results/codec_scm.json
 
-``--before`` and ``--after`` are `benchmarks/segments.py` outputs (rows ``crf23,balanced@av1``) on the same
-training and validation clips, at the commit before the change (ded8232) and the one that made it (f409b46),
-one after the other on the same core. Reported per run: shots, attempts per shot, encoded frames over output
-frames, bytes, worst shot, shots <= 95.5 (VMAF per shot on the finished file) and time over the plain x264
-CRF 23 encode of the same process.
-
-Run it only on training and validation clips.
+Figures as `codec_qm.py` reports them. Training and validation clips only.
 """
 from __future__ import annotations
 
@@ -23,9 +18,7 @@ import pair  # noqa: E402
 
 
 def main(argv=None) -> int:
-    before, after, out_path = pair.load(__doc__, argv)
-    pair.codec_rows(before, after, ("balanced@av1",), out_path)
-    return 0
+    return pair.codec_main(__doc__, ("balanced@av1",), argv)
 
 
 if __name__ == "__main__":

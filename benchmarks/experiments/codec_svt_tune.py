@@ -15,19 +15,18 @@ Run it only on training and validation clips: a shipped encoder setting is chose
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
-import subprocess
-import tempfile
+import sys
 from pathlib import Path
 
 import numpy as np
 
-from jndenc.media.clips import prepare_source
-from jndenc.media.probe import probe
 from jndenc.media.runner import run_ffmpeg
 from jndenc.media.segments import SegmentCodec, attempt_args, encoder_threads
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import study  # noqa: E402
 
 SETTINGS = {"jndenc": "", "tune=0": "tune=0", "variance-boost": "enable-variance-boost=1", "scm=1": "scm=1",
             "tune=0+variance-boost": "tune=0:enable-variance-boost=1"}
@@ -63,9 +62,7 @@ def at_target(points: list[tuple[float, int]]) -> tuple[float, bool]:
 
 def run_clip(clip: Path, work: Path, max_frames: int, crfs: tuple[int, ...] = CRFS,
              settings: tuple[str, ...] = tuple(SETTINGS)) -> dict:
-    info = probe(clip, count_frames=False)
-    src = prepare_source(clip, work / "src.mkv", max_frames, info.bit_depth)
-    info = probe(src)
+    src, info = study.cut(clip, work, max_frames)
     codec = SegmentCodec(codec="av1", threads=encoder_threads(info.width, info.height), bit_depth=info.bit_depth)
     n = info.frames
     rec = {"clip": clip.name, "frames": n, "size": [info.width, info.height], "crfs": list(crfs), "settings": {}}
@@ -105,34 +102,16 @@ def summary(clips: list[dict]) -> dict:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("clips", nargs="*", type=Path)
-    ap.add_argument("--out", type=Path, required=True)
-    ap.add_argument("--max-frames", type=int, default=90)
-    ap.add_argument("--cpu", type=int)
-    ap.add_argument("--merge", nargs="+", type=Path)
+    ap = study.parser(__doc__, 90)
     ap.add_argument("--crfs", default=",".join(map(str, CRFS)), help="comma-separated (clips above 94 at every "
                     "default CRF need higher ones)")
     ap.add_argument("--settings", default=",".join(SETTINGS), help="comma-separated names; jndenc always runs")
     args = ap.parse_args(argv)
     crfs = tuple(int(x) for x in args.crfs.split(","))
     settings = tuple(dict.fromkeys(["jndenc", *args.settings.split(",")]))
-    if args.merge:
-        runs = [json.loads(p.read_text()) for p in args.merge]
-        if len({r["commit"] for r in runs}) != 1:
-            ap.error("runs from different commits")
-        clips = [c for r in runs for c in r["clips"]]
-        commit = runs[0]["commit"]
-    else:
-        if args.cpu is not None:
-            os.sched_setaffinity(0, {args.cpu})
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                                cwd=Path(__file__).resolve().parent).stdout.strip()
-        clips = []
-        for clip in args.clips:
-            with tempfile.TemporaryDirectory(prefix="jndenc-svt-") as tmp:
-                clips.append(run_clip(clip, Path(tmp), args.max_frames, crfs, settings))
-            print(clip.name, {k: v["bytes_at_94"] for k, v in clips[-1]["settings"].items()}, flush=True)
+    commit, clips = study.clips(ap, args, lambda clip, tmp: run_clip(clip, tmp, args.max_frames, crfs, settings),
+                                "jndenc-svt-",
+                                show=lambda rec: {k: v["bytes_at_94"] for k, v in rec["settings"].items()})
     s = summary(clips)
     args.out.write_text(json.dumps({"commit": commit, "settings": SETTINGS, "clips": clips,
                                     "summary": s}, indent=1) + "\n")

@@ -69,6 +69,13 @@ def main(doc: str, measured, argv=None) -> int:
     return 0
 
 
+def codec_main(doc: str, rows: tuple[str, ...], argv=None) -> int:
+    """A codec experiment's command: `codec_rows` of ``rows`` in the two runs named on the command line."""
+    before, after, out_path = load(doc, argv)
+    codec_rows(before, after, rows, out_path)
+    return 0
+
+
 def header(before: dict) -> dict:
     return {"clips": [c["clip"] for c in before["clips"]], "machine": before.get("machine"),
             "frames": before.get("options", {}).get("max_frames")}

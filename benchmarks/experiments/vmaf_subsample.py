@@ -21,21 +21,19 @@ Run it on training and validation clips only: the loop's measurement is chosen f
 """
 from __future__ import annotations
 
-import argparse
 import json
-import os
-import subprocess
-import tempfile
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-from jndenc.media.clips import prepare_source
 from jndenc.media.ffargs import encode_args
-from jndenc.media.probe import probe
 from jndenc.media.runner import run_ffmpeg
 from jndenc.media.segments import SegmentCodec, attempt_args, encoder_threads, sampled_mean
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import study  # noqa: E402
 
 NS = (2, 3, 4, 5, 6, 8, 10, 12)
 TIMED_NS = (1, 2, 4, 5, 6, 8, 12)
@@ -51,9 +49,7 @@ def frame_scores(log: Path) -> dict[int, float]:
 
 
 def run_clip(clip: Path, work: Path, max_frames: int) -> dict:
-    info = probe(clip, count_frames=False)
-    src = prepare_source(clip, work / "src.mkv", max_frames, info.bit_depth)
-    info = probe(src)
+    src, info = study.cut(clip, work, max_frames)
     codec = SegmentCodec(threads=encoder_threads(info.width, info.height), bit_depth=info.bit_depth)
     n = info.frames
     rec = {"clip": clip.name, "frames": n, "size": [info.width, info.height], "pieces": [], "time": {}}
@@ -121,29 +117,9 @@ def _gaps(pieces: list[dict], k: int, key: str) -> dict:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("clips", nargs="*", type=Path)
-    ap.add_argument("--out", type=Path, required=True)
-    ap.add_argument("--max-frames", type=int, default=240)
-    ap.add_argument("--cpu", type=int)
-    ap.add_argument("--merge", nargs="+", type=Path)
+    ap = study.parser(__doc__, 240)
     args = ap.parse_args(argv)
-    if args.merge:
-        runs = [json.loads(p.read_text()) for p in args.merge]
-        if len({r["commit"] for r in runs}) != 1:
-            ap.error("runs from different commits")
-        clips = [c for r in runs for c in r["clips"]]
-        commit = runs[0]["commit"]
-    else:
-        if args.cpu is not None:
-            os.sched_setaffinity(0, {args.cpu})
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                                cwd=Path(__file__).resolve().parent).stdout.strip()
-        clips = []
-        for clip in args.clips:
-            with tempfile.TemporaryDirectory(prefix="jndenc-subsample-") as tmp:
-                clips.append(run_clip(clip, Path(tmp), args.max_frames))
-            print(clip.name, "done", flush=True)
+    commit, clips = study.clips(ap, args, lambda clip, tmp: run_clip(clip, tmp, args.max_frames), "jndenc-subsample-")
     rows, times, choice = summary(clips)
     args.out.write_text(json.dumps({"commit": commit, "crfs": CRFS, "clips": clips, "summary": rows,
                                     "choice": choice, "time": times}, indent=1) + "\n")
