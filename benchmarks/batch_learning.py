@@ -12,7 +12,8 @@ mean absolute error against where each shot's attempts put the aim (x264 CRF), t
 attempts per shot; over the series the summed bytes, worst shot, shares of shots >= 93.5 and <= 95.5 (shots
 at the max-CRF clamp exempt from the upper edge), encoded over output frames, and wall time over plain
 ``ffmpeg -c:v libx264 -preset medium -crf 23`` encodes of the same episodes. Results from several clips
-accumulate in ``--out`` (one entry per clip, rerun at the same commit).
+accumulate in ``--out`` (one entry per clip, rerun at the same commit); ``--merge A.json B.json --out C.json``
+joins series that ran side by side in processes of their own.
 """
 from __future__ import annotations
 
@@ -94,12 +95,22 @@ def plain_encodes(eps: list[Path], work: Path) -> dict:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("clip", type=Path)
+    ap.add_argument("clip", type=Path, nargs="?")
     ap.add_argument("--episodes", type=int, default=20)
     ap.add_argument("--frames", type=int, default=72)
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--cpu", type=int, default=0, help="the core every process runs on")
+    ap.add_argument("--merge", nargs="+", type=Path, help="join these outputs (one commit) into --out instead of "
+                    "running: series run side by side, one process per core")
     args = ap.parse_args(argv)
+    if args.merge:
+        runs = [json.loads(p.read_text()) for p in args.merge]
+        if len({r["commit"] for r in runs}) != 1:
+            ap.error("runs from different commits")
+        args.out.write_text(json.dumps({**runs[0], "series": [s for r in runs for s in r["series"]]}, indent=1))
+        return 0
+    if args.clip is None:
+        ap.error("a clip, or --merge")
     if not args.clip.is_file():
         print(f"skipped: {args.clip} is not here (the shared clips are absent)", file=sys.stderr)
         return 0
