@@ -862,20 +862,35 @@ def loop_probe_start_table(d: dict) -> str:
                                      rows, [False, False] + [True] * 10)
 
 
-def loop_start_shift_table(d: dict) -> str:
-    """The first attempt moved by a constant, replayed on measured curves."""
-    rows = [[f"{r['shift']:+.1f}" + (" (kept)" if r["shift"] == 0 else ""), f"{100 * r['first_in_band']:.0f}%",
-             f"{r['attempts_per_shot']:.2f}", f"{100 * r['kept_in_band']:.0f}%", f"{100 * r['share_le_95_5']:.0f}%",
-             f"{r['worst_kept']:.2f}", f"{r['bytes_vs_no_shift_pct']:+.1f}%"] for r in d["replay"]]
+def replay_table(d: dict, column: str, label: Callable[[dict], str], script: str, bytes_key: str) -> str:
+    """A loop rule replayed on measured curves, one row per candidate (`loop_start_shift.py`,
+    `loop_secant_cap.py`)."""
+    rows = [[label(r), f"{100 * r['first_in_band']:.0f}%", f"{r['attempts_per_shot']:.2f}",
+             f"{100 * r['kept_in_band']:.0f}%", f"{100 * r['share_le_95_5']:.0f}%", f"{r['worst_kept']:.2f}",
+             f"{r[bytes_key]:+.1f}%"] for r in d["replay"]]
     commits = ", ".join(f"`{r['commit']}`" for r in [d["first"]] + d["also"])
     head = (f"Replayed on {d['replay'][0]['shots']} shots of {len(d['first']['clips'])} training and validation "
             f"clips, curves through the attempts of {1 + len(d['also'])} runs (commits {commits}; "
-            f"{d['curves_with_one_point']} shots measured at one CRF only, given the default slope), "
-            "`benchmarks/experiments/loop_start_shift.py`, `benchmarks/results/loop_start_shift.json`; bytes "
+            f"{d['curves_with_one_point']} shots measured at one CRF only"
+            + (", given the default slope" if script == "loop_start_shift" else "") +
+            f"), `benchmarks/experiments/{script}.py`, `benchmarks/results/{script}.json`; bytes "
             "modelled as exp(-0.11 CRF):")
-    return head + "\n\n" + md_table(["start moved by (CRF)", "first attempt in the band", "attempts per shot",
-                                      "kept in the band", "<= 95.5", "worst kept", "bytes"], rows,
-                                     [False] + [True] * 6)
+    return head + "\n\n" + md_table([column, "first attempt in the band", "attempts per shot", "kept in the band",
+                                      "<= 95.5", "worst kept", "bytes"], rows, [False] + [True] * 6)
+
+
+def loop_start_shift_table(d: dict) -> str:
+    """The first attempt moved by a constant, replayed on measured curves."""
+    return replay_table(d, "start moved by (CRF)",
+                        lambda r: f"{r['shift']:+.1f}" + (" (kept)" if r["shift"] == 0 else ""),
+                        "loop_start_shift", "bytes_vs_no_shift_pct")
+
+
+def loop_secant_cap_table(d: dict) -> str:
+    """A secant's move limited to a multiple of its span, replayed on measured curves."""
+    return replay_table(d, "a secant's move at most",
+                        lambda r: "no limit (shipped)" if r["limit"] is None else f"{r['limit']:g}x its span",
+                        "loop_secant_cap", "bytes_vs_no_limit_pct")
 
 
 def margin_signals_table(d: dict) -> str:
@@ -1081,6 +1096,9 @@ REGIONS: dict[str, Callable[[], str]] = {
     "loop-probe-start": _maybe("benchmarks/results/loop_probe_start.json", loop_probe_start_table,
                                "probe-start experiment", "run `segments.py` on training/validation clips at two "
                                "commits, then `benchmarks/experiments/loop_probe_start.py`"),
+    "loop-secant-cap": _maybe("benchmarks/results/loop_secant_cap.json", loop_secant_cap_table,
+                              "secant-limit replay", "run `benchmarks/experiments/loop_secant_cap.py` on "
+                              "training/validation runs of `segments.py`"),
     "loop-start-shift": _maybe("benchmarks/results/loop_start_shift.json", loop_start_shift_table,
                                "start-shift replay", "run `benchmarks/experiments/loop_start_shift.py` on "
                                "training/validation runs of `segments.py`"),

@@ -34,6 +34,11 @@ RISE_FROM, RISE_PER, RISE_MAX = 0.3, 4.0, 3.0
 TOP = 100.5
 # headroom (log) per CRF step a measured secant may claim: flatter readings would jump past MAX_STEP anyway
 RATE_LIMITS = (0.02, 0.6)
+# A move along a measured secant, at most this many times the CRF distance between the two attempts it came from
+# (None: no limit, as shipped). Two readings close together on the flat top of a curve that falls off a cliff
+# further on (short shots, screen content) extrapolate far past the band. Replayed on training and validation
+# curves only (benchmarks/experiments/loop_secant_cap.py); not measured on the loop, so not set
+SECANT_GROWTH: float | None = None
 
 
 @dataclass(frozen=True)
@@ -191,13 +196,16 @@ def _one_sided(attempts: Sequence[Attempt], above: Sequence[Attempt], below: Seq
     if steeper_up and above:
         slope *= rise(ref.vmaf, band)
     rate = slope / (TOP - band.aim)  # headroom per CRF step at the aim
+    longest = MAX_STEP * scale
     if len(attempts) >= 2:
         a, b = sorted(sorted(attempts, key=lambda x: abs(x.vmaf - band.aim))[:2], key=lambda x: x.crf)
         if b.crf > a.crf and a.vmaf > b.vmaf:  # a measured slope, used where it is plausible
             rate = (headroom(b.vmaf) - headroom(a.vmaf)) / (b.crf - a.crf)
+            if SECANT_GROWTH is not None:
+                longest = min(longest, SECANT_GROWTH * (b.crf - a.crf))
     rate = min(max(rate, RATE_LIMITS[0] / scale), RATE_LIMITS[1] / scale)
     move = (headroom(band.aim) - headroom(ref.vmaf)) / rate
-    return ref, math.copysign(min(abs(move), MAX_STEP * scale), move)
+    return ref, math.copysign(min(abs(move), longest), move)
 
 
 def _fresh(c: float, attempts: Sequence[Attempt], lo: float, hi: float, step: float) -> float | None:

@@ -148,3 +148,15 @@ def test_floored_never_rounds_past_a_limit():
 
     assert floored(32.71, 1.0) == 32.0 and floored(24.0, 1.0) == 24.0 and floored(24.6, 0.25) == 24.5
     assert floored(25.0 - 1e-12, 0.25) == 25.0  # float noise below a step is not a step down
+
+
+def test_a_secant_step_can_be_limited_to_a_multiple_of_its_span(monkeypatch):
+    """Two readings close together above the band extrapolate far (the curve's flat top); with
+    `SECANT_GROWTH` set the move from the furthest attempt is at most that many times their distance."""
+    import jndenc.loop as L
+
+    seq = [Attempt(21.0, 96.48, 100), Attempt(24.0, 95.80, 90)]
+    free = next_crf(seq, BAND, slope=0.75, min_crf=10, max_crf=40)
+    monkeypatch.setattr(L, "SECANT_GROWTH", 1.5)
+    capped = next_crf(seq, BAND, slope=0.75, min_crf=10, max_crf=40)
+    assert free - 24.0 > 4.5 and capped == 24.0 + 4.5
