@@ -35,10 +35,11 @@ TOP = 100.5
 # headroom (log) per CRF step a measured secant may claim: flatter readings would jump past MAX_STEP anyway
 RATE_LIMITS = (0.02, 0.6)
 # A move along a measured secant, at most this many times the CRF distance between the two attempts it came from
-# (None: no limit, as shipped). Two readings close together on the flat top of a curve that falls off a cliff
-# further on (short shots, screen content) extrapolate far past the band. Replayed on training and validation
-# curves only (benchmarks/experiments/loop_secant_cap.py); not measured on the loop, so not set
-SECANT_GROWTH: float | None = None
+# (None: no limit). Two readings close together on the flat top of a curve that falls off a cliff further on
+# (short shots, screen content) extrapolate far past the band, and the last attempt then lands under it. Chosen
+# by replaying the loop on training and validation curves (benchmarks/results/loop_secant_cap.json), then
+# measured on the loop (benchmarks/results/loop_secant.json)
+SECANT_GROWTH: float | None = 1.5
 
 
 @dataclass(frozen=True)

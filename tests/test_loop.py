@@ -150,13 +150,15 @@ def test_floored_never_rounds_past_a_limit():
     assert floored(25.0 - 1e-12, 0.25) == 25.0  # float noise below a step is not a step down
 
 
-def test_a_secant_step_can_be_limited_to_a_multiple_of_its_span(monkeypatch):
-    """Two readings close together above the band extrapolate far (the curve's flat top); with
-    `SECANT_GROWTH` set the move from the furthest attempt is at most that many times their distance."""
+def test_a_secant_step_is_limited_to_a_multiple_of_its_span(monkeypatch):
+    """Two readings close together above the band extrapolate far (the curve's flat top; a training shot read
+    96.48 and 95.80 three steps apart, the secant went 5.25 further and read 93.52, under the band); the move
+    from the furthest attempt is at most `SECANT_GROWTH` times their distance."""
     import jndenc.loop as L
 
     seq = [Attempt(21.0, 96.48, 100), Attempt(24.0, 95.80, 90)]
-    free = next_crf(seq, BAND, slope=0.75, min_crf=10, max_crf=40)
-    monkeypatch.setattr(L, "SECANT_GROWTH", 1.5)
     capped = next_crf(seq, BAND, slope=0.75, min_crf=10, max_crf=40)
-    assert free - 24.0 > 4.5 and capped == 24.0 + 4.5
+    monkeypatch.setattr(L, "SECANT_GROWTH", None)
+    free = next_crf(seq, BAND, slope=0.75, min_crf=10, max_crf=40)
+    assert L.SECANT_GROWTH is None and free - 24.0 > 4.5
+    assert capped == 24.0 + 1.5 * 3.0
