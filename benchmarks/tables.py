@@ -889,7 +889,8 @@ def loop_start_shift_table(d: dict) -> str:
 def loop_secant_cap_table(d: dict) -> str:
     """A secant's move limited to a multiple of its span, replayed on measured curves."""
     return replay_table(d, "a secant's move at most",
-                        lambda r: "no limit (shipped)" if r["limit"] is None else f"{r['limit']:g}x its span",
+                        lambda r: "no limit" if r["limit"] is None
+                        else f"{r['limit']:g}x its span" + (" (kept)" if r["limit"] == 1.5 else ""),
                         "loop_secant_cap", "bytes_vs_no_limit_pct")
 
 
@@ -1032,7 +1033,7 @@ def loop_recheck_table(d: dict, labels: tuple[str, str] = ("every 5th frame, rec
                                                            "of the edge",
                                                            "every 5th frame, rechecked above the edge by up to "
                                                            "0.32 or 2 standard errors"),
-                       script: str = "loop_recheck") -> str:
+                       script: str = "loop_recheck", first_column: str = "readings") -> str:
     """Balanced with two ways of sampling and rechecking its readings (`loop_recheck.py`, `loop_stride.py`)."""
     rows = []
     for key, what in zip(("before", "after"), labels):
@@ -1044,7 +1045,7 @@ def loop_recheck_table(d: dict, labels: tuple[str, str] = ("every 5th frame, rec
             f"{d['frames']} frames, each run as two processes pinned to one core each "
             f"(`benchmarks/experiments/{script}.py`, `benchmarks/results/{script}.json`); VMAF per shot on "
             "the finished file (every frame), time over a plain `-crf 23` x264 encode in the same process:")
-    return head + "\n\n" + md_table(["readings", "commit", "shots", "attempts per shot",
+    return head + "\n\n" + md_table([first_column, "commit", "shots", "attempts per shot",
                                       "rechecks", "frames encoded / output", "attempts", ">= 93.5",
                                       "bytes vs before", "worst shot", "<= 95.5", "time vs plain, median / worst"],
                                      rows, [False, False] + [True] * 10)
@@ -1087,6 +1088,12 @@ REGIONS: dict[str, Callable[[], str]] = {
                                                        "loop_stride"), "stride experiment",
                           "run `segments.py` on training/validation clips at two commits, then "
                           "`benchmarks/experiments/loop_stride.py`"),
+    "loop-secant": _maybe("benchmarks/results/loop_secant.json",
+                          lambda d: loop_recheck_table(d, ("no limit", "at most 1.5x the secant's span (kept)"),
+                                                       "loop_secant", "a step along a secant"),
+                          "secant-limit experiment",
+                          "run `segments.py` on training/validation clips at two commits, then "
+                          "`benchmarks/experiments/loop_secant.py`"),
     "loop-rise": _maybe("benchmarks/results/loop_rise.json", loop_rise_table, "first-step experiment",
                         "run `segments.py` on training/validation clips at two commits, then "
                         "`benchmarks/experiments/loop_rise.py`"),
