@@ -871,9 +871,8 @@ def replay_table(d: dict, column: str, label: Callable[[dict], str], script: str
     commits = ", ".join(f"`{r['commit']}`" for r in [d["first"]] + d["also"])
     head = (f"Replayed on {d['replay'][0]['shots']} shots of {len(d['first']['clips'])} training and validation "
             f"clips, curves through the attempts of {1 + len(d['also'])} runs (commits {commits}; "
-            f"{d['curves_with_one_point']} shots measured at one CRF only"
-            + (", given the default slope" if script == "loop_start_shift" else "") +
-            f"), `benchmarks/experiments/{script}.py`, `benchmarks/results/{script}.json`; bytes "
+            f"{d['curves_with_one_point']} shots measured at one CRF only, given the default slope), "
+            f"`benchmarks/experiments/{script}.py`, `benchmarks/results/{script}.json`; bytes "
             "modelled as exp(-0.11 CRF):")
     return head + "\n\n" + md_table([column, "first attempt in the band", "attempts per shot", "kept in the band",
                                       "<= 95.5", "worst kept", "bytes"], rows, [False] + [True] * 6)

@@ -8,9 +8,8 @@
 
 ``--before`` and ``--after`` are `benchmarks/segments.py` outputs (rows ``crf23,balanced``) on the multi-shot
 training and validation clips of `loop_recheck.py`, at 46d8b50 (the loop as shipped before the limit) and
-c261e6c, each run as two processes pinned to one core each. Reported as `loop_recheck.py` reports.
-
-Run it only on training and validation clips.
+c261e6c, each run as two processes pinned to one core each; the figures `loop_recheck.py` gives. Training and
+validation clips only: the limit was kept on this run.
 """
 from __future__ import annotations
 

@@ -22,6 +22,7 @@ import json
 import math
 import sys
 from pathlib import Path
+from typing import Callable, Sequence
 
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -51,11 +52,13 @@ def single_point_curve(c0: float, v0: float):
     return lambda c: float(min(L.TOP - math.exp(L.headroom(v0) + k * (c - c0)), 100.0))
 
 
-def replay(all_shots: list, shift: float) -> dict:
+def replay(all_shots: list, shift: float, slope_of=first_slope_taken) -> dict:
+    """The loop replayed on every shot's curve from its start moved by ``shift``; ``slope_of(seq)``: the model's
+    slope behind a run's first step."""
     attempts, in_band, first_in, le, worst, cost = 0, 0, 0, 0, 100.0, 0.0
     for seq, pts in all_shots:
         v = curve(pts) if len(pts) >= 2 else single_point_curve(*pts[0])
-        slope = first_slope_taken(seq) if len(seq) >= 2 else L.DEFAULT_SLOPE
+        slope = slope_of(seq) if len(seq) >= 2 else L.DEFAULT_SLOPE
         got: list[L.Attempt] = []
         crf: float | None = L.quantise(min(max(seq[0][0] + shift, MIN_CRF), MAX_CRF))
         while crf is not None and len(got) < BUDGET:
@@ -74,8 +77,11 @@ def replay(all_shots: list, shift: float) -> dict:
             "share_le_95_5": round(le / n, 3), "worst_kept": round(worst, 2), "bytes_model": cost}
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def replay_main(doc: str, candidates: Sequence, run: Callable[[list, object], dict], name: str, base_value,
+                argv=None) -> int:
+    """A replay experiment's command: ``run(all_shots, candidate)`` per candidate on the ``--first`` run's shots
+    (curves through ``--also``'s points too), bytes against the candidate ``base_value``, written to ``--out``."""
+    ap = argparse.ArgumentParser(description=doc.split("\n\n")[0])
     ap.add_argument("--first", type=Path, required=True)
     ap.add_argument("--also", nargs="*", type=Path, default=[])
     ap.add_argument("--out", type=Path, required=True)
@@ -83,10 +89,11 @@ def main(argv=None) -> int:
     first = json.loads(args.first.read_text())
     also = [json.loads(p.read_text()) for p in args.also]
     all_shots = list(shots(first, also))
-    rows = [replay(all_shots, s) for s in SHIFTS]
-    base = next(r["bytes_model"] for r in rows if r["shift"] == 0.0)
+    rows = [run(all_shots, k) for k in candidates]
+    base = next(r["bytes_model"] for r in rows if r[name] == base_value)
     for r in rows:
-        r["bytes_vs_no_shift_pct"] = round(100 * (r.pop("bytes_model") / base - 1), 2)
+        r[f"bytes_vs_{'no_shift' if name == 'shift' else 'no_limit'}_pct"] = round(
+            100 * (r.pop("bytes_model") / base - 1), 2)
     out = {"first": {"commit": first["commit"], "clips": [c["clip"] for c in first["clips"]]},
            "also": [{"commit": d["commit"], "clips": [c["clip"] for c in d["clips"]]} for d in also],
            "curves_with_one_point": sum(len(p) < 2 for _, p in all_shots), "replay": rows}
@@ -94,6 +101,10 @@ def main(argv=None) -> int:
     for r in rows:
         print(r)
     return 0
+
+
+def main(argv=None) -> int:
+    return replay_main(__doc__, SHIFTS, replay, "shift", 0.0, argv)
 
 
 if __name__ == "__main__":
