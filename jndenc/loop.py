@@ -4,10 +4,10 @@ to keep. No FFmpeg here (`jndenc.segments` runs the encodes); every rule is a fu
 A shot is encoded at a start CRF and its VMAF measured. Outside the band, the next CRF comes from what was
 measured: after one point, a step at an assumed slope (the model's JND1-JND2 spacing, scaled to the flatter
 curve near the target) on the headroom scale log(100.5 - VMAF), where a shot far above the target takes a
-longer step; after two on one side, the secant through the two nearest points on that scale; once two
-attempts bracket the aim, linear interpolation in VMAF between them (ab-av1's `crf_search` does the same
-between its probes); bisection where readings are out of order. CRFs are quarter steps (x264 and x265 take
-fractional CRF).
+longer step; after two on one side, the secant through the two nearest points on that scale (moving at most
+`SECANT_GROWTH` times their distance); once two attempts bracket the aim, linear interpolation in VMAF between
+them (ab-av1's `crf_search` does the same between its probes); bisection where readings are out of order. CRFs
+are quarter steps (x264 and x265 take fractional CRF).
 """
 from __future__ import annotations
 
@@ -188,7 +188,7 @@ def _one_sided(attempts: Sequence[Attempt], above: Sequence[Attempt], below: Seq
     """The attempt furthest along on the measured side and the move from it toward the aim (at most MAX_STEP
     x264 steps of ``scale`` encoder steps each): on the headroom scale at ``slope`` (VMAF per CRF step at the
     aim; with ``steeper_up``, times `rise` going up), or at the secant of the two attempts nearest the aim where
-    they give a plausible one."""
+    they give a plausible one (then at most `SECANT_GROWTH` times their CRF distance)."""
     # the attempt furthest along toward the aim: the highest CRF still above it (the lowest still below). With
     # readings that fall as CRF rises that is also the one nearest the aim; on a flat or noisy curve (static
     # frames, a fade: 97.06 at CRF 20 and 97.061 at 26.25) the next step then moves on from it instead of back
