@@ -28,7 +28,7 @@ import numpy as np
 
 from jndenc.media.clips import prepare_source
 from jndenc.media.probe import probe
-from jndenc.media.runner import run_ffmpeg
+from jndenc.media.runner import cpu_meter, run_ffmpeg
 from jndenc.media.segments import SPEEDS, SegmentCodec, codec_args, encoder_threads
 from jndenc.starts import codec_scale
 
@@ -63,10 +63,10 @@ def medium(ratios: dict[str, float], near: float = 1.5) -> int:
 
 
 def _cpu(src: Path, out: Path, n: int, args: list[str]) -> float:
-    c0 = os.times()
-    run_ffmpeg(["-i", str(src), "-map", "0:v:0", "-frames:v", str(n), *args, str(out)], what="timed encode")
-    c1 = os.times()
-    return c1.children_user + c1.children_system - c0.children_user - c0.children_system
+    used: dict[str, float] = {}
+    with cpu_meter(used, "encode"):
+        run_ffmpeg(["-i", str(src), "-map", "0:v:0", "-frames:v", str(n), *args, str(out)], what="timed encode")
+    return used["encode"]
 
 
 def main(argv=None) -> int:

@@ -163,9 +163,12 @@ def test_rendering_follows_the_json():
         t.fill("<!-- table:nope -->\n<!-- /table:nope -->", t.render_region)
 
 
+REGION = re.compile(r"<!-- table:([\w-]+) -->.*?<!-- /table:\1 -->", re.S)  # a region tables.py renders
+
+
 def _outside_regions(text: str) -> str:
     """A doc without its generated regions: what a person typed."""
-    return re.sub(r"<!-- table:([\w-]+) -->.*?<!-- /table:\1 -->", "", text, flags=re.S)
+    return REGION.sub("", text)
 
 
 def test_no_hand_typed_figure_tables_outside_generated_regions():
@@ -192,7 +195,6 @@ def test_readme_prose_holds_no_hand_typed_measurements():
     assert not typed, f"README.md: measured figures typed into prose: {typed[:2]}"
 
 
-
 def test_prose_figures_of_the_benchmark_docs_quote_their_tables():
     """benchmarks/README.md and the model card explain their tables in prose; a measured figure there with
     decimals (a cost such as 4.50x, a share such as 13.9%) must be one of the doc's generated figures, so a rerun
@@ -200,7 +202,7 @@ def test_prose_figures_of_the_benchmark_docs_quote_their_tables():
     stale = []
     for rel in ("benchmarks/README.md", "weights/MODEL_CARD.md"):
         full = (ROOT / rel).read_text()
-        tables = "\n".join(m.group(0) for m in re.finditer(r"<!-- table:([\w-]+) -->.*?<!-- /table:\1 -->", full, re.S))
+        tables = "\n".join(m.group(0) for m in REGION.finditer(full))
         prose = re.sub(r"```.*?```", "", _outside_regions(full), flags=re.S)
         stale += [f"{rel}: {f}" for f in re.findall(r"\d+\.\d+(?:%|x\b)", prose) if f not in tables]
     assert not stale, f"prose figures found in no generated table of their doc: {stale}"

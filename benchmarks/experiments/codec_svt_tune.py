@@ -16,13 +16,12 @@ Run it only on training and validation clips: a shipped encoder setting is chose
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 
 import numpy as np
 
-from jndenc.media.runner import run_ffmpeg
+from jndenc.media.runner import cpu_meter, run_ffmpeg
 from jndenc.media.segments import SegmentCodec, attempt_args, encoder_threads
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -69,18 +68,16 @@ def run_clip(clip: Path, work: Path, max_frames: int, crfs: tuple[int, ...] = CR
     out, log = work / "seg.mkv", work / "seg.json"
     for name in settings:
         extra = SETTINGS[name]
-        points, cpu = [], 0.0
+        points, cpu = [], {"s": 0.0}
         for crf in crfs:
-            c0 = os.times()
-            run_ffmpeg(_args(src, out, log, n, codec, crf, extra), what="encoding")
-            c1 = os.times()
-            cpu += c1.children_user + c1.children_system - c0.children_user - c0.children_system
+            with cpu_meter(cpu, "s"):
+                run_ffmpeg(_args(src, out, log, n, codec, crf, extra), what="encoding")
             frames = json.loads(log.read_text())["frames"]
             vmaf = float(np.mean([f["metrics"]["vmaf"] for f in frames]))
             points.append((round(vmaf, 4), out.stat().st_size))
         b, bracket = at_target(points)
         rec["settings"][name] = {"points": points, "bytes_at_94": round(b), "bracketed": bracket,
-                                 "cpu_s": round(cpu, 2)}
+                                 "cpu_s": round(cpu["s"], 2)}
     return rec
 
 

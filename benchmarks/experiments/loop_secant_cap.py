@@ -49,7 +49,7 @@ def replay_limited(all_shots: list, limit: float | None) -> dict:
 
 
 def main(argv=None) -> int:
-    return replay_main(__doc__, LIMITS, replay_limited, "limit", None, argv)
+    return replay_main(__doc__, LIMITS, replay_limited, "limit", None, "bytes_vs_no_limit_pct", argv)
 
 
 if __name__ == "__main__":

@@ -78,9 +78,10 @@ def replay(all_shots: list, shift: float, slope_of=first_slope_taken) -> dict:
 
 
 def replay_main(doc: str, candidates: Sequence, run: Callable[[list, object], dict], name: str, base_value,
-                argv=None) -> int:
+                bytes_key: str, argv=None) -> int:
     """A replay experiment's command: ``run(all_shots, candidate)`` per candidate on the ``--first`` run's shots
-    (curves through ``--also``'s points too), bytes against the candidate ``base_value``, written to ``--out``."""
+    (curves through ``--also``'s points too), bytes against the row whose ``name`` is ``base_value`` as
+    ``bytes_key``, written to ``--out``."""
     ap = argparse.ArgumentParser(description=doc.split("\n\n")[0])
     ap.add_argument("--first", type=Path, required=True)
     ap.add_argument("--also", nargs="*", type=Path, default=[])
@@ -92,8 +93,7 @@ def replay_main(doc: str, candidates: Sequence, run: Callable[[list, object], di
     rows = [run(all_shots, k) for k in candidates]
     base = next(r["bytes_model"] for r in rows if r[name] == base_value)
     for r in rows:
-        r[f"bytes_vs_{'no_shift' if name == 'shift' else 'no_limit'}_pct"] = round(
-            100 * (r.pop("bytes_model") / base - 1), 2)
+        r[bytes_key] = round(100 * (r.pop("bytes_model") / base - 1), 2)
     out = {"first": {"commit": first["commit"], "clips": [c["clip"] for c in first["clips"]]},
            "also": [{"commit": d["commit"], "clips": [c["clip"] for c in d["clips"]]} for d in also],
            "curves_with_one_point": sum(len(p) < 2 for _, p in all_shots), "replay": rows}
@@ -104,7 +104,7 @@ def replay_main(doc: str, candidates: Sequence, run: Callable[[list, object], di
 
 
 def main(argv=None) -> int:
-    return replay_main(__doc__, SHIFTS, replay, "shift", 0.0, argv)
+    return replay_main(__doc__, SHIFTS, replay, "shift", 0.0, "bytes_vs_no_shift_pct", argv)
 
 
 if __name__ == "__main__":

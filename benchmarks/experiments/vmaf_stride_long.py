@@ -22,7 +22,6 @@ Run it on training and validation clips only: the loop's measurement is chosen f
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -30,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from jndenc.loop_options import LoopOptions
-from jndenc.media.runner import run_ffmpeg
+from jndenc.media.runner import cpu_meter, run_ffmpeg
 from jndenc.media.segments import SegmentCodec, attempt_args, encoder_threads, sampled_error, sampled_mean
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -72,12 +71,12 @@ def run_clip(clip: Path, work: Path, max_frames: int) -> dict:
                 rec["pieces"].append({"seconds": length, "crf": crf, "start": a, "frames": b - a,
                                       "full": round(full, 4), "by_stride": by})
     for k in (1, *STRIDES):
-        t0, c0 = time.perf_counter(), os.times()
-        run_ffmpeg(attempt_args(src, out, log, (0, n), codec=codec, crf=CRFS[0], subsample=k), what="timed attempt")
-        c1 = os.times()
-        rec["time"][str(k)] = {"wall_s": round(time.perf_counter() - t0, 3),
-                               "cpu_s": round(c1.children_user + c1.children_system
-                                              - c0.children_user - c0.children_system, 3)}
+        used: dict[str, float] = {}
+        t0 = time.perf_counter()
+        with cpu_meter(used, "attempt"):
+            run_ffmpeg(attempt_args(src, out, log, (0, n), codec=codec, crf=CRFS[0], subsample=k),
+                       what="timed attempt")
+        rec["time"][str(k)] = {"wall_s": round(time.perf_counter() - t0, 3), "cpu_s": round(used["attempt"], 3)}
     return rec
 
 
