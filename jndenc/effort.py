@@ -4,7 +4,7 @@
 - ``balanced`` (the default): each shot encoded as its own segment from the model's median estimate,
   measured (on x264 VMAF of every 3rd frame in shots of 48 frames or more, of every frame where that reads just
   above the band's lower edge; every frame on other encoders), and re-encoded where it missed the band, at most
-  three attempts (`jndenc.shotloop`).
+  three attempts (a fourth where three missed it on both sides, `jndenc.loop.allowed`; `jndenc.shotloop`).
 - ``thorough``: the same loop measuring every frame, with a narrower band above the target and five attempts.
 """
 from __future__ import annotations

@@ -40,6 +40,11 @@ RATE_LIMITS = (0.02, 0.6)
 # by replaying the loop on training and validation curves (benchmarks/results/loop_secant_cap.json), then
 # measured on the loop (benchmarks/results/loop_secant.json)
 SECANT_GROWTH: float | None = 1.5
+# Attempts a shot may take beyond its budget when the budget is spent with no attempt in the band but attempts on
+# both sides of it: the interpolation between them nearly always lands in the band, and stopping keeps the
+# attempt above it (its bytes) or the one below it (visibly worse). Flat-topped curves that fall off a cliff
+# (screen content, sharp CGI) end this way: three attempts read 99.1, 97.6, then 87.3
+BRACKET_EXTRA = 1
 
 
 @dataclass(frozen=True)
@@ -237,6 +242,16 @@ def joined_pieces(crfs: Sequence[float], continues: Sequence[bool], step: float 
         out.update({j: low + step for j in range(start, i) if crfs[j] > low + step + 1e-9})
         start = i
     return out
+
+
+def allowed(attempts: Sequence[Attempt], band: Band, budget: int) -> int:
+    """How many attempts the shot may take: ``budget``, or `BRACKET_EXTRA` more once ``budget`` attempts missed
+    the band on both sides of it."""
+    if len(attempts) < budget or any(band.contains(a.vmaf) for a in attempts):
+        return budget
+    if any(a.vmaf > band.high for a in attempts) and any(a.vmaf < band.low for a in attempts):
+        return budget + BRACKET_EXTRA
+    return budget
 
 
 def kept(attempts: Sequence[Attempt], band: Band) -> int:

@@ -11,7 +11,7 @@ from . import loop as L
 class LoopOptions:
     """How hard the loop works on each shot (`jndenc.effort` names the sets users pick from)."""
 
-    budget: int = 3  # attempts per shot
+    budget: int = 3  # attempts per shot (`jndenc.loop.allowed` adds one where they missed the band on both sides)
     below: float = 0.3  # the band: [target - below, target + above], aimed at target + aim
     above: float = 1.0
     aim: float = 0.3

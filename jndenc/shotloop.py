@@ -182,7 +182,8 @@ class ShotJob:
 
     def run(self, i: int, head: ShotLoop | None = None, head_index: int | None = None, *,
             stop: threading.Event | None = None, status=None) -> tuple[ShotLoop, Path, dict]:
-        """Encode shot ``i`` until it lands in the band or the budget is spent; keep one attempt's segment. A later
+        """Encode shot ``i`` until it lands in the band or its attempts are spent (`jndenc.loop.allowed`); keep one
+        attempt's segment. A later
         piece of a long shot starts where its first piece's attempts put the aim (``head``), not at the model's
         estimate: the same content, measured. Returns the shot, its kept segment and what its attempts cost."""
         s = self.plan.shots[i]
@@ -195,7 +196,8 @@ class ShotJob:
         rechecks = 0
         start = s.crf if head is None else self.continued(head)
         crf: float | None = L.quantise(min(max(start, self.lo), self.hi), self.step)
-        while crf is not None and len(attempts) < self.options.budget and not (stop and stop.is_set()):
+        budget = self.options.budget
+        while crf is not None and len(attempts) < L.allowed(attempts, self.band, budget) and not (stop and stop.is_set()):
             if status is not None:
                 status(f"shot {i}: attempt {len(attempts) + 1} at CRF {crf:g}")
             seg, m, rechecked = self.attempt(i, len(attempts), crf, cost)

@@ -162,3 +162,20 @@ def test_a_secant_step_is_limited_to_a_multiple_of_its_span(monkeypatch):
     free = next_crf(seq, BAND, slope=0.75, min_crf=10, max_crf=40)
     assert L.SECANT_GROWTH is None and free - 24.0 > 4.5
     assert capped == 24.0 + 1.5 * 3.0
+
+
+def test_one_more_attempt_only_where_the_budget_missed_the_band_on_both_sides():
+    """A test clip's shot read 99.1, 97.6, then 87.3 (a flat top, then a cliff): at a budget of 3 it kept 97.6.
+    One more attempt, interpolated between the last two, lands in the band; nowhere else does the budget grow."""
+    from jndenc.loop import allowed
+
+    cliff = [Attempt(24.0, 99.105, 300), Attempt(27.75, 97.583, 200), Attempt(31.5, 87.322, 100)]
+    assert allowed(cliff[:2], BAND, 3) == 3
+    assert allowed(cliff, BAND, 3) == 4
+    c = next_crf(cliff, BAND, slope=0.75, min_crf=10, max_crf=40)
+    assert 27.75 < c < 31.5
+    one_side = [Attempt(24.0, 99.1, 300), Attempt(26.0, 98.0, 250), Attempt(28.0, 96.5, 200)]
+    assert allowed(one_side, BAND, 3) == 3
+    hit = cliff[:2] + [Attempt(29.0, 94.2, 150)]
+    assert allowed(hit, BAND, 3) == 3
+    assert allowed(cliff + [Attempt(29.5, 92.0, 140)], BAND, 3) == 4  # one more, not one more each time
