@@ -893,6 +893,26 @@ def loop_secant_cap_table(d: dict) -> str:
                         "loop_secant_cap", "bytes_vs_no_limit_pct")
 
 
+def loop_file_learning_table(d: dict) -> str:
+    """Later shots of a file started from its earlier shots' labels, replayed on measured curves."""
+    names = {"none": "every shot from the model (kept)", "lead": "the first shot, then the rest from it",
+             "lead2": "the first two shots, then the rest from them", "sequential": "each shot from all before it"}
+    rows = [[r["clips"], names[r["scheme"]], str(r["shots"]), f"{r['start_mae']:.2f}",
+             f"{100 * r['first_in_band']:.0f}%", f"{r['attempts_per_shot']:.2f}",
+             f"{r['frame_weighted_attempts']:.2f}x", f"{100 * r['kept_in_band']:.0f}%", f"{r['worst_kept']:.2f}",
+             f"{r['bytes_vs_none_pct']:+.1f}%"] for r in d["replay"]]
+    commits = ", ".join(f"`{r['commit']}`" for r in [d["first"]] + d["also"])
+    head = (f"Replayed on {len(d['first']['clips'])} training and validation clips, curves through the attempts of "
+            f"{1 + len(d['also'])} runs (commits {commits}; {d['curves_with_one_point']} shots measured at one CRF "
+            "only, given the default slope); a shot's correction is `jndenc.learn.offset` over the labels of the shots "
+            "it learns from, each counted as one file; `benchmarks/experiments/loop_file_learning.py`, "
+            "`benchmarks/results/loop_file_learning.json`; bytes modelled as exp(-0.11 CRF):")
+    return head + "\n\n" + md_table(["clips", "later shots start from", "shots", "start error (MAE, CRF)",
+                                      "first attempt in the band", "attempts per shot", "frames encoded / output",
+                                      "kept in the band", "worst kept", "bytes"], rows,
+                                     [False, False] + [True] * 8)
+
+
 def margin_signals_table(d: dict) -> str:
     """Per-shot signals against the size of the model's error (`benchmarks/margin_signals.py`)."""
     rows = [[t["signal"], f"{t['r_abs_error']:+.2f}", f"{t['r_signed_error']:+.2f}", f"{100 * t['r2_abs']:.1f}%"]
@@ -1105,6 +1125,9 @@ REGIONS: dict[str, Callable[[], str]] = {
     "loop-secant-cap": _maybe("benchmarks/results/loop_secant_cap.json", loop_secant_cap_table,
                               "secant-limit replay", "run `benchmarks/experiments/loop_secant_cap.py` on "
                               "training/validation runs of `segments.py`"),
+    "loop-file-learning": _maybe("benchmarks/results/loop_file_learning.json", loop_file_learning_table,
+                                 "in-file learning replay", "run `benchmarks/experiments/loop_file_learning.py` on "
+                                 "training/validation runs of `segments.py`"),
     "loop-start-shift": _maybe("benchmarks/results/loop_start_shift.json", loop_start_shift_table,
                                "start-shift replay", "run `benchmarks/experiments/loop_start_shift.py` on "
                                "training/validation runs of `segments.py`"),
@@ -1129,6 +1152,14 @@ REGIONS: dict[str, Callable[[], str]] = {
                         "screen-content experiment",
                         "run `segments.py` on training/validation clips at two commits, then "
                         "`benchmarks/experiments/codec_scm.py`"),
+    "loop-bracket": _maybe("benchmarks/results/loop_bracket.json",
+                           lambda d: codec_pair_table(d, {"balanced": "x264", "balanced@x265": "x265",
+                                                          "balanced@av1": "SVT-AV1", "balanced@vp9": "VP9"},
+                                                      ("a budget of three", "one more where three missed the band "
+                                                       "on both sides (kept)"), "loop_bracket"),
+                           "one-more-attempt experiment",
+                           "run `segments.py` on training/validation clips at two commits, then "
+                           "`benchmarks/experiments/loop_bracket.py`"),
     "dask-spread": _maybe("benchmarks/results/dask_spread.json", dask_spread_table, "Dask spread run",
                           "run `dask_spread.py CLIP --out benchmarks/results/dask_spread.json`"),
     "dask-spread-edited": _maybe("benchmarks/results/dask_spread_edited.json", dask_spread_table,

@@ -135,6 +135,7 @@ def main(argv=None) -> int:
         print(r)
     out = {"first": {"commit": first["commit"], "clips": [c["clip"] for c in first["clips"]]},
            "also": [{"commit": d["commit"], "clips": [c["clip"] for c in d["clips"]]} for d in also],
+           "curves_with_one_point": sum(len(pts) < 2 for _, shots in all_files for _, pts, _, _ in shots),
            "replay": rows}
     args.out.write_text(json.dumps(out, indent=1) + "\n")
     return 0
