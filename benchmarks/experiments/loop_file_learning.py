@@ -7,9 +7,9 @@ learned from other shots of the same file (their labels, `jndenc.learn`, as meas
     python benchmarks/experiments/loop_file_learning.py --first M.json --also A.json ... \\
         --out benchmarks/results/loop_file_learning.json
 
-``--first``: a `benchmarks/segments.py` run (rows ``crf23,balanced``) at the current loop, every start at the
-model's estimate (no learned offset). Schemes (which shots a shot learns from, so the output never depends on
-which worker finished first):
+``--first``: a `benchmarks/segments.py` run (rows ``crf23,balanced``) with `jndenc.loop.rise` (the model's slope
+recovered as `loop_secant_cap.model_slope` does), every start at the model's estimate (no learned offset).
+Schemes (which shots a shot learns from, so the output never depends on which worker finished first):
 
 * ``none``: every shot from the model's estimate (today);
 * ``lead``: the file's first shot runs alone, every other shot starts from `jndenc.learn.offset` over it;
@@ -21,15 +21,14 @@ validation clips: the scheme is chosen here.
 """
 from __future__ import annotations
 
-import argparse
 import json
-import math
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from loop_rise import BAND, BUDGET, MAX_CRF, MIN_CRF, curve, first_slope_taken  # noqa: E402
-from loop_start_shift import single_point_curve  # noqa: E402
+from loop_rise import BAND  # noqa: E402
+from loop_secant_cap import model_slope  # noqa: E402
+from loop_start_shift import clip_shots, load_runs, one_shot  # noqa: E402
 
 from jndenc import learn  # noqa: E402
 from jndenc import loop as L  # noqa: E402
@@ -39,21 +38,10 @@ SCHEMES = ("none", "lead", "lead2", "sequential")
 
 def files(first: dict, also: list[dict]):
     """Per clip of ``first``: per shot (attempts there, every measured point on it, its label or None, frames)."""
-    more: dict[tuple[str, int], dict[float, float]] = {}
-    for d in also:
-        for c in d["clips"]:
-            for j, seq in enumerate(c["rows"]["balanced"]["attempts"]):
-                more.setdefault((c["clip"], j), {}).update({float(a): float(v) for a, v in seq})
-    for c in first["clips"]:
-        b = c["rows"]["balanced"]
-        out = []
-        for j, seq in enumerate(b["attempts"]):
-            pts = {float(a): float(v) for a, v in seq} | more.get((c["clip"], j), {})
-            lab = b["start"]["labels"][j]
-            frames = lab["frames"] if lab else None
-            out.append(([(float(a), float(v)) for a, v in seq], sorted(pts.items()),
-                        learn.ShotLabel.from_dict(lab) if lab else None, frames))
-        yield c["clip"], out
+    for c, per_shot in clip_shots(first, also):
+        labels = c["rows"]["balanced"]["start"]["labels"]
+        yield c["clip"], [(seq, pts, learn.ShotLabel.from_dict(lab) if lab else None, lab["frames"] if lab else None)
+                          for (seq, pts), lab in zip(per_shot, labels)]
 
 
 def teachers(scheme: str, i: int) -> list[int]:
@@ -67,17 +55,6 @@ def teachers(scheme: str, i: int) -> list[int]:
     return []
 
 
-def one_shot(seq, pts, shift: float) -> list[L.Attempt]:
-    v = curve(pts) if len(pts) >= 2 else single_point_curve(*pts[0])
-    slope = first_slope_taken(seq) if len(seq) >= 2 else L.DEFAULT_SLOPE
-    got: list[L.Attempt] = []
-    crf: float | None = L.quantise(min(max(seq[0][0] + shift, MIN_CRF), MAX_CRF))
-    while crf is not None and len(got) < BUDGET:
-        got.append(L.Attempt(crf, v(crf), int(1e6 * math.exp(-0.11 * crf))))
-        crf = L.next_crf(got, BAND, slope=slope, min_crf=MIN_CRF, max_crf=MAX_CRF, steeper_up=True)
-    return got
-
-
 def replay(all_files: list, scheme: str) -> dict:
     n = attempts = first_in = in_band = le = 0
     frames = frame_attempts = 0
@@ -88,7 +65,7 @@ def replay(all_files: list, scheme: str) -> dict:
         for i, (seq, pts, lab, fr) in enumerate(shots):
             t = [shots[j][2] for j in teachers(scheme, i) if shots[j][2] is not None]
             shift = learn.offset([[x] for x in t]) if t else 0.0
-            got = one_shot(seq, pts, shift)
+            got = one_shot(seq, pts, shift, model_slope)
             k = L.kept(got, BAND)
             n += 1
             attempts += len(got)
@@ -111,13 +88,7 @@ def replay(all_files: list, scheme: str) -> dict:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--first", type=Path, required=True)
-    ap.add_argument("--also", nargs="*", type=Path, default=[])
-    ap.add_argument("--out", type=Path, required=True)
-    args = ap.parse_args(argv)
-    first = json.loads(args.first.read_text())
-    also = [json.loads(p.read_text()) for p in args.also]
+    first, also, out_path = load_runs(__doc__, argv)
     all_files = list(files(first, also))
     multi = [f for f in all_files if len(f[1]) > 1]
     rows = []
@@ -137,7 +108,7 @@ def main(argv=None) -> int:
            "also": [{"commit": d["commit"], "clips": [c["clip"] for c in d["clips"]]} for d in also],
            "curves_with_one_point": sum(len(pts) < 2 for _, shots in all_files for _, pts, _, _ in shots),
            "replay": rows}
-    args.out.write_text(json.dumps(out, indent=1) + "\n")
+    out_path.write_text(json.dumps(out, indent=1) + "\n")
     return 0
 
 

@@ -33,17 +33,24 @@ from jndenc import loop as L  # noqa: E402
 SHIFTS = (-1.0, -0.5, 0.0, 0.5, 1.0, 1.5, 2.0)
 
 
-def shots(first: dict, also: list[dict]):
-    """Per shot of ``first``: its attempts there and every (CRF, VMAF) any run measured on it."""
+def clip_shots(first: dict, also: list[dict]):
+    """Per clip of ``first``: the clip's entry and, per shot, its attempts there and every (CRF, VMAF) any run
+    measured on it."""
     more: dict[tuple[str, int], dict[float, float]] = {}
     for d in also:
         for c in d["clips"]:
             for j, seq in enumerate(c["rows"]["balanced"]["attempts"]):
                 more.setdefault((c["clip"], j), {}).update({float(a): float(v) for a, v in seq})
     for c in first["clips"]:
-        for j, seq in enumerate(c["rows"]["balanced"]["attempts"]):
-            pts = {float(a): float(v) for a, v in seq} | more.get((c["clip"], j), {})
-            yield [(float(a), float(v)) for a, v in seq], sorted(pts.items())
+        yield c, [([(float(a), float(v)) for a, v in seq],
+                   sorted(({float(a): float(v) for a, v in seq} | more.get((c["clip"], j), {})).items()))
+                  for j, seq in enumerate(c["rows"]["balanced"]["attempts"])]
+
+
+def shots(first: dict, also: list[dict]):
+    """Per shot of ``first``: its attempts there and every (CRF, VMAF) any run measured on it."""
+    for _, per_shot in clip_shots(first, also):
+        yield from per_shot
 
 
 def single_point_curve(c0: float, v0: float):
@@ -52,18 +59,25 @@ def single_point_curve(c0: float, v0: float):
     return lambda c: float(min(L.TOP - math.exp(L.headroom(v0) + k * (c - c0)), 100.0))
 
 
+def one_shot(seq: list, pts: list, shift: float, slope_of=first_slope_taken) -> list[L.Attempt]:
+    """The loop's attempts on one shot's curve (through ``pts``) from the run's start (``seq``'s first) moved by
+    ``shift``, at the model's slope ``slope_of(seq)``."""
+    v = curve(pts) if len(pts) >= 2 else single_point_curve(*pts[0])
+    slope = slope_of(seq) if len(seq) >= 2 else L.DEFAULT_SLOPE
+    got: list[L.Attempt] = []
+    crf: float | None = L.quantise(min(max(seq[0][0] + shift, MIN_CRF), MAX_CRF))
+    while crf is not None and len(got) < BUDGET:
+        got.append(L.Attempt(crf, v(crf), int(1e6 * math.exp(-0.11 * crf))))
+        crf = L.next_crf(got, BAND, slope=slope, min_crf=MIN_CRF, max_crf=MAX_CRF, steeper_up=True)
+    return got
+
+
 def replay(all_shots: list, shift: float, slope_of=first_slope_taken) -> dict:
     """The loop replayed on every shot's curve from its start moved by ``shift``; ``slope_of(seq)``: the model's
     slope behind a run's first step."""
     attempts, in_band, first_in, le, worst, cost = 0, 0, 0, 0, 100.0, 0.0
     for seq, pts in all_shots:
-        v = curve(pts) if len(pts) >= 2 else single_point_curve(*pts[0])
-        slope = slope_of(seq) if len(seq) >= 2 else L.DEFAULT_SLOPE
-        got: list[L.Attempt] = []
-        crf: float | None = L.quantise(min(max(seq[0][0] + shift, MIN_CRF), MAX_CRF))
-        while crf is not None and len(got) < BUDGET:
-            got.append(L.Attempt(crf, v(crf), int(1e6 * math.exp(-0.11 * crf))))
-            crf = L.next_crf(got, BAND, slope=slope, min_crf=MIN_CRF, max_crf=MAX_CRF, steeper_up=True)
+        got = one_shot(seq, pts, shift, slope_of)
         k = L.kept(got, BAND)
         attempts += len(got)
         first_in += BAND.contains(got[0].vmaf)
@@ -77,18 +91,22 @@ def replay(all_shots: list, shift: float, slope_of=first_slope_taken) -> dict:
             "share_le_95_5": round(le / n, 3), "worst_kept": round(worst, 2), "bytes_model": cost}
 
 
-def replay_main(doc: str, candidates: Sequence, run: Callable[[list, object], dict], name: str, base_value,
-                bytes_key: str, argv=None) -> int:
-    """A replay experiment's command: ``run(all_shots, candidate)`` per candidate on the ``--first`` run's shots
-    (curves through ``--also``'s points too), bytes against the row whose ``name`` is ``base_value`` as
-    ``bytes_key``, written to ``--out``."""
+def load_runs(doc: str, argv=None) -> tuple[dict, list[dict], Path]:
+    """A replay's command line: ``--first M.json [--also A.json ...] --out OUT.json``, the runs read."""
     ap = argparse.ArgumentParser(description=doc.split("\n\n")[0])
     ap.add_argument("--first", type=Path, required=True)
     ap.add_argument("--also", nargs="*", type=Path, default=[])
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args(argv)
-    first = json.loads(args.first.read_text())
-    also = [json.loads(p.read_text()) for p in args.also]
+    return json.loads(args.first.read_text()), [json.loads(p.read_text()) for p in args.also], args.out
+
+
+def replay_main(doc: str, candidates: Sequence, run: Callable[[list, object], dict], name: str, base_value,
+                bytes_key: str, argv=None) -> int:
+    """A replay experiment's command: ``run(all_shots, candidate)`` per candidate on the ``--first`` run's shots
+    (curves through ``--also``'s points too), bytes against the row whose ``name`` is ``base_value`` as
+    ``bytes_key``, written to ``--out``."""
+    first, also, out_path = load_runs(doc, argv)
     all_shots = list(shots(first, also))
     rows = [run(all_shots, k) for k in candidates]
     base = next(r["bytes_model"] for r in rows if r[name] == base_value)
@@ -97,7 +115,7 @@ def replay_main(doc: str, candidates: Sequence, run: Callable[[list, object], di
     out = {"first": {"commit": first["commit"], "clips": [c["clip"] for c in first["clips"]]},
            "also": [{"commit": d["commit"], "clips": [c["clip"] for c in d["clips"]]} for d in also],
            "curves_with_one_point": sum(len(p) < 2 for _, p in all_shots), "replay": rows}
-    args.out.write_text(json.dumps(out, indent=1) + "\n")
+    out_path.write_text(json.dumps(out, indent=1) + "\n")
     for r in rows:
         print(r)
     return 0
