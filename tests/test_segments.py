@@ -463,3 +463,25 @@ def test_a_sampled_reading_knows_how_sure_it_is():
     o = loop_options.LoopOptions(subsample=5)
     assert o.recheck_window(S.sampled_error(mixed, 50)) > 2.0
     assert o.recheck_window(S.sampled_error(steady, 50)) == o.recheck  # a steady sample keeps the study's window
+
+
+def test_a_budget_spent_on_both_sides_of_the_band_buys_one_more_attempt(cut_clip, tmp_path):
+    """Real encodes from a start 8 CRF too coarse, a budget of two and the narrowest band: a shot whose two attempts
+    fall on both sides of the band takes exactly one more (`jndenc.loop.allowed`; on this clip at least one does),
+    every other shot stops at two."""
+    first = encode(cut_clip, tmp_path / "ref.mp4", jobs=2)
+    plan = replace(first.plan, shots=[replace(s, crf=min(s.crf + 8, 40)) for s in first.plan.shots])
+    options = loop_options.LoopOptions(budget=2, below=0.1, above=0.1, aim=0.0, jobs=2)
+    _, res = shotloop.run(cut_clip, tmp_path / "o.mp4", plan, probe(cut_clip), target=94.0, options=options,
+                          thresholds=DEFAULT_THRESHOLDS, stream_maps=[], stream_kw={})
+    band = loop.Band.around(94.0, below=0.1, above=0.1, aim=0.0)
+    extra = 0
+    for s in res.shots:
+        two = s.attempts[:2]
+        both_sides = (len(two) == 2 and not any(band.contains(a.vmaf) for a in two)
+                      and any(a.vmaf > band.high for a in two) and any(a.vmaf < band.low for a in two))
+        assert len(s.attempts) <= (3 if both_sides else 2), [(a.crf, round(a.vmaf, 2)) for a in s.attempts]
+        if both_sides and loop.next_crf(two, band, slope=s.slope, min_crf=10, max_crf=40) is not None:
+            assert len(s.attempts) == 3
+            extra += 1
+    assert extra >= 1, [[(a.crf, round(a.vmaf, 2)) for a in s.attempts] for s in res.shots]
