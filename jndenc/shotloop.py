@@ -78,6 +78,7 @@ class LoopResult:
         return {"band": {"low": round(self.band.low, 3), "high": round(self.band.high, 3),
                          "aim": round(self.band.aim, 3)},
                 "measured_by": self.options.measurement(), "budget": self.options.budget,
+                "budget_extra": L.BRACKET_EXTRA,
                 "attempts": sum(len(s.attempts) for s in self.shots),
                 "attempts_per_shot": round(sum(len(s.attempts) for s in self.shots) / n, 3) if n else 0.0,
                 "rechecks": sum(s.rechecks for s in self.shots),

@@ -217,6 +217,8 @@ def test_cli_json_reports_the_loop(cut_clip, tmp_path):
     assert d["effort"] == "balanced"
     assert d["loop"]["encoded_over_output_frames"] >= 1.0
     assert all("vmaf" in s and "attempts" in s for s in d["shots"])
+    most = d["loop"]["budget"] + d["loop"]["budget_extra"]
+    assert (d["loop"]["budget"], most) == (3, 4) and all(len(s["attempts"]) <= most for s in d["shots"])
 
 
 def test_pieces_of_a_long_shot_end_within_a_crf_step(tmp_path):
