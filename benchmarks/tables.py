@@ -913,6 +913,22 @@ def loop_file_learning_table(d: dict) -> str:
                                      [False, False] + [True] * 8)
 
 
+def loop_start_error_table(d: dict) -> str:
+    """The loop replayed from starts of known error: what a better start would buy."""
+    rows = [["the model's estimate" if r["width"] is None else f"the aim + N(0, {r['width']:g})",
+             f"{r['start_mae']:.2f}", f"{100 * r['first_in_band']:.0f}%", f"{r['attempts_per_shot']:.2f}",
+             f"{r['frame_weighted_attempts']:.2f}x", f"{100 * r['kept_in_band']:.0f}%"] for r in d["replay"]]
+    commits = ", ".join(f"`{r['commit']}`" for r in [d["first"]] + d["also"])
+    head = (f"Replayed on {d['shots']} shots of {len(d['first']['clips'])} training and validation clips, curves "
+            f"through the attempts of {1 + len(d['also'])} runs (commits {commits}); a start at the CRF where the "
+            f"shot's curve meets the aim plus Gaussian error of each width ({d['seeds']} seeds, means), its error "
+            "measured against that CRF; `benchmarks/experiments/loop_start_error.py`, "
+            "`benchmarks/results/loop_start_error.json`:")
+    return head + "\n\n" + md_table(["first attempt at", "start error (MAE, CRF)", "first attempt in the band",
+                                      "attempts per shot", "frames encoded / output", "kept in the band"], rows,
+                                     [False] + [True] * 5)
+
+
 def margin_signals_table(d: dict) -> str:
     """Per-shot signals against the size of the model's error (`benchmarks/margin_signals.py`)."""
     rows = [[t["signal"], f"{t['r_abs_error']:+.2f}", f"{t['r_signed_error']:+.2f}", f"{100 * t['r2_abs']:.1f}%"]
@@ -1128,6 +1144,9 @@ REGIONS: dict[str, Callable[[], str]] = {
     "loop-file-learning": _maybe("benchmarks/results/loop_file_learning.json", loop_file_learning_table,
                                  "in-file learning replay", "run `benchmarks/experiments/loop_file_learning.py` on "
                                  "training/validation runs of `segments.py`"),
+    "loop-start-error": _maybe("benchmarks/results/loop_start_error.json", loop_start_error_table,
+                               "start-error replay", "run `benchmarks/experiments/loop_start_error.py` on "
+                               "training/validation runs of `segments.py`"),
     "loop-start-shift": _maybe("benchmarks/results/loop_start_shift.json", loop_start_shift_table,
                                "start-shift replay", "run `benchmarks/experiments/loop_start_shift.py` on "
                                "training/validation runs of `segments.py`"),
