@@ -49,6 +49,12 @@ def vfr_clip(tmp_path_factory) -> Path:
     return p
 
 
+def spent(shot, band: loop.Band, budget: int = 3) -> bool:
+    """Whether a shot that ended outside the band used its attempts: the budget, or the one more that
+    `jndenc.loop.allowed` gives where they fell on both sides of the band (unless no CRF was left between them)."""
+    return budget <= len(shot.attempts) <= loop.allowed(shot.attempts, band, budget)
+
+
 def plan_at(src: Path, crf: float, shots=None):
     info = probe(src)
     shots = shots or [(0, 50), (50, 100), (100, info.frames)]
@@ -190,7 +196,7 @@ def test_target_vmaf_moves_every_shot(cut_clip, tmp_path):
     assert r.target_vmaf == 88
     assert r.loop.band.low == pytest.approx(87.7)
     for s in r.loop.shots:
-        assert s.outcome in ("in_band", "clamped") or len(s.attempts) == 3
+        assert s.outcome in ("in_band", "clamped") or spent(s, r.loop.band)
 
 
 def test_interrupt_mid_loop_leaves_nothing(tmp_path):
@@ -270,7 +276,7 @@ def test_av1_and_vp9_run_through_the_loop(cut_clip, tmp_path, codec, suffix, enc
     assert frame_times(out) == frame_times(cut_clip)
     assert r.codec == codec and all(float(a.crf).is_integer() for s in r.loop.shots for a in s.attempts)
     for s in r.loop.shots:
-        assert s.outcome in ("in_band", "clamped") or len(s.attempts) == 3, [(a.crf, a.vmaf) for a in s.attempts]
+        assert s.outcome in ("in_band", "clamped") or spent(s, r.loop.band), [(a.crf, a.vmaf) for a in s.attempts]
     with pytest.raises(UserError, match="shot loop"):
         encode(cut_clip, tmp_path / "x.mkv", codec=codec, effort="fast")
 
@@ -294,7 +300,7 @@ def test_other_av1_encoders_run_through_the_loop_on_their_own_scale(cut_clip, tm
         assert max(s.attempts[0].crf for s in r.loop.shots) > 63
     assert frame_times(out) == frame_times(cut_clip)
     for s in r.loop.shots:
-        assert s.outcome in ("in_band", "clamped") or len(s.attempts) == 3, [(a.crf, a.vmaf) for a in s.attempts]
+        assert s.outcome in ("in_band", "clamped") or spent(s, r.loop.band), [(a.crf, a.vmaf) for a in s.attempts]
     with pytest.raises(UserError, match="does not encode x264"):
         encode(cut_clip, tmp_path / "x.mkv", encoder=encoder)
 
