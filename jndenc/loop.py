@@ -43,7 +43,8 @@ SECANT_GROWTH: float | None = 1.5
 # Attempts a shot may take beyond its budget when the budget is spent with no attempt in the band but attempts on
 # both sides of it: the interpolation between them nearly always lands in the band, and stopping keeps the
 # attempt above it (its bytes) or the one below it (visibly worse). Flat-topped curves that fall off a cliff
-# (screen content, sharp CGI) end this way: three attempts read 99.1, 97.6, then 87.3
+# (screen content, sharp CGI) end this way: three attempts read 99.1, 97.6, then 87.3. Measured on training and
+# validation clips before it was kept (benchmarks/results/loop_bracket.json)
 BRACKET_EXTRA = 1
 
 

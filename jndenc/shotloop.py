@@ -184,9 +184,9 @@ class ShotJob:
     def run(self, i: int, head: ShotLoop | None = None, head_index: int | None = None, *,
             stop: threading.Event | None = None, status=None) -> tuple[ShotLoop, Path, dict]:
         """Encode shot ``i`` until it lands in the band or its attempts are spent (`jndenc.loop.allowed`); keep one
-        attempt's segment. A later
-        piece of a long shot starts where its first piece's attempts put the aim (``head``), not at the model's
-        estimate: the same content, measured. Returns the shot, its kept segment and what its attempts cost."""
+        attempt's segment. A later piece of a long shot starts where its first piece's attempts put the aim
+        (``head``), not at the model's estimate: the same content, measured. Returns the shot, its kept segment
+        and what its attempts cost."""
         s = self.plan.shots[i]
         slope = L.first_slope(s.jnd, self.thresholds, self.options.slope_scale)
         slope /= self.scale  # the same VMAF per x264 step spread over the codec's steps
@@ -198,7 +198,8 @@ class ShotJob:
         start = s.crf if head is None else self.continued(head)
         crf: float | None = L.quantise(min(max(start, self.lo), self.hi), self.step)
         budget = self.options.budget
-        while crf is not None and len(attempts) < L.allowed(attempts, self.band, budget) and not (stop and stop.is_set()):
+        while (crf is not None and len(attempts) < L.allowed(attempts, self.band, budget)
+               and not (stop and stop.is_set())):
             if status is not None:
                 status(f"shot {i}: attempt {len(attempts) + 1} at CRF {crf:g}")
             seg, m, rechecked = self.attempt(i, len(attempts), crf, cost)
