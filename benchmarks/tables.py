@@ -862,13 +862,18 @@ def loop_probe_start_table(d: dict) -> str:
                                      rows, [False, False] + [True] * 10)
 
 
+def _replay_commits(d: dict) -> str:
+    """The commits of the runs a replay read (`loop_start_shift.runs_header`), as the tables name them."""
+    return ", ".join(f"`{r['commit']}`" for r in [d["first"]] + d["also"])
+
+
 def replay_table(d: dict, column: str, label: Callable[[dict], str], script: str, bytes_key: str) -> str:
     """A loop rule replayed on measured curves, one row per candidate (`loop_start_shift.py`,
     `loop_secant_cap.py`)."""
     rows = [[label(r), f"{100 * r['first_in_band']:.0f}%", f"{r['attempts_per_shot']:.2f}",
              f"{100 * r['kept_in_band']:.0f}%", f"{100 * r['share_le_95_5']:.0f}%", f"{r['worst_kept']:.2f}",
              f"{r[bytes_key]:+.1f}%"] for r in d["replay"]]
-    commits = ", ".join(f"`{r['commit']}`" for r in [d["first"]] + d["also"])
+    commits = _replay_commits(d)
     head = (f"Replayed on {d['replay'][0]['shots']} shots of {len(d['first']['clips'])} training and validation "
             f"clips, curves through the attempts of {1 + len(d['also'])} runs (commits {commits}; "
             f"{d['curves_with_one_point']} shots measured at one CRF only, given the default slope), "
@@ -901,7 +906,7 @@ def loop_file_learning_table(d: dict) -> str:
              f"{100 * r['first_in_band']:.0f}%", f"{r['attempts_per_shot']:.2f}",
              f"{r['frame_weighted_attempts']:.2f}x", f"{100 * r['kept_in_band']:.0f}%", f"{r['worst_kept']:.2f}",
              f"{r['bytes_vs_none_pct']:+.1f}%"] for r in d["replay"]]
-    commits = ", ".join(f"`{r['commit']}`" for r in [d["first"]] + d["also"])
+    commits = _replay_commits(d)
     head = (f"Replayed on {len(d['first']['clips'])} training and validation clips, curves through the attempts of "
             f"{1 + len(d['also'])} runs (commits {commits}; {d['curves_with_one_point']} shots measured at one CRF "
             "only, given the default slope); a shot's correction is `jndenc.learn.offset` over the labels of the shots "
@@ -918,7 +923,7 @@ def loop_start_error_table(d: dict) -> str:
     rows = [["the model's estimate" if r["width"] is None else f"the aim + N(0, {r['width']:g})",
              f"{r['start_mae']:.2f}", f"{100 * r['first_in_band']:.0f}%", f"{r['attempts_per_shot']:.2f}",
              f"{r['frame_weighted_attempts']:.2f}x", f"{100 * r['kept_in_band']:.0f}%"] for r in d["replay"]]
-    commits = ", ".join(f"`{r['commit']}`" for r in [d["first"]] + d["also"])
+    commits = _replay_commits(d)
     head = (f"Replayed on {d['shots']} shots of {len(d['first']['clips'])} training and validation clips, curves "
             f"through the attempts of {1 + len(d['also'])} runs (commits {commits}); a start at the CRF where the "
             f"shot's curve meets the aim plus Gaussian error of each width ({d['seeds']} seeds, means), its error "

@@ -28,7 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from loop_rise import BAND  # noqa: E402
 from loop_secant_cap import model_slope  # noqa: E402
-from loop_start_shift import clip_shots, load_runs, one_shot  # noqa: E402
+from loop_start_shift import clip_shots, load_runs, one_shot, runs_header  # noqa: E402
 
 from jndenc import learn  # noqa: E402
 from jndenc import loop as L  # noqa: E402
@@ -104,8 +104,7 @@ def main(argv=None) -> int:
     for r in rows:
         r.pop("bytes_model")
         print(r)
-    out = {"first": {"commit": first["commit"], "clips": [c["clip"] for c in first["clips"]]},
-           "also": [{"commit": d["commit"], "clips": [c["clip"] for c in d["clips"]]} for d in also],
+    out = {**runs_header(first, also),
            "curves_with_one_point": sum(len(pts) < 2 for _, shots in all_files for _, pts, _, _ in shots),
            "replay": rows}
     out_path.write_text(json.dumps(out, indent=1) + "\n")

@@ -23,7 +23,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from loop_rise import BAND, MAX_CRF, MIN_CRF, curve  # noqa: E402
 from loop_secant_cap import model_slope  # noqa: E402
-from loop_start_shift import clip_shots, load_runs, one_shot, single_point_curve  # noqa: E402
+from loop_start_shift import clip_shots, load_runs, one_shot, runs_header, single_point_curve  # noqa: E402
 
 from jndenc import loop as L  # noqa: E402
 
@@ -64,8 +64,7 @@ def main(argv=None) -> int:
     first, also, out_path = load_runs(__doc__, argv)
     shots = []
     for c, per_shot in clip_shots(first, also):
-        labels = c["rows"]["balanced"]["start"]["labels"]
-        for (seq, pts), lab, frames in zip(per_shot, labels, c["rows"]["balanced"]["frames"]):
+        for (seq, pts), frames in zip(per_shot, c["rows"]["balanced"]["frames"]):
             shots.append((seq, pts, int(frames), aim_on_curve(pts)))
     rows = [{"start": "the model's estimate", "width": None, **replay(shots, [0.0] * len(shots))}]
     for w in WIDTHS:
@@ -80,9 +79,7 @@ def main(argv=None) -> int:
             if isinstance(v, float):
                 r[k] = round(v, 3)
         print(r)
-    out = {"first": {"commit": first["commit"], "clips": [c["clip"] for c in first["clips"]]},
-           "also": [{"commit": d["commit"], "clips": [c["clip"] for c in d["clips"]]} for d in also],
-           "shots": len(shots), "seeds": SEEDS, "replay": rows}
+    out = {**runs_header(first, also), "shots": len(shots), "seeds": SEEDS, "replay": rows}
     out_path.write_text(json.dumps(out, indent=1) + "\n")
     return 0
 

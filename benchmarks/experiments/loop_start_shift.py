@@ -101,6 +101,12 @@ def load_runs(doc: str, argv=None) -> tuple[dict, list[dict], Path]:
     return json.loads(args.first.read_text()), [json.loads(p.read_text()) for p in args.also], args.out
 
 
+def runs_header(first: dict, also: list[dict]) -> dict:
+    """Which runs a replay read: each run's commit and clips, for its JSON."""
+    return {"first": {"commit": first["commit"], "clips": [c["clip"] for c in first["clips"]]},
+            "also": [{"commit": d["commit"], "clips": [c["clip"] for c in d["clips"]]} for d in also]}
+
+
 def replay_main(doc: str, candidates: Sequence, run: Callable[[list, object], dict], name: str, base_value,
                 bytes_key: str, argv=None) -> int:
     """A replay experiment's command: ``run(all_shots, candidate)`` per candidate on the ``--first`` run's shots
@@ -112,9 +118,8 @@ def replay_main(doc: str, candidates: Sequence, run: Callable[[list, object], di
     base = next(r["bytes_model"] for r in rows if r[name] == base_value)
     for r in rows:
         r[bytes_key] = round(100 * (r.pop("bytes_model") / base - 1), 2)
-    out = {"first": {"commit": first["commit"], "clips": [c["clip"] for c in first["clips"]]},
-           "also": [{"commit": d["commit"], "clips": [c["clip"] for c in d["clips"]]} for d in also],
-           "curves_with_one_point": sum(len(p) < 2 for _, p in all_shots), "replay": rows}
+    out = {**runs_header(first, also), "curves_with_one_point": sum(len(p) < 2 for _, p in all_shots),
+           "replay": rows}
     out_path.write_text(json.dumps(out, indent=1) + "\n")
     for r in rows:
         print(r)
