@@ -28,7 +28,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import study  # noqa: E402
 
 SETTINGS = {"jndenc": "", "tune=0": "tune=0", "variance-boost": "enable-variance-boost=1", "scm=1": "scm=1",
-            "tune=0+variance-boost": "tune=0:enable-variance-boost=1"}
+            "tune=0+variance-boost": "tune=0:enable-variance-boost=1",
+            # second round: the in-loop filters and psychovisual knobs that smooth or keep fine lines and text
+            "tf=0": "enable-tf=0", "cdef=0": "enable-cdef=0", "restoration=0": "enable-restoration=0",
+            "sharpness=2": "sharpness=2", "tune=2": "tune=2", "luminance-qp-bias=50": "luminance-qp-bias=50",
+            "ac-bias=1": "ac-bias=1.0", "dlf=2": "enable-dlf=2"}
 CRFS = (24, 31, 38, 45)
 TARGET = 94.0
 
