@@ -934,6 +934,36 @@ def loop_start_error_table(d: dict) -> str:
                                      [False] + [True] * 5)
 
 
+def frame_features_table(d: dict) -> str:
+    """`benchmarks/experiments/frame_features.py`: JND1 error of ridges on candidate frame statistics, judged by
+    parent-clip CV, by leaving one content type out, and on the test split (real clips only)."""
+    def cell(s: dict | None) -> str:
+        return "-" if not s else f"{s['mae_real']:.2f} ({s['bias_real']:+.2f})"
+
+    def worst(s: dict | None) -> str:
+        if not s:
+            return "-"
+        t, v = max(s["by_type"].items(), key=lambda kv: abs(kv[1]["bias"]))
+        return f"{v['bias']:+.1f} ({t.replace('_', ' ')})"
+
+    rows = []
+    for name, cv in d["cv"].items():
+        loto = d.get("loto", {}).get(name)
+        label = f"{name} (chosen on CV)" if name == d["chosen_on_cv"] else name
+        rows.append([label, cell(cv), worst(cv), cell(loto), worst(loto), cell(d["test"].get(name)),
+                     worst(d["test"].get(name))])
+    cv0 = next(iter(d["cv"].values()))
+    t0 = next(iter(d["test"].values()))
+    head = (f"JND1 MAE (mean error) in x264 CRF on real clips ({cv0['shots_real']} train/valid shots, "
+            f"{t0['shots_real']} test shots; derived copies train, never judge), and the content type with the "
+            f"largest mean error; ridges refitted per fold, their strength chosen inside the training folds; "
+            f"commit `{d['commit']}` (`benchmarks/experiments/frame_features.py`, "
+            "`benchmarks/results/frame_features.json`):")
+    return head + "\n\n" + md_table(
+        ["predictor", "CV by parent clip", "CV worst type", "one type held out", "held-out worst type",
+         "test split", "test worst type"], rows, [False] + [True] * 6)
+
+
 def margin_signals_table(d: dict) -> str:
     """Per-shot signals against the size of the model's error (`benchmarks/margin_signals.py`)."""
     rows = [[t["signal"], f"{t['r_abs_error']:+.2f}", f"{t['r_signed_error']:+.2f}", f"{100 * t['r2_abs']:.1f}%"]
@@ -1202,6 +1232,8 @@ REGIONS: dict[str, Callable[[], str]] = {
                              "run `batch_learning.py CLIP --out benchmarks/results/batch_learning.json` per series"),
     "margin-signals": _maybe("benchmarks/results/margin_signals.json", margin_signals_table, "margin-signal study",
                              "run `margin_signals.py --out benchmarks/results/margin_signals.json`"),
+    "frame-features": _maybe("benchmarks/results/frame_features.json", frame_features_table, "frame-feature study",
+                             "run `experiments/frame_features.py fit --out benchmarks/results/frame_features.json`"),
     "content-errors": _maybe("benchmarks/results/content_errors.json", content_errors_table, "content-type cut",
                              "run `content_errors.py --out benchmarks/results/content_errors.json`"),
     "decision-cost": _maybe("benchmarks/results/overhead.json", decision_cost, "overhead run",
