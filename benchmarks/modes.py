@@ -1,7 +1,11 @@
 #!/usr/bin/env python3
 """Every mode on the same clips in one run: bytes, per-shot quality reached, and cost.
 
-    python benchmarks/modes.py CLIPS... --out benchmarks/results/modes.json [--max-frames 240] [--modes ...]
+    python benchmarks/modes.py CLIPS... --out benchmarks/results/modes.json [--max-frames 240] [--modes ...] [--cpu N]
+    python benchmarks/modes.py --merge A.json B.json --out benchmarks/results/modes.json
+
+Two processes, each pinned to its own core (``--cpu``) over half of the clips, are joined with ``--merge``
+(they must come from one commit with the same options).
 
 Per clip (a lossless cut of its first ``--max-frames`` frames, so every mode
 sees the same frames) and per mode, one `jndenc.encode` with ``--verify``:
@@ -30,7 +34,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
+import subprocess
 import sys
 import tempfile
 import time
@@ -172,13 +178,19 @@ def main(argv=None) -> int:
     ap.add_argument("--constant-start", type=float, default=26.0,
                     help="guided-const's JND1 start for every shot (about the training labels' mean)")
     ap.add_argument("--plot", type=Path, default=None)
+    ap.add_argument("--cpu", type=int, help="pin this process to one core")
+    ap.add_argument("--merge", nargs="+", type=Path, help="join the clips of runs from one commit")
     args = ap.parse_args(argv)
+    if args.merge:
+        return merge(args.merge, args.out, args.plot)
+    if args.cpu is not None:
+        os.sched_setaffinity(0, {args.cpu})
     modes = [m for m in args.modes.split(",") if m]
     if "crf23" not in modes:
         modes.insert(0, "crf23")
     clips = list_clips(args.clips)
     out = {"clips": [], "options": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}}
-    machine = f"{platform.machine()}, {args.threads} thread(s)"
+    machine = f"{platform.machine()}, {args.threads} thread(s)" + ("" if args.cpu is None else ", pinned to one core")
     if args.out.exists():  # resume: modes already measured on a clip are kept, missing ones are run
         prev_out = json.loads(args.out.read_text())
         out["clips"] = prev_out.get("clips", [])
@@ -197,7 +209,7 @@ def main(argv=None) -> int:
             if prev is None:
                 out["clips"].append(rec)
             out["summary"] = summarize(out["clips"], modes)
-            out.update(ffmpeg=ffmpeg_info().version, machine=machine,
+            out.update(commit=commit(), ffmpeg=ffmpeg_info().version, machine=machine,
                        target_vmaf=TARGET, seconds=round(time.perf_counter() - t0, 1))
             args.out.parent.mkdir(parents=True, exist_ok=True)
             args.out.write_text(json.dumps(out, indent=1))
@@ -209,6 +221,31 @@ def main(argv=None) -> int:
               f"trials/shot {s['trials_per_shot']:5.2f}  time {s['time_vs_plain']:5.2f}x")
     if args.plot:
         plot(out["summary"], args.plot)
+    return 0
+
+
+def commit() -> str:
+    return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                          cwd=Path(__file__).resolve().parent).stdout.strip()
+
+
+def merge(paths: list[Path], out_path: Path, plot_path: Path | None) -> int:
+    """One result from runs over disjoint clips: same commit, modes and options (the clips aside)."""
+    runs = [json.loads(p.read_text()) for p in paths]
+    if len({r.get("commit") for r in runs}) != 1 or not runs[0].get("commit"):
+        raise SystemExit("modes.py --merge: the runs come from different (or unrecorded) commits")
+    same = [{k: v for k, v in r["options"].items() if k not in ("clips", "out", "cpu", "plot")} for r in runs]
+    if any(o != same[0] for o in same):
+        raise SystemExit("modes.py --merge: the runs' options differ")
+    modes = list(runs[0]["summary"])
+    out = {**runs[0], "clips": [c for r in runs for c in r["clips"]],
+           "machine": runs[0]["machine"] + "; clips split over two processes pinned to one core each",
+           "seconds": round(sum(r["seconds"] for r in runs), 1)}
+    out["options"] = {**runs[0]["options"], "clips": [c for r in runs for c in r["options"]["clips"]]}
+    out["summary"] = summarize(out["clips"], modes)
+    out_path.write_text(json.dumps(out, indent=1))
+    if plot_path:
+        plot(out["summary"], plot_path)
     return 0
 
 

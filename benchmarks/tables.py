@@ -290,7 +290,8 @@ def modes_table(res: dict) -> str:
     n = max((s["clips"] for s in res["summary"].values()), default=0)
     shots = max((s["shots"] for s in res["summary"].values()), default=0)
     head = (f"{n} clips, {shots} shots, first {res['options']['max_frames']} frames each, x264 "
-            f"{res['options']['preset']}, target VMAF {res['target_vmaf']:g} (JND1), {res['machine']}. "
+            f"{res['options']['preset']}, target VMAF {res['target_vmaf']:g} (JND1), {res['machine']}"
+            + (f", one run at commit `{res['commit']}`" if res.get("commit") else "") + ". "
             "Savings are fewer bytes than fixed CRF 23 (negative: more bytes, where CRF 23 falls short of the "
             "target).\n\n")
     return head + md_table(["mode", "saving vs CRF 23, all bytes", "mean per-clip saving",
