@@ -591,6 +591,13 @@ def tighten_sim(d: dict) -> str:
     return out
 
 
+def _provenance_rows() -> list[dict]:
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import provenance
+
+    return provenance.scan()
+
+
 def _maybe(rel: str, render: Callable[[dict], str], what: str, how: str) -> Callable[[], str]:
     return lambda: render(_load(rel)) if (ROOT / rel).is_file() else not_committed(what, how)
 
@@ -965,6 +972,21 @@ def frame_features_table(d: dict) -> str:
          "test split", "test worst type"], rows, [False] + [True] * 6)
 
 
+def provenance_table(rows: list[dict]) -> str:
+    """`benchmarks/provenance.py`: every committed result, its role and the clips it read by split."""
+    order = {"choice": 0, "model": 1, "report": 2}
+    body = []
+    for r in sorted(rows, key=lambda r: (order.get(r["role"], 3), r["path"])):
+        n = r["train"] + r["valid"] + r["test"]
+        body.append([r["role"], f"`{r['path']}`", r["what"],
+                     f"{r['train']} / {r['valid']} / {r['test']}" if n else "not named in it", r["known"] or ""])
+    head = ("Every committed result, what it chose or measures, and the shared clips its JSON names by today's "
+            "split (`weights/training_clips.json`; a derived copy counts for its parent); "
+            "`benchmarks/provenance.py --check` fails if a choice reads a test clip not listed with a note:")
+    return head + "\n\n" + md_table(["role", "result", "what it chose or measures", "train / valid / test clips",
+                                      "note"], body, [False, False, False, True, False])
+
+
 def margin_signals_table(d: dict) -> str:
     """Per-shot signals against the size of the model's error (`benchmarks/margin_signals.py`)."""
     rows = [[t["signal"], f"{t['r_abs_error']:+.2f}", f"{t['r_signed_error']:+.2f}", f"{100 * t['r2_abs']:.1f}%"]
@@ -1233,6 +1255,7 @@ REGIONS: dict[str, Callable[[], str]] = {
                              "run `batch_learning.py CLIP --out benchmarks/results/batch_learning.json` per series"),
     "margin-signals": _maybe("benchmarks/results/margin_signals.json", margin_signals_table, "margin-signal study",
                              "run `margin_signals.py --out benchmarks/results/margin_signals.json`"),
+    "provenance": lambda: provenance_table(_provenance_rows()),
     "frame-features": _maybe("benchmarks/results/frame_features.json", frame_features_table, "frame-feature study",
                              "run `experiments/frame_features.py fit --out benchmarks/results/frame_features.json`"),
     "content-errors": _maybe("benchmarks/results/content_errors.json", content_errors_table, "content-type cut",

@@ -206,3 +206,33 @@ def test_prose_figures_of_the_benchmark_docs_quote_their_tables():
         prose = re.sub(r"```.*?```", "", _outside_regions(full), flags=re.S)
         stale += [f"{rel}: {f}" for f in re.findall(r"\d+\.\d+(?:%|x\b)", prose) if f not in tables]
     assert not stale, f"prose figures found in no generated table of their doc: {stale}"
+
+
+def _provenance():
+    import sys
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import provenance
+
+    return provenance
+
+
+def test_every_committed_result_has_a_role_and_no_choice_read_a_test_clip_unnoticed():
+    p = _provenance()
+    rows = p.scan()
+    assert {r["path"] for r in rows} >= {"benchmarks/results/segments.json", "weights/model_card_cv5.json"}
+    assert p.problems(rows) == []
+
+
+def test_provenance_finds_the_clips_a_result_names():
+    p = _provenance()
+    splits = p.clip_splits()
+    test_clip = next(c for c, s in sorted(splits.items()) if s == "test")
+    train_clip = next(c for c, s in sorted(splits.items()) if s == "train")
+    data = {"runs": {f"{test_clip}:variant": 1}, "options": {"clips": [f"../shared/clips/{train_clip}"]},
+            "per_shot": [{"clip": Path(train_clip).stem + "~scale50.mkv"}], "other": "not a clip"}
+    assert p.clips_read(data, splits) == {test_clip, train_clip}
+    # a choice reading that test clip is reported unless it is a known, explained case
+    row = {"path": "benchmarks/results/new.json", "role": p.CHOICE, "what": "x", "train": 1, "valid": 0,
+           "test": 1, "known": None}
+    assert p.problems([row]) and not p.problems([{**row, "role": p.REPORT}])

@@ -269,7 +269,8 @@ def fit(args) -> int:
     groups = [r["parent"] for r in cv]
     y = np.array([r["label"][0] for r in cv])
     folds = folds_of(groups, 5, 0)
-    out = {"cv": {}, "test": {}}
+    out = {"cv": {}, "test": {}, "clips": {"cv": sorted({r["parent"] for r in cv}),
+                                           "test": sorted({r["parent"] for r in test})}}
     shipped = np.array([r["model"][0] for r in cv])
     out["cv"]["shipped frame model (as in the model card)"] = summarise(cv, shipped, types)
     out["cv"]["probe mode (as in the model card)"] = summarise(cv, np.array([r["probe_model"][0] for r in cv]), types)
