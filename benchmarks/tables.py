@@ -906,6 +906,24 @@ def loop_secant_cap_table(d: dict) -> str:
                         "loop_secant_cap", "bytes_vs_no_limit_pct")
 
 
+def loop_band_table(d: dict) -> str:
+    """The band's upper edge moved, replayed on measured curves (`experiments/loop_band.py`)."""
+    rows = [[f"+{r['above']:g}" + (" (balanced, kept)" if r["above"] == 1.0 else
+                                   " (thorough's)" if r["above"] == 0.5 else ""),
+             f"{r['band'][0]:.2f}-{r['band'][1]:.2f}", f"{100 * r['first_in_band']:.0f}%",
+             f"{r['attempts_per_shot']:.2f}", f"{r['frame_weighted_attempts']:.2f}x", f"{100 * r['kept_in_band']:.0f}%",
+             f"{100 * r['share_le_95_5']:.0f}%", f"{r['worst_kept']:.2f}", f"{r['bytes_vs_balanced_pct']:+.1f}%"]
+            for r in d["replay"]]
+    head = (f"Replayed on {d['shots']} shots of {len(d['first']['clips'])} training and validation clips, curves "
+            f"through the attempts of {1 + len(d['also'])} runs (commits {_replay_commits(d)}; "
+            f"{d['curves_with_one_point']} shots measured at one CRF only, given the default slope), budget "
+            f"{d['budget']}, `benchmarks/experiments/loop_band.py`, `benchmarks/results/loop_band.json`; frames "
+            "encoded modelled as attempts weighted by each shot's frames, bytes as exp(-0.11 CRF):")
+    return head + "\n\n" + md_table(["band's upper edge above the target", "band", "first attempt in the band",
+                                      "attempts per shot", "frames encoded / output", "kept in the band", "<= 95.5",
+                                      "worst kept", "bytes"], rows, [False] + [True] * 8)
+
+
 def loop_file_learning_table(d: dict) -> str:
     """Later shots of a file started from its earlier shots' labels, replayed on measured curves."""
     names = {"none": "every shot from the model (kept)", "lead": "the first shot, then the rest from it",
@@ -1256,6 +1274,8 @@ REGIONS: dict[str, Callable[[], str]] = {
     "margin-signals": _maybe("benchmarks/results/margin_signals.json", margin_signals_table, "margin-signal study",
                              "run `margin_signals.py --out benchmarks/results/margin_signals.json`"),
     "provenance": lambda: provenance_table(_provenance_rows()),
+    "loop-band": _maybe("benchmarks/results/loop_band.json", loop_band_table, "band replay",
+                        "run `experiments/loop_band.py --out benchmarks/results/loop_band.json`"),
     "frame-features": _maybe("benchmarks/results/frame_features.json", frame_features_table, "frame-feature study",
                              "run `experiments/frame_features.py fit --out benchmarks/results/frame_features.json`"),
     "content-errors": _maybe("benchmarks/results/content_errors.json", content_errors_table, "content-type cut",
