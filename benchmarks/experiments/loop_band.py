@@ -25,7 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from loop_rise import BAND, BUDGET, MAX_CRF, MIN_CRF, curve  # noqa: E402
 from loop_secant_cap import model_slope  # noqa: E402
-from loop_start_shift import clip_shots, load_runs, runs_header, single_point_curve  # noqa: E402
+from loop_start_shift import Tally, clip_shots, load_runs, runs_header, single_point_curve  # noqa: E402
 
 from jndenc import loop as L  # noqa: E402
 
@@ -47,24 +47,12 @@ def attempts_on(seq: list, pts: list, band: L.Band) -> list[L.Attempt]:
 
 def replay(shots: list, above: float) -> dict:
     band = L.Band.around(TARGET, below=TARGET - BAND.low, above=above, aim=BAND.aim - TARGET)
-    n = attempts = first_in = in_band = le = frames = frame_attempts = 0
-    worst, cost = 100.0, 0.0
+    t = Tally(band)
     for seq, pts, fr in shots:
-        got = attempts_on(seq, pts, band)
-        k = L.kept(got, band)
-        n += 1
-        attempts += len(got)
-        frames += fr
-        frame_attempts += fr * len(got)
-        first_in += band.contains(got[0].vmaf)
-        in_band += band.contains(got[k].vmaf)
-        le += got[k].vmaf <= 95.5
-        worst = min(worst, got[k].vmaf)
-        cost += got[k].bytes * fr
-    return {"above": above, "band": [round(band.low, 2), round(band.high, 2)], "shots": n,
-            "first_in_band": round(first_in / n, 3), "attempts_per_shot": round(attempts / n, 3),
-            "frame_weighted_attempts": round(frame_attempts / frames, 3), "kept_in_band": round(in_band / n, 3),
-            "share_le_95_5": round(le / n, 3), "worst_kept": round(worst, 2), "bytes_model": cost}
+        t.add(attempts_on(seq, pts, band), fr, bytes_by_frames=True)
+    return {"above": above, "band": [round(band.low, 2), round(band.high, 2)],
+            **t.figures("shots", "first_in_band", "attempts_per_shot", "frame_weighted_attempts", "kept_in_band",
+                        "share_le_95_5", "worst_kept", "bytes_model")}
 
 
 def main(argv=None) -> int:

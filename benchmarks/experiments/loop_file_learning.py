@@ -26,12 +26,10 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from loop_rise import BAND  # noqa: E402
 from loop_secant_cap import model_slope  # noqa: E402
-from loop_start_shift import clip_shots, load_runs, one_shot, runs_header  # noqa: E402
+from loop_start_shift import Tally, clip_shots, load_runs, one_shot, runs_header  # noqa: E402
 
 from jndenc import learn  # noqa: E402
-from jndenc import loop as L  # noqa: E402
 
 SCHEMES = ("none", "lead", "lead2", "sequential")
 
@@ -56,35 +54,21 @@ def teachers(scheme: str, i: int) -> list[int]:
 
 
 def replay(all_files: list, scheme: str) -> dict:
-    n = attempts = first_in = in_band = le = 0
-    frames = frame_attempts = 0
+    tally = Tally()
     err = err0 = 0.0
     nerr = 0
-    worst, cost = 100.0, 0.0
     for _, shots in all_files:
         for i, (seq, pts, lab, fr) in enumerate(shots):
             t = [shots[j][2] for j in teachers(scheme, i) if shots[j][2] is not None]
             shift = learn.offset([[x] for x in t]) if t else 0.0
-            got = one_shot(seq, pts, shift, model_slope)
-            k = L.kept(got, BAND)
-            n += 1
-            attempts += len(got)
-            w = fr or 1
-            frames += w
-            frame_attempts += w * len(got)
-            first_in += BAND.contains(got[0].vmaf)
-            in_band += BAND.contains(got[k].vmaf)
-            le += got[k].vmaf <= 95.5
-            worst = min(worst, got[k].vmaf)
-            cost += got[k].bytes
+            tally.add(one_shot(seq, pts, shift, model_slope), fr or 1)
             if lab is not None:
                 err += abs(lab.residual - shift)
                 err0 += abs(lab.residual)
                 nerr += 1
-    return {"scheme": scheme, "shots": n, "start_mae": round(err / nerr, 3), "model_mae": round(err0 / nerr, 3),
-            "first_in_band": round(first_in / n, 3), "attempts_per_shot": round(attempts / n, 3),
-            "frame_weighted_attempts": round(frame_attempts / frames, 3), "kept_in_band": round(in_band / n, 3),
-            "share_le_95_5": round(le / n, 3), "worst_kept": round(worst, 2), "bytes_model": cost}
+    return {"scheme": scheme, "shots": tally.n, "start_mae": round(err / nerr, 3), "model_mae": round(err0 / nerr, 3),
+            **tally.figures("first_in_band", "attempts_per_shot", "frame_weighted_attempts", "kept_in_band",
+                            "share_le_95_5", "worst_kept", "bytes_model")}
 
 
 def main(argv=None) -> int:

@@ -23,9 +23,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from loop_rise import BAND, MAX_CRF, MIN_CRF, curve  # noqa: E402
 from loop_secant_cap import model_slope  # noqa: E402
-from loop_start_shift import clip_shots, load_runs, one_shot, runs_header, single_point_curve  # noqa: E402
+from loop_start_shift import Tally, clip_shots, load_runs, one_shot, runs_header, single_point_curve  # noqa: E402
 
-from jndenc import loop as L  # noqa: E402
 
 WIDTHS = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0)
 SEEDS = 20
@@ -43,21 +42,14 @@ def aim_on_curve(pts: list) -> float:
 
 def replay(shots: list, shifts: list[float]) -> dict:
     """The loop on every shot from its run's start moved by ``shifts[i]``: its figures."""
-    n = attempts = first_in = in_band = 0
-    frames = frame_attempts = 0
+    t = Tally()
     err = 0.0
     for (seq, pts, fr, aim), shift in zip(shots, shifts):
         got = one_shot(seq, pts, shift, model_slope)
-        k = L.kept(got, BAND)
-        n += 1
-        attempts += len(got)
-        frames += fr
-        frame_attempts += fr * len(got)
-        first_in += BAND.contains(got[0].vmaf)
-        in_band += BAND.contains(got[k].vmaf)
+        t.add(got, fr)
         err += abs(got[0].crf - aim)
-    return {"start_mae": err / n, "first_in_band": first_in / n, "attempts_per_shot": attempts / n,
-            "frame_weighted_attempts": frame_attempts / frames, "kept_in_band": in_band / n}
+    return {"start_mae": err / t.n, **t.figures("first_in_band", "attempts_per_shot", "frame_weighted_attempts",
+                                                 "kept_in_band", digits=None)}
 
 
 def main(argv=None) -> int:

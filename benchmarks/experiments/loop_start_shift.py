@@ -21,6 +21,7 @@ import argparse
 import json
 import math
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -72,23 +73,55 @@ def one_shot(seq: list, pts: list, shift: float, slope_of=first_slope_taken) -> 
     return got
 
 
+@dataclass
+class Tally:
+    """What every replay counts over the shots it replays, with ``band``: attempts, first attempts and kept shots
+    in the band, kept shots at or under 95.5, the worst kept, attempts weighted by each shot's frames, and the
+    modelled bytes of the kept attempts (weighted by frames where ``add`` is told so)."""
+
+    band: L.Band = BAND
+    n: int = 0
+    attempts: int = 0
+    first_in: int = 0
+    in_band: int = 0
+    le: int = 0
+    frames: int = 0
+    frame_attempts: int = 0
+    worst: float = 100.0
+    cost: float = 0.0
+
+    def add(self, got: list[L.Attempt], frames: int = 1, bytes_by_frames: bool = False) -> None:
+        k = L.kept(got, self.band)
+        self.n += 1
+        self.attempts += len(got)
+        self.frames += frames
+        self.frame_attempts += frames * len(got)
+        self.first_in += self.band.contains(got[0].vmaf)
+        self.in_band += self.band.contains(got[k].vmaf)
+        self.le += got[k].vmaf <= 95.5
+        self.worst = min(self.worst, got[k].vmaf)
+        self.cost += got[k].bytes * (frames if bytes_by_frames else 1)
+
+    def figures(self, *keys: str, digits: int | None = 3) -> dict:
+        """``keys`` of the figures, in that order (rounded to ``digits``, the worst to 2, unless ``digits`` is None)."""
+        n = self.n
+        all_ = {"shots": n, "first_in_band": self.first_in / n, "attempts_per_shot": self.attempts / n,
+                "frame_weighted_attempts": self.frame_attempts / self.frames, "kept_in_band": self.in_band / n,
+                "share_le_95_5": self.le / n, "worst_kept": self.worst, "bytes_model": self.cost}
+        if digits is not None:
+            all_ = {k: v if k in ("shots", "bytes_model") else round(v, 2 if k == "worst_kept" else digits)
+                    for k, v in all_.items()}
+        return {k: all_[k] for k in keys}
+
+
 def replay(all_shots: list, shift: float, slope_of=first_slope_taken) -> dict:
     """The loop replayed on every shot's curve from its start moved by ``shift``; ``slope_of(seq)``: the model's
     slope behind a run's first step."""
-    attempts, in_band, first_in, le, worst, cost = 0, 0, 0, 0, 100.0, 0.0
+    t = Tally()
     for seq, pts in all_shots:
-        got = one_shot(seq, pts, shift, slope_of)
-        k = L.kept(got, BAND)
-        attempts += len(got)
-        first_in += BAND.contains(got[0].vmaf)
-        in_band += BAND.contains(got[k].vmaf)
-        le += got[k].vmaf <= 95.5
-        worst = min(worst, got[k].vmaf)
-        cost += got[k].bytes
-    n = len(all_shots)
-    return {"shift": shift, "shots": n, "first_in_band": round(first_in / n, 3),
-            "attempts_per_shot": round(attempts / n, 3), "kept_in_band": round(in_band / n, 3),
-            "share_le_95_5": round(le / n, 3), "worst_kept": round(worst, 2), "bytes_model": cost}
+        t.add(one_shot(seq, pts, shift, slope_of))
+    return {"shift": shift, **t.figures("shots", "first_in_band", "attempts_per_shot", "kept_in_band",
+                                        "share_le_95_5", "worst_kept", "bytes_model")}
 
 
 def load_runs(doc: str, argv=None) -> tuple[dict, list[dict], Path]:
