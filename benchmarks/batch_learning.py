@@ -81,7 +81,9 @@ def run_series(eps: list[Path], work: Path, learn: bool, plain: dict) -> dict:
             "encoded_over_output_frames": round(enc / frames, 3),
             "wall_s": round(wall, 2), "wall_vs_plain": round(wall / plain["wall_s"], 2),
             "learning": report(results, 1),
-            "offsets": [r["start"]["offset"] for r in results]}
+            "offsets": [r["start"]["offset"] for r in results],
+            # per file, its shots' labels (the model's start and where the attempts put the aim), for replays
+            "labels": [r["start"].get("labels", []) for r in results]}
 
 
 def plain_encodes(eps: list[Path], work: Path) -> dict:
@@ -102,6 +104,8 @@ def main(argv=None) -> int:
     ap.add_argument("--cpu", type=int, default=0, help="the core every process runs on")
     ap.add_argument("--merge", nargs="+", type=Path, help="join these outputs (one commit) into --out instead of "
                     "running: series run side by side, one process per core")
+    ap.add_argument("--runs", default="no_learn,learn", help="which runs (a replay of other learning rules needs "
+                    "only no_learn's labels)")
     args = ap.parse_args(argv)
     if args.merge:
         runs = [json.loads(p.read_text()) for p in args.merge]
@@ -129,13 +133,14 @@ def main(argv=None) -> int:
         plain = plain_encodes(eps, work)
         rec = {"clip": args.clip.name, "split": split, "episodes": args.episodes, "frames_each": args.frames,
                "plain": plain, "runs": {}}
-        for learn in (False, True):
+        for learn in [name == "learn" for name in args.runs.split(",") if name in ("no_learn", "learn")]:
             print(f"{args.clip.name}: {'learning' if learn else 'not learning'} ...", file=sys.stderr, flush=True)
             rec["runs"]["learn" if learn else "no_learn"] = run_series(eps, work, learn, plain)
     doc["series"].append(rec)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(doc, indent=1))
-    print(json.dumps({k: {kk: vv for kk, vv in v.items() if kk not in ("offsets",)} for k, v in rec["runs"].items()},
+    print(json.dumps({k: {kk: vv for kk, vv in v.items() if kk not in ("offsets", "labels")}
+                      for k, v in rec["runs"].items()},
                      indent=1))
     return 0
 
