@@ -48,6 +48,7 @@ ROLES: dict[str, tuple[str, str]] = {
     "benchmarks/results/codec_qm.json": (CHOICE, "SVT-AV1 quantisation matrices"),
     "benchmarks/results/codec_scm.json": (CHOICE, "SVT-AV1 screen-content tools"),
     "benchmarks/results/codec_svt_tune.json": (CHOICE, "SVT-AV1 tuning settings"),
+    "benchmarks/results/codec_svt_tune2.json": (CHOICE, "SVT-AV1's in-loop filters and psychovisual settings"),
     "benchmarks/results/loop_band.json": (CHOICE, "balanced's band: the target + 1.0 above"),
     "benchmarks/results/loop_bracket.json": (CHOICE, "one more attempt where the budget missed on both sides"),
     "benchmarks/results/loop_file_learning.json": (CHOICE, "no start learning inside a file"),

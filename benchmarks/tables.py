@@ -1079,9 +1079,9 @@ def vmaf_stride_long_table(d: dict) -> str:
                                       "attempt CPU vs every frame"], rows, [False, False] + [True] * 7)
 
 
-def codec_svt_tune_table(d: dict) -> str:
+def codec_svt_tune_table(d: dict, result: str = "codec_svt_tune") -> str:
     """SVT-AV1 settings: bytes at VMAF 94 against jndenc's setting and CPU time, per clip and over the clips."""
-    names = [n for n in d["settings"] if n != "jndenc"]
+    names = [n for n in d["summary"] if n != "jndenc"]
     rows = []
     for c in d["clips"]:
         base = c["settings"]["jndenc"]
@@ -1095,12 +1095,13 @@ def codec_svt_tune_table(d: dict) -> str:
     rows.append(["**geometric mean (bytes) / median (CPU)**", "",
                  *[f"{100 * (s[n]['bytes_vs_jndenc_geomean'] - 1):+.1f}% at {s[n]['cpu_vs_jndenc_median']:.2f}x CPU"
                    f" ({s[n]['better_on']} of {s[n]['clips']} fewer)" for n in names]])
-    head = (f"SVT-AV1 preset 8 on the first {d['clips'][0]['frames']} frames of {len(d['clips'])} training and "
+    head = (f"SVT-AV1 preset 8 on the first {d['clips'][0]['frames']} frames of {len({c['clip'] for c in d['clips']})} "
+            "training and "
             "validation clips, each cut encoded as one segment at four CRFs per setting (jndenc's own settings plus "
             "the one named) and scored on every frame; bytes at VMAF 94 interpolated on log bytes between the two "
             "CRFs around 94, against jndenc's settings (\"-\": the CRFs did not bracket 94 for both); CPU of the "
             f"four encodes against jndenc's, median over clips; commit `{d['commit']}`, one core per process "
-            "(`benchmarks/experiments/codec_svt_tune.py`, `benchmarks/results/codec_svt_tune.json`):")
+            f"(`benchmarks/experiments/codec_svt_tune.py`, `benchmarks/results/{result}.json`):")
     return head + "\n\n" + md_table(["clip", "CRFs", *names], rows, [False, False] + [True] * len(names))
 
 
@@ -1181,6 +1182,9 @@ def dask_spread_table(d: dict) -> str:
 REGIONS: dict[str, Callable[[], str]] = {
     "codec-speeds": _maybe("benchmarks/results/codec_speeds.json", codec_speeds_table, "speed table",
                            "run `benchmarks/codec_speeds.py` on a training clip"),
+    "codec-svt-tune2": _maybe("benchmarks/results/codec_svt_tune2.json",
+                              lambda d: codec_svt_tune_table(d, "codec_svt_tune2"), "second SVT-AV1 settings study",
+                              "run `experiments/codec_svt_tune.py` with the second round's settings"),
     "codec-svt-tune": _maybe("benchmarks/results/codec_svt_tune.json", codec_svt_tune_table, "SVT-AV1 settings study",
                              "run `benchmarks/experiments/codec_svt_tune.py` on training/validation clips"),
     "vmaf-stride-long": _maybe("benchmarks/results/vmaf_stride_long.json", vmaf_stride_long_table,
