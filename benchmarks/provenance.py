@@ -81,6 +81,7 @@ ROLES: dict[str, tuple[str, str]] = {
     "benchmarks/results/default_mode/overhead.json": (REPORT, "effort levels' time on long clips"),
     "benchmarks/results/long_1080p/overhead.json": (REPORT, "overhead on a long 1080p clip"),
     "benchmarks/results/batch_learning.json": (REPORT, "a batch that learns its starts"),
+    "benchmarks/results/batch_slope.json": (CHOICE, "the batch learns an offset, no slope (test series reported)"),
     "benchmarks/results/dask_spread.json": (REPORT, "one file over a Dask cluster"),
     "benchmarks/results/dask_spread_edited.json": (REPORT, "an edited file over a Dask cluster"),
 }
@@ -91,6 +92,8 @@ KNOWN = {
     "benchmarks/calibration_x265.json": "x265's default offsets are the median over 8 clips, coastguard.mp4 (a "
                                         "test clip today) among them; they set x265's first attempt, which the "
                                         "loop corrects",
+    "benchmarks/results/batch_slope.json": "the test series (LS_SVA_D) is reported beside the training ones; "
+                                           "the choice is by the training and validation series",
     "benchmarks/results/frame_features.json": "test rows reported beside every candidate; the choice is by CV",
     "weights/probe_refine.json": "test rows reported; the rule and margins come from the CV rows",
     "weights/training_clips.json": "names every clip's split",

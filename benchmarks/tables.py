@@ -924,6 +924,24 @@ def loop_band_table(d: dict) -> str:
                                       "worst kept", "bytes"], rows, [False] + [True] * 8)
 
 
+def batch_slope_table(d: dict) -> str:
+    """Batch learning rules replayed on series encoded without learning (`experiments/batch_slope.py`)."""
+    rows = []
+    for se in d["series"]:
+        for name, r in [("no learning", se["no_learning"]), *se["rules"].items()]:
+            q = r["quarters"]
+            rows.append([f"`{se['clip']}` ({se['split']}, {se['files']} files, {se['shots']} shots)", name,
+                         f"{q[0]:.2f}", f"{q[-1]:.2f}", "-" if r["last_over_first"] is None or name == "no learning"
+                         else f"{100 * r['last_over_first']:.0f}%", f"{r['mae']:.2f}"])
+    commits = ", ".join(sorted({f"`{r['commit']}`" for r in d["runs"]}))
+    head = ("Each series encoded once without learning (`batch_learning.py --runs no_learn`, commit "
+            f"{commits}, one core); each rule replayed on its labels in input order, every file corrected from the "
+            "files before it; the start's mean absolute error (x264 CRF) against where each shot's attempts put "
+            "the aim (`benchmarks/experiments/batch_slope.py`, `benchmarks/results/batch_slope.json`):")
+    return head + "\n\n" + md_table(["series", "rule", "first quarter", "last quarter", "last / first",
+                                      "whole series"], rows, [False, False, True, True, True, True])
+
+
 def loop_file_learning_table(d: dict) -> str:
     """Later shots of a file started from its earlier shots' labels, replayed on measured curves."""
     names = {"none": "every shot from the model (kept)", "lead": "the first shot, then the rest from it",
@@ -1278,6 +1296,8 @@ REGIONS: dict[str, Callable[[], str]] = {
     "margin-signals": _maybe("benchmarks/results/margin_signals.json", margin_signals_table, "margin-signal study",
                              "run `margin_signals.py --out benchmarks/results/margin_signals.json`"),
     "provenance": lambda: provenance_table(_provenance_rows()),
+    "batch-slope": _maybe("benchmarks/results/batch_slope.json", batch_slope_table, "batch-learning replay",
+                          "run `experiments/batch_slope.py` on `batch_learning.py --runs no_learn` outputs"),
     "loop-band": _maybe("benchmarks/results/loop_band.json", loop_band_table, "band replay",
                         "run `experiments/loop_band.py --out benchmarks/results/loop_band.json`"),
     "frame-features": _maybe("benchmarks/results/frame_features.json", frame_features_table, "frame-feature study",
