@@ -169,7 +169,7 @@ def plot(summary: dict, path: Path) -> None:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("clips", nargs="+")
+    ap.add_argument("clips", nargs="*")
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--modes", default=",".join(ALL_MODES))
     ap.add_argument("--preset", default="medium")
@@ -183,6 +183,8 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     if args.merge:
         return merge(args.merge, args.out, args.plot)
+    if not args.clips:
+        ap.error("clips, or --merge")
     if args.cpu is not None:
         os.sched_setaffinity(0, {args.cpu})
     modes = [m for m in args.modes.split(",") if m]
