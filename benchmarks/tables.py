@@ -224,7 +224,8 @@ def bdrate_averages(summary: dict, run: dict | None = None) -> str:
         o = run["options"]
         frames = f"first {o['max_frames']} frames of each" if o.get("max_frames") else "whole clips"
         margins = ", ".join(str(m) for m in o.get("margins", []))
-        head = (f"{run['date'][:10]}: {summary['clips']} clips ({frames}), {o['codec']} {o['preset']}, fixed-CRF ladder "
+        at = f" at commit `{run['commit']}`" if run.get("commit") else ""
+        head = (f"{run['date'][:10]}{at}: {summary['clips']} clips ({frames}), {o['codec']} {o['preset']}, fixed-CRF ladder "
                 f"{', '.join(f'{c:g}' for c in o['crf_ladder'])} vs jndenc JND "
                 f"{', '.join(map(str, o['targets']))} (margins: {margins}); {run['machine']['cores']} cores, "
                 f"{o.get('threads') or 'all'} encoder thread(s). "

@@ -103,6 +103,19 @@ def _versions() -> dict:
     return v
 
 
+def _commit() -> str | None:
+    """The git commit of the jndenc that ran, where it runs from a checkout (a benchmark's rows are only comparable
+    within one commit); None for an installed package."""
+    import subprocess
+
+    try:
+        r = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=10,
+                           cwd=Path(__file__).resolve().parent)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return r.stdout.strip() or None if r.returncode == 0 else None
+
+
 def machine() -> dict:
     cpu = platform.processor() or ""
     try:
@@ -133,6 +146,7 @@ def run_record(options: dict, clips: Sequence[Path], counters: dict, clip_times:
         "options": options,
         "clips": [{"name": c.name, "path": str(c)} for c in clips],
         "versions": _versions(),
+        "commit": _commit(),
         "machine": machine(),
         "bd": {"package": "bjontegaard", "method": BD_METHOD, "min_overlap": 0,
                "rate": "actual output file bitrate (kb/s)", "quality": ["vmaf_mean", "psnr_y"]},
