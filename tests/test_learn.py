@@ -11,7 +11,7 @@ import pytest
 import jndenc
 from jndenc import batch, learn
 from jndenc import loop as L
-from jndenc.batch.learning import Learning, report
+from jndenc.batch.learning import Learning, quarters_of, report
 from jndenc.errors import UserError
 
 from conftest import ffmpeg
@@ -216,3 +216,9 @@ def test_cli_learn_file_carries_the_correction_between_encodes(series, tmp_path)
     bad = run("ep2.mp4", "--effort", "fast")
     assert bad.returncode == 2 and "measured effort" in bad.stderr and "Traceback" not in bad.stderr
     assert len(learn.load(state).files) == 2
+
+
+def test_quarters_cut_a_series_in_order_as_evenly_as_it_goes():
+    assert [list(q) for q in quarters_of(list(range(10)))] == [[0, 1, 2], [3, 4, 5], [6, 7], [8, 9]]
+    assert [list(q) for q in quarters_of([1, 2])] == [[1], [2]]
+    assert sum(len(q) for q in quarters_of(list(range(23)))) == 23

@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from jndenc import learn
+from jndenc.batch.learning import quarters_of
 
 LAMBDAS = (5.0, 20.0, 80.0)
 
@@ -59,12 +60,8 @@ def replay(files: list[list[learn.ShotLabel]], rule) -> dict:
     errs = []
     for i, f in enumerate(files):
         errs.append([abs(x.residual - rule(files[:i], x.model)) for x in f])
-    parts = min(4, len(files))
-    size, extra = divmod(len(files), parts)
-    quarters, at = [], 0
-    for q in range(parts):
-        chunk = errs[at:at + size + (q < extra)]
-        at += len(chunk)
+    quarters = []
+    for chunk in quarters_of(errs):
         e = [v for f in chunk for v in f]
         quarters.append(round(float(np.mean(e)), 3) if e else None)
     return {"quarters": quarters, "last_over_first": round(quarters[-1] / quarters[0], 3) if quarters[0] else None,

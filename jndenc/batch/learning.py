@@ -41,18 +41,25 @@ class Learning:
             self.labels[i] = got
 
 
+def quarters_of(items: Sequence) -> list[Sequence]:
+    """``items`` in input order cut into four consecutive parts as even as they go (fewer for fewer items)."""
+    parts = min(4, len(items))
+    size, extra = divmod(len(items), parts)
+    out, at = [], 0
+    for q in range(parts):
+        out.append(items[at:at + size + (q < extra)])
+        at += len(out[-1])
+    return out
+
+
 def report(results: Sequence[dict], lag: int | None) -> dict | None:
     """How the starts' error and the attempts per shot moved over the batch: its finished measured files in input
     order, cut into quarters (fewer parts for fewer than four files)."""
     files = [(r["start"], r.get("loop") or {}) for r in results if r.get("start")]
     if not files:
         return None
-    parts = min(4, len(files))
-    size, extra = divmod(len(files), parts)
-    quarters, at = [], 0
-    for q in range(parts):
-        chunk = files[at:at + size + (q < extra)]
-        at += len(chunk)
+    quarters = []
+    for chunk in quarters_of(files):
         errs = learn.errors([(s["offset"], learn.labels_from(s)) for s, _ in chunk])
         shots = sum(len(s["labels"]) for s, _ in chunk)
         attempts = sum(lp.get("attempts", 0) for _, lp in chunk)
