@@ -108,3 +108,35 @@ def test_pseudo_clips(tmp_path):
     paths = make_pseudo_clips(tmp_path, size=(64, 36), seconds=1.0, names=("astronaut", "grass"))
     assert [p.name for p in paths] == ["pseudo_astronaut.mkv", "pseudo_grass.mkv"]
     assert all(count_decoded_frames(p) == 25 for p in paths)
+
+
+def test_synth_clips_draw_each_kind(tmp_path):
+    import av
+    import numpy as np
+
+    from jndenc.media.decode import count_decoded_frames
+    from jndenc.training.synth import KINDS, make_synth_clips
+
+    paths = make_synth_clips(tmp_path, size=(96, 64), seconds=1.0, per_kind=1)
+    assert [p.name for p in paths] == [f"synth_{k}_0.mkv" for k in KINDS]
+    assert all(count_decoded_frames(p) == 25 for p in paths)
+    means = []
+    for p in paths:
+        with av.open(str(p)) as c:
+            frames = [f.to_ndarray(format="gray").astype(float) for f in c.decode(video=0)]
+        assert max(f.std() for f in frames) > 1.0  # something is drawn
+        means.append(np.mean(frames[-1]))
+    assert len({round(m) for m in means}) > 1  # the kinds differ
+    # existing clips are kept, not redrawn
+    mtimes = [p.stat().st_mtime_ns for p in paths]
+    assert make_synth_clips(tmp_path, size=(96, 64), seconds=1.0, per_kind=1) == paths
+    assert [p.stat().st_mtime_ns for p in paths] == mtimes
+
+
+def test_dataset_synth_cli_rejects_a_bad_size(tmp_path):
+    from click.testing import CliRunner
+
+    from jndenc.cli import main
+
+    r = CliRunner().invoke(main, ["dataset", "synth", str(tmp_path / "s"), "--size", "big"])
+    assert r.exit_code != 0 and "--size must look like" in r.output

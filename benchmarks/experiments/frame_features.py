@@ -4,6 +4,13 @@
     python benchmarks/experiments/frame_features.py extract --clips ../shared/clips --cache /tmp/ff.json
     python benchmarks/experiments/frame_features.py fit --cache /tmp/ff.json \
         --out benchmarks/results/frame_features.json
+    # generated clips of the missed types as extra training rows (issue 24, part 1)
+    jndenc dataset synth /tmp/synth && jndenc dataset build /tmp/synth /tmp/synth_labels --preset medium \
+        --trial-seconds 2 --workers 1 --max-shots-per-clip 2 --max-shot-seconds 4 --frames-per-shot 3 --seed 0
+    python benchmarks/experiments/frame_features.py extract --cache /tmp/ff.json \
+        --extra-labels /tmp/synth_labels/_work/labels.jsonl --extra-clips /tmp/synth
+    python benchmarks/experiments/frame_features.py fit --cache /tmp/ff.json --train-extra \
+        --out benchmarks/results/frame_features_synth.json
 
 The labels are the model card's per-shot rows (``weights/model_card_cv5.json``: train + valid;
 ``weights/model_card_test.json``: test), so no label search is rerun. ``extract`` finds each labelled shot
@@ -150,6 +157,13 @@ def extract(args) -> int:
             rows.append({"set": name, "clip": r["clip"], "parent": clips[stem].name, "tag": tag,
                          "start_frame": r["start_frame"], "label": r["label"],
                          "model": r["model"], "probe_model": r["probe_model"]})
+    for extra in args.extra_labels or []:  # generated clips a `jndenc dataset build` labelled: they train, never judge
+        for line in Path(extra).read_text().splitlines():
+            r = json.loads(line)
+            clips.setdefault(Path(r["clip"]).stem, Path(args.extra_clips) / r["clip"])
+            rows.append({"set": "extra", "clip": r["clip"], "parent": r["clip"], "tag": None,
+                         "start_frame": r["start_frame"], "label": [float(x) for x in r["jnd"]],
+                         "model": [float("nan")] * 3, "probe_model": [float("nan")] * 3})
     cache = json.loads(Path(args.cache).read_text()) if Path(args.cache).is_file() else {}
     by_parent = defaultdict(list)
     for r in rows:
@@ -269,6 +283,16 @@ def fit(args) -> int:
     groups = [r["parent"] for r in cv]
     y = np.array([r["label"][0] for r in cv])
     folds = folds_of(groups, 5, 0)
+    extra = sorted((r for r in cache.values() if r["set"] == "extra" and args.train_extra),
+                   key=lambda r: (r["clip"], r["start_frame"]))
+
+    def train(names, x, yy, gg):
+        """`fit_choose` on these rows plus every generated row (``--train-extra``: they train, never judge)."""
+        if not extra:
+            return fit_choose(x, yy, gg)
+        xe = np.array([design(r["features"], names) for r in extra])
+        return fit_choose(np.r_[x, xe], np.r_[yy, [r["label"][0] for r in extra]], gg + [r["parent"] for r in extra])
+
     out = {"cv": {}, "test": {}, "clips": {"cv": sorted({r["parent"] for r in cv}),
                                            "test": sorted({r["parent"] for r in test})}}
     shipped = np.array([r["model"][0] for r in cv])
@@ -280,7 +304,7 @@ def fit(args) -> int:
         lams = []
         for k in range(5):
             tr, te = folds != k, folds == k
-            m, lam = fit_choose(x[tr], y[tr], [g for g, t in zip(groups, tr) if t])
+            m, lam = train(names, x[tr], y[tr], [g for g, t in zip(groups, tr) if t])
             pred[te] = m(x[te])
             lams.append(lam)
         out["cv"][name] = {**summarise(cv, pred, types), "ridges": lams}
@@ -292,7 +316,7 @@ def fit(args) -> int:
         pred = np.empty(len(cv))
         for t in sorted(set(ctype)):
             tr = np.array([c != t for c in ctype])
-            m, _ = fit_choose(x[tr], y[tr], [g for g, k in zip(groups, tr) if k])
+            m, _ = train(names, x[tr], y[tr], [g for g, k in zip(groups, tr) if k])
             pred[~tr] = m(x[~tr])
         out.setdefault("loto", {})[name] = summarise(cv, pred, types)
     best = min(FEATURE_SETS, key=lambda n: out["cv"][n]["mae"])
@@ -302,7 +326,7 @@ def fit(args) -> int:
         out["test"][name] = summarise(test, np.array([r[key][0] for r in test]), types)
     for name, names in FEATURE_SETS.items():  # every set, so the chosen one is read beside the rest
         x = np.array([design(r["features"], names) for r in cv])
-        m, lam = fit_choose(x, y, groups)
+        m, lam = train(names, x, y, groups)
         xt = np.array([design(r["features"], names) for r in test])
         out["test"][name] = {**summarise(test, m(xt), types), "ridge": lam}
     try:
@@ -311,6 +335,9 @@ def fit(args) -> int:
     except OSError:
         commit = ""
     out["commit"] = commit
+    if extra:
+        out["generated_training_shots"] = len(extra)
+        out["clips"]["generated"] = sorted({r["parent"] for r in extra})
     Path(args.out).write_text(json.dumps(out, indent=1) + "\n")
     for part in ("cv", "loto", "test"):
         for n, s in out[part].items():
@@ -325,9 +352,12 @@ def main(argv=None) -> int:
     e = sub.add_parser("extract")
     e.add_argument("--clips", default=str(ROOT.parent / "shared" / "clips"))
     e.add_argument("--cache", required=True)
+    e.add_argument("--extra-labels", nargs="*", help="labels.jsonl of a `jndenc dataset build` over generated clips")
+    e.add_argument("--extra-clips", help="the folder those clips are in")
     f = sub.add_parser("fit")
     f.add_argument("--cache", required=True)
     f.add_argument("--out", required=True)
+    f.add_argument("--train-extra", action="store_true", help="generated clips' rows join every training set")
     args = ap.parse_args(argv)
     return extract(args) if args.cmd == "extract" else fit(args)
 

@@ -77,6 +77,26 @@ def pseudo(out_dir, size, seconds, seed, debug):
 
 
 @dataset.command()
+@click.argument("out_dir", type=click.Path(file_okay=False))
+@click.option("--size", default="640x360", show_default=True, help="WxH of each clip.")
+@click.option("--seconds", type=click.FloatRange(0.5), default=4.0, show_default=True)
+@click.option("--per-kind", type=click.IntRange(1), default=3, show_default=True, help="Clips of each kind.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@debug_option
+def synth(out_dir, size, seconds, per_kind, seed, debug):
+    """Write generated clips of the types the real clips hold few of: terminal text, slides, an application
+    window, flat 2D animation and a clean rendered scene (extra label sources: they may train, never judge)."""
+    from ..training.synth import make_synth_clips
+
+    try:
+        w, h = (int(v) for v in size.lower().split("x"))
+    except ValueError:
+        raise click.BadParameter(f"--size must look like 640x360, not {size!r}") from None
+    for p in make_synth_clips(out_dir, (w, h), seconds, per_kind=per_kind, seed=seed):
+        click.echo(str(p))
+
+
+@dataset.command()
 @click.argument("clips_dirs", metavar="CLIPS_DIR...", nargs=-1, required=True, type=click.Path(exists=True))
 @click.argument("out_dir", type=click.Path(file_okay=False))
 @click.option("--derive", "derivations", multiple=True, metavar="KIND:F",
