@@ -68,6 +68,8 @@ ROLES: dict[str, tuple[str, str]] = {
     "benchmarks/results/loop_waves.json": (CHOICE, "attempts in waves"),
     "benchmarks/results/margin_signals.json": (CHOICE, "fast keeps one margin"),
     "benchmarks/results/content_errors.json": (REPORT, "the start's error by content type"),
+    "benchmarks/results/frame_features_synth.json": (CHOICE, "generated clips not added to the frame model's data "
+                                                             "(chosen on CV and held-out types; test reported)"),
     "benchmarks/results/frame_features.json": (CHOICE, "no new frame statistics (chosen on CV; test reported)"),
     "benchmarks/results/tighten_sim.json": (CHOICE, "`--tighten`/`--ensure` slopes"),
     "benchmarks/results/joins.json": (REPORT, "segments against the one-pass zones encode"),
@@ -94,6 +96,7 @@ KNOWN = {
                                         "loop corrects",
     "benchmarks/results/batch_slope.json": "the test series (LS_SVA_D) is reported beside the training ones; "
                                            "the choice is by the training and validation series",
+    "benchmarks/results/frame_features_synth.json": "test rows reported beside every candidate",
     "benchmarks/results/frame_features.json": "test rows reported beside every candidate; the choice is by CV",
     "weights/probe_refine.json": "test rows reported; the rule and margins come from the CV rows",
     "weights/training_clips.json": "names every clip's split",

@@ -979,7 +979,7 @@ def loop_start_error_table(d: dict) -> str:
                                      [False] + [True] * 5)
 
 
-def frame_features_table(d: dict) -> str:
+def frame_features_table(d: dict, result: str = "frame_features") -> str:
     """`benchmarks/experiments/frame_features.py`: JND1 error of ridges on candidate frame statistics, judged by
     parent-clip CV, by leaving one content type out, and on the test split (real clips only)."""
     def cell(s: dict | None) -> str:
@@ -999,11 +999,14 @@ def frame_features_table(d: dict) -> str:
                      worst(d["test"].get(name))])
     cv0 = next(iter(d["cv"].values()))
     t0 = next(iter(d["test"].values()))
+    gen = d.get("generated_training_shots")
+    extra = (f"; {gen} shots of {len(d['clips']['generated'])} generated clips (`jndenc dataset synth`) join every "
+             "training set" if gen else "")
     head = (f"JND1 MAE (mean error) in x264 CRF on real clips ({cv0['shots_real']} train/valid shots, "
-            f"{t0['shots_real']} test shots; derived copies train, never judge), and the content type with the "
-            f"largest mean error; ridges refitted per fold, their strength chosen inside the training folds; "
+            f"{t0['shots_real']} test shots; derived copies train, never judge){extra}, and the content type with "
+            f"the largest mean error; ridges refitted per fold, their strength chosen inside the training folds; "
             f"commit `{d['commit']}` (`benchmarks/experiments/frame_features.py`, "
-            "`benchmarks/results/frame_features.json`):")
+            f"`benchmarks/results/{result}.json`):")
     return head + "\n\n" + md_table(
         ["predictor", "CV by parent clip", "CV worst type", "one type held out", "held-out worst type",
          "test split", "test worst type"], rows, [False] + [True] * 6)
@@ -1301,6 +1304,10 @@ REGIONS: dict[str, Callable[[], str]] = {
                           "run `experiments/batch_slope.py` on `batch_learning.py --runs no_learn` outputs"),
     "loop-band": _maybe("benchmarks/results/loop_band.json", loop_band_table, "band replay",
                         "run `experiments/loop_band.py --out benchmarks/results/loop_band.json`"),
+    "frame-features-synth": _maybe("benchmarks/results/frame_features_synth.json",
+                                   lambda d: frame_features_table(d, "frame_features_synth"),
+                                   "frame-feature study with generated clips",
+                                   "run `experiments/frame_features.py fit --train-extra`"),
     "frame-features": _maybe("benchmarks/results/frame_features.json", frame_features_table, "frame-feature study",
                              "run `experiments/frame_features.py fit --out benchmarks/results/frame_features.json`"),
     "content-errors": _maybe("benchmarks/results/content_errors.json", content_errors_table, "content-type cut",
