@@ -222,3 +222,4 @@ def test_quarters_cut_a_series_in_order_as_evenly_as_it_goes():
     assert [list(q) for q in quarters_of(list(range(10)))] == [[0, 1, 2], [3, 4, 5], [6, 7], [8, 9]]
     assert [list(q) for q in quarters_of([1, 2])] == [[1], [2]]
     assert sum(len(q) for q in quarters_of(list(range(23)))) == 23
+    assert quarters_of([]) == []

@@ -43,6 +43,8 @@ class Learning:
 
 def quarters_of(items: Sequence) -> list[Sequence]:
     """``items`` in input order cut into four consecutive parts as even as they go (fewer for fewer items)."""
+    if not items:
+        return []
     parts = min(4, len(items))
     size, extra = divmod(len(items), parts)
     out, at = [], 0

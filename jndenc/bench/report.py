@@ -7,6 +7,7 @@ import json
 import math
 import os
 import platform
+import subprocess
 import sys
 import time
 from importlib import metadata
@@ -106,14 +107,12 @@ def _versions() -> dict:
 def _commit() -> str | None:
     """The git commit of the jndenc that ran, where it runs from a checkout (a benchmark's rows are only comparable
     within one commit); None for an installed package."""
-    import subprocess
-
     try:
         r = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=10,
                            cwd=Path(__file__).resolve().parent)
     except (OSError, subprocess.SubprocessError):
         return None
-    return r.stdout.strip() or None if r.returncode == 0 else None
+    return (r.stdout.strip() or None) if r.returncode == 0 else None
 
 
 def machine() -> dict:
