@@ -374,8 +374,12 @@ def bdrate_short(d: dict, run: dict | None) -> str:
     multi = ", ".join(f"{name(k)} {v['matched_rate_diff_pct_multishot']:+.1f}%" for k, v in lad.items()
                       if v.get("matched_rate_diff_pct_multishot") is not None)
     when = f" of {run['date'][:10]}" if run else ""
-    return (f"The BD-rate run{when} (`bdrate.py`, the {d['clips']} held-out test clips, the expert modes at their "
-            f"default margins; it predates the effort levels) puts every mode's ladder between "
+    at = f" at commit `{run['commit']}`" if run and run.get("commit") else ""
+    what = ("the default effort level (balanced) and the expert modes at their default margins"
+            if any(name(k) == "balanced" for k in lad) else
+            "the expert modes at their default margins; it predates the effort levels")
+    return (f"The BD-rate run{when}{at} (`bdrate.py`, the {d['clips']} held-out test clips, {what}) puts every "
+            f"ladder between "
             f"{min(bd):+.1f}% and {max(bd):+.1f}% bits against fixed CRF at equal *average* VMAF, and at equal "
             f"*worst-shot* VMAF at {worst} (on the {n_multi} clips with more than one shot: {multi}).")
 
