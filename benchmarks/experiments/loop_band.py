@@ -18,14 +18,13 @@ Run it only on training and validation clips: a band is chosen here.
 from __future__ import annotations
 
 import json
-import math
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from loop_rise import BAND, BUDGET, MAX_CRF, MIN_CRF, curve  # noqa: E402
+from loop_rise import BAND, BUDGET  # noqa: E402
 from loop_secant_cap import model_slope  # noqa: E402
-from loop_start_shift import Tally, clip_shots, load_runs, runs_header, single_point_curve  # noqa: E402
+from loop_start_shift import Tally, clip_shots, load_runs, one_shot, runs_header  # noqa: E402
 
 from jndenc import loop as L  # noqa: E402
 
@@ -33,23 +32,11 @@ ABOVE = (0.5, 0.75, 1.0, 1.25, 1.5)
 TARGET = 94.0
 
 
-def attempts_on(seq: list, pts: list, band: L.Band) -> list[L.Attempt]:
-    """The loop's attempts on one shot's curve from its run's start, with ``band``."""
-    v = curve(pts) if len(pts) >= 2 else single_point_curve(*pts[0])
-    slope = model_slope(seq) if len(seq) >= 2 else L.DEFAULT_SLOPE
-    got: list[L.Attempt] = []
-    crf: float | None = L.quantise(min(max(seq[0][0], MIN_CRF), MAX_CRF))
-    while crf is not None and len(got) < L.allowed(got, band, BUDGET):
-        got.append(L.Attempt(crf, v(crf), int(1e6 * math.exp(-0.11 * crf))))
-        crf = L.next_crf(got, band, slope=slope, min_crf=MIN_CRF, max_crf=MAX_CRF, steeper_up=True)
-    return got
-
-
 def replay(shots: list, above: float) -> dict:
     band = L.Band.around(TARGET, below=TARGET - BAND.low, above=above, aim=BAND.aim - TARGET)
     t = Tally(band)
     for seq, pts, fr in shots:
-        t.add(attempts_on(seq, pts, band), fr, bytes_by_frames=True)
+        t.add(one_shot(seq, pts, 0.0, model_slope, band=band, bracket_extra=True), fr, bytes_by_frames=True)
     return {"above": above, "band": [round(band.low, 2), round(band.high, 2)],
             **t.figures("shots", "first_in_band", "attempts_per_shot", "frame_weighted_attempts", "kept_in_band",
                         "share_le_95_5", "worst_kept", "bytes_model")}

@@ -60,16 +60,18 @@ def single_point_curve(c0: float, v0: float):
     return lambda c: float(min(L.TOP - math.exp(L.headroom(v0) + k * (c - c0)), 100.0))
 
 
-def one_shot(seq: list, pts: list, shift: float, slope_of=first_slope_taken) -> list[L.Attempt]:
+def one_shot(seq: list, pts: list, shift: float, slope_of=first_slope_taken, band: L.Band = BAND,
+             bracket_extra: bool = False) -> list[L.Attempt]:
     """The loop's attempts on one shot's curve (through ``pts``) from the run's start (``seq``'s first) moved by
-    ``shift``, at the model's slope ``slope_of(seq)``."""
+    ``shift``, at the model's slope ``slope_of(seq)``, with ``band``; ``bracket_extra``: the budget grows as
+    `jndenc.loop.allowed` lets it (the replays written before that rule keep the plain budget)."""
     v = curve(pts) if len(pts) >= 2 else single_point_curve(*pts[0])
     slope = slope_of(seq) if len(seq) >= 2 else L.DEFAULT_SLOPE
     got: list[L.Attempt] = []
     crf: float | None = L.quantise(min(max(seq[0][0] + shift, MIN_CRF), MAX_CRF))
-    while crf is not None and len(got) < BUDGET:
+    while crf is not None and len(got) < (L.allowed(got, band, BUDGET) if bracket_extra else BUDGET):
         got.append(L.Attempt(crf, v(crf), int(1e6 * math.exp(-0.11 * crf))))
-        crf = L.next_crf(got, BAND, slope=slope, min_crf=MIN_CRF, max_crf=MAX_CRF, steeper_up=True)
+        crf = L.next_crf(got, band, slope=slope, min_crf=MIN_CRF, max_crf=MAX_CRF, steeper_up=True)
     return got
 
 
