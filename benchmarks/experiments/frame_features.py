@@ -50,6 +50,8 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from jndenc.training.derive import Derivation, derived_size  # noqa: E402
+
 SETS = (("cv", "weights/model_card_cv5.json"), ("test", "weights/model_card_test.json"))
 K = 8
 WINDOW_S = 2.0
@@ -67,12 +69,14 @@ def parent_of(clip: str) -> tuple[str, str | None]:
 
 
 def derive(img: np.ndarray, tag: str | None) -> np.ndarray:
+    """A decoded frame as the derived copy ``tag`` (``scale50``, ``crop50``) holds it: the label build's sizes
+    (`jndenc.training.derive.derived_size`), its centre crop, OpenCV's Lanczos for FFmpeg's."""
     if not tag:
         return img
-    f = int(tag[-2:]) / 100.0
+    d = Derivation(tag.rstrip("0123456789"), int(tag[-2:]) / 100.0)
     h, w = img.shape[:2]
-    nw, nh = max(2, int(w * f) // 2 * 2), max(2, int(h * f) // 2 * 2)
-    if tag.startswith("scale"):
+    nw, nh = derived_size(w, h, d)
+    if d.kind == "scale":
         return cv2.resize(img, (nw, nh), interpolation=cv2.INTER_LANCZOS4)
     x, y = (w - nw) // 2 // 2 * 2, (h - nh) // 2 // 2 * 2
     return img[y:y + nh, x:x + nw]
