@@ -36,7 +36,6 @@ import argparse
 import json
 import os
 import platform
-import subprocess
 import sys
 import tempfile
 import time
@@ -44,6 +43,7 @@ from pathlib import Path
 
 import numpy as np
 
+from jndenc.bench.report import git_commit
 from jndenc.encode import encode
 from jndenc.recipe import Recipe
 from jndenc.media.clips import list_clips, prepare_source
@@ -211,7 +211,7 @@ def main(argv=None) -> int:
             if prev is None:
                 out["clips"].append(rec)
             out["summary"] = summarize(out["clips"], modes)
-            out.update(commit=commit(), ffmpeg=ffmpeg_info().version, machine=machine,
+            out.update(commit=git_commit() or "", ffmpeg=ffmpeg_info().version, machine=machine,
                        target_vmaf=TARGET, seconds=round(time.perf_counter() - t0, 1))
             args.out.parent.mkdir(parents=True, exist_ok=True)
             args.out.write_text(json.dumps(out, indent=1))
@@ -224,11 +224,6 @@ def main(argv=None) -> int:
     if args.plot:
         plot(out["summary"], args.plot)
     return 0
-
-
-def commit() -> str:
-    return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                          cwd=Path(__file__).resolve().parent).stdout.strip()
 
 
 def merge(paths: list[Path], out_path: Path, plot_path: Path | None) -> int:

@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -50,6 +49,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from jndenc.bench.report import git_commit  # noqa: E402
 from jndenc.training.derive import Derivation, derived_size  # noqa: E402
 
 SETS = (("cv", "weights/model_card_cv5.json"), ("test", "weights/model_card_test.json"))
@@ -333,12 +333,7 @@ def fit(args) -> int:
         m, lam = train(names, x, y, groups)
         xt = np.array([design(r["features"], names) for r in test])
         out["test"][name] = {**summarise(test, m(xt), types), "ridge": lam}
-    try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
-                                text=True).stdout.strip()
-    except OSError:
-        commit = ""
-    out["commit"] = commit
+    out["commit"] = git_commit() or ""
     if extra:
         out["generated_training_shots"] = len(extra)
         out["clips"]["generated"] = sorted({r["parent"] for r in extra})

@@ -104,7 +104,7 @@ def _versions() -> dict:
     return v
 
 
-def _commit() -> str | None:
+def git_commit() -> str | None:
     """The git commit of the jndenc that ran, where it runs from a checkout (a benchmark's rows are only comparable
     within one commit); None for an installed package."""
     try:
@@ -145,7 +145,7 @@ def run_record(options: dict, clips: Sequence[Path], counters: dict, clip_times:
         "options": options,
         "clips": [{"name": c.name, "path": str(c)} for c in clips],
         "versions": _versions(),
-        "commit": _commit(),
+        "commit": git_commit(),
         "machine": machine(),
         "bd": {"package": "bjontegaard", "method": BD_METHOD, "min_overlap": 0,
                "rate": "actual output file bitrate (kb/s)", "quality": ["vmaf_mean", "psnr_y"]},
