@@ -1,6 +1,7 @@
 """Effort levels: the recipes users pick from with ``--effort`` (``--mode`` is the expert's spelling).
 
-- ``fast``: the frame model's estimate, one pass, nothing measured (`--mode predict`).
+- ``fast``: one pass at the estimate of probe mode (`--mode probe`): the frame model, moved by one or two 1 s
+  x264-medium probe encodes per shot and their VMAF, at ``--confidence 0.7``; the output itself is not measured.
 - ``balanced`` (the default): each shot encoded as its own segment from the model's median estimate,
   measured (on x264 VMAF of every 3rd frame in shots of 48 frames or more, of every frame where that reads just
   above the band's lower edge; every frame on other encoders), and re-encoded where it missed the band, at most
@@ -22,13 +23,25 @@ class Effort:
     name: str
     # the estimate the plan (or the loop's first attempt) starts from: the frame model at this --confidence
     confidence: float
-    loop: LoopOptions | None  # None: one pass, nothing measured
+    loop: LoopOptions | None  # None: one pass, the output not measured
+    mode: str | None = None  # the one-pass path's estimate (`jndenc.modes`); None: the loop's own start
+
+
+# fast plans at probe mode's estimate: in the cross-validation's simulation (weights/confidence_cv5.json, 334
+# training/validation shots, weights/MODEL_CARD.md "What --confidence buys") the frame model alone needed
+# --confidence 0.95 to keep 95% of shots at VMAF 93 or above (the issue's floor for fast), spending 24% more
+# bytes than CRF 23 where the oracle saves 12%; probe mode keeps 96.4% there at 0.7 and saves what the oracle
+# saves (101% of its bytes); 0.6 keeps 95.5%, too close to the floor for clips unlike the training ones
+FAST_MODE, FAST_CONFIDENCE = "probe", 0.7
+# where probes cannot be measured (frames too small for libvmaf), fast falls back to the frame model alone at the
+# level whose margin keeps about nine shots in ten at or above their JND1 (fast's setting before the probes)
+UNMEASURED_CONFIDENCE = 0.9
 
 
 # The loop starts from the model's median (confidence 0.5): it measures every shot, so a safety margin would
 # only push the first attempt further from the target
 EFFORTS = {
-    "fast": Effort("fast", 0.9, None),
+    "fast": Effort("fast", FAST_CONFIDENCE, None, mode=FAST_MODE),
     "balanced": Effort("balanced", 0.5, LoopOptions(budget=3, subsample=3)),
     "thorough": Effort("thorough", 0.5, LoopOptions(budget=5, above=0.5)),
 }

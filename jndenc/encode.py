@@ -17,7 +17,7 @@ from pathlib import Path
 import ffmpeg
 
 from . import learn, modes, shotloop, starts
-from .effort import Effort, chosen
+from .effort import UNMEASURED_CONFIDENCE, Effort, chosen
 from .errors import UserError
 from .learn import StartLearner
 from .options import EncodeOptions
@@ -94,17 +94,33 @@ def encode(src: str | os.PathLike, dst: str | os.PathLike, options: EncodeOption
         return _encode_measured(src, dst, effort, o)
     _one_pass_allowed(o)
     _check_container(dst, o.codec.codec)
+    info = probe(src)
+    fallback = None
+    if effort is not None:
+        effort, fallback = _one_pass_effort(effort, info)
     if o.expert.mode is None:  # fast, or an expert option without a mode: the frame model's estimate
-        o = o.with_(mode="predict")
+        o = o.with_(mode=effort.mode if effort is not None and effort.mode else "predict")
     if effort is not None and o.expert.confidence is None:
         o = o.with_(confidence=effort.confidence)
     if o.expert.tighten:
         o = o.with_(ensure=True)
     if o.expert.ensure and o.outputs.verify is False:
         raise UserError("--ensure and --tighten measure the output: they cannot run with --no-verify")
-    info = probe(src)
     plan = _plan_of(src, info, o)
-    return _encode_one_pass(src, dst, info, plan, o, t0=t0, effort=effort)
+    r = _encode_one_pass(src, dst, info, plan, o, t0=t0, effort=effort)
+    if fallback:
+        r.notes.append(fallback)
+    return r
+
+
+def _one_pass_effort(eff: Effort, info: VideoInfo) -> tuple[Effort, str | None]:
+    """``eff``, or where its probes cannot be measured (frames too small for libvmaf) the frame model alone at
+    `jndenc.effort.UNMEASURED_CONFIDENCE`, with the note that says so."""
+    why = V.unmeasurable(info.width, info.height)
+    if eff.mode is None or not modes.mode(eff.mode).probes or not why:
+        return eff, None
+    return (replace(eff, mode="predict", confidence=UNMEASURED_CONFIDENCE),
+            f"{why}: no probe encodes, the frame model's estimate at --confidence {UNMEASURED_CONFIDENCE:g}")
 
 
 def _one_pass_allowed(o: EncodeOptions) -> None:

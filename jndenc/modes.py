@@ -24,6 +24,7 @@ class Mode:
     # the mode's out-of-fold estimates, benchmarks/tighten_sim.py: no shot below the tolerance at any level, and
     # the fewest bytes at these; predict's many misses at 0.5-0.6 are lowered past their target)
     tighten_confidence: float | None = None
+    probes: bool = False  # its estimate reads VMAF of probe encodes (so frames libvmaf cannot score rule it out)
 
     def needs_model(self, prior=None) -> bool:
         """Whether its estimates start from the frame model (guided starts from ``prior`` instead where given)."""
@@ -33,7 +34,7 @@ class Mode:
 REGISTRY: dict[str, Mode] = {m.name: m for m in (
     Mode("predict", "the JND model, no trial encode", "auto", measures=False, model=True, tighten_confidence=0.7),
     Mode("probe", "the model plus one or two 1 s medium-preset probe encodes per shot at its estimate", "auto",
-         measures=False, model=True, tighten_confidence=0.5),
+         measures=False, model=True, tighten_confidence=0.5, probes=True),
     # guided measures the target itself, so no margin; its trials cover the middle 4 s of long shots
     Mode("guided", "the model's JND plus 2-3 measured trial encodes per shot", 0.0, measures=True, model=True,
          trial_seconds=4.0),

@@ -388,3 +388,18 @@ def test_probe_mode_probes_far_shots_twice_and_gives_them_their_own_margin(probe
         else:
             assert s.jnd[0] == pytest.approx(model_jnd1[i], abs=1e-3)
     assert calibrated
+
+
+def test_effort_fast_is_one_pass_at_probe_modes_estimate(probe_clip, tmp_path):
+    """--effort fast: the shots' CRFs are probe mode's plan at fast's confidence (the same estimate, the same
+    margin), encoded in one pass; the probes are reported, the output is not measured."""
+    import jndenc
+    from jndenc.effort import FAST_CONFIDENCE, FAST_MODE
+
+    r = jndenc.encode(probe_clip, tmp_path / "f.mp4", effort="fast", threads=1)
+    d = r.to_dict()
+    assert d["effort"] == "fast" and d["mode"] == FAST_MODE == "probe" and r.quality is None
+    assert d["margin"]["confidence"] == FAST_CONFIDENCE
+    plan = jndenc.plan(probe_clip, mode="probe", confidence=FAST_CONFIDENCE)
+    assert [s.crf for s in r.plan.shots] == [s.crf for s in plan.shots]
+    assert len(r.plan.stats["probe"]["shots"]) == len(r.plan.shots)

@@ -16,6 +16,7 @@ import pytest
 
 from conftest import ffmpeg, interruptible, make_cut_clip
 from jndenc.encode import encode
+from jndenc.effort import UNMEASURED_CONFIDENCE
 from jndenc.errors import UserError
 from jndenc.media import segments as S
 from jndenc.media.probe import probe
@@ -258,6 +259,9 @@ def test_frames_too_small_for_vmaf_fall_back_to_fast_with_a_note(tmp_path):
     ffmpeg("-f", "lavfi", "-i", "testsrc2=size=16x16:rate=25:duration=1", "-c:v", "libx264", str(tiny))
     r = encode(tiny, tmp_path / "o.mp4")
     assert r.effort == "fast" and any("too small for VMAF" in n for n in r.notes)
+    # fast's probes cannot be scored either: the frame model alone, at the level that keeps 9 shots in 10 safe
+    assert r.mode == "predict" and r.to_dict()["margin"]["confidence"] == UNMEASURED_CONFIDENCE
+    assert any("no probe encodes" in n for n in r.notes)
     with pytest.raises(UserError, match="tiny.mp4: 16x16 frames are too small"):
         encode(tiny, tmp_path / "t.mp4", tighten=True)
     r = encode(tiny, tmp_path / "v.mp4", mode="predict", verify=True)
