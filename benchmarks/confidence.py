@@ -95,6 +95,41 @@ def simulate(shots: list[dict], trials: dict, planned: np.ndarray) -> dict:
     }
 
 
+def probe_inputs(shots: list[dict], refine: dict | None) -> tuple[np.ndarray, np.ndarray]:
+    """Per shot, probe mode's JND1 as shipped and whether it was probed twice: with ``refine``
+    (probe_refine.json's per-shot rows of one set) the shots probed twice take the two-probe JND1; without it,
+    one probe per shot."""
+    if refine is None:
+        return np.array([s["probe_model"][0] for s in shots], float), np.zeros(len(shots), bool)
+    ref = {(r["clip"], r["start_frame"]): r for r in refine}
+    return (np.array([ref[(s["clip"], s["start_frame"])]["jnd1"] for s in shots], float),
+            np.array([ref[(s["clip"], s["start_frame"])]["two_probe"] for s in shots]))
+
+
+def oof_plans(shots: list[dict], p: float, refined: np.ndarray, two: np.ndarray) -> dict[str, np.ndarray]:
+    """Each shot's planned CRF in predict and probe mode at level ``p``, its margin calibrated on the other folds
+    only (5 folds by parent clip, as the model card's cross-validation cut them)."""
+    y1 = np.array([s["label"][0] for s in shots], float)
+    # parent stems sort (and so shuffle into folds) as the model card's parent file names do: the same folds
+    f = group_folds([parent(s["clip"]) for s in shots], 5, 0)
+    frame = np.array([s["model"][0] for s in shots], float)
+    probe = np.array([s["probe_model"][0] for s in shots], float)
+    spread = np.array([s["probe_spread"] for s in shots], float)
+    plans = {"predict": np.empty(len(shots)), "probe": np.empty(len(shots))}
+    for k in np.unique(f):
+        tr, te = f != k, f == k
+        m = max(0.0, float(np.quantile(frame[tr] - y1[tr], p, method="higher")))
+        # z as the shipped weights have it: calibrated on the one-probe model's errors of every training shot
+        z = max(0.0, float(np.quantile((probe[tr] - y1[tr]) / spread[tr], p, method="higher")))
+        # shots probed twice: their own margin, the p-quantile of the two-probe over-prediction (other folds)
+        m2 = (max(0.0, float(np.quantile(refined[tr & two] - y1[tr & two], p, method="higher")))
+              if (tr & two).any() else 0.0)
+        plans["predict"][te] = [crf_for([j], AUTO, m, calibrated=True) for j in frame[te]]
+        plans["probe"][te] = [crf_for([j], AUTO, m2 if t else z * s, calibrated=True)
+                              for j, s, t in zip(refined[te], spread[te], two[te])]
+    return plans
+
+
 def run(cv_json: Path, trials_csv: Path, refine_json: Path | None = None) -> dict:
     cv = json.loads(cv_json.read_text())
     trials = read_trials(trials_csv)
@@ -102,38 +137,19 @@ def run(cv_json: Path, trials_csv: Path, refine_json: Path | None = None) -> dic
     if not shots:
         raise SystemExit(f"{trials_csv}: no trial encodes of the shots in {cv_json}")
     y1 = np.array([s["label"][0] for s in shots], float)
-    # parent stems sort (and so shuffle into folds) as the model card's parent file names do: the same folds
-    f = group_folds([parent(s["clip"]) for s in shots], 5, 0)
-    frame = np.array([s["model"][0] for s in shots], float)
-    probe = np.array([s["probe_model"][0] for s in shots], float)
-    spread = np.array([s["probe_spread"] for s in shots], float)
-    two = np.zeros(len(shots), bool)
-    if refine_json is not None:  # probe mode as shipped: shots probed twice take the two-probe JND1
-        ref = {(r["clip"], r["start_frame"]): r for r in json.loads(refine_json.read_text())["per_shot"]["cv"]}
-        two = np.array([ref[(s["clip"], s["start_frame"])]["two_probe"] for s in shots])
-        refined = np.array([ref[(s["clip"], s["start_frame"])]["jnd1"] for s in shots], float)
-    else:
-        refined = probe
+    # probe mode as shipped: shots probed twice take the two-probe JND1
+    refine = json.loads(refine_json.read_text())["per_shot"]["cv"] if refine_json is not None else None
+    refined, two = probe_inputs(shots, refine)
     out = {"source": {"cv": str(cv_json.relative_to(ROOT)) if cv_json.is_relative_to(ROOT) else str(cv_json),
                       "trials": trials_csv.name}, "shots": len(shots), "clips": len(set(parent(s["clip"]) for s in shots)),
-           "folds": int(f.max() + 1), "base_crf": BASE_CRF, "levels": {}}
+           "folds": int(group_folds([parent(s["clip"]) for s in shots], 5, 0).max() + 1), "base_crf": BASE_CRF,
+           "levels": {}}
     out["oracle"] = simulate(shots, trials, y1)
     out["fixed_crf"] = simulate(shots, trials, np.full(len(shots), BASE_CRF))
     # one CRF for every shot, for comparing modes with the fixed CRF that leaves as many shots visible
     out["fixed_crfs"] = {f"{c:g}": simulate(shots, trials, np.full(len(shots), c)) for c in FIXED_CRFS}
     for p in LEVELS:
-        plans = {"predict": np.empty(len(shots)), "probe": np.empty(len(shots))}
-        for k in np.unique(f):
-            tr, te = f != k, f == k
-            m = max(0.0, float(np.quantile(frame[tr] - y1[tr], p, method="higher")))
-            # z as the shipped weights have it: calibrated on the one-probe model's errors of every training shot
-            z = max(0.0, float(np.quantile((probe[tr] - y1[tr]) / spread[tr], p, method="higher")))
-            # shots probed twice: their own margin, the p-quantile of the two-probe over-prediction (other folds)
-            m2 = (max(0.0, float(np.quantile(refined[tr & two] - y1[tr & two], p, method="higher")))
-                  if (tr & two).any() else 0.0)
-            plans["predict"][te] = [crf_for([j], AUTO, m, calibrated=True) for j in frame[te]]
-            plans["probe"][te] = [crf_for([j], AUTO, m2 if t else z * s, calibrated=True)
-                                  for j, s, t in zip(refined[te], spread[te], two[te])]
+        plans = oof_plans(shots, p, refined, two)
         out["levels"][f"{p:g}"] = {mode: simulate(shots, trials, plan) for mode, plan in plans.items()}
     return out
 
