@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from jndenc.bench.report import git_commit
 from jndenc import batch
 from jndenc.batch.journal import Journal
 from jndenc.batch.learning import report
@@ -119,7 +120,7 @@ def main(argv=None) -> int:
         print(f"skipped: {args.clip} is not here (the shared clips are absent)", file=sys.stderr)
         return 0
     os.sched_setaffinity(0, {args.cpu})
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    commit = git_commit()
     doc = {"commit": commit, "ffmpeg": ffmpeg_info().version, "machine": f"{platform.machine()}, pinned to one core",
            "series": []}
     if args.out.exists():

@@ -23,12 +23,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 
+from jndenc.bench.report import git_commit
 from jndenc.bench.bdrate import run
 from jndenc.bench.options import BenchOptions
 from jndenc.media.ffbin import ffmpeg_info
@@ -103,8 +103,7 @@ def main(argv=None) -> int:
     if args.out.exists():  # codecs measured by an earlier run of the same commit stay
         old = json.loads(args.out.read_text())
         runs = old.get("runs", {})
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                            cwd=Path(__file__).parent).stdout.strip()
+    commit = git_commit()
     for spec in [c for c in args.codecs.split(",") if c]:
         print(f"{spec} ...", file=sys.stderr, flush=True)
         runs[spec] = bench(spec, args.clips, args.work, args.max_frames)

@@ -20,12 +20,12 @@ import argparse
 import json
 import math
 import os
-import subprocess
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from jndenc.bench.report import git_commit
 from jndenc.media.clips import prepare_source
 from jndenc.media.probe import probe
 from jndenc.media.runner import cpu_meter, run_ffmpeg
@@ -80,8 +80,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     if args.cpu is not None:
         os.sched_setaffinity(0, {args.cpu})
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                            cwd=Path(__file__).resolve().parent).stdout.strip()
+    commit = git_commit()
     encoders = args.encoders.split(",")
     with tempfile.TemporaryDirectory(prefix="jndenc-speeds-") as tmp:
         work = Path(tmp)

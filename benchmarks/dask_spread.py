@@ -26,6 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from jndenc.bench.report import git_commit
 from jndenc.encode import encode
 from jndenc.media.ffbin import ffmpeg_exe, ffmpeg_info
 
@@ -78,7 +79,7 @@ def main(argv=None) -> int:
         print(f"skipped: {missing[0]} is not here (the shared clips are absent)", file=sys.stderr)
         return 0
     _pin(0)
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    commit = git_commit()
     with tempfile.TemporaryDirectory(prefix="jndenc-dask-spread-") as tmp:
         src = _source(args.clips, args.seconds, Path(tmp))
         runs = [run_on(src, Path(tmp) / f"out{k}.mp4", k) for k in (1, 2)]

@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 import av
 
+from jndenc.bench.report import git_commit
 from jndenc.encode import encode
 from jndenc.media.clips import list_clips, prepare_source
 from jndenc.media.probe import probe
@@ -87,7 +87,7 @@ def main(argv=None) -> int:
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--max-frames", type=int, default=480)
     args = ap.parse_args(argv)
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    commit = git_commit()
     rows = []
     with tempfile.TemporaryDirectory(prefix="jndenc-joins-") as tmp:
         for clip in list_clips(args.clips):

@@ -252,8 +252,9 @@ def run(a) -> dict:
                                       "ratio_vs_own_plan": vs_plan}
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                            cwd=Path(__file__).resolve().parent).stdout.strip() or None
+    from jndenc.bench.report import git_commit  # the jndenc that ran (its checkout's commit)
+
+    commit = git_commit()
     report.update({"commit": commit, "machine": machine(), "python": platform.python_version(),
                    "date": time.strftime("%Y-%m-%d %H:%M:%S %z"), "seconds": round(time.perf_counter() - t0, 1)})
     report["verdict"] = verdict(report)

@@ -10,7 +10,6 @@ committed result is `benchmarks/results/loop_first_piece.json` (benchmarks/READM
 import dataclasses
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -18,6 +17,7 @@ from pathlib import Path
 
 os.sched_setaffinity(0, {int(os.environ.get("CPU", "1"))})
 import jndenc.effort as E  # noqa: E402
+from jndenc.bench.report import git_commit  # noqa: E402
 from jndenc.encode import encode  # noqa: E402
 from jndenc.media.clips import prepare_source  # noqa: E402
 from jndenc.media.ffargs import encode_args  # noqa: E402
@@ -33,7 +33,7 @@ CLIPS = [(n, 240) for n in ("dover_handheld_yard.mp4", "pyscenedetect_museum_doc
 CLIPS += [(n, 600) for n in ("night.mp4", "highway_cif.mp4", "liveportrait_selfie_vert.mp4", "moviepy_airshow.mp4")]
 VARIANTS = {"none": None, "1s": 1.0, "2s": 2.0}
 base = E.EFFORTS["balanced"]
-out = {"commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip(),
+out = {"commit": git_commit(),
        "clips": {}}
 with tempfile.TemporaryDirectory() as tmp:
     tmp = Path(tmp)

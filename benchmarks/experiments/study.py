@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import tempfile
 from pathlib import Path
 from typing import Callable
@@ -33,8 +32,9 @@ def clips(ap: argparse.ArgumentParser, args: argparse.Namespace, run: Callable[[
         return runs[0]["commit"], [c for r in runs for c in r["clips"]]
     if args.cpu is not None:
         os.sched_setaffinity(0, {args.cpu})
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                            cwd=Path(__file__).resolve().parent).stdout.strip()
+    from jndenc.bench.report import git_commit  # the jndenc that ran (its checkout's commit)
+
+    commit = git_commit()
     out = []
     for clip in args.clips:
         with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
