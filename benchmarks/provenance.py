@@ -40,6 +40,8 @@ ROLES: dict[str, tuple[str, str]] = {
     "benchmarks/calibration_x265.json": (CHOICE, "x265's CRF offsets"),
     "jndenc/assets/codec_scales.json": (CHOICE, "each codec's start on its own scale"),
     "benchmarks/results/trials.json": (CHOICE, "guided mode's 4 s trial window"),
+    "benchmarks/results/choices_without_test.json": (CHOICE, "guided's trial window and the shot detector, made "
+                                                             "again without the test clips"),
     "benchmarks/results/sampling.json": (CHOICE, "the loop's VMAF sampling"),
     "benchmarks/results/vmaf_subsample.json": (CHOICE, "every 3rd frame scored in balanced"),
     "benchmarks/results/vmaf_stride_long.json": (CHOICE, "VMAF stride on long shots"),
@@ -90,7 +92,7 @@ ROLES: dict[str, tuple[str, str]] = {
 # choices and model results that read test clips, and what that means for the claim
 KNOWN = {
     "benchmarks/results/trials.json": "run before the split was pinned: 2 of its 8 clips are test clips today; "
-                                      "guided mode's window (not the default) rests partly on them",
+                                      "made again without them (`choices_without_test.json`), the same window",
     "benchmarks/calibration_x265.json": "x265's default offsets are the median over 8 clips, coastguard.mp4 (a "
                                         "test clip today) among them; they set x265's first attempt, which the "
                                         "loop corrects",
@@ -101,8 +103,8 @@ KNOWN = {
     "weights/probe_refine.json": "test rows reported; the rule and margins come from the CV rows",
     "weights/training_clips.json": "names every clip's split",
     "benchmarks/shots.json": "the detector comparison scored cuts labelled by eye on shared clips, test clips "
-                             "among them (no parameter was fitted; the detector was chosen on generated cuts and "
-                             "all labelled clips)",
+                             "among them (no parameter was fitted); made again without them "
+                             "(`choices_without_test.json`), the same detector",
 }
 
 

@@ -1045,6 +1045,23 @@ def provenance_table(rows: list[dict]) -> str:
                                       "note"], body, [False, False, False, True, False])
 
 
+def without_test_table(d: dict) -> str:
+    """`benchmarks/experiments/without_test.py`: two older choices made again without today's test clips."""
+    w, det = d["trial_window"], d["shot_detector"]
+    gaps = ", ".join(f"{k} {v['mean_abs_gap']:.2f} ({v['shots']} shots)" for k, v in w["long"].items())
+    scores = ", ".join(f"{k} {v['hits']}/{v['true_cuts']} cuts, {v['false_cuts']} false"
+                       for k, v in det["scores"].items())
+    rows = [["guided mode's trial window", f"{len(w['clips'])} clips", f"mean abs VMAF gap, trial - final: {gaps}",
+             f"`{w['chosen']}`", "yes" if w["same"] else f"no (ships `{w['shipped']}`)"],
+            ["the shot detector", f"{len(det['labelled_clips'])} labelled + {det['generated_clips']} generated clips",
+             scores, f"`{det['chosen']}`", "yes" if det["same"] else f"no (ships `{det['shipped']}`)"]]
+    head = (f"Both choices made again from their committed rows without the {len(d['left_out'])} test clips, by "
+            f"the rule each was first made with; commit `{d['commit']}` "
+            "(`benchmarks/experiments/without_test.py`, `benchmarks/results/choices_without_test.json`):")
+    return head + "\n\n" + md_table(["choice", "data left", "what decides", "chosen", "as shipped"], rows,
+                                    [False, False, False, False, False])
+
+
 def margin_signals_table(d: dict) -> str:
     """Per-shot signals against the size of the model's error (`benchmarks/margin_signals.py`)."""
     rows = [[t["signal"], f"{t['r_abs_error']:+.2f}", f"{t['r_signed_error']:+.2f}", f"{100 * t['r2_abs']:.1f}%"]
@@ -1318,6 +1335,9 @@ REGIONS: dict[str, Callable[[], str]] = {
     "margin-signals": _maybe("benchmarks/results/margin_signals.json", margin_signals_table, "margin-signal study",
                              "run `margin_signals.py --out benchmarks/results/margin_signals.json`"),
     "provenance": lambda: provenance_table(_provenance_rows()),
+    "without-test": _maybe("benchmarks/results/choices_without_test.json", without_test_table,
+                           "choices made again without the test clips",
+                           "run `experiments/without_test.py --out benchmarks/results/choices_without_test.json`"),
     "batch-slope": _maybe("benchmarks/results/batch_slope.json", batch_slope_table, "batch-learning replay",
                           "run `experiments/batch_slope.py` on `batch_learning.py --runs no_learn` outputs"),
     "loop-band": _maybe("benchmarks/results/loop_band.json", loop_band_table, "band replay",
