@@ -93,9 +93,6 @@ ROLES: dict[str, tuple[str, str]] = {
 KNOWN = {
     "benchmarks/results/trials.json": "run before the split was pinned: 2 of its 8 clips are test clips today; "
                                       "made again without them (`choices_without_test.json`), the same window",
-    "benchmarks/calibration_x265.json": "x265's default offsets are the median over 8 clips, coastguard.mp4 (a "
-                                        "test clip today) among them; they set x265's first attempt, which the "
-                                        "loop corrects",
     "benchmarks/results/batch_slope.json": "the test series (LS_SVA_D) is reported beside the training ones; "
                                            "the choice is by the training and validation series",
     "benchmarks/results/frame_features_synth.json": "test rows reported beside every candidate",

@@ -1055,7 +1055,7 @@ def without_test_table(d: dict) -> str:
              f"`{w['chosen']}`", "yes" if w["same"] else f"no (ships `{w['shipped']}`)"],
             ["the shot detector", f"{len(det['labelled_clips'])} labelled + {det['generated_clips']} generated clips",
              scores, f"`{det['chosen']}`", "yes" if det["same"] else f"no (ships `{det['shipped']}`)"]]
-    head = (f"Both choices made again from their committed rows without the {len(d['left_out'])} test clips, by "
+    head = (f"Both choices made again from their committed rows without the {d['left_out']['clips']} test clips, by "
             f"the rule each was first made with; commit `{d['commit']}` "
             "(`benchmarks/experiments/without_test.py`, `benchmarks/results/choices_without_test.json`):")
     return head + "\n\n" + md_table(["choice", "data left", "what decides", "chosen", "as shipped"], rows,

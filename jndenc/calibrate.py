@@ -8,7 +8,7 @@ linear interpolation on that clip's x265 curve, and ``offset = x265_crf - c``.
 The table keeps the median offset over clips at each c. The output JSON is
 what ``--calibration FILE`` (`jndenc.pipeline.load_calibration`) reads::
 
-    {"x265_offsets": [[18.0, -2.38], [23.0, -1.0], ...], "per_clip": {...}, ...}
+    {"x265_offsets": [[18.0, -2.46], [23.0, -1.25], ...], "per_clip": {...}, ...}
 
 (the numbers are the measured medium-preset table, benchmarks/calibration_x265.json:
 at equal VMAF x265's CRF scale sits close to x264's, not 4-5 steps above it).

@@ -20,12 +20,13 @@ CODECS = {"x264": "libx264", "x265": "libx265"}
 PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo")
 CRF_LIMITS = (0, 51)
 # x265 CRF with the same VMAF as a given x264 CRF (x265 CRF - x264 CRF), medium
-# preset, median over 8 of ../shared/clips (60 frames each), measured by
-# `jndenc calibrate` and recorded in benchmarks/calibration_x265.json. It is not
-# FFmpeg guide's "+5" (x265 CRF 28 ~ x264 CRF 23): at equal VMAF the two CRF
-# scales nearly coincide. `--calibration FILE` replaces it.
+# preset, median over 7 training and validation clips of ../shared/clips (60 frames
+# each), measured by `jndenc calibrate` and recorded in benchmarks/calibration_x265.json
+# (its command: benchmarks/README.md, "x265 calibration"). It is not FFmpeg guide's
+# "+5" (x265 CRF 28 ~ x264 CRF 23): at equal VMAF the two CRF scales nearly
+# coincide. `--calibration FILE` replaces it.
 DEFAULT_X265_OFFSETS: tuple[tuple[float, float], ...] = (
-    (18.0, -2.38), (23.0, -1.0), (28.0, 0.06), (33.0, 0.54), (38.0, 0.85))
+    (18.0, -2.46), (23.0, -1.25), (28.0, -0.1), (33.0, 0.19), (38.0, 0.61))
 PLAN_VERSION = 1
 
 
