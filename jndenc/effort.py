@@ -21,7 +21,7 @@ DEFAULT_EFFORT = "balanced"
 @dataclass(frozen=True)
 class Effort:
     name: str
-    # the estimate the plan (or the loop's first attempt) starts from: the frame model at this --confidence
+    # the --confidence of the estimate the plan (or the loop's first attempt) starts from
     confidence: float
     loop: LoopOptions | None  # None: one pass, the output not measured
     mode: str | None = None  # the one-pass path's estimate (`jndenc.modes`); None: the loop's own start
@@ -33,8 +33,9 @@ class Effort:
 # bytes than CRF 23 where the oracle saves 12%; probe mode keeps 96.4% there at 0.7 and saves what the oracle
 # saves (101% of its bytes); 0.6 keeps 95.5%, too close to the floor for clips unlike the training ones
 FAST_MODE, FAST_CONFIDENCE = "probe", 0.7
-# where probes cannot be measured (frames too small for libvmaf), fast falls back to the frame model alone at the
-# level whose margin keeps about nine shots in ten at or above their JND1 (fast's setting before the probes)
+# where probes cannot serve (frames too small for libvmaf, a frame model of the user's), fast falls back to the
+# frame model alone at the level whose margin keeps about nine shots in ten at or above their JND1 (fast's
+# setting before the probes)
 UNMEASURED_CONFIDENCE = 0.9
 
 

@@ -97,8 +97,8 @@ def encode(src: str | os.PathLike, dst: str | os.PathLike, options: EncodeOption
     info = probe(src)
     fallback = None
     if effort is not None:
-        effort, fallback = _one_pass_effort(effort, info)
-    if o.expert.mode is None:  # fast, or an expert option without a mode: the frame model's estimate
+        effort, fallback = _one_pass_effort(effort, info, custom_model=o.analysis.weights is not None)
+    if o.expert.mode is None:  # the effort's own estimate (fast: probe mode), else the frame model's
         o = o.with_(mode=effort.mode if effort is not None and effort.mode else "predict")
     if effort is not None and o.expert.confidence is None:
         o = o.with_(confidence=effort.confidence)
@@ -113,14 +113,21 @@ def encode(src: str | os.PathLike, dst: str | os.PathLike, options: EncodeOption
     return r
 
 
-def _one_pass_effort(eff: Effort, info: VideoInfo) -> tuple[Effort, str | None]:
-    """``eff``, or where its probes cannot be measured (frames too small for libvmaf) the frame model alone at
-    `jndenc.effort.UNMEASURED_CONFIDENCE`, with the note that says so."""
+def _one_pass_effort(eff: Effort, info: VideoInfo, *, custom_model: bool) -> tuple[Effort, str | None]:
+    """``eff``, or the frame model alone at `jndenc.effort.UNMEASURED_CONFIDENCE`, with the note that says why,
+    where its probes cannot serve: frames too small for libvmaf, or a frame model of the user's (``--weights``;
+    the probe model was fitted on the shipped frame model's estimates, as guided's probe start is)."""
+    if eff.mode is None or not modes.mode(eff.mode).probes:
+        return eff, None
     why = V.unmeasurable(info.width, info.height)
-    if eff.mode is None or not modes.mode(eff.mode).probes or not why:
+    if why:
+        why = f"{why}: no probe encodes"
+    elif custom_model:
+        why = "--weights: the probe model was fitted on the shipped frame model's estimates, so no probes"
+    else:
         return eff, None
     return (replace(eff, mode="predict", confidence=UNMEASURED_CONFIDENCE),
-            f"{why}: no probe encodes, the frame model's estimate at --confidence {UNMEASURED_CONFIDENCE:g}")
+            f"{why}; the frame model's estimate at --confidence {UNMEASURED_CONFIDENCE:g}")
 
 
 def _one_pass_allowed(o: EncodeOptions) -> None:

@@ -403,3 +403,19 @@ def test_effort_fast_is_one_pass_at_probe_modes_estimate(probe_clip, tmp_path):
     plan = jndenc.plan(probe_clip, mode="probe", confidence=FAST_CONFIDENCE)
     assert [s.crf for s in r.plan.shots] == [s.crf for s in plan.shots]
     assert len(r.plan.stats["probe"]["shots"]) == len(r.plan.shots)
+
+
+def test_effort_fast_with_a_users_frame_model_plans_without_probes(probe_clip, tmp_path):
+    """The probe model was fitted on the shipped frame model's estimates: beside a model of the user's
+    (``--weights``) fast plans from that model alone, at the confidence that keeps nine shots in ten safe."""
+    import jndenc
+    from jndenc.effort import UNMEASURED_CONFIDENCE
+    from jndenc.predictor import default_weights_path
+
+    weights = default_weights_path()
+    if weights is None:
+        pytest.skip("no shipped frame model to stand in for the user's")
+    r = jndenc.encode(probe_clip, tmp_path / "w.mp4", effort="fast", weights=weights, threads=1)
+    d = r.to_dict()
+    assert d["mode"] == "predict" and d["margin"]["confidence"] == UNMEASURED_CONFIDENCE and "probe" not in d
+    assert any("--weights" in n and "no probes" in n for n in r.notes)
