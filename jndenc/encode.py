@@ -110,6 +110,11 @@ def encode(src: str | os.PathLike, dst: str | os.PathLike, options: EncodeOption
     r = _encode_one_pass(src, dst, info, plan, o, t0=t0, effort=effort)
     if fallback:
         r.notes.append(fallback)
+    if effort is not None and r.quality is None:
+        # the effort's --json says what its per-shot quality rests on, as the measured efforts' do
+        r.notes.append(f"the output was not measured: each shot's CRF is {o.expert.mode} mode's estimate less a "
+                       f"margin meant to keep {o.expert.confidence:g} of shots at or above the target; --verify "
+                       "measures every shot")
     return r
 
 

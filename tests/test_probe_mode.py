@@ -403,6 +403,9 @@ def test_effort_fast_is_one_pass_at_probe_modes_estimate(probe_clip, tmp_path):
     plan = jndenc.plan(probe_clip, mode="probe", confidence=FAST_CONFIDENCE)
     assert [s.crf for s in r.plan.shots] == [s.crf for s in plan.shots]
     assert len(r.plan.stats["probe"]["shots"]) == len(r.plan.shots)
+    assert any(n.startswith("the output was not measured") for n in r.notes)
+    v = jndenc.encode(probe_clip, tmp_path / "v.mp4", effort="fast", verify=True, threads=1)
+    assert v.quality is not None and not any(n.startswith("the output was not measured") for n in v.notes)
 
 
 def test_effort_fast_with_a_users_frame_model_plans_without_probes(probe_clip, tmp_path):
