@@ -48,6 +48,10 @@ def build_command(src: Path, tmp: Path, plan: Plan, info: VideoInfo, stream_maps
     kw.update(stream_kw)
     # passthrough: keep every frame and its timestamp (VFR stays VFR, no dup/drop)
     kw.update({"fps_mode": "passthrough", "map_metadata": 0})
+    if plan.stats.get("truncated"):
+        # the plan covers the frames PyAV decoded from a damaged input; FFmpeg's decoder can get a frame or two
+        # more out of the damaged tail, which the output's validation would refuse
+        kw["frames:v"] = plan.frames
     if tmp.suffix.lower() in (".mp4", ".m4v", ".mov"):
         kw["movflags"] = "+faststart"
     return ffmpeg.output(*streams, str(tmp), **kw).compile()[1:]

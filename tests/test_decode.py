@@ -80,6 +80,21 @@ def test_truncated_input_is_reported_by_predict_and_encode(truncated, tmp_path):
     assert count_decoded_frames(tmp_path / "out.mp4") == r["frames"] == d["frames"] < FRAMES
 
 
+def test_a_truncated_inputs_encode_stops_at_the_frames_the_plan_covers(truncated, whole):
+    """FFmpeg's decoder can get a frame or two more than PyAV out of a damaged tail (a 1080p clip cut mid-GOP gave
+    49 against 47): the one-pass command stops at the plan's frames, so validation does not refuse the output."""
+    from jndenc.encode import build_command
+    from jndenc.planner import PlanOptions, fixed_plan
+
+    for src, cut in ((truncated, True), (whole, False)):
+        info = probe(src)
+        plan = fixed_plan([(0, 60)], 30, 60, 25.0, PlanOptions())
+        if cut:
+            plan.stats["truncated"] = f"{src}: truncated input: decoded 60 of {FRAMES} frames"
+        args = build_command(src, src.with_name("o.mp4"), plan, info, [], {})
+        assert ("-frames:v" in args and args[args.index("-frames:v") + 1] == "60") == cut, args
+
+
 @pytest.mark.parametrize("cut", [False, True])
 def test_prefetched_conversion_gives_the_same_frames_in_order(whole, truncated, cut):
     src = truncated if cut else whole
