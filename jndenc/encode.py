@@ -116,9 +116,11 @@ def encode(src: str | os.PathLike, dst: str | os.PathLike, options: EncodeOption
         r.notes.append(fallback)
     if effort is not None and r.quality is None:
         # the effort's --json says what its per-shot quality rests on, as the measured efforts' do
-        r.notes.append(f"the output was not measured: each shot's CRF is {o.expert.mode} mode's estimate less a "
-                       f"margin meant to keep {o.expert.confidence:g} of shots at or above the target; --verify "
-                       "measures every shot")
+        m = o.expert.margin
+        margin = (f"a margin meant to keep {o.expert.confidence:g} of shots at or above the target"
+                  if m in (None, "auto") else f"a margin of {float(m):g} CRF")
+        r.notes.append(f"the output was not measured: each shot's CRF is {o.expert.mode} mode's estimate less "
+                       f"{margin}; --verify measures every shot")
     return r
 
 

@@ -30,8 +30,9 @@ SECTIONS = (
 @click.argument("src", metavar="IN", type=click.Path(dir_okay=True))
 @click.argument("dst", metavar="OUT", type=click.Path(dir_okay=True))
 @click.option("--effort", type=click.Choice(["fast", "balanced", "thorough"]), default=None,
-              help="fast: one pass at probe mode's estimate (1 s probe encodes per shot), the output not measured; balanced (default): each shot re-encoded until measured "
-                   "within -0.3/+1 VMAF of the target; thorough: +0.5, every frame scored.")
+              help="fast: one pass at probe mode's estimate (1 s probe encodes per shot), the output not "
+                   "measured; balanced (default): each shot re-encoded until measured within -0.3/+1 VMAF of the "
+                   "target; thorough: +0.5, every frame scored.")
 @click.option("--target-vmaf", type=click.FloatRange(20, 100), default=None, metavar="V",
               help="Aim every shot at this VMAF instead of --target-jnd's (balanced and thorough).")
 @click.option("--encoder", type=click.Choice(ENCODER_CHOICES["av1"]), default=None,
