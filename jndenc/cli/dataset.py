@@ -58,6 +58,15 @@ def build(clips_dirs, out_dir, codec, preset, rate_control, metric, thresholds, 
         click.echo(json.dumps(meta["counts"], indent=1))
 
 
+def _size(size: str) -> tuple[int, int]:
+    """``--size`` WxH as (w, h)."""
+    try:
+        w, h = (int(v) for v in size.lower().split("x"))
+    except ValueError:
+        raise click.BadParameter(f"--size must look like 640x360, not {size!r}") from None
+    return w, h
+
+
 @dataset.command()
 @click.argument("out_dir", type=click.Path(file_okay=False))
 @click.option("--size", default="384x216", show_default=True, help="WxH of each pseudo-video.")
@@ -68,11 +77,7 @@ def pseudo(out_dir, size, seconds, seed, debug):
     """Write pan/zoom pseudo-videos made from scikit-image's bundled photos (extra label sources)."""
     from ..training.pseudo import make_pseudo_clips
 
-    try:
-        w, h = (int(v) for v in size.lower().split("x"))
-    except ValueError:
-        raise click.BadParameter(f"--size must look like 384x216, not {size!r}") from None
-    for p in make_pseudo_clips(out_dir, (w, h), seconds, seed=seed):
+    for p in make_pseudo_clips(out_dir, _size(size), seconds, seed=seed):
         click.echo(str(p))
 
 
@@ -88,11 +93,7 @@ def synth(out_dir, size, seconds, per_kind, seed, debug):
     window, flat 2D animation and a clean rendered scene (extra label sources: they may train, never judge)."""
     from ..training.synth import make_synth_clips
 
-    try:
-        w, h = (int(v) for v in size.lower().split("x"))
-    except ValueError:
-        raise click.BadParameter(f"--size must look like 640x360, not {size!r}") from None
-    for p in make_synth_clips(out_dir, (w, h), seconds, per_kind=per_kind, seed=seed):
+    for p in make_synth_clips(out_dir, _size(size), seconds, per_kind=per_kind, seed=seed):
         click.echo(str(p))
 
 

@@ -10,8 +10,10 @@ import os
 from pathlib import Path
 from typing import Iterable
 
+import numpy as np
+
 from ..errors import UserError
-from .ffargs import lossless_args
+from .ffargs import lossless_args, raw_input_args
 from .runner import write_atomic
 
 VIDEO_EXT = frozenset({".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mxf", ".ts", ".mts", ".m2ts", ".mpg",
@@ -61,3 +63,10 @@ def prepare_source(clip: Path, out: Path, max_frames: int | None, bit_depth: int
         return out
     return write_atomic(out, lambda tmp: lossless_args(clip, tmp, bit_depth=bit_depth, max_frames=max_frames),
                         what=f"cutting a lossless source from {clip}")
+
+
+def write_lossless_frames(dst: Path, frames: Iterable[np.ndarray], size: tuple[int, int], fps: float) -> None:
+    """BGR ``frames`` of ``size`` (w, h) written to ``dst`` as a lossless clip at ``fps``; ``dst`` appears only
+    once complete (the generated label sources: pseudo-videos, synthetic clips)."""
+    write_atomic(dst, lambda tmp: lossless_args("-", tmp, input_args=raw_input_args(size, fps)),
+                 what=f"writing {dst.name}", feed=(np.ascontiguousarray(f).tobytes() for f in frames))

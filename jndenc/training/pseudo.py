@@ -15,8 +15,7 @@ import cv2
 import numpy as np
 
 from ..errors import UserError
-from ..media.ffargs import lossless_args, raw_input_args
-from ..media.runner import write_atomic
+from ..media.clips import write_lossless_frames
 
 # images bundled inside scikit-image (no download at run time)
 IMAGES = ("astronaut", "brick", "camera", "cat", "coffee", "coins", "grass", "gravel", "hubble_deep_field",
@@ -69,6 +68,5 @@ def make_pseudo_clips(out_dir: str | os.PathLike, size: tuple[int, int] = (384, 
         if dst.exists():
             continue
         frames = frames_for(_load(name), size, int(seconds * fps), seed + k)
-        write_atomic(dst, lambda tmp: lossless_args("-", tmp, input_args=raw_input_args(size, fps)),
-                     what=f"writing {dst.name}", feed=(np.ascontiguousarray(f).tobytes() for f in frames))
+        write_lossless_frames(dst, frames, size, fps)
     return paths

@@ -16,8 +16,7 @@ from typing import Callable, Iterator
 import cv2
 import numpy as np
 
-from ..media.ffargs import lossless_args, raw_input_args
-from ..media.runner import write_atomic
+from ..media.clips import write_lossless_frames
 
 WORDS = ("frame", "encode", "shot", "quality", "bitrate", "render", "status", "error", "value", "total", "user",
          "process", "memory", "output", "input", "server", "client", "request", "update", "config", "level")
@@ -175,6 +174,5 @@ def make_synth_clips(out_dir: str | os.PathLike, size: tuple[int, int] = (640, 3
                 continue
             rng = np.random.default_rng([seed, ki, k])
             frames = KINDS[kind](size, int(round(seconds * fps)), rng)
-            write_atomic(dst, lambda tmp: lossless_args("-", tmp, input_args=raw_input_args(size, fps)),
-                         what=f"writing {dst.name}", feed=(np.ascontiguousarray(f).tobytes() for f in frames))
+            write_lossless_frames(dst, frames, size, fps)
     return paths
