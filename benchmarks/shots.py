@@ -175,6 +175,22 @@ def match(found: list[int], truth: list[int], tol: int = TOL) -> int:
     return hits
 
 
+def scores(rows: list[dict], detector: str) -> dict:
+    """Recall and false cuts of ``detector`` over clips with known cuts (``truth``; an empty list: a clip with
+    motion and no cut, where every cut found is false)."""
+    cut_rows = [r for r in rows if r["truth"]]
+    motion_rows = [r for r in rows if not r["truth"]]
+    true_n = sum(len(r["truth"]) for r in cut_rows)
+    hits = sum(match(r["cuts"][detector], r["truth"]) for r in cut_rows)
+    return {
+        "true_cuts": true_n, "hits": hits, "recall": hits / true_n if true_n else None,
+        "false_cuts_in_cut_clips": sum(len(r["cuts"][detector]) for r in cut_rows) - hits,
+        "motion_clips": len(motion_rows),
+        "false_cuts_on_motion": sum(len(r["cuts"][detector]) for r in motion_rows),
+        "motion_clips_with_false_cuts": sum(1 for r in motion_rows if r["cuts"][detector]),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--clips", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "clips")
@@ -230,17 +246,7 @@ def main(argv: list[str] | None = None) -> int:
     for d in DETECTORS:
         s = {}
         for group, rows in [("generated", gen), ("shared_labelled", [r for r in shared if r["truth"] is not None])]:
-            cut_rows = [r for r in rows if r["truth"]]
-            motion_rows = [r for r in rows if not r["truth"]]
-            true_n = sum(len(r["truth"]) for r in cut_rows)
-            hits = sum(match(r["cuts"][d], r["truth"]) for r in cut_rows)
-            s[group] = {
-                "true_cuts": true_n, "hits": hits, "recall": hits / true_n if true_n else None,
-                "false_cuts_in_cut_clips": sum(len(r["cuts"][d]) - match(r["cuts"][d], r["truth"]) for r in cut_rows),
-                "motion_clips": len(motion_rows),
-                "false_cuts_on_motion": sum(len(r["cuts"][d]) for r in motion_rows),
-                "motion_clips_with_false_cuts": sum(1 for r in motion_rows if r["cuts"][d]),
-            }
+            s[group] = scores(rows, d)
         s["shared_cuts_total"] = sum(len(r["cuts"][d]) for r in shared)
         s["us_per_frame"] = 1e6 * det_s[d] / frames_total
         s["time_vs_content"] = det_s[d] / det_s[BASELINE]

@@ -46,13 +46,10 @@ def window_choice(doc: dict, exclude: set[str]) -> dict:
 
 
 def detector_scores(rows: list[dict], detector: str) -> dict:
-    """Recall and false cuts of ``detector`` on clips with known cuts (``truth``; an empty list: no cut)."""
-    cut = [r for r in rows if r["truth"]]
-    still = [r for r in rows if not r["truth"]]
-    true_n = sum(len(r["truth"]) for r in cut)
-    hits = sum(S.match(r["cuts"][detector], r["truth"]) for r in cut)
-    false = sum(len(r["cuts"][detector]) for r in cut) - hits + sum(len(r["cuts"][detector]) for r in still)
-    return {"true_cuts": true_n, "hits": hits, "false_cuts": false}
+    """`benchmarks/shots.py`'s scores of ``detector`` on these clips, false cuts of both kinds summed."""
+    s = S.scores(rows, detector)
+    return {"true_cuts": s["true_cuts"], "hits": s["hits"],
+            "false_cuts": s["false_cuts_in_cut_clips"] + s["false_cuts_on_motion"]}
 
 
 def detector_choice(doc: dict, exclude: set[str]) -> dict:
