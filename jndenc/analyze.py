@@ -16,7 +16,8 @@ import numpy as np
 from .media.decode import iter_frames
 from .media.probe import VideoInfo, probe
 from .progress import bar
-from .media.shots import DEFAULT_DETECTOR, ShotDetector, make_detector, shots_from_cuts, split_long
+from .media.shots import (DEFAULT_DETECTOR, ShotDetector, ShotEdges, kept_cuts, make_detector, returns,
+                          shots_from_cuts, split_long)
 
 ANALYSIS_SIZE = (256, 144)  # used when no model decides the size (search/crf modes)
 
@@ -41,6 +42,8 @@ class Analysis:
     seconds: float = 0.0
     times: np.ndarray = field(default_factory=lambda: np.zeros(0))  # per frame, seconds from the first
     truncated: str | None = None  # one line when the decode ended early (a truncated or corrupt input)
+    # (start, earlier start): shots that open on what an earlier shot ended on (`jndenc.media.shots.returns`)
+    returns: list[tuple[int, int]] = field(default_factory=list)
 
     def shot_times(self) -> list[float] | None:
         if len(self.times) != self.frames or not np.all(np.isfinite(self.times)):
@@ -110,9 +113,9 @@ def analyze(
     fps = info.fps or 25.0
     size = tuple(predictor.input_size) if predictor is not None else ANALYSIS_SIZE
     every = sample_every or max(1, int(round(fps / 2)))
+    min_shot_frames = max(1, int(round(shot_options.min_shot_seconds * fps)))
     detector = make_detector(shot_options.detector if detector is None else detector, fps=fps,
-                             threshold=shot_options.threshold,
-                             min_shot_frames=int(round(shot_options.min_shot_seconds * fps)))
+                             threshold=shot_options.threshold, min_shot_frames=min_shot_frames)
     cuts: list[int] = []
     idx_buf, img_buf, prev_buf = [], [], []
     sample_index, preds = [], []
@@ -130,13 +133,17 @@ def analyze(
 
     n = 0
     times = []
+    edges = ShotEdges()
     with bar(info.frames, "analysing", quiet) as pbar:
         stream = iter_frames(path, size=size)
         for fr in stream:
+            edges.add(fr.index, fr.image)
             found = detector.process(fr.index, fr.image)  # a look-ahead detector confirms cuts a few frames late
             is_cut = bool(found)
             if is_cut:
                 cuts.extend(found)
+                for c in found:
+                    edges.cut(c)
                 shot_start = max(found)
             if predictor is not None and (is_cut or fr.index % every == 0):
                 # motion reference: the previous frame of the same shot (none across a cut)
@@ -150,14 +157,18 @@ def analyze(
             times.append(fr.time)
             n = fr.index + 1
             pbar.update(1)
-    cuts = sorted(set(cuts + detector.finish()))
+    late = detector.finish()
+    for c in late:
+        edges.cut(c)
+    cuts = kept_cuts(cuts + late, n, min_shot_frames)
     if predictor is not None:
         flush()
-    shots = split_long(shots_from_cuts(cuts, n), int(round(shot_options.max_shot_seconds * fps)))
+    shots = split_long(shots_from_cuts(cuts, n, min_shot_frames), int(round(shot_options.max_shot_seconds * fps)))
     t = np.asarray(times, dtype=float)
     a = Analysis(info=info, frames=n, cuts=cuts, shots=shots, seconds=time.perf_counter() - t0,
                  times=t - t[0] if len(t) else t,
-                 truncated=stream.truncation_message(info.frames if info.frames_exact else None))
+                 truncated=stream.truncation_message(info.frames if info.frames_exact else None),
+                 returns=returns(cuts, edges))
     if predictor is not None and sample_index:
         a.sample_index = np.asarray(sample_index)
         a.sample_jnd = np.concatenate(preds)

@@ -239,6 +239,8 @@ def analyse_and_plan(
         p.stats["truncated"] = analysis.truncated
     # where the detector cut (plan shots that start elsewhere are pieces of a long shot, `--max-shot-seconds`)
     p.stats["cuts"] = [int(c) for c in analysis.cuts]
+    # shots that cut back to an earlier one: the loop starts them from what the earlier one measured
+    p.stats["returns"] = [[int(a), int(b)] for a, b in analysis.returns]
     p.stats["analysis_s"] = round(time.perf_counter() - t0, 3)
     p.stats["shot_detection_s"] = round(analysis.seconds, 3)
     return Prediction(est, p)

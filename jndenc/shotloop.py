@@ -43,7 +43,7 @@ class ShotLoop:
     outcome: str
     p5: float
     slope: float = L.DEFAULT_SLOPE  # VMAF per CRF step the first step assumed (on the encoder's scale)
-    started_from: int | None = None  # a later piece of a long shot: the piece whose attempts gave its start
+    started_from: int | None = None  # the shot whose attempts gave its start (`ShotJob.heads`)
     rechecks: int = 0  # sampled readings just above the lower edge measured again on every frame
 
     @property
@@ -195,7 +195,12 @@ class ShotJob:
         p5s: list[float] = []
         cost: dict = {}
         rechecks = 0
-        start = s.crf if head is None else self.continued(head)
+        if head is None:
+            start = s.crf
+        elif self.continues()[i]:
+            start = self.continued(head)
+        else:
+            start = self.resumed(head, head_index if head_index is not None else i, i)
         crf: float | None = L.quantise(min(max(start, self.lo), self.hi), self.step)
         budget = self.options.budget
         while (crf is not None and len(attempts) < L.allowed(attempts, self.band, budget)
@@ -228,6 +233,33 @@ class ShotJob:
         return min(L.aim_crf(head.attempts, self.band, slope=head.slope, scale=self.scale,
                              steeper_up=self.options.steeper_up),
                    L.floored(head.crf + L.JOIN_STEP * self.scale, self.step))
+
+    def resumed(self, head: ShotLoop, head_index: int, i: int) -> float:
+        """Where shot ``i``, which cuts back to shot ``head_index`` (`jndenc.media.shots.returns`), starts: its own
+        estimate moved as far as the earlier shot's attempts moved that shot's (the model misses the same content
+        by the same amount), to the CRF they put the aim at, or the kept CRF where they only bound it (a clamp)."""
+        if head.outcome == "clamped" or (head.outcome == "below" and head.crf <= self.lo + 1e-9):
+            aim = head.crf
+        else:
+            aim = L.aim_crf(head.attempts, self.band, slope=head.slope, scale=self.scale,
+                            steeper_up=self.options.steeper_up)
+        return self.plan.shots[i].crf + aim - self.plan.shots[head_index].crf
+
+    def heads(self) -> list[int | None]:
+        """Per shot: the shot whose attempts give its start, or None (it starts from the model's estimate): a
+        later piece of a long shot starts from its first piece, a shot that cuts back to an earlier one from that
+        shot's first piece (the later pieces of such a shot from its own first piece)."""
+        shots = self.plan.shots
+        continues = self.continues()
+        first = {s.start_frame: i for i, s in enumerate(shots) if not continues[i]}
+        back = {int(a): int(b) for a, b in self.plan.stats.get("returns", ())}
+        head: list[int | None] = [None] * len(shots)
+        for i, s in enumerate(shots):
+            if continues[i]:
+                head[i] = head[i - 1] if continues[i - 1] else i - 1
+            elif back.get(s.start_frame) in first and first[back[s.start_frame]] < i:
+                head[i] = first[back[s.start_frame]]
+        return head
 
     def continues(self) -> list[bool]:
         """Per shot: whether it is a later piece of the shot before it (cut at --max-shot-seconds, not a cut)."""
@@ -265,22 +297,22 @@ class _Shots:
                 mine["cpu_s"] += c["cpu_s"]
 
     def all(self, jobs: int, quiet: bool) -> list[tuple[ShotLoop, Path]]:
-        """Every shot, ``jobs`` at a time, in two waves: the shots (and first pieces of long ones), then the later
-        pieces, each started from its first piece. Which piece starts where depends only on what was measured,
-        so the output depends neither on ``jobs`` nor on where the shots ran. On any failure or interrupt the others
-        are stopped and killed."""
+        """Every shot, ``jobs`` at a time, in waves: the shots that start from the model's estimate, then those
+        that start from one of them (later pieces of a long shot, shots that cut back to an earlier one;
+        `ShotJob.heads`), then the later pieces of those. Which shot starts where depends only on what was
+        measured, so the output depends neither on ``jobs`` nor on where the shots ran. On any failure or
+        interrupt the others are stopped and killed."""
         plan = self.job.plan
         n = len(plan.shots)
-        continues = self.job.continues()
-        head = [0] * n
-        for i in range(1, n):
-            head[i] = head[i - 1] if continues[i] else i
+        head = self.job.heads()
+        depth = [0] * n
+        for i in range(n):  # a head always comes before the shots it starts
+            depth[i] = 0 if head[i] is None else depth[head[i]] + 1
         done: dict[int, tuple[ShotLoop, Path]] = {}
         with bar(plan.frames, f"encoding ({plan.codec}, {n} shots)", quiet) as pb:
-            done.update(self._wave(longest_first(plan.shots, [(i, None, None) for i in range(n) if not continues[i]]),
-                                   jobs, pb))
-            done.update(self._wave(longest_first(plan.shots, [(i, done[head[i]][0], head[i])
-                                                        for i in range(n) if continues[i]]), jobs, pb))
+            for d in range(max(depth, default=-1) + 1):
+                tasks = [(i, None if head[i] is None else done[head[i]][0], head[i]) for i in range(n) if depth[i] == d]
+                done.update(self._wave(longest_first(plan.shots, tasks), jobs, pb))
         return [done[i] for i in range(n)]
 
     def _finish(self, got: tuple[ShotLoop, Path | str, dict], pb) -> tuple[ShotLoop, Path]:

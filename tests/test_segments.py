@@ -496,3 +496,33 @@ def test_a_budget_spent_on_both_sides_of_the_band_buys_one_more_attempt(cut_clip
             assert len(s.attempts) == 3
             extra += 1
     assert extra >= 1, [[(a.crf, round(a.vmaf, 2)) for a in s.attempts] for s in res.shots]
+
+
+@pytest.fixture(scope="module")
+def return_clip(tmp_path_factory) -> Path:
+    """A cut back: testsrc2 for 2 s, mandelbrot for 2 s, then testsrc2 again from where it left off (one
+    camera of a dialogue, cut away from and back to)."""
+    p = tmp_path_factory.mktemp("returns") / "aba.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25:duration=4", "-f", "lavfi", "-i",
+           "mandelbrot=size=160x120:rate=25", "-filter_complex",
+           "[0:v]split[a][c];[a]trim=end_frame=50,setpts=PTS-STARTPTS[a1];"
+           "[c]trim=start_frame=50:end_frame=100,setpts=PTS-STARTPTS[a2];"
+           "[1:v]trim=end_frame=50,setpts=PTS-STARTPTS[b];[a1][b][a2]concat=n=3:v=1:a=0[v]", "-map", "[v]",
+           "-c:v", "libx264", "-preset", "ultrafast", "-crf", "10", str(p))
+    return p
+
+
+def test_a_shot_that_cuts_back_starts_from_what_the_earlier_one_measured(return_clip, tmp_path):
+    r = encode(return_clip, tmp_path / "o.mp4", jobs=2)
+    assert r.plan.stats["cuts"] == [50, 100] and r.plan.stats["returns"] == [[100, 0]]
+    d = r.to_dict()
+    assert "started_from" not in d["shots"][0] and "started_from" not in d["shots"][1]
+    assert d["shots"][2]["started_from"] == 0
+    # its own estimate moved as far as shot 0's attempts moved shot 0's
+    model = [lab["model"] for lab in d["start"]["labels"]]
+    head = r.loop.shots[0]
+    aim = loop.aim_crf(head.attempts, r.loop.band, slope=head.slope, steeper_up=True)
+    assert r.loop.shots[2].attempts[0].crf == loop.quantise(model[2] + aim - model[0])
+    assert len(r.loop.shots[2].attempts) <= len(head.attempts)
+    encode(return_clip, tmp_path / "j1.mp4", jobs=1)
+    assert (tmp_path / "o.mp4").read_bytes() == (tmp_path / "j1.mp4").read_bytes()

@@ -10,7 +10,8 @@ from conftest import ffmpeg
 from jndenc import plan
 from jndenc.analyze import ANALYSIS_SIZE, ShotOptions, analyze
 from jndenc.errors import UserError
-from jndenc.media.shots import DEFAULT_DETECTOR, DETECTORS, ContentDetector, make_detector, shots_from_cuts, split_long
+from jndenc.media.shots import (DEFAULT_DETECTOR, DETECTORS, ContentDetector, kept_cuts, make_detector,
+                                shots_from_cuts, split_long)
 
 HAVE_SCENEDETECT = importlib.util.find_spec("scenedetect") is not None
 
@@ -92,18 +93,33 @@ def test_analyze_uses_a_detector_instance(cut_clip):
     assert a.shots == [(0, 30), (30, 120), (120, 150)]
 
 
+class TailDetector(LateDetector):
+    def finish(self):
+        return [147]  # 3 frames before the end of a 150-frame clip: under the 0.5 s minimum at 25 fps
+
+
+def test_a_cut_just_before_the_end_joins_the_last_shot(cut_clip):
+    a = analyze(cut_clip, detector=TailDetector())
+    assert a.cuts == [30]
+    assert a.shots == [(0, 30), (30, 150)]
+
+
 @pytest.mark.parametrize("name", ALL)
 def test_shot_options_reach_the_detector_through_plan(cut_clip, name):
-    # a 3 s minimum shot drops the cut at 2 s (frame 50) and keeps the one at 4 s (frame 100); PySceneDetect's
-    # ContentDetector (flash filter in merge mode) instead merges from the too-early cut on and keeps neither
+    # a 3 s minimum shot drops the cut at 2 s (frame 50); the one at 4 s (frame 100) would leave a last shot of
+    # 2 s, so it goes too (PySceneDetect's ContentDetector, flash filter in merge mode, drops it itself)
+    assert len(plan(cut_clip, crf=23, shot_options=ShotOptions(detector=name)).shots) == 3
     p = plan(cut_clip, crf=23, shot_options=ShotOptions(detector=name, min_shot_seconds=3.0))
-    expect = [(0, 150)] if name == "scenedetect-content" else [(0, 100), (100, 150)]
-    assert [(s.start_frame, s.end_frame) for s in p.shots] == expect
+    assert [(s.start_frame, s.end_frame) for s in p.shots] == [(0, 150)]
     assert DEFAULT_DETECTOR in DETECTORS
 
 
 def test_split_long_and_shots_from_cuts():
     assert shots_from_cuts([50, 100, 100, 0], 150) == [(0, 50), (50, 100), (100, 150)]
+    # a cut that would leave a last shot under the minimum: the tail joins the shot before it
+    assert kept_cuts([149, 50, 0, 150], 150, 15) == [50]
+    assert shots_from_cuts([50, 140], 150, 15) == [(0, 50), (50, 150)]
+    assert shots_from_cuts([50, 135], 150, 15) == [(0, 50), (50, 135), (135, 150)]
     segs = split_long([(0, 25), (25, 275)], 100)
     assert segs[0] == (0, 25) and segs[-1][1] == 275
     assert all(b - a <= 100 for a, b in segs) and len(segs) == 4

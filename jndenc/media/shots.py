@@ -46,6 +46,22 @@ from ..errors import UserError
 THUMB = (64, 36)
 
 
+# The content detector's cut threshold (mean |dHSV| between thumbnails, 0..255, PySceneDetect's default scale)
+CUT_SCORE = 27.0
+
+
+def thumbnail(image_bgr: np.ndarray) -> np.ndarray:
+    """A frame as the content score sees it: a 64x36 HSV thumbnail."""
+    import cv2  # deferred: the CLI imports this module for its option list
+
+    return cv2.cvtColor(cv2.resize(image_bgr, THUMB, interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2HSV).astype(np.int16)
+
+
+def content_score(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean |dHSV| between two thumbnails: at or above `CUT_SCORE` the content detector sees a cut."""
+    return float(np.abs(a.astype(np.int16) - b.astype(np.int16)).mean())
+
+
 @runtime_checkable
 class ShotDetector(Protocol):
     def process(self, index: int, image_bgr: np.ndarray) -> list[int]:
@@ -63,20 +79,17 @@ class ShotDetector(Protocol):
 class ContentDetector:
     """Hand-written: mean |dHSV| (0..255) between consecutive 64x36 thumbnails."""
 
-    threshold: float = 27.0  # PySceneDetect's default scale: mean |dHSV| in 0..255
+    threshold: float = CUT_SCORE
     min_shot_frames: int = 15
     _prev: np.ndarray | None = None
     _last_cut: int = 0
 
     def score(self, image_bgr: np.ndarray) -> float:
-        import cv2  # deferred: the CLI imports this module for its option list
-
-        thumb = cv2.resize(image_bgr, THUMB, interpolation=cv2.INTER_AREA)
-        hsv = cv2.cvtColor(thumb, cv2.COLOR_BGR2HSV).astype(np.int16)
+        hsv = thumbnail(image_bgr)
         prev, self._prev = self._prev, hsv
         if prev is None:
             return 0.0
-        return float(np.abs(hsv - prev).mean())
+        return content_score(hsv, prev)
 
     def process(self, index: int, image_bgr: np.ndarray) -> list[int]:
         s = self.score(image_bgr)
@@ -139,7 +152,7 @@ def make_detector(
         raise UserError(f"unknown shot detector {spec!r}; choose one of {', '.join(DETECTORS)}")
     min_shot_frames = max(1, int(min_shot_frames))
     if spec == "content":
-        return ContentDetector(27.0 if threshold is None else threshold, min_shot_frames)
+        return ContentDetector(CUT_SCORE if threshold is None else threshold, min_shot_frames)
     try:
         from scenedetect.detectors import AdaptiveDetector, ContentDetector as SDContent
     except ImportError:
@@ -152,9 +165,19 @@ def make_detector(
     return SceneDetectDetector(AdaptiveDetector(min_scene_len=min_shot_frames, **kw), fps)
 
 
-def shots_from_cuts(cuts: list[int], frames: int) -> list[tuple[int, int]]:
-    """Cut indices (first frames of shots after the first) -> [start, end) ranges."""
-    starts = [0] + sorted(c for c in set(cuts) if 0 < c < frames)
+def kept_cuts(cuts: list[int], frames: int, min_shot_frames: int = 1) -> list[int]:
+    """The cuts inside the video, sorted, less any that would leave a last shot shorter than ``min_shot_frames``.
+
+    The detectors hold each cut ``min_shot_frames`` after the one before, but nothing holds the last cut back
+    from the end: a fade's last frame or a flash a few frames from the end became a shot of its own, a key frame
+    and a loop of attempts (three encodes) for a fraction of a second. Such a tail joins the shot before it."""
+    inside = sorted(c for c in set(cuts) if 0 < c < frames)
+    return [c for c in inside if frames - c >= max(1, int(min_shot_frames))]
+
+
+def shots_from_cuts(cuts: list[int], frames: int, min_shot_frames: int = 1) -> list[tuple[int, int]]:
+    """Cut indices (first frames of shots after the first) -> [start, end) ranges (`kept_cuts`)."""
+    starts = [0] + kept_cuts(cuts, frames, min_shot_frames)
     return [(a, b) for a, b in zip(starts, starts[1:] + [frames]) if b > a]
 
 
@@ -167,4 +190,51 @@ def split_long(shots: list[tuple[int, int]], max_frames: int) -> list[tuple[int,
         n = -(-(b - a) // max_frames)
         edges = [a + round(i * (b - a) / n) for i in range(n + 1)]
         out.extend((x, y) for x, y in zip(edges, edges[1:]))
+    return out
+
+
+class ShotEdges:
+    """The thumbnails on both sides of each cut, kept while the frames stream past (the last ``keep`` frames, so
+    a detector that confirms a cut a few frames late still finds them): what `returns` compares."""
+
+    def __init__(self, keep: int = 64) -> None:
+        self.keep = keep
+        self._recent: dict[int, np.ndarray] = {}
+        self.before: dict[int, np.ndarray] = {}  # cut -> the last frame of the shot it ends
+        self.after: dict[int, np.ndarray] = {}  # cut -> the first frame of the shot it starts
+
+    def add(self, index: int, image_bgr: np.ndarray) -> None:
+        self._recent[index] = thumbnail(image_bgr)
+        self._recent.pop(index - self.keep, None)
+
+    def cut(self, index: int) -> None:
+        if index - 1 in self._recent and index in self._recent:
+            self.before[index], self.after[index] = self._recent[index - 1], self._recent[index]
+
+
+def returns(cuts: list[int], edges: ShotEdges, threshold: float = CUT_SCORE) -> list[tuple[int, int]]:
+    """Shots that return to an earlier one: ``(start, earlier_start)`` where the shot starting at ``start`` opens on
+    a frame the content detector would not tell from the last frame of the shot starting at ``earlier_start``
+    (score under ``threshold``): a cut back to a camera of a dialogue, an interview, a stage. Only a shot at least
+    two before it, which itself returns to none, is a candidate (the most alike one): the earlier shot's measured
+    attempts tell where the returning one should start, and each such start is known once the earlier shots ran."""
+    starts = [0] + sorted(cuts)
+    ends = sorted(cuts) + [None]
+    out: list[tuple[int, int]] = []
+    resumed: set[int] = set()
+    for k in range(2, len(starts)):
+        first = edges.after.get(starts[k])
+        if first is None:
+            continue
+        best = None
+        for j in range(k - 1):
+            last = edges.before.get(ends[j])
+            if last is None or starts[j] in resumed:
+                continue
+            score = content_score(first, last)
+            if score < threshold and (best is None or score < best[0]):
+                best = (score, starts[j])
+        if best is not None:
+            out.append((starts[k], best[1]))
+            resumed.add(starts[k])
     return out
