@@ -889,6 +889,24 @@ def loop_probe_start_table(d: dict) -> str:
                                      rows, [False, False] + [True] * 10)
 
 
+def loop_returns_table(d: dict) -> str:
+    """Shots that cut back to an earlier one, started from the model's estimate or from the earlier shot."""
+    rows = []
+    for key, what in (("before", "the model's estimate"), ("after", "the earlier shot's measured aim (kept)")):
+        r = d[key]
+        rows.append([what, f"`{r['commit']}`", f"{r['shots']}", f"{100 * r['first_attempt_in_band']:.0f}%",
+                     f"{r['attempts_per_shot']:.2f}", f"{r['encoded_over_output_frames']:.2f}x",
+                     f"{r['attempts_s']:.1f} s", *_against_before(r)])
+    head = (f"Balanced on {len(d['clips'])} edits of two training or validation clips each, cut A B A B A B in "
+            f"pieces of 2 s ({d['frames']} frames, 640x360; `benchmarks/experiments/loop_returns.py build`), the "
+            "two runs each pinned to its own core (`benchmarks/results/loop_returns.json`); VMAF per shot on the "
+            "finished file, time over a plain `-crf 23` x264 encode in the same process:")
+    return head + "\n\n" + md_table(["shots that cut back start from", "commit", "shots", "first attempt in the band",
+                                      "attempts per shot", "frames encoded / output", "attempts",
+                                      "bytes vs before", "worst shot", "<= 95.5", "time vs plain, median / worst"],
+                                     rows, [False, False] + [True] * 9)
+
+
 def _replay_commits(d: dict) -> str:
     """The commits of the runs a replay read (`loop_start_shift.runs_header`), as the tables name them."""
     return ", ".join(f"`{r['commit']}`" for r in [d["first"]] + d["also"])
@@ -1275,6 +1293,9 @@ REGIONS: dict[str, Callable[[], str]] = {
     "loop-probe-start": _maybe("benchmarks/results/loop_probe_start.json", loop_probe_start_table,
                                "probe-start experiment", "run `segments.py` on training/validation clips at two "
                                "commits, then `benchmarks/experiments/loop_probe_start.py`"),
+    "loop-returns": _maybe("benchmarks/results/loop_returns.json", loop_returns_table, "cut-back experiment",
+                           "run `segments.py` on the edits of `benchmarks/experiments/loop_returns.py build` at two "
+                           "commits, then `loop_returns.py compare`"),
     "loop-secant-cap": _maybe("benchmarks/results/loop_secant_cap.json", loop_secant_cap_table,
                               "secant-limit replay", "run `benchmarks/experiments/loop_secant_cap.py` on "
                               "training/validation runs of `segments.py`"),

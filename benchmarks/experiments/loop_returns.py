@@ -9,7 +9,7 @@ shot's attempts moved that one's).
     python benchmarks/experiments/loop_returns.py compare --before A.json --after B.json \\
         --out benchmarks/results/loop_returns.json
 
-``build`` writes five edits, each two training or validation clips scaled to 640x360 at 30 fps and cut
+``build`` writes fifteen edits, each two training or validation clips scaled to 640x360 at 30 fps and cut
 A B A B A B in pieces of 60 frames, each piece going on where that clip's last piece stopped (the shape of a
 dialogue or an interview: two cameras, cut back and forth), losslessly coded. The shared clips have almost no
 such cuts (one test clip, whose false cuts on lighting changes make its shots alike), so the rule is judged on
@@ -25,12 +25,22 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import pair  # noqa: E402
 
-# (first camera, second camera): training and validation clips of one shot and at least 6 s
+# (first camera, second camera): training and validation clips of one shot and at least 6 s at 30 fps
 PAIRS = (("sam2_01_dog.mp4", "qalign_baby.mp4"),
          ("groundedsam2_cups.mp4", "fastvqa_10053703034_school_stage.mp4"),
          ("moviepy_chaplin.mp4", "simplevqa_laptopcube.mp4"),
          ("sam2_03_blocks.mp4", "gopro_karma_drone_coast.mp4"),
-         ("liveportrait_woman.mp4", "trackanything_aquarium.mp4"))
+         ("liveportrait_woman.mp4", "trackanything_aquarium.mp4"),
+         ("night.mp4", "liveportrait_selfie_vert.mp4"),
+         ("small_bunny_1080p_30fps.mp4", "flipping_a_pancake.mkv"),
+         ("highway_cif.mp4", "ice.mp4"),
+         ("livewp_anime_rain_vert.mp4", "livewp_grassfog_vert.mp4"),
+         ("mlflappy_game.webm", "phone_screenrec_instagram_vtest.mp4"),
+         ("rerender_gradientportrait.mp4", "sam2_05_juggle.mp4"),
+         ("sam2_720px_dark_motiongraphics.mp4", "test_video_structuralize.mp4"),
+         ("video2x_lineart_cartoon.mp4", "animeganv3_incline_crowd_vert.mp4"),
+         ("one-by-one-person-detection.mp4", "cinescope_dashboard_ui.mp4"),
+         ("akiyo.mp4", "chopbot_mobilegame_vert.mp4"))
 PIECE, PIECES = 60, 6
 
 
