@@ -892,14 +892,18 @@ def loop_probe_start_table(d: dict) -> str:
 def loop_returns_table(d: dict) -> str:
     """Shots that cut back to an earlier one, started from the model's estimate or from the earlier shot."""
     rows = []
-    for key, what in (("before", "the model's estimate"), ("after", "the earlier shot's measured aim (kept)")):
+    for key, what in (("before", "the model's estimate"), ("after", "the earlier shot's measured aim (kept)"),
+                      ("variant", "the earlier shot's kept CRF")):
+        if key not in d:
+            continue
         r = d[key]
-        rows.append([what, f"`{r['commit']}`", f"{r['shots']}", f"{100 * r['first_attempt_in_band']:.0f}%",
+        tree = " with the variant, not committed" if key == "variant" else ""
+        rows.append([what, f"`{r['commit']}`{tree}", f"{r['shots']}", f"{100 * r['first_attempt_in_band']:.0f}%",
                      f"{r['attempts_per_shot']:.2f}", f"{r['encoded_over_output_frames']:.2f}x",
                      f"{r['attempts_s']:.1f} s", *_against_before(r)])
     head = (f"Balanced on {len(d['clips'])} edits of two training or validation clips each, cut A B A B A B in "
             f"pieces of 2 s ({d['frames']} frames, 640x360; `benchmarks/experiments/loop_returns.py build`), the "
-            "two runs each pinned to its own core (`benchmarks/results/loop_returns.json`); VMAF per shot on the "
+            "first two runs each pinned to its own core, the third after them (`benchmarks/results/loop_returns.json`); VMAF per shot on the "
             "finished file, time over a plain `-crf 23` x264 encode in the same process:")
     return head + "\n\n" + md_table(["shots that cut back start from", "commit", "shots", "first attempt in the band",
                                       "attempts per shot", "frames encoded / output", "attempts",

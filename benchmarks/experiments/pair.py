@@ -17,8 +17,10 @@ def load(doc: str, argv=None) -> tuple[dict, dict, Path]:
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args(argv)
     before, after = json.loads(args.before.read_text()), json.loads(args.after.read_text())
-    if [c["clip"] for c in before["clips"]] != [c["clip"] for c in after["clips"]]:
+    if sorted(c["clip"] for c in before["clips"]) != sorted(c["clip"] for c in after["clips"]):
         ap.error("the two runs must be on the same clips")
+    for run in (before, after):  # two processes may finish their clips in another order
+        run["clips"] = sorted(run["clips"], key=lambda c: c["clip"])
     return before, after, args.out
 
 

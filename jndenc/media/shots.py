@@ -33,6 +33,9 @@ handheld or whip pans, ``--detector scenedetect-adaptive``. PySceneDetect
 stays optional because its package requires the GUI ``opencv-python`` next
 to the ``opencv-python-headless`` jndenc uses; install it with
 ``pip install --no-deps scenedetect platformdirs``.
+
+Whatever the detector, no shot is shorter than the minimum at the end either (`kept_cuts`), and `returns`
+finds the shots that cut back to an earlier one, by the content score between the frames on either side.
 """
 from __future__ import annotations
 
