@@ -131,3 +131,27 @@ def test_detector_min_shot_length():
     black, white = np.zeros((36, 64, 3), np.uint8), np.full((36, 64, 3), 255, np.uint8)
     cuts = [i for i in range(12) if d.process(i, white if i % 2 else black)]
     assert cuts == [5, 10]
+
+
+def test_returns_finds_a_cut_back_to_a_shot_two_or_more_before():
+    """Frames of three looks: red A, green B, dark grey C; cuts at 10, 20, 30, 40 between A B A C A (A's frames a
+    little brighter each time). The shots at 20 and 40 open on what the shot at 0 ended on; the one at 30
+    (grey) on nothing seen before; a shot that itself returns is no candidate."""
+    from jndenc.media.shots import ShotEdges, returns
+
+    def img(bgr, k=0):
+        return np.full((36, 64, 3), [min(255, c + k) for c in bgr], np.uint8)
+
+    looks = [(0, 0, 200)] * 10 + [(0, 200, 0)] * 10 + [(0, 0, 200)] * 10 + [(50, 50, 50)] * 10 + [(0, 0, 200)] * 10
+    edges = ShotEdges(keep=8)
+    for i, bgr in enumerate(looks):
+        edges.add(i, img(bgr, i // 10))
+        if i in (10, 20, 30, 40):
+            edges.cut(i)
+    assert returns([10, 20, 30, 40], edges) == [(20, 0), (40, 0)]
+    assert returns([10, 20, 30, 40], edges, threshold=0.5) == []  # nothing alike at a stricter score
+    late = ShotEdges(keep=4)  # a cut confirmed after its frames left the window is not compared
+    for i, bgr in enumerate(looks):
+        late.add(i, img(bgr))
+    late.cut(20)
+    assert returns([10, 20], late) == []
