@@ -33,6 +33,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from confidence import AUTO, oof_plans, probe_inputs  # noqa: E402
 from jndenc.bench.report import git_commit  # noqa: E402
 from jndenc.effort import FAST_CONFIDENCE, FAST_MODE  # noqa: E402
+from jndenc.models.probe import probe_margins  # noqa: E402
 from jndenc.planner import crf_for  # noqa: E402
 SETS = (("cv", "weights/model_card_cv5.json", "train + valid, 5-fold CV out of fold"),
         ("test", "weights/model_card_test.json", "test split, shipped model"))
@@ -72,9 +73,9 @@ def fast_plans(key: str, per_shot: list[dict], refine: dict, probe_meta: dict) -
     if key == "cv":
         plan = oof_plans(shots, FAST_CONFIDENCE, refined, two)[FAST_MODE]
     else:
-        z, m2 = probe_meta["margin_z"][f"{FAST_CONFIDENCE:g}"], probe_meta["refine"]["margin"][f"{FAST_CONFIDENCE:g}"]
-        plan = np.array([crf_for([j], AUTO, m2 if t else z * r["probe_spread"], calibrated=True)
-                         for j, t, r in zip(refined, two, shots)])
+        margins = probe_margins([r["probe_spread"] for r in shots], two, probe_meta["margin_z"],
+                                probe_meta["refine"]["margin"], FAST_CONFIDENCE)  # the product's rule
+        plan = np.array([crf_for([j], AUTO, m, calibrated=True) for j, m in zip(refined, margins)])
     return {(r["clip"], r["start_frame"]): float(c) for r, c in zip(shots, plan)}
 
 

@@ -24,7 +24,8 @@ from .modes import NAMES, REGISTRY
 from .guided import GuidedOptions, guided
 from .media.probe import VideoInfo, probe
 from .media.probe_encode import ProbeOptions, centred_crfs, probe_shots
-from .models.probe import ProbeModel, at_level, default_probe_weights, refine_jnd1, second_probe_crfs
+from .models.probe import (ProbeModel, at_level, default_probe_weights, probe_margins, refine_jnd1,
+                           second_probe_crfs)
 from .progress import bar
 from .search import DEFAULT_THRESHOLDS, SearchOptions, search
 
@@ -108,19 +109,19 @@ class Estimates:
         if REGISTRY[self.mode].measures:
             return [0.0] * n, f"{self.mode} measured each shot: no margin", False
         tables = [t for t in (self.stats.get("margin_z"), self.stats.get("margin_auto")) if t]
-        z = at_level(self.stats.get("margin_z"), confidence)
         spread = self.stats.get("spread")
-        if z is not None and spread is not None:
-            margins = [max(0.0, z * float(s)) for s in spread]
-            source = f"probe model: {z:.3g} x per-shot spread (p={key})"
-            two = [i for i, p in enumerate(self.stats.get("probe") or []) if "second" in p]
-            m2 = at_level(self.stats.get("refine_margin"), confidence)
-            if two and m2 is not None:
-                # shots probed twice: the two-probe estimate's own held-out over-prediction quantile
-                for i in two:
-                    margins[i] = max(0.0, float(m2))
-                source += f"; shots probed twice: {m2:.3g} (p={key})"
-            return margins, source, True
+        if spread is not None:
+            probes = self.stats.get("probe") or []
+            twice = [i < len(probes) and "second" in probes[i] for i in range(len(spread))]
+            margins = probe_margins(spread, twice, self.stats.get("margin_z"), self.stats.get("refine_margin"),
+                                    confidence)
+            if margins is not None:
+                z, m2 = at_level(self.stats.get("margin_z"), confidence), at_level(self.stats.get("refine_margin"),
+                                                                                 confidence)
+                source = f"probe model: {z:.3g} x per-shot spread (p={key})"
+                if any(twice) and m2 is not None:
+                    source += f"; shots probed twice: {m2:.3g} (p={key})"
+                return margins, source, True
         m = at_level(self.stats.get("margin_auto"), confidence)
         if m is not None:
             return [float(m)] * n, f"model's held-out over-prediction quantile p={key}", True

@@ -112,6 +112,17 @@ def test_margin_auto_follows_the_spread_and_falls_back_with_a_note(cut_clip, sin
         PlanOptions(margin="wide").validate()
 
 
+def test_probe_margins_are_one_rule_for_the_product_and_the_benchmarks():
+    from jndenc.models.probe import probe_margins
+
+    z, m2 = {"0.7": 0.5, "0.9": 1.5}, {"0.7": -0.2, "0.9": 0.9}
+    assert probe_margins([1.0, 2.0, 4.0], [False, True, False], z, m2, 0.9) == [1.5, 0.9, 6.0]
+    assert probe_margins([1.0, 2.0], [False, True], z, m2, 0.8) == pytest.approx([1.0, 0.35])  # interpolated
+    assert probe_margins([1.0, 2.0], [False, True], z, m2, 0.7) == [0.5, 0.0]  # never below 0
+    assert probe_margins([1.0], [True], z, None, 0.9) == [1.5]  # no two-probe calibration: the spread's
+    assert probe_margins([1.0], [False], z, m2, 0.95) is None  # outside the calibrated levels
+
+
 def test_json_says_how_the_margin_was_set(cut_clip, single_head):
     from jndenc.planner import fixed_plan, margin_report
 

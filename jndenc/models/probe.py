@@ -306,6 +306,19 @@ def at_level(table: dict[str, float] | None, p: float) -> float | None:
     return float(np.interp(p, [a for a, _ in pts], [b for _, b in pts]))
 
 
+def probe_margins(spread: Sequence[float], probed_twice: Sequence[bool], margin_z: dict[str, float] | None,
+                  refine_margin: dict[str, float] | None, p: float) -> list[float] | None:
+    """Probe mode's margin per shot at share ``p`` (`--margin auto`): the shot's predicted spread times the z that
+    covered ``p`` of held-out shots, or for a shot probed twice the two-probe estimate's own held-out
+    over-prediction quantile; never below 0. None where the z table does not reach ``p``."""
+    z = at_level(margin_z, p)
+    if z is None:
+        return None
+    m2 = at_level(refine_margin, p)
+    return [max(0.0, float(m2)) if two and m2 is not None else max(0.0, z * float(s))
+            for s, two in zip(spread, probed_twice)]
+
+
 RIDGES = (1e-3, 1e-2, 3e-2, 0.1, 0.3)  # L2 strengths (on standardised inputs) the inner CV chooses from
 
 
