@@ -328,7 +328,10 @@ def default_mode_short(rep: dict) -> str:
     return (f"On {what} training clips (each looped from a shorter clip; one core, commit `{rep['commit']}`) "
             f"balanced took {cost('balanced')} a plain encode, thorough {cost('thorough')}, fast {cost('fast')}: "
             "balanced samples only shots of 48 frames or more (the test clips above are 8 s cuts, most of their "
-            "shots under 48 frames and scored on every frame; `benchmarks/README.md`, \"Overhead\").")
+            "shots under 48 frames and scored on every frame; `benchmarks/README.md`, \"Overhead\"). A looped clip "
+            "repeats its shots, and a shot that cuts back to an earlier one starts from that one's attempts, so the "
+            "measured levels' figures flatter them where the short clip had cuts (the 720p one; "
+            "`benchmarks/README.md`, \"A fifteenth\").")
 
 
 def codecs_short(d: dict) -> str:
