@@ -1097,17 +1097,19 @@ def margin_signals_table(d: dict) -> str:
                                       "share of the size's variance it explains"], rows, [False, True, True, True])
 
 
-def codec_pair_table(d: dict, codecs: dict[str, str], variants: tuple[str, str], script: str) -> str:
+def codec_pair_table(d: dict, codecs: dict[str, str], variants: tuple[str, str], script: str,
+                     subject: str = "training and validation clips", experiment: str | None = None) -> str:
     """Before/after rows of a codec experiment (`benchmarks/experiments/pair.codec_rows`): ``codecs`` maps each row
-    to its name, ``variants`` names the before and after settings."""
+    to its name, ``variants`` names the before and after settings; ``subject`` what the clips are, ``experiment``
+    the script when it is not named ``script`` (the result file's name)."""
     rows = []
     for row, name in codecs.items():
         for key, what in zip(("before", "after"), variants):
             r = d["rows"][row][key]
             rows.append([name, what, f"`{r['commit']}`", f"{r['shots']}", f"{r['attempts_per_shot']:.2f}",
                          f"{r['encoded_over_output_frames']:.2f}x", f"{r['bytes']:,}", *_against_before(r)])
-    head = (f"Balanced on {len(d['clips'])} training and validation clips (first {d['frames']} frames each), each run "
-            f"pinned to one core (`benchmarks/experiments/{script}.py`, "
+    head = (f"Balanced on {len(d['clips'])} {subject} (first {d['frames']} frames each), each run "
+            f"pinned to one core (`benchmarks/experiments/{experiment or script}.py`, "
             f"`benchmarks/results/{script}.json`); VMAF per shot on the finished file, time over a plain "
             "`-crf 23` x264 encode in the same process:")
     return head + "\n\n" + md_table(["codec", "setting", "commit", "shots", "attempts per shot",
@@ -1303,6 +1305,16 @@ REGIONS: dict[str, Callable[[], str]] = {
     "loop-returns": _maybe("benchmarks/results/loop_returns.json", loop_returns_table, "cut-back experiment",
                            "run `segments.py` on the edits of `benchmarks/experiments/loop_returns.py build` at two "
                            "commits, then `loop_returns.py compare`"),
+    "loop-returns-x265": _maybe("benchmarks/results/loop_returns_x265.json",
+                                lambda d: codec_pair_table(d, {"balanced@x265": "x265"},
+                                                           ("shots that cut back start from the model's estimate",
+                                                            "from the earlier shot's measured aim (kept)"),
+                                                           "loop_returns_x265",
+                                                           "edits of two training or validation clips each",
+                                                           "loop_returns"),
+                                "cut-back experiment on x265",
+                                "run `segments.py --rows crf23,balanced@x265` on the edits at two commits, then "
+                                "`loop_returns.py compare-codecs`"),
     "loop-secant-cap": _maybe("benchmarks/results/loop_secant_cap.json", loop_secant_cap_table,
                               "secant-limit replay", "run `benchmarks/experiments/loop_secant_cap.py` on "
                               "training/validation runs of `segments.py`"),

@@ -8,6 +8,9 @@ shot's attempts moved that one's).
     python benchmarks/segments.py OUT_DIR/*.mp4 --rows crf23,balanced --max-frames 360 --cpu 0 --out A.json
     python benchmarks/experiments/loop_returns.py compare --before A.json --after B.json [--variant C.json] \\
         --out benchmarks/results/loop_returns.json
+    python benchmarks/segments.py OUT_DIR/*.mp4 --rows crf23,balanced@x265 --max-frames 360 --cpu 0 --out C.json
+    python benchmarks/experiments/loop_returns.py compare-codecs --before C.json --after D.json \\
+        --out benchmarks/results/loop_returns_x265.json
 
 ``build`` writes fifteen edits, each two training or validation clips scaled to 640x360 at 30 fps and cut
 A B A B A B in pieces of 60 frames, each piece going on where that clip's last piece stopped (the shape of a
@@ -127,6 +130,13 @@ def main(argv=None) -> int:
         return 0
     if argv and argv[0] == "compare":
         return compare(argv[1:])
+    if argv and argv[0] == "compare-codecs":  # runs with rows crf23,balanced@x265 (or other codecs)
+        before, after, out_path = pair.load(__doc__, argv[1:])
+        rows = tuple(r for r in before["options"]["rows"] if r.startswith("balanced@"))
+        out = pair.codec_rows(before, after, rows, out_path)
+        out["sources"] = [list(p) for p in PAIRS]
+        out_path.write_text(json.dumps(out, indent=1) + "\n")
+        return 0
     print(__doc__)
     return 2
 
