@@ -16,8 +16,8 @@ import numpy as np
 from .media.decode import iter_frames
 from .media.probe import VideoInfo, probe
 from .progress import bar
-from .media.shots import (DEFAULT_DETECTOR, ShotDetector, ShotEdges, kept_cuts, make_detector, returns,
-                          shots_from_cuts, split_long)
+from .media.shots import (DEFAULT_DETECTOR, ContentDetector, ShotDetector, ShotEdges, kept_cuts, make_detector,
+                          returns, shots_from_cuts, split_long)
 
 ANALYSIS_SIZE = (256, 144)  # used when no model decides the size (search/crf modes)
 
@@ -137,8 +137,8 @@ def analyze(
     with bar(info.frames, "analysing", quiet) as pbar:
         stream = iter_frames(path, size=size)
         for fr in stream:
-            edges.add(fr.index, fr.image)
             found = detector.process(fr.index, fr.image)  # a look-ahead detector confirms cuts a few frames late
+            edges.add(fr.index, fr.image, detector.thumb if isinstance(detector, ContentDetector) else None)
             is_cut = bool(found)
             if is_cut:
                 cuts.extend(found)

@@ -200,7 +200,7 @@ class ShotJob:
         elif self.continues()[i]:
             start = self.continued(head)
         else:
-            start = self.resumed(head, head_index if head_index is not None else i, i)
+            start = self.resumed(head, head_index, i)
         crf: float | None = L.quantise(min(max(start, self.lo), self.hi), self.step)
         budget = self.options.budget
         while (crf is not None and len(attempts) < L.allowed(attempts, self.band, budget)
@@ -234,7 +234,7 @@ class ShotJob:
                              steeper_up=self.options.steeper_up),
                    L.floored(head.crf + L.JOIN_STEP * self.scale, self.step))
 
-    def resumed(self, head: ShotLoop, head_index: int, i: int) -> float:
+    def resumed(self, head: ShotLoop, head_index: int | None, i: int) -> float:
         """Where shot ``i``, which cuts back to shot ``head_index`` (`jndenc.media.shots.returns`), starts: its own
         estimate moved as far as the earlier shot's attempts moved that shot's (the model misses the same content
         by the same amount), to the CRF they put the aim at, or the kept CRF where they only bound it (a clamp)."""
@@ -243,6 +243,8 @@ class ShotJob:
         else:
             aim = L.aim_crf(head.attempts, self.band, slope=head.slope, scale=self.scale,
                             steeper_up=self.options.steeper_up)
+        if head_index is None:
+            raise ValueError("a shot that cuts back needs the index of the shot it starts from")
         return self.plan.shots[i].crf + aim - self.plan.shots[head_index].crf
 
     def heads(self) -> list[int | None]:

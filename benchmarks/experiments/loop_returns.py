@@ -52,6 +52,7 @@ PAIRS = (("sam2_01_dog.mp4", "qalign_baby.mp4"),
          ("one-by-one-person-detection.mp4", "cinescope_dashboard_ui.mp4"),
          ("akiyo.mp4", "chopbot_mobilegame_vert.mp4"))
 PIECE, PIECES = 60, 6
+SOURCES = [list(p) for p in PAIRS]  # what the results record: the shared clips each edit was cut from, in order
 # the variant run beside the rule (``--variant``): its commit with `ShotJob.resumed` patched, not committed
 VARIANT = "the earlier shot's kept CRF (moved by the model's difference) instead of where its attempts put the aim"
 
@@ -104,19 +105,17 @@ def compare(argv: list[str]) -> int:
     b, a = measured(before), measured(after)
     a["attempts_s_vs_before"] = round(a["attempts_s"] / b["attempts_s"], 3)
     out = pair.write(before, b, a, out_path)
-    out["sources"] = [list(p) for p in PAIRS]  # the shared clips each edit was cut from, in the order of `build`
-    out_path.write_text(json.dumps(out, indent=1) + "\n")
+    out["sources"] = SOURCES
     if variant is not None:
         v_run = json.loads(variant.read_text())
-        if sorted(c["clip"] for c in v_run["clips"]) != sorted(out["clips"]):
+        if not pair.aligned(before, v_run):
             raise SystemExit("--variant must run on the same clips")
-        v_run["clips"] = sorted(v_run["clips"], key=lambda c: c["clip"])
         v = measured(v_run)
         v["attempts_s_vs_before"] = round(v["attempts_s"] / b["attempts_s"], 3)
         v["bytes_vs_before_pct"] = pair.bytes_vs(v, b)
         out["variant"] = {**v, "what": VARIANT}
-        out_path.write_text(json.dumps(out, indent=1) + "\n")
         print("variant", {x: y for x, y in v.items() if x != "per_clip"})
+    out_path.write_text(json.dumps(out, indent=1) + "\n")
     return 0
 
 
@@ -134,7 +133,7 @@ def main(argv=None) -> int:
         before, after, out_path = pair.load(__doc__, argv[1:])
         rows = tuple(r for r in before["options"]["rows"] if r.startswith("balanced@"))
         out = pair.codec_rows(before, after, rows, out_path)
-        out["sources"] = [list(p) for p in PAIRS]
+        out["sources"] = SOURCES
         out_path.write_text(json.dumps(out, indent=1) + "\n")
         return 0
     print(__doc__)

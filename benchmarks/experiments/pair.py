@@ -17,11 +17,17 @@ def load(doc: str, argv=None) -> tuple[dict, dict, Path]:
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args(argv)
     before, after = json.loads(args.before.read_text()), json.loads(args.after.read_text())
-    if sorted(c["clip"] for c in before["clips"]) != sorted(c["clip"] for c in after["clips"]):
+    if not aligned(before, after):
         ap.error("the two runs must be on the same clips")
-    for run in (before, after):  # two processes may finish their clips in another order
-        run["clips"] = sorted(run["clips"], key=lambda c: c["clip"])
     return before, after, args.out
+
+
+def aligned(*runs: dict) -> bool:
+    """Whether the runs cover the same clips; each run's clips sorted by name (two processes may finish their
+    clips in another order)."""
+    for run in runs:
+        run["clips"] = sorted(run["clips"], key=lambda c: c["clip"])
+    return len({tuple(c["clip"] for c in run["clips"]) for run in runs}) <= 1
 
 
 def row_figures(run: dict, row: str) -> tuple[dict, list]:

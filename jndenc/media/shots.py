@@ -87,6 +87,11 @@ class ContentDetector:
     _prev: np.ndarray | None = None
     _last_cut: int = 0
 
+    @property
+    def thumb(self) -> np.ndarray | None:
+        """The last frame's thumbnail (`ShotEdges` keeps it instead of making its own)."""
+        return self._prev
+
     def score(self, image_bgr: np.ndarray) -> float:
         hsv = thumbnail(image_bgr)
         prev, self._prev = self._prev, hsv
@@ -206,8 +211,9 @@ class ShotEdges:
         self.before: dict[int, np.ndarray] = {}  # cut -> the last frame of the shot it ends
         self.after: dict[int, np.ndarray] = {}  # cut -> the first frame of the shot it starts
 
-    def add(self, index: int, image_bgr: np.ndarray) -> None:
-        self._recent[index] = thumbnail(image_bgr)
+    def add(self, index: int, image_bgr: np.ndarray, thumb: np.ndarray | None = None) -> None:
+        """Frame ``index``; ``thumb``: its `thumbnail` where the caller has it already (the content detector's)."""
+        self._recent[index] = thumbnail(image_bgr) if thumb is None else thumb
         self._recent.pop(index - self.keep, None)
 
     def cut(self, index: int) -> None:
