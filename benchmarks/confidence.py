@@ -42,7 +42,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from jndenc.models.probe import group_folds  # noqa: E402
+from jndenc.training.probe_fit import group_folds  # noqa: E402
 from jndenc.planner import PlanOptions, crf_for  # noqa: E402
 from jndenc.training.derive import parent_stem as parent  # noqa: E402
 

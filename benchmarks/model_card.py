@@ -45,8 +45,9 @@ from pathlib import Path
 import numpy as np
 
 from jndenc.media.probe_encode import SHIPPED_PROBE
-from jndenc.models.probe import CONFIDENCE_LEVELS, fit_options, group_folds, margin_table
+from jndenc.models.probe import CONFIDENCE_LEVELS
 from jndenc.training.data import load_frames
+from jndenc.training.probe_fit import fit_options, group_folds, margin_table
 from jndenc.training.probe_train import attach_probe
 from jndenc.training.shots import frame_fit, frame_oof, frame_predict, predict_shots, read_shots, wide_features
 from jndenc.training.siti import fit_linear, predict_linear
@@ -111,7 +112,7 @@ def write_fold(root: Path, parts: dict[str, list[dict]]) -> None:
 
 def probe_fold(train: list[dict], test: list[dict], wide_tr, wide_te, k: int, seed: int, fit_kw: dict) -> dict:
     """The probe model fitted on ``train`` as the shipped one is; its outputs on ``test``."""
-    from jndenc.models.probe import fit_probe_model, predict_capped
+    from jndenc.training.probe_fit import fit_probe_model, predict_capped
 
     ytr = np.array([s["label"] for s in train], float)
     groups = [s["group"] for s in train]
@@ -129,7 +130,7 @@ def probe_fold(train: list[dict], test: list[dict], wide_tr, wide_te, k: int, se
 def cross_validate(args, all_shots: list[dict], fit_kw: dict):
     """(shots in evaluation order, predictions per method, labels, extras, the last fold's frame model).
 
-    ``fit_kw``: the probe model's fit options for the probe setting (`jndenc.models.probe.fit_options`)."""
+    ``fit_kw``: the probe model's fit options for the probe setting (`jndenc.training.probe_fit.fit_options`)."""
     from jndenc.predictor import Predictor
     from jndenc.training.train import fit
 

@@ -27,10 +27,11 @@ from pathlib import Path
 
 import numpy as np
 
-from jndenc.models.probe import PROBE_FEATURES, RULE_VMAF, group_folds, probe_vector
+from jndenc.models.probe import PROBE_FEATURES, RULE_VMAF, probe_vector
 from jndenc.training.dataset import assign_splits, pinned_splits
 from jndenc.training.derive import parents_of
 from jndenc.training.probe_features import load_cache, read_journal
+from jndenc.training.probe_fit import group_folds
 from jndenc.training.shots import shot_key
 from jndenc.media.clips import list_clips
 

@@ -102,7 +102,8 @@ def test_seeking_runs_measure_the_same_frames(probe_clip):
 def _toy_model(tmp_path: Path) -> Path:
     """A probe model fitted on synthetic shots where JND1 follows the probe VMAF; saved with its sidecar."""
     from jndenc.models.io import save_model
-    from jndenc.models.probe import PROBE_FEATURES, fit_probe_model, probe_model, probe_vector, set_heads
+    from jndenc.models.probe import PROBE_FEATURES, probe_model, probe_vector
+    from jndenc.training.probe_fit import fit_probe_model, set_heads
 
     rng = np.random.default_rng(0)
     n = 120
@@ -137,7 +138,7 @@ def test_probe_model_keras_matches_the_fit_and_keeps_levels_monotone(tmp_path):
 
 
 def test_calibrated_z_covers_the_share_it_was_fitted_for():
-    from jndenc.models.probe import calibrate_z
+    from jndenc.training.probe_fit import calibrate_z
 
     rng = np.random.default_rng(1)
     y = rng.normal(25, 3, 2000)
@@ -326,7 +327,8 @@ def test_centred_dataset_probes_encode_each_shot_at_its_centre(probe_clip, tmp_p
 
 def test_the_jnd1_head_shrinks_towards_the_rule_prior():
     """A centred model's JND1 head is a correction to CRF + (VMAF - 94): strong ridges keep the rule, weak ones fit."""
-    from jndenc.models.probe import HEADS, PROBE_FEATURES, fit_levels, rule_prior
+    from jndenc.models.probe import HEADS, PROBE_FEATURES
+    from jndenc.training.probe_fit import fit_levels, rule_prior
 
     coef, bias = rule_prior()
     assert bias == -94.0 and coef.sum() == 2.0 and coef[3 + PROBE_FEATURES.index("probe_crf")] == 1.0

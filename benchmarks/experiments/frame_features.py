@@ -248,7 +248,7 @@ def ridge_fit(x: np.ndarray, y: np.ndarray, lam: float):
 
 
 def folds_of(groups: list[str], k: int, seed: int) -> np.ndarray:
-    from jndenc.models.probe import group_folds
+    from jndenc.training.probe_fit import group_folds
     return group_folds(groups, k, seed)
 
 

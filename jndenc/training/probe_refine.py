@@ -27,8 +27,9 @@ from typing import Sequence
 import numpy as np
 
 from ..media.probe_encode import SHIPPED_PROBE
-from ..models.probe import REFINE_SLOPE, REFINE_VMAF, margin_table, refine_jnd1, second_probe_crfs
+from ..models.probe import REFINE_SLOPE, REFINE_VMAF, refine_jnd1, second_probe_crfs
 from .probe_features import load_cache, probe_dataset, read_journal
+from .probe_fit import margin_table
 from .shots import shot_key
 
 

@@ -20,8 +20,9 @@ from typing import Sequence
 import numpy as np
 
 from ..media.probe_encode import SHIPPED_PROBE, ProbeOptions, key_quantiser
-from ..models.probe import ARCHITECTURE, PROBE_FEATURES, fit_options, fit_probe_model, margin_table, probe_vector
+from ..models.probe import ARCHITECTURE, PROBE_FEATURES, probe_vector
 from .probe_features import load_cache
+from .probe_fit import fit_options, fit_probe_model, margin_table
 from .shots import frame_oof, read_shots, shot_key, wide_features
 
 SPLITS = ("train", "valid", "test")
@@ -69,8 +70,9 @@ def train_probe(dataset: str | Path, probe_cache: str | Path, out: str | Path, *
     import keras
 
     from ..models.io import save_model
-    from ..models.probe import probe_model, set_heads
+    from ..models.probe import probe_model
     from ..runtime import sha256_file
+    from .probe_fit import set_heads
 
     keras.utils.set_random_seed(seed)
     setting = probe_options.key()

@@ -19,8 +19,8 @@ from typing import Sequence
 
 import numpy as np
 
-from ..models.probe import group_folds
 from .data import load_frames, read_split
+from .probe_fit import group_folds
 
 FRAME_RIDGE = 1e-3  # jndenc.models.compact.fit_wide_heads' default
 JND1_OFFSET, JND1_SCALE = 30.0, 10.0  # compact's output mapping
