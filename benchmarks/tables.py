@@ -273,14 +273,27 @@ MODE_LABELS = {"crf23": "fixed CRF 23", "predict": "predict", "probe": "probe", 
                "guided-const": "guided, constant start", "search": "search (oracle, margin 0)"}
 
 
+def _mode_label(spec: str) -> str:
+    """A `benchmarks/modes.py` row in words: its label, or the recipe (`jndenc.recipe.Recipe`) spelled out."""
+    from jndenc.errors import UserError
+    from jndenc.recipe import Recipe
+
+    if spec in MODE_LABELS:
+        return MODE_LABELS[spec]
+    try:
+        r = Recipe.parse(spec)
+    except UserError:
+        return spec
+    label = r.effort or MODE_LABELS.get(r.mode, r.mode)
+    label += f", --confidence {r.confidence:g}" if r.confidence is not None else ""
+    return label + (f", --{r.corrective}" if r.corrective else "")
+
+
 def modes_table(res: dict) -> str:
     """`benchmarks/modes.py`'s summary: one row per mode."""
     rows = []
     for mode, s in res["summary"].items():
-        base, _, flag = mode.partition("+")
-        label = MODE_LABELS.get(base) or (f"{base.split('@')[0]}, --confidence {base.split('@')[1]}" if "@" in base
-                                          else base)
-        label += f", --{flag}" if flag else ""
+        label = _mode_label(mode)
         rows.append([label, _num(s["saving_vs_crf23_pct"], "{:+.1f}%"),
                      _num(s["mean_clip_saving_vs_crf23_pct"], "{:+.1f}%"),
                      _num(s.get("share_of_search_mean_clip_saving_pct"), "{:.0f}%"),
@@ -437,14 +450,14 @@ def codec_bytes_table(d: dict) -> str:
                                       "time vs x264 jndenc (median)"], rows, [False] + [True] * 6)
 
 
-def efforts_table(res: dict) -> str:
-    """The effort levels from one `benchmarks/segments.py` run (README's first screen)."""
+def _effort_rows(summary: dict, names: dict[str, str]) -> list[list[str]]:
+    """One row per `benchmarks/segments.py` summary row: savings, the oracle's share, quality, frames and time."""
     rows = []
-    for name, s in res["summary"].items():
+    for name, s in summary.items():
         enc = s.get("encoded_over_output_frames")
         share = s.get("share_of_oracle_saving_pct")
         pshare = s.get("share_of_oracle_per_clip_saving_pct")
-        rows.append([EFFORT_COMMANDS.get(name, name), f"{-s['vs_crf23_pct']:+.1f}%",
+        rows.append([names.get(name, name), f"{-s['vs_crf23_pct']:+.1f}%",
                      f"{s['mean_per_clip_saving_pct']:+.1f}%",
                      "-" if pshare is None or name == "crf23" else f"{pshare:.0f}%",
                      "-" if share is None or name == "crf23" else f"{share:.0f}%",
@@ -455,16 +468,40 @@ def efforts_table(res: dict) -> str:
                      f"{100 * s['share_shots_le_95_5']:.0f}%", "-" if enc is None else f"{enc:.2f}x",
                      f"{s['wall_vs_plain_median']:.2f}x / {s['wall_vs_plain_worst']:.2f}x",
                      f"{s['cpu_vs_plain_median']:.2f}x"])
+    return rows
+
+
+EFFORT_HEADER = ["what you run", "bytes saved vs CRF 23 (all clips)", "mean saving per clip",
+                 "share of the oracle's per-clip saving", "share of the oracle's saving (all bytes)",
+                 "bytes vs oracle", "worst shot (VMAF)", "shots >= 93.0", "shots >= 93.5", "shots <= 95.5",
+                 "frames encoded / output", "time vs plain, median / worst", "CPU vs plain"]
+
+
+def efforts_table(res: dict) -> str:
+    """The effort levels from one `benchmarks/segments.py` run (README's first screen)."""
+    rows = _effort_rows(res["summary"], EFFORT_COMMANDS)
     n = len(res["clips"])
     head = (f"{n} clips outside the training data (test split, first {res['options']['max_frames']} frames each), "
             f"{rows and res['summary']['crf23']['shots']} shots, x264 medium, target JND1 = VMAF "
             f"{res['target_vmaf']:g}, every shot measured on the finished file; one run at commit "
             f"`{res['commit']}`, {res['machine']} (`benchmarks/segments.py`).\n\n")
-    return head + md_table(["what you run", "bytes saved vs CRF 23 (all clips)", "mean saving per clip",
-                            "share of the oracle's per-clip saving", "share of the oracle's saving (all bytes)",
-                            "bytes vs oracle", "worst shot (VMAF)", "shots >= 93.0", "shots >= 93.5",
-                            "shots <= 95.5", "frames encoded / output", "time vs plain, median / worst",
-                            "CPU vs plain"], rows, [False] + [True] * 12)
+    return head + md_table(EFFORT_HEADER, rows, [False] + [True] * 12)
+
+
+def loop_fast_table(res: dict) -> str:
+    """`benchmarks/experiments/loop_fast.py`: fast as a cheaper shot loop, beside fast, balanced and the oracle."""
+    names = {**EFFORT_COMMANDS, "fast": "`--effort fast` (one pass at probe mode's estimate, kept)"}
+    for name in res["summary"]:
+        if name.startswith("fast-b2-a"):
+            names[name] = (f"two attempts a shot, band up to the target + {int(name[len('fast-b2-a'):]) / 10:.1f} "
+                           "(not adopted)")
+    head = (f"{len(res['clips'])} training and validation clips with more than one shot in their first "
+            f"{res['options']['max_frames']} frames ({res['summary']['crf23']['shots']} shots), x264 medium, target "
+            f"JND1 = VMAF {res['target_vmaf']:g}, every shot measured on the finished file; one run at commit "
+            f"`{res['commit']}` with the variants registered as effort levels for the run, the clips split over two "
+            "processes each pinned to its own core (`benchmarks/experiments/loop_fast.py`, "
+            "`benchmarks/results/loop_fast.json`):\n\n")
+    return head + md_table(EFFORT_HEADER, _effort_rows(res["summary"], names), [False] + [True] * 12)
 
 
 def efforts_short(res: dict) -> str:
@@ -1315,6 +1352,8 @@ REGIONS: dict[str, Callable[[], str]] = {
                                 "cut-back experiment on x265",
                                 "run `segments.py --rows crf23,balanced@x265` on the edits at two commits, then "
                                 "`loop_returns.py compare-codecs`"),
+    "loop-fast": _maybe("benchmarks/results/loop_fast.json", loop_fast_table, "measured-fast experiment",
+                        "run `benchmarks/experiments/loop_fast.py` on training/validation clips"),
     "loop-secant-cap": _maybe("benchmarks/results/loop_secant_cap.json", loop_secant_cap_table,
                               "secant-limit replay", "run `benchmarks/experiments/loop_secant_cap.py` on "
                               "training/validation runs of `segments.py`"),
