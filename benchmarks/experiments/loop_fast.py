@@ -16,11 +16,12 @@ training and validation clips with more than one shot in their first 240 frames 
 split over two processes, each pinned to its own core.
 
 The rule for choosing was set before the runs finished: a variant replaces fast only if it keeps at least 95% of
-shots at VMAF 93 or above (the issue's floor for fast) at no more time than fast's. Verdict: not adopted. Every
-variant saved more than fast did (89-95% of the oracle's per-clip saving against fast's 83% on the first half of
-the clips), but each costs what an attempt costs, an encode plus a VMAF pass: 1.5-1.7 attempts a shot took about
-nine tenths of balanced's time and a third more than fast's, and the shots that two attempts left under the band
-stayed there (the worst at 92.9). Fast stays the one pass it is; the full figures are in the results table.
+shots at VMAF 93 or above (the issue's floor for fast) at no more time than fast's. Verdict: not adopted. On the
+21 clips every variant saved more than fast (between two thirds and nine tenths of the oracle's per-clip saving,
+fast half), but each attempt costs an encode and a VMAF pass: 1.6 to 1.9 attempts a shot took about nine tenths
+of balanced's time and a third or more above fast's, and the shots that two attempts left under the band stayed
+there (the worst lower than fast's). Fast stays the one pass it is (`benchmarks/results/loop_fast.json`; the
+table in benchmarks/README.md, "A sixteenth").
 """
 from __future__ import annotations
 
