@@ -22,7 +22,8 @@ from .errors import UserError
 from .learn import StartLearner
 from .options import EncodeOptions
 from .result import EncodeResult
-from .output import VALIDATE_MODES, check_paths, stream_options, temp_path, validate_output  # noqa: F401
+from .output import (VALIDATE_MODES, check_container, check_paths, stream_options, temp_path,  # noqa: F401
+                     validate_output)
 from .output import target_vmaf as target_vmaf_of
 
 target_vmaf = target_vmaf_of  # the public name (`jndenc.encode.target_vmaf`)
@@ -94,10 +95,10 @@ def encode(src: str | os.PathLike, dst: str | os.PathLike, options: EncodeOption
     check_paths(src, dst, o.outputs.overwrite)
     effort = chosen(o.work.effort, o.expert.chosen())
     o = o.with_(encoder=encoder_of(o.codec.codec, o.codec.encoder))
+    check_container(dst, o.codec.codec)
     if effort is not None and effort.loop is not None:
         return _encode_measured(src, dst, effort, o)
     _one_pass_allowed(o)
-    _check_container(dst, o.codec.codec)
     info = probe(src)
     fallback = None
     if effort is not None:
@@ -245,11 +246,6 @@ def _encode_one_pass(src: Path, dst: Path, info: VideoInfo, plan: Plan, o: Encod
     )
 
 
-def _check_container(dst: Path, codec: str) -> None:
-    if dst.suffix.lower() == ".webm" and codec not in ("av1", "vp9"):
-        raise UserError(f"{dst}: WebM carries VP9 or AV1 video, not {codec} (use .mp4 or .mkv, or --codec av1/vp9)")
-
-
 def _corrected(plan: Plan, quality: list, tmp: Path, extra: list[Path], one_pass, measured, target: float,
                tighten: bool, notes: list[str]) -> tuple[Plan, list, list[dict]]:
     """--ensure/--tighten after the first pass (`jndenc.verify.corrective_passes`): the kept pass's plan and
@@ -312,7 +308,6 @@ def _encode_measured(src: Path, dst: Path, eff: Effort, o: EncodeOptions) -> Enc
                                      start_offset=None, learner=None))
         r.notes.append(f"{why}: encoded at --effort fast instead of {eff.name}, nothing measured")
         return r
-    _check_container(dst, o.codec.codec)
     offset = learner.offset() if learner is not None else float(o.work.start_offset or 0.0)
     plan, target, thresholds, model = _loop_start(src, info, eff, o, offset)
     cost = {"analysis": analysis.done()}

@@ -39,6 +39,24 @@ def check_paths(src: Path, dst: Path, overwrite: bool) -> None:
         raise UserError(f"{dst}: already exists (use --overwrite / -y to replace it)")
 
 
+# The containers jndenc writes, by the output's extension (tested end to end): MP4 and its kin, Matroska, WebM (VP9
+# and AV1 only) and AVI. Others fail late and obscurely (an unknown extension names no muxer; MPEG-TS output
+# does not decode back for validation), so they are refused before any work
+CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".webm": "webm", ".avi": "avi"}
+WEBM_CODECS = ("av1", "vp9")
+
+
+def check_container(dst: Path, codec: str) -> None:
+    """Refuse an output whose extension names no container jndenc writes, or one that cannot carry ``codec``."""
+    ext = dst.suffix.lower()
+    if ext not in CONTAINERS:
+        known = ", ".join(list(CONTAINERS)[:-1]) + f" or {list(CONTAINERS)[-1]}"
+        raise UserError(f"{dst}: the output's extension picks its container; jndenc writes {known}, "
+                        + (f"not {dst.suffix}" if dst.suffix else "and this name has none"))
+    if ext == ".webm" and codec not in WEBM_CODECS:
+        raise UserError(f"{dst}: WebM carries VP9 or AV1 video, not {codec} (use .mp4 or .mkv, or --codec av1/vp9)")
+
+
 def stream_options(src: Path, dst: Path, info: VideoInfo) -> tuple[list[str], dict, list[str]]:
     """Which extra streams to map and how; MP4 cannot carry every codec as-is."""
     maps, kw, notes = [], {}, []

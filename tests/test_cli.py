@@ -42,6 +42,30 @@ def test_bad_input_exit_2_one_line(tmp_path, make, needle):
     assert not (tmp_path / "o.mp4").exists()
 
 
+@pytest.mark.parametrize("name,needle", [("o.xyz", "not .xyz"), ("o", "this name has none"), ("o.ts", "not .ts")])
+def test_output_extension_without_a_container_is_refused_before_any_work(cut_clip, tmp_path, name, needle):
+    """An extension FFmpeg has no muxer for (or MPEG-TS, which does not decode back for validation) once failed
+    late with a message naming a temp file; it is refused up front, naming the user's file."""
+    r = jndenc("encode", cut_clip, tmp_path / name, "-q")
+    lines = r.stderr.strip().splitlines()
+    assert r.returncode == 2 and len(lines) == 1 and needle in lines[0] and str(tmp_path / name) in lines[0]
+    assert ".tmp" not in lines[0] and list(tmp_path.iterdir()) == []
+
+
+def test_input_with_no_frame_ffmpeg_can_decode_is_called_damaged(tmp_path):
+    """The first 20 kB of the shipped demo: PyAV decodes one frame, FFmpeg's decoder none. The loop's encode then
+    has nothing to encode; the user reads that the input is damaged, not that the encoder failed."""
+    from importlib import resources
+
+    src = tmp_path / "cut.mkv"
+    src.write_bytes((resources.files("jndenc") / "assets" / "demo.mkv").read_bytes()[:20000])
+    r = jndenc("encode", src, tmp_path / "o.mp4", "-q")
+    lines = r.stderr.strip().splitlines()
+    assert r.returncode == 2 and len(lines) == 1 and "Traceback" not in r.stderr
+    assert "damaged or cut short" in lines[0] and str(src) in lines[0]
+    assert not (tmp_path / "o.mp4").exists()
+
+
 def test_tighten_without_verify_is_a_user_error(cut_clip, tmp_path):
     r = jndenc("encode", cut_clip, tmp_path / "o.mp4", "--crf", "23", "--tighten", "--no-verify")
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "--no-verify" in r.stderr

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
 
-from ..errors import FFmpegError, OutputError
+from ..errors import FFmpegError, InputError, OutputError
 from .ffbin import ffmpeg_exe
 
 
@@ -135,6 +135,11 @@ def run_ffmpeg(
             raise OutputError(f"no space left on device while {what} (log: {log_path})")
         if "Read-only file system" in stderr or ("Permission denied" in stderr and "Error opening output" in stderr):
             raise OutputError(f"cannot write output while {what}: read-only or permission denied (log: {log_path})")
+        if "Output file is empty, nothing was encoded" in stderr:
+            # the frames come from jndenc's own decode of the same input; FFmpeg's decoder getting none of them
+            # means a file whose end (or whole) is damaged, not a failing encoder
+            raise InputError(f"FFmpeg decoded none of the frames while {what}: the input may be damaged or cut short "
+                             f"(log: {log_path})")
         useful = [l for l in stderr.splitlines() if l.strip() and not l.startswith(("  ", "Input #", "Output #", "Stream mapping"))
                   and " - core " not in l]  # the encoder's settings banner says nothing about the failure
         raise FFmpegError(f"FFmpeg failed while {what}", "\n".join(useful[-5:]), log_path)
