@@ -42,7 +42,7 @@ def check_paths(src: Path, dst: Path, overwrite: bool) -> None:
 # The containers jndenc writes, by the output's extension (tested end to end): MP4 and its kin, Matroska, WebM (VP9
 # and AV1 only) and AVI. Others fail late and obscurely (an unknown extension names no muxer; MPEG-TS output
 # does not decode back for validation), so they are refused before any work
-CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".webm": "webm", ".avi": "avi"}
+CONTAINERS = (".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi")
 WEBM_CODECS = ("av1", "vp9")
 
 
@@ -50,7 +50,7 @@ def check_container(dst: Path, codec: str) -> None:
     """Refuse an output whose extension names no container jndenc writes, or one that cannot carry ``codec``."""
     ext = dst.suffix.lower()
     if ext not in CONTAINERS:
-        known = ", ".join(list(CONTAINERS)[:-1]) + f" or {list(CONTAINERS)[-1]}"
+        known = ", ".join(CONTAINERS[:-1]) + f" or {CONTAINERS[-1]}"
         raise UserError(f"{dst}: the output's extension picks its container; jndenc writes {known}, "
                         + (f"not {dst.suffix}" if dst.suffix else "and this name has none"))
     if ext == ".webm" and codec not in WEBM_CODECS:

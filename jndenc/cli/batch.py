@@ -6,6 +6,7 @@ import json
 import click
 
 from ..media.segments import ENCODER_CHOICES
+from ..output import CONTAINERS
 from .common import debug_option
 from .options import MODE_HELP, NAMES, plan_kwargs, plan_options, search_options
 
@@ -95,7 +96,7 @@ def _print_summary(s: dict) -> None:
               help="FFmpeg threads per encode. Default: 2, or cores // --jobs when --jobs is given.")
 @click.option("--pattern", default=None, help="File-name glob for folder input (default: common video extensions).")
 @click.option("-r", "--recursive", is_flag=True, help="Descend into subfolders; outputs mirror the tree.")
-@click.option("--container", "--suffix", "container", type=click.Choice(["mp4", "mkv", "mov", "webm"]), default="mp4",
+@click.option("--container", "--suffix", "container", type=click.Choice([c[1:] for c in CONTAINERS]), default="mp4",
               show_default=True, help="Output container (and file extension).")
 @click.option("--dask", "dask_address", metavar="ADDRESS", default=None,
               help="Run on an existing Dask scheduler (tcp://host:port); paths must be shared by the workers.")
