@@ -28,9 +28,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from study import segments_with  # noqa: E402
 
-from jndenc.effort import EFFORTS, Effort  # noqa: E402
 from jndenc.loop_options import LoopOptions  # noqa: E402
 
 # a measured fast: balanced's loop (start at the model's median, every 3rd frame scored) with two attempts a shot
@@ -40,20 +40,8 @@ VARIANTS = {f"fast-b2-a{round(10 * above):d}": LoopOptions(budget=2, above=above
 ROWS = ("crf23", "oracle", "fast", "balanced", *VARIANTS)
 
 
-def register() -> None:
-    """The variants as effort levels of this process only (`jndenc.effort.effort` looks names up there)."""
-    for name, options in VARIANTS.items():
-        EFFORTS.setdefault(name, Effort(name, 0.5, options))
-
-
 def main(argv=None) -> int:
-    import segments
-
-    register()
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if "--rows" not in argv and "--merge" not in argv:
-        argv += ["--rows", ",".join(ROWS)]
-    return segments.main(argv)
+    return segments_with(VARIANTS, ROWS, list(sys.argv[1:] if argv is None else argv))
 
 
 if __name__ == "__main__":

@@ -50,3 +50,21 @@ def cut(clip: Path, work: Path, max_frames: int):
 
     src = prepare_source(clip, work / "src.mkv", max_frames, probe(clip, count_frames=False).bit_depth)
     return src, probe(src)
+
+
+def segments_with(variants: dict, rows: tuple[str, ...], argv: list[str]) -> int:
+    """`benchmarks/segments.py` with ``variants`` (name -> `jndenc.loop_options.LoopOptions`, each started from the
+    model's median as balanced is) registered as effort levels of this process, on ``rows`` unless ``argv`` names
+    its own (or merges runs). A loop variant runs beside the shipped levels in the same process, at one commit."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    import segments
+
+    from jndenc.effort import EFFORTS, Effort
+
+    for name, options in variants.items():
+        EFFORTS.setdefault(name, Effort(name, 0.5, options))
+    if "--rows" not in argv and "--merge" not in argv:
+        argv = [*argv, "--rows", ",".join(rows)]
+    return segments.main(argv)
