@@ -61,6 +61,7 @@ ROLES: dict[str, tuple[str, str]] = {
     "benchmarks/results/loop_returns.json": (CHOICE, "a shot that cuts back starts from the earlier shot"),
     "benchmarks/results/loop_returns_x265.json": (REPORT, "the cut-back start on x265"),
     "benchmarks/results/loop_fast.json": (CHOICE, "fast stays one pass (a measured fast was not adopted)"),
+    "benchmarks/results/loop_short_sampling.json": (CHOICE, "shots under 48 frames stay scored on every frame"),
     "benchmarks/results/loop_recheck.json": (CHOICE, "rechecking readings near the band's edge"),
     "benchmarks/results/loop_rise.json": (CHOICE, "the loop's rise rule"),
     "benchmarks/results/loop_secant.json": (CHOICE, "secant steps"),

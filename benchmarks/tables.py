@@ -504,6 +504,33 @@ def loop_fast_table(res: dict) -> str:
     return head + md_table(EFFORT_HEADER, _effort_rows(res["summary"], names), [False] + [True] * 12)
 
 
+def loop_short_sampling_table(res: dict) -> str:
+    """`benchmarks/experiments/loop_short_sampling.py`: balanced with sampled VMAF on shorter shots."""
+    rows = []
+    base = res["summary"]["balanced"]
+    for name, s in res["summary"].items():
+        if name == "crf23":
+            continue
+        n = 48 if name == "balanced" else int(name[len("balanced-min"):])
+        per = [c["rows"][name] for c in res["clips"]]
+        attempts_s = sum(r["cost"]["attempts"]["wall_s"] for r in per)
+        rechecks = sum(r["loop"]["rechecks"] for r in per)
+        rows.append([f"{n} frames or more" + (" (shipped)" if name == "balanced" else ""),
+                     f"{s['attempts_per_shot']:.2f}", str(rechecks), f"{s['encoded_over_output_frames']:.2f}x",
+                     f"{attempts_s:.1f} s", f"{100 * (s['bytes'] / base['bytes'] - 1):+.1f}%", f"{s['worst_shot']:.2f}",
+                     f"{100 * s['share_shots_ge_93_5']:.0f}%", f"{100 * s['share_shots_le_95_5']:.0f}%",
+                     f"{s['wall_vs_plain_median']:.2f}x / {s['wall_vs_plain_worst']:.2f}x"])
+    head = (f"Balanced on {len(res['clips'])} training and validation clips with more than one shot in their first "
+            f"{res['options']['max_frames']} frames ({base['shots']} shots), x264 medium, each variant in the same "
+            f"process as balanced, the clips split over two processes each pinned to its own core; one run at commit "
+            f"`{res['commit']}` (`benchmarks/experiments/loop_short_sampling.py`, "
+            "`benchmarks/results/loop_short_sampling.json`); VMAF per shot on the finished file (every frame), time "
+            "over a plain `-crf 23` x264 encode in the same process:\n\n")
+    return head + md_table(["every 3rd frame scored in shots of", "attempts per shot", "rechecks",
+                            "frames encoded / output", "attempts", "bytes vs shipped", "worst shot", ">= 93.5",
+                            "<= 95.5", "time vs plain, median / worst"], rows, [False] + [True] * 9)
+
+
 def efforts_short(res: dict) -> str:
     """The README's first-screen table: per effort level what it saves, its worst shot and what it costs."""
     rows = []
@@ -1354,6 +1381,9 @@ REGIONS: dict[str, Callable[[], str]] = {
                                 "`loop_returns.py compare-codecs`"),
     "loop-fast": _maybe("benchmarks/results/loop_fast.json", loop_fast_table, "measured-fast experiment",
                         "run `benchmarks/experiments/loop_fast.py` on training/validation clips"),
+    "loop-short-sampling": _maybe("benchmarks/results/loop_short_sampling.json", loop_short_sampling_table,
+                                  "short-shot sampling experiment", "run "
+                                  "`benchmarks/experiments/loop_short_sampling.py` on training/validation clips"),
     "loop-secant-cap": _maybe("benchmarks/results/loop_secant_cap.json", loop_secant_cap_table,
                               "secant-limit replay", "run `benchmarks/experiments/loop_secant_cap.py` on "
                               "training/validation runs of `segments.py`"),

@@ -14,6 +14,12 @@ again on every frame (the window grows with the sample's standard error, which i
 `benchmarks/segments.py` with the variants registered as effort levels (`study.segments_with`), every output
 measured per shot on the finished file, each variant in the same process as balanced. Run it on training and
 validation clips only: a default would be chosen here.
+
+Verdict: not adopted. On the 21 training and validation clips with more than one shot in their first 240 frames
+(those of `loop_fast.py`) more readings fell inside the recheck window (a sample of a few frames is less sure)
+and were measured again on every frame, and some shots took another path of attempts: the attempts took longer
+at either minimum, and the bytes rose a little (`benchmarks/results/loop_short_sampling.json`; the table in
+benchmarks/README.md, "A seventeenth").
 """
 from __future__ import annotations
 
