@@ -159,8 +159,11 @@ sys.meta_path.insert(0, _NoTF())
 
 
 def test_encoding_needs_no_tensorflow_and_training_says_which_extra(cut_clip, tmp_path):
-    """`pip install jndenc` without extras has no TensorFlow: encoding runs on LiteRT, training names the extra."""
-    code = _BLOCK_TF + f"import jndenc; jndenc.encode({str(cut_clip)!r}, {str(tmp_path / 'o.mp4')!r}, jobs=2)\n"
+    """`pip install jndenc` without extras has no TensorFlow: encoding runs on LiteRT, training names the extra.
+    Encoding loads nothing of `jndenc.training` either (the probe model's fitting lives there, not its runtime)."""
+    code = _BLOCK_TF + (f"import jndenc; jndenc.encode({str(cut_clip)!r}, {str(tmp_path / 'o.mp4')!r}, jobs=2)\n"
+                        f"jndenc.encode({str(cut_clip)!r}, {str(tmp_path / 'f.mp4')!r}, effort='fast')\n"
+                        "import sys; assert not [m for m in sys.modules if m.startswith('jndenc.training')]\n")
     subprocess.run([sys.executable, "-c", code], check=True)
     assert (tmp_path / "o.mp4").exists()
     code = _BLOCK_TF + ("import sys; from jndenc.cli import main; sys.argv = ['jndenc', 'train', '--model', 'compact', "
