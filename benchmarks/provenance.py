@@ -62,6 +62,9 @@ ROLES: dict[str, tuple[str, str]] = {
     "benchmarks/results/loop_returns_x265.json": (REPORT, "the cut-back start on x265"),
     "benchmarks/results/loop_fast.json": (CHOICE, "fast stays one pass (a measured fast was not adopted)"),
     "benchmarks/results/loop_short_sampling.json": (CHOICE, "shots under 48 frames stay scored on every frame"),
+    "benchmarks/results/codecs_train.json": (REPORT, "x265, SVT-AV1 and VP9 through the loop on training clips "
+                                                     "(curves for later loop studies)"),
+    "benchmarks/results/loop_codec_steps.json": (REPORT, "the first step's reach per encoder (nothing chosen yet)"),
     "benchmarks/results/loop_recheck.json": (CHOICE, "rechecking readings near the band's edge"),
     "benchmarks/results/loop_rise.json": (CHOICE, "the loop's rise rule"),
     "benchmarks/results/loop_secant.json": (CHOICE, "secant steps"),

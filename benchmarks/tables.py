@@ -531,6 +531,28 @@ def loop_short_sampling_table(res: dict) -> str:
                             "<= 95.5", "time vs plain, median / worst"], rows, [False] + [True] * 9)
 
 
+def loop_codec_steps_table(d: dict) -> str:
+    """`benchmarks/experiments/loop_codec_steps.py`: the first step's reach per encoder on training clips."""
+    rows = []
+    for name, r in d["codecs"].items():
+        cells = [name, str(r["shots"]), f"{100 * r['first_in_band']:.0f}%", f"{r['attempts_per_shot']:.2f}"]
+        for side in ("quality", "bytes"):
+            t = r[f"toward_{side}"]
+            cells += [str(t["steps"]), f"{t['reach_median']:.2f} ({t['reach_q25']:.2f}-{t['reach_q75']:.2f})",
+                      "-" if t["second_in_band"] is None else f"{100 * t['second_in_band']:.0f}%"]
+        rows.append(cells)
+    runs = " and ".join(f"`{Path(r['file']).name}` (commit `{r['commit']}`)" for r in d["runs"])
+    head = (f"Balanced on {len(d['runs'][0]['clips'])} training and validation clips with more than one shot in their "
+            f"first 240 frames, from {runs}; reach: how far the second attempt moved on the headroom scale over how far "
+            "the aim lay from the first (1: on the aim; above 1: past it), median (quartiles), for first attempts "
+            "under the aim (a step toward quality) and above it (toward bytes) "
+            "(`benchmarks/experiments/loop_codec_steps.py`, `benchmarks/results/loop_codec_steps.json`):\n\n")
+    return head + md_table(["encoder", "shots", "first attempt in the band", "attempts per shot",
+                            "steps toward quality", "reach", "second attempt in the band",
+                            "steps toward bytes", "reach", "second attempt in the band"], rows,
+                           [False] + [True] * 9)
+
+
 def efforts_short(res: dict) -> str:
     """The README's first-screen table: per effort level what it saves, its worst shot and what it costs."""
     rows = []
@@ -1384,6 +1406,9 @@ REGIONS: dict[str, Callable[[], str]] = {
     "loop-short-sampling": _maybe("benchmarks/results/loop_short_sampling.json", loop_short_sampling_table,
                                   "short-shot sampling experiment", "run "
                                   "`benchmarks/experiments/loop_short_sampling.py` on training/validation clips"),
+    "loop-codec-steps": _maybe("benchmarks/results/loop_codec_steps.json", loop_codec_steps_table,
+                               "first-step study per encoder", "run `segments.py` with the codec rows on "
+                               "training/validation clips, then `benchmarks/experiments/loop_codec_steps.py`"),
     "loop-secant-cap": _maybe("benchmarks/results/loop_secant_cap.json", loop_secant_cap_table,
                               "secant-limit replay", "run `benchmarks/experiments/loop_secant_cap.py` on "
                               "training/validation runs of `segments.py`"),
