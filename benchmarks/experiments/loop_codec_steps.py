@@ -6,16 +6,17 @@ the same step divided by their steps per x264 step (`codec_scales.json`), and ta
 by a constant, a factor per encoder would save attempts; if they scatter around the aim as x264's do, the
 attempts wait on the start.
 
-    python benchmarks/segments.py CLIPS... --rows crf23,balanced@x265,balanced@av1,balanced@vp9 --cpu 0 --out A.json
-    python benchmarks/segments.py CLIPS... --rows crf23,balanced@x265,balanced@av1,balanced@vp9 --cpu 1 --out B.json
+    ROWS=crf23,balanced,balanced@x265,balanced@av1,balanced@vp9
+    python benchmarks/segments.py CLIPS... --rows $ROWS --cpu 0 --out A.json
+    python benchmarks/segments.py CLIPS... --rows $ROWS --cpu 1 --out B.json
     python benchmarks/segments.py --merge A.json B.json --out benchmarks/results/codecs_train.json
     python benchmarks/experiments/loop_codec_steps.py benchmarks/results/codecs_train.json \\
-        benchmarks/results/loop_fast.json --out benchmarks/results/loop_codec_steps.json
+        --out benchmarks/results/loop_codec_steps.json
 
-The runs are `benchmarks/segments.py` runs on training and validation clips (the x264 row from `loop_fast.json`,
-the same 21 clips). For every shot with a second attempt, the first step's reach: how far the second attempt
-moved on the headroom scale over how far the aim lay (1: it landed on the aim; above 1: it went past it), apart
-for steps toward quality (the first attempt read under the aim) and toward bytes (above it).
+The run is a `benchmarks/segments.py` run on training and validation clips (those of `loop_fast.py`). For every
+shot with a second attempt, the first step's reach: how far the second attempt moved on the headroom scale over
+how far the aim lay (1: it landed on the aim; above 1: it went past it), apart for steps toward quality (the
+first attempt read under the aim) and toward bytes (above it).
 """
 from __future__ import annotations
 
