@@ -504,31 +504,52 @@ def loop_fast_table(res: dict) -> str:
     return head + md_table(EFFORT_HEADER, _effort_rows(res["summary"], names), [False] + [True] * 12)
 
 
-def loop_short_sampling_table(res: dict) -> str:
-    """`benchmarks/experiments/loop_short_sampling.py`: balanced with sampled VMAF on shorter shots."""
+VARIANT_HEADER = ["attempts per shot", "rechecks", "frames encoded / output", "attempts", "bytes vs shipped",
+                  "worst shot", ">= 93.5", "<= 95.5", "time vs plain, median / worst"]
+
+
+def _variant_rows(res: dict, base: str, labels: dict[str, str]) -> list[list[str]]:
+    """A loop variant beside the shipped row ``base`` of one `segments.py` run, per row of ``labels``: attempts,
+    rechecks, frames, attempt time, bytes against ``base``, quality and time."""
     rows = []
-    base = res["summary"]["balanced"]
-    for name, s in res["summary"].items():
-        if name == "crf23":
-            continue
-        n = 48 if name == "balanced" else int(name[len("balanced-min"):])
+    ref = res["summary"][base]
+    for name, label in labels.items():
+        s = res["summary"][name]
         per = [c["rows"][name] for c in res["clips"]]
-        attempts_s = sum(r["cost"]["attempts"]["wall_s"] for r in per)
-        rechecks = sum(r["loop"]["rechecks"] for r in per)
-        rows.append([f"{n} frames or more" + (" (shipped)" if name == "balanced" else ""),
-                     f"{s['attempts_per_shot']:.2f}", str(rechecks), f"{s['encoded_over_output_frames']:.2f}x",
-                     f"{attempts_s:.1f} s", f"{100 * (s['bytes'] / base['bytes'] - 1):+.1f}%", f"{s['worst_shot']:.2f}",
+        rows.append([label, f"{s['attempts_per_shot']:.2f}", str(sum(r["loop"]["rechecks"] for r in per)),
+                     f"{s['encoded_over_output_frames']:.2f}x",
+                     f"{sum(r['cost']['attempts']['wall_s'] for r in per):.1f} s",
+                     f"{100 * (s['bytes'] / ref['bytes'] - 1):+.1f}%", f"{s['worst_shot']:.2f}",
                      f"{100 * s['share_shots_ge_93_5']:.0f}%", f"{100 * s['share_shots_le_95_5']:.0f}%",
                      f"{s['wall_vs_plain_median']:.2f}x / {s['wall_vs_plain_worst']:.2f}x"])
-    head = (f"Balanced on {len(res['clips'])} training and validation clips with more than one shot in their first "
-            f"{res['options']['max_frames']} frames ({base['shots']} shots), x264 medium, each variant in the same "
-            f"process as balanced, the clips split over two processes each pinned to its own core; one run at commit "
-            f"`{res['commit']}` (`benchmarks/experiments/loop_short_sampling.py`, "
-            "`benchmarks/results/loop_short_sampling.json`); VMAF per shot on the finished file (every frame), time "
-            "over a plain `-crf 23` x264 encode in the same process:\n\n")
-    return head + md_table(["every 3rd frame scored in shots of", "attempts per shot", "rechecks",
-                            "frames encoded / output", "attempts", "bytes vs shipped", "worst shot", ">= 93.5",
-                            "<= 95.5", "time vs plain, median / worst"], rows, [False] + [True] * 9)
+    return rows
+
+
+def _variant_head(res: dict, base: str, what: str, script: str) -> str:
+    return (f"{what} on {len(res['clips'])} training and validation clips with more than one shot in their first "
+            f"{res['options']['max_frames']} frames ({res['summary'][base]['shots']} shots), each variant in the same "
+            f"process as the shipped setting, the clips split over two processes each pinned to its own core; one run "
+            f"at commit `{res['commit']}` (`benchmarks/experiments/{script}.py`, `benchmarks/results/{script}.json`); "
+            "VMAF per shot on the finished file (every frame), time over a plain `-crf 23` x264 encode in the same "
+            "process:\n\n")
+
+
+def loop_short_sampling_table(res: dict) -> str:
+    """`benchmarks/experiments/loop_short_sampling.py`: balanced with sampled VMAF on shorter shots."""
+    labels = {name: (f"{int(name[len('balanced-min'):])} frames or more" if name != "balanced"
+                     else "48 frames or more (shipped)") for name in res["summary"] if name != "crf23"}
+    return (_variant_head(res, "balanced", "Balanced, x264 medium,", "loop_short_sampling")
+            + md_table(["every 3rd frame scored in shots of", *VARIANT_HEADER],
+                       _variant_rows(res, "balanced", labels), [False] + [True] * 9))
+
+
+def loop_x265_step_table(res: dict) -> str:
+    """`benchmarks/experiments/loop_x265_step.py`: x265's first step longer by a factor."""
+    labels = {"balanced@x265": "as x264's step (shipped)",
+              "balanced-x265step@x265": f"{res['factor']:g} times as long"}
+    return (_variant_head(res, "balanced@x265", "Balanced on x265 (`--codec x265`),", "loop_x265_step")
+            + md_table(["x265's first step", *VARIANT_HEADER], _variant_rows(res, "balanced@x265", labels),
+                       [False] + [True] * 9))
 
 
 def loop_codec_steps_table(d: dict) -> str:
@@ -1409,6 +1430,9 @@ REGIONS: dict[str, Callable[[], str]] = {
     "loop-codec-steps": _maybe("benchmarks/results/loop_codec_steps.json", loop_codec_steps_table,
                                "first-step study per encoder", "run `segments.py` with the codec rows on "
                                "training/validation clips, then `benchmarks/experiments/loop_codec_steps.py`"),
+    "loop-x265-step": _maybe("benchmarks/results/loop_x265_step.json", loop_x265_step_table,
+                             "x265 first-step experiment", "run `benchmarks/experiments/loop_x265_step.py` on "
+                             "training/validation clips"),
     "loop-secant-cap": _maybe("benchmarks/results/loop_secant_cap.json", loop_secant_cap_table,
                               "secant-limit replay", "run `benchmarks/experiments/loop_secant_cap.py` on "
                               "training/validation runs of `segments.py`"),

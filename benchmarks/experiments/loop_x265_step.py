@@ -31,7 +31,14 @@ ROWS = ("crf23", "balanced@x265", "balanced-x265step@x265")
 
 
 def main(argv=None) -> int:
-    return segments_with(VARIANTS, ROWS, list(sys.argv[1:] if argv is None else argv))
+    argv = list(sys.argv[1:] if argv is None else argv)
+    rc = segments_with(VARIANTS, ROWS, argv)
+    if rc == 0 and "--out" in argv:  # the factor the variant ran at, for its table
+        import json
+
+        out = Path(argv[argv.index("--out") + 1])
+        out.write_text(json.dumps({**json.loads(out.read_text()), "factor": FACTOR}, indent=1) + "\n")
+    return rc
 
 
 if __name__ == "__main__":
