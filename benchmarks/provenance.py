@@ -64,7 +64,9 @@ ROLES: dict[str, tuple[str, str]] = {
     "benchmarks/results/loop_short_sampling.json": (CHOICE, "shots under 48 frames stay scored on every frame"),
     "benchmarks/results/codecs_train.json": (REPORT, "x265, SVT-AV1 and VP9 through the loop on training clips "
                                                      "(curves for later loop studies)"),
-    "benchmarks/results/loop_codec_steps.json": (REPORT, "the first step's reach per encoder (nothing chosen yet)"),
+    "benchmarks/results/loop_codec_steps.json": (CHOICE, "the first step's reach per encoder (why x265's step was "
+                                                         "tried longer)"),
+    "benchmarks/results/loop_x265_step.json": (CHOICE, "x265 keeps x264's first step (a longer one not adopted)"),
     "benchmarks/results/loop_recheck.json": (CHOICE, "rechecking readings near the band's edge"),
     "benchmarks/results/loop_rise.json": (CHOICE, "the loop's rise rule"),
     "benchmarks/results/loop_secant.json": (CHOICE, "secant steps"),

@@ -12,6 +12,12 @@ the target. The variant takes x265's first step 1.25 times as long (the first st
 `benchmarks/segments.py` with the variant registered as an effort level (`study.segments_with`) and run on x265
 beside balanced in the same process, every output measured per shot on the finished file. Training and
 validation clips only: a setting would be chosen here.
+
+Verdict: not adopted. On the 21 training and validation clips of the other loop studies the longer step took more
+attempts (2.10 -> 2.21 a shot, frames encoded 2.04x -> 2.16x the output) for a little more bytes: the first step's
+reach is spread wide, so a step long enough for the median shot carries the upper half past the band
+(`benchmarks/results/loop_x265_step.json`; benchmarks/README.md, after "Does the loop's first step fit every
+encoder?").
 """
 from __future__ import annotations
 
