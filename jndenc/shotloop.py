@@ -238,13 +238,13 @@ class ShotJob:
         """Where shot ``i``, which cuts back to shot ``head_index`` (`jndenc.media.shots.returns`), starts: its own
         estimate moved as far as the earlier shot's attempts moved that shot's (the model misses the same content
         by the same amount), to the CRF they put the aim at, or the kept CRF where they only bound it (a clamp)."""
+        if head_index is None:
+            raise ValueError("a shot that cuts back needs the index of the shot it starts from")
         if head.outcome == "clamped" or (head.outcome == "below" and head.crf <= self.lo + 1e-9):
             aim = head.crf
         else:
             aim = L.aim_crf(head.attempts, self.band, slope=head.slope, scale=self.scale,
                             steeper_up=self.options.steeper_up)
-        if head_index is None:
-            raise ValueError("a shot that cuts back needs the index of the shot it starts from")
         return self.plan.shots[i].crf + aim - self.plan.shots[head_index].crf
 
     def heads(self) -> list[int | None]:

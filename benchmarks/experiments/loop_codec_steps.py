@@ -32,7 +32,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from jndenc import loop as L  # noqa: E402
 
-AIM = L.Band.around(94.0).aim
+BAND = L.Band.around(94.0)  # balanced's band at JND1
+AIM = BAND.aim
 ROWS = {"balanced": "x264", "balanced@x265": "x265", "balanced@av1": "SVT-AV1", "balanced@vp9": "VP9"}
 
 
@@ -48,7 +49,6 @@ def reach(first: tuple[float, float], second: tuple[float, float], aim: float = 
 def codec_steps(runs: list[dict]) -> dict:
     """Per encoder: shots, attempts a shot, first attempts in the band, and the first step's reach toward quality
     and toward bytes (quartiles) with the share of second attempts that landed in the band."""
-    band = L.Band.around(94.0)
     out = {}
     for row, name in ROWS.items():
         shots = [sh for d in runs for c in d["clips"] if row in c["rows"] for sh in c["rows"][row]["attempts"]]
@@ -58,9 +58,9 @@ def codec_steps(runs: list[dict]) -> dict:
         for sh in shots:
             r = reach(tuple(sh[0][:2]), tuple(sh[1][:2])) if len(sh) >= 2 else None
             if r is not None:
-                steps["quality" if sh[0][1] < AIM else "bytes"].append((r, band.contains(sh[1][1])))
+                steps["quality" if sh[0][1] < AIM else "bytes"].append((r, BAND.contains(sh[1][1])))
         rec = {"shots": len(shots), "attempts_per_shot": round(float(np.mean([len(s) for s in shots])), 3),
-               "first_in_band": round(float(np.mean([band.contains(s[0][1]) for s in shots])), 3)}
+               "first_in_band": round(float(np.mean([BAND.contains(s[0][1]) for s in shots])), 3)}
         for side, got in steps.items():
             q = np.percentile([r for r, _ in got], [25, 50, 75]) if got else [math.nan] * 3
             rec[f"toward_{side}"] = {"steps": len(got), "reach_q25": round(float(q[0]), 2),
