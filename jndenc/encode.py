@@ -27,6 +27,7 @@ from .output import (VALIDATE_MODES, check_container, check_paths, stream_option
 from .output import target_vmaf as target_vmaf_of
 
 target_vmaf = target_vmaf_of  # the public name (`jndenc.encode.target_vmaf`)
+from .media.ffargs import faststart_args
 from .media.ffbin import require
 from .media.segments import encoder_of
 from .pipeline import plan as make_plan_for
@@ -53,7 +54,7 @@ def build_command(src: Path, tmp: Path, plan: Plan, info: VideoInfo, stream_maps
         # the plan covers the frames PyAV decoded from a damaged input; FFmpeg's decoder can get a frame or two
         # more out of the damaged tail, which the output's validation would refuse
         kw["frames:v"] = plan.frames
-    if tmp.suffix.lower() in (".mp4", ".m4v", ".mov"):
+    if faststart_args(tmp):
         kw["movflags"] = "+faststart"
     return ffmpeg.output(*streams, str(tmp), **kw).compile()[1:]
 

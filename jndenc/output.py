@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from .errors import InputError, UserError
+from .media.ffargs import MP4_FAMILY
 from .media.decode import count_decoded_frames, count_packets, decode_tail
 from .media.probe import VideoInfo, open_container
 from .planner import Plan
@@ -42,7 +43,7 @@ def check_paths(src: Path, dst: Path, overwrite: bool) -> None:
 # The containers jndenc writes, by the output's extension (tested end to end): MP4 and its kin, Matroska, WebM (VP9
 # and AV1 only) and AVI. Others fail late and obscurely (an unknown extension names no muxer; MPEG-TS output
 # does not decode back for validation), so they are refused before any work
-CONTAINERS = (".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi")
+CONTAINERS = MP4_FAMILY + (".mkv", ".webm", ".avi")
 WEBM_CODECS = ("av1", "vp9")
 
 
@@ -60,7 +61,7 @@ def check_container(dst: Path, codec: str) -> None:
 def stream_options(src: Path, dst: Path, info: VideoInfo) -> tuple[list[str], dict, list[str]]:
     """Which extra streams to map and how; MP4 cannot carry every codec as-is."""
     maps, kw, notes = [], {}, []
-    mp4 = dst.suffix.lower() in (".mp4", ".m4v", ".mov")
+    mp4 = dst.suffix.lower() in MP4_FAMILY
     container = open_container(src)
     try:
         audio = [s.codec_context.name for s in container.streams.audio]

@@ -28,6 +28,12 @@ def test_threads_per_job(cores, workers, want):
     assert ffargs.threads_per_job(cores, workers) == want
 
 
+@pytest.mark.parametrize("name, front", [("a.mp4", True), ("b.M4V", True), ("c.mov", True), ("d.mkv", False),
+                                         ("e.webm", False), ("f.avi", False), ("noext", False)])
+def test_faststart_only_where_the_mp4_muxer_writes(name, front):
+    assert ffargs.faststart_args(name) == (["-movflags", "+faststart"] if front else [])
+
+
 def test_threads_per_job_defaults_to_this_machine():
     assert ffargs.threads_per_job(None, 1) >= 1
 

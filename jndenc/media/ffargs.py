@@ -15,6 +15,14 @@ VMAF_MODEL = "vmaf_v0.6.1"
 LOSSLESS_X264 = ("-c:v", "libx264", "-qp", "0", "-preset", "ultrafast")
 # libvmaf features computed beside VMAF in the same pass
 VMAF_FEATURES = ("psnr", "float_ssim")
+# MP4 and its kin share one muxer; their index goes to the front (``+faststart``) so a player or a web server
+# can start before the last byte, as a user expects of a delivery file
+MP4_FAMILY = (".mp4", ".m4v", ".mov")
+
+
+def faststart_args(path: str | os.PathLike) -> list[str]:
+    """``-movflags +faststart`` where the output's extension picks the MP4 muxer, else nothing."""
+    return ["-movflags", "+faststart"] if os.path.splitext(os.fspath(path))[1].lower() in MP4_FAMILY else []
 
 
 def pix_fmt(bit_depth: int) -> str:

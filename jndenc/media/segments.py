@@ -31,7 +31,7 @@ import av
 import numpy as np
 
 from .decode import count_packets
-from .ffargs import pix_fmt, quality_args, quality_graph
+from .ffargs import faststart_args, pix_fmt, quality_args, quality_graph
 from ..errors import JndencError, UserError
 from .probe import open_container
 from .runner import run_ffmpeg
@@ -309,6 +309,4 @@ def mux_args(video: Path, src: str | os.PathLike, out: Path, stream_maps: Sequen
     for k, v in stream_kw.items():
         args += [f"-{k}", str(v)]
     args += ["-map_metadata", "1"]
-    if out.suffix.lower() in (".mp4", ".m4v", ".mov"):
-        args += ["-movflags", "+faststart"]
-    return args + [str(out)]
+    return args + faststart_args(out) + [str(out)]
