@@ -11,9 +11,10 @@ measured on), so one encoder can be added without rerunning the others.
 The model predicts x264 CRFs. Per clip (its first ``--max-frames`` frames, a lossless cut) each encoder is run
 on a CRF grid at its default speed in jndenc (`jndenc.media.segments.codec_args`) and VMAF measured (every
 frame). For VMAF levels 90..98 the CRF reaching that level is interpolated on each curve; each (x264 CRF,
-codec CRF) pair at one level of one clip is a point, and the table is the median codec CRF in bins of x264
-CRF. `jndenc.starts` maps a shot's start through it (the loop corrects what is left). Run it on training
-and validation clips only.
+codec CRF) pair at one level of one clip is a point, and the scale is the least-squares line through the points
+(`jndenc.calibrate.fit_scale`; `jndenc calibrate --codec` measures and fits one encoder the same way for a
+user's own clips). `jndenc.starts` maps a shot's start through it (the loop corrects what is left). Run it on
+training and validation clips only.
 """
 from __future__ import annotations
 
@@ -23,18 +24,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-import numpy as np
-
-from jndenc.calibrate import match_crf
-from jndenc.media.clips import prepare_source
-from jndenc.media.probe import probe
-from jndenc.media.quality import compare
-from jndenc.media.runner import run_ffmpeg
-from jndenc.media.segments import ENCODER_CHOICES, SegmentCodec, codec_args
-
-GRIDS = {"x264": range(14, 45, 4), "av1": range(16, 64, 6), "vp9": range(16, 64, 6),
-         "libaom-av1": range(16, 64, 6), "librav1e": range(30, 231, 25)}  # rav1e: its quantizer index, 0-255
-LEVELS = (90.0, 92.0, 94.0, 96.0, 98.0)
+from jndenc.calibrate import SCALE_GRIDS as GRIDS, fit_scale, scale_curves
 
 
 def main(argv=None) -> int:
@@ -48,33 +38,15 @@ def main(argv=None) -> int:
     old = json.loads(args.out.read_text()) if args.out.exists() else {}
     per_clip = {}
     with tempfile.TemporaryDirectory(prefix="jndenc-codecs-") as tmp:
-        work = Path(tmp)
         for clip in args.clips:
-            info = probe(clip, count_frames=False)
-            src = prepare_source(clip, work / f"{clip.stem}.mkv", args.max_frames, info.bit_depth)
-            curves = {}
-            for codec in ["x264", *codecs]:
-                sc = segment_codec(codec, info.bit_depth)
-                pts = []
-                for crf in GRIDS[codec]:
-                    out = work / f"{codec}{crf}.mkv"
-                    run_ffmpeg(["-i", str(src), "-map", "0:v:0", *codec_args(sc, crf), str(out)], what=codec)
-                    pts.append((crf, compare(out, src, features=(), threads=1).pool("vmaf")))
-                    out.unlink()
-                curves[codec] = pts
+            curves = scale_curves(clip, {k: GRIDS[k] for k in ["x264", *codecs]}, Path(tmp),
+                                  max_frames=args.max_frames)
+            for codec, pts in curves.items():
                 print(f"{clip.name} {codec}: {[(c, round(v, 2)) for c, v in pts]}", file=sys.stderr, flush=True)
             per_clip[clip.name] = curves
             args.out.write_text(json.dumps(merged(old, summarize(per_clip, codecs, args.max_frames)), indent=1))
     print(json.dumps(summarize(per_clip, codecs, args.max_frames)["scales"], indent=1))
     return 0
-
-
-def segment_codec(key: str, bit_depth: int) -> SegmentCodec:
-    """A codec name (its default encoder) or an encoder name, at jndenc's default speed."""
-    for codec, names in ENCODER_CHOICES.items():
-        if key == codec or key in names:
-            return SegmentCodec(codec, "medium", 1, bit_depth, "" if key == codec else key)
-    raise SystemExit(f"unknown codec or encoder {key!r}")
 
 
 def merged(old: dict, new: dict) -> dict:
@@ -91,27 +63,14 @@ def merged(old: dict, new: dict) -> dict:
     return out
 
 
-def at_level(pts, level: float) -> float | None:
-    c, v = zip(*pts)
-    return match_crf(c, v, level)
-
-
 def summarize(per_clip: dict, codecs, frames: int) -> dict:
+    """The line of each codec over every clip (`jndenc.calibrate.fit_scale`, what `jndenc calibrate --codec`
+    fits), in the shipped asset's layout: every codec's scale in one file."""
     scales = {}
     for codec in codecs:
-        pairs = []
-        for curves in per_clip.values():
-            for level in LEVELS:
-                a, b = at_level(curves["x264"], level), at_level(curves[codec], level)
-                if a is not None and b is not None:
-                    pairs.append((a, b))
-        if not pairs:
-            continue
-        x, y = np.array(pairs).T
-        fit = np.polyfit(x, y, 1)
-        scales[codec] = {"x264_to_codec": [round(float(fit[1]), 3), round(float(fit[0]), 4)], "points": len(pairs),
-                         "mae_of_fit": round(float(np.mean(np.abs(np.polyval(fit, x) - y))), 3),
-                         "clips": list(per_clip), "frames": frames}
+        fit = fit_scale(per_clip, codec)
+        if fit is not None:
+            scales[codec] = {**fit, "clips": list(per_clip), "frames": frames}
     return {"about": "codec CRF = a + b * x264 CRF at equal VMAF (mean, every frame), least squares over clips and "
                      "VMAF levels 90-98 (first `frames` frames of each clip); benchmarks/codec_calibration.py; keyed "
                      "by codec for its default encoder, by encoder name for the others", "scales": scales,

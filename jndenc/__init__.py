@@ -1,4 +1,4 @@
-"""jndenc: JND-guided per-shot rate control for x264/x265.
+"""jndenc: JND-guided per-shot rate control (x264, x265, SVT-AV1, VP9): every shot measured with VMAF and corrected.
 
 The CLI (`jndenc ...`) is a thin layer over these functions.
 """

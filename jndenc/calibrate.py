@@ -1,4 +1,10 @@
-"""`jndenc calibrate`: measure the x265 CRF that matches x264's VMAF, fit the planner's offset table.
+"""`jndenc calibrate`: where another encoder's quality scale sits against x264's CRF at equal VMAF.
+
+Two fits, one per way the planner uses them. x265 (`calibrate`): an offset table for the planner, which plans
+x265 directly. SVT-AV1, libaom-av1, rav1e and VP9 (`calibrate_scale`): a line, codec CRF = a + b * x264 CRF,
+which moves the model's x264 estimate onto the encoder's scale for the shot loop's first attempt (the shipped
+line is `jndenc/assets/codec_scales.json`); `jndenc encode --calibration FILE` reads either, and `load` checks
+that a file calibrates the codec it is used with.
 
 For each clip (first ``max_frames`` frames, cut to a lossless source so both
 encoders see the same frames) x264 is encoded at each CRF of ``x264_crfs`` and
@@ -32,9 +38,17 @@ from .media.clips import list_clips, prepare_source, sha256_file
 from .media.ffbin import ffmpeg_info
 from .media.probe import probe
 from .media.quality import compare
+from .media.runner import run_ffmpeg
+from .media.segments import ENCODER_CHOICES, ENCODERS, SegmentCodec, codec_args
 from .search import SearchOptions, trial_encode
 
 DEFAULT_X264_CRFS = (18, 23, 28, 33, 38)
+# the CRF grids of the scale fit, wide enough that every curve crosses VMAF 90-98 on ordinary content
+SCALE_GRIDS = {"x264": range(14, 45, 4), "av1": range(16, 64, 6), "vp9": range(16, 64, 6),
+               "libaom-av1": range(16, 64, 6), "librav1e": range(30, 231, 25)}  # rav1e: its quantizer index, 0-255
+# VMAF levels where the two curves are matched: around the targets users set (JND1 = 94)
+SCALE_LEVELS = (90.0, 92.0, 94.0, 96.0, 98.0)
+SCALE_CODECS = ("av1", "vp9")  # the loop-only codecs, whose start is moved along a line
 
 
 def x265_grid(x264_crfs: Sequence[float], step: int = 4, above: int = 10) -> list[int]:
@@ -149,3 +163,135 @@ def calibrate(
     if out is not None:
         Path(out).write_text(json.dumps(result, indent=1))
     return result
+
+
+def scale_key(codec: str, encoder: str | None = None) -> str:
+    """The key of a scale: the codec for its default encoder, the encoder's name for the others (``av1``,
+    ``libaom-av1``)."""
+    name = encoder or ENCODERS[codec]
+    if name not in ENCODER_CHOICES.get(codec, ()):
+        raise UserError(f"--encoder {name} does not encode {codec}")
+    return codec if name == ENCODERS[codec] else name
+
+
+def segment_codec(key: str, bit_depth: int, preset: str = "medium") -> SegmentCodec:
+    """The encoder behind a scale key (or ``x264``) at ``preset`` (an x264 name, mapped to its own speed)."""
+    for codec, names in ENCODER_CHOICES.items():
+        if key == codec or key in names:
+            return SegmentCodec(codec, preset, 1, bit_depth, "" if key == codec else key)
+    raise UserError(f"unknown codec or encoder {key!r}")
+
+
+def fit_scale(curves: dict[str, dict[str, list]], key: str, levels: Sequence[float] = SCALE_LEVELS) -> dict | None:
+    """Least-squares line codec CRF = a + b * x264 CRF through the (x264 CRF, codec CRF) pairs of equal VMAF at
+    each of ``levels`` on each clip (``curves``: per clip, per key, [[crf, vmaf], ...]); None without two
+    distinct pairs."""
+    pairs = []
+    for per_key in curves.values():
+        for level in levels:
+            a = match_crf(*zip(*per_key["x264"]), level)
+            b = match_crf(*zip(*per_key[key]), level)
+            if a is not None and b is not None:
+                pairs.append((a, b))
+    if len({p[0] for p in pairs}) < 2:
+        return None
+    x, y = np.array(pairs).T
+    slope, icpt = np.polyfit(x, y, 1)
+    return {"x264_to_codec": [round(float(icpt), 3), round(float(slope), 4)], "points": len(pairs),
+            "mae_of_fit": round(float(np.mean(np.abs(np.polyval([slope, icpt], x) - y))), 3)}
+
+
+def calibrate_scale(
+    clips: Sequence[str | os.PathLike],
+    out: str | os.PathLike | None = None,
+    *,
+    codec: str = "av1",
+    encoder: str | None = None,
+    preset: str = "medium",
+    max_frames: int | None = 120,
+    x264_crfs: Sequence[float] | None = None,
+    codec_crfs: Sequence[float] | None = None,
+    on_encode: Callable[[str], None] | None = None,
+) -> dict:
+    """Measure x264 and ``codec`` (run by ``encoder``, at jndenc's own segment settings and ``preset``) on CRF
+    grids over each clip's first ``max_frames`` frames (a lossless cut, VMAF of every frame), fit the line; writes
+    JSON to ``out`` when given (what ``--calibration FILE`` reads) and returns the same dict."""
+    if codec not in SCALE_CODECS:
+        raise UserError(f"--codec {codec}: a scale is fitted for {', '.join(SCALE_CODECS)}; x265 has its offset table")
+    key = scale_key(codec, encoder)
+    grids = {"x264": [float(c) for c in (x264_crfs or SCALE_GRIDS["x264"])],
+             key: [float(c) for c in (codec_crfs or SCALE_GRIDS[key])]}
+    if min(len(g) for g in grids.values()) < 2:
+        raise UserError("need at least two CRFs on each grid to interpolate")
+    t0 = time.perf_counter()
+    curves: dict[str, dict[str, list]] = {}
+    with tempfile.TemporaryDirectory(prefix="jndenc-scale-") as work:
+        for clip in list_clips(clips):
+            curves[clip.name] = scale_curves(clip, grids, Path(work), preset=preset, max_frames=max_frames,
+                                             on_encode=on_encode)
+    fit = fit_scale(curves, key)
+    if fit is None:
+        raise UserError(f"no VMAF level between {SCALE_LEVELS[0]:g} and {SCALE_LEVELS[-1]:g} was crossed by both "
+                        "curves; widen the grids or use other clips")
+    result = {"codec": codec, "encoder": key if key != codec else ENCODERS[codec], "key": key, **fit,
+              "method": "per clip and VMAF level (90-98, mean over every frame), the x264 and the codec CRF reaching "
+                        "it by linear interpolation on each curve; least squares over every pair",
+              "preset": preset, "frames": max_frames, "clips": list(curves), "curves": curves,
+              "ffmpeg": ffmpeg_info().version, "python": platform.python_version(),
+              "date": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+              "seconds": round(time.perf_counter() - t0, 1)}
+    if out is not None:
+        Path(out).write_text(json.dumps(result, indent=1))
+    return result
+
+
+def scale_curves(clip: Path, grids: dict[str, Sequence[float]], work: Path, *, preset: str = "medium",
+                 max_frames: int | None = 120, on_encode: Callable[[str], None] | None = None) -> dict[str, list]:
+    """Per key of ``grids`` (``x264``, a codec or an encoder name), [[crf, vmaf], ...] over its grid: the clip's
+    first ``max_frames`` frames cut losslessly into ``work``, each encode scored on every frame."""
+    info = probe(clip, count_frames=False)
+    src = prepare_source(clip, work / "src.mkv", max_frames, info.bit_depth)
+    curves = {}
+    try:
+        for key, grid in grids.items():
+            sc = segment_codec(key, info.bit_depth, preset)
+            pts = []
+            for crf in grid:
+                enc = work / f"{key}.mkv"
+                run_ffmpeg(["-i", str(src), "-map", "0:v:0", *codec_args(sc, crf), str(enc)], what=sc.name)
+                pts.append([float(crf), round(compare(enc, src, features=(), threads=1).pool("vmaf"), 3)])
+                enc.unlink(missing_ok=True)
+                if on_encode:
+                    on_encode(f"{clip.name} {sc.name} crf {crf:g}")
+            curves[key] = pts
+    finally:
+        src.unlink(missing_ok=True)
+    return curves
+
+
+def load_scale(path: str | os.PathLike, codec: str, encoder: str | None = None) -> tuple[float, float]:
+    """(a, b) from a `calibrate_scale` file, refused unless it calibrates ``codec`` under ``encoder``."""
+    data = _read(path)
+    want = scale_key(codec, encoder)
+    if "x265_offsets" in data:
+        raise UserError(f"{path}: calibrates x265, not {want} (run `jndenc calibrate --codec {codec}`)")
+    try:
+        a, b = (float(v) for v in data["x264_to_codec"])
+        key = str(data["key"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise UserError(f"{path}: not a calibration file ({type(exc).__name__}: {exc})") from None
+    if key != want:
+        raise UserError(f"{path}: calibrates {key}, not {want}")
+    if not b > 0:
+        raise UserError(f"{path}: its scale falls with x264's CRF (slope {b:g}); measure it again on more clips")
+    return a, b
+
+
+def _read(path: str | os.PathLike) -> dict:
+    try:
+        data = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as exc:
+        raise UserError(f"{path}: not a calibration file ({type(exc).__name__}: {exc})") from None
+    if not isinstance(data, dict):
+        raise UserError(f"{path}: not a calibration file (a JSON object was expected)")
+    return data

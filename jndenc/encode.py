@@ -22,7 +22,7 @@ from .errors import UserError
 from .learn import StartLearner
 from .options import EncodeOptions
 from .result import EncodeResult
-from .output import (VALIDATE_MODES, check_container, check_paths, stream_options, temp_path,  # noqa: F401
+from .output import (VALIDATE_MODES, carries_audio, check_container, check_paths, stream_options, temp_path,  # noqa: F401
                      validate_output)
 from .output import target_vmaf as target_vmaf_of
 
@@ -97,6 +97,8 @@ def encode(src: str | os.PathLike, dst: str | os.PathLike, options: EncodeOption
     effort = chosen(o.work.effort, o.expert.chosen())
     o = o.with_(encoder=encoder_of(o.codec.codec, o.codec.encoder))
     check_container(dst, o.codec.codec)
+    if o.codec.calibration is not None and o.codec.codec in starts.LOOP_ONLY_CODECS:
+        starts.codec_scale(o.codec.codec, o.codec.encoder, o.codec.calibration)  # a wrong file fails before any work
     if effort is not None and effort.loop is not None:
         return _encode_measured(src, dst, effort, o)
     _one_pass_allowed(o)
@@ -196,7 +198,7 @@ def _encode_one_pass(src: Path, dst: Path, info: VideoInfo, plan: Plan, o: Encod
             run_ffmpeg(args, what=f"encoding {src}", on_frame=FrameCounter(pb))
         if validate:
             tv = time.perf_counter()
-            validate_output(out, p, want_audio="a" in maps, mode="fast" if validate is True else validate, shown=dst)
+            validate_output(out, p, want_audio=carries_audio(maps), mode="fast" if validate is True else validate, shown=dst)
             spent["validate"] += time.perf_counter() - tv
 
     def measured(out: Path, p: Plan) -> list:
@@ -353,12 +355,14 @@ def _loop_start(src: Path, info: VideoInfo, eff: Effort, o: EncodeOptions,
                     "confidence": o.expert.confidence or eff.confidence,
                     # the model predicts x264 CRFs: AV1 and VP9 plans move to their encoder's scale after
                     "codec": "x264" if codec in starts.LOOP_ONLY_CODECS else codec}
+    if codec in starts.LOOP_ONLY_CODECS:
+        plan_options["calibration"] = None  # theirs is a scale for `starts.on_codec`, not an x265 table
     plan = make_plan_for(src, info=info, quiet=o.outputs.quiet, **plan_options)
     target = target_vmaf_of(plan) if o.aim.target_vmaf is None else float(o.aim.target_vmaf)
     thresholds = list(plan.stats.get("thresholds") or DEFAULT_THRESHOLDS)
     plan = starts.start_at(plan, target, thresholds)
     model = [s.crf for s in plan.shots]
-    plan = starts.on_codec(starts.shifted(plan, offset), codec, o.codec.encoder)
+    plan = starts.on_codec(starts.shifted(plan, offset), codec, o.codec.encoder, o.codec.calibration)
     require(o.codec.encoder)  # resolved by `encode` (`encoder_of`)
     return plan, target, thresholds, model
 
@@ -378,7 +382,7 @@ def _loop_output(src: Path, dst: Path, plan: Plan, info: VideoInfo, eff: Effort,
         cost.update(result.cost)
         if validate:
             ph = shotloop.Phase()
-            validate_output(tmp, plan, want_audio="a" in maps, mode="fast" if validate is True else validate,
+            validate_output(tmp, plan, want_audio=carries_audio(maps), mode="fast" if validate is True else validate,
                             shown=dst)
             cost["validate"] = ph.done()
         if verify:
@@ -402,7 +406,9 @@ def _start_record(model: list[float], plan: Plan, result, offset: float, learner
     found = [x for x in labels if x is not None]
     if learner is not None:
         learner.add(found)
-    return {"offset": offset, **learn.errors([(offset, found)]),
+    scale = {} if "x264_to_codec" not in plan.options else {"codec_scale": {
+        "x264_to_codec": plan.options["x264_to_codec"], "from": plan.options.get("x264_to_codec_from", "shipped")}}
+    return {"offset": offset, **scale, **learn.errors([(offset, found)]),
             "labels": [None if x is None else x.to_dict() for x in labels]}
 
 

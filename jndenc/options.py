@@ -50,7 +50,7 @@ class Codec:
     preset: str = PlanOptions.preset
     min_crf: float = PlanOptions.min_crf
     max_crf: float = PlanOptions.max_crf
-    calibration: str | os.PathLike | None = None  # x265 offset table from `jndenc calibrate`
+    calibration: str | os.PathLike | None = None  # `jndenc calibrate` file: x265 offsets, or an AV1/VP9 scale
     threads: int | None = None  # one-pass encoder threads (the loop's follow the resolution)
 
 

@@ -12,9 +12,18 @@ from .media.probe import VideoInfo, open_container
 from .planner import Plan
 from .search import DEFAULT_THRESHOLDS
 
-# audio codecs the MP4/MOV muxer takes as they are; others are re-encoded to AAC
-_MP4_AUDIO = {"aac", "mp3", "ac3", "eac3", "alac", "opus", "flac"}
-_MP4_SUBS = {"mov_text"}
+# What each container carries as it is, by FFmpeg codec name; anything else is converted (audio to the
+# container's usual codec, text subtitles to its text format) or, for picture subtitles it cannot hold, dropped
+# with a note. Matroska carries everything but MP4's own text format.
+_AUDIO_COPY = {".webm": {"opus", "vorbis"}, ".avi": {"mp3", "mp2", "aac", "ac3", "pcm_s16le", "pcm_u8"},
+               **{e: {"aac", "mp3", "ac3", "eac3", "alac", "opus", "flac"} for e in MP4_FAMILY}}
+_AUDIO_TO = {".webm": "libopus", ".avi": "libmp3lame", **{e: "aac" for e in MP4_FAMILY}}
+_AUDIO_NAME = {"libopus": "Opus", "libmp3lame": "MP3", "aac": "AAC"}
+_TEXT_SUBS = {"subrip", "ass", "webvtt", "text", "mov_text"}
+_SUBS_TO = {".webm": "webvtt", ".mkv": "srt", ".avi": None, **{e: "mov_text" for e in MP4_FAMILY}}
+_SUBS_COPY = {".webm": {"webvtt"}, ".avi": set(), **{e: {"mov_text"} for e in MP4_FAMILY}}
+# PyAV names a stream by its decoder; these decoders' codecs go by another name
+_CODEC_OF_DECODER = {"mp3float": "mp3", "aac_fixed": "aac", "ac3_fixed": "ac3", "srt": "subrip", "ssa": "ass"}
 
 
 def temp_path(dst: Path) -> Path:
@@ -59,44 +68,57 @@ def check_container(dst: Path, codec: str) -> None:
 
 
 def stream_options(src: Path, dst: Path, info: VideoInfo) -> tuple[list[str], dict, list[str]]:
-    """Which extra streams to map and how; MP4 cannot carry every codec as-is."""
-    maps, kw, notes = [], {}, []
-    mp4 = dst.suffix.lower() in MP4_FAMILY
+    """Which of the source's other streams the output carries and how (`stream_plan`, from the source's codecs)."""
     container = open_container(src)
     try:
         audio = [s.codec_context.name for s in container.streams.audio]
         subs = [s.codec_context.name for s in container.streams.subtitles]
     finally:
         container.close()
-    webm = dst.suffix.lower() == ".webm"
-    if webm:  # WebM carries Opus/Vorbis audio and WebVTT subtitles only
-        if audio:
-            maps.append("a")
-            kw["c:a"] = "copy" if all(a in ("opus", "vorbis") for a in audio) else "libopus"
-            if kw["c:a"] != "copy":
-                notes.append(f"audio ({', '.join(audio)}) re-encoded to Opus: WebM cannot carry it as is")
-        if subs:
-            maps.append("s")
-            kw["c:s"] = "webvtt"
-        return maps, kw, notes
+    return stream_plan(dst.suffix.lower(), audio, subs)
+
+
+def stream_plan(ext: str, audio: list[str], subs: list[str]) -> tuple[list[str], dict, list[str]]:
+    """Maps (``a``, ``s`` or ``s:N``), per-stream codec options (``c:a:N``, ``c:s:N``: copy or a conversion) and
+    notes for an output of extension ``ext`` given the source's audio and subtitle codecs (FFmpeg decoder names,
+    as PyAV gives them). Each stream is copied where the container carries it, converted where it cannot (audio
+    to the container's usual codec, text subtitles to its text format), and a picture subtitle it cannot hold is
+    left out with a note, never a failed encode. Pure."""
+    maps: list[str] = []
+    kw: dict = {}
+    notes: list[str] = []
+    audio = [_CODEC_OF_DECODER.get(a, a) for a in audio]
+    subs = [_CODEC_OF_DECODER.get(c, c) for c in subs]
     if audio:
         maps.append("a")
-        if mp4 and any(a not in _MP4_AUDIO for a in audio):
-            kw["c:a"] = "aac"
-            notes.append(f"audio ({', '.join(audio)}) re-encoded to AAC: {dst.suffix} cannot carry it as is")
+        copy = _AUDIO_COPY.get(ext)
+        converted = []
+        for i, a in enumerate(audio):
+            keep = copy is None or a in copy
+            kw[f"c:a:{i}"] = "copy" if keep else _AUDIO_TO[ext]
+            if not keep:
+                converted.append(a)
+        if converted:
+            notes.append(f"audio ({', '.join(converted)}) re-encoded to {_AUDIO_NAME[_AUDIO_TO[ext]]}: "
+                         f"{ext} cannot carry it as is")
+    kept, dropped = [], []
+    for i, c in enumerate(subs):
+        if c in _SUBS_COPY.get(ext, ()) or (ext == ".mkv" and c != "mov_text"):
+            kept.append((i, "copy"))
+        elif c in _TEXT_SUBS and _SUBS_TO.get(ext):
+            kept.append((i, _SUBS_TO[ext]))
         else:
-            kw["c:a"] = "copy"
-    if subs:
-        if mp4 and any(s not in _MP4_SUBS for s in subs):
-            if all(s in ("subrip", "ass", "ssa", "webvtt", "text") for s in subs):
-                maps.append("s")
-                kw["c:s"] = "mov_text"
-            else:
-                notes.append(f"subtitles ({', '.join(subs)}) dropped: {dst.suffix} cannot carry them")
-        else:
-            maps.append("s")
-            kw["c:s"] = "copy"
+            dropped.append(c)
+    if dropped:
+        notes.append(f"subtitles ({', '.join(dropped)}) dropped: {ext} cannot carry them")
+    maps += ["s"] if kept and not dropped else [f"s:{i}" for i, _ in kept]
+    for n, (_, codec) in enumerate(kept):
+        kw[f"c:s:{n}"] = codec
     return maps, kw, notes
+
+
+def carries_audio(maps: list[str]) -> bool:
+    return any(m == "a" or m.startswith("a:") for m in maps)
 
 
 VALIDATE_MODES = ("fast", "full")

@@ -31,11 +31,15 @@ __all__ = ["plan", "predict", "analyse_and_plan", "load_predictor", "load_calibr
 
 
 def load_calibration(path: str | os.PathLike | None) -> tuple[tuple[float, float], ...]:
-    """x265 offset table from `jndenc calibrate` (JSON ``{"x265_offsets": [[crf, offset], ...]}``)."""
+    """x265 offset table from `jndenc calibrate` (JSON ``{"x265_offsets": [[crf, offset], ...]}``); an AV1 or VP9
+    scale (`jndenc.calibrate.calibrate_scale`) is refused here, where plans are x264's or x265's."""
     if path is None:
         return DEFAULT_X265_OFFSETS
     try:
         data = json.loads(Path(path).read_text())
+        if isinstance(data, dict) and "x264_to_codec" in data:
+            raise UserError(f"{path}: calibrates {data.get('key', 'another encoder')}, not x264 or x265 "
+                            f"(use it with --codec {data.get('codec', 'av1')})")
         table = tuple((float(a), float(b)) for a, b in data["x265_offsets"])
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise UserError(f"{path}: not a calibration file ({type(exc).__name__}: {exc})") from None

@@ -3,6 +3,7 @@
 Pure: plans in, plans out."""
 from __future__ import annotations
 
+import os
 from typing import Sequence
 
 from . import loop as L
@@ -13,29 +14,38 @@ from .planner import CLAMPS, Plan, with_shot_crfs
 LOOP_ONLY_CODECS = ("av1", "vp9")  # no per-frame zones in FFmpeg: per-shot quality needs segments
 
 
-def codec_scale(codec: str, encoder: str | None = None) -> tuple[float, float]:
+def codec_scale(codec: str, encoder: str | None = None,
+                calibration: str | os.PathLike | None = None) -> tuple[float, float]:
     """(a, b) with codec CRF = a + b * x264 CRF at equal VMAF for ``codec`` run by ``encoder`` (None: the
-    codec's default), measured on training clips (benchmarks/codec_calibration.py, shipped in
-    jndenc/assets/codec_scales.json: keyed by codec for the default encoder, by encoder name for the others)."""
+    codec's default): from ``calibration`` (a `jndenc calibrate --codec` file) where given, else the line measured
+    on training clips and shipped in jndenc/assets/codec_scales.json (keyed by codec for the default encoder, by
+    encoder name for the others)."""
     import json
     from importlib import resources
 
+    from .calibrate import load_scale, scale_key
+
     name = S.encoder_of(codec, encoder)
+    if calibration is not None:
+        return load_scale(calibration, codec, name)
     data = json.loads((resources.files("jndenc") / "assets" / "codec_scales.json").read_text())
-    a, b = data["scales"][codec if name == S.ENCODERS[codec] else name]["x264_to_codec"]
+    a, b = data["scales"][scale_key(codec, name)]["x264_to_codec"]
     return float(a), float(b)
 
 
-def on_codec(plan: Plan, codec: str, encoder: str | None = None) -> Plan:
-    """An x264 plan moved to ``codec``'s CRF scale under ``encoder`` (start CRFs and the clamps), for the loop."""
+def on_codec(plan: Plan, codec: str, encoder: str | None = None,
+             calibration: str | os.PathLike | None = None) -> Plan:
+    """An x264 plan moved to ``codec``'s CRF scale under ``encoder`` (start CRFs and the clamps; the scale from
+    ``calibration`` where given), for the loop."""
     if codec not in LOOP_ONLY_CODECS:
         return plan
     name = S.encoder_of(codec, encoder)
-    a, b = codec_scale(codec, name)
+    a, b = codec_scale(codec, name, calibration)
     lo, hi = S.QUALITY_RANGE[name]
     to = lambda c: float(min(max(round(a + b * c), lo), hi))  # noqa: E731 - the encoders take whole steps
     options = {**plan.options, "codec": codec, "encoder": name, "min_crf": to(min_crf(plan)),
-               "max_crf": to(max_crf(plan)), "x264_to_codec": [a, b]}
+               "max_crf": to(max_crf(plan)), "x264_to_codec": [a, b],
+               "x264_to_codec_from": "shipped" if calibration is None else os.fspath(calibration)}
     return with_shot_crfs(plan, [to(s.crf) for s in plan.shots], codec=codec, options=options)
 
 

@@ -252,7 +252,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--max-clips", type=int, default=d.max_clips, help="evenly spread subset; 0 = all")
     p.add_argument("--thresholds", type=_nums, default=None, help="search-mode VMAF thresholds T1,T2,T3")
     p.add_argument("--weights", default=None, help="model weights for predict mode")
-    p.add_argument("--calibration", default=None, help="x265 offset table (jndenc calibrate)")
+    p.add_argument("--calibration", default=None, help="`jndenc calibrate` file: x265 offsets, or the AV1/VP9 scale")
     p.add_argument("--no-match", action="store_true", help="skip the matched worst-shot quality encodes")
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--keep-encodes", action="store_true", help="keep encoded files in OUT/_work/enc")

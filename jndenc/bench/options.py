@@ -70,6 +70,6 @@ class BenchOptions:
 
         if self.codec not in LOOP_ONLY_CODECS:
             return DEFAULT_LADDER
-        a, b = codec_scale(self.codec, self.encoder)
+        a, b = codec_scale(self.codec, self.encoder, self.calibration)
         lo, hi = QUALITY_RANGE[encoder_of(self.codec, self.encoder)]
         return tuple(dict.fromkeys(float(min(max(round(a + b * c), lo), hi)) for c in DEFAULT_LADDER))

@@ -216,7 +216,8 @@ class Runner:
     # -- encodes -------------------------------------------------------------
     def _plan_options(self, **kw):
         return PlanOptions(codec=self.opts.codec, preset=self.opts.preset,
-                           x265_offsets=load_calibration(self.opts.calibration), **kw).validate()
+                           x265_offsets=load_calibration(None if self.opts.codec in LOOP_ONLY_CODECS
+                                                         else self.opts.calibration), **kw).validate()
 
     def fixed_plan(self, cs: ClipSource, crf: float):
         i = cs.info
@@ -279,7 +280,8 @@ class Runner:
         kw = {"effort": effort, "target_jnd": target, "codec": self.opts.codec, "preset": self.opts.preset,
               "encoder": self.opts.encoder}
         key = _key("effort", CACHE_VERSION, cs.sha, self.opts.max_frames, sorted(kw.items(), key=str),
-                   self.weights_key)
+                   self.weights_key, *([self._calib_key] if self._calib_key else []))
+        kw["calibration"] = self.opts.calibration
         got: dict = {}
 
         def run(src: Path, dst: Path) -> None:

@@ -43,4 +43,4 @@ class LazyGroup(JndGroup):
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="jndenc")
 def main() -> None:
-    """JND-guided per-shot rate control for x264/x265."""
+    """JND-guided per-shot rate control: every shot encoded, measured with VMAF and corrected (x264, x265, AV1, VP9)."""

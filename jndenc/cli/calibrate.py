@@ -1,8 +1,10 @@
-"""`jndenc calibrate CLIPS... --out FILE`: fit the x265 CRF offset table (see `jndenc.calibrate`)."""
+"""`jndenc calibrate CLIPS... --out FILE [--codec x265|av1|vp9]`: fit where an encoder's scale sits against x264's
+(see `jndenc.calibrate`)."""
 from __future__ import annotations
 
 import click
 
+from ..media.segments import ENCODER_CHOICES
 from ..planner import PRESETS
 from .common import debug_option
 from .options import _floats
@@ -11,29 +13,49 @@ from .options import _floats
 @click.command()
 @click.argument("clips", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("--out", "-o", required=True, type=click.Path(dir_okay=False), help="Calibration JSON to write.")
-@click.option("--x264-crfs", callback=_floats, default="18,23,28,33,38", show_default=True,
-              help="x264 CRFs to match.")
-@click.option("--x265-crfs", callback=_floats, default=None,
-              help="x265 CRF grid to interpolate on (default: min-4 .. max+10 in steps of 4).")
-@click.option("--preset", type=click.Choice(PRESETS), default="medium", show_default=True)
-@click.option("--max-frames", type=click.IntRange(0), default=60, show_default=True,
-              help="First N frames of each clip (0 = all).")
+@click.option("--codec", type=click.Choice(["x265", "av1", "vp9"]), default="x265", show_default=True,
+              help="x265: an offset table for the planner; av1, vp9: the line that moves the model's x264 "
+                   "estimate to the encoder's scale for the shot loop's first attempt.")
+@click.option("--encoder", type=click.Choice(ENCODER_CHOICES["av1"]), default=None,
+              help="--codec av1's encoder [default: libsvtav1].")
+@click.option("--x264-crfs", callback=_floats, default=None,
+              help="x264 CRFs to match [default: x265 18,23,28,33,38; av1/vp9 14..42 in steps of 4].")
+@click.option("--codec-crfs", "--x265-crfs", "codec_crfs", callback=_floats, default=None,
+              help="The other encoder's CRF grid to interpolate on [default: x265 min-4 .. max+10 in steps of 4; "
+                   "av1/vp9 16..58 in steps of 6].")
+@click.option("--preset", type=click.Choice(PRESETS), default="medium", show_default=True,
+              help="x264's name; AV1 and VP9 run at the speed `jndenc encode` maps it to.")
+@click.option("--max-frames", type=click.IntRange(0), default=None,
+              help="First N frames of each clip (0 = all) [default: x265 60, av1/vp9 120].")
 @click.option("--threads", type=click.IntRange(0), default=None)
 @click.option("-q", "--quiet", is_flag=True)
 @debug_option
-def calibrate(clips, out, x264_crfs, x265_crfs, preset, max_frames, threads, quiet, debug):
-    """Measure the x265 CRF matching x264's VMAF on CLIPS (files or folders) and write the offset table.
+def calibrate(clips, out, codec, encoder, x264_crfs, codec_crfs, preset, max_frames, threads, quiet, debug):
+    """Measure which CRF of another encoder gives x264's VMAF on CLIPS (files or folders) and write the fit.
 
-    Use the result with `jndenc encode --codec x265 --calibration FILE`.
+    Use the result with `jndenc encode --codec CODEC --calibration FILE` (and `jndenc bench bdrate`). Measure on
+    clips like the ones you will encode; the shipped AV1 and VP9 lines come from seven training clips.
     """
-    from ..calibrate import calibrate as run
+    from ..calibrate import DEFAULT_X264_CRFS, calibrate as run, calibrate_scale
 
     def note(msg: str) -> None:
         if not quiet:
             click.echo(f"calibrate: {msg}", err=True)
 
-    res = run(clips, out, x264_crfs=x264_crfs, x265_crfs=x265_crfs, preset=preset, max_frames=max_frames or None,
-              threads=threads, on_encode=note)
+    if encoder and codec != "av1":
+        raise click.UsageError(f"--encoder picks an AV1 encoder; --codec {codec} has one")
+    if codec != "x265":
+        res = calibrate_scale(clips, out, codec=codec, encoder=encoder, preset=preset,
+                              max_frames=120 if max_frames is None else (max_frames or None), x264_crfs=x264_crfs,
+                              codec_crfs=codec_crfs, on_encode=note)
+        if not quiet:
+            a, b = res["x264_to_codec"]
+            click.echo(f"{res['key']} CRF = {a:+.2f} + {b:.3f} x x264 CRF ({res['points']} points, mean error of "
+                       f"the line {res['mae_of_fit']:.2f})")
+            click.echo(f"wrote {out} ({len(res['clips'])} clips, {res['seconds']:.0f}s)")
+        return
+    res = run(clips, out, x264_crfs=x264_crfs or DEFAULT_X264_CRFS, x265_crfs=codec_crfs, preset=preset,
+              max_frames=60 if max_frames is None else (max_frames or None), threads=threads, on_encode=note)
     if not quiet:
         click.echo(f"{'x264 CRF':>8} {'x265 offset':>11}")
         for c, o in res["x265_offsets"]:

@@ -1,0 +1,64 @@
+"""The source's other streams in the output: copied where the container carries them, converted where it cannot,
+and a picture subtitle it cannot hold left out with a note; the real muxes checked on generated clips."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import av
+import pytest
+
+from conftest import ffmpeg
+from jndenc.output import carries_audio, stream_plan
+
+
+@pytest.mark.parametrize("ext, audio, subs, maps, kw, noted", [
+    # MP4 carries MP3 (PyAV names its decoder mp3float) and AAC as they are, PCM only re-encoded
+    (".mp4", ["mp3float", "pcm_s16le"], [], ["a"], {"c:a:0": "copy", "c:a:1": "aac"}, "pcm_s16le"),
+    # text subtitles become MP4's own; Matroska takes SubRip and ASS as they are but not MP4's text format
+    (".mp4", [], ["srt", "ssa"], ["s"], {"c:s:0": "mov_text", "c:s:1": "mov_text"}, None),
+    (".mkv", ["aac"], ["mov_text", "ssa", "hdmv_pgs_subtitle"], ["a", "s"],
+     {"c:a:0": "copy", "c:s:0": "srt", "c:s:1": "copy", "c:s:2": "copy"}, None),
+    # a picture subtitle MP4 cannot hold is left out, the text one beside it kept (mapped one by one)
+    (".mov", [], ["dvd_subtitle", "srt"], ["s:1"], {"c:s:0": "mov_text"}, "dvd_subtitle"),
+    (".webm", ["aac", "opus"], ["srt"], ["a", "s"], {"c:a:0": "libopus", "c:a:1": "copy", "c:s:0": "webvtt"}, "aac"),
+    (".avi", ["mp3float"], ["srt"], ["a"], {"c:a:0": "copy"}, "subrip"),
+    (".mkv", [], [], [], {}, None),
+])
+def test_stream_plan(ext, audio, subs, maps, kw, noted):
+    got_maps, got_kw, notes = stream_plan(ext, audio, subs)
+    assert got_maps == maps and got_kw == kw
+    assert (noted is None and not notes) or (noted is not None and any(noted in n for n in notes)), notes
+    assert carries_audio(got_maps) == bool(audio)
+
+
+def _streams(path):
+    with av.open(str(path)) as c:
+        return [(s.type, s.codec_context.name) for s in c.streams]
+
+
+@pytest.fixture(scope="module")
+def subbed(tmp_path_factory):
+    """An MP4 with MP4 text subtitles, and a Matroska file with SubRip subtitles and MP3 audio."""
+    d = tmp_path_factory.mktemp("subs")
+    srt = d / "s.srt"
+    srt.write_text("1\n00:00:00,000 --> 00:00:01,000\nhello\n\n2\n00:00:01,000 --> 00:00:02,000\nagain\n")
+    src = ["-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25:duration=2", "-f", "lavfi", "-i", "sine=duration=2",
+           "-i", str(srt), "-map", "0", "-map", "1", "-map", "2", "-c:v", "libx264", "-preset", "ultrafast"]
+    mp4, mkv = d / "sub.mp4", d / "sub.mkv"
+    ffmpeg(*src, "-c:a", "aac", "-c:s", "mov_text", str(mp4))
+    ffmpeg(*src, "-c:a", "libmp3lame", "-c:s", "srt", str(mkv))
+    return mp4, mkv
+
+
+@pytest.mark.parametrize("effort", ["fast", "balanced"])
+def test_subtitles_and_audio_cross_containers(subbed, tmp_path, effort):
+    mp4, mkv = subbed
+    for src, out, want in ((mp4, tmp_path / "o.mkv", [("audio", "aac"), ("subtitle", "srt")]),
+                           (mkv, tmp_path / "o.mp4", [("audio", "mp3float"), ("subtitle", "mov_text")])):
+        r = subprocess.run([sys.executable, "-m", "jndenc", "encode", src, out, "--effort", effort, "--json", "-q"],
+                           capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+        assert _streams(out)[1:] == want
+        assert not any("dropped" in n or "re-encoded" in n for n in json.loads(r.stdout)["notes"])
