@@ -105,14 +105,16 @@ def _children_cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def _timestamps(src: Path, info: VideoInfo, plan: Plan) -> tuple[list[int], Fraction, float | None, list[str]]:
-    """The source frames' timestamps, their time base, the input's start time (None: do not seek) and notes."""
+def _timestamps(src: Path, info: VideoInfo,
+                plan: Plan) -> tuple[list[int], Fraction, float | None, int | None, list[str]]:
+    """The source frames' timestamps, their time base, the input's start time (None: do not seek), where the last
+    frame ends (None: not stored) and notes."""
     stamps = S.source_timestamps(src, info.video_stream, plan.frames)
     if stamps is not None:
         return *stamps, []
     # raw streams carry no timestamps: decode each shot from the start, stamp frames at the frame rate
     note = f"input has no usable timestamps: shots decoded from the start, output at a constant {plan.fps:g} fps"
-    return [round(k * 90000 / plan.fps) for k in range(plan.frames)], Fraction(1, 90000), None, [note]
+    return [round(k * 90000 / plan.fps) for k in range(plan.frames)], Fraction(1, 90000), None, None, [note]
 
 
 @dataclass(frozen=True)
@@ -379,7 +381,7 @@ def run(src: Path, out: Path, plan: Plan, info: VideoInfo, *, target: float, opt
     codec = S.SegmentCodec(plan.codec, plan.preset, S.encoder_threads(info.width, info.height), info.bit_depth,
                            plan.options.get("encoder", ""))
     options = options.for_encoder(codec.name)
-    times, tb, start_time, notes = _timestamps(src, info, plan)
+    times, tb, start_time, end, notes = _timestamps(src, info, plan)
     close = None
     executor, jobs = None, max(1, min(len(plan.shots), options.jobs or available_cores()))
     if dask is not None:
@@ -395,7 +397,7 @@ def run(src: Path, out: Path, plan: Plan, info: VideoInfo, *, target: float, opt
         loop_phase = ph.done()
         ph = Phase()
         video = work / "video.mp4"
-        S.join([r[1] for r in results], [s.start_frame for s in plan.shots], times, tb, video)
+        S.join([r[1] for r in results], [s.start_frame for s in plan.shots], times, tb, video, end)
         run_ffmpeg(S.mux_args(video, src, out, stream_maps, stream_kw), what=f"writing {out.name}")
         join_phase = ph.done()
     finally:

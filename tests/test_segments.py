@@ -10,6 +10,8 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from fractions import Fraction
+
 import av
 import numpy as np
 import pytest
@@ -28,6 +30,15 @@ from jndenc import loop, loop_options, shotloop, starts
 def frame_times(path) -> list:
     with av.open(str(path)) as c:
         return [f.pts * f.time_base for f in c.decode(video=0)]
+
+
+def video_end(path) -> Fraction:
+    """Where the last frame stops showing, in seconds: its packet's pts plus duration (what players show as the
+    video's length)."""
+    with av.open(str(path)) as c:
+        st = c.streams.video[0]
+        pts, dur = max((p.pts, p.duration) for p in c.demux(st) if p.size)
+        return (pts + dur) * st.time_base
 
 
 def frames_of(path) -> list[np.ndarray]:
@@ -97,17 +108,22 @@ def test_segments_rejoin_to_the_source_frame_for_frame(clip, crf, request, tmp_p
     segs = []
     for i, s in enumerate(plan.shots):
         a, b = s.start_frame, s.end_frame
-        seek = S.seek_args(float(times[0][a] * times[1]), float(times[0][a - 1] * times[1]) if a else None)
+        seek = S.seek_args(float(times.pts[a] * times.time_base),
+                           float(times.pts[a - 1] * times.time_base) if a else None)
         out = tmp_path / f"s{i}.mkv"
         # medium, as users run it: B-frames, so display order differs from decode order (ultrafast has none)
         m = S.run_attempt(cut_clip, out, (0, b - a), codec=S.SegmentCodec(preset="medium"), crf=crf, seek=seek,
                           what="t")
         assert m.frames == b - a and m.vmaf > 90
         segs.append(out)
-    S.join(segs, [s.start_frame for s in plan.shots], times[0], times[1], tmp_path / "v.mp4")
+    S.join(segs, [s.start_frame for s in plan.shots], times.pts, times.time_base, tmp_path / "v.mp4", times.end)
     got, want = frames_of(tmp_path / "v.mp4"), frames_of(cut_clip)
     assert len(got) == len(want)
     assert frame_times(tmp_path / "v.mp4") == frame_times(cut_clip)
+    # the last frame lasts as long as the source's; MP4 keeps durations in decode order, so where the source's
+    # intervals differ by a tick (30 fps on Matroska's millisecond grid) the end may move by that tick
+    assert abs(video_end(tmp_path / "v.mp4") - video_end(cut_clip)) <= times.time_base
+    assert video_end(cut_clip) == times.end * times.time_base
     if crf == 0:
         assert all(np.array_equal(g, w) for g, w in zip(got, want))
         return
@@ -124,6 +140,8 @@ def test_output_keeps_frames_timestamps_and_audio_of_a_vfr_input(vfr_clip, tmp_p
     r = encode(vfr_clip, out, jobs=2)
     assert r.effort == "balanced" and r.loop is not None
     assert frame_times(out) == frame_times(vfr_clip)
+    # the last frame lasts as long as the source's (the segments' own durations are in another time base)
+    assert video_end(out) == video_end(vfr_clip)
     with av.open(str(out)) as c:
         assert len(c.streams.audio) == 1
     d = r.to_dict()

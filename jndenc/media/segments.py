@@ -25,7 +25,7 @@ import os
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Sequence
+from typing import NamedTuple, Sequence
 
 import av
 import numpy as np
@@ -240,31 +240,42 @@ def remeasure(src: str | os.PathLike, seg: Path, frames: tuple[int, int], *, bit
     return _measured(seg, scores)
 
 
-def source_timestamps(src: str | os.PathLike, stream_index: int,
-                      frames: int) -> tuple[list[int], Fraction, float] | None:
-    """The presentation timestamps of the source's video frames in display order, their time base and the
-    input's start time in seconds (what FFmpeg's ``-ss`` counts from), demux only. None when the timestamps
-    cannot stand for the frames (missing, repeated, or not one per frame)."""
+class Stamps(NamedTuple):
+    """The source's video timestamps, as the join needs them."""
+
+    pts: list[int]  # presentation timestamps of the frames, display order
+    time_base: Fraction
+    start: float  # the input's start time in seconds (what FFmpeg's ``-ss`` counts from)
+    end: int | None  # where the last frame stops showing (its pts plus its duration); None: not stored
+
+
+def source_timestamps(src: str | os.PathLike, stream_index: int, frames: int) -> Stamps | None:
+    """The source's `Stamps`, demux only. None when the timestamps cannot stand for the frames (missing,
+    repeated, or not one per frame)."""
     with open_container(src) as c:
         st = c.streams.video[stream_index]
-        pts = [p.pts for p in c.demux(st) if p.size]
+        pkts = [(p.pts, p.duration) for p in c.demux(st) if p.size]
         tb = st.time_base
         start = (c.start_time or 0) / 1_000_000
+    pts = [p for p, _ in pkts]
     if len(pts) != frames or any(p is None for p in pts) or tb is None:
         return None
+    last, last_duration = max(pkts)
     pts.sort()
     if any(b <= a for a, b in zip(pts, pts[1:])):
         return None
-    return pts, Fraction(tb), start
+    return Stamps(pts, Fraction(tb), start, last + last_duration if last_duration else None)
 
 
 def join(segments: Sequence[Path], starts: Sequence[int], timestamps: Sequence[int], time_base: Fraction,
-         out: Path) -> None:
+         out: Path, end: int | None = None) -> None:
     """Write the segments' video packets, in order, as one stream in ``out`` (MP4), each packet stamped with
-    the source timestamp of the frame it shows; decode timestamps trail them by the encoder's reorder delay.
+    the source timestamp of the frame it shows and shown until the next frame's; decode timestamps trail them by
+    the encoder's reorder delay.
 
     ``starts`` are the source frame index of each segment's first frame; ``timestamps`` the source's frame
-    timestamps in display order, in ``time_base``.
+    timestamps in display order, in ``time_base``; ``end`` where the last frame stops showing (None: one frame
+    interval after it, as the interval before it).
     """
     per_seg = []
     delay = 0
@@ -285,6 +296,12 @@ def join(segments: Sequence[Path], starts: Sequence[int], timestamps: Sequence[i
     def ts(k: int) -> int:
         return int(timestamps[k]) if k >= 0 else int(timestamps[0] + k * step)
 
+    n = len(timestamps)
+    last_step = timestamps[-1] - timestamps[-2] if n > 1 else step
+    # each packet shows until the next frame; the segment's own durations are in the segment's time base, and
+    # the MP4 muxer takes the last one as the last frame's, which would cut the output short
+    ends = [*timestamps[1:], end if end is not None and end > timestamps[-1] else timestamps[-1] + last_step]
+
     with open_container(segments[0]) as first, av.open(str(out), "w", format="mp4") as oc:
         ost = oc.add_stream_from_template(first.streams.video[0], opaque=True)  # a copy: no encoder needed
         ost.time_base = time_base
@@ -294,8 +311,10 @@ def join(segments: Sequence[Path], starts: Sequence[int], timestamps: Sequence[i
                 for i, p in enumerate(pkts):
                     p.stream = ost
                     p.time_base = time_base
-                    p.pts = ts(a + int(rank[i]))
+                    k = a + int(rank[i])
+                    p.pts = ts(k)
                     p.dts = ts(a + i - delay)
+                    p.duration = int(ends[k]) - p.pts
                     oc.mux(p)
 
 
