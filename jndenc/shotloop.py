@@ -398,7 +398,7 @@ def run(src: Path, out: Path, plan: Plan, info: VideoInfo, *, target: float, opt
         ph = Phase()
         video = work / "video.mp4"
         S.join([r[1] for r in results], [s.start_frame for s in plan.shots], times, tb, video, end)
-        run_ffmpeg(S.mux_args(video, src, out, stream_maps, stream_kw), what=f"writing {out.name}")
+        run_ffmpeg(S.mux_args(video, src, out, stream_maps, stream_kw, start_time), what=f"writing {out.name}")
         join_phase = ph.done()
     finally:
         shutil.rmtree(work, ignore_errors=True)

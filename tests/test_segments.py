@@ -152,6 +152,36 @@ def test_output_keeps_frames_timestamps_and_audio_of_a_vfr_input(vfr_clip, tmp_p
     assert [s.crf for s in r.plan.shots] == [s["crf"] for s in d["shots"]]
 
 
+def test_mux_moves_every_stream_back_by_the_sources_start():
+    args = S.mux_args(Path("v.mp4"), "src.ts", Path("o.mkv"), ["a"], {"c:a:0": "copy"}, 3601.376778)
+    assert args[args.index("-output_ts_offset") + 1] == "-3601.376778" and args[-1] == "o.mkv"
+    assert "-output_ts_offset" not in S.mux_args(Path("v.mp4"), "src.mp4", Path("o.mkv"), [], {}, 0.0)
+
+
+@pytest.mark.parametrize("ext", [".mp4", ".mkv"])
+def test_a_capture_starting_an_hour_in_starts_at_zero_with_audio_in_place(tmp_path, ext):
+    """An MPEG-TS capture whose clock starts an hour in: the output starts at 0, as a plain FFmpeg transcode's
+    does (not with an hour of empty lead-in), and its audio keeps its offset against the video."""
+    src = tmp_path / "late.ts"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25:duration=2", "-f", "lavfi", "-i", "sine=duration=2",
+           "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", "-output_ts_offset", "3600", "-f", "mpegts",
+           str(src))
+
+    def firsts(path):
+        with av.open(str(path)) as c:
+            out = {}
+            for p in c.demux():
+                if p.pts is not None and p.stream.type not in out:
+                    out[p.stream.type] = p.pts * p.stream.time_base
+            return out
+
+    out = tmp_path / f"o{ext}"
+    encode(src, out, jobs=1)
+    got, want = firsts(out), firsts(src)
+    assert want["video"] > 3600 and min(got.values()) == 0
+    assert abs((got["video"] - got["audio"]) - (want["video"] - want["audio"])) <= Fraction(1, 1000)
+
+
 def test_jobs_do_not_change_the_output(cut_clip, tmp_path):
     a, b = tmp_path / "j1.mp4", tmp_path / "j2.mp4"
     encode(cut_clip, a, jobs=1)

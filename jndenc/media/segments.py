@@ -318,14 +318,19 @@ def join(segments: Sequence[Path], starts: Sequence[int], timestamps: Sequence[i
                     oc.mux(p)
 
 
-def mux_args(video: Path, src: str | os.PathLike, out: Path, stream_maps: Sequence[str], stream_kw: dict) -> list[str]:
+def mux_args(video: Path, src: str | os.PathLike, out: Path, stream_maps: Sequence[str], stream_kw: dict,
+             start: float | None = None) -> list[str]:
     """The joined video with the source's other streams (``stream_maps``, e.g. ``a``, ``s``, copied or converted
-    as ``stream_kw`` says) and metadata, every timestamp as it is."""
+    as ``stream_kw`` says) and metadata, every timestamp moved back by the source's ``start`` time (seconds),
+    so the output starts at 0 as a plain FFmpeg transcode's does: an MPEG-TS capture may start hours in, and
+    its output would show those hours as an empty lead-in."""
+    # one offset for every stream (never each input's own start), so audio keeps its place against the video
+    shift = ["-output_ts_offset", f"{-start:.6f}"] if start else []
     args = ["-copyts", "-i", str(video), "-i", str(src), "-map", "0:v:0"]
     for m in stream_maps:
         args += ["-map", f"1:{m}?"]
     args += ["-c:v", "copy"]
     for k, v in stream_kw.items():
         args += [f"-{k}", str(v)]
-    args += ["-map_metadata", "1"]
+    args += ["-map_metadata", "1", *shift]
     return args + faststart_args(out) + [str(out)]
