@@ -95,6 +95,20 @@ def test_doctor():
     r = jndenc("doctor")
     assert r.returncode == 0
     assert "libx264" in r.stdout and "MISSING" not in r.stdout
+    assert "libsvtav1" in r.stdout and "libvpx-vp9" in r.stdout
+
+
+def test_a_reader_that_goes_away_stops_it_quietly():
+    """`jndenc doctor | head -1`: a closed pipe ends the command with SIGPIPE's status and nothing on stderr."""
+    import os
+
+    r, w = os.pipe()
+    os.close(r)  # the reader is gone before the first line is written
+    try:
+        p = subprocess.run([sys.executable, "-m", "jndenc", "doctor"], stdout=w, stderr=subprocess.PIPE, text=True)
+    finally:
+        os.close(w)
+    assert p.returncode == 141 and p.stderr == ""
 
 
 def test_debug_shows_traceback(tmp_path):

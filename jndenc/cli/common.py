@@ -59,6 +59,11 @@ class JndGroup(click.Group):
             ctx.exit(exc.exit_code)
         except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
+        except BrokenPipeError:
+            # the reader went away (`jndenc predict ... | head`): stop quietly, as Unix tools do, with SIGPIPE's
+            # status; stdout goes to /dev/null so the interpreter's final flush does not fail again
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            ctx.exit(141)
         except ModuleNotFoundError as exc:
             if exc.name not in EXTRAS:
                 raise

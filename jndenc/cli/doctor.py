@@ -9,7 +9,8 @@ from .common import debug_option
 @click.command()
 @debug_option
 def doctor(debug):
-    """Show the FFmpeg binary in use, check libx264, libx265, libvmaf, and say which optional parts are installed."""
+    """Show the FFmpeg binary in use, check libx264, libx265, libvmaf (and the AV1 and VP9 encoders), and say which
+    optional parts are installed."""
     from ..media.ffbin import REQUIRED, ffmpeg_info
 
     info = ffmpeg_info()
@@ -17,7 +18,14 @@ def doctor(debug):
     click.echo(f"version: {info.version}")
     have = info.encoders | info.filters
     for name in REQUIRED:
-        click.echo(f"  {name:8s} {'ok' if name in have else 'MISSING'}")
+        click.echo(f"  {name:10s} {'ok' if name in have else 'MISSING'}")
+    from ..media.segments import ENCODER_CHOICES
+
+    # the other codecs' encoders are needed only where a user picks them (`--codec`, `--encoder`)
+    for codec in ("av1", "vp9"):
+        for name in ENCODER_CHOICES[codec]:
+            flag = f"--codec {codec}" + ("" if name == ENCODER_CHOICES[codec][0] else f" --encoder {name}")
+            click.echo(f"  {name:10s} {'ok' if name in have else f'missing ({flag} will not run)'}")
     try:
         from ..predictor import default_weights_path
 
