@@ -16,7 +16,7 @@ import numpy as np
 from .media.decode import iter_frames
 from .media.probe import VideoInfo, probe
 from .progress import bar
-from .media.shots import (DEFAULT_DETECTOR, ContentDetector, ShotDetector, ShotEdges, kept_cuts, make_detector,
+from .media.shots import (DEFAULT_DETECTOR, ShotDetector, ShotEdges, kept_cuts, make_detector,
                           returns, shots_from_cuts, split_long)
 
 ANALYSIS_SIZE = (256, 144)  # used when no model decides the size (search/crf modes)
@@ -138,7 +138,8 @@ def analyze(
         stream = iter_frames(path, size=size)
         for fr in stream:
             found = detector.process(fr.index, fr.image)  # a look-ahead detector confirms cuts a few frames late
-            edges.add(fr.index, fr.image, detector.thumb if isinstance(detector, ContentDetector) else None)
+            # a detector that keeps the frame's thumbnail (`thumb`) saves `ShotEdges` making its own
+            edges.add(fr.index, fr.image, getattr(detector, "thumb", None))
             is_cut = bool(found)
             if is_cut:
                 cuts.extend(found)

@@ -77,6 +77,8 @@ class ShotDetector(Protocol):
     def finish(self) -> list[int]:
         """After the last frame: cuts still held back."""
 
+    # optional: ``thumb``, the last frame's `thumbnail` where the detector made one (the analysis reuses it)
+
 
 @dataclass
 class ContentDetector:
