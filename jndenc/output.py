@@ -15,8 +15,12 @@ from .search import DEFAULT_THRESHOLDS
 # What each container carries as it is, by FFmpeg codec name; anything else is converted (audio to the
 # container's usual codec, text subtitles to its text format) or, for picture subtitles it cannot hold, dropped
 # with a note. Matroska carries everything but MP4's own text format.
+_PCM = {"pcm_s16le", "pcm_s16be", "pcm_s24le", "pcm_s24be", "pcm_s32le", "pcm_s32be", "pcm_f32le", "pcm_f32be",
+        "pcm_u8"}
 _AUDIO_COPY = {".webm": {"opus", "vorbis"}, ".avi": {"mp3", "mp2", "aac", "ac3", "pcm_s16le", "pcm_u8"},
                **{e: {"aac", "mp3", "ac3", "eac3", "alac", "opus", "flac"} for e in MP4_FAMILY}}
+# QuickTime carries uncompressed audio, which camera and edit files use: re-encoding it would be a lossy surprise
+_AUDIO_COPY[".mov"] = _AUDIO_COPY[".mov"] | _PCM
 _AUDIO_TO = {".webm": "libopus", ".avi": "libmp3lame", **{e: "aac" for e in MP4_FAMILY}}
 _AUDIO_NAME = {"libopus": "Opus", "libmp3lame": "MP3", "aac": "AAC"}
 _TEXT_SUBS = {"subrip", "ass", "webvtt", "text", "mov_text"}

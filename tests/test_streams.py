@@ -16,6 +16,8 @@ from jndenc.output import carries_audio, stream_plan
 @pytest.mark.parametrize("ext, audio, subs, maps, kw, noted", [
     # MP4 carries MP3 (PyAV names its decoder mp3float) and AAC as they are, PCM only re-encoded
     (".mp4", ["mp3float", "pcm_s16le"], [], ["a"], {"c:a:0": "copy", "c:a:1": "aac"}, "pcm_s16le"),
+    # QuickTime keeps a camera's uncompressed audio as it is
+    (".mov", ["pcm_s24le", "pcm_s16le"], [], ["a"], {"c:a:0": "copy", "c:a:1": "copy"}, None),
     # text subtitles become MP4's own; Matroska takes SubRip and ASS as they are but not MP4's text format
     (".mp4", [], ["srt", "ssa"], ["s"], {"c:s:0": "mov_text", "c:s:1": "mov_text"}, None),
     (".mkv", ["aac"], ["mov_text", "ssa", "hdmv_pgs_subtitle"], ["a", "s"],
