@@ -53,7 +53,8 @@ def plan_options(f):
         click.option("--granularity", type=click.Choice(["shot", "frame"]), default=Expert.granularity,
                      show_default=True),
         click.option("--calibration", type=click.Path(dir_okay=False), default=None,
-                     help="x265 offset table from `jndenc calibrate`."),
+                     help="`jndenc calibrate`'s file for --codec: x265's offset table, or the AV1/VP9 line "
+                          "that moves the model's x264 estimate to that encoder's scale."),
         click.option("--weights", type=click.Path(dir_okay=False), default=None,
                      help="Model weights (.keras/.h5 with sidecar JSON); default: shipped weights."),
         click.option("--sample-every", type=click.IntRange(1), default=None,
