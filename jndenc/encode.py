@@ -152,6 +152,9 @@ def _one_pass_allowed(o: EncodeOptions) -> None:
     if o.work.start_offset is not None or o.work.learner is not None:
         raise UserError("a start offset or learner corrects the first attempts of a measured effort (balanced or "
                         "thorough); this encode measures nothing")
+    if o.work.resume:
+        raise UserError("--resume takes up the shot loop's finished shots (balanced or thorough); this encode is one "
+                        "pass, with nothing to take up")
     if o.aim.target_vmaf is not None:
         raise UserError("--target-vmaf needs a measured effort (balanced or thorough); the one-pass modes aim at "
                         "--target-jnd")
@@ -307,8 +310,8 @@ def _encode_measured(src: Path, dst: Path, eff: Effort, o: EncodeOptions) -> Enc
     info = probe(src)
     why = V.unmeasurable(info.width, info.height)
     if why:
-        r = encode(src, dst, o.with_(effort="fast", overwrite=True, jobs=None, dask=None, target_vmaf=None,
-                                     start_offset=None, learner=None))
+        r = encode(src, dst, o.with_(effort="fast", overwrite=True, jobs=None, dask=None, resume=False,
+                                     target_vmaf=None, start_offset=None, learner=None))
         r.notes.append(f"{why}: encoded at --effort fast instead of {eff.name}, nothing measured")
         return r
     offset = learner.offset() if learner is not None else float(o.work.start_offset or 0.0)
@@ -317,7 +320,8 @@ def _encode_measured(src: Path, dst: Path, eff: Effort, o: EncodeOptions) -> Enc
     maps, stream_kw, notes = stream_options(src, dst, info)
     plan, result, quality = _loop_output(src, dst, plan, info, eff, cost, target=target, thresholds=thresholds,
                                          jobs=o.work.jobs, dask=o.work.dask, maps=maps, stream_kw=stream_kw,
-                                         validate=validate, verify=verify, threads=threads, quiet=quiet)
+                                         validate=validate, verify=verify, threads=threads, quiet=quiet,
+                                         resume=o.work.resume)
     start = _start_record(model, plan, result, offset, learner)
     if plan_out is not None:
         Path(plan_out).write_text(json.dumps(plan.to_dict(), indent=1))
@@ -369,7 +373,7 @@ def _loop_start(src: Path, info: VideoInfo, eff: Effort, o: EncodeOptions,
 
 def _loop_output(src: Path, dst: Path, plan: Plan, info: VideoInfo, eff: Effort, cost: dict, *, target: float,
                  thresholds: list[float], jobs: int | None, dask: str | None, maps: list[str], stream_kw: dict,
-                 validate, verify: bool | None, threads: int | None, quiet: bool):
+                 validate, verify: bool | None, threads: int | None, quiet: bool, resume: bool = False):
     """The loop writes a temp file beside ``dst``, which is validated (and with ``verify`` measured once more)
     and only then renamed to ``dst``; any failure removes it. Returns the plan at the kept CRFs, the loop's
     result and each shot's quality; each phase's seconds go to ``cost``."""
@@ -378,7 +382,7 @@ def _loop_output(src: Path, dst: Path, plan: Plan, info: VideoInfo, eff: Effort,
     try:
         plan, result = shotloop.run(src, tmp, plan, info, target=target, thresholds=thresholds,
                                     options=replace(eff.loop, jobs=jobs), stream_maps=maps, stream_kw=stream_kw,
-                                    quiet=quiet, dask=dask)
+                                    quiet=quiet, dask=dask, resume=resume)
         cost.update(result.cost)
         if validate:
             ph = shotloop.Phase()

@@ -37,6 +37,7 @@ class Work:
     effort: str | None = None
     jobs: int | None = None  # shots at once; None: the available cores
     dask: str | None = None  # a scheduler address whose workers run the shots
+    resume: bool = False  # finished shots kept when the encode stops, and taken up again (`jndenc.resume`)
     start_offset: float | None = None  # x264 CRF steps added to every first attempt
     learner: StartLearner | None = None  # supplies the offset and learns the shots (`jndenc.learn`)
 

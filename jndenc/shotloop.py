@@ -13,13 +13,14 @@ import shutil
 import tempfile
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Sequence
 
 from . import learn
+from . import resume as R
 from . import loop as L
 from .loop_options import LoopOptions
 from .errors import JndencError
@@ -30,6 +31,7 @@ from .media.runner import cpu_meter, kill_running, run_ffmpeg
 from .planner import Plan, ShotPlan, with_shot_crfs
 from .starts import LOOP_ONLY_CODECS, max_crf as _max_crf, min_crf as _min_crf
 from .progress import bar
+from .resume import ShotStore
 
 
 @dataclass
@@ -287,8 +289,9 @@ def _run_remote(job: ShotJob, i: int, head: ShotLoop | None, head_index: int | N
 class _Shots:
     """The loop over one plan's shots, side by side on a pool of threads here or on the workers of a Dask cluster."""
 
-    def __init__(self, job: ShotJob, notes: list[str], executor=None) -> None:
-        self.job, self.notes, self.executor = job, notes, executor
+    def __init__(self, job: ShotJob, notes: list[str], executor=None, store: ShotStore | None = None) -> None:
+        self.job, self.notes, self.executor, self.store = job, notes, executor, store
+        self.resumed = 0
         self.cost: dict = {}
         self.lock = threading.Lock()
         self.stop = threading.Event()
@@ -312,16 +315,21 @@ class _Shots:
         depth = [0] * n
         for i in range(n):  # a head always comes before the shots it starts
             depth[i] = 0 if head[i] is None else depth[head[i]] + 1
-        done: dict[int, tuple[ShotLoop, Path]] = {}
+        done: dict[int, tuple[ShotLoop, Path]] = self.store.load(n, ShotLoop) if self.store is not None else {}
+        self.resumed = len(done)
         with bar(plan.frames, f"encoding ({plan.codec}, {n} shots)", quiet) as pb:
+            pb.update(sum(s.end_frame - s.start_frame for s, _ in done.values()))
             for d in range(max(depth, default=-1) + 1):
-                tasks = [(i, None if head[i] is None else done[head[i]][0], head[i]) for i in range(n) if depth[i] == d]
+                tasks = [(i, None if head[i] is None else done[head[i]][0], head[i]) for i in range(n)
+                         if depth[i] == d and i not in done]
                 done.update(self._wave(longest_first(plan.shots, tasks), jobs, pb))
         return [done[i] for i in range(n)]
 
-    def _finish(self, got: tuple[ShotLoop, Path | str, dict], pb) -> tuple[ShotLoop, Path]:
+    def _finish(self, i: int, got: tuple[ShotLoop, Path | str, dict], pb) -> tuple[ShotLoop, Path]:
         shot, seg, cost = got
         self._add(cost)
+        if self.store is not None:
+            self.store.save(i, shot, Path(seg))
         pb.update(shot.end_frame - shot.start_frame)  # the bar moves per shot
         return shot, Path(seg)
 
@@ -330,7 +338,7 @@ class _Shots:
         if not tasks:
             return {}
         if self.executor is None and (jobs == 1 or len(tasks) == 1):
-            return {i: self._finish(self.job.run(i, h, hi, stop=self.stop, status=pb.set_postfix_str), pb)
+            return {i: self._finish(i, self.job.run(i, h, hi, stop=self.stop, status=pb.set_postfix_str), pb)
                     for i, h, hi in tasks}
         if self.executor is not None:
             pool, own = self.executor, False
@@ -340,7 +348,10 @@ class _Shots:
             futs = {i: pool.submit(self.job.run, i, h, hi, stop=self.stop, status=pb.set_postfix_str)
                     for i, h, hi in tasks}
         try:
-            return {i: self._finish(f.result(), pb) for i, f in futs.items()}
+            # each shot as it finishes, so an interrupted run has recorded every shot that finished
+            index = {f: i for i, f in futs.items()}
+            got = {index[f]: self._finish(index[f], f.result(), pb) for f in as_completed(futs.values())}
+            return {i: got[i] for i in futs}
         except BaseException:
             self.stop.set()
             for f in futs.values():
@@ -372,11 +383,13 @@ class _Shots:
 
 def run(src: Path, out: Path, plan: Plan, info: VideoInfo, *, target: float, options: LoopOptions,
         thresholds: Sequence[float], stream_maps: Sequence[str], stream_kw: dict, quiet: bool = True,
-        dask: str | None = None) -> tuple[Plan, LoopResult]:
+        dask: str | None = None, resume: bool = False) -> tuple[Plan, LoopResult]:
     """Encode ``plan``'s shots of ``src`` as measured segments, each steered into the band around ``target``,
     and write the joined output to ``out`` (a temp path the caller renames). Returns the plan at the CRFs
     kept and what the loop did. ``dask``: a scheduler address whose workers run the shots (the input and
-    the output's folder at the same paths there); the join and the mux run here."""
+    the output's folder at the same paths there); the join and the mux run here. ``resume``: finished shots
+    are kept in a work folder named for this input and these settings (`jndenc.resume`) when the run stops,
+    and taken from it by the next run with ``resume``; without, the work folder goes whatever happens."""
     band = options.band(target)
     codec = S.SegmentCodec(plan.codec, plan.preset, S.encoder_threads(info.width, info.height), info.bit_depth,
                            plan.options.get("encoder", ""))
@@ -388,10 +401,25 @@ def run(src: Path, out: Path, plan: Plan, info: VideoInfo, *, target: float, opt
         from .cluster import dask_executor
 
         executor, jobs, close = dask_executor(dask, None)
-    work = Path(tempfile.mkdtemp(prefix=".jndenc-segments-", dir=out.parent))  # beside the output: same disk
+    store = None
+    if resume:
+        # what decides the shots: their frames, starts and model estimates, cuts and cut-backs, band, encoder and
+        # loop settings (not ``jobs``, nor the plan's timings, which change no result)
+        decisive = {"shots": [[s.start_frame, s.end_frame, s.crf, s.jnd] for s in plan.shots],
+                    "options": plan.options, "codec": plan.codec, "preset": plan.preset,
+                    "cuts": plan.stats.get("cuts"), "returns": plan.stats.get("returns")}
+        key = R.digest(src, decisive, band=band, codec=codec, options=replace(options, jobs=None),
+                       thresholds=list(thresholds))
+        work = R.folder(out, key)
+        work.mkdir(exist_ok=True)
+        store = ShotStore(work)
+        store.acquire()
+    else:
+        work = Path(tempfile.mkdtemp(prefix=".jndenc-segments-", dir=out.parent))  # beside the output: same disk
+    finished = False
     try:
         job = ShotJob(src, plan, band, options, work, codec, times, tb, start_time, tuple(thresholds))
-        loop = _Shots(job, notes, executor)
+        loop = _Shots(job, notes, executor, store)
         ph = Phase()
         results = loop.join_pieces(loop.all(jobs, quiet))
         loop_phase = ph.done()
@@ -400,8 +428,12 @@ def run(src: Path, out: Path, plan: Plan, info: VideoInfo, *, target: float, opt
         S.join([r[1] for r in results], [s.start_frame for s in plan.shots], times, tb, video, end)
         run_ffmpeg(S.mux_args(video, src, out, stream_maps, stream_kw, start_time), what=f"writing {out.name}")
         join_phase = ph.done()
+        finished = True
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        if store is not None:
+            store.release()
+        if finished or store is None:
+            shutil.rmtree(work, ignore_errors=True)
         if close is not None:
             close()
     shots = [r[0] for r in results]
@@ -414,6 +446,9 @@ def run(src: Path, out: Path, plan: Plan, info: VideoInfo, *, target: float, opt
     if dask is not None:
         notes = notes + [f"shots encoded and measured on the Dask workers of {dask}; attempts' CPU seconds are "
                          "theirs, the phase totals this machine's"]
+    if loop.resumed:
+        notes = notes + [f"{loop.resumed} of {len(shots)} shots taken from a previous run (--resume): their attempts "
+                         "count in the attempts and frames encoded, not in this run's time"]
     return kept_plan, LoopResult(shots, band, options, encoded, cost, notes)
 
 

@@ -15,7 +15,7 @@ from .report import print_result
 SECTIONS = (
     ("Options", ["effort", "target_jnd", "target_vmaf", "codec", "preset", "as_json", "report", "verify", "overwrite",
                  "quiet", "help"]),
-    ("The shot loop (balanced, thorough)", ["encoder", "jobs", "dask", "learn", "min_crf", "max_crf"]),
+    ("The shot loop (balanced, thorough)", ["encoder", "jobs", "dask", "resume", "learn", "min_crf", "max_crf"]),
     ("Expert: one-pass modes instead of an effort level", ["mode", "crf", "margin", "confidence", "ensure", "tighten",
                                                           "granularity", "plan_in", "plan_out"]),
     ("Search and guided modes", ["thresholds", "metric", "pool", "workers", "trial_seconds", "crf_step",
@@ -43,6 +43,10 @@ SECTIONS = (
 @click.option("--dask", metavar="ADDRESS", default=None,
               help="Encode and measure the shots on the workers of this Dask scheduler (IN and OUT's folder at the "
                    "same paths there); the join runs here. The output is the same as a local run's.")
+@click.option("--resume", is_flag=True,
+              help="Keep the shots finished when the encode stops (error, Ctrl-C) in a .jndenc-resume-* folder "
+                   "beside OUT, and take them from there when run again with --resume and the same input and "
+                   "options; the output is the one an uninterrupted run writes.")
 @click.option("--learn", "learn_file", type=click.Path(dir_okay=False), default=None, metavar="FILE.json",
               help="Start from what the files encoded with the same FILE taught (as `jndenc batch` does), then add "
                    "this file's shots to it.")
@@ -74,7 +78,7 @@ SECTIONS = (
 @click.option("--report", type=click.Path(dir_okay=False), default=None, metavar="FILE.html",
               help="Write a static page: per shot a thumbnail, CRF and VMAF; bytes and time.")
 @debug_option
-def encode(src, dst, effort, target_vmaf, encoder, jobs, dask, learn_file, mode, crf, plan_in, plan_out, verify, ensure, tighten, validate, compare_crf, overwrite, threads, quiet,
+def encode(src, dst, effort, target_vmaf, encoder, jobs, dask, resume, learn_file, mode, crf, plan_in, plan_out, verify, ensure, tighten, validate, compare_crf, overwrite, threads, quiet,
            as_json, report, debug, **kw):
     """Encode IN to OUT at the CRF each shot needs to stay at the target (JND1 = VMAF 94)."""
     from ..encode import encode as run
@@ -88,7 +92,7 @@ def encode(src, dst, effort, target_vmaf, encoder, jobs, dask, learn_file, mode,
         start_offset=learned, plan=plan_in, plan_out=plan_out, overwrite=overwrite, quiet=quiet or as_json,
         threads=threads, mode=mode, crf=crf, verify=verify, ensure=ensure, tighten=tighten, validate=validate,
         compare_crf=compare_crf, effort=effort, target_vmaf=target_vmaf, jobs=jobs, dask=dask, encoder=encoder,
-        **plan_kwargs(kw))
+        resume=resume, **plan_kwargs(kw))
     result = run(src, dst, options)
     if learn_file is not None and result.start is not None:
         from ..learn import append, labels_from

@@ -1,0 +1,95 @@
+"""Finished shots kept across runs (`jndenc encode --resume`): a long encode stopped by an error, Ctrl-C or a lost
+machine starts again where it stopped, not from the first shot.
+
+The shot loop writes each finished shot's attempts and its kept segment into a work folder beside the output
+whose name is a digest of everything that decides a shot's result (the input file as it is on disk, the plan,
+the band, the encoder and the loop's settings, jndenc's version). A run with the same digest takes the shots
+recorded there and encodes only the others; since a shot's result depends only on those inputs and on the shot it
+starts from, the output is the one an uninterrupted run writes. A changed input or option gives another digest,
+so nothing stale is reused.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+from pathlib import Path
+
+from . import loop as L
+from .errors import UserError
+
+RECORD = "shot{:05d}.json"
+PREFIX = ".jndenc-resume-"
+
+
+def digest(src: Path, plan_dict: dict, **settings) -> str:
+    """What decides every shot's result, hashed: the input (path, size, modification time), the plan and
+    ``settings`` (band, encoder, loop options: anything JSON can hold)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        ours = version("jndenc")
+    except PackageNotFoundError:  # run from a source tree
+        ours = "source"
+    st = src.stat()
+    key = {"version": ours, "src": os.path.abspath(src), "size": st.st_size, "mtime_ns": st.st_mtime_ns,
+           "plan": plan_dict, **settings}
+    return hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:20]
+
+
+def folder(out: Path, key: str) -> Path:
+    """The work folder of ``key`` beside the output ``out`` (same disk as the segments' final home)."""
+    return out.parent / f"{PREFIX}{key}"
+
+
+class ShotStore:
+    """Finished shots in a work folder: one JSON record per shot beside its kept segment. One run at a time holds
+    the folder (a lock on a file in it, released when the run's process ends however it ends)."""
+
+    def __init__(self, work: Path) -> None:
+        self.work = work
+        self._lock = None
+
+    def acquire(self) -> None:
+        """Hold the folder, or refuse: two runs of the same encode would overwrite each other's attempts."""
+        import fcntl
+
+        fh = open(self.work / "lock", "w")
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            fh.close()
+            raise UserError(f"{self.work}: another jndenc run is encoding the same input with --resume; wait for it "
+                            "or stop it") from None
+        self._lock = fh
+
+    def release(self) -> None:
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
+
+    def save(self, i: int, shot, seg: Path) -> None:
+        """Record shot ``i`` (a `jndenc.shotloop.ShotLoop`) and its kept segment; written whole or not at all."""
+        rec = {"shot": dataclasses.asdict(shot), "segment": seg.name, "size": seg.stat().st_size}
+        tmp = self.work / (RECORD.format(i) + ".tmp")
+        tmp.write_text(json.dumps(rec))
+        os.replace(tmp, self.work / RECORD.format(i))
+
+    def load(self, n: int, make) -> dict:
+        """``{i: (shot, segment)}`` for the shots of ``range(n)`` recorded here whose segment is still whole;
+        ``make`` builds a shot from its recorded fields (`jndenc.shotloop.ShotLoop`)."""
+        done = {}
+        for i in range(n):
+            p = self.work / RECORD.format(i)
+            try:
+                rec = json.loads(p.read_text())
+                seg = self.work / rec["segment"]
+                if seg.stat().st_size != rec["size"]:
+                    continue
+                fields = dict(rec["shot"])
+                fields["attempts"] = [L.Attempt(**a) for a in fields["attempts"]]
+                done[i] = (make(**fields), seg)
+            except (OSError, ValueError, KeyError, TypeError):
+                continue  # not recorded, or left half-way: the shot runs again
+        return done
