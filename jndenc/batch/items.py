@@ -18,6 +18,8 @@ from typing import Iterable
 
 from ..errors import UserError
 from ..media.clips import is_video_file
+from ..media.segments import ENCODER_CHOICES
+from .journal import STATE_DIR
 
 # per-row manifest overrides and how to read them from CSV text
 OVERRIDES = {"target_jnd": int, "codec": str, "encoder": str, "preset": str, "min_crf": float, "max_crf": float,
@@ -48,8 +50,10 @@ def _scan(input_dir: Path, output_dir: Path, pattern: str | None, recursive: boo
     found = []
     walker = os.walk(input_dir) if recursive else [(str(input_dir), [], os.listdir(input_dir))]
     for root, dirs, files in walker:
-        # never descend into hidden dirs (our own .jndenc state) or into the output tree
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and (Path(root) / d).resolve() != out_res)
+        # never descend into hidden dirs (our own .jndenc state), the output tree or another batch's output
+        # folder (`in/` into `in/v2/` re-encoded the outputs an earlier `in/` into `in/v1/` left there)
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and (Path(root) / d).resolve() != out_res
+                         and not (Path(root) / d / STATE_DIR / "journal.sqlite").is_file())
         for name in sorted(files):
             p = Path(root) / name
             if name.startswith(".") or not p.is_file():
@@ -63,10 +67,18 @@ def _scan(input_dir: Path, output_dir: Path, pattern: str | None, recursive: boo
 
 
 def _read_manifest(path: Path) -> list[dict]:
+    if is_video_file(path):
+        raise UserError(f"{path}: batch takes a folder or a CSV/JSONL list of inputs; "
+                        "one file is `jndenc encode IN OUT`")
     try:
-        text = path.read_text()
+        # utf-8-sig: spreadsheets save "CSV UTF-8" with a byte-order mark, which made the first column
+        # '\ufeffinput' and every row lack its input
+        text = path.read_text(encoding="utf-8-sig")
     except OSError as exc:
         raise UserError(f"{path}: cannot read manifest ({exc.strerror or exc})") from None
+    except UnicodeDecodeError:
+        raise UserError(f"{path}: not a CSV/JSONL manifest (not UTF-8 text); batch takes a folder or a "
+                        "list of inputs") from None
     rows: list[dict] = []
     if path.suffix.lower() in (".jsonl", ".ndjson", ".json"):
         for n, line in enumerate(text.splitlines(), 1):
@@ -101,6 +113,9 @@ def _overrides(row: dict, where: str) -> dict:
             out[k] = conv(v)
         except (TypeError, ValueError):
             raise UserError(f"{where}: {k}={v!r} is not a valid {conv.__name__}") from None
+    # an unknown codec failed each of its files late, as "KeyError: 'name'"
+    if "codec" in out and out["codec"] not in ENCODER_CHOICES:
+        raise UserError(f"{where}: codec={out['codec']!r} is not one of {', '.join(ENCODER_CHOICES)}")
     return out
 
 
@@ -109,7 +124,8 @@ def collect_items(source: str | os.PathLike, output_dir: str | os.PathLike, patt
     """Items from a folder (outputs mirror relative paths) or a CSV/JSONL manifest.
 
     Folder: files whose name matches ``pattern`` (default: common video
-    extensions), hidden files and the output folder skipped. Manifest:
+    extensions), hidden files, the output folder and any other batch's
+    output folder (one holding a journal) skipped. Manifest:
     ``input`` (relative to the manifest's folder), optional ``output``
     (relative to ``output_dir``; default: the input's stem + container) and
     per-row overrides (`OVERRIDES`).

@@ -14,6 +14,7 @@ import json
 import os
 import sqlite3
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -132,24 +133,38 @@ class Journal:
             marks = ", ".join("?" for _ in fields)
             self.db.execute(f"INSERT INTO items (key, {cols}) VALUES (?, {marks})", (key, *fields.values()))
 
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        # A change of several statements commits whole or not at all: an interrupt between them left an item
+        # 'done' that counted no encode (a rolled-back 'done' stays 'running', and a rerun adopts the output)
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
     def mark_pending(self, key: str, input: str, output: str) -> None:
         if self.get(key) is None:
             self._upsert(key, input=input, output=output, status="pending")
 
     def mark_running(self, key: str, input: str, output: str, fp: Fingerprint, options: str) -> float:
         started = time.time()
-        self._upsert(key, input=input, output=output, status="running", reason=None, input_size=fp.size,
-                     input_mtime_ns=fp.mtime_ns, input_hash=fp.hash, options=options, started_at=started,
-                     finished_at=None)
-        self.db.execute("UPDATE items SET attempts = attempts + 1 WHERE key = ?", (key,))
+        with self._transaction():
+            self._upsert(key, input=input, output=output, status="running", reason=None, input_size=fp.size,
+                         input_mtime_ns=fp.mtime_ns, input_hash=fp.hash, options=options, started_at=started,
+                         finished_at=None)
+            self.db.execute("UPDATE items SET attempts = attempts + 1 WHERE key = ?", (key,))
         return started
 
     def mark_done(self, key: str, *, output_size: int, frames: int, duration_s: float | None, crfs: list,
                   timings: dict, result: dict) -> None:
-        self._upsert(key, status="done", reason=None, output_size=output_size, frames=frames, duration_s=duration_s,
-                     crfs=json.dumps(crfs), timings=json.dumps(timings), result=json.dumps(result),
-                     finished_at=time.time())
-        self.db.execute("UPDATE items SET encodes = encodes + 1 WHERE key = ?", (key,))
+        with self._transaction():
+            self._upsert(key, status="done", reason=None, output_size=output_size, frames=frames,
+                         duration_s=duration_s, crfs=json.dumps(crfs), timings=json.dumps(timings),
+                         result=json.dumps(result), finished_at=time.time())
+            self.db.execute("UPDATE items SET encodes = encodes + 1 WHERE key = ?", (key,))
 
     def mark_failed(self, key: str, reason: str, timings: dict | None = None) -> None:
         self._upsert(key, status="failed", reason=reason, timings=json.dumps(timings or {}), finished_at=time.time())

@@ -37,6 +37,7 @@ from .workers import dask_executor, encode_item, failure_reason, needs_model, pr
 from ..effort import measures
 from ..errors import UserError
 from ..media.ffargs import threads_per_job
+from ..output import check_container
 from .journal import STATE_DIR, Fingerprint, Journal
 
 DEFAULT_THREADS = 2  # FFmpeg threads per encode when neither --jobs nor --threads is given
@@ -117,6 +118,7 @@ class BatchRun:
         self.lag: int | None = None  # files side by side, set when the executor starts (`jndenc.batch.learning`)
         self.options = encode_options
         self.summary: dict | None = None
+        self._check_containers()
         self._check_model()
         self._it = self._run()
 
@@ -125,6 +127,12 @@ class BatchRun:
 
     def __next__(self) -> ItemResult:
         return next(self._it)
+
+    def _check_containers(self) -> None:
+        """--container webm with an x264 batch (or a manifest row's output named .ts) failed every such file, one
+        by one, after the batch had started: said once, before any work."""
+        for item in self.items:
+            check_container(item.output, self.item_options(item).get("codec") or "x264")
 
     def _check_model(self) -> None:
         """Fail once, up front, rather than journal every item as failed for a missing model."""
@@ -259,8 +267,10 @@ class BatchRun:
                         "jobs": self.jobs, "threads": self.threads}
 
     def _executor(self):
+        """(executor, slots, close); ``close(stop=True)`` interrupts running work where the executor can."""
         if self.dask or self.dask_local:
-            return dask_executor(self.dask, self.dask_local)
+            executor, slots, close = dask_executor(self.dask, self.dask_local)
+            return executor, slots, lambda stop=False: close()
         return process_executor(self.jobs)
 
     def _execute(self, journal: Journal, todo: list[Item]) -> Iterator[ItemResult]:
@@ -274,6 +284,7 @@ class BatchRun:
         inflight: dict[cf.Future, Item] = {}
         crashes: dict[str, int] = {}
         done_bytes = 0
+        stopped = True  # until every item is back: an interrupt, an error or a caller that stops iterating
         try:
             with bar(len(todo), "batch", self.quiet, unit="file") as pb:
                 queue = list(todo)
@@ -333,8 +344,10 @@ class BatchRun:
                         inflight.clear()
                         close()
                         executor, slots, close = self._executor()
+            stopped = False
         finally:
-            close()
+            # stopped: no result still running would be journaled, so interrupt it rather than wait for it
+            close(stop=stopped)
 
     def _learning(self, journal: Journal, todo: list[Item], slots: int) -> Learning:
         """Every file not to encode now has finished; the journal's results give the labels of those done."""

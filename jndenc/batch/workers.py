@@ -77,6 +77,16 @@ def encode_item(src: str, dst: str, options: dict, threads: int | None, plan_pat
     Never raises for a bad file: the reason travels back so the coordinator can
     journal it and carry on.
     """
+    global _BUSY
+    _BUSY = True
+    try:
+        return _encode_item(src, dst, options, threads, plan_path, report_path)
+    finally:
+        _BUSY = False
+
+
+def _encode_item(src: str, dst: str, options: dict, threads: int | None, plan_path: str,
+                 report_path: str | None) -> dict:
     from ..encode import encode
     from ..options import EncodeOptions
 
@@ -122,21 +132,47 @@ def _watch_parent(ppid: int) -> None:
     os._exit(1)
 
 
-def _raise_interrupt(signum, frame):
-    raise KeyboardInterrupt(signum)  # run_ffmpeg kills FFmpeg and encode() removes its temp file
+_BUSY = False  # an item is being encoded in this worker
+_STOPPING = False  # and a signal has already interrupted it
+
+
+def _on_stop_signal(signum, frame):
+    global _STOPPING
+    if _BUSY and not _STOPPING:
+        _STOPPING = True
+        raise KeyboardInterrupt(signum)  # run_ffmpeg kills FFmpeg and encode() removes its temp file
+    # Idle, the worker waits on the pool's queue: an interrupt there only printed a traceback (a terminal's Ctrl-C
+    # reaches every worker), and the pool's shutdown wakes it anyway. Stopping already: a second signal (Ctrl-C
+    # and the coordinator passing it on both arrive) must not break into the cleanup of the first.
 
 
 def _init_worker(ppid: int) -> None:
-    signal.signal(signal.SIGTERM, _raise_interrupt)
+    signal.signal(signal.SIGTERM, _on_stop_signal)
+    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:  # a background job's ignored Ctrl-C stays ignored
+        signal.signal(signal.SIGINT, _on_stop_signal)
     threading.Thread(target=_watch_parent, args=(ppid,), daemon=True).start()
 
 
 # ---------------------------------------------------------------- executors: (executor, slots, close)
 
 
-def process_executor(jobs: int) -> tuple[cf.Executor, int, Callable[[], None]]:
+def process_executor(jobs: int) -> tuple[cf.Executor, int, Callable[..., None]]:
     """A pool of ``jobs`` local worker processes."""
     # spawn: the coordinator holds SQLite and tqdm threads that must not be forked
     pool = cf.ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"),
                                   initializer=_init_worker, initargs=(os.getpid(),))
-    return pool, jobs, lambda: pool.shutdown(wait=True, cancel_futures=True)
+
+    def close(stop: bool = False) -> None:
+        """Shut the pool down; ``stop``: interrupt the running encodes rather than wait for them."""
+        if stop:
+            # A signal from kill, a supervisor or `timeout` reaches only this process (a terminal's Ctrl-C reaches
+            # the workers too): without passing it on, the shutdown waited for every running encode to finish.
+            # No public API lists a pool's processes.
+            for proc in list((getattr(pool, "_processes", None) or {}).values()):
+                try:
+                    proc.terminate()
+                except OSError:
+                    pass
+        pool.shutdown(wait=True, cancel_futures=True)
+
+    return pool, jobs, close

@@ -59,6 +59,10 @@ def _print_summary(s: dict) -> None:
         click.echo(f"starts  error {a['start_mae']:.2f} -> {b['start_mae']:.2f} CRF (the model's own "
                    f"{a['model_mae']:.2f} -> {b['model_mae']:.2f}), attempts/shot {a['attempts_per_shot']:.2f} -> "
                    f"{b['attempts_per_shot']:.2f} ({span}; learned from earlier files, --no-learn to turn off)")
+    _print_failures(s)
+
+
+def _print_failures(s: dict) -> None:
     for key, reason in s["failures"].items():
         click.echo(f"failed  {key}: {reason}", err=True)
     if s["not_retried_this_run"]:
@@ -177,6 +181,8 @@ def batch(source, output_dir, effort, target_vmaf, mode, verify, ensure, tighten
         click.echo(json.dumps({"type": "summary", **summary}))
     elif not quiet and not dry_run:
         _print_summary(summary)
+    elif not dry_run:
+        _print_failures(summary)  # quiet drops the progress and the table, not errors: exit 3 said nothing
     elif dry_run and not quiet:
         click.echo(f"{summary['would-encode']} to encode, {summary['would-skip']} done already, "
                    f"{summary['would-fail']} failed earlier (--retry-failed retries them)")
