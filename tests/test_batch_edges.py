@@ -166,3 +166,15 @@ def test_an_earlier_batchs_output_folder_inside_the_input_is_not_input(tmp_path)
     p = cli(str(src), str(src / "v2"), "-r", "--dry-run", *FAST)
     assert p.returncode == 0, p.stderr
     assert p.stdout.count("would-encode") == 2, p.stdout  # a.mp4 and day2/b.mp4, not v1's outputs of them
+
+
+def test_a_manifest_output_that_names_another_rows_input_is_refused(tmp_path):
+    # row 1 wrote over b.mp4, row 2's input, and the batch reported success
+    tiny(tmp_path / "a.mkv")
+    b = tiny(tmp_path / "b.mp4", size="80x60")
+    before = b.read_bytes()
+    (tmp_path / "list.csv").write_text("input,output\na.mkv,b.mp4\nb.mp4,c.mp4\n")
+    p = cli(str(tmp_path / "list.csv"), str(tmp_path), *FAST)
+    assert p.returncode == 2 and "an input of this batch" in p.stderr, p.stderr
+    assert b.read_bytes() == before
+    assert not (tmp_path / "c.mp4").exists()

@@ -155,10 +155,14 @@ def collect_items(source: str | os.PathLike, output_dir: str | os.PathLike, patt
 
 def _check_unique(items: list[Item]) -> list[Item]:
     seen: dict[str, Item] = {}
+    # a manifest row's output may name another row's input, which that row's encode would then replace
+    inputs = {it.input.resolve(): it for it in items}
     for it in items:
         if it.key in seen:
             raise UserError(f"{seen[it.key].input} and {it.input} would both be written to {it.output}")
         seen[it.key] = it
+        if it.output.resolve() in inputs:
+            raise UserError(f"{it.input} would be written to {it.output}, an input of this batch")
     return items
 
 
