@@ -27,6 +27,8 @@ from .output import (VALIDATE_MODES, carries_audio, check_container, check_paths
 from .output import target_vmaf as target_vmaf_of
 
 target_vmaf = target_vmaf_of  # the public name (`jndenc.encode.target_vmaf`)
+from .media import enc_params
+from .media.enc_params import Params as EncParams, merged_kwargs
 from .media.ffargs import faststart_args
 from .media.ffbin import require
 from .media.segments import encoder_of
@@ -42,11 +44,12 @@ from .media.runner import run_ffmpeg
 
 
 def build_command(src: Path, tmp: Path, plan: Plan, info: VideoInfo, stream_maps: list[str], stream_kw: dict,
-                  threads: int | None = None) -> list[str]:
-    """The FFmpeg arguments (without the binary), built with ffmpeg-python."""
+                  threads: int | None = None, enc: EncParams = ()) -> list[str]:
+    """The FFmpeg arguments (without the binary), built with ffmpeg-python; ``enc``: the user's own encoder
+    options (`jndenc.media.enc_params`)."""
     inp = ffmpeg.input(str(src))
     streams = [inp[f"v:{info.video_stream}"]] + [inp[f"{m}?"] for m in stream_maps]
-    kw = dict(plan.ffmpeg_output_kwargs(threads))
+    kw = merged_kwargs(plan.ffmpeg_output_kwargs(threads), enc)
     kw.update(stream_kw)
     # passthrough: keep every frame and its timestamp (VFR stays VFR, no dup/drop)
     kw.update({"fps_mode": "passthrough", "map_metadata": 0})
@@ -97,6 +100,7 @@ def encode(src: str | os.PathLike, dst: str | os.PathLike, options: EncodeOption
     effort = chosen(o.work.effort, o.expert.chosen())
     o = o.with_(encoder=encoder_of(o.codec.codec, o.codec.encoder))
     check_container(dst, o.codec.codec)
+    enc_params.check_for(enc_params.parse(o.codec.enc), o.codec.encoder)  # a wrong option fails before any work
     if o.codec.calibration is not None and o.codec.codec in starts.LOOP_ONLY_CODECS:
         starts.codec_scale(o.codec.codec, o.codec.encoder, o.codec.calibration)  # a wrong file fails before any work
     if effort is not None and effort.loop is not None:
@@ -196,7 +200,7 @@ def _encode_one_pass(src: Path, dst: Path, info: VideoInfo, plan: Plan, o: Encod
     t1 = time.perf_counter()
 
     def one_pass(out: Path, p: Plan, label: str) -> None:
-        args = build_command(src, out, p, info, maps, stream_kw, threads)
+        args = build_command(src, out, p, info, maps, stream_kw, threads, enc_params.parse(o.codec.enc))
         with bar(p.frames, f"encoding ({p.codec}){label}", quiet) as pb:
             run_ffmpeg(args, what=f"encoding {src}", on_frame=FrameCounter(pb))
         if validate:
@@ -318,10 +322,11 @@ def _encode_measured(src: Path, dst: Path, eff: Effort, o: EncodeOptions) -> Enc
     plan, target, thresholds, model = _loop_start(src, info, eff, o, offset)
     cost = {"analysis": analysis.done()}
     maps, stream_kw, notes = stream_options(src, dst, info)
+    notes += enc_params.notes(enc_params.parse(o.codec.enc), segmented=True)
     plan, result, quality = _loop_output(src, dst, plan, info, eff, cost, target=target, thresholds=thresholds,
                                          jobs=o.work.jobs, dask=o.work.dask, maps=maps, stream_kw=stream_kw,
                                          validate=validate, verify=verify, threads=threads, quiet=quiet,
-                                         resume=o.work.resume)
+                                         resume=o.work.resume, enc=enc_params.parse(o.codec.enc))
     start = _start_record(model, plan, result, offset, learner)
     if plan_out is not None:
         Path(plan_out).write_text(json.dumps(plan.to_dict(), indent=1))
@@ -373,7 +378,8 @@ def _loop_start(src: Path, info: VideoInfo, eff: Effort, o: EncodeOptions,
 
 def _loop_output(src: Path, dst: Path, plan: Plan, info: VideoInfo, eff: Effort, cost: dict, *, target: float,
                  thresholds: list[float], jobs: int | None, dask: str | None, maps: list[str], stream_kw: dict,
-                 validate, verify: bool | None, threads: int | None, quiet: bool, resume: bool = False):
+                 validate, verify: bool | None, threads: int | None, quiet: bool, resume: bool = False,
+                 enc: EncParams = ()):
     """The loop writes a temp file beside ``dst``, which is validated (and with ``verify`` measured once more)
     and only then renamed to ``dst``; any failure removes it. Returns the plan at the kept CRFs, the loop's
     result and each shot's quality; each phase's seconds go to ``cost``."""
@@ -382,7 +388,7 @@ def _loop_output(src: Path, dst: Path, plan: Plan, info: VideoInfo, eff: Effort,
     try:
         plan, result = shotloop.run(src, tmp, plan, info, target=target, thresholds=thresholds,
                                     options=replace(eff.loop, jobs=jobs), stream_maps=maps, stream_kw=stream_kw,
-                                    quiet=quiet, dask=dask, resume=resume)
+                                    quiet=quiet, dask=dask, resume=resume, enc=enc)
         cost.update(result.cost)
         if validate:
             ph = shotloop.Phase()

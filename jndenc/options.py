@@ -52,6 +52,7 @@ class Codec:
     min_crf: float = PlanOptions.min_crf
     max_crf: float = PlanOptions.max_crf
     calibration: str | os.PathLike | None = None  # `jndenc calibrate` file: x265 offsets, or an AV1/VP9 scale
+    enc: Sequence[str] = ()  # the user's own encoder options, KEY=VALUE (`jndenc.media.enc_params`)
     threads: int | None = None  # one-pass encoder threads (the loop's follow the resolution)
 
 

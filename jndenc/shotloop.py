@@ -383,16 +383,17 @@ class _Shots:
 
 def run(src: Path, out: Path, plan: Plan, info: VideoInfo, *, target: float, options: LoopOptions,
         thresholds: Sequence[float], stream_maps: Sequence[str], stream_kw: dict, quiet: bool = True,
-        dask: str | None = None, resume: bool = False) -> tuple[Plan, LoopResult]:
+        dask: str | None = None, resume: bool = False, enc: S.Params = ()) -> tuple[Plan, LoopResult]:
     """Encode ``plan``'s shots of ``src`` as measured segments, each steered into the band around ``target``,
     and write the joined output to ``out`` (a temp path the caller renames). Returns the plan at the CRFs
     kept and what the loop did. ``dask``: a scheduler address whose workers run the shots (the input and
     the output's folder at the same paths there); the join and the mux run here. ``resume``: finished shots
     are kept in a work folder named for this input and these settings (`jndenc.resume`) when the run stops,
-    and taken from it by the next run with ``resume``; without, the work folder goes whatever happens."""
+    and taken from it by the next run with ``resume``; without, the work folder goes whatever happens. ``enc``:
+    the user's own encoder options (`jndenc.media.enc_params`), in every attempt."""
     band = options.band(target)
     codec = S.SegmentCodec(plan.codec, plan.preset, S.encoder_threads(info.width, info.height), info.bit_depth,
-                           plan.options.get("encoder", ""))
+                           plan.options.get("encoder", ""), tuple(enc))
     options = options.for_encoder(codec.name)
     times, tb, start_time, end, notes = _timestamps(src, info, plan)
     close = None

@@ -22,7 +22,7 @@ SECTIONS = (
                                  "max_trials", "guided_start", "trial_cache"]),
     ("Shot detection and the model", ["max_shot_seconds", "detector", "scene_threshold", "sample_every", "weights",
                                       "calibration"]),
-    ("Checks, comparison, plumbing", ["validate", "compare_crf", "threads", "debug"]),
+    ("Checks, comparison, plumbing", ["enc", "validate", "compare_crf", "threads", "debug"]),
 )
 
 
@@ -35,6 +35,11 @@ SECTIONS = (
                    "target; thorough: +0.5, every frame scored.")
 @click.option("--target-vmaf", type=click.FloatRange(20, 100), default=None, metavar="V",
               help="Aim every shot at this VMAF instead of --target-jnd's (balanced and thorough).")
+@click.option("--enc", multiple=True, metavar="KEY=VALUE",
+              help="An encoder option of your own, repeatable: -KEY VALUE in every encode (e.g. --enc "
+                   "profile:v=high --enc level=4.1 --enc g=48 --enc maxrate=6M --enc bufsize=12M, or --enc "
+                   "x264-params=aq-mode=3, added to jndenc's own). The quality knob, encoder, preset and threads are "
+                   "jndenc's.")
 @click.option("--encoder", type=click.Choice(ENCODER_CHOICES["av1"]), default=None,
               help="The FFmpeg encoder of --codec av1 [default: libsvtav1].")
 @click.option("--jobs", type=click.IntRange(1), default=None,
@@ -78,7 +83,7 @@ SECTIONS = (
 @click.option("--report", type=click.Path(dir_okay=False), default=None, metavar="FILE.html",
               help="Write a static page: per shot a thumbnail, CRF and VMAF; bytes and time.")
 @debug_option
-def encode(src, dst, effort, target_vmaf, encoder, jobs, dask, resume, learn_file, mode, crf, plan_in, plan_out, verify, ensure, tighten, validate, compare_crf, overwrite, threads, quiet,
+def encode(src, dst, effort, target_vmaf, enc, encoder, jobs, dask, resume, learn_file, mode, crf, plan_in, plan_out, verify, ensure, tighten, validate, compare_crf, overwrite, threads, quiet,
            as_json, report, debug, **kw):
     """Encode IN to OUT at the CRF each shot needs to stay at the target (JND1 = VMAF 94)."""
     from ..encode import encode as run
@@ -92,7 +97,7 @@ def encode(src, dst, effort, target_vmaf, encoder, jobs, dask, resume, learn_fil
         start_offset=learned, plan=plan_in, plan_out=plan_out, overwrite=overwrite, quiet=quiet or as_json,
         threads=threads, mode=mode, crf=crf, verify=verify, ensure=ensure, tighten=tighten, validate=validate,
         compare_crf=compare_crf, effort=effort, target_vmaf=target_vmaf, jobs=jobs, dask=dask, encoder=encoder,
-        resume=resume, **plan_kwargs(kw))
+        resume=resume, enc=enc, **plan_kwargs(kw))
     result = run(src, dst, options)
     if learn_file is not None and result.start is not None:
         from ..learn import append, labels_from

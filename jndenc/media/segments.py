@@ -31,6 +31,7 @@ import av
 import numpy as np
 
 from .decode import count_packets
+from .enc_params import Params, merged
 from .ffargs import faststart_args, pix_fmt, quality_args, quality_graph
 from ..errors import JndencError, UserError
 from .probe import open_container
@@ -86,6 +87,7 @@ class SegmentCodec:
     threads: int = 1
     bit_depth: int = 8
     encoder: str = ""  # "": the codec's default encoder
+    params: Params = ()  # the user's own encoder options (`jndenc.media.enc_params`)
 
     @property
     def name(self) -> str:
@@ -99,6 +101,12 @@ def encoder_threads(width: int, height: int) -> int:
 
 
 def codec_args(codec: SegmentCodec, crf: float) -> list[str]:
+    """Encoder options of one segment at ``crf`` (`encoder_args`) with the user's own (``codec.params``)."""
+    args = encoder_args(codec, crf)
+    return merged(args, codec.params) if codec.params else args
+
+
+def encoder_args(codec: SegmentCodec, crf: float) -> list[str]:
     """Encoder options of one segment at ``crf`` (on the encoder's own scale), ``codec.preset`` an x264 name.
 
     Film grain synthesis stays off in every AV1 encoder (their default; set anyway): VMAF scores synthesised

@@ -1,0 +1,86 @@
+"""`--enc KEY=VALUE`: a user's own encoder options reach every encode (the loop's attempts and the one-pass
+paths), merged with jndenc's own; what jndenc decides is refused in one line."""
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import pytest
+
+from jndenc.errors import UserError
+from jndenc.media import enc_params as E
+from jndenc.media.segments import SegmentCodec, codec_args
+
+
+def test_parse_pairs_and_drops_a_leading_dash():
+    assert E.parse(["maxrate=6M", "-profile:v=high", "x264-params=aq-mode=3:deblock=-1,-1"]) == (
+        ("maxrate", "6M"), ("profile:v", "high"), ("x264-params", "aq-mode=3:deblock=-1,-1"))
+
+
+@pytest.mark.parametrize("item, needle", [
+    ("maxrate", "KEY=VALUE"), ("=3", "KEY=VALUE"), ("g=", "KEY=VALUE"),
+    ("crf=20", "sets -crf itself"), ("c:v=libx265", "sets -c:v"), ("preset=slow", "sets -preset"),
+    ("threads=4", "sets -threads"), ("b:v=2M", "sets -b:v"),
+    ("x264-params=aq-mode=3:stitchable=0", "stitchable"), ("svtav1-params=film-grain=8", "film-grain"),
+])
+def test_parse_refuses_what_jndenc_decides(item, needle):
+    with pytest.raises(UserError, match=needle):
+        E.parse([item])
+
+
+def test_a_key_given_twice_is_refused():
+    with pytest.raises(UserError, match="twice"):
+        E.parse(["g=48", "g=60"])
+
+
+def test_the_loops_arguments_take_the_users_options():
+    plain = codec_args(SegmentCodec(), 23.5)
+    mine = codec_args(SegmentCodec(params=E.parse(["g=48", "maxrate=6M", "x264-params=aq-mode=3"])), 23.5)
+    assert mine[mine.index("-x264-params") + 1] == "stitchable=1:aq-mode=3"
+    assert mine[mine.index("-g") + 1] == "48" and mine[mine.index("-maxrate") + 1] == "6M"
+    assert mine[mine.index("-crf") + 1] == plain[plain.index("-crf") + 1] == "23.5"
+    # SVT-AV1 sets its own keyframe interval: the user's replaces it, the rest of its options stay
+    av1 = codec_args(SegmentCodec("av1", params=E.parse(["g=120", "svtav1-params=tune=0"])), 30)
+    assert av1.count("-g") == 1 and av1[av1.index("-g") + 1] == "120"
+    assert av1[av1.index("-svtav1-params") + 1].endswith(":enable-qm=1:tune=0")
+
+
+def test_one_pass_keywords_keep_the_zones():
+    kw = E.merged_kwargs({"c:v": "libx264", "x264-params": "zones=0,9,crf=20"},
+                         E.parse(["x264-params=aq-mode=3", "level=4.1"]))
+    assert kw == {"c:v": "libx264", "x264-params": "zones=0,9,crf=20:aq-mode=3", "level": "4.1"}
+
+
+def test_another_encoders_parameter_string_is_refused():
+    E.check_for(E.parse(["x265-params=aq-mode=3"]), "libx265")
+    with pytest.raises(UserError, match="its parameter string is -x265-params"):
+        E.check_for(E.parse(["x264-params=aq-mode=3"]), "libx265")
+
+
+def _x264_settings(path) -> str:
+    """x264's settings string, which it writes into the stream."""
+    data = path.read_bytes()
+    i = data.find(b"x264 - core")
+    assert i >= 0
+    return data[i:i + 2000].decode("latin-1")
+
+
+@pytest.mark.parametrize("effort", ["balanced", "fast"])
+def test_the_users_options_reach_the_output(cut_clip, tmp_path, effort):
+    out = tmp_path / "o.mp4"
+    r = subprocess.run([sys.executable, "-m", "jndenc", "encode", cut_clip, out, "--effort", effort, "--json", "-q",
+                        "--enc", "g=30", "--enc", "maxrate=400k", "--enc", "bufsize=800k",
+                        "--enc", "x264-params=aq-mode=3"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    s = _x264_settings(out)
+    assert re.search(r"keyint=30\b", s) and "vbv_maxrate=400" in s and "vbv_bufsize=800" in s and " aq=3" in s
+    assert ("stitchable=1" in s) == (effort == "balanced")  # the loop's segments keep theirs
+    assert any("VBV" in n for n in __import__("json").loads(r.stdout)["notes"]) == (effort == "balanced")
+
+
+def test_cli_refuses_in_one_line(cut_clip, tmp_path):
+    r = subprocess.run([sys.executable, "-m", "jndenc", "encode", cut_clip, tmp_path / "o.mp4", "--enc", "crf=18"],
+                       capture_output=True, text=True)
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
+    assert not (tmp_path / "o.mp4").exists()
