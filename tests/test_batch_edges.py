@@ -178,3 +178,33 @@ def test_a_manifest_output_that_names_another_rows_input_is_refused(tmp_path):
     assert p.returncode == 2 and "an input of this batch" in p.stderr, p.stderr
     assert b.read_bytes() == before
     assert not (tmp_path / "c.mp4").exists()
+
+
+def test_an_output_the_batch_did_not_write_is_left_alone_without_overwrite(tmp_path):
+    src = tmp_path / "in"
+    tiny(src / "a.mp4")
+    tiny(src / "b.mp4")
+    out = tmp_path / "out"
+    out.mkdir()
+    mine = out / "a.mp4"
+    mine.write_bytes(b"a file of the user's")
+    r = cli(str(src), str(out), *FAST, "-q")
+    assert r.returncode == 3 and "did not write" in r.stderr
+    assert mine.read_bytes() == b"a file of the user's" and (out / "b.mp4").stat().st_size > 1000
+    # a rerun leaves it alone too; --overwrite replaces it, and what the batch wrote is its own from then on
+    assert cli(str(src), str(out), *FAST, "-q").returncode == 3 and mine.read_bytes() == b"a file of the user's"
+    assert cli(str(src), str(out), *FAST, "-q", "--overwrite").returncode == 0 and mine.stat().st_size > 1000
+    r = cli(str(src), str(out), "--crf", "31", "--preset", "ultrafast", "-q")  # other options: its own files redone
+    assert r.returncode == 0, r.stderr
+
+
+def test_the_users_encoder_options_reach_every_file(tmp_path):
+    src = tmp_path / "in"
+    tiny(src / "a.mp4")
+    out = tmp_path / "out"
+    r = cli(str(src), str(out), *FAST, "-q", "--enc", "g=7", "--enc", "x264-params=aq-mode=3")
+    assert r.returncode == 0, r.stderr
+    data = (out / "a.mp4").read_bytes()
+    assert b"keyint=7 " in data and b" aq=3" in data
+    r = cli(str(src), str(out), *FAST, "-q", "--enc", "crf=3")
+    assert r.returncode == 2 and "sets -crf" in r.stderr

@@ -42,7 +42,9 @@ from .journal import STATE_DIR, Fingerprint, Journal
 
 DEFAULT_THREADS = 2  # FFmpeg threads per encode when neither --jobs nor --threads is given
 # options that do not change the output bytes, so changing them must not redo done items
-_NOT_IN_FINGERPRINT = {"predictor", "workers", "quiet", "verify", "trial_cache", "compare_crf"}
+EXISTS = "the output exists and this batch did not write it (--overwrite / -y replaces it)"
+# options that change no output: toggling them between runs must not redo finished files
+_NOT_IN_FINGERPRINT = {"predictor", "workers", "quiet", "verify", "trial_cache", "compare_crf", "resume"}
 
 
 @dataclass
@@ -100,7 +102,7 @@ class BatchRun:
 
     def __init__(self, items: list[Item], output_dir: Path, *, jobs: int | None, threads: int | None,
                  dask: str | None, dask_local: int | None, retry_failed: bool, dry_run: bool, quiet: bool,
-                 encode_options: dict, report: bool = False, learn: bool = True):
+                 encode_options: dict, report: bool = False, learn: bool = True, overwrite: bool = False):
         if "predictor" in encode_options:
             raise UserError("batch loads the model once per worker process; pass weights=, not predictor=")
         if dask and dask_local:
@@ -114,7 +116,7 @@ class BatchRun:
             jobs, threads = default_parallelism(jobs, threads)
         self.jobs, self.threads = jobs, threads
         self.retry_failed, self.dry_run, self.quiet, self.report = retry_failed, dry_run, quiet, report
-        self.learn = learn
+        self.learn, self.overwrite = learn, overwrite
         self.lag: int | None = None  # files side by side, set when the executor starts (`jndenc.batch.learning`)
         self.options = encode_options
         self.summary: dict | None = None
@@ -164,9 +166,12 @@ class BatchRun:
     # -- decisions --------------------------------------------------------
 
     def _decide(self, journal: Journal, item: Item) -> tuple[str, dict | None]:
-        """encode | skip | adopt | failed, from the journal row and the files on disk."""
+        """encode | skip | adopt | failed | exists, from the journal row and the files on disk."""
         row = journal.get(item.key)
-        if row is None or row["status"] == "pending":
+        if (not self.overwrite and (row is None or row["status"] in ("pending", "failed"))
+                and item.output.exists()):
+            return "exists", row  # a file this batch did not write (jndenc never leaves a failed one behind)
+        if row is None or row["status"] == "pending" or (row["status"] == "failed" and row["reason"] == EXISTS):
             return "encode", row
         same = (journal.input_unchanged(row, item.input)
                 and row["options"] == options_fingerprint(self.item_options(item)))
@@ -234,6 +239,12 @@ class BatchRun:
                     journal.mark_pending(item.key, str(item.input), str(item.output))
                     todo.append(item)
                     continue
+                if decision == "exists":
+                    journal.mark_pending(item.key, str(item.input), str(item.output))
+                    journal.mark_failed(item.key, EXISTS)
+                    counts["failed"] += 1
+                    yield self._result(item, "failed", journal.get(item.key))
+                    continue
                 res = (self._adopt(journal, item) if decision == "adopt"
                        else self._result(item, "skipped" if decision == "skip" else "failed", row))
                 counts[{"skip": "skipped", "adopt": "adopted", "failed": "not_retried"}[decision]] += 1
@@ -258,9 +269,9 @@ class BatchRun:
             for item in self.items:
                 decision, row = self._decide(journal, item)
                 status = {"encode": "would-encode", "skip": "would-skip", "adopt": "would-skip",
-                          "failed": "would-fail"}[decision]
+                          "failed": "would-fail", "exists": "would-fail"}[decision]
                 counts[status] += 1
-                yield self._result(item, status, row)
+                yield self._result(item, status, row, reason=EXISTS if decision == "exists" else None)
         finally:
             journal.close()
         self.summary = {"dry_run": True, "items": len(self.items), **counts, "executor": self.executor_name,
@@ -401,7 +412,7 @@ class BatchRun:
 def run(items: Iterable[Item | str | os.PathLike | dict], output_dir: str | os.PathLike, *, jobs: int | None = None,
         threads: int | None = None, dask: str | None = None, dask_local: int | None = None,
         retry_failed: bool = False, dry_run: bool = False, quiet: bool = True, container: str = "mp4",
-        report: bool = False, learn: bool = True, **encode_options) -> BatchRun:
+        report: bool = False, learn: bool = True, overwrite: bool = False, **encode_options) -> BatchRun:
     """Encode ``items`` into ``output_dir``; iterate the result to drive the work.
 
     ``items``: `Item`s from `collect_items`, manifest-style dicts
@@ -413,9 +424,10 @@ def run(items: Iterable[Item | str | os.PathLike | dict], output_dir: str | os.P
     be at the same paths on every worker). ``report``: each encoded item's page (`jndenc.report`) under
     OUTPUT_DIR/.jndenc/reports/, named after its output. ``learn``: each measured file's shots correct the first
     attempts of the files after it in input order (`jndenc.batch.learning`); the summary's ``learning`` reports the
-    starts' error and the attempts per shot by quarter of the batch.
+    starts' error and the attempts per shot by quarter of the batch. ``overwrite``: replace outputs this batch's
+    journal does not know (without it such a file fails, untouched).
     """
     out = Path(output_dir).absolute()
     return BatchRun(as_items(items, out, container), out, jobs=jobs, threads=threads, dask=dask,
                     dask_local=dask_local, retry_failed=retry_failed, dry_run=dry_run, quiet=quiet,
-                    encode_options=encode_options, report=report, learn=learn)
+                    encode_options=encode_options, report=report, learn=learn, overwrite=overwrite)

@@ -97,6 +97,8 @@ def _encode_item(src: str, dst: str, options: dict, threads: int | None, plan_pa
             opts.pop("effort", None)  # a manifest row's mode or CRF replaces the batch's effort level
         else:
             opts.setdefault("jobs", 1)  # the batch runs files side by side: one shot at a time within each
+        if opts.get("mode") is not None or opts.get("crf") is not None or opts.get("effort") == "fast":
+            opts.pop("resume", None)  # only the shot loop has shots to take up
         if needs_model(opts):
             opts["predictor"] = _predictor(opts.get("weights"))
         Path(dst).parent.mkdir(parents=True, exist_ok=True)

@@ -109,6 +109,13 @@ def _print_failures(s: dict) -> None:
 @click.option("--learn/--no-learn", default=True, show_default=True,
               help="Measured efforts: correct each file's first attempts by the shots measured in the files before it.")
 @click.option("--retry-failed", is_flag=True, help="Retry items an earlier run recorded as failed.")
+@click.option("-y", "--overwrite", is_flag=True,
+              help="Replace outputs this batch did not write (without it such a file fails, untouched).")
+@click.option("--enc", multiple=True, metavar="KEY=VALUE",
+              help="An encoder option of your own in every encode, repeatable (as `jndenc encode --enc`).")
+@click.option("--resume/--no-resume", "resume_shots", default=True, show_default=True,
+              help="Measured efforts: a file stopped part-way keeps its finished shots for the next run "
+                   "(`jndenc encode --resume`); finished files are skipped either way.")
 @click.option("--report", is_flag=True,
               help="Write each encoded file's page (as `jndenc encode --report`) under OUTPUT_DIR/.jndenc/reports/.")
 @click.option("--dry-run", is_flag=True, help="Print what would be encoded or skipped; touch nothing.")
@@ -118,8 +125,8 @@ def _print_failures(s: dict) -> None:
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or table.")
 @debug_option
 def batch(source, output_dir, effort, target_vmaf, mode, verify, ensure, tighten, crf, encoder, compare_crf, jobs,
-          threads, pattern, recursive, container, dask_address, dask_local, learn, retry_failed, report, dry_run,
-          as_json, quiet, debug, **kw):
+          threads, pattern, recursive, container, dask_address, dask_local, learn, retry_failed, overwrite, enc,
+          resume_shots, report, dry_run, as_json, quiet, debug, **kw):
     """Encode every video in a folder (or listed in a CSV/JSONL manifest) into OUTPUT_DIR.
 
     Resumable: a journal in OUTPUT_DIR/.jndenc/ lets a rerun skip finished
@@ -168,9 +175,16 @@ def batch(source, output_dir, effort, target_vmaf, mode, verify, ensure, tighten
         options["compare_crf"] = compare_crf
     if encoder is not None:  # only when given: journals written before --encoder keep their option fingerprint
         options["encoder"] = encoder
+    if enc:  # the same: only when given
+        from ..media.enc_params import check_for, parse
+
+        check_for(parse(enc), encoder_of(kw.get("codec") or "x264", encoder))  # said once, before any work
+        options["enc"] = list(enc)
+    if resume_shots and not expert:
+        options["resume"] = True
     results = run(items, output_dir, jobs=jobs, threads=threads, dask=dask_address, dask_local=dask_local,
                   retry_failed=retry_failed, dry_run=dry_run, quiet=quiet or as_json, report=report, learn=learn,
-                  **options)
+                  overwrite=overwrite, **options)
     for r in results:
         if as_json:
             click.echo(json.dumps({"type": "item", **r.to_dict()}))
