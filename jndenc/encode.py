@@ -97,15 +97,10 @@ def encode(src: str | os.PathLike, dst: str | os.PathLike, options: EncodeOption
     t0 = time.perf_counter()
     src, dst = Path(src), Path(dst)
     check_paths(src, dst, o.outputs.overwrite)
-    effort = chosen(o.work.effort, o.expert.chosen())
-    o = o.with_(encoder=encoder_of(o.codec.codec, o.codec.encoder))
+    o, effort = checked(o)
     check_container(dst, o.codec.codec)
-    enc_params.check_for(enc_params.parse(o.codec.enc), o.codec.encoder)  # a wrong option fails before any work
-    if o.codec.calibration is not None and o.codec.codec in starts.LOOP_ONLY_CODECS:
-        starts.codec_scale(o.codec.codec, o.codec.encoder, o.codec.calibration)  # a wrong file fails before any work
     if effort is not None and effort.loop is not None:
         return _encode_measured(src, dst, effort, o)
-    _one_pass_allowed(o)
     info = probe(src)
     fallback = None
     if effort is not None:
@@ -116,8 +111,6 @@ def encode(src: str | os.PathLike, dst: str | os.PathLike, options: EncodeOption
         o = o.with_(confidence=effort.confidence)
     if o.expert.tighten:
         o = o.with_(ensure=True)
-    if o.expert.ensure and o.outputs.verify is False:
-        raise UserError("--ensure and --tighten measure the output: they cannot run with --no-verify")
     plan = _plan_of(src, info, o)
     r = _encode_one_pass(src, dst, info, plan, o, t0=t0, effort=effort)
     if fallback:
@@ -147,6 +140,21 @@ def _one_pass_effort(eff: Effort, info: VideoInfo, *, custom_model: bool) -> tup
         return eff, None
     return (replace(eff, mode="predict", confidence=UNMEASURED_CONFIDENCE),
             f"{why}; the frame model's estimate at --confidence {UNMEASURED_CONFIDENCE:g}")
+
+
+def checked(o: EncodeOptions) -> tuple[EncodeOptions, Effort | None]:
+    """The options with the encoder resolved, and the effort level they run; a `UserError` for any combination
+    that cannot run, whatever the input (a batch asks once, before its first file)."""
+    effort = chosen(o.work.effort, o.expert.chosen())
+    o = o.with_(encoder=encoder_of(o.codec.codec, o.codec.encoder))
+    enc_params.check_for(enc_params.parse(o.codec.enc), o.codec.encoder)
+    if o.codec.calibration is not None and o.codec.codec in starts.LOOP_ONLY_CODECS:
+        starts.codec_scale(o.codec.codec, o.codec.encoder, o.codec.calibration)
+    if effort is None or effort.loop is None:
+        _one_pass_allowed(o)
+    if (o.expert.ensure or o.expert.tighten) and o.outputs.verify is False:
+        raise UserError("--ensure and --tighten measure the output: they cannot run with --no-verify")
+    return o, effort
 
 
 def _one_pass_allowed(o: EncodeOptions) -> None:

@@ -208,3 +208,16 @@ def test_the_users_encoder_options_reach_every_file(tmp_path):
     assert b"keyint=7 " in data and b" aq=3" in data
     r = cli(str(src), str(out), *FAST, "-q", "--enc", "crf=3")
     assert r.returncode == 2 and "sets -crf" in r.stderr
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--codec", "vp9", "--crf", "40"], "shot loop"),
+    (["--mode", "predict", "--target-vmaf", "90"], "--target-vmaf"),
+    (["--tighten", "--no-verify"], "--no-verify"),
+])
+def test_options_no_file_can_run_are_refused_before_any_work(tmp_path, args, needle):
+    src = tmp_path / "in"
+    tiny(src / "a.mp4")
+    r = cli(str(src), str(tmp_path / "out"), *args)
+    assert r.returncode == 2 and needle in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists()

@@ -155,8 +155,8 @@ def batch(source, output_dir, effort, target_vmaf, mode, verify, ensure, tighten
         options["mode"] = mode or "predict"
     else:
         options["effort"] = effort or DEFAULT_EFFORT
-        if target_vmaf is not None:
-            options["target_vmaf"] = target_vmaf
+    if target_vmaf is not None:  # with an expert mode `checked` refuses it below, rather than drop it in silence
+        options["target_vmaf"] = target_vmaf
     if verify is not None:
         options["verify"] = verify
     if ensure:
@@ -180,8 +180,12 @@ def batch(source, output_dir, effort, target_vmaf, mode, verify, ensure, tighten
 
         check_for(parse(enc), encoder_of(kw.get("codec") or "x264", encoder))  # said once, before any work
         options["enc"] = list(enc)
-    if resume_shots and not expert:
+    if resume_shots and options.get("effort") in ("balanced", "thorough"):
         options["resume"] = True
+    from ..encode import checked
+    from ..options import EncodeOptions
+
+    checked(EncodeOptions.from_kwargs(**options))  # a combination no file can run is said once, before any work
     results = run(items, output_dir, jobs=jobs, threads=threads, dask=dask_address, dask_local=dask_local,
                   retry_failed=retry_failed, dry_run=dry_run, quiet=quiet or as_json, report=report, learn=learn,
                   overwrite=overwrite, **options)
