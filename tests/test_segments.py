@@ -182,6 +182,35 @@ def test_a_capture_starting_an_hour_in_starts_at_zero_with_audio_in_place(tmp_pa
     assert abs((got["video"] - got["audio"]) - (want["video"] - want["audio"])) <= Fraction(1, 1000)
 
 
+def test_a_capture_cut_mid_gop_keeps_its_video_in_place_against_its_audio(tmp_path):
+    """An MPEG-TS cut mid-GOP: its first packets decode to nothing, so packets and frames differ in number. The
+    output's first frame keeps its place against the audio (as a plain transcode's does), not moved to 0."""
+    whole = tmp_path / "whole.ts"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25:duration=6", "-f", "lavfi", "-i", "sine=duration=6",
+           "-c:v", "libx264", "-preset", "ultrafast", "-g", "50", "-c:a", "aac", "-f", "mpegts", str(whole))
+    data = whole.read_bytes()
+    src = tmp_path / "cut.ts"
+    src.write_bytes(data[(len(data) // 3) // 188 * 188:])  # whole 188-byte TS packets from a third of the way in
+    with av.open(str(src)) as c:
+        first_video = next(f.pts * f.time_base for f in c.decode(video=0))
+    with av.open(str(src)) as c:
+        packets = sum(1 for p in c.demux(video=0) if p.size)
+    with av.open(str(src)) as c:
+        frames = sum(1 for _ in c.decode(video=0))
+    with av.open(str(src)) as c:
+        first_audio = next(p.pts * p.time_base for p in c.demux(audio=0) if p.pts is not None)
+    assert packets > frames  # the lead-in this test is about
+    out = tmp_path / "o.mp4"
+    encode(src, out, jobs=1)
+    with av.open(str(out)) as c:
+        got_video = next(f.pts * f.time_base for f in c.decode(video=0))
+    with av.open(str(out)) as c:
+        got_audio = next(p.pts * p.time_base for p in c.demux(audio=0) if p.pts is not None)
+    with av.open(str(out)) as c:
+        assert sum(1 for _ in c.decode(video=0)) == frames
+    assert abs((got_video - got_audio) - (first_video - first_audio)) <= Fraction(1, 500)
+
+
 def test_jobs_do_not_change_the_output(cut_clip, tmp_path):
     a, b = tmp_path / "j1.mp4", tmp_path / "j2.mp4"
     encode(cut_clip, a, jobs=1)

@@ -258,20 +258,29 @@ class Stamps(NamedTuple):
 
 
 def source_timestamps(src: str | os.PathLike, stream_index: int, frames: int) -> Stamps | None:
-    """The source's `Stamps`, demux only. None when the timestamps cannot stand for the frames (missing,
-    repeated, or not one per frame)."""
+    """The source's `Stamps`, from its packets (demux only), or where packets and frames differ in number (a
+    capture cut mid-GOP: packets before its first key frame decode to nothing) from its decoded frames. None when
+    the timestamps cannot stand for the frames (missing, repeated, or not one per frame)."""
     with open_container(src) as c:
         st = c.streams.video[stream_index]
         pkts = [(p.pts, p.duration) for p in c.demux(st) if p.size]
         tb = st.time_base
         start = (c.start_time or 0) / 1_000_000
-    pts = [p for p, _ in pkts]
-    if len(pts) != frames or any(p is None for p in pts) or tb is None:
+    if tb is None:
         return None
-    last, last_duration = max(pkts)
-    pts.sort()
+    if len(pkts) != frames or any(p is None for p, _ in pkts):
+        # a decode pass, only here: stamping such frames at a constant rate from 0 would move the video against
+        # its audio by the undecodable lead-in
+        with open_container(src) as c:
+            st = c.streams.video[stream_index]
+            st.thread_type = "AUTO"
+            pkts = [(f.pts, f.duration or 0) for f in c.decode(st)]
+        if len(pkts) != frames or any(p is None for p, _ in pkts):
+            return None
+    pts = sorted(p for p, _ in pkts)
     if any(b <= a for a, b in zip(pts, pts[1:])):
         return None
+    last, last_duration = max(pkts)
     return Stamps(pts, Fraction(tb), start, last + last_duration if last_duration else None)
 
 
