@@ -396,7 +396,7 @@ def _loop_output(src: Path, dst: Path, plan: Plan, info: VideoInfo, eff: Effort,
     try:
         plan, result = shotloop.run(src, tmp, plan, info, target=target, thresholds=thresholds,
                                     options=replace(eff.loop, jobs=jobs), stream_maps=maps, stream_kw=stream_kw,
-                                    quiet=quiet, dask=dask, resume=resume, enc=enc)
+                                    quiet=quiet, dask=dask, resume=dst if resume else None, enc=enc)
         cost.update(result.cost)
         if validate:
             ph = shotloop.Phase()

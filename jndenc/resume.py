@@ -3,7 +3,8 @@ machine starts again where it stopped, not from the first shot.
 
 The shot loop writes each finished shot's attempts and its kept segment into a work folder beside the output
 whose name is a digest of everything that decides a shot's result (the input file as it is on disk, the plan,
-the band, the encoder and the loop's settings, jndenc's version). A run with the same digest takes the shots
+the band, the encoder and the loop's settings, jndenc's version) and of the output's path (two outputs of one
+input, say an MP4 and an MKV, run side by side without sharing a folder). A run with the same digest takes the shots
 recorded there and encodes only the others; since a shot's result depends only on those inputs and on the shot it
 starts from, the output is the one an uninterrupted run writes. A changed input or option gives another digest,
 so nothing stale is reused.

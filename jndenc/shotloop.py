@@ -8,6 +8,7 @@ resolution, so the output does not depend on ``jobs``.
 """
 from __future__ import annotations
 
+import os
 import resource
 import shutil
 import tempfile
@@ -383,13 +384,15 @@ class _Shots:
 
 def run(src: Path, out: Path, plan: Plan, info: VideoInfo, *, target: float, options: LoopOptions,
         thresholds: Sequence[float], stream_maps: Sequence[str], stream_kw: dict, quiet: bool = True,
-        dask: str | None = None, resume: bool = False, enc: S.Params = ()) -> tuple[Plan, LoopResult]:
+        dask: str | None = None, resume: str | os.PathLike | None = None,
+        enc: S.Params = ()) -> tuple[Plan, LoopResult]:
     """Encode ``plan``'s shots of ``src`` as measured segments, each steered into the band around ``target``,
     and write the joined output to ``out`` (a temp path the caller renames). Returns the plan at the CRFs
     kept and what the loop did. ``dask``: a scheduler address whose workers run the shots (the input and
-    the output's folder at the same paths there); the join and the mux run here. ``resume``: finished shots
-    are kept in a work folder named for this input and these settings (`jndenc.resume`) when the run stops,
-    and taken from it by the next run with ``resume``; without, the work folder goes whatever happens. ``enc``:
+    the output's folder at the same paths there); the join and the mux run here. ``resume`` (the final output's
+    path): finished shots are kept in a work folder named for this input, this output and these settings
+    (`jndenc.resume`) when the run stops, and taken from it by the next run with ``resume``; without, the work
+    folder goes whatever happens. ``enc``:
     the user's own encoder options (`jndenc.media.enc_params`), in every attempt."""
     band = options.band(target)
     codec = S.SegmentCodec(plan.codec, plan.preset, S.encoder_threads(info.width, info.height), info.bit_depth,
@@ -410,7 +413,7 @@ def run(src: Path, out: Path, plan: Plan, info: VideoInfo, *, target: float, opt
                     "options": plan.options, "codec": plan.codec, "preset": plan.preset,
                     "cuts": plan.stats.get("cuts"), "returns": plan.stats.get("returns")}
         key = R.digest(src, decisive, band=band, codec=codec, options=replace(options, jobs=None),
-                       thresholds=list(thresholds))
+                       thresholds=list(thresholds), output=os.path.abspath(resume))
         work = R.folder(out, key)
         work.mkdir(exist_ok=True)
         store = ShotStore(work)
