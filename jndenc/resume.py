@@ -39,9 +39,16 @@ def digest(src: Path, plan_dict: dict, **settings) -> str:
     return hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:20]
 
 
-def folder(out: Path, key: str) -> Path:
-    """The work folder of ``key`` beside the output ``out`` (same disk as the segments' final home)."""
-    return out.parent / f"{PREFIX}{key}"
+def work_folder(src: Path, output: Path, plan, **settings) -> Path:
+    """The work folder of one encode, beside its ``output`` (the segments' disk): named for the input, the output's
+    path, what of ``plan`` decides the shots (their frames, starts and estimates, cuts and cut-backs, the codec
+    options; not its timings, which change no result) and ``settings`` (band, encoder, loop options: anything
+    that decides a shot and JSON can hold)."""
+    decisive = {"shots": [[s.start_frame, s.end_frame, s.crf, s.jnd] for s in plan.shots], "options": plan.options,
+                "codec": plan.codec, "preset": plan.preset, "cuts": plan.stats.get("cuts"),
+                "returns": plan.stats.get("returns")}
+    key = digest(src, decisive, output=os.path.abspath(output), **settings)
+    return output.parent / f"{PREFIX}{key}"
 
 
 class ShotStore:

@@ -32,7 +32,6 @@ from .media.runner import cpu_meter, kill_running, run_ffmpeg
 from .planner import Plan, ShotPlan, with_shot_crfs
 from .starts import LOOP_ONLY_CODECS, max_crf as _max_crf, min_crf as _min_crf
 from .progress import bar
-from .resume import ShotStore
 
 
 @dataclass
@@ -290,9 +289,9 @@ def _run_remote(job: ShotJob, i: int, head: ShotLoop | None, head_index: int | N
 class _Shots:
     """The loop over one plan's shots, side by side on a pool of threads here or on the workers of a Dask cluster."""
 
-    def __init__(self, job: ShotJob, notes: list[str], executor=None, store: ShotStore | None = None) -> None:
+    def __init__(self, job: ShotJob, notes: list[str], executor=None, store: R.ShotStore | None = None) -> None:
         self.job, self.notes, self.executor, self.store = job, notes, executor, store
-        self.resumed = 0
+        self.taken_up = 0  # shots a previous run had finished (`jndenc.resume`)
         self.cost: dict = {}
         self.lock = threading.Lock()
         self.stop = threading.Event()
@@ -317,7 +316,7 @@ class _Shots:
         for i in range(n):  # a head always comes before the shots it starts
             depth[i] = 0 if head[i] is None else depth[head[i]] + 1
         done: dict[int, tuple[ShotLoop, Path]] = self.store.load(n, ShotLoop) if self.store is not None else {}
-        self.resumed = len(done)
+        self.taken_up = len(done)
         with bar(plan.frames, f"encoding ({plan.codec}, {n} shots)", quiet) as pb:
             pb.update(sum(s.end_frame - s.start_frame for s, _ in done.values()))
             for d in range(max(depth, default=-1) + 1):
@@ -392,8 +391,8 @@ def run(src: Path, out: Path, plan: Plan, info: VideoInfo, *, target: float, opt
     the output's folder at the same paths there); the join and the mux run here. ``resume`` (the final output's
     path): finished shots are kept in a work folder named for this input, this output and these settings
     (`jndenc.resume`) when the run stops, and taken from it by the next run with ``resume``; without, the work
-    folder goes whatever happens. ``enc``:
-    the user's own encoder options (`jndenc.media.enc_params`), in every attempt."""
+    folder goes whatever happens. ``enc``: the user's own encoder options (`jndenc.media.enc_params`), in every
+    attempt."""
     band = options.band(target)
     codec = S.SegmentCodec(plan.codec, plan.preset, S.encoder_threads(info.width, info.height), info.bit_depth,
                            plan.options.get("encoder", ""), tuple(enc))
@@ -407,16 +406,10 @@ def run(src: Path, out: Path, plan: Plan, info: VideoInfo, *, target: float, opt
         executor, jobs, close = dask_executor(dask, None)
     store = None
     if resume:
-        # what decides the shots: their frames, starts and model estimates, cuts and cut-backs, band, encoder and
-        # loop settings (not ``jobs``, nor the plan's timings, which change no result)
-        decisive = {"shots": [[s.start_frame, s.end_frame, s.crf, s.jnd] for s in plan.shots],
-                    "options": plan.options, "codec": plan.codec, "preset": plan.preset,
-                    "cuts": plan.stats.get("cuts"), "returns": plan.stats.get("returns")}
-        key = R.digest(src, decisive, band=band, codec=codec, options=replace(options, jobs=None),
-                       thresholds=list(thresholds), output=os.path.abspath(resume))
-        work = R.folder(out, key)
+        work = R.work_folder(src, Path(resume), plan, band=band, codec=codec, options=replace(options, jobs=None),
+                             thresholds=list(thresholds))
         work.mkdir(exist_ok=True)
-        store = ShotStore(work)
+        store = R.ShotStore(work)
         store.acquire()
     else:
         work = Path(tempfile.mkdtemp(prefix=".jndenc-segments-", dir=out.parent))  # beside the output: same disk
@@ -450,8 +443,8 @@ def run(src: Path, out: Path, plan: Plan, info: VideoInfo, *, target: float, opt
     if dask is not None:
         notes = notes + [f"shots encoded and measured on the Dask workers of {dask}; attempts' CPU seconds are "
                          "theirs, the phase totals this machine's"]
-    if loop.resumed:
-        notes = notes + [f"{loop.resumed} of {len(shots)} shots taken from a previous run (--resume): their attempts "
+    if loop.taken_up:
+        notes = notes + [f"{loop.taken_up} of {len(shots)} shots taken from a previous run (--resume): their attempts "
                          "count in the attempts and frames encoded, not in this run's time"]
     return kept_plan, LoopResult(shots, band, options, encoded, cost, notes)
 
