@@ -78,4 +78,6 @@ def summarize(per_clip: dict, codecs, frames: int) -> dict:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from jndenc.bench.script import run_main
+
+    sys.exit(run_main(main))

@@ -114,4 +114,6 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from jndenc.bench.script import run_main
+
+    raise SystemExit(run_main(main))

@@ -247,4 +247,6 @@ def merge(paths: list[Path], out_path: Path, plot_path: Path | None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from jndenc.bench.script import run_main
+
+    sys.exit(run_main(main))

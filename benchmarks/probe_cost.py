@@ -90,4 +90,6 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from jndenc.bench.script import run_main
+
+    sys.exit(run_main(main))

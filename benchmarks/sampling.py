@@ -98,4 +98,6 @@ def summarize(rows: list[dict]) -> dict:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from jndenc.bench.script import run_main
+
+    sys.exit(run_main(main))

@@ -207,4 +207,6 @@ def merge(parts: list[Path], out: Path) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from jndenc.bench.script import run_main
+
+    sys.exit(run_main(main))

@@ -309,3 +309,18 @@ def test_av1_effort_ladder_against_a_plain_av1_ladder(cut_clip, tmp_path):
     assert json.loads((tmp_path / "run.json").read_text())["options"]["crf_ladder"] == list(ladder)
     with pytest.raises(UserError, match="shot loop only"):
         bdrate.run([cut_clip], tmp_path / "x", BenchOptions(**{**TINY, "codec": "av1", "modes": ("search",)}))
+
+
+@pytest.mark.parametrize("script", ["segments", "sampling", "modes", "trials", "codec_speeds"])
+def test_benchmarks_skip_where_the_shared_clips_are_absent(script, tmp_path):
+    """A benchmark run on a machine without ../shared/clips says so and skips; it does not fail with a traceback."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / f"{script}.py"
+    missing = tmp_path / "shared" / "clips" / "book.mkv"
+    r = subprocess.run([sys.executable, str(path), str(missing), "--out", str(tmp_path / "o.json")],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and f"skipped: {missing} is not here" in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "o.json").exists()
