@@ -35,6 +35,16 @@ def test_encode_json_contract(cut_clip, tmp_path):
 def test_bad_input_exit_2_one_line(tmp_path, make, needle):
     src = tmp_path / "in.mp4"
     make(src)
+    _refused_in_one_line(src, tmp_path, needle)
+
+
+def test_raw_yuv_is_refused_with_how_to_wrap_it(tmp_path):
+    src = tmp_path / "in.yuv"
+    src.write_bytes(bytes(160 * 120 * 3 // 2) * 5)  # five blank 4:2:0 frames, nothing saying so
+    _refused_in_one_line(src, tmp_path, "Y4M")
+
+
+def _refused_in_one_line(src, tmp_path, needle):
     r = jndenc("encode", src, tmp_path / "o.mp4", "--crf", "23")
     assert r.returncode == 2
     lines = r.stderr.strip().splitlines()

@@ -60,7 +60,13 @@ def open_container(path: str | os.PathLike) -> av.container.InputContainer:
     except av.error.InvalidDataError:
         raise InputError(f"{p}: not a video file FFmpeg can read (invalid data)") from None
     except av.FFmpegError as exc:
+        if p.suffix.lower() in RAW_EXTENSIONS:  # headerless: nothing in the file says its size or pixel format
+            raise InputError(f"{p}: raw video carries no size, rate or pixel format; wrap it in Y4M first (ffmpeg "
+                             f"-f rawvideo -pix_fmt yuv420p -s WxH -r FPS -i {p.name} {p.stem}.y4m)") from None
         raise InputError(f"{p}: cannot open: {exc.strerror or exc}") from None
+
+
+RAW_EXTENSIONS = (".yuv", ".rgb", ".raw", ".nv12")
 
 
 def _pick_video_stream(container) -> tuple[av.video.stream.VideoStream, int]:
