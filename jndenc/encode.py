@@ -29,7 +29,7 @@ from .output import target_vmaf as target_vmaf_of
 target_vmaf = target_vmaf_of  # the public name (`jndenc.encode.target_vmaf`)
 from .media import enc_params
 from .media.enc_params import Params as EncParams, merged_kwargs
-from .media.ffargs import faststart_args
+from .media.ffargs import faststart_args, pix_fmt
 from .media.ffbin import require
 from .media.segments import encoder_of
 from .pipeline import plan as make_plan_for
@@ -50,6 +50,9 @@ def build_command(src: Path, tmp: Path, plan: Plan, info: VideoInfo, stream_maps
     inp = ffmpeg.input(str(src))
     streams = [inp[f"v:{info.video_stream}"]] + [inp[f"{m}?"] for m in stream_maps]
     kw = merged_kwargs(plan.ffmpeg_output_kwargs(threads), enc)
+    # 4:2:0 at the source's depth, as the loop's segments and every probe and trial encode measured it (x264 would
+    # keep a 4:2:2 master's subsampling: High 4:2:2, which hardware decoders do not play)
+    kw["pix_fmt"] = pix_fmt(info.bit_depth)
     kw.update(stream_kw)
     # passthrough: keep every frame and its timestamp (VFR stays VFR, no dup/drop)
     kw.update({"fps_mode": "passthrough", "map_metadata": 0})
