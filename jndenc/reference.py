@@ -23,6 +23,7 @@ import ffmpeg
 
 from .media.decode import count_packets
 from .media.probe import VideoInfo
+from .media.ffargs import pix_fmt
 from .media.runner import run_ffmpeg
 from .planner import CODECS, Plan
 from .progress import FrameCounter, bar
@@ -30,9 +31,12 @@ from . import verify as V
 
 
 def reference_args(src: str | os.PathLike, out: str | os.PathLike, *, codec: str, preset: str, crf: float,
-                   video_stream: int = 0, threads: int | None = None) -> list[str]:
-    """FFmpeg arguments (without the binary) of the plain fixed-CRF encode of ``src``'s video stream."""
-    kw = {"c:v": CODECS[codec], "preset": preset, "crf": f"{crf:g}", "fps_mode": "passthrough"}
+                   video_stream: int = 0, threads: int | None = None, bit_depth: int = 8) -> list[str]:
+    """FFmpeg arguments (without the binary) of the plain fixed-CRF encode of ``src``'s video stream, 4:2:0 at
+    ``bit_depth`` as jndenc's own output (a 4:2:2 master's plain encode would otherwise carry twice the chroma,
+    and jndenc's saving against it would be the subsampling's)."""
+    kw = {"c:v": CODECS[codec], "preset": preset, "crf": f"{crf:g}", "fps_mode": "passthrough",
+          "pix_fmt": pix_fmt(bit_depth)}
     if codec == "x265":
         kw["x265-params"] = "log-level=error"
     if threads:
@@ -60,7 +64,8 @@ def compare_with_crf(src: Path, output: Path, plan: Plan, info: VideoInfo, crf: 
     ref = Path(name)
     try:
         t0 = time.perf_counter()
-        args = reference_args(src, ref, codec=plan.codec, preset=plan.preset, crf=crf, video_stream=info.video_stream,
+        args = reference_args(src, ref, codec=plan.codec, preset=plan.preset, crf=crf, bit_depth=info.bit_depth,
+                              video_stream=info.video_stream,
                               threads=threads)
         with bar(plan.frames, f"reference ({plan.codec} crf {crf:g})", quiet) as pb:
             run_ffmpeg(args, what=f"reference encode of {src}", on_frame=FrameCounter(pb))

@@ -145,8 +145,10 @@ def test_reference_args_are_a_plain_fixed_crf_encode():
     assert args[args.index("-preset") + 1] == "slow" and args[args.index("-threads") + 1] == "2"
     assert args[args.index("-map") + 1] == "0:v:1" and args.count("-map") == 1  # the video alone
     assert not any("zones" in a or "force_key_frames" in a for a in args)  # nothing of jndenc's plan
-    x265 = reference_args("in.mp4", "ref.mkv", codec="x265", preset="medium", crf=28.5)
+    x265 = reference_args("in.mp4", "ref.mkv", codec="x265", preset="medium", crf=28.5, bit_depth=10)
     assert x265[x265.index("-c:v") + 1] == "libx265" and x265[x265.index("-crf") + 1] == "28.5"
+    # 4:2:0 at the source's depth, as jndenc's output: a saving is never the chroma subsampling's
+    assert args[args.index("-pix_fmt") + 1] == "yuv420p" and x265[x265.index("-pix_fmt") + 1] == "yuv420p10le"
 
 
 def test_compare_crf_reports_the_plain_encode_beside_jndenc(cut_clip, tmp_path):
