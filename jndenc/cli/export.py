@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import click
 
@@ -22,9 +23,15 @@ def export(weights, out, architecture, as_json, debug):
     CRF on a fixed batch; its sidecar records the SHA-256 of WEIGHTS, and the
     predictor uses it only while that still matches.
     """
+    from ..errors import UserError
     from ..models.export import export as run
     from ..runtime import read_light_metadata
+    from ..training.train import check_weights_file
 
+    check_weights_file(Path(weights))
+    # refused here, before the conversion: the temp file's write failed as an internal FileNotFoundError
+    if out is not None and not Path(out).resolve().parent.is_dir():
+        raise UserError(f"output folder {Path(out).parent} does not exist")
     path = run(weights, out, architecture)
     meta = read_light_metadata(path) or {}
     if as_json:

@@ -271,32 +271,39 @@ def make_dataset(frames: np.ndarray, prev: np.ndarray | None, targets: dict[str,
     h, w = frames.shape[1:3]
     pad_h, pad_w = int(round(h * jitter)), int(round(w * jitter))
 
-    def _aug(imgs, tgt):
+    def _aug(imgs, tgt, key):
         stacked = tf.concat(list(imgs), axis=-1)
-        flip = tf.random.uniform([], seed=seed) < 0.5
+        flip = tf.random.stateless_uniform([], seed=tf.stack([key, 0])) < 0.5
         stacked = tf.cond(flip, lambda: tf.image.flip_left_right(stacked), lambda: stacked)
         if pad_h or pad_w:
             padded = tf.pad(stacked, [[pad_h, pad_h], [pad_w, pad_w], [0, 0]], mode="REFLECT")
-            stacked = tf.image.random_crop(padded, tf.shape(stacked), seed=seed)
+            stacked = tf.image.stateless_random_crop(padded, tf.shape(stacked), seed=tf.stack([key, 1]))
         parts = tuple(tf.split(stacked, len(imgs), axis=-1))
         if tgt is not None and "VA_output" in tgt:
             tgt = dict(tgt)
             tgt["VA_output"] = tf.cond(flip, lambda: tf.image.flip_left_right(tgt["VA_output"]), lambda: tgt["VA_output"])
         return parts, tgt
 
-    def _to_input(imgs, tgt=None):
+    def _to_input(imgs, tgt=None, key=None):
         geo = None
         if geometry is not None:
             imgs, geo = imgs[:-1], imgs[-1]
         if augment:
-            imgs, tgt = _aug(imgs, tgt)
+            imgs, tgt = _aug(imgs, tgt, key)
         x = model_input_tf(imgs[0], imgs[1] if uses_motion else None, uses_motion)
         if geo is not None:
             x = (x, geo)
         # a bare 2-tuple would read as (x, y) to Keras: wrap inputs without targets
         return (x, tgt) if tgt is not None else (x,)
 
-    if targets:
+    if augment:
+        # one key per element from a seeded stream (new keys each epoch), drawn in order before the parallel map:
+        # a stateful random op inside the map is drawn in whatever order the threads run, so --seed gave other
+        # weights on every run
+        keys = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
+        ds = tf.data.Dataset.zip((ds, keys)).map(lambda d, k: _to_input(*d, key=k),
+                                                 num_parallel_calls=tf.data.AUTOTUNE)
+    elif targets:
         ds = ds.map(lambda imgs, tgt: _to_input(imgs, tgt), num_parallel_calls=tf.data.AUTOTUNE)
     else:
         ds = ds.map(lambda imgs: _to_input(imgs), num_parallel_calls=tf.data.AUTOTUNE)

@@ -7,6 +7,7 @@ image in sorted filename order, plus per-level MAE when labels exist.
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import math
@@ -14,6 +15,7 @@ import os
 import platform
 import sys
 import time
+import zipfile
 from pathlib import Path
 from typing import Any, Callable
 
@@ -25,7 +27,7 @@ from . import data as D
 from ..errors import UserError
 from ..models import ArchInfo, arch_info, build_model, frames_shape
 from ..models.attention import VA_OUTPUT
-from ..models.io import load_weights_into, model_metadata, read_metadata, save_model
+from ..models.io import check_metadata, load_weights_into, model_metadata, read_metadata, save_model
 
 VA_LOSS = "binary_crossentropy"
 
@@ -82,6 +84,45 @@ def _load_split_arrays(split: D.Split, info: ArchInfo, model, echo: Callable[[st
         va, pseudo = D.load_va(split, va_hw, frames, notice=echo)
     geometry = D.load_geometry(split, notice=echo) if info.uses_geometry else None
     return frames, prev, va, pseudo, geometry
+
+
+def check_output_path(path: Path, what: str) -> None:
+    """Refuse, before any work, an output path no file can be written to: a folder, or one under a file."""
+    if path.is_dir():
+        raise UserError(f"{what} {path} is a folder; name a file")
+    parent = next((p for p in path.parents if p.exists()), None)
+    if parent is not None and not parent.is_dir():
+        raise UserError(f"{what} {path}: {parent} is a file, not a folder")
+
+
+def check_checkpoint_suffix(path: Path) -> None:
+    # save_model refuses other suffixes only at the first save, after the data is loaded and an epoch has run
+    # (hours for the VGG16 models)
+    if not (path.suffix == ".keras" or path.name.lower().endswith((".h5", ".hdf5"))):
+        raise UserError(f"unsupported weights file suffix for {path}: use .keras, .h5 or .weights.h5")
+
+
+def check_weights_file(path: Path) -> None:
+    """Refuse a weights file whose bytes are not the container its suffix names (or are cut short).
+
+    Keras and h5py fail on such a file with BadZipFile or OSError, which read as internal errors.
+    """
+    if not path.is_file():
+        return  # load_weights_into says "not found"
+    try:
+        if path.suffix == ".keras":
+            with zipfile.ZipFile(path) as z:
+                bad = z.testzip()
+            if bad is not None:
+                raise UserError(f"{path} is damaged ({bad} in it fails its checksum)")
+        elif path.name.lower().endswith((".h5", ".hdf5")):
+            import h5py
+
+            with h5py.File(path, "r"):
+                pass
+    except (zipfile.BadZipFile, OSError) as exc:
+        kind = "a Keras model (.keras zip archive)" if path.suffix == ".keras" else "an HDF5 weights file"
+        raise UserError(f"{path} is not {kind}: {str(exc).strip() or type(exc).__name__}") from None
 
 
 def _has_layer(model, name: str) -> bool:
@@ -186,6 +227,15 @@ def fit(model_name: str, data_dir: str | Path, checkpoint_path: str | Path, csv_
         keras.utils.set_random_seed(int(seed))
     checkpoint_path = Path(checkpoint_path)
     csv_path = Path(csv_log_path) if csv_log_path else None
+    check_checkpoint_suffix(checkpoint_path)
+    check_output_path(checkpoint_path, "checkpoint")
+    if csv_path is not None:
+        check_output_path(csv_path, "CSV log")
+    if resume:  # a checkpoint that cannot resume is refused before the data is read
+        if not checkpoint_path.is_file():
+            raise UserError(f"--resume: no checkpoint at {checkpoint_path}")
+        check_weights_file(checkpoint_path)
+        check_metadata(read_metadata(checkpoint_path), model_name, None, checkpoint_path)
     train_split = D.read_split(data_dir, "train")
     valid_split = D.read_split(data_dir, "valid")
     digest = D.data_digest([train_split, valid_split])
@@ -282,8 +332,6 @@ def _compile(model, info, learning_rate: float) -> None:
 def _resumed(model, model_name: str, checkpoint_path: Path, csv_path: Path | None,
              echo: Callable[[str], None]) -> tuple[int, float]:
     """``--resume``: the checkpoint's weights loaded into ``model``; the epoch to go on from and the best val_loss."""
-    if not checkpoint_path.is_file():
-        raise UserError(f"--resume: no checkpoint at {checkpoint_path}")
     meta = load_weights_into(model, checkpoint_path, model_name) or {}
     initial_epoch, best = _csv_state(csv_path)
     if not initial_epoch and "epoch" in meta:
@@ -319,10 +367,23 @@ def _write_run(checkpoint_path: Path, arguments: dict, result: dict) -> Path:
     """``run.json`` beside the checkpoint: the command, its arguments, versions and the result but its history."""
     run = {"command": list(sys.argv), "arguments": arguments, "versions": _versions(),
            **{k: v for k, v in result.items() if k != "history"}}
-    checkpoint_path.parent.mkdir(parents=True, exist_ok=True)
     run_path = checkpoint_path.parent / "run.json"
-    run_path.write_text(json.dumps(run, indent=2, default=str) + "\n")
+    with _atomic_write(run_path) as f:
+        f.write(json.dumps(run, indent=2, default=str) + "\n")
     return run_path
+
+
+@contextlib.contextmanager
+def _atomic_write(path: Path):
+    """A text file written under a temp name and renamed into place: an interrupt leaves the old file or none."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
+    try:
+        with open(tmp, "w", newline="") as f:
+            yield f
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def evaluate(model_name: str, data_dir: str | Path, weights_path: str | Path, result_path: str | Path,
@@ -335,7 +396,13 @@ def evaluate(model_name: str, data_dir: str | Path, weights_path: str | Path, re
     `MAE,...` holds the per-level mean absolute error.
     """
     info = arch_info(model_name)
+    weights_path, result_path = Path(weights_path), Path(result_path)
+    check_output_path(result_path, "result")
+    check_weights_file(weights_path)
     meta = read_metadata(weights_path) or {}
+    # before the sidecar's input shape builds the model: compact weights under --model MT_3LJND read as
+    # "MT_3LJND takes 3 input channels, not 6"
+    check_metadata(meta, model_name, None, weights_path)
     if jnd_column is None and info.jnd_heads == ("JND_output",):
         jnd_column = meta.get("jnd_column")
     jnd_column = _check_column(info, jnd_column)
@@ -359,10 +426,8 @@ def evaluate(model_name: str, data_dir: str | Path, weights_path: str | Path, re
         cols = [0, 1, 2] if jnd_column is None else [jnd_column]
         pred = full[:, cols]
     names = [f"JND{c + 1}" for c in cols]
-    result_path = Path(result_path)
-    result_path.parent.mkdir(parents=True, exist_ok=True)
     mae = None
-    with open(result_path, "w", newline="") as f:
+    with _atomic_write(result_path) as f:
         w = csv.writer(f)
         w.writerow(["filename", *names])
         for name, row in zip(sp.files, pred):
