@@ -192,3 +192,23 @@ def test_ctrl_c_during_training_leaves_a_whole_checkpoint_that_resumes(tiny, tmp
                                   "--learning-rate", "1e-3", "--resume", "--epochs", str(logged + 1)])
     assert r.exit_code == 0, r.output
     assert "resuming compact" in r.output and (ck.parent / "run.json").is_file()
+
+
+def test_resume_takes_the_checkpoints_input_size_and_says_when_nothing_improved(tiny, tmp_path):
+    # --resume without the first run's --input-size was refused ("trained at input shape (36, 64, 6), but the model
+    # takes (144, 256, 6)"), though `test` reads the size from the sidecar; a resumed run that never beat its
+    # checkpoint printed "best val_loss ... at epoch None"
+    ck, log = tmp_path / "m.keras", tmp_path / "log.csv"
+    args = ["train", "--model", "compact", "--data-dir", str(tiny), "--checkpoint-path", str(ck), "--csv-log-path",
+            str(log), "--batch-size", "4", "--learning-rate", "1e-12", "--seed", "0"]
+    runner = CliRunner()
+    r = runner.invoke(main, args + ["--input-size", "36x64", "--epochs", "1"])
+    assert r.exit_code == 0, r.output
+    before = ck.read_bytes()
+    r = runner.invoke(main, args + ["--epochs", "2", "--resume"])
+    assert r.exit_code == 0, r.output
+    assert "resuming compact" in r.output and "None" not in r.output
+    assert "no checkpoint improvement" in r.stdout and str(ck) in r.stdout
+    assert ck.read_bytes() == before and [l.split(";")[0] for l in log.read_text().splitlines()] == ["epoch", "0", "1"]
+    r = runner.invoke(main, args + ["--epochs", "3", "--resume", "--input-size", "40x64"])
+    _one_line_exit_2(r, "input shape (36, 64, 6)")

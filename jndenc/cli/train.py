@@ -66,10 +66,13 @@ def train(model, data_dir, checkpoint_path, csv_log_path, epochs, batch_size, le
                 learning_rate=learning_rate, jnd_column=jnd_column, seed=seed, resume=resume,
                 early_stopping=early_stopping, input_shape=_parse_size(input_size), augment=augment,
                 backbone_weights=backbone_weights, linear_only=linear_only, echo=lambda m: click.echo(m, err=True))
-    best = res["best_val_loss"]
-    where = "the linear start" if res["best_epoch"] == -1 else f"epoch {res['best_epoch']}"
-    click.echo(f"best val_loss {best:.4f} at {where}; weights: {res['checkpoint']}; run: {res['run_json']}"
-               if best is not None else f"no checkpoint improvement; run: {res['run_json']}")
+    best, epoch = res["best_val_loss"], res["best_epoch"]
+    if epoch is None:  # a resumed run that never beat its checkpoint printed "at epoch None"
+        kept = f" (val_loss {best:.4f}) kept" if best is not None else ""
+        click.echo(f"no checkpoint improvement; {res['checkpoint']}{kept}; run: {res['run_json']}")
+    else:
+        where = "the linear start" if epoch == -1 else f"epoch {epoch}"
+        click.echo(f"best val_loss {best:.4f} at {where}; weights: {res['checkpoint']}; run: {res['run_json']}")
 
 
 @click.command("test")

@@ -235,7 +235,11 @@ def fit(model_name: str, data_dir: str | Path, checkpoint_path: str | Path, csv_
         if not checkpoint_path.is_file():
             raise UserError(f"--resume: no checkpoint at {checkpoint_path}")
         check_weights_file(checkpoint_path)
-        check_metadata(read_metadata(checkpoint_path), model_name, None, checkpoint_path)
+        ck_meta = read_metadata(checkpoint_path) or {}
+        if input_shape is None:
+            # as `test` does: a run trained at --input-size 36x64 was refused on --resume without the same flag
+            input_shape = ck_meta.get("input_shape")
+        check_metadata(ck_meta, model_name, input_shape and _resolve_shape(info, input_shape), checkpoint_path)
     train_split = D.read_split(data_dir, "train")
     valid_split = D.read_split(data_dir, "valid")
     digest = D.data_digest([train_split, valid_split])
