@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import concurrent.futures as cf
+import time
 from typing import Callable
 
 from .errors import UserError
+from .media.runner import kill_running
 
 
-def dask_executor(address: str | None, n_local: int | None) -> tuple[cf.Executor, int, Callable[[], None]]:
-    """A Dask client on ``address``, or on a LocalCluster of ``n_local`` worker processes."""
+def dask_executor(address: str | None, n_local: int | None) -> tuple[cf.Executor, int, Callable[..., None]]:
+    """A Dask client on ``address``, or on a LocalCluster of ``n_local`` worker processes; ``close(stop=True)``
+    interrupts the encodes running on a LocalCluster (the cluster is ours). On another cluster's workers, which
+    may run other clients' encodes, what runs finishes: a batch adopts such an output on its next run."""
     try:
         import distributed
     except ImportError:
@@ -32,7 +36,15 @@ def dask_executor(address: str | None, n_local: int | None) -> tuple[cf.Executor
         raise UserError(f"cannot reach Dask scheduler {address}: {exc}") from None
     slots = max(1, sum(client.nthreads().values()))
 
-    def close() -> None:
+    def close(stop: bool = False) -> None:
+        if stop and cluster is not None:
+            # closing the cluster ends its worker processes but not their FFmpeg children, which would run on
+            # and leave their temp output behind; killed, each encode fails and removes its own temp file
+            try:
+                client.run(kill_running)
+                time.sleep(1.0)  # the workers' encodes clean up before their processes go
+            except Exception:  # noqa: BLE001 - a cluster already shutting down: nothing left to stop
+                pass
         client.close()
         if cluster is not None:
             cluster.close()

@@ -221,3 +221,19 @@ def test_options_no_file_can_run_are_refused_before_any_work(tmp_path, args, nee
     r = cli(str(src), str(tmp_path / "out"), *args)
     assert r.returncode == 2 and needle in r.stderr and len(r.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "out").exists()
+
+
+def test_an_interrupt_stops_the_encodes_on_its_own_local_dask_cluster(slow_clip, tmp_path):
+    # closing a LocalCluster ended its worker processes but not their FFmpeg children, which encoded on and left
+    # their temp output in OUTPUT_DIR
+    pytest.importorskip("distributed")
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "jndenc", "batch", str(slow_clip.parent), str(out), "--crf", "20",
+           "--preset", "placebo", "--dask-local", "1", "-q"]
+    with interruptible(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
+        wait_for(lambda: bool(leftovers(out)), proc, timeout=90)  # the encode's temp file: it is running
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    time.sleep(2.0)  # an orphaned encoder would still be writing here
+    assert leftovers(out) == [] and not (out / "slow.mp4").exists()

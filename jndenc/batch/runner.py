@@ -280,8 +280,7 @@ class BatchRun:
     def _executor(self):
         """(executor, slots, close); ``close(stop=True)`` interrupts running work where the executor can."""
         if self.dask or self.dask_local:
-            executor, slots, close = dask_executor(self.dask, self.dask_local)
-            return executor, slots, lambda stop=False: close()
+            return dask_executor(self.dask, self.dask_local)
         return process_executor(self.jobs)
 
     def _execute(self, journal: Journal, todo: list[Item]) -> Iterator[ItemResult]:
