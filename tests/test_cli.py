@@ -194,3 +194,22 @@ def test_encoding_needs_no_tensorflow_and_training_says_which_extra(cut_clip, tm
                         f"'--data_dir', {str(tmp_path)!r}, '--checkpoint_path', {str(tmp_path / 'x.keras')!r}]; main()")
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert p.returncode == 2 and "pip install 'jndenc[train]'" in p.stderr and "Traceback" not in p.stderr
+
+
+@pytest.mark.parametrize("name, content, needle", [
+    ("junk.keras", b"not a zip", "is not a Keras model"),
+    ("model.tflite", b"TFL3", "pass the .keras"),
+])
+def test_encode_with_weights_that_are_not_a_model_is_one_line(cut_clip, tmp_path, name, content, needle):
+    """A file with a valid sidecar but no model in it (a failed copy, the exported .tflite itself) was an internal
+    BadZipFile error."""
+    import shutil
+    from pathlib import Path
+
+    weights = tmp_path / name
+    weights.write_bytes(content)
+    shipped = Path(__file__).resolve().parents[1] / "weights" / "jndenc_compact.keras.json"
+    shutil.copy(shipped, tmp_path / f"{name}.json")
+    r = jndenc("encode", cut_clip, tmp_path / "o.mp4", "--weights", weights, "--mode", "predict")
+    assert r.returncode == 2 and needle in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert not (tmp_path / "o.mp4").exists()

@@ -114,7 +114,7 @@ def test_a_file_that_is_not_a_model_is_a_user_error(tiny, linear, tmp_path, suff
 def test_a_truncated_keras_file_is_a_user_error(linear, tmp_path):
     cut = tmp_path / "cut.keras"
     cut.write_bytes(linear.read_bytes()[: linear.stat().st_size // 2])
-    from jndenc.training.train import check_weights_file
+    from jndenc.models.io import check_weights_file
 
     with pytest.raises(UserError, match="cut.keras is not a Keras model"):
         check_weights_file(cut)

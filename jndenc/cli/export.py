@@ -26,7 +26,7 @@ def export(weights, out, architecture, as_json, debug):
     from ..errors import UserError
     from ..models.export import export as run
     from ..runtime import read_light_metadata
-    from ..training.train import check_weights_file
+    from ..models.io import check_weights_file
 
     check_weights_file(Path(weights))
     # refused here, before the conversion: the temp file's write failed as an internal FileNotFoundError

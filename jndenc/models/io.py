@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -150,6 +151,29 @@ def _load_legacy_h5(model, path: Path) -> None:
             raise UserError(f"{path} does not fit {model.name}: {exc}") from None
 
 
+def check_weights_file(path: Path) -> None:
+    """Refuse a weights file whose bytes are not the container its suffix names (or are cut short).
+
+    Keras and h5py fail on such a file with BadZipFile or OSError, which read as internal errors.
+    """
+    if not path.is_file():
+        return  # load_weights_into says "not found"
+    try:
+        if path.suffix == ".keras":
+            with zipfile.ZipFile(path) as z:
+                bad = z.testzip()
+            if bad is not None:
+                raise UserError(f"{path} is damaged ({bad} in it fails its checksum)")
+        elif path.name.lower().endswith((".h5", ".hdf5")):
+            import h5py
+
+            with h5py.File(path, "r"):
+                pass
+    except (zipfile.BadZipFile, OSError) as exc:
+        kind = "a Keras model (.keras zip archive)" if path.suffix == ".keras" else "an HDF5 weights file"
+        raise UserError(f"{path} is not {kind}: {str(exc).strip() or type(exc).__name__}") from None
+
+
 def load_weights_into(model, path: str | Path, architecture: str | None = None) -> dict[str, Any] | None:
     """Load weights from `path` into `model` and return the sidecar metadata (or None).
 
@@ -160,6 +184,7 @@ def load_weights_into(model, path: str | Path, architecture: str | None = None) 
     path = Path(path)
     if not path.is_file():
         raise UserError(f"weights file not found: {path}")
+    check_weights_file(path)
     meta = read_metadata(path)
     from . import frames_shape
 
@@ -167,6 +192,9 @@ def load_weights_into(model, path: str | Path, architecture: str | None = None) 
     if _is_legacy_h5(path):
         _load_legacy_h5(model, path)
         return meta
+    if path.suffix == ".tflite":  # found beside the weights it was exported from, never loaded on its own
+        raise UserError(f"{path}: pass the .keras (or .h5) weights it was exported from; the .tflite beside them is "
+                        "found and run")
     if path.suffix != ".keras" and not path.name.endswith(".weights.h5"):
         raise UserError(f"unsupported weights file suffix for {path}: use .keras, .h5 or .weights.h5")
     try:

@@ -15,7 +15,6 @@ import os
 import platform
 import sys
 import time
-import zipfile
 from pathlib import Path
 from typing import Any, Callable
 
@@ -27,7 +26,7 @@ from . import data as D
 from ..errors import UserError
 from ..models import ArchInfo, arch_info, build_model, frames_shape
 from ..models.attention import VA_OUTPUT
-from ..models.io import check_metadata, load_weights_into, model_metadata, read_metadata, save_model
+from ..models.io import check_metadata, check_weights_file, load_weights_into, model_metadata, read_metadata, save_model
 
 VA_LOSS = "binary_crossentropy"
 
@@ -100,29 +99,6 @@ def check_checkpoint_suffix(path: Path) -> None:
     # (hours for the VGG16 models)
     if not (path.suffix == ".keras" or path.name.lower().endswith((".h5", ".hdf5"))):
         raise UserError(f"unsupported weights file suffix for {path}: use .keras, .h5 or .weights.h5")
-
-
-def check_weights_file(path: Path) -> None:
-    """Refuse a weights file whose bytes are not the container its suffix names (or are cut short).
-
-    Keras and h5py fail on such a file with BadZipFile or OSError, which read as internal errors.
-    """
-    if not path.is_file():
-        return  # load_weights_into says "not found"
-    try:
-        if path.suffix == ".keras":
-            with zipfile.ZipFile(path) as z:
-                bad = z.testzip()
-            if bad is not None:
-                raise UserError(f"{path} is damaged ({bad} in it fails its checksum)")
-        elif path.name.lower().endswith((".h5", ".hdf5")):
-            import h5py
-
-            with h5py.File(path, "r"):
-                pass
-    except (zipfile.BadZipFile, OSError) as exc:
-        kind = "a Keras model (.keras zip archive)" if path.suffix == ".keras" else "an HDF5 weights file"
-        raise UserError(f"{path} is not {kind}: {str(exc).strip() or type(exc).__name__}") from None
 
 
 def _has_layer(model, name: str) -> bool:
