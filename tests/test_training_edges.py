@@ -212,3 +212,22 @@ def test_resume_takes_the_checkpoints_input_size_and_says_when_nothing_improved(
     assert ck.read_bytes() == before and [l.split(";")[0] for l in log.read_text().splitlines()] == ["epoch", "0", "1"]
     r = runner.invoke(main, args + ["--epochs", "3", "--resume", "--input-size", "40x64"])
     _one_line_exit_2(r, "input shape (36, 64, 6)")
+
+
+def test_train_and_test_print_only_their_own_lines(tiny, tmp_path):
+    """TensorFlow's start-up chatter (absl's pre-init warning, the oneDNN notice, the CUDA probe's cuInit error)
+    filled stderr on every train and test run."""
+    def jndenc(*args):
+        env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}  # as a user's shell has it
+        return subprocess.run([sys.executable, "-m", "jndenc", *map(str, args)], capture_output=True, text=True,
+                              env=env, timeout=300)
+
+    ckpt = tmp_path / "m.keras"
+    r = jndenc("train", "--model", "compact", "--data-dir", tiny, "--checkpoint-path", ckpt, "--epochs", "1",
+               "--input-size", f"{HW[0]}x{HW[1]}", "--linear-only")
+    assert r.returncode == 0, r.stderr
+    r2 = jndenc("test", "--model", "compact", "--data-dir", tiny, "--model-weights-path", ckpt,
+                "--result-path", tmp_path / "r.csv")
+    assert r2.returncode == 0, r2.stderr
+    for err in (r.stderr, r2.stderr):
+        assert not any(x in err for x in ("absl::InitializeLog", "oneDNN", "cuInit", "cuda drivers")), err

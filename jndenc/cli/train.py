@@ -60,7 +60,10 @@ _column = _opt("jnd_column", type=click.IntRange(0, 2), default=None,
 def train(model, data_dir, checkpoint_path, csv_log_path, epochs, batch_size, learning_rate, jnd_column, seed,
           resume, early_stopping, augment, input_size, backbone_weights, linear_only, debug) -> None:
     """Train a JND model on a seed-layout dataset (MTJND's `train`)."""
+    from ..models.tfquiet import import_quietly
     from ..training import train as T
+
+    import_quietly()
 
     res = T.fit(model, data_dir, checkpoint_path, csv_log_path=csv_log_path, epochs=epochs, batch_size=batch_size,
                 learning_rate=learning_rate, jnd_column=jnd_column, seed=seed, resume=resume,
@@ -85,7 +88,10 @@ def train(model, data_dir, checkpoint_path, csv_log_path, epochs, batch_size, le
 @debug_option
 def test(model, data_dir, model_weights_path, result_path, jnd_column, split, debug) -> None:
     """Predict JND levels for every image of a split and write a CSV (MTJND's `test`)."""
+    from ..models.tfquiet import import_quietly
     from ..training import train as T
+
+    import_quietly()
 
     res = T.evaluate(model, data_dir, model_weights_path, result_path, jnd_column=jnd_column, split=split,
                      echo=click.echo)

@@ -32,3 +32,15 @@ def native_stderr_silenced():
         os.dup2(saved, 2)
         os.close(saved)
         os.close(devnull)
+
+
+def import_quietly() -> None:
+    """Import TensorFlow and Keras and look for devices with the chatter silenced, so the commands that train or
+    convert (which import them in many places) print only their own lines; later imports are already done."""
+    with native_stderr_silenced():
+        import keras
+        import tensorflow as tf
+
+        del keras  # imported for its side effects: its own start-up lines
+
+        tf.config.list_physical_devices()  # the CUDA probe's "failed call to cuInit" comes here
