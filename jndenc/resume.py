@@ -15,6 +15,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import shutil
 from pathlib import Path
 
 from . import loop as L
@@ -48,7 +49,24 @@ def work_folder(src: Path, output: Path, plan, **settings) -> Path:
                 "codec": plan.codec, "preset": plan.preset, "cuts": plan.stats.get("cuts"),
                 "returns": plan.stats.get("returns")}
     key = digest(src, decisive, output=os.path.abspath(output), **settings)
-    return output.parent / f"{PREFIX}{key}"
+    return output.parent / f"{PREFIX}{output.name}.{key}"
+
+
+def remove_stale(output: Path, keep: Path) -> None:
+    """Once ``output`` is written, the work folders other settings left for it (an encode stopped, then run again
+    with another option) go too, unless a run holds one."""
+    for other in output.parent.glob(f"{PREFIX}{output.name}.*"):
+        if other == keep or not other.is_dir():
+            continue
+        store = ShotStore(other)
+        try:
+            store.acquire()
+        except UserError:
+            continue
+        try:
+            shutil.rmtree(other, ignore_errors=True)
+        finally:
+            store.release()
 
 
 class ShotStore:

@@ -3,6 +3,7 @@ writing the file an uninterrupted run writes; a second run at the same time is r
 from __future__ import annotations
 
 import json
+import shutil
 import signal
 import subprocess
 import sys
@@ -81,8 +82,15 @@ def test_an_interrupted_encode_resumes_to_the_same_file(four_shots, tmp_path):
     finally:
         holder.release()
 
+    # what an earlier run with other settings left for this output goes once it is written; another output's stays
+    stale, other = out_dir / f"{PREFIX}o.mp4.0123abcd", out_dir / f"{PREFIX}p.mp4.0123abcd"
+    for d in (stale, other):
+        d.mkdir()
+        (d / "shot00000_0.mkv").write_bytes(b"x")
     r = subprocess.run([*cmd[:-3], "--jobs", "2", "--resume", "--json"], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
+    assert not stale.exists() and other.exists()
+    shutil.rmtree(other)
     d = json.loads(r.stdout)
     assert any("taken from a previous run" in n for n in d["notes"]), d["notes"]
     assert out.read_bytes() == ref.read_bytes()
