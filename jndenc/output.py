@@ -37,6 +37,13 @@ def temp_path(dst: Path) -> Path:
 
 def check_paths(src: Path, dst: Path, overwrite: bool) -> None:
     """Refuse anything that could touch the input or clobber a file by surprise."""
+    # the input is read more than once (analysis, then each shot), and the output is checked before it is
+    # renamed into place: neither can be a pipe
+    if str(src) == "-" or (src.exists() and not src.is_dir() and not src.is_file()):
+        raise UserError(f"{src}: the input must be a file (jndenc reads it more than once); save the stream first")
+    if str(dst) == "-" or str(dst).startswith("/dev/std") or (dst.exists() and not dst.is_dir()
+                                                              and not dst.is_file()):
+        raise UserError(f"{dst}: the output must be a file (it is checked, then renamed into place)")
     if dst.exists() and dst.is_dir():
         raise UserError(f"{dst}: output is a directory")
     if src.exists() and dst.exists():

@@ -213,3 +213,12 @@ def test_encode_with_weights_that_are_not_a_model_is_one_line(cut_clip, tmp_path
     r = jndenc("encode", cut_clip, tmp_path / "o.mp4", "--weights", weights, "--mode", "predict")
     assert r.returncode == 2 and needle in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
     assert not (tmp_path / "o.mp4").exists()
+
+
+def test_pipes_are_refused_with_why(cut_clip, tmp_path):
+    r = subprocess.run([sys.executable, "-m", "jndenc", "encode", "-", tmp_path / "o.mp4"], input=b"\x00" * 100,
+                       capture_output=True)
+    assert r.returncode == 2 and b"must be a file" in r.stderr and b"Traceback" not in r.stderr
+    for out in ("-", "/dev/stdout"):
+        r = jndenc("encode", cut_clip, out)
+        assert r.returncode == 2 and "must be a file" in r.stderr and len(r.stderr.strip().splitlines()) == 1
