@@ -350,6 +350,8 @@ def _encode_measured(src: Path, dst: Path, eff: Effort, o: EncodeOptions) -> Enc
     size = dst.stat().st_size
     duration = plan.frames / plan.fps if plan.fps else info.duration
     notes = info.notes + notes + result.notes + list(plan.stats.get("notes", [])) + shotloop.outcome_notes(result)
+    if plan.stats.get("truncated"):  # as the one-pass paths say it: the frames that did not decode are not in it
+        notes.append(f"{plan.stats['truncated']}; encoded the {plan.frames} frames that decode")
     if not verify and result.options.subsample > 1:
         notes.append(f"per-shot VMAF is the loop's measurement ({result.options.measurement()}); --verify measures "
                      "every frame of the finished file")

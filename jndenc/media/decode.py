@@ -40,6 +40,7 @@ class FrameStream(Iterator[DecodedFrame]):
         self.decoded = 0
         self.error: str | None = None
         self.declared: int | None = None
+        self.lead_in = 0  # frame intervals before the first frame that decodes (a capture cut mid-GOP)
 
     def __next__(self) -> DecodedFrame:
         return next(self._frames)
@@ -63,6 +64,9 @@ class FrameStream(Iterator[DecodedFrame]):
         want = max(known) if known else None
         of = f" of {want}" if want is not None else ""
         why = f" ({self.error})" if self.error else ""
+        if self.error is None and self.lead_in >= 2:
+            return (f"{self.path}: {self.decoded}{of} frames decode; the ones before its first key frame cannot (a "
+                    "stream cut mid-GOP)")
         return f"{self.path}: truncated input: decoded {self.decoded}{of} frames{why}"
 
 
@@ -131,8 +135,12 @@ def _decode(path, size, colour, every, threads, out: FrameStream):
         out.declared = stream.frames or None
         index = 0
         tb = float(stream.time_base) if stream.time_base else float("nan")
+        start = stream.start_time
         try:
             for frame in container.decode(stream):
+                if index == 0 and start is not None and frame.pts is not None and stream.average_rate:
+                    # frames lost before the first that decodes: a stream cut mid-GOP, not a file cut short
+                    out.lead_in = max(0, round(float((frame.pts - start) * stream.time_base * stream.average_rate)))
                 out.decoded = index + 1
                 if index % every == 0:
                     t = frame.pts * tb if frame.pts is not None else float("nan")
