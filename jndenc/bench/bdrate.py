@@ -33,6 +33,8 @@ line; `options` (`BenchOptions`), `cache` (clip subsets, the result cache),
 from __future__ import annotations
 
 import argparse
+import importlib
+import json
 import os
 import shutil
 import sys
@@ -43,16 +45,18 @@ from typing import Sequence
 
 from ..errors import JndencError, UserError
 from ..media.clips import list_clips
+from ..media.probe import probe
 from ..media.segments import ENCODER_CHOICES, QUALITY_RANGE, encoder_of
 from ..starts import LOOP_ONLY_CODECS
 from ..progress import bar
+from ..verify import unmeasurable
 from .bd import BD_METHOD, aggregate, ladder_summary
 from .cache import select_clips
 from .match import match_worst_shot
 from ..search import DEFAULT_THRESHOLDS
 from .options import BENCH_EFFORTS, BENCH_MODES, BenchOptions, ModeSpec
 from .points import ClipSource, Runner
-from .report import print_table, run_record, write_results
+from .report import json_document, print_table, run_record, write_results
 
 # re-exported: names that were defined here before the split into the modules above
 from .bd import bd_pair, matched_crf  # noqa: F401
@@ -151,22 +155,37 @@ def _tick(r: Runner, n: int = 1) -> None:
         r.pbar.update(n)
 
 
+def _check_clips(clips: Sequence[Path]) -> None:
+    """Every clip a video VMAF can measure, checked before the first encode: otherwise a bad clip late in a folder
+    stops the run after the clips before it were benchmarked, and one too small for libvmaf fails at its first
+    measurement as an FFmpeg error."""
+    for clip in clips:
+        info = probe(clip, count_frames=False)
+        why = unmeasurable(info.width, info.height)
+        if why:
+            raise UserError(f"{clip}: {why}; every benchmark point is measured with VMAF")
+
+
 def run(inputs: Sequence[str | os.PathLike], out: str | os.PathLike, opts: BenchOptions = BenchOptions()) -> dict:
     """Run the benchmark; writes results.csv, summary.md/json, plots and run.json into ``out``."""
     t0 = time.perf_counter()
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    # the BD numbers come after the first clip's encodes, the plots after the last: without the bench extra the
+    # run stops here (`jndenc.cli.common` names the extra), not after the encodes
+    for extra in ("bjontegaard", "matplotlib"):
+        importlib.import_module(extra)
     if opts.codec not in ENCODER_CHOICES:
         raise UserError(f"codec must be one of {', '.join(ENCODER_CHOICES)}, not {opts.codec!r}")
     encoder_of(opts.codec, opts.encoder)
+    opts.validate()
     specs = [ModeSpec.parse(m) for m in opts.modes]
     bases = {m.mode for m in specs if not m.effort}
     if opts.codec in LOOP_ONLY_CODECS and (bases or any(m.mode == "fast" for m in specs)):
         raise UserError(f"--codec {opts.codec} runs through the shot loop only: --modes balanced and/or thorough")
-    if len(opts.ladder()) < 2:
-        raise UserError("the fixed-CRF ladder needs at least two CRFs")
     all_clips = list_clips(inputs)
     clips = select_clips(all_clips, opts.max_clips)
+    _check_clips(clips)
+    out.mkdir(parents=True, exist_ok=True)
     r = Runner(out, opts)
     if {"predict", "probe", "guided"} & bases:
         r.predictor()  # a model that fails to load stops the run here, before any encode
@@ -256,6 +275,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--no-match", action="store_true", help="skip the matched worst-shot quality encodes")
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--keep-encodes", action="store_true", help="keep encoded files in OUT/_work/enc")
+    p.add_argument("--json", action="store_true",
+                   help="print one JSON object on stdout: summary.json's per-clip and average numbers, every point "
+                        "of results.csv (bytes, VMAF, analysis seconds) and the run's cache counters and timings")
     p.add_argument("-q", "--quiet", action="store_true")
     return p
 
@@ -266,7 +288,7 @@ def options_from_args(a: argparse.Namespace) -> BenchOptions:
                         preset=a.preset, modes=tuple(a.modes), max_frames=a.max_frames or None,
                         max_clips=a.max_clips or None, thresholds=a.thresholds, weights=a.weights,
                         calibration=a.calibration, match=not a.no_match, threads=a.threads,
-                        keep_encodes=a.keep_encodes, quiet=a.quiet)
+                        keep_encodes=a.keep_encodes, quiet=a.quiet or a.json)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -279,7 +301,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("bdrate: interrupted (finished points are cached; rerun to resume)", file=sys.stderr)
         return 130
-    if not a.quiet:
+    if a.json:
+        print(json.dumps(json_document(res, a.out)))
+    elif not a.quiet:
         print_table(res["summary"])
         print(f"results in {a.out}/ (summary.md, results.csv, summary.json, rd_*.png, run.json)")
     return 0

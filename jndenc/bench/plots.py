@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import os
 import re
 from collections import defaultdict
 from pathlib import Path
@@ -20,6 +21,17 @@ def _plt():
 
 def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name)
+
+
+def _save(fig, path: Path) -> None:
+    """The figure as a PNG under a temp name, then renamed: an interrupt mid-save leaves no cut-short image."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        fig.savefig(tmp, dpi=110, format="png")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 _MARKERS = ["o", "s", "^", "D", "v", "P"]
@@ -70,7 +82,7 @@ def clip_plot(clip: str, rows: list[dict], path: Path, summary: dict | None = No
     fig.suptitle(title, fontsize=9)
     axes[0].legend(fontsize=7, loc="lower right")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    _save(fig, path)
     plt.close(fig)
     return path
 
@@ -132,7 +144,7 @@ def overall_plot(rows: list[dict], summary: dict, path: Path) -> Path:
         ax.legend(fontsize=7)
     ax.grid(True, axis="y", alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    _save(fig, path)
     plt.close(fig)
     return path
 
@@ -172,6 +184,6 @@ def scatter_plot(points: dict[str, list[tuple[float, float]]], path: Path, title
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    _save(fig, path)
     plt.close(fig)
     return path

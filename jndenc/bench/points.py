@@ -279,8 +279,12 @@ class Runner:
         attempts after each shot's first."""
         kw = {"effort": effort, "target_jnd": target, "codec": self.opts.codec, "preset": self.opts.preset,
               "encoder": self.opts.encoder}
+        # the fixed ladder's container: x264/x265 points are .mp4, whose overhead over .mkv is a percent or two of a
+        # small clip's bytes, enough to tilt a BD-rate (keyed, so points muxed before into .mkv are not recalled)
+        suffix = ".mkv" if self.opts.codec in LOOP_ONLY_CODECS else ".mp4"
         key = _key("effort", CACHE_VERSION, cs.sha, self.opts.max_frames, sorted(kw.items(), key=str),
-                   self.weights_key, *([self._calib_key] if self._calib_key else []))
+                   self.weights_key, *([self._calib_key] if self._calib_key else []),
+                   *([suffix] if suffix != ".mkv" else []))
         kw["calibration"] = self.opts.calibration
         got: dict = {}
 
@@ -294,7 +298,7 @@ class Runner:
                         "analysis_s": round(extra if r.loop is not None else r.timings["analysis_s"], 3),
                         "attempts_per_shot": r.loop.summary()["attempts_per_shot"] if r.loop else 1.0,
                         "total_s": r.timings["total_s"]})
-        return self._measured(cs, key, ".mkv", f"{effort} jnd{target}", run, got)
+        return self._measured(cs, key, suffix, f"{effort} jnd{target}", run, got)
 
     def _measured(self, cs: ClipSource, key: str, suffix: str, what: str, run, extra: dict,
                   usable=lambda rec: True) -> dict:
@@ -328,7 +332,8 @@ class Runner:
     def point(self, cs: ClipSource, plan, frames: bool = False) -> dict:
         """Encode ``plan`` and measure it, or recall the cached result; ``frames``: the record must have the
         per-frame VMAF (records cached before it was kept are measured again)."""
-        key = _key("encode", CACHE_VERSION, cs.sha, self.opts.max_frames, plan.ffmpeg_args())
+        # x264's output (and every timing) changes with its thread count: --threads is an encoder argument too
+        key = _key("encode", CACHE_VERSION, cs.sha, self.opts.max_frames, plan.ffmpeg_args(self.opts.threads))
         crfs = [z.crf for z in plan.zones]
         got = {"crf": plan.base_crf, "crf_min": min(crfs), "crf_max": max(crfs)}
 

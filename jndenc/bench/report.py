@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import datetime as _dt
+import io
 import json
 import math
 import os
@@ -28,12 +29,24 @@ CSV_COLUMNS = [
 ]
 
 
+def write_text(path: Path, text: str) -> None:
+    """``text`` into ``path`` under a temp name, then renamed: an interrupted write leaves the last run's file (or
+    none), never a cut-short one."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def write_csv(path: Path, rows: list[dict]) -> None:
-    with open(path, "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=CSV_COLUMNS, extrasaction="ignore")
-        w.writeheader()
-        for row in rows:
-            w.writerow({k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()})
+    fh = io.StringIO(newline="")
+    w = csv.DictWriter(fh, fieldnames=CSV_COLUMNS, extrasaction="ignore")
+    w.writeheader()
+    for row in rows:
+        w.writerow({k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()})
+    write_text(path, fh.getvalue())
 
 
 def _f(x, fmt="{:+.1f}") -> str:
@@ -87,7 +100,7 @@ def write_summary_md(path: Path, summary: dict, run: dict) -> None:
                          f"{_f(s.get('bd_psnr'), '{:+.2f}')} | {_f(m.get('target_vmaf_worst_shot'), '{:.1f}')} | "
                          f"{_f(m.get('crf'), '{:.1f}')} | {_f(m.get('rate_diff_pct'), '{:+.1f}%')} |")
     lines += ["", "![overall RD](rd_overall.png)", ""]
-    path.write_text("\n".join(lines))
+    write_text(path, "\n".join(lines))
 
 
 def _versions() -> dict:
@@ -159,11 +172,18 @@ def write_results(out: Path, rows: list[dict], summary: dict, run_info: dict, t0
     """results.csv, summary.json, the RD plots, summary.md and, last, run.json with the final total time
     (seconds since ``t0``, a `time.perf_counter` reading)."""
     write_csv(out / "results.csv", rows)
-    (out / "summary.json").write_text(json.dumps(_json_safe(summary), indent=1))
+    write_text(out / "summary.json", json.dumps(_json_safe(summary), indent=1))
     plots.rd_plots(rows, summary, out)
     write_summary_md(out / "summary.md", summary, run_info)
     run_info["timings"]["total_s"] = round(time.perf_counter() - t0, 2)
-    (out / "run.json").write_text(json.dumps(_json_safe(run_info), indent=1))
+    write_text(out / "run.json", json.dumps(_json_safe(run_info), indent=1))
+
+
+def json_document(res: dict, out: str | os.PathLike) -> dict:
+    """What ``--json`` prints: the summary, every point as results.csv has it, and the run's record."""
+    # results.csv's empty cells (a fixed-CRF point has no target or margin) are nulls here
+    points = [{k: (None if row.get(k) == "" else row.get(k)) for k in CSV_COLUMNS} for row in res["rows"]]
+    return _json_safe({"out": str(out), "summary": res["summary"], "points": points, "run": res["run"]})
 
 
 def _json_safe(x):

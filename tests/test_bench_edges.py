@@ -1,0 +1,123 @@
+"""`jndenc bench bdrate` where a video engineer first runs it: mistakes on the command line and among the clips,
+what a rerun recalls, the container every point is measured in, --json, and outputs written whole."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("bjontegaard")
+pytest.importorskip("matplotlib")
+
+from conftest import ffmpeg  # noqa: E402
+from jndenc.bench import bdrate  # noqa: E402
+from jndenc.bench.options import BenchOptions  # noqa: E402
+from jndenc.bench.report import write_text  # noqa: E402
+
+
+def _main(capsys, *argv) -> tuple[int, str, str]:
+    code = bdrate.main([str(a) for a in argv])
+    got = capsys.readouterr()
+    return code, got.out, got.err
+
+
+@pytest.mark.parametrize("args, says", [
+    (["--thresholds", "90"], "--thresholds"),  # was an internal IndexError once the search ladder was planned
+    (["--thresholds", "80,85,90"], "--thresholds"),  # rising: JND1 would be the worst quality
+    (["--max-clips", "-1"], "--max-clips"),  # was an internal ValueError from numpy
+    (["--max-frames", "-3"], "--max-frames"),  # was taken as the whole clip
+    (["--threads", "0"], "--threads"),
+    (["--crf-ladder", "23,23"], "two different CRFs"),  # one point: every BD-rate n/a
+    (["--crf-ladder", "10,80"], "libx264's CRF range 0..51"),  # was 'plan: shots[0] has CRF 80.0' after the cut
+    (["--codec", "av1", "--modes", "balanced", "--crf-ladder", "30,70"], "libsvtav1's CRF range 1..63"),
+    (["--targets", "0,2"], "--targets"),
+])
+def test_bad_options_are_one_line_before_anything_is_written(cut_clip, tmp_path, capsys, args, says):
+    out = tmp_path / "out"
+    code, stdout, err = _main(capsys, cut_clip, "--out", out, "--modes", "search", *args)
+    assert code == 2 and says in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert not out.exists()
+
+
+def test_clips_that_cannot_be_measured_are_refused_before_the_first_encode(cut_clip, tmp_path, capsys):
+    clips = tmp_path / "clips"
+    clips.mkdir()
+    shutil.copy(cut_clip, clips / "a.mp4")
+    # sorted after a.mp4: it used to stop the run only once a.mp4 had been encoded and measured
+    (clips / "b.mp4").write_bytes(b"not a video")
+    out = tmp_path / "out"
+    code, _, err = _main(capsys, clips, "--out", out, "--modes", "search")
+    assert code == 2 and "b.mp4" in err and "not a video" in err
+    assert not out.exists()
+
+    tiny = tmp_path / "tiny.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=16x16:rate=25:duration=1", "-c:v", "libx264", str(tiny))
+    code, _, err = _main(capsys, tiny, "--out", out, "--modes", "search")
+    # was 'FFmpeg failed while measuring VMAF of OUT/_work/enc/....mp4', exit 1
+    assert code == 2 and "too small for VMAF" in err and "tiny.mp4" in err
+    assert not out.exists()
+
+
+def test_changing_threads_encodes_the_points_again(cut_clip, tmp_path):
+    # x264's output and every timing change with its thread count; a rerun with --threads 1 recalled points
+    # encoded with the default threads and reported them under threads=1
+    opts = dict(crf_ladder=(23, 28), modes=(), preset="ultrafast", max_frames=10, match=False, quiet=True)
+    first = bdrate.run([cut_clip], tmp_path, BenchOptions(**opts))
+    assert first["run"]["counters"]["encodes"] == 2
+    one = bdrate.run([cut_clip], tmp_path, BenchOptions(**opts, threads=1))
+    assert one["run"]["counters"]["encodes"] == 2 and one["run"]["counters"]["encode_hits"] == 0
+    again = bdrate.run([cut_clip], tmp_path, BenchOptions(**opts, threads=1))
+    assert again["run"]["counters"]["encodes"] == 0 and again["run"]["counters"]["encode_hits"] == 2
+
+
+def test_json_is_one_document_and_effort_points_share_the_fixed_ladders_container(cut_clip, tmp_path, capsys):
+    out = tmp_path / "out"
+    code, stdout, err = _main(capsys, cut_clip, "--out", out, "--modes", "fast", "--targets", "1,2",
+                              "--crf-ladder", "23,30", "--max-frames", "25", "--preset", "ultrafast", "--no-match",
+                              "--keep-encodes", "--json")
+    assert code == 0, err
+    doc = json.loads(stdout)  # the whole of stdout: no table, no 'results in' line
+    lad = doc["summary"]["per_clip"][0]["ladders"]["jndenc-fast"]
+    for key in ("bd_rate_vmaf", "bd_rate_psnr", "jnd1_vmaf_worst_shot", "analysis_s"):
+        assert key in lad
+    assert isinstance(lad["jnd1_vmaf_worst_shot"], float) and lad["analysis_s"] >= 0
+    assert "jndenc-fast" in doc["summary"]["ladders"]
+    pts = doc["points"]
+    assert {p["ladder"] for p in pts} == {"fixed-crf", "jndenc-fast"}
+    assert all(p["bytes"] > 0 for p in pts)
+    assert all(p["target_jnd"] is None for p in pts if p["ladder"] == "fixed-crf")
+    assert doc["run"]["counters"]["encodes"] == 4
+    # an effort point was muxed into .mkv against the fixed ladder's .mp4: a percent or two of a small clip's
+    # bytes in the effort ladder's favour
+    encs = list((out / "_work" / "enc").iterdir())
+    assert encs and {p.suffix for p in encs} == {".mp4"}
+    sizes = {p.stat().st_size for p in encs}
+    assert all(p["bytes"] in sizes for p in pts if p["ladder"] == "jndenc-fast")
+
+
+def test_a_missing_bench_extra_is_refused_before_the_first_encode(cut_clip, tmp_path):
+    out = tmp_path / "out"
+    code = ("import sys; sys.modules['bjontegaard'] = None\n"  # as where the [bench] extra is not installed
+            "from jndenc.cli import main; main()")
+    r = subprocess.run([sys.executable, "-c", code, "bench", "bdrate", str(cut_clip), "--out", str(out),
+                        "--modes", "search", "--max-frames", "10"], capture_output=True, text=True, timeout=120,
+                       env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    assert r.returncode == 2 and "pip install 'jndenc[bench]'" in r.stderr and "Traceback" not in r.stderr
+    assert not out.exists()  # it used to say so only after the first clip's encodes
+
+
+def test_an_output_is_replaced_whole_or_left_as_it_was(tmp_path):
+    path = tmp_path / "summary.json"
+    path.write_text('{"old": 1}')
+    with pytest.raises(UnicodeEncodeError):
+        write_text(path, '{"new": "\ud800"}')  # fails once the file is open, as an interrupt would
+    assert path.read_text() == '{"old": 1}'
+    assert [p.name for p in Path(tmp_path).iterdir()] == ["summary.json"]
+    write_text(path, "{}")
+    assert path.read_text() == "{}"
