@@ -36,28 +36,42 @@ def calibrate(clips, out, codec, encoder, x264_crfs, codec_crfs, preset, max_fra
     Use the result with `jndenc encode --codec CODEC --calibration FILE` (and `jndenc bench bdrate`). Measure on
     clips like the ones you will encode; the shipped AV1 and VP9 lines come from seven training clips.
     """
-    from ..calibrate import DEFAULT_X264_CRFS, calibrate as run, calibrate_scale
-
-    def note(msg: str) -> None:
-        if not quiet:
-            click.echo(f"calibrate: {msg}", err=True)
+    from ..calibrate import DEFAULT_X264_CRFS, SCALE_GRIDS, calibrate as run, calibrate_scale, scale_key, x265_grid
+    from ..media.clips import list_clips
+    from ..progress import bar
 
     if encoder and codec != "av1":
         raise click.UsageError(f"--encoder picks an AV1 encoder; --codec {codec} has one")
-    if codec != "x265":
-        res = calibrate_scale(clips, out, codec=codec, encoder=encoder, preset=preset,
-                              max_frames=120 if max_frames is None else (max_frames or None), x264_crfs=x264_crfs,
-                              codec_crfs=codec_crfs, on_encode=note)
-        if not quiet:
-            a, b = res["x264_to_codec"]
-            click.echo(f"{res['key']} CRF = {a:+.2f} + {b:.3f} x x264 CRF ({res['points']} points, mean error of "
-                       f"the line {res['mae_of_fit']:.2f})")
-            click.echo(f"wrote {out} ({len(res['clips'])} clips, {res['seconds']:.0f}s)")
-        return
-    res = run(clips, out, x264_crfs=x264_crfs or DEFAULT_X264_CRFS, x265_crfs=codec_crfs, preset=preset,
-              max_frames=60 if max_frames is None else (max_frames or None), threads=threads, on_encode=note)
+    if codec == "x265":
+        x264_crfs = x264_crfs or DEFAULT_X264_CRFS
+        grids = (x264_crfs, codec_crfs or x265_grid(x264_crfs))  # x265's grows where a clip needs it: a floor
+    else:
+        grids = (x264_crfs or SCALE_GRIDS["x264"], codec_crfs or SCALE_GRIDS[scale_key(codec, encoder)])
+    total = len(list_clips(clips)) * sum(len(g) for g in grids)
+    with bar(total, f"calibrating {codec}", quiet, unit="encode") as pb:
+        def step(msg: str) -> None:
+            pb.set_postfix_str(msg)
+            pb.update(1)
+
+        if codec == "x265":
+            res = run(clips, out, x264_crfs=x264_crfs, x265_crfs=codec_crfs, preset=preset,
+                      max_frames=60 if max_frames is None else (max_frames or None), threads=threads, on_encode=step)
+        else:
+            res = calibrate_scale(clips, out, codec=codec, encoder=encoder, preset=preset,
+                                  max_frames=120 if max_frames is None else (max_frames or None),
+                                  x264_crfs=x264_crfs, codec_crfs=codec_crfs, on_encode=step)
     if not quiet:
-        click.echo(f"{'x264 CRF':>8} {'x265 offset':>11}")
-        for c, o in res["x265_offsets"]:
-            click.echo(f"{c:8g} {o:+11.2f}")
-        click.echo(f"wrote {out} ({len(res['per_clip_offsets'])} clips, {res['seconds']:.0f}s)")
+        _print(res, out)
+
+
+def _print(res: dict, out) -> None:
+    if "x264_to_codec" in res:
+        a, b = res["x264_to_codec"]
+        click.echo(f"{res['key']} CRF = {a:+.2f} + {b:.3f} x x264 CRF ({res['points']} points, mean error of "
+                   f"the line {res['mae_of_fit']:.2f})")
+        click.echo(f"wrote {out} ({len(res['clips'])} clips, {res['seconds']:.0f}s)")
+        return
+    click.echo(f"{'x264 CRF':>8} {'x265 offset':>11}")
+    for c, o in res["x265_offsets"]:
+        click.echo(f"{c:8g} {o:+11.2f}")
+    click.echo(f"wrote {out} ({len(res['per_clip_offsets'])} clips, {res['seconds']:.0f}s)")
