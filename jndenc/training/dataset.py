@@ -19,6 +19,7 @@ import os
 import platform
 import shutil
 import threading
+import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -292,5 +293,5 @@ def build(clips_dirs: str | os.PathLike | Sequence[str | os.PathLike], out_dir: 
                 b.label_clip(clip, hashes[clip.name], done, pbar)
                 usable.append(clip)
             except JndencError as exc:  # one unusable clip does not stop the build
-                print(f"jndenc: skipping {clip.name}: {exc}", flush=True)
+                print(f"jndenc: skipping {clip.name}: {exc}", file=sys.stderr, flush=True)  # stdout: the counts
     return b.write_layout(usable, hashes, time.perf_counter() - t0, parents)
