@@ -18,8 +18,8 @@ import json
 import os
 import platform
 import shutil
-import threading
 import sys
+import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
