@@ -64,6 +64,30 @@ def test_clips_that_cannot_be_measured_are_refused_before_the_first_encode(cut_c
     assert not out.exists()
 
 
+def test_an_out_that_is_a_file_is_one_line(cut_clip, tmp_path, capsys):
+    f = tmp_path / "results"
+    f.write_text("")
+    for out in (f, f / "sub"):  # was an internal FileExistsError / NotADirectoryError
+        code, _, err = _main(capsys, cut_clip, "--out", out, "--modes", "search")
+        assert code == 2 and str(out) in err and err.count("\n") == 1
+
+
+def test_two_clips_of_one_name_are_refused_and_a_clip_given_twice_counts_once(cut_clip, tmp_path, capsys):
+    other = tmp_path / "other"
+    other.mkdir()
+    ffmpeg("-f", "lavfi", "-i", "mandelbrot=size=160x120:rate=25", "-frames:v", "10", "-c:v", "libx264",
+           str(other / cut_clip.name))
+    out = tmp_path / "out"
+    # both were benchmarked, then drawn into one rd_cuts.png and reported as two rows named cuts.mp4
+    code, _, err = _main(capsys, cut_clip, other / cut_clip.name, "--out", out, "--modes", "search")
+    assert code == 2 and "two clips named cuts.mp4" in err and not out.exists()
+    # a folder and a clip in it: the clip once, not twice in every mean
+    res = bdrate.run([other, other / cut_clip.name], out,
+                     BenchOptions(crf_ladder=(23, 28), modes=(), preset="ultrafast", max_frames=5, match=False,
+                                  quiet=True))
+    assert res["summary"]["clips"] == 1 and len(res["rows"]) == 2
+
+
 def test_changing_threads_encodes_the_points_again(cut_clip, tmp_path):
     # x264's output and every timing change with its thread count; a rerun with --threads 1 recalled points
     # encoded with the default threads and reported them under threads=1

@@ -155,6 +155,21 @@ def _tick(r: Runner, n: int = 1) -> None:
         r.pbar.update(n)
 
 
+def _distinct(clips: Sequence[Path]) -> list[Path]:
+    """Each clip once (a folder and a file in it both given), and no two clips of one name: results.csv, the
+    summaries and the per-clip plots name a clip by its file name, so two would share one plot and one row label."""
+    seen: dict[Path, Path] = {}
+    for c in clips:
+        seen.setdefault(Path(c).resolve(), Path(c))
+    by_name: dict[str, Path] = {}
+    for c in seen.values():
+        if c.name in by_name:
+            raise UserError(f"two clips named {c.name} ({by_name[c.name]}, {c}): the results name clips by file "
+                            "name; rename one or run them apart")
+        by_name[c.name] = c
+    return list(seen.values())
+
+
 def _check_clips(clips: Sequence[Path]) -> None:
     """Every clip a video VMAF can measure, checked before the first encode: otherwise a bad clip late in a folder
     stops the run after the clips before it were benchmarked, and one too small for libvmaf fails at its first
@@ -182,10 +197,15 @@ def run(inputs: Sequence[str | os.PathLike], out: str | os.PathLike, opts: Bench
     bases = {m.mode for m in specs if not m.effort}
     if opts.codec in LOOP_ONLY_CODECS and (bases or any(m.mode == "fast" for m in specs)):
         raise UserError(f"--codec {opts.codec} runs through the shot loop only: --modes balanced and/or thorough")
-    all_clips = list_clips(inputs)
+    all_clips = _distinct(list_clips(inputs))
     clips = select_clips(all_clips, opts.max_clips)
     _check_clips(clips)
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out} is a file, not a results folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a parent that is a file, no permission
+        raise UserError(f"--out {out}: cannot make the results folder ({exc.strerror or exc})") from None
     r = Runner(out, opts)
     if {"predict", "probe", "guided"} & bases:
         r.predictor()  # a model that fails to load stops the run here, before any encode
