@@ -36,6 +36,7 @@ def _main(capsys, *argv) -> tuple[int, str, str]:
     (["--crf-ladder", "10,80"], "libx264's CRF range 0..51"),  # was 'plan: shots[0] has CRF 80.0' after the cut
     (["--codec", "av1", "--modes", "balanced", "--crf-ladder", "30,70"], "libsvtav1's CRF range 1..63"),
     (["--targets", "0,2"], "--targets"),
+    (["--codec", "x265", "--calibration", "nope.json"], "nope.json: no such file"),  # was internal FileNotFoundError
 ])
 def test_bad_options_are_one_line_before_anything_is_written(cut_clip, tmp_path, capsys, args, says):
     out = tmp_path / "out"

@@ -1,6 +1,7 @@
 """The BD-rate benchmark's options, on their own so every bench module can import them without a cycle."""
 from __future__ import annotations
 
+import os
 from dataclasses import asdict, dataclass
 
 BENCH_MODES = ("predict", "probe", "guided", "search")
@@ -67,6 +68,9 @@ class BenchOptions:
                                ("--threads", self.threads, 1)):
             if v is not None and v < least:
                 raise UserError(f"{name} must be {least} or more, not {v}")
+        if self.calibration is not None and not os.path.isfile(self.calibration):
+            # it is hashed into the cache keys before anything reads it
+            raise UserError(f"--calibration {self.calibration}: no such file")
         bad = [t for t in self.targets if t not in (1, 2, 3)]
         if not self.targets or bad:
             raise UserError(f"--targets: JND levels 1, 2 or 3, not {','.join(map(str, bad)) or 'none'}")
