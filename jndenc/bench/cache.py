@@ -17,8 +17,9 @@ import numpy as np
 
 # raised when encodes change for the same key: 2, AV1 and VP9 segments at x264's key-frame interval; 3, balanced
 # measures on every 5th frame; 4, on every 3rd, rechecked by its standard error, SVT-AV1 with quantisation matrices;
-# 5, SVT-AV1 with its screen-content tools on every frame; 6, without them again; 7, secant steps limited
-CACHE_VERSION = 7
+# 5, SVT-AV1 with its screen-content tools on every frame; 6, without them again; 7, secant steps limited; 8, a
+# point's bytes are its video stream's (the file's before)
+CACHE_VERSION = 8
 
 
 def _key(*parts) -> str:

@@ -30,6 +30,7 @@ from ..pipeline import load_calibration
 from ..planner import PlanOptions, make_plan
 from ..planner import fixed_plan as fixed_crf_plan
 from ..predictor import default_weights_candidates, default_weights_path
+from ..media.decode import count_packets
 from ..media.runner import run_ffmpeg
 from ..media.segments import SegmentCodec, codec_args, encoder_of, encoder_threads
 from ..search import DEFAULT_THRESHOLDS
@@ -320,7 +321,9 @@ class Runner:
         tm = time.perf_counter()
         m = measure(dst, src, cs.info, self.opts.threads)
         m["measure_s"] = round(time.perf_counter() - tm, 3)
-        size = dst.stat().st_size
+        # the video stream's bytes, not the file's: containers differ in overhead (Matroska's is smaller than
+        # MP4's by a share that grows on short clips), and a ladder must not win by its container
+        size = count_packets(dst).bytes
         dur = cs.info["frames"] / cs.info["fps"]
         rec = {"bytes": size, "bitrate_kbps": size * 8 / 1000 / dur, "encode_s": round(encode_s, 3), **extra, **m}
         if not self.opts.keep_encodes:
