@@ -34,7 +34,7 @@ from .media.ffbin import require
 from .media.segments import encoder_of
 from .pipeline import plan as make_plan_for
 from .planner import CODECS, Plan
-from .search import DEFAULT_THRESHOLDS
+from .search import DEFAULT_THRESHOLDS, check_thresholds
 from . import verify as V
 from .media.probe import VideoInfo, probe
 from .progress import FrameCounter, bar
@@ -155,6 +155,7 @@ def checked(o: EncodeOptions) -> tuple[EncodeOptions, Effort | None]:
         starts.codec_scale(o.codec.codec, o.codec.encoder, o.codec.calibration)
     if effort is None or effort.loop is None:
         _one_pass_allowed(o)
+    check_thresholds(o.trials.thresholds, o.trials.metric)
     if (o.expert.ensure or o.expert.tighten) and o.outputs.verify is False:
         raise UserError("--ensure and --tighten measure the output: they cannot run with --no-verify")
     return o, effort

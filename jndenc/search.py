@@ -27,6 +27,22 @@ from .media.quality import compare
 from .media.runner import run_ffmpeg
 
 DEFAULT_THRESHOLDS = (94.0, 88.0, 82.0)
+_METRIC_TOP = {"vmaf": 100.0, "psnr": 100.0, "ssim": 1.0}
+
+
+def check_thresholds(thresholds: Sequence[float], metric: str = "vmaf", flag: str = "--thresholds") -> None:
+    """Refuse thresholds that define no JND levels: one per level (T1, T2, T3), each below the last (JND level k is
+    the CRF where quality falls below T_k), within the metric's scale."""
+    th = tuple(float(t) for t in thresholds)
+    top = _METRIC_TOP.get(metric, 100.0)
+    if len(th) != len(DEFAULT_THRESHOLDS) or any(not 0 < t <= top for t in th) or any(a <= b for a, b in zip(th, th[1:])):
+        from .errors import UserError
+
+        raise UserError(f"{flag}: {len(DEFAULT_THRESHOLDS)} falling {metric.upper()} values within 0..{top:g} "
+                        f"(T1,T2,T3 as {','.join(f'{t:g}' for t in DEFAULT_THRESHOLDS)} for VMAF), "
+                        f"not {','.join(f'{t:g}' for t in th)}")
+
+
 T = TypeVar("T")
 R = TypeVar("R")
 

@@ -222,3 +222,10 @@ def test_pipes_are_refused_with_why(cut_clip, tmp_path):
     for out in ("-", "/dev/stdout"):
         r = jndenc("encode", cut_clip, out)
         assert r.returncode == 2 and "must be a file" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("thresholds", ["90", "80,85,90", "94,88,0", "94,94,88"])
+def test_thresholds_that_define_no_jnd_levels_are_refused(cut_clip, tmp_path, thresholds):
+    r = jndenc("encode", cut_clip, tmp_path / "o.mp4", "--mode", "search", "--thresholds", thresholds)
+    assert r.returncode == 2 and "--thresholds" in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert not (tmp_path / "o.mp4").exists()

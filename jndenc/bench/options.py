@@ -62,7 +62,7 @@ class BenchOptions:
         """Refuse a bad option before the first encode: left to the run, it fails clips into it (or misleads)."""
         from ..errors import UserError
         from ..media.segments import QUALITY_RANGE, encoder_of
-        from ..search import DEFAULT_THRESHOLDS
+        from ..search import check_thresholds
 
         for name, v, least in (("--max-frames", self.max_frames, 0), ("--max-clips", self.max_clips, 0),
                                ("--threads", self.threads, 1)):
@@ -75,13 +75,7 @@ class BenchOptions:
         if not self.targets or bad:
             raise UserError(f"--targets: JND levels 1, 2 or 3, not {','.join(map(str, bad)) or 'none'}")
         if self.thresholds is not None:
-            th = tuple(self.thresholds)
-            # JND level k is the CRF where quality falls below T_k: one threshold per level, each below the last
-            if (len(th) != len(DEFAULT_THRESHOLDS) or any(not 0 < t <= 100 for t in th)
-                    or any(a <= b for a, b in zip(th, th[1:]))):
-                raise UserError(f"--thresholds: {len(DEFAULT_THRESHOLDS)} falling VMAF values within 0..100 "
-                                f"(T1,T2,T3 as {','.join(f'{t:g}' for t in DEFAULT_THRESHOLDS)}), "
-                                f"not {','.join(f'{t:g}' for t in th)}")
+            check_thresholds(self.thresholds)
         enc = encoder_of(self.codec, self.encoder)
         lo, hi = QUALITY_RANGE[enc]
         ladder = self.ladder()
