@@ -293,7 +293,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--weights", default=None, help="model weights for predict mode")
     p.add_argument("--calibration", default=None, help="`jndenc calibrate` file: x265 offsets, or the AV1/VP9 scale")
     p.add_argument("--no-match", action="store_true", help="skip the matched worst-shot quality encodes")
-    p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--threads", type=int, default=None,
+                   help="encoder threads of the fixed ladder and the one-pass modes (the effort levels' segments "
+                        "take theirs from the resolution, so their output never depends on it)")
     p.add_argument("--keep-encodes", action="store_true", help="keep encoded files in OUT/_work/enc")
     p.add_argument("--json", action="store_true",
                    help="print one JSON object on stdout: summary.json's per-clip and average numbers, every point "
