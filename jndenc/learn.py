@@ -13,6 +13,7 @@ keeps them in its journal, and `StartLearner` is the object a pipeline holds bet
 from __future__ import annotations
 
 import json
+import numbers
 import os
 import statistics
 from dataclasses import asdict, dataclass
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from . import loop as L
+from .errors import UserError
 
 # Pseudo-files of residual 0 the mean is shrunk with: the correction after one file is half its residual, after
 # three three quarters. Set before any series was measured (not tuned; benchmarks/batch_learning.py reports it)
@@ -113,7 +115,10 @@ class StartLearner:
 
     def __init__(self, files: Iterable[Sequence[ShotLabel]] = (), *, prior: float = PRIOR_FILES) -> None:
         self.files: list[list[ShotLabel]] = [list(f) for f in files]
-        self.prior = prior
+        # a negative prior divides by zero (or flips the sign of) the correction at the first files
+        if isinstance(prior, bool) or not isinstance(prior, numbers.Real) or not prior >= 0:
+            raise ValueError(f"prior must be a number of pseudo-files >= 0, not {prior!r}")
+        self.prior = float(prior)
 
     def offset(self) -> float:
         return offset(self.files, prior=self.prior)
@@ -126,7 +131,16 @@ class StartLearner:
 
     @classmethod
     def from_dict(cls, d: dict) -> "StartLearner":
-        return cls(([ShotLabel.from_dict(x) for x in f] for f in d.get("files", [])), prior=d.get("prior", PRIOR_FILES))
+        """The learner `to_dict` kept; a `UserError` for anything else (a file of the wrong kind, a hand edit)."""
+        try:
+            if not isinstance(d, dict):
+                raise TypeError(f"expected {{'prior': ..., 'files': [...]}}, got {type(d).__name__}")
+            if not isinstance(d.get("files", []), list):
+                raise TypeError(f"'files' must be a list of files' label lists, not {type(d['files']).__name__}")
+            return cls(([ShotLabel.from_dict(x) for x in f] for f in d.get("files", [])),
+                       prior=d.get("prior", PRIOR_FILES))
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise UserError(f"not a StartLearner's to_dict() ({type(exc).__name__}: {exc})") from None
 
 
 def load(path: str | os.PathLike) -> StartLearner:
@@ -136,9 +150,9 @@ def load(path: str | os.PathLike) -> StartLearner:
         return StartLearner()
     try:
         return StartLearner.from_dict(json.loads(p.read_text()))
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        from .errors import UserError
-
+    except UserError as exc:
+        raise UserError(f"{p}: {exc}") from None
+    except (OSError, ValueError) as exc:
         raise UserError(f"{p}: not a start-learning file ({exc})") from None
 
 

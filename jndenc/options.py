@@ -8,17 +8,56 @@ from these classes.
 """
 from __future__ import annotations
 
+import difflib
+import numbers
 import os
 from dataclasses import dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Any, Sequence
 
 from .analyze import ShotOptions
+from .errors import UserError
 from .guided import GuidedOptions
+from .media.segments import ENCODER_CHOICES
 from .planner import Plan, PlanOptions
 from .search import DEFAULT_THRESHOLDS
 
 if TYPE_CHECKING:
     from .learn import StartLearner
+
+
+# What each simple annotation admits; the CLI's flags type their values, the API's keywords arrive as given
+_KINDS = {"int": (numbers.Integral, "an integer"), "float": (numbers.Real, "a number"), "str": (str, "a string"),
+          "str | os.PathLike": ((str, os.PathLike), "a path")}
+# the ranges the CLI's flags hold the same options to (`jndenc.cli.encode`)
+_RANGES = {"target_vmaf": (20, 100), "jobs": (1, None), "threads": (0, None), "compare_crf": (0, 51)}
+
+
+def _value(name: str, annotation: str, v):
+    """``v`` as the field ``name`` (annotated ``annotation``) takes it. A value of the wrong kind (a str where a
+    number goes) is a TypeError that names the keyword, one out of the CLI's range a one-line `UserError`: either
+    failed deep inside the encode, some only after the output was written (``compare_crf="23"``), or ran on in
+    silence (``target_vmaf=120``)."""
+    kind = annotation.removesuffix(" | None")
+    if v is None and annotation.endswith(" | None"):
+        return v
+    if kind in _KINDS:
+        want, words = _KINDS[kind]
+        if isinstance(v, bool) and kind != "str" or not isinstance(v, want):
+            raise TypeError(f"{name} takes {words}, not {type(v).__name__} {v!r}")
+        if isinstance(v, numbers.Number) and type(v) not in (int, float):
+            v = int(v) if kind == "int" else float(v)  # a NumPy scalar: the result's to_dict() must stay JSON
+    lo, hi = _RANGES.get(name, (None, None))
+    if not ((lo is None or v >= lo) and (hi is None or v <= hi)):
+        raise UserError(f"{name} must be {f'at least {lo}' if hi is None else f'within {lo}..{hi}'} (got {v})")
+    return v
+
+
+def _checked(group) -> None:
+    for f in fields(group):
+        v = getattr(group, f.name)
+        w = _value(f.name, f.type, v)
+        if w is not v:
+            object.__setattr__(group, f.name, w)
 
 
 @dataclass(frozen=True)
@@ -27,6 +66,9 @@ class Aim:
 
     target_jnd: int = PlanOptions.target_jnd
     target_vmaf: float | None = None
+
+    def __post_init__(self) -> None:
+        _checked(self)
 
 
 @dataclass(frozen=True)
@@ -40,6 +82,12 @@ class Work:
     resume: bool = False  # finished shots kept when the encode stops, and taken up again (`jndenc.resume`)
     start_offset: float | None = None  # x264 CRF steps added to every first attempt
     learner: StartLearner | None = None  # supplies the offset and learns the shots (`jndenc.learn`)
+
+    def __post_init__(self) -> None:
+        _checked(self)
+        if self.learner is not None and not (hasattr(self.learner, "offset") and hasattr(self.learner, "add")):
+            raise TypeError(f"learner takes a jndenc.StartLearner (StartLearner.from_dict for a saved one), not "
+                            f"{type(self.learner).__name__}")
 
 
 @dataclass(frozen=True)
@@ -55,6 +103,14 @@ class Codec:
     enc: Sequence[str] = ()  # the user's own encoder options, KEY=VALUE (`jndenc.media.enc_params`)
     threads: int | None = None  # one-pass encoder threads (the loop's follow the resolution)
 
+    def __post_init__(self) -> None:
+        _checked(self)
+        if self.codec not in ENCODER_CHOICES:  # else a KeyError from deep inside the encode
+            raise UserError(f"codec must be one of {', '.join(ENCODER_CHOICES)}, not {self.codec!r}")
+        if isinstance(self.enc, (str, bytes)) or not all(isinstance(x, str) for x in self.enc):
+            # a bare str would be read one character at a time
+            raise TypeError(f"enc takes a list of KEY=VALUE strings, e.g. ['g=48', 'maxrate=6M'], not {self.enc!r}")
+
 
 @dataclass(frozen=True)
 class Expert:
@@ -68,6 +124,12 @@ class Expert:
     ensure: bool = False
     tighten: bool = False
     plan: Plan | str | os.PathLike | None = None  # replayed instead of analysing
+
+    def __post_init__(self) -> None:
+        _checked(self)
+        if self.plan is not None and not isinstance(self.plan, (Plan, str, os.PathLike)):
+            raise TypeError(f"plan takes a Plan or a saved plan's path (Plan.from_dict for a dict), not "
+                            f"{type(self.plan).__name__}")
 
     def chosen(self) -> list[str]:
         """The expert options set, as the flags a user would have typed (an effort level excludes them)."""
@@ -90,6 +152,9 @@ class AnalysisOptions:
     sample_every: int | None = None  # None: two frames per second
     shot_options: ShotOptions = field(default_factory=ShotOptions)
 
+    def __post_init__(self) -> None:
+        _checked(self)
+
 
 @dataclass(frozen=True)
 class Trials:
@@ -106,6 +171,9 @@ class Trials:
     guided_start: str = GuidedOptions.start
     prior: Any = None  # guided mode: per-shot JND1..3 (or one JND1) to start from instead of the model
 
+    def __post_init__(self) -> None:
+        _checked(self)
+
 
 @dataclass(frozen=True)
 class Outputs:
@@ -118,10 +186,14 @@ class Outputs:
     compare_crf: float | None = None
     plan_out: str | os.PathLike | None = None
 
+    def __post_init__(self) -> None:
+        _checked(self)
+
 
 _GROUPS = {"aim": Aim, "work": Work, "codec": Codec, "expert": Expert, "analysis": AnalysisOptions, "trials": Trials,
            "outputs": Outputs}
 _GROUP_OF = {f.name: g for g, cls in _GROUPS.items() for f in fields(cls)}
+_FIELDS = {f.name: f for cls in _GROUPS.values() for f in fields(cls)}
 # the planner's keywords (`jndenc.pipeline.analyse_and_plan`) and the group each comes from
 PLAN_KEYS = ("mode", "crf", "codec", "preset", "calibration", "target_jnd", "margin", "confidence", "min_crf",
              "max_crf", "granularity", "weights", "predictor", "sample_every", "shot_options", "thresholds", "metric",
@@ -143,9 +215,7 @@ class EncodeOptions:
     @classmethod
     def from_kwargs(cls, **kwargs) -> "EncodeOptions":
         """The groups from flat keywords (`jndenc.encode`'s): each name belongs to one group."""
-        unknown = sorted(set(kwargs) - set(_GROUP_OF))
-        if unknown:
-            raise TypeError(f"unexpected keyword argument(s): {', '.join(unknown)}")
+        _known(kwargs)
         per: dict[str, dict] = {}
         for k, v in kwargs.items():
             per.setdefault(_GROUP_OF[k], {})[k] = v
@@ -153,6 +223,7 @@ class EncodeOptions:
 
     def with_(self, **kwargs) -> "EncodeOptions":
         """A copy with some fields (flat names, as in `from_kwargs`) changed."""
+        _known(kwargs)
         per: dict[str, dict] = {}
         for k, v in kwargs.items():
             per.setdefault(_GROUP_OF[k], {})[k] = v
@@ -164,3 +235,21 @@ class EncodeOptions:
         if out["mode"] is None:
             del out["mode"]
         return out
+
+
+def _known(kwargs: dict) -> None:
+    """A misspelt keyword is a TypeError that names it and what was probably meant, or every keyword there is."""
+    unknown = sorted(set(kwargs) - set(_GROUP_OF))
+    if not unknown:
+        return
+    close = {k: difflib.get_close_matches(k, _GROUP_OF, n=1) for k in unknown}
+    hint = "; ".join(f"{k!r}: did you mean {m[0]!r}?" for k, m in close.items() if m)
+    raise TypeError(f"unexpected keyword argument(s): {', '.join(unknown)} "
+                    f"({hint or 'the keywords are ' + ', '.join(sorted(_GROUP_OF))})")
+
+
+def check_keywords(kwargs: dict) -> None:
+    """Keywords named as the groups' fields (`jndenc.plan`'s), checked as the groups check theirs."""
+    for k, v in kwargs.items():
+        if k in _FIELDS:
+            _value(k, _FIELDS[k].type, v)

@@ -23,7 +23,7 @@ from .guided import GuidedOptions
 from .media.probe import VideoInfo, probe
 from .planner import DEFAULT_X265_OFFSETS, Plan, PlanOptions, fixed_plan, margin_report, plan_from_estimates
 from . import modes as registry
-from .options import AnalysisOptions, Aim, Codec, Expert, Trials
+from .options import PLAN_KEYS, AnalysisOptions, Aim, Codec, Expert, Trials, check_keywords
 
 MODES = (*registry.NAMES, "crf")
 
@@ -206,6 +206,8 @@ def analyse_and_plan(
     Guided mode: ``crf_step``, ``max_trials``, ``trial_cache`` (a folder; "" = none), ``prior`` (per-shot
     JND1..3 or a constant JND1 to start from instead of the model), ``trial_seconds`` (default 4).
     """
+    # the API's keywords as they came (`jndenc.plan("in.mp4", min_crf="20")` failed as "'<=' not supported")
+    check_keywords({k: v for k, v in locals().items() if k in PLAN_KEYS})
     if crf is not None:
         mode = "crf"
     if mode not in MODES:

@@ -109,6 +109,8 @@ class Plan:
 
     @classmethod
     def from_dict(cls, data: dict) -> "Plan":
+        if not isinstance(data, dict):  # a JSON list or number said "list indices must be integers"
+            raise UserError(f"plan is malformed: expected a JSON object (Plan.to_dict()), got {type(data).__name__}")
         try:
             plan = cls(
                 frames=int(data["frames"]),

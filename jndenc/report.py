@@ -63,13 +63,19 @@ def _vmaf_bar(v: float | None, band: dict | None, lo: float = 85.0, hi: float = 
             f"</div>")
 
 
+def _saving(pct: float) -> str:
+    # a negative saving read "-31.4% fewer video bytes"
+    return f"{pct:.1f}% fewer video bytes" if pct >= 0 else f"{-pct:.1f}% more video bytes"
+
+
 def page(result: dict, thumbs: Sequence[bytes]) -> str:
     """The report of one `jndenc.encode` result (its ``to_dict()``) as a self-contained HTML page."""
     e = html.escape
     d = result
     band = (d.get("loop") or {}).get("band")
     target = d.get("verify", {}).get("target_vmaf") if d.get("verify") else None
-    if band is None and target is not None:
+    floor_only = band is None and target is not None  # a one-pass encode measured: a floor, no upper edge
+    if floor_only:
         band = {"low": target - 0.5, "high": target + 100}
     rows = []
     cmp_shots = (d.get("compare") or {}).get("shots") or []
@@ -89,13 +95,15 @@ def page(result: dict, thumbs: Sequence[bytes]) -> str:
                ("recipe", e(f"{d.get('effort') or d['mode']}, {codec_name(d['codec'], d.get('encoder'))} "
                             f"{d['preset']}")),
                ("size", f"{d['bytes'] / 1e6:.2f} MB, {d['bitrate_kbps']:.0f} kb/s, {d['frames']} frames")]
-    if band:
+    if floor_only:  # its band's upper edge is only where the bar stops: it showed as "93.50 - 194.00 VMAF"
+        summary.append(("target band", f"{band['low']:.2f} VMAF or above"))
+    elif band:
         summary.append(("target band", f"{band['low']:.2f} &ndash; {band['high']:.2f} VMAF"))
     c = d.get("compare")
     if c:
         saving = c.get("saving_pct")
         summary.append((f"vs plain crf {c['crf']:g}",
-                        f"{'n/a' if saving is None else f'{saving:.1f}% fewer video bytes'} "
+                        f"{'n/a' if saving is None else _saving(saving)} "
                         f"({c['jndenc_video_bytes'] / 1e6:.2f} vs {c['video_bytes'] / 1e6:.2f} MB), "
                         f"{c['jndenc_time_ratio']:.2f}x its encode time"))
     cost = d.get("cost") or {}
@@ -122,7 +130,11 @@ def write(result, path: str | os.PathLike) -> Path:
     d = result.to_dict()
     thumbs = thumbnails(d["output"], [(s["start_frame"], s["end_frame"]) for s in d["shots"]])
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(page(d, thumbs))
-    os.replace(tmp, path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(page(d, thumbs))
+        os.replace(tmp, path)
+    except BaseException:  # a full disk or Ctrl-C left a half page behind
+        tmp.unlink(missing_ok=True)
+        raise
     return path

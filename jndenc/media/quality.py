@@ -4,11 +4,12 @@ One libvmaf pass computes all three (its ``psnr`` and ``float_ssim`` features),
 so asking for PSNR as well as VMAF costs little. Both inputs are aligned
 by frame index (so a trimmed encode lines up with its reference), the same
 pixel format, and the distorted video is scaled to the reference size when
-they differ.
+they differ. Two videos of different lengths are refused, not scored.
 """
 from __future__ import annotations
 
 import json
+import numbers
 import os
 import tempfile
 from dataclasses import dataclass
@@ -16,8 +17,11 @@ from typing import Sequence
 
 import numpy as np
 
+from ..errors import UserError
+from .decode import count_packets
 from .ffargs import VMAF_FEATURES, VMAF_MODEL, quality_args, quality_graph, threads_per_job  # noqa: F401 - VMAF_MODEL re-exported
 from .ffbin import require
+from .probe import probe
 from .runner import run_ffmpeg
 
 METRICS = ("vmaf", "psnr", "ssim")
@@ -31,6 +35,8 @@ class Quality:
     frames: dict[str, np.ndarray]
 
     def pool(self, metric: str = "vmaf", how: str = "mean") -> float:
+        if metric not in self.frames:
+            raise ValueError(f"unknown metric {metric!r} ({', '.join(self.frames)})")
         v = self.frames[metric]
         v = v[~np.isnan(v)]  # frames not scored (subsampling) or a metric not computed
         if v.size == 0:
@@ -71,13 +77,21 @@ def compare(
 ) -> Quality:
     """Compare ``distorted`` with ``reference`` (optionally frames [a, b) of it).
 
-    ``size`` is the reference (w, h); when given, the distorted video is scaled
-    to it (bicubic), which is what VMAF's model expects. ``features`` are the
+    ``size`` is the reference (w, h); the distorted video is scaled to it (bicubic), which is what VMAF's model
+    expects; None: the reference's own size, where the distorted video's differs. ``features`` are the
     extra libvmaf features (PSNR, SSIM; ``()`` for VMAF alone, which is cheaper);
     with ``subsample`` N only every Nth frame is scored and the others are NaN; with ``sample`` (W, P) runs of W
     frames out of every P are scored (`jndenc.media.ffargs.sample_expr`) and the others are NaN.
+
+    A missing or unreadable file is an `InputError`, two lengths (the distorted video against the reference, or
+    against ``ref_range`` of it) a `UserError`.
     """
     require("libvmaf")
+    if size is None:
+        # libvmaf takes one size only: two sizes failed as "FFmpeg failed while measuring VMAF"
+        ref_size = _shown_size(reference)
+        if _shown_size(distorted) != ref_size:
+            size = ref_size
     with tempfile.TemporaryDirectory(prefix="jndenc-q-") as tmp:
         log = os.path.join(tmp, "vmaf.json")
         graph = quality_graph(log, bit_depth=bit_depth, ref_range=ref_range, size=size,
@@ -94,9 +108,34 @@ def compare(
         run, period = sample
         idx = [(k // run) * period + k % run for k in idx]
     n = max(idx) + 1 if idx else 0
+    if sample is None:
+        _same_length(distorted, reference, n, ref_range)
     out = {}
     for m, k in _KEYS.items():
         v = np.full(n, np.nan)
         v[idx] = [f["metrics"].get(k, np.nan) for f in frames]
         out[m] = v
     return Quality(out)
+
+
+def _shown_size(path: str | os.PathLike) -> tuple[int, int]:
+    """(w, h) of ``path``'s video as FFmpeg's filters get it (turned upright); an `InputError` where it cannot."""
+    info = probe(path, count_frames=False)
+    return (info.height, info.width) if info.rotation in (90, 270) else (info.width, info.height)
+
+
+def _same_length(distorted, reference, scored: int, ref_range) -> None:
+    """Refuse a comparison of two lengths: libvmaf holds the shorter video's last frame against the rest of the
+    longer one and scores it, so the pooled VMAF came out far below either video's quality, with no error.
+    It scores as many frames as the longer one has; a file's packets bound its frames from above (a damaged tail
+    loses frames, never adds them), so more scores than one side's packets is a mismatch, and a damaged source
+    beside its complete encode is not."""
+    d = count_packets(distorted).frames
+    if ref_range is None:
+        r, where = count_packets(reference).frames, str(reference)
+    else:
+        windows = [ref_range] if isinstance(ref_range[0], numbers.Integral) else list(ref_range)
+        r, where = sum(int(b) - int(a) for a, b in windows), f"ref_range {ref_range} of {reference}"
+    if scored > d or scored > r:
+        raise UserError(f"{distorted}: {d} frames against {r} in {where}: VMAF pairs frame i with frame i, so both "
+                        "need the same number of frames")
