@@ -140,7 +140,8 @@ class Plan:
         if self.preset not in PRESETS:
             raise UserError(f"plan: unknown preset {self.preset!r}")
         if frames is not None and abs(frames - self.frames) > 1:
-            raise UserError(f"plan covers {self.frames} frames but the input has {frames}")
+            made = f" (it was made for {self.input})" if self.input else ""
+            raise UserError(f"plan covers {self.frames} frames but the input has {frames}{made}")
         for name, ranges in (("shots", self.shots), ("zones", self.zones)):
             if not ranges:
                 raise UserError(f"plan: no {name}")

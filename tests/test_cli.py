@@ -101,6 +101,16 @@ def test_invalid_plan_exit_2(cut_clip, tmp_path):
     assert not (tmp_path / "b.mp4").exists()
 
 
+def test_a_plan_replayed_onto_another_clip_names_the_one_it_was_made_for(cut_clip, plain_clip, tmp_path):
+    plan = tmp_path / "p.json"
+    assert jndenc("encode", cut_clip, tmp_path / "a.mp4", "--crf", "30", "--preset", "ultrafast",
+                  "--plan-out", plan, "-q").returncode == 0
+    assert not list(tmp_path.glob(".*tmp"))  # the plan was written whole, under its own name
+    r = jndenc("encode", plain_clip, tmp_path / "b.mp4", "--plan", plan)
+    assert r.returncode == 2 and f"made for {cut_clip}" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "b.mp4").exists()
+
+
 def test_doctor():
     r = jndenc("doctor")
     assert r.returncode == 0
