@@ -16,6 +16,7 @@ from pathlib import Path
 
 import ffmpeg
 
+from .fileio import write_text_atomic
 from . import learn, modes, shotloop, starts
 from .effort import UNMEASURED_CONFIDENCE, Effort, chosen
 from .errors import UserError
@@ -189,7 +190,7 @@ def _encode_one_pass(src: Path, dst: Path, info: VideoInfo, plan: Plan, o: Encod
     t_analysis = time.perf_counter() - t0
     require(CODECS[plan.codec])
     if plan_out is not None:
-        _write_plan(plan, Path(plan_out))
+        write_text_atomic(plan_out, json.dumps(plan.to_dict(), indent=1))  # a batch reads it to adopt
 
     maps, stream_kw, notes = stream_options(src, dst, info)
     notes = info.notes + notes
@@ -341,7 +342,7 @@ def _encode_measured(src: Path, dst: Path, eff: Effort, o: EncodeOptions) -> Enc
                                          resume=o.work.resume, enc=enc_params.parse(o.codec.enc))
     start = _start_record(model, plan, result, offset, learner)
     if plan_out is not None:
-        _write_plan(plan, Path(plan_out))
+        write_text_atomic(plan_out, json.dumps(plan.to_dict(), indent=1))  # a batch reads it to adopt
     compare = None
     if compare_crf is not None:
         ph = shotloop.Phase()
@@ -434,16 +435,6 @@ def _start_record(model: list[float], plan: Plan, result, offset: float, learner
         "x264_to_codec": plan.options["x264_to_codec"], "from": plan.options.get("x264_to_codec_from", "shipped")}}
     return {"offset": offset, **scale, **learn.errors([(offset, found)]),
             "labels": [None if x is None else x.to_dict() for x in labels]}
-
-
-def _write_plan(plan: Plan, path: Path) -> None:
-    """The plan JSON, whole or not at all (a batch reads it to adopt a killed run's output)."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(json.dumps(plan.to_dict(), indent=1))
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _ranges(plan: Plan) -> list[tuple[int, int]]:

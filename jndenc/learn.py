@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
+from .fileio import write_text_atomic
 from . import loop as L
 from .errors import UserError
 
@@ -166,6 +167,4 @@ def append(path: str | os.PathLike, labels: Sequence[ShotLabel]) -> None:
         fcntl.flock(lock, fcntl.LOCK_EX)
         learner = load(p)
         learner.add(labels)
-        tmp = p.with_name(f".{p.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(learner.to_dict()))
-        os.replace(tmp, p)
+        write_text_atomic(p, json.dumps(learner.to_dict()))

@@ -16,6 +16,7 @@ import av
 import cv2
 import numpy as np
 
+from .fileio import write_text_atomic
 from .media.segments import codec_name
 
 THUMB_WIDTH = 192
@@ -129,12 +130,4 @@ def write(result, path: str | os.PathLike) -> Path:
     """Write ``result``'s report (thumbnails from its output) to ``path``, atomically."""
     d = result.to_dict()
     thumbs = thumbnails(d["output"], [(s["start_frame"], s["end_frame"]) for s in d["shots"]])
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(page(d, thumbs))
-        os.replace(tmp, path)
-    except BaseException:  # a full disk or Ctrl-C left a half page behind
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
+    return write_text_atomic(path, page(d, thumbs))

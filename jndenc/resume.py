@@ -18,6 +18,7 @@ import os
 import shutil
 from pathlib import Path
 
+from .fileio import write_text_atomic
 from . import loop as L
 from .errors import UserError
 
@@ -98,9 +99,7 @@ class ShotStore:
     def save(self, i: int, shot, seg: Path) -> None:
         """Record shot ``i`` (a `jndenc.shotloop.ShotLoop`) and its kept segment; written whole or not at all."""
         rec = {"shot": dataclasses.asdict(shot), "segment": seg.name, "size": seg.stat().st_size}
-        tmp = self.work / (RECORD.format(i) + ".tmp")
-        tmp.write_text(json.dumps(rec))
-        os.replace(tmp, self.work / RECORD.format(i))
+        write_text_atomic(self.work / RECORD.format(i), json.dumps(rec))
 
     def load(self, n: int, make) -> dict:
         """``{i: (shot, segment)}`` for the shots of ``range(n)`` recorded here whose segment is still whole;

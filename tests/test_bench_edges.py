@@ -17,7 +17,7 @@ pytest.importorskip("matplotlib")
 from conftest import ffmpeg  # noqa: E402
 from jndenc.bench import bdrate  # noqa: E402
 from jndenc.bench.options import BenchOptions  # noqa: E402
-from jndenc.bench.report import write_text  # noqa: E402
+from jndenc.fileio import write_text_atomic as write_text  # noqa: E402
 
 
 def _main(capsys, *argv) -> tuple[int, str, str]:

@@ -30,6 +30,7 @@ from dataclasses import asdict, dataclass, field, is_dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
 
+from ..fileio import write_text_atomic
 from .items import Item, as_items, collect_items  # noqa: F401 - collect_items: public API, re-exported
 from .learning import Learning, report as learning_report
 from .summary import compared, corrected, passes_of, result_of, start_of, verify_of, worst_shot
@@ -257,10 +258,7 @@ class BatchRun:
                     counts["failed"] += 1
                 yield res
             self.summary = self._summarize(journal, counts, media_s, time.perf_counter() - t0)
-        path = self.output_dir / STATE_DIR / "summary.json"
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self.summary, indent=1))
-        os.replace(tmp, path)
+        write_text_atomic(self.output_dir / STATE_DIR / "summary.json", json.dumps(self.summary, indent=1))
 
     def _dry_run(self) -> Iterator[ItemResult]:
         journal = Journal(self.output_dir, readonly=True)

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
+
+from ..fileio import write_text_atomic
 
 # raised when encodes change for the same key: 2, AV1 and VP9 segments at x264's key-frame interval; 3, balanced
 # measures on every 5th frame; 4, on every 3rd, rechecked by its standard error, SVT-AV1 with quantisation matrices;
@@ -50,7 +51,5 @@ class Cache:
             return None
 
     def put(self, key: str, rec: dict) -> dict:
-        tmp = self.root / f".{key}.{os.getpid()}.tmp"
-        tmp.write_text(json.dumps(rec))
-        os.replace(tmp, self.root / f"{key}.json")
+        write_text_atomic(self.root / f"{key}.json", json.dumps(rec))
         return rec

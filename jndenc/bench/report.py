@@ -17,6 +17,7 @@ from typing import Sequence
 
 import numpy as np
 
+from ..fileio import write_text_atomic
 from ..errors import JndencError
 from ..media.ffbin import ffmpeg_info
 from . import plots
@@ -29,24 +30,13 @@ CSV_COLUMNS = [
 ]
 
 
-def write_text(path: Path, text: str) -> None:
-    """``text`` into ``path`` under a temp name, then renamed: an interrupted write leaves the last run's file (or
-    none), never a cut-short one."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(text)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def write_csv(path: Path, rows: list[dict]) -> None:
     fh = io.StringIO(newline="")
     w = csv.DictWriter(fh, fieldnames=CSV_COLUMNS, extrasaction="ignore")
     w.writeheader()
     for row in rows:
         w.writerow({k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()})
-    write_text(path, fh.getvalue())
+    write_text_atomic(path, fh.getvalue())
 
 
 def _f(x, fmt="{:+.1f}") -> str:
@@ -100,7 +90,7 @@ def write_summary_md(path: Path, summary: dict, run: dict) -> None:
                          f"{_f(s.get('bd_psnr'), '{:+.2f}')} | {_f(m.get('target_vmaf_worst_shot'), '{:.1f}')} | "
                          f"{_f(m.get('crf'), '{:.1f}')} | {_f(m.get('rate_diff_pct'), '{:+.1f}%')} |")
     lines += ["", "![overall RD](rd_overall.png)", ""]
-    write_text(path, "\n".join(lines))
+    write_text_atomic(path, "\n".join(lines))
 
 
 def _versions() -> dict:
@@ -172,11 +162,11 @@ def write_results(out: Path, rows: list[dict], summary: dict, run_info: dict, t0
     """results.csv, summary.json, the RD plots, summary.md and, last, run.json with the final total time
     (seconds since ``t0``, a `time.perf_counter` reading)."""
     write_csv(out / "results.csv", rows)
-    write_text(out / "summary.json", json.dumps(_json_safe(summary), indent=1))
+    write_text_atomic(out / "summary.json", json.dumps(_json_safe(summary), indent=1))
     plots.rd_plots(rows, summary, out)
     write_summary_md(out / "summary.md", summary, run_info)
     run_info["timings"]["total_s"] = round(time.perf_counter() - t0, 2)
-    write_text(out / "run.json", json.dumps(_json_safe(run_info), indent=1))
+    write_text_atomic(out / "run.json", json.dumps(_json_safe(run_info), indent=1))
 
 
 def json_document(res: dict, out: str | os.PathLike) -> dict:

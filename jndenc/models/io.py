@@ -22,6 +22,7 @@ from typing import Any
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from ..fileio import write_text_atomic
 from ..errors import UserError
 
 METADATA_VERSION = 1
@@ -47,11 +48,8 @@ def read_metadata(weights_path: str | Path) -> dict[str, Any] | None:
 
 
 def write_metadata(weights_path: str | Path, metadata: dict[str, Any]) -> Path:
-    side = sidecar_path(weights_path)
-    tmp = side.with_name(side.name + ".tmp")
-    tmp.write_text(json.dumps(metadata, indent=2, sort_keys=True, default=str) + "\n")
-    os.replace(tmp, side)
-    return side
+    return write_text_atomic(sidecar_path(weights_path),
+                             json.dumps(metadata, indent=2, sort_keys=True, default=str) + "\n")
 
 
 def _is_legacy_h5(path: Path) -> bool:

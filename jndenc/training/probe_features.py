@@ -28,6 +28,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Iterable, Sequence
 
+from ..fileio import write_text_atomic
 from ..media.clips import list_clips
 from ..media.probe import probe
 from ..media.probe_encode import SHIPPED_PROBE, ProbeOptions, centred_crfs, extract_windows, run_probe, shot_windows
@@ -60,9 +61,7 @@ def load_cache(path: str | os.PathLike) -> dict:
 
 
 def _save(path: Path, data: dict) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=0, sort_keys=True))
-    os.replace(tmp, path)
+    write_text_atomic(path, json.dumps(data, indent=0, sort_keys=True))
 
 
 def parse_config(text: str, base: ProbeOptions = ProbeOptions()) -> ProbeOptions:
