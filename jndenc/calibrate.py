@@ -51,6 +51,19 @@ SCALE_LEVELS = (90.0, 92.0, 94.0, 96.0, 98.0)
 SCALE_CODECS = ("av1", "vp9")  # the loop-only codecs, whose start is moved along a line
 
 
+def grids(codec: str, encoder: str | None = None, x264_crfs: Sequence[float] | None = None,
+          codec_crfs: Sequence[float] | None = None) -> dict[str, list[float]]:
+    """The CRF grids a calibration of ``codec`` starts from, keyed ``x264`` and the codec's own key (the given
+    ones, else the defaults: x265's table at `DEFAULT_X264_CRFS` on `x265_grid`, which grows where a clip's curve
+    needs it; a scale on `SCALE_GRIDS`)."""
+    if codec == "x265":
+        x264 = [float(c) for c in (x264_crfs or DEFAULT_X264_CRFS)]
+        return {"x264": x264, "x265": [float(c) for c in (codec_crfs or x265_grid(x264))]}
+    key = scale_key(codec, encoder)
+    return {"x264": [float(c) for c in (x264_crfs or SCALE_GRIDS["x264"])],
+            key: [float(c) for c in (codec_crfs or SCALE_GRIDS[key])]}
+
+
 def x265_grid(x264_crfs: Sequence[float], step: int = 4, above: int = 10) -> list[int]:
     """x265 CRFs to try: from min(x264) - step to max(x264) + ``above`` (x265 needs higher CRFs)."""
     lo = max(0, int(min(x264_crfs)) - step)
@@ -92,7 +105,7 @@ def calibrate(
     clips: Sequence[str | os.PathLike],
     out: str | os.PathLike | None = None,
     *,
-    x264_crfs: Sequence[float] = DEFAULT_X264_CRFS,
+    x264_crfs: Sequence[float] | None = None,  # None: DEFAULT_X264_CRFS
     x265_crfs: Sequence[float] | None = None,
     preset: str = "medium",
     max_frames: int | None = 60,
@@ -102,8 +115,7 @@ def calibrate(
     """Measure and fit; writes JSON to ``out`` when given and returns the same dict."""
     t0 = time.perf_counter()
     paths = list_clips(clips)
-    x264_crfs = [float(c) for c in x264_crfs]
-    grid = [float(c) for c in (x265_crfs or x265_grid(x264_crfs))]
+    x264_crfs, grid = grids("x265", x264_crfs=x264_crfs, codec_crfs=x265_crfs).values()
     if len(grid) < 2:
         raise UserError("need at least two x265 CRFs to interpolate")
     per_clip: dict[str, dict] = {}
@@ -219,15 +231,14 @@ def calibrate_scale(
     if codec not in SCALE_CODECS:
         raise UserError(f"--codec {codec}: a scale is fitted for {', '.join(SCALE_CODECS)}; x265 has its offset table")
     key = scale_key(codec, encoder)
-    grids = {"x264": [float(c) for c in (x264_crfs or SCALE_GRIDS["x264"])],
-             key: [float(c) for c in (codec_crfs or SCALE_GRIDS[key])]}
-    if min(len(g) for g in grids.values()) < 2:
+    planned = grids(codec, encoder, x264_crfs, codec_crfs)
+    if min(len(g) for g in planned.values()) < 2:
         raise UserError("need at least two CRFs on each grid to interpolate")
     t0 = time.perf_counter()
     curves: dict[str, dict[str, list]] = {}
     with tempfile.TemporaryDirectory(prefix="jndenc-scale-") as work:
         for clip in list_clips(clips):
-            curves[clip.name] = scale_curves(clip, grids, Path(work), preset=preset, max_frames=max_frames,
+            curves[clip.name] = scale_curves(clip, planned, Path(work), preset=preset, max_frames=max_frames,
                                              on_encode=on_encode)
     fit = fit_scale(curves, key)
     if fit is None:

@@ -193,10 +193,7 @@ def _encode_one_pass(src: Path, dst: Path, info: VideoInfo, plan: Plan, o: Encod
         write_text_atomic(plan_out, json.dumps(plan.to_dict(), indent=1))  # a batch reads it to adopt
 
     maps, stream_kw, notes = stream_options(src, dst, info)
-    notes = info.notes + notes
-    if plan.stats.get("truncated"):
-        # the plan covers the frames that decode; validation refuses the output if FFmpeg gets more or fewer
-        notes.append(f"{plan.stats['truncated']}; encoded the {plan.frames} frames that decode")
+    notes = info.notes + notes + _truncation_notes(plan)
     tmp = temp_path(dst)
     # corrective passes (--ensure/--tighten) write beside it; the kept one is renamed to tmp
     extra = [tmp.with_name(tmp.name.replace(".tmp", f".pass{k}.tmp")) for k in (2, 3)]
@@ -212,8 +209,10 @@ def _encode_one_pass(src: Path, dst: Path, info: VideoInfo, plan: Plan, o: Encod
     spent = {"validate": 0.0, "verify": 0.0}  # reported apart from the encode
     t1 = time.perf_counter()
 
+    enc = enc_params.parse(o.codec.enc)
+
     def one_pass(out: Path, p: Plan, label: str) -> None:
-        args = build_command(src, out, p, info, maps, stream_kw, threads, enc_params.parse(o.codec.enc))
+        args = build_command(src, out, p, info, maps, stream_kw, threads, enc)
         with bar(p.frames, f"encoding ({p.codec}){label}", quiet) as pb:
             run_ffmpeg(args, what=f"encoding {src}", on_frame=FrameCounter(pb))
         if validate:
@@ -335,11 +334,12 @@ def _encode_measured(src: Path, dst: Path, eff: Effort, o: EncodeOptions) -> Enc
     plan, target, thresholds, model = _loop_start(src, info, eff, o, offset)
     cost = {"analysis": analysis.done()}
     maps, stream_kw, notes = stream_options(src, dst, info)
-    notes += enc_params.notes(enc_params.parse(o.codec.enc), segmented=True)
+    enc = enc_params.parse(o.codec.enc)
+    notes += enc_params.notes(enc, segmented=True)
     plan, result, quality = _loop_output(src, dst, plan, info, eff, cost, target=target, thresholds=thresholds,
                                          jobs=o.work.jobs, dask=o.work.dask, maps=maps, stream_kw=stream_kw,
                                          validate=validate, verify=verify, threads=threads, quiet=quiet,
-                                         resume=o.work.resume, enc=enc_params.parse(o.codec.enc))
+                                         resume=o.work.resume, enc=enc)
     start = _start_record(model, plan, result, offset, learner)
     if plan_out is not None:
         write_text_atomic(plan_out, json.dumps(plan.to_dict(), indent=1))  # a batch reads it to adopt
@@ -352,8 +352,7 @@ def _encode_measured(src: Path, dst: Path, eff: Effort, o: EncodeOptions) -> Enc
     size = dst.stat().st_size
     duration = plan.frames / plan.fps if plan.fps else info.duration
     notes = info.notes + notes + result.notes + list(plan.stats.get("notes", [])) + shotloop.outcome_notes(result)
-    if plan.stats.get("truncated"):  # as the one-pass paths say it: the frames that did not decode are not in it
-        notes.append(f"{plan.stats['truncated']}; encoded the {plan.frames} frames that decode")
+    notes += _truncation_notes(plan)
     if not verify and result.options.subsample > 1:
         notes.append(f"per-shot VMAF is the loop's measurement ({result.options.measurement()}); --verify measures "
                      "every frame of the finished file")
@@ -435,6 +434,14 @@ def _start_record(model: list[float], plan: Plan, result, offset: float, learner
         "x264_to_codec": plan.options["x264_to_codec"], "from": plan.options.get("x264_to_codec_from", "shipped")}}
     return {"offset": offset, **scale, **learn.errors([(offset, found)]),
             "labels": [None if x is None else x.to_dict() for x in labels]}
+
+
+def _truncation_notes(plan: Plan) -> list[str]:
+    """The frames an input lost, said the same on every path: the plan covers the frames that decode (validation
+    refuses an output with more or fewer)."""
+    if not plan.stats.get("truncated"):
+        return []
+    return [f"{plan.stats['truncated']}; encoded the {plan.frames} frames that decode"]
 
 
 def _ranges(plan: Plan) -> list[tuple[int, int]]:

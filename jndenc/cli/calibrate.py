@@ -36,30 +36,26 @@ def calibrate(clips, out, codec, encoder, x264_crfs, codec_crfs, preset, max_fra
     Use the result with `jndenc encode --codec CODEC --calibration FILE` (and `jndenc bench bdrate`). Measure on
     clips like the ones you will encode; the shipped AV1 and VP9 lines come from seven training clips.
     """
-    from ..calibrate import DEFAULT_X264_CRFS, SCALE_GRIDS, calibrate as run, calibrate_scale, scale_key, x265_grid
+    from ..calibrate import calibrate as run, calibrate_scale, grids
     from ..media.clips import list_clips
     from ..progress import bar
 
     if encoder and codec != "av1":
         raise click.UsageError(f"--encoder picks an AV1 encoder; --codec {codec} has one")
-    if codec == "x265":
-        x264_crfs = x264_crfs or DEFAULT_X264_CRFS
-        grids = (x264_crfs, codec_crfs or x265_grid(x264_crfs))  # x265's grows where a clip needs it: a floor
-    else:
-        grids = (x264_crfs or SCALE_GRIDS["x264"], codec_crfs or SCALE_GRIDS[scale_key(codec, encoder)])
-    total = len(list_clips(clips)) * sum(len(g) for g in grids)
-    with bar(total, f"calibrating {codec}", quiet, unit="encode") as pb:
+    # each fit's own default for the frames where none is given
+    frames = {} if max_frames is None else {"max_frames": max_frames or None}
+    total = len(list_clips(clips)) * sum(map(len, grids(codec, encoder, x264_crfs, codec_crfs).values()))
+    with bar(total, f"calibrating {codec}", quiet, unit="encode") as pb:  # x265's grid may grow: a floor
         def step(msg: str) -> None:
             pb.set_postfix_str(msg)
             pb.update(1)
 
         if codec == "x265":
             res = run(clips, out, x264_crfs=x264_crfs, x265_crfs=codec_crfs, preset=preset,
-                      max_frames=60 if max_frames is None else (max_frames or None), threads=threads, on_encode=step)
+                      threads=threads, on_encode=step, **frames)
         else:
-            res = calibrate_scale(clips, out, codec=codec, encoder=encoder, preset=preset,
-                                  max_frames=120 if max_frames is None else (max_frames or None),
-                                  x264_crfs=x264_crfs, codec_crfs=codec_crfs, on_encode=step)
+            res = calibrate_scale(clips, out, codec=codec, encoder=encoder, preset=preset, x264_crfs=x264_crfs,
+                                  codec_crfs=codec_crfs, on_encode=step, **frames)
     if not quiet:
         _print(res, out)
 
