@@ -203,19 +203,9 @@ def fit(model_name: str, data_dir: str | Path, checkpoint_path: str | Path, csv_
         keras.utils.set_random_seed(int(seed))
     checkpoint_path = Path(checkpoint_path)
     csv_path = Path(csv_log_path) if csv_log_path else None
-    check_checkpoint_suffix(checkpoint_path)
-    check_output_path(checkpoint_path, "checkpoint")
-    if csv_path is not None:
-        check_output_path(csv_path, "CSV log")
+    _check_outputs(checkpoint_path, csv_path)
     if resume:  # a checkpoint that cannot resume is refused before the data is read
-        if not checkpoint_path.is_file():
-            raise UserError(f"--resume: no checkpoint at {checkpoint_path}")
-        check_weights_file(checkpoint_path)
-        ck_meta = read_metadata(checkpoint_path) or {}
-        if input_shape is None:
-            # as `test` does: a run trained at --input-size 36x64 was refused on --resume without the same flag
-            input_shape = ck_meta.get("input_shape")
-        check_metadata(ck_meta, model_name, input_shape and _resolve_shape(info, input_shape), checkpoint_path)
+        input_shape = _resumable(checkpoint_path, model_name, info, input_shape)
     train_split = D.read_split(data_dir, "train")
     valid_split = D.read_split(data_dir, "valid")
     digest = D.data_digest([train_split, valid_split])
@@ -268,6 +258,27 @@ def fit(model_name: str, data_dir: str | Path, checkpoint_path: str | Path, csv_
                  "backbone_weights": backbone_weights, "linear_only": linear_only}
     result["run_json"] = str(_write_run(checkpoint_path, arguments, result))
     return result
+
+
+def _check_outputs(checkpoint_path: Path, csv_path: Path | None) -> None:
+    """Where the run writes, checked before the data is read (a bad path used to fail at the first save)."""
+    check_checkpoint_suffix(checkpoint_path)
+    check_output_path(checkpoint_path, "checkpoint")
+    if csv_path is not None:
+        check_output_path(csv_path, "CSV log")
+
+
+def _resumable(checkpoint_path: Path, model_name: str, info, input_shape):
+    """The input shape a resumed run trains at, once its checkpoint is known to resume this model."""
+    if not checkpoint_path.is_file():
+        raise UserError(f"--resume: no checkpoint at {checkpoint_path}")
+    check_weights_file(checkpoint_path)
+    ck_meta = read_metadata(checkpoint_path) or {}
+    if input_shape is None:
+        # as `test` does: a run trained at --input-size 36x64 was refused on --resume without the same flag
+        input_shape = ck_meta.get("input_shape")
+    check_metadata(ck_meta, model_name, input_shape and _resolve_shape(info, input_shape), checkpoint_path)
+    return input_shape
 
 
 class _Split:
