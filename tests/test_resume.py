@@ -64,14 +64,15 @@ def test_an_interrupted_encode_resumes_to_the_same_file(four_shots, tmp_path):
     cmd = [sys.executable, "-m", "jndenc", "encode", str(four_shots), str(out), "-q", "--jobs", "1", "--resume"]
     with interruptible(cmd, stderr=subprocess.PIPE, text=True) as proc:
         deadline = time.time() + 120
-        while time.time() < deadline and proc.poll() is None and not list(out_dir.glob(f"{PREFIX}*/shot00000.json")):
+        # shots run longest first, so the first record written is not shot 0's: interrupt after whichever it is
+        while time.time() < deadline and proc.poll() is None and not list(out_dir.glob(f"{PREFIX}*/shot?????.json")):
             time.sleep(0.01)
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, f"the encode ended before it could be interrupted: {err}"
     assert not out.exists()
     [work] = list(out_dir.glob(f"{PREFIX}*"))
-    assert (work / "shot00000.json").exists()
+    assert 1 <= len(list(work.glob("shot?????.json"))) < 3, sorted(p.name for p in work.iterdir())  # some kept, not all
 
     # while one run holds the folder, another is refused in one line
     holder = ShotStore(work)
