@@ -12,7 +12,7 @@ x265 on a grid of CRFs spanning them; VMAF (mean) is measured for every
 encode. For each x264 CRF c, the x265 CRF with the same VMAF is found by
 linear interpolation on that clip's x265 curve, and ``offset = x265_crf - c``.
 The table keeps the median offset over clips at each c. The output JSON is
-what ``--calibration FILE`` (`jndenc.pipeline.load_calibration`) reads::
+what ``--calibration FILE`` (`load_offsets`) reads::
 
     {"x265_offsets": [[18.0, -2.46], [23.0, -1.25], ...], "per_clip": {...}, ...}
 
@@ -296,6 +296,22 @@ def load_scale(path: str | os.PathLike, codec: str, encoder: str | None = None) 
     if not b > 0:
         raise UserError(f"{path}: its scale falls with x264's CRF (slope {b:g}); measure it again on more clips")
     return a, b
+
+
+def load_offsets(path: str | os.PathLike) -> tuple[tuple[float, float], ...]:
+    """The x265 offset table (``(x264 CRF, offset)`` pairs) from a `calibrate` file; an AV1 or VP9 scale is
+    refused here, where plans are x264's or x265's."""
+    data = _read(path)
+    if "x264_to_codec" in data:
+        raise UserError(f"{path}: calibrates {data.get('key', 'another encoder')}, not x264 or x265 "
+                        f"(use it with --codec {data.get('codec', 'av1')})")
+    try:
+        table = tuple((float(a), float(b)) for a, b in data["x265_offsets"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise UserError(f"{path}: not a calibration file ({type(exc).__name__}: {exc})") from None
+    if not table:
+        raise UserError(f"{path}: calibration table is empty")
+    return table
 
 
 def _read(path: str | os.PathLike) -> dict:

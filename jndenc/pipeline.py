@@ -7,16 +7,15 @@ It is `jndenc.estimate.estimate` (analyse) followed by
 """
 from __future__ import annotations
 
-import json
 import os
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
 from .analyze import ShotOptions, analyze
+from .calibrate import load_offsets
 from .errors import UserError
 from .estimate import Estimates, estimate, load_predictor, search_options
 from .guided import GuidedOptions
@@ -31,21 +30,9 @@ __all__ = ["plan", "predict", "analyse_and_plan", "load_predictor", "load_calibr
 
 
 def load_calibration(path: str | os.PathLike | None) -> tuple[tuple[float, float], ...]:
-    """x265 offset table from `jndenc calibrate` (JSON ``{"x265_offsets": [[crf, offset], ...]}``); an AV1 or VP9
-    scale (`jndenc.calibrate.calibrate_scale`) is refused here, where plans are x264's or x265's."""
-    if path is None:
-        return DEFAULT_X265_OFFSETS
-    try:
-        data = json.loads(Path(path).read_text())
-        if isinstance(data, dict) and "x264_to_codec" in data:
-            raise UserError(f"{path}: calibrates {data.get('key', 'another encoder')}, not x264 or x265 "
-                            f"(use it with --codec {data.get('codec', 'av1')})")
-        table = tuple((float(a), float(b)) for a, b in data["x265_offsets"])
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise UserError(f"{path}: not a calibration file ({type(exc).__name__}: {exc})") from None
-    if not table:
-        raise UserError(f"{path}: calibration table is empty")
-    return table
+    """x265 offset table from `jndenc calibrate` (`jndenc.calibrate.load_offsets`); the shipped one without a
+    file."""
+    return DEFAULT_X265_OFFSETS if path is None else load_offsets(path)
 
 
 @dataclass

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from jndenc import starts
-from jndenc.calibrate import fit_scale, load_scale, scale_key
+from jndenc.calibrate import fit_scale, load_offsets, load_scale, scale_key
 from jndenc.errors import UserError
 from jndenc.planner import Plan, ShotPlan
 
@@ -66,6 +66,22 @@ def test_a_scale_for_another_encoder_is_refused(tmp_path, content, codec, encode
     p.write_text(content if isinstance(content, str) else json.dumps(content))
     with pytest.raises(UserError, match=needle):
         load_scale(p, codec, encoder)
+
+
+@pytest.mark.parametrize("content, needle", [
+    ({"codec": "av1", "key": "av1", "x264_to_codec": [1, 2]}, "calibrates av1, not x264 or x265"),
+    ({"x265_offsets": []}, "table is empty"),
+    ({"x265_offsets": [[23]]}, "not a calibration file"),
+    ("[1, 2]", "not a calibration file"),
+    ("{", "not a calibration file"),
+])
+def test_an_offset_table_is_read_by_the_same_reader(tmp_path, content, needle):
+    p = tmp_path / "c.json"
+    p.write_text(content if isinstance(content, str) else json.dumps(content))
+    with pytest.raises(UserError, match=needle):
+        load_offsets(p)
+    p.write_text(json.dumps({"x265_offsets": [[18, -2.5], [23, -1.25]]}))
+    assert load_offsets(p) == ((18.0, -2.5), (23.0, -1.25))
 
 
 def test_calibrate_vp9_end_to_end_then_encode_with_it(cut_clip, tmp_path):
