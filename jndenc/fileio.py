@@ -4,8 +4,11 @@ adopting a killed run's output or a cache would take for finished work."""
 from __future__ import annotations
 
 import os
+import signal
 import threading
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 
 def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
@@ -19,3 +22,26 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
     finally:
         tmp.unlink(missing_ok=True)
     return path
+
+
+@contextmanager
+def interrupts_deferred(signals: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM)) -> Iterator[None]:
+    """Hold Ctrl-C and SIGTERM until the block ends, then deliver the first one to the handler that was in place:
+    for files that are only whole together (weights and their sidecar), where an interrupt between two renames
+    would pair new weights with the old record. Only the main thread receives signals; elsewhere a no-op."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    got: list[tuple[int, object]] = []
+    old = {s: signal.signal(s, lambda n, frame: got.append((n, frame))) for s in signals}
+    try:
+        yield
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+        if got:
+            n, frame = got[0]
+            if callable(old[n]):
+                old[n](n, frame)
+            elif old[n] == signal.SIG_DFL:
+                signal.raise_signal(n)

@@ -22,7 +22,7 @@ from typing import Any
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from ..fileio import write_text_atomic
+from ..fileio import interrupts_deferred, write_text_atomic
 from ..errors import UserError
 
 METADATA_VERSION = 1
@@ -95,11 +95,12 @@ def save_model(model, path: str | Path, metadata: dict[str, Any]) -> Path:
             model.save(tmp)
         else:
             raise UserError(f"unsupported weights file suffix for {path}: use .keras, .h5 or .weights.h5")
-        os.replace(tmp, path)
+        with interrupts_deferred():  # new weights and their sidecar, or neither
+            os.replace(tmp, path)
+            write_metadata(path, metadata)
     finally:
         if tmp.exists():
             tmp.unlink()
-    write_metadata(path, metadata)
     return path
 
 
