@@ -151,3 +151,98 @@ def test_an_output_is_replaced_whole_or_left_as_it_was(tmp_path):
     assert [p.name for p in Path(tmp_path).iterdir()] == ["summary.json"]
     write_text(path, "{}")
     assert path.read_text() == "{}"
+
+
+def test_a_rerun_with_fewer_clips_leaves_only_its_own_plots(cut_clip, tmp_path):
+    from PIL import Image
+
+    other = tmp_path / "other.mp4"
+    ffmpeg("-f", "lavfi", "-i", "mandelbrot=size=160x120:rate=25", "-frames:v", "10", "-c:v", "libx264", str(other))
+    out = tmp_path / "out"
+    opts = BenchOptions(crf_ladder=(23, 28), modes=(), preset="ultrafast", max_frames=5, match=False, quiet=True)
+    bdrate.run([cut_clip, other], out, opts)
+    assert (out / "rd_other.png").is_file()
+    # a user's own files, one of them named like a plot: a rerun must not take them for the bench's
+    Image.new("RGB", (4, 4)).save(out / "rd_mine.png")
+    (out / "notes.txt").write_text("mine")
+    bdrate.run([cut_clip], out, opts)
+    # rd_other.png stayed from the first run, beside a summary of cuts.mp4 alone
+    assert {p.name for p in out.glob("rd_*.png")} == {"rd_cuts.png", "rd_overall.png", "rd_mine.png"}
+    assert (out / "notes.txt").read_text() == "mine"
+    assert json.loads((out / "run.json").read_text())["clips"][0]["name"] == "cuts.mp4"
+
+
+def _bar_counts(argv: list[str], timeout: float = 240) -> tuple[int, list[tuple[int, int]], str]:
+    """``bdrate argv`` with stderr on a terminal, as a user sees its progress bar: the exit code, every
+    ``done/total`` the bar drew, and what it printed."""
+    import fcntl
+    import pty
+    import re
+    import select
+    import struct
+    import termios
+    import time
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 200, 0, 0))  # room for the counts
+    # every update drawn: tqdm otherwise skips those within 0.1 s of the last, the final one among them
+    env = {**os.environ, "TQDM_MININTERVAL": "0", "TQDM_MINITERS": "1"}
+    code = "import sys; from jndenc.bench import bdrate; sys.exit(bdrate.main(sys.argv[1:]))"
+    proc = subprocess.Popen([sys.executable, "-c", code, *argv], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=slave, env=env)
+    os.close(slave)
+    chunks, deadline = [], time.monotonic() + timeout
+    try:
+        while select.select([master], [], [], max(0.0, deadline - time.monotonic()))[0]:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # the child closed the terminal
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        rc = proc.wait(timeout=max(1.0, deadline - time.monotonic()))
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(master)
+    text = b"".join(chunks).decode(errors="replace")
+    return rc, [(int(a), int(b)) for a, b in re.findall(r"(\d+)/(\d+) \[", text)], text
+
+
+def test_the_progress_bar_of_guided_with_several_margins_ends_at_its_total(cut_clip, tmp_path):
+    import tqdm
+
+    if tuple(int(x) for x in tqdm.__version__.split(".")[:2]) < (4, 66):
+        pytest.skip("tqdm before 4.66 reads no TQDM_* settings from the environment")
+    rc, counts, text = _bar_counts([str(cut_clip), "--out", str(tmp_path / "out"), "--modes", "guided,search",
+                                    "--margins", "0,1,2", "--targets", "1,2", "--crf-ladder", "23,30",
+                                    "--max-frames", "10", "--preset", "ultrafast", "--no-match"])
+    assert rc == 0, text[-2000:]
+    # 2 fixed CRFs, guided's one ladder of 2 targets (it aims at each target itself, margin 0), search's 3 x 2;
+    # the total counted 3 ladders for guided too and the bar stopped at 10 of 14
+    assert counts and counts[-1] == (10, 10), counts[-3:]
+
+
+@pytest.mark.parametrize("modes, says", [
+    (",", "--modes: no mode given"),  # split to nothing: ran the fixed ladder alone, exit 0
+    (" , ", "--modes: no mode given"),
+    ("bogus", "--modes 'bogus': not an effort level"),
+    ("search,probe+ensure", "--modes 'probe+ensure'"),  # `jndenc encode`'s recipe, not a bench ladder
+])
+def test_an_empty_or_unknown_mode_list_is_one_line(cut_clip, tmp_path, capsys, modes, says):
+    out = tmp_path / "out"
+    code, _, err = _main(capsys, cut_clip, "--out", out, "--modes", modes, "--max-frames", "5")
+    assert code == 2 and says in err, err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert not out.exists()
+
+
+def test_the_jndenc_command_refuses_an_empty_mode_list_with_exit_2(cut_clip, tmp_path):
+    out = tmp_path / "out"
+    r = subprocess.run([sys.executable, "-m", "jndenc", "bench", "bdrate", str(cut_clip), "--out", str(out),
+                        "--modes", ","], capture_output=True, text=True, timeout=120,
+                       env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    assert r.returncode == 2 and "--modes: no mode given" in r.stderr and "Traceback" not in r.stderr
+    assert not out.exists()

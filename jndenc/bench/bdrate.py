@@ -23,7 +23,9 @@ same frames. Then:
 Everything expensive is cached under ``OUT/_cache`` (one JSON per encode, keyed
 by the clip's SHA-256, the frame limit and the exact encoder arguments; one per
 JND analysis), so a rerun only computes what is missing, and an interrupted
-run resumes where it stopped.
+run resumes where it stopped. The results beside it (results.csv, summary.md/json,
+run.json, the RD plots) are the latest run's only: its plots replace those an
+earlier run drew for clips it no longer has.
 
 This module holds the per-clip and whole-run orchestration and the command
 line; `options` (`BenchOptions`), `cache` (clip subsets, the result cache),
@@ -68,6 +70,22 @@ def _ladder_name(mode: str, margin: float | str) -> str:
     return f"jndenc-{mode} m{margin}" if isinstance(margin, str) else f"jndenc-{mode} m{margin:g}"
 
 
+def _ladder_margins(ms: ModeSpec, opts: BenchOptions) -> tuple[float | str, ...]:
+    """The margins a mode runs one ladder each for."""
+    # guided measures one level per analysis and aims at the target itself (margin 0), whatever --margins says
+    return (0.0,) if ms.mode == "guided" else opts.margins
+
+
+def _mode_points(ms: ModeSpec, opts: BenchOptions) -> int:
+    """The ladder points one mode adds to a clip: one tick of the progress bar each."""
+    return len(opts.targets) * (1 if ms.effort else len(_ladder_margins(ms, opts)))
+
+
+def _clip_points(opts: BenchOptions) -> int:
+    """The progress bar's total for one clip: its fixed-CRF points and every mode's."""
+    return len(opts.ladder()) + sum(_mode_points(ModeSpec.parse(m), opts) for m in opts.modes)
+
+
 def run_clip(r: Runner, cs: ClipSource) -> tuple[list[dict], dict]:
     """All points of one clip; returns CSV rows and the per-clip summary."""
     o = r.opts
@@ -91,16 +109,15 @@ def run_clip(r: Runner, cs: ClipSource) -> tuple[list[dict], dict]:
             for t, rec in pts.items():
                 rows.append({**base, "ladder": f"jndenc-{mode}", "mode": mode, "target_jnd": t, "margin": "",
                              "role": "ladder", **rec})
-                _tick(r, len(o.margins))
+                _tick(r)
             summary["ladders"][f"jndenc-{mode}"] = _summarised(r, cs, fixed, pts, rows, base)
             continue
-        # guided measures one level per analysis and aims at the target itself (margin 0)
         ans = {t: r.analysis(cs, mode, t) for t in o.targets} if mode == "guided" else None
         an1 = r.analysis(cs, mode, confidence=ms.confidence) if mode != "guided" else None
         if (an1 is None and ans is None) or (ans is not None and None in ans.values()):
-            _tick(r, len(o.margins) * len(o.targets))
+            _tick(r, _mode_points(ms, o))  # a skipped mode's points still count in the bar's total
             continue
-        for margin in (o.margins if mode != "guided" else (0.0,)):
+        for margin in _ladder_margins(ms, o):
             name = _ladder_name(spec, margin)
             pts = {}
             for t in o.targets:
@@ -214,8 +231,7 @@ def run(inputs: Sequence[str | os.PathLike], out: str | os.PathLike, opts: Bench
     rows: list[dict] = []
     per_clip: list[dict] = []
     clip_times = {}
-    per_clip_points = len(opts.ladder()) + len(opts.modes) * len(opts.margins) * len(opts.targets)
-    with bar(len(clips) * per_clip_points, "bdrate", opts.quiet, unit="point") as pb:
+    with bar(len(clips) * _clip_points(opts), "bdrate", opts.quiet, unit="point") as pb:
         r.pbar = pb
         for clip in clips:
             tc = time.perf_counter()
@@ -256,6 +272,10 @@ def _nums(s: str, kind=float) -> tuple:
         raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {s!r}") from None
 
 
+def _modes(s: str) -> tuple[str, ...]:
+    return tuple(x.strip() for x in s.split(",") if x.strip())
+
+
 def _margins(s: str) -> tuple:
     try:
         return tuple(x.strip() if x.strip() == "auto" else float(x) for x in s.split(",") if x.strip())
@@ -270,7 +290,11 @@ def parser() -> argparse.ArgumentParser:
         epilog="Defaults keep a run on ../shared/clips to ~20-30 min on 2 cores "
                f"({d.max_clips} clips, first {d.max_frames} frames). Full run: --max-clips 0 --max-frames 0.")
     p.add_argument("inputs", nargs="+", metavar="CLIP_OR_DIR")
-    p.add_argument("--out", required=True, help="results folder (also holds the cache)")
+    p.add_argument("--out", required=True,
+                   help="results folder: results.csv, summary.md, summary.json, run.json, rd_overall.png and one "
+                        "rd_<clip>.png per clip, all of the latest run only (a rerun removes the RD plots an "
+                        "earlier run left for clips it no longer has, nothing else); _cache/ keeps every encode and "
+                        "analysis for reruns, _work/ the encodes --keep-encodes keeps")
     p.add_argument("--crf-ladder", type=_nums, default=None,
                    help="fixed CRFs on the encoder's own scale (default 18,23,28,33,38 for x264/x265, mapped to AV1's "
                         "and VP9's scale through the shipped calibration)")
@@ -283,10 +307,10 @@ def parser() -> argparse.ArgumentParser:
                         "whole-file encode per CRF")
     p.add_argument("--encoder", choices=ENCODER_CHOICES["av1"], default=None, help="--codec av1's encoder")
     p.add_argument("--preset", default=d.preset)
-    p.add_argument("--modes", type=lambda s: tuple(x.strip() for x in s.split(",") if x.strip()),
-                   default=d.modes, help=",".join(BENCH_MODES + BENCH_EFFORTS) + "; MODE@P: predict/probe at "
-                   "--confidence P; MODE+tighten: each point encoded, measured and re-encoded once as `jndenc "
-                   "encode --tighten`; an effort level: `jndenc encode --effort E --target-jnd T` per point")
+    p.add_argument("--modes", type=_modes, default=d.modes,
+                   help=",".join(BENCH_MODES + BENCH_EFFORTS) + "; MODE@P: predict/probe at --confidence P; "
+                   "MODE+tighten: each point encoded, measured and re-encoded once as `jndenc encode --tighten`; an "
+                   "effort level: `jndenc encode --effort E --target-jnd T` per point")
     p.add_argument("--max-frames", type=int, default=d.max_frames, help="first N frames per clip; 0 = all")
     p.add_argument("--max-clips", type=int, default=d.max_clips, help="evenly spread subset; 0 = all")
     p.add_argument("--thresholds", type=_nums, default=None, help="search-mode VMAF thresholds T1,T2,T3")
@@ -305,6 +329,8 @@ def parser() -> argparse.ArgumentParser:
 
 
 def options_from_args(a: argparse.Namespace) -> BenchOptions:
+    if not a.modes:  # the fixed ladder alone has nothing to compare: a slip such as `--modes ,`, not a request
+        raise UserError(f"--modes: no mode given; one or more of {', '.join(BENCH_MODES + BENCH_EFFORTS)}")
     return BenchOptions(crf_ladder=None if a.crf_ladder is None else tuple(a.crf_ladder),
                         targets=tuple(a.targets), margins=tuple(a.margins), codec=a.codec, encoder=a.encoder,
                         preset=a.preset, modes=tuple(a.modes), max_frames=a.max_frames or None,

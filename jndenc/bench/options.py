@@ -24,12 +24,14 @@ class ModeSpec:
         from ..errors import UserError
         from ..recipe import Recipe
 
-        r = Recipe.parse(spec)
+        base, plus, flag = spec.partition("+")
+        # checked before the recipe: its message offers `jndenc encode`'s recipes, +ensure among them
+        if not (spec in BENCH_EFFORTS or base.partition("@")[0] in BENCH_MODES and (not plus or flag == "tighten")):
+            raise UserError(f"--modes {spec!r}: not an effort level ({', '.join(BENCH_EFFORTS)}), a mode "
+                            f"({', '.join(BENCH_MODES)}), MODE@P or MODE+tighten")
+        r = Recipe.parse(spec)  # what is left to refuse, a bad @P, in the recipe's own words
         if r.effort:
             return cls(r.effort, effort=True)
-        if r.mode not in BENCH_MODES or r.corrective not in (None, "tighten"):
-            raise UserError(f"ladder {spec!r}: an effort level ({', '.join(BENCH_EFFORTS)}), a mode "
-                            f"({', '.join(BENCH_MODES)}), MODE@P or MODE+tighten")
         conf = r.confidence
         if r.corrective and conf is None:
             from ..verify import TIGHTEN_CONFIDENCE

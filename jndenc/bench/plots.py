@@ -6,6 +6,7 @@ import os
 import re
 from collections import defaultdict
 from pathlib import Path
+from typing import Iterable
 
 import numpy as np
 
@@ -23,12 +24,16 @@ def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name)
 
 
+# a PNG text entry every bench plot carries: a rerun removes only stale plots with it, never a user's own rd_*.png
+MARK = ("Source", "jndenc bench")
+
+
 def _save(fig, path: Path) -> None:
     """The figure as a PNG under a temp name, then renamed: an interrupt mid-save leaves no cut-short image."""
     path = Path(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        fig.savefig(tmp, dpi=110, format="png")
+        fig.savefig(tmp, dpi=110, format="png", metadata=dict([MARK]))
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
@@ -150,7 +155,8 @@ def overall_plot(rows: list[dict], summary: dict, path: Path) -> Path:
 
 
 def rd_plots(rows: list[dict], summary: dict, out: Path) -> list[Path]:
-    """One ``rd_<clip>.png`` per clip and ``rd_overall.png``."""
+    """One ``rd_<clip>.png`` per clip and ``rd_overall.png``; the RD plots an earlier run left for other clips are
+    removed, so the folder's plots are this run's only."""
     out = Path(out)
     written = []
     per = {c["clip"]: c for c in summary.get("per_clip", [])}
@@ -161,7 +167,27 @@ def rd_plots(rows: list[dict], summary: dict, out: Path) -> list[Path]:
         written.append(clip_plot(clip, rs, out / f"rd_{_safe(Path(clip).stem)}.png", per.get(clip)))
     if rows:
         written.append(overall_plot(rows, summary, out / "rd_overall.png"))
+    prune_plots(out, written)
     return written
+
+
+def prune_plots(out: Path, keep: Iterable[Path]) -> list[Path]:
+    """Remove the ``rd_*.png`` in ``out`` that are not in ``keep`` and carry the bench's `MARK`; returns them."""
+    kept = {Path(p).name for p in keep}
+    stale = [p for p in sorted(Path(out).glob("rd_*.png")) if p.name not in kept and _is_bench_plot(p)]
+    for p in stale:
+        p.unlink(missing_ok=True)
+    return stale
+
+
+def _is_bench_plot(path: Path) -> bool:
+    from PIL import Image  # matplotlib's own dependency
+
+    try:
+        with Image.open(path) as im:
+            return im.format == "PNG" and im.info.get(MARK[0]) == MARK[1]
+    except (OSError, ValueError):  # not an image, or unreadable: not ours to remove
+        return False
 
 
 def scatter_plot(points: dict[str, list[tuple[float, float]]], path: Path, title: str, xlabel: str,
