@@ -113,7 +113,7 @@ def replay_cmd(src: Path, dst: Path, preset: str) -> list[str]:
     so this variant is the encode jndenc chose without the deciding: jndenc's time over it is the decision's cost,
     and its time over plain is what the chosen (lower) CRFs cost the encoder.
     """
-    from jndenc.encode import build_command
+    from jndenc.one_pass import build_command
     from jndenc.media.ffbin import ffmpeg_exe
     from jndenc.media.probe import probe
     from jndenc.pipeline import plan

@@ -83,7 +83,7 @@ def test_truncated_input_is_reported_by_predict_and_encode(truncated, tmp_path):
 def test_a_truncated_inputs_encode_stops_at_the_frames_the_plan_covers(truncated, whole):
     """FFmpeg's decoder can get a frame or two more than PyAV out of a damaged tail (a 1080p clip cut mid-GOP gave
     49 against 47): the one-pass command stops at the plan's frames, so validation does not refuse the output."""
-    from jndenc.encode import build_command
+    from jndenc.one_pass import build_command
     from jndenc.planner import PlanOptions, fixed_plan
 
     for src, cut in ((truncated, True), (whole, False)):

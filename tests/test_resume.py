@@ -16,7 +16,7 @@ from conftest import interruptible, make_cut_clip
 from jndenc import loop as L
 from jndenc.errors import UserError
 from jndenc.resume import PREFIX, ShotStore
-from jndenc.shotloop import ShotLoop
+from jndenc.shotjob import ShotLoop
 
 
 def test_store_keeps_whole_shots_and_drops_broken_ones(tmp_path):

@@ -24,7 +24,7 @@ from jndenc.media import segments as S
 from jndenc.media.probe import probe
 from jndenc.planner import PlanOptions, ShotPlan, fixed_plan
 from jndenc.search import DEFAULT_THRESHOLDS
-from jndenc import loop, loop_options, shotloop, starts
+from jndenc import loop, loop_options, schedule, shotloop, starts
 
 
 def frame_times(path) -> list:
@@ -472,8 +472,8 @@ def test_a_wave_starts_its_longest_shots_first():
     shots = [ShotPlan(0, 20, None, 23.0), ShotPlan(20, 320, None, 23.0), ShotPlan(320, 340, None, 23.0),
              ShotPlan(340, 440, None, 23.0)]
     tasks = [(i, None, None) for i in range(4)]
-    assert [t[0] for t in shotloop.longest_first(shots, tasks)] == [1, 3, 0, 2]
-    assert [t[0] for t in shotloop.longest_first(shots, tasks[::2])] == [0, 2]  # ties keep shot order
+    assert [t[0] for t in schedule.longest_first(shots, tasks)] == [1, 3, 0, 2]
+    assert [t[0] for t in schedule.longest_first(shots, tasks[::2])] == [0, 2]  # ties keep shot order
 
 
 def test_every_encoder_spaces_key_frames_as_x264_does():

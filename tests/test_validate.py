@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from jndenc.encode import encode, validate_output
+from jndenc.encode import encode
+from jndenc.output import validate_output
 from jndenc.errors import UserError
 from jndenc.media.decode import count_decoded_frames, count_packets, decode_tail
 

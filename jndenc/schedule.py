@@ -1,0 +1,131 @@
+"""Which shots run when, and where (`Scheduler`): one plan's shots in waves (a shot that starts from another's
+attempts waits for it), ``jobs`` at a time on threads here or on the workers of a Dask cluster, each recorded as it
+finishes so that a resumed run (`jndenc.resume`) takes them up; then the pieces of a long shot joined.
+
+A module of its own because where a shot runs changes no shot's result: `jndenc.shotjob` decides each shot,
+`jndenc.shotloop` runs the whole and joins it.
+"""
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import replace
+from pathlib import Path
+from typing import Sequence
+
+from . import resume as R
+from . import loop as L
+from .media.runner import kill_running
+from .planner import ShotPlan
+from .progress import bar
+from .shotjob import ShotJob, ShotLoop
+
+
+def longest_first(shots: Sequence[ShotPlan], tasks: list[tuple]) -> list[tuple]:
+    """A wave's tasks (shot index first) longest shot first: a pool takes tasks in the order given, and a long
+    shot started last would run alone at the end. The order changes no shot's result, only the wall time."""
+    return sorted(tasks, key=lambda t: (shots[t[0]].start_frame - shots[t[0]].end_frame, t[0]))
+
+
+
+def _run_remote(job: ShotJob, i: int, head: ShotLoop | None, head_index: int | None) -> tuple[ShotLoop, str, dict]:
+    """A Dask task: one shot's loop on a worker."""
+    shot, seg, cost = job.run(i, head, head_index)
+    return shot, str(seg), cost
+
+
+
+class Scheduler:
+    """The loop over one plan's shots, side by side on a pool of threads here or on the workers of a Dask cluster."""
+
+    def __init__(self, job: ShotJob, notes: list[str], executor=None, store: R.ShotStore | None = None) -> None:
+        self.job, self.notes, self.executor, self.store = job, notes, executor, store
+        self.taken_up = 0  # shots a previous run had finished (`jndenc.resume`)
+        self.cost: dict = {}
+        self.lock = threading.Lock()
+        self.stop = threading.Event()
+
+    def _add(self, cost: dict) -> None:
+        with self.lock:
+            for kind, c in cost.items():
+                mine = self.cost.setdefault(kind, {"wall_s": 0.0, "cpu_s": 0.0})
+                mine["wall_s"] += c["wall_s"]
+                mine["cpu_s"] += c["cpu_s"]
+
+    def all(self, jobs: int, quiet: bool) -> list[tuple[ShotLoop, Path]]:
+        """Every shot, ``jobs`` at a time, in waves: the shots that start from the model's estimate, then those
+        that start from one of them (later pieces of a long shot, shots that cut back to an earlier one;
+        `ShotJob.heads`), then the later pieces of those. Which shot starts where depends only on what was
+        measured, so the output depends neither on ``jobs`` nor on where the shots ran. On any failure or
+        interrupt the others are stopped and killed."""
+        plan = self.job.plan
+        n = len(plan.shots)
+        head = self.job.heads()
+        depth = [0] * n
+        for i in range(n):  # a head always comes before the shots it starts
+            depth[i] = 0 if head[i] is None else depth[head[i]] + 1
+        done: dict[int, tuple[ShotLoop, Path]] = self.store.load(n, ShotLoop) if self.store is not None else {}
+        self.taken_up = len(done)
+        with bar(plan.frames, f"encoding ({plan.codec}, {n} shots)", quiet) as pb:
+            pb.update(sum(s.end_frame - s.start_frame for s, _ in done.values()))
+            for d in range(max(depth, default=-1) + 1):
+                tasks = [(i, None if head[i] is None else done[head[i]][0], head[i]) for i in range(n)
+                         if depth[i] == d and i not in done]
+                done.update(self._wave(longest_first(plan.shots, tasks), jobs, pb))
+        return [done[i] for i in range(n)]
+
+    def _finish(self, i: int, got: tuple[ShotLoop, Path | str, dict], pb) -> tuple[ShotLoop, Path]:
+        shot, seg, cost = got
+        self._add(cost)
+        if self.store is not None:
+            self.store.save(i, shot, Path(seg))
+        pb.update(shot.end_frame - shot.start_frame)  # the bar moves per shot
+        return shot, Path(seg)
+
+    def _wave(self, tasks: list[tuple[int, ShotLoop | None, int | None]], jobs: int, pb
+              ) -> dict[int, tuple[ShotLoop, Path]]:
+        if not tasks:
+            return {}
+        if self.executor is None and (jobs == 1 or len(tasks) == 1):
+            return {i: self._finish(i, self.job.run(i, h, hi, stop=self.stop, status=pb.set_postfix_str), pb)
+                    for i, h, hi in tasks}
+        if self.executor is not None:
+            pool, own = self.executor, False
+            futs = {i: pool.submit(_run_remote, self.job, i, h, hi) for i, h, hi in tasks}
+        else:
+            pool, own = ThreadPoolExecutor(min(jobs, len(tasks)), thread_name_prefix="jndenc-shot"), True
+            futs = {i: pool.submit(self.job.run, i, h, hi, stop=self.stop, status=pb.set_postfix_str)
+                    for i, h, hi in tasks}
+        try:
+            # each shot as it finishes, so an interrupted run has recorded every shot that finished
+            index = {f: i for i, f in futs.items()}
+            got = {index[f]: self._finish(index[f], f.result(), pb) for f in as_completed(futs.values())}
+            return {i: got[i] for i in futs}
+        except BaseException:
+            self.stop.set()
+            for f in futs.values():
+                f.cancel()
+            kill_running()
+            raise
+        finally:
+            if own:
+                pool.shutdown(wait=True, cancel_futures=True)
+
+    def join_pieces(self, results: list[tuple[ShotLoop, Path]]) -> list[tuple[ShotLoop, Path]]:
+        """Pieces of one long shot brought within a CRF step of each other (`jndenc.loop.joined_pieces`): one
+        more attempt each at the lower CRF, kept whatever it measures (it can only be better)."""
+        out = list(results)
+        for i, crf in L.joined_pieces([r[0].crf for r in results], self.job.continues(),
+                                      L.JOIN_STEP * self.job.scale).items():
+            crf = L.floored(crf, self.job.step)  # whole steps on AV1/VP9, never past the join's limit
+            shot, old = results[i]
+            cost: dict = {}
+            seg, m, rechecked = self.job.attempt(i, len(shot.attempts), crf, cost)
+            self._add(cost)
+            old.unlink(missing_ok=True)
+            attempts = shot.attempts + [L.Attempt(crf, m.vmaf, m.bytes)]
+            k = len(attempts) - 1
+            out[i] = (replace(shot, attempts=attempts, kept=k, p5=m.p5, rechecks=shot.rechecks + rechecked,
+                              outcome=L.outcome(attempts, self.job.band, k, self.job.hi)), seg)
+        return out
+
