@@ -97,13 +97,13 @@ class ShotStore:
             self._lock = None
 
     def save(self, i: int, shot, seg: Path) -> None:
-        """Record shot ``i`` (a `jndenc.shotloop.ShotLoop`) and its kept segment; written whole or not at all."""
+        """Record shot ``i`` (a `jndenc.shotjob.ShotLoop`) and its kept segment; written whole or not at all."""
         rec = {"shot": dataclasses.asdict(shot), "segment": seg.name, "size": seg.stat().st_size}
         write_text_atomic(self.work / RECORD.format(i), json.dumps(rec))
 
     def load(self, n: int, make) -> dict:
         """``{i: (shot, segment)}`` for the shots of ``range(n)`` recorded here whose segment is still whole;
-        ``make`` builds a shot from its recorded fields (`jndenc.shotloop.ShotLoop`)."""
+        ``make`` builds a shot from its recorded fields (`jndenc.shotjob.ShotLoop`)."""
         done = {}
         for i in range(n):
             p = self.work / RECORD.format(i)

@@ -19,7 +19,7 @@ import numpy as np
 
 from ..errors import UserError
 from .decode import count_packets
-from .ffargs import VMAF_FEATURES, VMAF_MODEL, quality_args, quality_graph, threads_per_job  # noqa: F401 - VMAF_MODEL re-exported
+from .ffargs import VMAF_FEATURES, quality_args, quality_graph, threads_per_job
 from .ffbin import require
 from .probe import probe
 from .runner import run_ffmpeg
