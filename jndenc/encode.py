@@ -29,6 +29,7 @@ from .media import enc_params
 from .media.segments import encoder_of
 from .pipeline import plan as make_plan_for
 from .planner import Plan
+from .resume import remove_stale
 from .search import check_thresholds
 from .shotloop import Phase
 from . import verify as V
@@ -73,8 +74,14 @@ def encode(src: str | os.PathLike, dst: str | os.PathLike, options: EncodeOption
     check_paths(src, dst, o.outputs.overwrite)
     o, effort = checked(o)
     check_container(dst, o.codec.codec)
-    if effort is not None and effort.loop is not None:
-        return _measured(src, dst, effort, o)
+    r = _measured(src, dst, effort, o) if effort is not None and effort.loop is not None else \
+        _one_pass(src, dst, o, effort, t0)
+    remove_stale(dst)  # what a stopped `--resume` run left for this output is of no use once it is written
+    return r
+
+
+def _one_pass(src: Path, dst: Path, o: EncodeOptions, effort: Effort | None, t0: float) -> EncodeResult:
+    """fast, or an expert path (`--mode`, `--crf`, `--plan`, ...): one planned pass (`jndenc.one_pass`)."""
     info = probe(src)
     fallback = None
     if effort is not None:

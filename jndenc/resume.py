@@ -53,11 +53,11 @@ def work_folder(src: Path, output: Path, plan, **settings) -> Path:
     return output.parent / f"{PREFIX}{output.name}.{key}"
 
 
-def remove_stale(output: Path, keep: Path) -> None:
-    """Once ``output`` is written, the work folders other settings left for it (an encode stopped, then run again
-    with another option) go too, unless a run holds one."""
+def remove_stale(output: Path) -> None:
+    """Once ``output`` is written, the work folders earlier runs left for it (a `--resume` encode stopped, then run
+    again with another option or without `--resume`) go, unless a run holds one."""
     for other in output.parent.glob(f"{PREFIX}{output.name}.*"):
-        if other == keep or not other.is_dir():
+        if not other.is_dir():
             continue
         store = ShotStore(other)
         try:

@@ -142,8 +142,6 @@ def run(src: Path, out: Path, plan: Plan, info: VideoInfo, *, target: float, opt
             store.release()
         if finished or store is None:
             shutil.rmtree(work, ignore_errors=True)
-        if finished and store is not None:
-            R.remove_stale(Path(resume), work)
         if close is not None:
             close()
     shots = [r[0] for r in results]

@@ -102,3 +102,15 @@ def test_resume_is_refused_where_no_loop_runs(four_shots, tmp_path):
     r = subprocess.run([sys.executable, "-m", "jndenc", "encode", four_shots, tmp_path / "o.mp4", "--crf", "23",
                         "--resume"], capture_output=True, text=True)
     assert r.returncode == 2 and "--resume" in r.stderr and not (tmp_path / "o.mp4").exists()
+
+
+def test_a_run_without_resume_clears_what_a_stopped_one_left(four_shots, tmp_path):
+    # a user who gave up on --resume and encoded the file another way has no use for the folder any more
+    left, other = tmp_path / f"{PREFIX}o.mp4.0123abcd", tmp_path / f"{PREFIX}p.mp4.0123abcd"
+    for d in (left, other):
+        d.mkdir()
+        (d / "shot00000_0.mkv").write_bytes(b"x")
+    r = subprocess.run([sys.executable, "-m", "jndenc", "encode", four_shots, tmp_path / "o.mp4", "--crf", "23",
+                        "-q"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert not left.exists() and other.exists()
