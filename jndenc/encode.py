@@ -94,6 +94,8 @@ def _one_pass(src: Path, dst: Path, o: EncodeOptions, effort: Effort | None, t0:
         o = o.with_(ensure=True)
     plan = _plan_of(src, info, o)
     r = encode_one_pass(src, dst, info, plan, o, t0=t0, effort=effort)
+    if o.expert.plan is not None:
+        r.notes.extend(replay_notes(plan, src, info))
     if fallback:
         r.notes.append(fallback)
     if effort is not None and r.quality is None:
@@ -153,6 +155,18 @@ def _one_pass_allowed(o: EncodeOptions) -> None:
     if o.codec.codec in starts.LOOP_ONLY_CODECS:
         raise UserError(f"--codec {o.codec.codec} has no per-shot zones in FFmpeg: it runs through the "
                         "shot loop (--effort balanced or thorough) only")
+
+
+def replay_notes(plan: Plan, src: Path, info: VideoInfo) -> list[str]:
+    """What a replayed plan does not know about ``src``: a plan is checked against the input's frame count only,
+    so one made for another file of the same length (a proxy, a renamed copy, or a mistake) is said, not refused."""
+    notes = []
+    if plan.input and Path(plan.input).name != src.name:
+        notes.append(f"the plan was made for {plan.input}, not {src}: its shots and CRFs were replayed by frame "
+                     "number")
+    if info.fps and plan.fps and abs(plan.fps - info.fps) > 0.01 * info.fps:
+        notes.append(f"the plan was made at {plan.fps:g} fps, the input runs at {info.fps:g} fps")
+    return notes
 
 
 def _plan_of(src: Path, info: VideoInfo, o: EncodeOptions) -> Plan:

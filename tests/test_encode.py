@@ -2,6 +2,7 @@
 import hashlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -81,9 +82,15 @@ def test_plan_out_and_replay(cut_clip, tmp_path):
     d = json.loads(plan_path.read_text())
     d["zones"][1]["crf"] = d["shots"][1]["crf"] = 12
     plan_path.write_text(json.dumps(d))
-    encode(cut_clip, tmp_path / "b.mp4", plan=plan_path)
+    r = encode(cut_clip, tmp_path / "b.mp4", plan=plan_path)
     qa, qb = range_qps(tmp_path / "a.mp4", SHOTS), range_qps(tmp_path / "b.mp4", SHOTS)
     assert qb[1] < qa[1] - 8 and abs(qb[0] - qa[0]) < 3
+    assert not any("plan was made for" in n for n in r.notes), r.notes
+    # the same plan onto another file of the same length: replayed by frame number, and said
+    other = tmp_path / "other.mp4"
+    shutil.copy(cut_clip, other)
+    r = encode(other, tmp_path / "c.mp4", plan=plan_path)
+    assert any(f"made for {cut_clip}" in n and "by frame number" in n for n in r.notes), r.notes
 
 
 def test_refuses_input_as_output_and_existing(cut_clip, tmp_path):
