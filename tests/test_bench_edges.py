@@ -246,3 +246,54 @@ def test_the_jndenc_command_refuses_an_empty_mode_list_with_exit_2(cut_clip, tmp
                        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
     assert r.returncode == 2 and "--modes: no mode given" in r.stderr and "Traceback" not in r.stderr
     assert not out.exists()
+
+
+@pytest.mark.parametrize("margins, says", [
+    (",", "--margins: CRF steps or 'auto', not none"),  # split to nothing: the search ladder dropped, exit 0
+    (" , ", "--margins: CRF steps or 'auto', not none"),
+    ("1,zz", "not zz"),  # was argparse's usage block above the error
+    ("nan", "not nan"),  # was refused by the planner, after the fixed ladder's encodes had made --out
+])
+def test_an_empty_or_malformed_margin_list_is_one_line(cut_clip, tmp_path, capsys, margins, says):
+    out = tmp_path / "out"
+    code, _, err = _main(capsys, cut_clip, "--out", out, "--modes", "search", "--margins", margins,
+                         "--crf-ladder", "23,28", "--targets", "1", "--max-frames", "5", "--preset", "ultrafast",
+                         "--no-match")
+    assert code == 2 and says in err, err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert not out.exists()
+
+
+def test_clips_of_one_stem_and_a_clip_named_overall_get_a_plot_each(cut_clip, tmp_path):
+    from jndenc.bench.plots import _is_bench_plot
+
+    clips = tmp_path / "clips"
+    clips.mkdir()
+    shutil.copy(cut_clip, clips / "x.mp4")
+    for name, src in (("x.mkv", "mandelbrot=size=160x120:rate=25"), ("overall.mp4", "testsrc=size=160x120:rate=25")):
+        ffmpeg("-f", "lavfi", "-i", src, "-frames:v", "10", "-c:v", "libx264", str(clips / name))
+    out = tmp_path / "out"
+    opts = BenchOptions(crf_ladder=(23, 28), modes=(), preset="ultrafast", max_frames=5, match=False, quiet=True)
+    bdrate.run([clips / "x.mp4"], out, opts)
+    assert {p.name for p in out.glob("rd_*.png")} == {"rd_x.png", "rd_overall.png"}  # alone, as before
+    res = bdrate.run([clips], out, opts)
+    # x.mkv's plot was drawn over x.mp4's, and overall.mp4's under the average's: two plots for three clips
+    plots = {p.name: p for p in out.glob("rd_*.png")}
+    assert set(plots) == {"rd_x.mp4.png", "rd_x.mkv.png", "rd_overall.mp4.png", "rd_overall.png"}
+    assert len({p.read_bytes() for p in plots.values()}) == 4 and all(map(_is_bench_plot, plots.values()))
+    assert sorted(c["clip"] for c in res["summary"]["per_clip"]) == ["overall.mp4", "x.mkv", "x.mp4"]
+    assert len({(r["clip"], r["crf"]) for r in res["rows"]}) == len(res["rows"]) == 6
+    # the rerun alone names x.mp4's plot as the first run did; the others' are that run's and go
+    bdrate.run([clips / "x.mp4"], out, opts)
+    assert {p.name for p in out.glob("rd_*.png")} == {"rd_x.png", "rd_overall.png"}
+
+
+def test_clips_whose_plots_would_still_meet_are_refused_before_the_first_encode(cut_clip, tmp_path, capsys):
+    clips = tmp_path / "clips"
+    clips.mkdir()
+    for name in ("a b.mp4", "a_b.mp4"):  # one plot name once the space is made safe for a file name
+        shutil.copy(cut_clip, clips / name)
+    out = tmp_path / "out"
+    code, _, err = _main(capsys, clips, "--out", out, "--modes", "search", "--max-frames", "5")
+    assert code == 2 and "a b.mp4 and" in err and "a_b.mp4 would share the plot rd_a_b.mp4.png" in err, err
+    assert err.count("\n") == 1 and not out.exists()

@@ -57,6 +57,7 @@ from .cache import select_clips
 from .match import match_worst_shot
 from ..search import DEFAULT_THRESHOLDS
 from .options import BENCH_EFFORTS, BENCH_MODES, BenchOptions, ModeSpec
+from .plots import plot_names
 from .points import ClipSource, Runner
 from .report import json_document, print_table, run_record, write_results
 
@@ -216,6 +217,7 @@ def run(inputs: Sequence[str | os.PathLike], out: str | os.PathLike, opts: Bench
         raise UserError(f"--codec {opts.codec} runs through the shot loop only: --modes balanced and/or thorough")
     all_clips = _distinct(list_clips(inputs))
     clips = select_clips(all_clips, opts.max_clips)
+    plot_names(clips)
     _check_clips(clips)
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {out} is a file, not a results folder")
@@ -276,11 +278,15 @@ def _modes(s: str) -> tuple[str, ...]:
     return tuple(x.strip() for x in s.split(",") if x.strip())
 
 
-def _margins(s: str) -> tuple:
+def _margins(s: str) -> tuple[float | str, ...]:
+    return tuple(_margin(x.strip()) for x in s.split(",") if x.strip())
+
+
+def _margin(x: str) -> float | str:
     try:
-        return tuple(x.strip() if x.strip() == "auto" else float(x) for x in s.split(",") if x.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected 'auto' or comma-separated numbers, got {s!r}") from None
+        return float(x)
+    except ValueError:  # kept as given: BenchOptions.validate refuses it in one line, beside the other options
+        return x
 
 
 def parser() -> argparse.ArgumentParser:
@@ -292,9 +298,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("inputs", nargs="+", metavar="CLIP_OR_DIR")
     p.add_argument("--out", required=True,
                    help="results folder: results.csv, summary.md, summary.json, run.json, rd_overall.png and one "
-                        "rd_<clip>.png per clip, all of the latest run only (a rerun removes the RD plots an "
-                        "earlier run left for clips it no longer has, nothing else); _cache/ keeps every encode and "
-                        "analysis for reruns, _work/ the encodes --keep-encodes keeps")
+                        "rd_<clip>.png per clip (the clip's name without its extension, or with it where two clips "
+                        "share a stem or the stem is 'overall'), all of the latest run only (a rerun removes the RD "
+                        "plots an earlier run left for clips it no longer has, nothing else); _cache/ keeps every "
+                        "encode and analysis for reruns, _work/ the encodes --keep-encodes keeps")
     p.add_argument("--crf-ladder", type=_nums, default=None,
                    help="fixed CRFs on the encoder's own scale (default 18,23,28,33,38 for x264/x265, mapped to AV1's "
                         "and VP9's scale through the shipped calibration)")

@@ -1,6 +1,7 @@
 """The BD-rate benchmark's options, on their own so every bench module can import them without a cycle."""
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import asdict, dataclass
 
@@ -40,6 +41,10 @@ class ModeSpec:
         return cls(r.mode, conf, bool(r.corrective))
 
 
+def _is_margin(m: object) -> bool:
+    return m == "auto" or isinstance(m, (int, float)) and not isinstance(m, bool) and math.isfinite(m)
+
+
 @dataclass
 class BenchOptions:
     crf_ladder: tuple[float, ...] | None = None  # on the encoder's own scale; None: DEFAULT_LADDER mapped to it
@@ -76,6 +81,10 @@ class BenchOptions:
         bad = [t for t in self.targets if t not in (1, 2, 3)]
         if not self.targets or bad:
             raise UserError(f"--targets: JND levels 1, 2 or 3, not {','.join(map(str, bad)) or 'none'}")
+        bad = [m for m in self.margins if not _is_margin(m)]
+        if not self.margins or bad:
+            # none at all ran no predict, probe or search ladder and said nothing; NaN failed clips into the run
+            raise UserError(f"--margins: CRF steps or 'auto', not {','.join(map(str, bad)) or 'none'}")
         if self.thresholds is not None:
             check_thresholds(self.thresholds)
         enc = encoder_of(self.codec, self.encoder)

@@ -10,6 +10,8 @@ from typing import Iterable
 
 import numpy as np
 
+from ..errors import UserError
+
 
 def _plt():
     import matplotlib
@@ -154,19 +156,52 @@ def overall_plot(rows: list[dict], summary: dict, path: Path) -> Path:
     return path
 
 
+OVERALL = "overall"  # rd_overall.png, the average over clips
+
+
+def plot_names(clips: Iterable[str | os.PathLike]) -> dict[str, str]:
+    """Each clip's RD plot by its file name: ``rd_<stem>.png``, or ``rd_<file name>.png`` where that stem is another
+    clip's too (``x.mp4``, ``x.mkv``) or the average's (``overall.mp4``), so no plot is drawn over another while the
+    usual clip keeps the name earlier runs gave it. Clips whose plots would still meet are a `UserError` naming
+    them (checked before the first encode: the plots are drawn after the last)."""
+    given = {Path(c).name: c for c in clips}
+    names = {n: _safe(Path(n).stem) for n in given}
+    while True:
+        clashes = _clashes(names)
+        longer = [n for group in clashes for n in group if names[n] != _safe(n)]
+        if not longer:
+            break
+        for n in longer:
+            names[n] = _safe(n)
+    if clashes:
+        group = [str(given[n]) for n in clashes[0]]
+        what = f"clips {' and '.join(group)}" if len(group) > 1 else f"clip {group[0]} and the average over clips"
+        raise UserError(f"{what} would share the plot rd_{names[clashes[0][0]]}.png; rename one")
+    return {n: f"rd_{v}.png" for n, v in names.items()}
+
+
+def _clashes(names: dict[str, str]) -> list[list[str]]:
+    """The groups of clips given one plot name, or the average's."""
+    by = defaultdict(list)
+    for n, v in names.items():
+        by[v].append(n)
+    return [g for v, g in by.items() if len(g) > 1 or v == OVERALL]
+
+
 def rd_plots(rows: list[dict], summary: dict, out: Path) -> list[Path]:
-    """One ``rd_<clip>.png`` per clip and ``rd_overall.png``; the RD plots an earlier run left for other clips are
-    removed, so the folder's plots are this run's only."""
+    """One plot per clip (`plot_names`) and ``rd_overall.png``; the RD plots an earlier run left for other clips
+    are removed, so the folder's plots are this run's only."""
     out = Path(out)
     written = []
     per = {c["clip"]: c for c in summary.get("per_clip", [])}
     by_clip = defaultdict(list)
     for r in rows:
         by_clip[r["clip"]].append(r)
+    files = plot_names([*per, *by_clip])
     for clip, rs in by_clip.items():
-        written.append(clip_plot(clip, rs, out / f"rd_{_safe(Path(clip).stem)}.png", per.get(clip)))
+        written.append(clip_plot(clip, rs, out / files[clip], per.get(clip)))
     if rows:
-        written.append(overall_plot(rows, summary, out / "rd_overall.png"))
+        written.append(overall_plot(rows, summary, out / f"rd_{OVERALL}.png"))
     prune_plots(out, written)
     return written
 
