@@ -2,18 +2,56 @@
 --dask` spreads one file's shots over."""
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures as cf
 import time
-from typing import Callable
+from typing import Any, Callable
 
 from .errors import UserError
-from .media.runner import kill_running
+from .media.runner import group_tasks, kill_running, stop_group
+
+STOP_WAIT_S = 10.0  # how long a worker waits for a stopped run's tasks to leave (a killed FFmpeg ends at once)
 
 
-def dask_executor(address: str | None, n_local: int | None) -> tuple[cf.Executor, int, Callable[..., None]]:
+class DaskExecutor(cf.Executor):
+    """A Dask client as a `concurrent.futures` executor (tasks never shared with other clients), and the client
+    kept: what a run started on the workers can be stopped there (`stop`)."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self._tasks = client.get_executor(pure=False)
+
+    def submit(self, fn: Callable, /, *args: Any, **kwargs: Any) -> cf.Future:
+        return self._tasks.submit(fn, *args, **kwargs)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        self._tasks.shutdown(wait=wait)
+
+    def stop(self, run: str) -> None:
+        """Stop the tasks that ran their FFmpeg processes in group ``run`` (`jndenc.media.runner.ffmpeg_group`) on
+        every worker, and return once they left it (or each worker gave up waiting): cancelling a future only
+        drops it, and the task running on a worker would go on for minutes, writing into the work folder."""
+        try:
+            self.client.run(_stop_here, run, STOP_WAIT_S)
+        except Exception:  # noqa: BLE001 - a scheduler or worker gone already: nothing of the run left there
+            pass
+
+
+async def _stop_here(run: str, wait_s: float) -> int:
+    """On a worker: stop group ``run``, then wait for its tasks to unwind (they remove their own segments); a
+    coroutine, so that the wait leaves the worker's event loop free. Returns the tasks still in the group."""
+    stop_group(run)
+    deadline = time.monotonic() + wait_s
+    while group_tasks(run) and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    return group_tasks(run)
+
+
+def dask_executor(address: str | None, n_local: int | None) -> tuple[DaskExecutor, int, Callable[..., None]]:
     """A Dask client on ``address``, or on a LocalCluster of ``n_local`` worker processes; ``close(stop=True)``
     interrupts the encodes running on a LocalCluster (the cluster is ours). On another cluster's workers, which
-    may run other clients' encodes, what runs finishes: a batch adopts such an output on its next run."""
+    may run other clients' encodes, what runs finishes: a batch adopts such an output on its next run (an encode's
+    shots, which have no such use, are stopped by `DaskExecutor.stop`)."""
     try:
         import distributed
     except ImportError:
@@ -49,4 +87,4 @@ def dask_executor(address: str | None, n_local: int | None) -> tuple[cf.Executor
         if cluster is not None:
             cluster.close()
 
-    return client.get_executor(pure=False), slots, close
+    return DaskExecutor(client), slots, close

@@ -8,14 +8,17 @@ A module of its own because where a shot runs changes no shot's result: `jndenc.
 from __future__ import annotations
 
 import threading
-from concurrent.futures import ThreadPoolExecutor, as_completed
+import uuid
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import replace
 from pathlib import Path
 from typing import Sequence
 
 from . import resume as R
 from . import loop as L
-from .media.runner import kill_running
+from .cluster import DaskExecutor
+from .errors import JndencError
+from .media.runner import ffmpeg_group, kill_running
 from .planner import ShotPlan
 from .progress import bar
 from .shotjob import ShotJob, ShotLoop
@@ -28,9 +31,16 @@ def longest_first(shots: Sequence[ShotPlan], tasks: list[tuple]) -> list[tuple]:
 
 
 
-def _run_remote(job: ShotJob, i: int, head: ShotLoop | None, head_index: int | None) -> tuple[ShotLoop, str, dict]:
-    """A Dask task: one shot's loop on a worker."""
-    shot, seg, cost = job.run(i, head, head_index)
+def _run_remote(job: ShotJob, i: int, head: ShotLoop | None, head_index: int | None, run: str
+                ) -> tuple[ShotLoop, str, dict]:
+    """A Dask task: one shot's loop on a worker, its FFmpeg processes in the group ``run`` that the client stops
+    on an interrupt or a failure (`jndenc.cluster.DaskExecutor.stop`)."""
+    with ffmpeg_group(run) as stop:
+        try:
+            shot, seg, cost = job.run(i, head, head_index, stop=stop)
+        except KeyboardInterrupt:
+            # what a stopped shot raises; out of a task, Dask would take it for a Ctrl-C and shut the worker down
+            raise JndencError(f"shot {i} stopped: the run was interrupted or another shot failed") from None
     return shot, str(seg), cost
 
 
@@ -38,8 +48,10 @@ def _run_remote(job: ShotJob, i: int, head: ShotLoop | None, head_index: int | N
 class Scheduler:
     """The loop over one plan's shots, side by side on a pool of threads here or on the workers of a Dask cluster."""
 
-    def __init__(self, job: ShotJob, notes: list[str], executor=None, store: R.ShotStore | None = None) -> None:
+    def __init__(self, job: ShotJob, notes: list[str], executor: DaskExecutor | None = None,
+                 store: R.ShotStore | None = None) -> None:
         self.job, self.notes, self.executor, self.store = job, notes, executor, store
+        self.run_name = f"jndenc-shots-{uuid.uuid4().hex}"  # the workers' name for this run's tasks, to stop them by
         self.taken_up = 0  # shots a previous run had finished (`jndenc.resume`)
         self.cost: dict = {}
         self.lock = threading.Lock()
@@ -89,14 +101,13 @@ class Scheduler:
         if self.executor is None and (jobs == 1 or len(tasks) == 1):
             return {i: self._finish(i, self.job.run(i, h, hi, stop=self.stop, status=pb.set_postfix_str), pb)
                     for i, h, hi in tasks}
-        if self.executor is not None:
-            pool, own = self.executor, False
-            futs = {i: pool.submit(_run_remote, self.job, i, h, hi) for i, h, hi in tasks}
-        else:
-            pool, own = ThreadPoolExecutor(min(jobs, len(tasks)), thread_name_prefix="jndenc-shot"), True
-            futs = {i: pool.submit(self.job.run, i, h, hi, stop=self.stop, status=pb.set_postfix_str)
-                    for i, h, hi in tasks}
+        own = self.executor is None
+        pool = ThreadPoolExecutor(min(jobs, len(tasks)), thread_name_prefix="jndenc-shot") if own else self.executor
+        futs: dict[int, Future] = {}
         try:
+            for i, h, hi in tasks:
+                futs[i] = (pool.submit(self.job.run, i, h, hi, stop=self.stop, status=pb.set_postfix_str) if own
+                           else pool.submit(_run_remote, self.job, i, h, hi, self.run_name))
             # each shot as it finishes, so an interrupted run has recorded every shot that finished
             index = {f: i for i, f in futs.items()}
             got = {index[f]: self._finish(index[f], f.result(), pb) for f in as_completed(futs.values())}
@@ -106,6 +117,8 @@ class Scheduler:
             for f in futs.values():
                 f.cancel()
             kill_running()
+            if not own:  # before the work folder goes: the workers' shots write into it until stopped
+                self.executor.stop(self.run_name)
             raise
         finally:
             if own:

@@ -93,12 +93,16 @@ class ShotJob:
         t = lambda k: float(self.times[k] * self.tb) - self.start_time  # noqa: E731
         return S.seek_args(t(a), t(a - 1) if a else None), (0, b - a)
 
+    def segment(self, i: int, n: int) -> Path:
+        """Where attempt ``n`` of shot ``i`` writes its segment."""
+        return self.work / f"shot{i:05d}_{n}.mkv"
+
     def attempt(self, i: int, n: int, crf: float, cost: dict) -> tuple[Path, S.Measured, bool]:
         """Encode and measure attempt ``n`` of shot ``i`` at ``crf``; wall and CPU seconds go to ``cost``. Returns
         the segment, its measurement and whether a sampled reading was measured again on every frame."""
         s = self.plan.shots[i]
         seek, frames = self.cut(s.start_frame, s.end_frame)
-        seg = self.work / f"shot{i:05d}_{n}.mkv"
+        seg = self.segment(i, n)
         kind = "first_attempts" if n == 0 else "extra_attempts"
         cpu: dict[str, float] = {}
         t0 = time.perf_counter()
@@ -140,19 +144,26 @@ class ShotJob:
             start = self.resumed(head, head_index, i)
         crf: float | None = L.quantise(min(max(start, self.lo), self.hi), self.step)
         budget = self.options.budget
-        while (crf is not None and len(attempts) < L.allowed(attempts, self.band, budget)
-               and not (stop and stop.is_set())):
-            if status is not None:
-                status(f"shot {i}: attempt {len(attempts) + 1} at CRF {crf:g}")
-            seg, m, rechecked = self.attempt(i, len(attempts), crf, cost)
-            rechecks += rechecked
-            attempts.append(L.Attempt(crf, m.vmaf, m.bytes))
-            files.append(seg)
-            p5s.append(m.p5)
-            crf = L.next_crf(attempts, self.band, slope=slope, min_crf=self.lo, max_crf=self.hi, step=self.step,
-                             scale=self.scale, steeper_up=self.options.steeper_up)
-        if not attempts:  # stopped before its first attempt: another shot failed
-            raise KeyboardInterrupt
+        try:
+            while (crf is not None and len(attempts) < L.allowed(attempts, self.band, budget)
+                   and not (stop and stop.is_set())):
+                if status is not None:
+                    status(f"shot {i}: attempt {len(attempts) + 1} at CRF {crf:g}")
+                seg, m, rechecked = self.attempt(i, len(attempts), crf, cost)
+                rechecks += rechecked
+                attempts.append(L.Attempt(crf, m.vmaf, m.bytes))
+                files.append(seg)
+                p5s.append(m.p5)
+                crf = L.next_crf(attempts, self.band, slope=slope, min_crf=self.lo, max_crf=self.hi, step=self.step,
+                                 scale=self.scale, steeper_up=self.options.steeper_up)
+            if not attempts or (stop and stop.is_set()):  # stopped: the run gave up on every shot not yet back
+                raise KeyboardInterrupt
+        except BaseException:
+            # an unfinished shot's segments (the killed attempt's too) would never be joined; a Dask worker's
+            # would outlive the run in a --resume folder, which the client keeps
+            for n in range(len(attempts) + 1):
+                self.segment(i, n).unlink(missing_ok=True)
+            raise
         k = L.kept(attempts, self.band)
         for j, f in enumerate(files):
             if j != k:

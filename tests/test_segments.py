@@ -605,3 +605,63 @@ def test_a_shot_that_cuts_back_starts_from_what_the_earlier_one_measured(return_
     assert len(r.loop.shots[2].attempts) <= len(head.attempts)
     encode(return_clip, tmp_path / "j1.mp4", jobs=1)
     assert (tmp_path / "o.mp4").read_bytes() == (tmp_path / "j1.mp4").read_bytes()
+
+
+def test_an_interrupt_stops_the_shots_running_on_dask_workers(tmp_path, dask_scheduler):
+    psutil = pytest.importorskip("psutil")  # distributed needs it: present wherever the fixture is
+    from distributed import Client
+
+    with Client(dask_scheduler, timeout="30s") as client:
+        workers = [psutil.Process(pid) for pid in client.run(os.getpid).values()]
+
+    def ffmpeg_on_workers() -> list:
+        return [c for w in workers for c in w.children(recursive=True) if "ffmpeg" in c.name()]
+
+    folder = tmp_path / "enc"
+    folder.mkdir()
+    big = make_cut_clip(folder / "big.mp4", size="640x360", seconds=(4, 4, 4), audio=False)
+    with interruptible([sys.executable, "-m", "jndenc", "encode", str(big), str(folder / "o.mp4"), "--preset",
+                        "placebo", "--dask", dask_scheduler, "-q"], stderr=subprocess.PIPE, text=True) as proc:
+        deadline = time.time() + 60
+        while time.time() < deadline and not list(folder.glob(".jndenc-segments-*/shot*")):
+            time.sleep(0.05)
+        assert ffmpeg_on_workers(), "no shot was running on the workers when interrupted"
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    deadline = time.time() + 3  # placebo: an attempt left running would go on far longer
+    while ffmpeg_on_workers() and time.time() < deadline:
+        time.sleep(0.1)
+    assert not ffmpeg_on_workers()
+    time.sleep(2)  # and it stays so: nothing of the run goes on writing here
+    assert sorted(p.name for p in folder.iterdir()) == ["big.mp4"]
+    assert all(w.is_running() for w in workers)  # a stopped task fails; its worker stays up for other clients
+
+
+def test_stopping_a_group_kills_only_its_ffmpeg_and_any_it_starts_later():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from jndenc.errors import FFmpegError
+    from jndenc.media import runner
+
+    endless = ["-f", "lavfi", "-i", "testsrc2=size=64x48:rate=25", "-f", "null", "-"]
+
+    def in_group(name):
+        with runner.ffmpeg_group(name):
+            return runner.run_ffmpeg(endless, what=name)
+
+    with ThreadPoolExecutor(2) as pool:
+        a, b = pool.submit(in_group, "run-a"), pool.submit(in_group, "run-b")
+        time.sleep(1.0)
+        runner.stop_group("run-a")
+        with pytest.raises(FFmpegError):
+            a.result(timeout=10)
+        assert not b.done()  # another caller's encode on the same worker runs on
+        t0 = time.time()
+        with pytest.raises(FFmpegError):  # a task of the stopped run that starts late is stopped at once
+            in_group("run-a")
+        assert time.time() - t0 < 5
+        runner.stop_group("run-b")
+        with pytest.raises(FFmpegError):
+            b.result(timeout=10)
+    assert runner.group_tasks("run-a") == runner.group_tasks("run-b") == 0

@@ -15,19 +15,65 @@ from .ffbin import ffmpeg_exe
 
 
 _meter = threading.local()
-_live: set[subprocess.Popen] = set()
+_live: dict[subprocess.Popen, str | None] = {}  # each running FFmpeg and the group it runs for (`ffmpeg_group`)
 _live_lock = threading.Lock()
+_group = threading.local()
+_group_stops: dict[str, threading.Event] = {}
+_group_users: collections.Counter[str] = collections.Counter()
+# remembered past their last task: a Dask task of a stopped run can still start (cancelling races with starting)
+_stopped: collections.deque[str] = collections.deque(maxlen=1024)
 
 
-def kill_running() -> None:
-    """Kill every FFmpeg process this module started that is still running (a pool's other jobs on Ctrl-C)."""
+def kill_running(group: str | None = None) -> None:
+    """Kill every FFmpeg process this module started that is still running (a pool's other jobs on Ctrl-C), or
+    only those of ``group`` (`ffmpeg_group`)."""
     with _live_lock:
-        procs = list(_live)
+        procs = [p for p, g in _live.items() if group is None or g == group]
     for p in procs:
         try:
             p.kill()
         except OSError:
             pass
+
+
+@contextmanager
+def ffmpeg_group(name: str) -> Iterator[threading.Event]:
+    """Run this thread's FFmpeg processes as part of group ``name`` and yield the Event `stop_group` sets.
+
+    One process can run tasks of several callers (a Dask worker runs other clients' encodes): a group is what one
+    caller can stop without touching the rest.
+    """
+    with _live_lock:
+        stop = _group_stops.setdefault(name, threading.Event())
+        _group_users[name] += 1
+        if name in _stopped:
+            stop.set()
+    outer = getattr(_group, "name", None)
+    _group.name = name
+    try:
+        yield stop
+    finally:
+        _group.name = outer
+        with _live_lock:
+            _group_users[name] -= 1
+            if not _group_users[name]:
+                del _group_users[name], _group_stops[name]
+
+
+def stop_group(name: str) -> None:
+    """Stop group ``name``: set its Event, kill its FFmpeg processes, and any it starts from now on."""
+    with _live_lock:
+        if name not in _stopped:
+            _stopped.append(name)
+        if name in _group_stops:
+            _group_stops[name].set()
+    kill_running(name)
+
+
+def group_tasks(name: str) -> int:
+    """How many threads are inside group ``name`` (`ffmpeg_group`)."""
+    with _live_lock:
+        return _group_users[name]
 
 _meter_lock = threading.Lock()
 
@@ -104,9 +150,13 @@ def run_ffmpeg(
 
     reader = threading.Thread(target=pump_stderr, daemon=True)
     reader.start()
+    group = getattr(_group, "name", None)
     with _live_lock:
-        _live.add(proc)
+        _live[proc] = group
+        stopped = group is not None and group in _stopped
     try:
+        if stopped:  # started between its task's last look at the stop and `stop_group`'s kill
+            proc.kill()
         if feed is not None:
             _write_all(proc, feed)
         if on_frame is not None:
@@ -124,7 +174,7 @@ def run_ffmpeg(
         raise
     finally:
         with _live_lock:
-            _live.discard(proc)
+            _live.pop(proc, None)
         reader.join(timeout=5)
     stderr = "".join(tail)
     if proc.returncode != 0:
