@@ -665,3 +665,25 @@ def test_stopping_a_group_kills_only_its_ffmpeg_and_any_it_starts_later():
         with pytest.raises(FFmpegError):
             b.result(timeout=10)
     assert runner.group_tasks("run-a") == runner.group_tasks("run-b") == 0
+
+
+def test_an_ffmpeg_stopped_on_purpose_leaves_no_log(tmp_path, monkeypatch):
+    # a failure's log in the temp folder helps the user; a pool's other encodes killed on Ctrl-C are no failure
+    import tempfile
+    from concurrent.futures import ThreadPoolExecutor
+
+    from jndenc.errors import FFmpegError
+    from jndenc.media import runner
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    with ThreadPoolExecutor(1) as pool:
+        job = pool.submit(runner.run_ffmpeg, ["-f", "lavfi", "-i", "testsrc2=size=64x48:rate=25", "-f", "null", "-"],
+                          what="an endless encode")
+        time.sleep(1.0)
+        runner.kill_running()
+        with pytest.raises(FFmpegError, match="stopped") as exc:
+            job.result(timeout=10)
+    assert exc.value.log_path is None and list(tmp_path.iterdir()) == []
+    with pytest.raises(FFmpegError) as exc:  # a real failure still keeps its log
+        runner.run_ffmpeg(["-f", "lavfi", "-i", "nosuchsource", "-f", "null", "-"], what="a bad graph")
+    assert exc.value.log_path and Path(exc.value.log_path).parent == tmp_path

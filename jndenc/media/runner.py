@@ -6,6 +6,7 @@ import os
 import subprocess
 import tempfile
 import threading
+import weakref
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
@@ -22,6 +23,8 @@ _group_stops: dict[str, threading.Event] = {}
 _group_users: collections.Counter[str] = collections.Counter()
 # remembered past their last task: a Dask task of a stopped run can still start (cancelling races with starting)
 _stopped: collections.deque[str] = collections.deque(maxlen=1024)
+# FFmpeg processes killed on purpose (`kill_running`): their exit is a stop, not a failure with a log to keep
+_killed: "weakref.WeakSet[subprocess.Popen]" = weakref.WeakSet()
 
 
 def kill_running(group: str | None = None) -> None:
@@ -29,6 +32,7 @@ def kill_running(group: str | None = None) -> None:
     only those of ``group`` (`ffmpeg_group`)."""
     with _live_lock:
         procs = [p for p, g in _live.items() if group is None or g == group]
+        _killed.update(procs)
     for p in procs:
         try:
             p.kill()
@@ -175,8 +179,13 @@ def run_ffmpeg(
     finally:
         with _live_lock:
             _live.pop(proc, None)
+            killed = stopped or proc in _killed
+            _killed.discard(proc)
         reader.join(timeout=5)
     stderr = "".join(tail)
+    if proc.returncode != 0 and killed:
+        # another thread stopped the run (Ctrl-C, a failed shot): nothing went wrong here to leave a log of
+        raise FFmpegError(f"FFmpeg stopped while {what}")
     if proc.returncode != 0:
         fd, log_path = tempfile.mkstemp(prefix="jndenc-ffmpeg-", suffix=".log")
         with os.fdopen(fd, "w") as fh:
