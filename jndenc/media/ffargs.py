@@ -131,12 +131,25 @@ def sample_expr(run: int, period: int) -> str:
     return f"lt(mod(n,{int(period)}),{int(run)})"
 
 
+def filter_value(value: str | os.PathLike) -> str:
+    """``value`` escaped for a filter option inside a filter graph (FFmpeg's two levels of backslash escaping)."""
+    # the log sits beside the output, so its path carries whatever the user's folder and file are named: a quote,
+    # colon, comma or bracket there otherwise ends the option or the filter and FFmpeg refuses the graph
+    # (a leading space would still be trimmed: callers pass absolute paths)
+    v = os.fspath(value)
+    for ch in "\\':":  # the option's own level
+        v = v.replace(ch, "\\" + ch)
+    for ch in "\\'[],;":  # the graph's level
+        v = v.replace(ch, "\\" + ch)
+    return v
+
+
 def libvmaf_filter(log_path: str | os.PathLike, *, features: Sequence[str] = VMAF_FEATURES, threads: int = 1,
                    subsample: int = 1) -> str:
     """libvmaf (model `VMAF_MODEL`) plus ``features``, scoring every ``subsample``-th frame, to a JSON log."""
     extra = "|".join(f"name={f}" for f in features)
     return (f"libvmaf=model=version={VMAF_MODEL}" + (f":feature='{extra}'" if extra else "")
-            + f":log_fmt=json:log_path={log_path}:n_threads={int(threads)}"
+            + f":log_fmt=json:log_path={filter_value(os.path.abspath(log_path))}:n_threads={int(threads)}"
             + (f":n_subsample={int(subsample)}" if subsample > 1 else ""))
 
 
