@@ -21,7 +21,7 @@ from .measured import encode_measured
 from .one_pass import encode_one_pass, one_pass_effort
 from .options import EncodeOptions
 from .result import EncodeResult
-from .output import check_container, check_paths
+from .output import check_container, check_frame_size, check_paths
 from .output import target_vmaf as target_vmaf_of
 
 target_vmaf = target_vmaf_of  # the public name (`jndenc.encode.target_vmaf`)
@@ -83,6 +83,7 @@ def encode(src: str | os.PathLike, dst: str | os.PathLike, options: EncodeOption
 def _one_pass(src: Path, dst: Path, o: EncodeOptions, effort: Effort | None, t0: float) -> EncodeResult:
     """fast, or an expert path (`--mode`, `--crf`, `--plan`, ...): one planned pass (`jndenc.one_pass`)."""
     info = probe(src)
+    check_frame_size(src, info, o.codec.encoder)
     fallback = None
     if effort is not None:
         effort, fallback = one_pass_effort(effort, info, custom_model=o.analysis.weights is not None)
@@ -114,6 +115,7 @@ def _measured(src: Path, dst: Path, eff: Effort, o: EncodeOptions) -> EncodeResu
     t0 = time.perf_counter()
     analysis = Phase()
     info = probe(src)
+    check_frame_size(src, info, o.codec.encoder)
     why = V.unmeasurable(info.width, info.height)
     if why:
         r = encode(src, dst, o.with_(effort="fast", overwrite=True, jobs=None, dask=None, resume=False,

@@ -78,6 +78,20 @@ def check_container(dst: Path, codec: str) -> None:
         raise UserError(f"{dst}: WebM carries VP9 or AV1 video, not {codec} (use .mp4 or .mkv, or --codec av1/vp9)")
 
 
+# 4:2:0 halves the chroma planes, and these encoders refuse a picture that does not halve evenly (FFmpeg's
+# "width not divisible by 2"); SVT-AV1, libaom, rav1e and libvpx round the chroma up and take it
+EVEN_SIZE_ENCODERS = ("libx264", "libx265")
+
+
+def check_frame_size(src: Path, info: VideoInfo, encoder: str) -> None:
+    """Refuse, before any work, a frame size ``encoder`` cannot encode in 4:2:0 (an odd width or height on x264 or
+    x265): otherwise the first encode fails part way with FFmpeg's log as the only explanation."""
+    if encoder in EVEN_SIZE_ENCODERS and (info.width % 2 or info.height % 2):
+        raise UserError(f"{src}: {info.width}x{info.height} frames: {encoder} encodes 4:2:0 only at an even width "
+                        "and height; crop or scale the input to even sizes first (ffmpeg -vf "
+                        "crop=trunc(iw/2)*2:trunc(ih/2)*2), or use --codec av1 or vp9")
+
+
 def stream_options(src: Path, dst: Path, info: VideoInfo) -> tuple[list[str], dict, list[str]]:
     """Which of the source's other streams the output carries and how (`stream_plan`, from the source's codecs)."""
     container = open_container(src)

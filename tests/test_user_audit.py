@@ -1,0 +1,58 @@
+"""What a user auditing jndenc before a pipeline met: real FFmpeg on tiny generated clips, the CLI as run."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import av
+
+from conftest import ffmpeg
+
+
+def _cli(*args) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "jndenc", *map(str, args)], capture_output=True, text=True)
+
+
+def _frames(path: Path) -> int:
+    with av.open(str(path)) as c:
+        return sum(1 for p in c.demux(c.streams.video[0]) if p.size)
+
+
+def test_output_folder_with_quote_colon_comma_brackets(tmp_path):
+    # the measured loop's VMAF log sits beside the output, inside FFmpeg's filter graph: such a folder name broke it
+    src = tmp_path / "in.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=64x48:rate=25:duration=1", "-c:v", "libx264", "-preset",
+           "ultrafast", "-crf", "10", str(src))
+    folder = tmp_path / "it's: a,b [1];c"
+    folder.mkdir()
+    dst = folder / "o'u:t,[1].mp4"
+    r = _cli("encode", src, dst, "--json")
+    assert r.returncode == 0, r.stderr
+    d = json.loads(r.stdout)
+    assert all(s["vmaf"]["mean"] > 0 for s in d["shots"])
+    assert _frames(dst) == 25
+    assert sorted(p.name for p in folder.iterdir()) == [dst.name]  # no segment folder left behind
+
+
+def test_odd_frame_size_on_x264_is_one_line_before_any_work(tmp_path):
+    src = tmp_path / "odd.mkv"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=64x48:rate=25:duration=1", "-vf", "scale=65:49", "-c:v", "ffv1",
+           "-pix_fmt", "yuv420p", str(src))
+    for extra in ((), ("--effort", "fast"), ("--codec", "x265")):
+        dst = tmp_path / "o.mp4"
+        r = _cli("encode", src, dst, *extra)
+        assert r.returncode == 2, r.stderr
+        lines = r.stderr.strip().splitlines()
+        assert len(lines) == 1 and "65x49" in lines[0] and "even" in lines[0], r.stderr
+        assert "Traceback" not in r.stderr and "log:" not in r.stderr
+        assert not dst.exists()
+    # an encoder that takes odd sizes still encodes them, at the input's size
+    dst = tmp_path / "o.webm"
+    r = _cli("encode", src, dst, "--codec", "vp9")
+    assert r.returncode == 0, r.stderr
+    with av.open(str(dst)) as c:
+        s = c.streams.video[0]
+        assert (s.codec_context.width, s.codec_context.height) == (65, 49)
+    assert _frames(dst) == 25
