@@ -21,7 +21,7 @@ from .measured import encode_measured
 from .one_pass import encode_one_pass, one_pass_effort
 from .options import EncodeOptions
 from .result import EncodeResult
-from .output import check_container, check_frame_size, check_paths
+from .output import check_container, check_frame_size, check_paths, check_side_file
 from .output import target_vmaf as target_vmaf_of
 
 target_vmaf = target_vmaf_of  # the public name (`jndenc.encode.target_vmaf`)
@@ -72,6 +72,8 @@ def encode(src: str | os.PathLike, dst: str | os.PathLike, options: EncodeOption
     t0 = time.perf_counter()
     src, dst = Path(src), Path(dst)
     check_paths(src, dst, o.outputs.overwrite)
+    if o.outputs.plan_out is not None:
+        check_side_file(o.outputs.plan_out, "--plan-out")
     o, effort = checked(o)
     check_container(dst, o.codec.codec)
     r = _measured(src, dst, effort, o) if effort is not None and effort.loop is not None else \

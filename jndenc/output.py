@@ -60,6 +60,19 @@ def check_paths(src: Path, dst: Path, overwrite: bool) -> None:
         raise UserError(f"{dst}: already exists (use --overwrite / -y to replace it)")
 
 
+def check_side_file(path: str | os.PathLike, option: str) -> None:
+    """Refuse, before any work, a file written beside the output (``--plan-out``, ``--report``, ``--learn``) that
+    cannot be written: found only after the encode, it failed the run with the output already in place."""
+    p = Path(path)
+    if p.is_dir():
+        raise UserError(f"{option} {p}: is a directory")
+    parent = p.parent if str(p.parent) else Path(".")
+    if not parent.is_dir():
+        raise UserError(f"{option} {p}: folder {parent} does not exist")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UserError(f"{option} {p}: folder {parent} is not writable")
+
+
 # The containers jndenc writes, by the output's extension (tested end to end): MP4 and its kin, Matroska, WebM (VP9
 # and AV1 only) and AVI. Others fail late and obscurely (an unknown extension names no muxer; MPEG-TS output
 # does not decode back for validation), so they are refused before any work

@@ -56,3 +56,18 @@ def test_odd_frame_size_on_x264_is_one_line_before_any_work(tmp_path):
         s = c.streams.video[0]
         assert (s.codec_context.width, s.codec_context.height) == (65, 49)
     assert _frames(dst) == 25
+
+
+def test_side_file_in_missing_folder_is_refused_before_the_encode(tmp_path):
+    # found only after the encode, it was an "internal error" (exit 1) with the output already written
+    src = tmp_path / "in.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=64x48:rate=25:duration=0.4", "-c:v", "libx264", "-preset",
+           "ultrafast", str(src))
+    missing = tmp_path / "nowhere"
+    for extra in (("--report", missing / "page.html"), ("--learn", missing / "l.json"),
+                  ("--mode", "predict", "--plan-out", missing / "plan.json")):
+        dst = tmp_path / "o.mp4"
+        r = _cli("encode", src, dst, "-q", *extra)
+        assert r.returncode == 2, r.stderr
+        assert r.stderr.strip() == f"jndenc: error: {extra[-2]} {extra[-1]}: folder {missing} does not exist"
+        assert not dst.exists()

@@ -87,7 +87,11 @@ def encode(src, dst, effort, target_vmaf, enc, encoder, jobs, dask, resume, lear
            as_json, report, debug, **kw):
     """Encode IN to OUT at the CRF each shot needs to stay at the target (JND1 = VMAF 94)."""
     from ..encode import encode as run
+    from ..output import check_side_file
 
+    for path, option in ((report, "--report"), (learn_file, "--learn")):
+        if path is not None:
+            check_side_file(path, option)
     learned = None
     if learn_file is not None:
         from ..learn import load
