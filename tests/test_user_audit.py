@@ -71,3 +71,17 @@ def test_side_file_in_missing_folder_is_refused_before_the_encode(tmp_path):
         assert r.returncode == 2, r.stderr
         assert r.stderr.strip() == f"jndenc: error: {extra[-2]} {extra[-1]}: folder {missing} does not exist"
         assert not dst.exists()
+
+
+def test_enc_option_ffmpeg_refuses_is_a_user_error(tmp_path):
+    # an unknown key or a bad value in --enc is the user's mistake: it was "FFmpeg failed" with exit 1
+    src = tmp_path / "in.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=64x48:rate=25:duration=0.4", "-c:v", "libx264", "-preset",
+           "ultrafast", str(src))
+    for enc, named in (("foo=bar", "-foo"), ("maxrate=abc", "-maxrate abc")):
+        dst = tmp_path / "o.mp4"
+        r = _cli("encode", src, dst, "-q", "--enc", enc)
+        assert r.returncode == 2, r.stderr
+        lines = r.stderr.strip().splitlines()
+        assert len(lines) == 1 and f"refused the option {named} " in lines[0], r.stderr
+        assert not dst.exists()

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import collections
 import os
+import re
 import subprocess
 import tempfile
 import threading
@@ -11,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
 
-from ..errors import FFmpegError, InputError, OutputError
+from ..errors import FFmpegError, InputError, OutputError, UserError
 from .ffbin import ffmpeg_exe
 
 
@@ -199,11 +200,29 @@ def run_ffmpeg(
             # means a file whose end (or whole) is damaged, not a failing encoder
             raise InputError(f"FFmpeg decoded none of the frames while {what}: the input may be damaged or cut short "
                              f"(log: {log_path})")
+        refused = _refused_option(stderr)
+        if refused:
+            # jndenc's own options are ones this FFmpeg takes: one it refuses is the user's (--enc), a mistake to
+            # name in one line and exit 2, not an internal failure
+            raise UserError(f"FFmpeg refused {refused} while {what} (an --enc option?) (log: {log_path})")
         useful = [l for l in stderr.splitlines() if l.strip() and not l.startswith(("  ", "Input #", "Output #", "Stream mapping"))
                   and " - core " not in l]  # the encoder's settings banner says nothing about the failure
         raise FFmpegError(f"FFmpeg failed while {what}", "\n".join(useful[-5:]), log_path)
     return stderr
 
+
+_REFUSALS = (re.compile(r"Unrecognized option '([^']+)'"),
+             re.compile(r"Error setting option (\S+) to value (.+?)\.?$", re.M),
+             re.compile(r"Error setting (profile) (\S+?)\.?$", re.M))
+
+
+def _refused_option(stderr: str) -> str | None:
+    """The option FFmpeg or its encoder refused, as ``-KEY`` or ``-KEY VALUE``, when that is why it failed."""
+    for pattern in _REFUSALS:
+        m = pattern.search(stderr)
+        if m:
+            return "the option -" + " ".join(m.groups())
+    return None
 
 
 def write_atomic(dst: str | os.PathLike, args_for: Callable[[Path], Sequence[str]], *, what: str,
