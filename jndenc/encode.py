@@ -30,7 +30,7 @@ from .media.segments import encoder_of
 from .pipeline import plan as make_plan_for
 from .planner import Plan
 from .resume import remove_stale
-from .search import check_thresholds
+from .search import check_pool, check_thresholds
 from .shotloop import Phase
 from . import verify as V
 from .media.probe import VideoInfo, probe
@@ -138,6 +138,7 @@ def checked(o: EncodeOptions) -> tuple[EncodeOptions, Effort | None]:
     if effort is None or effort.loop is None:
         _one_pass_allowed(o)
     check_thresholds(o.trials.thresholds, o.trials.metric)
+    check_pool(o.trials.pool)
     if (o.expert.ensure or o.expert.tighten) and o.outputs.verify is False:
         raise UserError("--ensure and --tighten measure the output: they cannot run with --no-verify")
     return o, effort

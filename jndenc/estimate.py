@@ -27,7 +27,7 @@ from .media.probe_encode import ProbeOptions, centred_crfs, probe_shots
 from .models.probe import (ProbeModel, at_level, default_probe_weights, probe_margins, refine_jnd1,
                            second_probe_crfs)
 from .progress import bar
-from .search import DEFAULT_THRESHOLDS, SearchOptions, search
+from .search import DEFAULT_THRESHOLDS, SearchOptions, check_pool, check_thresholds, search
 
 LEVELS = 3
 ESTIMATE_MODES = NAMES
@@ -291,5 +291,9 @@ def search_label(opts: SearchOptions) -> str:
 
 def search_options(codec: str = "x264", preset: str = "medium", thresholds: Sequence[float] = DEFAULT_THRESHOLDS,
                    metric: str = "vmaf", pool: str = "mean", trial_seconds: float = 0.0) -> SearchOptions:
+    # `jndenc predict` and `jndenc.plan` reach the trials through here without encode's checks: a bad --pool or
+    # --thresholds ended in an internal error after the shots' first trial encodes
+    check_thresholds(thresholds, metric)
+    check_pool(pool)
     return SearchOptions(codec=codec, preset=preset, metric=metric, pool=pool,
                          thresholds=tuple(float(t) for t in thresholds), max_trial_seconds=trial_seconds or None)

@@ -43,6 +43,16 @@ def check_thresholds(thresholds: Sequence[float], metric: str = "vmaf", flag: st
                         f"not {','.join(f'{t:g}' for t in th)}")
 
 
+def check_pool(pool: str, flag: str = "--pool") -> None:
+    """Refuse a pooling `jndenc.media.quality.Quality.pool` cannot apply: left to the trials, it failed as an internal
+    error once the first trial encode had run."""
+    ok = pool in ("mean", "min", "harmonic") or (pool[:1] == "p" and pool[1:].isdigit() and int(pool[1:]) <= 100)
+    if not ok:
+        from .errors import UserError
+
+        raise UserError(f"{flag}: mean, min, harmonic or pN with N within 0..100 (p5: the 5th percentile), not {pool!r}")
+
+
 T = TypeVar("T")
 R = TypeVar("R")
 
