@@ -21,6 +21,7 @@ from .estimate import Estimates, estimate, load_predictor, search_options
 from .guided import GuidedOptions
 from .media.probe import VideoInfo, probe
 from .planner import DEFAULT_X265_OFFSETS, Plan, PlanOptions, fixed_plan, margin_report, plan_from_estimates
+from .starts import LOOP_ONLY_CODECS
 from . import modes as registry
 from .options import PLAN_KEYS, AnalysisOptions, Aim, Codec, Expert, Trials, check_keywords
 
@@ -199,6 +200,12 @@ def analyse_and_plan(
         mode = "crf"
     if mode not in MODES:
         raise UserError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+    if plan_options is None and codec in LOOP_ONLY_CODECS:
+        # --codec offers them (encode takes them), but no one-pass plan exists for them: this said "codec must be
+        # one of x264, x265", or with their own --calibration file "use it with --codec av1"
+        raise UserError(f"--codec {codec} has no per-shot plan to predict (FFmpeg has no zones for it): "
+                        f"`jndenc encode --codec {codec}` starts each shot's loop at the x264 estimate moved to its "
+                        f"scale; predict with --codec x264 for those estimates")
     m = registry.REGISTRY.get(mode)
     if margin is None:
         margin = m.margin if m else 1.0

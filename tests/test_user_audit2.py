@@ -45,3 +45,17 @@ def test_api_plan_bad_pool_is_a_user_error(clip):
 
     with pytest.raises(jndenc.UserError, match="--pool"):
         jndenc.plan(clip, mode="search", pool="p101")
+
+
+@pytest.mark.parametrize("codec", ["av1", "vp9"])
+def test_predict_loop_only_codec_says_why(clip, tmp_path, codec):
+    # predict --codec av1 said "codec must be one of x264, x265"; with an av1 calibration file, "use it with
+    # --codec av1" to a user who had
+    cal = tmp_path / "cal.json"
+    r = _cli("calibrate", clip, "-o", cal, "--codec", codec, "--max-frames", "5", "--x264-crfs", "14,24,34,44",
+             "--codec-crfs", "20,35,50,63", "-q")
+    assert r.returncode == 0, r.stderr
+    for extra in ((), ("--calibration", cal)):
+        r = _cli("predict", clip, "--codec", codec, *extra)
+        assert r.returncode == 2, r.stderr
+        assert f"jndenc encode --codec {codec}" in r.stderr and "use it with" not in r.stderr, r.stderr
