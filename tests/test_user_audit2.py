@@ -59,3 +59,15 @@ def test_predict_loop_only_codec_says_why(clip, tmp_path, codec):
         r = _cli("predict", clip, "--codec", codec, *extra)
         assert r.returncode == 2, r.stderr
         assert f"jndenc encode --codec {codec}" in r.stderr and "use it with" not in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize("args", [("--preset", "bogus"), ("--pool", "foo"), ("--thresholds", "94,88"),
+                                  ("--min-crf", "40", "--max-crf", "20"), ("--split", "0,0,0")])
+def test_dataset_build_bad_options_refused_before_any_work(clip, tmp_path, args):
+    # --preset bogus skipped every clip and wrote an empty dataset with exit 0; --pool, --thresholds and --split
+    # were internal errors after the trials; --min-crf above --max-crf labelled at a bound
+    out = tmp_path / "ds"
+    r = _cli("dataset", "build", clip, out, "-q", *args)
+    assert r.returncode == 2, (r.returncode, r.stderr)
+    assert r.stderr.startswith("jndenc: error:") and "internal error" not in r.stderr
+    assert not out.exists()

@@ -38,7 +38,8 @@ from ..errors import JndencError, UserError
 from ..media.ffbin import ffmpeg_info
 from ..media.probe import probe
 from ..progress import bar
-from ..search import SearchOptions, extract_references, map_shots, search_shot
+from ..planner import PRESETS
+from ..search import SearchOptions, check_pool, check_thresholds, extract_references, map_shots, search_shot
 from ..media.shots import split_long
 
 IMAGE_SIZE = (480, 270)  # the paper's model input; smaller models resize from it
@@ -57,6 +58,22 @@ class BuildOptions:
     workers: int = 2
     max_shots_per_clip: int = 12
     max_shot_seconds: float = 10.0
+
+
+def check_options(opts: BuildOptions) -> None:
+    """Refuse options that cannot label anything, before the first trial: a bad --pool, --thresholds or --split
+    was an internal error after the first clip's trials, an unknown --preset skipped every clip and wrote an empty
+    dataset with exit 0, and --min-crf above --max-crf labelled every shot at a bound."""
+    s = opts.search
+    check_thresholds(s.thresholds, s.metric)
+    check_pool(s.pool)
+    if s.preset not in PRESETS:
+        raise UserError(f"--preset: one of {', '.join(PRESETS)}, not {s.preset!r}")
+    if not 0 <= s.min_crf <= s.max_crf <= 51:
+        raise UserError(f"need 0 <= --min-crf <= --max-crf <= 51 (got {s.min_crf}, {s.max_crf})")
+    if len(opts.split) != len(SPLITS) or any(not x >= 0 for x in opts.split) or not sum(opts.split) > 0:
+        raise UserError(f"--split: three shares train,valid,test, none negative and not all 0, "
+                        f"not {','.join(f'{x:g}' for x in opts.split)}")
 
 
 def clips_in(clips_dirs: Sequence[str | os.PathLike]) -> list[Path]:
@@ -276,6 +293,7 @@ def build(clips_dirs: str | os.PathLike | Sequence[str | os.PathLike], out_dir: 
     t0 = time.perf_counter()
     if isinstance(clips_dirs, (str, os.PathLike)):
         clips_dirs = [clips_dirs]
+    check_options(opts)
     clips = clips_in(clips_dirs)
     parents = parents_of(clips_dirs)
     names = [c.name for c in clips]
