@@ -34,12 +34,13 @@ from typing import Callable, Sequence
 import numpy as np
 
 from .errors import UserError
+from .fileio import write_text_atomic
 from .media.clips import list_clips, prepare_source, sha256_file
 from .media.ffbin import ffmpeg_info
 from .media.probe import probe
 from .media.quality import compare
 from .media.runner import run_ffmpeg
-from .media.segments import ENCODER_CHOICES, ENCODERS, SegmentCodec, codec_args
+from .media.segments import ENCODER_CHOICES, ENCODERS, QUALITY_RANGE, SegmentCodec, codec_args
 from .search import SearchOptions, trial_encode
 
 DEFAULT_X264_CRFS = (18, 23, 28, 33, 38)
@@ -57,11 +58,29 @@ def grids(codec: str, encoder: str | None = None, x264_crfs: Sequence[float] | N
     ones, else the defaults: x265's table at `DEFAULT_X264_CRFS` on `x265_grid`, which grows where a clip's curve
     needs it; a scale on `SCALE_GRIDS`)."""
     if codec == "x265":
-        x264 = [float(c) for c in (x264_crfs or DEFAULT_X264_CRFS)]
-        return {"x264": x264, "x265": [float(c) for c in (codec_crfs or x265_grid(x264))]}
+        x264 = _in_range([float(c) for c in (x264_crfs or DEFAULT_X264_CRFS)], "libx264", "--x264-crfs")
+        return {"x264": x264, "x265": _in_range([float(c) for c in (codec_crfs or x265_grid(x264))], "libx265",
+                                                "--codec-crfs")}
     key = scale_key(codec, encoder)
-    return {"x264": [float(c) for c in (x264_crfs or SCALE_GRIDS["x264"])],
-            key: [float(c) for c in (codec_crfs or SCALE_GRIDS[key])]}
+    return {"x264": _in_range([float(c) for c in (x264_crfs or SCALE_GRIDS["x264"])], "libx264", "--x264-crfs"),
+            key: _in_range([float(c) for c in (codec_crfs or SCALE_GRIDS[key])], encoder or ENCODERS[codec],
+                           "--codec-crfs")}
+
+
+def _in_range(crfs: list[float], encoder: str, flag: str) -> list[float]:
+    # outside the encoder's scale an x264 CRF failed as an internal IndexError, a codec CRF as "FFmpeg refused
+    # the option ... (an --enc option?)" after the encodes before it
+    lo, hi = QUALITY_RANGE[encoder]
+    bad = [c for c in crfs if not lo <= c <= hi]
+    if bad:
+        raise UserError(f"{flag}: {encoder}'s scale is {lo}..{hi}, not {','.join(f'{c:g}' for c in bad)}")
+    return crfs
+
+
+def _check_out(out: str | os.PathLike | None) -> None:
+    # found only when the fit was written, after every encode: an internal error that threw the run away
+    if out is not None and not Path(out).resolve().parent.is_dir():
+        raise UserError(f"{out}: output folder {Path(out).resolve().parent} does not exist")
 
 
 def x265_grid(x264_crfs: Sequence[float], step: int = 4, above: int = 10) -> list[int]:
@@ -116,6 +135,7 @@ def calibrate(
     t0 = time.perf_counter()
     paths = list_clips(clips)
     x264_crfs, grid = grids("x265", x264_crfs=x264_crfs, codec_crfs=x265_crfs).values()
+    _check_out(out)
     if len(grid) < 2:
         raise UserError("need at least two x265 CRFs to interpolate")
     per_clip: dict[str, dict] = {}
@@ -173,7 +193,7 @@ def calibrate(
         "seconds": round(time.perf_counter() - t0, 1),
     }
     if out is not None:
-        Path(out).write_text(json.dumps(result, indent=1))
+        write_text_atomic(out, json.dumps(result, indent=1))
     return result
 
 
@@ -234,6 +254,7 @@ def calibrate_scale(
     planned = grids(codec, encoder, x264_crfs, codec_crfs)
     if min(len(g) for g in planned.values()) < 2:
         raise UserError("need at least two CRFs on each grid to interpolate")
+    _check_out(out)
     t0 = time.perf_counter()
     curves: dict[str, dict[str, list]] = {}
     with tempfile.TemporaryDirectory(prefix="jndenc-scale-") as work:
@@ -252,7 +273,7 @@ def calibrate_scale(
               "date": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
               "seconds": round(time.perf_counter() - t0, 1)}
     if out is not None:
-        Path(out).write_text(json.dumps(result, indent=1))
+        write_text_atomic(out, json.dumps(result, indent=1))
     return result
 
 

@@ -71,3 +71,17 @@ def test_dataset_build_bad_options_refused_before_any_work(clip, tmp_path, args)
     assert r.returncode == 2, (r.returncode, r.stderr)
     assert r.stderr.startswith("jndenc: error:") and "internal error" not in r.stderr
     assert not out.exists()
+
+
+@pytest.mark.parametrize("args", [("-o", "{tmp}/no/such/folder/cal.json"), ("--x264-crfs", "60"),
+                                  ("--codec", "av1", "--codec-crfs", "70,80"),
+                                  ("--codec", "vp9", "-o", "{tmp}/no/such/folder/cal.json")])
+def test_calibrate_bad_output_folder_or_grid_refused_before_any_encode(clip, tmp_path, args):
+    # a missing output folder was an internal error once every encode had run; an x264 CRF above 51 an internal
+    # IndexError; an AV1 CRF above 63 "FFmpeg refused the option ... (an --enc option?)"
+    args = [a.format(tmp=tmp_path) for a in args]
+    out = [] if "-o" in args else ["-o", tmp_path / "cal.json"]
+    r = _cli("calibrate", clip, *out, "--max-frames", "5", "-q", *args)
+    assert r.returncode == 2, (r.returncode, r.stderr)
+    assert r.stderr.startswith("jndenc: error:") and "internal error" not in r.stderr and "--enc" not in r.stderr
+    assert list(tmp_path.iterdir()) == []
