@@ -239,3 +239,14 @@ def test_thresholds_that_define_no_jnd_levels_are_refused(cut_clip, tmp_path, th
     r = jndenc("encode", cut_clip, tmp_path / "o.mp4", "--mode", "search", "--thresholds", thresholds)
     assert r.returncode == 2 and "--thresholds" in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
     assert not (tmp_path / "o.mp4").exists()
+
+
+def test_demo_shows_what_ran(tmp_path):
+    # balanced encodes shots as measured segments: the one-pass plan's zones and arguments are not what ran
+    out = tmp_path / "demo.mp4"
+    r = jndenc("demo", "--out", out)
+    assert r.returncode == 0, r.stderr
+    assert "ffmpeg_args" not in r.stdout and "encodes for" in r.stdout and out.exists()
+    r = jndenc("demo", "--out", out, "--mode", "predict")  # replaces its own scratch file
+    assert r.returncode == 0, r.stderr
+    assert "ffmpeg_args" in r.stdout

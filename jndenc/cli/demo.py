@@ -11,7 +11,8 @@ from .report import print_result
 
 
 @click.command()
-@click.option("--out", "dst", type=click.Path(dir_okay=False), default="jndenc-demo.mp4", show_default=True)
+@click.option("--out", "dst", type=click.Path(dir_okay=False), default="jndenc-demo.mp4", show_default=True,
+              help="Where the demo's encode goes; a file already there is replaced (it is the demo's scratch file).")
 @click.option("--mode", type=click.Choice(["predict", "search"]), default=None,
               help="Default: the default effort level (balanced) with the shipped weights, search if none ship.")
 @click.option("-q", "--quiet", is_flag=True)
@@ -35,5 +36,7 @@ def demo(dst, mode, quiet, as_json, debug):
     if as_json:
         click.echo(json.dumps(result.to_dict()))
     elif not quiet:
-        click.echo(json.dumps({"plan_zones": result.plan.zones_string(), "ffmpeg_args": result.plan.ffmpeg_args()}))
+        if result.to_dict().get("loop") is None:  # a one-pass plan ran as these arguments; the loop's shots did not
+            click.echo(json.dumps({"plan_zones": result.plan.zones_string(),
+                                   "ffmpeg_args": result.plan.ffmpeg_args()}))
         print_result(result)
