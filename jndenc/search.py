@@ -34,6 +34,12 @@ def check_thresholds(thresholds: Sequence[float], metric: str = "vmaf", flag: st
     """Refuse thresholds that define no JND levels: one per level (T1, T2, T3), each below the last (JND level k is
     the CRF where quality falls below T_k), within the metric's scale."""
     th = tuple(float(t) for t in thresholds)
+    if metric != "vmaf" and th == tuple(DEFAULT_THRESHOLDS):
+        from .errors import UserError
+
+        # the defaults are VMAF scores: as PSNR (dB) every level would sit near lossless, and fall to --min-crf
+        raise UserError(f"--metric {metric} needs {flag} in its own units (the defaults "
+                        f"{','.join(f'{t:g}' for t in DEFAULT_THRESHOLDS)} are VMAF scores)")
     top = _METRIC_TOP.get(metric, 100.0)
     if len(th) != len(DEFAULT_THRESHOLDS) or any(not 0 < t <= top for t in th) or any(a <= b for a, b in zip(th, th[1:])):
         from .errors import UserError

@@ -85,3 +85,13 @@ def test_calibrate_bad_output_folder_or_grid_refused_before_any_encode(clip, tmp
     assert r.returncode == 2, (r.returncode, r.stderr)
     assert r.stderr.startswith("jndenc: error:") and "internal error" not in r.stderr and "--enc" not in r.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("metric", ["psnr", "ssim"])
+def test_another_metric_needs_its_own_thresholds(clip, tmp_path, metric):
+    # the default thresholds are VMAF scores: as PSNR every level sat near lossless and fell to --min-crf unsaid
+    r = _cli("encode", clip, tmp_path / "o.mp4", "--mode", "search", "--metric", metric)
+    assert r.returncode == 2 and f"--metric {metric} needs --thresholds" in r.stderr, r.stderr
+    assert r.stderr.count("\n") == 1 and list(tmp_path.iterdir()) == []
+    r = _cli("predict", clip, "--mode", "search", "--metric", "psnr", "--thresholds", "42,38,34", "--json")
+    assert r.returncode == 0, r.stderr
