@@ -118,6 +118,15 @@ def test_doctor():
     assert "libsvtav1" in r.stdout and "libvpx-vp9" in r.stdout
 
 
+def test_doctor_names_a_weights_variable_that_points_nowhere(tmp_path):
+    import os
+
+    missing = tmp_path / "w.keras"
+    r = subprocess.run([sys.executable, "-m", "jndenc", "doctor"], capture_output=True, text=True,
+                       env=dict(os.environ, JNDENC_WEIGHTS=str(missing)))
+    assert r.returncode == 0 and f"JNDENC_WEIGHTS names {missing}" in r.stdout, r.stdout
+
+
 def test_a_reader_that_goes_away_stops_it_quietly():
     """`jndenc doctor | head -1`: a closed pipe ends the command with SIGPIPE's status and nothing on stderr."""
     import os

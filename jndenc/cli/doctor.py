@@ -1,6 +1,8 @@
 """`jndenc doctor`: which FFmpeg, and does it have what jndenc needs."""
 from __future__ import annotations
 
+import os
+
 import click
 
 from .common import debug_option
@@ -27,10 +29,13 @@ def doctor(debug):
             flag = f"--codec {codec}" + ("" if name == ENCODER_CHOICES[codec][0] else f" --encoder {name}")
             click.echo(f"  {name:10s} {'ok' if name in have else f'missing ({flag} will not run)'}")
     try:
-        from ..predictor import default_weights_path
+        from ..predictor import WEIGHTS_ENV, default_weights_path
 
         w = default_weights_path()
-        click.echo(f"weights: {w if w else 'none shipped (use --mode search or --weights)'}")
+        env = os.environ.get(WEIGHTS_ENV)
+        missing = (f"none: {WEIGHTS_ENV} names {env}, which does not exist" if env
+                   else "none shipped")  # a set variable is the only place looked at, so name it
+        click.echo(f"weights: {w if w else missing + ' (use --mode search or --weights)'}")
     except ImportError:
         pass
     from importlib.util import find_spec
