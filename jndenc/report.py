@@ -69,6 +69,21 @@ def _saving(pct: float) -> str:
     return f"{pct:.1f}% fewer video bytes" if pct >= 0 else f"{-pct:.1f}% more video bytes"
 
 
+# per shot, added up over shots that may have run side by side: not wall time, so apart from the phases
+_SUMMED = ("first_attempts", "extra_attempts")
+
+
+def _cost_line(cost: dict) -> str:
+    """The phases' wall time, then the attempts' own time added up over shots (more than the wall time when shots
+    ran side by side)."""
+    phases = ", ".join(f"{k.replace('_', ' ')} {v['wall_s']:.1f}s" for k, v in cost.items()
+                       if "wall_s" in v and k not in _SUMMED and k != "total")
+    total = cost.get("total", {}).get("wall_s")
+    line = (f"{total:.1f}s ({phases})" if total is not None else phases)
+    summed = [f"{k.replace('_', ' ')} {cost[k]['wall_s']:.1f}s" for k in _SUMMED if k in cost]
+    return line + (f"; added up over shots: {', '.join(summed)}" if summed else "")
+
+
 def page(result: dict, thumbs: Sequence[bytes]) -> str:
     """The report of one `jndenc.encode` result (its ``to_dict()``) as a self-contained HTML page."""
     e = html.escape
@@ -91,7 +106,7 @@ def page(result: dict, thumbs: Sequence[bytes]) -> str:
             f"<tr><td>{i}</td><td>{img}</td><td>{s['start_frame']}&ndash;{s['end_frame'] - 1}</td>"
             f"<td>{s['crf']:g}</td><td>{'-' if v is None else f'{v:.2f}'}</td><td>{_vmaf_bar(v, band)}</td>"
             f"<td class=l>{e(s.get('outcome', ''))}</td><td class=l>{tries}</td>"
-            f"<td>{'-' if plain is None else f'{plain:.2f}'}</td></tr>")
+            + (f"<td>{'-' if plain is None else f'{plain:.2f}'}</td>" if cmp_shots else "") + "</tr>")
     summary = [("input", e(d["input"])), ("output", e(d["output"])),
                ("recipe", e(f"{d.get('effort') or d['mode']}, {codec_name(d['codec'], d.get('encoder'))} "
                             f"{d['preset']}")),
@@ -109,7 +124,7 @@ def page(result: dict, thumbs: Sequence[bytes]) -> str:
                         f"{c['jndenc_time_ratio']:.2f}x its encode time"))
     cost = d.get("cost") or {}
     if cost:
-        summary.append(("time", ", ".join(f"{k} {v['wall_s']:.1f}s" for k, v in cost.items() if "wall_s" in v)))
+        summary.append(("time", _cost_line(cost)))
     else:
         summary.append(("time", ", ".join(f"{k[:-2]} {v:.1f}s" for k, v in d["timings"].items())))
     loop = d.get("loop")
@@ -119,7 +134,7 @@ def page(result: dict, thumbs: Sequence[bytes]) -> str:
     notes = "".join(f'<p class="note">{e(n)}</p>' for n in d.get("notes", []))
     head = ("<tr><th>shot</th><th>frame</th><th>frames</th><th>CRF</th><th>VMAF</th><th>against the band "
             "(85&ndash;100)</th><th class=l>outcome</th><th class=l>attempts (CRF&rarr;VMAF)</th>"
-            "<th>plain VMAF</th></tr>")
+            + ("<th>plain VMAF</th>" if cmp_shots else "") + "</tr>")  # a column only where --compare-crf filled it
     return (f"<!doctype html><html><head><meta charset=utf-8><title>jndenc: {e(Path(d['output']).name)}</title>"
             f"<style>{_CSS}</style></head><body><h1>jndenc report: {e(Path(d['output']).name)}</h1>"
             f"<table class=summary>{''.join(f'<tr><td><b>{k}</b></td><td>{v}</td></tr>' for k, v in summary)}"

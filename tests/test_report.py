@@ -33,6 +33,13 @@ def test_page_marks_shots_below_the_band(cut_clip, tmp_path):
     # the encoder is named where it is not the codec's default, as the result line does (`codec_name`)
     assert "balanced, x264 medium" in page(d | {"encoder": "libx264"}, [])
     assert "balanced, av1 (librav1e) medium" in page(d | {"codec": "av1", "encoder": "librav1e"}, [])
+    assert "plain VMAF" not in html  # no --compare-crf: no column to leave empty
+    # the attempts' per-shot sums are not wall time: apart from the phases, and said to be added up
+    cost = {"analysis": {"wall_s": 1.0, "cpu_s": 1.0}, "attempts": {"wall_s": 4.0, "cpu_s": 7.5},
+            "first_attempts": {"wall_s": 5.0, "cpu_s": 5.0}, "extra_attempts": {"wall_s": 2.5, "cpu_s": 2.5},
+            "total": {"wall_s": 5.5}}
+    assert ("5.5s (analysis 1.0s, attempts 4.0s); added up over shots: first attempts 5.0s, extra attempts 2.5s"
+            in page(d | {"cost": cost}, []))
 
 
 def test_batch_report_writes_a_page_per_encoded_file(cut_clip, tmp_path):
