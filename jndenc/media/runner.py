@@ -188,27 +188,33 @@ def run_ffmpeg(
         # another thread stopped the run (Ctrl-C, a failed shot): nothing went wrong here to leave a log of
         raise FFmpegError(f"FFmpeg stopped while {what}")
     if proc.returncode != 0:
-        fd, log_path = tempfile.mkstemp(prefix="jndenc-ffmpeg-", suffix=".log")
-        with os.fdopen(fd, "w") as fh:
-            fh.write(" ".join(cmd) + "\n\n" + stderr)
-        if "No space left on device" in stderr:
-            raise OutputError(f"no space left on device while {what} (log: {log_path})")
-        if "Read-only file system" in stderr or ("Permission denied" in stderr and "Error opening output" in stderr):
-            raise OutputError(f"cannot write output while {what}: read-only or permission denied (log: {log_path})")
-        if "Output file is empty, nothing was encoded" in stderr:
-            # the frames come from jndenc's own decode of the same input; FFmpeg's decoder getting none of them
-            # means a file whose end (or whole) is damaged, not a failing encoder
-            raise InputError(f"FFmpeg decoded none of the frames while {what}: the input may be damaged or cut short "
-                             f"(log: {log_path})")
-        refused = _refused_option(stderr)
-        if refused:
-            # jndenc's own options are ones this FFmpeg takes: one it refuses is the user's (--enc), a mistake to
-            # name in one line and exit 2, not an internal failure
-            raise UserError(f"FFmpeg refused {refused} while {what} (an --enc option?) (log: {log_path})")
-        useful = [l for l in stderr.splitlines() if l.strip() and not l.startswith(("  ", "Input #", "Output #", "Stream mapping"))
-                  and " - core " not in l]  # the encoder's settings banner says nothing about the failure
-        raise FFmpegError(f"FFmpeg failed while {what}", "\n".join(useful[-5:]), log_path)
+        raise _failure(cmd, stderr, what)
     return stderr
+
+
+def _failure(cmd: Sequence[str], stderr: str, what: str) -> Exception:
+    """The error a failed FFmpeg run raises, by what its stderr says went wrong; the whole stderr goes to a log
+    file in the system temp folder, which the message names."""
+    fd, log_path = tempfile.mkstemp(prefix="jndenc-ffmpeg-", suffix=".log")
+    with os.fdopen(fd, "w") as fh:
+        fh.write(" ".join(cmd) + "\n\n" + stderr)
+    if "No space left on device" in stderr:
+        return OutputError(f"no space left on device while {what} (log: {log_path})")
+    if "Read-only file system" in stderr or ("Permission denied" in stderr and "Error opening output" in stderr):
+        return OutputError(f"cannot write output while {what}: read-only or permission denied (log: {log_path})")
+    if "Output file is empty, nothing was encoded" in stderr:
+        # the frames come from jndenc's own decode of the same input; FFmpeg's decoder getting none of them
+        # means a file whose end (or whole) is damaged, not a failing encoder
+        return InputError(f"FFmpeg decoded none of the frames while {what}: the input may be damaged or cut short "
+                          f"(log: {log_path})")
+    refused = _refused_option(stderr)
+    if refused:
+        # jndenc's own options are ones this FFmpeg takes: one it refuses is the user's (--enc), a mistake to
+        # name in one line and exit 2, not an internal failure
+        return UserError(f"FFmpeg refused {refused} while {what} (an --enc option?) (log: {log_path})")
+    useful = [l for l in stderr.splitlines() if l.strip() and not l.startswith(("  ", "Input #", "Output #", "Stream mapping"))
+              and " - core " not in l]  # the encoder's settings banner says nothing about the failure
+    return FFmpegError(f"FFmpeg failed while {what}", "\n".join(useful[-5:]), log_path)
 
 
 _REFUSALS = (re.compile(r"Unrecognized option '([^']+)'"),
