@@ -150,6 +150,22 @@ def _record_estimates(p: Plan, est: Estimates, thresholds: Sequence[float]) -> N
         p.stats["probe"] = probe_report(est.stats)
 
 
+def _checked_mode(mode: str, crf: float | None, codec: str | None) -> str:
+    """The mode a plan is made by (``crf`` given: a fixed CRF), refused where no plan can be made; ``codec`` None
+    where the caller's planner options carry it."""
+    if crf is not None:
+        mode = "crf"
+    if mode not in MODES:
+        raise UserError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+    if codec in LOOP_ONLY_CODECS:
+        # --codec offers them (encode takes them), but no one-pass plan exists for them: this said "codec must be
+        # one of x264, x265", or with their own --calibration file "use it with --codec av1"
+        raise UserError(f"--codec {codec} has no per-shot plan to predict (FFmpeg has no zones for it): "
+                        f"`jndenc encode --codec {codec}` starts each shot's loop at the x264 estimate moved to its "
+                        f"scale; predict with --codec x264 for those estimates")
+    return mode
+
+
 def analyse_and_plan(
     src: str | os.PathLike,
     *,
@@ -196,16 +212,7 @@ def analyse_and_plan(
     """
     # the API's keywords as they came (`jndenc.plan("in.mp4", min_crf="20")` failed as "'<=' not supported")
     check_keywords({k: v for k, v in locals().items() if k in PLAN_KEYS})
-    if crf is not None:
-        mode = "crf"
-    if mode not in MODES:
-        raise UserError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
-    if plan_options is None and codec in LOOP_ONLY_CODECS:
-        # --codec offers them (encode takes them), but no one-pass plan exists for them: this said "codec must be
-        # one of x264, x265", or with their own --calibration file "use it with --codec av1"
-        raise UserError(f"--codec {codec} has no per-shot plan to predict (FFmpeg has no zones for it): "
-                        f"`jndenc encode --codec {codec}` starts each shot's loop at the x264 estimate moved to its "
-                        f"scale; predict with --codec x264 for those estimates")
+    mode = _checked_mode(mode, crf, None if plan_options is not None else codec)
     m = registry.REGISTRY.get(mode)
     if margin is None:
         margin = m.margin if m else 1.0
