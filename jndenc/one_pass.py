@@ -25,7 +25,7 @@ from .output import carries_audio, stream_options, temp_path, validate_output
 from .output import target_vmaf as target_vmaf_of
 from .media import enc_params
 from .media.enc_params import Params as EncParams, merged_kwargs
-from .media.ffargs import faststart_args, pix_fmt
+from .media.ffargs import container_options, pix_fmt
 from .media.ffbin import require
 from .planner import CODECS, Plan
 from . import verify as V
@@ -52,8 +52,7 @@ def build_command(src: Path, tmp: Path, plan: Plan, info: VideoInfo, stream_maps
         # the plan covers the frames PyAV decoded from a damaged input; FFmpeg's decoder can get a frame or two
         # more out of the damaged tail, which the output's validation would refuse
         kw["frames:v"] = plan.frames
-    if faststart_args(tmp):
-        kw["movflags"] = "+faststart"
+    kw.update(container_options(tmp))
     return ffmpeg.output(*streams, str(tmp), **kw).compile()[1:]
 
 

@@ -31,7 +31,8 @@ def test_threads_per_job(cores, workers, want):
 @pytest.mark.parametrize("name, front", [("a.mp4", True), ("b.M4V", True), ("c.mov", True), ("d.mkv", False),
                                          ("e.webm", False), ("f.avi", False), ("noext", False)])
 def test_faststart_only_where_the_mp4_muxer_writes(name, front):
-    assert ffargs.faststart_args(name) == (["-movflags", "+faststart"] if front else [])
+    assert ("-movflags" in ffargs.container_args(name)) == front
+    assert (ffargs.container_args(name) == ["-fflags", "+bitexact"]) == (name[-4:] in (".mkv", "webm"))
 
 
 def test_threads_per_job_defaults_to_this_machine():

@@ -20,9 +20,25 @@ VMAF_FEATURES = ("psnr", "float_ssim")
 MP4_FAMILY = (".mp4", ".m4v", ".mov")
 
 
-def faststart_args(path: str | os.PathLike) -> list[str]:
-    """``-movflags +faststart`` where the output's extension picks the MP4 muxer, else nothing."""
-    return ["-movflags", "+faststart"] if os.path.splitext(os.fspath(path))[1].lower() in MP4_FAMILY else []
+# Matroska and WebM draw random segment and track UIDs and stamp the writing date unless told to be bitexact: two
+# runs of one encode (another --jobs, a resumed run, a Dask run) would differ in those bytes alone
+MATROSKA_FAMILY = (".mkv", ".mka", ".webm")
+
+
+def container_options(path: str | os.PathLike) -> dict[str, str]:
+    """The output options the muxer that ``path``'s extension picks needs (as ``{option: value}``, no dash):
+    ``movflags +faststart`` for MP4 and its kin, ``fflags +bitexact`` for Matroska and WebM, else none."""
+    ext = os.path.splitext(os.fspath(path))[1].lower()
+    if ext in MP4_FAMILY:
+        return {"movflags": "+faststart"}
+    if ext in MATROSKA_FAMILY:
+        return {"fflags": "+bitexact"}
+    return {}
+
+
+def container_args(path: str | os.PathLike) -> list[str]:
+    """`container_options` as command-line arguments."""
+    return [a for k, v in container_options(path).items() for a in (f"-{k}", v)]
 
 
 def pix_fmt(bit_depth: int) -> str:

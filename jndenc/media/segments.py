@@ -32,7 +32,7 @@ import numpy as np
 
 from .decode import count_packets
 from .enc_params import Params, merged
-from .ffargs import faststart_args, pix_fmt, quality_args, quality_graph
+from .ffargs import container_args, pix_fmt, quality_args, quality_graph
 from ..errors import JndencError, UserError
 from .probe import open_container
 from .runner import run_ffmpeg
@@ -350,4 +350,4 @@ def mux_args(video: Path, src: str | os.PathLike, out: Path, stream_maps: Sequen
     for k, v in stream_kw.items():
         args += [f"-{k}", str(v)]
     args += ["-map_metadata", "1", *shift]
-    return args + faststart_args(out) + [str(out)]
+    return args + container_args(out) + [str(out)]
