@@ -99,6 +99,9 @@ def _one_pass(src: Path, dst: Path, o: EncodeOptions, effort: Effort | None, t0:
     r = encode_one_pass(src, dst, info, plan, o, t0=t0, effort=effort)
     if o.expert.plan is not None:
         r.notes.extend(replay_notes(plan, src, info))
+    m = o.expert.margin
+    if isinstance(m, (int, float)) and m < 0:  # allowed (an expert's trade), but not the product's promise
+        r.notes.append(f"--margin {m:g} plans every shot above its estimated JND: expect shots below the target")
     if fallback:
         r.notes.append(fallback)
     if effort is not None and r.quality is None:

@@ -93,6 +93,13 @@ def test_plan_out_and_replay(cut_clip, tmp_path):
     assert any(f"made for {cut_clip}" in n and "by frame number" in n for n in r.notes), r.notes
 
 
+def test_a_negative_margin_is_said(cut_clip, tmp_path):
+    r = encode(cut_clip, tmp_path / "a.mp4", mode="predict", margin=-2, preset="ultrafast")
+    assert any("--margin -2 plans every shot above its estimated JND" in n for n in r.notes), r.notes
+    r = encode(cut_clip, tmp_path / "b.mp4", mode="predict", margin=1, preset="ultrafast")
+    assert not any("--margin" in n for n in r.notes), r.notes
+
+
 def test_refuses_input_as_output_and_existing(cut_clip, tmp_path):
     with pytest.raises(UserError, match="is the input"):
         encode(cut_clip, cut_clip, crf=23, overwrite=True)
