@@ -51,11 +51,7 @@ def check_paths(src: Path, dst: Path, overwrite: bool) -> None:
             raise UserError(f"{dst}: output is the input file (refusing to overwrite the input)")
     elif src.resolve() == dst.resolve():
         raise UserError(f"{dst}: output is the input file (refusing to overwrite the input)")
-    parent = dst.parent if str(dst.parent) else Path(".")
-    if not parent.is_dir():
-        raise UserError(f"{dst}: output folder {parent} does not exist")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise UserError(f"{dst}: output folder {parent} is not writable")
+    _check_folder(dst, f"{dst}: output folder")
     if dst.exists() and not overwrite:
         raise UserError(f"{dst}: already exists (use --overwrite / -y to replace it)")
 
@@ -66,11 +62,16 @@ def check_side_file(path: str | os.PathLike, option: str) -> None:
     p = Path(path)
     if p.is_dir():
         raise UserError(f"{option} {p}: is a directory")
-    parent = p.parent if str(p.parent) else Path(".")
+    _check_folder(p, f"{option} {p}: folder")
+
+
+def _check_folder(path: Path, said: str) -> None:
+    """Refuse ``path`` where its folder is missing or takes no new file; ``said`` begins the message."""
+    parent = path.parent if str(path.parent) else Path(".")
     if not parent.is_dir():
-        raise UserError(f"{option} {p}: folder {parent} does not exist")
+        raise UserError(f"{said} {parent} does not exist")
     if not os.access(parent, os.W_OK | os.X_OK):
-        raise UserError(f"{option} {p}: folder {parent} is not writable")
+        raise UserError(f"{said} {parent} is not writable")
 
 
 # The containers jndenc writes, by the output's extension (tested end to end): MP4 and its kin, Matroska, WebM (VP9
