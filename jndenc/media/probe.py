@@ -97,17 +97,42 @@ def _first_frame(path, container, stream):
     raise InputError(f"{path}: video stream has no decodable frames")
 
 
-def _count_frames(container, stream) -> tuple[int, bool, list]:
-    """Count video packets (cheap: no decode) and collect pts for VFR detection."""
+def _count_frames(container, stream) -> tuple[int, bool, list, float | None]:
+    """Count video packets (cheap: no decode), collect pts for VFR detection, and the seconds from the first
+    packet's pts to the last's (None without timestamps)."""
     n = 0
     pts = []
+    lo = hi = None
     for packet in container.demux(stream):
         if packet.size == 0:
             continue
         n += 1
-        if packet.pts is not None and len(pts) < 4000:
-            pts.append(packet.pts)
-    return n, True, pts
+        if packet.pts is not None:
+            if len(pts) < 4000:
+                pts.append(packet.pts)
+            lo = packet.pts if lo is None else min(lo, packet.pts)
+            hi = packet.pts if hi is None else max(hi, packet.pts)
+    span = float((hi - lo) * stream.time_base) if lo is not None and stream.time_base else None
+    return n, True, pts, span
+
+
+def _cut_short(stream, span: float | None, fps: float) -> str | None:
+    """A note when the video track's own header (Matroska's per-track DURATION tag, which FFmpeg writes up front)
+    states clearly more than its packets hold: a Matroska file cut at a byte boundary (a partial copy or download)
+    decodes without an error and states no frame count, so nothing else would say it is short."""
+    tag = (stream.metadata or {}).get("DURATION")
+    if span is None or not tag:
+        return None
+    try:
+        h, m, sec = tag.split(":")
+        stated = int(h) * 3600 + int(m) * 60 + float(sec)
+    except ValueError:
+        return None
+    held = span + (1.0 / fps if fps else 0.0)
+    if stated - held <= max(0.5, 0.1 * stated):
+        return None
+    return (f"the video track's header says {stated:.2f} s but its packets hold {held:.2f} s: the file may be cut "
+            "short (a partial copy or download?)")
 
 
 # AVColorTransferCharacteristic values of the HDR transfers (SMPTE ST 2084 and ARIB STD-B67)
@@ -142,9 +167,12 @@ def probe(path: str | os.PathLike, count_frames: bool = True) -> VideoInfo:
             # a fresh demuxer rather than seek(0): raw Annex-B streams cannot seek
             again = open_container(path)
             try:
-                frames, exact, pts = _count_frames(again, again.streams.video[vindex])
+                frames, exact, pts, span = _count_frames(again, again.streams.video[vindex])
             finally:
                 again.close()
+            short = _cut_short(stream, span, fps)
+            if short:
+                notes.append(f"{path}: {short}")
         if not frames:
             frames = stream.frames or int(round(duration * fps))
             exact = False
