@@ -95,3 +95,14 @@ def test_another_metric_needs_its_own_thresholds(clip, tmp_path, metric):
     assert r.stderr.count("\n") == 1 and list(tmp_path.iterdir()) == []
     r = _cli("predict", clip, "--mode", "search", "--metric", "psnr", "--thresholds", "42,38,34", "--json")
     assert r.returncode == 0, r.stderr
+
+
+def test_dataset_build_with_no_usable_clip_fails(tmp_path):
+    # every clip skipped (here: audio only, no video) wrote an empty dataset with exit 0
+    clips = tmp_path / "clips"
+    clips.mkdir()
+    ffmpeg("-f", "lavfi", "-i", "sine=d=1", str(clips / "a.mp4"))
+    r = _cli("dataset", "build", clips, tmp_path / "ds", "-q", "--preset", "ultrafast")
+    assert r.returncode == 2, (r.returncode, r.stderr)
+    assert "skipping a.mp4" in r.stderr and "none of the 1 clip(s) could be labelled" in r.stderr
+    assert "Traceback" not in r.stderr and not (tmp_path / "ds" / "dataset.json").exists()

@@ -34,7 +34,7 @@ from ..media.clips import list_clips, sha256_file
 from ..media.decode import iter_frames
 from ..media.ffargs import threads_per_job
 from .derive import parents_of
-from ..errors import JndencError, UserError
+from ..errors import InputError, JndencError, UserError
 from ..media.ffbin import ffmpeg_info
 from ..media.probe import probe
 from ..progress import bar
@@ -312,4 +312,6 @@ def build(clips_dirs: str | os.PathLike | Sequence[str | os.PathLike], out_dir: 
                 usable.append(clip)
             except JndencError as exc:  # one unusable clip does not stop the build
                 print(f"jndenc: skipping {clip.name}: {exc}", file=sys.stderr, flush=True)  # stdout: the counts
+    if clips and not usable:  # an empty dataset with exit 0 would reach training as "no data" much later
+        raise InputError(f"none of the {len(clips)} clip(s) could be labelled (each is skipped above)")
     return b.write_layout(usable, hashes, time.perf_counter() - t0, parents)
