@@ -26,6 +26,7 @@ from .output import target_vmaf as target_vmaf_of
 
 target_vmaf = target_vmaf_of  # the public name (`jndenc.encode.target_vmaf`)
 from .media import enc_params
+from .media.enc_check import try_options
 from .media.segments import encoder_of
 from .pipeline import plan as make_plan_for
 from .planner import Plan
@@ -135,7 +136,9 @@ def checked(o: EncodeOptions) -> tuple[EncodeOptions, Effort | None]:
     that cannot run, whatever the input (a batch asks once, before its first file)."""
     effort = chosen(o.work.effort, o.expert.chosen())
     o = o.with_(encoder=encoder_of(o.codec.codec, o.codec.encoder))
-    enc_params.check_for(enc_params.parse(o.codec.enc), o.codec.encoder)
+    enc = enc_params.parse(o.codec.enc)
+    enc_params.check_for(enc, o.codec.encoder)
+    try_options(enc, o.codec.encoder)
     if o.codec.calibration is not None and o.codec.codec in starts.LOOP_ONLY_CODECS:
         starts.codec_scale(o.codec.codec, o.codec.encoder, o.codec.calibration)
     if effort is None or effort.loop is None:

@@ -115,3 +115,24 @@ def test_a_matroska_file_cut_short_is_said(tmp_path):
         assert r.returncode == 0, r.stderr
         said = [n for n in json.loads(r.stdout)["notes"] if "may be cut short" in n]
         assert bool(said) == short, said
+
+
+def test_a_parameter_string_key_the_encoder_would_skip_is_refused_before_any_work(tmp_path):
+    # x264, x265 and SVT-AV1 log a key they cannot read and encode on: a misspelt option changed nothing unsaid
+    from jndenc.media.enc_check import skipped_keys
+
+    src = tmp_path / "in.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=64x64:rate=25:duration=0.4", "-c:v", "libx264", "-preset",
+           "ultrafast", str(src))
+    for codec, enc, key in (("x264", "x264-params=aq-strenght=1.2", "aq-strenght"),
+                            ("x265", "x265-params=nosuchkey=1", "nosuchkey"),
+                            ("av1", "svtav1-params=nosuch=1", "nosuch")):
+        dst = tmp_path / "o.mp4"
+        r = _cli("encode", src, dst, "-q", "--codec", codec, "--enc", enc)
+        assert r.returncode == 2, r.stderr
+        assert r.stderr.count("\n") == 1 and f"cannot read {key} " in r.stderr, r.stderr
+        assert not dst.exists()
+    r = _cli("encode", src, tmp_path / "ok.mp4", "-q", "--effort", "fast", "--enc", "x264-params=aq-strength=0.9")
+    assert r.returncode == 0, r.stderr
+    assert skipped_keys("[libx264 @ 0x1] Error parsing option 'a = 1'.\nx265 [error]: Unknown option: b.\n"
+                        "[libsvtav1 @ 0x2] Error parsing option c: 1.") == ["a", "b", "c"]
