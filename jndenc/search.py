@@ -21,9 +21,10 @@ from typing import Callable, Iterable, Sequence, TypeVar
 
 import numpy as np
 
+from .errors import UserError
 from .planner import CODECS
 from .media.ffargs import encode_args, lossless_args, threads_per_job, trial_window, window_chain
-from .media.quality import compare
+from .media.quality import compare, valid_pooling
 from .media.runner import run_ffmpeg
 
 DEFAULT_THRESHOLDS = (94.0, 88.0, 82.0)
@@ -35,15 +36,11 @@ def check_thresholds(thresholds: Sequence[float], metric: str = "vmaf", flag: st
     the CRF where quality falls below T_k), within the metric's scale."""
     th = tuple(float(t) for t in thresholds)
     if metric != "vmaf" and th == tuple(DEFAULT_THRESHOLDS):
-        from .errors import UserError
-
         # the defaults are VMAF scores: as PSNR (dB) every level would sit near lossless, and fall to --min-crf
         raise UserError(f"--metric {metric} needs {flag} in its own units (the defaults "
                         f"{','.join(f'{t:g}' for t in DEFAULT_THRESHOLDS)} are VMAF scores)")
     top = _METRIC_TOP.get(metric, 100.0)
     if len(th) != len(DEFAULT_THRESHOLDS) or any(not 0 < t <= top for t in th) or any(a <= b for a, b in zip(th, th[1:])):
-        from .errors import UserError
-
         raise UserError(f"{flag}: {len(DEFAULT_THRESHOLDS)} falling {metric.upper()} values within 0..{top:g} "
                         f"(T1,T2,T3 as {','.join(f'{t:g}' for t in DEFAULT_THRESHOLDS)} for VMAF), "
                         f"not {','.join(f'{t:g}' for t in th)}")
@@ -52,10 +49,7 @@ def check_thresholds(thresholds: Sequence[float], metric: str = "vmaf", flag: st
 def check_pool(pool: str, flag: str = "--pool") -> None:
     """Refuse a pooling `jndenc.media.quality.Quality.pool` cannot apply: left to the trials, it failed as an internal
     error once the first trial encode had run."""
-    ok = pool in ("mean", "min", "harmonic") or (pool[:1] == "p" and pool[1:].isdigit() and int(pool[1:]) <= 100)
-    if not ok:
-        from .errors import UserError
-
+    if not valid_pooling(pool):
         raise UserError(f"{flag}: mean, min, harmonic or pN with N within 0..100 (p5: the 5th percentile), not {pool!r}")
 
 

@@ -28,6 +28,11 @@ METRICS = ("vmaf", "psnr", "ssim")
 _KEYS = {"vmaf": "vmaf", "psnr": "psnr_y", "ssim": "float_ssim"}
 
 
+def valid_pooling(how: str) -> bool:
+    """Whether `Quality.pool` can apply ``how``: mean, min, harmonic, or pN with N within 0..100."""
+    return how in ("mean", "min", "harmonic") or (how[:1] == "p" and how[1:].isdigit() and int(how[1:]) <= 100)
+
+
 @dataclass
 class Quality:
     """Per-frame scores; pooled values via `pool`."""
@@ -37,6 +42,8 @@ class Quality:
     def pool(self, metric: str = "vmaf", how: str = "mean") -> float:
         if metric not in self.frames:
             raise ValueError(f"unknown metric {metric!r} ({', '.join(self.frames)})")
+        if not valid_pooling(how):
+            raise ValueError(f"unknown pooling {how!r} (mean, min, harmonic, pN)")
         v = self.frames[metric]
         v = v[~np.isnan(v)]  # frames not scored (subsampling) or a metric not computed
         if v.size == 0:
@@ -49,9 +56,7 @@ class Quality:
             return float(np.percentile(v, int(how[1:])))
         if how == "min":
             return float(np.min(v))
-        if how == "harmonic":
-            return float(len(v) / np.sum(1.0 / (v + 1.0)) - 1.0)
-        raise ValueError(f"unknown pooling {how!r} (mean, min, harmonic, pN)")
+        return float(len(v) / np.sum(1.0 / (v + 1.0)) - 1.0)  # harmonic
 
     def summary(self) -> dict[str, float]:
         out = {}
