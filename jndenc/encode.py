@@ -107,7 +107,6 @@ def _one_pass(src: Path, dst: Path, o: EncodeOptions, effort: Effort | None, t0:
         r.notes.append(fallback)
     if effort is not None and r.quality is None:
         # the effort's --json says what its per-shot quality rests on, as the measured efforts' do
-        m = o.expert.margin
         margin = (f"a margin meant to keep {o.expert.confidence:g} of shots at or above the target"
                   if m in (None, "auto") else f"a margin of {float(m):g} CRF")
         r.notes.append(f"the output was not measured: each shot's CRF is {o.expert.mode} mode's estimate less "
