@@ -11,17 +11,25 @@ from pathlib import Path
 from typing import Iterator
 
 
-def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
-    """``text`` into ``path``, whole or not at all; the temp name is this process's and thread's, so writers of
-    one path side by side never share it."""
+@contextmanager
+def replaced(path: str | os.PathLike) -> Iterator[Path]:
+    """A temp name beside ``path`` to write, renamed to ``path`` when the block ends without an error and removed
+    however it ends; the name is this process's and thread's, so writers of one path side by side never share it
+    (a writer that picks the format by suffix must be told the format: the temp name ends in ``.tmp``)."""
     path = Path(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:
-        tmp.write_text(text)
+        yield tmp
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
-    return path
+
+
+def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
+    """``text`` into ``path``, whole or not at all (`replaced`)."""
+    with replaced(path) as tmp:
+        tmp.write_text(text)
+    return Path(path)
 
 
 @contextmanager

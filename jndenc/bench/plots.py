@@ -11,6 +11,7 @@ from typing import Iterable
 import numpy as np
 
 from ..errors import UserError
+from ..fileio import replaced
 
 
 def _plt():
@@ -32,13 +33,8 @@ MARK = ("Source", "jndenc bench")
 
 def _save(fig, path: Path) -> None:
     """The figure as a PNG under a temp name, then renamed: an interrupt mid-save leaves no cut-short image."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
+    with replaced(path) as tmp:
         fig.savefig(tmp, dpi=110, format="png", metadata=dict([MARK]))
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 _MARKERS = ["o", "s", "^", "D", "v", "P"]
