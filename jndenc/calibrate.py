@@ -35,6 +35,7 @@ import numpy as np
 
 from .errors import UserError
 from .fileio import write_text_atomic
+from .output import check_side_file
 from .media.clips import list_clips, prepare_source, sha256_file
 from .media.ffbin import ffmpeg_info
 from .media.probe import probe
@@ -75,12 +76,6 @@ def _in_range(crfs: list[float], encoder: str, flag: str) -> list[float]:
     if bad:
         raise UserError(f"{flag}: {encoder}'s scale is {lo}..{hi}, not {','.join(f'{c:g}' for c in bad)}")
     return crfs
-
-
-def _check_out(out: str | os.PathLike | None) -> None:
-    # found only when the fit was written, after every encode: an internal error that threw the run away
-    if out is not None and not Path(out).resolve().parent.is_dir():
-        raise UserError(f"{out}: output folder {Path(out).resolve().parent} does not exist")
 
 
 def x265_grid(x264_crfs: Sequence[float], step: int = 4, above: int = 10) -> list[int]:
@@ -135,7 +130,8 @@ def calibrate(
     t0 = time.perf_counter()
     paths = list_clips(clips)
     x264_crfs, grid = grids("x265", x264_crfs=x264_crfs, codec_crfs=x265_crfs).values()
-    _check_out(out)
+    if out is not None:  # found only when the fit was written, after every encode, it threw the run away
+        check_side_file(out, "-o")
     if len(grid) < 2:
         raise UserError("need at least two x265 CRFs to interpolate")
     per_clip: dict[str, dict] = {}
@@ -254,7 +250,8 @@ def calibrate_scale(
     planned = grids(codec, encoder, x264_crfs, codec_crfs)
     if min(len(g) for g in planned.values()) < 2:
         raise UserError("need at least two CRFs on each grid to interpolate")
-    _check_out(out)
+    if out is not None:  # found only when the fit was written, after every encode, it threw the run away
+        check_side_file(out, "-o")
     t0 = time.perf_counter()
     curves: dict[str, dict[str, list]] = {}
     with tempfile.TemporaryDirectory(prefix="jndenc-scale-") as work:
