@@ -86,7 +86,7 @@ def encode(src: str | os.PathLike, dst: str | os.PathLike, options: EncodeOption
 def _one_pass(src: Path, dst: Path, o: EncodeOptions, effort: Effort | None, t0: float) -> EncodeResult:
     """fast, or an expert path (`--mode`, `--crf`, `--plan`, ...): one planned pass (`jndenc.one_pass`)."""
     info = probe(src)
-    check_frame_size(src, info, o.codec.encoder)
+    _check_for_input(src, info, o)
     fallback = None
     if effort is not None:
         effort, fallback = one_pass_effort(effort, info, custom_model=o.analysis.weights is not None)
@@ -120,7 +120,7 @@ def _measured(src: Path, dst: Path, eff: Effort, o: EncodeOptions) -> EncodeResu
     t0 = time.perf_counter()
     analysis = Phase()
     info = probe(src)
-    check_frame_size(src, info, o.codec.encoder)
+    _check_for_input(src, info, o)
     why = V.unmeasurable(info.width, info.height)
     if why:
         r = encode(src, dst, o.with_(effort="fast", overwrite=True, jobs=None, dask=None, resume=False,
@@ -128,6 +128,13 @@ def _measured(src: Path, dst: Path, eff: Effort, o: EncodeOptions) -> EncodeResu
         r.notes.append(f"{why}: encoded at --effort fast instead of {eff.name}, nothing measured")
         return r
     return encode_measured(src, dst, info, eff, o, t0=t0, analysis=analysis)
+
+
+def _check_for_input(src: Path, info: VideoInfo, o: EncodeOptions) -> None:
+    """What the probe lets us check before any work: the frame size, and the user's encoder options tried in the
+    input's own format (`jndenc.media.enc_check`)."""
+    check_frame_size(src, info, o.codec.encoder)
+    try_options(enc_params.parse(o.codec.enc), o.codec.encoder, info.bit_depth)
 
 
 def checked(o: EncodeOptions) -> tuple[EncodeOptions, Effort | None]:

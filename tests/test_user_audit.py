@@ -136,3 +136,37 @@ def test_a_parameter_string_key_the_encoder_would_skip_is_refused_before_any_wor
     assert r.returncode == 0, r.stderr
     assert skipped_keys("[libx264 @ 0x1] Error parsing option 'a = 1'.\nx265 [error]: Unknown option: b.\n"
                         "[libsvtav1 @ 0x2] Error parsing option c: 1.") == ["a", "b", "c"]
+
+
+def test_an_enc_option_the_input_format_refuses_stops_before_the_analysis(tmp_path):
+    # x264's high profile takes 8-bit frames only: the 8-bit trial passed it, and the refusal came from the first
+    # encode, after the analysis; the trial in the input's own format refuses it first
+    src = tmp_path / "in10.mkv"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=96x64:rate=25:duration=0.4", "-pix_fmt", "yuv420p10le",
+           "-c:v", "libx264", "-preset", "ultrafast", str(src))
+    dst = tmp_path / "o.mp4"
+    r = _cli("encode", src, dst, "--json", "--enc", "profile=high")
+    assert r.returncode == 2 and r.stdout == "", r.stderr
+    assert r.stderr.count("\n") == 1 and "-profile high while trying the --enc options" in r.stderr, r.stderr
+    assert not dst.exists()
+    r = _cli("encode", src, dst, "-q", "--effort", "fast", "--enc", "profile=high10")
+    assert r.returncode == 0, r.stderr
+
+
+def test_a_trial_whose_failure_is_handled_leaves_no_log(tmp_path, monkeypatch):
+    import tempfile
+
+    import pytest
+
+    from jndenc.errors import UserError
+    from jndenc.media.runner import run_ffmpeg
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    args = ["-f", "lavfi", "-i", "testsrc2=size=64x64", "-frames:v", "1", "-c:v", "libx264", "-nosuch", "1",
+            "-f", "null", "-"]
+    with pytest.raises(UserError) as e:
+        run_ffmpeg(args, what="a trial", keep_log=False)
+    assert "log:" not in str(e.value) and list(tmp_path.iterdir()) == []
+    with pytest.raises(UserError) as e:
+        run_ffmpeg(args, what="a real encode")
+    assert "log:" in str(e.value) and len(list(tmp_path.glob("jndenc-ffmpeg-*.log"))) == 1

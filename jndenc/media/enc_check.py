@@ -1,13 +1,21 @@
-"""The user's own encoder options tried once on two tiny frames before any work: x264, x265 and SVT-AV1 skip a key
-of their parameter string they do not know with a line in FFmpeg's log and encode on, so a misspelt
+"""The user's own encoder options tried on two tiny frames before any work: x264, x265 and SVT-AV1 skip a key of
+their parameter string they do not know with a line in FFmpeg's log and encode on, so a misspelt
 ``--enc x264-params=aq-strenght=1.2`` would change nothing without a word (ab-av1 and Av1an pass such strings
-through the same way). FFmpeg's own options it refuses fail the real encode, which says so (`runner`)."""
+through the same way); and an option FFmpeg or the encoder refuses would otherwise fail the first encode, after
+the analysis.
+
+Twice: before the input is known (8-bit frames, `checked` in `jndenc.encode`, which a batch asks once before its
+first file), where only a skipped key is refused, since an option may suit the input's format and not 8 bits (a
+10-bit profile); then in the input's own format after its probe, where any failure stops the run.
+"""
 from __future__ import annotations
 
+import functools
 import re
 
 from ..errors import JndencError, UserError
 from .enc_params import Params, merged
+from .ffargs import pix_fmt
 from .runner import run_ffmpeg
 
 # what each encoder logs for a key it skipped: x264 "Error parsing option 'k = v'.", x265 "Unknown option: k.",
@@ -20,18 +28,30 @@ def skipped_keys(log: str) -> list[str]:
     return [a or b for a, b in _SKIPPED.findall(log)]
 
 
-def try_options(params: Params, encoder: str) -> None:
-    """Refuse ``params`` where ``encoder`` would skip a key of them; a trial that fails for another reason (an
-    option the 8-bit trial frames cannot take, such as a 10-bit profile) is left to the real encode."""
+def try_options(params: Params, encoder: str, bit_depth: int | None = None) -> None:
+    """Refuse ``params`` where ``encoder`` would skip a key of them. ``bit_depth`` None: the input is not known
+    yet, so a trial that fails for another reason is left to the trial in its format; else the frames are in the
+    input's format and a failed trial raises (`UserError` for a refused option, as the real encode would)."""
     if not params:
         return
-    args = ["-f", "lavfi", "-i", "testsrc2=size=64x64:rate=25", "-frames:v", "2", "-pix_fmt", "yuv420p",
-            "-c:v", encoder, *merged([], params), "-f", "null", "-"]
-    try:
-        log = run_ffmpeg(args, what=f"trying the --enc options on {encoder}")
-    except JndencError:
+    failure, log = _trial(params, encoder, pix_fmt(bit_depth or 8), bit_depth is not None)
+    if failure is not None:
+        if bit_depth is not None:
+            raise failure
         return
     skipped = skipped_keys(log)
     if skipped:
         raise UserError(f"--enc: {encoder} cannot read {', '.join(skipped)} (an unknown key or a value it does not "
                         f"take): it would skip {'it' if len(skipped) == 1 else 'them'} and encode on")
+
+
+@functools.lru_cache(maxsize=32)
+def _trial(params: Params, encoder: str, fmt: str, keep_log: bool) -> tuple[JndencError | None, str]:
+    """One trial's failure or its log; the same options on the same encoder and format are tried once per process
+    (a batch's files, the fallback of frames too small to measure)."""
+    args = ["-f", "lavfi", "-i", "testsrc2=size=64x64:rate=25", "-frames:v", "2", "-pix_fmt", fmt,
+            "-c:v", encoder, *merged([], params), "-f", "null", "-"]
+    try:
+        return None, run_ffmpeg(args, what=f"trying the --enc options on {encoder}", keep_log=keep_log)
+    except JndencError as exc:
+        return exc, ""

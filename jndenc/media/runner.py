@@ -121,6 +121,7 @@ def run_ffmpeg(
     what: str,
     on_frame: Callable[[int], None] | None = None,
     feed: Iterable[bytes] | None = None,
+    keep_log: bool = True,
 ) -> str:
     """Run ``ffmpeg <args>``; return its stderr. Raise `FFmpegError` on failure.
 
@@ -128,7 +129,8 @@ def run_ffmpeg(
     stream is parsed and the callback gets the output frame count. With
     ``feed``, its chunks are written to FFmpeg's stdin (an input ``-i -``), then
     stdin is closed. On failure the full stderr is written to a log file in the
-    system temp dir so the user can read more than the quoted last line.
+    system temp dir so the user can read more than the quoted last line (not with ``keep_log=False``: a trial
+    whose failure is expected and handled).
     """
     if feed is not None and on_frame is not None:
         # both would need the calling thread (one writes stdin, the other reads stdout)
@@ -188,30 +190,33 @@ def run_ffmpeg(
         # another thread stopped the run (Ctrl-C, a failed shot): nothing went wrong here to leave a log of
         raise FFmpegError(f"FFmpeg stopped while {what}")
     if proc.returncode != 0:
-        raise _failure(cmd, stderr, what)
+        raise _failure(cmd, stderr, what, keep_log)
     return stderr
 
 
-def _failure(cmd: Sequence[str], stderr: str, what: str) -> Exception:
+def _failure(cmd: Sequence[str], stderr: str, what: str, keep_log: bool = True) -> Exception:
     """The error a failed FFmpeg run raises, by what its stderr says went wrong; the whole stderr goes to a log
-    file in the system temp folder, which the message names."""
-    fd, log_path = tempfile.mkstemp(prefix="jndenc-ffmpeg-", suffix=".log")
-    with os.fdopen(fd, "w") as fh:
-        fh.write(" ".join(cmd) + "\n\n" + stderr)
+    file in the system temp folder, which the message names (with ``keep_log``)."""
+    log_path = None
+    if keep_log:
+        fd, log_path = tempfile.mkstemp(prefix="jndenc-ffmpeg-", suffix=".log")
+        with os.fdopen(fd, "w") as fh:
+            fh.write(" ".join(cmd) + "\n\n" + stderr)
+    log = f" (log: {log_path})" if log_path else ""
     if "No space left on device" in stderr:
-        return OutputError(f"no space left on device while {what} (log: {log_path})")
+        return OutputError(f"no space left on device while {what}{log}")
     if "Read-only file system" in stderr or ("Permission denied" in stderr and "Error opening output" in stderr):
-        return OutputError(f"cannot write output while {what}: read-only or permission denied (log: {log_path})")
+        return OutputError(f"cannot write output while {what}: read-only or permission denied{log}")
     if "Output file is empty, nothing was encoded" in stderr:
         # the frames come from jndenc's own decode of the same input; FFmpeg's decoder getting none of them
         # means a file whose end (or whole) is damaged, not a failing encoder
-        return InputError(f"FFmpeg decoded none of the frames while {what}: the input may be damaged or cut short "
-                          f"(log: {log_path})")
+        return InputError(f"FFmpeg decoded none of the frames while {what}: the input may be damaged or cut short"
+                          f"{log}")
     refused = _refused_option(stderr)
     if refused:
         # jndenc's own options are ones this FFmpeg takes: one it refuses is the user's (--enc), a mistake to
         # name in one line and exit 2, not an internal failure
-        return UserError(f"FFmpeg refused {refused} while {what} (an --enc option?) (log: {log_path})")
+        return UserError(f"FFmpeg refused {refused} while {what} (an --enc option?){log}")
     useful = [l for l in stderr.splitlines() if l.strip() and not l.startswith(("  ", "Input #", "Output #", "Stream mapping"))
               and " - core " not in l]  # the encoder's settings banner says nothing about the failure
     return FFmpegError(f"FFmpeg failed while {what}", "\n".join(useful[-5:]), log_path)
