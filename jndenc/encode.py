@@ -83,10 +83,13 @@ def encode(src: str | os.PathLike, dst: str | os.PathLike, options: EncodeOption
     return r
 
 
-def _one_pass(src: Path, dst: Path, o: EncodeOptions, effort: Effort | None, t0: float) -> EncodeResult:
-    """fast, or an expert path (`--mode`, `--crf`, `--plan`, ...): one planned pass (`jndenc.one_pass`)."""
-    info = probe(src)
-    _check_for_input(src, info, o)
+def _one_pass(src: Path, dst: Path, o: EncodeOptions, effort: Effort | None, t0: float,
+              info: VideoInfo | None = None) -> EncodeResult:
+    """fast, or an expert path (`--mode`, `--crf`, `--plan`, ...): one planned pass (`jndenc.one_pass`); ``info``:
+    the input already probed and checked (a measured effort's fallback)."""
+    if info is None:
+        info = probe(src)
+        _check_for_input(src, info, o)
     fallback = None
     if effort is not None:
         effort, fallback = one_pass_effort(effort, info, custom_model=o.analysis.weights is not None)
@@ -123,8 +126,9 @@ def _measured(src: Path, dst: Path, eff: Effort, o: EncodeOptions) -> EncodeResu
     _check_for_input(src, info, o)
     why = V.unmeasurable(info.width, info.height)
     if why:
-        r = encode(src, dst, o.with_(effort="fast", overwrite=True, jobs=None, dask=None, resume=False,
-                                     target_vmaf=None, start_offset=None, learner=None))
+        o, fast = checked(o.with_(effort="fast", jobs=None, dask=None, resume=False, target_vmaf=None,
+                                  start_offset=None, learner=None))
+        r = _one_pass(src, dst, o, fast, t0, info)
         r.notes.append(f"{why}: encoded at --effort fast instead of {eff.name}, nothing measured")
         return r
     return encode_measured(src, dst, info, eff, o, t0=t0, analysis=analysis)
