@@ -61,6 +61,7 @@ ROLES: dict[str, tuple[str, str]] = {
     "benchmarks/results/loop_returns.json": (CHOICE, "a shot that cuts back starts from the earlier shot"),
     "benchmarks/results/loop_returns_x265.json": (REPORT, "the cut-back start on x265"),
     "benchmarks/results/loop_fast.json": (CHOICE, "fast stays one pass (a measured fast was not adopted)"),
+    "benchmarks/results/loop_fast_preset.json": (CHOICE, "no first attempt at a faster preset"),
     "benchmarks/results/loop_short_sampling.json": (CHOICE, "shots under 48 frames stay scored on every frame"),
     "benchmarks/results/codecs_train.json": (REPORT, "x265, SVT-AV1 and VP9 through the loop on training clips "
                                                      "(curves for later loop studies)"),

@@ -543,6 +543,23 @@ def loop_short_sampling_table(res: dict) -> str:
                        _variant_rows(res, "balanced", labels), [False] + [True] * 9))
 
 
+def loop_fast_preset_table(res: dict) -> str:
+    """`benchmarks/experiments/loop_fast_preset.py`: how steadily a faster preset's CRF at the aim tells medium's."""
+    n = len(res["clips"])
+    missing = [c["clip"] for c in res["clips"] if any(v["aim_crf"] is None for v in c["presets"].values())]
+    head = (f"{n} training and validation clips (first 240 frames each, one segment each, scored on every frame), "
+            f"x264 at CRF {', '.join(map(str, res['crfs']))} per preset, one core; one run at commit "
+            f"`{res['commit'][:7]}` (`benchmarks/experiments/loop_fast_preset.py`, "
+            "`benchmarks/results/loop_fast_preset.json`). Gap: medium's CRF at VMAF "
+            f"{res['aim']:g} minus the preset's, each interpolated between the two CRFs that bracket it"
+            + (f" ({', '.join(missing)}: a preset read under it at every CRF, left out)" if missing else "")
+            + "; time: the preset's attempts (encode and VMAF) over medium's, median over clips:\n\n")
+    rows = [[r["preset"], str(r["clips"]), _num(r["median_gap"]), _num(r["mae_about_median"]),
+             _num(r["max_about_median"]), _num(r["time_vs_medium_median"], "{:.2f}x")] for r in res["summary"]]
+    return head + md_table(["preset", "clips", "median gap (CRF)", "mean distance from it", "largest distance",
+                            "attempt time vs medium"], rows, [False] + [True] * 5)
+
+
 def loop_x265_step_table(res: dict) -> str:
     """`benchmarks/experiments/loop_x265_step.py`: x265's first step longer by a factor."""
     labels = {"balanced@x265": "as x264's step (shipped)",
@@ -1424,6 +1441,9 @@ REGIONS: dict[str, Callable[[], str]] = {
                                 "`loop_returns.py compare-codecs`"),
     "loop-fast": _maybe("benchmarks/results/loop_fast.json", loop_fast_table, "measured-fast experiment",
                         "run `benchmarks/experiments/loop_fast.py` on training/validation clips"),
+    "loop-fast-preset": _maybe("benchmarks/results/loop_fast_preset.json", loop_fast_preset_table,
+                               "the faster-preset screen",
+                               "`benchmarks/experiments/loop_fast_preset.py` on training/validation clips"),
     "loop-short-sampling": _maybe("benchmarks/results/loop_short_sampling.json", loop_short_sampling_table,
                                   "short-shot sampling experiment", "run "
                                   "`benchmarks/experiments/loop_short_sampling.py` on training/validation clips"),
