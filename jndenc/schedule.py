@@ -18,7 +18,7 @@ from . import resume as R
 from . import loop as L
 from .cluster import DaskExecutor
 from .errors import JndencError
-from .media.runner import ffmpeg_group, kill_running
+from .media.runner import ffmpeg_group, stop_group
 from .planner import ShotPlan
 from .progress import bar
 from .shotjob import ShotJob, ShotLoop
@@ -94,6 +94,11 @@ class Scheduler:
         pb.update(shot.end_frame - shot.start_frame)  # the bar moves per shot
         return shot, Path(seg)
 
+    def _run_local(self, i: int, h: ShotLoop | None, hi: int | None, pb) -> tuple[ShotLoop, Path, dict]:
+        """One shot on this process's pool, its FFmpeg processes in this run's group: what a failure stops."""
+        with ffmpeg_group(self.run_name):
+            return self.job.run(i, h, hi, stop=self.stop, status=pb.set_postfix_str)
+
     def _wave(self, tasks: list[tuple[int, ShotLoop | None, int | None]], jobs: int, pb
               ) -> dict[int, tuple[ShotLoop, Path]]:
         if not tasks:
@@ -106,7 +111,7 @@ class Scheduler:
         futs: dict[int, Future] = {}
         try:
             for i, h, hi in tasks:
-                futs[i] = (pool.submit(self.job.run, i, h, hi, stop=self.stop, status=pb.set_postfix_str) if own
+                futs[i] = (pool.submit(self._run_local, i, h, hi, pb) if own
                            else pool.submit(_run_remote, self.job, i, h, hi, self.run_name))
             # each shot as it finishes, so an interrupted run has recorded every shot that finished
             index = {f: i for i, f in futs.items()}
@@ -116,7 +121,8 @@ class Scheduler:
             self.stop.set()
             for f in futs.values():
                 f.cancel()
-            kill_running()
+            # this run's FFmpeg only: another encode in this process (a pipeline's other thread) runs on
+            stop_group(self.run_name)
             if not own:  # before the work folder goes: the workers' shots write into it until stopped
                 self.executor.stop(self.run_name)
             raise

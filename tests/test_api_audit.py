@@ -1,0 +1,64 @@
+"""The Python API as a pipeline author calls it: several encodes in one process, scripts, paths (real FFmpeg
+encodes of tiny generated clips, no mocks)."""
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+import jndenc
+from conftest import ffmpeg
+
+
+def four_shots(path: Path) -> Path:
+    """4 s, 25 fps, 320x240 (measurable by VMAF), four one-second shots with hard cuts."""
+    srcs = ["testsrc2=size=320x240:rate=25:duration=1", "mandelbrot=size=320x240:rate=25,trim=duration=1",
+            "testsrc2=size=320x240:rate=25:duration=1,hue=h=90",
+            "mandelbrot=size=320x240:rate=25:start_scale=0.1,trim=duration=1"]
+    args = [a for s in srcs for a in ("-f", "lavfi", "-i", s)]
+    graph = "".join(f"[{i}:v]format=yuv420p,setsar=1[v{i}];" for i in range(4)) + \
+        "".join(f"[v{i}]" for i in range(4)) + "concat=n=4:v=1:a=0[v]"
+    ffmpeg(*args, "-filter_complex", graph, "-map", "[v]", "-c:v", "libx264", "-preset", "ultrafast", "-crf", "10",
+           str(path))
+    return path
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory) -> Path:
+    return four_shots(tmp_path_factory.mktemp("api_audit") / "four.mp4")
+
+
+def test_an_interrupted_encode_leaves_another_threads_encode_running(clip, tmp_path):
+    """Two encodes in two threads of one process: stopping one (an interrupt, a failed shot) killed every FFmpeg
+    the process ran, so the other failed with 'FFmpeg stopped while encoding shot ...'."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    other: dict = {}
+
+    def encode_b() -> None:
+        try:
+            other["result"] = jndenc.encode(clip, tmp_path / "b" / "b.mp4", jobs=1)
+        except BaseException as exc:  # noqa: BLE001 - what the thread met is the test's answer
+            other["error"] = exc
+
+    def interrupt_a_in_its_loop() -> None:
+        deadline = time.monotonic() + 30
+        while not list((tmp_path / "a").glob(".jndenc-segments-*")) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.2)  # its shots' FFmpeg running side by side (jobs=2), and B's
+        os.kill(os.getpid(), signal.SIGINT)
+
+    b = threading.Thread(target=encode_b)
+    b.start()
+    time.sleep(0.3)
+    threading.Thread(target=interrupt_a_in_its_loop, daemon=True).start()
+    with pytest.raises(KeyboardInterrupt):
+        jndenc.encode(clip, tmp_path / "a" / "a.mp4", jobs=2)
+    b.join()
+    assert "error" not in other, other.get("error")
+    assert (tmp_path / "b" / "b.mp4").stat().st_size == other["result"].bytes
+    assert os.listdir(tmp_path / "a") == []  # the interrupted one left nothing
