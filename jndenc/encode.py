@@ -69,6 +69,10 @@ def encode(src: str | os.PathLike, dst: str | os.PathLike, options: EncodeOption
     """
     if options is not None and kwargs:
         raise TypeError("encode() takes options or keyword arguments, not both")
+    if options is not None and not isinstance(options, EncodeOptions):
+        # a dict of the keywords is the likely mistake; left alone it failed as "'dict' object has no attribute"
+        raise TypeError(f"options takes a jndenc.EncodeOptions (or pass the keywords: encode(src, dst, **options); "
+                        f"EncodeOptions.from_kwargs builds one), not {type(options).__name__}")
     o = options if options is not None else EncodeOptions.from_kwargs(**kwargs)
     t0 = time.perf_counter()
     src, dst = Path(src), Path(dst)

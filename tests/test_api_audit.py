@@ -62,3 +62,11 @@ def test_an_interrupted_encode_leaves_another_threads_encode_running(clip, tmp_p
     assert "error" not in other, other.get("error")
     assert (tmp_path / "b" / "b.mp4").stat().st_size == other["result"].bytes
     assert os.listdir(tmp_path / "a") == []  # the interrupted one left nothing
+
+
+def test_options_given_as_a_dict_is_a_type_error_that_says_how(clip, tmp_path):
+    """encode(src, dst, {"effort": "fast"}) failed with "'dict' object has no attribute 'outputs'"."""
+    with pytest.raises(TypeError, match=r"EncodeOptions.*from_kwargs|\*\*"):
+        jndenc.encode(clip, tmp_path / "o.mp4", {"effort": "fast"})
+
+
