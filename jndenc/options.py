@@ -27,7 +27,10 @@ if TYPE_CHECKING:
 
 # What each simple annotation admits; the CLI's flags type their values, the API's keywords arrive as given
 _KINDS = {"int": (numbers.Integral, "an integer"), "float": (numbers.Real, "a number"), "str": (str, "a string"),
-          "str | os.PathLike": ((str, os.PathLike), "a path")}
+          "str | os.PathLike": ((str, os.PathLike), "a path"),
+          # a flag must be one: overwrite="no" (a string from a config) is truthy, and replaced the output
+          "bool": (bool, "True or False"),
+          "ShotOptions": (ShotOptions, "a jndenc.analyze.ShotOptions")}
 # the ranges the CLI's flags hold the same options to (`jndenc.cli.encode`)
 _RANGES = {"target_vmaf": (20, 100), "jobs": (1, None), "threads": (0, None), "compare_crf": (0, 51)}
 
@@ -42,9 +45,9 @@ def _value(name: str, annotation: str, v):
         return v
     if kind in _KINDS:
         want, words = _KINDS[kind]
-        if isinstance(v, bool) and kind != "str" or not isinstance(v, want):
+        if isinstance(v, bool) and kind != "bool" or not isinstance(v, want):
             raise TypeError(f"{name} takes {words}, not {type(v).__name__} {v!r}")
-        if isinstance(v, numbers.Number) and type(v) not in (int, float):
+        if kind in ("int", "float") and type(v) not in (int, float):
             v = int(v) if kind == "int" else float(v)  # a NumPy scalar: the result's to_dict() must stay JSON
     lo, hi = _RANGES.get(name, (None, None))
     if not ((lo is None or v >= lo) and (hi is None or v <= hi)):

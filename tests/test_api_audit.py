@@ -70,3 +70,25 @@ def test_options_given_as_a_dict_is_a_type_error_that_says_how(clip, tmp_path):
         jndenc.encode(clip, tmp_path / "o.mp4", {"effort": "fast"})
 
 
+def test_a_string_where_a_flag_goes_is_a_type_error_and_the_output_is_untouched(clip, tmp_path):
+    """overwrite="no" (a string from a config file) is truthy: it replaced the existing output."""
+    dst = tmp_path / "o.mp4"
+    dst.write_bytes(b"keep me")
+    with pytest.raises(TypeError, match="overwrite"):
+        jndenc.encode(clip, dst, effort="fast", overwrite="no")
+    assert dst.read_bytes() == b"keep me"
+    for kw in ({"verify": "yes"}, {"resume": 1}, {"quiet": "false"}, {"ensure": "on"}):
+        with pytest.raises(TypeError, match=next(iter(kw))):
+            jndenc.EncodeOptions.from_kwargs(**kw)
+    with pytest.raises(TypeError, match="overwrite"):
+        jndenc.EncodeOptions().with_(overwrite="yes")
+
+
+def test_shot_options_of_the_wrong_type_is_refused_before_any_work(clip, tmp_path):
+    """A dict for shot_options failed after the probe, deep in the analysis ('dict' object has no attribute ...)."""
+    with pytest.raises(TypeError, match="shot_options"):
+        jndenc.EncodeOptions.from_kwargs(shot_options={"min_shot_seconds": 1.0})
+    with pytest.raises(TypeError, match="shot_options"):
+        jndenc.plan(clip, shot_options={"min_shot_seconds": 1.0})
+
+
