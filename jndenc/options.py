@@ -32,7 +32,9 @@ _KINDS = {"int": (numbers.Integral, "an integer"), "float": (numbers.Real, "a nu
           "bool": (bool, "True or False"),
           "ShotOptions": (ShotOptions, "a jndenc.analyze.ShotOptions")}
 # the ranges the CLI's flags hold the same options to (`jndenc.cli.encode`)
-_RANGES = {"target_vmaf": (20, 100), "jobs": (1, None), "threads": (0, None), "compare_crf": (0, 51)}
+_RANGES = {"target_vmaf": (20, 100), "jobs": (1, None), "threads": (0, None), "compare_crf": (0, 51),
+           # sample_every=-3 sampled backwards and changed the plan; trial_seconds=-1 failed naming a temp file
+           "sample_every": (1, None), "workers": (1, None), "trial_seconds": (0, None), "max_trials": (1, None)}
 
 
 def _value(name: str, annotation: str, v):

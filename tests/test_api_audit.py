@@ -92,3 +92,11 @@ def test_shot_options_of_the_wrong_type_is_refused_before_any_work(clip, tmp_pat
         jndenc.plan(clip, shot_options={"min_shot_seconds": 1.0})
 
 
+@pytest.mark.parametrize("kw", [{"sample_every": 0}, {"sample_every": -3}, {"workers": 0}, {"trial_seconds": -1.0},
+                                {"max_trials": 0}])
+def test_a_value_the_cli_refuses_is_refused_by_the_api_before_any_work(clip, tmp_path, kw):
+    """The CLI's flags hold these to a range (IntRange(1), FloatRange(0)); the API ran them: sample_every=-3 sampled
+    backwards and changed the CRFs, trial_seconds=-1 failed deep in search mode naming a temp trial file."""
+    with pytest.raises(jndenc.UserError, match=next(iter(kw))):
+        jndenc.encode(clip, tmp_path / "o.mp4", mode="search" if "trial" in next(iter(kw)) else "predict", **kw)
+    assert os.listdir(tmp_path) == []
