@@ -25,16 +25,24 @@ from .media.decode import count_packets
 from .media.probe import VideoInfo
 from .media.ffargs import pix_fmt
 from .media.runner import run_ffmpeg
+from .media.segments import SegmentCodec, encoder_args, encoder_threads
 from .planner import CODECS, Plan
 from .progress import FrameCounter, bar
 from . import verify as V
 
 
 def reference_args(src: str | os.PathLike, out: str | os.PathLike, *, codec: str, preset: str, crf: float,
-                   video_stream: int = 0, threads: int | None = None, bit_depth: int = 8) -> list[str]:
+                   video_stream: int = 0, threads: int | None = None, bit_depth: int = 8,
+                   encoder: str | None = None) -> list[str]:
     """FFmpeg arguments (without the binary) of the plain fixed-CRF encode of ``src``'s video stream, 4:2:0 at
     ``bit_depth`` as jndenc's own output (a 4:2:2 master's plain encode would otherwise carry twice the chroma,
-    and jndenc's saving against it would be the subsampling's)."""
+    and jndenc's saving against it would be the subsampling's). ``encoder``: AV1's (default: the codec's own)."""
+    if codec not in CODECS:
+        # AV1 and VP9 have no x264-style preset or CRF option: their plain encode takes the options a segment of
+        # the loop takes (the preset on the encoder's speed scale, its quality knob, the key frame distance)
+        seg = SegmentCodec(codec, preset, threads or 1, bit_depth, encoder or "")
+        return ["-i", str(src), "-map", f"0:v:{video_stream}", *encoder_args(seg, crf), "-fps_mode", "passthrough",
+                "-pix_fmt", pix_fmt(bit_depth), str(out)]
     kw = {"c:v": CODECS[codec], "preset": preset, "crf": f"{crf:g}", "fps_mode": "passthrough",
           "pix_fmt": pix_fmt(bit_depth)}
     if codec == "x265":
@@ -64,9 +72,13 @@ def compare_with_crf(src: Path, output: Path, plan: Plan, info: VideoInfo, crf: 
     ref = Path(name)
     try:
         t0 = time.perf_counter()
+        enc_threads = threads
+        if threads is None and plan.codec not in CODECS:
+            # their encoders take a thread count, not "auto": the one the loop's segments of this size ran with
+            enc_threads = encoder_threads(info.width, info.height)
         args = reference_args(src, ref, codec=plan.codec, preset=plan.preset, crf=crf, bit_depth=info.bit_depth,
-                              video_stream=info.video_stream,
-                              threads=threads)
+                              video_stream=info.video_stream, threads=enc_threads,
+                              encoder=plan.options.get("encoder"))
         with bar(plan.frames, f"reference ({plan.codec} crf {crf:g})", quiet) as pb:
             run_ffmpeg(args, what=f"reference encode of {src}", on_frame=FrameCounter(pb))
         seconds = time.perf_counter() - t0
