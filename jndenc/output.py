@@ -3,6 +3,7 @@ passes before it is renamed into place."""
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 from .errors import InputError, UserError
@@ -32,7 +33,9 @@ _CODEC_OF_DECODER = {"mp3float": "mp3", "aac_fixed": "aac", "ac3_fixed": "ac3", 
 
 def temp_path(dst: Path) -> Path:
     """The hidden file beside ``dst`` that FFmpeg writes; renamed to ``dst`` only once it is checked."""
-    return dst.with_name(f".{dst.stem}.jndenc-{os.getpid()}.tmp{dst.suffix or '.mp4'}")
+    # the thread too, as `jndenc.fileio.write_text_atomic` names its temp: two threads of a pipeline encoding to one
+    # output (as two processes may) wrote one temp file, and one failed
+    return dst.with_name(f".{dst.stem}.jndenc-{os.getpid()}-{threading.get_ident()}.tmp{dst.suffix or '.mp4'}")
 
 
 def check_paths(src: Path, dst: Path, overwrite: bool) -> None:

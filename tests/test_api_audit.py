@@ -100,3 +100,25 @@ def test_a_value_the_cli_refuses_is_refused_by_the_api_before_any_work(clip, tmp
     with pytest.raises(jndenc.UserError, match=next(iter(kw))):
         jndenc.encode(clip, tmp_path / "o.mp4", mode="search" if "trial" in next(iter(kw)) else "predict", **kw)
     assert os.listdir(tmp_path) == []
+
+
+def test_two_threads_writing_one_output_do_not_share_a_temp_file(clip, tmp_path):
+    """Two threads encoding to the same output (as two processes may): the temp file beside it was named by the
+    process only, so both FFmpegs wrote one file and one encode failed with 'FFmpeg failed while encoding'."""
+    dst = tmp_path / "same.mp4"
+    got: dict = {}
+
+    def go(k: str) -> None:
+        try:
+            got[k] = jndenc.encode(clip, dst, effort="fast", overwrite=True).bytes
+        except BaseException as exc:  # noqa: BLE001 - what the thread met is the test's answer
+            got[k] = exc
+
+    threads = [threading.Thread(target=go, args=(k,)) for k in "ab"]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(isinstance(v, int) for v in got.values()), got
+    assert dst.stat().st_size == got["a"] == got["b"]
+    assert os.listdir(tmp_path) == ["same.mp4"]
