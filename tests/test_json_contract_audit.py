@@ -62,6 +62,17 @@ def test_reference_args_encode_with_the_encoder_of_the_codec():
     assert args[args.index("-c:v") + 1] == "libvpx-vp9" and args[args.index("-b:v") + 1] == "0"
 
 
+def test_measured_compare_time_ratio_leaves_out_verification(two_shots, tmp_path):
+    # README: jndenc_time_ratio is "jndenc's analysis + encode + validation time over the plain encode's"; the
+    # measured efforts counted the --verify pass in it too (the one-pass paths leave it out)
+    d = one_document(jndenc("encode", two_shots, tmp_path / "out.mp4", "--verify", "--compare-crf", 23, "--json"))
+    cost, c = d["cost"], d["compare"]
+    produced = sum(cost[k]["wall_s"] for k in ("analysis", "attempts", "join", "validate"))
+    counted = c["jndenc_time_ratio"] * c["encode_s"]
+    assert cost["verify"]["wall_s"] > 0.02
+    assert abs(counted - produced) < cost["verify"]["wall_s"] / 2, (counted, produced, cost)
+
+
 @pytest.mark.parametrize("extra", [[], ["--effort", "thorough"], ["--effort", "fast"], ["--mode", "predict"],
                                    ["--mode", "probe"], ["--crf", "23", "--verify"]])
 def test_encode_json_is_one_document_consistent_with_the_output(two_shots, tmp_path, extra):
