@@ -76,7 +76,9 @@ def encode_measured(src: Path, dst: Path, info: VideoInfo, eff: Effort, o: Encod
         timings={"analysis_s": cost["analysis"]["wall_s"], "encode_s": cost["attempts"]["wall_s"],
                  **({"verify_s": cost["verify"]["wall_s"]} if "verify" in cost else {}), "total_s": total},
         notes=notes, quality=quality, target_vmaf=target, compare=compare, effort=eff.name, loop=result,
-        cost=cost | {"total": {"wall_s": total}}, start=start)
+        # the total's CPU seconds: the analysis phase's clocks started with the run (`jndenc.encode`), so read now
+        # they give the whole run's
+        cost=cost | {"total": {"wall_s": total, "cpu_s": analysis.done()["cpu_s"]}}, start=start)
 
 
 def _loop_start(src: Path, info: VideoInfo, eff: Effort, o: EncodeOptions,

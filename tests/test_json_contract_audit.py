@@ -73,6 +73,14 @@ def test_measured_compare_time_ratio_leaves_out_verification(two_shots, tmp_path
     assert abs(counted - produced) < cost["verify"]["wall_s"] / 2, (counted, produced, cost)
 
 
+def test_measured_cost_total_has_cpu_seconds(two_shots, tmp_path):
+    # README: "cost" gives "wall and CPU seconds of analysis, the attempts, join, validation, and the total"
+    d = one_document(jndenc("encode", two_shots, tmp_path / "out.mp4", "--json"))
+    total = d["cost"]["total"]
+    assert total["wall_s"] == d["timings"]["total_s"]
+    assert isinstance(total["cpu_s"], float) and total["cpu_s"] >= d["cost"]["analysis"]["cpu_s"]
+
+
 @pytest.mark.parametrize("extra", [[], ["--effort", "thorough"], ["--effort", "fast"], ["--mode", "predict"],
                                    ["--mode", "probe"], ["--crf", "23", "--verify"]])
 def test_encode_json_is_one_document_consistent_with_the_output(two_shots, tmp_path, extra):
