@@ -122,3 +122,32 @@ def test_two_threads_writing_one_output_do_not_share_a_temp_file(clip, tmp_path)
     assert all(isinstance(v, int) for v in got.values()), got
     assert dst.stat().st_size == got["a"] == got["b"]
     assert os.listdir(tmp_path) == ["same.mp4"]
+
+
+BATCH_SCRIPT = '''import json, sys
+import jndenc
+{guard}
+    run = jndenc.batch.run([sys.argv[1]], sys.argv[2], jobs=1, effort="fast")
+    print(json.dumps([r.status for r in run]))
+'''
+
+
+def test_the_readme_says_a_batch_script_needs_the_main_guard_and_that_is_so(clip, tmp_path):
+    """The README's batch example, saved as a script, failed ('the worker process died while encoding this file'):
+    each spawned worker imports the script again and reran it. With the guard the README now names, it runs."""
+    import re
+    import subprocess
+    import sys
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    block = re.search(r"# many files: the API behind `jndenc batch`.*?\n(?=run = )", readme, re.S)
+    assert block and 'if __name__ == "__main__":' in block.group(0)
+    status = {}
+    for guard in ("if True:", 'if __name__ == "__main__":'):
+        script = tmp_path / "pipeline.py"
+        script.write_text(BATCH_SCRIPT.format(guard=guard))
+        out = tmp_path / f"out{len(status)}"
+        p = subprocess.run([sys.executable, str(script), str(clip), str(out)],
+                           capture_output=True, text=True, timeout=120, cwd=tmp_path)
+        status[guard] = p.stdout.strip().splitlines()[-1:]
+    assert status == {"if True:": ['["failed"]'], 'if __name__ == "__main__":': ['["done"]']}
