@@ -105,3 +105,25 @@ def test_encode_json_is_one_document_consistent_with_the_output(two_shots, tmp_p
             inside = band["low"] <= kept["vmaf"] <= band["high"]
             assert (s["outcome"] == "in_band") == inside
         assert d["loop"]["attempts"] == sum(len(s["attempts"]) for s in d["shots"])
+
+
+def test_passes_are_listed_only_where_ensure_re_encoded(two_shots, tmp_path):
+    # README: "passes" appear where --ensure/--tighten re-encoded; a first pass with nothing to correct adds none
+    # (at --confidence 0.9 predict mode plans both shots well above the target here: nothing to lower)
+    d = one_document(jndenc("encode", two_shots, tmp_path / "a.mp4", "--mode", "predict", "--ensure", "--json"))
+    assert d["verify"]["shots_below_target"] == 0 and "passes" not in d
+    # --crf 30 leaves the mandelbrot shot far below the target: --ensure re-encodes it
+    d = one_document(jndenc("encode", two_shots, tmp_path / "b.mp4", "--crf", 30, "--ensure", "--json"))
+    assert len(d["passes"]) >= 2 and sum(p["kept"] for p in d["passes"]) == 1
+    kept = next(p for p in d["passes"] if p["kept"])
+    assert kept["bytes"] == d["bytes"] and kept["crf"] == [s["crf"] for s in d["shots"]]
+
+
+def test_a_shot_the_loop_only_bounds_has_a_null_label(tmp_path):
+    # README: the start block's label of a shot whose attempts only bound its aim (clamped at --max-crf) is null
+    src = tmp_path / "black.mp4"
+    ffmpeg("-f", "lavfi", "-i", "color=black:size=160x120:rate=25:duration=2", "-c:v", "libx264",
+           "-pix_fmt", "yuv420p", str(src))
+    d = one_document(jndenc("encode", src, tmp_path / "out.mp4", "--max-crf", 20, "--json"))
+    assert [s["outcome"] for s in d["shots"]] == ["clamped"] and d["shots"][0]["crf"] == 20.0
+    assert d["start"]["labels"] == [None] and d["start"]["shots"] == 0 and d["start"]["start_mae"] is None
