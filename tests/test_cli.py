@@ -259,3 +259,24 @@ def test_demo_shows_what_ran(tmp_path):
     r = jndenc("demo", "--out", out, "--mode", "predict")  # replaces its own scratch file
     assert r.returncode == 0, r.stderr
     assert "ffmpeg_args" in r.stdout
+
+
+@pytest.mark.parametrize("args,needle", [
+    (("encode", "--nosuch", "a.mp4", "b.mp4"), "jndenc encode: No such option '--nosuch'"),
+    (("encode",), "jndenc encode: Missing argument 'IN'"),
+    (("batch", "/no/such/folder", "out"), "jndenc batch: Invalid value for 'INPUT_DIR_OR_MANIFEST'"),
+    (("encode", "a.mp4", "b.mp4", "--effort", "quick"), "Invalid value for '--effort'"),
+    (("nosuchcommand",), "No such command 'nosuchcommand'"),
+])
+def test_usage_errors_are_one_line_too(args, needle):
+    # click's own usage block (usage, a hint, a blank line, the error) broke the README's one-line promise
+    r = jndenc(*args)
+    assert r.returncode == 2 and r.stdout == ""
+    assert r.stderr.count("\n") == 1 and r.stderr.startswith("jndenc: error: ") and needle in r.stderr, r.stderr
+    assert r.stderr.rstrip().endswith("--help')")
+
+
+def test_help_and_version_still_exit_0():
+    for args in (("--help",), ("encode", "--help"), ("--version",)):
+        r = jndenc(*args)
+        assert r.returncode == 0 and r.stdout and r.stderr == "", (args, r.stderr)

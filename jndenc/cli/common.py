@@ -33,8 +33,33 @@ EXTRAS = {
 }
 
 
+# click 8.2 and later raise this for a group run without a command; older versions print the help themselves
+_NO_ARGS = getattr(click.exceptions, "NoArgsIsHelpError", ())
+
+
 class JndGroup(click.Group):
     """A click group whose commands fail with one line and a precise exit code."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        """click's own main, except that a usage error (an unknown option, a bad value, a missing argument) is one
+        line on stderr like every other error, not click's usage block; the exit code stays click's (2)."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            # without standalone mode click returns what ctx.exit() gave (our commands return nothing)
+            code = super().main(args, prog_name, complete_var, False, **extra)
+        except _NO_ARGS as exc:  # `jndenc` alone: the help, as click shows it
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:
+            path = exc.ctx.command_path if getattr(exc, "ctx", None) is not None else (prog_name or "jndenc")
+            hint = f" (see '{path} --help')" if isinstance(exc, click.UsageError) else ""
+            click.echo(f"jndenc: error: {path}: {' '.join(exc.format_message().split())}{hint}", err=True)
+            sys.exit(exc.exit_code)
+        except click.exceptions.Abort:
+            click.echo("jndenc: interrupted", err=True)
+            sys.exit(130)
+        sys.exit(code if isinstance(code, int) else 0)
 
     def invoke(self, ctx):
         signal.signal(signal.SIGTERM, _raise_interrupt)
