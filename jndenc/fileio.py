@@ -11,13 +11,22 @@ from pathlib import Path
 from typing import Iterator
 
 
-@contextmanager
-def replaced(path: str | os.PathLike) -> Iterator[Path]:
-    """A temp name beside ``path`` to write, renamed to ``path`` when the block ends without an error and removed
-    however it ends; the name is this process's and thread's, so writers of one path side by side never share it
-    (a writer that picks the format by suffix must be told the format: the temp name ends in ``.tmp``)."""
+def temp_name(path: str | os.PathLike, *, keep_suffix: bool = False) -> Path:
+    """The hidden name beside ``path`` that this process and thread write before the rename: writers of one path
+    side by side (processes, or threads of a pipeline) never share it. It ends in ``.tmp``, or with
+    ``keep_suffix`` in ``path``'s own name, for writers that pick the format by how the name ends (FFmpeg's muxer,
+    Keras's ``.keras`` and ``.weights.h5``)."""
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    tag = f"{os.getpid()}.{threading.get_ident()}"
+    return path.with_name(f".tmp-{tag}-{path.name}" if keep_suffix else f".{path.name}.{tag}.tmp")
+
+
+@contextmanager
+def replaced(path: str | os.PathLike, *, keep_suffix: bool = False) -> Iterator[Path]:
+    """A temp name beside ``path`` to write (`temp_name`), renamed to ``path`` when the block ends without an
+    error and removed however it ends."""
+    path = Path(path)
+    tmp = temp_name(path, keep_suffix=keep_suffix)
     try:
         yield tmp
         os.replace(tmp, path)

@@ -32,6 +32,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from .errors import UserError
+from .fileio import replaced
 from .media.clips import sha256_file
 from .planner import CLAMPS
 from .media.ffbin import ffmpeg_info
@@ -105,9 +106,8 @@ class TrialCache:
         d = self.root / key[:2]
         try:
             d.mkdir(parents=True, exist_ok=True)
-            tmp = d / f".{key}.{os.getpid()}.tmp"
-            tmp.write_text(json.dumps(asdict(trial)))
-            os.replace(tmp, d / f"{key}.json")
+            with replaced(d / f"{key}.json") as tmp:
+                tmp.write_text(json.dumps(asdict(trial)))
         except OSError:
             pass  # a read-only cache costs time, never correctness
 

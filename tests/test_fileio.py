@@ -55,3 +55,20 @@ def test_outside_the_main_thread_it_changes_nothing():
     t.start()
     t.join()
     assert errors == []
+
+
+def test_temp_names_are_per_thread_and_keep_the_name_end_where_asked(tmp_path):
+    # one rule for every temp-then-rename: writers of one path in two threads of a process never share a temp
+    # name, and FFmpeg / Keras, which pick the format by how the name ends, still see it
+    import threading
+
+    from jndenc.fileio import temp_name
+
+    names = []
+    t = threading.Thread(target=lambda: names.append(temp_name(tmp_path / "m.weights.h5", keep_suffix=True)))
+    t.start()
+    t.join()
+    here = temp_name(tmp_path / "m.weights.h5", keep_suffix=True)
+    assert here != names[0] and here.parent == tmp_path and here.name.startswith(".")
+    assert here.name.endswith(".weights.h5") and names[0].name.endswith(".weights.h5")
+    assert temp_name(tmp_path / "a.json").name.endswith(".tmp")

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
 
 from ..errors import FFmpegError, InputError, OutputError, UserError
+from ..fileio import replaced
 from .ffbin import ffmpeg_exe
 
 
@@ -243,14 +244,9 @@ def write_atomic(dst: str | os.PathLike, args_for: Callable[[Path], Sequence[str
     A failed or interrupted run leaves no partial ``dst`` (a rerun would take it
     for finished work). The temp name keeps ``dst``'s suffix: FFmpeg picks the muxer from it.
     """
-    dst = Path(dst)
-    tmp = dst.with_name(f".{dst.stem}.{os.getpid()}.tmp{dst.suffix}")
-    try:
+    with replaced(dst, keep_suffix=True) as tmp:
         run_ffmpeg(args_for(tmp), what=what, feed=feed)
-        os.replace(tmp, dst)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return dst
+    return Path(dst)
 
 def _write_all(proc: subprocess.Popen, chunks: Iterable[bytes]) -> None:
     """Write ``chunks`` to the process's stdin and close it; a process that quit early is left to its exit code."""

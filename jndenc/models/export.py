@@ -27,6 +27,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np
 
 from ..errors import UserError
+from ..fileio import temp_name
 from ..runtime import LIGHT_SUFFIX, light_path, light_sidecar, sha256_file
 
 PARITY_TOL = 0.01  # CRF steps: the "no change in predictions beyond 0.01 CRF"
@@ -97,7 +98,7 @@ def write_light(weights: Path, out: str | os.PathLike | None, model, inputs: dic
     except Exception as exc:  # the converter raises many types; say which model did not convert
         raise UserError(f"{weights}: {name} does not convert to {LIGHT_SUFFIX} ({type(exc).__name__}: "
                         f"{str(exc).strip().splitlines()[0] if str(exc).strip() else ''}); it runs on TensorFlow")
-    tmp = out.with_name(f".tmp-{os.getpid()}-{out.name}")
+    tmp = temp_name(out, keep_suffix=True)  # renamed only once the converted model matches Keras
     try:
         tmp.write_bytes(flat)
         lite = LiteModel(tmp, {"signature_outputs": outputs})

@@ -22,7 +22,7 @@ from typing import Any
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from ..fileio import interrupts_deferred, write_text_atomic
+from ..fileio import interrupts_deferred, temp_name, write_text_atomic
 from ..errors import UserError
 
 METADATA_VERSION = 1
@@ -81,7 +81,7 @@ def save_model(model, path: str | Path, metadata: dict[str, Any]) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     # keep the real suffix on the temp file: Keras picks the format from it
-    tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
+    tmp = temp_name(path, keep_suffix=True)  # renamed with its sidecar, below
     try:
         if _is_legacy_h5(path):
             import h5py

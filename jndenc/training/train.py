@@ -24,6 +24,7 @@ import numpy as np
 
 from . import data as D
 from ..errors import UserError
+from ..fileio import replaced
 from ..models import ArchInfo, arch_info, build_model, frames_shape
 from ..models.attention import VA_OUTPUT
 from ..models.io import check_metadata, check_weights_file, load_weights_into, model_metadata, read_metadata, save_model
@@ -368,13 +369,8 @@ def _write_run(checkpoint_path: Path, arguments: dict, result: dict) -> Path:
 def _atomic_write(path: Path):
     """A text file written under a temp name and renamed into place: an interrupt leaves the old file or none."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
-    try:
-        with open(tmp, "w", newline="") as f:
-            yield f
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with replaced(path) as tmp, open(tmp, "w", newline="") as f:
+        yield f
 
 
 def evaluate(model_name: str, data_dir: str | Path, weights_path: str | Path, result_path: str | Path,
