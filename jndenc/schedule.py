@@ -145,6 +145,6 @@ class Scheduler:
             attempts = shot.attempts + [L.Attempt(crf, m.vmaf, m.bytes)]
             k = len(attempts) - 1
             out[i] = (replace(shot, attempts=attempts, kept=k, p5=m.p5, rechecks=shot.rechecks + rechecked,
-                              outcome=L.outcome(attempts, self.job.band, k, self.job.hi)), seg)
+                              outcome=L.outcome(attempts, self.job.band, k, self.job.hi), joined=True), seg)
         return out
 

@@ -34,6 +34,7 @@ class ShotLoop:
     slope: float = L.DEFAULT_SLOPE  # VMAF per CRF step the first step assumed (on the encoder's scale)
     started_from: int | None = None  # the shot whose attempts gave its start (`ShotJob.heads`)
     rechecks: int = 0  # sampled readings just above the lower edge measured again on every frame
+    joined: bool = False  # kept for the join: re-encoded within a CRF step of its long shot's other pieces
 
     @property
     def crf(self) -> float:
@@ -48,6 +49,8 @@ class ShotLoop:
              "kept": self.kept, "outcome": self.outcome}
         if self.started_from is not None:
             d["started_from"] = self.started_from
+        if self.joined:
+            d["joined"] = True
         return d
 
 

@@ -179,8 +179,13 @@ def outcome_notes(result: LoopResult) -> list[str]:
     for kind, why in (("below", "below the band after its attempts (kept: the best quality measured)"),
                       ("above", "above the band after its attempts (kept: the fewest bytes above it)"),
                       ("clamped", "above the band at the maximum CRF (accepted as it is)")):
-        idx = [str(i) for i, s in enumerate(result.shots) if s.outcome == kind]
+        idx = [str(i) for i, s in enumerate(result.shots) if s.outcome == kind and not s.joined]
         if idx:
             notes.append(f"shot(s) {', '.join(idx)} {why}")
+    joined = [str(i) for i, s in enumerate(result.shots) if s.joined]
+    if joined:
+        # kept for the join, not for the band: its outcome may read above the band beside an attempt inside it
+        notes.append(f"shot(s) {', '.join(joined)} encoded once more within one CRF step of the other pieces of "
+                     "their long shot, so that quality does not jump where they join (kept whatever it measured)")
     return notes
 

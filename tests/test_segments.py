@@ -329,8 +329,28 @@ def test_pieces_of_a_long_shot_end_within_a_crf_step(tmp_path):
     assert len({s["attempts"][0]["crf"] for s in d["shots"][1:]}) == 1
     for s in d["shots"][1:]:
         assert s["started_from"] == 0 and s["attempts"][0]["crf"] in aims
+    # a piece the join lowered keeps that last attempt whatever it read, and says so rather than "above the band"
+    joined = [i for i, s in enumerate(d["shots"]) if s.get("joined")]
+    for i in joined:
+        assert d["shots"][i]["kept"] == len(d["shots"][i]["attempts"]) - 1
+    said = [n for n in r.notes if "where they join" in n]
+    assert bool(said) == bool(joined) and not any(f"shot(s) {i} above" in n for i in joined for n in r.notes)
     encode(src, tmp_path / "j1.mp4", jobs=1, shot_options=ShotOptions(max_shot_seconds=1.0))
     assert (tmp_path / "o.mp4").read_bytes() == (tmp_path / "j1.mp4").read_bytes()  # the waves do not depend on jobs
+
+
+def test_a_joined_piece_is_said_as_such_not_as_above_the_band():
+    from jndenc.loop_options import LoopOptions
+    from jndenc.shotjob import ShotLoop
+    from jndenc.shotloop import LoopResult, outcome_notes
+
+    band = loop.Band.around(94.0)
+    up = [loop.Attempt(26.0, 94.5, 900), loop.Attempt(24.0, 95.8, 1200)]
+    shots = [ShotLoop(0, 25, up, 1, "above", 95.0, joined=True),
+             ShotLoop(25, 50, up[:1] + [loop.Attempt(28.0, 95.6, 700)], 1, "above", 95.0)]
+    notes = outcome_notes(LoopResult(shots, band, LoopOptions(), 50))
+    assert notes[0].startswith("shot(s) 1 above the band") and "shot(s) 0 encoded once more" in notes[1]
+    assert shots[0].to_dict()["joined"] is True and "joined" not in shots[1].to_dict()
 
 
 def test_frames_too_small_for_vmaf_fall_back_to_fast_with_a_note(tmp_path):
