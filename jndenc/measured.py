@@ -30,7 +30,7 @@ from .planner import Plan
 from .search import DEFAULT_THRESHOLDS
 from . import verify as V
 from .media.probe import VideoInfo
-from .reference import compare_with_crf
+from .reference import compare_or_note
 
 
 def encode_measured(src: Path, dst: Path, info: VideoInfo, eff: Effort, o: EncodeOptions, *, t0: float,
@@ -59,8 +59,9 @@ def encode_measured(src: Path, dst: Path, info: VideoInfo, eff: Effort, o: Encod
         # what producing the output took (analysis, attempts, join, validation): --verify's pass over the finished
         # file is a check, left out as the one-pass paths leave it out
         produced = time.perf_counter() - t0 - cost.get("verify", {}).get("wall_s", 0.0)
-        compare = compare_with_crf(src, dst, plan, info, compare_crf, jndenc_seconds=produced,
-                                   quality=quality, target=target, threads=threads, quiet=quiet)
+        compare, said = compare_or_note(src, dst, plan, info, compare_crf, jndenc_seconds=produced,
+                                        quality=quality, target=target, threads=threads, quiet=quiet)
+        notes = notes + said
         cost["compare"] = ph.done()
     size = dst.stat().st_size
     duration = plan.frames / plan.fps if plan.fps else info.duration

@@ -31,7 +31,7 @@ from .planner import CODECS, Plan
 from . import verify as V
 from .media.probe import VideoInfo
 from .progress import FrameCounter, bar
-from .reference import compare_with_crf
+from .reference import compare_or_note
 from .media.runner import run_ffmpeg
 
 
@@ -138,9 +138,10 @@ def encode_one_pass(src: Path, dst: Path, info: VideoInfo, plan: Plan, o: Encode
     compare, t_compare = None, 0.0
     if compare_crf is not None:
         tc = time.perf_counter()
-        compare = compare_with_crf(src, dst, plan, info, compare_crf,
-                                   jndenc_seconds=t_analysis + t_encode + spent["validate"], quality=quality,
-                                   target=target_vmaf_of(plan), threads=threads, quiet=quiet)
+        compare, said = compare_or_note(src, dst, plan, info, compare_crf,
+                                        jndenc_seconds=t_analysis + t_encode + spent["validate"], quality=quality,
+                                        target=target_vmaf_of(plan), threads=threads, quiet=quiet)
+        notes += said
         t_compare = time.perf_counter() - tc
     size = dst.stat().st_size
     duration = plan.frames / plan.fps if plan.fps else info.duration

@@ -21,6 +21,7 @@ from typing import Sequence
 
 import ffmpeg
 
+from .errors import JndencError
 from .media.decode import count_packets
 from .media.probe import VideoInfo
 from .media.ffargs import pix_fmt
@@ -50,6 +51,18 @@ def reference_args(src: str | os.PathLike, out: str | os.PathLike, *, codec: str
     if threads:
         kw["threads"] = threads
     return ffmpeg.output(ffmpeg.input(str(src))[f"v:{video_stream}"], str(out), **kw).compile()[1:]
+
+
+def compare_or_note(src: Path, output: Path, plan: Plan, info: VideoInfo, crf: float, **kwargs
+                    ) -> tuple[dict | None, list[str]]:
+    """`compare_with_crf`, or no comparison and a note saying why where the plain encode or its measurement
+    failed: by then the output is complete and checked, so a failed comparison must not fail the encode (its exit
+    code would say the output is missing, and a batch would count the file failed with its output in place)."""
+    try:
+        return compare_with_crf(src, output, plan, info, crf, **kwargs), []
+    except (JndencError, OSError) as exc:  # OSError: the temp file (a full disk)
+        return None, [f"--compare-crf {crf:g}: the plain encode could not be made or measured ({exc}); the output "
+                      "is complete and has no comparison"]
 
 
 def video_bytes(path: str | os.PathLike) -> int:

@@ -106,3 +106,21 @@ def test_dataset_build_with_no_usable_clip_fails(tmp_path):
     assert r.returncode == 2, (r.returncode, r.stderr)
     assert "skipping a.mp4" in r.stderr and "none of the 1 clip(s) could be labelled" in r.stderr
     assert "Traceback" not in r.stderr and not (tmp_path / "ds" / "dataset.json").exists()
+
+
+def test_a_comparison_that_fails_is_a_note_not_a_failed_encode(plain_clip, tmp_path):
+    # by the time --compare-crf runs the output is complete and checked: a failing plain encode made the encode
+    # exit non-zero with its output in place, and a batch counted the file failed
+    from jndenc.media.probe import probe
+    from jndenc.planner import fixed_plan
+    from jndenc.reference import compare_or_note
+
+    info = probe(plain_clip)
+    plan = fixed_plan([(0, info.frames)], 30, info.frames, info.fps)
+    out = tmp_path / "o.mp4"
+    out.write_bytes(plain_clip.read_bytes())
+    got, notes = compare_or_note(plain_clip, out, plan, info, 30, jndenc_seconds=1.0)
+    assert got is not None and got["video_bytes"] > 0 and notes == []
+    got, notes = compare_or_note(tmp_path / "gone.mp4", out, plan, info, 30, jndenc_seconds=1.0)
+    assert got is None and len(notes) == 1 and "--compare-crf 30" in notes[0] and "complete" in notes[0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["o.mp4"]  # no reference temp left
