@@ -66,6 +66,21 @@ def _check_column(info: ArchInfo, jnd_column: int | None) -> int | None:
     return jnd_column
 
 
+def _weights_column(info: ArchInfo, jnd_column: int | None, meta: dict[str, Any], path: Path) -> int | None:
+    """The JND level a single-head model's weights predict: their sidecar's when none is given, another refused.
+
+    Without this, `test --jnd_column 0` on a JND3 head labelled its JND3 predictions JND1 and scored them
+    against the JND1 labels, and `--resume` without the flag trained that head on JND1 (the default).
+    """
+    trained = meta.get("jnd_column")
+    if info.jnd_heads != ("JND_output",) or trained is None:
+        return _check_column(info, jnd_column)
+    if jnd_column is not None and int(jnd_column) != int(trained):
+        raise UserError(f"weights {path} predict JND{int(trained) + 1} (trained with --jnd_column {int(trained)}), "
+                        f"not JND{int(jnd_column) + 1}")
+    return _check_column(info, int(trained))
+
+
 def _va_hw(model) -> tuple[int, int] | None:
     try:
         shape = model.get_layer(VA_OUTPUT).output.shape
@@ -199,14 +214,16 @@ def fit(model_name: str, data_dir: str | Path, checkpoint_path: str | Path, csv_
     if backbone_weights is not None and model_name == "compact":
         raise UserError("--backbone-weights applies to the VGG16 models only")
     info = arch_info(model_name)
-    jnd_column = _check_column(info, jnd_column)
+    _check_column(info, jnd_column)  # a bad column is refused first; a resumed run's comes from its checkpoint
     if seed is not None:
         keras.utils.set_random_seed(int(seed))
     checkpoint_path = Path(checkpoint_path)
     csv_path = Path(csv_log_path) if csv_log_path else None
     _check_outputs(checkpoint_path, csv_path)
     if resume:  # a checkpoint that cannot resume is refused before the data is read
-        input_shape = _resumable(checkpoint_path, model_name, info, input_shape)
+        input_shape, jnd_column = _resumable(checkpoint_path, model_name, info, input_shape, jnd_column)
+    else:
+        jnd_column = _check_column(info, jnd_column)
     train_split = D.read_split(data_dir, "train")
     valid_split = D.read_split(data_dir, "valid")
     digest = D.data_digest([train_split, valid_split])
@@ -269,8 +286,8 @@ def _check_outputs(checkpoint_path: Path, csv_path: Path | None) -> None:
         check_output_path(csv_path, "CSV log")
 
 
-def _resumable(checkpoint_path: Path, model_name: str, info, input_shape):
-    """The input shape a resumed run trains at, once its checkpoint is known to resume this model."""
+def _resumable(checkpoint_path: Path, model_name: str, info, input_shape, jnd_column: int | None):
+    """The input shape and JND column a resumed run trains at, once its checkpoint is known to resume this model."""
     if not checkpoint_path.is_file():
         raise UserError(f"--resume: no checkpoint at {checkpoint_path}")
     check_weights_file(checkpoint_path)
@@ -279,7 +296,7 @@ def _resumable(checkpoint_path: Path, model_name: str, info, input_shape):
         # as `test` does: a run trained at --input-size 36x64 was refused on --resume without the same flag
         input_shape = ck_meta.get("input_shape")
     check_metadata(ck_meta, model_name, input_shape and _resolve_shape(info, input_shape), checkpoint_path)
-    return input_shape
+    return input_shape, _weights_column(info, jnd_column, ck_meta, checkpoint_path)
 
 
 class _Split:
@@ -390,9 +407,7 @@ def evaluate(model_name: str, data_dir: str | Path, weights_path: str | Path, re
     # before the sidecar's input shape builds the model: compact weights under --model MT_3LJND read as
     # "MT_3LJND takes 3 input channels, not 6"
     check_metadata(meta, model_name, None, weights_path)
-    if jnd_column is None and info.jnd_heads == ("JND_output",):
-        jnd_column = meta.get("jnd_column")
-    jnd_column = _check_column(info, jnd_column)
+    jnd_column = _weights_column(info, jnd_column, meta, weights_path)
     shape = _resolve_shape(info, meta.get("input_shape"))
     model = build_model(model_name, input_shape=shape)
     load_weights_into(model, weights_path, model_name)

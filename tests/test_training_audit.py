@@ -1,0 +1,76 @@
+"""Retraining audit: `jndenc train/test` as a researcher runs them on tiny real data (no mocks)."""
+from __future__ import annotations
+
+import json
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from jndenc.cli import main
+
+from test_train import make_seed_dataset
+
+TINY = {"train": 8, "valid": 4, "test": 3}
+
+
+def _one_line_exit_2(r, *needles: str) -> None:
+    assert r.exit_code == 2, r.output
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("jndenc: error:") and "Traceback" not in r.output, r.stderr
+    for n in needles:
+        assert n in lines[0], lines[0]
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory) -> Path:
+    return make_seed_dataset(tmp_path_factory.mktemp("seed") / "d", TINY)
+
+
+@pytest.fixture(scope="module")
+def jnd3_head(tiny, tmp_path_factory) -> Path:
+    """An MT_1LJND_VA checkpoint whose one head was trained on JND3 (`--jnd_column 2`), as the paper's CLI makes."""
+    ck = tmp_path_factory.mktemp("va") / "m.h5"
+    r = CliRunner().invoke(main, ["train", "--model", "MT_1LJND_VA", "--jnd_column", "2", "--data_dir", str(tiny),
+                                  "--checkpoint_path", str(ck), "--epochs", "1", "--batch_size", "4",
+                                  "--input_size", "32x32", "--seed", "0"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(Path(f"{ck}.json").read_text())["jnd_column"] == 2
+    return ck
+
+
+def test_test_refuses_a_jnd_column_the_single_head_was_not_trained_on(tiny, jnd3_head, tmp_path):
+    # `test --jnd_column 0` on a JND3 head wrote its JND3 predictions under a "JND1" header and scored them
+    # against the JND1 labels
+    runner = CliRunner()
+    base = ["test", "--model", "MT_1LJND_VA", "--data_dir", str(tiny), "--model_weights_path", str(jnd3_head)]
+    r = runner.invoke(main, base + ["--result_path", str(tmp_path / "r0.csv"), "--jnd_column", "0"])
+    _one_line_exit_2(r, "JND3", "--jnd_column 2")
+    assert not (tmp_path / "r0.csv").exists()
+    for extra in ([], ["--jnd_column", "2"]):  # the sidecar's column, named or not
+        r = runner.invoke(main, base + ["--result_path", str(tmp_path / "r.csv"), *extra])
+        assert r.exit_code == 0, r.output
+        assert (tmp_path / "r.csv").read_text().splitlines()[0] == "filename,JND3"
+
+
+def test_resume_keeps_the_single_heads_jnd_column(tiny, jnd3_head, tmp_path):
+    # --resume without --jnd_column went on training the JND3 head on JND1 labels (the single-head default) and
+    # rewrote the sidecar as jnd_column 0, though it takes the checkpoint's input size from the sidecar
+    ck = tmp_path / jnd3_head.name
+    ck.write_bytes(jnd3_head.read_bytes())
+    Path(f"{ck}.json").write_text(Path(f"{jnd3_head}.json").read_text())
+    base = ["train", "--model", "MT_1LJND_VA", "--data_dir", str(tiny), "--checkpoint_path", str(ck),
+            "--batch_size", "4", "--learning_rate", "1e-3", "--seed", "0", "--resume"]
+    runner = CliRunner()
+    r = runner.invoke(main, base + ["--epochs", "3", "--jnd_column", "0"])
+    _one_line_exit_2(r, "JND3", "--jnd_column 2")
+    r = runner.invoke(main, base + ["--epochs", "2"])
+    assert r.exit_code == 0, r.output
+    assert "resuming MT_1LJND_VA" in r.output
+    assert json.loads(Path(f"{ck}.json").read_text())["jnd_column"] == 2
+    run = json.loads((ck.parent / "run.json").read_text())
+    assert run["arguments"]["jnd_column"] == 2
