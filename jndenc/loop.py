@@ -91,13 +91,14 @@ def floored(crf: float, step: float = CRF_STEP) -> float:
     return round(math.floor(crf / step + 1e-9) * step, 4)
 
 
-def first_slope(jnd: Sequence[float] | None, thresholds: Sequence[float], scale: float = 0.6) -> float:
+def first_slope(jnd: Sequence[float | None] | None, thresholds: Sequence[float], scale: float = 0.6) -> float:
     """VMAF per CRF step for a shot's first correction: ``scale`` times the chord from JND1 to JND2.
 
     The chord (T1 - T2) / (JND2 - JND1) averages the curve from the target down to the next level; the curve
     is flatter above the target, where a first attempt usually lands, hence ``scale`` < 1.
     """
-    if jnd is None or len(jnd) < 2 or len(thresholds) < 2:
+    # a plan keeps a level its model does not predict (a one-head model's other two) as None, not NaN
+    if jnd is None or len(jnd) < 2 or len(thresholds) < 2 or jnd[0] is None or jnd[1] is None:
         return DEFAULT_SLOPE
     j1, j2 = float(jnd[0]), float(jnd[1])
     if not (math.isfinite(j1) and math.isfinite(j2)) or j2 - j1 < 0.5:

@@ -74,3 +74,24 @@ def test_resume_keeps_the_single_heads_jnd_column(tiny, jnd3_head, tmp_path):
     assert json.loads(Path(f"{ck}.json").read_text())["jnd_column"] == 2
     run = json.loads((ck.parent / "run.json").read_text())
     assert run["arguments"]["jnd_column"] == 2
+
+
+def test_encode_with_a_one_head_model_it_trained(tiny, jnd3_head, tmp_path):
+    # the README trains MT_1LJND_VA (one head); `jndenc encode --weights` with it failed as an internal error
+    # (TypeError: float() of None): the plan keeps the levels the head does not predict as None, and the first
+    # correction's slope read JND2 as a number
+    from conftest import ffmpeg
+
+    ck = tmp_path / "jnd1.h5"
+    r = CliRunner().invoke(main, ["train", "--model", "MT_1LJND_VA", "--jnd_column", "0", "--data_dir", str(tiny),
+                                  "--checkpoint_path", str(ck), "--epochs", "1", "--batch_size", "4",
+                                  "--input_size", "32x32", "--seed", "0"])
+    assert r.exit_code == 0, r.output
+    src, out = tmp_path / "in.mp4", tmp_path / "out.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=160x96:rate=25:duration=1", "-c:v", "libx264", "-preset",
+           "ultrafast", "-crf", "10", str(src))
+    r = CliRunner().invoke(main, ["encode", str(src), str(out), "--weights", str(ck), "--json"])
+    assert r.exit_code == 0, r.output
+    result = json.loads(r.stdout)
+    assert result["model"] == "MT_1LJND_VA" and out.stat().st_size > 0
+    assert all(s["jnd"][0] is not None and s["jnd"][1] is None for s in result["shots"])
