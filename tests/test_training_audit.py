@@ -95,3 +95,14 @@ def test_encode_with_a_one_head_model_it_trained(tiny, jnd3_head, tmp_path):
     result = json.loads(r.stdout)
     assert result["model"] == "MT_1LJND_VA" and out.stat().st_size > 0
     assert all(s["jnd"][0] is not None and s["jnd"][1] is None for s in result["shots"])
+
+
+def test_linear_only_says_its_csv_log_is_not_written(tiny, tmp_path):
+    # the shipped recipe passes --csv_log_path with --linear-only; no epoch runs, so no log was written, and nothing
+    # said so (a log left there by an earlier run stayed, reading as this run's)
+    log = tmp_path / "log.csv"
+    r = CliRunner().invoke(main, ["train", "--model", "compact", "--data_dir", str(tiny), "--checkpoint_path",
+                                  str(tmp_path / "m.keras"), "--csv_log_path", str(log), "--epochs", "2",
+                                  "--input_size", "36x64", "--seed", "0", "--linear-only"])
+    assert r.exit_code == 0, r.output
+    assert not log.exists() and f"no CSV log ({log})" in r.stderr

@@ -247,7 +247,9 @@ def fit(model_name: str, data_dir: str | Path, checkpoint_path: str | Path, csv_
         _score_linear_start(model, ckpt, va_ds, linear_start, echo)
     history: dict[str, list[float]] = {}
     if linear_only:
-        echo("--linear-only: no CNN training; the checkpoint is the linear start")
+        # no epoch runs, so the CSV logger never writes: say so rather than leave a named log missing (or stale)
+        unlogged = f"; no epochs, so no CSV log ({csv_path})" if csv_path is not None else ""
+        echo(f"--linear-only: no CNN training; the checkpoint is the linear start{unlogged}")
     elif initial_epoch < epochs:
         hist = model.fit(tr_ds, validation_data=va_ds, epochs=epochs, initial_epoch=initial_epoch,
                          callbacks=_callbacks(ckpt, csv_path, resume, early_stopping), verbose=verbose,
