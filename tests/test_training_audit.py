@@ -106,3 +106,29 @@ def test_linear_only_says_its_csv_log_is_not_written(tiny, tmp_path):
                                   "--input_size", "36x64", "--seed", "0", "--linear-only"])
     assert r.exit_code == 0, r.output
     assert not log.exists() and f"no CSV log ({log})" in r.stderr
+
+
+def test_positional_labels_on_numbered_names_say_which_order_pairs_them(tmp_path, caplog):
+    # img1 ... img11 sort as img1, img10, img11, img2: lines written in numbering order would pair img10 with
+    # img2's line; sorted order is the documented rule, so a warning names it (zero-padded names need none)
+    import logging
+
+    import cv2
+    import numpy as np
+
+    from jndenc.training.data import read_labels
+
+    for names in ([f"img{i}.png" for i in range(1, 12)], [f"img{i:02d}.png" for i in range(1, 12)]):
+        d = tmp_path / names[0].split(".")[0]
+        d.mkdir()
+        for n in names:
+            cv2.imwrite(str(d / n), np.zeros((8, 8, 3), np.uint8))
+        (d / "JND-Levels.txt").write_text("".join(f"{i} {i + 1} {i + 2}\n" for i in range(11)))
+        caplog.clear()
+        with caplog.at_level(logging.WARNING):
+            labels = read_labels(d / "JND-Levels.txt", sorted(names))
+        assert labels.shape == (11, 3)
+        said = [r.getMessage() for r in caplog.records if "sorted filename order" in r.getMessage()]
+        assert bool(said) == (names[0] == "img1.png"), said
+        if said:
+            assert "'img10.png' comes before 'img2.png'" in said[0]

@@ -115,7 +115,20 @@ def read_labels(label_path: Path, files: list[str]) -> np.ndarray:
             f"{label_path}:{last}: fewer label lines ({len(rows)}) than images ({len(files)}); "
             f"first unlabelled image in sorted order is {files[len(rows)]!r}"
         )
+    natural = sorted(files, key=_natural_key)
+    if natural != files:
+        # img1 ... img11 sort as img1, img10, img11, img2: a label file written in numbering order would pair img10
+        # with img2's line without a word; sorted order is the documented rule, so say it, not change it
+        first = next(i for i, (a, b) in enumerate(zip(files, natural)) if a != b)
+        log.warning(f"{label_path}: label lines pair with images in sorted filename order, where {files[first]!r} "
+                    f"comes before {natural[first]!r}; if the lines follow the numbering, put each image's file "
+                    "name first on its line")
     return labels
+
+
+def _natural_key(name: str) -> list:
+    """Digits compared as numbers (img2 before img10)."""
+    return [(0, int(t), "") if t.isdigit() else (1, 0, t) for t in re.split(r"(\d+)", name) if t]
 
 
 def read_split(data_dir: str | Path, split: str, require_labels: bool = True) -> Split:
