@@ -314,4 +314,12 @@ def build(clips_dirs: str | os.PathLike | Sequence[str | os.PathLike], out_dir: 
                 print(f"jndenc: skipping {clip.name}: {exc}", file=sys.stderr, flush=True)  # stdout: the counts
     if clips and not usable:  # an empty dataset with exit 0 would reach training as "no data" much later
         raise InputError(f"none of the {len(clips)} clip(s) could be labelled (each is skipped above)")
-    return b.write_layout(usable, hashes, time.perf_counter() - t0, parents)
+    meta = b.write_layout(usable, hashes, time.perf_counter() - t0, parents)
+    empty = [s for s in ("train", "valid") if not meta["counts"][s]["images"]]
+    if empty:
+        # splits are dealt per source clip by a hash of its name, so a few clips can leave one empty; training
+        # would refuse it only later, and silently tuning on no validation data is worse
+        print(f"jndenc: warning: {' and '.join(f'{s}/' for s in empty)} got no clip (splits are dealt per source "
+              f"clip, {len(usable)} here): add clips or change --split/--seed before training", file=sys.stderr,
+              flush=True)
+    return meta
