@@ -79,7 +79,11 @@ def train_probe(dataset: str | Path, probe_cache: str | Path, out: str | Path, *
     cache = load_cache(probe_cache)
     shots = attach_probe([s for sp in splits for s in read_shots(dataset, sp)], cache, setting)
     if len(shots) < 20:
-        raise SystemExit(f"only {len(shots)} shots have probe features for {setting}; run probe_features first")
+        # the fit's inner cross-validation needs folds of several shots each: say which is missing, the features
+        # or the data
+        why = ("run probe_features first" if not shots else
+               "the fit needs at least 20 (a larger dataset, or probe_features on more of its splits)")
+        raise SystemExit(f"only {len(shots)} shots have probe features for {setting}; {why}")
     labels = np.array([s["label"] for s in shots], float)
     groups = [s["group"] for s in shots]
     wide = wide_features(shots)
