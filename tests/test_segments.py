@@ -95,7 +95,17 @@ def mkv30_clip(tmp_path_factory) -> Path:
     return make_cut_clip(tmp_path_factory.mktemp("mkv30") / "cuts30.mkv", rate=30, audio=False)
 
 
-@pytest.mark.parametrize("clip", ["cut_clip", "mkv30_clip"])
+@pytest.fixture(scope="module")
+def tb30_clip(mkv30_clip, tmp_path_factory) -> Path:
+    """30 fps in MP4 with a 1/30 s time base, as many cameras and old MPEG-4 files have: a seek half way back to
+    the frame before rounds, on that grid, onto the frame before (every segment but the first began one frame
+    early)."""
+    out = tmp_path_factory.mktemp("tb30") / "cuts_tb30.mp4"
+    ffmpeg("-i", str(mkv30_clip), "-c", "copy", "-video_track_timescale", "30", str(out))
+    return out
+
+
+@pytest.mark.parametrize("clip", ["cut_clip", "mkv30_clip", "tb30_clip"])
 @pytest.mark.parametrize("crf", [0.0, 12.0])
 def test_segments_rejoin_to_the_source_frame_for_frame(clip, crf, request, tmp_path):
     """Joined segments show each source frame at its own place: at CRF 0 (lossless) exactly the source's
@@ -103,7 +113,8 @@ def test_segments_rejoin_to_the_source_frame_for_frame(clip, crf, request, tmp_p
     to its own source frame than to either neighbour, and the timestamps are the source's."""
     cut_clip = request.getfixturevalue(clip)
     info = probe(cut_clip)
-    plan, info = plan_at(cut_clip, crf, [(0, 40), (40, 70), (70, info.frames)])
+    # cuts at multiples of 3: on a 1/30 s grid their half-way-back seek time prints just under the half frame
+    plan, info = plan_at(cut_clip, crf, [(0, 42), (42, 72), (72, info.frames)])
     times = S.source_timestamps(cut_clip, 0, info.frames)
     segs = []
     for i, s in enumerate(plan.shots):
@@ -707,3 +718,32 @@ def test_an_ffmpeg_stopped_on_purpose_leaves_no_log(tmp_path, monkeypatch):
     with pytest.raises(FFmpegError) as exc:  # a real failure still keeps its log
         runner.run_ffmpeg(["-f", "lavfi", "-i", "nosuchsource", "-f", "null", "-"], what="a bad graph")
     assert exc.value.log_path and Path(exc.value.log_path).parent == tmp_path
+
+
+def test_a_source_with_frames_closer_than_its_frame_rate_joins_with_its_own_timestamps(tmp_path):
+    # a screen recording's bursts: mostly 60 fps, some frames 11.7 ms apart; on the encoder's default 1/frame-rate
+    # grid two of them were stamped alike and the join refused the segment (the default encode failed)
+    from fractions import Fraction
+
+    src = tmp_path / "bursts.mp4"
+    pts, t = [], 0
+    for n in range(150):
+        pts.append(t)
+        t += 7 if n % 9 == 8 else (20 if n % 13 == 12 else 10)  # in 1/600 s
+    rng = np.random.default_rng(0)
+    base = (rng.random((120, 160, 3)) * 255).astype(np.uint8)
+    with av.open(str(src), "w") as out:
+        st = out.add_stream("libx264", rate=60)
+        st.width, st.height, st.pix_fmt, st.options = 160, 120, "yuv420p", {"preset": "ultrafast"}
+        st.codec_context.time_base = Fraction(1, 600)
+        for n, p in enumerate(pts):
+            f = av.VideoFrame.from_ndarray(np.roll(base, 2 * n, axis=1), format="rgb24").reformat(format="yuv420p")
+            f.pts, f.time_base = p, Fraction(1, 600)
+            for pk in st.encode(f):
+                out.mux(pk)
+        for pk in st.encode():
+            out.mux(pk)
+    assert S.variable_rate(S.source_timestamps(src, 0, 150).pts)
+    r = encode(src, tmp_path / "o.mp4")
+    assert r.frames == 150 and frame_times(tmp_path / "o.mp4") == frame_times(src)
+    assert not S.variable_rate([0, 33, 67, 100, 133, 167, 200])  # 30 fps on a millisecond grid is even

@@ -88,6 +88,7 @@ class SegmentCodec:
     bit_depth: int = 8
     encoder: str = ""  # "": the codec's default encoder
     params: Params = ()  # the user's own encoder options (`jndenc.media.enc_params`)
+    vfr: bool = False  # the source's frames are not evenly spaced (`variable_rate`): encode on its time base
 
     @property
     def name(self) -> str:
@@ -137,16 +138,20 @@ def encoder_args(codec: SegmentCodec, crf: float) -> list[str]:
 
 
 def seek_args(shot_time: float | None, previous_time: float | None) -> list[str]:
-    """Input options that start decoding at the frame shown at ``shot_time`` seconds: an exact seek half way
-    back to the frame before (none for the first frame).
+    """Input options that start decoding at the frame shown at ``shot_time`` seconds: an exact seek a quarter of
+    the way back to the frame before (none for the first frame).
 
-    ``-copyts`` keeps the source's timestamps: without it FFmpeg subtracts the seek time, and the encoder's
-    1/frame-rate time base then rounds frames half a frame off the grid onto each other (two frames with one
-    timestamp, whose order `join` could no longer tell).
+    FFmpeg keeps the frames from the seek time rounded to the nearest tick of the stream's time base; where that is
+    1/frame-rate (many cameras, MPEG-4 Part 2, AVI), a seek half way back printed to the microsecond rounds as
+    often onto the frame before as onto the shot's (every segment after a cut at a multiple of 3 frames on a 1/30 s
+    grid began one frame early, and the output showed each such shot one frame late). A quarter is far from
+    both ties. ``-copyts`` keeps the source's timestamps: without it FFmpeg subtracts the seek time, and the
+    encoder's 1/frame-rate time base then rounds frames half a frame off the grid onto each other (two frames
+    with one timestamp, whose order `join` could no longer tell).
     """
-    if not shot_time or shot_time <= 0:
+    if previous_time is None or not shot_time or shot_time <= 0:
         return []
-    back = (shot_time - previous_time) / 2 if previous_time is not None and previous_time < shot_time else 0.001
+    back = (shot_time - previous_time) / 4 if previous_time < shot_time else 0.001
     return ["-copyts", "-ss", f"{max(0.0, shot_time - back):.6f}"]
 
 
@@ -160,9 +165,12 @@ def attempt_args(src: str | os.PathLike, out: str | os.PathLike, log: str | os.P
     whole-file encode); the scorer lines frames up by index.
     """
     a, b = int(frames[0]), int(frames[1])
+    # a variable-rate source keeps its own time base in the encoder: on FFmpeg's default, 1/frame-rate, frames closer
+    # together than that grid (a screen recording's bursts) were stamped alike, and `join` could not order them
+    tb = ["-enc_time_base:v", "filter"] if codec.vfr else []
     enc = [*seek, "-i", str(src), "-filter_complex",
            f"[0:v:0]trim=start_frame={a}:end_frame={b},format={pix_fmt(codec.bit_depth)}[enc]", "-map", "[enc]",
-           "-fps_mode", "passthrough", *codec_args(codec, crf), "-frames:v", str(b - a), str(out)]
+           "-fps_mode", "passthrough", *tb, *codec_args(codec, crf), "-frames:v", str(b - a), str(out)]
     graph = quality_graph(log, bit_depth=codec.bit_depth, ref_range=(a, b), threads=vmaf_threads, features=(),
                           subsample=subsample, distorted="[dec:0]", reference="[0:v:0]")
     return enc + ["-dec", "0:0", "-filter_complex", f"{graph}[scored]", "-map", "[scored]", "-f", "null", "-"]
@@ -282,6 +290,17 @@ def source_timestamps(src: str | os.PathLike, stream_index: int, frames: int) ->
         return None
     last, last_duration = max(pkts)
     return Stamps(pts, Fraction(tb), start, last + last_duration if last_duration else None)
+
+
+def variable_rate(pts: Sequence[int]) -> bool:
+    """Whether frames at these timestamps (display order) are unevenly spaced: an interval off the median by more
+    than two ticks and a twentieth of it. A constant rate on a coarse grid (30 fps in milliseconds: 33 and 34)
+    is not."""
+    gaps = np.diff(np.asarray(pts, dtype=np.int64))
+    if gaps.size < 2:
+        return False
+    med = float(np.median(gaps))
+    return bool(np.any(np.abs(gaps - med) > max(2.0, 0.05 * med)))
 
 
 def join(segments: Sequence[Path], starts: Sequence[int], timestamps: Sequence[int], time_base: Fraction,
