@@ -105,10 +105,10 @@ def run(src: Path, out: Path, plan: Plan, info: VideoInfo, *, target: float, opt
     folder goes whatever happens. ``enc``: the user's own encoder options (`jndenc.media.enc_params`), in every
     attempt."""
     band = options.band(target)
-    codec = S.SegmentCodec(plan.codec, plan.preset, S.encoder_threads(info.width, info.height), info.bit_depth,
-                           plan.options.get("encoder", ""), tuple(enc))
-    options = options.for_encoder(codec.name)
     times, tb, start_time, end, notes = _timestamps(src, info, plan)
+    codec = S.SegmentCodec(plan.codec, plan.preset, S.encoder_threads(info.width, info.height), info.bit_depth,
+                           plan.options.get("encoder", ""), tuple(enc), S.variable_rate(times))
+    options = options.for_encoder(codec.name)
     close = None
     executor, jobs = None, max(1, min(len(plan.shots), options.jobs or available_cores()))
     if dask is not None:
