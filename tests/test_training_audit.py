@@ -14,16 +14,9 @@ from click.testing import CliRunner
 from jndenc.cli import main
 
 from test_train import make_seed_dataset
+from test_training_edges import _one_line_exit_2
 
 TINY = {"train": 8, "valid": 4, "test": 3}
-
-
-def _one_line_exit_2(r, *needles: str) -> None:
-    assert r.exit_code == 2, r.output
-    lines = r.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("jndenc: error:") and "Traceback" not in r.output, r.stderr
-    for n in needles:
-        assert n in lines[0], lines[0]
 
 
 @pytest.fixture(scope="module")
