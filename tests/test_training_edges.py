@@ -175,8 +175,10 @@ def test_test_with_another_architectures_weights_names_it(tiny, linear, tmp_path
 def test_ctrl_c_during_training_leaves_a_whole_checkpoint_that_resumes(tiny, tmp_path):
     ck, log = tmp_path / "run" / "m.keras", tmp_path / "run" / "log.csv"
     cmd = [sys.executable, "-m", "jndenc.cli", "train", "--model", "compact", "--data-dir", str(tiny),
-           "--checkpoint-path", str(ck), "--csv-log-path", str(log), "--input-size", "36x64", "--epochs", "500",
+           "--checkpoint-path", str(ck), "--csv-log-path", str(log), "--input-size", "36x64", "--epochs", "100000",
            "--batch-size", "4", "--learning-rate", "1e-3", "--seed", "0"]
+    # epochs of this tiny set take milliseconds: 500 of them ended once on a loaded CI machine before the signal
+    # came; this many outlast any wait, and the resume below sets its own count
     with interruptible(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) as proc:
         deadline = time.monotonic() + 60
         while not (log.is_file() and log.read_text().count("\n") >= 3) and time.monotonic() < deadline:
