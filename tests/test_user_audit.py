@@ -170,3 +170,16 @@ def test_a_trial_whose_failure_is_handled_leaves_no_log(tmp_path, monkeypatch):
     with pytest.raises(UserError) as e:
         run_ffmpeg(args, what="a real encode")
     assert "log:" in str(e.value) and len(list(tmp_path.glob("jndenc-ffmpeg-*.log"))) == 1
+
+
+def test_the_enc_trial_runs_once_for_an_8_bit_input(tmp_path):
+    # the trial before the probe and the one in the input's format after it are the same trial on 8-bit frames
+    from jndenc.encode import encode
+    from jndenc.media import enc_check
+
+    src = tmp_path / "in.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=96x64:rate=25:duration=0.4", "-c:v", "libx264", "-preset",
+           "ultrafast", str(src))
+    enc_check._passed.cache_clear()
+    encode(src, tmp_path / "o.mp4", effort="fast", enc=["x264-params=aq-strength=0.9"])
+    assert enc_check._passed.cache_info().misses == 1 and enc_check._passed.cache_info().hits >= 1

@@ -34,11 +34,12 @@ def try_options(params: Params, encoder: str, bit_depth: int | None = None) -> N
     input's format and a failed trial raises (`UserError` for a refused option, as the real encode would)."""
     if not params:
         return
-    failure, log = _trial(params, encoder, pix_fmt(bit_depth or 8), bit_depth is not None)
-    if failure is not None:
-        if bit_depth is not None:
-            raise failure
-        return
+    fmt = pix_fmt(bit_depth or 8)
+    log = _passed(params, encoder, fmt)
+    if log is None:
+        if bit_depth is None:
+            return
+        log = _trial(params, encoder, fmt, keep_log=True)  # fails again, now keeping its log, and raises
     skipped = skipped_keys(log)
     if skipped:
         raise UserError(f"--enc: {encoder} cannot read {', '.join(skipped)} (an unknown key or a value it does not "
@@ -46,12 +47,18 @@ def try_options(params: Params, encoder: str, bit_depth: int | None = None) -> N
 
 
 @functools.lru_cache(maxsize=32)
-def _trial(params: Params, encoder: str, fmt: str, keep_log: bool) -> tuple[JndencError | None, str]:
-    """One trial's failure or its log; the same options on the same encoder and format are tried once per process
-    (a batch's files, the fallback of frames too small to measure)."""
+def _passed(params: Params, encoder: str, fmt: str) -> str | None:
+    """A trial's log, or None where it failed (no log kept): the same options on the same encoder and format are
+    tried once per process (the check before the probe and the one after it on 8-bit input, a batch's files, the
+    fallback of frames too small to measure)."""
+    try:
+        return _trial(params, encoder, fmt, keep_log=False)
+    except JndencError:
+        return None
+
+
+def _trial(params: Params, encoder: str, fmt: str, *, keep_log: bool) -> str:
+    """Two 64x64 frames in ``fmt`` through ``encoder`` with ``params``; FFmpeg's log, or its failure raised."""
     args = ["-f", "lavfi", "-i", "testsrc2=size=64x64:rate=25", "-frames:v", "2", "-pix_fmt", fmt,
             "-c:v", encoder, *merged([], params), "-f", "null", "-"]
-    try:
-        return None, run_ffmpeg(args, what=f"trying the --enc options on {encoder}", keep_log=keep_log)
-    except JndencError as exc:
-        return exc, ""
+    return run_ffmpeg(args, what=f"trying the --enc options on {encoder}", keep_log=keep_log)
