@@ -154,6 +154,8 @@ def test_unusual_but_valid_inputs_encode(case, tmp_path):
         assert n == count_decoded_frames(src)
     if case == "two_video_streams":
         assert any("video streams" in note for note in d["notes"])
+    # woven fields are coded as frames: said once, and only for an interlaced source
+    assert any("interlaced input" in note for note in d["notes"]) == (case == "interlaced")
     with av.open(str(out)) as c:  # 4:2:0 at the source's depth, as measured, whatever the master's subsampling
         assert c.streams.video[0].codec_context.pix_fmt == ("yuv420p10le" if case == "10bit_420" else "yuv420p")
     assert digest(src) == before

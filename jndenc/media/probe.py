@@ -193,6 +193,11 @@ def probe(path: str | os.PathLike, count_frames: bool = True) -> VideoInfo:
         if codec in _IMAGE_CODECS and frames <= 1:
             raise InputError(f"{path}: is a still image ({codec}), not a video")
         interlaced = bool(getattr(first, "interlaced_frame", False))
+        if interlaced:
+            # encoders here code frames, not fields: the woven pair is what both the output and VMAF see, which
+            # keeps the scores honest, but a viewer's deinterlacer meets x264's progressive coding of combed lines
+            notes.append("interlaced input: encoded as progressive frames with both fields woven, as FFmpeg does "
+                         "without -flags +ildct; deinterlace it first (ffmpeg -vf bwdif) for progressive delivery")
         hdr = _HDR_TRANSFERS.get(int(getattr(ctx, "color_trc", 0) or 0))
         if hdr:
             notes.append(f"HDR input ({hdr}): the output keeps its bit depth and colour metadata, but VMAF does not "
