@@ -42,6 +42,8 @@ def build_command(src: Path, tmp: Path, plan: Plan, info: VideoInfo, stream_maps
     inp = ffmpeg.input(str(src))
     streams = [inp[f"v:{info.video_stream}"]] + [inp[f"{m}?"] for m in stream_maps]
     kw = merged_kwargs(plan.ffmpeg_output_kwargs(threads), enc)
+    if enc_params.gop(enc):
+        kw["force_key_frames"] = plan.force_key_frames(enc_params.gop(enc))
     # 4:2:0 at the source's depth, as the loop's segments and every probe and trial encode measured it (x264 would
     # keep a 4:2:2 master's subsampling: High 4:2:2, which hardware decoders do not play)
     kw["pix_fmt"] = pix_fmt(info.bit_depth)
@@ -103,6 +105,7 @@ def encode_one_pass(src: Path, dst: Path, info: VideoInfo, plan: Plan, o: Encode
     t1 = time.perf_counter()
 
     enc = enc_params.parse(o.codec.enc)
+    notes += enc_params.notes(enc, segmented=False)
 
     def one_pass(out: Path, p: Plan, label: str) -> None:
         args = build_command(src, out, p, info, maps, stream_kw, threads, enc)

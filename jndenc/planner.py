@@ -187,8 +187,10 @@ class Plan:
                 parts.append(f"{z.start_frame},{z.end_frame - 1},b={b:.4f}")
         return "/".join(parts)
 
-    def force_key_frames(self) -> str:
-        """Keyframe times for ``-force_key_frames``.
+    def force_key_frames(self, gop: int | None = None) -> str:
+        """Keyframe times for ``-force_key_frames``: each shot's start, and with ``gop`` (the user's ``--enc g``)
+        every ``gop``-th frame from the first (a forced key frame restarts the encoder's interval, so without
+        them the grid HLS/DASH renditions align on would move at every shot).
 
         A list of times, not an ``expr:`` on frame numbers: FFmpeg's expression
         parser gives up on sums of ~100 terms, and clips with many cuts exist.
@@ -198,6 +200,9 @@ class Plan:
         times = self.shot_times
         if times is None or len(times) != len(self.shots):
             times = [k / self.fps for k in self.keyframes]
+        if gop:
+            grid = [round(k / self.fps, 6) for k in range(0, self.frames, int(gop))]
+            times = sorted(set(times) | set(grid))
         quarter = 0.25 / self.fps if self.fps else 0.0
         return ",".join(f"{max(0.0, t - quarter):.6f}" for t in times)
 

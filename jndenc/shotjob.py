@@ -110,7 +110,7 @@ class ShotJob:
         cpu: dict[str, float] = {}
         t0 = time.perf_counter()
         with cpu_meter(cpu, kind):
-            m = S.run_attempt(self.src, seg, frames, codec=self.codec, crf=crf, seek=seek,
+            m = S.run_attempt(self.src, seg, frames, codec=self.codec, crf=crf, seek=seek, first=s.start_frame,
                               subsample=self.options.every(s.end_frame - s.start_frame),
                               what=f"encoding shot {i} (frames {s.start_frame}-{s.end_frame}) of {self.src}")
             rechecked = m.scored < m.frames and self.band.just_above_low(m.vmaf, self.options.recheck_window(m.error))

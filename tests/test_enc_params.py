@@ -10,7 +10,10 @@ import pytest
 
 from jndenc.errors import UserError
 from jndenc.media import enc_params as E
-from jndenc.media.segments import SegmentCodec, codec_args
+from jndenc.media.segments import SegmentCodec, codec_args, keyframe_grid
+from jndenc.planner import Plan, ShotPlan, Zone
+
+from conftest import make_cut_clip
 
 
 def test_parse_pairs_and_drops_a_leading_dash():
@@ -27,6 +30,26 @@ def test_parse_pairs_and_drops_a_leading_dash():
 def test_parse_refuses_what_jndenc_decides(item, needle):
     with pytest.raises(UserError, match=needle):
         E.parse([item])
+
+
+@pytest.mark.parametrize("value", ["-5", "0", "abc", "4.5"])
+def test_a_key_frame_interval_must_be_a_count_of_frames(value):
+    # FFmpeg itself took g=-5 and quietly used the encoder's default interval
+    with pytest.raises(UserError, match="whole number of frames"):
+        E.parse([f"g={value}"])
+    assert E.gop(E.parse(["g=48"])) == 48 and E.gop(E.parse(["maxrate=6M"])) is None
+
+
+def test_the_key_frame_grid_counts_from_the_outputs_first_frame():
+    assert keyframe_grid(None, 120) == []
+    assert keyframe_grid(48, 120) == ["-force_key_frames", "expr:eq(mod(n+120,48),0)"]
+    # frame n of a segment starting at frame 120 is output frame 120 + n: 144 and 192 are on the grid
+    assert [n for n in range(130) if (n + 120) % 48 == 0] == [24, 72, 120]
+    plan = Plan(frames=100, fps=25.0, codec="x264", preset="medium", mode="predict",
+                shots=[ShotPlan(0, 35, None, 23.0), ShotPlan(35, 100, None, 25.0)],
+                zones=[Zone(0, 35, 23.0), Zone(35, 100, 25.0)], shot_times=[0.0, 1.4])
+    assert plan.force_key_frames() == "0.000000,1.390000"
+    assert plan.force_key_frames(30) == "0.000000,1.190000,1.390000,2.390000,3.590000"
 
 
 def test_a_key_given_twice_is_refused():
@@ -77,6 +100,31 @@ def test_the_users_options_reach_the_output(cut_clip, tmp_path, effort):
     assert re.search(r"keyint=30\b", s) and "vbv_maxrate=400" in s and "vbv_bufsize=800" in s and " aq=3" in s
     assert ("stitchable=1" in s) == (effort == "balanced")  # the loop's segments keep theirs
     assert any("VBV" in n for n in __import__("json").loads(r.stdout)["notes"]) == (effort == "balanced")
+
+
+def _keyframes(path) -> list[int]:
+    import av
+    with av.open(str(path)) as c:
+        packets = sorted((p for p in c.demux(video=0) if p.pts is not None), key=lambda p: p.pts)
+        return [i for i, p in enumerate(packets) if p.is_keyframe]
+
+
+@pytest.mark.parametrize("effort", ["balanced", "fast"])
+def test_a_key_frame_interval_keeps_its_grid_across_shots(tmp_path, effort):
+    """HLS/DASH renditions align on key frames every g frames from the first; a shot's own key frame (a segment's
+    first frame, or a forced one in one pass) restarted the encoder's count and moved the grid at every cut."""
+    src = make_cut_clip(tmp_path / "cuts.mp4", size="320x240", audio=False)  # cuts at frames 50 and 100
+    out = tmp_path / "o.mp4"
+    r = subprocess.run([sys.executable, "-m", "jndenc", "encode", src, out, "--effort", effort, "--json", "-q",
+                        "--enc", "g=30", "--enc", "sc_threshold=0"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    d = __import__("json").loads(r.stdout)
+    starts = {s["start_frame"] for s in d["shots"]}
+    assert starts - {0}, "the clip should have cuts"
+    keys = _keyframes(out)
+    assert set(range(0, d["frames"], 30)) <= set(keys), keys
+    assert set(keys) == set(range(0, d["frames"], 30)) | starts  # nothing else: no scene cuts here
+    assert any("g=30" in n for n in d["notes"])
 
 
 def test_cli_refuses_in_one_line(cut_clip, tmp_path):

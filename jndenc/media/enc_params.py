@@ -25,6 +25,10 @@ OWNED_PARAMS = {"stitchable", "zones", "crf", "qp", "film-grain", "lp", "pools",
                 "log-level", "preset", "input-depth", "output-depth"}
 
 
+# the key frame interval, by FFmpeg's spellings of it
+GOP_KEYS = ("g",)
+
+
 def parse(items: Sequence[str]) -> Params:
     """``KEY=VALUE`` items (a leading ``-`` on the key is dropped) into pairs; a one-line error for anything
     malformed or owned by jndenc."""
@@ -44,6 +48,9 @@ def parse(items: Sequence[str]) -> Params:
                     raise UserError(f"--enc {item}: jndenc sets {name} in -{key} itself")
         if key in dict(out):
             raise UserError(f"--enc {key} given twice")
+        if key in GOP_KEYS and not (value.isdigit() and int(value) > 0):
+            # FFmpeg takes any integer here, and a negative one quietly meant the encoder's default
+            raise UserError(f"--enc {item}: a key frame interval is a whole number of frames, 1 or more")
         out.append((key, value))
     return tuple(out)
 
@@ -60,14 +67,25 @@ def check_for(params: Params, encoder: str) -> None:
                             + (f" (its parameter string is -{own})" if own else ""))
 
 
+def gop(params: Params) -> int | None:
+    """The user's key frame interval (``--enc g=N``), or None."""
+    value = dict(params).get("g")
+    return int(value) if value is not None else None
+
+
 def notes(params: Params, segmented: bool) -> list[str]:
     """What the user's options mean for the output, said in the result's notes."""
     keys = {k for k, _ in params}
+    out = []
     if segmented and keys & {"maxrate", "bufsize"}:
-        return ["--enc maxrate/bufsize: each shot is its own segment, and its encoder starts with its own VBV "
-                "buffer, so at a shot's start the joined stream may draw on more buffer than the cap allows for a "
-                "moment; where a player's buffer must hold exactly, use --effort fast (one pass, one buffer)"]
-    return []
+        out.append("--enc maxrate/bufsize: each shot is its own segment, and its encoder starts with its own VBV "
+                   "buffer, so at a shot's start the joined stream may draw on more buffer than the cap allows for a "
+                   "moment; where a player's buffer must hold exactly, use --effort fast (one pass, one buffer)")
+    n = gop(params)
+    if n is not None:
+        out.append(f"--enc g={n}: a key frame at every {n}th frame counted from the first (where HLS/DASH renditions "
+                   "align), besides one at each shot's start")
+    return out
 
 
 def merged(args: Sequence[str], params: Params) -> list[str]:

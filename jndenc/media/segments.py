@@ -31,7 +31,7 @@ import av
 import numpy as np
 
 from .decode import count_packets
-from .enc_params import Params, merged
+from .enc_params import Params, gop, merged
 from .ffargs import container_args, pix_fmt, quality_args, quality_graph
 from ..errors import JndencError, UserError
 from .probe import open_container
@@ -155,11 +155,23 @@ def seek_args(shot_time: float | None, previous_time: float | None) -> list[str]
     return ["-copyts", "-ss", f"{max(0.0, shot_time - back):.6f}"]
 
 
+def keyframe_grid(gop: int | None, first: int) -> list[str]:
+    """``-force_key_frames`` for a segment whose first frame is frame ``first`` of the output: a key frame at every
+    ``gop``-th frame counted from the output's first, as one encode of the whole file with a fixed interval puts
+    them (HLS/DASH renditions align on that grid). Without it each segment's encoder counts its interval from the
+    segment's own start, and every shot moved the grid (g=48, a cut at frame 120: key frames at 168 and 216, not
+    144 and 192). None: the encoder's own placement."""
+    if not gop:
+        return []
+    return ["-force_key_frames", f"expr:eq(mod(n+{int(first)},{int(gop)}),0)"]
+
+
 def attempt_args(src: str | os.PathLike, out: str | os.PathLike, log: str | os.PathLike, frames: tuple[int, int],
                  *, codec: SegmentCodec, crf: float, seek: Sequence[str] = (),
-                 subsample: int = 1, vmaf_threads: int = 1) -> list[str]:
+                 subsample: int = 1, vmaf_threads: int = 1, first: int = 0) -> list[str]:
     """One attempt in one FFmpeg run: frames [a, b) (counted after ``seek``) of ``src`` encoded to ``out`` and
     scored with VMAF against the same decoded frames (every ``subsample``-th frame from the first), to ``log``.
+    ``first``: the segment's first frame in the output, which places the user's key frame grid (`keyframe_grid`).
 
     The encoder gets the source's timestamps (its rate control reads the frame rate from them, as in a
     whole-file encode); the scorer lines frames up by index.
@@ -170,7 +182,8 @@ def attempt_args(src: str | os.PathLike, out: str | os.PathLike, log: str | os.P
     tb = ["-enc_time_base:v", "filter"] if codec.vfr else []
     enc = [*seek, "-i", str(src), "-filter_complex",
            f"[0:v:0]trim=start_frame={a}:end_frame={b},format={pix_fmt(codec.bit_depth)}[enc]", "-map", "[enc]",
-           "-fps_mode", "passthrough", *tb, *codec_args(codec, crf), "-frames:v", str(b - a), str(out)]
+           "-fps_mode", "passthrough", *tb, *codec_args(codec, crf), *keyframe_grid(gop(codec.params), first),
+           "-frames:v", str(b - a), str(out)]
     graph = quality_graph(log, bit_depth=codec.bit_depth, ref_range=(a, b), threads=vmaf_threads, features=(),
                           subsample=subsample, distorted="[dec:0]", reference="[0:v:0]")
     return enc + ["-dec", "0:0", "-filter_complex", f"{graph}[scored]", "-map", "[scored]", "-f", "null", "-"]
@@ -233,11 +246,11 @@ def _measured(out: Path, scores: np.ndarray) -> Measured:
 
 
 def run_attempt(src: str | os.PathLike, out: Path, frames: tuple[int, int], *, codec: SegmentCodec, crf: float,
-                seek: Sequence[str] = (), subsample: int = 1, what: str) -> Measured:
+                seek: Sequence[str] = (), subsample: int = 1, first: int = 0, what: str) -> Measured:
     log = out.with_suffix(".vmaf.json")
     try:
-        run_ffmpeg(attempt_args(src, out, log, frames, codec=codec, crf=crf, seek=seek, subsample=subsample),
-                   what=what)
+        run_ffmpeg(attempt_args(src, out, log, frames, codec=codec, crf=crf, seek=seek, subsample=subsample,
+                                first=first), what=what)
         scores = _read_scores(log)
     finally:
         log.unlink(missing_ok=True)
