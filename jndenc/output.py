@@ -115,17 +115,19 @@ def stream_options(src: Path, dst: Path, info: VideoInfo) -> tuple[list[str], di
     try:
         audio = [s.codec_context.name for s in container.streams.audio]
         subs = [s.codec_context.name for s in container.streams.subtitles]
+        attachments = len(container.streams.attachments)
     finally:
         container.close()
-    return stream_plan(dst.suffix.lower(), audio, subs)
+    return stream_plan(dst.suffix.lower(), audio, subs, attachments)
 
 
-def stream_plan(ext: str, audio: list[str], subs: list[str]) -> tuple[list[str], dict, list[str]]:
-    """Maps (``a``, ``s`` or ``s:N``), per-stream codec options (``c:a:N``, ``c:s:N``: copy or a conversion) and
-    notes for an output of extension ``ext`` given the source's audio and subtitle codecs (FFmpeg decoder names,
-    as PyAV gives them). Each stream is copied where the container carries it, converted where it cannot (audio
-    to the container's usual codec, text subtitles to its text format), and a picture subtitle it cannot hold is
-    left out with a note, never a failed encode. Pure."""
+def stream_plan(ext: str, audio: list[str], subs: list[str],
+                attachments: int = 0) -> tuple[list[str], dict, list[str]]:
+    """Maps (``a``, ``s`` or ``s:N``, ``t``), per-stream codec options (``c:a:N``, ``c:s:N``: copy or a conversion)
+    and notes for an output of extension ``ext`` given the source's audio and subtitle codecs (FFmpeg decoder
+    names, as PyAV gives them) and its number of attachments. Each stream is copied where the container carries
+    it, converted where it cannot (audio to the container's usual codec, text subtitles to its text format), and a
+    picture subtitle or attachment it cannot hold is left out with a note, never a failed encode. Pure."""
     maps: list[str] = []
     kw: dict = {}
     notes: list[str] = []
@@ -156,6 +158,14 @@ def stream_plan(ext: str, audio: list[str], subs: list[str]) -> tuple[list[str],
     maps += ["s"] if kept and not dropped else [f"s:{i}" for i, _ in kept]
     for n, (_, codec) in enumerate(kept):
         kw[f"c:s:{n}"] = codec
+    if attachments:
+        # Matroska's attachments are mostly the fonts its ASS subtitles are drawn with: without them a player
+        # falls back to another font, so they go wherever the container holds them
+        if ext == ".mkv":
+            maps.append("t")
+        else:
+            notes.append(f"{attachments} attachment(s) (fonts for subtitles, cover art) left out: {ext} cannot "
+                         "carry them (.mkv can)")
     return maps, kw, notes
 
 

@@ -64,3 +64,34 @@ def test_subtitles_and_audio_cross_containers(subbed, tmp_path, effort):
         assert r.returncode == 0, r.stderr
         assert _streams(out)[1:] == want
         assert not any("dropped" in n or "re-encoded" in n for n in json.loads(r.stdout)["notes"])
+
+
+def test_attachments_go_where_the_container_holds_them():
+    assert stream_plan(".mkv", ["aac"], ["ssa"], attachments=2)[0] == ["a", "s", "t"]
+    maps, _, notes = stream_plan(".mp4", ["aac"], ["ssa"], attachments=2)
+    assert "t" not in maps and any("2 attachment(s)" in n for n in notes)
+
+
+@pytest.mark.parametrize("effort", ["fast", "balanced"])
+def test_subtitle_fonts_stay_with_a_matroska_output(tmp_path, effort):
+    """An anime release's ASS subtitles are drawn with the fonts attached to its Matroska file; the output lost
+    them (a player then draws the subtitles in another font)."""
+    ass = tmp_path / "s.ass"
+    ass.write_text("[Script Info]\nScriptType: v4.00+\n\n[V4+ Styles]\nFormat: Name, Fontname, Fontsize\n"
+                   "Style: Default,Font One,20\n\n[Events]\nFormat: Layer, Start, End, Style, Text\n"
+                   "Dialogue: 0,0:00:00.50,0:00:01.50,Default,hello\n")
+    font = tmp_path / "one.ttf"
+    font.write_bytes(b"not really a font, but attached as one")
+    src = tmp_path / "a.mkv"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=2", "-i", str(ass), "-map", "0", "-map", "1",
+           "-c:v", "libx264", "-preset", "ultrafast", "-c:s", "ass", "-attach", str(font), "-metadata:s:t",
+           "mimetype=font/ttf", str(src))
+    out = tmp_path / "o.mkv"
+    r = subprocess.run([sys.executable, "-m", "jndenc", "encode", src, out, "--effort", effort, "--json", "-q"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    with av.open(str(out)) as c:
+        got = [(s.name, s.mimetype) for s in c.streams.attachments]
+        kinds = [s.type for s in c.streams]
+    assert got == [("one.ttf", "font/ttf")]
+    assert kinds == ["video", "subtitle", "attachment"]
