@@ -73,7 +73,7 @@ def test_attachments_go_where_the_container_holds_them():
 
 
 @pytest.mark.parametrize("effort", ["fast", "balanced"])
-def test_subtitle_fonts_stay_with_a_matroska_output(tmp_path, effort):
+def test_subtitle_fonts_and_chapters_stay_with_a_matroska_output(tmp_path, effort):
     """An anime release's ASS subtitles are drawn with the fonts attached to its Matroska file; the output lost
     them (a player then draws the subtitles in another font)."""
     ass = tmp_path / "s.ass"
@@ -82,10 +82,13 @@ def test_subtitle_fonts_stay_with_a_matroska_output(tmp_path, effort):
                    "Dialogue: 0,0:00:00.50,0:00:01.50,Default,hello\n")
     font = tmp_path / "one.ttf"
     font.write_bytes(b"not really a font, but attached as one")
+    meta = tmp_path / "chapters.txt"
+    meta.write_text(";FFMETADATA1\n[CHAPTER]\nTIMEBASE=1/1000\nSTART=0\nEND=1000\ntitle=One\n"
+                    "[CHAPTER]\nTIMEBASE=1/1000\nSTART=1000\nEND=2000\ntitle=Two\n")
     src = tmp_path / "a.mkv"
-    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=2", "-i", str(ass), "-map", "0", "-map", "1",
-           "-c:v", "libx264", "-preset", "ultrafast", "-c:s", "ass", "-attach", str(font), "-metadata:s:t",
-           "mimetype=font/ttf", str(src))
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=2", "-i", str(ass), "-i", str(meta),
+           "-map", "0", "-map", "1", "-map_chapters", "2", "-c:v", "libx264", "-preset", "ultrafast", "-c:s", "ass",
+           "-attach", str(font), "-metadata:s:t", "mimetype=font/ttf", str(src))
     out = tmp_path / "o.mkv"
     r = subprocess.run([sys.executable, "-m", "jndenc", "encode", src, out, "--effort", effort, "--json", "-q"],
                        capture_output=True, text=True)
@@ -93,5 +96,7 @@ def test_subtitle_fonts_stay_with_a_matroska_output(tmp_path, effort):
     with av.open(str(out)) as c:
         got = [(s.name, s.mimetype) for s in c.streams.attachments]
         kinds = [s.type for s in c.streams]
+        chapters = [ch["metadata"].get("title") for ch in c.chapters()]
     assert got == [("one.ttf", "font/ttf")]
+    assert chapters == ["One", "Two"]
     assert kinds == ["video", "subtitle", "attachment"]
