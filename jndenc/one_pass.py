@@ -42,6 +42,9 @@ def build_command(src: Path, tmp: Path, plan: Plan, info: VideoInfo, stream_maps
     inp = ffmpeg.input(str(src))
     streams = [inp[f"v:{info.video_stream}"]] + [inp[f"{m}?"] for m in stream_maps]
     kw = merged_kwargs(plan.ffmpeg_output_kwargs(threads), enc)
+    tag = enc_params.video_tag(enc, CODECS[plan.codec], tmp.suffix)
+    if tag and not any(k in enc_params.MUX_KEYS for k, _ in enc):
+        kw["tag:v"] = tag
     if enc_params.gop(enc):
         kw["force_key_frames"] = plan.force_key_frames(enc_params.gop(enc))
     # 4:2:0 at the source's depth, as the loop's segments and every probe and trial encode measured it (x264 would

@@ -23,6 +23,7 @@ from . import learn
 from . import resume as R
 from . import loop as L
 from .loop_options import LoopOptions
+from .media import enc_params
 from .media import segments as S
 from .media.ffargs import available_cores
 from .media.probe import VideoInfo
@@ -107,7 +108,7 @@ def run(src: Path, out: Path, plan: Plan, info: VideoInfo, *, target: float, opt
     band = options.band(target)
     times, tb, start_time, end, notes = _timestamps(src, info, plan)
     codec = S.SegmentCodec(plan.codec, plan.preset, S.encoder_threads(info.width, info.height), info.bit_depth,
-                           plan.options.get("encoder", ""), tuple(enc), S.variable_rate(times))
+                           plan.options.get("encoder", ""), enc_params.for_encoder(tuple(enc)), S.variable_rate(times))
     options = options.for_encoder(codec.name)
     close = None
     executor, jobs = None, max(1, min(len(plan.shots), options.jobs or available_cores()))
@@ -134,7 +135,8 @@ def run(src: Path, out: Path, plan: Plan, info: VideoInfo, *, target: float, opt
         ph = Phase()
         video = work / "video.mp4"
         S.join([r[1] for r in results], [s.start_frame for s in plan.shots], times, tb, video, end)
-        run_ffmpeg(S.mux_args(video, src, out, stream_maps, stream_kw, start_time), what=f"writing {out.name}")
+        tag = enc_params.video_tag(tuple(enc), codec.name, out.suffix)
+        run_ffmpeg(S.mux_args(video, src, out, stream_maps, stream_kw, start_time, tag), what=f"writing {out.name}")
         join_phase = ph.done()
         finished = True
     finally:

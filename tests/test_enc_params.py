@@ -113,7 +113,7 @@ def _keyframes(path) -> list[int]:
 def test_a_key_frame_interval_keeps_its_grid_across_shots(tmp_path, effort):
     """HLS/DASH renditions align on key frames every g frames from the first; a shot's own key frame (a segment's
     first frame, or a forced one in one pass) restarted the encoder's count and moved the grid at every cut."""
-    src = make_cut_clip(tmp_path / "cuts.mp4", size="320x240", audio=False)  # cuts at frames 50 and 100
+    src = make_cut_clip(tmp_path / "cuts.mp4", size="320x240", seconds=(1, 1, 1), audio=False)  # cuts: 25, 50
     out = tmp_path / "o.mp4"
     r = subprocess.run([sys.executable, "-m", "jndenc", "encode", src, out, "--effort", effort, "--json", "-q",
                         "--enc", "g=30", "--enc", "sc_threshold=0"], capture_output=True, text=True)
@@ -132,3 +132,32 @@ def test_cli_refuses_in_one_line(cut_clip, tmp_path):
                        capture_output=True, text=True)
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
     assert not (tmp_path / "o.mp4").exists()
+
+
+def test_the_video_tag_goes_to_the_output_not_the_segments():
+    mine = E.parse(["tag:v=hev1", "g=48"])
+    assert E.for_encoder(mine) == (("g", "48"),)
+    assert E.video_tag(mine, "libx265", ".mp4") == "hev1"
+    assert E.video_tag((), "libx265", ".MOV") == "hvc1"  # Apple's players take HEVC in MP4 only as hvc1
+    assert E.video_tag((), "libx265", ".mkv") is None and E.video_tag((), "libx264", ".mp4") is None
+    with pytest.raises(UserError, match="twice"):
+        E.parse(["tag:v=hvc1", "vtag=hev1"])
+    from jndenc.media.segments import mux_args
+    args = mux_args("v.mp4", "in.mkv", "o.mp4", ["a"], {}, None, "hvc1")
+    assert args[args.index("-tag:v") + 1] == "hvc1" and "-tag:v" not in mux_args("v.mp4", "in.mkv", "o.mp4", [], {})
+
+
+@pytest.mark.parametrize("effort", ["balanced", "fast"])
+def test_hevc_in_mp4_is_tagged_for_every_player(tmp_path, effort):
+    """HEVC in MP4 plays on Apple's players only as hvc1 (FFmpeg writes hev1); a user's --enc tag:v was lost on
+    the loop's path, given to the Matroska segments instead of the output."""
+    src = make_cut_clip(tmp_path / "cuts.mp4", size="320x240", seconds=(1, 1, 1), audio=False)
+    for extra, want in (([], "hvc1"), (["--enc", "tag:v=hev1"], "hev1")):
+        out = tmp_path / "o.mp4"
+        r = subprocess.run([sys.executable, "-m", "jndenc", "encode", src, out, "--codec", "x265", "--effort", effort,
+                            "-q", "-y", *extra], capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+        import av
+        with av.open(str(out)) as c:
+            assert c.streams.video[0].codec_context.codec_tag == want
+            assert sum(1 for _ in c.decode(video=0)) == 75
