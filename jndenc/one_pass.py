@@ -41,10 +41,7 @@ def build_command(src: Path, tmp: Path, plan: Plan, info: VideoInfo, stream_maps
     options (`jndenc.media.enc_params`)."""
     inp = ffmpeg.input(str(src))
     streams = [inp[f"v:{info.video_stream}"]] + [inp[f"{m}?"] for m in stream_maps]
-    kw = merged_kwargs(plan.ffmpeg_output_kwargs(threads), enc)
-    tag = enc_params.video_tag(enc, CODECS[plan.codec], tmp.suffix)
-    if tag and not any(k in enc_params.MUX_KEYS for k, _ in enc):
-        kw["tag:v"] = tag
+    kw = merged_kwargs(plan.ffmpeg_output_kwargs(threads), enc_params.for_encoder(enc))
     if enc_params.gop(enc):
         kw["force_key_frames"] = plan.force_key_frames(enc_params.gop(enc))
     # 4:2:0 at the source's depth, as the loop's segments and every probe and trial encode measured it (x264 would
@@ -58,6 +55,7 @@ def build_command(src: Path, tmp: Path, plan: Plan, info: VideoInfo, stream_maps
         # more out of the damaged tail, which the output's validation would refuse
         kw["frames:v"] = plan.frames
     kw.update(container_options(tmp))
+    kw.update(enc_params.output_options(enc, CODECS[plan.codec], tmp.suffix))
     return ffmpeg.output(*streams, str(tmp), **kw).compile()[1:]
 
 

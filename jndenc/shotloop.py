@@ -135,8 +135,9 @@ def run(src: Path, out: Path, plan: Plan, info: VideoInfo, *, target: float, opt
         ph = Phase()
         video = work / "video.mp4"
         S.join([r[1] for r in results], [s.start_frame for s in plan.shots], times, tb, video, end)
-        tag = enc_params.video_tag(tuple(enc), codec.name, out.suffix)
-        run_ffmpeg(S.mux_args(video, src, out, stream_maps, stream_kw, start_time, tag), what=f"writing {out.name}")
+        muxer = enc_params.output_options(tuple(enc), codec.name, out.suffix)
+        run_ffmpeg(S.mux_args(video, src, out, stream_maps, stream_kw, start_time, muxer),
+                   what=f"writing {out.name}")
         join_phase = ph.done()
         finished = True
     finally:

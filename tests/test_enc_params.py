@@ -143,16 +143,22 @@ def test_the_video_tag_goes_to_the_output_not_the_segments():
     with pytest.raises(UserError, match="twice"):
         E.parse(["tag:v=hvc1", "vtag=hev1"])
     from jndenc.media.segments import mux_args
-    args = mux_args("v.mp4", "in.mkv", "o.mp4", ["a"], {}, None, "hvc1")
+    args = mux_args("v.mp4", "in.mkv", "o.mp4", ["a"], {}, None, E.output_options((), "libx265", ".mp4"))
     assert args[args.index("-tag:v") + 1] == "hvc1" and "-tag:v" not in mux_args("v.mp4", "in.mkv", "o.mp4", [], {})
+    # the user's movflags replace jndenc's +faststart (a fragmented MP4 has no index to move)
+    frag = E.output_options(E.parse(["movflags=+frag_keyframe+empty_moov"]), "libx264", ".mp4")
+    args = mux_args("v.mp4", "in.mkv", "o.mp4", [], {}, None, frag)
+    assert args.count("-movflags") == 1 and args[args.index("-movflags") + 1] == "+frag_keyframe+empty_moov"
+    assert E.for_encoder(E.parse(["movflags=+frag_keyframe", "level=4.1"])) == (("level", "4.1"),)
 
 
 @pytest.mark.parametrize("effort", ["balanced", "fast"])
 def test_hevc_in_mp4_is_tagged_for_every_player(tmp_path, effort):
-    """HEVC in MP4 plays on Apple's players only as hvc1 (FFmpeg writes hev1); a user's --enc tag:v was lost on
-    the loop's path, given to the Matroska segments instead of the output."""
+    """HEVC in MP4 plays on Apple's players only as hvc1 (FFmpeg writes hev1); a user's --enc tag:v and movflags
+    were lost (on the loop's path given to the Matroska segments instead of the output, on both paths replaced
+    by jndenc's +faststart)."""
     src = make_cut_clip(tmp_path / "cuts.mp4", size="320x240", seconds=(1, 1, 1), audio=False)
-    for extra, want in (([], "hvc1"), (["--enc", "tag:v=hev1"], "hev1")):
+    for extra, want in (([], "hvc1"), (["--enc", "tag:v=hev1", "--enc", "movflags=+frag_keyframe+empty_moov"], "hev1")):
         out = tmp_path / "o.mp4"
         r = subprocess.run([sys.executable, "-m", "jndenc", "encode", src, out, "--codec", "x265", "--effort", effort,
                             "-q", "-y", *extra], capture_output=True, text=True)
@@ -161,3 +167,4 @@ def test_hevc_in_mp4_is_tagged_for_every_player(tmp_path, effort):
         with av.open(str(out)) as c:
             assert c.streams.video[0].codec_context.codec_tag == want
             assert sum(1 for _ in c.decode(video=0)) == 75
+        assert (b"moof" in out.read_bytes()) == bool(extra)  # the user's muxer flags reached the output

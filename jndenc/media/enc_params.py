@@ -46,7 +46,7 @@ def parse(items: Sequence[str]) -> Params:
                 name = part.partition("=")[0].strip()
                 if name in OWNED_PARAMS:
                     raise UserError(f"--enc {item}: jndenc sets {name} in -{key} itself")
-        if key in dict(out) or (key in MUX_KEYS and any(k in MUX_KEYS for k, _ in out)):
+        if key in dict(out) or (key in _TAG_KEYS and any(k in _TAG_KEYS for k, _ in out)):
             raise UserError(f"--enc {key} given twice")
         if key in GOP_KEYS and not (value.isdigit() and int(value) > 0):
             # FFmpeg takes any integer here, and a negative one quietly meant the encoder's default
@@ -69,7 +69,8 @@ def check_for(params: Params, encoder: str) -> None:
 
 # options of the output file rather than the encoder: the loop's segments are Matroska files joined into the output
 # by another FFmpeg run, so these go to that run (given to a segment's encode, they were lost)
-MUX_KEYS = ("tag:v", "vtag")
+MUX_KEYS = ("tag:v", "vtag", "movflags")
+_TAG_KEYS = ("tag:v", "vtag")
 
 
 def for_encoder(params: Params) -> Params:
@@ -81,10 +82,24 @@ def video_tag(params: Params, encoder: str, ext: str) -> str | None:
     """The output's video codec tag: the user's (``--enc tag:v=...``), else ``hvc1`` for HEVC in MP4 and
     QuickTime (Apple's players and HLS take HEVC only under that tag; FFmpeg's default, ``hev1``, announces
     parameter sets inside the stream, and x265's are all in the header here), else the muxer's own (None)."""
-    mine = [v for k, v in params if k in MUX_KEYS]
+    mine = [v for k, v in params if k in _TAG_KEYS]
     if mine:
         return mine[-1]
     return "hvc1" if encoder == "libx265" and ext.lower() in (".mp4", ".m4v", ".mov") else None
+
+
+def output_options(params: Params, encoder: str, ext: str) -> dict:
+    """What the output's muxer gets besides jndenc's container options (`jndenc.media.ffargs.container_options`),
+    which these replace: the video tag (`video_tag`) and the user's ``movflags`` (a fragmented MP4 for CMAF,
+    say)."""
+    out = {}
+    tag = video_tag(params, encoder, ext)
+    if tag:
+        out["tag:v"] = tag
+    flags = dict(params).get("movflags")
+    if flags:
+        out["movflags"] = flags
+    return out
 
 
 def gop(params: Params) -> int | None:

@@ -32,7 +32,7 @@ import numpy as np
 
 from .decode import count_packets
 from .enc_params import Params, gop, merged
-from .ffargs import container_args, pix_fmt, quality_args, quality_graph
+from .ffargs import container_options, pix_fmt, quality_args, quality_graph
 from ..errors import JndencError, UserError
 from .probe import open_container
 from .runner import run_ffmpeg
@@ -368,19 +368,20 @@ def join(segments: Sequence[Path], starts: Sequence[int], timestamps: Sequence[i
 
 
 def mux_args(video: Path, src: str | os.PathLike, out: Path, stream_maps: Sequence[str], stream_kw: dict,
-             start: float | None = None, tag: str | None = None) -> list[str]:
+             start: float | None = None, options: dict | None = None) -> list[str]:
     """The joined video with the source's other streams (``stream_maps``, e.g. ``a``, ``s``, copied or converted
     as ``stream_kw`` says) and metadata, every timestamp moved back by the source's ``start`` time (seconds),
     so the output starts at 0 as a plain FFmpeg transcode's does: an MPEG-TS capture may start hours in, and
-    its output would show those hours as an empty lead-in. ``tag``: the video's codec tag
-    (`jndenc.media.enc_params.video_tag`)."""
+    its output would show those hours as an empty lead-in. ``options``: the output's own muxer options
+    (`jndenc.media.enc_params.output_options`), over jndenc's container options."""
     # one offset for every stream (never each input's own start), so audio keeps its place against the video
     shift = ["-output_ts_offset", f"{-start:.6f}"] if start else []
     args = ["-copyts", "-i", str(video), "-i", str(src), "-map", "0:v:0"]
     for m in stream_maps:
         args += ["-map", f"1:{m}?"]
-    args += ["-c:v", "copy", *(["-tag:v", tag] if tag else [])]
+    args += ["-c:v", "copy"]
     for k, v in stream_kw.items():
         args += [f"-{k}", str(v)]
     args += ["-map_metadata", "1", *shift]
-    return args + container_args(out) + [str(out)]
+    muxer = {**container_options(out), **(options or {})}
+    return args + [a for k, v in muxer.items() for a in (f"-{k}", v)] + [str(out)]
