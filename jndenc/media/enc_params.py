@@ -103,9 +103,16 @@ def output_options(params: Params, encoder: str, ext: str) -> dict:
 
 
 def gop(params: Params) -> int | None:
-    """The user's key frame interval (``--enc g=N``), or None."""
-    value = dict(params).get("g")
-    return int(value) if value is not None else None
+    """The user's key frame interval: ``--enc g=N``, or ``keyint=N`` in an encoder's parameter string; None."""
+    given = dict(params)
+    if given.get("g") is not None:
+        return int(given["g"])
+    for key in PARAM_STRINGS:
+        for part in given.get(key, "").split(":"):
+            name, _, value = part.partition("=")
+            if name.strip() == "keyint" and value.strip().isdigit() and int(value) > 0:
+                return int(value)
+    return None
 
 
 def notes(params: Params, segmented: bool) -> list[str]:
@@ -118,8 +125,8 @@ def notes(params: Params, segmented: bool) -> list[str]:
                    "moment; where a player's buffer must hold exactly, use --effort fast (one pass, one buffer)")
     n = gop(params)
     if n is not None:
-        out.append(f"--enc g={n}: a key frame at every {n}th frame counted from the first (where HLS/DASH renditions "
-                   "align), besides one at each shot's start")
+        out.append(f"--enc key frame interval {n}: a key frame at every {n}th frame counted from the first (where "
+                   "HLS/DASH renditions align), besides one at each shot's start")
     return out
 
 
