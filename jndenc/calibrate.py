@@ -287,7 +287,7 @@ def scale_curves(clip: Path, grids: dict[str, Sequence[float]], work: Path, *, p
             pts = []
             for crf in grid:
                 enc = work / f"{key}.mkv"
-                run_ffmpeg(["-i", str(src), "-map", "0:v:0", *codec_args(sc, crf), str(enc)], what=sc.name)
+                run_ffmpeg(["-i", str(src), "-map", "0:V:0", *codec_args(sc, crf), str(enc)], what=sc.name)
                 pts.append([float(crf), round(compare(enc, src, features=(), threads=1).pool("vmaf"), 3)])
                 enc.unlink(missing_ok=True)
                 if on_encode:

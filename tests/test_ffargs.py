@@ -43,7 +43,7 @@ def test_lossless_cut_of_the_first_frames():
     a = ffargs.lossless_args("in.mp4", "out.mkv", bit_depth=10, max_frames=60)
     assert a[:2] == ["-i", "in.mp4"] and a[-1] == "out.mkv"
     assert _opt(a, "-c:v") == "libx264" and _opt(a, "-qp") == "0" and _opt(a, "-preset") == "ultrafast"
-    assert _opt(a, "-map") == "0:v:0" and {"-an", "-sn", "-dn"} <= set(a)
+    assert _opt(a, "-map") == "0:V:0" and {"-an", "-sn", "-dn"} <= set(a)
     assert _opt(a, "-frames:v") == "60" and _opt(a, "-vf") == "format=yuv420p10le"
     assert "-t" not in a and "-f" not in a and "-fps_mode" not in a
     assert "-frames:v" not in ffargs.lossless_args("in.mp4", "out.mkv", max_frames=None)
@@ -91,7 +91,7 @@ def test_quality_graph():
     g = ffargs.quality_graph("/tmp/v.json", bit_depth=10, ref_range=(5, 20), size=(320, 240), threads=4)
     dist, ref, metric = g.split(";")
     assert dist == "[0:v]settb=1/25,setpts=N,scale=320:240:flags=bicubic,format=yuv420p10le[d]"
-    assert ref == ("[1:v]trim=start_frame=5:end_frame=20,setpts=PTS-STARTPTS,settb=1/25,setpts=N,"
+    assert ref == ("[1:V]trim=start_frame=5:end_frame=20,setpts=PTS-STARTPTS,settb=1/25,setpts=N,"
                    "format=yuv420p10le[r]")
     assert metric.startswith(f"[d][r]libvmaf=model=version={ffargs.VMAF_MODEL}:feature='name=psnr|name=float_ssim'")
     assert "log_path=/tmp/v.json" in metric and metric.endswith("n_threads=4")

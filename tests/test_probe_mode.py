@@ -59,7 +59,7 @@ def test_one_run_encodes_and_scores_with_a_loopback_decoder():
 def test_quality_graph_subsamples_and_selects_the_reference():
     g = probe_quality_graph("/tmp/v.json", [(10, 20)], subsample=4, threads=2)
     assert "n_subsample=4" in g and "n_threads=2" in g and "between(n,10,19)" in g
-    assert g.index("[1:v]") < g.index("between")  # the selection is on the reference (input 1)
+    assert g.index("[1:V]") < g.index("between")  # the selection is on the reference (input 1)
 
 
 def test_group_windows_splits_at_long_gaps():

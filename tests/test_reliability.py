@@ -92,6 +92,7 @@ WORKING = {
     "one_frame": (lambda d: lav(d / "one.mp4", "testsrc2=size=160x120:rate=25", "-frames:v", "1", "-c:v", "libx264"), 1),
     "three_frames": (lambda d: lav(d / "three.mp4", "testsrc2=size=160x120:rate=25", "-frames:v", "3", "-c:v", "libx264"), 3),
     "two_video_streams": (lambda d: _two_streams(d), 25),
+    "cover_art": (lambda d: _cover_art(d), 25),
     "non_ascii_space_path": (lambda d: lav(d / "ünï cødé ☃ file.mp4", "testsrc2=size=160x120:rate=25:duration=1",
                                             "-c:v", "libx264"), 25),
 }
@@ -102,6 +103,17 @@ def _rotated(d: Path) -> Path:
     out = d / "rot.mp4"
     ffmpeg("-display_rotation", "90", "-i", str(base), "-c", "copy", str(out))
     base.unlink()
+    return out
+
+
+def _cover_art(d: Path) -> Path:
+    """Matroska with a cover picture attached, which demuxers show as a second video stream (attached_pic)."""
+    cover = d / "cover.png"
+    ffmpeg("-f", "lavfi", "-i", "color=red:size=64x64", "-frames:v", "1", str(cover))
+    out = d / "covered.mkv"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25:duration=1", "-c:v", "libx264", "-attach", str(cover),
+           "-metadata:s:t", "mimetype=image/png", "-metadata:s:t", "filename=cover.png", str(out))
+    cover.unlink()
     return out
 
 
@@ -152,8 +164,9 @@ def test_unusual_but_valid_inputs_encode(case, tmp_path):
         assert n == frames
     else:  # truncated: what decodes is encoded, and the result says so or matches the input's decodable frames
         assert n == count_decoded_frames(src)
-    if case == "two_video_streams":
-        assert any("video streams" in note for note in d["notes"])
+    # cover art is no second video to choose between; PyAV's disposition reads as a number, not a name
+    assert any("video streams" in note for note in d["notes"]) == (case == "two_video_streams")
+    assert any("cover art" in note for note in d["notes"]) == (case == "cover_art")
     # woven fields are coded as frames: said once, and only for an interlaced source
     assert any("interlaced input" in note for note in d["notes"]) == (case == "interlaced")
     with av.open(str(out)) as c:  # 4:2:0 at the source's depth, as measured, whatever the master's subsampling

@@ -268,7 +268,7 @@ class Runner:
         codec = SegmentCodec(self.opts.codec, self.opts.preset, self.opts.threads or encoder_threads(i["width"],
                                                                                                   i["height"]),
                              i["bit_depth"], encoder_of(self.opts.codec, self.opts.encoder))
-        args = ["-map", "0:v:0", *codec_args(codec, crf)]
+        args = ["-map", "0:V:0", *codec_args(codec, crf)]
         return self._measured(cs, _key("plain", CACHE_VERSION, cs.sha, self.opts.max_frames, args), ".mkv",
                               f"crf {crf:g}", lambda src, dst: run_ffmpeg(["-i", str(src), *args, str(dst)],
                                                                          what=f"{codec.name} at {crf:g}"),

@@ -82,7 +82,7 @@ def lossless_args(
     args = [*input_args, "-i", str(src)]
     if seconds:
         args += ["-t", f"{seconds:g}"]
-    args += ["-map", "0:v:0", "-an", "-sn", "-dn"]
+    args += ["-map", "0:V:0", "-an", "-sn", "-dn"]
     if max_frames:
         args += ["-frames:v", str(int(max_frames))]
     if segment_frames is not None:
@@ -185,7 +185,7 @@ def encode_args(
     ``encoder`` is the FFmpeg encoder name (libx264, libx265); ``frames`` encodes
     only frames [a, b); ``threads`` 0 leaves the encoder's own choice.
     """
-    args = ["-i", str(src), "-map", "0:v:0", "-fps_mode", "passthrough"]
+    args = ["-i", str(src), "-map", "0:V:0", "-fps_mode", "passthrough"]
     if frames is not None:
         args += ["-vf", trim_filter(frames)]
     args += ["-c:v", encoder, "-preset", preset, "-qp" if rate_control == "qp" else "-crf", str(crf)]
@@ -207,7 +207,7 @@ def quality_graph(
     subsample: int = 1,
     sample: tuple[int, int] | None = None,
     distorted: str = "[0:v]",
-    reference: str = "[1:v]",
+    reference: str = "[1:V]",
 ) -> str:
     """The libvmaf filter graph: input 0 distorted, input 1 reference (or the ``distorted`` and ``reference``
     stream labels given); VMAF (plus ``features``) to a JSON log.

@@ -69,20 +69,28 @@ def open_container(path: str | os.PathLike) -> av.container.InputContainer:
 RAW_EXTENSIONS = (".yuv", ".rgb", ".raw", ".nv12")
 
 
+def _flagged(stream, flag: str) -> bool:
+    """Whether ``stream``'s disposition has ``flag`` (e.g. ``attached_pic``). PyAV gives an integer flag
+    set whose text is its number ("1024"), not the flag's name, so a test on the text never matched."""
+    disp = getattr(stream, "disposition", None)
+    if disp is None:
+        return False
+    return bool(int(disp) & int(getattr(av.stream.Disposition, flag)))
+
+
+def is_cover(stream) -> bool:
+    """Cover art: a video stream holding one still picture (``attached_pic``)."""
+    return _flagged(stream, "attached_pic")
+
+
 def _pick_video_stream(container) -> tuple[av.video.stream.VideoStream, int]:
+    """The first video stream that is not cover art: the one FFmpeg's ``0:V:0`` names, which every FFmpeg run
+    of jndenc reads from the source (and the index of ``0:v:N`` that names it)."""
     streams = list(container.streams.video)
     if not streams:
         raise InputError(f"{container.name}: no video stream")
-    # FFmpeg's notion of "default": prefer a stream flagged default, skip cover art
     for i, s in enumerate(streams):
-        disp = getattr(s, "disposition", None)
-        if disp is not None and "attached_pic" in str(disp).lower():
-            continue
-        if disp is not None and "default" in str(disp).lower():
-            return s, i
-    for i, s in enumerate(streams):
-        disp = getattr(s, "disposition", None)
-        if disp is None or "attached_pic" not in str(disp).lower():
+        if not is_cover(s):
             return s, i
     return streams[0], 0
 
@@ -158,8 +166,11 @@ def probe(path: str | os.PathLike, count_frames: bool = True) -> VideoInfo:
         first = _first_frame(path, container, stream)
         rotation = int(getattr(first, "rotation", 0) or 0) % 360
         notes = []
-        if len(container.streams.video) > 1:
-            notes.append(f"{len(container.streams.video)} video streams; using stream #{stream.index}")
+        covers = sum(1 for s in container.streams.video if is_cover(s))
+        if len(container.streams.video) - covers > 1:
+            notes.append(f"{len(container.streams.video) - covers} video streams; using stream #{stream.index}")
+        if covers:
+            notes.append(f"cover art ({covers} attached picture(s)) left out of the output")
         frames = 0
         exact = False
         pts = []

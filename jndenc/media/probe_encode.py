@@ -155,7 +155,7 @@ def _codec_args(opts: ProbeOptions, lengths: Sequence[int], threads: int, crf: f
 
 
 def probe_quality_graph(log_path: str | os.PathLike, windows: Sequence[tuple[int, int]], *, bit_depth: int = 8,
-                        subsample: int = 4, threads: int = 1, encoded: str = "[0:v]", source: str = "[1:v]") -> str:
+                        subsample: int = 4, threads: int = 1, encoded: str = "[0:v]", source: str = "[1:V]") -> str:
     """libvmaf graph: ``encoded`` the probe encode, ``source`` the source (its windows selected the same way)."""
     pix = pix_fmt(bit_depth)
     return (f"{encoded}settb=1/25,setpts=N,format={pix}[d];{source}{window_chain(windows)},format={pix}[r];"
@@ -171,10 +171,10 @@ def probe_args(src: str | os.PathLike, out: str | os.PathLike, log_path: str | o
     to libvmaf beside the same source frames; the source is decoded once for both (two separate
     runs decode it twice, which at 720p cost as much as the encode and VMAF together).
     """
-    enc = [*seek, "-i", str(src), "-filter_complex", f"[0:v:0]{_encode_chain(windows, opts, bit_depth)}[enc]",
+    enc = [*seek, "-i", str(src), "-filter_complex", f"[0:V:0]{_encode_chain(windows, opts, bit_depth)}[enc]",
            "-map", "[enc]", *_codec_args(opts, [b - a for a, b in windows], threads, crf), str(out)]
     graph = probe_quality_graph(log_path, windows, bit_depth=bit_depth, subsample=subsample, threads=threads,
-                                encoded="[dec:0]", source="[0:v:0]")
+                                encoded="[dec:0]", source="[0:V:0]")
     return enc + ["-dec", "0:0", "-filter_complex", f"{graph}[scored]", "-map", "[scored]",
                   "-frames:v", str(sum(b - a for a, b in windows)), "-f", "null", "-"]
 

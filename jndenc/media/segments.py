@@ -181,11 +181,11 @@ def attempt_args(src: str | os.PathLike, out: str | os.PathLike, log: str | os.P
     # together than that grid (a screen recording's bursts) were stamped alike, and `join` could not order them
     tb = ["-enc_time_base:v", "filter"] if codec.vfr else []
     enc = [*seek, "-i", str(src), "-filter_complex",
-           f"[0:v:0]trim=start_frame={a}:end_frame={b},format={pix_fmt(codec.bit_depth)}[enc]", "-map", "[enc]",
+           f"[0:V:0]trim=start_frame={a}:end_frame={b},format={pix_fmt(codec.bit_depth)}[enc]", "-map", "[enc]",
            "-fps_mode", "passthrough", *tb, *codec_args(codec, crf), *keyframe_grid(gop(codec.params), first),
            "-frames:v", str(b - a), str(out)]
     graph = quality_graph(log, bit_depth=codec.bit_depth, ref_range=(a, b), threads=vmaf_threads, features=(),
-                          subsample=subsample, distorted="[dec:0]", reference="[0:v:0]")
+                          subsample=subsample, distorted="[dec:0]", reference="[0:V:0]")
     return enc + ["-dec", "0:0", "-filter_complex", f"{graph}[scored]", "-map", "[scored]", "-f", "null", "-"]
 
 
