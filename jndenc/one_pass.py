@@ -25,7 +25,7 @@ from .output import carries_audio, stream_options, temp_path, validate_output
 from .output import target_vmaf as target_vmaf_of
 from .media import enc_params
 from .media.enc_params import Params as EncParams, merged_kwargs
-from .media.ffargs import container_options, pix_fmt
+from .media.ffargs import container_options, graph_args, pix_fmt
 from .media.ffbin import require
 from .planner import CODECS, Plan
 from . import verify as V
@@ -39,8 +39,6 @@ def build_command(src: Path, tmp: Path, plan: Plan, info: VideoInfo, stream_maps
                   threads: int | None = None, enc: EncParams = ()) -> list[str]:
     """The FFmpeg arguments (without the binary), built with ffmpeg-python; ``enc``: the user's own encoder
     options (`jndenc.media.enc_params`)."""
-    inp = ffmpeg.input(str(src))
-    streams = [inp[f"v:{info.video_stream}"]] + [inp[f"{m}?"] for m in stream_maps]
     kw = merged_kwargs(plan.ffmpeg_output_kwargs(threads), enc_params.for_encoder(enc))
     if enc_params.gop(enc):
         kw["force_key_frames"] = plan.force_key_frames(enc_params.gop(enc))
@@ -56,7 +54,13 @@ def build_command(src: Path, tmp: Path, plan: Plan, info: VideoInfo, stream_maps
         kw["frames:v"] = plan.frames
     kw.update(container_options(tmp))
     kw.update(enc_params.output_options(enc, CODECS[plan.codec], tmp.suffix))
-    return ffmpeg.output(*streams, str(tmp), **kw).compile()[1:]
+
+    def graph(src_name: str, out_name: str):
+        inp = ffmpeg.input(src_name)
+        streams = [inp[f"v:{info.video_stream}"]] + [inp[f"{m}?"] for m in stream_maps]
+        return ffmpeg.output(*streams, out_name, **kw)
+
+    return graph_args(src, tmp, graph)
 
 
 def one_pass_effort(eff: Effort, info: VideoInfo, *, custom_model: bool) -> tuple[Effort, str | None]:

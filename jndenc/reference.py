@@ -24,7 +24,7 @@ import ffmpeg
 from .errors import JndencError
 from .media.decode import count_packets
 from .media.probe import VideoInfo
-from .media.ffargs import pix_fmt
+from .media.ffargs import graph_args, pix_fmt
 from .media.runner import run_ffmpeg
 from .media.segments import SegmentCodec, encoder_args, encoder_threads
 from .planner import CODECS, Plan
@@ -50,7 +50,7 @@ def reference_args(src: str | os.PathLike, out: str | os.PathLike, *, codec: str
         kw["x265-params"] = "log-level=error"
     if threads:
         kw["threads"] = threads
-    return ffmpeg.output(ffmpeg.input(str(src))[f"v:{video_stream}"], str(out), **kw).compile()[1:]
+    return graph_args(src, out, lambda i, o: ffmpeg.output(ffmpeg.input(i)[f"v:{video_stream}"], o, **kw))
 
 
 def compare_or_note(src: Path, output: Path, plan: Plan, info: VideoInfo, crf: float, **kwargs

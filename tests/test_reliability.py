@@ -355,3 +355,17 @@ def test_batch_records_every_bad_input_and_keeps_going(tmp_path):
         assert needle in (items[name]["reason"] or "").lower(), items[name]
     assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == ["good.mp4"]
     assert {p.name: digest(p) for p in src.iterdir()} == before
+
+
+@pytest.mark.parametrize("effort", ["fast", "balanced"])
+def test_file_names_that_are_not_utf8(tmp_path, effort):
+    """A file name with stray bytes (an old Latin-1 archive's) is a valid name; ffmpeg-python, which built the
+    one-pass and plain-CRF commands, hashed it as UTF-8 and failed with an internal error."""
+    src = Path(os.fsdecode(os.path.join(os.fsencode(tmp_path), b"caf\xe9 \xff.mp4")))
+    lav(src, "testsrc2=size=320x240:rate=25:duration=1", "-c:v", "libx264")
+    out = Path(os.fsdecode(os.path.join(os.fsencode(tmp_path), b"out \xe9.mp4")))
+    r = subprocess.run([sys.executable, "-m", "jndenc", "encode", os.fsencode(src), os.fsencode(out), "--effort", effort,
+                        "--compare-crf", "23", "--json", "-q"], capture_output=True)
+    assert r.returncode == 0, r.stderr.decode(errors="replace")
+    assert count_decoded_frames(out) == 25
+    assert json.loads(r.stdout)["compare"]["video_bytes"] > 0

@@ -8,7 +8,7 @@ graph) is written once and unit-tested without an encoder.
 from __future__ import annotations
 
 import os
-from typing import Sequence
+from typing import Any, Callable, Sequence
 
 VMAF_MODEL = "vmaf_v0.6.1"
 # x264 lossless at its fastest preset: large files, but the fastest exact copy to decode again and again
@@ -39,6 +39,18 @@ def container_options(path: str | os.PathLike) -> dict[str, str]:
 def container_args(path: str | os.PathLike) -> list[str]:
     """`container_options` as command-line arguments."""
     return [a for k, v in container_options(path).items() for a in (f"-{k}", v)]
+
+
+# ffmpeg-python hashes every argument of its graph as UTF-8, so a path that is not valid UTF-8 (stray bytes in a
+# file name, which Python holds as surrogates) failed inside it: graphs are built on stand-ins, the paths put back
+_GRAPH_IN, _GRAPH_OUT = "<jndenc-input>", "<jndenc-output>"
+
+
+def graph_args(src: str | os.PathLike, out: str | os.PathLike, build: Callable[[str, str], Any]) -> list[str]:
+    """The arguments (without the binary) of the ffmpeg-python graph ``build(input_name, output_name)`` returns,
+    with ``src`` and ``out`` as its input and output file names."""
+    args = build(_GRAPH_IN, _GRAPH_OUT).compile()[1:]
+    return [os.fspath(src) if a == _GRAPH_IN else os.fspath(out) if a == _GRAPH_OUT else a for a in args]
 
 
 def pix_fmt(bit_depth: int) -> str:
