@@ -237,3 +237,20 @@ def test_an_interrupt_stops_the_encodes_on_its_own_local_dask_cluster(slow_clip,
     assert proc.returncode == 130, err
     time.sleep(2.0)  # an orphaned encoder would still be writing here
     assert leftovers(out) == [] and not (out / "slow.mp4").exists()
+
+
+def test_file_names_that_are_not_utf8_go_through_the_journal(tmp_path):
+    """SQLite takes UTF-8 text only: a file name with stray bytes (kept by Python as surrogates) stopped the whole
+    batch with an internal error; it is encoded, journalled, summarised, and skipped when the batch runs again."""
+    odd = os.fsdecode(os.path.join(os.fsencode(tmp_path / "in"), b"caf\xe9.mp4"))
+    tiny(Path(odd))
+    tiny(tmp_path / "in" / "plain.mp4")
+    for run in range(2):
+        r = subprocess.run([sys.executable, "-m", "jndenc", "batch", str(tmp_path / "in"), str(tmp_path / "out"),
+                            *FAST, "--json"], capture_output=True, timeout=120)
+        assert r.returncode == 0, r.stderr.decode(errors="replace")
+        summary = __import__("json").loads(r.stdout.decode().splitlines()[-1])
+        assert summary["done"] == 2 and summary["encoded_this_run"] == (2 if run == 0 else 0)
+    assert sorted(os.listdir(os.fsencode(tmp_path / "out"))) == [b".jndenc", b"caf\xe9.mp4", b"plain.mp4"]
+    with Journal(tmp_path / "out", readonly=True) as j:
+        assert {row["key"] for row in j.rows()} == {os.path.basename(odd), "plain.mp4"}

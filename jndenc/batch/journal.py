@@ -80,6 +80,33 @@ class Fingerprint:
         return cls(st.st_size, st.st_mtime_ns, quick_hash(path) if with_hash else None)
 
 
+# SQLite takes text as UTF-8 only, and a file name may hold bytes that are not (Python keeps them as surrogates,
+# which the driver refuses): such text is stored as the hex of its file-system bytes behind this mark, and read back
+_FS_BYTES = "fs-bytes:"
+
+
+def _to_db(value):
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return _FS_BYTES + value.encode("utf-8", "surrogateescape").hex()
+    return value
+
+
+def _from_db(value):
+    if isinstance(value, str) and value.startswith(_FS_BYTES):
+        try:
+            return bytes.fromhex(value[len(_FS_BYTES):]).decode("utf-8", "surrogateescape")
+        except ValueError:
+            return value
+    return value
+
+
+def _from_row(row) -> dict:
+    return {k: _from_db(row[k]) for k in row.keys()}
+
+
 class Journal:
     """SQLite-backed item states. ``readonly`` opens an existing journal without creating anything."""
 
@@ -109,29 +136,32 @@ class Journal:
     def __exit__(self, *exc) -> None:
         self.close()
 
+    def _ex(self, sql: str, params: tuple = ()):
+        return self.db.execute(sql, tuple(_to_db(p) for p in params))
+
     def get(self, key: str) -> dict | None:
         if self.db is None:
             return None
-        row = self.db.execute("SELECT * FROM items WHERE key = ?", (key,)).fetchone()
-        return dict(row) if row is not None else None
+        row = self._ex("SELECT * FROM items WHERE key = ?", (key,)).fetchone()
+        return _from_row(row) if row is not None else None
 
     def rows(self) -> Iterator[dict]:
         """Every item, in key order."""
         if self.db is None:
             return
         for row in self.db.execute("SELECT * FROM items ORDER BY key"):
-            yield dict(row)
+            yield _from_row(row)
 
     def _upsert(self, key: str, **fields) -> None:
         if self.readonly:
             raise RuntimeError("journal opened read-only")
         fields["updated_at"] = time.time()
         sets = ", ".join(f"{c} = ?" for c in fields)
-        cur = self.db.execute(f"UPDATE items SET {sets} WHERE key = ?", (*fields.values(), key))
+        cur = self._ex(f"UPDATE items SET {sets} WHERE key = ?", (*fields.values(), key))
         if cur.rowcount == 0:
             cols = ", ".join(fields)
             marks = ", ".join("?" for _ in fields)
-            self.db.execute(f"INSERT INTO items (key, {cols}) VALUES (?, {marks})", (key, *fields.values()))
+            self._ex(f"INSERT INTO items (key, {cols}) VALUES (?, {marks})", (key, *fields.values()))
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:
@@ -155,7 +185,7 @@ class Journal:
             self._upsert(key, input=input, output=output, status="running", reason=None, input_size=fp.size,
                          input_mtime_ns=fp.mtime_ns, input_hash=fp.hash, options=options, started_at=started,
                          finished_at=None)
-            self.db.execute("UPDATE items SET attempts = attempts + 1 WHERE key = ?", (key,))
+            self._ex("UPDATE items SET attempts = attempts + 1 WHERE key = ?", (key,))
         return started
 
     def mark_done(self, key: str, *, output_size: int, frames: int, duration_s: float | None, crfs: list,
@@ -164,7 +194,7 @@ class Journal:
             self._upsert(key, status="done", reason=None, output_size=output_size, frames=frames,
                          duration_s=duration_s, crfs=json.dumps(crfs), timings=json.dumps(timings),
                          result=json.dumps(result), finished_at=time.time())
-            self.db.execute("UPDATE items SET encodes = encodes + 1 WHERE key = ?", (key,))
+            self._ex("UPDATE items SET encodes = encodes + 1 WHERE key = ?", (key,))
 
     def mark_failed(self, key: str, reason: str, timings: dict | None = None) -> None:
         self._upsert(key, status="failed", reason=reason, timings=json.dumps(timings or {}), finished_at=time.time())

@@ -162,7 +162,8 @@ class BatchRun:
         return self.output_dir / STATE_DIR / "reports" / (item.key + ".html") if self.report else None
 
     def _plan_path(self, item: Item) -> Path:
-        return self.output_dir / STATE_DIR / "plans" / (hashlib.sha1(item.key.encode()).hexdigest()[:16] + ".json")
+        digest = hashlib.sha1(item.key.encode("utf-8", "surrogateescape")).hexdigest()[:16]
+        return self.output_dir / STATE_DIR / "plans" / (digest + ".json")
 
     # -- decisions --------------------------------------------------------
 

@@ -154,9 +154,9 @@ def data_digest(splits: list[Split]) -> str:
     """sha256 over each split's sorted file names and label file bytes."""
     h = hashlib.sha256()
     for s in splits:
-        h.update(f"[{s.name}]\n".encode())
+        h.update(f"[{s.name}]\n".encode("utf-8", "surrogateescape"))
         for name in s.files:
-            h.update(name.encode() + b"\n")
+            h.update(name.encode("utf-8", "surrogateescape") + b"\n")
         if s.label_path is not None:
             h.update(s.label_path.read_bytes())
     return h.hexdigest()

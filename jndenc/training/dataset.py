@@ -98,7 +98,9 @@ def assign_splits(names: Sequence[str], split: Sequence[float], seed: int,
         if pinned.get(name) in SPLITS:
             out[name] = pinned[name]
             continue
-        u = int(hashlib.sha256(f"{seed}:{name}".encode()).hexdigest()[:12], 16) / float(16 ** 12)
+        # the bytes of a valid UTF-8 name are unchanged, so no split moves; a name with stray bytes is hashed too
+        digest = hashlib.sha256(f"{seed}:{name}".encode("utf-8", "surrogateescape")).hexdigest()
+        u = int(digest[:12], 16) / float(16 ** 12)
         out[name] = "test" if u < edges[0] else "valid" if u < edges[1] else "train"
     return out
 
