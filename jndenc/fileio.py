@@ -35,9 +35,10 @@ def replaced(path: str | os.PathLike, *, keep_suffix: bool = False) -> Iterator[
 
 
 def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
-    """``text`` into ``path``, whole or not at all (`replaced`)."""
+    """``text`` into ``path`` as UTF-8, whole or not at all (`replaced`); a file name's bytes that are not UTF-8
+    (held as surrogates) are written back as the bytes they were."""
     with replaced(path) as tmp:
-        tmp.write_text(text)
+        tmp.write_text(text, encoding="utf-8", errors="surrogateescape")
     return Path(path)
 
 

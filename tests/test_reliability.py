@@ -364,8 +364,17 @@ def test_file_names_that_are_not_utf8(tmp_path, effort):
     src = Path(os.fsdecode(os.path.join(os.fsencode(tmp_path), b"caf\xe9 \xff.mp4")))
     lav(src, "testsrc2=size=320x240:rate=25:duration=1", "-c:v", "libx264")
     out = Path(os.fsdecode(os.path.join(os.fsencode(tmp_path), b"out \xe9.mp4")))
+    report = os.path.join(os.fsencode(tmp_path), b"report \xe9.html")
     r = subprocess.run([sys.executable, "-m", "jndenc", "encode", os.fsencode(src), os.fsencode(out), "--effort", effort,
-                        "--compare-crf", "23", "--json", "-q"], capture_output=True)
+                        "--compare-crf", "23", "--json", "-q", "--report", report], capture_output=True)
     assert r.returncode == 0, r.stderr.decode(errors="replace")
     assert count_decoded_frames(out) == 25
+    assert b"out \xe9.mp4" in Path(os.fsdecode(report)).read_bytes()  # the page names the file by its own bytes
     assert json.loads(r.stdout)["compare"]["video_bytes"] > 0
+
+
+def test_a_failure_log_takes_a_file_name_that_is_not_utf8():
+    from jndenc.media import runner
+    err = runner._failure(["ffmpeg", "-i", os.fsdecode(b"caf\xe9.mp4")], "Invalid data found", "encoding it")
+    assert err.log_path and Path(err.log_path).read_text().startswith("ffmpeg -i caf\\udce9.mp4")
+    Path(err.log_path).unlink()

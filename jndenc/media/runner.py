@@ -201,7 +201,8 @@ def _failure(cmd: Sequence[str], stderr: str, what: str, keep_log: bool = True) 
     log_path = None
     if keep_log:
         fd, log_path = tempfile.mkstemp(prefix="jndenc-ffmpeg-", suffix=".log")
-        with os.fdopen(fd, "w") as fh:
+        # a file name with bytes that are not UTF-8 is written as escapes rather than failing the report of a failure
+        with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace") as fh:
             fh.write(" ".join(cmd) + "\n\n" + stderr)
     log = f" (log: {log_path})" if log_path else ""
     if "No space left on device" in stderr:
