@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from ..errors import UserError
+from .ffargs import MP4_FAMILY
 
 Params = tuple[tuple[str, str], ...]
 
@@ -23,10 +24,6 @@ PARAM_STRINGS = ("x264-params", "x265-params", "svtav1-params")
 # keys inside those strings that jndenc needs as they are
 OWNED_PARAMS = {"stitchable", "zones", "crf", "qp", "film-grain", "lp", "pools", "frame-threads", "threads",
                 "log-level", "preset", "input-depth", "output-depth"}
-
-
-# the key frame interval, by FFmpeg's spellings of it
-GOP_KEYS = ("g",)
 
 
 def parse(items: Sequence[str]) -> Params:
@@ -48,7 +45,7 @@ def parse(items: Sequence[str]) -> Params:
                     raise UserError(f"--enc {item}: jndenc sets {name} in -{key} itself")
         if key in dict(out) or (key in _TAG_KEYS and any(k in _TAG_KEYS for k, _ in out)):
             raise UserError(f"--enc {key} given twice")
-        if key in GOP_KEYS and not (value.isdigit() and int(value) > 0):
+        if key == "g" and not (value.isdigit() and int(value) > 0):
             # FFmpeg takes any integer here, and a negative one quietly meant the encoder's default
             raise UserError(f"--enc {item}: a key frame interval is a whole number of frames, 1 or more")
         out.append((key, value))
@@ -85,7 +82,7 @@ def video_tag(params: Params, encoder: str, ext: str) -> str | None:
     mine = [v for k, v in params if k in _TAG_KEYS]
     if mine:
         return mine[-1]
-    return "hvc1" if encoder == "libx265" and ext.lower() in (".mp4", ".m4v", ".mov") else None
+    return "hvc1" if encoder == "libx265" and ext.lower() in MP4_FAMILY else None
 
 
 def output_options(params: Params, encoder: str, ext: str) -> dict:
