@@ -5,7 +5,9 @@ Pure: parsed into (key, value) pairs and merged into the argument lists jndenc b
 is refused (the quality knob, the encoder, the preset, threads, frames and filters), and so are the keys of an
 encoder's parameter string that keep segments joinable or the measurement honest (x264's ``stitchable``, the
 zones of a one-pass plan, SVT-AV1's film grain); any other key of ``x264-params`` / ``x265-params`` /
-``svtav1-params`` is added to jndenc's own string.
+``svtav1-params`` is added to jndenc's own string. The output file's own options (its video tag, ``movflags``) go
+to the muxer that writes it (`output_options`), and a key frame interval puts key frames on its grid from the
+output's first frame (`gop`, `jndenc.media.segments.keyframe_grid`).
 """
 from __future__ import annotations
 
