@@ -19,14 +19,15 @@ from .search import DEFAULT_THRESHOLDS
 _PCM = {"pcm_s16le", "pcm_s16be", "pcm_s24le", "pcm_s24be", "pcm_s32le", "pcm_s32be", "pcm_f32le", "pcm_f32be",
         "pcm_u8"}
 _AUDIO_COPY = {".webm": {"opus", "vorbis"}, ".avi": {"mp3", "mp2", "aac", "ac3", "pcm_s16le", "pcm_u8"},
+               ".ts": {"aac", "mp3", "mp2", "ac3", "eac3", "opus"},
                **{e: {"aac", "mp3", "ac3", "eac3", "alac", "opus", "flac"} for e in MP4_FAMILY}}
 # QuickTime carries uncompressed audio, which camera and edit files use: re-encoding it would be a lossy surprise
 _AUDIO_COPY[".mov"] = _AUDIO_COPY[".mov"] | _PCM
-_AUDIO_TO = {".webm": "libopus", ".avi": "libmp3lame", **{e: "aac" for e in MP4_FAMILY}}
+_AUDIO_TO = {".webm": "libopus", ".avi": "libmp3lame", ".ts": "aac", **{e: "aac" for e in MP4_FAMILY}}
 _AUDIO_NAME = {"libopus": "Opus", "libmp3lame": "MP3", "aac": "AAC"}
 _TEXT_SUBS = {"subrip", "ass", "webvtt", "text", "mov_text"}
-_SUBS_TO = {".webm": "webvtt", ".mkv": "srt", ".avi": None, **{e: "mov_text" for e in MP4_FAMILY}}
-_SUBS_COPY = {".webm": {"webvtt"}, ".avi": set(), **{e: {"mov_text"} for e in MP4_FAMILY}}
+_SUBS_TO = {".webm": "webvtt", ".mkv": "srt", ".avi": None, ".ts": None, **{e: "mov_text" for e in MP4_FAMILY}}
+_SUBS_COPY = {".webm": {"webvtt"}, ".avi": set(), ".ts": {"dvb_subtitle", "dvb_teletext"}, **{e: {"mov_text"} for e in MP4_FAMILY}}
 # PyAV names a stream by its decoder; these decoders' codecs go by another name
 _CODEC_OF_DECODER = {"mp3float": "mp3", "aac_fixed": "aac", "ac3_fixed": "ac3", "srt": "subrip", "ssa": "ass"}
 
@@ -78,10 +79,12 @@ def _check_folder(path: Path, said: str) -> None:
 
 
 # The containers jndenc writes, by the output's extension (tested end to end): MP4 and its kin, Matroska, WebM (VP9
-# and AV1 only) and AVI. Others fail late and obscurely (an unknown extension names no muxer; MPEG-TS output
-# does not decode back for validation), so they are refused before any work
-CONTAINERS = MP4_FAMILY + (".mkv", ".webm", ".avi")
+# and AV1 only), AVI and MPEG-TS (H.264 and HEVC only: FFmpeg's TS muxer writes AV1 and VP9 as data streams).
+# Others fail late and obscurely (an unknown extension names no muxer), so they are refused before any work
+CONTAINERS = MP4_FAMILY + (".mkv", ".webm", ".avi", ".ts")
 WEBM_CODECS = ("av1", "vp9")
+_ONLY = {".webm": (WEBM_CODECS, "WebM carries VP9 or AV1 video", "use .mp4 or .mkv, or --codec av1/vp9"),
+         ".ts": (("x264", "x265"), "MPEG-TS carries H.264 or HEVC video here", "use .mp4, .mkv or .webm")}
 
 
 def check_container(dst: Path, codec: str) -> None:
@@ -91,8 +94,9 @@ def check_container(dst: Path, codec: str) -> None:
         known = ", ".join(CONTAINERS[:-1]) + f" or {CONTAINERS[-1]}"
         raise UserError(f"{dst}: the output's extension picks its container; jndenc writes {known}, "
                         + (f"not {dst.suffix}" if dst.suffix else "and this name has none"))
-    if ext == ".webm" and codec not in WEBM_CODECS:
-        raise UserError(f"{dst}: WebM carries VP9 or AV1 video, not {codec} (use .mp4 or .mkv, or --codec av1/vp9)")
+    codecs, carries, instead = _ONLY.get(ext, (None, "", ""))
+    if codecs is not None and codec not in codecs:
+        raise UserError(f"{dst}: {carries}, not {codec} ({instead})")
 
 
 # 4:2:0 halves the chroma planes, and these encoders refuse a picture that does not halve evenly (FFmpeg's

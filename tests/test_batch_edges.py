@@ -123,9 +123,9 @@ def test_a_container_that_cannot_carry_the_codec_is_refused_before_any_work(tmp_
     assert len(p.stderr.strip().splitlines()) == 1 and "WebM" in p.stderr, p.stderr
     assert not (tmp_path / "out").exists()
     # a manifest row's output in a container jndenc does not write, likewise
-    (tmp_path / "list.csv").write_text("input,output\nin/a.mp4,a.ts\n")
+    (tmp_path / "list.csv").write_text("input,output\nin/a.mp4,a.flv\n")
     p = cli(str(tmp_path / "list.csv"), str(tmp_path / "out"), *FAST)
-    assert p.returncode == 2 and ".ts" in p.stderr, p.stderr
+    assert p.returncode == 2 and ".flv" in p.stderr, p.stderr
     assert not (tmp_path / "out").exists()
 
 

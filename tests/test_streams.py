@@ -27,6 +27,9 @@ from jndenc.output import carries_audio, stream_plan
     (".webm", ["aac", "opus"], ["srt"], ["a", "s"], {"c:a:0": "libopus", "c:a:1": "copy", "c:s:0": "webvtt"}, "aac"),
     (".avi", ["mp3float"], ["srt"], ["a"], {"c:a:0": "copy"}, "subrip"),
     (".mkv", [], [], [], {}, None),
+    # MPEG-TS: broadcast audio and DVB subtitles as they are, PCM to AAC, text subtitles left out
+    (".ts", ["ac3", "pcm_s16le"], ["dvb_subtitle", "srt"], ["a", "s:0"], {"c:a:0": "copy", "c:a:1": "aac",
+                                                                          "c:s:0": "copy"}, "subrip"),
 ])
 def test_stream_plan(ext, audio, subs, maps, kw, noted):
     got_maps, got_kw, notes = stream_plan(ext, audio, subs)
@@ -100,3 +103,29 @@ def test_subtitle_fonts_and_chapters_stay_with_a_matroska_output(tmp_path, effor
     assert got == [("one.ttf", "font/ttf")]
     assert chapters == ["One", "Two"]
     assert kinds == ["video", "subtitle", "attachment"]
+
+
+@pytest.mark.parametrize("effort", ["fast", "balanced"])
+def test_mpeg_ts_in_and_out(tmp_path, effort):
+    """A broadcast capture (MPEG-TS, starting an hour in) encoded back to MPEG-TS, audio beside it. The output's
+    check seeks to its last key frame, and in MPEG-TS a seek to a file's only key frame landed nowhere: every TS
+    output was refused as undecodable, so .ts was not offered."""
+    src = tmp_path / "cap.ts"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=2", "-f", "lavfi", "-i", "sine=duration=2",
+           "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "mp2", "-output_ts_offset", "3600", "-f", "mpegts",
+           str(src))
+    out = tmp_path / "o.ts"
+    r = subprocess.run([sys.executable, "-m", "jndenc", "encode", src, out, "--effort", effort, "--json", "-q"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert [k for k, _ in _streams(out)] == ["video", "audio"] and _streams(out)[1][1] == "mp2"
+    with av.open(str(out)) as c:
+        assert sum(1 for _ in c.decode(video=0)) == 50
+
+
+def test_mpeg_ts_carries_h264_and_hevc_only(tmp_path):
+    from jndenc.errors import UserError
+    from jndenc.output import check_container
+    check_container(tmp_path / "o.ts", "x265")
+    with pytest.raises(UserError, match="MPEG-TS carries H.264 or HEVC"):
+        check_container(tmp_path / "o.ts", "av1")

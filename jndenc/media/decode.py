@@ -222,12 +222,19 @@ def decode_tail(path: str | os.PathLike, key_pts: int | None) -> int:
     all of it: seek to the last keyframe, decode its GOP (frame-threaded, no
     pixel conversion), count the frames.
     """
+    n = _tail(path, key_pts, seek=True)
+    # a seek that lands nowhere decodes nothing without an error (MPEG-TS, asked for its first key frame): the
+    # tail is then decoded from the start, as a file with one GOP has to be anyway
+    return n if n or key_pts is None else _tail(path, key_pts, seek=False)
+
+
+def _tail(path: str | os.PathLike, key_pts: int | None, seek: bool) -> int:
     container = open_container(path)
     n = 0
     try:
         stream, _ = _pick_video_stream(container)
         stream.thread_type = "AUTO"
-        if key_pts is not None:
+        if key_pts is not None and seek:
             container.seek(key_pts, stream=stream, backward=True, any_frame=False)
         try:
             for frame in container.decode(stream):
