@@ -33,12 +33,14 @@ from .media.probe import VideoInfo
 from .progress import FrameCounter, bar
 from .reference import compare_or_note
 from .media.runner import run_ffmpeg
+from .media.segments import source_timestamps, variable_rate
 
 
 def build_command(src: Path, tmp: Path, plan: Plan, info: VideoInfo, stream_maps: list[str], stream_kw: dict,
-                  threads: int | None = None, enc: EncParams = ()) -> list[str]:
+                  threads: int | None = None, enc: EncParams = (), vfr: bool = False) -> list[str]:
     """The FFmpeg arguments (without the binary), built with ffmpeg-python; ``enc``: the user's own encoder
-    options (`jndenc.media.enc_params`)."""
+    options (`jndenc.media.enc_params`); ``vfr``: the source's frames are unevenly spaced
+    (`jndenc.media.segments.variable_rate`)."""
     kw = merged_kwargs(plan.ffmpeg_output_kwargs(threads), enc_params.for_encoder(enc))
     if enc_params.gop(enc):
         kw["force_key_frames"] = plan.force_key_frames(enc_params.gop(enc))
@@ -48,6 +50,10 @@ def build_command(src: Path, tmp: Path, plan: Plan, info: VideoInfo, stream_maps
     kw.update(stream_kw)
     # passthrough: keep every frame and its timestamp (VFR stays VFR, no dup/drop)
     kw.update({"fps_mode": "passthrough", "map_metadata": 0})
+    if vfr:
+        # FFmpeg gives the encoder a 1/frame-rate time base, which moved an unevenly spaced source's frames onto
+        # that grid (a screen recording's by up to 54 ms); the source's own time base keeps them where they were
+        kw["enc_time_base:v"] = "filter"
     if plan.stats.get("truncated"):
         # the plan covers the frames PyAV decoded from a damaged input; FFmpeg's decoder can get a frame or two
         # more out of the damaged tail, which the output's validation would refuse
@@ -112,8 +118,11 @@ def encode_one_pass(src: Path, dst: Path, info: VideoInfo, plan: Plan, o: Encode
     enc = enc_params.parse(o.codec.enc)
     notes += enc_params.notes(enc, segmented=False)
 
+    stamps = source_timestamps(src, info.video_stream, plan.frames, decode=False)
+    vfr = stamps is not None and variable_rate(stamps.pts)
+
     def one_pass(out: Path, p: Plan, label: str) -> None:
-        args = build_command(src, out, p, info, maps, stream_kw, threads, enc)
+        args = build_command(src, out, p, info, maps, stream_kw, threads, enc, vfr)
         with bar(p.frames, f"encoding ({p.codec}){label}", quiet) as pb:
             run_ffmpeg(args, what=f"encoding {src}", on_frame=FrameCounter(pb))
         if validate:

@@ -746,4 +746,7 @@ def test_a_source_with_frames_closer_than_its_frame_rate_joins_with_its_own_time
     assert S.variable_rate(S.source_timestamps(src, 0, 150).pts)
     r = encode(src, tmp_path / "o.mp4")
     assert r.frames == 150 and frame_times(tmp_path / "o.mp4") == frame_times(src)
+    # the one-pass path likewise: FFmpeg's 1/frame-rate encoder time base moved these frames onto its grid
+    one = encode(src, tmp_path / "fast.mp4", effort="fast")
+    assert one.loop is None and frame_times(tmp_path / "fast.mp4") == frame_times(src)
     assert not S.variable_rate([0, 33, 67, 100, 133, 167, 200])  # 30 fps on a millisecond grid is even

@@ -278,16 +278,19 @@ class Stamps(NamedTuple):
     end: int | None  # where the last frame stops showing (its pts plus its duration); None: not stored
 
 
-def source_timestamps(src: str | os.PathLike, stream_index: int, frames: int) -> Stamps | None:
+def source_timestamps(src: str | os.PathLike, stream_index: int, frames: int, decode: bool = True) -> Stamps | None:
     """The source's `Stamps`, from its packets (demux only), or where packets and frames differ in number (a
-    capture cut mid-GOP: packets before its first key frame decode to nothing) from its decoded frames. None when
-    the timestamps cannot stand for the frames (missing, repeated, or not one per frame)."""
+    capture cut mid-GOP: packets before its first key frame decode to nothing) from its decoded frames (not with
+    ``decode`` False). None when the timestamps cannot stand for the frames (missing, repeated, or not one per
+    frame)."""
     with open_container(src) as c:
         st = c.streams.video[stream_index]
         pkts = [(p.pts, p.duration) for p in c.demux(st) if p.size]
         tb = st.time_base
         start = (c.start_time or 0) / 1_000_000
     if tb is None:
+        return None
+    if (len(pkts) != frames or any(p is None for p, _ in pkts)) and not decode:
         return None
     if len(pkts) != frames or any(p is None for p, _ in pkts):
         # a decode pass, only here: stamping such frames at a constant rate from 0 would move the video against
