@@ -33,7 +33,6 @@ from .media.probe import VideoInfo
 from .progress import FrameCounter, bar
 from .reference import compare_or_note
 from .media.runner import run_ffmpeg
-from .media.segments import source_timestamps, variable_rate
 
 
 def build_command(src: Path, tmp: Path, plan: Plan, info: VideoInfo, stream_maps: list[str], stream_kw: dict,
@@ -118,11 +117,8 @@ def encode_one_pass(src: Path, dst: Path, info: VideoInfo, plan: Plan, o: Encode
     enc = enc_params.parse(o.codec.enc)
     notes += enc_params.notes(enc, segmented=False)
 
-    stamps = source_timestamps(src, info.video_stream, plan.frames, decode=False)
-    vfr = stamps is not None and variable_rate(stamps.pts)
-
     def one_pass(out: Path, p: Plan, label: str) -> None:
-        args = build_command(src, out, p, info, maps, stream_kw, threads, enc, vfr)
+        args = build_command(src, out, p, info, maps, stream_kw, threads, enc, info.vfr)
         with bar(p.frames, f"encoding ({p.codec}){label}", quiet) as pb:
             run_ffmpeg(args, what=f"encoding {src}", on_frame=FrameCounter(pb))
         if validate:

@@ -8,6 +8,7 @@ from pathlib import Path
 import av
 
 from ..errors import InputError
+from .timing import variable_rate
 
 _IMAGE_CODECS = {"png", "mjpeg", "bmp", "tiff", "webp", "gif", "jpegls", "jpeg2000"}
 
@@ -187,13 +188,9 @@ def probe(path: str | os.PathLike, count_frames: bool = True) -> VideoInfo:
         if not frames:
             frames = stream.frames or int(round(duration * fps))
             exact = False
-        vfr = False
-        if len(pts) > 3 and stream.time_base:
-            deltas = sorted(b - a for a, b in zip(sorted(pts), sorted(pts)[1:]))
-            if deltas and deltas[0] > 0:
-                vfr = deltas[-1] > 1.5 * deltas[len(deltas) // 2] or deltas[0] < 0.67 * deltas[len(deltas) // 2]
-            if duration <= 0 and stream.time_base:
-                duration = float((max(pts) - min(pts)) * stream.time_base) + 1.0 / fps
+        vfr = len(pts) > 3 and variable_rate(sorted(pts))
+        if len(pts) > 3 and stream.time_base and duration <= 0:
+            duration = float((max(pts) - min(pts)) * stream.time_base) + 1.0 / fps
         if duration <= 0:
             duration = frames / fps if fps else 0.0
         pix = ctx.format.name if ctx.format is not None else (ctx.pix_fmt or "unknown")

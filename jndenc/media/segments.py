@@ -35,6 +35,7 @@ from .enc_params import Params, gop, merged
 from .ffargs import container_options, pix_fmt, quality_args, quality_graph
 from ..errors import JndencError, UserError
 from .probe import open_container
+from .timing import variable_rate  # noqa: F401 - the loop's rule, named here with the timestamps it reads
 from .runner import run_ffmpeg
 
 # The FFmpeg encoders each codec runs through, the default first (`--encoder` picks another)
@@ -278,19 +279,16 @@ class Stamps(NamedTuple):
     end: int | None  # where the last frame stops showing (its pts plus its duration); None: not stored
 
 
-def source_timestamps(src: str | os.PathLike, stream_index: int, frames: int, decode: bool = True) -> Stamps | None:
+def source_timestamps(src: str | os.PathLike, stream_index: int, frames: int) -> Stamps | None:
     """The source's `Stamps`, from its packets (demux only), or where packets and frames differ in number (a
-    capture cut mid-GOP: packets before its first key frame decode to nothing) from its decoded frames (not with
-    ``decode`` False). None when the timestamps cannot stand for the frames (missing, repeated, or not one per
-    frame)."""
+    capture cut mid-GOP: packets before its first key frame decode to nothing) from its decoded frames. None when
+    the timestamps cannot stand for the frames (missing, repeated, or not one per frame)."""
     with open_container(src) as c:
         st = c.streams.video[stream_index]
         pkts = [(p.pts, p.duration) for p in c.demux(st) if p.size]
         tb = st.time_base
         start = (c.start_time or 0) / 1_000_000
     if tb is None:
-        return None
-    if (len(pkts) != frames or any(p is None for p, _ in pkts)) and not decode:
         return None
     if len(pkts) != frames or any(p is None for p, _ in pkts):
         # a decode pass, only here: stamping such frames at a constant rate from 0 would move the video against
@@ -306,17 +304,6 @@ def source_timestamps(src: str | os.PathLike, stream_index: int, frames: int, de
         return None
     last, last_duration = max(pkts)
     return Stamps(pts, Fraction(tb), start, last + last_duration if last_duration else None)
-
-
-def variable_rate(pts: Sequence[int]) -> bool:
-    """Whether frames at these timestamps (display order) are unevenly spaced: an interval off the median by more
-    than two ticks and a twentieth of it. A constant rate on a coarse grid (30 fps in milliseconds: 33 and 34)
-    is not."""
-    gaps = np.diff(np.asarray(pts, dtype=np.int64))
-    if gaps.size < 2:
-        return False
-    med = float(np.median(gaps))
-    return bool(np.any(np.abs(gaps - med) > max(2.0, 0.05 * med)))
 
 
 def join(segments: Sequence[Path], starts: Sequence[int], timestamps: Sequence[int], time_base: Fraction,
