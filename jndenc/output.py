@@ -118,20 +118,27 @@ def stream_options(src: Path, dst: Path, info: VideoInfo) -> tuple[list[str], di
     container = open_container(src)
     try:
         audio = [s.codec_context.name for s in container.streams.audio]
+        channels = [s.codec_context.channels or 2 for s in container.streams.audio]
         subs = [s.codec_context.name for s in container.streams.subtitles]
         attachments = len(container.streams.attachments)
     finally:
         container.close()
-    return stream_plan(dst.suffix.lower(), audio, subs, attachments)
+    return stream_plan(dst.suffix.lower(), audio, subs, attachments, channels)
 
 
-def stream_plan(ext: str, audio: list[str], subs: list[str],
-                attachments: int = 0) -> tuple[list[str], dict, list[str]]:
+# The bit rate of re-encoded audio per channel: FFmpeg's encoders default to one rate whatever the channels (AAC
+# 128 kb/s), which is a stereo rate and starves 5.1; MP3 holds two channels at most
+_AUDIO_RATE = {"aac": 64, "libopus": 48, "libmp3lame": 64}
+
+
+def stream_plan(ext: str, audio: list[str], subs: list[str], attachments: int = 0,
+                channels: list[int] | None = None) -> tuple[list[str], dict, list[str]]:
     """Maps (``a``, ``s`` or ``s:N``, ``t``), per-stream codec options (``c:a:N``, ``c:s:N``: copy or a conversion)
     and notes for an output of extension ``ext`` given the source's audio and subtitle codecs (FFmpeg decoder
-    names, as PyAV gives them) and its number of attachments. Each stream is copied where the container carries
-    it, converted where it cannot (audio to the container's usual codec, text subtitles to its text format), and a
-    picture subtitle or attachment it cannot hold is left out with a note, never a failed encode. Pure."""
+    names, as PyAV gives them), its audio streams' channel counts (None: stereo) and its number of attachments.
+    Each stream is copied where the container carries it, converted where it cannot (audio to the container's
+    usual codec at a rate per channel, text subtitles to its text format), and a picture subtitle or attachment
+    it cannot hold is left out with a note, never a failed encode. Pure."""
     maps: list[str] = []
     kw: dict = {}
     notes: list[str] = []
@@ -146,6 +153,9 @@ def stream_plan(ext: str, audio: list[str], subs: list[str],
             kw[f"c:a:{i}"] = "copy" if keep else _AUDIO_TO[ext]
             if not keep:
                 converted.append(a)
+                n = channels[i] if channels and i < len(channels) else 2
+                n = min(n, 2) if _AUDIO_TO[ext] == "libmp3lame" else n
+                kw[f"b:a:{i}"] = f"{_AUDIO_RATE[_AUDIO_TO[ext]] * max(1, n)}k"
         if converted:
             notes.append(f"audio ({', '.join(converted)}) re-encoded to {_AUDIO_NAME[_AUDIO_TO[ext]]}: "
                          f"{ext} cannot carry it as is")

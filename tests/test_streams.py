@@ -15,7 +15,7 @@ from jndenc.output import carries_audio, stream_plan
 
 @pytest.mark.parametrize("ext, audio, subs, maps, kw, noted", [
     # MP4 carries MP3 (PyAV names its decoder mp3float) and AAC as they are, PCM only re-encoded
-    (".mp4", ["mp3float", "pcm_s16le"], [], ["a"], {"c:a:0": "copy", "c:a:1": "aac"}, "pcm_s16le"),
+    (".mp4", ["mp3float", "pcm_s16le"], [], ["a"], {"c:a:0": "copy", "c:a:1": "aac", "b:a:1": "128k"}, "pcm_s16le"),
     # QuickTime keeps a camera's uncompressed audio as it is
     (".mov", ["pcm_s24le", "pcm_s16le"], [], ["a"], {"c:a:0": "copy", "c:a:1": "copy"}, None),
     # text subtitles become MP4's own; Matroska takes SubRip and ASS as they are but not MP4's text format
@@ -24,18 +24,26 @@ from jndenc.output import carries_audio, stream_plan
      {"c:a:0": "copy", "c:s:0": "srt", "c:s:1": "copy", "c:s:2": "copy"}, None),
     # a picture subtitle MP4 cannot hold is left out, the text one beside it kept (mapped one by one)
     (".mov", [], ["dvd_subtitle", "srt"], ["s:1"], {"c:s:0": "mov_text"}, "dvd_subtitle"),
-    (".webm", ["aac", "opus"], ["srt"], ["a", "s"], {"c:a:0": "libopus", "c:a:1": "copy", "c:s:0": "webvtt"}, "aac"),
+    (".webm", ["aac", "opus"], ["srt"], ["a", "s"], {"c:a:0": "libopus", "b:a:0": "96k", "c:a:1": "copy", "c:s:0": "webvtt"}, "aac"),
     (".avi", ["mp3float"], ["srt"], ["a"], {"c:a:0": "copy"}, "subrip"),
     (".mkv", [], [], [], {}, None),
     # MPEG-TS: broadcast audio and DVB subtitles as they are, PCM to AAC, text subtitles left out
     (".ts", ["ac3", "pcm_s16le"], ["dvb_subtitle", "srt"], ["a", "s:0"], {"c:a:0": "copy", "c:a:1": "aac",
-                                                                          "c:s:0": "copy"}, "subrip"),
+                                                                          "b:a:1": "128k", "c:s:0": "copy"}, "subrip"),
 ])
 def test_stream_plan(ext, audio, subs, maps, kw, noted):
     got_maps, got_kw, notes = stream_plan(ext, audio, subs)
     assert got_maps == maps and got_kw == kw
     assert (noted is None and not notes) or (noted is not None and any(noted in n for n in notes)), notes
     assert carries_audio(got_maps) == bool(audio)
+
+
+def test_re_encoded_audio_gets_a_rate_for_its_channels():
+    # FFmpeg's AAC encoder takes 128 kb/s whatever the channels: a stereo rate, which starves a 5.1 mix
+    _, kw, _ = stream_plan(".mp4", ["pcm_s24le", "pcm_s16le"], [], channels=[6, 1])
+    assert kw["b:a:0"] == "384k" and kw["b:a:1"] == "64k"
+    assert stream_plan(".avi", ["flac"], [], channels=[6])[1]["b:a:0"] == "128k"  # MP3: two channels at most
+    assert "b:a:0" not in stream_plan(".mkv", ["pcm_s24le"], [], channels=[6])[1]  # copied as it is
 
 
 def _streams(path):
