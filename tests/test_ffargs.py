@@ -152,3 +152,14 @@ def test_trial_window_is_the_middle_or_evenly_spread_pieces():
     assert ffargs.trial_window(300, 4.0, 25.0) == (100, 200)  # the middle 100 frames
     assert ffargs.trial_window(301, 4.0, 25.0) == (100, 200)
     assert ffargs.trial_window(300, 3.0, 25.0, pieces=3) == ((69, 94), (138, 163), (206, 231))  # starts 275 * i / 4, rounded
+
+
+def test_parallel_attempts_are_capped_by_memory():
+    # measured peaks: 2160p 10-bit SVT-AV1 about 6 GB an attempt, 1080p 8-bit x264 under 1 GB
+    uhd = ffargs.attempt_memory("libsvtav1", 3840, 2160, 10)
+    assert 5.5 * 2**30 < uhd < 7 * 2**30
+    assert ffargs.attempt_memory("libx264", 1920, 1080, 8) < 2**30 < ffargs.attempt_memory("libx264", 1920, 1080, 10)
+    assert ffargs.memory_jobs(uhd, 32 * 2**30) == 4  # a 16-core machine with 32 GB runs 4 such attempts at a time
+    assert ffargs.memory_jobs(uhd, 2**30) == 1 and ffargs.memory_jobs(uhd, None) is None
+    free = ffargs.available_memory()
+    assert free is None or free > 0
