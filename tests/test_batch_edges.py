@@ -254,3 +254,19 @@ def test_file_names_that_are_not_utf8_go_through_the_journal(tmp_path):
     assert sorted(os.listdir(os.fsencode(tmp_path / "out"))) == [b".jndenc", b"caf\xe9.mp4", b"plain.mp4"]
     with Journal(tmp_path / "out", readonly=True) as j:
         assert {row["key"] for row in j.rows()} == {os.path.basename(odd), "plain.mp4"}
+
+
+def test_a_file_starts_only_where_its_memory_fits_beside_the_running_ones(tmp_path):
+    from jndenc.batch.memory import WORKER_BYTES, fits, item_memory
+    from jndenc.media.ffargs import attempt_memory
+
+    small = tiny(tmp_path / "small.mp4")
+    deep = tmp_path / "deep.mkv"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25:duration=1", "-pix_fmt", "yuv420p10le", "-c:v", "ffv1",
+           str(deep))
+    assert item_memory(small, {}) == WORKER_BYTES + attempt_memory("libx264", 64, 48, 8)
+    # a 10-bit source on SVT-AV1 (a manifest row's codec) counts at its depth, on its encoder
+    assert item_memory(deep, {"codec": "av1"}) == WORKER_BYTES + attempt_memory("libsvtav1", 640, 360, 10)
+    assert item_memory(tmp_path / "missing.mp4", {}) == WORKER_BYTES  # the encode says what is wrong with it
+    assert fits(10, 0, 5)  # the first file starts however large
+    assert fits(4, 5, 10) and not fits(6, 5, 10) and fits(6, 5, None)

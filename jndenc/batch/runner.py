@@ -33,11 +33,12 @@ from typing import Iterable, Iterator
 from ..fileio import write_text_atomic
 from .items import Item, as_items, collect_items  # noqa: F401 - collect_items: public API, re-exported
 from .learning import Learning, report as learning_report
+from .memory import fits, item_memory
 from .summary import compared, corrected, passes_of, result_of, start_of, verify_of, worst_shot
 from .workers import dask_executor, encode_item, failure_reason, needs_model, process_executor
 from ..effort import measures
 from ..errors import UserError
-from ..media.ffargs import threads_per_job
+from ..media.ffargs import available_memory, threads_per_job
 from ..output import check_container
 from .journal import STATE_DIR, Fingerprint, Journal
 
@@ -98,6 +99,12 @@ def options_fingerprint(options: dict) -> str:
     return json.dumps(clean, sort_keys=True, default=str)
 
 
+def _budget() -> int | None:
+    """The bytes a local batch's files may hold together: most of the memory free when it starts."""
+    free = available_memory()
+    return None if free is None else int(free * 0.8)
+
+
 class BatchRun:
     """Iterator over `ItemResult`s; ``summary`` is set when it is exhausted."""
 
@@ -116,6 +123,7 @@ class BatchRun:
         elif not dask:
             jobs, threads = default_parallelism(jobs, threads)
         self.jobs, self.threads = jobs, threads
+        self.memory_waits = 0  # times a free slot stayed empty because the next file's memory did not fit
         self.retry_failed, self.dry_run, self.quiet, self.report = retry_failed, dry_run, quiet, report
         self.learn, self.overwrite = learn, overwrite
         self.lag: int | None = None  # files side by side, set when the executor starts (`jndenc.batch.learning`)
@@ -291,6 +299,9 @@ class BatchRun:
         pos = {item.key: i for i, item in enumerate(self.items)}
         learning = self._learning(journal, todo, slots) if self.learn else None
         inflight: dict[cf.Future, Item] = {}
+        # a local pool starts a file only where the memory its attempts hold fits beside the files running
+        budget = None if (self.dask or self.dask_local) else _budget()
+        held: dict[cf.Future, int] = {}
         crashes: dict[str, int] = {}
         done_bytes = 0
         stopped = True  # until every item is back: an interrupt, an error or a caller that stops iterating
@@ -302,6 +313,10 @@ class BatchRun:
                     # batch also waits for the files the next one learns from
                     while queue and len(inflight) < slots:
                         if learning is not None and inflight and not learning.ready(pos[queue[0].key]):
+                            break
+                        need = 0 if budget is None else item_memory(queue[0].input, self.item_options(queue[0]))
+                        if not fits(need, sum(held.values()), budget):
+                            self.memory_waits += 1
                             break
                         item = queue.pop(0)
                         try:
@@ -322,6 +337,7 @@ class BatchRun:
                         fut = executor.submit(encode_item, str(item.input), str(item.output), opts, self.threads,
                                               str(self._plan_path(item)), None if rep is None else str(rep))
                         inflight[fut] = item
+                        held[fut] = need
                     if not inflight:
                         continue
                     pb.set_postfix_str(f"{done_bytes / 1e6:.1f} MB in; now: "
@@ -330,6 +346,7 @@ class BatchRun:
                     broken = False
                     for fut in finished:
                         item = inflight.pop(fut)
+                        held.pop(fut, None)
                         try:
                             out = fut.result()
                         except cf.process.BrokenProcessPool:
@@ -395,6 +412,7 @@ class BatchRun:
             "realtime_factor": round(media_s / wall, 3) if counts["encoded"] else None,
             "files_per_min": round(counts["encoded"] / wall * 60, 2) if counts["encoded"] else None,
             "executor": self.executor_name, "jobs": self.jobs, "threads": self.threads,
+            "memory_waits": self.memory_waits,
             "failures": {r["key"]: r["reason"] for r in rows if r["status"] == "failed"},
             **worst_shot(done),
             **corrected(done),
