@@ -112,7 +112,7 @@ def run(src: Path, out: Path, plan: Plan, info: VideoInfo, *, target: float, opt
     options = options.for_encoder(codec.name)
     close = None
     executor, jobs = None, max(1, min(len(plan.shots), options.jobs or available_cores()))
-    if options.jobs is None:
+    if options.jobs is None and dask is None:
         # one attempt per core ran a 2160p 10-bit SVT-AV1 source at 6 GB an attempt: a 16-core machine needed 96 GB
         per, free = attempt_memory(codec.name, info.width, info.height, info.bit_depth), available_memory()
         fit = memory_jobs(per, free)
