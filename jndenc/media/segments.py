@@ -108,19 +108,28 @@ def codec_args(codec: SegmentCodec, crf: float) -> list[str]:
     return merged(args, codec.params) if codec.params else args
 
 
+# On 8-bit sources this SVT-AV1 (4.2) with quantisation matrices decodes to a broken picture at its finest CRFs (a
+# mean luma error of 3 to 34 levels where 0.1 to 0.6 is normal: a soak's two AV1 shots ended at VMAF 89.9 and
+# 91.7, each finer attempt reading worse). Measured on the first 4 to 12 frames of 18 training and validation
+# clips at CRF 1 to 14: broken at CRF 8 and below on some clips (where depends on the frames), never at 9 or
+# above; never on 10-bit sources. Below this CRF an 8-bit source is coded without them
+SVT_QM_MIN_CRF = 10
+
+
 def encoder_args(codec: SegmentCodec, crf: float) -> list[str]:
     """Encoder options of one segment at ``crf`` (on the encoder's own scale), ``codec.preset`` an x264 name.
 
     Film grain synthesis stays off in every AV1 encoder (their default; set anyway): VMAF scores synthesised
     grain as error. SVT-AV1 codes with quantisation matrices (``enable-qm``, off by default): in the loop they
     saved 3.8% of its bytes on 14 training and validation clips at the same attempts and band
-    (benchmarks/results/codec_qm.json)."""
+    (benchmarks/results/codec_qm.json); not on 8-bit sources below `SVT_QM_MIN_CRF`, where they broke the picture."""
     name = codec.name
     q = f"{round(crf):d}"  # every encoder but x264 and x265 takes whole steps
     g = ["-g", str(KEYINT)]  # x264 and x265 have it by default
     if name == "libsvtav1":
+        qm = int(codec.bit_depth > 8 or round(crf) >= SVT_QM_MIN_CRF)
         return ["-c:v", name, "-preset", str(SPEEDS[name][codec.preset]), "-crf", q, *g,
-                "-svtav1-params", f"lp={codec.threads}:film-grain=0:enable-qm=1"]
+                "-svtav1-params", f"lp={codec.threads}:film-grain=0:enable-qm={qm}"]
     if name == "libaom-av1":
         return ["-c:v", name, "-crf", q, "-b:v", "0", "-cpu-used", str(SPEEDS[name][codec.preset]), *g,
                 "-denoise-noise-level", "0", "-threads", str(codec.threads)]
