@@ -233,3 +233,19 @@ def test_train_and_test_print_only_their_own_lines(tiny, tmp_path):
     assert r2.returncode == 0, r2.stderr
     for err in (r.stderr, r2.stderr):
         assert not any(x in err for x in ("absl::InitializeLog", "oneDNN", "cuInit", "cuda drivers")), err
+
+
+def test_resume_restores_the_optimizers_state(tiny, tmp_path):
+    """--resume loaded the weights and skipped the checkpoint's optimizer variables (Keras warned), so Adam's
+    moments and step count started again from zero."""
+    import warnings
+
+    from jndenc.training import train as T
+
+    ck = tmp_path / "m.keras"
+    kw = dict(input_shape=HW, batch_size=4, seed=0, verbose=0, echo=lambda m: None)
+    T.fit("compact", tiny, ck, epochs=2, **kw)
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        T.fit("compact", tiny, ck, epochs=3, resume=True, **kw)
+    assert not [w for w in seen if "optimizer" in str(w.message)], [str(w.message) for w in seen]

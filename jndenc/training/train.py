@@ -342,7 +342,13 @@ def _compile(model, info, learning_rate: float) -> None:
 
 def _resumed(model, model_name: str, checkpoint_path: Path, csv_path: Path | None,
              echo: Callable[[str], None]) -> tuple[int, float]:
-    """``--resume``: the checkpoint's weights loaded into ``model``; the epoch to go on from and the best val_loss."""
+    """``--resume``: the checkpoint's weights loaded into ``model`` (and its optimizer's state: Adam's moments and
+    step count go on from where the checkpoint's run left them); the epoch to go on from and the best val_loss."""
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is not None and not optimizer.built:
+        # Keras loads a saved optimizer's variables only into one built alike; unbuilt, it skipped them with a
+        # warning and Adam started again from zero
+        optimizer.build(model.trainable_variables)
     meta = load_weights_into(model, checkpoint_path, model_name) or {}
     initial_epoch, best = _csv_state(csv_path)
     if not initial_epoch and "epoch" in meta:
