@@ -126,7 +126,7 @@ def test_fit_compact_learns_checkpoints_logs_and_evaluates(tmp_path):
         rows = list(csv.DictReader(f, delimiter=";"))
     assert [int(r["epoch"]) for r in rows] == [0, 1, 2, 3]
     assert {"loss", "val_loss", "JND1_output_loss"} <= set(rows[0])
-    run = json.loads((ck.parent / "run.json").read_text())
+    run = json.loads(Path(f"{ck}.run.json").read_text())
     assert run["data_digest"] == res["data_digest"] and "tensorflow" in run["versions"]
     assert run["arguments"]["seed"] == 3 and "loss" in run["final_metrics"]
 
@@ -172,7 +172,7 @@ def test_cli_train_and_test_both_spellings(tmp_path):
                              str(tmp_path / "a.h5"), "--csv-log-path", str(tmp_path / "a.csv"), "--epochs", "1",
                              "--batch-size", "4", "--learning-rate", "1e-3", "--input-size", "36x64", "--seed", "1"])
     assert r.exit_code == 0, r.output
-    assert (tmp_path / "a.h5").is_file() and (tmp_path / "run.json").is_file()
+    assert (tmp_path / "a.h5").is_file() and (tmp_path / "a.h5.run.json").is_file()
     r = runner.invoke(main, ["train", "--model", "MT_3LJND_VA", "--data_dir", str(root), "--checkpoint_path",
                              str(tmp_path / "b.keras"), "--csv_log_path", str(tmp_path / "b.csv"), "--epochs", "1",
                              "--batch_size", "4", "--learning_rate", "1e-4", "--input_size", "32x64"])

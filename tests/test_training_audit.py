@@ -65,7 +65,7 @@ def test_resume_keeps_the_single_heads_jnd_column(tiny, jnd3_head, tmp_path):
     assert r.exit_code == 0, r.output
     assert "resuming MT_1LJND_VA" in r.output
     assert json.loads(Path(f"{ck}.json").read_text())["jnd_column"] == 2
-    run = json.loads((ck.parent / "run.json").read_text())
+    run = json.loads(Path(f"{ck}.run.json").read_text())
     assert run["arguments"]["jnd_column"] == 2
 
 

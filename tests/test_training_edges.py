@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import signal
 import subprocess
@@ -193,7 +194,7 @@ def test_ctrl_c_during_training_leaves_a_whole_checkpoint_that_resumes(tiny, tmp
                                   str(ck), "--csv-log-path", str(log), "--input-size", "36x64", "--batch-size", "4",
                                   "--learning-rate", "1e-3", "--resume", "--epochs", str(logged + 1)])
     assert r.exit_code == 0, r.output
-    assert "resuming compact" in r.output and (ck.parent / "run.json").is_file()
+    assert "resuming compact" in r.output and Path(f"{ck}.run.json").is_file()
 
 
 def test_resume_takes_the_checkpoints_input_size_and_says_when_nothing_improved(tiny, tmp_path):
@@ -249,3 +250,13 @@ def test_resume_restores_the_optimizers_state(tiny, tmp_path):
         warnings.simplefilter("always")
         T.fit("compact", tiny, ck, epochs=3, resume=True, **kw)
     assert not [w for w in seen if "optimizer" in str(w.message)], [str(w.message) for w in seen]
+
+
+def test_two_checkpoints_in_one_folder_keep_their_own_run_records(tiny, tmp_path):
+    from jndenc.training import train as T
+
+    for name, seed in (("a.keras", 0), ("b.keras", 1)):
+        T.fit("compact", tiny, tmp_path / name, input_shape=HW, linear_only=True, seed=seed, verbose=0,
+              echo=lambda m: None)
+    runs = {n: json.loads((tmp_path / f"{n}.run.json").read_text()) for n in ("a.keras", "b.keras")}
+    assert runs["a.keras"]["arguments"]["seed"] == 0 and runs["b.keras"]["arguments"]["seed"] == 1

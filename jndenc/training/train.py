@@ -204,7 +204,7 @@ def fit(model_name: str, data_dir: str | Path, checkpoint_path: str | Path, csv_
     held-out error worse (see weights/MODEL_CARD.md).
 
     The best-`val_loss` weights go to `checkpoint_path` (`.h5` legacy by-name,
-    `.keras`, or `.weights.h5`) with a sidecar `<checkpoint>.json`; `run.json`
+    `.keras`, or `.weights.h5`) with a sidecar `<checkpoint>.json`; `<checkpoint>.run.json`
     beside it records the command, versions, data digest and final metrics.
     """
     import keras
@@ -381,10 +381,11 @@ def _callbacks(ckpt: BestCheckpoint, csv_path: Path | None, resume: bool, early_
 
 
 def _write_run(checkpoint_path: Path, arguments: dict, result: dict) -> Path:
-    """``run.json`` beside the checkpoint: the command, its arguments, versions and the result but its history."""
+    """``<checkpoint>.run.json`` beside the checkpoint: the command, its arguments, versions and the result but its
+    history (named for the checkpoint: two runs in one folder each keep their own)."""
     run = {"command": list(sys.argv), "arguments": arguments, "versions": _versions(),
            **{k: v for k, v in result.items() if k != "history"}}
-    run_path = checkpoint_path.parent / "run.json"
+    run_path = checkpoint_path.with_name(checkpoint_path.name + ".run.json")
     with _atomic_write(run_path) as f:
         f.write(json.dumps(run, indent=2, default=str) + "\n")
     return run_path
