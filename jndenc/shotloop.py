@@ -184,13 +184,20 @@ def labels(model: Sequence[float], plan: Plan, result: LoopResult) -> list[learn
 
 
 
-def outcome_notes(result: LoopResult) -> list[str]:
-    """One line per kind of shot the loop could not bring into the band."""
+def outcome_notes(result: LoopResult, min_crf: float | None = None) -> list[str]:
+    """One line per kind of shot the loop could not bring into the band; a shot below it at ``min_crf`` (the
+    finest CRF the options allow) says so, since only a lower --min-crf would reach the target there."""
     notes = []
+    floored = [i for i, s in enumerate(result.shots) if s.outcome == "below" and not s.joined
+               and min_crf is not None and s.crf <= min_crf + 1e-9]
+    if floored:
+        notes.append(f"shot(s) {', '.join(map(str, floored))} below the band at --min-crf, the finest CRF allowed "
+                     "(a lower --min-crf reaches further)")
     for kind, why in (("below", "below the band after its attempts (kept: the best quality measured)"),
                       ("above", "above the band after its attempts (kept: the fewest bytes above it)"),
                       ("clamped", "above the band at the maximum CRF (accepted as it is)")):
-        idx = [str(i) for i, s in enumerate(result.shots) if s.outcome == kind and not s.joined]
+        idx = [str(i) for i, s in enumerate(result.shots) if s.outcome == kind and not s.joined
+               and i not in floored]
         if idx:
             notes.append(f"shot(s) {', '.join(idx)} {why}")
     joined = [str(i) for i, s in enumerate(result.shots) if s.joined]

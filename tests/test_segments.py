@@ -364,6 +364,21 @@ def test_a_joined_piece_is_said_as_such_not_as_above_the_band():
     assert shots[0].to_dict()["joined"] is True and "joined" not in shots[1].to_dict()
 
 
+def test_a_shot_below_the_band_at_the_finest_crf_allowed_says_so():
+    # the x265 soak's grass-and-fog shot needed finer than --min-crf 12: "after its attempts" hid the clamp
+    from jndenc.loop_options import LoopOptions
+    from jndenc.shotjob import ShotLoop
+    from jndenc.shotloop import LoopResult, outcome_notes
+
+    band = loop.Band.around(94.0)
+    floor = [loop.Attempt(20.5, 86.6, 500), loop.Attempt(12.0, 93.3, 2000)]
+    short = [loop.Attempt(30.0, 88.0, 300), loop.Attempt(24.0, 92.0, 600), loop.Attempt(22.0, 93.1, 700)]
+    shots = [ShotLoop(0, 25, floor, 1, "below", 92.7), ShotLoop(25, 50, short, 2, "below", 92.5)]
+    notes = outcome_notes(LoopResult(shots, band, LoopOptions(), 50), min_crf=12.0)
+    assert notes[0].startswith("shot(s) 0 below the band at --min-crf")
+    assert notes[1].startswith("shot(s) 1 below the band after its attempts")
+
+
 def test_frames_too_small_for_vmaf_fall_back_to_fast_with_a_note(tmp_path):
     tiny = tmp_path / "tiny.mp4"
     ffmpeg("-f", "lavfi", "-i", "testsrc2=size=16x16:rate=25:duration=1", "-c:v", "libx264", str(tiny))
