@@ -65,7 +65,8 @@ def encode_measured(src: Path, dst: Path, info: VideoInfo, eff: Effort, o: Encod
         cost["compare"] = ph.done()
     size = dst.stat().st_size
     duration = plan.frames / plan.fps if plan.fps else info.duration
-    notes = info.notes + notes + result.notes + list(plan.stats.get("notes", [])) + shotloop.outcome_notes(result, starts.min_crf(plan))
+    notes = (info.notes + notes + result.notes + list(plan.stats.get("notes", []))
+             + shotloop.outcome_notes(result, starts.min_crf(plan)))
     notes += truncation_notes(plan)
     if not verify and result.options.subsample > 1:
         notes.append(f"per-shot VMAF is the loop's measurement ({result.options.measurement()}); --verify measures "

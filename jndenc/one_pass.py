@@ -41,8 +41,9 @@ def build_command(src: Path, tmp: Path, plan: Plan, info: VideoInfo, stream_maps
     options (`jndenc.media.enc_params`); ``vfr``: the source's frames are unevenly spaced
     (`jndenc.media.segments.variable_rate`)."""
     kw = merged_kwargs(plan.ffmpeg_output_kwargs(threads), enc_params.for_encoder(enc))
-    if enc_params.gop(enc):
-        kw["force_key_frames"] = plan.force_key_frames(enc_params.gop(enc))
+    gop = enc_params.gop(enc)
+    if gop:
+        kw["force_key_frames"] = plan.force_key_frames(gop)
     # 4:2:0 at the source's depth, as the loop's segments and every probe and trial encode measured it (x264 would
     # keep a 4:2:2 master's subsampling: High 4:2:2, which hardware decoders do not play)
     kw["pix_fmt"] = pix_fmt(info.bit_depth)

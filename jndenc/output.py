@@ -27,7 +27,8 @@ _AUDIO_TO = {".webm": "libopus", ".avi": "libmp3lame", ".ts": "aac", **{e: "aac"
 _AUDIO_NAME = {"libopus": "Opus", "libmp3lame": "MP3", "aac": "AAC"}
 _TEXT_SUBS = {"subrip", "ass", "webvtt", "text", "mov_text"}
 _SUBS_TO = {".webm": "webvtt", ".mkv": "srt", ".avi": None, ".ts": None, **{e: "mov_text" for e in MP4_FAMILY}}
-_SUBS_COPY = {".webm": {"webvtt"}, ".avi": set(), ".ts": {"dvb_subtitle", "dvb_teletext"}, **{e: {"mov_text"} for e in MP4_FAMILY}}
+_SUBS_COPY = {".webm": {"webvtt"}, ".avi": set(), ".ts": {"dvb_subtitle", "dvb_teletext"},
+              **{e: {"mov_text"} for e in MP4_FAMILY}}
 # PyAV names a stream by its decoder; these decoders' codecs go by another name
 _CODEC_OF_DECODER = {"mp3float": "mp3", "aac_fixed": "aac", "ac3_fixed": "ac3", "srt": "subrip", "ssa": "ass"}
 

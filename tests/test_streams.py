@@ -24,7 +24,8 @@ from jndenc.output import carries_audio, stream_plan
      {"c:a:0": "copy", "c:s:0": "srt", "c:s:1": "copy", "c:s:2": "copy"}, None),
     # a picture subtitle MP4 cannot hold is left out, the text one beside it kept (mapped one by one)
     (".mov", [], ["dvd_subtitle", "srt"], ["s:1"], {"c:s:0": "mov_text"}, "dvd_subtitle"),
-    (".webm", ["aac", "opus"], ["srt"], ["a", "s"], {"c:a:0": "libopus", "b:a:0": "96k", "c:a:1": "copy", "c:s:0": "webvtt"}, "aac"),
+    (".webm", ["aac", "opus"], ["srt"], ["a", "s"],
+     {"c:a:0": "libopus", "b:a:0": "96k", "c:a:1": "copy", "c:s:0": "webvtt"}, "aac"),
     (".avi", ["mp3float"], ["srt"], ["a"], {"c:a:0": "copy"}, "subrip"),
     (".mkv", [], [], [], {}, None),
     # MPEG-TS: broadcast audio and DVB subtitles as they are, PCM to AAC, text subtitles left out

@@ -7,7 +7,7 @@ import os
 
 from ..errors import JndencError
 from ..media.ffargs import attempt_memory
-from ..media.probe import _pick_video_stream, open_container
+from ..media.probe import _pick_video_stream, bit_depth_of, open_container
 from ..media.segments import encoder_of
 
 # a worker process: Python, PyAV's decode of the analysis and the model on LiteRT (about 300 MB measured)
@@ -30,12 +30,11 @@ def item_memory(path: str | os.PathLike, options: dict) -> int:
         return WORKER_BYTES
     finally:
         container.close()
-    deep = any(tag in pix for tag in ("p9", "p10", "p12", "p14", "p16"))
     try:
         encoder = encoder_of(options.get("codec") or "x264", options.get("encoder"))
     except JndencError:
         encoder = ""
-    return WORKER_BYTES + attempt_memory(encoder, width, height, 10 if deep else 8)
+    return WORKER_BYTES + attempt_memory(encoder, width, height, bit_depth_of(pix))
 
 
 def fits(need: int, held: int, budget: int | None) -> bool:

@@ -302,6 +302,7 @@ class BatchRun:
         # a local pool starts a file only where the memory its attempts hold fits beside the files running
         budget = None if (self.dask or self.dask_local) else _budget()
         held: dict[cf.Future, int] = {}
+        needs: dict[str, int] = {}  # each file's estimate, read from its header once however often it waits
         crashes: dict[str, int] = {}
         done_bytes = 0
         stopped = True  # until every item is back: an interrupt, an error or a caller that stops iterating
@@ -314,7 +315,10 @@ class BatchRun:
                     while queue and len(inflight) < slots:
                         if learning is not None and inflight and not learning.ready(pos[queue[0].key]):
                             break
-                        need = 0 if budget is None else item_memory(queue[0].input, self.item_options(queue[0]))
+                        head = queue[0]
+                        if budget is not None and head.key not in needs:
+                            needs[head.key] = item_memory(head.input, self.item_options(head))
+                        need = needs.get(head.key, 0)
                         if not fits(need, sum(held.values()), budget):
                             self.memory_waits += 1
                             break

@@ -36,9 +36,9 @@ def container_options(path: str | os.PathLike) -> dict[str, str]:
     return {}
 
 
-def container_args(path: str | os.PathLike) -> list[str]:
-    """`container_options` as command-line arguments."""
-    return [a for k, v in container_options(path).items() for a in (f"-{k}", v)]
+def container_args(path: str | os.PathLike, options: dict | None = None) -> list[str]:
+    """`container_options` as command-line arguments, ``options`` (the output's own muxer options) over them."""
+    return [a for k, v in {**container_options(path), **(options or {})}.items() for a in (f"-{k}", v)]
 
 
 # ffmpeg-python hashes every argument of its graph as UTF-8, so a path that is not valid UTF-8 (stray bytes in a

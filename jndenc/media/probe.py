@@ -70,6 +70,15 @@ def open_container(path: str | os.PathLike) -> av.container.InputContainer:
 RAW_EXTENSIONS = (".yuv", ".rgb", ".raw", ".nv12")
 
 
+def bit_depth_of(pix: str) -> int:
+    """Bits per sample of an FFmpeg pixel format name (``yuv420p10le``: 10); 8 where the name says none."""
+    depth = 8
+    for tag, d in (("p16", 16), ("p14", 14), ("p12", 12), ("p10", 10), ("p9", 9)):
+        if tag in pix:
+            depth = d
+    return depth
+
+
 def _flagged(stream, flag: str) -> bool:
     """Whether ``stream``'s disposition has ``flag`` (e.g. ``attached_pic``). PyAV gives an integer flag
     set whose text is its number ("1024"), not the flag's name, so a test on the text never matched."""
@@ -194,10 +203,7 @@ def probe(path: str | os.PathLike, count_frames: bool = True) -> VideoInfo:
         if duration <= 0:
             duration = frames / fps if fps else 0.0
         pix = ctx.format.name if ctx.format is not None else (ctx.pix_fmt or "unknown")
-        depth = 8
-        for tag, d in (("p16", 16), ("p14", 14), ("p12", 12), ("p10", 10), ("p9", 9)):
-            if tag in pix:
-                depth = d
+        depth = bit_depth_of(pix)
         if codec in _IMAGE_CODECS and frames <= 1:
             raise InputError(f"{path}: is a still image ({codec}), not a video")
         interlaced = bool(getattr(first, "interlaced_frame", False))

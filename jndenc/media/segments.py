@@ -32,7 +32,7 @@ import numpy as np
 
 from .decode import count_packets
 from .enc_params import Params, gop, merged
-from .ffargs import container_options, pix_fmt, quality_args, quality_graph
+from .ffargs import container_args, pix_fmt, quality_args, quality_graph
 from ..errors import JndencError, UserError
 from .probe import open_container
 from .timing import variable_rate  # noqa: F401 - the loop's rule, named here with the timestamps it reads
@@ -382,5 +382,4 @@ def mux_args(video: Path, src: str | os.PathLike, out: Path, stream_maps: Sequen
     for k, v in stream_kw.items():
         args += [f"-{k}", str(v)]
     args += ["-map_metadata", "1", *shift]
-    muxer = {**container_options(out), **(options or {})}
-    return args + [a for k, v in muxer.items() for a in (f"-{k}", v)] + [str(out)]
+    return args + container_args(out, options) + [str(out)]
