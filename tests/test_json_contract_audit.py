@@ -105,6 +105,12 @@ def test_encode_json_is_one_document_consistent_with_the_output(two_shots, tmp_p
             inside = band["low"] <= kept["vmaf"] <= band["high"]
             assert (s["outcome"] == "in_band") == inside
         assert d["loop"]["attempts"] == sum(len(s["attempts"]) for s in d["shots"])
+        assert d["zones"] is None  # segments: each shot its own encode
+    elif "--crf" not in extra:
+        # the x264 zones string, as `jndenc predict --json` gives it (it was a count here, a string there)
+        zones = [z.split(",") for z in d["zones"].split("/")]
+        assert [(int(a), int(b) + 1) for a, b, _ in zones] == [(0, 38), (38, 76)]
+        assert [float(c.removeprefix("crf=")) for _, _, c in zones] == [s["crf"] for s in d["shots"]]
 
 
 def test_passes_are_listed_only_where_ensure_re_encoded(two_shots, tmp_path):
