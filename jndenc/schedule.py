@@ -36,12 +36,48 @@ def _run_remote(job: ShotJob, i: int, head: ShotLoop | None, head_index: int | N
     """A Dask task: one shot's loop on a worker, its FFmpeg processes in the group ``run`` that the client stops
     on an interrupt or a failure (`jndenc.cluster.DaskExecutor.stop`)."""
     with ffmpeg_group(run) as stop:
+        done = threading.Event()
+        watch = threading.Thread(target=_stop_when_released, args=(run, _this_task(), done), daemon=True)
+        watch.start()
         try:
             shot, seg, cost = job.run(i, head, head_index, stop=stop)
         except KeyboardInterrupt:
             # what a stopped shot raises; out of a task, Dask would take it for a Ctrl-C and shut the worker down
             raise JndencError(f"shot {i} stopped: the run was interrupted or another shot failed") from None
+        finally:
+            done.set()
+            watch.join()
     return shot, str(seg), cost
+
+
+RELEASE_POLL_S = 1.0  # how often a worker's shot looks whether the scheduler still wants it
+
+
+def _this_task() -> tuple | None:
+    """The Dask worker running this thread's task and the task's key; None outside a Dask task. Only the task's
+    own thread can tell (the worker knows its tasks by thread)."""
+    try:
+        from distributed import get_worker
+
+        worker = get_worker()
+        return worker, worker.get_current_task()
+    except (ImportError, ValueError, KeyError):
+        return None
+
+
+def _stop_when_released(run: str, task: tuple | None, done: threading.Event) -> None:
+    """On a Dask worker, beside a running shot (``task``, `_this_task`): stop group ``run`` once the scheduler no
+    longer wants the task (its client cancelled it, or went away: a `jndenc encode --dask` killed outright stops
+    nothing itself, and its shots would run their attempts on for minutes, holding the workers). Returns when
+    ``done`` is set."""
+    if task is None:
+        return
+    worker, key = task
+    while not done.wait(RELEASE_POLL_S):
+        task = worker.state.tasks.get(key)
+        if task is None or task.state == "cancelled":
+            stop_group(run)
+            return
 
 
 

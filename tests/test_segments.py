@@ -498,6 +498,50 @@ def test_dask_workers_encode_the_shots_byte_identical_to_a_local_run(cut_clip, t
     assert not list(tmp_path.glob(".jndenc-segments-*"))
 
 
+def _ffmpeg_pids_on(path: Path) -> set[int]:
+    """The FFmpeg processes whose command line names ``path`` (the workers' encodes of one run)."""
+    pids = set()
+    for d in Path("/proc").iterdir():
+        try:
+            cmd = (d / "cmdline").read_bytes().split(b"\0")
+        except (OSError, ValueError):
+            continue
+        if cmd and b"ffmpeg" in Path(cmd[0].decode(errors="replace")).name.encode() \
+                and any(str(path).encode() in a for a in cmd):
+            pids.add(int(d.name))
+    return pids
+
+
+@pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="reads the workers' processes from /proc")
+def test_a_killed_dask_client_leaves_no_encode_running_on_the_workers(tmp_path, dask_scheduler):
+    """`kill -9` of `jndenc encode --dask` (a pipeline's timeout, the OOM killer) can stop nothing itself: the
+    scheduler lets go of its tasks, and each worker's shot must then stop its FFmpeg rather than run its attempts
+    on for minutes."""
+    src = tmp_path / "long.mp4"  # one shot of 12 s at 720p: one attempt takes far longer than the wait below
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=25:duration=12", "-vf", "noise=alls=12:allf=t",
+           "-c:v", "libx264", "-preset", "ultrafast", "-crf", "12", str(src))
+    work = tmp_path / "out"
+    work.mkdir()
+    client = subprocess.Popen([sys.executable, "-m", "jndenc", "encode", str(src), str(work / "o.mp4"), "--dask",
+                               dask_scheduler, "--max-shot-seconds", "60", "-q"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 120
+        while not (running := _ffmpeg_pids_on(work)):
+            assert client.poll() is None and time.time() < deadline, "no encode started on the workers"
+            time.sleep(0.2)
+        time.sleep(1.0)
+    finally:
+        client.kill()
+        client.wait()
+    deadline = time.time() + 8
+    while _ffmpeg_pids_on(work) and time.time() < deadline:
+        time.sleep(0.2)
+    assert not _ffmpeg_pids_on(work), f"FFmpeg {running} still encoding on a worker 8 s after its client died"
+    time.sleep(2 * schedule.RELEASE_POLL_S)
+    assert not _ffmpeg_pids_on(work)  # and the stopped shot started no other attempt
+
+
 def test_hdr_input_keeps_its_metadata_and_says_vmaf_does_not_model_it(tmp_path):
     src = tmp_path / "pq.mkv"
     ffmpeg("-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25:duration=1", "-pix_fmt", "yuv420p10le",
