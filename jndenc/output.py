@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 import threading
 from pathlib import Path
+from typing import Sequence
 
 from .errors import InputError, UserError
 from .media.ffargs import MP4_FAMILY
 from .media.decode import count_decoded_frames, count_packets, decode_tail
-from .media.probe import VideoInfo, open_container
+from .media.probe import VideoInfo, is_cover, open_container
 from .planner import Plan
 from .search import DEFAULT_THRESHOLDS
 
@@ -122,9 +123,10 @@ def stream_options(src: Path, dst: Path, info: VideoInfo) -> tuple[list[str], di
         channels = [s.codec_context.channels or 2 for s in container.streams.audio]
         subs = [s.codec_context.name for s in container.streams.subtitles]
         attachments = len(container.streams.attachments)
+        covers = [s.index for s in container.streams.video if is_cover(s)]
     finally:
         container.close()
-    return stream_plan(dst.suffix.lower(), audio, subs, attachments, channels)
+    return stream_plan(dst.suffix.lower(), audio, subs, attachments, channels, covers)
 
 
 # The bit rate of re-encoded audio per channel: FFmpeg's encoders default to one rate whatever the channels (AAC
@@ -133,13 +135,14 @@ _AUDIO_RATE = {"aac": 64, "libopus": 48, "libmp3lame": 64}
 
 
 def stream_plan(ext: str, audio: list[str], subs: list[str], attachments: int = 0,
-                channels: list[int] | None = None) -> tuple[list[str], dict, list[str]]:
-    """Maps (``a``, ``s`` or ``s:N``, ``t``), per-stream codec options (``c:a:N``, ``c:s:N``: copy or a conversion)
-    and notes for an output of extension ``ext`` given the source's audio and subtitle codecs (FFmpeg decoder
-    names, as PyAV gives them), its audio streams' channel counts (None: stereo) and its number of attachments.
-    Each stream is copied where the container carries it, converted where it cannot (audio to the container's
-    usual codec at a rate per channel, text subtitles to its text format), and a picture subtitle or attachment
-    it cannot hold is left out with a note, never a failed encode. Pure."""
+                channels: list[int] | None = None, covers: Sequence[int] = ()) -> tuple[list[str], dict, list[str]]:
+    """Maps (``a``, ``s`` or ``s:N``, ``t``, a stream's index), per-stream codec options (``c:a:N``, ``c:s:N``: copy
+    or a conversion) and notes for an output of extension ``ext`` given the source's audio and subtitle codecs
+    (FFmpeg decoder names, as PyAV gives them), its audio streams' channel counts (None: stereo), its number of
+    attachments and the stream indices of its cover art (attached pictures). Each stream is copied where the
+    container carries it, converted where it cannot (audio to the container's usual codec at a rate per channel,
+    text subtitles to its text format), and a picture subtitle, attachment or cover it cannot hold is left out
+    with a note, never a failed encode. Pure."""
     maps: list[str] = []
     kw: dict = {}
     notes: list[str] = []
@@ -181,6 +184,18 @@ def stream_plan(ext: str, audio: list[str], subs: list[str], attachments: int = 
         else:
             notes.append(f"{attachments} attachment(s) (fonts for subtitles, cover art) left out: {ext} cannot "
                          "carry them (.mkv can)")
+    if covers:
+        # an album's or a podcast's picture: MP4 keeps it as its cover atom, a video stream after the encoded one,
+        # copied and marked as a picture, not a video to play. FFmpeg's Matroska muxer would write it as a
+        # one-frame video track, which a player may pick to show, so Matroska (and the rest) leave it out
+        if ext in MP4_FAMILY:
+            for k, index in enumerate(covers, start=1):
+                maps.append(str(int(index)))
+                kw[f"c:v:{k}"] = "copy"
+                kw[f"disposition:v:{k}"] = "attached_pic"
+        else:
+            notes.append(f"cover art ({len(covers)} attached picture(s)) left out: jndenc writes it into "
+                         f"{', '.join(MP4_FAMILY)} only")
     return maps, kw, notes
 
 

@@ -21,6 +21,7 @@ import pytest
 
 from conftest import ffmpeg, interruptible
 from jndenc.media.decode import count_decoded_frames
+from jndenc.media.probe import is_cover
 
 
 def run(*args, timeout=120):
@@ -166,11 +167,12 @@ def test_unusual_but_valid_inputs_encode(case, tmp_path):
         assert n == count_decoded_frames(src)
     # cover art is no second video to choose between; PyAV's disposition reads as a number, not a name
     assert any("video streams" in note for note in d["notes"]) == (case == "two_video_streams")
-    assert any("cover art" in note for note in d["notes"]) == (case == "cover_art")
+    assert not any("cover art" in note for note in d["notes"])  # carried: an MP4 keeps it as its cover
     # woven fields are coded as frames: said once, and only for an interlaced source
     assert any("interlaced input" in note for note in d["notes"]) == (case == "interlaced")
     with av.open(str(out)) as c:  # 4:2:0 at the source's depth, as measured, whatever the master's subsampling
         assert c.streams.video[0].codec_context.pix_fmt == ("yuv420p10le" if case == "10bit_420" else "yuv420p")
+        assert [is_cover(s) for s in c.streams.video] == [False] + [True] * (case == "cover_art")
     assert digest(src) == before
     assert [p.name for p in out.parent.iterdir()] == [out.name]  # no temp files left
 

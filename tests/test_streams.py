@@ -47,6 +47,16 @@ def test_re_encoded_audio_gets_a_rate_for_its_channels():
     assert "b:a:0" not in stream_plan(".mkv", ["pcm_s24le"], [], channels=[6])[1]  # copied as it is
 
 
+def test_cover_art_goes_into_mp4_as_a_picture_and_is_said_left_out_elsewhere():
+    maps, kw, notes = stream_plan(".mov", ["aac"], [], covers=[2, 4])
+    assert maps == ["a", "2", "4"] and not notes
+    assert (kw["c:v:1"], kw["disposition:v:1"], kw["c:v:2"]) == ("copy", "attached_pic", "copy")
+    for ext in (".mkv", ".webm", ".ts"):  # Matroska would get it as a one-frame video track
+        maps, kw, notes = stream_plan(ext, [], [], covers=[1])
+        assert maps == [] and "c:v:1" not in kw
+        assert [n for n in notes if n.startswith("cover art (1 attached picture(s)) left out")]
+
+
 def _streams(path):
     with av.open(str(path)) as c:
         return [(s.type, s.codec_context.name) for s in c.streams]
@@ -138,3 +148,27 @@ def test_mpeg_ts_carries_h264_and_hevc_only(tmp_path):
     check_container(tmp_path / "o.ts", "x265")
     with pytest.raises(UserError, match="MPEG-TS carries H.264 or HEVC"):
         check_container(tmp_path / "o.ts", "av1")
+
+
+def test_the_loop_keeps_an_mp4s_cover_art_as_a_picture(tmp_path):
+    """A podcast's or a music video's picture (an MP4 cover, attached_pic) stays in an MP4 output, after the
+    encoded video and marked as a picture; it was left out of every output."""
+    from jndenc.media.probe import is_cover
+
+    ffmpeg("-f", "lavfi", "-i", "color=red:size=64x64", "-frames:v", "1", str(tmp_path / "cover.png"))
+    src = tmp_path / "in.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25:duration=1", "-f", "lavfi", "-i", "sine=duration=1",
+           "-i", str(tmp_path / "cover.png"), "-map", "0:v", "-map", "1:a", "-map", "2:v", "-c:v:0", "libx264",
+           "-c:v:1", "png", "-disposition:v:1", "attached_pic", "-c:a", "aac", str(src))
+    for out, kept in ((tmp_path / "o.mp4", True), (tmp_path / "o.mkv", False)):
+        r = subprocess.run([sys.executable, "-m", "jndenc", "encode", str(src), str(out), "--json", "-q"],
+                           capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+        d = json.loads(r.stdout)
+        assert d["frames"] == 25
+        assert any(n.startswith("cover art") for n in d["notes"]) != kept
+        with av.open(str(out)) as c:
+            assert [(s.type, is_cover(s)) for s in c.streams] == \
+                [("video", False), ("audio", False)] + [("video", True)] * kept
+            if kept:
+                assert c.streams.video[1].codec_context.name == "png"

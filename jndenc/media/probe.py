@@ -179,8 +179,6 @@ def probe(path: str | os.PathLike, count_frames: bool = True) -> VideoInfo:
         covers = sum(1 for s in container.streams.video if is_cover(s))
         if len(container.streams.video) - covers > 1:
             notes.append(f"{len(container.streams.video) - covers} video streams; using stream #{stream.index}")
-        if covers:
-            notes.append(f"cover art ({covers} attached picture(s)) left out of the output")
         frames = 0
         exact = False
         pts = []
