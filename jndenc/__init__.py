@@ -5,13 +5,13 @@ The CLI (`jndenc ...`) is a thin layer over these functions.
 from __future__ import annotations
 
 from .encode import encode  # eager: a lazy import would let the submodule `jndenc.encode` shadow the function
-from .errors import FFmpegError, InputError, JndencError, UserError
+from .errors import FFmpegError, InputError, JndencError, OverSize, UserError
 from .learn import StartLearner
 from .options import EncodeOptions
 from .planner import Plan, PlanOptions
 
 __all__ = ["encode", "EncodeOptions", "plan", "predict", "probe", "Plan", "PlanOptions", "JndencError", "UserError",
-           "InputError", "FFmpegError", "quality", "StartLearner"]
+           "InputError", "FFmpegError", "OverSize", "quality", "StartLearner"]
 
 
 def __getattr__(name):

@@ -27,6 +27,13 @@ class OutputError(UserError):
     """The output cannot be written (disk full, folder gone or read-only): exit code 2."""
 
 
+class OverSize(JndencError):
+    """The output came out larger than ``--max-size`` allows against the input: nothing written, exit code 4 (no
+    fault of anyone's; a pipeline keeps the source)."""
+
+    exit_code = 4
+
+
 class FFmpegError(JndencError):
     """FFmpeg failed; ``log_tail`` holds the last lines of its stderr."""
 

@@ -20,7 +20,7 @@ from .learn import StartLearner
 from .one_pass import shot_ranges, truncation_notes
 from .options import EncodeOptions
 from .result import EncodeResult
-from .output import carries_audio, stream_options, temp_path, validate_output
+from .output import carries_audio, check_size, stream_options, temp_path, validate_output
 from .output import target_vmaf as target_vmaf_of
 from .media import enc_params
 from .media.enc_params import Params as EncParams
@@ -49,7 +49,7 @@ def encode_measured(src: Path, dst: Path, info: VideoInfo, eff: Effort, o: Encod
     plan, result, quality = _loop_output(src, dst, plan, info, eff, cost, target=target, thresholds=thresholds,
                                          jobs=o.work.jobs, dask=o.work.dask, maps=maps, stream_kw=stream_kw,
                                          validate=validate, verify=verify, threads=threads, quiet=quiet,
-                                         resume=o.work.resume, enc=enc)
+                                         resume=o.work.resume, enc=enc, max_size=o.outputs.max_size)
     start = _start_record(model, plan, result, offset, learner)
     if plan_out is not None:
         write_text_atomic(plan_out, json.dumps(plan.to_dict(), indent=1))  # a batch reads it to adopt
@@ -110,7 +110,7 @@ def _loop_start(src: Path, info: VideoInfo, eff: Effort, o: EncodeOptions,
 def _loop_output(src: Path, dst: Path, plan: Plan, info: VideoInfo, eff: Effort, cost: dict, *, target: float,
                  thresholds: list[float], jobs: int | None, dask: str | None, maps: list[str], stream_kw: dict,
                  validate, verify: bool | None, threads: int | None, quiet: bool, resume: bool = False,
-                 enc: EncParams = ()):
+                 enc: EncParams = (), max_size: float | None = None):
     """The loop writes a temp file beside ``dst``, which is validated (and with ``verify`` measured once more)
     and only then renamed to ``dst``; any failure removes it. Returns the plan at the kept CRFs, the loop's
     result and each shot's quality; each phase's seconds go to ``cost``."""
@@ -130,6 +130,7 @@ def _loop_output(src: Path, dst: Path, plan: Plan, info: VideoInfo, eff: Effort,
             ph = shotloop.Phase()
             quality = V.verify(tmp, src, shot_ranges(plan), info.bit_depth, threads, name=dst, quiet=quiet)
             cost["verify"] = ph.done()
+        check_size(tmp, src, max_size, dst)
         os.replace(tmp, dst)
     except BaseException:
         tmp.unlink(missing_ok=True)

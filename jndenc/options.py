@@ -33,6 +33,7 @@ _KINDS = {"int": (numbers.Integral, "an integer"), "float": (numbers.Real, "a nu
           "ShotOptions": (ShotOptions, "a jndenc.analyze.ShotOptions")}
 # the ranges the CLI's flags hold the same options to (`jndenc.cli.encode`)
 _RANGES = {"target_vmaf": (20, 100), "jobs": (1, None), "threads": (0, None), "compare_crf": (0, 51),
+           "max_size": (1, 1000),
            # sample_every=-3 sampled backwards and changed the plan; trial_seconds=-1 failed naming a temp file
            "sample_every": (1, None), "workers": (1, None), "trial_seconds": (0, None), "max_trials": (1, None)}
 
@@ -190,6 +191,7 @@ class Outputs:
     verify: bool | None = None  # None: on where the mode measures
     compare_crf: float | None = None
     plan_out: str | os.PathLike | None = None
+    max_size: float | None = None  # percent of the input's video bytes the output's video may take (`check_size`)
 
     def __post_init__(self) -> None:
         _checked(self)

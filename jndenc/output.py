@@ -7,7 +7,7 @@ import threading
 from pathlib import Path
 from typing import Sequence
 
-from .errors import InputError, UserError
+from .errors import InputError, OverSize, UserError
 from .media.ffargs import MP4_FAMILY
 from .media.decode import count_decoded_frames, count_packets, decode_tail
 from .media.probe import VideoInfo, is_cover, open_container
@@ -242,6 +242,33 @@ def validate_output(path: Path, plan: Plan, want_audio: bool, mode: str = "fast"
                 raise UserError(f"{name}: encoded output lost the audio stream; output discarded")
         finally:
             c.close()
+
+
+def over_size(out_bytes: int, in_bytes: int, max_size: float | None) -> str | None:
+    """Why an output whose video takes ``out_bytes`` is not written where the input's takes ``in_bytes`` and the
+    output may take ``max_size`` percent of it (None: no limit), or None where it may. Pure."""
+    if max_size is None or in_bytes <= 0 or out_bytes * 100 <= max_size * in_bytes:
+        return None
+    return (f"its video came out at {_size(out_bytes)}, {100 * out_bytes / in_bytes:.0f}% of the input's "
+            f"{_size(in_bytes)}, over --max-size {max_size:g}%: nothing written")
+
+
+def _size(n: int) -> str:
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= scale:
+            return f"{n / scale:.3g} {unit}"
+    return f"{n} bytes"
+
+
+def check_size(out: Path, src: Path, max_size: float | None, shown: Path) -> None:
+    """Refuse (`OverSize`, exit 4) the finished output ``out`` (to be renamed to ``shown``) whose video stream takes
+    more than ``max_size`` percent of ``src``'s: a library transcode that would make a file larger keeps the
+    source. Both counted from their video packets (audio and other streams pass through and do not count)."""
+    if max_size is None:
+        return
+    why = over_size(count_packets(out).bytes, count_packets(src).bytes, max_size)
+    if why:
+        raise OverSize(f"{shown}: {why}")
 
 
 def target_vmaf(plan: Plan) -> float:

@@ -133,3 +133,26 @@ def test_a_shot_the_loop_only_bounds_has_a_null_label(tmp_path):
     d = one_document(jndenc("encode", src, tmp_path / "out.mp4", "--max-crf", 20, "--json"))
     assert [s["outcome"] for s in d["shots"]] == ["clamped"] and d["shots"][0]["crf"] == 20.0
     assert d["start"]["labels"] == [None] and d["start"]["shots"] == 0 and d["start"]["start_mae"] is None
+
+
+def test_over_size_names_both_sizes_and_passes_what_fits():
+    from jndenc.output import over_size
+
+    assert over_size(81, 100, 80) is not None
+    assert over_size(80, 100, 80) is over_size(10**9, 100, None) is over_size(5, 0, 50) is None  # 0: nothing to hold to
+    why = over_size(1_500_000, 2_000_000, 50)
+    assert why == "its video came out at 1.5 MB, 75% of the input's 2 MB, over --max-size 50%: nothing written"
+
+
+@pytest.mark.parametrize("extra", [[], ["--effort", "fast"]])
+def test_max_size_writes_nothing_and_exits_4_where_the_output_would_not_shrink(two_shots, tmp_path, extra):
+    # a library transcode must not replace a file by a larger one: the loop's and the one-pass path's output
+    # are checked against the input's video stream before the rename
+    out = tmp_path / "out.mp4"
+    r = jndenc("encode", two_shots, out, "--json", "--max-size", 1, *extra)
+    assert r.returncode == 4 and r.stdout == ""
+    assert r.stderr.startswith(f"jndenc: error: {out}: its video came out at ") and r.stderr.count("\n") == 1
+    assert "over --max-size 1%: nothing written" in r.stderr
+    assert list(tmp_path.iterdir()) == []  # no output, no temp file
+    d = one_document(jndenc("encode", two_shots, out, "--json", "--max-size", 1000, *extra))
+    assert out.exists() and d["bytes"] == out.stat().st_size

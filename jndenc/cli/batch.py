@@ -91,6 +91,9 @@ def _print_failures(s: dict) -> None:
 @click.option("--compare-crf", type=click.FloatRange(0, 51), default=None, metavar="CRF",
               help="Also encode each input the plain way at this fixed CRF (deleted after measuring); the summary "
                    "totals the video bytes saved and, with --verify, names the plain encodes' worst shot.")
+@click.option("--max-size", type=click.FloatRange(1, 1000), default=None, metavar="PCT",
+              help="Write an output only if its video takes at most PCT percent of its input's video stream; a file "
+                   "that would not shrink that far is written nowhere and listed under the failures with why.")
 @plan_options
 @search_options
 @click.option("-j", "--jobs", type=click.IntRange(1), default=None,
@@ -124,7 +127,7 @@ def _print_failures(s: dict) -> None:
                    "then one {\"type\": \"summary\", ...}.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or table.")
 @debug_option
-def batch(source, output_dir, effort, target_vmaf, mode, verify, ensure, tighten, crf, encoder, compare_crf, jobs,
+def batch(source, output_dir, effort, target_vmaf, mode, verify, ensure, tighten, crf, encoder, compare_crf, max_size, jobs,
           threads, pattern, recursive, container, dask_address, dask_local, learn, retry_failed, overwrite, enc,
           resume_shots, report, dry_run, as_json, quiet, debug, **kw):
     """Encode every video in a folder (or listed in a CSV/JSONL manifest) into OUTPUT_DIR.
@@ -173,6 +176,8 @@ def batch(source, output_dir, effort, target_vmaf, mode, verify, ensure, tighten
         options["crf"] = crf
     if compare_crf is not None:
         options["compare_crf"] = compare_crf
+    if max_size is not None:  # only when given: journals written before --max-size keep their option fingerprint
+        options["max_size"] = max_size
     if encoder is not None:  # only when given: journals written before --encoder keep their option fingerprint
         options["encoder"] = encoder
     if enc:  # the same: only when given

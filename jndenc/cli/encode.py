@@ -22,7 +22,7 @@ SECTIONS = (
                                  "max_trials", "guided_start", "trial_cache"]),
     ("Shot detection and the model", ["max_shot_seconds", "detector", "scene_threshold", "sample_every", "weights",
                                       "calibration"]),
-    ("Checks, comparison, plumbing", ["enc", "validate", "compare_crf", "threads", "debug"]),
+    ("Checks, comparison, plumbing", ["enc", "validate", "max_size", "compare_crf", "threads", "debug"]),
 )
 
 
@@ -76,6 +76,9 @@ SECTIONS = (
 @click.option("--compare-crf", type=click.FloatRange(0, 51), default=None, metavar="CRF",
               help="Also encode IN the plain way at this fixed CRF (same codec and preset; a temp file, deleted) and "
                    "report its bytes, time and, with --verify, per-shot VMAF beside jndenc's.")
+@click.option("--max-size", type=click.FloatRange(1, 1000), default=None, metavar="PCT",
+              help="Write OUT only if its video takes at most PCT percent of IN's video stream; otherwise write "
+                   "nothing and exit 4 (keep the source: it is already that small).")
 @click.option("-y", "--overwrite", is_flag=True, help="Replace OUT if it exists.")
 @click.option("--threads", type=click.IntRange(0), default=None, help="FFmpeg encoder threads (default: auto).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or table.")
@@ -83,7 +86,7 @@ SECTIONS = (
 @click.option("--report", type=click.Path(dir_okay=False), default=None, metavar="FILE.html",
               help="Write a static page: per shot a thumbnail, CRF and VMAF; bytes and time.")
 @debug_option
-def encode(src, dst, effort, target_vmaf, enc, encoder, jobs, dask, resume, learn_file, mode, crf, plan_in, plan_out, verify, ensure, tighten, validate, compare_crf, overwrite, threads, quiet,
+def encode(src, dst, effort, target_vmaf, enc, encoder, jobs, dask, resume, learn_file, mode, crf, plan_in, plan_out, verify, ensure, tighten, validate, max_size, compare_crf, overwrite, threads, quiet,
            as_json, report, debug, **kw):
     """Encode IN to OUT at the CRF each shot needs to stay at the target (JND1 = VMAF 94)."""
     from ..encode import encode as run
@@ -100,7 +103,7 @@ def encode(src, dst, effort, target_vmaf, enc, encoder, jobs, dask, resume, lear
     options = EncodeOptions.from_kwargs(
         start_offset=learned, plan=plan_in, plan_out=plan_out, overwrite=overwrite, quiet=quiet or as_json,
         threads=threads, mode=mode, crf=crf, verify=verify, ensure=ensure, tighten=tighten, validate=validate,
-        compare_crf=compare_crf, effort=effort, target_vmaf=target_vmaf, jobs=jobs, dask=dask, encoder=encoder,
+        compare_crf=compare_crf, max_size=max_size, effort=effort, target_vmaf=target_vmaf, jobs=jobs, dask=dask, encoder=encoder,
         resume=resume, enc=enc, **plan_kwargs(kw))
     result = run(src, dst, options)
     if learn_file is not None and result.start is not None:
