@@ -172,3 +172,25 @@ def test_the_loop_keeps_an_mp4s_cover_art_as_a_picture(tmp_path):
                 [("video", False), ("audio", False)] + [("video", True)] * kept
             if kept:
                 assert c.streams.video[1].codec_context.name == "png"
+
+
+def test_the_loop_keeps_the_video_streams_own_tags_and_timecode(tmp_path):
+    """A one-pass encode keeps the source video stream's tags; the loop's output (its video copied from the joined
+    segments) dropped them: a camera's or an edit's start timecode (MOV's timecode track), the track's language
+    and title. The source encoder's name is not carried: it names another encoder."""
+    mov, mkv = tmp_path / "in.mov", tmp_path / "in.mkv"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25:duration=1", "-c:v", "libx264", "-timecode",
+           "01:00:00:00", str(mov))
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25:duration=1", "-c:v", "libx265", "-metadata:s:v:0",
+           "language=fra", "-metadata:s:v:0", "title=Main", str(mkv))
+    for src, out in ((mov, tmp_path / "o.mov"), (mkv, tmp_path / "o.mkv")):
+        r = subprocess.run([sys.executable, "-m", "jndenc", "encode", str(src), str(out), "-q"],
+                           capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+    with av.open(str(tmp_path / "o.mov")) as c:
+        assert c.streams.video[0].metadata.get("timecode") == "01:00:00:00"
+        assert [s.type for s in c.streams] == ["video", "data"]  # MOV's timecode track
+    with av.open(str(tmp_path / "o.mkv")) as c:
+        tags = {k.lower(): v for k, v in c.streams.video[0].metadata.items()}
+        assert c.streams.video[0].language == "fra" and tags.get("title") == "Main"
+        assert "libx265" not in tags.get("encoder", "")

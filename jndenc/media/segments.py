@@ -381,5 +381,8 @@ def mux_args(video: Path, src: str | os.PathLike, out: Path, stream_maps: Sequen
     args += ["-c:v", "copy"]
     for k, v in stream_kw.items():
         args += [f"-{k}", str(v)]
-    args += ["-map_metadata", "1", *shift]
+    # the source video stream's own tags as a one-pass encode keeps them (its language, title, and a camera's or
+    # an edit's start timecode, which MOV and MP4 write as a timecode track); the source encoder's name is not
+    # this stream's
+    args += ["-map_metadata", "1", "-map_metadata:s:v:0", "1:s:V:0", "-metadata:s:v:0", "encoder=", *shift]
     return args + container_args(out, options) + [str(out)]
