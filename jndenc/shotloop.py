@@ -26,7 +26,7 @@ from .loop_options import LoopOptions
 from .media import enc_params
 from .media import segments as S
 from .media.ffargs import attempt_memory, available_cores, available_memory, memory_jobs
-from .media.probe import VideoInfo
+from .media.probe import VideoInfo, video_tags
 from .media.runner import run_ffmpeg
 from .planner import Plan, with_shot_crfs
 from .schedule import Scheduler
@@ -144,7 +144,7 @@ def run(src: Path, out: Path, plan: Plan, info: VideoInfo, *, target: float, opt
         video = work / "video.mp4"
         S.join([r[1] for r in results], [s.start_frame for s in plan.shots], times, tb, video, end)
         muxer = enc_params.output_options(tuple(enc), codec.name, out.suffix)
-        run_ffmpeg(S.mux_args(video, src, out, stream_maps, stream_kw, start_time, muxer),
+        run_ffmpeg(S.mux_args(video, src, out, stream_maps, stream_kw, start_time, muxer, video_tags(src)),
                    what=f"writing {out.name}")
         join_phase = ph.done()
         finished = True

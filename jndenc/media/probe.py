@@ -93,6 +93,23 @@ def is_cover(stream) -> bool:
     return _flagged(stream, "attached_pic")
 
 
+# a video stream's tags that describe the source's own encode, not a re-encode of it: its encoder, its duration and
+# the statistics mkvmerge writes (BPS, NUMBER_OF_FRAMES, NUMBER_OF_BYTES, _STATISTICS_*: wrong for another encode)
+_ENCODE_TAGS = ("encoder", "duration", "bps", "number_of_frames", "number_of_bytes")
+
+
+def video_tags(path: str | os.PathLike) -> dict[str, str]:
+    """The tags of ``path``'s video stream (the one `probe` picks) that a re-encode keeps: its language, title,
+    handler, start timecode and the like, not what describes the source's own encode."""
+    container = open_container(path)
+    try:
+        tags = dict(_pick_video_stream(container)[0].metadata)
+    finally:
+        container.close()
+    return {k: v for k, v in tags.items()
+            if k.lower().split("-")[0] not in _ENCODE_TAGS and not k.upper().startswith("_STATISTICS")}
+
+
 def _pick_video_stream(container) -> tuple[av.video.stream.VideoStream, int]:
     """The first video stream that is not cover art: the one FFmpeg's ``0:V:0`` names, which every FFmpeg run
     of jndenc reads from the source (and the index of ``0:v:N`` that names it)."""

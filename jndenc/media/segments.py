@@ -367,12 +367,14 @@ def join(segments: Sequence[Path], starts: Sequence[int], timestamps: Sequence[i
 
 
 def mux_args(video: Path, src: str | os.PathLike, out: Path, stream_maps: Sequence[str], stream_kw: dict,
-             start: float | None = None, options: dict | None = None) -> list[str]:
+             start: float | None = None, options: dict | None = None, tags: dict[str, str] | None = None
+             ) -> list[str]:
     """The joined video with the source's other streams (``stream_maps``, e.g. ``a``, ``s``, copied or converted
     as ``stream_kw`` says) and metadata, every timestamp moved back by the source's ``start`` time (seconds),
     so the output starts at 0 as a plain FFmpeg transcode's does: an MPEG-TS capture may start hours in, and
     its output would show those hours as an empty lead-in. ``options``: the output's own muxer options
-    (`jndenc.media.enc_params.output_options`), over jndenc's container options."""
+    (`jndenc.media.enc_params.output_options`), over jndenc's container options; ``tags``: the output video
+    stream's."""
     # one offset for every stream (never each input's own start), so audio keeps its place against the video
     shift = ["-output_ts_offset", f"{-start:.6f}"] if start else []
     args = ["-copyts", "-i", str(video), "-i", str(src), "-map", "0:v:0"]
@@ -381,8 +383,10 @@ def mux_args(video: Path, src: str | os.PathLike, out: Path, stream_maps: Sequen
     args += ["-c:v", "copy"]
     for k, v in stream_kw.items():
         args += [f"-{k}", str(v)]
-    # the source video stream's own tags as a one-pass encode keeps them (its language, title, and a camera's or
-    # an edit's start timecode, which MOV and MP4 write as a timecode track); the source encoder's name is not
-    # this stream's
-    args += ["-map_metadata", "1", "-map_metadata:s:v:0", "1:s:V:0", "-metadata:s:v:0", "encoder=", *shift]
+    # the source video stream's own tags (`jndenc.media.probe.video_tags`), as a one-pass encode keeps them: set
+    # one by one, since a stream -map_metadata would stop FFmpeg copying every other stream's (an attachment's
+    # mimetype, without which Matroska refuses it)
+    for k, v in (tags or {}).items():
+        args += ["-metadata:s:v:0", f"{k}={v}"]
+    args += ["-map_metadata", "1", *shift]
     return args + container_args(out, options) + [str(out)]
