@@ -266,6 +266,25 @@ def test_compare_crf_totals_in_the_summary(clips, tmp_path):
     assert json_lines(again.stdout)[1]["encoded_this_run"] == 0
 
 
+def test_a_file_over_max_size_is_kept_as_it_is_and_not_encoded_again(clips, tmp_path):
+    # a library transcode must not replace a file by a larger one: the source is the file to keep, which is no
+    # failure (exit 0) and, for the same input and options, no reason to encode it again
+    out = tmp_path / "out"
+    p = cli(str(clips), str(out), "--json", "--pattern", "[ab].mp4", "--max-size", "1", *FAST, check_rc=0)
+    items, summary = json_lines(p.stdout)
+    assert sorted(i["status"] for i in items) == ["over_size", "over_size"] and summary["failed"] == 0
+    assert summary["over_size_this_run"] == 2 and set(summary["over_size"]) == {"a.mp4", "b.mp4"}
+    assert all("over --max-size 1%: nothing written" in r for r in summary["over_size"].values())
+    assert sorted(x.name for x in out.iterdir()) == [".jndenc"]
+    assert {r["status"] for r in journal_rows(out).values()} == {"over_size"}
+    again = cli(str(clips), str(out), "--json", "--pattern", "[ab].mp4", "--max-size", "1", *FAST, check_rc=0)
+    items, summary = json_lines(again.stdout)
+    assert summary["encoded_this_run"] == 0 and summary["skipped_this_run"] == 2 and len(summary["over_size"]) == 2
+    assert [i["status"] for i in items] == ["over_size", "over_size"]
+    roomy = cli(str(clips), str(out), "--json", "--pattern", "a.mp4", "--max-size", "1000", *FAST, check_rc=0)
+    assert json_lines(roomy.stdout)[1]["encoded_this_run"] == 1 and (out / "a.mp4").is_file()
+
+
 def test_tighten_passes_in_items_and_summary(clips, tmp_path):
     # --crf 14 is far below any JND: --tighten raises and re-encodes every item; the items list their passes,
     # the summary counts the re-encodes and totals the first passes' bytes against the outputs'

@@ -20,7 +20,9 @@ from pathlib import Path
 from typing import Iterator
 
 STATE_DIR = ".jndenc"
-STATUSES = ("pending", "running", "done", "failed")
+# over_size: encoded, but its video came out larger than --max-size allows against the input, so not written
+# (the source is the file to keep; no failure, and not encoded again for the same input and options)
+STATUSES = ("pending", "running", "done", "failed", "over_size")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS items (
@@ -196,8 +198,9 @@ class Journal:
                          result=json.dumps(result), finished_at=time.time())
             self._ex("UPDATE items SET encodes = encodes + 1 WHERE key = ?", (key,))
 
-    def mark_failed(self, key: str, reason: str, timings: dict | None = None) -> None:
-        self._upsert(key, status="failed", reason=reason, timings=json.dumps(timings or {}), finished_at=time.time())
+    def mark_failed(self, key: str, reason: str, timings: dict | None = None, status: str = "failed") -> None:
+        """``status``: failed, or over_size (an output not written because it would not shrink enough)."""
+        self._upsert(key, status=status, reason=reason, timings=json.dumps(timings or {}), finished_at=time.time())
 
     def input_unchanged(self, row: dict, path: str | os.PathLike) -> bool:
         """Same size and mtime, or (when those moved) the same quick hash."""

@@ -176,9 +176,9 @@ class BatchRun:
     # -- decisions --------------------------------------------------------
 
     def _decide(self, journal: Journal, item: Item) -> tuple[str, dict | None]:
-        """encode | skip | adopt | failed | exists, from the journal row and the files on disk."""
+        """encode | skip | adopt | failed | over_size | exists, from the journal row and the files on disk."""
         row = journal.get(item.key)
-        if (not self.overwrite and (row is None or row["status"] in ("pending", "failed"))
+        if (not self.overwrite and (row is None or row["status"] in ("pending", "failed", "over_size"))
                 and item.output.exists()):
             return "exists", row  # a file this batch did not write (jndenc never leaves a failed one behind)
         if row is None or row["status"] == "pending" or (row["status"] == "failed" and row["reason"] == EXISTS):
@@ -190,6 +190,8 @@ class BatchRun:
         if row["status"] == "done":
             ok = item.output.is_file() and item.output.stat().st_size == row["output_size"]
             return ("skip" if ok else "encode"), row
+        if row["status"] == "over_size":
+            return "over_size", row  # the same input at the same options would come out as large again
         if row["status"] == "running":
             return ("adopt" if self._adoptable(item, row) else "encode"), row
         return ("encode" if self.retry_failed else "failed"), row
@@ -238,7 +240,7 @@ class BatchRun:
         if self.dry_run:
             yield from self._dry_run()
             return
-        counts = {"encoded": 0, "skipped": 0, "adopted": 0, "failed": 0, "not_retried": 0}
+        counts = {"encoded": 0, "skipped": 0, "adopted": 0, "failed": 0, "not_retried": 0, "over_size": 0}
         media_s = 0.0
         self.output_dir.mkdir(parents=True, exist_ok=True)
         with Journal(self.output_dir) as journal:
@@ -256,15 +258,17 @@ class BatchRun:
                     yield self._result(item, "failed", journal.get(item.key))
                     continue
                 res = (self._adopt(journal, item) if decision == "adopt"
-                       else self._result(item, "skipped" if decision == "skip" else "failed", row))
-                counts[{"skip": "skipped", "adopt": "adopted", "failed": "not_retried"}[decision]] += 1
+                       else self._result(item, {"skip": "skipped", "over_size": "over_size"}.get(decision, "failed"),
+                                         row))
+                counts[{"skip": "skipped", "adopt": "adopted", "failed": "not_retried",
+                        "over_size": "skipped"}[decision]] += 1
                 yield res
             for res in self._execute(journal, todo):
                 if res.status == "done":
                     counts["encoded"] += 1
                     media_s += res.duration_s or 0.0
                 else:
-                    counts["failed"] += 1
+                    counts["over_size" if res.status == "over_size" else "failed"] += 1
                 yield res
             self.summary = self._summarize(journal, counts, media_s, time.perf_counter() - t0)
         write_text_atomic(self.output_dir / STATE_DIR / "summary.json", json.dumps(self.summary, indent=1))
@@ -276,7 +280,7 @@ class BatchRun:
             for item in self.items:
                 decision, row = self._decide(journal, item)
                 status = {"encode": "would-encode", "skip": "would-skip", "adopt": "would-skip",
-                          "failed": "would-fail", "exists": "would-fail"}[decision]
+                          "over_size": "would-skip", "failed": "would-fail", "exists": "would-fail"}[decision]
                 counts[status] += 1
                 yield self._result(item, status, row, reason=EXISTS if decision == "exists" else None)
         finally:
@@ -397,8 +401,9 @@ class BatchRun:
                               duration_s=out["duration_s"], crfs=out["crfs"], timings=out["timings"],
                               result=out["result"])
             return self._result(item, "done", journal.get(item.key))
-        journal.mark_failed(item.key, out["reason"], out.get("timings"))
-        return self._result(item, "failed", journal.get(item.key))
+        status = "over_size" if out.get("over_size") else "failed"
+        journal.mark_failed(item.key, out["reason"], out.get("timings"), status)
+        return self._result(item, status, journal.get(item.key))
 
     def _summarize(self, journal: Journal, counts: dict, media_s: float, wall: float) -> dict:
         keys = {i.key for i in self.items}
@@ -418,6 +423,8 @@ class BatchRun:
             "executor": self.executor_name, "jobs": self.jobs, "threads": self.threads,
             "memory_waits": self.memory_waits,
             "failures": {r["key"]: r["reason"] for r in rows if r["status"] == "failed"},
+            # encoded, not written: their video would not shrink within --max-size (keep the source)
+            "over_size": {r["key"]: r["reason"] for r in rows if r["status"] == "over_size"},
             **worst_shot(done),
             **corrected(done),
             **compared(done),

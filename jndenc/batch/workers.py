@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from ..errors import FFmpegError, JndencError
+from ..errors import FFmpegError, JndencError, OverSize
 from ..cluster import dask_executor  # noqa: F401 - batch's executors: local processes here, Dask there
 from ..media.ffargs import threads_per_job
 
@@ -112,7 +112,7 @@ def _encode_item(src: str, dst: str, options: dict, threads: int | None, plan_pa
             Path(report_path).parent.mkdir(parents=True, exist_ok=True)
             write(r, report_path)
     except Exception as exc:  # noqa: BLE001 - any failure is this item's, not the batch's
-        return {"ok": False, "reason": failure_reason(exc),
+        return {"ok": False, "reason": failure_reason(exc), "over_size": isinstance(exc, OverSize),
                 "timings": {"total_s": round(time.perf_counter() - t0, 3)}}
     d = r.to_dict()
     return {"ok": True, "bytes": r.bytes, "frames": r.frames,

@@ -23,8 +23,9 @@ def _size(n: int | None) -> str:
 
 
 def _print_summary(s: dict) -> None:
+    over = f", not written (over --max-size) {len(s['over_size'])}" if s.get("over_size") else ""
     click.echo(f"items   {s['items']:>6}   done {s['done']} (encoded {s['encoded_this_run']}, skipped "
-               f"{s['skipped_this_run']}, adopted {s['adopted_this_run']}), failed {s['failed']}")
+               f"{s['skipped_this_run']}, adopted {s['adopted_this_run']}){over}, failed {s['failed']}")
     # the inputs are whatever the user had (often near-lossless masters): their size is no baseline for a saving;
     # --compare-crf measures the saving against the plain encode the user would otherwise run
     ratio = (f"  (outputs are {100 * s['output_bytes'] / s['input_bytes']:.1f}% of the inputs' size; "
@@ -63,6 +64,8 @@ def _print_summary(s: dict) -> None:
 
 
 def _print_failures(s: dict) -> None:
+    for key, reason in (s.get("over_size") or {}).items():
+        click.echo(f"kept    {key}: {reason}", err=True)
     for key, reason in s["failures"].items():
         click.echo(f"failed  {key}: {reason}", err=True)
     if s["not_retried_this_run"]:
@@ -93,7 +96,8 @@ def _print_failures(s: dict) -> None:
                    "totals the video bytes saved and, with --verify, names the plain encodes' worst shot.")
 @click.option("--max-size", type=click.FloatRange(1, 1000), default=None, metavar="PCT",
               help="Write an output only if its video takes at most PCT percent of its input's video stream; a file "
-                   "that would not shrink that far is written nowhere and listed under the failures with why.")
+                   "that would not shrink that far is not written (status over_size; not a failure, not encoded "
+                   "again for the same input and options).")
 @plan_options
 @search_options
 @click.option("-j", "--jobs", type=click.IntRange(1), default=None,
@@ -138,7 +142,8 @@ def batch(source, output_dir, effort, target_vmaf, mode, verify, ensure, tighten
     overrides: target_jnd, codec, encoder, preset, min_crf, max_crf, crf, margin, mode, effort.
     The summary is also written to OUTPUT_DIR/.jndenc/summary.json.
 
-    Exit codes: 0 all done, 3 some files failed, 2 bad options or input, 130/143 interrupted.
+    Exit codes: 0 all done (a file over --max-size is done: not written, the source kept), 3 some files failed,
+    2 bad options or input, 130/143 interrupted.
     """
     from ..batch.runner import collect_items, run
     from ..effort import DEFAULT_EFFORT
