@@ -20,7 +20,7 @@ from .learn import StartLearner
 from .one_pass import shot_ranges, truncation_notes
 from .options import EncodeOptions
 from .result import EncodeResult
-from .output import carries_audio, check_size, stream_options, temp_path, validate_output
+from .output import carries_audio, check_size, size_limit, stream_options, temp_path, validate_output
 from .output import target_vmaf as target_vmaf_of
 from .media import enc_params
 from .media.enc_params import Params as EncParams
@@ -119,7 +119,8 @@ def _loop_output(src: Path, dst: Path, plan: Plan, info: VideoInfo, eff: Effort,
     try:
         plan, result = shotloop.run(src, tmp, plan, info, target=target, thresholds=thresholds,
                                     options=replace(eff.loop, jobs=jobs), stream_maps=maps, stream_kw=stream_kw,
-                                    quiet=quiet, dask=dask, resume=dst if resume else None, enc=enc)
+                                    quiet=quiet, dask=dask, resume=dst if resume else None, enc=enc,
+                                    limit=size_limit(src, max_size), shown=dst)
         cost.update(result.cost)
         if validate:
             ph = shotloop.Phase()

@@ -244,13 +244,24 @@ def validate_output(path: Path, plan: Plan, want_audio: bool, mode: str = "fast"
             c.close()
 
 
-def over_size(out_bytes: int, in_bytes: int, max_size: float | None) -> str | None:
+def over_size(out_bytes: int, in_bytes: int, max_size: float | None, shots: tuple[int, int] | None = None
+              ) -> str | None:
     """Why an output whose video takes ``out_bytes`` is not written where the input's takes ``in_bytes`` and the
-    output may take ``max_size`` percent of it (None: no limit), or None where it may. Pure."""
+    output may take ``max_size`` percent of it (None: no limit), or None where it may. ``shots`` (done, of):
+    ``out_bytes`` is what the finished shots' kept segments already take, the rest of the output not yet
+    encoded. Pure."""
     if max_size is None or in_bytes <= 0 or out_bytes * 100 <= max_size * in_bytes:
         return None
-    return (f"its video came out at {_size(out_bytes)}, {100 * out_bytes / in_bytes:.0f}% of the input's "
+    got = "came out at" if shots is None else "reached"
+    after = "" if shots is None else f" after {shots[0]} of {shots[1]} shots"
+    return (f"its video {got} {_size(out_bytes)}{after}, {100 * out_bytes / in_bytes:.0f}% of the input's "
             f"{_size(in_bytes)}, over --max-size {max_size:g}%: nothing written")
+
+
+def size_limit(src: Path, max_size: float | None) -> tuple[int, float] | None:
+    """(the input's video bytes, ``max_size``) for `over_size`, None without a limit: what the loop holds its
+    finished shots to, so that a file that cannot fit stops before its last shots are encoded."""
+    return None if max_size is None else (count_packets(src).bytes, max_size)
 
 
 def _size(n: int) -> str:

@@ -17,8 +17,9 @@ from typing import Sequence
 from . import resume as R
 from . import loop as L
 from .cluster import DaskExecutor
-from .errors import JndencError
+from .errors import JndencError, OverSize
 from .media.runner import ffmpeg_group, stop_group
+from .output import over_size
 from .planner import ShotPlan
 from .progress import bar
 from .shotjob import ShotJob, ShotLoop
@@ -85,8 +86,12 @@ class Scheduler:
     """The loop over one plan's shots, side by side on a pool of threads here or on the workers of a Dask cluster."""
 
     def __init__(self, job: ShotJob, notes: list[str], executor: DaskExecutor | None = None,
-                 store: R.ShotStore | None = None) -> None:
+                 store: R.ShotStore | None = None, limit: tuple[int, float] | None = None,
+                 shown: Path | None = None) -> None:
         self.job, self.notes, self.executor, self.store = job, notes, executor, store
+        # --max-size: (the input's video bytes, percent); the finished shots' kept bytes, which the output's video
+        # takes whatever the other shots keep (the join copies them)
+        self.limit, self.shown, self.kept_bytes, self.finished = limit, shown, 0, 0
         self.run_name = f"jndenc-shots-{uuid.uuid4().hex}"  # the workers' name for this run's tasks, to stop them by
         self.taken_up = 0  # shots a previous run had finished (`jndenc.resume`)
         self.cost: dict = {}
@@ -114,6 +119,8 @@ class Scheduler:
             depth[i] = 0 if head[i] is None else depth[head[i]] + 1
         done: dict[int, tuple[ShotLoop, Path]] = self.store.load(n, ShotLoop) if self.store is not None else {}
         self.taken_up = len(done)
+        for shot, _ in done.values():
+            self._count(shot)
         with bar(plan.frames, f"encoding ({plan.codec}, {n} shots)", quiet) as pb:
             pb.update(sum(s.end_frame - s.start_frame for s, _ in done.values()))
             for d in range(max(depth, default=-1) + 1):
@@ -128,7 +135,18 @@ class Scheduler:
         if self.store is not None:
             self.store.save(i, shot, Path(seg))
         pb.update(shot.end_frame - shot.start_frame)  # the bar moves per shot
+        self._count(shot)
         return shot, Path(seg)
+
+    def _count(self, shot: ShotLoop) -> None:
+        """Add a finished shot's kept bytes; stop the run (`OverSize`) once they alone exceed --max-size: the
+        output cannot fit, and its other shots need not be encoded."""
+        self.kept_bytes += shot.attempts[shot.kept].bytes
+        self.finished += 1
+        if self.limit is not None:
+            why = over_size(self.kept_bytes, *self.limit, shots=(self.finished, len(self.job.plan.shots)))
+            if why:
+                raise OverSize(f"{self.shown}: {why}")
 
     def _run_local(self, i: int, h: ShotLoop | None, hi: int | None, pb) -> tuple[ShotLoop, Path, dict]:
         """One shot on this process's pool, its FFmpeg processes in this run's group: what a failure stops."""

@@ -96,7 +96,8 @@ def _timestamps(src: Path, info: VideoInfo,
 def run(src: Path, out: Path, plan: Plan, info: VideoInfo, *, target: float, options: LoopOptions,
         thresholds: Sequence[float], stream_maps: Sequence[str], stream_kw: dict, quiet: bool = True,
         dask: str | None = None, resume: str | os.PathLike | None = None,
-        enc: S.Params = ()) -> tuple[Plan, LoopResult]:
+        enc: S.Params = (), limit: tuple[int, float] | None = None, shown: Path | None = None
+        ) -> tuple[Plan, LoopResult]:
     """Encode ``plan``'s shots of ``src`` as measured segments, each steered into the band around ``target``,
     and write the joined output to ``out`` (a temp path the caller renames). Returns the plan at the CRFs
     kept and what the loop did. ``dask``: a scheduler address whose workers run the shots (the input and
@@ -104,7 +105,8 @@ def run(src: Path, out: Path, plan: Plan, info: VideoInfo, *, target: float, opt
     path): finished shots are kept in a work folder named for this input, this output and these settings
     (`jndenc.resume`) when the run stops, and taken from it by the next run with ``resume``; without, the work
     folder goes whatever happens. ``enc``: the user's own encoder options (`jndenc.media.enc_params`), in every
-    attempt."""
+    attempt. ``limit`` (`jndenc.output.size_limit`): the run stops (`OverSize`, naming ``shown``) once its finished
+    shots' segments alone take more than it allows."""
     band = options.band(target)
     times, tb, start_time, end, notes = _timestamps(src, info, plan)
     codec = S.SegmentCodec(plan.codec, plan.preset, S.encoder_threads(info.width, info.height), info.bit_depth,
@@ -136,7 +138,7 @@ def run(src: Path, out: Path, plan: Plan, info: VideoInfo, *, target: float, opt
     finished = False
     try:
         job = ShotJob(src, plan, band, options, work, codec, times, tb, start_time, tuple(thresholds))
-        loop = Scheduler(job, notes, executor, store)
+        loop = Scheduler(job, notes, executor, store, limit=limit, shown=shown or out)
         ph = Phase()
         results = loop.join_pieces(loop.all(jobs, quiet))
         loop_phase = ph.done()
