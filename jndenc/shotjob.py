@@ -34,7 +34,8 @@ class ShotLoop:
     slope: float = L.DEFAULT_SLOPE  # VMAF per CRF step the first step assumed (on the encoder's scale)
     started_from: int | None = None  # the shot whose attempts gave its start (`ShotJob.heads`)
     rechecks: int = 0  # sampled readings just above the lower edge measured again on every frame
-    joined: bool = False  # kept for the join: re-encoded within a CRF step of its long shot's other pieces
+    # kept for the join: held or re-encoded within a CRF step of its long shot's other pieces (`Scheduler.join_pieces`)
+    joined: bool = False
 
     @property
     def crf(self) -> float:
@@ -145,7 +146,13 @@ class ShotJob:
             start = self.continued(head)
         else:
             start = self.resumed(head, head_index, i)
-        crf: float | None = L.quantise(min(max(start, self.lo), self.hi), self.step)
+        hi = self.hi
+        if head is not None and self.continues()[i]:
+            # a later piece kept more than a step above its first piece would be encoded again at that step for
+            # the join (`jndenc.loop.joined_pieces`): its attempts stop there, rather than measure what the join
+            # would throw away and then encode that step once more
+            hi = min(hi, L.floored(head.crf + L.JOIN_STEP * self.scale, self.step))
+        crf: float | None = L.quantise(min(max(start, self.lo), hi), self.step)
         budget = self.options.budget
         try:
             while (crf is not None and len(attempts) < L.allowed(attempts, self.band, budget)
@@ -157,7 +164,7 @@ class ShotJob:
                 attempts.append(L.Attempt(crf, m.vmaf, m.bytes))
                 files.append(seg)
                 p5s.append(m.p5)
-                crf = L.next_crf(attempts, self.band, slope=slope, min_crf=self.lo, max_crf=self.hi, step=self.step,
+                crf = L.next_crf(attempts, self.band, slope=slope, min_crf=self.lo, max_crf=hi, step=self.step,
                                  scale=self.scale, steeper_up=self.options.steeper_up)
             if not attempts or (stop and stop.is_set()):  # stopped: the run gave up on every shot not yet back
                 raise KeyboardInterrupt
@@ -172,8 +179,9 @@ class ShotJob:
             if j != k:
                 f.unlink(missing_ok=True)
         outcome = L.outcome(attempts, self.band, k, self.hi)
-        return (ShotLoop(s.start_frame, s.end_frame, attempts, k, outcome, p5s[k], slope, head_index, rechecks),
-                files[k], cost)
+        held = hi < self.hi and attempts[k].vmaf > self.band.high and attempts[k].crf >= hi - 1e-9  # at the join's step
+        return (ShotLoop(s.start_frame, s.end_frame, attempts, k, outcome, p5s[k], slope, head_index, rechecks,
+                         joined=held), files[k], cost)
 
     def continued(self, head: ShotLoop) -> float:
         """Where a later piece starts: the CRF at which its first piece's attempts put the aim, or that piece's kept

@@ -205,7 +205,7 @@ def outcome_notes(result: LoopResult, min_crf: float | None = None) -> list[str]
     joined = [str(i) for i, s in enumerate(result.shots) if s.joined]
     if joined:
         # kept for the join, not for the band: its outcome may read above the band beside an attempt inside it
-        notes.append(f"shot(s) {', '.join(joined)} encoded once more within one CRF step of the other pieces of "
-                     "their long shot, so that quality does not jump where they join (kept whatever it measured)")
+        notes.append(f"shot(s) {', '.join(joined)} kept within one CRF step of the other pieces of their long shot, "
+                     "so that quality does not jump where they join (whatever it measured)")
     return notes
 

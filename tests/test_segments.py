@@ -340,6 +340,11 @@ def test_pieces_of_a_long_shot_end_within_a_crf_step(tmp_path):
     assert len({s["attempts"][0]["crf"] for s in d["shots"][1:]}) == 1
     for s in d["shots"][1:]:
         assert s["started_from"] == 0 and s["attempts"][0]["crf"] in aims
+    # no later piece tries a CRF more than a step above its first piece's kept one: the join would encode that
+    # step again (an attempt at 24.75 read 95.06, the next at 26 was thrown away and 24.75 encoded once more)
+    own = head.attempts[:-1] if head.joined else head.attempts
+    cap = own[loop.kept(own, r.loop.band)].crf + loop.JOIN_STEP
+    assert all(a.crf <= cap + 1e-9 for s in r.loop.shots[1:] for a in s.attempts)
     # a piece the join lowered keeps that last attempt whatever it read, and says so rather than "above the band"
     joined = [i for i, s in enumerate(d["shots"]) if s.get("joined")]
     for i in joined:
@@ -360,7 +365,7 @@ def test_a_joined_piece_is_said_as_such_not_as_above_the_band():
     shots = [ShotLoop(0, 25, up, 1, "above", 95.0, joined=True),
              ShotLoop(25, 50, up[:1] + [loop.Attempt(28.0, 95.6, 700)], 1, "above", 95.0)]
     notes = outcome_notes(LoopResult(shots, band, LoopOptions(), 50))
-    assert notes[0].startswith("shot(s) 1 above the band") and "shot(s) 0 encoded once more" in notes[1]
+    assert notes[0].startswith("shot(s) 1 above the band") and "shot(s) 0 kept within one CRF step" in notes[1]
     assert shots[0].to_dict()["joined"] is True and "joined" not in shots[1].to_dict()
 
 
