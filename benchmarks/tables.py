@@ -903,7 +903,11 @@ def loop_waves_table(d: dict) -> str:
     """Before/after rows of the two-wave experiment, each from its own run and commit."""
     rows = []
     for key, name in (("before", "every piece from the model's estimate"),
-                      ("after", "later pieces from the first piece's aim")):
+                      ("after", "later pieces from the first piece's aim"),
+                      ("uncapped", "the same, rerun later (the commit before the cap)"),
+                      ("capped", "and their attempts stop a step above the first piece's kept CRF")):
+        if key not in d["runs"]:
+            continue
         r = d["runs"][key]
         s = r["summary"]["balanced"]
         rows.append([name, f"`{r['commit']}`", str(s["shots"]), f"{s['encoded_over_output_frames']:.2f}x",
