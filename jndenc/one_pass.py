@@ -29,7 +29,7 @@ from .media.ffargs import container_options, graph_args, pix_fmt
 from .media.ffbin import require
 from .planner import CODECS, Plan
 from . import verify as V
-from .media.probe import VideoInfo
+from .media.probe import VideoInfo, statistics_tags
 from .progress import FrameCounter, bar
 from .reference import compare_or_note
 from .media.runner import run_ffmpeg
@@ -66,7 +66,13 @@ def build_command(src: Path, tmp: Path, plan: Plan, info: VideoInfo, stream_maps
         streams = [inp[f"v:{info.video_stream}"]] + [inp[f"{m}?"] for m in stream_maps]
         return ffmpeg.output(*streams, out_name, **kw)
 
-    return graph_args(src, tmp, graph)
+    args = graph_args(src, tmp, graph)
+    # FFmpeg copies the source stream's tags into the encode, mkvmerge's statistics too (its bit rate, frame and
+    # byte counts), which would then describe the source: emptied (one option each, which ffmpeg-python's keyword
+    # arguments cannot repeat)
+    drop = [a for k in statistics_tags(src) for a in ("-metadata:s:v:0", f"{k}=")]
+    at = len(args) - 1 - args[::-1].index(os.fspath(tmp))
+    return args[:at] + drop + args[at:]
 
 
 def one_pass_effort(eff: Effort, info: VideoInfo, *, custom_model: bool) -> tuple[Effort, str | None]:

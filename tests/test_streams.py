@@ -184,8 +184,9 @@ def test_the_loop_keeps_the_video_streams_own_tags_and_timecode(tmp_path):
     ffmpeg("-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25:duration=1", "-c:v", "libx265", "-metadata:s:v:0",
            "language=fra", "-metadata:s:v:0", "title=Main", "-metadata:s:v:0", "BPS=123",
            "-metadata:s:v:0", "NUMBER_OF_FRAMES=7", str(mkv))
-    for src, out in ((mov, tmp_path / "o.mov"), (mkv, tmp_path / "o.mkv")):
-        r = subprocess.run([sys.executable, "-m", "jndenc", "encode", str(src), str(out), "-q"],
+    for src, out, extra in ((mov, tmp_path / "o.mov", []), (mkv, tmp_path / "o.mkv", []),
+                            (mkv, tmp_path / "fast.mkv", ["--effort", "fast"])):
+        r = subprocess.run([sys.executable, "-m", "jndenc", "encode", str(src), str(out), "-q", *extra],
                            capture_output=True, text=True)
         assert r.returncode == 0, r.stderr
     with av.open(str(tmp_path / "o.mov")) as c:
@@ -197,3 +198,7 @@ def test_the_loop_keeps_the_video_streams_own_tags_and_timecode(tmp_path):
         assert "libx265" not in tags.get("encoder", "")
         # mkvmerge's statistics describe the source's encode, not this one
         assert tags.get("bps") != "123" and tags.get("number_of_frames") != "7"
+    with av.open(str(tmp_path / "fast.mkv")) as c:  # one pass: FFmpeg copied every tag, the statistics too
+        tags = {k.lower(): v for k, v in c.streams.video[0].metadata.items()}
+        assert c.streams.video[0].language == "fra" and tags.get("title") == "Main"
+        assert "bps" not in tags and "number_of_frames" not in tags

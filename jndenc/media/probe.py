@@ -95,19 +95,32 @@ def is_cover(stream) -> bool:
 
 # a video stream's tags that describe the source's own encode, not a re-encode of it: its encoder, its duration and
 # the statistics mkvmerge writes (BPS, NUMBER_OF_FRAMES, NUMBER_OF_BYTES, _STATISTICS_*: wrong for another encode)
-_ENCODE_TAGS = ("encoder", "duration", "bps", "number_of_frames", "number_of_bytes")
+_STATISTICS_TAGS = ("bps", "number_of_frames", "number_of_bytes")
+_ENCODE_TAGS = ("encoder", "duration", *_STATISTICS_TAGS)
+
+
+def _stream_tags(path: str | os.PathLike) -> dict[str, str]:
+    container = open_container(path)
+    try:
+        return dict(_pick_video_stream(container)[0].metadata)
+    finally:
+        container.close()
+
+
+def _describes_encode(key: str, names: tuple[str, ...]) -> bool:
+    return key.lower().split("-")[0] in names or key.upper().startswith("_STATISTICS")
 
 
 def video_tags(path: str | os.PathLike) -> dict[str, str]:
     """The tags of ``path``'s video stream (the one `probe` picks) that a re-encode keeps: its language, title,
     handler, start timecode and the like, not what describes the source's own encode."""
-    container = open_container(path)
-    try:
-        tags = dict(_pick_video_stream(container)[0].metadata)
-    finally:
-        container.close()
-    return {k: v for k, v in tags.items()
-            if k.lower().split("-")[0] not in _ENCODE_TAGS and not k.upper().startswith("_STATISTICS")}
+    return {k: v for k, v in _stream_tags(path).items() if not _describes_encode(k, _ENCODE_TAGS)}
+
+
+def statistics_tags(path: str | os.PathLike) -> list[str]:
+    """The names of the statistics of ``path``'s video stream that mkvmerge writes (its bit rate, frame and byte
+    counts): FFmpeg copies them into an encode of the stream, where they would describe the source, not it."""
+    return [k for k in _stream_tags(path) if _describes_encode(k, _STATISTICS_TAGS)]
 
 
 def _pick_video_stream(container) -> tuple[av.video.stream.VideoStream, int]:
