@@ -32,9 +32,9 @@ from typing import Iterable, Iterator
 
 from ..fileio import write_text_atomic
 from .items import Item, as_items, collect_items  # noqa: F401 - collect_items: public API, re-exported
-from .learning import Learning, report as learning_report
+from .learning import Learning
 from .memory import fits, item_memory
-from .summary import compared, corrected, passes_of, result_of, start_of, verify_of, worst_shot
+from .summary import passes_of, result_of, start_of, summarize, verify_of
 from .workers import dask_executor, encode_item, failure_reason, needs_model, process_executor
 from ..effort import measures
 from ..errors import UserError
@@ -406,34 +406,11 @@ class BatchRun:
         return self._result(item, status, journal.get(item.key))
 
     def _summarize(self, journal: Journal, counts: dict, media_s: float, wall: float) -> dict:
-        keys = {i.key for i in self.items}
-        rows = [r for r in journal.rows() if r["key"] in keys]
-        done = [r for r in rows if r["status"] == "done"]
-        in_b = sum(r["input_size"] or 0 for r in done)
-        out_b = sum(r["output_size"] or 0 for r in done)
-        return {
-            "items": len(self.items), "done": len(done), "failed": sum(r["status"] == "failed" for r in rows),
-            **{f"{k}_this_run": v for k, v in counts.items()},
-            "input_bytes": in_b, "output_bytes": out_b,
-            "saving_pct": round(100.0 * (1 - out_b / in_b), 2) if in_b else None,
-            "wall_s": round(wall, 3), "encoded_media_s": round(media_s, 3),
-            # throughput of this run's encodes (None when it encoded nothing)
-            "realtime_factor": round(media_s / wall, 3) if counts["encoded"] else None,
-            "files_per_min": round(counts["encoded"] / wall * 60, 2) if counts["encoded"] else None,
-            "executor": self.executor_name, "jobs": self.jobs, "threads": self.threads,
-            "memory_waits": self.memory_waits,
-            "failures": {r["key"]: r["reason"] for r in rows if r["status"] == "failed"},
-            # encoded, not written: their video would not shrink within --max-size (keep the source)
-            "over_size": {r["key"]: r["reason"] for r in rows if r["status"] == "over_size"},
-            **worst_shot(done),
-            **corrected(done),
-            **compared(done),
-            "learning": self._learning_summary(rows) if self.learn else None,
-        }
-
-    def _learning_summary(self, rows: list[dict]) -> dict | None:
-        by_key = {r["key"]: r for r in rows if r["status"] == "done"}
-        return learning_report([result_of(by_key[i.key]) for i in self.items if i.key in by_key], self.lag)
+        keys = [i.key for i in self.items]
+        mine = set(keys)
+        return summarize([r for r in journal.rows() if r["key"] in mine], keys, counts, media_s, wall,
+                         {"executor": self.executor_name, "jobs": self.jobs, "threads": self.threads,
+                          "memory_waits": self.memory_waits}, learn=self.learn, lag=self.lag)
 
 
 def run(items: Iterable[Item | str | os.PathLike | dict], output_dir: str | os.PathLike, *, jobs: int | None = None,

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 
+from .learning import report as learning_report
+
 
 def result_of(row: dict) -> dict:
     try:
@@ -62,3 +64,32 @@ def worst_shot(rows: list[dict]) -> dict:
     key, v = min(checked, key=lambda kv: kv[1]["worst_shot_vmaf"])
     return {"verified_items": len(checked), "worst_shot_vmaf": v["worst_shot_vmaf"], "worst_shot_item": key,
             "items_with_shots_below_target": sum(c[1].get("shots_below_target", 0) > 0 for c in checked)}
+
+
+def summarize(rows: list[dict], keys: list[str], counts: dict, media_s: float, wall: float, run: dict, *,
+              learn: bool, lag: int | None) -> dict:
+    """The batch's summary from its items' journal ``rows`` (``keys``: the items in input order), this run's
+    ``counts`` per outcome, the media seconds it encoded and its ``wall`` seconds, and how it ran (``run``:
+    executor, jobs, threads, memory waits); ``learn``: the starts' learning reported (its ``lag``)."""
+    done = [r for r in rows if r["status"] == "done"]
+    in_b = sum(r["input_size"] or 0 for r in done)
+    out_b = sum(r["output_size"] or 0 for r in done)
+    by_key = {r["key"]: r for r in done}
+    return {
+        "items": len(keys), "done": len(done), "failed": sum(r["status"] == "failed" for r in rows),
+        **{f"{k}_this_run": v for k, v in counts.items()},
+        "input_bytes": in_b, "output_bytes": out_b,
+        "saving_pct": round(100.0 * (1 - out_b / in_b), 2) if in_b else None,
+        "wall_s": round(wall, 3), "encoded_media_s": round(media_s, 3),
+        # throughput of this run's encodes (None when it encoded nothing)
+        "realtime_factor": round(media_s / wall, 3) if counts["encoded"] else None,
+        "files_per_min": round(counts["encoded"] / wall * 60, 2) if counts["encoded"] else None,
+        **run,
+        "failures": {r["key"]: r["reason"] for r in rows if r["status"] == "failed"},
+        # encoded, not written: their video would not shrink within --max-size (keep the source)
+        "over_size": {r["key"]: r["reason"] for r in rows if r["status"] == "over_size"},
+        **worst_shot(done),
+        **corrected(done),
+        **compared(done),
+        "learning": learning_report([result_of(by_key[k]) for k in keys if k in by_key], lag) if learn else None,
+    }
