@@ -116,11 +116,12 @@ def _loop_output(src: Path, dst: Path, plan: Plan, info: VideoInfo, eff: Effort,
     result and each shot's quality; each phase's seconds go to ``cost``."""
     tmp = temp_path(dst)
     quality = None
+    limit = size_limit(src, max_size)
     try:
         plan, result = shotloop.run(src, tmp, plan, info, target=target, thresholds=thresholds,
                                     options=replace(eff.loop, jobs=jobs), stream_maps=maps, stream_kw=stream_kw,
                                     quiet=quiet, dask=dask, resume=dst if resume else None, enc=enc,
-                                    limit=size_limit(src, max_size), shown=dst)
+                                    limit=limit, shown=dst)
         cost.update(result.cost)
         if validate:
             ph = shotloop.Phase()
@@ -131,7 +132,7 @@ def _loop_output(src: Path, dst: Path, plan: Plan, info: VideoInfo, eff: Effort,
             ph = shotloop.Phase()
             quality = V.verify(tmp, src, shot_ranges(plan), info.bit_depth, threads, name=dst, quiet=quiet)
             cost["verify"] = ph.done()
-        check_size(tmp, src, max_size, dst)
+        check_size(tmp, limit, dst)
         os.replace(tmp, dst)
     except BaseException:
         tmp.unlink(missing_ok=True)

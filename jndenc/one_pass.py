@@ -21,7 +21,7 @@ from .effort import UNMEASURED_CONFIDENCE, Effort
 from .errors import UserError
 from .options import EncodeOptions
 from .result import EncodeResult
-from .output import carries_audio, check_size, stream_options, temp_path, validate_output
+from .output import carries_audio, check_size, size_limit, stream_options, temp_path, validate_output
 from .output import target_vmaf as target_vmaf_of
 from .media import enc_params
 from .media.enc_params import Params as EncParams, merged_kwargs
@@ -147,7 +147,7 @@ def encode_one_pass(src: Path, dst: Path, info: VideoInfo, plan: Plan, o: Encode
             if ensure:
                 plan, quality, passes = _corrected(plan, quality, tmp, extra, one_pass, measured, target, tighten,
                                                    notes)
-        check_size(tmp, src, o.outputs.max_size, dst)
+        check_size(tmp, size_limit(src, o.outputs.max_size), dst)
         os.replace(tmp, dst)
     except BaseException:
         tmp.unlink(missing_ok=True)

@@ -271,13 +271,14 @@ def _size(n: int) -> str:
     return f"{n} bytes"
 
 
-def check_size(out: Path, src: Path, max_size: float | None, shown: Path) -> None:
+def check_size(out: Path, limit: tuple[int, float] | None, shown: Path) -> None:
     """Refuse (`OverSize`, exit 4) the finished output ``out`` (to be renamed to ``shown``) whose video stream takes
-    more than ``max_size`` percent of ``src``'s: a library transcode that would make a file larger keeps the
-    source. Both counted from their video packets (audio and other streams pass through and do not count)."""
-    if max_size is None:
+    more than ``limit`` (`size_limit`: the input's video bytes, read once per encode, and the percent) allows: a
+    library transcode that would make a file larger keeps the source. Both counted from their video packets (audio
+    and other streams pass through and do not count)."""
+    if limit is None:
         return
-    why = over_size(count_packets(out).bytes, count_packets(src).bytes, max_size)
+    why = over_size(count_packets(out).bytes, *limit)
     if why:
         raise OverSize(f"{shown}: {why}")
 

@@ -52,10 +52,9 @@ class EncodeResult:
             "bitrate_kbps": round(self.bitrate_kbps, 2),
             "model": self.plan.model,
             "shots": shots,
-            # the x264/x265 zones string, as `jndenc predict --json` gives it; None where the output is made of
-            # measured segments (each shot its own encode: no zones)
-            "zones": None if self.loop is not None or self.plan.codec not in ("x264", "x265")
-            else self.plan.zones_string(),
+            # the x264/x265 zones string, as `jndenc predict --json` gives it (one-pass paths, x264/x265 only); None
+            # where the output is made of measured segments (each shot its own encode: no zones)
+            "zones": None if self.loop is not None else self.plan.zones_string(),
             "margin": margin_report(self.plan),
             "trial_encodes": self.plan.stats.get("trial_encodes"),
             "trials_measured": self.plan.stats.get("trials_measured"),
