@@ -27,6 +27,7 @@ from .output import target_vmaf as target_vmaf_of
 target_vmaf = target_vmaf_of  # the public name (`jndenc.encode.target_vmaf`)
 from .media import enc_params
 from .media.enc_check import try_options
+from .media.ffargs import VMAF_MODEL
 from .media.segments import encoder_of
 from .pipeline import plan as make_plan_for
 from .planner import Plan
@@ -131,7 +132,8 @@ def _measured(src: Path, dst: Path, eff: Effort, o: EncodeOptions) -> EncodeResu
     why = V.unmeasurable(info.width, info.height)
     if why:
         o, fast = checked(o.with_(effort="fast", jobs=None, dask=None, resume=False, target_vmaf=None,
-                                  start_offset=None, learner=None))
+                                  start_offset=None, learner=None,
+                                  vmaf_model=VMAF_MODEL))
         r = _one_pass(src, dst, o, fast, t0, info)
         r.notes.append(f"{why}: encoded at --effort fast instead of {eff.name}, nothing measured")
         return r
@@ -177,6 +179,9 @@ def _one_pass_allowed(o: EncodeOptions) -> None:
     if o.aim.target_vmaf is not None:
         raise UserError("--target-vmaf needs a measured effort (balanced or thorough); the one-pass modes aim at "
                         "--target-jnd")
+    if o.aim.vmaf_model != VMAF_MODEL:
+        raise UserError(f"--vmaf-model {o.aim.vmaf_model} needs a measured effort (balanced or thorough); the "
+                        f"one-pass estimates and their margins are made in {VMAF_MODEL}")
     if o.codec.codec in starts.LOOP_ONLY_CODECS:
         raise UserError(f"--codec {o.codec.codec} has no per-shot zones in FFmpeg: it runs through the "
                         "shot loop (--effort balanced or thorough) only")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from . import loop as L
+from .media.ffargs import VMAF_MODEL
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,9 @@ class LoopOptions:
     slope_scale: float = 0.6  # first step: this share of the model's JND1-JND2 chord (`jndenc.loop.first_slope`)
     steeper_up: bool = True  # ... steeper for a step up from far above the aim (`jndenc.loop.rise`)
     jobs: int | None = None  # shots at once; None: the available cores
+    # the libvmaf model every attempt is scored with (`jndenc.media.ffargs.VMAF_MODELS`); the start is made in the
+    # default one (the model's labels), so another costs the loop the steps between the two models' scales
+    vmaf_model: str = VMAF_MODEL
 
     def band(self, target: float) -> L.Band:
         return L.Band.around(target, below=self.below, above=self.above, aim=self.aim)
@@ -61,9 +65,10 @@ class LoopOptions:
         return self.subsample if frames >= self.subsample_min_frames else 1
 
     def measurement(self) -> str:
+        vmaf = "VMAF" if self.vmaf_model == VMAF_MODEL else f"VMAF ({self.vmaf_model})"
         if self.subsample <= 1:
-            return "VMAF of every frame of the segment"
-        return (f"VMAF of every {ordinal(self.subsample)} frame of the segment in shots of "
+            return f"{vmaf} of every frame of the segment"
+        return (f"{vmaf} of every {ordinal(self.subsample)} frame of the segment in shots of "
                 f"{self.subsample_min_frames} frames or more (every frame where that read within "
                 f"{self.recheck:g}, or {self.recheck_errors:g} standard errors, above the band's lower edge), of "
                 "every frame in shorter ones")

@@ -24,6 +24,7 @@ from .output import carries_audio, check_size, size_limit, stream_options, temp_
 from .output import target_vmaf as target_vmaf_of
 from .media import enc_params
 from .media.enc_params import Params as EncParams
+from .media.ffargs import VMAF_MODEL
 from .media.ffbin import require
 from .pipeline import plan as make_plan_for
 from .planner import Plan
@@ -49,7 +50,8 @@ def encode_measured(src: Path, dst: Path, info: VideoInfo, eff: Effort, o: Encod
     plan, result, quality = _loop_output(src, dst, plan, info, eff, cost, target=target, thresholds=thresholds,
                                          jobs=o.work.jobs, dask=o.work.dask, maps=maps, stream_kw=stream_kw,
                                          validate=validate, verify=verify, threads=threads, quiet=quiet,
-                                         resume=o.work.resume, enc=enc, max_size=o.outputs.max_size)
+                                         resume=o.work.resume, enc=enc, max_size=o.outputs.max_size,
+                                         vmaf_model=o.aim.vmaf_model)
     start = _start_record(model, plan, result, offset, learner)
     if plan_out is not None:
         write_text_atomic(plan_out, json.dumps(plan.to_dict(), indent=1))  # a batch reads it to adopt
@@ -60,7 +62,8 @@ def encode_measured(src: Path, dst: Path, info: VideoInfo, eff: Effort, o: Encod
         # file is a check, left out as the one-pass paths leave it out
         produced = time.perf_counter() - t0 - cost.get("verify", {}).get("wall_s", 0.0)
         compare, said = compare_or_note(src, dst, plan, info, compare_crf, jndenc_seconds=produced,
-                                        quality=quality, target=target, threads=threads, quiet=quiet)
+                                        quality=quality, target=target, threads=threads, quiet=quiet,
+                                        vmaf_model=o.aim.vmaf_model)
         notes = notes + said
         cost["compare"] = ph.done()
     size = dst.stat().st_size
@@ -80,7 +83,8 @@ def encode_measured(src: Path, dst: Path, info: VideoInfo, eff: Effort, o: Encod
         notes=notes, quality=quality, target_vmaf=target, compare=compare, effort=eff.name, loop=result,
         # the total's CPU seconds: the analysis phase's clocks started with the run (`jndenc.encode`), so read now
         # they give the whole run's
-        cost=cost | {"total": {"wall_s": total, "cpu_s": analysis.done()["cpu_s"]}}, start=start)
+        cost=cost | {"total": {"wall_s": total, "cpu_s": analysis.done()["cpu_s"]}}, start=start,
+        vmaf_model=o.aim.vmaf_model)
 
 
 def _loop_start(src: Path, info: VideoInfo, eff: Effort, o: EncodeOptions,
@@ -110,7 +114,7 @@ def _loop_start(src: Path, info: VideoInfo, eff: Effort, o: EncodeOptions,
 def _loop_output(src: Path, dst: Path, plan: Plan, info: VideoInfo, eff: Effort, cost: dict, *, target: float,
                  thresholds: list[float], jobs: int | None, dask: str | None, maps: list[str], stream_kw: dict,
                  validate, verify: bool | None, threads: int | None, quiet: bool, resume: bool = False,
-                 enc: EncParams = (), max_size: float | None = None):
+                 enc: EncParams = (), max_size: float | None = None, vmaf_model: str = VMAF_MODEL):
     """The loop writes a temp file beside ``dst``, which is validated (and with ``verify`` measured once more)
     and only then renamed to ``dst``; any failure removes it. Returns the plan at the kept CRFs, the loop's
     result and each shot's quality; each phase's seconds go to ``cost``."""
@@ -119,7 +123,8 @@ def _loop_output(src: Path, dst: Path, plan: Plan, info: VideoInfo, eff: Effort,
     limit = size_limit(src, max_size)
     try:
         plan, result = shotloop.run(src, tmp, plan, info, target=target, thresholds=thresholds,
-                                    options=replace(eff.loop, jobs=jobs), stream_maps=maps, stream_kw=stream_kw,
+                                    options=replace(eff.loop, jobs=jobs, vmaf_model=vmaf_model),
+                                    stream_maps=maps, stream_kw=stream_kw,
                                     quiet=quiet, dask=dask, resume=dst if resume else None, enc=enc,
                                     limit=limit, shown=dst)
         cost.update(result.cost)
@@ -130,7 +135,8 @@ def _loop_output(src: Path, dst: Path, plan: Plan, info: VideoInfo, eff: Effort,
             cost["validate"] = ph.done()
         if verify:
             ph = shotloop.Phase()
-            quality = V.verify(tmp, src, shot_ranges(plan), info.bit_depth, threads, name=dst, quiet=quiet)
+            quality = V.verify(tmp, src, shot_ranges(plan), info.bit_depth, threads, name=dst, quiet=quiet,
+                               model=vmaf_model)
             cost["verify"] = ph.done()
         check_size(tmp, limit, dst)
         os.replace(tmp, dst)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 from .analyze import ShotOptions
 from .errors import UserError
 from .guided import GuidedOptions
+from .media.ffargs import VMAF_MODEL, VMAF_MODELS
 from .media.segments import ENCODER_CHOICES
 from .planner import Plan, PlanOptions
 from .search import DEFAULT_THRESHOLDS
@@ -68,13 +69,17 @@ def _checked(group) -> None:
 
 @dataclass(frozen=True)
 class Aim:
-    """What to aim at: a JND level (1 = VMAF 94), or any VMAF (the measured efforts only)."""
+    """What to aim at: a JND level (1 = VMAF 94), or any VMAF (the measured efforts only), as read by which libvmaf
+    model (another than the default: the measured efforts only)."""
 
     target_jnd: int = PlanOptions.target_jnd
     target_vmaf: float | None = None
+    vmaf_model: str = VMAF_MODEL
 
     def __post_init__(self) -> None:
         _checked(self)
+        if self.vmaf_model not in VMAF_MODELS:
+            raise UserError(f"vmaf_model must be one of {', '.join(VMAF_MODELS)}, not {self.vmaf_model!r}")
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ import ffmpeg
 from .errors import JndencError
 from .media.decode import count_packets
 from .media.probe import VideoInfo
-from .media.ffargs import graph_args, pix_fmt
+from .media.ffargs import VMAF_MODEL, graph_args, pix_fmt
 from .media.runner import run_ffmpeg
 from .media.segments import SegmentCodec, encoder_args, encoder_threads
 from .planner import CODECS, Plan
@@ -73,11 +73,12 @@ def video_bytes(path: str | os.PathLike) -> int:
 def compare_with_crf(src: Path, output: Path, plan: Plan, info: VideoInfo, crf: float, *,
                      jndenc_seconds: float, quality: Sequence[V.ShotQuality] | None = None,
                      target: float | None = None, threads: int | None = None, quiet: bool = True,
-                     work_dir: str | os.PathLike | None = None) -> dict:
+                     work_dir: str | os.PathLike | None = None, vmaf_model: str = VMAF_MODEL) -> dict:
     """Encode the reference at ``crf`` and compare it with ``output`` (``--json``'s ``compare``).
 
     ``jndenc_seconds``: what jndenc took to produce ``output`` (analysis + encode + validation).
-    ``quality`` (jndenc's per-shot VMAF from ``--verify``) asks for the reference's over the same shots.
+    ``quality`` (jndenc's per-shot VMAF from ``--verify``) asks for the reference's over the same shots, measured
+    with libvmaf ``vmaf_model`` as jndenc's were.
     """
     shots = [(s.start_frame, s.end_frame) for s in plan.shots]
     fd, name = tempfile.mkstemp(prefix=".jndenc-reference-", suffix=".mkv", dir=work_dir or output.parent)
@@ -101,7 +102,7 @@ def compare_with_crf(src: Path, output: Path, plan: Plan, info: VideoInfo, crf: 
                "encode_s": round(seconds, 3),
                "jndenc_time_ratio": round(jndenc_seconds / seconds, 3) if seconds > 0 else None}
         if quality is not None:
-            ref_q = V.verify(ref, src, shots, info.bit_depth, threads, quiet=quiet)
+            ref_q = V.verify(ref, src, shots, info.bit_depth, threads, quiet=quiet, model=vmaf_model)
             # the same shape as the result's own "shots": per-shot VMAF under "vmaf"
             out["shots"] = [{"start_frame": a, "end_frame": b, "vmaf": q.to_dict()} for (a, b), q in zip(shots, ref_q)]
             out["verify"] = V.summary(ref_q, target)

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from . import shotloop
 from . import verify as V
 from .media import segments as S
+from .media.ffargs import VMAF_MODEL
 from .planner import Plan, margin_report
 
 
@@ -29,6 +30,7 @@ class EncodeResult:
     loop: shotloop.LoopResult | None = None  # measured efforts: what the segment loop did per shot
     cost: dict | None = None  # measured efforts: wall and CPU seconds per phase
     start: dict | None = None  # measured efforts: the start's correction and each shot's label (`jndenc.learn`)
+    vmaf_model: str = VMAF_MODEL  # the libvmaf model of every VMAF in the result
 
     def to_dict(self) -> dict:
         shots = []
@@ -56,6 +58,7 @@ class EncodeResult:
             # where the output is made of measured segments (each shot its own encode: no zones)
             "zones": None if self.loop is not None else self.plan.zones_string(),
             "margin": margin_report(self.plan),
+            "vmaf_model": self.vmaf_model,
             "trial_encodes": self.plan.stats.get("trial_encodes"),
             "trials_measured": self.plan.stats.get("trials_measured"),
             "timings": self.timings,

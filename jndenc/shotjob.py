@@ -113,10 +113,12 @@ class ShotJob:
         with cpu_meter(cpu, kind):
             m = S.run_attempt(self.src, seg, frames, codec=self.codec, crf=crf, seek=seek, first=s.start_frame,
                               subsample=self.options.every(s.end_frame - s.start_frame),
+                              model=self.options.vmaf_model,
                               what=f"encoding shot {i} (frames {s.start_frame}-{s.end_frame}) of {self.src}")
             rechecked = m.scored < m.frames and self.band.just_above_low(m.vmaf, self.options.recheck_window(m.error))
             if rechecked:
                 m = S.remeasure(self.src, seg, frames, bit_depth=self.codec.bit_depth, seek=seek,
+                                model=self.options.vmaf_model,
                                 what=f"measuring shot {i} (frames {s.start_frame}-{s.end_frame}) of {self.src}")
         c = cost.setdefault(kind, {"wall_s": 0.0, "cpu_s": 0.0})
         c["wall_s"] += time.perf_counter() - t0

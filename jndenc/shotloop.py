@@ -49,7 +49,8 @@ class LoopResult:
         frames = sum(s.end_frame - s.start_frame for s in self.shots)
         return {"band": {"low": round(self.band.low, 3), "high": round(self.band.high, 3),
                          "aim": round(self.band.aim, 3)},
-                "measured_by": self.options.measurement(), "budget": self.options.budget,
+                "measured_by": self.options.measurement(), "vmaf_model": self.options.vmaf_model,
+                "budget": self.options.budget,
                 "budget_extra": L.BRACKET_EXTRA,
                 "attempts": sum(len(s.attempts) for s in self.shots),
                 "attempts_per_shot": round(sum(len(s.attempts) for s in self.shots) / n, 3) if n else 0.0,

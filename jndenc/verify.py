@@ -19,6 +19,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from .media.ffargs import VMAF_MODEL
 from .media.quality import compare
 from .progress import FrameCounter, bar
 from .planner import Plan, Zone
@@ -73,15 +74,16 @@ def shot_quality(frame_scores: np.ndarray, shots: Sequence[tuple[int, int]]) -> 
 
 def verify(output: str | os.PathLike, source: str | os.PathLike, shots: Sequence[tuple[int, int]],
            bit_depth: int = 8, threads: int | None = None, name: str | os.PathLike | None = None,
-           quiet: bool = True) -> list[ShotQuality]:
-    """Per-shot VMAF (mean, p5 over the shot's frames) of ``output`` against ``source``, in one libvmaf pass.
+           quiet: bool = True, model: str = VMAF_MODEL) -> list[ShotQuality]:
+    """Per-shot VMAF (mean, p5 over the shot's frames; libvmaf ``model``) of ``output`` against ``source``, in one
+    libvmaf pass.
 
     VMAF alone (no PSNR/SSIM features): the same VMAF for half the CPU. Every frame is scored: this is the
     measurement users check the loop's own (possibly subsampled, `jndenc.loop_options.LoopOptions`) against.
     """
     with bar(shots[-1][1] if shots else None, "measuring VMAF", quiet) as pb:
         q = compare(output, source, bit_depth=bit_depth, threads=threads, features=(), name=name,
-                    on_frame=FrameCounter(pb))
+                    on_frame=FrameCounter(pb), model=model)
     return shot_quality(q.frames["vmaf"], shots)
 
 

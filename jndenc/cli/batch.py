@@ -5,6 +5,7 @@ import json
 
 import click
 
+from ..media.ffargs import VMAF_MODEL, VMAF_MODELS
 from ..media.segments import ENCODER_CHOICES
 from ..output import CONTAINERS
 from .common import debug_option
@@ -80,6 +81,8 @@ def _print_failures(s: dict) -> None:
               help="As `jndenc encode --effort` [default: balanced, unless --mode, --crf, --ensure or --tighten].")
 @click.option("--target-vmaf", type=click.FloatRange(20, 100), default=None, metavar="V",
               help="Aim every shot at this VMAF instead of --target-jnd's (balanced and thorough).")
+@click.option("--vmaf-model", type=click.Choice(VMAF_MODELS), default=VMAF_MODEL, show_default=True,
+              help="As `jndenc encode --vmaf-model`: the libvmaf model every shot is measured with.")
 @click.option("--mode", type=click.Choice(NAMES), default=None,
               help="Expert: one-pass recipes instead of an effort level. " + MODE_HELP)
 @click.option("--verify/--no-verify", default=None,
@@ -131,7 +134,7 @@ def _print_failures(s: dict) -> None:
                    "then one {\"type\": \"summary\", ...}.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or table.")
 @debug_option
-def batch(source, output_dir, effort, target_vmaf, mode, verify, ensure, tighten, crf, encoder, compare_crf, max_size, jobs,
+def batch(source, output_dir, effort, target_vmaf, vmaf_model, mode, verify, ensure, tighten, crf, encoder, compare_crf, max_size, jobs,
           threads, pattern, recursive, container, dask_address, dask_local, learn, retry_failed, overwrite, enc,
           resume_shots, report, dry_run, as_json, quiet, debug, **kw):
     """Encode every video in a folder (or listed in a CSV/JSONL manifest) into OUTPUT_DIR.
@@ -165,6 +168,8 @@ def batch(source, output_dir, effort, target_vmaf, mode, verify, ensure, tighten
         options["effort"] = effort or DEFAULT_EFFORT
     if target_vmaf is not None:  # with an expert mode `checked` refuses it below, rather than drop it in silence
         options["target_vmaf"] = target_vmaf
+    if vmaf_model != VMAF_MODEL:  # only when another: journals written before it keep their option fingerprint
+        options["vmaf_model"] = vmaf_model
     if verify is not None:
         options["verify"] = verify
     if ensure:

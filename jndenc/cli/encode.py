@@ -5,6 +5,7 @@ import json
 
 import click
 
+from ..media.ffargs import VMAF_MODEL, VMAF_MODELS
 from ..media.segments import ENCODER_CHOICES
 from ..options import EncodeOptions
 from .common import Sectioned, debug_option
@@ -15,7 +16,7 @@ from .report import print_result
 SECTIONS = (
     ("Options", ["effort", "target_jnd", "target_vmaf", "codec", "preset", "as_json", "report", "verify", "overwrite",
                  "quiet", "help"]),
-    ("The shot loop (balanced, thorough)", ["encoder", "jobs", "dask", "resume", "learn", "min_crf", "max_crf"]),
+    ("The shot loop (balanced, thorough)", ["vmaf_model", "encoder", "jobs", "dask", "resume", "learn", "min_crf", "max_crf"]),
     ("Expert: one-pass modes instead of an effort level", ["mode", "crf", "margin", "confidence", "ensure", "tighten",
                                                           "granularity", "plan_in", "plan_out"]),
     ("Search and guided modes", ["thresholds", "metric", "pool", "workers", "trial_seconds", "crf_step",
@@ -35,6 +36,9 @@ SECTIONS = (
                    "target; thorough: +0.5, every frame scored.")
 @click.option("--target-vmaf", type=click.FloatRange(20, 100), default=None, metavar="V",
               help="Aim every shot at this VMAF instead of --target-jnd's (balanced and thorough).")
+@click.option("--vmaf-model", type=click.Choice(VMAF_MODELS), default=VMAF_MODEL, show_default=True,
+              help="The libvmaf model every shot is measured with (balanced and thorough; --verify): neg leaves "
+                   "out the gain of sharpening or contrast boosts, 4k scores for a 4K TV at 1.5 picture heights.")
 @click.option("--enc", multiple=True, metavar="KEY=VALUE",
               help="An encoder option of your own, repeatable: -KEY VALUE in every encode (e.g. --enc "
                    "profile:v=high --enc level=4.1 --enc g=48 --enc maxrate=6M --enc bufsize=12M, or --enc "
@@ -86,7 +90,7 @@ SECTIONS = (
 @click.option("--report", type=click.Path(dir_okay=False), default=None, metavar="FILE.html",
               help="Write a static page: per shot a thumbnail, CRF and VMAF; bytes and time.")
 @debug_option
-def encode(src, dst, effort, target_vmaf, enc, encoder, jobs, dask, resume, learn_file, mode, crf, plan_in, plan_out, verify, ensure, tighten, validate, max_size, compare_crf, overwrite, threads, quiet,
+def encode(src, dst, effort, target_vmaf, vmaf_model, enc, encoder, jobs, dask, resume, learn_file, mode, crf, plan_in, plan_out, verify, ensure, tighten, validate, max_size, compare_crf, overwrite, threads, quiet,
            as_json, report, debug, **kw):
     """Encode IN to OUT at the CRF each shot needs to stay at the target (JND1 = VMAF 94)."""
     from ..encode import encode as run
@@ -103,7 +107,7 @@ def encode(src, dst, effort, target_vmaf, enc, encoder, jobs, dask, resume, lear
     options = EncodeOptions.from_kwargs(
         start_offset=learned, plan=plan_in, plan_out=plan_out, overwrite=overwrite, quiet=quiet or as_json,
         threads=threads, mode=mode, crf=crf, verify=verify, ensure=ensure, tighten=tighten, validate=validate,
-        compare_crf=compare_crf, max_size=max_size, effort=effort, target_vmaf=target_vmaf, jobs=jobs, dask=dask, encoder=encoder,
+        compare_crf=compare_crf, max_size=max_size, effort=effort, target_vmaf=target_vmaf, vmaf_model=vmaf_model, jobs=jobs, dask=dask, encoder=encoder,
         resume=resume, enc=enc, **plan_kwargs(kw))
     result = run(src, dst, options)
     if learn_file is not None and result.start is not None:

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import click
 
+from ..media.ffargs import VMAF_MODEL
+
 
 def print_shots(shots, fps: float) -> None:
     vmaf = any("vmaf" in s for s in shots)
@@ -31,17 +33,18 @@ def print_result(result) -> None:
                f"({d.get('effort') or d['mode']}, {codec} {d['preset']}, model {d['model'] or '-'}); "
                f"analysis {t['analysis_s']:.1f}s, encode {t['encode_s']:.1f}s")
     lp = d.get("loop")
+    vmaf = "VMAF" if d.get("vmaf_model") in (None, VMAF_MODEL) else f"VMAF ({d['vmaf_model']})"
     if lp:
         sh = lp["shots"]
         click.echo(f"{d['effort']}: {lp['attempts']} encodes for {len(d['shots'])} shot(s) "
                    f"({lp['encoded_over_output_frames']:.2f}x the output's frames); band {lp['band']['low']:.2f}-"
-                   f"{lp['band']['high']:.2f} VMAF: {sh['in_band']} in it, {sh['clamped']} above at the max CRF, "
+                   f"{lp['band']['high']:.2f} {vmaf}: {sh['in_band']} in it, {sh['clamped']} above at the max CRF, "
                    f"{sh['above']} above, {sh['below']} below")
     if d.get("trial_encodes"):
         click.echo(f"{d['mode']}: {d['trial_encodes']} trial encodes ({d['trial_encodes'] / len(d['shots']):.1f} a shot)")
     v = d.get("verify")
     if v:
-        click.echo(f"{'measured' if lp and 'verify_s' not in t else 'verify'}: worst shot {v['worst_shot']} VMAF {v['worst_shot_vmaf']:.2f} (p5 {v['worst_shot_p5']:.2f}), "
+        click.echo(f"{'measured' if lp and 'verify_s' not in t else 'verify'}: worst shot {v['worst_shot']} {vmaf} {v['worst_shot_vmaf']:.2f} (p5 {v['worst_shot_p5']:.2f}), "
                    f"target {v['target_vmaf']:g}; {v['shots_below_target']} shot(s) more than 0.5 below"
                    + (f"; {t['verify_s']:.1f}s" if "verify_s" in t else ""))
     if d.get("passes"):

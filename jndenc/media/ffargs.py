@@ -11,6 +11,11 @@ import os
 from typing import Any, Callable, Sequence
 
 VMAF_MODEL = "vmaf_v0.6.1"
+# the libvmaf models a user may measure with (`--vmaf-model`), all built into the bundled libvmaf: the default
+# (a 1080p screen at three picture heights, the model jndenc's labels and start are made in), its NEG variant
+# (no enhancement gain: sharpening or contrast boosts in an encode no longer raise the score) and the 4K-TV
+# model (a 2160p screen at one and a half picture heights), with its NEG variant
+VMAF_MODELS = ("vmaf_v0.6.1", "vmaf_v0.6.1neg", "vmaf_4k_v0.6.1", "vmaf_4k_v0.6.1neg")
 # x264 lossless at its fastest preset: large files, but the fastest exact copy to decode again and again
 LOSSLESS_X264 = ("-c:v", "libx264", "-qp", "0", "-preset", "ultrafast")
 # libvmaf features computed beside VMAF in the same pass
@@ -217,10 +222,13 @@ def filter_value(value: str | os.PathLike) -> str:
 
 
 def libvmaf_filter(log_path: str | os.PathLike, *, features: Sequence[str] = VMAF_FEATURES, threads: int = 1,
-                   subsample: int = 1) -> str:
-    """libvmaf (model `VMAF_MODEL`) plus ``features``, scoring every ``subsample``-th frame, to a JSON log."""
+                   subsample: int = 1, model: str = VMAF_MODEL) -> str:
+    """libvmaf (``model``, one of `VMAF_MODELS`) plus ``features``, scoring every ``subsample``-th frame, to a
+    JSON log (whichever the model, the log names its score ``vmaf``)."""
+    if model not in VMAF_MODELS:
+        raise ValueError(f"VMAF model must be one of {', '.join(VMAF_MODELS)}, not {model!r}")
     extra = "|".join(f"name={f}" for f in features)
-    return (f"libvmaf=model=version={VMAF_MODEL}" + (f":feature='{extra}'" if extra else "")
+    return (f"libvmaf=model=version={model}" + (f":feature='{extra}'" if extra else "")
             + f":log_fmt=json:log_path={filter_value(os.path.abspath(log_path))}:n_threads={int(threads)}"
             + (f":n_subsample={int(subsample)}" if subsample > 1 else ""))
 
@@ -264,6 +272,7 @@ def quality_graph(
     sample: tuple[int, int] | None = None,
     distorted: str = "[0:v]",
     reference: str = "[1:V]",
+    model: str = VMAF_MODEL,
 ) -> str:
     """The libvmaf filter graph: input 0 distorted, input 1 reference (or the ``distorted`` and ``reference``
     stream labels given); VMAF (plus ``features``) to a JSON log.
@@ -271,7 +280,8 @@ def quality_graph(
     ``ref_range`` compares against reference frames [a, b) only; ``size`` (w, h)
     scales the distorted video to the reference size (bicubic, as VMAF's model expects);
     ``subsample`` N scores every Nth frame only (the log names each scored frame's number); ``sample`` (W, P)
-    scores runs of W consecutive frames out of every P (the log then numbers the scored frames 0, 1, ...).
+    scores runs of W consecutive frames out of every P (the log then numbers the scored frames 0, 1, ...);
+    ``model``: the libvmaf model (`VMAF_MODELS`).
     """
     pix = pix_fmt(bit_depth)
     # Align by frame index, not timestamp: containers round timestamps
@@ -288,7 +298,7 @@ def quality_graph(
         dist_chain += "," + keep
         ref_chain += "," + keep
     return (f"{distorted}{dist_chain},format={pix}[d];{reference}{ref_chain},format={pix}[r];"
-            f"[d][r]{libvmaf_filter(log_path, features=features, threads=threads, subsample=subsample)}")
+            f"[d][r]{libvmaf_filter(log_path, features=features, threads=threads, subsample=subsample, model=model)}")
 
 
 def quality_args(distorted: str | os.PathLike, reference: str | os.PathLike, graph: str,

@@ -19,7 +19,7 @@ import numpy as np
 
 from ..errors import UserError
 from .decode import count_packets
-from .ffargs import VMAF_FEATURES, quality_args, quality_graph, threads_per_job
+from .ffargs import VMAF_FEATURES, VMAF_MODEL, quality_args, quality_graph, threads_per_job
 from .ffbin import require
 from .probe import probe
 from .runner import run_ffmpeg
@@ -79,6 +79,7 @@ def compare(
     sample: tuple[int, int] | None = None,
     name: str | os.PathLike | None = None,
     on_frame=None,
+    model: str = VMAF_MODEL,
 ) -> Quality:
     """Compare ``distorted`` with ``reference`` (optionally frames [a, b) of it).
 
@@ -86,7 +87,8 @@ def compare(
     expects; None: the reference's own size, where the distorted video's differs. ``features`` are the
     extra libvmaf features (PSNR, SSIM; ``()`` for VMAF alone, which is cheaper);
     with ``subsample`` N only every Nth frame is scored and the others are NaN; with ``sample`` (W, P) runs of W
-    frames out of every P are scored (`jndenc.media.ffargs.sample_expr`) and the others are NaN.
+    frames out of every P are scored (`jndenc.media.ffargs.sample_expr`) and the others are NaN; ``model``: the
+    libvmaf model (`jndenc.media.ffargs.VMAF_MODELS`).
 
     A missing or unreadable file is an `InputError`, two lengths (the distorted video against the reference, or
     against ``ref_range`` of it) a `UserError`.
@@ -101,7 +103,7 @@ def compare(
         log = os.path.join(tmp, "vmaf.json")
         graph = quality_graph(log, bit_depth=bit_depth, ref_range=ref_range, size=size,
                               threads=threads or threads_per_job(None, 1), features=features, subsample=subsample,
-                              sample=sample)
+                              sample=sample, model=model)
         run_ffmpeg(quality_args(distorted, reference, graph), what=f"measuring VMAF of {name or distorted}",
                    on_frame=on_frame)
         with open(log) as fh:

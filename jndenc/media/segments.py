@@ -32,7 +32,7 @@ import numpy as np
 
 from .decode import count_packets
 from .enc_params import Params, gop, merged
-from .ffargs import container_args, pix_fmt, quality_args, quality_graph
+from .ffargs import VMAF_MODEL, container_args, pix_fmt, quality_args, quality_graph
 from ..errors import JndencError, UserError
 from .probe import open_container
 from .timing import variable_rate  # noqa: F401 - the loop's rule, named here with the timestamps it reads
@@ -178,9 +178,10 @@ def keyframe_grid(gop: int | None, first: int) -> list[str]:
 
 def attempt_args(src: str | os.PathLike, out: str | os.PathLike, log: str | os.PathLike, frames: tuple[int, int],
                  *, codec: SegmentCodec, crf: float, seek: Sequence[str] = (),
-                 subsample: int = 1, vmaf_threads: int = 1, first: int = 0) -> list[str]:
+                 subsample: int = 1, vmaf_threads: int = 1, first: int = 0, model: str = VMAF_MODEL) -> list[str]:
     """One attempt in one FFmpeg run: frames [a, b) (counted after ``seek``) of ``src`` encoded to ``out`` and
-    scored with VMAF against the same decoded frames (every ``subsample``-th frame from the first), to ``log``.
+    scored with VMAF (``model``) against the same decoded frames (every ``subsample``-th frame from the first), to
+    ``log``.
     ``first``: the segment's first frame in the output, which places the user's key frame grid (`keyframe_grid`).
 
     The encoder gets the source's timestamps (its rate control reads the frame rate from them, as in a
@@ -195,7 +196,7 @@ def attempt_args(src: str | os.PathLike, out: str | os.PathLike, log: str | os.P
            "-fps_mode", "passthrough", *tb, *codec_args(codec, crf), *keyframe_grid(gop(codec.params), first),
            "-frames:v", str(b - a), str(out)]
     graph = quality_graph(log, bit_depth=codec.bit_depth, ref_range=(a, b), threads=vmaf_threads, features=(),
-                          subsample=subsample, distorted="[dec:0]", reference="[0:V:0]")
+                          subsample=subsample, distorted="[dec:0]", reference="[0:V:0]", model=model)
     return enc + ["-dec", "0:0", "-filter_complex", f"{graph}[scored]", "-map", "[scored]", "-f", "null", "-"]
 
 
@@ -212,10 +213,12 @@ class Measured:
 
 
 def measure_args(src: str | os.PathLike, seg: str | os.PathLike, log: str | os.PathLike, frames: tuple[int, int],
-                 *, bit_depth: int, seek: Sequence[str] = ()) -> list[str]:
+                 *, bit_depth: int, seek: Sequence[str] = (), model: str = VMAF_MODEL) -> list[str]:
     """Every frame of an attempt's segment ``seg`` scored against frames [a, b) (counted after ``seek``) of
-    ``src``, to ``log``: the full measurement of an attempt first scored on a sample (`attempt_args`)."""
-    graph = quality_graph(log, bit_depth=bit_depth, ref_range=(int(frames[0]), int(frames[1])), features=())
+    ``src`` with VMAF ``model``, to ``log``: the full measurement of an attempt first scored on a sample
+    (`attempt_args`)."""
+    graph = quality_graph(log, bit_depth=bit_depth, ref_range=(int(frames[0]), int(frames[1])), features=(),
+                          model=model)
     return quality_args(seg, src, graph, reference_seek=seek)
 
 
@@ -256,11 +259,12 @@ def _measured(out: Path, scores: np.ndarray) -> Measured:
 
 
 def run_attempt(src: str | os.PathLike, out: Path, frames: tuple[int, int], *, codec: SegmentCodec, crf: float,
-                seek: Sequence[str] = (), subsample: int = 1, first: int = 0, what: str) -> Measured:
+                seek: Sequence[str] = (), subsample: int = 1, first: int = 0, model: str = VMAF_MODEL,
+                what: str) -> Measured:
     log = out.with_suffix(".vmaf.json")
     try:
         run_ffmpeg(attempt_args(src, out, log, frames, codec=codec, crf=crf, seek=seek, subsample=subsample,
-                                first=first), what=what)
+                                first=first, model=model), what=what)
         scores = _read_scores(log)
     finally:
         log.unlink(missing_ok=True)
@@ -268,11 +272,11 @@ def run_attempt(src: str | os.PathLike, out: Path, frames: tuple[int, int], *, c
 
 
 def remeasure(src: str | os.PathLike, seg: Path, frames: tuple[int, int], *, bit_depth: int,
-              seek: Sequence[str] = (), what: str) -> Measured:
+              seek: Sequence[str] = (), model: str = VMAF_MODEL, what: str) -> Measured:
     """An attempt's segment measured again on every frame."""
     log = seg.with_suffix(".full.json")
     try:
-        run_ffmpeg(measure_args(src, seg, log, frames, bit_depth=bit_depth, seek=seek), what=what)
+        run_ffmpeg(measure_args(src, seg, log, frames, bit_depth=bit_depth, seek=seek, model=model), what=what)
         scores = _read_scores(log)
     finally:
         log.unlink(missing_ok=True)

@@ -1,0 +1,80 @@
+"""--vmaf-model: the loop, --verify and --compare-crf measure with the libvmaf model asked for; the one-pass paths,
+whose estimates are made in the default model, refuse another."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from jndenc import encode
+from jndenc import resume as R
+from jndenc import verify as V
+from jndenc.errors import UserError
+from jndenc.loop_options import LoopOptions
+from jndenc.media import segments as S
+from jndenc.media.ffargs import VMAF_MODEL, VMAF_MODELS, libvmaf_filter
+from jndenc.options import Aim
+
+NEG = "vmaf_v0.6.1neg"
+
+
+@pytest.mark.parametrize("model", VMAF_MODELS)
+def test_the_filter_names_the_model(model):
+    assert f"libvmaf=model=version={model}:" in libvmaf_filter("log.json", model=model)
+
+
+def test_an_unknown_model_is_refused_before_ffmpeg():
+    with pytest.raises(ValueError, match="vmaf_v0.6.1neg"):
+        libvmaf_filter("log.json", model="vmaf_v9")
+    with pytest.raises(UserError, match="vmaf_model must be one of"):
+        Aim(vmaf_model="vmaf_v9")
+
+
+def test_an_attempt_and_its_full_measurement_score_with_the_model():
+    codec = S.SegmentCodec("x264", "medium", 1, 8)
+    attempt = " ".join(S.attempt_args("in.mp4", "o.mkv", "l.json", (0, 50), codec=codec, crf=23, model=NEG))
+    full = " ".join(S.measure_args("in.mp4", "o.mkv", "l.json", (0, 50), bit_depth=8, model=NEG))
+    assert f"model=version={NEG}:" in attempt and f"model=version={NEG}:" in full
+    assert f"model=version={VMAF_MODEL}:" in " ".join(
+        S.attempt_args("in.mp4", "o.mkv", "l.json", (0, 50), codec=codec, crf=23))
+
+
+def test_resumed_shots_are_never_taken_from_a_run_measured_with_another_model(cut_clip):
+    assert R.digest(cut_clip, {}, options=LoopOptions()) != R.digest(cut_clip, {}, options=LoopOptions(vmaf_model=NEG))
+
+
+def test_the_loop_aims_each_shot_at_the_target_in_the_model_asked_for(cut_clip, tmp_path):
+    out = tmp_path / "o.mp4"
+    r = encode(cut_clip, out, vmaf_model=NEG, verify=True, jobs=2)
+    d = r.to_dict()
+    assert d["vmaf_model"] == NEG and d["loop"]["vmaf_model"] == NEG and NEG in d["loop"]["measured_by"]
+    shots = [(s.start_frame, s.end_frame) for s in r.plan.shots]
+    default = V.verify(out, cut_clip, shots)
+    for s, neg, plain in zip(r.loop.shots, r.quality, default):
+        # --verify read the finished file in NEG, as the loop read each kept segment
+        assert neg.mean == pytest.approx(s.vmaf, abs=0.5)
+        # NEG caps the gains VMAF's features can show, so it never reads a shot above the default model
+        assert neg.mean <= plain.mean + 0.05
+    assert any(neg.mean < plain.mean - 0.2 for neg, plain in zip(r.quality, default))
+    for s in r.loop.shots:
+        assert s.outcome in ("in_band", "clamped") or s.outcome in ("above", "below") and len(s.attempts) >= 3
+
+
+def test_one_pass_paths_refuse_another_model(cut_clip, tmp_path):
+    with pytest.raises(UserError, match="--vmaf-model vmaf_4k_v0.6.1 needs a measured effort"):
+        encode(cut_clip, tmp_path / "o.mp4", effort="fast", vmaf_model="vmaf_4k_v0.6.1")
+    with pytest.raises(UserError, match="needs a measured effort"):
+        encode(cut_clip, tmp_path / "o.mp4", mode="search", vmaf_model=NEG)
+    assert not (tmp_path / "o.mp4").exists()
+
+
+@pytest.mark.parametrize("command", ["encode", "batch"])
+def test_the_cli_refusal_is_one_line_and_exit_2(cut_clip, tmp_path, command):
+    out = tmp_path / ("o.mp4" if command == "encode" else "out")
+    p = subprocess.run([sys.executable, "-m", "jndenc.cli", command, str(cut_clip if command == "encode" else
+                                                                         cut_clip.parent), str(out),
+                        "--effort", "fast", "--vmaf-model", NEG], capture_output=True, text=True)
+    assert p.returncode == 2
+    assert p.stderr.strip().count("\n") == 0 and "needs a measured effort" in p.stderr
+    assert not out.exists() or not any(out.glob("*.mp4"))
