@@ -109,7 +109,7 @@ def test_prev_folder_gives_motion_channels(tmp_path):
 # --- fit / evaluate ------------------------------------------------------------
 
 def test_fit_compact_learns_checkpoints_logs_and_evaluates(tmp_path):
-    from jndenc.training import train as T
+    from jndenc.training import evaluate as E, train as T
 
     root = make_seed_dataset(tmp_path / "d", prev=True)
     ck = tmp_path / "out" / "best.keras"
@@ -130,13 +130,13 @@ def test_fit_compact_learns_checkpoints_logs_and_evaluates(tmp_path):
     assert run["data_digest"] == res["data_digest"] and "tensorflow" in run["versions"]
     assert run["arguments"]["seed"] == 3 and "loss" in run["final_metrics"]
 
-    out = T.evaluate("compact", root, ck, tmp_path / "res.csv", echo=lambda m: None)
+    out = E.evaluate("compact", root, ck, tmp_path / "res.csv", echo=lambda m: None)
     with open(tmp_path / "res.csv", newline="") as f:
         table = list(csv.reader(f))
     assert table[0] == ["filename", "JND1", "JND2", "JND3"]
     assert [r[0] for r in table[1:-1]] == [f"img{i:03d}.png" for i in range(SIZES["test"])]
     assert table[-1][0] == "MAE" and set(out["mae"]) == {"JND1", "JND2", "JND3"}
-    one = T.evaluate("compact", root, ck, tmp_path / "res3.csv", jnd_column=2, echo=lambda m: None)
+    one = E.evaluate("compact", root, ck, tmp_path / "res3.csv", jnd_column=2, echo=lambda m: None)
     assert one["columns"] == ["JND3"]
     np.testing.assert_allclose(one["predictions"][:, 0], out["predictions"][:, 2], rtol=1e-5)
 
@@ -149,7 +149,7 @@ def test_fit_compact_learns_checkpoints_logs_and_evaluates(tmp_path):
 
 
 def test_fit_single_head_va_model_and_jnd_column(tmp_path):
-    from jndenc.training import train as T
+    from jndenc.training import evaluate as E, train as T
 
     root = make_seed_dataset(tmp_path / "d", {"train": 8, "valid": 4, "test": 3}, va=True)
     ck = tmp_path / "va.h5"
@@ -157,7 +157,7 @@ def test_fit_single_head_va_model_and_jnd_column(tmp_path):
                 input_shape=(32, 64), verbose=0, echo=lambda m: None)
     assert res["va_pseudo_labels"] is False and "VA_output_loss" in res["history"]
     assert json.loads(Path(str(ck) + ".json").read_text())["jnd_column"] == 1
-    out = T.evaluate("MT_1LJND_VA", root, ck, tmp_path / "r.csv", echo=lambda m: None)
+    out = E.evaluate("MT_1LJND_VA", root, ck, tmp_path / "r.csv", echo=lambda m: None)
     assert out["columns"] == ["JND2"] and out["rows"] == 3
     labels = D.read_split(root, "test").labels
     assert out["mae"]["JND2"] == pytest.approx(float(np.abs(out["predictions"][:, 0] - labels[:, 1]).mean()), rel=1e-4)
@@ -207,7 +207,7 @@ def test_cli_imagenet_backbone_missing_from_cache_is_a_user_error(tmp_path, monk
 
 
 def test_fit_linear_only_keeps_the_closed_form_start(tmp_path):
-    from jndenc.training import train as T
+    from jndenc.training import evaluate as E, train as T
     from jndenc.errors import UserError
 
     root = make_seed_dataset(tmp_path / "d", prev=True)
@@ -216,7 +216,7 @@ def test_fit_linear_only_keeps_the_closed_form_start(tmp_path):
     assert res["epochs_run"] == 0 and res["best_epoch"] == -1 and ck.is_file()
     assert len(res["linear_start"]["train_mae"]) == 3 and res["best_val_loss"] == pytest.approx(
         res["linear_start"]["val_loss"], abs=1e-3)
-    out = T.evaluate("compact", root, ck, tmp_path / "res.csv", echo=lambda m: None)
+    out = E.evaluate("compact", root, ck, tmp_path / "res.csv", echo=lambda m: None)
     p = out["predictions"]
     assert np.isfinite(p).all() and (p[:, 0] <= p[:, 1]).all() and (p[:, 1] <= p[:, 2]).all()
     with pytest.raises(UserError):

@@ -89,10 +89,10 @@ def train(model, data_dir, checkpoint_path, csv_log_path, epochs, batch_size, le
 def test(model, data_dir, model_weights_path, result_path, jnd_column, split, debug) -> None:
     """Predict JND levels for every image of a split and write a CSV (MTJND's `test`)."""
     from ..models.tfquiet import import_quietly
-    from ..training import train as T
+    from ..training import evaluate as E
 
     import_quietly()
 
-    res = T.evaluate(model, data_dir, model_weights_path, result_path, jnd_column=jnd_column, split=split,
+    res = E.evaluate(model, data_dir, model_weights_path, result_path, jnd_column=jnd_column, split=split,
                      echo=click.echo)
     click.echo(f"wrote {res['rows']} rows to {res['result_path']}")

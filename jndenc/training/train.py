@@ -2,12 +2,11 @@
 
 `fit` reproduces the paper's recipe by default (MAE per JND head, loss
 weights 1:1:1, Adam 1e-5, batch 8, 500 epochs, keep the best `val_loss`
-weights, CSV log with ';'); `evaluate` writes one CSV row of predictions per
-image in sorted filename order, plus per-level MAE when labels exist.
+weights, CSV log with ';'); `evaluate` (`jndenc.training.evaluate`, the `test`
+command) writes one CSV row of predictions per image.
 """
 from __future__ import annotations
 
-import contextlib
 import csv
 import json
 import math
@@ -23,8 +22,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np
 
 from . import data as D
+from .checks import atomic_write, check_checkpoint_suffix, check_column, check_output_path, resolve_shape, weights_column
 from ..errors import UserError
-from ..fileio import replaced
 from ..models import ArchInfo, arch_info, build_model, frames_shape
 from ..models.attention import VA_OUTPUT
 from ..models.io import check_metadata, check_weights_file, load_weights_into, model_metadata, read_metadata, save_model
@@ -47,40 +46,6 @@ def _versions() -> dict[str, str]:
             "numpy": np.__version__, "opencv": cv2.__version__, "jndenc": jv}
 
 
-def _resolve_shape(info: ArchInfo, input_shape: tuple[int, ...] | None) -> tuple[int, int, int]:
-    if input_shape is None:
-        return info.input_shape
-    shape = tuple(int(d) for d in input_shape)
-    if len(shape) == 2:
-        shape = (*shape, info.channels)
-    if len(shape) != 3 or min(shape) <= 0:
-        raise UserError(f"bad input shape {input_shape}: expected (height, width[, channels])")
-    return shape  # type: ignore[return-value]
-
-
-def _check_column(info: ArchInfo, jnd_column: int | None) -> int | None:
-    if jnd_column is not None and jnd_column not in (0, 1, 2):
-        raise UserError(f"--jnd_column must be 0, 1 or 2, not {jnd_column}")
-    if info.jnd_heads == ("JND_output",) and jnd_column is None:
-        return 0
-    return jnd_column
-
-
-def _weights_column(info: ArchInfo, jnd_column: int | None, meta: dict[str, Any], path: Path) -> int | None:
-    """The JND level a single-head model's weights predict: their sidecar's when none is given, another refused.
-
-    Without this, `test --jnd_column 0` on a JND3 head labelled its JND3 predictions JND1 and scored them
-    against the JND1 labels, and `--resume` without the flag trained that head on JND1 (the default).
-    """
-    trained = meta.get("jnd_column")
-    if info.jnd_heads != ("JND_output",) or trained is None:
-        return _check_column(info, jnd_column)
-    if jnd_column is not None and int(jnd_column) != int(trained):
-        raise UserError(f"weights {path} predict JND{int(trained) + 1} (trained with --jnd_column {int(trained)}), "
-                        f"not JND{int(jnd_column) + 1}")
-    return _check_column(info, int(trained))
-
-
 def _va_hw(model) -> tuple[int, int] | None:
     try:
         shape = model.get_layer(VA_OUTPUT).output.shape
@@ -99,22 +64,6 @@ def _load_split_arrays(split: D.Split, info: ArchInfo, model, echo: Callable[[st
         va, pseudo = D.load_va(split, va_hw, frames, notice=echo)
     geometry = D.load_geometry(split, notice=echo) if info.uses_geometry else None
     return frames, prev, va, pseudo, geometry
-
-
-def check_output_path(path: Path, what: str) -> None:
-    """Refuse, before any work, an output path no file can be written to: a folder, or one under a file."""
-    if path.is_dir():
-        raise UserError(f"{what} {path} is a folder; name a file")
-    parent = next((p for p in path.parents if p.exists()), None)
-    if parent is not None and not parent.is_dir():
-        raise UserError(f"{what} {path}: {parent} is a file, not a folder")
-
-
-def check_checkpoint_suffix(path: Path) -> None:
-    # save_model refuses other suffixes only at the first save, after the data is loaded and an epoch has run
-    # (hours for the VGG16 models)
-    if not (path.suffix == ".keras" or path.name.lower().endswith((".h5", ".hdf5"))):
-        raise UserError(f"unsupported weights file suffix for {path}: use .keras, .h5 or .weights.h5")
 
 
 def _has_layer(model, name: str) -> bool:
@@ -214,7 +163,7 @@ def fit(model_name: str, data_dir: str | Path, checkpoint_path: str | Path, csv_
     if backbone_weights is not None and model_name == "compact":
         raise UserError("--backbone-weights applies to the VGG16 models only")
     info = arch_info(model_name)
-    _check_column(info, jnd_column)  # a bad column is refused first; a resumed run's comes from its checkpoint
+    check_column(info, jnd_column)  # a bad column is refused first; a resumed run's comes from its checkpoint
     if seed is not None:
         keras.utils.set_random_seed(int(seed))
     checkpoint_path = Path(checkpoint_path)
@@ -223,13 +172,13 @@ def fit(model_name: str, data_dir: str | Path, checkpoint_path: str | Path, csv_
     if resume:  # a checkpoint that cannot resume is refused before the data is read
         input_shape, jnd_column = _resumable(checkpoint_path, model_name, info, input_shape, jnd_column)
     else:
-        jnd_column = _check_column(info, jnd_column)
+        jnd_column = check_column(info, jnd_column)
     train_split = D.read_split(data_dir, "train")
     valid_split = D.read_split(data_dir, "valid")
     digest = D.data_digest([train_split, valid_split])
 
     extra = {"backbone_weights": backbone_weights} if backbone_weights is not None else {}
-    model = build_model(model_name, input_shape=_resolve_shape(info, input_shape), **extra)
+    model = build_model(model_name, input_shape=resolve_shape(info, input_shape), **extra)
     train, valid = (_Split(split, info, model, echo) for split in (train_split, valid_split))
     tr_ds = train.dataset(info, jnd_column, batch_size, shuffle=True, augment=augment, seed=seed)
     va_ds = valid.dataset(info, jnd_column, batch_size)
@@ -297,8 +246,8 @@ def _resumable(checkpoint_path: Path, model_name: str, info, input_shape, jnd_co
     if input_shape is None:
         # as `test` does: a run trained at --input-size 36x64 was refused on --resume without the same flag
         input_shape = ck_meta.get("input_shape")
-    check_metadata(ck_meta, model_name, input_shape and _resolve_shape(info, input_shape), checkpoint_path)
-    return input_shape, _weights_column(info, jnd_column, ck_meta, checkpoint_path)
+    check_metadata(ck_meta, model_name, input_shape and resolve_shape(info, input_shape), checkpoint_path)
+    return input_shape, weights_column(info, jnd_column, ck_meta, checkpoint_path)
 
 
 class _Split:
@@ -386,68 +335,7 @@ def _write_run(checkpoint_path: Path, arguments: dict, result: dict) -> Path:
     run = {"command": list(sys.argv), "arguments": arguments, "versions": _versions(),
            **{k: v for k, v in result.items() if k != "history"}}
     run_path = checkpoint_path.with_name(checkpoint_path.name + ".run.json")
-    with _atomic_write(run_path) as f:
+    with atomic_write(run_path) as f:
         f.write(json.dumps(run, indent=2, default=str) + "\n")
     return run_path
 
-
-@contextlib.contextmanager
-def _atomic_write(path: Path):
-    """A text file written under a temp name and renamed into place: an interrupt leaves the old file or none."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with replaced(path) as tmp, open(tmp, "w", newline="") as f:
-        yield f
-
-
-def evaluate(model_name: str, data_dir: str | Path, weights_path: str | Path, result_path: str | Path,
-             jnd_column: int | None = None, split: str = "test", *, batch_size: int = 32,
-             echo: Callable[[str], None] = print) -> dict[str, Any]:
-    """Predict every image of `data_dir/split`; write `result_path` CSV and return per-level MAE.
-
-    Columns: filename, then JND1..JND3 (or only JND{jnd_column+1} when a
-    column is chosen or the model has one head). With labels, a final row
-    `MAE,...` holds the per-level mean absolute error.
-    """
-    info = arch_info(model_name)
-    weights_path, result_path = Path(weights_path), Path(result_path)
-    check_output_path(result_path, "result")
-    check_weights_file(weights_path)
-    meta = read_metadata(weights_path) or {}
-    # before the sidecar's input shape builds the model: compact weights under --model MT_3LJND read as
-    # "MT_3LJND takes 3 input channels, not 6"
-    check_metadata(meta, model_name, None, weights_path)
-    jnd_column = _weights_column(info, jnd_column, meta, weights_path)
-    shape = _resolve_shape(info, meta.get("input_shape"))
-    model = build_model(model_name, input_shape=shape)
-    load_weights_into(model, weights_path, model_name)
-    sp = D.read_split(data_dir, split, require_labels=False)
-    hw = frames_shape(model)[:2]
-    frames = D.load_frames(sp.directory, sp.files, hw)
-    prev = D.load_prev(sp, hw) if info.uses_motion else None
-    geometry = D.load_geometry(sp, notice=echo) if info.uses_geometry else None
-    ds = D.make_dataset(frames, prev, None, info.uses_motion, batch_size, geometry=geometry)
-    outs = model.predict(ds, verbose=0)
-    outs = outs if isinstance(outs, (list, tuple)) else [outs]
-    by_name = dict(zip(model.output_names, outs))
-    if info.jnd_heads == ("JND_output",):
-        cols = [jnd_column]
-        pred = np.asarray(by_name["JND_output"]).reshape(len(sp.files), 1)
-    else:
-        full = np.concatenate([np.asarray(by_name[h]).reshape(-1, 1) for h in info.jnd_heads], axis=1)
-        cols = [0, 1, 2] if jnd_column is None else [jnd_column]
-        pred = full[:, cols]
-    names = [f"JND{c + 1}" for c in cols]
-    mae = None
-    with _atomic_write(result_path) as f:
-        w = csv.writer(f)
-        w.writerow(["filename", *names])
-        for name, row in zip(sp.files, pred):
-            w.writerow([name, *(f"{v:.4f}" for v in row)])
-        if sp.labels is not None:
-            errs = np.abs(pred - sp.labels[:, cols]).mean(axis=0)
-            mae = {n: float(e) for n, e in zip(names, errs)}
-            w.writerow(["MAE", *(f"{e:.4f}" for e in errs)])
-    if mae is not None:
-        echo("MAE " + " ".join(f"{k}={v:.3f}" for k, v in mae.items()))
-    return {"result_path": str(result_path), "rows": len(sp.files), "columns": names, "mae": mae,
-            "predictions": pred.astype(np.float32), "files": list(sp.files)}
