@@ -328,3 +328,26 @@ def test_benchmarks_skip_where_the_shared_clips_are_absent(script, tmp_path):
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0 and f"skipped: {missing} is not here" in r.stderr and "Traceback" not in r.stderr
     assert not (tmp_path / "o.json").exists()
+
+
+def test_a_vmaf_model_measures_every_point_and_the_effort_levels_aim_in_it(bench_run, cut_clip, tmp_path):
+    """--vmaf-model vmaf_v0.6.1neg: the fixed ladder's encodes are the default run's (same encodes), read lower
+    by NEG; the balanced ladder aims each shot at JND1 as NEG reads it; the run says which model it used."""
+    from jndenc.errors import UserError
+
+    with pytest.raises(UserError, match="--vmaf-model"):
+        BenchOptions(**{**TINY, "vmaf_model": "vmaf_v9"}).validate()
+    _, default = bench_run
+    res = bdrate.run([cut_clip], tmp_path, BenchOptions(**{**TINY, "modes": ("balanced",),
+                                                           "vmaf_model": "vmaf_v0.6.1neg"}))
+    fixed = lambda r: {x["crf"]: x for x in r["rows"] if x["role"] == "ladder" and x["ladder"] == "fixed-crf"}  # noqa: E731
+    plain, neg = fixed(default), fixed(res)
+    assert sorted(neg) == sorted(plain)
+    for crf in neg:
+        assert neg[crf]["bytes"] == plain[crf]["bytes"]  # the same encode...
+        assert neg[crf]["vmaf_mean"] < plain[crf]["vmaf_mean"]  # ...measured by another model
+    jnd1 = [x for x in res["rows"] if x["role"] == "ladder" and x["ladder"] == "jndenc-balanced" and
+            x["target_jnd"] == 1]
+    assert jnd1 and jnd1[0]["vmaf_worst_shot"] >= 93.0
+    assert json.loads((tmp_path / "run.json").read_text())["options"]["vmaf_model"] == "vmaf_v0.6.1neg"
+    assert "VMAF model `vmaf_v0.6.1neg`" in (tmp_path / "summary.md").read_text()

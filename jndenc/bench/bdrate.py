@@ -48,6 +48,7 @@ from typing import Sequence
 from ..errors import JndencError, UserError
 from ..media.clips import list_clips
 from ..media.probe import probe
+from ..media.ffargs import VMAF_MODELS
 from ..media.segments import ENCODER_CHOICES, QUALITY_RANGE, encoder_of
 from ..starts import LOOP_ONLY_CODECS
 from ..progress import bar
@@ -323,6 +324,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--thresholds", type=_nums, default=None, help="search-mode VMAF thresholds T1,T2,T3")
     p.add_argument("--weights", default=None, help="model weights for predict mode")
     p.add_argument("--calibration", default=None, help="`jndenc calibrate` file: x265 offsets, or the AV1/VP9 scale")
+    p.add_argument("--vmaf-model", choices=VMAF_MODELS, default=d.vmaf_model,
+                   help="the libvmaf model every point is measured with (BD-rate VMAF, worst shots) and the effort "
+                        "levels aim in; the one-pass modes still plan in the default model")
     p.add_argument("--no-match", action="store_true", help="skip the matched worst-shot quality encodes")
     p.add_argument("--threads", type=int, default=None,
                    help="encoder threads of the fixed ladder and the one-pass modes (the effort levels' segments "
@@ -343,7 +347,7 @@ def options_from_args(a: argparse.Namespace) -> BenchOptions:
                         preset=a.preset, modes=tuple(a.modes), max_frames=a.max_frames or None,
                         max_clips=a.max_clips or None, thresholds=a.thresholds, weights=a.weights,
                         calibration=a.calibration, match=not a.no_match, threads=a.threads,
-                        keep_encodes=a.keep_encodes, quiet=a.quiet or a.json)
+                        keep_encodes=a.keep_encodes, quiet=a.quiet or a.json, vmaf_model=a.vmaf_model)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

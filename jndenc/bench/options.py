@@ -5,6 +5,8 @@ import math
 import os
 from dataclasses import asdict, dataclass
 
+from ..media.ffargs import VMAF_MODEL, VMAF_MODELS
+
 BENCH_MODES = ("predict", "probe", "guided", "search")
 BENCH_EFFORTS = ("fast", "balanced", "thorough")  # one `jndenc encode --effort E --target-jnd T` per point
 DEFAULT_LADDER = (18, 23, 28, 33, 38)  # x264 CRFs; on another encoder's scale through `jndenc.starts.codec_scale`
@@ -64,6 +66,9 @@ class BenchOptions:
     threads: int | None = None
     keep_encodes: bool = False
     quiet: bool = False
+    # the libvmaf model every point is measured with, and the effort levels aim in (the one-pass modes' plans are
+    # made in the default model whatever this says: only their measurement moves)
+    vmaf_model: str = VMAF_MODEL
 
     def validate(self) -> "BenchOptions":
         """Refuse a bad option before the first encode: left to the run, it fails clips into it (or misleads)."""
@@ -87,6 +92,8 @@ class BenchOptions:
             raise UserError(f"--margins: CRF steps or 'auto', not {','.join(map(str, bad)) or 'none'}")
         if self.thresholds is not None:
             check_thresholds(self.thresholds)
+        if self.vmaf_model not in VMAF_MODELS:
+            raise UserError(f"--vmaf-model: one of {', '.join(VMAF_MODELS)}, not {self.vmaf_model!r}")
         enc = encoder_of(self.codec, self.encoder)
         lo, hi = QUALITY_RANGE[enc]
         ladder = self.ladder()

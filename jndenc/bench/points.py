@@ -31,6 +31,7 @@ from ..planner import PlanOptions, make_plan
 from ..planner import fixed_plan as fixed_crf_plan
 from ..predictor import default_weights_candidates, default_weights_path
 from ..media.decode import count_packets
+from ..media.ffargs import VMAF_MODEL
 from ..media.runner import run_ffmpeg
 from ..media.segments import SegmentCodec, codec_args, encoder_of, encoder_threads
 from ..search import DEFAULT_THRESHOLDS
@@ -63,8 +64,9 @@ def worst_shot(vmaf: np.ndarray, shots: Sequence[Sequence[int]]) -> float:
     return min(vals) if vals else float("nan")
 
 
-def measure(enc: Path, src: Path, info: dict, threads: int | None) -> dict:
-    q = compare(enc, src, size=(info["width"], info["height"]), bit_depth=info["bit_depth"], threads=threads)
+def measure(enc: Path, src: Path, info: dict, threads: int | None, model: str = VMAF_MODEL) -> dict:
+    q = compare(enc, src, size=(info["width"], info["height"]), bit_depth=info["bit_depth"], threads=threads,
+                model=model)
     n = len(q.frames["vmaf"])
     if abs(n - info["frames"]) > 1:
         raise JndencError(f"{enc}: VMAF measured {n} frames, source has {info['frames']}")
@@ -280,6 +282,8 @@ class Runner:
         attempts after each shot's first."""
         kw = {"effort": effort, "target_jnd": target, "codec": self.opts.codec, "preset": self.opts.preset,
               "encoder": self.opts.encoder}
+        if self.opts.vmaf_model != VMAF_MODEL and effort != "fast":  # fast measures nothing: it aims as it plans
+            kw["vmaf_model"] = self.opts.vmaf_model
         # the fixed ladder's container: x264/x265 points are .mp4, whose overhead over .mkv is a percent or two of a
         # small clip's bytes, enough to tilt a BD-rate (keyed, so points muxed before into .mkv are not recalled)
         suffix = ".mkv" if self.opts.codec in LOOP_ONLY_CODECS else ".mp4"
@@ -304,7 +308,10 @@ class Runner:
     def _measured(self, cs: ClipSource, key: str, suffix: str, what: str, run, extra: dict,
                   usable=lambda rec: True) -> dict:
         """``run(src, dst)`` encoded and measured as a point, or recalled from the cache where ``usable``;
-        ``extra`` (filled by ``run`` where it learns it) joins the record."""
+        ``extra`` (filled by ``run`` where it learns it) joins the record. Measured with another VMAF model than
+        the default, the record is another (the default's keys stay those of runs made before the choice)."""
+        if self.opts.vmaf_model != VMAF_MODEL:
+            key = _key(key, self.opts.vmaf_model)
         rec = self.cache.get(key)
         if rec is not None and usable(rec):
             self.counters.encode_hits += 1
@@ -319,7 +326,7 @@ class Runner:
         run(src, dst)
         encode_s = time.perf_counter() - t0
         tm = time.perf_counter()
-        m = measure(dst, src, cs.info, self.opts.threads)
+        m = measure(dst, src, cs.info, self.opts.threads, self.opts.vmaf_model)
         m["measure_s"] = round(time.perf_counter() - tm, 3)
         # the video stream's bytes, not the file's: containers differ in overhead (Matroska's is smaller than
         # MP4's by a share that grows on short clips), and a ladder must not win by its container

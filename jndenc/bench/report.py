@@ -19,6 +19,7 @@ import numpy as np
 
 from ..fileio import write_text_atomic
 from ..errors import JndencError
+from ..media.ffargs import VMAF_MODEL
 from ..media.ffbin import ffmpeg_info
 from . import plots
 from .bd import BD_METHOD
@@ -71,7 +72,8 @@ def write_summary_md(path: Path, summary: dict, run: dict) -> None:
         f" vs jndenc target JND {', '.join(map(str, o['targets']))}; "
         f"{'first ' + str(o['max_frames']) + ' frames of each clip' if o['max_frames'] else 'whole clips'}; "
         f"{summary['clips']} clips. BD values: `bjontegaard` {run['versions']['bjontegaard']}, "
-        f"interpolation `{summary['bd_method']}`; negative BD-rate = fewer bits than fixed CRF at equal quality. "
+        f"interpolation `{summary['bd_method']}`; VMAF model `{o.get('vmaf_model', VMAF_MODEL)}`; "
+        "negative BD-rate = fewer bits than fixed CRF at equal quality. "
         "Matched worst-shot: bitrate of jndenc JND1 vs the fixed CRF giving the same worst-shot VMAF.", "",
     ]
     for note in summary.get("notes", []):
