@@ -88,6 +88,7 @@ ROLES: dict[str, tuple[str, str]] = {
     "benchmarks/results/segments.json": (REPORT, "effort levels against CRF 23 and the oracle"),
     "benchmarks/results/segments_codecs.json": (REPORT, "effort levels per codec"),
     "benchmarks/results/codec_bytes.json": (REPORT, "bytes per codec"),
+    "benchmarks/results/vmaf_models.json": (REPORT, "balanced aimed in VMAF NEG beside the default model"),
     "benchmarks/results/modes.json": (REPORT, "every mode on the same clips"),
     "benchmarks/results/run.json": (REPORT, "BD-rate run"),
     "benchmarks/results/summary.json": (REPORT, "BD-rate summary"),

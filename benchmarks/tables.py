@@ -357,6 +357,43 @@ def codecs_short(d: dict) -> str:
             f"saved per clip against x264 CRF 23, in a plain x264 encode's time (median): {', '.join(parts)}.")
 
 
+def vmaf_models_table(d: dict) -> str:
+    """`benchmarks/vmaf_models.py`: balanced in each libvmaf model beside CRF 23, every output read in each."""
+    models = ["vmaf_v0.6.1", *d["options"]["models"]]
+    names = {"crf23": "`ffmpeg -c:v libx264 -preset medium -crf 23`", "vmaf_v0.6.1": "`jndenc encode` (balanced)"}
+    head = ["what you run", "bytes vs CRF 23 (all clips)", "mean saving per clip",
+            *[f"worst shot in {m}" for m in models], *[f"shots >= 93.5 in {m}" for m in models],
+            "attempts per shot", "frames encoded / output", "time vs plain (median)"]
+    rows = []
+    for k, s in d["summary"].items():
+        m = s["measured_in"]
+        rows.append([names.get(k, f"`jndenc encode --vmaf-model {k}`"), f"{s['vs_crf23_pct']:+.1f}%",
+                     f"{s['mean_per_clip_saving_pct']:+.1f}%", *[f"{m[x]['worst_shot']:.2f}" for x in models],
+                     *[f"{100 * m[x]['share_shots_ge_93_5']:.0f}%" for x in models],
+                     f"{s['attempts_per_shot']:.2f}" if "attempts_per_shot" in s else "-",
+                     f"{s['encoded_over_output_frames']:.2f}x" if "encoded_over_output_frames" in s else "-",
+                     f"{s['wall_vs_plain_median']:.2f}x" if "wall_vs_plain_median" in s else "1.00x"])
+    shots = next(iter(d["summary"].values()))["shots"]
+    return (f"{len(d['clips'])} test clips (first {d['options']['max_frames']} frames each), {shots} shots, x264 "
+            f"medium, target VMAF 94 in the model each row aims in, every output's shots measured on every frame in "
+            f"each model; one run at commit `{d['commit']}`, {d['machine']} (`benchmarks/vmaf_models.py`, "
+            f"`benchmarks/results/vmaf_models.json`).\n\n"
+            + md_table(head, rows, [False] + [True] * (len(head) - 1)))
+
+
+def vmaf_models_short(d: dict) -> str:
+    """One sentence for the README: what aiming in each other model cost against the default model's bytes."""
+    parts = [f"`--vmaf-model {k}` spent {s['bytes_vs_default_pct']:+.1f}% bytes against the default model's "
+             f"output (its worst shot read {s['measured_in']['vmaf_v0.6.1']['worst_shot']:.2f} in the default "
+             f"model, {s['measured_in'][k]['worst_shot']:.2f} in its own), in {s['wall_vs_plain_median']:.1f}x a "
+             f"plain encode's time against balanced's {d['summary']['vmaf_v0.6.1']['wall_vs_plain_median']:.1f}x; "
+             f"balanced's own worst shot read "
+             f"{d['summary']['vmaf_v0.6.1']['measured_in'][k]['worst_shot']:.2f} in {k}"
+             for k, s in d["summary"].items() if "bytes_vs_default_pct" in s]
+    return (f"On the {len(d['clips'])} test clips (run at commit `{d['commit']}`, one core; `benchmarks/README.md`, "
+            f"\"VMAF models\"): " + "; ".join(parts) + ".")
+
+
 def batch_learning_short(d: dict) -> str:
     """One sentence for the README: per series of the batch-learning run, the last quarter's start error over the
     first's and the attempts per shot against `--no-learn`."""
@@ -1578,6 +1615,10 @@ REGIONS: dict[str, Callable[[], str]] = {
                           "run `tighten_sim.py DATASET --out benchmarks/results/tighten_sim.json`"),
     "codecs-short": _maybe("benchmarks/results/segments_codecs.json", codecs_short, "codec run",
                            f"run `segments.py CLIPS --rows {CODEC_ROWS} --out benchmarks/results/segments_codecs.json`"),
+    "vmaf-models": _maybe("benchmarks/results/vmaf_models.json", vmaf_models_table, "VMAF-model run",
+                          "run `vmaf_models.py CLIPS --out benchmarks/results/vmaf_models.json` on the test split"),
+    "vmaf-models-short": _maybe("benchmarks/results/vmaf_models.json", vmaf_models_short, "VMAF-model run",
+                                "run `vmaf_models.py CLIPS --out benchmarks/results/vmaf_models.json`"),
     "batch-learning-short": _maybe("benchmarks/results/batch_learning.json", batch_learning_short,
                                    "batch-learning run", "run `batch_learning.py` per series"),
     "bdrate-short": _maybe("benchmarks/results/summary.json",

@@ -254,8 +254,8 @@ def over_size(out_bytes: int, in_bytes: int, max_size: float | None, shots: tupl
         return None
     got = "came out at" if shots is None else "reached"
     after = "" if shots is None else f" after {shots[0]} of {shots[1]} shots"
-    return (f"its video {got} {_size(out_bytes)}{after}, {100 * out_bytes / in_bytes:.0f}% of the input's "
-            f"{_size(in_bytes)}, over --max-size {max_size:g}%: nothing written")
+    return (f"its video {got} {human_bytes(out_bytes)}{after}, {100 * out_bytes / in_bytes:.0f}% of the input's "
+            f"{human_bytes(in_bytes)}, over --max-size {max_size:g}%: nothing written")
 
 
 def size_limit(src: Path, max_size: float | None) -> tuple[int, float] | None:
@@ -264,7 +264,10 @@ def size_limit(src: Path, max_size: float | None) -> tuple[int, float] | None:
     return None if max_size is None else (count_packets(src).bytes, max_size)
 
 
-def _size(n: int) -> str:
+def human_bytes(n: int | None) -> str:
+    """A byte count as people read it (three significant digits: 1.23 MB), or "-" where it is not known."""
+    if n is None:
+        return "-"
     for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
         if n >= scale:
             return f"{n / scale:.3g} {unit}"

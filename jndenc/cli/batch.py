@@ -7,20 +7,11 @@ import click
 
 from ..media.ffargs import VMAF_MODEL, VMAF_MODELS
 from ..media.segments import ENCODER_CHOICES
-from ..output import CONTAINERS
+from ..output import CONTAINERS, human_bytes
 from .common import debug_option
 from .options import MODE_HELP, NAMES, plan_kwargs, plan_options, search_options
 
 EXIT_ITEMS_FAILED = 3  # distinct from 2 (bad usage/input) so pipelines can tell "some files failed"
-
-
-def _size(n: int | None) -> str:
-    if n is None:
-        return "-"
-    for unit, div in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
-        if n >= div:
-            return f"{n / div:.1f} {unit}"
-    return f"{n} B"
 
 
 def _print_summary(s: dict) -> None:
@@ -31,7 +22,7 @@ def _print_summary(s: dict) -> None:
     # --compare-crf measures the saving against the plain encode the user would otherwise run
     ratio = (f"  (outputs are {100 * s['output_bytes'] / s['input_bytes']:.1f}% of the inputs' size; "
              "--compare-crf CRF for a saving against a plain encode)") if s["input_bytes"] else ""
-    click.echo(f"bytes   in {_size(s['input_bytes'])}, out {_size(s['output_bytes'])}{ratio}")
+    click.echo(f"bytes   in {human_bytes(s['input_bytes'])}, out {human_bytes(s['output_bytes'])}{ratio}")
     rate = ""
     if s["files_per_min"] is not None:
         rate = f"  ({s['files_per_min']:.1f} files/min, {s['realtime_factor']:.2f}x realtime)"
@@ -42,12 +33,12 @@ def _print_summary(s: dict) -> None:
     if s.get("corrected_items"):
         first, out = s["corrected_first_pass_bytes"], s["corrected_output_bytes"]
         click.echo(f"passes  {s['corrected_items']} item(s) re-encoded by --ensure/--tighten "
-                   f"({s['corrective_encodes']} extra encode(s)): {_size(first)} -> {_size(out)} "
+                   f"({s['corrective_encodes']} extra encode(s)): {human_bytes(first)} -> {human_bytes(out)} "
                    f"({100 * (out / first - 1):+.1f}% bytes against their first pass)")
     c = s.get("compare")
     if c:
         line = (f"compare plain crf {'/'.join(f'{x:g}' for x in c['crfs'])} on {c['items']} item(s): jndenc video "
-                f"{_size(c['jndenc_video_bytes'])} vs {_size(c['video_bytes'])}")
+                f"{human_bytes(c['jndenc_video_bytes'])} vs {human_bytes(c['video_bytes'])}")
         if c["saving_pct"] is not None:
             line += f" (saving {c['saving_pct']:.1f}%)"
         if c.get("worst_shot_vmaf") is not None:
