@@ -47,6 +47,7 @@ def encode_measured(src: Path, dst: Path, info: VideoInfo, eff: Effort, o: Encod
     maps, stream_kw, notes = stream_options(src, dst, info)
     enc = enc_params.parse(o.codec.enc)
     notes += enc_params.notes(enc, segmented=True)
+    notes += V.model_notes(info.width, info.height, o.aim.vmaf_model)
     plan, result, quality = _loop_output(src, dst, plan, info, eff, cost, target=target, thresholds=thresholds,
                                          jobs=o.work.jobs, dask=o.work.dask, maps=maps, stream_kw=stream_kw,
                                          validate=validate, verify=verify, threads=threads, quiet=quiet,

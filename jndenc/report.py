@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 
 from .fileio import write_text_atomic
+from .media.ffargs import VMAF_MODEL
 from .media.segments import codec_name
 
 THUMB_WIDTH = 192
@@ -111,10 +112,12 @@ def page(result: dict, thumbs: Sequence[bytes]) -> str:
                ("recipe", e(f"{d.get('effort') or d['mode']}, {codec_name(d['codec'], d.get('encoder'))} "
                             f"{d['preset']}")),
                ("size", f"{d['bytes'] / 1e6:.2f} MB, {d['bitrate_kbps']:.0f} kb/s, {d['frames']} frames")]
+    # every VMAF on the page is this model's (`--vmaf-model`); said where it is not the default
+    vmaf = "VMAF" if d.get("vmaf_model") in (None, VMAF_MODEL) else f"VMAF ({e(d['vmaf_model'])})"
     if floor_only:  # its band's upper edge is only where the bar stops: it showed as "93.50 - 194.00 VMAF"
-        summary.append(("target band", f"{band['low']:.2f} VMAF or above"))
+        summary.append(("target band", f"{band['low']:.2f} {vmaf} or above"))
     elif band:
-        summary.append(("target band", f"{band['low']:.2f} &ndash; {band['high']:.2f} VMAF"))
+        summary.append(("target band", f"{band['low']:.2f} &ndash; {band['high']:.2f} {vmaf}"))
     c = d.get("compare")
     if c:
         saving = c.get("saving_pct")

@@ -72,6 +72,20 @@ def shot_quality(frame_scores: np.ndarray, shots: Sequence[tuple[int, int]]) -> 
     return out
 
 
+# above 1440p the default model's viewer (a 1080p screen at three picture heights) no longer matches the screen
+# the video is made for; ab-av1 switches to the 4K model there on its own, jndenc keeps its labels' model and says so
+LARGE_PIXELS = 2560 * 1440
+
+
+def model_notes(width: int, height: int, model: str) -> list[str]:
+    """What a user should know about measuring ``width`` x ``height`` frames with libvmaf ``model``."""
+    if model == VMAF_MODEL and width * height > LARGE_PIXELS:
+        return [f"{width}x{height} scored with {VMAF_MODEL}, which models a 1080p screen seen from three picture "
+                "heights; --vmaf-model vmaf_4k_v0.6.1 scores for a 4K TV (the starts are made in the default "
+                "model either way)"]
+    return []
+
+
 def verify(output: str | os.PathLike, source: str | os.PathLike, shots: Sequence[tuple[int, int]],
            bit_depth: int = 8, threads: int | None = None, name: str | os.PathLike | None = None,
            quiet: bool = True, model: str = VMAF_MODEL) -> list[ShotQuality]:

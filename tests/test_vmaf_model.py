@@ -40,6 +40,12 @@ def test_an_attempt_and_its_full_measurement_score_with_the_model():
         S.attempt_args("in.mp4", "o.mkv", "l.json", (0, 50), codec=codec, crf=23))
 
 
+def test_a_frame_larger_than_1440p_measured_in_the_default_model_says_the_4k_model_exists():
+    assert any("vmaf_4k_v0.6.1" in n for n in V.model_notes(3840, 2160, VMAF_MODEL))
+    assert V.model_notes(2560, 1440, VMAF_MODEL) == []  # 1440p and below: the default model's own ground
+    assert V.model_notes(3840, 2160, "vmaf_4k_v0.6.1") == []
+
+
 def test_resumed_shots_are_never_taken_from_a_run_measured_with_another_model(cut_clip):
     assert R.digest(cut_clip, {}, options=LoopOptions()) != R.digest(cut_clip, {}, options=LoopOptions(vmaf_model=NEG))
 
@@ -59,6 +65,10 @@ def test_the_loop_aims_each_shot_at_the_target_in_the_model_asked_for(cut_clip, 
     assert any(neg.mean < plain.mean - 0.2 for neg, plain in zip(r.quality, default))
     for s in r.loop.shots:
         assert s.outcome in ("in_band", "clamped") or s.outcome in ("above", "below") and len(s.attempts) >= 3
+    from jndenc.report import write
+
+    write(r, tmp_path / "page.html")  # the page says whose VMAF its band is in
+    assert f"VMAF ({NEG})" in (tmp_path / "page.html").read_text()
 
 
 def test_one_pass_paths_refuse_another_model(cut_clip, tmp_path):
