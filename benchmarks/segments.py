@@ -152,14 +152,20 @@ def summarize(clips: list[dict], rows) -> dict:
     return out
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def parser(doc: str) -> argparse.ArgumentParser:
+    """The command line of a run over clips that two processes can share (``--cpu`` each, then ``--merge``)."""
+    ap = argparse.ArgumentParser(description=doc.split("\n\n")[0])
     ap.add_argument("clips", nargs="*")
     ap.add_argument("--merge", nargs="+", type=Path, default=None, help="join these outputs instead of running")
     ap.add_argument("--out", type=Path, required=True)
-    ap.add_argument("--rows", default=",".join(ROWS))
     ap.add_argument("--max-frames", type=int, default=240)
     ap.add_argument("--cpu", type=int, default=0, help="the core every process runs on")
+    return ap
+
+
+def main(argv=None) -> int:
+    ap = parser(__doc__)
+    ap.add_argument("--rows", default=",".join(ROWS))
     args = ap.parse_args(argv)
     if args.merge:
         return merge(args.merge, args.out)

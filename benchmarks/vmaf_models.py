@@ -15,7 +15,6 @@ of shots at 93.5 or above, attempts per shot, encoded over output frames, and wa
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import platform
@@ -26,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from segments import timed  # noqa: E402
+from segments import parser, timed  # noqa: E402
 
 from jndenc.bench.report import git_commit  # noqa: E402
 from jndenc.encode import encode  # noqa: E402
@@ -92,13 +91,8 @@ def summarize(clips: list[dict], models: list[str]) -> dict:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("clips", nargs="*")
-    ap.add_argument("--merge", nargs="+", type=Path, default=None, help="join these outputs instead of running")
-    ap.add_argument("--out", type=Path, required=True)
+    ap = parser(__doc__)
     ap.add_argument("--models", default="vmaf_v0.6.1neg", help="models beside the default, comma-separated")
-    ap.add_argument("--max-frames", type=int, default=240)
-    ap.add_argument("--cpu", type=int, default=0, help="the core the process runs on")
     args = ap.parse_args(argv)
     if args.merge:
         runs = [json.loads(p.read_text()) for p in args.merge]

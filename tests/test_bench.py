@@ -315,7 +315,7 @@ def test_av1_effort_ladder_against_a_plain_av1_ladder(cut_clip, tmp_path):
         bdrate.run([cut_clip], tmp_path / "x", BenchOptions(**{**TINY, "codec": "av1", "modes": ("search",)}))
 
 
-@pytest.mark.parametrize("script", ["segments", "sampling", "modes", "trials", "codec_speeds"])
+@pytest.mark.parametrize("script", ["segments", "sampling", "modes", "trials", "codec_speeds", "vmaf_models"])
 def test_benchmarks_skip_where_the_shared_clips_are_absent(script, tmp_path):
     """A benchmark run on a machine without ../shared/clips says so and skips; it does not fail with a traceback."""
     import subprocess
