@@ -159,6 +159,10 @@ def checked(o: EncodeOptions) -> tuple[EncodeOptions, Effort | None]:
         starts.codec_scale(o.codec.codec, o.codec.encoder, o.codec.calibration)
     if effort is None or effort.loop is None:
         _one_pass_allowed(o)
+    elif o.aim.vmaf_model != VMAF_MODEL:
+        from .media.quality import require_model
+
+        require_model(o.aim.vmaf_model)  # said once, before any work (the default's libvmaf is checked where used)
     check_thresholds(o.trials.thresholds, o.trials.metric)
     check_pool(o.trials.pool)
     if (o.expert.ensure or o.expert.tighten) and o.outputs.verify is False:

@@ -88,3 +88,14 @@ def test_the_cli_refusal_is_one_line_and_exit_2(cut_clip, tmp_path, command):
     assert p.returncode == 2
     assert p.stderr.strip().count("\n") == 0 and "needs a measured effort" in p.stderr
     assert not out.exists() or not any(out.glob("*.mp4"))
+
+
+def test_the_bundled_libvmaf_loads_every_model_offered_and_doctor_lists_them():
+    from jndenc.media.quality import has_model, require_model
+
+    for model in VMAF_MODELS:
+        assert has_model(model)
+        require_model(model)
+    p = subprocess.run([sys.executable, "-m", "jndenc", "doctor"], capture_output=True, text=True)
+    line = next(ln for ln in p.stdout.splitlines() if "VMAF models:" in ln)
+    assert all(m in line for m in VMAF_MODELS) and "missing" not in line

@@ -94,6 +94,10 @@ class BenchOptions:
             check_thresholds(self.thresholds)
         if self.vmaf_model not in VMAF_MODELS:
             raise UserError(f"--vmaf-model: one of {', '.join(VMAF_MODELS)}, not {self.vmaf_model!r}")
+        if self.vmaf_model != VMAF_MODEL:
+            from ..media.quality import require_model
+
+            require_model(self.vmaf_model)
         enc = encoder_of(self.codec, self.encoder)
         lo, hi = QUALITY_RANGE[enc]
         ladder = self.ladder()

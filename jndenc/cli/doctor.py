@@ -21,6 +21,12 @@ def doctor(debug):
     have = info.encoders | info.filters
     for name in REQUIRED:
         click.echo(f"  {name:10s} {'ok' if name in have else 'MISSING'}")
+    if "libvmaf" in have:  # --vmaf-model's choices: built into libvmaf, unless it was built without them
+        from ..media.ffargs import VMAF_MODELS
+        from ..media.quality import has_model
+
+        models = {m: has_model(m) for m in VMAF_MODELS}
+        click.echo("  VMAF models: " + ", ".join(m if ok else f"{m} missing" for m, ok in models.items()))
     from ..media.segments import ENCODER_CHOICES
 
     # the other codecs' encoders are needed only where a user picks them (`--codec`, `--encoder`)

@@ -1,4 +1,5 @@
-"""Full-reference quality (VMAF vmaf_v0.6.1, PSNR-Y, SSIM) between two videos via FFmpeg's libvmaf.
+"""Full-reference quality (VMAF, vmaf_v0.6.1 unless another model is named; PSNR-Y, SSIM) between two videos via
+FFmpeg's libvmaf.
 
 One libvmaf pass computes all three (its ``psnr`` and ``float_ssim`` features),
 so asking for PSNR as well as VMAF costs little. Both inputs are aligned
@@ -8,6 +9,7 @@ they differ. Two videos of different lengths are refused, not scored.
 """
 from __future__ import annotations
 
+import functools
 import json
 import numbers
 import os
@@ -17,12 +19,34 @@ from typing import Sequence
 
 import numpy as np
 
-from ..errors import UserError
+from ..errors import JndencError, UserError
 from .decode import count_packets
-from .ffargs import VMAF_FEATURES, VMAF_MODEL, quality_args, quality_graph, threads_per_job
+from .ffargs import VMAF_FEATURES, VMAF_MODEL, libvmaf_filter, quality_args, quality_graph, threads_per_job
 from .ffbin import require
 from .probe import probe
 from .runner import run_ffmpeg
+
+@functools.lru_cache(maxsize=None)
+def has_model(model: str) -> bool:
+    """Whether this FFmpeg's libvmaf loads ``model`` (one of `jndenc.media.ffargs.VMAF_MODELS`): two 64x64 frames
+    scored with it. A libvmaf built without its built-in models, or an older one, lacks some or all of them."""
+    graph = f"[0:v][1:v]{libvmaf_filter(os.devnull, features=(), model=model)}"
+    try:
+        run_ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=64x64:rate=25", "-f", "lavfi", "-i",
+                    "testsrc2=size=64x64:rate=25", "-frames:v", "2", "-lavfi", graph, "-f", "null", "-"],
+                   what=f"loading the VMAF model {model}")
+    except JndencError:
+        return False
+    return True
+
+
+def require_model(model: str) -> None:
+    """A one-line `UserError` where this FFmpeg's libvmaf cannot load ``model``, before any work."""
+    require("libvmaf")
+    if not has_model(model):
+        raise UserError(f"--vmaf-model {model}: this FFmpeg's libvmaf cannot load it (built without its built-in "
+                        "models?); `jndenc doctor` lists the models it has")
+
 
 METRICS = ("vmaf", "psnr", "ssim")
 _KEYS = {"vmaf": "vmaf", "psnr": "psnr_y", "ssim": "float_ssim"}
