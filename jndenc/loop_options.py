@@ -45,7 +45,7 @@ class LoopOptions:
     steeper_up: bool = True  # ... steeper for a step up from far above the aim (`jndenc.loop.rise`)
     jobs: int | None = None  # shots at once; None: the available cores
     # the libvmaf model every attempt is scored with (`jndenc.media.ffargs.VMAF_MODELS`); the start is made in the
-    # default one (the model's labels), so another costs the loop the steps between the two models' scales
+    # default one (the model's labels) and the loop's steps close the difference (benchmarks/README.md, "VMAF models")
     vmaf_model: str = VMAF_MODEL
 
     def band(self, target: float) -> L.Band:
