@@ -112,10 +112,16 @@ class StartLearner:
             jndenc.encode(src, dst, learner=learner)  # starts at learner.offset(), then adds its shots
 
     ``offset()`` is `offset` over every file added; ``to_dict``/``from_dict`` keep it between runs.
+    ``vmaf_model``: the libvmaf model its labels were measured in (None: none added yet, or kept before it was
+    recorded); a label says where a shot met the target in that model, so files measured in another model would
+    teach the wrong offset (NEG put the target about two CRF steps finer on the test clips), and `check_model`
+    refuses them.
     """
 
-    def __init__(self, files: Iterable[Sequence[ShotLabel]] = (), *, prior: float = PRIOR_FILES) -> None:
+    def __init__(self, files: Iterable[Sequence[ShotLabel]] = (), *, prior: float = PRIOR_FILES,
+                 vmaf_model: str | None = None) -> None:
         self.files: list[list[ShotLabel]] = [list(f) for f in files]
+        self.vmaf_model = vmaf_model
         # a negative prior divides by zero (or flips the sign of) the correction at the first files
         if isinstance(prior, bool) or not isinstance(prior, numbers.Real) or not prior >= 0:
             raise ValueError(f"prior must be a number of pseudo-files >= 0, not {prior!r}")
@@ -124,11 +130,20 @@ class StartLearner:
     def offset(self) -> float:
         return offset(self.files, prior=self.prior)
 
-    def add(self, labels: Sequence[ShotLabel]) -> None:
+    def add(self, labels: Sequence[ShotLabel], vmaf_model: str | None = None) -> None:
+        self.check_model(vmaf_model)
         self.files.append(list(labels))
+        self.vmaf_model = self.vmaf_model or vmaf_model
+
+    def check_model(self, vmaf_model: str | None) -> None:
+        """A `UserError` where this learner's labels were measured in another libvmaf model than ``vmaf_model``."""
+        if vmaf_model is not None and self.vmaf_model is not None and vmaf_model != self.vmaf_model:
+            raise UserError(f"the learned starts were measured in {self.vmaf_model}, this encode measures in "
+                            f"{vmaf_model}: they would start it off its target (use another learner or file)")
 
     def to_dict(self) -> dict:
-        return {"prior": self.prior, "files": [[x.to_dict() for x in f] for f in self.files]}
+        return {"prior": self.prior, "files": [[x.to_dict() for x in f] for f in self.files],
+                **({"vmaf_model": self.vmaf_model} if self.vmaf_model else {})}
 
     @classmethod
     def from_dict(cls, d: dict) -> "StartLearner":
@@ -139,7 +154,7 @@ class StartLearner:
             if not isinstance(d.get("files", []), list):
                 raise TypeError(f"'files' must be a list of files' label lists, not {type(d['files']).__name__}")
             return cls(([ShotLabel.from_dict(x) for x in f] for f in d.get("files", [])),
-                       prior=d.get("prior", PRIOR_FILES))
+                       prior=d.get("prior", PRIOR_FILES), vmaf_model=d.get("vmaf_model"))
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise UserError(f"not a StartLearner's to_dict() ({type(exc).__name__}: {exc})") from None
 
@@ -157,14 +172,15 @@ def load(path: str | os.PathLike) -> StartLearner:
         raise UserError(f"{p}: not a start-learning file ({exc})") from None
 
 
-def append(path: str | os.PathLike, labels: Sequence[ShotLabel]) -> None:
-    """Add one file's labels to the learner kept in ``path``, under a lock and by an atomic rename, so encodes
-    that share the file never lose each other's labels (each starts from what was there when it began)."""
+def append(path: str | os.PathLike, labels: Sequence[ShotLabel], vmaf_model: str | None = None) -> None:
+    """Add one file's labels (measured in libvmaf ``vmaf_model``) to the learner kept in ``path``, under a lock and
+    by an atomic rename, so encodes that share the file never lose each other's labels (each starts from what was
+    there when it began)."""
     import fcntl
 
     p = Path(path)
     with open(p.with_name(p.name + ".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         learner = load(p)
-        learner.add(labels)
+        learner.add(labels, vmaf_model)
         write_text_atomic(p, json.dumps(learner.to_dict()))

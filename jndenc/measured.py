@@ -41,6 +41,8 @@ def encode_measured(src: Path, dst: Path, info: VideoInfo, eff: Effort, o: Encod
     probe that gave ``info`` (`jndenc.encode`), which counts in the analysis."""
     quiet, validate, verify, threads = o.outputs.quiet, o.outputs.validate, o.outputs.verify, o.codec.threads
     plan_out, compare_crf, learner = o.outputs.plan_out, o.outputs.compare_crf, o.work.learner
+    if isinstance(learner, StartLearner):  # a pipeline's own learner (any object with offset and add) keeps its own
+        learner.check_model(o.aim.vmaf_model)  # before any work
     offset = learner.offset() if learner is not None else float(o.work.start_offset or 0.0)
     plan, target, thresholds, model = _loop_start(src, info, eff, o, offset)
     cost = {"analysis": analysis.done()}
@@ -155,7 +157,9 @@ def _start_record(model: list[float], plan: Plan, result, offset: float, learner
     locate its aim)."""
     labels = shotloop.labels(model, plan, result)
     found = [x for x in labels if x is not None]
-    if learner is not None:
+    if isinstance(learner, StartLearner):
+        learner.add(found, result.options.vmaf_model)
+    elif learner is not None:
         learner.add(found)
     scale = {} if "x264_to_codec" not in plan.options else {"codec_scale": {
         "x264_to_codec": plan.options["x264_to_codec"], "from": plan.options.get("x264_to_codec_from", "shipped")}}

@@ -73,6 +73,21 @@ def test_learner_round_trips_and_learns_in_order():
     assert b.offset() == a.offset() == pytest.approx(2.0)
 
 
+def test_a_learner_keeps_the_vmaf_model_of_its_labels_and_refuses_another():
+    a = jndenc.StartLearner()
+    a.add(_file(2.0), "vmaf_v0.6.1neg")
+    b = jndenc.StartLearner.from_dict(json.loads(json.dumps(a.to_dict())))
+    assert b.vmaf_model == "vmaf_v0.6.1neg"
+    b.add(_file(3.0), "vmaf_v0.6.1neg")
+    with pytest.raises(UserError, match="measured in vmaf_v0.6.1neg"):
+        b.add(_file(3.0), "vmaf_v0.6.1")
+    assert len(b.files) == 2
+    # kept before the model was recorded: any model may add to it, and then names it
+    old = jndenc.StartLearner.from_dict({"prior": 1.0, "files": [[x.to_dict() for x in _file(1.0)]]})
+    old.add(_file(1.0), "vmaf_v0.6.1")
+    assert old.vmaf_model == "vmaf_v0.6.1"
+
+
 def test_batch_learning_waits_for_exactly_the_files_it_learns_from():
     lr = Learning(lag=2, finished=[0])
     assert lr.ready(1) and lr.ready(2) and not lr.ready(3)  # 3 learns from 0 and 1; 1 still runs
@@ -216,6 +231,10 @@ def test_cli_learn_file_carries_the_correction_between_encodes(series, tmp_path)
     bad = run("ep2.mp4", "--effort", "fast")
     assert bad.returncode == 2 and "measured effort" in bad.stderr and "Traceback" not in bad.stderr
     assert len(learn.load(state).files) == 2
+    assert learn.load(state).vmaf_model == "vmaf_v0.6.1"  # the file says which model its labels are in
+    other = run("ep2.mp4", "--vmaf-model", "vmaf_v0.6.1neg")
+    assert other.returncode == 2 and "measured in vmaf_v0.6.1" in other.stderr and "Traceback" not in other.stderr
+    assert len(learn.load(state).files) == 2 and not (tmp_path / "ep2.mp4").exists()
 
 
 def test_quarters_cut_a_series_in_order_as_evenly_as_it_goes():

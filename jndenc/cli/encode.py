@@ -103,7 +103,9 @@ def encode(src, dst, effort, target_vmaf, vmaf_model, enc, encoder, jobs, dask, 
     if learn_file is not None:
         from ..learn import load
 
-        learned = load(learn_file).offset()
+        learner = load(learn_file)
+        learner.check_model(vmaf_model)
+        learned = learner.offset()
     options = EncodeOptions.from_kwargs(
         start_offset=learned, plan=plan_in, plan_out=plan_out, overwrite=overwrite, quiet=quiet or as_json,
         threads=threads, mode=mode, crf=crf, verify=verify, ensure=ensure, tighten=tighten, validate=validate,
@@ -113,7 +115,7 @@ def encode(src, dst, effort, target_vmaf, vmaf_model, enc, encoder, jobs, dask, 
     if learn_file is not None and result.start is not None:
         from ..learn import append, labels_from
 
-        append(learn_file, labels_from(result.start))
+        append(learn_file, labels_from(result.start), vmaf_model)
     if report:
         from ..report import write
 
