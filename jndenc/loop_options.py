@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from . import loop as L
-from .media.ffargs import VMAF_MODEL
+from .media.ffargs import VMAF_MODEL, vmaf_label
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ class LoopOptions:
         return self.subsample if frames >= self.subsample_min_frames else 1
 
     def measurement(self) -> str:
-        vmaf = "VMAF" if self.vmaf_model == VMAF_MODEL else f"VMAF ({self.vmaf_model})"
+        vmaf = vmaf_label(self.vmaf_model)
         if self.subsample <= 1:
             return f"{vmaf} of every frame of the segment"
         return (f"{vmaf} of every {ordinal(self.subsample)} frame of the segment in shots of "

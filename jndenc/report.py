@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from .fileio import write_text_atomic
-from .media.ffargs import VMAF_MODEL
+from .media.ffargs import vmaf_label
 from .media.segments import codec_name
 
 THUMB_WIDTH = 192
@@ -113,7 +113,7 @@ def page(result: dict, thumbs: Sequence[bytes]) -> str:
                             f"{d['preset']}")),
                ("size", f"{d['bytes'] / 1e6:.2f} MB, {d['bitrate_kbps']:.0f} kb/s, {d['frames']} frames")]
     # every VMAF on the page is this model's (`--vmaf-model`); said where it is not the default
-    vmaf = "VMAF" if d.get("vmaf_model") in (None, VMAF_MODEL) else f"VMAF ({e(d['vmaf_model'])})"
+    vmaf = e(vmaf_label(d.get("vmaf_model")))
     if floor_only:  # its band's upper edge is only where the bar stops: it showed as "93.50 - 194.00 VMAF"
         summary.append(("target band", f"{band['low']:.2f} {vmaf} or above"))
     elif band:

@@ -5,7 +5,7 @@ import math
 import os
 from dataclasses import asdict, dataclass
 
-from ..media.ffargs import VMAF_MODEL, VMAF_MODELS
+from ..media.ffargs import VMAF_MODEL
 
 BENCH_MODES = ("predict", "probe", "guided", "search")
 BENCH_EFFORTS = ("fast", "balanced", "thorough")  # one `jndenc encode --effort E --target-jnd T` per point
@@ -92,9 +92,7 @@ class BenchOptions:
             raise UserError(f"--margins: CRF steps or 'auto', not {','.join(map(str, bad)) or 'none'}")
         if self.thresholds is not None:
             check_thresholds(self.thresholds)
-        if self.vmaf_model not in VMAF_MODELS:
-            raise UserError(f"--vmaf-model: one of {', '.join(VMAF_MODELS)}, not {self.vmaf_model!r}")
-        if self.vmaf_model != VMAF_MODEL:
+        if self.vmaf_model != VMAF_MODEL:  # unknown or not loadable: said before the first encode
             from ..media.quality import require_model
 
             require_model(self.vmaf_model)

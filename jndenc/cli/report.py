@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from ..media.ffargs import VMAF_MODEL
+from ..media.ffargs import vmaf_label
 
 
 def print_shots(shots, fps: float) -> None:
@@ -33,7 +33,7 @@ def print_result(result) -> None:
                f"({d.get('effort') or d['mode']}, {codec} {d['preset']}, model {d['model'] or '-'}); "
                f"analysis {t['analysis_s']:.1f}s, encode {t['encode_s']:.1f}s")
     lp = d.get("loop")
-    vmaf = "VMAF" if d.get("vmaf_model") in (None, VMAF_MODEL) else f"VMAF ({d['vmaf_model']})"
+    vmaf = vmaf_label(d.get("vmaf_model"))
     if lp:
         sh = lp["shots"]
         click.echo(f"{d['effort']}: {lp['attempts']} encodes for {len(d['shots'])} shot(s) "

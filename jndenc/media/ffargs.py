@@ -16,6 +16,12 @@ VMAF_MODEL = "vmaf_v0.6.1"
 # (no enhancement gain: sharpening or contrast boosts in an encode no longer raise the score) and the 4K-TV
 # model (a 2160p screen at one and a half picture heights), with its NEG variant
 VMAF_MODELS = ("vmaf_v0.6.1", "vmaf_v0.6.1neg", "vmaf_4k_v0.6.1", "vmaf_4k_v0.6.1neg")
+
+
+def vmaf_label(model: str | None) -> str:
+    """How a score of libvmaf ``model`` is named to a user: "VMAF", with the model said where it is not the default
+    (None: a result written before the model was recorded, so the default)."""
+    return "VMAF" if model in (None, VMAF_MODEL) else f"VMAF ({model})"
 # x264 lossless at its fastest preset: large files, but the fastest exact copy to decode again and again
 LOSSLESS_X264 = ("-c:v", "libx264", "-qp", "0", "-preset", "ultrafast")
 # libvmaf features computed beside VMAF in the same pass

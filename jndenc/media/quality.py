@@ -21,7 +21,7 @@ import numpy as np
 
 from ..errors import JndencError, UserError
 from .decode import count_packets
-from .ffargs import VMAF_FEATURES, VMAF_MODEL, libvmaf_filter, quality_args, quality_graph, threads_per_job
+from .ffargs import VMAF_FEATURES, VMAF_MODEL, VMAF_MODELS, libvmaf_filter, quality_args, quality_graph, threads_per_job
 from .ffbin import require
 from .probe import probe
 from .runner import run_ffmpeg
@@ -41,7 +41,10 @@ def has_model(model: str) -> bool:
 
 
 def require_model(model: str) -> None:
-    """A one-line `UserError` where this FFmpeg's libvmaf cannot load ``model``, before any work."""
+    """A one-line `UserError` where ``model`` is none of `jndenc.media.ffargs.VMAF_MODELS` or this FFmpeg's libvmaf
+    cannot load it, before any work."""
+    if model not in VMAF_MODELS:
+        raise UserError(f"--vmaf-model: one of {', '.join(VMAF_MODELS)}, not {model!r}")
     require("libvmaf")
     if not has_model(model):
         raise UserError(f"--vmaf-model {model}: this FFmpeg's libvmaf cannot load it (built without its built-in "
