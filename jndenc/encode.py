@@ -14,7 +14,7 @@ import os
 import time
 from pathlib import Path
 
-from . import starts
+from . import modes, starts
 from .effort import Effort, chosen
 from .errors import UserError
 from .measured import encode_measured
@@ -184,11 +184,30 @@ def _one_pass_allowed(o: EncodeOptions) -> None:
         raise UserError("--target-vmaf needs a measured effort (balanced or thorough); the one-pass modes aim at "
                         "--target-jnd")
     if o.aim.vmaf_model != VMAF_MODEL:
-        raise UserError(f"--vmaf-model {o.aim.vmaf_model} needs a measured effort (balanced or thorough); the "
-                        f"one-pass estimates and their margins are made in {VMAF_MODEL}")
+        _one_pass_model_allowed(o)
     if o.codec.codec in starts.LOOP_ONLY_CODECS:
         raise UserError(f"--codec {o.codec.codec} has no per-shot zones in FFmpeg: it runs through the "
                         "shot loop (--effort balanced or thorough) only")
+
+
+def _one_pass_model_allowed(o: EncodeOptions) -> None:
+    """Another libvmaf model on a one-pass path: its plan is made in the default model either way, so the model can
+    only be the one `--verify` (and `--compare-crf` with it) measures the finished file in; whatever would decide
+    or correct in one model and aim in another is refused."""
+    model = o.aim.vmaf_model
+    mode = o.expert.mode
+    if mode is not None and modes.mode(mode).measures:
+        raise UserError(f"--vmaf-model {model}: --mode {mode} measures its trials in {VMAF_MODEL}; a measured "
+                        "effort (balanced or thorough) aims every shot in the model asked for")
+    if o.expert.ensure or o.expert.tighten:
+        raise UserError(f"--vmaf-model {model}: --ensure and --tighten correct toward targets made in {VMAF_MODEL}; "
+                        "a measured effort (balanced or thorough) aims every shot in the model asked for")
+    if o.outputs.verify is not True:
+        raise UserError(f"--vmaf-model {model} needs a measured effort (balanced or thorough), or --verify to "
+                        f"measure this one-pass encode in it (its estimates are made in {VMAF_MODEL})")
+    from .media.quality import require_model
+
+    require_model(model)
 
 
 def replay_notes(plan: Plan, src: Path, info: VideoInfo) -> list[str]:

@@ -25,7 +25,7 @@ from .output import carries_audio, check_size, size_limit, stream_options, temp_
 from .output import target_vmaf as target_vmaf_of
 from .media import enc_params
 from .media.enc_params import Params as EncParams, merged_kwargs
-from .media.ffargs import container_options, graph_args, pix_fmt
+from .media.ffargs import VMAF_MODEL, container_options, graph_args, pix_fmt
 from .media.ffbin import require
 from .planner import CODECS, Plan
 from . import verify as V
@@ -99,6 +99,7 @@ def encode_one_pass(src: Path, dst: Path, info: VideoInfo, plan: Plan, o: Encode
     plan_out, validate, verify, compare_crf = (o.outputs.plan_out, o.outputs.validate, o.outputs.verify,
                                                o.outputs.compare_crf)
     ensure, tighten, threads, quiet = o.expert.ensure, o.expert.tighten, o.codec.threads, o.outputs.quiet
+    model = o.aim.vmaf_model  # what --verify measures in; the plan is made in the default model (`encode.checked`)
     t_analysis = time.perf_counter() - t0
     require(CODECS[plan.codec])
     if plan_out is not None:
@@ -117,6 +118,9 @@ def encode_one_pass(src: Path, dst: Path, info: VideoInfo, plan: Plan, o: Encode
             raise UserError(f"{src}: {why}: --ensure and --tighten cannot measure them")
         notes.append(f"{why}: not verified")
         verify = False
+    if verify and model != VMAF_MODEL:
+        notes.append(f"planned in {VMAF_MODEL} (the one-pass estimates and margins are made in it), measured in "
+                     f"{model}")
     quality, passes = None, []
     spent = {"validate": 0.0, "verify": 0.0}  # reported apart from the encode
     t1 = time.perf_counter()
@@ -135,7 +139,7 @@ def encode_one_pass(src: Path, dst: Path, info: VideoInfo, plan: Plan, o: Encode
 
     def measured(out: Path, p: Plan) -> list:
         tv = time.perf_counter()
-        q = V.verify(out, src, shot_ranges(p), info.bit_depth, threads, name=dst, quiet=quiet)
+        q = V.verify(out, src, shot_ranges(p), info.bit_depth, threads, name=dst, quiet=quiet, model=model)
         spent["verify"] += time.perf_counter() - tv
         return q
 
@@ -161,7 +165,8 @@ def encode_one_pass(src: Path, dst: Path, info: VideoInfo, plan: Plan, o: Encode
         tc = time.perf_counter()
         compare, said = compare_or_note(src, dst, plan, info, compare_crf,
                                         jndenc_seconds=t_analysis + t_encode + spent["validate"], quality=quality,
-                                        target=target_vmaf_of(plan), threads=threads, quiet=quiet)
+                                        target=target_vmaf_of(plan), threads=threads, quiet=quiet,
+                                        vmaf_model=model)
         notes += said
         t_compare = time.perf_counter() - tc
     size = dst.stat().st_size
@@ -180,6 +185,7 @@ def encode_one_pass(src: Path, dst: Path, info: VideoInfo, plan: Plan, o: Encode
         passes=passes,
         compare=compare,
         effort=None if effort is None else effort.name,
+        vmaf_model=model if quality is not None else VMAF_MODEL,
     )
 
 

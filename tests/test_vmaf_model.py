@@ -71,12 +71,31 @@ def test_the_loop_aims_each_shot_at_the_target_in_the_model_asked_for(cut_clip, 
     assert f"VMAF ({NEG})" in (tmp_path / "page.html").read_text()
 
 
-def test_one_pass_paths_refuse_another_model(cut_clip, tmp_path):
-    with pytest.raises(UserError, match="--vmaf-model vmaf_4k_v0.6.1 needs a measured effort"):
+def test_one_pass_paths_refuse_a_model_they_would_not_measure_in(cut_clip, tmp_path):
+    with pytest.raises(UserError, match="--vmaf-model vmaf_4k_v0.6.1 needs a measured effort .* or --verify"):
         encode(cut_clip, tmp_path / "o.mp4", effort="fast", vmaf_model="vmaf_4k_v0.6.1")
-    with pytest.raises(UserError, match="needs a measured effort"):
-        encode(cut_clip, tmp_path / "o.mp4", mode="search", vmaf_model=NEG)
+    with pytest.raises(UserError, match="--mode search measures its trials in vmaf_v0.6.1"):
+        encode(cut_clip, tmp_path / "o.mp4", mode="search", vmaf_model=NEG, verify=True)
+    with pytest.raises(UserError, match="--ensure and --tighten correct toward targets made in"):
+        encode(cut_clip, tmp_path / "o.mp4", mode="predict", tighten=True, vmaf_model=NEG, verify=True)
     assert not (tmp_path / "o.mp4").exists()
+
+
+def test_fast_with_verify_measures_the_finished_file_in_the_model_asked_for(cut_clip, tmp_path):
+    out = tmp_path / "o.mp4"
+    r = encode(cut_clip, out, effort="fast", vmaf_model=NEG, verify=True, compare_crf=23)
+    d = r.to_dict()
+    assert d["vmaf_model"] == NEG and any(f"measured in {NEG}" in n for n in d["notes"])
+    shots = [(s.start_frame, s.end_frame) for s in r.plan.shots]
+    assert [q.mean for q in r.quality] == pytest.approx([q.mean for q in V.verify(out, cut_clip, shots, model=NEG)],
+                                                        abs=0.01)
+    default = V.verify(out, cut_clip, shots)
+    assert any(neg.mean < plain.mean - 0.2 for neg, plain in zip(r.quality, default))
+    # the plain encode it is compared with was measured in the same model
+    assert len(d["compare"]["shots"]) == len(shots)
+    plain = encode(cut_clip, tmp_path / "p.mp4", effort="fast", verify=True)
+    assert plain.to_dict()["vmaf_model"] == VMAF_MODEL
+    assert out.stat().st_size == (tmp_path / "p.mp4").stat().st_size  # the plan is the default model's either way
 
 
 @pytest.mark.parametrize("command", ["encode", "batch"])

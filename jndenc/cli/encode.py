@@ -37,7 +37,8 @@ SECTIONS = (
 @click.option("--target-vmaf", type=click.FloatRange(20, 100), default=None, metavar="V",
               help="Aim every shot at this VMAF instead of --target-jnd's (balanced and thorough).")
 @click.option("--vmaf-model", type=click.Choice(VMAF_MODELS), default=VMAF_MODEL, show_default=True,
-              help="The libvmaf model every shot is measured with (balanced and thorough; --verify): neg leaves "
+              help="The libvmaf model every shot is measured with (balanced and thorough; --verify, which a "
+                   "one-pass encode needs for it): neg leaves "
                    "out the gain of sharpening or contrast boosts, 4k scores for a 4K TV at 1.5 picture heights.")
 @click.option("--enc", multiple=True, metavar="KEY=VALUE",
               help="An encoder option of your own, repeatable: -KEY VALUE in every encode (e.g. --enc "
