@@ -105,7 +105,7 @@ def compare_with_crf(src: Path, output: Path, plan: Plan, info: VideoInfo, crf: 
             ref_q = V.verify(ref, src, shots, info.bit_depth, threads, quiet=quiet, model=vmaf_model)
             # the same shape as the result's own "shots": per-shot VMAF under "vmaf"
             out["shots"] = [{"start_frame": a, "end_frame": b, "vmaf": q.to_dict()} for (a, b), q in zip(shots, ref_q)]
-            out["verify"] = V.summary(ref_q, target)
+            out["verify"] = V.summary(ref_q, target, vmaf_model)
         return out
     finally:
         ref.unlink(missing_ok=True)

@@ -67,7 +67,7 @@ class EncodeResult:
         if "probe" in self.plan.stats:  # probe mode: what the probes measured and cost (inside analysis_s)
             out["probe"] = self.plan.stats["probe"]
         if self.quality is not None:
-            out["verify"] = V.summary(self.quality, self.target_vmaf)
+            out["verify"] = V.summary(self.quality, self.target_vmaf, self.vmaf_model)
         if self.passes:
             out["passes"] = self.passes
         if self.loop is not None:

@@ -101,11 +101,13 @@ def verify(output: str | os.PathLike, source: str | os.PathLike, shots: Sequence
     return shot_quality(q.frames["vmaf"], shots)
 
 
-def summary(quality: Sequence[ShotQuality], target: float) -> dict:
+def summary(quality: Sequence[ShotQuality], target: float, model: str = VMAF_MODEL) -> dict:
+    """``--json``'s ``"verify"``: the worst shot and the shots below ``target``, scores of libvmaf ``model``."""
     means = [q.mean for q in quality]
     worst = int(np.nanargmin(means)) if quality else -1
     return {
         "target_vmaf": target,
+        "vmaf_model": model,
         "worst_shot": worst,
         "worst_shot_vmaf": round(means[worst], 2) if quality else None,
         "worst_shot_p5": round(quality[worst].p5, 2) if quality else None,

@@ -86,6 +86,7 @@ def test_fast_with_verify_measures_the_finished_file_in_the_model_asked_for(cut_
     r = encode(cut_clip, out, effort="fast", vmaf_model=NEG, verify=True, compare_crf=23)
     d = r.to_dict()
     assert d["vmaf_model"] == NEG and any(f"measured in {NEG}" in n for n in d["notes"])
+    assert d["verify"]["vmaf_model"] == NEG and d["compare"]["verify"]["vmaf_model"] == NEG
     shots = [(s.start_frame, s.end_frame) for s in r.plan.shots]
     assert [q.mean for q in r.quality] == pytest.approx([q.mean for q in V.verify(out, cut_clip, shots, model=NEG)],
                                                         abs=0.01)
@@ -118,3 +119,18 @@ def test_the_bundled_libvmaf_loads_every_model_offered_and_doctor_lists_them():
     p = subprocess.run([sys.executable, "-m", "jndenc", "doctor"], capture_output=True, text=True)
     line = next(ln for ln in p.stdout.splitlines() if "VMAF models:" in ln)
     assert all(m in line for m in VMAF_MODELS) and "missing" not in line
+
+
+def test_a_batch_summary_names_the_model_its_worst_shot_was_measured_in():
+    import json
+
+    from jndenc.batch.summary import worst_shot
+
+    def row(key, vmaf, model=None):
+        v = {"target_vmaf": 94.0, "worst_shot": 0, "worst_shot_vmaf": vmaf, "shots_below_target": 0}
+        return {"key": key, "result": json.dumps({"verify": {**v, **({"vmaf_model": model} if model else {})}})}
+
+    assert worst_shot([row("a", 95.0, NEG), row("b", 93.9, NEG)]) == {
+        "verified_items": 2, "worst_shot_vmaf": 93.9, "worst_shot_item": "b", "vmaf_model": NEG,
+        "items_with_shots_below_target": 0}
+    assert worst_shot([row("a", 95.0)])["vmaf_model"] == VMAF_MODEL  # a journal kept before the model was recorded

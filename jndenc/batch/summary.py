@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 
+from ..media.ffargs import VMAF_MODEL
 from .learning import report as learning_report
 
 
@@ -62,7 +63,9 @@ def worst_shot(rows: list[dict]) -> dict:
     if not checked:
         return {}
     key, v = min(checked, key=lambda kv: kv[1]["worst_shot_vmaf"])
+    # one model per batch (an option of the run); a row written before the model was recorded: the default
     return {"verified_items": len(checked), "worst_shot_vmaf": v["worst_shot_vmaf"], "worst_shot_item": key,
+            "vmaf_model": v.get("vmaf_model", VMAF_MODEL),
             "items_with_shots_below_target": sum(c[1].get("shots_below_target", 0) > 0 for c in checked)}
 
 

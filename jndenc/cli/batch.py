@@ -5,7 +5,7 @@ import json
 
 import click
 
-from ..media.ffargs import VMAF_MODEL, VMAF_MODELS
+from ..media.ffargs import VMAF_MODEL, VMAF_MODELS, vmaf_label
 from ..media.segments import ENCODER_CHOICES
 from ..output import CONTAINERS, human_bytes
 from .common import debug_option
@@ -28,7 +28,7 @@ def _print_summary(s: dict) -> None:
         rate = f"  ({s['files_per_min']:.1f} files/min, {s['realtime_factor']:.2f}x realtime)"
     click.echo(f"wall    {s['wall_s']:.1f} s on {s['executor']}, {s['threads']} FFmpeg thread(s)/encode{rate}")
     if s.get("worst_shot_vmaf") is not None:
-        click.echo(f"quality worst shot VMAF {s['worst_shot_vmaf']:.2f} in {s['worst_shot_item']} "
+        click.echo(f"quality worst shot {vmaf_label(s.get('vmaf_model'))} {s['worst_shot_vmaf']:.2f} in {s['worst_shot_item']} "
                    f"({s['verified_items']} verified, {s['items_with_shots_below_target']} with shots below target)")
     if s.get("corrected_items"):
         first, out = s["corrected_first_pass_bytes"], s["corrected_output_bytes"]
@@ -42,7 +42,7 @@ def _print_summary(s: dict) -> None:
         if c["saving_pct"] is not None:
             line += f" (saving {c['saving_pct']:.1f}%)"
         if c.get("worst_shot_vmaf") is not None:
-            line += (f"; plain's worst shot VMAF {c['worst_shot_vmaf']:.2f} in {c['worst_shot_item']} "
+            line += (f"; plain's worst shot {vmaf_label(s.get('vmaf_model'))} {c['worst_shot_vmaf']:.2f} in {c['worst_shot_item']} "
                      f"({c['items_with_shots_below_target']} item(s) with shots below target)")
         click.echo(line)
     lr = s.get("learning")
