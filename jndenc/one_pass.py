@@ -110,17 +110,7 @@ def encode_one_pass(src: Path, dst: Path, info: VideoInfo, plan: Plan, o: Encode
     tmp = temp_path(dst)
     # corrective passes (--ensure/--tighten) write beside it; the kept one is renamed to tmp
     extra = [tmp.with_name(tmp.name.replace(".tmp", f".pass{k}.tmp")) for k in (2, 3)]
-    if verify is None:
-        verify = (plan.mode in modes.REGISTRY and modes.mode(plan.mode).measures) or ensure
-    why = V.unmeasurable(info.width, info.height)
-    if verify and why:
-        if ensure:
-            raise UserError(f"{src}: {why}: --ensure and --tighten cannot measure them")
-        notes.append(f"{why}: not verified")
-        verify = False
-    if verify and model != VMAF_MODEL:
-        notes.append(f"planned in {VMAF_MODEL} (the one-pass estimates and margins are made in it), measured in "
-                     f"{model}")
+    verify = _measures(src, plan, info, verify, ensure, model, notes)
     quality, passes = None, []
     spent = {"validate": 0.0, "verify": 0.0}  # reported apart from the encode
     t1 = time.perf_counter()
@@ -187,6 +177,24 @@ def encode_one_pass(src: Path, dst: Path, info: VideoInfo, plan: Plan, o: Encode
         effort=None if effort is None else effort.name,
         vmaf_model=model if quality is not None else VMAF_MODEL,
     )
+
+
+def _measures(src: Path, plan: Plan, info: VideoInfo, verify: bool | None, ensure: bool, model: str,
+              notes: list[str]) -> bool:
+    """Whether the output is measured: as asked, else where the plan came from trial encodes or --ensure
+    corrects it; not where libvmaf cannot score the frames (said in ``notes``; refused for --ensure)."""
+    if verify is None:
+        verify = (plan.mode in modes.REGISTRY and modes.mode(plan.mode).measures) or ensure
+    why = V.unmeasurable(info.width, info.height)
+    if verify and why:
+        if ensure:
+            raise UserError(f"{src}: {why}: --ensure and --tighten cannot measure them")
+        notes.append(f"{why}: not verified")
+        return False
+    if verify and model != VMAF_MODEL:
+        notes.append(f"planned in {VMAF_MODEL} (the one-pass estimates and margins are made in it), measured in "
+                     f"{model}")
+    return bool(verify)
 
 
 def _corrected(plan: Plan, quality: list, tmp: Path, extra: list[Path], one_pass, measured, target: float,
