@@ -70,7 +70,7 @@ def _checked(group) -> None:
 @dataclass(frozen=True)
 class Aim:
     """What to aim at: a JND level (1 = VMAF 94), or any VMAF (the measured efforts only), as read by which libvmaf
-    model (another than the default: the measured efforts only)."""
+    model (another than the default: the measured efforts, or a one-pass encode's ``verify`` only)."""
 
     target_jnd: int = PlanOptions.target_jnd
     target_vmaf: float | None = None
