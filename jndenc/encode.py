@@ -159,7 +159,7 @@ def checked(o: EncodeOptions) -> tuple[EncodeOptions, Effort | None]:
         starts.codec_scale(o.codec.codec, o.codec.encoder, o.codec.calibration)
     if effort is None or effort.loop is None:
         _one_pass_allowed(o)
-    elif o.aim.vmaf_model != VMAF_MODEL:
+    if o.aim.vmaf_model != VMAF_MODEL:
         from .media.quality import require_model
 
         require_model(o.aim.vmaf_model)  # said once, before any work (the default's libvmaf is checked where used)
@@ -193,7 +193,7 @@ def _one_pass_allowed(o: EncodeOptions) -> None:
 def _one_pass_model_allowed(o: EncodeOptions) -> None:
     """Another libvmaf model on a one-pass path: its plan is made in the default model either way, so the model can
     only be the one `--verify` (and `--compare-crf` with it) measures the finished file in; whatever would decide
-    or correct in one model and aim in another is refused."""
+    or correct in one model and aim in another is refused (whether libvmaf loads it: `checked`, for every path)."""
     model = o.aim.vmaf_model
     mode = o.expert.mode
     if mode is not None and modes.mode(mode).measures:
@@ -205,9 +205,6 @@ def _one_pass_model_allowed(o: EncodeOptions) -> None:
     if o.outputs.verify is not True:
         raise UserError(f"--vmaf-model {model} needs a measured effort (balanced or thorough), or --verify to "
                         f"measure this one-pass encode in it (its estimates are made in {VMAF_MODEL})")
-    from .media.quality import require_model
-
-    require_model(model)
 
 
 def replay_notes(plan: Plan, src: Path, info: VideoInfo) -> list[str]:
