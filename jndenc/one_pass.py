@@ -194,6 +194,8 @@ def _measures(src: Path, plan: Plan, info: VideoInfo, verify: bool | None, ensur
     if verify and model != VMAF_MODEL:
         notes.append(f"planned in {VMAF_MODEL} (the one-pass estimates and margins are made in it), measured in "
                      f"{model}")
+    if verify:  # the measured efforts say the same (`jndenc.measured`)
+        notes += V.model_notes(info.width, info.height, model)
     return bool(verify)
 
 

@@ -46,6 +46,21 @@ def test_a_frame_larger_than_1440p_measured_in_the_default_model_says_the_4k_mod
     assert V.model_notes(3840, 2160, "vmaf_4k_v0.6.1") == []
 
 
+def test_a_verified_one_pass_encode_larger_than_1440p_says_the_4k_model_exists(cut_clip):
+    from dataclasses import replace
+
+    from jndenc.media.probe import probe
+    from jndenc.one_pass import _measures
+
+    big = replace(probe(cut_clip), width=3840, height=2160)
+    notes: list[str] = []
+    assert _measures(cut_clip, None, big, True, False, VMAF_MODEL, notes) is True
+    assert any("vmaf_4k_v0.6.1" in n for n in notes)
+    quiet: list[str] = []
+    assert _measures(cut_clip, None, big, False, False, VMAF_MODEL, quiet) is False
+    assert quiet == []  # nothing measured, nothing to say about the measurement
+
+
 def test_resumed_shots_are_never_taken_from_a_run_measured_with_another_model(cut_clip):
     assert R.digest(cut_clip, {}, options=LoopOptions()) != R.digest(cut_clip, {}, options=LoopOptions(vmaf_model=NEG))
 
@@ -134,3 +149,19 @@ def test_a_batch_summary_names_the_model_its_worst_shot_was_measured_in():
         "verified_items": 2, "worst_shot_vmaf": 93.9, "worst_shot_item": "b", "vmaf_model": NEG,
         "items_with_shots_below_target": 0}
     assert worst_shot([row("a", 95.0)])["vmaf_model"] == VMAF_MODEL  # a journal kept before the model was recorded
+
+
+def test_a_batch_summary_names_the_model_its_plain_encodes_were_measured_in():
+    import json
+
+    from jndenc.batch.summary import compared
+
+    def row(key, vmaf, model=None):
+        v = {"target_vmaf": 94.0, "worst_shot": 0, "worst_shot_vmaf": vmaf, "shots_below_target": 1}
+        c = {"crf": 23, "jndenc_video_bytes": 90, "video_bytes": 100,
+             "verify": {**v, **({"vmaf_model": model} if model else {})}}
+        return {"key": key, "result": json.dumps({"compare": c})}
+
+    c = compared([row("a", 95.0, NEG), row("b", 92.0, NEG)])["compare"]
+    assert (c["worst_shot_vmaf"], c["worst_shot_item"], c["vmaf_model"]) == (92.0, "b", NEG)
+    assert compared([row("a", 95.0)])["compare"]["vmaf_model"] == VMAF_MODEL

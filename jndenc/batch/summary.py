@@ -53,6 +53,7 @@ def compared(rows: list[dict]) -> dict:
     if verified:
         key, v = min(verified, key=lambda kv: kv[1]["worst_shot_vmaf"])
         out["compare"].update({"worst_shot_vmaf": v["worst_shot_vmaf"], "worst_shot_item": key,
+                               "vmaf_model": v.get("vmaf_model", VMAF_MODEL),
                                "items_with_shots_below_target": sum(c[1]["shots_below_target"] > 0 for c in verified)})
     return out
 

@@ -42,7 +42,7 @@ def _print_summary(s: dict) -> None:
         if c["saving_pct"] is not None:
             line += f" (saving {c['saving_pct']:.1f}%)"
         if c.get("worst_shot_vmaf") is not None:
-            line += (f"; plain's worst shot {vmaf_label(s.get('vmaf_model'))} {c['worst_shot_vmaf']:.2f} in {c['worst_shot_item']} "
+            line += (f"; plain's worst shot {vmaf_label(c.get('vmaf_model'))} {c['worst_shot_vmaf']:.2f} in {c['worst_shot_item']} "
                      f"({c['items_with_shots_below_target']} item(s) with shots below target)")
         click.echo(line)
     lr = s.get("learning")
