@@ -52,6 +52,8 @@ ROLES: dict[str, tuple[str, str]] = {
     "benchmarks/results/codec_svt_tune.json": (CHOICE, "SVT-AV1 tuning settings"),
     "benchmarks/results/codec_svt_tune2.json": (CHOICE, "SVT-AV1's in-loop filters and psychovisual settings"),
     "benchmarks/results/loop_band.json": (CHOICE, "balanced's band: the target + 1.0 above"),
+    "benchmarks/results/loop_above_budget.json": (CHOICE, "shots measured only above the band keep balanced's "
+                                                           "budget"),
     "benchmarks/results/loop_bracket.json": (CHOICE, "one more attempt where the budget missed on both sides"),
     "benchmarks/results/loop_file_learning.json": (CHOICE, "no start learning inside a file"),
     "benchmarks/results/loop_first_piece.json": (CHOICE, "no short first piece per shot"),

@@ -1133,6 +1133,21 @@ def loop_band_table(d: dict) -> str:
                                       "worst kept", "bytes"], rows, [False] + [True] * 8)
 
 
+def loop_above_budget_table(d: dict) -> str:
+    """Budgets that end sooner for shots measured only above the band, replayed (`experiments/loop_above_budget.py`)."""
+    rows = [[r["rule"], f"{100 * r['first_in_band']:.0f}%", f"{r['attempts_per_shot']:.2f}",
+             f"{r['frame_weighted_attempts']:.2f}x", f"{100 * r['kept_in_band']:.0f}%", f"{100 * r['share_le_95_5']:.0f}%",
+             f"{r['worst_kept']:.2f}", f"{r['bytes_vs_kept_pct']:+.1f}%"] for r in d["replay"]]
+    head = (f"Replayed on {d['shots']} shots of {len(d['first']['clips'])} training and validation clips, curves "
+            f"through the attempts of {1 + len(d['also'])} runs (commits {_replay_commits(d)}; "
+            f"{d['curves_with_one_point']} shots measured at one CRF only, given the default slope), balanced's band, "
+            "`benchmarks/experiments/loop_above_budget.py`, `benchmarks/results/loop_above_budget.json`; frames "
+            "encoded modelled as attempts weighted by each shot's frames, bytes as exp(-0.11 CRF):")
+    return head + "\n\n" + md_table(["attempts end", "first attempt in the band", "attempts per shot",
+                                      "frames encoded / output", "kept in the band", "<= 95.5", "worst kept",
+                                      "bytes"], rows, [False] + [True] * 7)
+
+
 def batch_slope_table(d: dict) -> str:
     """Batch learning rules replayed on series encoded without learning (`experiments/batch_slope.py`)."""
     rows = []
@@ -1561,6 +1576,9 @@ REGIONS: dict[str, Callable[[], str]] = {
                           "run `experiments/batch_slope.py` on `batch_learning.py --runs no_learn` outputs"),
     "loop-band": _maybe("benchmarks/results/loop_band.json", loop_band_table, "band replay",
                         "run `experiments/loop_band.py --out benchmarks/results/loop_band.json`"),
+    "loop-above-budget": _maybe("benchmarks/results/loop_above_budget.json", loop_above_budget_table,
+                                "above-band budget replay",
+                                "run `experiments/loop_above_budget.py --out benchmarks/results/loop_above_budget.json`"),
     "frame-features-synth": _maybe("benchmarks/results/frame_features_synth.json",
                                    lambda d: frame_features_table(d, "frame_features_synth"),
                                    "frame-feature study with generated clips",
