@@ -49,7 +49,8 @@ def encode(src: str | os.PathLike, dst: str | os.PathLike, options: EncodeOption
     The effort level (`jndenc.effort`: fast, balanced, thorough) is the user's knob; without it, and without an
     expert's mode, crf, plan, ensure/tighten or frame granularity, it is balanced: every shot encoded as its own
     segment, measured, and re-encoded where it missed the band around the target (``target_vmaf``, or the VMAF of
-    ``target_jnd``); ``jobs`` shots at once (default: the available cores; the output does not depend on it);
+    ``target_jnd``); ``jobs`` shots at once, encoded by the loop or probed by fast (default: the available cores
+    as far as the free memory holds them; the output does not depend on it);
     ``dask`` (a scheduler address) runs them on its workers (the input and the output's folder at the same
     paths there) and joins them here; ``start_offset`` (x264 CRF) moves the first attempts from the model's
     estimate, or a ``learner`` (`jndenc.learn.StartLearner`) supplies it and learns this file's shots.
@@ -236,6 +237,7 @@ def _plan_of(src: Path, info: VideoInfo, o: EncodeOptions) -> Plan:
         if info.frames_exact:
             plan.validate(frames=info.frames)
         return plan
-    return make_plan_for(src, info=info, quiet=o.outputs.quiet, **o.plan_kwargs())
+    # --jobs bounds the probes as it bounds the loop's shots (a batch runs its files one shot at a time each)
+    return make_plan_for(src, info=info, quiet=o.outputs.quiet, jobs=o.work.jobs, **o.plan_kwargs())
 
 

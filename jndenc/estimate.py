@@ -23,7 +23,7 @@ from .errors import UserError
 from .modes import NAMES, REGISTRY
 from .guided import GuidedOptions, guided
 from .media.probe import VideoInfo, probe
-from .media.probe_encode import ProbeOptions, centred_crfs, probe_shots
+from .media.probe_encode import ProbeOptions, centred_crfs, probe_jobs, probe_shots
 from .models.probe import (ProbeModel, at_level, default_probe_weights, probe_margins, refine_jnd1,
                            second_probe_crfs)
 from .progress import bar
@@ -160,6 +160,7 @@ def estimate(
     quiet: bool = True,
     probe_model=None,
     probe_weights: str | os.PathLike | None = None,
+    jobs: int | None = None,
 ) -> Estimates:
     """Per-shot JND estimates of ``src`` by ``mode``; nothing is encoded to keep.
 
@@ -169,7 +170,8 @@ def estimate(
     each shot at that estimate (`jndenc.media.probe_encode`) through the probe model (``probe_model``, a loaded
     `jndenc.models.probe.ProbeModel`, or ``probe_weights``; default: the shipped one), and where the probe read
     far from the threshold a second probe at the new estimate (`jndenc.models.probe.refine_jnd1`); ``stats``
-    gets the per-shot JND1 ``spread``, the calibrated margins and the probe scores.
+    gets the per-shot JND1 ``spread``, the calibrated margins and the probe scores. ``jobs``: probes at once
+    (`jndenc.media.probe_encode.probe_jobs`; None: one per core, as many as memory holds).
     """
     if mode not in ESTIMATE_MODES:
         raise UserError(f"estimate mode must be one of {', '.join(ESTIMATE_MODES)}, not {mode!r}")
@@ -179,9 +181,10 @@ def estimate(
         predictor = predictor or load_predictor(weights)
     if mode == "guided":
         est = _guided(src, info, predictor, weights, sample_every, shot_options, search_options, guided_options,
-                      prior, workers, quiet)
+                      prior, workers, quiet, jobs)
     elif mode == "probe":
-        est = _probe(src, info, predictor, weights, probe_model, probe_weights, sample_every, shot_options, quiet)
+        est = _probe(src, info, predictor, weights, probe_model, probe_weights, sample_every, shot_options, quiet,
+                     jobs)
     elif mode == "predict":
         a = analyze(src, predictor, info=info, sample_every=sample_every, shot_options=shot_options, quiet=quiet)
         shots = [ShotEstimate(s, e, [float(x) for x in j], "predicted") for (s, e), j in zip(a.shots, a.shot_jnd())]
@@ -203,11 +206,11 @@ def estimate(
     return est
 
 
-def _guided(src, info, predictor, weights, sample_every, shot_options, sopts, gopts, prior, workers, quiet):
+def _guided(src, info, predictor, weights, sample_every, shot_options, sopts, gopts, prior, workers, quiet, jobs):
     start_stats = {}
     if prior is None and _probe_start(gopts.start, weights):
         # the probe-informed estimate is closer to the truth than the frame model's: fewer trials
-        first = _probe(src, info, predictor, weights, None, None, sample_every, shot_options, quiet)
+        first = _probe(src, info, predictor, weights, None, None, sample_every, shot_options, quiet, jobs)
         a, priors, model = first.analysis, first.jnd(), f"guided:{first.model}"
         start_stats = {"probe_seconds": first.stats["probe_seconds"], "start": "probe"}
     elif prior is None:
@@ -250,15 +253,16 @@ def _probe_start(start: str, weights) -> bool:
     return weights is None and default_probe_weights() is not None
 
 
-def _probe(src, info, predictor, weights, probe_model, probe_weights, sample_every, shot_options, quiet):
+def _probe(src, info, predictor, weights, probe_model, probe_weights, sample_every, shot_options, quiet, jobs):
     pm = probe_model or ProbeModel.load(probe_weights)
     a = analyze(src, predictor, info=info, sample_every=sample_every, shot_options=shot_options, quiet=quiet)
     frame = a.shot_jnd()
     # the probe the model was trained on (its settings are in its metadata), not whatever the defaults are now
     popts = ProbeOptions(**pm.metadata.get("probe", {}))
     crfs = centred_crfs(frame[:, 0]) if popts.centred else None
+    jobs = probe_jobs(len(a.shots), jobs, (info.width, info.height), bit_depth=info.bit_depth, codec=popts.codec)
     res, secs = probe_shots(src, a.shots, fps=info.fps, size=(info.width, info.height), opts=popts,
-                            bit_depth=info.bit_depth, crfs=crfs)
+                            bit_depth=info.bit_depth, crfs=crfs, jobs=jobs)
     jnd, spread = pm.predict(frame, np.stack([pm.vector(r.to_dict(), (info.width, info.height)) for r in res]))
     jnd = np.array(jnd, dtype=np.float64)
     refine = pm.refine if popts.centred else None
@@ -268,7 +272,7 @@ def _probe(src, info, predictor, weights, probe_model, probe_weights, sample_eve
         idx = [i for i, c in enumerate(c2) if c is not None]
         if idx:
             res2, secs2 = probe_shots(src, [a.shots[i] for i in idx], fps=info.fps, size=(info.width, info.height),
-                                      opts=popts, bit_depth=info.bit_depth, crfs=[c2[i] for i in idx])
+                                      opts=popts, bit_depth=info.bit_depth, crfs=[c2[i] for i in idx], jobs=jobs)
             secs += secs2
             for i, r2 in zip(idx, res2):
                 j1 = refine_jnd1(res[i].crf, res[i].vmaf, r2.crf, r2.vmaf, slope=tuple(refine["slope_range"]))
@@ -279,7 +283,7 @@ def _probe(src, info, predictor, weights, probe_model, probe_weights, sample_eve
     est.stats.update({"spread": [round(float(x), 3) for x in spread], "margin_z": dict(pm.margin_z),
                       "probe": [r.to_dict() | ({"second": second[i]} if i in second else {})
                                 for i, r in enumerate(res)], "probe_setting": popts.key(),
-                      "probe_seconds": round(secs, 3), "frame_jnd": [[round(float(x), 2) for x in j] for j in frame]})
+                      "probe_seconds": round(secs, 3), "probe_jobs": jobs, "frame_jnd": [[round(float(x), 2) for x in j] for j in frame]})
     if refine and refine.get("margin"):
         est.stats["refine_margin"] = dict(refine["margin"])
     return est

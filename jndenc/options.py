@@ -88,7 +88,7 @@ class Work:
     the shot loop runs and starts."""
 
     effort: str | None = None
-    jobs: int | None = None  # shots at once; None: the available cores
+    jobs: int | None = None  # shots encoded (the loop) or probed (fast, probe mode) at once; None: the available cores
     dask: str | None = None  # a scheduler address whose workers run the shots
     resume: bool = False  # finished shots kept when the encode stops, and taken up again (`jndenc.resume`)
     start_offset: float | None = None  # x264 CRF steps added to every first attempt

@@ -100,6 +100,8 @@ class Prediction:
 def probe_report(stats: dict) -> dict:
     """Probe mode's part of ``--json``: the setting, what the probes cost, and each shot's probe CRF and VMAF."""
     return {"setting": stats["probe_setting"], "seconds": stats["probe_seconds"],
+            # probes at once (`jndenc.media.probe_encode.probe_jobs`); a plan saved before it was recorded: unknown
+            "jobs": stats.get("probe_jobs"),
             "shots": [{"crf": p["crf"], "vmaf": round(float(p["vmaf"]), 3), "window": list(p["window"])}
                       | ({"second": {"crf": p["second"]["crf"], "vmaf": round(float(p["second"]["vmaf"]), 3)}}
                          if "second" in p else {})
@@ -199,16 +201,18 @@ def analyse_and_plan(
     trial_cache: str | os.PathLike | None = Trials.trial_cache,
     guided_start: str = Trials.guided_start,
     prior: float | Sequence[Sequence[float]] | None = Trials.prior,
-    # a probe already made; progress bars; planner options as one object
+    # a probe already made; progress bars; planner options as one object; probe encodes at once
     info: VideoInfo | None = None,
     quiet: bool = True,
     plan_options: PlanOptions | None = None,
+    jobs: int | None = None,
 ) -> Prediction:
     """Estimate per-shot JND by ``mode`` (`jndenc.estimate`) and decide CRFs (`jndenc.planner`).
 
     Returns the estimates (None for a fixed ``crf``) with the `Plan`. ``margin`` defaults to 1 CRF step in predict and search modes and 0 in guided mode (it measures).
     Guided mode: ``crf_step``, ``max_trials``, ``trial_cache`` (a folder; "" = none), ``prior`` (per-shot
     JND1..3 or a constant JND1 to start from instead of the model), ``trial_seconds`` (default 4).
+    ``jobs``: probe encodes at once (probe mode, guided's probe start; None: one per core as memory allows).
     """
     # the API's keywords as they came (`jndenc.plan("in.mp4", min_crf="20")` failed as "'<=' not supported")
     check_keywords({k: v for k, v in locals().items() if k in PLAN_KEYS})
@@ -238,6 +242,7 @@ def analyse_and_plan(
                               start=guided_start)
         est = estimate(src, mode, predictor=predictor, weights=weights, info=info, sample_every=sample_every,
                        shot_options=shot_options, workers=workers, quiet=quiet, guided_options=gopts, prior=prior,
+                       jobs=jobs,
                        search_options=search_options(opts.codec, opts.preset, thresholds, metric, pool,
                                                      trial_seconds))
         p, analysis = plan_from_estimates(est, opts), est.analysis

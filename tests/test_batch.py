@@ -312,6 +312,8 @@ def test_cli_summary_does_not_call_the_input_ratio_a_saving(cut_clip, tmp_path):
                         "fast", "--jobs", "1"], capture_output=True, text=True)
     assert p.returncode == 0, p.stderr
     assert "of the inputs' size" in p.stdout and "(saving" not in p.stdout.split("bytes", 1)[1].splitlines()[0]
+    # files side by side, one shot at a time within each: fast's probes too
+    assert json.loads(journal_rows(tmp_path / "out")["a.mp4"]["result"])["probe"]["jobs"] == 1
 
 
 def test_encoder_option_and_manifest_override_reach_each_encode(cut_clip, tmp_path):

@@ -406,8 +406,26 @@ def test_effort_fast_is_one_pass_at_probe_modes_estimate(probe_clip, tmp_path):
     assert [s.crf for s in r.plan.shots] == [s.crf for s in plan.shots]
     assert len(r.plan.stats["probe"]["shots"]) == len(r.plan.shots)
     assert any(n.startswith("the output was not measured") for n in r.notes)
-    v = jndenc.encode(probe_clip, tmp_path / "v.mp4", effort="fast", verify=True, threads=1)
+    v = jndenc.encode(probe_clip, tmp_path / "v.mp4", effort="fast", verify=True, threads=1, jobs=1)
     assert v.quality is not None and not any(n.startswith("the output was not measured") for n in v.notes)
+    # --jobs bounds the probes as it bounds the loop's shots (a batch gives each file one); the plan is the same
+    from jndenc.media.ffargs import available_cores
+
+    assert d["probe"]["jobs"] == min(len(r.plan.shots), available_cores())
+    assert v.to_dict()["probe"]["jobs"] == 1 and [s.crf for s in v.plan.shots] == [s.crf for s in r.plan.shots]
+
+
+def test_probes_at_once_are_the_jobs_asked_for_else_the_cores_the_memory_holds():
+    from jndenc.media.probe_encode import probe_jobs
+
+    gb = 1 << 30
+    assert probe_jobs(3, 1, (3840, 2160), cores=16, free=gb) == 1  # asked for: as asked, even past the memory
+    assert probe_jobs(3, 8, (320, 240), cores=16, free=None) == 3  # never more than the runs
+    assert probe_jobs(40, None, (1280, 720), cores=16, free=64 * gb) == 16  # one per core where memory holds them
+    assert probe_jobs(40, None, (1280, 720), cores=16, free=None) == 16  # memory unknown: the cores
+    # a 2160p 10-bit probe holds about 5.5 GB: 24 GB free holds three, not sixteen
+    assert probe_jobs(40, None, (3840, 2160), bit_depth=10, cores=16, free=24 * gb) == 3
+    assert probe_jobs(40, None, (3840, 2160), bit_depth=10, cores=16, free=gb) == 1  # at least one
 
 
 def test_effort_fast_with_a_users_frame_model_plans_without_probes(probe_clip, tmp_path):

@@ -95,8 +95,8 @@ def _encode_item(src: str, dst: str, options: dict, threads: int | None, plan_pa
         opts = dict(options)
         if opts.get("mode") is not None or opts.get("crf") is not None:
             opts.pop("effort", None)  # a manifest row's mode or CRF replaces the batch's effort level
-        else:
-            opts.setdefault("jobs", 1)  # the batch runs files side by side: one shot at a time within each
+        # the batch runs files side by side: one shot at a time within each (encoded, or probed by fast's probes)
+        opts.setdefault("jobs", 1)
         if opts.get("mode") is not None or opts.get("crf") is not None or opts.get("effort") == "fast":
             opts.pop("resume", None)  # only the shot loop has shots to take up
         if needs_model(opts):

@@ -48,8 +48,9 @@ SECTIONS = (
 @click.option("--encoder", type=click.Choice(ENCODER_CHOICES["av1"]), default=None,
               help="The FFmpeg encoder of --codec av1 [default: libsvtav1].")
 @click.option("--jobs", type=click.IntRange(1), default=None,
-              help="Shots encoded at once (balanced, thorough) [default: the available cores]; the output is the "
-                   "same whatever the number.")
+              help="Shots encoded at once (balanced, thorough), or probed at once (fast, --mode probe) [default: "
+                   "the available cores, as many as the free memory holds]; the output is the same whatever the "
+                   "number.")
 @click.option("--dask", metavar="ADDRESS", default=None,
               help="Encode and measure the shots on the workers of this Dask scheduler (IN and OUT's folder at the "
                    "same paths there); the join runs here. The output is the same as a local run's.")

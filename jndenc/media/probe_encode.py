@@ -35,7 +35,8 @@ from typing import Sequence
 import numpy as np
 
 from ..errors import JndencError
-from .ffargs import available_cores, libvmaf_filter, lossless_args, pix_fmt, threads_per_job, trial_window, window_chain
+from .ffargs import (attempt_memory, available_cores, available_memory, libvmaf_filter, lossless_args, memory_jobs,
+                     pix_fmt, threads_per_job, trial_window, window_chain)
 from .ffbin import require
 from .probe import open_container
 from .runner import run_ffmpeg
@@ -223,6 +224,23 @@ def scored_windows(windows: Sequence[tuple[int, int]], subsample: int) -> list[t
     return [(a, a + max(min(b - a, subsample), (b - a) // subsample * subsample)) for a, b in windows]
 
 
+def probe_jobs(runs: int, jobs: int | None, size: tuple[int, int], *, bit_depth: int = 8, codec: str = "x264",
+               cores: int | None = None, free: int | None = None) -> int:
+    """How many of ``runs`` probe runs go at once: ``jobs`` where given (the user's ``--jobs``), else one per
+    available core (``cores``), as many as ``free`` bytes of memory hold (default: what the machine has free).
+
+    A probe run holds about what a loop attempt at the frame size does (an encode and its VMAF in one FFmpeg run,
+    `jndenc.media.ffargs.attempt_memory`; measured within a few percent at 720p to 2160p, 8 and 10 bits): one
+    per core of a 16-core machine on a 2160p 10-bit source would have asked for 90 GB."""
+    if jobs is None:
+        jobs = cores or available_cores()
+        fit = memory_jobs(attempt_memory(ENCODERS.get(codec, ""), size[0], size[1], bit_depth),
+                          available_memory() if free is None else free)
+        if fit is not None:
+            jobs = min(jobs, fit)
+    return max(1, min(int(runs), int(jobs)))
+
+
 def run_probe(src: str | os.PathLike, windows: Sequence[tuple[int, int]], size: tuple[int, int],
               opts: ProbeOptions = ProbeOptions(), *, bit_depth: int = 8, threads: int | None = None,
               work_dir: str | os.PathLike | None = None, fps: float | None = None,
@@ -239,8 +257,9 @@ def run_probe(src: str | os.PathLike, windows: Sequence[tuple[int, int]], size: 
     lossless window copies need).
 
     Runs are independent FFmpeg processes and a 1 s probe keeps about one core busy whatever its
-    thread count, so ``jobs`` of them run at once (default: one per available core, at most one per
-    run), each with ``threads`` (default: the cores shared among the jobs). The scores do not depend
+    thread count, so ``jobs`` of them run at once (default: `probe_jobs`, one per available core as far
+    as memory holds them, at most one per run), each with ``threads`` (default: the cores shared among
+    the jobs). The scores do not depend
     on it: x264 and libvmaf gave the same numbers at 1 and 2 threads per probe.
     """
     require("libvmaf")
@@ -255,7 +274,7 @@ def run_probe(src: str | os.PathLike, windows: Sequence[tuple[int, int]], size: 
     t0 = time.perf_counter()
     runs = _runs(windows, opts, fps, max_gap_seconds, q)
     cores = available_cores()
-    jobs = max(1, min(len(runs), jobs or cores))
+    jobs = probe_jobs(len(runs), jobs, size, bit_depth=bit_depth, codec=opts.codec, cores=cores)
     threads = threads or threads_per_job(cores, jobs)
     out: list[dict] = [{}] * len(windows)
     tmp = Path(tempfile.mkdtemp(prefix="jndenc-probe-", dir=work_dir))
@@ -340,17 +359,18 @@ def _probe_run(src, windows, size, opts, bit_depth, threads, tmp: Path, seek, cr
 
 def probe_shots(src: str | os.PathLike, shots: Sequence[tuple[int, int]], *, fps: float, size: tuple[int, int],
                 opts: ProbeOptions = ProbeOptions(), bit_depth: int = 8, threads: int | None = None,
-                work_dir: str | os.PathLike | None = None,
-                crfs: Sequence[float] | None = None) -> tuple[list[ProbeResult], float]:
+                work_dir: str | os.PathLike | None = None, crfs: Sequence[float] | None = None,
+                jobs: int | None = None) -> tuple[list[ProbeResult], float]:
     """One probe per shot of ``src`` on its trial window; returns the results and the seconds it took.
 
-    Centred settings need ``crfs`` (`centred_crfs` of the frame model's estimates).
+    Centred settings need ``crfs`` (`centred_crfs` of the frame model's estimates). ``jobs``: probes at once
+    (`probe_jobs`).
     """
     if opts.centred and crfs is None:
         raise ValueError("a centred probe needs each shot's CRF (centred_crfs)")
     windows = shot_windows(shots, fps, opts.window_seconds)
     res, secs = run_probe(src, windows, size, opts, bit_depth=bit_depth, threads=threads, work_dir=work_dir, fps=fps,
-                          crfs=crfs)
+                          crfs=crfs, jobs=jobs)
     return [ProbeResult(a, b, w, r["crf"], r["vmaf"], r["psnr"], r["bpp"], r["scored"])
             for (a, b), w, r in zip(shots, windows, res)], secs
 
