@@ -224,18 +224,28 @@ def scored_windows(windows: Sequence[tuple[int, int]], subsample: int) -> list[t
     return [(a, a + max(min(b - a, subsample), (b - a) // subsample * subsample)) for a, b in windows]
 
 
+# a probe run holds more than a loop attempt at the same frame size: its 1 s window is shorter than x264's
+# lookahead, so the encode writes nothing until the window ends and the scorer holds every source frame meanwhile;
+# on 14 real 720p-1080p clips a probe's peak was up to 1.55 times `attempt_memory` (median 1.3; loop attempts on
+# the same clips within 1.16 of it)
+PROBE_MEMORY_FACTOR = 1.6
+
+
+def probe_memory(size: tuple[int, int], bit_depth: int = 8, codec: str = "x264") -> int:
+    """Bytes one probe run may hold at its peak (the estimate the probes at once are capped by)."""
+    return int(PROBE_MEMORY_FACTOR * attempt_memory(ENCODERS.get(codec, ""), size[0], size[1], bit_depth))
+
+
 def probe_jobs(runs: int, jobs: int | None, size: tuple[int, int], *, bit_depth: int = 8, codec: str = "x264",
                cores: int | None = None, free: int | None = None) -> int:
     """How many of ``runs`` probe runs go at once: ``jobs`` where given (the user's ``--jobs``), else one per
     available core (``cores``), as many as ``free`` bytes of memory hold (default: what the machine has free).
 
-    A probe run holds about what a loop attempt at the frame size does (an encode and its VMAF in one FFmpeg run,
-    `jndenc.media.ffargs.attempt_memory`; measured within a few percent at 720p to 2160p, 8 and 10 bits): one
-    per core of a 16-core machine on a 2160p 10-bit source would have asked for 90 GB."""
+    A probe run holds about an attempt's memory or more (`probe_memory`): one per core of a 16-core machine on a
+    2160p 10-bit source (5.6 GB a probe measured on testsrc2) would have asked for 90 GB."""
     if jobs is None:
         jobs = cores or available_cores()
-        fit = memory_jobs(attempt_memory(ENCODERS.get(codec, ""), size[0], size[1], bit_depth),
-                          available_memory() if free is None else free)
+        fit = memory_jobs(probe_memory(size, bit_depth, codec), available_memory() if free is None else free)
         if fit is not None:
             jobs = min(jobs, fit)
     return max(1, min(int(runs), int(jobs)))
