@@ -8,7 +8,6 @@ import os
 from ..errors import JndencError
 from ..media.ffargs import attempt_memory
 from ..media.probe import _pick_video_stream, bit_depth_of, open_container
-from ..media.probe_encode import probe_memory
 from ..media.segments import encoder_of
 
 # a worker process: Python, PyAV's decode of the analysis and the model on LiteRT (about 300 MB measured)
@@ -16,9 +15,8 @@ WORKER_BYTES = 400 << 20
 
 
 def item_memory(path: str | os.PathLike, options: dict) -> int:
-    """Bytes one file holds at its peak in a worker: the worker and one attempt at the file's frame size and bit
-    depth on its encoder, or one probe where the file's options probe (the batch runs one shot at a time in each
-    file). A header that cannot be read counts the worker alone: the encode will say what is wrong with the file."""
+    """Bytes one file holds at its peak in a worker: the worker and one attempt (or probe) at the file's frame size
+    and bit depth on its encoder (the batch runs one shot at a time in each file). A header that cannot be read counts the worker alone: the encode will say what is wrong with the file."""
     try:
         container = open_container(path)
     except (JndencError, OSError):
@@ -35,11 +33,10 @@ def item_memory(path: str | os.PathLike, options: dict) -> int:
         encoder = encoder_of(options.get("codec") or "x264", options.get("encoder"))
     except JndencError:
         encoder = ""
-    depth = bit_depth_of(pix)
-    peak = attempt_memory(encoder, width, height, depth)
-    if options.get("effort") == "fast" or options.get("mode") in ("probe", "guided"):
-        peak = max(peak, probe_memory((width, height), depth))  # their probes, one at a time in each file
-    return WORKER_BYTES + peak
+    # its shots are not known before the file is analysed: a short one (or a probe) holds the most, unless the
+    # file is one pass with nothing scored beside its encode
+    one_pass = options.get("crf") is not None or options.get("mode") == "predict"
+    return WORKER_BYTES + attempt_memory(encoder, width, height, bit_depth_of(pix), frames=None if one_pass else 1)
 
 
 def fits(need: int, held: int, budget: int | None) -> bool:

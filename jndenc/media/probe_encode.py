@@ -224,16 +224,10 @@ def scored_windows(windows: Sequence[tuple[int, int]], subsample: int) -> list[t
     return [(a, a + max(min(b - a, subsample), (b - a) // subsample * subsample)) for a, b in windows]
 
 
-# a probe run holds more than a loop attempt at the same frame size: its 1 s window is shorter than x264's
-# lookahead, so the encode writes nothing until the window ends and the scorer holds every source frame meanwhile;
-# on 14 real 720p-1080p clips a probe's peak was up to 1.55 times `attempt_memory` (median 1.3; loop attempts on
-# the same clips within 1.16 of it)
-PROBE_MEMORY_FACTOR = 1.6
-
-
 def probe_memory(size: tuple[int, int], bit_depth: int = 8, codec: str = "x264") -> int:
-    """Bytes one probe run may hold at its peak (the estimate the probes at once are capped by)."""
-    return int(PROBE_MEMORY_FACTOR * attempt_memory(ENCODERS.get(codec, ""), size[0], size[1], bit_depth))
+    """Bytes one probe run may hold at its peak (the estimate the probes at once are capped by): a short segment's
+    (a probe's window is at most a second; `jndenc.media.ffargs.SHORT_SEGMENT_FRAMES`)."""
+    return attempt_memory(ENCODERS.get(codec, ""), size[0], size[1], bit_depth, frames=1)
 
 
 def probe_jobs(runs: int, jobs: int | None, size: tuple[int, int], *, bit_depth: int = 8, codec: str = "x264",
