@@ -283,7 +283,8 @@ def _probe(src, info, predictor, weights, probe_model, probe_weights, sample_eve
     est.stats.update({"spread": [round(float(x), 3) for x in spread], "margin_z": dict(pm.margin_z),
                       "probe": [r.to_dict() | ({"second": second[i]} if i in second else {})
                                 for i, r in enumerate(res)], "probe_setting": popts.key(),
-                      "probe_seconds": round(secs, 3), "probe_jobs": jobs, "frame_jnd": [[round(float(x), 2) for x in j] for j in frame]})
+                      "probe_seconds": round(secs, 3), "probe_jobs": jobs,
+                      "frame_jnd": [[round(float(x), 2) for x in j] for j in frame]})
     if refine and refine.get("margin"):
         est.stats["refine_margin"] = dict(refine["margin"])
     return est

@@ -16,7 +16,8 @@ WORKER_BYTES = 400 << 20
 
 def item_memory(path: str | os.PathLike, options: dict) -> int:
     """Bytes one file holds at its peak in a worker: the worker and one attempt (or probe) at the file's frame size
-    and bit depth on its encoder (the batch runs one shot at a time in each file). A header that cannot be read counts the worker alone: the encode will say what is wrong with the file."""
+    and bit depth on its encoder (the batch runs one shot at a time in each file). A header that cannot be read
+    counts the worker alone: the encode will say what is wrong with the file."""
     try:
         container = open_container(path)
     except (JndencError, OSError):

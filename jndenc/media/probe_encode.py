@@ -263,8 +263,8 @@ def run_probe(src: str | os.PathLike, windows: Sequence[tuple[int, int]], size: 
     Runs are independent FFmpeg processes and a 1 s probe keeps about one core busy whatever its
     thread count, so ``jobs`` of them run at once (default: `probe_jobs`, one per available core as far
     as memory holds them, at most one per run), each with ``threads`` (default: the cores shared among
-    the jobs). The scores do not depend
-    on it: x264 and libvmaf gave the same numbers at 1 and 2 threads per probe.
+    the jobs). The scores do not depend on it: x264 and libvmaf gave the same numbers at 1 and 2
+    threads per probe.
     """
     require("libvmaf")
     if opts.codec not in ENCODERS:
