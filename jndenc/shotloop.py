@@ -34,13 +34,11 @@ from .shotjob import ShotJob, ShotLoop
 from .starts import min_crf as _min_crf
 
 
-def memory_capped(jobs: int, lengths: Sequence[int], encoder: str, info: VideoInfo,
-                  free: int | None = None) -> tuple[int, list[str]]:
+def memory_capped(jobs: int, encoder: str, info: VideoInfo, free: int | None = None) -> tuple[int, list[str]]:
     """``jobs`` shots at once, or as many as ``free`` bytes (default: the machine's free memory) hold, with the
     note that says so: one attempt per core ran a 2160p 10-bit SVT-AV1 source at 6 GB an attempt, and a 16-core
-    machine needed 96 GB. The shortest of the shots' ``lengths`` (frames) sets an attempt's memory
-    (`jndenc.media.ffargs.attempt_memory`)."""
-    per = attempt_memory(encoder, info.width, info.height, info.bit_depth, frames=min(lengths, default=None))
+    machine needed 96 GB (`jndenc.media.ffargs.attempt_memory`)."""
+    per = attempt_memory(encoder, info.width, info.height, info.bit_depth)
     free = available_memory() if free is None else free
     fit = memory_jobs(per, free)
     if fit is None or fit >= jobs:
@@ -131,7 +129,7 @@ def run(src: Path, out: Path, plan: Plan, info: VideoInfo, *, target: float, opt
     close = None
     executor, jobs = None, max(1, min(len(plan.shots), options.jobs or available_cores()))
     if options.jobs is None and dask is None:
-        jobs, why = memory_capped(jobs, [s.end_frame - s.start_frame for s in plan.shots], codec.name, info)
+        jobs, why = memory_capped(jobs, codec.name, info)
         notes += why
     if dask is not None:
         from .cluster import dask_executor

@@ -15,9 +15,9 @@ WORKER_BYTES = 400 << 20
 
 
 def item_memory(path: str | os.PathLike, options: dict) -> int:
-    """Bytes one file holds at its peak in a worker: the worker and one attempt (or probe) at the file's frame size
-    and bit depth on its encoder (the batch runs one shot at a time in each file). A header that cannot be read
-    counts the worker alone: the encode will say what is wrong with the file."""
+    """Bytes one file holds at its peak in a worker: the worker and one attempt (or probe, which holds less) at the
+    file's frame size and bit depth on its encoder (the batch runs one shot at a time in each file). A header that
+    cannot be read counts the worker alone: the encode will say what is wrong with the file."""
     try:
         container = open_container(path)
     except (JndencError, OSError):
@@ -34,10 +34,7 @@ def item_memory(path: str | os.PathLike, options: dict) -> int:
         encoder = encoder_of(options.get("codec") or "x264", options.get("encoder"))
     except JndencError:
         encoder = ""
-    # its shots are not known before the file is analysed: a short one (or a probe) holds the most, unless the
-    # file is one pass with nothing scored beside its encode
-    one_pass = options.get("crf") is not None or options.get("mode") == "predict"
-    return WORKER_BYTES + attempt_memory(encoder, width, height, bit_depth_of(pix), frames=None if one_pass else 1)
+    return WORKER_BYTES + attempt_memory(encoder, width, height, bit_depth_of(pix))
 
 
 def fits(need: int, held: int, budget: int | None) -> bool:

@@ -85,18 +85,18 @@ _DEFAULT_BYTES_PER_PIXEL = (380, 660)
 _ATTEMPT_BASE = 64 << 20
 
 
-# A segment no longer than x264's lookahead (40 frames at medium) is written only once its last frame is in, and
-# the scorer holds its source frames meanwhile: on 14 real 720p-1080p clips a 1 s segment (24-60 frames, a probe)
-# peaked at up to 1.55 times the estimate above (median 1.3), 90-frame attempts on the same clips within 1.16
-SHORT_SEGMENT_FRAMES, SHORT_SEGMENT_FACTOR = 60, 1.6
+# A segment shorter than x264's lookahead (40 frames at medium) is written only once its last frame is in; a scorer
+# fed from the encoder's own decoder held the source frames meanwhile, and a 45-frame attempt peaked at up to 1.7
+# times the estimate above on real 720p-1080p clips. Such segments (and every probe) give the scorer a decoder of its
+# own: half the memory, the same bytes and the same VMAF, and no more CPU up to 45 frames (0.88-1.02 of it on
+# four clips; 60 frames 1.00-1.08, 90 frames 1.06-1.09, so longer segments keep one decoder)
+OWN_REFERENCE_FRAMES = 48
 
 
-def attempt_memory(encoder: str, width: int, height: int, bit_depth: int, frames: int | None = None) -> int:
-    """Bytes one attempt of a shot may hold at its peak (the estimate the number of parallel attempts is capped by);
-    ``frames``: the shortest segment's length, where it is known."""
+def attempt_memory(encoder: str, width: int, height: int, bit_depth: int) -> int:
+    """Bytes one attempt of a shot may hold at its peak (the estimate the number of parallel attempts is capped by)."""
     per = _ATTEMPT_BYTES_PER_PIXEL.get(encoder, _DEFAULT_BYTES_PER_PIXEL)[1 if bit_depth > 8 else 0]
-    peak = _ATTEMPT_BASE + int(width) * int(height) * per
-    return int(SHORT_SEGMENT_FACTOR * peak) if frames is not None and frames <= SHORT_SEGMENT_FRAMES else peak
+    return _ATTEMPT_BASE + int(width) * int(height) * per
 
 
 def available_memory() -> int | None:

@@ -10,7 +10,8 @@ VMAF is near its threshold. Fixed-quantiser settings (the first probe: x264
 ultrafast at constant QP 34) encode all windows of a run back to back, a
 forced keyframe at each window's first frame so each is coded on its own.
 Either way FFmpeg's loopback decoder scores the encode as it is written
-(libvmaf, ``n_subsample``), so the source is decoded once per run. Each shot
+(libvmaf, ``n_subsample``) beside a second decoder of the source in the same
+run, so nothing is decoded again from a file written first. Each shot
 gets the mean VMAF and PSNR-Y of its window, the probe's bits per pixel and
 the quantiser it ran at; the probe model (`jndenc.models.probe`) maps them,
 with the frame model's estimate, to JND1..3.
@@ -166,16 +167,21 @@ def probe_quality_graph(log_path: str | os.PathLike, windows: Sequence[tuple[int
 def probe_args(src: str | os.PathLike, out: str | os.PathLike, log_path: str | os.PathLike,
                windows: Sequence[tuple[int, int]], *, opts: ProbeOptions = ProbeOptions(), bit_depth: int = 8,
                subsample: int = 4, threads: int = 1, seek: Sequence[str] = (), crf: float | None = None) -> list[str]:
-    """The whole probe in one FFmpeg run: encode the windows to ``out`` and score them, decoding the source once.
+    """The whole probe in one FFmpeg run: encode the windows to ``out`` and score them.
 
     FFmpeg's loopback decoder (``-dec 0:0``) decodes the probe encode as it is written and feeds it
-    to libvmaf beside the same source frames; the source is decoded once for both (two separate
-    runs decode it twice, which at 720p cost as much as the encode and VMAF together).
+    to libvmaf beside the same source frames, from a second decoder of the source with the same seek
+    (two separate runs decoded the source and the encode again, which at 720p cost as much as the
+    encode and VMAF together). A probe is shorter than x264's lookahead, so its encode writes nothing
+    until the window ends; a scorer fed by the encoder's own decoder held up to 1.2 GB at 1080p
+    meanwhile, its own decoder half that, for the same scores and no more CPU
+    (`jndenc.media.ffargs.OWN_REFERENCE_FRAMES`).
     """
-    enc = [*seek, "-i", str(src), "-filter_complex", f"[0:V:0]{_encode_chain(windows, opts, bit_depth)}[enc]",
+    enc = [*seek, "-i", str(src), *seek, "-i", str(src), "-filter_complex",
+           f"[0:V:0]{_encode_chain(windows, opts, bit_depth)}[enc]",
            "-map", "[enc]", *_codec_args(opts, [b - a for a, b in windows], threads, crf), str(out)]
     graph = probe_quality_graph(log_path, windows, bit_depth=bit_depth, subsample=subsample, threads=threads,
-                                encoded="[dec:0]", source="[0:V:0]")
+                                encoded="[dec:0]", source="[1:V:0]")
     return enc + ["-dec", "0:0", "-filter_complex", f"{graph}[scored]", "-map", "[scored]",
                   "-frames:v", str(sum(b - a for a, b in windows)), "-f", "null", "-"]
 
@@ -225,9 +231,9 @@ def scored_windows(windows: Sequence[tuple[int, int]], subsample: int) -> list[t
 
 
 def probe_memory(size: tuple[int, int], bit_depth: int = 8, codec: str = "x264") -> int:
-    """Bytes one probe run may hold at its peak (the estimate the probes at once are capped by): a short segment's
-    (a probe's window is at most a second; `jndenc.media.ffargs.SHORT_SEGMENT_FRAMES`)."""
-    return attempt_memory(ENCODERS.get(codec, ""), size[0], size[1], bit_depth, frames=1)
+    """Bytes one probe run may hold at its peak (the estimate the probes at once are capped by): a loop attempt's
+    (with its own reference decoder a probe held 0.5-0.6 of that on real 720p-1080p clips)."""
+    return attempt_memory(ENCODERS.get(codec, ""), size[0], size[1], bit_depth)
 
 
 def probe_jobs(runs: int, jobs: int | None, size: tuple[int, int], *, bit_depth: int = 8, codec: str = "x264",
@@ -235,8 +241,8 @@ def probe_jobs(runs: int, jobs: int | None, size: tuple[int, int], *, bit_depth:
     """How many of ``runs`` probe runs go at once: ``jobs`` where given (the user's ``--jobs``), else one per
     available core (``cores``), as many as ``free`` bytes of memory hold (default: what the machine has free).
 
-    A probe run holds about an attempt's memory or more (`probe_memory`): one per core of a 16-core machine on a
-    2160p 10-bit source (5.6 GB a probe measured on testsrc2) would have asked for 90 GB."""
+    A probe run holds up to an attempt's memory (`probe_memory`): one per core of a 16-core machine on a 2160p
+    10-bit source would have asked for tens of GB."""
     if jobs is None:
         jobs = cores or available_cores()
         fit = memory_jobs(probe_memory(size, bit_depth, codec), available_memory() if free is None else free)
