@@ -22,6 +22,7 @@ import difflib
 import json
 import math
 import re
+import statistics
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -1148,6 +1149,28 @@ def loop_above_budget_table(d: dict) -> str:
                                       "bytes"], rows, [False] + [True] * 7)
 
 
+def own_reference_table(d: dict) -> str:
+    """A short segment's scorer on a decoder of its own, against the encoder's (`experiments/own_reference.py`)."""
+    kinds = sorted({r["kind"] for r in d["rows"]}, key=lambda k: (k == "probe", int(k.split()[-1]) if k != "probe"
+                                                                  else 0))
+    rows = []
+    for k in kinds:
+        rs = [r for r in d["rows"] if r["kind"] == k]
+        cpu = sorted(r["cpu_own_over_shared"] for r in rs)
+        mem = sorted(r["peak_own_over_shared"] for r in rs)
+        rows.append([k if k == "probe" else f"attempt of {k.split()[-1]} frames", str(len(rs)),
+                     f"{statistics.median(cpu):.2f}x ({cpu[0]:.2f}-{cpu[-1]:.2f})",
+                     f"{statistics.median(mem):.2f}x ({mem[0]:.2f}-{mem[-1]:.2f})",
+                     f"{max(r['shared_peak_mib'] for r in rs):,} MiB",
+                     "yes" if all(r["same_packets"] and r["same_scores"] for r in rs) else "no"])
+    head = (f"{len(d['clips'])} clips of 720p to 1080p (from 40% of the way in), x264 medium, each run both ways twice "
+            f"in a child process, commit `{d['commit']}` (`benchmarks/experiments/own_reference.py`, "
+            "`benchmarks/results/own_reference.json`); the scorer's source frames from a second decoder over the "
+            "encoder's, median and range over the clips:")
+    return head + "\n\n" + md_table(["run", "clips", "CPU", "peak memory", "largest peak, one decoder",
+                                      "same packets and scores"], rows, [False, True, True, True, True, False])
+
+
 def batch_slope_table(d: dict) -> str:
     """Batch learning rules replayed on series encoded without learning (`experiments/batch_slope.py`)."""
     rows = []
@@ -1576,6 +1599,9 @@ REGIONS: dict[str, Callable[[], str]] = {
                           "run `experiments/batch_slope.py` on `batch_learning.py --runs no_learn` outputs"),
     "loop-band": _maybe("benchmarks/results/loop_band.json", loop_band_table, "band replay",
                         "run `experiments/loop_band.py --out benchmarks/results/loop_band.json`"),
+    "own-reference": _maybe("benchmarks/results/own_reference.json", own_reference_table,
+                            "scorer-decoder measurement",
+                            "run `experiments/own_reference.py CLIPS --out benchmarks/results/own_reference.json`"),
     "loop-above-budget": _maybe("benchmarks/results/loop_above_budget.json", loop_above_budget_table,
                                 "above-band budget replay",
                                 "run `experiments/loop_above_budget.py --out benchmarks/results/loop_above_budget.json`"),

@@ -88,8 +88,9 @@ _ATTEMPT_BASE = 64 << 20
 # A segment shorter than x264's lookahead (40 frames at medium) is written only once its last frame is in; a scorer
 # fed from the encoder's own decoder held the source frames meanwhile, and a 45-frame attempt peaked at up to 1.7
 # times the estimate above on real 720p-1080p clips. Such segments (and every probe) give the scorer a decoder of its
-# own: half the memory, the same bytes and the same VMAF, and no more CPU up to 45 frames (0.88-1.02 of it on
-# four clips; 60 frames 1.00-1.08, 90 frames 1.06-1.09, so longer segments keep one decoder)
+# own at the same seek: about half the peak, the same packets and scores, and the same CPU to a few percent; from 60
+# frames on the second decoder costs about 5% more CPU, so longer segments keep one (benchmarks/README.md, "A
+# scorer's source frames")
 OWN_REFERENCE_FRAMES = 48
 
 

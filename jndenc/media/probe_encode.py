@@ -174,7 +174,7 @@ def probe_args(src: str | os.PathLike, out: str | os.PathLike, log_path: str | o
     (two separate runs decoded the source and the encode again, which at 720p cost as much as the
     encode and VMAF together). A probe is shorter than x264's lookahead, so its encode writes nothing
     until the window ends; a scorer fed by the encoder's own decoder held up to 1.2 GB at 1080p
-    meanwhile, its own decoder half that, for the same scores and no more CPU
+    meanwhile, its own decoder about half that, for the same scores and about the same CPU
     (`jndenc.media.ffargs.OWN_REFERENCE_FRAMES`).
     """
     enc = [*seek, "-i", str(src), *seek, "-i", str(src), "-filter_complex",
