@@ -155,10 +155,11 @@ def test_trial_window_is_the_middle_or_evenly_spread_pieces():
 
 
 def test_parallel_attempts_are_capped_by_memory():
-    # measured peaks: 2160p 10-bit SVT-AV1 about 6 GB an attempt, 1080p 8-bit x264 under 1 GB
+    # measured peaks: 2160p 10-bit SVT-AV1 about 6 GB an attempt, 1080p 8-bit x264 1.2 GB on busy real footage
     uhd = ffargs.attempt_memory("libsvtav1", 3840, 2160, 10)
     assert 5.5 * 2**30 < uhd < 7 * 2**30
-    assert ffargs.attempt_memory("libx264", 1920, 1080, 8) < 2**30 < ffargs.attempt_memory("libx264", 1920, 1080, 10)
+    hd = ffargs.attempt_memory("libx264", 1920, 1080, 8)
+    assert 2**30 < hd < 1.25 * 2**30 < 1.5 * hd < ffargs.attempt_memory("libx264", 1920, 1080, 10)
     assert ffargs.memory_jobs(uhd, 32 * 2**30) == 4  # a 16-core machine with 32 GB runs 4 such attempts at a time
     assert ffargs.memory_jobs(uhd, 2**30) == 1 and ffargs.memory_jobs(uhd, None) is None
     free = ffargs.available_memory()
@@ -177,4 +178,4 @@ def test_the_loop_runs_as_many_shots_at_once_as_the_memory_holds(tmp_path):
     gb = 1 << 30
     assert memory_capped(16, "libx264", info, free=256 * gb) == (16, [])  # room for all
     jobs, why = memory_capped(16, "libx264", info, free=24 * gb)
-    assert jobs == 3 and "3 shot(s) at a time, not 16" in why[0] and "GB free" in why[0]
+    assert jobs == 2 and "2 shot(s) at a time, not 16" in why[0] and "GB free" in why[0]

@@ -426,8 +426,8 @@ def test_probes_at_once_are_the_jobs_asked_for_else_the_cores_the_memory_holds()
     assert probe_jobs(3, 8, (320, 240), cores=16, free=None) == 3  # never more than the runs
     assert probe_jobs(40, None, (1280, 720), cores=16, free=64 * gb) == 16  # one per core where memory holds them
     assert probe_jobs(40, None, (1280, 720), cores=16, free=None) == 16  # memory unknown: the cores
-    # a 2160p 10-bit probe may hold about 5.5 GB (probe_memory): 24 GB free holds three, not sixteen
-    assert probe_jobs(40, None, (3840, 2160), bit_depth=10, cores=16, free=24 * gb) == 3
+    # a 2160p 10-bit probe may hold about 7.5 GB (probe_memory): 24 GB free holds two, not sixteen
+    assert probe_jobs(40, None, (3840, 2160), bit_depth=10, cores=16, free=24 * gb) == 2
     assert probe_jobs(40, None, (3840, 2160), bit_depth=10, cores=16, free=gb) == 1  # at least one
 
 
