@@ -20,7 +20,6 @@ is chosen here.
 """
 from __future__ import annotations
 
-import json
 import math
 import sys
 from pathlib import Path
@@ -28,7 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from loop_rise import BAND, BUDGET, MAX_CRF, MIN_CRF, curve  # noqa: E402
 from loop_secant_cap import model_slope  # noqa: E402
-from loop_start_shift import Tally, clip_shots, load_runs, runs_header, single_point_curve  # noqa: E402
+from loop_start_shift import Tally, clip_shots, load_runs, single_point_curve, write_replay  # noqa: E402
 
 from jndenc import loop as L  # noqa: E402
 
@@ -80,14 +79,8 @@ def main(argv=None) -> int:
         rows.append({"rule": name, **t.figures("shots", "first_in_band", "attempts_per_shot",
                                                "frame_weighted_attempts", "kept_in_band", "share_le_95_5",
                                                "worst_kept", "bytes_model")})
-    base = rows[0]["bytes_model"]
-    for r in rows:
-        r["bytes_vs_kept_pct"] = round(100 * (r.pop("bytes_model") / base - 1), 2)
-        print(r)
-    out = {**runs_header(first, also), "shots": len(shots), "budget": BUDGET,
-           "curves_with_one_point": sum(len(p) < 2 for _, p, _ in shots), "replay": rows}
-    out_path.write_text(json.dumps(out, indent=1) + "\n")
-    return 0
+    return write_replay(out_path, first, also, [p for _, p, _ in shots], rows, rows[0]["bytes_model"],
+                        "bytes_vs_kept_pct", shots=len(shots), budget=BUDGET)
 
 
 if __name__ == "__main__":

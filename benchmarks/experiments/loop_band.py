@@ -17,14 +17,13 @@ Run it only on training and validation clips: a band is chosen here.
 """
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from loop_rise import BAND, BUDGET  # noqa: E402
 from loop_secant_cap import model_slope  # noqa: E402
-from loop_start_shift import Tally, clip_shots, load_runs, one_shot, runs_header  # noqa: E402
+from loop_start_shift import Tally, clip_shots, load_runs, one_shot, write_replay  # noqa: E402
 
 from jndenc import loop as L  # noqa: E402
 
@@ -48,13 +47,8 @@ def main(argv=None) -> int:
              for (seq, pts), fr in zip(per_shot, c["rows"]["balanced"]["frames"])]
     rows = [replay(shots, a) for a in ABOVE]
     base = next(r["bytes_model"] for r in rows if r["above"] == 1.0)
-    for r in rows:
-        r["bytes_vs_balanced_pct"] = round(100 * (r.pop("bytes_model") / base - 1), 2)
-        print(r)
-    out = {**runs_header(first, also), "shots": len(shots), "budget": BUDGET,
-           "curves_with_one_point": sum(len(p) < 2 for _, p, _ in shots), "replay": rows}
-    out_path.write_text(json.dumps(out, indent=1) + "\n")
-    return 0
+    return write_replay(out_path, first, also, [p for _, p, _ in shots], rows, base, "bytes_vs_balanced_pct",
+                        shots=len(shots), budget=BUDGET)
 
 
 if __name__ == "__main__":

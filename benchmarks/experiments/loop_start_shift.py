@@ -142,6 +142,19 @@ def runs_header(first: dict, also: list[dict]) -> dict:
             "also": [{"commit": d["commit"], "clips": [c["clip"] for c in d["clips"]]} for d in also]}
 
 
+def write_replay(out_path: Path, first: dict, also: list[dict], curves: Sequence[list], rows: list[dict], base: float,
+                 bytes_key: str, **extra) -> int:
+    """A replay's JSON: each row's modelled bytes against ``base`` as ``bytes_key`` (printed as it goes), the runs
+    read, ``extra`` fields, how many shots' ``curves`` had one point, and the rows."""
+    for r in rows:
+        r[bytes_key] = round(100 * (r.pop("bytes_model") / base - 1), 2)
+        print(r)
+    out = {**runs_header(first, also), **extra, "curves_with_one_point": sum(len(p) < 2 for p in curves),
+           "replay": rows}
+    out_path.write_text(json.dumps(out, indent=1) + "\n")
+    return 0
+
+
 def replay_main(doc: str, candidates: Sequence, run: Callable[[list, object], dict], name: str, base_value,
                 bytes_key: str, argv=None) -> int:
     """A replay experiment's command: ``run(all_shots, candidate)`` per candidate on the ``--first`` run's shots
@@ -151,14 +164,7 @@ def replay_main(doc: str, candidates: Sequence, run: Callable[[list, object], di
     all_shots = list(shots(first, also))
     rows = [run(all_shots, k) for k in candidates]
     base = next(r["bytes_model"] for r in rows if r[name] == base_value)
-    for r in rows:
-        r[bytes_key] = round(100 * (r.pop("bytes_model") / base - 1), 2)
-    out = {**runs_header(first, also), "curves_with_one_point": sum(len(p) < 2 for _, p in all_shots),
-           "replay": rows}
-    out_path.write_text(json.dumps(out, indent=1) + "\n")
-    for r in rows:
-        print(r)
-    return 0
+    return write_replay(out_path, first, also, [p for _, p in all_shots], rows, base, bytes_key)
 
 
 def main(argv=None) -> int:
