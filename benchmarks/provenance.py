@@ -54,8 +54,8 @@ ROLES: dict[str, tuple[str, str]] = {
     "benchmarks/results/loop_band.json": (CHOICE, "balanced's band: the target + 1.0 above"),
     "benchmarks/results/loop_above_budget.json": (CHOICE, "shots measured only above the band keep balanced's "
                                                            "budget"),
-    "benchmarks/results/own_reference.json": (CHOICE, "a segment of 48 frames or fewer is scored from a decoder "
-                                                      "of its own"),
+    "benchmarks/results/own_reference.json": (CHOICE, "the scorer keeps the encoder's decoder (a second one was "
+                                                      "taken out: FFmpeg hung where the first found no frames)"),
     "benchmarks/results/loop_bracket.json": (CHOICE, "one more attempt where the budget missed on both sides"),
     "benchmarks/results/loop_file_learning.json": (CHOICE, "no start learning inside a file"),
     "benchmarks/results/loop_first_piece.json": (CHOICE, "no short first piece per shot"),

@@ -159,7 +159,7 @@ def test_parallel_attempts_are_capped_by_memory():
     uhd = ffargs.attempt_memory("libsvtav1", 3840, 2160, 10)
     assert 5.5 * 2**30 < uhd < 7 * 2**30
     hd = ffargs.attempt_memory("libx264", 1920, 1080, 8)
-    assert 2**30 < hd < 1.25 * 2**30 < 1.5 * hd < ffargs.attempt_memory("libx264", 1920, 1080, 10)
+    assert 1.2 * 2**30 < hd < 1.5 * 2**30 and 1.5 * hd < ffargs.attempt_memory("libx264", 1920, 1080, 10)
     assert ffargs.memory_jobs(uhd, 32 * 2**30) == 4  # a 16-core machine with 32 GB runs 4 such attempts at a time
     assert ffargs.memory_jobs(uhd, 2**30) == 1 and ffargs.memory_jobs(uhd, None) is None
     free = ffargs.available_memory()

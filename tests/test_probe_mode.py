@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import time
 from pathlib import Path
 
@@ -9,11 +10,11 @@ import numpy as np
 import pytest
 
 from jndenc.media.ffargs import select_expr
-from jndenc.media.probe_encode import (ProbeOptions, group_windows, keyframe_expr, probe_args, probe_quality_graph,
-                                       run_probe, seek_args, shot_windows)
+from jndenc.media.probe_encode import (SHIPPED_PROBE, ProbeOptions, group_windows, keyframe_expr, probe_args,
+                                       probe_quality_graph, run_probe, seek_args, shot_windows)
 from jndenc.media.ffargs import trial_window
 
-from conftest import make_cut_clip
+from conftest import ffmpeg, make_cut_clip
 
 
 # ---- pure argument builders
@@ -48,13 +49,11 @@ def test_encode_args_select_windows_and_key_each_one():
 
 def test_one_run_encodes_and_scores_with_a_loopback_decoder():
     args = probe_args("in.mp4", "o.mkv", "v.json", [(5, 55)], subsample=4, seek=["-ss", "1.0"])
-    # the encoder and the scorer each decode the source from the same seek (a probe is shorter than x264's lookahead:
-    # a scorer fed from the encoder's decoder held the window's frames until the encode flushed)
-    assert args[:8] == ["-ss", "1.0", "-i", "in.mp4", "-ss", "1.0", "-i", "in.mp4"] and args.count("-i") == 2
+    assert args[:4] == ["-ss", "1.0", "-i", "in.mp4"] and args.count("-i") == 1  # the source is opened once
     assert args[args.index("-dec") + 1] == "0:0" and "o.mkv" in args
     graphs = [args[i + 1] for i, a in enumerate(args) if a == "-filter_complex"]
     assert len(graphs) == 2 and graphs[0].endswith("[enc]") and graphs[1].startswith("[dec:0]")
-    assert graphs[0].startswith("[0:V:0]") and "[1:V:0]" in graphs[1] and "[0:V:0]" not in graphs[1]
+    assert graphs[0].startswith("[0:V:0]") and "[0:V:0]" in graphs[1] and "[1:V:0]" not in graphs[1]
     assert "n_subsample=4" in graphs[1] and "between(n,5,54)" in graphs[1]
     assert "filter_units=remove_types=6" in args  # no settings SEI in the first window's bits
 
@@ -426,7 +425,7 @@ def test_probes_at_once_are_the_jobs_asked_for_else_the_cores_the_memory_holds()
     assert probe_jobs(3, 8, (320, 240), cores=16, free=None) == 3  # never more than the runs
     assert probe_jobs(40, None, (1280, 720), cores=16, free=64 * gb) == 16  # one per core where memory holds them
     assert probe_jobs(40, None, (1280, 720), cores=16, free=None) == 16  # memory unknown: the cores
-    # a 2160p 10-bit probe may hold about 7.5 GB (probe_memory): 24 GB free holds two, not sixteen
+    # a 2160p 10-bit probe may hold about 9 GB (probe_memory): 24 GB free holds two, not sixteen
     assert probe_jobs(40, None, (3840, 2160), bit_depth=10, cores=16, free=24 * gb) == 2
     assert probe_jobs(40, None, (3840, 2160), bit_depth=10, cores=16, free=gb) == 1  # at least one
 
@@ -445,3 +444,21 @@ def test_effort_fast_with_a_users_frame_model_plans_without_probes(probe_clip, t
     d = r.to_dict()
     assert d["mode"] == "predict" and d["margin"]["confidence"] == UNMEASURED_CONFIDENCE and "probe" not in d
     assert any("--weights" in n and "no probes" in n for n in r.notes)
+
+
+def test_a_probe_whose_seek_finds_no_frames_ends_with_an_error_and_is_probed_from_the_start(tmp_path):
+    """A capture that starts an hour in (MPEG-TS) gives no frames after this seek. With one decoder feeding the
+    encoder and the scorer, FFmpeg ends with an error and the probe decodes from the start instead; a second
+    decoder for the scorer (half the memory) left FFmpeg waiting for ever, so the probe keeps one."""
+    src = tmp_path / "cap.ts"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=2", "-c:v", "libx264", "-preset", "ultrafast",
+           "-output_ts_offset", "3600", "-f", "mpegts", str(src))
+    seek = seek_args(12, 25.0)
+    args = probe_args(src, tmp_path / "p.mkv", tmp_path / "v.json", [(0, 25)], opts=SHIPPED_PROBE, subsample=1,
+                      threads=1, seek=seek, crf=24)
+    from jndenc.media.ffbin import ffmpeg_exe
+
+    r = subprocess.run([ffmpeg_exe(), "-v", "error", "-y", *args], capture_output=True, timeout=120)
+    assert r.returncode != 0
+    (q,), _ = run_probe(src, [(12, 37)], (320, 240), SHIPPED_PROBE, fps=25.0, crfs=[24])
+    assert 0 < q["vmaf"] <= 100 and q["scored"] == 25

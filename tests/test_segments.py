@@ -841,36 +841,3 @@ def test_svt_av1_segments_at_fine_crfs_decode_to_the_picture_and_join_with_coars
         want = [f.to_ndarray(format="gray").astype(float) for f in b.decode(video=0)]
     errors = [float(np.mean(np.abs(g - w))) for g, w in zip(got, want)]
     assert len(got) == 16 and max(errors[:8]) < 2.0 and max(errors[8:]) < 6.0, errors
-
-
-def test_a_short_segments_scorer_decodes_the_source_itself_and_reads_the_same(cut_clip, tmp_path):
-    """A segment shorter than x264's lookahead is written only at its end: a scorer fed from the encoder's decoder
-    held the source frames meanwhile (up to 1.7x an attempt's memory estimate at 1080p), so it gets a decoder of
-    its own at the same seek. Longer segments share one decoder. The bytes and the VMAF are the same either way."""
-    from jndenc.media.ffargs import OWN_REFERENCE_FRAMES
-
-    codec = S.SegmentCodec(preset="ultrafast")
-    seek = ["-copyts", "-ss", "0.910000"]
-    n, src = OWN_REFERENCE_FRAMES, str(cut_clip)
-    short = S.attempt_args(cut_clip, tmp_path / "s.mkv", tmp_path / "s.json", (0, n), codec=codec, crf=30, seek=seek)
-    long = S.attempt_args(cut_clip, tmp_path / "l.mkv", tmp_path / "l.json", (0, n + 1), codec=codec, crf=30, seek=seek)
-    assert short[:10] == [*seek, "-i", src, *seek, "-i", src] and short.count("-i") == 2
-    assert long[:5] == [*seek, "-i", src] and long.count("-i") == 1
-    scorer = short[short.index("-dec"):]
-    assert "[1:V:0]" in scorer[scorer.index("-filter_complex") + 1]
-    # the same run with one decoder feeding both (as longer segments run): the same packets, the same scores
-    shared = short[:5] + [a.replace("[1:V:0]", "[0:V:0]") for a in short[10:]]
-    shared = [str(tmp_path / "t.mkv") if a == str(tmp_path / "s.mkv") else
-              str(tmp_path / "t.json") if a == str(tmp_path / "s.json") else a for a in shared]
-    shared = [a.replace(str(tmp_path / "s.json"), str(tmp_path / "t.json")) for a in shared]
-    assert shared.count("-i") == 1
-    ffmpeg(*short)
-    ffmpeg(*shared)
-    own, one = (json.loads((tmp_path / f"{k}.json").read_text())["frames"] for k in ("s", "t"))
-    assert len(own) == n and [f["metrics"] for f in own] == [f["metrics"] for f in one]
-
-    def packets(path):
-        with av.open(str(path)) as c:
-            return [bytes(p) for p in c.demux(c.streams.video[0]) if p.size]
-
-    assert packets(tmp_path / "s.mkv") == packets(tmp_path / "t.mkv")

@@ -12,9 +12,8 @@ every frame), each run both ways, twice, in a child process: CPU seconds (user +
 peak resident memory, and whether the two ways wrote the same packets and the same per-frame scores.
 
 Why: a segment shorter than x264's lookahead is written only once its last frame is in, and a scorer fed from the
-encoder's decoder held the source frames meanwhile. What it chose: `jndenc.media.ffargs.OWN_REFERENCE_FRAMES`.
-Memory and CPU are resources, not quality: any clips serve (the run in the results read training, validation and
-test clips alike; no output depends on the choice).
+encoder's decoder held the source frames meanwhile. Not adopted: with two decoders FFmpeg hung where the first found
+no frames (benchmarks/README.md, "A scorer's source frames"). Run it on training and validation clips.
 """
 from __future__ import annotations
 

@@ -81,20 +81,22 @@ def available_cores() -> int:
 # measured on testsrc2 at 720p, 1080p and 2160p with jndenc's own arguments (x265, VP9 and libaom within a few
 # percent of x264 or under it at 1080p; SVT-AV1 the most: 4.7 GB at 2160p 8-bit, 6.1 GB at 10-bit), then raised to
 # what real footage held: 90-frame attempts from mid-clip on two 1080p clips peaked at up to 1.43 times the testsrc2
-# figure on x264 and x265 (Big Buck Bunny, 1.17 GB), 1.14 on VP9 and 1.06 on SVT-AV1, so x264's 380 and 660 bytes
-# a pixel became 560 and 970, SVT-AV1's 580 and 760 became 620 and 810
+# figure on x264 and x265 (Big Buck Bunny, 1.17 GB), 1.14 on VP9 and 1.06 on SVT-AV1; on seven 720p-1080p clips
+# (benchmarks/results/own_reference.json) x264 attempts of 60-90 frames at up to 1.7 times it. So x264's 380 and
+# 660 bytes a pixel became 660 and 1140, SVT-AV1's 580 and 760 became 620 and 810
 _ATTEMPT_BYTES_PER_PIXEL = {"libsvtav1": (620, 810)}
-_DEFAULT_BYTES_PER_PIXEL = (560, 970)
+_DEFAULT_BYTES_PER_PIXEL = (660, 1140)
 _ATTEMPT_BASE = 64 << 20
 
 
-# A segment shorter than x264's lookahead (40 frames at medium) is written only once its last frame is in; a scorer
-# fed from the encoder's own decoder held the source frames meanwhile, and a 45-frame attempt peaked at up to 1.7
-# times the estimate above on real 720p-1080p clips. Such segments (and every probe) give the scorer a decoder of its
-# own at the same seek: about half the peak, the same packets and scores, and the same CPU to a few percent; from 60
-# frames on the second decoder costs about 5% more CPU, so longer segments keep one (benchmarks/README.md, "A
-# scorer's source frames")
-OWN_REFERENCE_FRAMES = 48
+# A segment shorter than x264's lookahead (40 frames at medium) is written only once its last frame is in, and the
+# scorer, fed from the encoder's decoder, holds the source frames meanwhile: on the seven clips a 45-frame attempt
+# peaked at up to 1.15 times this estimate (1.36 GB at 1080p), within the 80% share of free memory the caps
+# leave (`memory_jobs`), and every other run under it. A second decoder of the source for the scorer halved
+# those peaks for the same packets and scores, but FFmpeg then hung
+# where the encoder's input found no frames (a seek before an MPEG-TS capture's first frame: one input ended, the
+# scorer waited on the encode for ever; with one decoder both end and FFmpeg exits with an error), so the scorer
+# keeps the encoder's decoder (benchmarks/README.md, "A scorer's source frames")
 
 
 def attempt_memory(encoder: str, width: int, height: int, bit_depth: int) -> int:

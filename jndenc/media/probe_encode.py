@@ -10,8 +10,7 @@ VMAF is near its threshold. Fixed-quantiser settings (the first probe: x264
 ultrafast at constant QP 34) encode all windows of a run back to back, a
 forced keyframe at each window's first frame so each is coded on its own.
 Either way FFmpeg's loopback decoder scores the encode as it is written
-(libvmaf, ``n_subsample``) beside a second decoder of the source in the same
-run, so nothing is decoded again from a file written first. Each shot
+(libvmaf, ``n_subsample``), so the source is decoded once per run. Each shot
 gets the mean VMAF and PSNR-Y of its window, the probe's bits per pixel and
 the quantiser it ran at; the probe model (`jndenc.models.probe`) maps them,
 with the frame model's estimate, to JND1..3.
@@ -167,21 +166,18 @@ def probe_quality_graph(log_path: str | os.PathLike, windows: Sequence[tuple[int
 def probe_args(src: str | os.PathLike, out: str | os.PathLike, log_path: str | os.PathLike,
                windows: Sequence[tuple[int, int]], *, opts: ProbeOptions = ProbeOptions(), bit_depth: int = 8,
                subsample: int = 4, threads: int = 1, seek: Sequence[str] = (), crf: float | None = None) -> list[str]:
-    """The whole probe in one FFmpeg run: encode the windows to ``out`` and score them.
+    """The whole probe in one FFmpeg run: encode the windows to ``out`` and score them, decoding the source once.
 
     FFmpeg's loopback decoder (``-dec 0:0``) decodes the probe encode as it is written and feeds it
-    to libvmaf beside the same source frames, from a second decoder of the source with the same seek
-    (two separate runs decoded the source and the encode again, which at 720p cost as much as the
-    encode and VMAF together). A probe is shorter than x264's lookahead, so its encode writes nothing
-    until the window ends; a scorer fed by the encoder's own decoder held up to 1.2 GB at 1080p
-    meanwhile, its own decoder about half that, for the same scores and about the same CPU
-    (`jndenc.media.ffargs.OWN_REFERENCE_FRAMES`).
+    to libvmaf beside the same source frames; the source is decoded once for both (two separate
+    runs decode it twice, which at 720p cost as much as the encode and VMAF together). A second
+    decoder of the source for the scorer would hold half the memory, but FFmpeg hung where the
+    first found no frames (`jndenc.media.ffargs.attempt_memory`).
     """
-    enc = [*seek, "-i", str(src), *seek, "-i", str(src), "-filter_complex",
-           f"[0:V:0]{_encode_chain(windows, opts, bit_depth)}[enc]",
+    enc = [*seek, "-i", str(src), "-filter_complex", f"[0:V:0]{_encode_chain(windows, opts, bit_depth)}[enc]",
            "-map", "[enc]", *_codec_args(opts, [b - a for a, b in windows], threads, crf), str(out)]
     graph = probe_quality_graph(log_path, windows, bit_depth=bit_depth, subsample=subsample, threads=threads,
-                                encoded="[dec:0]", source="[1:V:0]")
+                                encoded="[dec:0]", source="[0:V:0]")
     return enc + ["-dec", "0:0", "-filter_complex", f"{graph}[scored]", "-map", "[scored]",
                   "-frames:v", str(sum(b - a for a, b in windows)), "-f", "null", "-"]
 
@@ -232,7 +228,7 @@ def scored_windows(windows: Sequence[tuple[int, int]], subsample: int) -> list[t
 
 def probe_memory(size: tuple[int, int], bit_depth: int = 8, codec: str = "x264") -> int:
     """Bytes one probe run may hold at its peak (the estimate the probes at once are capped by): a loop attempt's
-    (with its own reference decoder a probe held 0.5-0.6 of that on real 720p-1080p clips)."""
+    (on seven real 720p-1080p clips a probe's peak was at most 0.9 times it, `jndenc.media.ffargs.attempt_memory`)."""
     return attempt_memory(ENCODERS.get(codec, ""), size[0], size[1], bit_depth)
 
 

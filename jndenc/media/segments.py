@@ -32,7 +32,7 @@ import numpy as np
 
 from .decode import count_packets
 from .enc_params import Params, gop, merged
-from .ffargs import OWN_REFERENCE_FRAMES, VMAF_MODEL, container_args, pix_fmt, quality_args, quality_graph
+from .ffargs import VMAF_MODEL, container_args, pix_fmt, quality_args, quality_graph
 from ..errors import JndencError, UserError
 from .probe import open_container
 from .timing import variable_rate  # noqa: F401 - the loop's rule, named here with the timestamps it reads
@@ -180,8 +180,8 @@ def attempt_args(src: str | os.PathLike, out: str | os.PathLike, log: str | os.P
                  *, codec: SegmentCodec, crf: float, seek: Sequence[str] = (),
                  subsample: int = 1, vmaf_threads: int = 1, first: int = 0, model: str = VMAF_MODEL) -> list[str]:
     """One attempt in one FFmpeg run: frames [a, b) (counted after ``seek``) of ``src`` encoded to ``out`` and
-    scored with VMAF (``model``) against the same source frames (every ``subsample``-th frame from the first), to
-    ``log``: the encoder's decoded frames, or for a short segment a second decoder's (the same frames).
+    scored with VMAF (``model``) against the same decoded frames (every ``subsample``-th frame from the first), to
+    ``log``.
     ``first``: the segment's first frame in the output, which places the user's key frame grid (`keyframe_grid`).
 
     The encoder gets the source's timestamps (its rate control reads the frame rate from them, as in a
@@ -191,15 +191,13 @@ def attempt_args(src: str | os.PathLike, out: str | os.PathLike, log: str | os.P
     # a variable-rate source keeps its own time base in the encoder: on FFmpeg's default, 1/frame-rate, frames closer
     # together than that grid (a screen recording's bursts) were stamped alike, and `join` could not order them
     tb = ["-enc_time_base:v", "filter"] if codec.vfr else []
-    # a short segment's scorer decodes the source itself (`jndenc.media.ffargs.OWN_REFERENCE_FRAMES`)
-    own = b - a <= OWN_REFERENCE_FRAMES
-    enc = [*seek, "-i", str(src), *([*seek, "-i", str(src)] if own else []), "-filter_complex",
+    # one decoder feeds the encoder and the scorer (`jndenc.media.ffargs.attempt_memory` says why not two)
+    enc = [*seek, "-i", str(src), "-filter_complex",
            f"[0:V:0]trim=start_frame={a}:end_frame={b},format={pix_fmt(codec.bit_depth)}[enc]", "-map", "[enc]",
            "-fps_mode", "passthrough", *tb, *codec_args(codec, crf), *keyframe_grid(gop(codec.params), first),
            "-frames:v", str(b - a), str(out)]
     graph = quality_graph(log, bit_depth=codec.bit_depth, ref_range=(a, b), threads=vmaf_threads, features=(),
-                          subsample=subsample, distorted="[dec:0]", reference="[1:V:0]" if own else "[0:V:0]",
-                          model=model)
+                          subsample=subsample, distorted="[dec:0]", reference="[0:V:0]", model=model)
     return enc + ["-dec", "0:0", "-filter_complex", f"{graph}[scored]", "-map", "[scored]", "-f", "null", "-"]
 
 
