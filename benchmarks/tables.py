@@ -1085,18 +1085,21 @@ def _replay_commits(d: dict) -> str:
     return ", ".join(f"`{r['commit']}`" for r in [d["first"]] + d["also"])
 
 
+def _replay_intro(d: dict, shots: int) -> str:
+    """How a replay table begins: the shots and clips it replayed, the runs whose attempts make the curves."""
+    return (f"Replayed on {shots} shots of {len(d['first']['clips'])} training and validation clips, curves through "
+            f"the attempts of {1 + len(d['also'])} runs (commits {_replay_commits(d)}; {d['curves_with_one_point']} "
+            "shots measured at one CRF only, given the default slope)")
+
+
 def replay_table(d: dict, column: str, label: Callable[[dict], str], script: str, bytes_key: str) -> str:
     """A loop rule replayed on measured curves, one row per candidate (`loop_start_shift.py`,
     `loop_secant_cap.py`)."""
     rows = [[label(r), f"{100 * r['first_in_band']:.0f}%", f"{r['attempts_per_shot']:.2f}",
              f"{100 * r['kept_in_band']:.0f}%", f"{100 * r['share_le_95_5']:.0f}%", f"{r['worst_kept']:.2f}",
              f"{r[bytes_key]:+.1f}%"] for r in d["replay"]]
-    commits = _replay_commits(d)
-    head = (f"Replayed on {d['replay'][0]['shots']} shots of {len(d['first']['clips'])} training and validation "
-            f"clips, curves through the attempts of {1 + len(d['also'])} runs (commits {commits}; "
-            f"{d['curves_with_one_point']} shots measured at one CRF only, given the default slope), "
-            f"`benchmarks/experiments/{script}.py`, `benchmarks/results/{script}.json`; bytes "
-            "modelled as exp(-0.11 CRF):")
+    head = (f"{_replay_intro(d, d['replay'][0]['shots'])}, `benchmarks/experiments/{script}.py`, "
+            f"`benchmarks/results/{script}.json`; bytes modelled as exp(-0.11 CRF):")
     return head + "\n\n" + md_table([column, "first attempt in the band", "attempts per shot", "kept in the band",
                                       "<= 95.5", "worst kept", "bytes"], rows, [False] + [True] * 6)
 
@@ -1124,10 +1127,7 @@ def loop_band_table(d: dict) -> str:
              f"{r['attempts_per_shot']:.2f}", f"{r['frame_weighted_attempts']:.2f}x", f"{100 * r['kept_in_band']:.0f}%",
              f"{100 * r['share_le_95_5']:.0f}%", f"{r['worst_kept']:.2f}", f"{r['bytes_vs_balanced_pct']:+.1f}%"]
             for r in d["replay"]]
-    head = (f"Replayed on {d['shots']} shots of {len(d['first']['clips'])} training and validation clips, curves "
-            f"through the attempts of {1 + len(d['also'])} runs (commits {_replay_commits(d)}; "
-            f"{d['curves_with_one_point']} shots measured at one CRF only, given the default slope), budget "
-            f"{d['budget']}, `benchmarks/experiments/loop_band.py`, `benchmarks/results/loop_band.json`; frames "
+    head = (f"{_replay_intro(d, d['shots'])}, budget {d['budget']}, `benchmarks/experiments/loop_band.py`, `benchmarks/results/loop_band.json`; frames "
             "encoded modelled as attempts weighted by each shot's frames, bytes as exp(-0.11 CRF):")
     return head + "\n\n" + md_table(["band's upper edge above the target", "band", "first attempt in the band",
                                       "attempts per shot", "frames encoded / output", "kept in the band", "<= 95.5",
@@ -1139,10 +1139,7 @@ def loop_above_budget_table(d: dict) -> str:
     rows = [[r["rule"], f"{100 * r['first_in_band']:.0f}%", f"{r['attempts_per_shot']:.2f}",
              f"{r['frame_weighted_attempts']:.2f}x", f"{100 * r['kept_in_band']:.0f}%", f"{100 * r['share_le_95_5']:.0f}%",
              f"{r['worst_kept']:.2f}", f"{r['bytes_vs_kept_pct']:+.1f}%"] for r in d["replay"]]
-    head = (f"Replayed on {d['shots']} shots of {len(d['first']['clips'])} training and validation clips, curves "
-            f"through the attempts of {1 + len(d['also'])} runs (commits {_replay_commits(d)}; "
-            f"{d['curves_with_one_point']} shots measured at one CRF only, given the default slope), balanced's band, "
-            "`benchmarks/experiments/loop_above_budget.py`, `benchmarks/results/loop_above_budget.json`; frames "
+    head = (f"{_replay_intro(d, d['shots'])}, balanced's band, `benchmarks/experiments/loop_above_budget.py`, `benchmarks/results/loop_above_budget.json`; frames "
             "encoded modelled as attempts weighted by each shot's frames, bytes as exp(-0.11 CRF):")
     return head + "\n\n" + md_table(["attempts end", "first attempt in the band", "attempts per shot",
                                       "frames encoded / output", "kept in the band", "<= 95.5", "worst kept",
