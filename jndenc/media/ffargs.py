@@ -93,10 +93,10 @@ _ATTEMPT_BASE = 64 << 20
 # scorer, fed from the encoder's decoder, holds the source frames meanwhile: on the seven clips a 45-frame attempt
 # peaked at up to 1.15 times this estimate (1.36 GB at 1080p), within the 80% share of free memory the caps
 # leave (`memory_jobs`), and every other run under it. A second decoder of the source for the scorer halved
-# those peaks for the same packets and scores, but FFmpeg then hung
-# where the encoder's input found no frames (a seek before an MPEG-TS capture's first frame: one input ended, the
-# scorer waited on the encode for ever; with one decoder both end and FFmpeg exits with an error), so the scorer
-# keeps the encoder's decoder (benchmarks/README.md, "A scorer's source frames")
+# those peaks for the same packets and scores, but FFmpeg then hung where the encoder's input found no frames (a
+# seek before an MPEG-TS capture's first frame: one input ended, the scorer waited on the encode for ever; with one
+# decoder both end and FFmpeg exits with an error), so the scorer keeps the encoder's decoder (benchmarks/README.md,
+# "A scorer's source frames")
 
 
 def attempt_memory(encoder: str, width: int, height: int, bit_depth: int) -> int:
