@@ -25,7 +25,7 @@ from . import loop as L
 from .loop_options import LoopOptions
 from .media import enc_params
 from .media import segments as S
-from .media.ffargs import attempt_memory, available_cores, available_memory, memory_jobs
+from .media.ffargs import attempt_memory, available_cores, jobs_in_memory
 from .media.probe import VideoInfo, video_tags
 from .media.runner import run_ffmpeg
 from .planner import Plan, with_shot_crfs
@@ -39,9 +39,8 @@ def memory_capped(jobs: int, encoder: str, info: VideoInfo, free: int | None = N
     note that says so: one attempt per core ran a 2160p 10-bit SVT-AV1 source at 6 GB an attempt, and a 16-core
     machine needed 96 GB (`jndenc.media.ffargs.attempt_memory`)."""
     per = attempt_memory(encoder, info.width, info.height, info.bit_depth)
-    free = available_memory() if free is None else free
-    fit = memory_jobs(per, free)
-    if fit is None or fit >= jobs:
+    fit, free = jobs_in_memory(jobs, per, free)
+    if fit >= jobs:
         return jobs, []
     return fit, [f"{fit} shot(s) at a time, not {jobs}: an attempt at {info.width}x{info.height} holds about "
                  f"{per / 2**30:.1f} GB and the machine has {free / 2**30:.1f} GB free (--jobs sets it)"]

@@ -162,6 +162,9 @@ def test_parallel_attempts_are_capped_by_memory():
     assert 1.2 * 2**30 < hd < 1.5 * 2**30 and 1.5 * hd < ffargs.attempt_memory("libx264", 1920, 1080, 10)
     assert ffargs.memory_jobs(uhd, 32 * 2**30) == 4  # a 16-core machine with 32 GB runs 4 such attempts at a time
     assert ffargs.memory_jobs(uhd, 2**30) == 1 and ffargs.memory_jobs(uhd, None) is None
+    assert ffargs.jobs_in_memory(16, uhd, 32 * 2**30) == (4, 32 * 2**30)  # the one cap the loop and the probes share
+    assert ffargs.jobs_in_memory(2, uhd, 32 * 2**30) == (2, 32 * 2**30)  # never more than asked for
+    assert ffargs.jobs_in_memory(16, uhd, 2**30)[0] == 1  # at least one
     free = ffargs.available_memory()
     assert free is None or free > 0
 

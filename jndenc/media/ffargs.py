@@ -135,6 +135,14 @@ def memory_jobs(per_job: int, available: int | None, share: float = 0.8) -> int 
     return max(1, int(available * share) // max(1, per_job))
 
 
+def jobs_in_memory(jobs: int, per_job: int, free: int | None = None) -> tuple[int, int | None]:
+    """``jobs``, or as many jobs of ``per_job`` bytes as ``free`` bytes (default: what the machine has free) hold,
+    whichever is fewer (at least one); and the free bytes it read (None: unknown, ``jobs`` kept)."""
+    free = available_memory() if free is None else free
+    fit = memory_jobs(per_job, free)
+    return (jobs if fit is None else max(1, min(jobs, fit))), free
+
+
 def threads_per_job(cores: int | None, workers: int) -> int:
     """Cores shared evenly among ``workers`` concurrent jobs, at least one each (``cores`` None: this machine's)."""
     cores = cores or os.cpu_count() or 1

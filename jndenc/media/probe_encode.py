@@ -35,7 +35,7 @@ from typing import Sequence
 import numpy as np
 
 from ..errors import JndencError
-from .ffargs import (attempt_memory, available_cores, available_memory, libvmaf_filter, lossless_args, memory_jobs,
+from .ffargs import (attempt_memory, available_cores, jobs_in_memory, libvmaf_filter, lossless_args,
                      pix_fmt, threads_per_job, trial_window, window_chain)
 from .ffbin import require
 from .probe import open_container
@@ -240,10 +240,7 @@ def probe_jobs(runs: int, jobs: int | None, size: tuple[int, int], *, bit_depth:
     A probe run holds up to an attempt's memory (`probe_memory`): one per core of a 16-core machine on a 2160p
     10-bit source would have asked for tens of GB."""
     if jobs is None:
-        jobs = cores or available_cores()
-        fit = memory_jobs(probe_memory(size, bit_depth, codec), available_memory() if free is None else free)
-        if fit is not None:
-            jobs = min(jobs, fit)
+        jobs, _ = jobs_in_memory(cores or available_cores(), probe_memory(size, bit_depth, codec), free)
     return max(1, min(int(runs), int(jobs)))
 
 
