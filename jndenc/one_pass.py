@@ -29,7 +29,7 @@ from .media.ffargs import VMAF_MODEL, container_options, graph_args, pix_fmt
 from .media.ffbin import require
 from .planner import CODECS, Plan
 from . import verify as V
-from .media.probe import VideoInfo, statistics_tags
+from .media.probe import VideoInfo, colour_args, statistics_tags
 from .progress import FrameCounter, bar
 from .reference import compare_or_note
 from .media.runner import run_ffmpeg
@@ -40,7 +40,7 @@ def build_command(src: Path, tmp: Path, plan: Plan, info: VideoInfo, stream_maps
     """The FFmpeg arguments (without the binary), built with ffmpeg-python; ``enc``: the user's own encoder
     options (`jndenc.media.enc_params`); ``vfr``: the source's frames are unevenly spaced
     (`jndenc.media.segments.variable_rate`)."""
-    kw = merged_kwargs(plan.ffmpeg_output_kwargs(threads), enc_params.for_encoder(enc))
+    kw = merged_kwargs(plan.ffmpeg_output_kwargs(threads), colour_args(info.pix_fmt) + enc_params.for_encoder(enc))
     gop = enc_params.gop(enc)
     if gop:
         kw["force_key_frames"] = plan.force_key_frames(gop)

@@ -26,7 +26,7 @@ from .loop_options import LoopOptions
 from .media import enc_params
 from .media import segments as S
 from .media.ffargs import attempt_memory, available_cores, jobs_in_memory
-from .media.probe import VideoInfo, video_tags
+from .media.probe import VideoInfo, colour_args, video_tags
 from .media.runner import run_ffmpeg
 from .planner import Plan, with_shot_crfs
 from .schedule import Scheduler
@@ -123,7 +123,8 @@ def run(src: Path, out: Path, plan: Plan, info: VideoInfo, *, target: float, opt
     band = options.band(target)
     times, tb, start_time, end, notes = _timestamps(src, info, plan)
     codec = S.SegmentCodec(plan.codec, plan.preset, S.encoder_threads(info.width, info.height), info.bit_depth,
-                           plan.options.get("encoder", ""), enc_params.for_encoder(tuple(enc)), S.variable_rate(times))
+                           plan.options.get("encoder", ""), enc_params.for_encoder(tuple(enc)), S.variable_rate(times),
+                           colour_args(info.pix_fmt))
     options = options.for_encoder(codec.name)
     close = None
     executor, jobs = None, max(1, min(len(plan.shots), options.jobs or available_cores()))

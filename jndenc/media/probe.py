@@ -70,13 +70,64 @@ def open_container(path: str | os.PathLike) -> av.container.InputContainer:
 RAW_EXTENSIONS = (".yuv", ".rgb", ".raw", ".nv12")
 
 
+def _pixel_format(pix: str):
+    try:
+        return av.VideoFormat(pix, 16, 16)
+    except (ValueError, TypeError):
+        return None
+
+
 def bit_depth_of(pix: str) -> int:
-    """Bits per sample of an FFmpeg pixel format name (``yuv420p10le``: 10); 8 where the name says none."""
+    """Bits per sample of an FFmpeg pixel format name (``yuv420p10le``: 10, ``rgb48le``: 16); 8 where neither
+    FFmpeg nor the name says."""
+    fmt = _pixel_format(pix)
+    if fmt is not None and fmt.components:
+        return max(8, max(c.bits for c in fmt.components))
     depth = 8
     for tag, d in (("p16", 16), ("p14", 14), ("p12", 12), ("p10", 10), ("p9", 9)):
         if tag in pix:
             depth = d
     return depth
+
+
+def is_rgb(pix: str) -> bool:
+    """Whether frames of pixel format ``pix`` are RGB (``gbrp``, ``rgb24``, ``bgra``...), not YUV or grey."""
+    fmt = _pixel_format(pix)
+    return bool(fmt is not None and fmt.is_rgb)
+
+
+# chroma plane size of a 16x16 frame -> the subsampling's name
+_SUBSAMPLING = {(16, 16): "4:4:4", (8, 16): "4:2:2", (16, 8): "4:4:0", (4, 16): "4:1:1"}
+
+
+def format_notes(pix: str) -> list[str]:
+    """What the 4:2:0 output gives up of a source in pixel format ``pix``, for the result's notes: alpha, chroma
+    finer than 4:2:0, RGB (converted with the BT.601 matrix, as FFmpeg converts, and tagged so: `colour_args`)."""
+    fmt = _pixel_format(pix)
+    if fmt is None:
+        return []
+    notes = []
+    colour = [c for c in fmt.components if not c.is_alpha and not c.is_luma]
+    if fmt.is_rgb:
+        notes.append(f"RGB input ({pix}): converted to 4:2:0 YUV with the BT.601 matrix, as FFmpeg converts, and "
+                     "tagged so (smpte170m, limited range) for players to convert it back alike; VMAF scores the "
+                     "luma of that conversion, not the chroma resolution given up")
+    elif len(colour) == 2 and colour[0].width * colour[0].height > 8 * 8:  # more chroma than 4:2:0's quarter
+        sub = _SUBSAMPLING.get((colour[0].width, colour[0].height), "chroma finer than 4:2:0")
+        notes.append(f"{sub} input ({pix}): the output is 4:2:0, as delivery encodes are; VMAF scores luma only, "
+                     "so the chroma resolution given up is not in its measurement")
+    if any(c.is_alpha for c in fmt.components):
+        notes.append(f"{pix} input: its alpha channel is dropped (4:2:0 video carries no transparency)")
+    return notes
+
+
+def colour_args(pix: str) -> tuple[tuple[str, str], ...]:
+    """Output colour tags for a source in pixel format ``pix``: an RGB source's conversion to YUV uses BT.601 (the
+    conversion FFmpeg makes for the encoder and for VMAF's reference alike) and left the output untagged, which
+    players read as BT.709 at HD sizes (reds and greens shifted); tagging it makes them convert back with the
+    matrix it was made with. YUV sources: none (FFmpeg carries their own tags through). FFmpeg output options as
+    (key, value) pairs (`jndenc.media.enc_params.Params`): a user's own ``--enc colorspace=...`` comes after them."""
+    return (("colorspace", "smpte170m"), ("color_range", "tv")) if is_rgb(pix) else ()
 
 
 def _flagged(stream, flag: str) -> bool:
@@ -232,6 +283,7 @@ def probe(path: str | os.PathLike, count_frames: bool = True) -> VideoInfo:
             duration = frames / fps if fps else 0.0
         pix = ctx.format.name if ctx.format is not None else (ctx.pix_fmt or "unknown")
         depth = bit_depth_of(pix)
+        notes += format_notes(pix)
         if codec in _IMAGE_CODECS and frames <= 1:
             raise InputError(f"{path}: is a still image ({codec}), not a video")
         interlaced = bool(getattr(first, "interlaced_frame", False))

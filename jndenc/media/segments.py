@@ -90,6 +90,7 @@ class SegmentCodec:
     encoder: str = ""  # "": the codec's default encoder
     params: Params = ()  # the user's own encoder options (`jndenc.media.enc_params`)
     vfr: bool = False  # the source's frames are not evenly spaced (`variable_rate`): encode on its time base
+    colour: Params = ()  # the output's colour tags (`jndenc.media.probe.colour_args`)
 
     @property
     def name(self) -> str:
@@ -103,9 +104,10 @@ def encoder_threads(width: int, height: int) -> int:
 
 
 def codec_args(codec: SegmentCodec, crf: float) -> list[str]:
-    """Encoder options of one segment at ``crf`` (`encoder_args`) with the user's own (``codec.params``)."""
-    args = encoder_args(codec, crf)
-    return merged(args, codec.params) if codec.params else args
+    """Encoder options of one segment at ``crf`` (`encoder_args`) with its colour tags and the user's own
+    (``codec.params``)."""
+    params = codec.colour + codec.params
+    return merged(encoder_args(codec, crf), params) if params else encoder_args(codec, crf)
 
 
 # On 8-bit sources this SVT-AV1 (4.2) with quantisation matrices decodes to a broken picture at its finest CRFs (a
