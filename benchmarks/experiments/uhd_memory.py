@@ -1,0 +1,88 @@
+#!/usr/bin/env python3
+"""Does an attempt's peak memory at 2160p, 8 and 10 bits, stay under the estimate the caps use?
+
+    python benchmarks/experiments/uhd_memory.py CLIPS... --out benchmarks/results/uhd_memory.json
+
+`jndenc.media.ffargs.attempt_memory` sizes how many attempts run at once (the loop's, the probes', a batch's
+reservation per file). Its bytes a pixel came from testsrc2 at up to 2160p and from real 720p-1080p footage; no
+real 2160p source was measured, and none is among the shared clips. Per clip (1080p training clips), a lossless
+2160p cut (Lanczos upscale, from 40% of the way in, 8-bit and 10-bit) and on it one attempt as the loop runs it
+(`jndenc.media.segments.attempt_args`: encode and VMAF in one FFmpeg run, every 3rd frame scored from 48 frames)
+of 24, 45 and 90 frames, x264 medium at CRF 26 and SVT-AV1 at its medium speed at CRF 32, each in a child
+process: its peak resident memory against the estimate, and its CPU seconds. An upscale is smoother than native
+2160p footage, which costs the encoder more search per pixel, not more frames held: the frames the encoder and
+the scorer hold set the peak. Run it on training and validation clips.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+from jndenc.bench.report import git_commit
+from jndenc.media import segments as S
+from jndenc.media.ffargs import attempt_memory, pix_fmt
+from jndenc.media.ffbin import ffmpeg_exe
+from jndenc.media.probe import probe
+
+LENGTHS = (24, 45, 90)
+CODECS = (("x264", 26.0), ("av1", 32.0))
+
+
+def _run(args: list[str]) -> tuple[float, int]:
+    """CPU seconds and peak resident bytes of one FFmpeg run."""
+    pid = os.fork()
+    if pid == 0:
+        os.execv(ffmpeg_exe(), [ffmpeg_exe(), "-v", "error", "-y", *args])
+    _, status, ru = os.wait4(pid, 0)
+    if status:
+        raise SystemExit(f"ffmpeg failed: {' '.join(args)}")
+    return ru.ru_utime + ru.ru_stime, ru.ru_maxrss * 1024
+
+
+def uhd_cut(clip: Path, depth: int, frames: int, work: Path) -> Path:
+    """A lossless 3840x2160 cut of ``frames`` frames of ``clip`` from 40% of the way in, at ``depth`` bits."""
+    info = probe(clip)
+    first = max(0, min(int(info.frames * 0.4), info.frames - frames))
+    out = work / f"{clip.stem}_2160p{depth}.mkv"
+    if not out.exists():
+        subprocess.run([ffmpeg_exe(), "-v", "error", "-y", "-i", str(clip), "-vf",
+                        f"trim=start_frame={first},setpts=PTS-STARTPTS,scale=3840:2160:flags=lanczos,"
+                        f"format={pix_fmt(depth)}", "-frames:v", str(frames), "-c:v", "ffv1", str(out)], check=True)
+    return out
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("clips", nargs="+", type=Path)
+    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--work", type=Path, default=Path("/tmp/jndenc-uhd-memory"))
+    args = ap.parse_args(argv)
+    args.work.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for clip in args.clips:
+        for depth in (8, 10):
+            src = uhd_cut(clip, depth, max(LENGTHS), args.work)
+            info = probe(src)
+            for codec_name, crf in CODECS:
+                codec = S.SegmentCodec(codec_name, "medium", S.encoder_threads(info.width, info.height), depth)
+                estimate = attempt_memory(codec.name, info.width, info.height, depth)
+                for n in LENGTHS:
+                    cpu, peak = _run(S.attempt_args(src, args.work / "a.mkv", args.work / "a.json", (0, n),
+                                                    codec=codec, crf=crf, subsample=3 if n >= 48 else 1))
+                    rows.append({"clip": clip.name, "bit_depth": depth, "encoder": codec.name, "frames": n,
+                                 "cpu_s": round(cpu, 2), "peak_mib": peak >> 20, "estimate_mib": estimate >> 20,
+                                 "peak_over_estimate": round(peak / estimate, 3)})
+                    print(rows[-1], flush=True)
+    out = {"commit": git_commit(), "machine": platform.machine(), "python": platform.python_version(),
+           "clips": [c.name for c in args.clips], "rows": rows}
+    args.out.write_text(json.dumps(out, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
