@@ -118,7 +118,7 @@ class ShotJob:
             rechecked = m.scored < m.frames and self.band.just_above_low(m.vmaf, self.options.recheck_window(m.error))
             if rechecked:
                 m = S.remeasure(self.src, seg, frames, bit_depth=self.codec.bit_depth, seek=seek,
-                                model=self.options.vmaf_model,
+                                model=self.options.vmaf_model, threads=self.codec.threads,
                                 what=f"measuring shot {i} (frames {s.start_frame}-{s.end_frame}) of {self.src}")
         c = cost.setdefault(kind, {"wall_s": 0.0, "cpu_s": 0.0})
         c["wall_s"] += time.perf_counter() - t0

@@ -601,6 +601,25 @@ def test_a_subsampled_attempt_scores_every_nth_frame_as_the_full_pass_does(cut_c
     assert all(abs(v - full[k]) < 1e-6 for k, v in sub.items())
 
 
+def test_an_attempts_decoders_take_the_segments_threads_and_decode_the_same_frames(cut_clip, tmp_path):
+    """Both decoders of an attempt (the source's, the encode's loopback) and both of a full measurement take the
+    segment's thread count, not FFmpeg's one per core of the machine; decoding is exact on any number."""
+    codec = S.SegmentCodec(preset="ultrafast", threads=2)
+    ours = S.attempt_args(cut_clip, tmp_path / "a.mkv", tmp_path / "a.json", (10, 70), codec=codec, crf=30)
+    i, d = ours.index("-i"), ours.index("-dec")
+    assert ours[i - 2:i] == ["-threads", "2"] and ours[d - 2:d] == ["-threads", "2"]
+    full = S.measure_args(cut_clip, tmp_path / "a.mkv", tmp_path / "m.json", (10, 70), bit_depth=8, threads=2)
+    assert [full[k - 2:k] for k, a in enumerate(full) if a == "-i"] == [["-threads", "2"]] * 2
+    # the same run on FFmpeg's own decoder threads, to other files
+    default = [a.replace(str(tmp_path / "a."), str(tmp_path / "b.")) for a in ours[:i - 2] + ours[i:d - 2] + ours[d:]]
+    ffmpeg(*ours)
+    ffmpeg(*default)
+    packets = [b"".join(bytes(p) for p in av.open(str(tmp_path / f"{n}.mkv")).demux(video=0) if p.size)
+               for n in ("a", "b")]
+    scores = [json.loads((tmp_path / f"{n}.json").read_text())["frames"] for n in ("a", "b")]
+    assert packets[0] == packets[1] and scores[0] == scores[1] and len(scores[0]) == 60
+
+
 def test_the_loop_subsamples_only_shots_long_enough_and_keeps_its_band():
     o = loop_options.LoopOptions(subsample=5, subsample_min_frames=48)
     assert (o.every(47), o.every(48)) == (1, 5)

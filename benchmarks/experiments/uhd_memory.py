@@ -1,17 +1,21 @@
 #!/usr/bin/env python3
-"""Does an attempt's peak memory at 2160p, 8 and 10 bits, stay under the estimate the caps use?
+"""Does an attempt's peak memory at 2160p, 8 and 10 bits, stay under the estimate the caps use, and what do the
+decoders' threads add?
 
     python benchmarks/experiments/uhd_memory.py CLIPS... --out benchmarks/results/uhd_memory.json
 
 `jndenc.media.ffargs.attempt_memory` sizes how many attempts run at once (the loop's, the probes', a batch's
-reservation per file). Its bytes a pixel came from testsrc2 at up to 2160p and from real 720p-1080p footage; no
-real 2160p source was measured, and none is among the shared clips. Per clip (1080p training clips), a lossless
-2160p cut (Lanczos upscale, from 40% of the way in, 8-bit and 10-bit) and on it one attempt as the loop runs it
-(`jndenc.media.segments.attempt_args`: encode and VMAF in one FFmpeg run, every 3rd frame scored from 48 frames)
-of 24, 45 and 90 frames, x264 medium at CRF 26 and SVT-AV1 at its medium speed at CRF 32, each in a child
-process: its peak resident memory against the estimate, and its CPU seconds. An upscale is smoother than native
-2160p footage, which costs the encoder more search per pixel, not more frames held: the frames the encoder and
-the scorer hold set the peak. Run it on training and validation clips.
+reservation per file). Its bytes a pixel came from testsrc2 at up to 2160p and from real 720p-1080p footage on
+this 2-core machine; no real 2160p source was measured (none is among the shared clips), and FFmpeg gives each
+decoder one thread per core plus one (up to 16), each holding a frame, so a machine with more cores held more.
+Per clip (1080p training clips): a 2160p cut (Lanczos upscale, from 40% of the way in) coded as 2160p sources
+come, H.264 High at 8 bits and HEVC Main 10 at 10 bits, both near-transparent; on it one attempt as the loop runs
+it (`jndenc.media.segments.attempt_args`: encode and VMAF in one FFmpeg run, every 3rd frame scored from 48
+frames) of 45 and 90 frames, x264 medium at CRF 26 and SVT-AV1 at its medium speed at CRF 32, each in a child
+process, twice: as jndenc runs it (both decoders on the segment's encoder threads, 6 at 2160p) and with both
+decoders on 16 threads (what FFmpeg's own choice gives them on a machine of 15 cores or more). Peak resident
+memory against the estimate, and CPU seconds. An upscale is smoother than native 2160p footage; the frames the
+decoders, the encoder and the scorer hold set the peak. Run it on training and validation clips.
 """
 from __future__ import annotations
 
@@ -29,7 +33,8 @@ from jndenc.media.ffargs import attempt_memory, pix_fmt
 from jndenc.media.ffbin import ffmpeg_exe
 from jndenc.media.probe import probe
 
-LENGTHS = (24, 45, 90)
+LENGTHS = (45, 90)
+MANY_CORES = 16  # FFmpeg's decoder threads on a machine of 15 cores or more
 CODECS = (("x264", 26.0), ("av1", 32.0))
 
 
@@ -45,14 +50,26 @@ def _run(args: list[str]) -> tuple[float, int]:
 
 
 def uhd_cut(clip: Path, depth: int, frames: int, work: Path) -> Path:
-    """A lossless 3840x2160 cut of ``frames`` frames of ``clip`` from 40% of the way in, at ``depth`` bits."""
+    """A 3840x2160 cut of ``frames`` frames of ``clip`` from 40% of the way in: H.264 at 8 bits, HEVC at 10."""
     info = probe(clip)
     first = max(0, min(int(info.frames * 0.4), info.frames - frames))
     out = work / f"{clip.stem}_2160p{depth}.mkv"
+    codec = (["-c:v", "libx264", "-preset", "veryfast", "-crf", "12"] if depth == 8 else
+             ["-c:v", "libx265", "-preset", "ultrafast", "-crf", "14", "-x265-params", "log-level=error"])
     if not out.exists():
         subprocess.run([ffmpeg_exe(), "-v", "error", "-y", "-i", str(clip), "-vf",
                         f"trim=start_frame={first},setpts=PTS-STARTPTS,scale=3840:2160:flags=lanczos,"
-                        f"format={pix_fmt(depth)}", "-frames:v", str(frames), "-c:v", "ffv1", str(out)], check=True)
+                        f"format={pix_fmt(depth)}", "-frames:v", str(frames), *codec, str(out)], check=True)
+    return out
+
+
+def with_decoder_threads(args: list[str], threads: int) -> list[str]:
+    """``args`` with every decoder's ``-threads`` (the one before each ``-i`` and before ``-dec``) set to
+    ``threads``."""
+    out = list(args)
+    for k, a in enumerate(out):
+        if a == "-threads" and k + 2 < len(out) and out[k + 2] in ("-i", "-dec"):
+            out[k + 1] = str(threads)
     return out
 
 
@@ -72,12 +89,14 @@ def main(argv=None) -> int:
                 codec = S.SegmentCodec(codec_name, "medium", S.encoder_threads(info.width, info.height), depth)
                 estimate = attempt_memory(codec.name, info.width, info.height, depth)
                 for n in LENGTHS:
-                    cpu, peak = _run(S.attempt_args(src, args.work / "a.mkv", args.work / "a.json", (0, n),
-                                                    codec=codec, crf=crf, subsample=3 if n >= 48 else 1))
-                    rows.append({"clip": clip.name, "bit_depth": depth, "encoder": codec.name, "frames": n,
-                                 "cpu_s": round(cpu, 2), "peak_mib": peak >> 20, "estimate_mib": estimate >> 20,
-                                 "peak_over_estimate": round(peak / estimate, 3)})
-                    print(rows[-1], flush=True)
+                    args_n = S.attempt_args(src, args.work / "a.mkv", args.work / "a.json", (0, n), codec=codec,
+                                            crf=crf, subsample=3 if n >= 48 else 1)
+                    for threads in (codec.threads, MANY_CORES):
+                        cpu, peak = _run(with_decoder_threads(args_n, threads))
+                        rows.append({"clip": clip.name, "bit_depth": depth, "encoder": codec.name, "frames": n,
+                                     "decoder_threads": threads, "cpu_s": round(cpu, 2), "peak_mib": peak >> 20,
+                                     "estimate_mib": estimate >> 20, "peak_over_estimate": round(peak / estimate, 3)})
+                        print(rows[-1], flush=True)
     out = {"commit": git_commit(), "machine": platform.machine(), "python": platform.python_version(),
            "clips": [c.name for c in args.clips], "rows": rows}
     args.out.write_text(json.dumps(out, indent=1) + "\n")

@@ -329,11 +329,25 @@ def quality_graph(
             f"[d][r]{libvmaf_filter(log_path, features=features, threads=threads, subsample=subsample, model=model)}")
 
 
+def decoder_threads(threads: int) -> list[str]:
+    """Input (or ``-dec``) options that give a decoder ``threads`` threads (0: FFmpeg's own choice).
+
+    FFmpeg's own choice is one thread per core, plus one, up to 16, for every decoder of every run: a 16-core
+    machine running 16 attempts at once had each decode its source and its encode on 17 threads apiece, some 550
+    threads, each frame-threaded decoder holding a frame per thread (a 45-frame 2160p 10-bit attempt peaked 0.5
+    GB higher with 16 decoding threads than with one). Decoding is exact on any number of threads, so the
+    outputs and scores do not change (benchmarks/README.md, "Decoding threads")."""
+    return ["-threads", str(int(threads))] if threads else []
+
+
 def quality_args(distorted: str | os.PathLike, reference: str | os.PathLike, graph: str,
-                 reference_seek: Sequence[str] = ()) -> list[str]:
+                 reference_seek: Sequence[str] = (), threads: int = 0) -> list[str]:
     """Run ``graph`` (see `quality_graph`) over the two inputs; the scores go to its log, the frames nowhere.
-    ``reference_seek``: input options that start the reference where the distorted video starts."""
-    return ["-i", str(distorted), *reference_seek, "-i", str(reference), "-lavfi", graph, "-f", "null", "-"]
+    ``reference_seek``: input options that start the reference where the distorted video starts; ``threads``:
+    each decoder's (`decoder_threads`)."""
+    dec = decoder_threads(threads)
+    return [*dec, "-i", str(distorted), *reference_seek, *dec, "-i", str(reference), "-lavfi", graph, "-f", "null",
+            "-"]
 
 
 def trial_window(n: int, max_seconds: float | None, fps: float, pieces: int = 1):

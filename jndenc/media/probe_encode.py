@@ -35,7 +35,7 @@ from typing import Sequence
 import numpy as np
 
 from ..errors import JndencError
-from .ffargs import (attempt_memory, available_cores, jobs_in_memory, libvmaf_filter, lossless_args,
+from .ffargs import (attempt_memory, available_cores, decoder_threads, jobs_in_memory, libvmaf_filter, lossless_args,
                      pix_fmt, threads_per_job, trial_window, window_chain)
 from .ffbin import require
 from .probe import open_container
@@ -174,11 +174,12 @@ def probe_args(src: str | os.PathLike, out: str | os.PathLike, log_path: str | o
     decoder of the source for the scorer would hold half the memory, but FFmpeg hung where the
     first found no frames (`jndenc.media.ffargs.attempt_memory`).
     """
-    enc = [*seek, "-i", str(src), "-filter_complex", f"[0:V:0]{_encode_chain(windows, opts, bit_depth)}[enc]",
+    enc = [*seek, *decoder_threads(threads), "-i", str(src), "-filter_complex",
+           f"[0:V:0]{_encode_chain(windows, opts, bit_depth)}[enc]",
            "-map", "[enc]", *_codec_args(opts, [b - a for a, b in windows], threads, crf), str(out)]
     graph = probe_quality_graph(log_path, windows, bit_depth=bit_depth, subsample=subsample, threads=threads,
                                 encoded="[dec:0]", source="[0:V:0]")
-    return enc + ["-dec", "0:0", "-filter_complex", f"{graph}[scored]", "-map", "[scored]",
+    return enc + [*decoder_threads(threads), "-dec", "0:0", "-filter_complex", f"{graph}[scored]", "-map", "[scored]",
                   "-frames:v", str(sum(b - a for a, b in windows)), "-f", "null", "-"]
 
 

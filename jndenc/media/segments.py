@@ -32,7 +32,7 @@ import numpy as np
 
 from .decode import count_packets
 from .enc_params import Params, gop, merged
-from .ffargs import VMAF_MODEL, container_args, pix_fmt, quality_args, quality_graph
+from .ffargs import VMAF_MODEL, container_args, decoder_threads, pix_fmt, quality_args, quality_graph
 from ..errors import JndencError, UserError
 from .probe import open_container
 from .timing import variable_rate  # noqa: F401 - the loop's rule, named here with the timestamps it reads
@@ -193,14 +193,16 @@ def attempt_args(src: str | os.PathLike, out: str | os.PathLike, log: str | os.P
     # a variable-rate source keeps its own time base in the encoder: on FFmpeg's default, 1/frame-rate, frames closer
     # together than that grid (a screen recording's bursts) were stamped alike, and `join` could not order them
     tb = ["-enc_time_base:v", "filter"] if codec.vfr else []
-    # one decoder feeds the encoder and the scorer (`jndenc.media.ffargs.attempt_memory` says why not two)
-    enc = [*seek, "-i", str(src), "-filter_complex",
+    # one decoder feeds the encoder and the scorer (`jndenc.media.ffargs.attempt_memory` says why not two); it and
+    # the encode's decoder take the encoder's thread count, fixed by the frame size, not the machine's cores
+    dec = decoder_threads(codec.threads)
+    enc = [*seek, *dec, "-i", str(src), "-filter_complex",
            f"[0:V:0]trim=start_frame={a}:end_frame={b},format={pix_fmt(codec.bit_depth)}[enc]", "-map", "[enc]",
            "-fps_mode", "passthrough", *tb, *codec_args(codec, crf), *keyframe_grid(gop(codec.params), first),
            "-frames:v", str(b - a), str(out)]
     graph = quality_graph(log, bit_depth=codec.bit_depth, ref_range=(a, b), threads=vmaf_threads, features=(),
                           subsample=subsample, distorted="[dec:0]", reference="[0:V:0]", model=model)
-    return enc + ["-dec", "0:0", "-filter_complex", f"{graph}[scored]", "-map", "[scored]", "-f", "null", "-"]
+    return enc + [*dec, "-dec", "0:0", "-filter_complex", f"{graph}[scored]", "-map", "[scored]", "-f", "null", "-"]
 
 
 @dataclass
@@ -216,13 +218,13 @@ class Measured:
 
 
 def measure_args(src: str | os.PathLike, seg: str | os.PathLike, log: str | os.PathLike, frames: tuple[int, int],
-                 *, bit_depth: int, seek: Sequence[str] = (), model: str = VMAF_MODEL) -> list[str]:
+                 *, bit_depth: int, seek: Sequence[str] = (), model: str = VMAF_MODEL, threads: int = 0) -> list[str]:
     """Every frame of an attempt's segment ``seg`` scored against frames [a, b) (counted after ``seek``) of
     ``src`` with VMAF ``model``, to ``log``: the full measurement of an attempt first scored on a sample
-    (`attempt_args`)."""
+    (`attempt_args`); ``threads``: each decoder's (the segment's encoder threads, as in its attempt)."""
     graph = quality_graph(log, bit_depth=bit_depth, ref_range=(int(frames[0]), int(frames[1])), features=(),
                           model=model)
-    return quality_args(seg, src, graph, reference_seek=seek)
+    return quality_args(seg, src, graph, reference_seek=seek, threads=threads)
 
 
 def _read_scores(log: Path) -> np.ndarray:
@@ -275,11 +277,12 @@ def run_attempt(src: str | os.PathLike, out: Path, frames: tuple[int, int], *, c
 
 
 def remeasure(src: str | os.PathLike, seg: Path, frames: tuple[int, int], *, bit_depth: int,
-              seek: Sequence[str] = (), model: str = VMAF_MODEL, what: str) -> Measured:
-    """An attempt's segment measured again on every frame."""
+              seek: Sequence[str] = (), model: str = VMAF_MODEL, threads: int = 0, what: str) -> Measured:
+    """An attempt's segment measured again on every frame (``threads``: each decoder's, `measure_args`)."""
     log = seg.with_suffix(".full.json")
     try:
-        run_ffmpeg(measure_args(src, seg, log, frames, bit_depth=bit_depth, seek=seek, model=model), what=what)
+        run_ffmpeg(measure_args(src, seg, log, frames, bit_depth=bit_depth, seek=seek, model=model, threads=threads),
+                   what=what)
         scores = _read_scores(log)
     finally:
         log.unlink(missing_ok=True)
