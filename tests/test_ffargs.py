@@ -99,6 +99,8 @@ def test_quality_graph():
     assert "trim" not in plain and "scale" not in plain and "format=yuv420p[" in plain
     a = ffargs.quality_args("d.mp4", "r.mkv", plain)
     assert a == ["-i", "d.mp4", "-i", "r.mkv", "-lavfi", plain, "-f", "null", "-"]
+    assert ffargs.quality_args("d.mp4", "r.mkv", plain, threads=2)[:8] == [
+        "-threads", "2", "-i", "d.mp4", "-threads", "2", "-i", "r.mkv"]  # each decoder's threads, where given
 
 
 def test_built_commands_run(tmp_path):

@@ -30,7 +30,8 @@ def test_shot_windows_are_the_labels_trial_windows():
 
 def test_encode_args_select_windows_and_key_each_one():
     args = probe_args("in.mp4", "out.mkv", "v.json", [(5, 55), (80, 130)], opts=ProbeOptions(preset="superfast", crf=28))
-    enc = args[:args.index("-dec")]  # the encoder's half of the one run
+    enc = args[:args.index("-dec") - 2]  # the encoder's half of the one run (the loopback decoder's threads after)
+    assert args[args.index("-dec") - 2:args.index("-dec")] == ["-threads", "1"]
     chain = enc[enc.index("-filter_complex") + 1]
     assert "between(n,5,54)+between(n,80,129)" in chain and "trim=end_frame=130" in chain
     assert "setpts=N" in chain  # constant QP: windows renumbered back to back
@@ -38,18 +39,20 @@ def test_encode_args_select_windows_and_key_each_one():
     assert enc[enc.index("-force_key_frames") + 1] == "expr:eq(n,0)+eq(n,50)"
     assert enc[enc.index("-frames:v") + 1] == "100" and enc[-1] == "out.mkv"
     crf = probe_args("in.mp4", "o.mkv", "v.json", [(0, 5)], opts=ProbeOptions(crf=30, rate_control="crf"), crf=31)
-    enc = crf[:crf.index("-dec")]
+    enc = crf[:crf.index("-dec") - 2]
     assert enc[enc.index("-crf") + 1] == "31" and "-qp" not in enc
     assert "setpts=N" not in enc[enc.index("-filter_complex") + 1]  # CRF keeps the source's timing
     assert select_expr([(0, 1)]) == "between(n,0,0)" and keyframe_expr([3]) == "expr:eq(n,0)"
     seek = seek_args(100, 25.0)
     assert seek == ["-ss", "3.980000"] and seek_args(0, 25.0) == []
-    assert probe_args("in.mp4", "o.mkv", "v.json", [(0, 5)], seek=seek)[:3] == ["-ss", "3.980000", "-i"]
+    # both decoders on the probe's threads, not FFmpeg's one per core
+    assert probe_args("in.mp4", "o.mkv", "v.json", [(0, 5)], seek=seek, threads=2)[:5] == [
+        "-ss", "3.980000", "-threads", "2", "-i"]
 
 
 def test_one_run_encodes_and_scores_with_a_loopback_decoder():
     args = probe_args("in.mp4", "o.mkv", "v.json", [(5, 55)], subsample=4, seek=["-ss", "1.0"])
-    assert args[:4] == ["-ss", "1.0", "-i", "in.mp4"] and args.count("-i") == 1  # the source is opened once
+    assert args[:6] == ["-ss", "1.0", "-threads", "1", "-i", "in.mp4"] and args.count("-i") == 1  # opened once
     assert args[args.index("-dec") + 1] == "0:0" and "o.mkv" in args
     graphs = [args[i + 1] for i, a in enumerate(args) if a == "-filter_complex"]
     assert len(graphs) == 2 and graphs[0].endswith("[enc]") and graphs[1].startswith("[dec:0]")
