@@ -159,12 +159,12 @@ def test_trial_window_is_the_middle_or_evenly_spread_pieces():
 def test_parallel_attempts_are_capped_by_memory():
     # measured peaks: 2160p 10-bit SVT-AV1 about 6 GB an attempt, 1080p 8-bit x264 1.2 GB on busy real footage
     uhd = ffargs.attempt_memory("libsvtav1", 3840, 2160, 10)
-    assert 5.5 * 2**30 < uhd < 7 * 2**30
+    assert 6.2 * 2**30 < uhd < 7 * 2**30  # 6.1 GB measured on a 2160p 10-bit HEVC source (uhd_memory.json)
     hd = ffargs.attempt_memory("libx264", 1920, 1080, 8)
     assert 1.2 * 2**30 < hd < 1.5 * 2**30 and 1.5 * hd < ffargs.attempt_memory("libx264", 1920, 1080, 10)
-    assert ffargs.memory_jobs(uhd, 32 * 2**30) == 4  # a 16-core machine with 32 GB runs 4 such attempts at a time
+    assert ffargs.memory_jobs(uhd, 32 * 2**30) == 3  # a 16-core machine with 32 GB runs 3 such attempts at a time
     assert ffargs.memory_jobs(uhd, 2**30) == 1 and ffargs.memory_jobs(uhd, None) is None
-    assert ffargs.jobs_in_memory(16, uhd, 32 * 2**30) == (4, 32 * 2**30)  # the one cap the loop and the probes share
+    assert ffargs.jobs_in_memory(16, uhd, 32 * 2**30) == (3, 32 * 2**30)  # the one cap the loop and the probes share
     assert ffargs.jobs_in_memory(2, uhd, 32 * 2**30) == (2, 32 * 2**30)  # never more than asked for
     assert ffargs.jobs_in_memory(16, uhd, 2**30)[0] == 1  # at least one
     free = ffargs.available_memory()

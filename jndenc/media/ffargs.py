@@ -83,8 +83,10 @@ def available_cores() -> int:
 # what real footage held: 90-frame attempts from mid-clip on two 1080p clips peaked at up to 1.43 times the testsrc2
 # figure on x264 and x265 (Big Buck Bunny, 1.17 GB), 1.14 on VP9 and 1.06 on SVT-AV1; on seven 720p-1080p clips
 # (benchmarks/results/own_reference.json) x264 attempts of 60-90 frames at up to 1.7 times it. So x264's 380 and
-# 660 bytes a pixel became 660 and 1140, SVT-AV1's 580 and 760 became 620 and 810
-_ATTEMPT_BYTES_PER_PIXEL = {"libsvtav1": (620, 810)}
+# 660 bytes a pixel became 660 and 1140, SVT-AV1's 580 and 760 became 620 and 810. On 2160p cuts coded as such
+# sources come (H.264 8-bit, HEVC 10-bit; benchmarks/results/uhd_memory.json) x264 attempts peaked at up to 0.68
+# times that estimate and SVT-AV1's at up to 0.97, so SVT-AV1's became 670 and 880 (its peaks 0.9 of it)
+_ATTEMPT_BYTES_PER_PIXEL = {"libsvtav1": (670, 880)}
 _DEFAULT_BYTES_PER_PIXEL = (660, 1140)
 _ATTEMPT_BASE = 64 << 20
 
