@@ -115,7 +115,8 @@ def compare(
     extra libvmaf features (PSNR, SSIM; ``()`` for VMAF alone, which is cheaper);
     with ``subsample`` N only every Nth frame is scored and the others are NaN; with ``sample`` (W, P) runs of W
     frames out of every P are scored (`jndenc.media.ffargs.sample_expr`) and the others are NaN; ``model``: the
-    libvmaf model (`jndenc.media.ffargs.VMAF_MODELS`).
+    libvmaf model (`jndenc.media.ffargs.VMAF_MODELS`); ``threads``: libvmaf's and each decoder's (default: the
+    cores).
 
     A missing or unreadable file is an `InputError`, two lengths (the distorted video against the reference, or
     against ``ref_range`` of it) a `UserError`.
@@ -128,11 +129,12 @@ def compare(
             size = ref_size
     with tempfile.TemporaryDirectory(prefix="jndenc-q-") as tmp:
         log = os.path.join(tmp, "vmaf.json")
-        graph = quality_graph(log, bit_depth=bit_depth, ref_range=ref_range, size=size,
-                              threads=threads or threads_per_job(None, 1), features=features, subsample=subsample,
-                              sample=sample, model=model)
-        run_ffmpeg(quality_args(distorted, reference, graph), what=f"measuring VMAF of {name or distorted}",
-                   on_frame=on_frame)
+        # libvmaf and both decoders on ``threads``: a batch's verifies side by side share the cores
+        threads = threads or threads_per_job(None, 1)
+        graph = quality_graph(log, bit_depth=bit_depth, ref_range=ref_range, size=size, threads=threads,
+                              features=features, subsample=subsample, sample=sample, model=model)
+        run_ffmpeg(quality_args(distorted, reference, graph, threads=threads),
+                   what=f"measuring VMAF of {name or distorted}", on_frame=on_frame)
         with open(log) as fh:
             data = json.load(fh)
     frames = data.get("frames", [])
