@@ -56,6 +56,8 @@ ROLES: dict[str, tuple[str, str]] = {
                                                            "budget"),
     "benchmarks/results/own_reference.json": (CHOICE, "the scorer keeps the encoder's decoder (a second one was "
                                                       "taken out: FFmpeg hung where the first found no frames)"),
+    "benchmarks/results/uhd_memory.json": (CHOICE, "SVT-AV1's attempt memory estimate at 2160p; the decoders' "
+                                                   "threads"),
     "benchmarks/results/loop_bracket.json": (CHOICE, "one more attempt where the budget missed on both sides"),
     "benchmarks/results/loop_file_learning.json": (CHOICE, "no start learning inside a file"),
     "benchmarks/results/loop_first_piece.json": (CHOICE, "no short first piece per shot"),

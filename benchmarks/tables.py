@@ -1168,6 +1168,30 @@ def own_reference_table(d: dict) -> str:
                                       "same packets and scores"], rows, [False, True, True, True, True, False])
 
 
+def uhd_memory_table(d: dict) -> str:
+    """An attempt's peak memory at 2160p against the estimate, decoders on jndenc's threads and on FFmpeg's
+    many-core default (`experiments/uhd_memory.py`)."""
+    rows = []
+    keys = sorted({(r["bit_depth"], r["encoder"], r["frames"]) for r in d["rows"]})
+    for depth, enc, n in keys:
+        rs = sorted((r for r in d["rows"] if (r["bit_depth"], r["encoder"], r["frames"]) == (depth, enc, n)),
+                    key=lambda r: r["decoder_threads"])
+        ours, many = rs[0], rs[-1]
+        rows.append([f"{depth}-bit", enc, str(n), f"{ours['estimate_mib']:,} MiB",
+                     f"{ours['peak_mib']:,} MiB ({ours['peak_over_estimate']:.2f}x)",
+                     f"{many['peak_mib']:,} MiB ({many['peak_over_estimate']:.2f}x)",
+                     f"{many['cpu_s'] / ours['cpu_s']:.2f}x"])
+    threads = sorted({r["decoder_threads"] for r in d["rows"]})
+    head = (f"One attempt on a 2160p cut of {', '.join(f'`{c}`' for c in d['clips'])} (Lanczos upscale; H.264 at 8 "
+            f"bits, HEVC Main 10 at 10 bits), in a child process on one core, commit `{d['commit']}` "
+            "(`benchmarks/experiments/uhd_memory.py`, `benchmarks/results/uhd_memory.json`); peak resident memory "
+            f"(and over the estimate) with both decoders on jndenc's {threads[0]} threads and on {threads[-1]} "
+            "(FFmpeg's own choice on a machine of 15 cores or more); CPU of the latter over the former:")
+    return head + "\n\n" + md_table(["source", "encoder", "frames", "estimate", f"peak, {threads[0]} decoder threads",
+                                      f"peak, {threads[-1]}", "CPU"], rows,
+                                     [False, False, True, True, True, True, True])
+
+
 def batch_slope_table(d: dict) -> str:
     """Batch learning rules replayed on series encoded without learning (`experiments/batch_slope.py`)."""
     rows = []
@@ -1596,6 +1620,8 @@ REGIONS: dict[str, Callable[[], str]] = {
                           "run `experiments/batch_slope.py` on `batch_learning.py --runs no_learn` outputs"),
     "loop-band": _maybe("benchmarks/results/loop_band.json", loop_band_table, "band replay",
                         "run `experiments/loop_band.py --out benchmarks/results/loop_band.json`"),
+    "uhd-memory": _maybe("benchmarks/results/uhd_memory.json", uhd_memory_table, "2160p attempt memory",
+                         "run `experiments/uhd_memory.py CLIPS --out benchmarks/results/uhd_memory.json`"),
     "own-reference": _maybe("benchmarks/results/own_reference.json", own_reference_table,
                             "scorer-decoder measurement",
                             "run `experiments/own_reference.py CLIPS --out benchmarks/results/own_reference.json`"),
