@@ -21,6 +21,7 @@ from jndenc.media.segments import SegmentCodec, codec_args
     ("p010le", False, 10, []),  # the name has no "p10": FFmpeg's own description says 10 bits
     ("rgb48le", True, 16, ["RGB"]),
     ("gbrp", True, 8, ["RGB"]),
+    ("pal8", True, 8, ["RGB"]),  # a palette of RGB colours (old AVIs, GIF as some decoders give it)
     ("bgra", True, 8, ["RGB", "alpha"]),
     ("yuv422p10le", False, 10, ["4:2:2"]),
     ("yuv444p", False, 8, ["4:4:4"]),

@@ -91,9 +91,10 @@ def bit_depth_of(pix: str) -> int:
 
 
 def is_rgb(pix: str) -> bool:
-    """Whether frames of pixel format ``pix`` are RGB (``gbrp``, ``rgb24``, ``bgra``...), not YUV or grey."""
+    """Whether frames of pixel format ``pix`` are RGB (``gbrp``, ``rgb24``, ``bgra``, a palette of RGB colours:
+    ``pal8``), not YUV or grey."""
     fmt = _pixel_format(pix)
-    return bool(fmt is not None and fmt.is_rgb)
+    return bool(fmt is not None and (fmt.is_rgb or fmt.has_palette))
 
 
 # chroma plane size of a 16x16 frame -> the subsampling's name
@@ -108,7 +109,7 @@ def format_notes(pix: str) -> list[str]:
         return []
     notes = []
     colour = [c for c in fmt.components if not c.is_alpha and not c.is_luma]
-    if fmt.is_rgb:
+    if is_rgb(pix):
         notes.append(f"RGB input ({pix}): converted to 4:2:0 YUV with the BT.601 matrix, as FFmpeg converts, and "
                      "tagged so (smpte170m, limited range) for players to convert it back alike; VMAF scores the "
                      "luma of that conversion, not the chroma resolution given up")
