@@ -37,8 +37,8 @@ from jndenc.media.probe_encode import seek_args as probe_seek
 LENGTHS = (24, 45, 60, 90)
 
 
-def _run(args: list[str]) -> tuple[float, int]:
-    """CPU seconds and peak resident MiB of one FFmpeg run."""
+def run_measured(args: list[str]) -> tuple[float, int]:
+    """CPU seconds and peak resident MiB of one FFmpeg run, in a child process of its own."""
     pid = os.fork()
     if pid == 0:
         os.execv(ffmpeg_exe(), [ffmpeg_exe(), "-v", "error", "-y", *args])
@@ -79,7 +79,7 @@ def measure(kind: str, make, work: Path) -> dict:
         out, log = work / f"{way}.mkv", work / f"{way}.json"
         args = two_ways(make(out, log))[way == "own"]
         assert args.count("-i") == (2 if way == "own" else 1)
-        runs = [_run(args) for _ in range(2)]
+        runs = [run_measured(args) for _ in range(2)]
         got[way] = {"cpu_s": round(min(r[0] for r in runs), 3), "peak_mib": max(r[1] for r in runs),
                     "packets": _packets(out), "scores": _scores(log)}
     return {"kind": kind, **{f"{w}_{k}": got[w][k] for w in got for k in ("cpu_s", "peak_mib")},

@@ -21,32 +21,23 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import platform
 import subprocess
 import sys
 from pathlib import Path
 
-from jndenc.bench.report import git_commit
-from jndenc.media import segments as S
-from jndenc.media.ffargs import attempt_memory, pix_fmt
-from jndenc.media.ffbin import ffmpeg_exe
-from jndenc.media.probe import probe
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from own_reference import run_measured  # noqa: E402
+
+from jndenc.bench.report import git_commit  # noqa: E402
+from jndenc.media import segments as S  # noqa: E402
+from jndenc.media.ffargs import attempt_memory, pix_fmt  # noqa: E402
+from jndenc.media.ffbin import ffmpeg_exe  # noqa: E402
+from jndenc.media.probe import probe  # noqa: E402
 
 LENGTHS = (45, 90)
 MANY_CORES = 16  # FFmpeg's decoder threads on a machine of 15 cores or more
 CODECS = (("x264", 26.0), ("av1", 32.0))
-
-
-def _run(args: list[str]) -> tuple[float, int]:
-    """CPU seconds and peak resident bytes of one FFmpeg run."""
-    pid = os.fork()
-    if pid == 0:
-        os.execv(ffmpeg_exe(), [ffmpeg_exe(), "-v", "error", "-y", *args])
-    _, status, ru = os.wait4(pid, 0)
-    if status:
-        raise SystemExit(f"ffmpeg failed: {' '.join(args)}")
-    return ru.ru_utime + ru.ru_stime, ru.ru_maxrss * 1024
 
 
 def uhd_cut(clip: Path, depth: int, frames: int, work: Path) -> Path:
@@ -92,10 +83,11 @@ def main(argv=None) -> int:
                     args_n = S.attempt_args(src, args.work / "a.mkv", args.work / "a.json", (0, n), codec=codec,
                                             crf=crf, subsample=3 if n >= 48 else 1)
                     for threads in (codec.threads, MANY_CORES):
-                        cpu, peak = _run(with_decoder_threads(args_n, threads))
+                        cpu, peak_mib = run_measured(with_decoder_threads(args_n, threads))
                         rows.append({"clip": clip.name, "bit_depth": depth, "encoder": codec.name, "frames": n,
-                                     "decoder_threads": threads, "cpu_s": round(cpu, 2), "peak_mib": peak >> 20,
-                                     "estimate_mib": estimate >> 20, "peak_over_estimate": round(peak / estimate, 3)})
+                                     "decoder_threads": threads, "cpu_s": round(cpu, 2), "peak_mib": peak_mib,
+                                     "estimate_mib": estimate >> 20,
+                                     "peak_over_estimate": round((peak_mib << 20) / estimate, 3)})
                         print(rows[-1], flush=True)
     out = {"commit": git_commit(), "machine": platform.machine(), "python": platform.python_version(),
            "clips": [c.name for c in args.clips], "rows": rows}
