@@ -89,13 +89,26 @@ def measure(kind: str, make, work: Path) -> dict:
             "same_scores": got["own"]["scores"] == got["shared"]["scores"]}
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def command_line(doc: str, work: str, argv=None) -> argparse.Namespace:
+    """The measurement studies' command line (clips, ``--out``, ``--work``), the work folder made."""
+    ap = argparse.ArgumentParser(description=doc.split("\n\n")[0])
     ap.add_argument("clips", nargs="+", type=Path)
     ap.add_argument("--out", type=Path, required=True)
-    ap.add_argument("--work", type=Path, default=Path("/tmp/jndenc-own-reference"))
+    ap.add_argument("--work", type=Path, default=Path(work))
     args = ap.parse_args(argv)
     args.work.mkdir(parents=True, exist_ok=True)
+    return args
+
+
+def write_rows(args: argparse.Namespace, rows: list[dict]) -> None:
+    """The study's rows to ``--out`` with the commit and machine they ran on."""
+    out = {"commit": git_commit(), "machine": platform.machine(), "python": platform.python_version(),
+           "clips": [c.name for c in args.clips], "rows": rows}
+    args.out.write_text(json.dumps(out, indent=1) + "\n")
+
+
+def main(argv=None) -> int:
+    args = command_line(__doc__, "/tmp/jndenc-own-reference", argv)
     rows = []
     for clip in args.clips:
         info = probe(clip)
@@ -115,9 +128,7 @@ def main(argv=None) -> int:
                                                         bit_depth=info.bit_depth), args.work)
         rows.append({"clip": clip.name, "size": f"{info.width}x{info.height}", "frames": win, **row})
         print(rows[-1], flush=True)
-    out = {"commit": git_commit(), "machine": platform.machine(), "python": platform.python_version(),
-           "clips": [c.name for c in args.clips], "rows": rows}
-    args.out.write_text(json.dumps(out, indent=1) + "\n")
+    write_rows(args, rows)
     return 0
 
 

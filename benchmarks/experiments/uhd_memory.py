@@ -19,17 +19,13 @@ decoders, the encoder and the scorer hold set the peak. Run it on training and v
 """
 from __future__ import annotations
 
-import argparse
-import json
-import platform
 import subprocess
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from own_reference import run_measured  # noqa: E402
+from own_reference import command_line, run_measured, write_rows  # noqa: E402
 
-from jndenc.bench.report import git_commit  # noqa: E402
 from jndenc.media import segments as S  # noqa: E402
 from jndenc.media.ffargs import attempt_memory, pix_fmt  # noqa: E402
 from jndenc.media.ffbin import ffmpeg_exe  # noqa: E402
@@ -65,12 +61,7 @@ def with_decoder_threads(args: list[str], threads: int) -> list[str]:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("clips", nargs="+", type=Path)
-    ap.add_argument("--out", type=Path, required=True)
-    ap.add_argument("--work", type=Path, default=Path("/tmp/jndenc-uhd-memory"))
-    args = ap.parse_args(argv)
-    args.work.mkdir(parents=True, exist_ok=True)
+    args = command_line(__doc__, "/tmp/jndenc-uhd-memory", argv)
     rows = []
     for clip in args.clips:
         for depth in (8, 10):
@@ -89,9 +80,7 @@ def main(argv=None) -> int:
                                      "estimate_mib": estimate >> 20,
                                      "peak_over_estimate": round((peak_mib << 20) / estimate, 3)})
                         print(rows[-1], flush=True)
-    out = {"commit": git_commit(), "machine": platform.machine(), "python": platform.python_version(),
-           "clips": [c.name for c in args.clips], "rows": rows}
-    args.out.write_text(json.dumps(out, indent=1) + "\n")
+    write_rows(args, rows)
     return 0
 
 
