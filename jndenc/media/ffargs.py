@@ -336,8 +336,8 @@ def decoder_threads(threads: int) -> list[str]:
 
     FFmpeg's own choice is one thread per core, plus one, up to 16, for every decoder of every run: a 16-core
     machine running 16 attempts at once had each decode its source and its encode on 17 threads apiece, some 550
-    threads, each frame-threaded decoder holding a frame per thread (a 45-frame 2160p 10-bit attempt peaked 0.5
-    GB higher with 16 decoding threads than with one). Decoding is exact on any number of threads, so the
+    threads, each frame-threaded decoder holding a frame per thread (a 90-frame 2160p 10-bit x264 attempt peaked
+    0.8 GB higher with 16 decoding threads than with 6: benchmarks/results/uhd_memory.json). Decoding is exact on any number of threads, so the
     outputs and scores do not change (benchmarks/README.md, "Decoding threads")."""
     return ["-threads", str(int(threads))] if threads else []
 
