@@ -71,12 +71,13 @@ def test_lossless_from_raw_frames_on_stdin():
 
 def test_trial_encode_args():
     a = ffargs.encode_args("ref.mkv", "t.mkv", encoder="libx264", preset="fast", crf=27, threads=3, frames=(10, 60))
-    assert a[:2] == ["-i", "ref.mkv"] and a[-1] == "t.mkv"
-    assert _opt(a, "-crf") == "27" and "-qp" not in a and _opt(a, "-threads") == "3"
+    assert a[:4] == ["-threads", "3", "-i", "ref.mkv"] and a[-1] == "t.mkv"  # the decoder's threads, then
+    assert _opt(a, "-crf") == "27" and "-qp" not in a and a.count("-threads") == 2  # the encoder's
     assert _opt(a, "-vf") == "trim=start_frame=10:end_frame=60,setpts=PTS-STARTPTS"
     assert "-x265-params" not in a
     b = ffargs.encode_args("ref.mkv", "t.mkv", encoder="libx265", preset="medium", crf=30, rate_control="qp")
     assert _opt(b, "-qp") == "30" and "-crf" not in b and "-threads" not in b and "-vf" not in b
+    assert b[:2] == ["-i", "ref.mkv"]  # no threads given: FFmpeg's own choice for both
     assert _opt(b, "-x265-params") == "log-level=error"
 
 

@@ -277,9 +277,10 @@ def encode_args(
     """One constant-quality encode (``-crf``, or ``-qp`` with ``rate_control="qp"``) of ``src``'s video.
 
     ``encoder`` is the FFmpeg encoder name (libx264, libx265); ``frames`` encodes
-    only frames [a, b); ``threads`` 0 leaves the encoder's own choice.
+    only frames [a, b); ``threads`` the encoder's and its source decoder's (`decoder_threads`), 0 leaves them
+    FFmpeg's own choice.
     """
-    args = ["-i", str(src), "-map", "0:V:0", "-fps_mode", "passthrough"]
+    args = [*decoder_threads(threads), "-i", str(src), "-map", "0:V:0", "-fps_mode", "passthrough"]
     if frames is not None:
         args += ["-vf", trim_filter(frames)]
     args += ["-c:v", encoder, "-preset", preset, "-qp" if rate_control == "qp" else "-crf", str(crf)]
