@@ -93,7 +93,10 @@ def bit_depth_of(pix: str) -> int:
 def is_rgb(pix: str) -> bool:
     """Whether frames of pixel format ``pix`` are RGB (``gbrp``, ``rgb24``, ``bgra``, a palette of RGB colours:
     ``pal8``), not YUV or grey."""
-    fmt = _pixel_format(pix)
+    return _rgb(_pixel_format(pix))
+
+
+def _rgb(fmt) -> bool:
     return bool(fmt is not None and (fmt.is_rgb or fmt.has_palette))
 
 
@@ -109,7 +112,7 @@ def format_notes(pix: str) -> list[str]:
         return []
     notes = []
     colour = [c for c in fmt.components if not c.is_alpha and not c.is_luma]
-    if is_rgb(pix):
+    if _rgb(fmt):
         notes.append(f"RGB input ({pix}): converted to 4:2:0 YUV with the BT.601 matrix, as FFmpeg converts, and "
                      "tagged so (smpte170m, limited range) for players to convert it back alike; VMAF scores the "
                      "luma of that conversion, not the chroma resolution given up")

@@ -174,12 +174,12 @@ def probe_args(src: str | os.PathLike, out: str | os.PathLike, log_path: str | o
     decoder of the source for the scorer would hold half the memory, but FFmpeg hung where the
     first found no frames (`jndenc.media.ffargs.attempt_memory`).
     """
-    enc = [*seek, *decoder_threads(threads), "-i", str(src), "-filter_complex",
-           f"[0:V:0]{_encode_chain(windows, opts, bit_depth)}[enc]",
+    dec = decoder_threads(threads)  # the source's decoder and the loopback decoder of the encode
+    enc = [*seek, *dec, "-i", str(src), "-filter_complex", f"[0:V:0]{_encode_chain(windows, opts, bit_depth)}[enc]",
            "-map", "[enc]", *_codec_args(opts, [b - a for a, b in windows], threads, crf), str(out)]
     graph = probe_quality_graph(log_path, windows, bit_depth=bit_depth, subsample=subsample, threads=threads,
                                 encoded="[dec:0]", source="[0:V:0]")
-    return enc + [*decoder_threads(threads), "-dec", "0:0", "-filter_complex", f"{graph}[scored]", "-map", "[scored]",
+    return enc + [*dec, "-dec", "0:0", "-filter_complex", f"{graph}[scored]", "-map", "[scored]",
                   "-frames:v", str(sum(b - a for a, b in windows)), "-f", "null", "-"]
 
 

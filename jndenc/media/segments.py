@@ -106,8 +106,7 @@ def encoder_threads(width: int, height: int) -> int:
 def codec_args(codec: SegmentCodec, crf: float) -> list[str]:
     """Encoder options of one segment at ``crf`` (`encoder_args`) with its colour tags and the user's own
     (``codec.params``)."""
-    params = codec.colour + codec.params
-    return merged(encoder_args(codec, crf), params) if params else encoder_args(codec, crf)
+    return merged(encoder_args(codec, crf), codec.colour + codec.params)
 
 
 # On 8-bit sources this SVT-AV1 (4.2) with quantisation matrices decodes to a broken picture at its finest CRFs (a
