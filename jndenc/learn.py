@@ -91,6 +91,22 @@ def offset(files: Iterable[Sequence[ShotLabel]], *, prior: float = PRIOR_FILES, 
     return round(min(max(m, -limit), limit), 3)
 
 
+def source_offset(files: Iterable[tuple[str, Sequence[ShotLabel]]], source: str, *, prior: float = PRIOR_FILES,
+                  limit: float = MAX_OFFSET) -> float:
+    """The correction for the next file of ``source``, from earlier files given as ``(their source, labels)``:
+    `offset` over the files of ``source``, but shrunk toward what the other sources taught (their own `offset`)
+    rather than toward zero. A library of several series then learns each series' bias, and a series' first
+    file starts where the rest of the library put the start. With one source it is `offset` exactly."""
+    files = list(files)
+    own = [f for s, f in files if s == source and f]
+    base = offset([f for s, f in files if s != source], prior=prior, limit=limit)
+    if not own:
+        return base
+    medians = [statistics.median(x.residual for x in f) for f in own]
+    m = (sum(medians) + prior * base) / (len(medians) + prior)
+    return round(min(max(m, -limit), limit), 3)
+
+
 def errors(files: Sequence[tuple[float, Sequence[ShotLabel]]]) -> dict:
     """How far the starts were from where the shots' aims turned out to be, over ``(offset applied, labels)``
     per file: mean absolute error of the corrected start and of the model's own, in x264 CRF."""

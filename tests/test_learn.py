@@ -100,6 +100,31 @@ def test_batch_learning_waits_for_exactly_the_files_it_learns_from():
     assert lr.offset(3) == pytest.approx(2.0)
 
 
+def test_each_source_learns_its_own_offset_shrunk_toward_the_others():
+    a, b = _file(4.0), _file(-2.0)
+    # one source: exactly the batch's offset, whatever its name
+    assert learn.source_offset([("s", a), ("s", a)], "s") == learn.offset([a, a])
+    assert learn.source_offset([], "s") == 0.0
+    # a new source starts where the others put the start, then moves to its own residual
+    assert learn.source_offset([("A", a)] * 3, "B") == pytest.approx(learn.offset([a] * 3)) == pytest.approx(3.0)
+    assert learn.source_offset([("A", a)] * 3 + [("B", b)], "B") == pytest.approx((-2.0 + 3.0) / 2)
+    many = [("A", a)] * 9 + [("B", b)] * 9
+    assert learn.source_offset(many, "A") == pytest.approx((9 * 4.0 - 1.8) / 10)  # B's offset: -18 / 10
+    assert learn.source_offset(many, "B") == pytest.approx((9 * -2.0 + 3.6) / 10)
+    assert learn.offset([f for _, f in many]) == pytest.approx(18 / 19, abs=1e-3)  # one offset for both: right for neither
+    assert learn.source_offset([("A", _file(40.0))] * 9, "A") == learn.MAX_OFFSET
+
+
+def test_batch_learning_keeps_sources_apart():
+    lr = Learning(lag=1, sources=["A", "B", "A", "B", "B"])
+    for i, r in enumerate((4.0, -2.0, 4.0, -2.0)):
+        lr.record(i, {"start": {"offset": 0.0, "labels": [x.to_dict() for x in _file(r)]}})
+    assert lr.offset(1) == pytest.approx(2.0)  # B's first file: what A taught
+    assert lr.offset(2) == pytest.approx(learn.source_offset([("A", _file(4.0)), ("B", _file(-2.0))], "A"))
+    assert lr.offset(4) < 0 < lr.offset(2)
+    assert Learning(lag=1).offset(0) == 0.0
+
+
 def test_report_cuts_the_batch_into_quarters_in_input_order():
     files = [{"start": {"offset": float(k), "labels": [x.to_dict() for x in _file(3.0)]},
               "loop": {"attempts": 3 - k // 3}} for k in range(8)]
@@ -167,6 +192,31 @@ def test_batch_corrects_each_file_from_the_files_before_it_and_resumes_the_same(
     again, _ = _run(series, tmp_path / "out")
     assert [i.status for i in again] == ["skipped", "skipped", "skipped", "done", "skipped"]
     assert (tmp_path / "out" / "ep3.mp4").read_bytes() == kept
+
+
+def test_a_library_of_folders_learns_each_folder_apart(series, tmp_path):
+    lib = tmp_path / "lib"
+    for k, show in enumerate(["A", "A", "B", "B", "B"]):
+        (lib / show).mkdir(parents=True, exist_ok=True)
+        shutil.copy(series / f"ep{k}.mp4", lib / show / f"ep{k}.mp4")
+    out = tmp_path / "out"
+    r = batch.run(batch.collect_items(lib, out, recursive=True), out, jobs=1, threads=1)
+    items = sorted(r, key=lambda i: i.key)
+    assert [i.key for i in items] == ["A/ep0.mp4", "A/ep1.mp4", "B/ep2.mp4", "B/ep3.mp4", "B/ep4.mp4"]
+    earlier: list = []
+    for i in items:  # input order; each file from its own folder's files, shrunk toward the other folder's
+        assert i.start["offset"] == pytest.approx(learn.source_offset(earlier, i.key.split("/")[0]))
+        earlier.append((i.key.split("/")[0], _labels_of(out, i.key)))
+    assert items[3].start["offset"] != pytest.approx(learn.offset([f for _, f in earlier[:3]]), abs=1e-3)
+    assert r.summary["learning"]["sources"] == 2
+
+
+def test_a_manifest_names_the_source_a_file_learns_with(tmp_path):
+    (tmp_path / "a.mp4").write_bytes(b"")
+    (tmp_path / "b.mp4").write_bytes(b"")
+    (tmp_path / "list.csv").write_text("input,source,crf\na.mp4,show one,\nb.mp4,,\n")
+    a, b = batch.collect_items(tmp_path / "list.csv", tmp_path / "out")
+    assert a.learns_with == "show one" and b.learns_with == str(tmp_path)
 
 
 def test_no_learn_starts_every_file_at_the_model(series, tmp_path):

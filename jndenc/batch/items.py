@@ -32,6 +32,13 @@ class Item:
     output: Path
     key: str  # output path relative to OUTPUT_DIR: the journal's primary key
     overrides: dict = field(default_factory=dict)
+    source: str | None = None  # a manifest's ``source`` column: the series this file learns its start with
+
+    @property
+    def learns_with(self) -> str:
+        """The source whose files' shots correct this file's start (`jndenc.batch.learning`): the manifest's
+        ``source``, else the input's folder (one folder per series, as libraries keep them)."""
+        return self.source if self.source is not None else str(self.input.parent)
 
 
 def _key(output: Path, output_dir: Path) -> str:
@@ -96,7 +103,7 @@ def _read_manifest(path: Path) -> list[dict]:
     for n, row in enumerate(rows, 1):
         if not row.get("input"):
             raise UserError(f"{path}: row {n} has no 'input'")
-        unknown = set(row) - {"input", "output"} - set(OVERRIDES)
+        unknown = set(row) - {"input", "output", "source"} - set(OVERRIDES)
         if unknown:
             raise UserError(f"{path}: row {n}: unknown column(s) {', '.join(sorted(unknown))}; "
                             f"overrides are {', '.join(OVERRIDES)}")
@@ -117,6 +124,11 @@ def _overrides(row: dict, where: str) -> dict:
     if "codec" in out and out["codec"] not in ENCODER_CHOICES:
         raise UserError(f"{where}: codec={out['codec']!r} is not one of {', '.join(ENCODER_CHOICES)}")
     return out
+
+
+def _source(row: dict) -> str | None:
+    v = row.get("source")
+    return None if v is None or str(v).strip() == "" else str(v).strip()
 
 
 def collect_items(source: str | os.PathLike, output_dir: str | os.PathLike, pattern: str | None = None,
@@ -147,7 +159,7 @@ def collect_items(source: str | os.PathLike, output_dir: str | os.PathLike, patt
             out = Path(row["output"]) if row.get("output") else Path(inp.name).with_suffix(ext)
             out = out if out.is_absolute() else output_dir / out
             items.append(Item(inp.absolute(), out.absolute(), _key(out, output_dir),
-                              _overrides(row, f"{source}: row {n}")))
+                              _overrides(row, f"{source}: row {n}"), _source(row)))
     else:
         raise UserError(f"{source}: no such folder or manifest")
     return _check_unique(items)
@@ -177,5 +189,5 @@ def as_items(items: Iterable, output_dir: Path, container: str = "mp4") -> list[
         inp = Path(row["input"]).absolute()
         dst = Path(row.get("output") or Path(inp.name).with_suffix(_ext(container)))
         dst = (dst if dst.is_absolute() else output_dir / dst).absolute()
-        out.append(Item(inp, dst, _key(dst, output_dir), _overrides(row, str(inp))))
+        out.append(Item(inp, dst, _key(dst, output_dir), _overrides(row, str(inp)), _source(row)))
     return _check_unique(out)

@@ -5,6 +5,10 @@ So that the outputs do not depend on which worker finished first, file ``i`` (in
 labels of exactly the files ``0 .. i - lag`` and is not handed out before they have finished; ``lag`` is the
 number of files encoded side by side, so with one job every earlier file counts. The labels live in the
 journal's results, so a resumed batch rebuilds the same corrections.
+
+A batch may hold several sources (a library of series, one folder each): each file learns its own source's
+offset, shrunk toward what the batch's other sources taught (`jndenc.learn.source_offset`); a batch of one
+source learns exactly `jndenc.learn.offset`.
 """
 from __future__ import annotations
 
@@ -22,17 +26,21 @@ def labels_of(result: dict | None) -> list[learn.ShotLabel] | None:
 class Learning:
     """The coordinator's labels by input position: when a file may start, and the offset it starts from."""
 
-    def __init__(self, lag: int, finished: Iterable[int] = ()) -> None:
+    def __init__(self, lag: int, finished: Iterable[int] = (), sources: Sequence[str] | None = None) -> None:
         self.lag = max(1, lag)
         self.finished = set(finished)
         self.labels: dict[int, list[learn.ShotLabel]] = {}
+        self.sources = sources  # each position's source (`jndenc.batch.items.Item.source`); None: one source
 
     def ready(self, i: int) -> bool:
         """Whether every file file ``i`` learns from has finished."""
         return all(j in self.finished for j in range(i - self.lag + 1))
 
     def offset(self, i: int) -> float:
-        return learn.offset(self.labels[j] for j in sorted(self.labels) if j <= i - self.lag)
+        earlier = [j for j in sorted(self.labels) if j <= i - self.lag]
+        if self.sources is None:
+            return learn.offset(self.labels[j] for j in earlier)
+        return learn.source_offset(((self.sources[j], self.labels[j]) for j in earlier), self.sources[i])
 
     def record(self, i: int, result: dict | None) -> None:
         self.finished.add(i)
@@ -54,9 +62,9 @@ def quarters_of(items: Sequence) -> list[Sequence]:
     return out
 
 
-def report(results: Sequence[dict], lag: int | None) -> dict | None:
+def report(results: Sequence[dict], lag: int | None, sources: int = 1) -> dict | None:
     """How the starts' error and the attempts per shot moved over the batch: its finished measured files in input
-    order, cut into quarters (fewer parts for fewer than four files)."""
+    order, cut into quarters (fewer parts for fewer than four files); ``sources``: how many learned apart."""
     files = [(r["start"], r.get("loop") or {}) for r in results if r.get("start")]
     if not files:
         return None
@@ -68,5 +76,5 @@ def report(results: Sequence[dict], lag: int | None) -> dict | None:
         quarters.append({"files": len(chunk), **errs, "attempts_per_shot": round(attempts / shots, 3) if shots else None,
                          "offset_last": chunk[-1][0]["offset"]})
     first, last = quarters[0]["start_mae"], quarters[-1]["start_mae"]
-    return {"lag": lag, "prior_files": learn.PRIOR_FILES, "quarters": quarters,
+    return {"lag": lag, "prior_files": learn.PRIOR_FILES, "sources": sources, "quarters": quarters,
             "last_over_first_start_mae": round(last / first, 3) if first and last is not None else None}

@@ -388,7 +388,7 @@ class BatchRun:
         self.lag = slots
         waiting = {i.key for i in todo}
         finished = [k for k, item in enumerate(self.items) if item.key not in waiting]
-        learning = Learning(slots, finished)
+        learning = Learning(slots, finished, [item.learns_with for item in self.items])
         for k in finished:
             row = journal.get(self.items[k].key)
             if row is not None and row["status"] == "done":
@@ -410,7 +410,8 @@ class BatchRun:
         mine = set(keys)
         return summarize([r for r in journal.rows() if r["key"] in mine], keys, counts, media_s, wall,
                          {"executor": self.executor_name, "jobs": self.jobs, "threads": self.threads,
-                          "memory_waits": self.memory_waits}, learn=self.learn, lag=self.lag)
+                          "memory_waits": self.memory_waits}, learn=self.learn, lag=self.lag,
+                         sources=len({i.learns_with for i in self.items}))
 
 
 def run(items: Iterable[Item | str | os.PathLike | dict], output_dir: str | os.PathLike, *, jobs: int | None = None,

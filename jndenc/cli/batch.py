@@ -108,7 +108,8 @@ def _print_failures(s: dict) -> None:
 @click.option("--dask-local", type=click.IntRange(1), default=None, metavar="N",
               help="Start a local Dask cluster of N single-threaded worker processes.")
 @click.option("--learn/--no-learn", default=True, show_default=True,
-              help="Measured efforts: correct each file's first attempts by the shots measured in the files before it.")
+              help="Measured efforts: correct each file's first attempts by the shots measured in the files before "
+                   "it, of its own source (its folder, or a manifest's source column) first.")
 @click.option("--retry-failed", is_flag=True, help="Retry items an earlier run recorded as failed.")
 @click.option("-y", "--overwrite", is_flag=True,
               help="Replace outputs this batch did not write (without it such a file fails, untouched).")
