@@ -103,6 +103,10 @@ ROLES: dict[str, tuple[str, str]] = {
     "benchmarks/results/long_1080p/overhead.json": (REPORT, "overhead on a long 1080p clip"),
     "benchmarks/results/batch_learning.json": (REPORT, "a batch that learns its starts"),
     "benchmarks/results/batch_slope.json": (CHOICE, "the batch learns an offset, no slope (test series reported)"),
+    "benchmarks/results/batch_series.json": (REPORT, "five series encoded without learning: the labels the "
+                                                      "batch-learning replays read"),
+    "benchmarks/results/batch_sources.json": (CHOICE, "a batch of several sources learns each apart (test series "
+                                                      "reported)"),
     "benchmarks/results/dask_spread.json": (REPORT, "one file over a Dask cluster"),
     "benchmarks/results/dask_spread_edited.json": (REPORT, "an edited file over a Dask cluster"),
 }
@@ -112,6 +116,8 @@ KNOWN = {
                                       "made again without them (`choices_without_test.json`), the same window",
     "benchmarks/results/batch_slope.json": "the test series (LS_SVA_D) is reported beside the training ones; "
                                            "the choice is by the training and validation series",
+    "benchmarks/results/batch_sources.json": "libraries with the test series (LS_SVA_D) are reported beside "
+                                             "those of training and validation series only, which made the choice",
     "benchmarks/results/frame_features_synth.json": "test rows reported beside every candidate",
     "benchmarks/results/frame_features.json": "test rows reported beside every candidate; the choice is by CV",
     "weights/probe_refine.json": "test rows reported; the rule and margins come from the CV rows",

@@ -1210,6 +1210,30 @@ def batch_slope_table(d: dict) -> str:
                                       "whole series"], rows, [False, False, True, True, True, True])
 
 
+def batch_sources_table(d: dict) -> str:
+    """One offset for a batch against one per source, replayed on libraries of series (`experiments/batch_sources.py`)."""
+    short = {n: n.rsplit(".", 1)[0].split("_")[0][:10] for n in d["series"]}
+    rows = []
+    for lib in d["libraries"]:
+        name = " + ".join(f"{short[n]}" for n in lib["series"]) + (" (with the test series)" if lib["with_test"] else "")
+        for how, rules in lib["orders"].items():
+            a, b = rules["one offset"], rules["per source"]
+            worst = lambda r: max(v["last_quarter"] for v in r["series"].values())  # noqa: E731
+            rows.append([name, how, f"{a['mae']:.2f}", f"{b['mae']:.2f}", f"{worst(a):.2f}", f"{worst(b):.2f}"])
+    series = "; ".join(f"`{n}` = {short[n]} ({s['split']}, {s['files']} files, mean residual {s['mean_residual']:+.2f})"
+                       for n, s in d["series"].items())
+    head = ("Series encoded once without learning (`batch_learning.py --runs no_learn`, commit "
+            f"`{d['commit']}`, one core; `benchmarks/results/batch_series.json`): {series}. Each library replayed in "
+            "input order, every file corrected from the files before it, with one offset for the whole batch "
+            "(`jndenc.learn.offset`, before) and one per source (`jndenc.learn.source_offset`, now); the start's mean "
+            "absolute error (x264 CRF) against where each shot's attempts put the aim; order `folders`: each series' "
+            "files together (a recursive folder scan), `interleaved`: one of each in turn "
+            "(`benchmarks/experiments/batch_sources.py`, `benchmarks/results/batch_sources.json`):")
+    return head + "\n\n" + md_table(["library", "order", "start error, one offset", "start error, per source",
+                                      "worst series' last quarter, one offset", "worst series' last quarter, per source"],
+                                     rows, [False, False, True, True, True, True])
+
+
 def loop_file_learning_table(d: dict) -> str:
     """Later shots of a file started from its earlier shots' labels, replayed on measured curves."""
     names = {"none": "every shot from the model (kept)", "lead": "the first shot, then the rest from it",
@@ -1616,6 +1640,8 @@ REGIONS: dict[str, Callable[[], str]] = {
     "without-test": _maybe("benchmarks/results/choices_without_test.json", without_test_table,
                            "choices made again without the test clips",
                            "run `experiments/without_test.py --out benchmarks/results/choices_without_test.json`"),
+    "batch-sources": _maybe("benchmarks/results/batch_sources.json", batch_sources_table, "batch-sources replay",
+                            "run `experiments/batch_sources.py benchmarks/results/batch_series.json`"),
     "batch-slope": _maybe("benchmarks/results/batch_slope.json", batch_slope_table, "batch-learning replay",
                           "run `experiments/batch_slope.py` on `batch_learning.py --runs no_learn` outputs"),
     "loop-band": _maybe("benchmarks/results/loop_band.json", loop_band_table, "band replay",
