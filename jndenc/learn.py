@@ -91,8 +91,8 @@ def offset(files: Iterable[Sequence[ShotLabel]], *, prior: float = PRIOR_FILES, 
     return round(min(max(m, -limit), limit), 3)
 
 
-def source_offset(files: Iterable[tuple[str, Sequence[ShotLabel]]], source: str, *, prior: float = PRIOR_FILES,
-                  limit: float = MAX_OFFSET) -> float:
+def source_offset(files: Iterable[tuple[str | None, Sequence[ShotLabel]]], source: str | None, *,
+                  prior: float = PRIOR_FILES, limit: float = MAX_OFFSET) -> float:
     """The correction for the next file of ``source``, from earlier files given as ``(their source, labels)``:
     `offset` over the files of ``source``, but shrunk toward what the other sources taught (their own `offset`)
     rather than toward zero. A library of several series then learns each series' bias, and a series' first
@@ -127,7 +127,10 @@ class StartLearner:
         for src, dst in files:
             jndenc.encode(src, dst, learner=learner)  # starts at learner.offset(), then adds its shots
 
-    ``offset()`` is `offset` over every file added; ``to_dict``/``from_dict`` keep it between runs.
+    ``offset()`` is `offset` over every file added; ``to_dict``/``from_dict`` keep it between runs. A library of
+    several series learns each apart: ``learner.for_source("show a")`` is the same learner seen from one source
+    (its ``offset()`` is `source_offset` for that source, its ``add`` records the source), so a pipeline holds
+    one learner and passes ``learner=learner.for_source(series)`` to each encode.
     ``vmaf_model``: the libvmaf model its labels were measured in (None: none added yet, or kept before it was
     recorded); a label says where a shot met the target in that model, so files measured in another model would
     teach the wrong offset (NEG put the target about two CRF steps finer on the test clips), and `check_model`
@@ -135,21 +138,33 @@ class StartLearner:
     """
 
     def __init__(self, files: Iterable[Sequence[ShotLabel]] = (), *, prior: float = PRIOR_FILES,
-                 vmaf_model: str | None = None) -> None:
+                 vmaf_model: str | None = None, sources: Iterable[str | None] | None = None) -> None:
         self.files: list[list[ShotLabel]] = [list(f) for f in files]
+        # each file's source (None: added without one); one list per learner, whichever view added the file
+        self.sources: list[str | None] = [None] * len(self.files) if sources is None else list(sources)
+        if len(self.sources) != len(self.files):
+            raise ValueError(f"{len(self.sources)} sources for {len(self.files)} files")
         self.vmaf_model = vmaf_model
         # a negative prior divides by zero (or flips the sign of) the correction at the first files
         if isinstance(prior, bool) or not isinstance(prior, numbers.Real) or not prior >= 0:
             raise ValueError(f"prior must be a number of pseudo-files >= 0, not {prior!r}")
         self.prior = float(prior)
 
-    def offset(self) -> float:
-        return offset(self.files, prior=self.prior)
+    def offset(self, source: str | None = None) -> float:
+        """The start's correction for the next file (of ``source``; a learner never given one: `offset`)."""
+        if source is None and not any(s is not None for s in self.sources):
+            return offset(self.files, prior=self.prior)
+        return source_offset(zip(self.sources, self.files), source, prior=self.prior)
 
-    def add(self, labels: Sequence[ShotLabel], vmaf_model: str | None = None) -> None:
+    def add(self, labels: Sequence[ShotLabel], vmaf_model: str | None = None, source: str | None = None) -> None:
         self.check_model(vmaf_model)
         self.files.append(list(labels))
+        self.sources.append(source)
         self.vmaf_model = self.vmaf_model or vmaf_model
+
+    def for_source(self, source: str) -> "StartLearner":
+        """This learner as one source's encodes use it: offsets for ``source``, files added as ``source``'s."""
+        return _SourceView(self, str(source))
 
     def check_model(self, vmaf_model: str | None) -> None:
         """A `UserError` where this learner's labels were measured in another libvmaf model than ``vmaf_model``."""
@@ -159,6 +174,7 @@ class StartLearner:
 
     def to_dict(self) -> dict:
         return {"prior": self.prior, "files": [[x.to_dict() for x in f] for f in self.files],
+                **({"sources": list(self.sources)} if any(s is not None for s in self.sources) else {}),
                 **({"vmaf_model": self.vmaf_model} if self.vmaf_model else {})}
 
     @classmethod
@@ -169,10 +185,41 @@ class StartLearner:
                 raise TypeError(f"expected {{'prior': ..., 'files': [...]}}, got {type(d).__name__}")
             if not isinstance(d.get("files", []), list):
                 raise TypeError(f"'files' must be a list of files' label lists, not {type(d['files']).__name__}")
+            sources = d.get("sources")
+            if sources is not None and not (isinstance(sources, list)
+                                            and all(s is None or isinstance(s, str) for s in sources)):
+                raise TypeError("'sources' must be a list of source names (or nulls), one per file")
             return cls(([ShotLabel.from_dict(x) for x in f] for f in d.get("files", [])),
-                       prior=d.get("prior", PRIOR_FILES), vmaf_model=d.get("vmaf_model"))
+                       prior=d.get("prior", PRIOR_FILES), vmaf_model=d.get("vmaf_model"), sources=sources)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise UserError(f"not a StartLearner's to_dict() ({type(exc).__name__}: {exc})") from None
+
+
+class _SourceView(StartLearner):
+    """`StartLearner.for_source`: one learner's files and model, seen from one source."""
+
+    def __init__(self, learner: StartLearner, source: str) -> None:  # noqa: super().__init__ not called: a view
+        self.learner, self.source = learner, source
+
+    def __getattr__(self, name: str):  # files, sources, prior, vmaf_model: the learner's own
+        if "learner" not in self.__dict__:  # a copy or unpickling asks before its state is set
+            raise AttributeError(name)
+        return getattr(self.__dict__["learner"], name)
+
+    def offset(self, source: str | None = None) -> float:
+        return self.learner.offset(self.source if source is None else source)
+
+    def add(self, labels: Sequence[ShotLabel], vmaf_model: str | None = None, source: str | None = None) -> None:
+        self.learner.add(labels, vmaf_model, self.source if source is None else source)
+
+    def check_model(self, vmaf_model: str | None) -> None:
+        self.learner.check_model(vmaf_model)
+
+    def for_source(self, source: str) -> StartLearner:
+        return self.learner.for_source(source)
+
+    def to_dict(self) -> dict:
+        return self.learner.to_dict()
 
 
 def load(path: str | os.PathLike) -> StartLearner:
@@ -188,8 +235,10 @@ def load(path: str | os.PathLike) -> StartLearner:
         raise UserError(f"{p}: not a start-learning file ({exc})") from None
 
 
-def append(path: str | os.PathLike, labels: Sequence[ShotLabel], vmaf_model: str | None = None) -> None:
-    """Add one file's labels (measured in libvmaf ``vmaf_model``) to the learner kept in ``path``, under a lock and
+def append(path: str | os.PathLike, labels: Sequence[ShotLabel], vmaf_model: str | None = None,
+           source: str | None = None) -> None:
+    """Add one file's labels (measured in libvmaf ``vmaf_model``, of ``source``: `StartLearner.for_source`) to the
+    learner kept in ``path``, under a lock and
     by an atomic rename, so encodes that share the file never lose each other's labels (each starts from what was
     there when it began)."""
     import fcntl
@@ -198,5 +247,5 @@ def append(path: str | os.PathLike, labels: Sequence[ShotLabel], vmaf_model: str
     with open(p.with_name(p.name + ".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         learner = load(p)
-        learner.add(labels, vmaf_model)
+        learner.add(labels, vmaf_model, source)
         write_text_atomic(p, json.dumps(learner.to_dict()))

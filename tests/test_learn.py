@@ -287,6 +287,46 @@ def test_cli_learn_file_carries_the_correction_between_encodes(series, tmp_path)
     assert len(learn.load(state).files) == 2 and not (tmp_path / "ep2.mp4").exists()
 
 
+    named = run("ep2.mp4", "--learn-source", "other show")
+    assert named.returncode == 0, named.stderr
+    c = json.loads(named.stdout)["start"]  # a new source starts where the file's other (unnamed) files put it
+    assert c["offset"] == learn.offset([learn.labels_from(a), learn.labels_from(b)])
+    assert learn.load(state).sources == [None, None, "other show"]
+    lone = subprocess.run([sys.executable, "-m", "jndenc", "encode", str(series / "ep3.mp4"), str(tmp_path / "x.mp4"),
+                           "--learn-source", "x"], capture_output=True, text=True, timeout=300)
+    assert lone.returncode == 2 and "--learn" in lone.stderr and "Traceback" not in lone.stderr
+
+
+def test_a_learner_seen_from_one_source_learns_that_source():
+    import copy
+    import pickle
+
+    lr = jndenc.StartLearner()
+    a, b = lr.for_source("A"), lr.for_source("B")
+    for _ in range(3):
+        a.add(_file(4.0), "vmaf_v0.6.1")
+    b.add(_file(-2.0))
+    assert lr.sources == ["A", "A", "A", "B"] and len(a.files) == 4  # one learner behind both views
+    assert b.offset() == pytest.approx((-2.0 + 3.0) / 2) and a.offset() > b.offset()
+    assert lr.offset("B") == b.offset() and lr.for_source("B").offset() == b.offset()
+    with pytest.raises(UserError, match="measured in vmaf_v0.6.1"):
+        b.add(_file(1.0), "vmaf_v0.6.1neg")
+    again = jndenc.StartLearner.from_dict(json.loads(json.dumps(a.to_dict())))
+    assert again.sources == lr.sources and again.offset("A") == a.offset()
+    assert jndenc.StartLearner([_file(1.0)]).to_dict().keys() == {"prior", "files"}  # unnamed: as before
+    assert copy.copy(a).offset() == pickle.loads(pickle.dumps(a)).offset() == a.offset()
+    with pytest.raises(UserError, match="sources"):
+        jndenc.StartLearner.from_dict({"files": [[]], "sources": [3]})
+
+
+def test_an_encode_given_a_source_view_starts_and_learns_as_that_source(series, tmp_path):
+    learner = jndenc.StartLearner([_file(4.0)] * 3, sources=["A"] * 3)
+    view = learner.for_source("B")
+    r = jndenc.encode(series / "ep0.mp4", tmp_path / "b.mp4", jobs=1, learner=view).to_dict()
+    assert r["start"]["offset"] == pytest.approx(3.0)  # B has no files yet: where A put the start
+    assert learner.sources == ["A", "A", "A", "B"] and learner.vmaf_model == "vmaf_v0.6.1"
+
+
 def test_quarters_cut_a_series_in_order_as_evenly_as_it_goes():
     assert [list(q) for q in quarters_of(list(range(10)))] == [[0, 1, 2], [3, 4, 5], [6, 7], [8, 9]]
     assert [list(q) for q in quarters_of([1, 2])] == [[1], [2]]

@@ -61,6 +61,9 @@ SECTIONS = (
 @click.option("--learn", "learn_file", type=click.Path(dir_okay=False), default=None, metavar="FILE.json",
               help="Start from what the files encoded with the same FILE taught (as `jndenc batch` does), then add "
                    "this file's shots to it.")
+@click.option("--learn-source", metavar="NAME", default=None,
+              help="With --learn: this file is of source NAME (a series): it starts from what NAME's files taught, "
+                   "shrunk toward the FILE's other sources, as a batch learns each folder.")
 @click.option("--mode", type=click.Choice(NAMES), default=None,
               help="Expert: one-pass recipes instead of an effort level. " + MODE_HELP)
 @click.option("--crf", type=click.FloatRange(0, 51), default=None, help="Fixed CRF everywhere (the baseline).")
@@ -92,7 +95,7 @@ SECTIONS = (
 @click.option("--report", type=click.Path(dir_okay=False), default=None, metavar="FILE.html",
               help="Write a static page: per shot a thumbnail, CRF and VMAF; bytes and time.")
 @debug_option
-def encode(src, dst, effort, target_vmaf, vmaf_model, enc, encoder, jobs, dask, resume, learn_file, mode, crf, plan_in, plan_out, verify, ensure, tighten, validate, max_size, compare_crf, overwrite, threads, quiet,
+def encode(src, dst, effort, target_vmaf, vmaf_model, enc, encoder, jobs, dask, resume, learn_file, learn_source, mode, crf, plan_in, plan_out, verify, ensure, tighten, validate, max_size, compare_crf, overwrite, threads, quiet,
            as_json, report, debug, **kw):
     """Encode IN to OUT at the CRF each shot needs to stay at the target (JND1 = VMAF 94)."""
     from ..encode import encode as run
@@ -102,12 +105,14 @@ def encode(src, dst, effort, target_vmaf, vmaf_model, enc, encoder, jobs, dask, 
         if path is not None:
             check_side_file(path, option)
     learned = None
+    if learn_source is not None and learn_file is None:
+        raise click.UsageError("--learn-source names the source within a --learn FILE.json: give --learn too")
     if learn_file is not None:
         from ..learn import load
 
         learner = load(learn_file)
         learner.check_model(vmaf_model)
-        learned = learner.offset()
+        learned = learner.offset(learn_source)
     options = EncodeOptions.from_kwargs(
         start_offset=learned, plan=plan_in, plan_out=plan_out, overwrite=overwrite, quiet=quiet or as_json,
         threads=threads, mode=mode, crf=crf, verify=verify, ensure=ensure, tighten=tighten, validate=validate,
@@ -117,7 +122,7 @@ def encode(src, dst, effort, target_vmaf, vmaf_model, enc, encoder, jobs, dask, 
     if learn_file is not None and result.start is not None:
         from ..learn import append, labels_from
 
-        append(learn_file, labels_from(result.start), vmaf_model)
+        append(learn_file, labels_from(result.start), vmaf_model, learn_source)
     if report:
         from ..report import write
 
