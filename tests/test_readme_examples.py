@@ -27,6 +27,7 @@ def test_readme_python_examples_run(tmp_path, monkeypatch):
         exec(compile(block, f"README.md python block {i}", "exec"), {"__name__": f"readme_{i}"})
     assert (tmp_path / "out.mp4").exists() and (tmp_path / "plugin.mp4").exists()
     assert (tmp_path / "batch" / "in.mp4").exists() and (tmp_path / "learned1.mp4").exists()
+    assert (tmp_path / "show_b_ep2.mp4").exists()
     assert os.path.getsize(tmp_path / "v90.mp4") < os.path.getsize(tmp_path / "out.mp4")
 
 
