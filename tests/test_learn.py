@@ -209,6 +209,13 @@ def test_a_library_of_folders_learns_each_folder_apart(series, tmp_path):
         earlier.append((i.key.split("/")[0], _labels_of(out, i.key)))
     assert items[3].start["offset"] != pytest.approx(learn.offset([f for _, f in earlier[:3]]), abs=1e-3)
     assert r.summary["learning"]["sources"] == 2
+    import click
+    from click.testing import CliRunner
+
+    from jndenc.cli.batch import _print_summary
+
+    said = CliRunner().invoke(click.command()(lambda: _print_summary(r.summary)), [])
+    assert "learned from earlier files of the same source (2 sources)" in said.output
 
 
 def test_a_manifest_names_the_source_a_file_learns_with(tmp_path):

@@ -49,9 +49,10 @@ def _print_summary(s: dict) -> None:
     if lr and lr["quarters"][0]["start_mae"] is not None:
         a, b = lr["quarters"][0], lr["quarters"][-1]
         span = "first vs last quarter" if len(lr["quarters"]) == 4 else f"first vs last of {len(lr['quarters'])} parts"
+        by = f" of the same source ({lr['sources']} sources)" if lr.get("sources", 1) > 1 else ""
         click.echo(f"starts  error {a['start_mae']:.2f} -> {b['start_mae']:.2f} CRF (the model's own "
                    f"{a['model_mae']:.2f} -> {b['model_mae']:.2f}), attempts/shot {a['attempts_per_shot']:.2f} -> "
-                   f"{b['attempts_per_shot']:.2f} ({span}; learned from earlier files, --no-learn to turn off)")
+                   f"{b['attempts_per_shot']:.2f} ({span}; learned from earlier files{by}, --no-learn to turn off)")
     _print_failures(s)
 
 
