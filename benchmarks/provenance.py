@@ -105,6 +105,8 @@ ROLES: dict[str, tuple[str, str]] = {
     "benchmarks/results/batch_slope.json": (CHOICE, "the batch learns an offset, no slope (test series reported)"),
     "benchmarks/results/batch_series.json": (REPORT, "five series encoded without learning: the labels the "
                                                       "batch-learning replays read"),
+    "benchmarks/results/batch_library.json": (REPORT, "a library of three series through one learning batch, "
+                                                       "before and after per-source learning"),
     "benchmarks/results/batch_sources.json": (CHOICE, "a batch of several sources learns each apart (test series "
                                                       "reported)"),
     "benchmarks/results/dask_spread.json": (REPORT, "one file over a Dask cluster"),

@@ -1234,6 +1234,29 @@ def batch_sources_table(d: dict) -> str:
                                      rows, [False, False, True, True, True, True])
 
 
+def batch_library_table(d: dict) -> str:
+    """A library of series through one learning batch, at the commits before and after per-source learning
+    (`experiments/batch_library.py`)."""
+    rows = []
+    for r in d["runs"]:
+        rule = "one offset" if r["sources"] == 1 else f"per source ({r['sources']} folders)"
+        for name, s in r["series"].items():
+            rows.append([f"`{r['commit']}`", rule, f"`{name}` ({s['split']}, {s['files']} files)",
+                         f"{s['start_mae_first_quarter']:.2f} -> {s['start_mae_last_quarter']:.2f}",
+                         f"{s['start_mae']:.2f}", f"{s['attempts_per_shot']:.2f}", "", "", "", ""])
+        rows.append([f"`{r['commit']}`", rule, "the library", "", "", f"{r['attempts_per_shot']:.2f}",
+                     f"{r['encoded_over_output_frames']:.2f}x", f"{r['bytes']:,}", f"{r['worst_shot']:.2f}",
+                     f"{r['wall_s']:.0f} s"])
+    head = ("`jndenc batch --recursive` (balanced, `--jobs 1`) over a library of three series, one folder each, "
+            "handed out one folder after another; each run pinned to its own core, side by side "
+            "(`benchmarks/experiments/batch_library.py`, `benchmarks/results/batch_library.json`). Start error: "
+            "mean absolute error (x264 CRF) against where each shot's attempts put the aim, first -> last quarter "
+            "of the series' files, and over them all:")
+    return head + "\n\n" + md_table(["commit", "learning", "series", "start error", "start error (all)",
+                                      "attempts per shot", "frames encoded / output", "bytes", "worst shot",
+                                      "wall time"], rows, [False, False, False] + [True] * 7)
+
+
 def loop_file_learning_table(d: dict) -> str:
     """Later shots of a file started from its earlier shots' labels, replayed on measured curves."""
     names = {"none": "every shot from the model (kept)", "lead": "the first shot, then the rest from it",
@@ -1640,6 +1663,8 @@ REGIONS: dict[str, Callable[[], str]] = {
     "without-test": _maybe("benchmarks/results/choices_without_test.json", without_test_table,
                            "choices made again without the test clips",
                            "run `experiments/without_test.py --out benchmarks/results/choices_without_test.json`"),
+    "batch-library": _maybe("benchmarks/results/batch_library.json", batch_library_table, "batch library run",
+                            "run `experiments/batch_library.py` at the two commits"),
     "batch-sources": _maybe("benchmarks/results/batch_sources.json", batch_sources_table, "batch-sources replay",
                             "run `experiments/batch_sources.py benchmarks/results/batch_series.json`"),
     "batch-slope": _maybe("benchmarks/results/batch_slope.json", batch_slope_table, "batch-learning replay",
