@@ -228,6 +228,10 @@ def test_dry_run_encodes_nothing(clips, tmp_path):
     items, summary = json_lines(p.stdout)
     assert {i["status"] for i in items} == {"would-encode"} and len(items) == 7
     assert summary["would-encode"] == 7
+    assert summary["learning_sources"] == 0  # a fixed CRF measures nothing, so nothing learns
+    assert not out.exists()
+    said = cli(str(clips), str(out), "-r", "--dry-run", check_rc=0)  # balanced
+    assert "2 sources (folders or manifest sources) would learn their starts apart" in said.stdout
     assert not out.exists()
 
 

@@ -30,7 +30,7 @@ class Learning:
         self.lag = max(1, lag)
         self.finished = set(finished)
         self.labels: dict[int, list[learn.ShotLabel]] = {}
-        self.sources = sources  # each position's source (`jndenc.batch.items.Item.source`); None: one source
+        self.sources = sources  # each position's source (`jndenc.batch.items.Item.learns_with`); None: one source
 
     def ready(self, i: int) -> bool:
         """Whether every file file ``i`` learns from has finished."""

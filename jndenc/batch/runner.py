@@ -286,7 +286,12 @@ class BatchRun:
         finally:
             journal.close()
         self.summary = {"dry_run": True, "items": len(self.items), **counts, "executor": self.executor_name,
-                        "jobs": self.jobs, "threads": self.threads}
+                        "jobs": self.jobs, "threads": self.threads,
+                        "learning_sources": self._sources() if self.learn else None}
+
+    def _sources(self) -> int:
+        """How many sources learn their starts apart: those of the files that run the measured loop."""
+        return len({i.learns_with for i in self.items if measures(self.item_options(i))})
 
     def _executor(self):
         """(executor, slots, close); ``close(stop=True)`` interrupts running work where the executor can."""
@@ -411,7 +416,7 @@ class BatchRun:
         return summarize([r for r in journal.rows() if r["key"] in mine], keys, counts, media_s, wall,
                          {"executor": self.executor_name, "jobs": self.jobs, "threads": self.threads,
                           "memory_waits": self.memory_waits}, learn=self.learn, lag=self.lag,
-                         sources=len({i.learns_with for i in self.items}))
+                         sources=self._sources())
 
 
 def run(items: Iterable[Item | str | os.PathLike | dict], output_dir: str | os.PathLike, *, jobs: int | None = None,

@@ -210,7 +210,9 @@ def batch(source, output_dir, effort, target_vmaf, vmaf_model, mode, verify, ens
     elif not dry_run:
         _print_failures(summary)  # quiet drops the progress and the table, not errors: exit 3 said nothing
     elif dry_run and not quiet:
+        n = summary.get("learning_sources") or 1
         click.echo(f"{summary['would-encode']} to encode, {summary['would-skip']} done already, "
-                   f"{summary['would-fail']} failed earlier (--retry-failed retries them)")
+                   f"{summary['would-fail']} failed earlier (--retry-failed retries them)"
+                   + (f"; {n} sources (folders or manifest sources) would learn their starts apart" if n > 1 else ""))
     if not dry_run and summary["failed"]:
         raise click.exceptions.Exit(EXIT_ITEMS_FAILED)
