@@ -207,6 +207,7 @@ def test_a_library_of_folders_learns_each_folder_apart(series, tmp_path):
     for i in items:  # input order; each file from its own folder's files, shrunk toward the other folder's
         assert i.start["offset"] == pytest.approx(learn.source_offset(earlier, i.key.split("/")[0]))
         earlier.append((i.key.split("/")[0], _labels_of(out, i.key)))
+        assert i.start["source"] == str(lib / i.key.split("/")[0])
     assert items[3].start["offset"] != pytest.approx(learn.offset([f for _, f in earlier[:3]]), abs=1e-3)
     assert r.summary["learning"]["sources"] == 2
     import click

@@ -231,7 +231,12 @@ class BatchRun:
                           output_bytes=row.get("output_size") if status != "failed" else None,
                           frames=row.get("frames"), duration_s=row.get("duration_s"), crfs=crfs, timings=timings,
                           encodes=row.get("encodes") or 0, options=item.overrides, verify=verify_of(row),
-                          passes=passes_of(row), start=start_of(row))
+                          passes=passes_of(row), start=self._start(item, row))
+
+    def _start(self, item: Item, row: dict) -> dict | None:
+        """The item's ``start``; in a learning batch with the source its offset came from."""
+        start = start_of(row)
+        return start | {"source": item.learns_with} if start and self.learn else start
 
     # -- the run ----------------------------------------------------------
 
