@@ -106,7 +106,7 @@ def _read_manifest(path: Path) -> list[dict]:
         unknown = set(row) - {"input", "output", "source"} - set(OVERRIDES)
         if unknown:
             raise UserError(f"{path}: row {n}: unknown column(s) {', '.join(sorted(unknown))}; "
-                            f"overrides are {', '.join(OVERRIDES)}")
+                            f"columns are input, output, source and the overrides {', '.join(OVERRIDES)}")
     return rows
 
 
@@ -139,8 +139,8 @@ def collect_items(source: str | os.PathLike, output_dir: str | os.PathLike, patt
     extensions), hidden files, the output folder and any other batch's
     output folder (one holding a journal) skipped. Manifest:
     ``input`` (relative to the manifest's folder), optional ``output``
-    (relative to ``output_dir``; default: the input's stem + container) and
-    per-row overrides (`OVERRIDES`).
+    (relative to ``output_dir``; default: the input's stem + container),
+    optional ``source`` (`Item.learns_with`) and per-row overrides (`OVERRIDES`).
     """
     source, output_dir = Path(source), Path(output_dir)
     ext = _ext(container)

@@ -135,7 +135,8 @@ def batch(source, output_dir, effort, target_vmaf, vmaf_model, mode, verify, ens
     Resumable: a journal in OUTPUT_DIR/.jndenc/ lets a rerun skip finished
     files, redo ones a killed run left behind and (with --retry-failed) retry
     failures. A manifest has columns input,output plus optional per-row
-    overrides: target_jnd, codec, encoder, preset, min_crf, max_crf, crf, margin, mode, effort.
+    overrides: target_jnd, codec, encoder, preset, min_crf, max_crf, crf, margin, mode, effort;
+    and source: the series a row's file learns its start with (default: its folder).
     The summary is also written to OUTPUT_DIR/.jndenc/summary.json.
 
     Exit codes: 0 all done (a file over --max-size is done: not written, the source kept), 3 some files failed,
