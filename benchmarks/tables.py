@@ -410,6 +410,19 @@ def batch_learning_short(d: dict) -> str:
             f"per shot with `--no-learn` -> learning: {'; '.join(parts)}.")
 
 
+def batch_library_short(d: dict) -> str:
+    """One sentence for the README: the library run before and after per-source learning."""
+    before, after = d["runs"]
+    moved = max(after["series"], key=lambda n: before["series"][n]["start_mae"] - after["series"][n]["start_mae"])
+    return (f"A library of {len(after['series'])} series in {after['sources']} folders through one batch "
+            f"(`{before['commit']}` one offset, `{after['commit']}` per source): attempts per shot "
+            f"{before['attempts_per_shot']:.2f} -> {after['attempts_per_shot']:.2f}, worst shot "
+            f"{before['worst_shot']:.2f} / {after['worst_shot']:.2f}; on `{moved}`, the series whose start moved most, "
+            f"start error {before['series'][moved]['start_mae']:.2f} -> {after['series'][moved]['start_mae']:.2f} CRF "
+            f"and attempts per shot {before['series'][moved]['attempts_per_shot']:.2f} -> "
+            f"{after['series'][moved]['attempts_per_shot']:.2f}.")
+
+
 # what each batch-learning series is cut from (a description, not a figure)
 SERIES_KINDS = {"night.mp4": "one camera's footage", "highway_cif.mp4": "one camera's footage",
                 "one-by-one-person-detection.mp4": "one camera's footage",
@@ -1737,6 +1750,8 @@ REGIONS: dict[str, Callable[[], str]] = {
                           "run `vmaf_models.py CLIPS --out benchmarks/results/vmaf_models.json` on the test split"),
     "vmaf-models-short": _maybe("benchmarks/results/vmaf_models.json", vmaf_models_short, "VMAF-model run",
                                 "run `vmaf_models.py CLIPS --out benchmarks/results/vmaf_models.json`"),
+    "batch-library-short": _maybe("benchmarks/results/batch_library.json", batch_library_short, "batch library run",
+                                  "run `experiments/batch_library.py` at the two commits"),
     "batch-learning-short": _maybe("benchmarks/results/batch_learning.json", batch_learning_short,
                                    "batch-learning run", "run `batch_learning.py` per series"),
     "bdrate-short": _maybe("benchmarks/results/summary.json",
