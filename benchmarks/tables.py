@@ -1230,21 +1230,24 @@ def batch_sources_table(d: dict) -> str:
     for lib in d["libraries"]:
         name = " + ".join(f"{short[n]}" for n in lib["series"]) + (" (with the test series)" if lib["with_test"] else "")
         for how, rules in lib["orders"].items():
-            a, b = rules["one offset"], rules["per source"]
+            a, b, c = rules["one offset"], rules["per source"], rules["each source alone"]
             worst = lambda r: max(v["last_quarter"] for v in r["series"].values())  # noqa: E731
-            rows.append([name, how, f"{a['mae']:.2f}", f"{b['mae']:.2f}", f"{worst(a):.2f}", f"{worst(b):.2f}"])
+            rows.append([name, how, f"{a['mae']:.2f}", f"{b['mae']:.2f}", f"{c['mae']:.2f}", f"{worst(a):.2f}",
+                         f"{worst(b):.2f}"])
     series = "; ".join(f"`{n}` = {short[n]} ({s['split']}, {s['files']} files, mean residual {s['mean_residual']:+.2f})"
                        for n, s in d["series"].items())
     head = ("Series encoded once without learning (`batch_learning.py --runs no_learn`, commit "
             f"`{d['commit']}`, one core; `benchmarks/results/batch_series.json`): {series}. Each library replayed in "
             "input order, every file corrected from the files before it, with one offset for the whole batch "
-            "(`jndenc.learn.offset`, before) and one per source (`jndenc.learn.source_offset`, now); the start's mean "
+            "(`jndenc.learn.offset`, before), one per source (`jndenc.learn.source_offset`, now) and, for comparison, "
+            "each source alone (its own files shrunk toward zero, so a new series starts at the model); the start's mean "
             "absolute error (x264 CRF) against where each shot's attempts put the aim; order `folders`: each series' "
             "files together (a recursive folder scan), `interleaved`: one of each in turn "
             "(`benchmarks/experiments/batch_sources.py`, `benchmarks/results/batch_sources.json`):")
     return head + "\n\n" + md_table(["library", "order", "start error, one offset", "start error, per source",
-                                      "worst series' last quarter, one offset", "worst series' last quarter, per source"],
-                                     rows, [False, False, True, True, True, True])
+                                      "start error, each source alone", "worst series' last quarter, one offset",
+                                      "worst series' last quarter, per source"],
+                                     rows, [False, False, True, True, True, True, True])
 
 
 def batch_library_table(d: dict) -> str:

@@ -8,7 +8,7 @@ each rule applied in input order, every file corrected only from the files befor
 
 Rules: ``one offset`` is the batch's rule before sources (`jndenc.learn.offset` over every earlier file);
 ``per source`` is `jndenc.learn.source_offset` (the file's own source's files, shrunk toward the other sources'
-offset). Orders: ``folders`` (each series' files together, one series after the other, as a recursive folder
+offset); ``each source alone`` the same shrunk toward zero (a new series starts at the model's estimate). Orders: ``folders`` (each series' files together, one series after the other, as a recursive folder
 scan hands them out) and ``interleaved`` (one file of each series in turn, as a manifest of new releases might).
 Reported per library, order and rule: the start's mean absolute error over the library and per series the
 first and the last quarter of its own files (x264 CRF). Neither rule has a parameter to tune; the libraries
@@ -29,6 +29,9 @@ from jndenc import learn
 from jndenc.batch.learning import quarters_of
 
 
+RULES = ("one offset", "per source", "each source alone")
+
+
 def files_of(series: dict) -> list[list[learn.ShotLabel]]:
     return [[learn.ShotLabel.from_dict(x) for x in f if x is not None] for f in series["runs"]["no_learn"]["labels"]]
 
@@ -47,8 +50,12 @@ def replay(batch: list[tuple[str, list[learn.ShotLabel]]], rule: str) -> dict:
     errs: list[tuple[str, list[float]]] = []
     for i, (src, f) in enumerate(batch):
         earlier = batch[:i]
-        off = (learn.offset(g for _, g in earlier) if rule == "one offset"
-               else learn.source_offset(earlier, src))
+        if rule == "one offset":
+            off = learn.offset(g for _, g in earlier)
+        elif rule == "per source":
+            off = learn.source_offset(earlier, src)
+        else:  # each source alone, shrunk toward zero: a new series starts at the model's estimate
+            off = learn.offset(g for s, g in earlier if s == src)
         errs.append((src, [abs(x.residual - off) for x in f]))
     per = {}
     for src in dict.fromkeys(s for s, _ in batch):
@@ -87,7 +94,7 @@ def main(argv=None) -> int:
         row = {"series": lib, "with_test": any(n in held for n in lib), "orders": {}}
         for how in ("folders", "interleaved"):
             batch = order({n: series[n]["files"] for n in lib}, how)
-            row["orders"][how] = {rule: replay(batch, rule) for rule in ("one offset", "per source")}
+            row["orders"][how] = {rule: replay(batch, rule) for rule in RULES}
         out["libraries"].append(row)
         print(" + ".join(lib), {h: {r: v["mae"] for r, v in o.items()} for h, o in row["orders"].items()})
     args.out.parent.mkdir(parents=True, exist_ok=True)
