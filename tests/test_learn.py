@@ -134,6 +134,10 @@ def test_report_cuts_the_batch_into_quarters_in_input_order():
     assert r["quarters"][-1]["start_mae"] == pytest.approx(3.5)  # offsets 6 and 7 overshoot
     assert r["quarters"][0]["attempts_per_shot"] == 3.0 and r["quarters"][-1]["attempts_per_shot"] == 1.0
     assert report([{"loop": {}}], lag=1) is None
+    assert "per_source" not in r and r["sources"] == 1
+    two = report(files, lag=1, sources=["A"] * 4 + ["B"] * 4)
+    assert two["sources"] == 2 and two["quarters"] == r["quarters"]  # the batch's quarters as before
+    assert two["per_source"]["B"]["files"] == 4 and two["per_source"]["B"]["first"]["start_mae"] == pytest.approx(1.0)
 
 
 # ---------------------------------------------------------------- real encodes
@@ -210,6 +214,9 @@ def test_a_library_of_folders_learns_each_folder_apart(series, tmp_path):
         assert i.start["source"] == str(lib / i.key.split("/")[0])
     assert items[3].start["offset"] != pytest.approx(learn.offset([f for _, f in earlier[:3]]), abs=1e-3)
     assert r.summary["learning"]["sources"] == 2
+    per = r.summary["learning"]["per_source"]
+    assert {k: v["files"] for k, v in per.items()} == {str(lib / "A"): 2, str(lib / "B"): 3}
+    assert per[str(lib / "B")]["first"]["offset_last"] == items[2].start["offset"]  # B's first quarter: its first file
     import click
     from click.testing import CliRunner
 

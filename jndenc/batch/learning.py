@@ -62,12 +62,29 @@ def quarters_of(items: Sequence) -> list[Sequence]:
     return out
 
 
-def report(results: Sequence[dict], lag: int | None, sources: int = 1) -> dict | None:
+def report(results: Sequence[dict], lag: int | None, sources: Sequence[str] | None = None) -> dict | None:
     """How the starts' error and the attempts per shot moved over the batch: its finished measured files in input
-    order, cut into quarters (fewer parts for fewer than four files); ``sources``: how many learned apart."""
-    files = [(r["start"], r.get("loop") or {}) for r in results if r.get("start")]
+    order, cut into quarters (fewer parts for fewer than four files). ``sources``: each result's source (None: one);
+    where there are several, ``per_source`` gives the same first and last quarter within each source's files."""
+    src = list(sources) if sources is not None else [None] * len(results)
+    files = [((r["start"], r.get("loop") or {}), s) for r, s in zip(results, src) if r.get("start")]
     if not files:
         return None
+    quarters = _quarters([f for f, _ in files])
+    first, last = quarters[0]["start_mae"], quarters[-1]["start_mae"]
+    names = list(dict.fromkeys(s for _, s in files))
+    out = {"lag": lag, "prior_files": learn.PRIOR_FILES, "sources": len(names), "quarters": quarters,
+           "last_over_first_start_mae": round(last / first, 3) if first and last is not None else None}
+    if len(names) > 1:
+        per = {}
+        for name in names:
+            q = _quarters([f for f, s in files if s == name])
+            per[name] = {"files": sum(x["files"] for x in q), "first": q[0], "last": q[-1]}
+        out["per_source"] = per
+    return out
+
+
+def _quarters(files: Sequence[tuple[dict, dict]]) -> list[dict]:
     quarters = []
     for chunk in quarters_of(files):
         errs = learn.errors([(s["offset"], learn.labels_from(s)) for s, _ in chunk])
@@ -75,6 +92,4 @@ def report(results: Sequence[dict], lag: int | None, sources: int = 1) -> dict |
         attempts = sum(lp.get("attempts", 0) for _, lp in chunk)
         quarters.append({"files": len(chunk), **errs, "attempts_per_shot": round(attempts / shots, 3) if shots else None,
                          "offset_last": chunk[-1][0]["offset"]})
-    first, last = quarters[0]["start_mae"], quarters[-1]["start_mae"]
-    return {"lag": lag, "prior_files": learn.PRIOR_FILES, "sources": sources, "quarters": quarters,
-            "last_over_first_start_mae": round(last / first, 3) if first and last is not None else None}
+    return quarters

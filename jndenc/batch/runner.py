@@ -421,7 +421,7 @@ class BatchRun:
         return summarize([r for r in journal.rows() if r["key"] in mine], keys, counts, media_s, wall,
                          {"executor": self.executor_name, "jobs": self.jobs, "threads": self.threads,
                           "memory_waits": self.memory_waits}, learn=self.learn, lag=self.lag,
-                         sources=self._sources())
+                         sources={i.key: i.learns_with for i in self.items})
 
 
 def run(items: Iterable[Item | str | os.PathLike | dict], output_dir: str | os.PathLike, *, jobs: int | None = None,

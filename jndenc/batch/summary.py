@@ -71,11 +71,11 @@ def worst_shot(rows: list[dict]) -> dict:
 
 
 def summarize(rows: list[dict], keys: list[str], counts: dict, media_s: float, wall: float, run: dict, *,
-              learn: bool, lag: int | None, sources: int = 1) -> dict:
+              learn: bool, lag: int | None, sources: dict[str, str] | None = None) -> dict:
     """The batch's summary from its items' journal ``rows`` (``keys``: the items in input order), this run's
     ``counts`` per outcome, the media seconds it encoded and its ``wall`` seconds, and how it ran (``run``:
-    executor, jobs, threads, memory waits); ``learn``: the starts' learning reported (its ``lag``, and the
-    ``sources`` that learned apart, `jndenc.batch.learning`)."""
+    executor, jobs, threads, memory waits); ``learn``: the starts' learning reported (its ``lag``, and each key's
+    source, ``sources``, where its files learned apart: `jndenc.batch.learning`)."""
     done = [r for r in rows if r["status"] == "done"]
     in_b = sum(r["input_size"] or 0 for r in done)
     out_b = sum(r["output_size"] or 0 for r in done)
@@ -97,5 +97,6 @@ def summarize(rows: list[dict], keys: list[str], counts: dict, media_s: float, w
         **corrected(done),
         **compared(done),
         "learning": learning_report([result_of(by_key[k]) for k in keys if k in by_key], lag,
-                                    sources) if learn else None,
+                                    None if sources is None else [sources[k] for k in keys if k in by_key])
+        if learn else None,
     }
