@@ -151,9 +151,8 @@ class StartLearner:
         self.prior = float(prior)
 
     def offset(self, source: str | None = None) -> float:
-        """The start's correction for the next file (of ``source``; a learner never given one: `offset`)."""
-        if source is None and not any(s is not None for s in self.sources):
-            return offset(self.files, prior=self.prior)
+        """The start's correction for the next file of ``source`` (a learner never given one: `offset`, which
+        `source_offset` is where every file has the same source)."""
         return source_offset(zip(self.sources, self.files), source, prior=self.prior)
 
     def add(self, labels: Sequence[ShotLabel], vmaf_model: str | None = None, source: str | None = None) -> None:

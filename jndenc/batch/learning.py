@@ -37,10 +37,11 @@ class Learning:
         return all(j in self.finished for j in range(i - self.lag + 1))
 
     def offset(self, i: int) -> float:
-        earlier = [j for j in sorted(self.labels) if j <= i - self.lag]
-        if self.sources is None:
-            return learn.offset(self.labels[j] for j in earlier)
-        return learn.source_offset(((self.sources[j], self.labels[j]) for j in earlier), self.sources[i])
+        earlier = [(self._source(j), self.labels[j]) for j in sorted(self.labels) if j <= i - self.lag]
+        return learn.source_offset(earlier, self._source(i))
+
+    def _source(self, i: int) -> str | None:
+        return None if self.sources is None else self.sources[i]
 
     def record(self, i: int, result: dict | None) -> None:
         self.finished.add(i)
