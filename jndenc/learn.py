@@ -79,15 +79,17 @@ def label(model: float, attempts: Sequence[L.Attempt], band: L.Band, *, slope: f
     return ShotLabel(round(float(model), 3), round(float(found), 3), int(frames))
 
 
-def offset(files: Iterable[Sequence[ShotLabel]], *, prior: float = PRIOR_FILES, limit: float = MAX_OFFSET) -> float:
+def offset(files: Iterable[Sequence[ShotLabel]], *, prior: float = PRIOR_FILES, limit: float = MAX_OFFSET,
+           toward: float = 0.0) -> float:
     """The correction for the next file's start (x264 CRF, added to the model's), from earlier files' labels:
-    each file's median residual, averaged with ``prior`` files of residual 0, within +-``limit``.
+    each file's median residual, averaged with ``prior`` files of residual ``toward`` (0: the model's own start),
+    within +-``limit``; ``toward`` itself where there are no labels.
 
     The median keeps one shot the loop could not locate well (a flash, a fade) from moving a file's vote."""
     medians = [statistics.median(x.residual for x in f) for f in files if f]
     if not medians:
-        return 0.0
-    m = sum(medians) / (len(medians) + prior)
+        return toward
+    m = (sum(medians) + prior * toward) / (len(medians) + prior)
     return round(min(max(m, -limit), limit), 3)
 
 
@@ -98,13 +100,8 @@ def source_offset(files: Iterable[tuple[str | None, Sequence[ShotLabel]]], sourc
     rather than toward zero. A library of several series then learns each series' bias, and a series' first
     file starts where the rest of the library put the start. With one source it is `offset` exactly."""
     files = list(files)
-    own = [f for s, f in files if s == source and f]
     base = offset([f for s, f in files if s != source], prior=prior, limit=limit)
-    if not own:
-        return base
-    medians = [statistics.median(x.residual for x in f) for f in own]
-    m = (sum(medians) + prior * base) / (len(medians) + prior)
-    return round(min(max(m, -limit), limit), 3)
+    return offset([f for s, f in files if s == source], prior=prior, limit=limit, toward=base)
 
 
 def errors(files: Sequence[tuple[float, Sequence[ShotLabel]]]) -> dict:

@@ -25,15 +25,13 @@ from pathlib import Path
 
 import numpy as np
 
+from batch_slope import files_of  # this folder: a script's own folder is on its path
+
 from jndenc import learn
 from jndenc.batch.learning import quarters_of
 
 
 RULES = ("one offset", "per source", "each source alone")
-
-
-def files_of(series: dict) -> list[list[learn.ShotLabel]]:
-    return [[learn.ShotLabel.from_dict(x) for x in f if x is not None] for f in series["runs"]["no_learn"]["labels"]]
 
 
 def order(library: dict[str, list], how: str) -> list[tuple[str, list[learn.ShotLabel]]]:
