@@ -112,3 +112,47 @@ def test_stopping_a_prefetched_stream_early_releases_it(whole):
     assert [f.index for f in first] == [0, 1, 2]
     with pytest.raises(StopIteration):
         next(s)
+
+
+def test_the_default_shot_loop_encodes_a_truncated_input_as_far_as_it_decodes(truncated, tmp_path):
+    """A partial download (index in front, tail cut) runs through balanced's segments as through one pass: the
+    source's timestamps are read as far as the file decodes, not given up on with the decoder's error."""
+    import os
+
+    import jndenc
+    from jndenc.media.decode import count_decoded_frames
+
+    cpus = os.sched_getaffinity(0)
+    # on one core the decoder runs one thread and raises the cut packet's error (frame threads swallow it)
+    os.sched_setaffinity(0, {min(cpus)})
+    try:
+        r = jndenc.encode(truncated, tmp_path / "out.mkv").to_dict()
+    finally:
+        os.sched_setaffinity(0, cpus)
+    assert r["effort"] == "balanced"
+    assert any("truncated input" in n and "encoded the" in n for n in r["notes"])
+    assert count_decoded_frames(tmp_path / "out.mkv") == r["frames"] < FRAMES
+
+
+@pytest.fixture(scope="module")
+def cut(whole) -> Path:
+    """A complete file cut with ``-ss S -c copy``: its index lists the frames from the key frame before S, and an
+    edit list hides those before S (the pre-roll), which decode to nothing."""
+    p = whole.with_name("cut.mp4")
+    ffmpeg("-ss", "1.5", "-i", str(whole), "-c", "copy", str(p))
+    return p
+
+
+def test_an_edit_lists_pre_roll_is_not_taken_for_a_truncated_file(cut, tmp_path):
+    import jndenc
+
+    s = iter_frames(cut, size=(32, 24))
+    got = sum(1 for _ in s)
+    assert 0 < got < FRAMES - 30  # the pre-roll decodes to nothing
+    assert s.error is None
+    info = probe(cut)
+    assert info.frames == got and info.frames_exact
+    assert s.truncation_message(info.frames) is None
+    r = jndenc.encode(cut, tmp_path / "out.mkv", crf=30).to_dict()
+    assert r["frames"] == got
+    assert not any("truncated" in n for n in r["notes"])

@@ -136,8 +136,11 @@ def _decode(path, size, colour, every, threads, out: FrameStream):
         index = 0
         tb = float(stream.time_base) if stream.time_base else float("nan")
         start = stream.start_time
+        last_end = None  # where the last decoded frame stops showing, in the stream's time base
         try:
             for frame in container.decode(stream):
+                if frame.pts is not None:
+                    last_end = max(last_end or frame.pts, frame.pts + (frame.duration or 0))
                 if index == 0 and start is not None and frame.pts is not None and stream.average_rate:
                     # frames lost before the first that decodes: a stream cut mid-GOP, not a file cut short
                     out.lead_in = max(0, round(float((frame.pts - start) * stream.time_base * stream.average_rate)))
@@ -152,11 +155,28 @@ def _decode(path, size, colour, every, threads, out: FrameStream):
             # Truncated/corrupt tail: keep what decoded, and say so (FFmpeg itself only logs it).
             out.error = str(exc.strerror or exc)
         else:
-            # frame-threaded decoding can swallow the error of a cut last packet: the header's count tells
-            if out.declared and index < out.declared - 1:
-                out.error = f"the decoder stopped after {index} of the {out.declared} frames the header lists"
+            # frame-threaded decoding can swallow the error of a cut last packet: the header tells
+            out.error = _short_of_header(stream, index, last_end)
     finally:
         container.close()
+
+
+def _short_of_header(stream, decoded: int, last_end: int | None) -> str | None:
+    """Why a stream that decoded without an error is short of what its header states, or None where it is not.
+
+    The header's duration decides where it has one: its frame count also counts an edit list's pre-roll, which
+    never shows (every file cut with ``ffmpeg -ss S -c copy`` has one), so a complete cut decoded 122 of its 182
+    listed frames. Short means the last frame stops showing more than a frame and a half before the header's end."""
+    if stream.duration and stream.time_base and stream.average_rate and last_end is not None:
+        end = (stream.start_time or 0) + stream.duration
+        if (end - last_end) * stream.time_base * stream.average_rate > 1.5:
+            return (f"the decoder stopped at {float(last_end * stream.time_base):.2f} s of the "
+                    f"{float(end * stream.time_base):.2f} s the header lists")
+        return None
+    declared = stream.frames or None
+    if declared and decoded < declared - 1:
+        return f"the decoder stopped after {decoded} of the {declared} frames the header lists"
+    return None
 
 
 def count_decoded_frames(path: str | os.PathLike) -> int:

@@ -207,7 +207,8 @@ def _count_frames(container, stream) -> tuple[int, bool, list, float | None]:
     pts = []
     lo = hi = None
     for packet in container.demux(stream):
-        if packet.size == 0:
+        # an edit list's pre-roll (a file cut with -ss ... -c copy) is demuxed to decode from, never shown
+        if packet.size == 0 or getattr(packet, "is_discard", False):
             continue
         n += 1
         if packet.pts is not None:

@@ -303,7 +303,11 @@ def source_timestamps(src: str | os.PathLike, stream_index: int, frames: int) ->
     the timestamps cannot stand for the frames (missing, repeated, or not one per frame)."""
     with open_container(src) as c:
         st = c.streams.video[stream_index]
-        pkts = [(p.pts, p.duration) for p in c.demux(st) if p.size]
+        pkts = []
+        try:  # a packet the edit list discards (pre-roll) is never shown
+            pkts += [(p.pts, p.duration) for p in c.demux(st) if p.size and not getattr(p, "is_discard", False)]
+        except av.FFmpegError:
+            pass  # a truncated file: the count below differs, and the decode pass reads what there is
         tb = st.time_base
         start = (c.start_time or 0) / 1_000_000
     if tb is None:
@@ -311,10 +315,15 @@ def source_timestamps(src: str | os.PathLike, stream_index: int, frames: int) ->
     if len(pkts) != frames or any(p is None for p, _ in pkts):
         # a decode pass, only here: stamping such frames at a constant rate from 0 would move the video against
         # its audio by the undecodable lead-in
+        pkts = []
         with open_container(src) as c:
             st = c.streams.video[stream_index]
             st.thread_type = "AUTO"
-            pkts = [(f.pts, f.duration or 0) for f in c.decode(st)]
+            try:
+                for f in c.decode(st):
+                    pkts.append((f.pts, f.duration or 0))
+            except av.FFmpegError:
+                pass  # a truncated or damaged tail: the frames before it are the ones the analysis counted
         if len(pkts) != frames or any(p is None for p, _ in pkts):
             return None
     pts = sorted(p for p, _ in pkts)
