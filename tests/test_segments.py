@@ -860,3 +860,17 @@ def test_svt_av1_segments_at_fine_crfs_decode_to_the_picture_and_join_with_coars
         want = [f.to_ndarray(format="gray").astype(float) for f in b.decode(video=0)]
     errors = [float(np.mean(np.abs(g - w))) for g, w in zip(got, want)]
     assert len(got) == 16 and max(errors[:8]) < 2.0 and max(errors[8:]) < 6.0, errors
+
+
+@pytest.mark.parametrize("codec", ["av1", "vp9"])
+def test_an_anamorphic_source_keeps_its_pixel_aspect_on_codecs_whose_bitstream_has_none(tmp_path, codec):
+    """AV1 and VP9 carry no sample aspect ratio of their own: the joined output's container states the source's
+    (a 16:9 DVD frame of 720x480 shown at 3:2 would be squeezed)."""
+    src = tmp_path / "anamorphic.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=144x96:rate=25:duration=1", "-vf", "setsar=32/27", "-c:v", "libx264",
+           "-preset", "ultrafast", str(src))
+    assert av.open(str(src)).streams.video[0].sample_aspect_ratio == Fraction(32, 27)
+    out = tmp_path / "o.mkv"
+    encode(src, out, codec=codec, jobs=1)
+    with av.open(str(out)) as c:
+        assert c.streams.video[0].sample_aspect_ratio == Fraction(32, 27)

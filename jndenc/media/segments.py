@@ -371,6 +371,11 @@ def join(segments: Sequence[Path], starts: Sequence[int], timestamps: Sequence[i
     with open_container(segments[0]) as first, av.open(str(out), "w", format="mp4") as oc:
         ost = oc.add_stream_from_template(first.streams.video[0], opaque=True)  # a copy: no encoder needed
         ost.time_base = time_base
+        sar = first.streams.video[0].sample_aspect_ratio
+        if sar:
+            # AV1 and VP9 carry no pixel aspect in their bitstream (H.264 and HEVC do): the container's is the
+            # only one, and the template leaves it behind, which showed an anamorphic 16:9 source at 3:2
+            ost.codec_context.sample_aspect_ratio = sar
         for seg, a, rank in zip(segments, starts, per_seg):
             with open_container(seg) as c:
                 pkts = [p for p in c.demux(c.streams.video[0]) if p.size]
