@@ -179,7 +179,11 @@ class StartLearner:
         try:
             if not isinstance(d, dict):
                 raise TypeError(f"expected {{'prior': ..., 'files': [...]}}, got {type(d).__name__}")
-            if not isinstance(d.get("files", []), list):
+            if "files" not in d:
+                # every learner kept has its files, if none: an object without is another file (an encode's
+                # --json result, a plan), which `append` would otherwise overwrite with a new learner
+                raise KeyError(f"no 'files' (keys: {', '.join(sorted(map(str, d))[:5]) or 'none'})")
+            if not isinstance(d["files"], list):
                 raise TypeError(f"'files' must be a list of files' label lists, not {type(d['files']).__name__}")
             sources = d.get("sources")
             if sources is not None and not (isinstance(sources, list)

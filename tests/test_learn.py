@@ -347,3 +347,24 @@ def test_quarters_cut_a_series_in_order_as_evenly_as_it_goes():
     assert [list(q) for q in quarters_of([1, 2])] == [[1], [2]]
     assert sum(len(q) for q in quarters_of(list(range(23)))) == 23
     assert quarters_of([]) == []
+
+
+def test_a_json_file_that_is_not_a_learner_is_refused_and_left_as_it_was(tmp_path):
+    """--learn FILE names the learner's file; an encode's --json result or a plan given there by mistake is
+    refused, never overwritten with a new learner."""
+    other = tmp_path / "result.json"
+    text = json.dumps({"input": "a.mp4", "bytes": 1234, "shots": []})
+    other.write_text(text)
+    with pytest.raises(UserError, match="files"):
+        learn.load(other)
+    with pytest.raises(UserError, match="not a StartLearner"):
+        learn.append(other, _file(1.0))
+    assert other.read_text() == text
+    empty = tmp_path / "empty.json"
+    empty.write_text("{}")
+    with pytest.raises(UserError):
+        learn.load(empty)
+    kept = tmp_path / "kept.json"
+    learn.append(kept, _file(1.0))  # a new file, and one a learner wrote, are learners
+    learn.append(kept, _file(2.0))
+    assert len(learn.load(kept).files) == 2
