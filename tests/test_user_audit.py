@@ -138,6 +138,25 @@ def test_a_parameter_string_key_the_encoder_would_skip_is_refused_before_any_wor
                         "[libsvtav1 @ 0x2] Error parsing option c: 1.") == ["a", "b", "c"]
 
 
+def test_a_rate_cap_the_encoder_would_drop_is_refused_before_any_work(tmp_path):
+    # x264 and x265 drop a maxrate given without a bufsize (and the reverse) with a warning and encode uncapped:
+    # the output was byte-identical to one without the cap, and the notes spoke of the cap
+    src = tmp_path / "in.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=64x64:rate=25:duration=0.4", "-c:v", "libx264", "-preset",
+           "ultrafast", str(src))
+    for codec, enc in (("x264", "maxrate=200k"), ("x265", "maxrate=200k"), ("x264", "bufsize=400k")):
+        dst = tmp_path / "o.mp4"
+        r = _cli("encode", src, dst, "-q", "--codec", codec, "--enc", enc)
+        assert r.returncode == 2, r.stderr
+        assert r.stderr.count("\n") == 1 and "would encode uncapped" in r.stderr and "bufsize" in r.stderr, r.stderr
+        assert not dst.exists()
+    r = _cli("encode", src, tmp_path / "ok.mp4", "-q", "--effort", "fast", "--enc", "maxrate=200k",
+             "--enc", "bufsize=400k")
+    assert r.returncode == 0, r.stderr
+    r = _cli("encode", src, tmp_path / "s.mp4", "-q", "--enc", "s=32x32")
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "frame size" in r.stderr, r.stderr
+
+
 def test_an_enc_option_the_input_format_refuses_stops_before_the_analysis(tmp_path):
     # x264's high profile takes 8-bit frames only: the 8-bit trial passed it, and the refusal came from the first
     # encode, after the analysis; the trial in the input's own format refuses it first

@@ -23,6 +23,11 @@ from .runner import run_ffmpeg
 _SKIPPED = re.compile(r"Error parsing option '?([^'=:\s]+)|Unknown option: ([^.\s]+)")
 
 
+# what x264 and x265 log for a rate cap they drop (a maxrate without a bufsize, or the reverse): they encode on
+# uncapped, so a delivery spec's cap would not hold
+_IGNORED = re.compile(r"(VBV [^\n]*?), ignored")
+
+
 def skipped_keys(log: str) -> list[str]:
     """The parameter-string keys an encoder's log says it skipped."""
     return [a or b for a, b in _SKIPPED.findall(log)]
@@ -44,6 +49,10 @@ def try_options(params: Params, encoder: str, bit_depth: int | None = None) -> N
     if skipped:
         raise UserError(f"--enc: {encoder} cannot read {', '.join(skipped)} (an unknown key or a value it does not "
                         f"take): it would skip {'it' if len(skipped) == 1 else 'them'} and encode on")
+    dropped = _IGNORED.search(log)
+    if dropped:
+        raise UserError(f"--enc: {encoder} would encode uncapped ({dropped.group(1)}): a cap takes both maxrate and "
+                        "bufsize (e.g. --enc maxrate=6M --enc bufsize=12M)")
 
 
 @functools.lru_cache(maxsize=32)

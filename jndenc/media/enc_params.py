@@ -37,6 +37,9 @@ def parse(items: Sequence[str]) -> Params:
         key = key.strip().lstrip("-")
         if not sep or not key or not value:
             raise UserError(f"--enc {item}: expected KEY=VALUE (e.g. --enc maxrate=6M --enc profile:v=high)")
+        if key in ("s", "size"):
+            raise UserError(f"--enc {item}: the output keeps the source's frame size (VMAF compares every frame with "
+                            "the source's); scale the input first")
         if key in OWNED:
             raise UserError(f"--enc {item}: jndenc sets -{key} itself (the loop chooses the quality; --codec, "
                             "--encoder, --preset and --threads pick the rest)")
