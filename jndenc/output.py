@@ -3,6 +3,7 @@ passes before it is renamed into place."""
 from __future__ import annotations
 
 import os
+import tempfile
 import threading
 from pathlib import Path
 from typing import Sequence
@@ -78,6 +79,14 @@ def _check_folder(path: Path, said: str) -> None:
         raise UserError(f"{said} {parent} does not exist")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise UserError(f"{said} {parent} is not writable")
+    try:
+        # the permission bits are not the whole answer (root on /proc or /sys, a root-squashed NFS share, a FUSE
+        # mount, ACLs): one empty file made and removed is
+        fd, probe = tempfile.mkstemp(prefix=".jndenc-check-", dir=parent)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise UserError(f"{said} {parent} is not writable ({exc.strerror or exc})") from None
 
 
 # The containers jndenc writes, by the output's extension (tested end to end): MP4 and its kin, Matroska, WebM (VP9

@@ -202,3 +202,19 @@ def test_the_enc_trial_runs_once_for_an_8_bit_input(tmp_path):
     enc_check._passed.cache_clear()
     encode(src, tmp_path / "o.mp4", effort="fast", enc=["x264-params=aq-strength=0.9"])
     assert enc_check._passed.cache_info().misses == 1 and enc_check._passed.cache_info().hits >= 1
+
+
+def test_a_folder_that_takes_no_file_is_refused_before_any_work_whatever_its_permission_bits(tmp_path):
+    # /proc takes no new file even for root, whom its permission bits let write: the run failed after the analysis
+    # as an internal error (exit 1), and with --report after the output was written
+    src = tmp_path / "in.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=64x64:rate=25:duration=0.4", "-c:v", "libx264", "-preset",
+           "ultrafast", str(src))
+    for extra in ((), ("--effort", "fast")):
+        r = _cli("encode", src, "/proc/jndenc-out.mp4", "-q", *extra)
+        assert r.returncode == 2 and r.stderr.count("\n") == 1 and "not writable" in r.stderr, r.stderr
+    dst = tmp_path / "o.mp4"
+    for option in ("--report", "--plan-out"):
+        r = _cli("encode", src, dst, "-q", "--json", option, "/proc/jndenc-side.json")
+        assert r.returncode == 2 and r.stderr.count("\n") == 1 and "not writable" in r.stderr, r.stderr
+        assert not dst.exists() and r.stdout == ""
