@@ -19,7 +19,7 @@ from .effort import Effort, chosen
 from .errors import UserError
 from .measured import encode_measured
 from .one_pass import encode_one_pass, one_pass_effort
-from .options import EncodeOptions
+from .options import EncodeOptions, Trials
 from .result import EncodeResult
 from .output import check_container, check_frame_size, check_paths, check_side_file
 from .output import target_vmaf as target_vmaf_of
@@ -166,9 +166,40 @@ def checked(o: EncodeOptions) -> tuple[EncodeOptions, Effort | None]:
         require_model(o.aim.vmaf_model)  # said once, before any work (the default's libvmaf is checked where used)
     check_thresholds(o.trials.thresholds, o.trials.metric)
     check_pool(o.trials.pool)
+    _trial_options_allowed(o)
     if (o.expert.ensure or o.expert.tighten) and o.outputs.verify is False:
         raise UserError("--ensure and --tighten measure the output: they cannot run with --no-verify")
     return o, effort
+
+
+# the trial modes' own options (`jndenc.options.Trials`) by their command-line names: no other path reads them, so
+# one set elsewhere changed nothing unsaid (--thresholds 90,80,70 left balanced's band at the JND1 level's)
+_TRIAL_FLAGS = {"thresholds": "--thresholds", "metric": "--metric", "pool": "--pool", "workers": "--workers",
+                "trial_seconds": "--trial-seconds", "crf_step": "--crf-step", "max_trials": "--max-trials",
+                "guided_start": "--guided-start"}
+_GUIDED_ONLY = ("crf_step", "max_trials", "guided_start")
+
+
+def _trial_options_allowed(o: EncodeOptions) -> None:
+    """Refuse a trial mode's option (changed from its default) where no trial mode runs, and guided's own
+    elsewhere than in guided mode."""
+    mode = o.expert.mode
+    try:
+        trials = mode is not None and modes.mode(mode).measures
+    except UserError:
+        return  # a name that is no mode (a batch row's "crf"): the path that reads it says so
+    default = Trials()
+    for name, flag in _TRIAL_FLAGS.items():
+        given, usual = getattr(o.trials, name), getattr(default, name)
+        if name == "thresholds":
+            given, usual = tuple(map(float, given)), tuple(map(float, usual))
+        if given == usual:
+            continue
+        if not trials:
+            raise UserError(f"{flag} sets the trial encodes of --mode guided or search; this encode runs none"
+                            + (" (aim the shot loop with --target-vmaf)" if name == "thresholds" else ""))
+        if mode != "guided" and name in _GUIDED_ONLY:
+            raise UserError(f"{flag} sets guided mode's trials; --mode {mode} does not read it")
 
 
 def _one_pass_allowed(o: EncodeOptions) -> None:

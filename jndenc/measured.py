@@ -50,6 +50,10 @@ def encode_measured(src: Path, dst: Path, info: VideoInfo, eff: Effort, o: Encod
     enc = enc_params.parse(o.codec.enc)
     notes += enc_params.notes(enc, segmented=True)
     notes += V.model_notes(info.width, info.height, o.aim.vmaf_model)
+    if o.expert.margin is not None or o.expert.confidence is not None:
+        # the loop measures every shot, so a margin can only move where its first attempt lands
+        notes.append("--margin/--confidence moved only each shot's first attempt; the loop keeps every shot in the "
+                     f"band around VMAF {target:g} whatever they are (aim elsewhere with --target-vmaf)")
     plan, result, quality = _loop_output(src, dst, plan, info, eff, cost, target=target, thresholds=thresholds,
                                          jobs=o.work.jobs, dask=o.work.dask, maps=maps, stream_kw=stream_kw,
                                          validate=validate, verify=verify, threads=threads, quiet=quiet,

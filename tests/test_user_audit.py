@@ -218,3 +218,21 @@ def test_a_folder_that_takes_no_file_is_refused_before_any_work_whatever_its_per
         r = _cli("encode", src, dst, "-q", "--json", option, "/proc/jndenc-side.json")
         assert r.returncode == 2 and r.stderr.count("\n") == 1 and "not writable" in r.stderr, r.stderr
         assert not dst.exists() and r.stdout == ""
+
+
+def test_a_trial_modes_option_where_no_trial_runs_is_refused_and_a_loops_margin_is_said(tmp_path):
+    # --thresholds, --crf-step and the like were accepted by every path and read by the trial modes only; --margin
+    # moved balanced's first attempts only, and the result did not say so
+    src = tmp_path / "in.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=64x64:rate=25:duration=0.4", "-c:v", "libx264", "-preset",
+           "ultrafast", str(src))
+    dst = tmp_path / "o.mp4"
+    for args, said in ((("--thresholds", "90,80,70"), "--thresholds"), (("--crf-step", "3"), "--crf-step"),
+                       (("--effort", "fast", "--pool", "p5"), "--pool"),
+                       (("--mode", "search", "--max-trials", "2"), "guided mode's")):
+        r = _cli("encode", src, dst, "-q", *args)
+        assert r.returncode == 2 and r.stderr.count("\n") == 1 and said in r.stderr, r.stderr
+        assert not dst.exists()
+    r = _cli("encode", src, dst, "--json", "--margin", "2", "--jobs", "1")
+    assert r.returncode == 0, r.stderr
+    assert any("--margin/--confidence moved only" in n for n in json.loads(r.stdout)["notes"])
