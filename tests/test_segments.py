@@ -306,6 +306,50 @@ def test_interrupt_mid_loop_leaves_nothing(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["big.mp4"]
 
 
+def _children(pid: int) -> list[int]:
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads children from /proc (Linux)")
+def test_an_encode_killed_outright_takes_its_ffmpeg_with_it(tmp_path):
+    # SIGKILL (the OOM killer) runs no handler: the running attempt's FFmpeg encoded on into the work folder
+    big = tmp_path / "big.mp4"
+    make_cut_clip(big, size="640x360", seconds=(4, 4, 4), audio=False)
+    out = tmp_path / "o.mp4"
+    # veryslow: its lookahead keeps the attempt from writing a line for a while (once it writes to its closed
+    # stderr pipe an orphaned FFmpeg dies anyway)
+    with interruptible([sys.executable, "-m", "jndenc.cli", "encode", str(big), str(out), "--preset", "veryslow",
+                        "-q", "--jobs", "1"], stderr=subprocess.DEVNULL) as proc:
+        deadline = time.time() + 60
+        while time.time() < deadline and not list(tmp_path.glob(".jndenc-segments-*/shot*")):
+            time.sleep(0.05)
+        time.sleep(0.1)
+        children = _children(proc.pid)  # the attempt's FFmpeg
+        assert children, "no FFmpeg started"
+        proc.kill()
+        proc.wait()
+    deadline = time.time() + 2  # at once: left alone, it ran on until its next line to the closed stderr
+    while time.time() < deadline and any(_alive(c) for c in children):
+        time.sleep(0.1)
+    assert not any(_alive(c) for c in children)
+    assert not out.exists()
+
+
 def test_cli_json_reports_the_loop(cut_clip, tmp_path):
     out = tmp_path / "o.mp4"
     p = subprocess.run([sys.executable, "-m", "jndenc.cli", "encode", str(cut_clip), str(out), "--json"],

@@ -29,6 +29,29 @@ _stopped: collections.deque[str] = collections.deque(maxlen=1024)
 _killed: "weakref.WeakSet[subprocess.Popen]" = weakref.WeakSet()
 
 
+def _prctl():
+    """libc's ``prctl`` on Linux (None elsewhere), looked up once in the parent: the child only calls it."""
+    if not os.uname().sysname == "Linux":
+        return None
+    try:
+        import ctypes
+
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+
+_PRCTL = _prctl()
+_PR_SET_PDEATHSIG = 1
+
+
+def _dies_with_parent() -> None:
+    """In the FFmpeg child before it runs: SIGKILL it when the thread that started it ends. A jndenc killed outright
+    (the OOM killer, ``kill -9``) cannot stop its FFmpeg, which ran on for the rest of its attempt into a work folder
+    nobody would join or remove. The thread is the one that waits for it, so a normal run is never cut short."""
+    _PRCTL(_PR_SET_PDEATHSIG, 9)
+
+
 def kill_running(group: str | None = None) -> None:
     """Kill every FFmpeg process this module started that is still running (a pool's other jobs on Ctrl-C), or
     only those of ``group`` (`ffmpeg_group`)."""
@@ -150,6 +173,7 @@ def run_ffmpeg(
         # fed frames are bytes, so the pipes are binary then and the pump decodes stderr itself
         text=feed is None,
         errors="replace" if feed is None else None,
+        preexec_fn=_dies_with_parent if _PRCTL is not None else None,
     )
 
     def pump_stderr():
