@@ -49,8 +49,12 @@ def plan_options(f):
                      help="--margin auto: the share of unseen shots kept at or under their JND (the shipped models "
                           "are calibrated from 0.5 to 0.95; lower: fewer bytes, more visible shots) [default: 0.9; "
                           "with --tighten, which measures and corrects the output: predict 0.7, probe 0.5]."),
-        click.option("--min-crf", type=click.FloatRange(0, 51), default=Codec.min_crf, show_default=True),
-        click.option("--max-crf", type=click.FloatRange(0, 51), default=Codec.max_crf, show_default=True),
+        click.option("--min-crf", type=click.FloatRange(0, 51), default=Codec.min_crf, show_default=True,
+                     help="On x264's CRF scale; with --codec av1 or vp9 mapped to the encoder's own, as the "
+                          "model's estimates are."),
+        click.option("--max-crf", type=click.FloatRange(0, 51), default=Codec.max_crf, show_default=True,
+                     help="On x264's CRF scale; with --codec av1 or vp9 mapped to the encoder's own, as the "
+                          "model's estimates are."),
         click.option("--granularity", type=click.Choice(["shot", "frame"]), default=Expert.granularity,
                      show_default=True),
         click.option("--calibration", type=click.Path(dir_okay=False), default=None,
