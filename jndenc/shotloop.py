@@ -155,8 +155,9 @@ def run(src: Path, out: Path, plan: Plan, info: VideoInfo, *, target: float, opt
         video = work / "video.mp4"
         S.join([r[1] for r in results], [s.start_frame for s in plan.shots], times, tb, video, end)
         muxer = enc_params.output_options(tuple(enc), codec.name, out.suffix)
-        run_ffmpeg(S.mux_args(video, src, out, stream_maps, stream_kw, start_time, muxer, video_tags(src)),
-                   what=f"writing {out.name}")
+        frame_time = None if len(times) < 2 or S.variable_rate(times) else Fraction(int(times[1] - times[0])) * tb
+        run_ffmpeg(S.mux_args(video, src, out, stream_maps, stream_kw, start_time, muxer, video_tags(src),
+                              frame_time), what=f"writing {out.name}")
         join_phase = ph.done()
         finished = True
     finally:

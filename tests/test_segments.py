@@ -918,3 +918,14 @@ def test_an_anamorphic_source_keeps_its_pixel_aspect_on_codecs_whose_bitstream_h
     encode(src, out, codec=codec, jobs=1)
     with av.open(str(out)) as c:
         assert c.streams.video[0].sample_aspect_ratio == Fraction(32, 27)
+
+
+def test_an_avi_output_keeps_the_sources_frame_rate(cut_clip, tmp_path):
+    """AVI stores one frame per tick of its time base: copied from the join's MP4 it declared 600 fps, 24 index
+    entries a frame, where a plain FFmpeg transcode declares the source's 25."""
+    out = tmp_path / "o.avi"
+    r = encode(cut_clip, out, jobs=2)
+    with av.open(str(out)) as c:
+        v = c.streams.video[0]
+        assert v.time_base == Fraction(1, 25) and v.average_rate == 25
+        assert v.frames == r.frames == sum(1 for p in c.demux(v) if p.size)

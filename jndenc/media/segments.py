@@ -390,14 +390,16 @@ def join(segments: Sequence[Path], starts: Sequence[int], timestamps: Sequence[i
 
 
 def mux_args(video: Path, src: str | os.PathLike, out: Path, stream_maps: Sequence[str], stream_kw: dict,
-             start: float | None = None, options: dict | None = None, tags: dict[str, str] | None = None
-             ) -> list[str]:
+             start: float | None = None, options: dict | None = None, tags: dict[str, str] | None = None,
+             frame_time: Fraction | None = None) -> list[str]:
     """The joined video with the source's other streams (``stream_maps``, e.g. ``a``, ``s``, copied or converted
     as ``stream_kw`` says) and metadata, every timestamp moved back by the source's ``start`` time (seconds),
     so the output starts at 0 as a plain FFmpeg transcode's does: an MPEG-TS capture may start hours in, and
     its output would show those hours as an empty lead-in. ``options``: the output's own muxer options
     (`jndenc.media.enc_params.output_options`), over jndenc's container options; ``tags``: the output video
-    stream's."""
+    stream's; ``frame_time``: a constant-rate source's frame interval in seconds, the time base AVI gets (AVI stores
+    one frame per tick: copied from the join's MP4 it was stamped at 600 ticks a second, a 25 fps file declaring
+    600 fps with 23 empty index entries between frames)."""
     # one offset for every stream (never each input's own start), so audio keeps its place against the video
     shift = ["-output_ts_offset", f"{-start:.6f}"] if start else []
     args = ["-copyts", "-i", str(video), "-i", str(src), "-map", "0:v:0"]
@@ -412,4 +414,6 @@ def mux_args(video: Path, src: str | os.PathLike, out: Path, stream_maps: Sequen
     for k, v in (tags or {}).items():
         args += ["-metadata:s:v:0", f"{k}={v}"]
     args += ["-map_metadata", "1", *shift]
+    if frame_time and Path(out).suffix.lower() == ".avi":
+        args += ["-time_base:v", f"{frame_time.numerator}/{frame_time.denominator}"]
     return args + container_args(out, options) + [str(out)]
