@@ -42,6 +42,7 @@ class Analysis:
     seconds: float = 0.0
     times: np.ndarray = field(default_factory=lambda: np.zeros(0))  # per frame, seconds from the first
     truncated: str | None = None  # one line when the decode ended early (a truncated or corrupt input)
+    damaged: str | None = None  # one line when frames decoded with concealed errors
     # (start, earlier start): shots that open on what an earlier shot ended on (`jndenc.media.shots.returns`)
     returns: list[tuple[int, int]] = field(default_factory=list)
 
@@ -169,6 +170,7 @@ def analyze(
     a = Analysis(info=info, frames=n, cuts=cuts, shots=shots, seconds=time.perf_counter() - t0,
                  times=t - t[0] if len(t) else t,
                  truncated=stream.truncation_message(info.frames if info.frames_exact else None),
+                 damaged=stream.damage_message(),
                  returns=returns(cuts, edges))
     if predictor is not None and sample_index:
         a.sample_index = np.asarray(sample_index)

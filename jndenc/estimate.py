@@ -200,6 +200,8 @@ def estimate(
     est.seconds = time.perf_counter() - t0
     if est.analysis.truncated:
         est.notes.append(est.analysis.truncated)
+    if est.analysis.damaged:
+        est.notes.append(est.analysis.damaged)
     if predictor is not None:  # e.g. why the model runs on TensorFlow rather than the light runtime
         est.notes.extend(getattr(predictor, "notes", []))
         est.stats.setdefault("margin_auto", (getattr(predictor, "metadata", None) or {}).get("margin_auto"))

@@ -156,3 +156,24 @@ def test_an_edit_lists_pre_roll_is_not_taken_for_a_truncated_file(cut, tmp_path)
     r = jndenc.encode(cut, tmp_path / "out.mkv", crf=30).to_dict()
     assert r["frames"] == got
     assert not any("truncated" in n for n in r["notes"])
+
+
+def test_frames_the_decoder_concealed_damage_in_are_said(whole, tmp_path):
+    """Bytes damaged mid-file decode without an error (the decoder conceals them): the result says so."""
+    import jndenc
+
+    data = bytearray(whole.read_bytes())
+    rng = np.random.default_rng(7)
+    for i in rng.integers(len(data) // 3, 2 * len(data) // 3, 60):
+        data[i] ^= 0xFF
+    bad = tmp_path / "damaged.mp4"
+    bad.write_bytes(bytes(data))
+    s = iter_frames(bad, size=(32, 24))
+    n = sum(1 for _ in s)
+    assert s.corrupt > 0 and n > 0 and s.error is None
+    assert s.damage_message() == (f"{bad}: damaged input: {s.corrupt} of {n} frames decoded with errors the decoder "
+                                  "concealed; they are encoded as decoded (check the source)")
+    notes = jndenc.predict(bad).to_dict()["notes"]
+    assert any("damaged input" in x for x in notes), notes
+    clean = iter_frames(whole, size=(32, 24))
+    assert sum(1 for _ in clean) == FRAMES and clean.corrupt == 0 and clean.damage_message() is None

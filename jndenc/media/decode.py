@@ -41,6 +41,7 @@ class FrameStream(Iterator[DecodedFrame]):
         self.error: str | None = None
         self.declared: int | None = None
         self.lead_in = 0  # frame intervals before the first frame that decodes (a capture cut mid-GOP)
+        self.corrupt = 0  # frames the decoder flagged corrupt (damaged data it concealed)
 
     def __next__(self) -> DecodedFrame:
         return next(self._frames)
@@ -68,6 +69,15 @@ class FrameStream(Iterator[DecodedFrame]):
             return (f"{self.path}: {self.decoded}{of} frames decode; the ones before its first key frame cannot (a "
                     "stream cut mid-GOP)")
         return f"{self.path}: truncated input: decoded {self.decoded}{of} frames{why}"
+
+    def damage_message(self) -> str | None:
+        """After iterating: one line when the decoder concealed damaged data in some frames, else None. FFmpeg
+        decodes such a file without an error, and its concealed blocks would be encoded (and measured) as if
+        they were the picture."""
+        if not self.corrupt:
+            return None
+        return (f"{self.path}: damaged input: {self.corrupt} of {self.decoded} frames decoded with errors the "
+                "decoder concealed; they are encoded as decoded (check the source)")
 
 
 def iter_frames(
@@ -145,6 +155,7 @@ def _decode(path, size, colour, every, threads, out: FrameStream):
                     # frames lost before the first that decodes: a stream cut mid-GOP, not a file cut short
                     out.lead_in = max(0, round(float((frame.pts - start) * stream.time_base * stream.average_rate)))
                 out.decoded = index + 1
+                out.corrupt += bool(getattr(frame, "is_corrupt", False))
                 if index % every == 0:
                     t = frame.pts * tb if frame.pts is not None else float("nan")
                     yield index, t, functools.partial(frame.to_ndarray, **kw)
