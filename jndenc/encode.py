@@ -31,7 +31,7 @@ from .media.ffargs import VMAF_MODEL
 from .media.segments import encoder_of
 from .pipeline import plan as make_plan_for
 from .planner import Plan
-from .resume import remove_stale
+from .resume import remove_orphans, remove_stale
 from .search import check_pool, check_thresholds
 from .shotloop import Phase
 from . import verify as V
@@ -86,6 +86,7 @@ def encode(src: str | os.PathLike, dst: str | os.PathLike, options: EncodeOption
     r = _measured(src, dst, effort, o) if effort is not None and effort.loop is not None else \
         _one_pass(src, dst, o, effort, t0)
     remove_stale(dst)  # what a stopped `--resume` run left for this output is of no use once it is written
+    remove_orphans(dst.parent)  # and what a killed run left beside it
     return r
 
 

@@ -24,6 +24,8 @@ from .errors import UserError
 
 RECORD = "shot{:05d}.json"
 PREFIX = ".jndenc-resume-"
+SEGMENTS_PREFIX = ".jndenc-segments-"  # a run's own work folder beside its output, without --resume
+ORPHAN_AGE_S = 60.0
 
 
 def digest(src: Path, plan_dict: dict, **settings) -> str:
@@ -63,6 +65,29 @@ def remove_stale(output: Path) -> None:
         try:
             store.acquire()
         except UserError:
+            continue
+        try:
+            shutil.rmtree(other, ignore_errors=True)
+        finally:
+            store.release()
+
+
+def remove_orphans(folder: Path) -> None:
+    """The segment folders in ``folder`` of runs killed outright (``kill -9``, the OOM killer: no handler ran to
+    remove them): those no run holds (a run holds its folder's lock, `ShotStore.acquire`, until its process ends,
+    however it ends) and untouched for a minute (a run between making its folder and locking it)."""
+    import time
+
+    for other in folder.glob(f"{SEGMENTS_PREFIX}*"):
+        try:
+            if not other.is_dir() or time.time() - other.stat().st_mtime < ORPHAN_AGE_S:
+                continue
+        except OSError:
+            continue
+        store = ShotStore(other)
+        try:
+            store.acquire()
+        except (UserError, OSError):
             continue
         try:
             shutil.rmtree(other, ignore_errors=True)

@@ -135,7 +135,7 @@ def run(src: Path, out: Path, plan: Plan, info: VideoInfo, *, target: float, opt
         from .cluster import dask_executor
 
         executor, jobs, close = dask_executor(dask, None)
-    store = None
+    store = held = None
     if resume:
         work = R.work_folder(src, Path(resume), plan, band=band, codec=codec, options=replace(options, jobs=None),
                              thresholds=list(thresholds))
@@ -143,7 +143,9 @@ def run(src: Path, out: Path, plan: Plan, info: VideoInfo, *, target: float, opt
         store = R.ShotStore(work)
         store.acquire()
     else:
-        work = Path(tempfile.mkdtemp(prefix=".jndenc-segments-", dir=out.parent))  # beside the output: same disk
+        work = Path(tempfile.mkdtemp(prefix=R.SEGMENTS_PREFIX, dir=out.parent))  # beside the output: same disk
+        held = R.ShotStore(work)  # held while this run lives: a later run removes it if this one is killed outright
+        held.acquire()
     finished = False
     try:
         job = ShotJob(src, plan, band, options, work, codec, times, tb, start_time, tuple(thresholds))
@@ -161,8 +163,9 @@ def run(src: Path, out: Path, plan: Plan, info: VideoInfo, *, target: float, opt
         join_phase = ph.done()
         finished = True
     finally:
-        if store is not None:
-            store.release()
+        for lock in (store, held):
+            if lock is not None:
+                lock.release()
         if finished or store is None:
             shutil.rmtree(work, ignore_errors=True)
         if close is not None:

@@ -348,6 +348,22 @@ def test_an_encode_killed_outright_takes_its_ffmpeg_with_it(tmp_path):
         time.sleep(0.1)
     assert not any(_alive(c) for c in children)
     assert not out.exists()
+    # its work folder stays (nothing ran to remove it) until a later run beside it finds no run holding it
+    left = list(tmp_path.glob(".jndenc-segments-*"))
+    assert len(left) == 1
+    from jndenc import resume
+
+    held = tmp_path / ".jndenc-segments-live"  # a live run's, locked
+    held.mkdir()
+    lock = resume.ShotStore(held)
+    lock.acquire()
+    for d in (left[0], held):
+        os.utime(d, (time.time() - 2 * resume.ORPHAN_AGE_S,) * 2)
+    try:
+        encode(big, tmp_path / "later.mp4", crf=30)
+    finally:
+        lock.release()
+    assert not left[0].exists() and held.is_dir()
 
 
 def test_cli_json_reports_the_loop(cut_clip, tmp_path):
