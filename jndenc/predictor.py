@@ -108,7 +108,9 @@ class Predictor:
         meta = read_metadata(path) or {}
         arch = architecture or meta.get("architecture")
         if arch is None:
-            raise UserError(f"{path} has no metadata ({path.name}.json) naming its architecture; pass the architecture")
+            raise UserError(f"{path} has no metadata ({path.name}.json) naming its architecture: not weights jndenc "
+                            "wrote (`jndenc train` writes the sidecar; `load_predictor(..., architecture=...)` names "
+                            "it for weights of your own)")
         check_metadata(meta, arch, None, path)  # before building: a wrong architecture may not even build
         notes: list[str] = []
         lite, why = choose(path, runtime)

@@ -236,3 +236,19 @@ def test_a_trial_modes_option_where_no_trial_runs_is_refused_and_a_loops_margin_
     r = _cli("encode", src, dst, "--json", "--margin", "2", "--jobs", "1")
     assert r.returncode == 0, r.stderr
     assert any("--margin/--confidence moved only" in n for n in json.loads(r.stdout)["notes"])
+
+
+def test_cover_art_an_image_pattern_and_foreign_weights_get_messages_that_say_what_they_are(tmp_path):
+    mp3 = tmp_path / "song.mp3"
+    art = tmp_path / "art.png"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=64x64", "-frames:v", "1", str(art))
+    ffmpeg("-f", "lavfi", "-i", "sine=duration=1", "-i", str(art), "-map", "0:a", "-map", "1:v", "-c:v", "png",
+           "-disposition:v", "attached_pic", str(mp3))
+    r = _cli("encode", mp3, tmp_path / "o.mp4")
+    assert r.returncode == 2 and "only cover art" in r.stderr and r.stderr.count("\n") == 1, r.stderr
+    r = _cli("encode", tmp_path / "img%03d.png", tmp_path / "o.mp4")
+    assert r.returncode == 2 and "image sequences are not read" in r.stderr, r.stderr
+    src = tmp_path / "in.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=64x64:rate=25:duration=0.4", "-c:v", "libx264", str(src))
+    r = _cli("encode", src, tmp_path / "o.mp4", "--mode", "predict", "--weights", src)
+    assert r.returncode == 2 and "not weights jndenc wrote" in r.stderr and "pass the architecture" not in r.stderr

@@ -43,6 +43,9 @@ class VideoInfo:
 
 def _check_path(path: Path) -> None:
     if not path.exists():
+        if "%" in path.name:  # FFmpeg's image-sequence pattern, which jndenc does not expand
+            raise InputError(f"{path}: no such file (image sequences are not read: make a video of them first, e.g. "
+                             f"ffmpeg -i '{path.name}' -c:v ffv1 seq.mkv)")
         raise InputError(f"{path}: no such file")
     if path.is_dir():
         raise InputError(f"{path}: is a directory, not a video file")
@@ -187,6 +190,8 @@ def _pick_video_stream(container) -> tuple[av.video.stream.VideoStream, int]:
     for i, s in enumerate(streams):
         if not is_cover(s):
             return s, i
+    if len(container.streams.audio):
+        raise InputError(f"{container.name}: no video stream, only cover art (an audio file)")
     return streams[0], 0
 
 
