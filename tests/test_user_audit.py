@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import av
+import pytest
 
 from conftest import ffmpeg
 
@@ -252,3 +253,11 @@ def test_cover_art_an_image_pattern_and_foreign_weights_get_messages_that_say_wh
     ffmpeg("-f", "lavfi", "-i", "testsrc2=size=64x64:rate=25:duration=0.4", "-c:v", "libx264", str(src))
     r = _cli("encode", src, tmp_path / "o.mp4", "--mode", "predict", "--weights", src)
     assert r.returncode == 2 and "not weights jndenc wrote" in r.stderr and "pass the architecture" not in r.stderr
+
+
+def test_two_targets_are_refused():
+    import jndenc
+
+    with pytest.raises(jndenc.UserError, match="give one"):
+        jndenc.EncodeOptions.from_kwargs(target_jnd=2, target_vmaf=95)
+    assert jndenc.EncodeOptions.from_kwargs(target_vmaf=95).aim.target_vmaf == 95  # alone, either is fine
