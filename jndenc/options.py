@@ -82,8 +82,8 @@ class Aim:
             raise UserError(f"vmaf_model must be one of {', '.join(VMAF_MODELS)}, not {self.vmaf_model!r}")
         if self.target_vmaf is not None and self.target_jnd != PlanOptions.target_jnd:
             # the VMAF won without a word: a user who asked for JND2 got the VMAF's quality
-            raise UserError(f"--target-jnd {self.target_jnd} and --target-vmaf {self.target_vmaf:g} both say what to aim "
-                            "at: give one")
+            raise UserError(f"--target-jnd {self.target_jnd} and --target-vmaf {self.target_vmaf:g} both say what "
+                            "to aim at: give one")
 
 
 @dataclass(frozen=True)

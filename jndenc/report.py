@@ -135,8 +135,8 @@ def page(result: dict, thumbs: Sequence[bytes]) -> str:
         summary.append(("encodes", f"{loop['attempts']} for {len(d['shots'])} shot(s), "
                                    f"{loop['encoded_over_output_frames']:.2f}x the output's frames"))
     notes = "".join(f'<p class="note">{e(n)}</p>' for n in d.get("notes", []))
-    head = ("<tr><th>shot</th><th>frame</th><th>frames (first&ndash;last)</th><th>CRF</th><th>VMAF</th><th>against the band "
-            "(85&ndash;100)</th><th class=l>outcome</th><th class=l>attempts (CRF&rarr;VMAF)</th>"
+    head = ("<tr><th>shot</th><th>frame</th><th>frames (first&ndash;last)</th><th>CRF</th><th>VMAF</th>"
+            "<th>against the band (85&ndash;100)</th><th class=l>outcome</th><th class=l>attempts (CRF&rarr;VMAF)</th>"
             + ("<th>plain VMAF</th>" if cmp_shots else "") + "</tr>")  # a column only where --compare-crf filled it
     return (f"<!doctype html><html><head><meta charset=utf-8><title>jndenc: {e(Path(d['output']).name)}</title>"
             f"<style>{_CSS}</style></head><body><h1>jndenc report: {e(Path(d['output']).name)}</h1>"

@@ -43,8 +43,8 @@ def plan_options(f):
         click.option("--margin", callback=_margin, default=None, metavar="STEPS|auto",
                      help="CRF steps toward better quality than the JND threshold, or auto: what keeps "
                           "--confidence of unseen shots at or under their threshold (the model's measured error) "
-                          "[default: predict/probe auto, guided 0, search 1]. In balanced and thorough it moves only each shot's "
-                          "first attempt (the loop aims every shot at the target)."),
+                          "[default: predict/probe auto, guided 0, search 1]. In balanced and thorough it moves "
+                          "only each shot's first attempt (the loop aims every shot at the target)."),
         click.option("--confidence", type=click.FloatRange(0.5, 0.99), default=None,
                      help="--margin auto: the share of unseen shots kept at or under their JND (the shipped models "
                           "are calibrated from 0.5 to 0.95; lower: fewer bytes, more visible shots) [default: 0.9; "

@@ -31,7 +31,7 @@ _killed: "weakref.WeakSet[subprocess.Popen]" = weakref.WeakSet()
 
 def _prctl():
     """libc's ``prctl`` on Linux (None elsewhere), looked up once in the parent: the child only calls it."""
-    if not os.uname().sysname == "Linux":
+    if os.uname().sysname != "Linux":
         return None
     try:
         import ctypes
