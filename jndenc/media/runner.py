@@ -4,6 +4,7 @@ from __future__ import annotations
 import collections
 import os
 import re
+import shutil
 import subprocess
 import tempfile
 import threading
@@ -29,27 +30,20 @@ _stopped: collections.deque[str] = collections.deque(maxlen=1024)
 _killed: "weakref.WeakSet[subprocess.Popen]" = weakref.WeakSet()
 
 
-def _prctl():
-    """libc's ``prctl`` on Linux (None elsewhere), looked up once in the parent: the child only calls it."""
+def _dies_with_parent() -> tuple[str, ...]:
+    """What FFmpeg's command is run behind so that it is killed when the thread that started it ends: util-linux's
+    ``setpriv --pdeathsig KILL``, which sets that and execs FFmpeg in its place, where the system has it (Linux);
+    else nothing. A jndenc killed outright (the OOM killer, ``kill -9``) cannot stop its FFmpeg, which ran on into a
+    work folder nobody would join. The thread is the one that waits for it, so a normal run is never cut short.
+    (Setting it from a ``preexec_fn`` instead made every start fork through Python's at-fork handlers, where a
+    Ctrl-C arriving was swallowed and the encode ran on.)"""
     if os.uname().sysname != "Linux":
-        return None
-    try:
-        import ctypes
-
-        return ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):
-        return None
+        return ()
+    tool = shutil.which("setpriv")
+    return (tool, "--pdeathsig", "KILL") if tool else ()
 
 
-_PRCTL = _prctl()
-_PR_SET_PDEATHSIG = 1
-
-
-def _dies_with_parent() -> None:
-    """In the FFmpeg child before it runs: SIGKILL it when the thread that started it ends. A jndenc killed outright
-    (the OOM killer, ``kill -9``) cannot stop its FFmpeg, which ran on for the rest of its attempt into a work folder
-    nobody would join or remove. The thread is the one that waits for it, so a normal run is never cut short."""
-    _PRCTL(_PR_SET_PDEATHSIG, 9)
+_BEHIND = _dies_with_parent()
 
 
 def kill_running(group: str | None = None) -> None:
@@ -166,14 +160,13 @@ def run_ffmpeg(
     cmd += list(args)
     tail: collections.deque[str] = collections.deque(maxlen=4000)
     proc = subprocess.Popen(
-        cmd,
+        [*_BEHIND, *cmd],
         stdout=subprocess.PIPE if on_frame is not None else subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         stdin=subprocess.PIPE if feed is not None else subprocess.DEVNULL,
         # fed frames are bytes, so the pipes are binary then and the pump decodes stderr itself
         text=feed is None,
         errors="replace" if feed is None else None,
-        preexec_fn=_dies_with_parent if _PRCTL is not None else None,
     )
 
     def pump_stderr():
