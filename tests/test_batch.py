@@ -188,6 +188,58 @@ def test_adopts_output_renamed_just_before_kill(clips, tmp_path):
     assert journal_rows(out)["a.mp4"]["encodes"] == 1
 
 
+def test_an_adopted_output_keeps_its_start_labels(clips, tmp_path):
+    """A Dask batch's worker finishes the file in hand after Ctrl-C stopped the client: the rerun adopts the output
+    with the result the worker kept beside its plan, so the files after it learn from its labels as before."""
+    out = tmp_path / "adopt"
+    items = [{"input": clips / "a.mp4"}]
+    [first] = list(batch.run(items, out, jobs=1))
+    labels = json.loads(journal_rows(out)["a.mp4"]["result"])["start"]["labels"]
+    assert first.status == "done" and labels
+    db = sqlite3.connect(out / ".jndenc" / "journal.sqlite")
+    db.execute("UPDATE items SET status='running', encodes=0, started_at=?", (time.time() - 5,))
+    db.commit()
+    db.close()
+    [again] = list(batch.run(items, out, jobs=1))
+    assert again.status == "adopted" and again.start == first.start and again.crfs == first.crfs
+    assert json.loads(journal_rows(out)["a.mp4"]["result"])["start"]["labels"] == labels
+
+
+def test_a_failed_run_with_other_options_leaves_the_batchs_own_output_its_own(clips, tmp_path):
+    """done, then a run whose row has a typo (failed), then the first options again: the output is the one this
+    batch wrote, not a stranger's file to refuse."""
+    out = tmp_path / "own"
+    good = [{"input": clips / "a.mp4", "preset": "ultrafast"}]
+    assert [r.status for r in batch.run(good, out, jobs=1, crf=30)] == ["done"]
+    bad = [{"input": clips / "a.mp4", "preset": "ultrafastt"}]
+    assert [r.status for r in batch.run(bad, out, jobs=1, crf=30)] == ["failed"]
+    res = list(batch.run(good, out, jobs=1, crf=30))
+    assert [r.status for r in res] == ["done"], res[0].reason
+
+
+def test_batch_run_checks_its_arguments_at_the_call(clips, tmp_path):
+    with pytest.raises(TypeError, match="did you mean 'effort'"):
+        batch.run([clips / "a.mp4"], tmp_path / "o", efort="fast")
+    with pytest.raises(UserError, match="effort must be one of"):
+        batch.run([clips / "a.mp4"], tmp_path / "o", effort="turbo")
+    with pytest.raises(UserError, match="jobs must be"):
+        batch.run([clips / "a.mp4"], tmp_path / "o", jobs=0)
+    with pytest.raises(TypeError, match="not one path"):
+        batch.run(str(clips), tmp_path / "o")
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_second_batch_into_a_folder_in_use_is_refused(clips, tmp_path):
+    out = tmp_path / "busy"
+    items = [{"input": clips / "a.mp4"}]
+    first = batch.run(items, out, jobs=1, crf=30, preset="ultrafast")
+    next(first)  # the first run holds the folder while it is iterated
+    with pytest.raises(UserError, match="another jndenc batch"):
+        list(batch.run(items, out, jobs=1, crf=30, preset="ultrafast"))
+    list(first)
+    assert [r.status for r in batch.run(items, out, jobs=1, crf=30, preset="ultrafast")] == ["skipped"]
+
+
 def test_manifest_overrides_applied(clips, tmp_path):
     manifest = tmp_path / "m.csv"
     manifest.write_text(f"input,output,crf,preset\n{clips / 'a.mp4'},x/first.mp4,22,\nb.mp4,,,veryfast\n")

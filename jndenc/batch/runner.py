@@ -26,6 +26,7 @@ import hashlib
 import json
 import os
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, is_dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -35,7 +36,7 @@ from .items import Item, as_items, collect_items  # noqa: F401 - collect_items: 
 from .learning import Learning
 from .memory import fits, item_memory
 from .summary import passes_of, result_of, start_of, summarize, verify_of
-from .workers import dask_executor, encode_item, failure_reason, needs_model, process_executor
+from .workers import dask_executor, encode_item, failure_reason, needs_model, process_executor, result_path
 from ..effort import measures
 from ..errors import UserError
 from ..media.ffargs import available_memory, threads_per_job
@@ -179,7 +180,7 @@ class BatchRun:
         """encode | skip | adopt | failed | over_size | exists, from the journal row and the files on disk."""
         row = journal.get(item.key)
         if (not self.overwrite and (row is None or row["status"] in ("pending", "failed", "over_size"))
-                and item.output.exists()):
+                and item.output.exists() and not self._wrote(item, row)):
             return "exists", row  # a file this batch did not write (jndenc never leaves a failed one behind)
         if row is None or row["status"] == "pending" or (row["status"] == "failed" and row["reason"] == EXISTS):
             return "encode", row
@@ -196,6 +197,15 @@ class BatchRun:
             return ("adopt" if self._adoptable(item, row) else "encode"), row
         return ("encode" if self.retry_failed else "failed"), row
 
+    @staticmethod
+    def _wrote(item: Item, row: dict | None) -> bool:
+        """Whether the output on disk is the one this batch last wrote for the item: a later attempt that failed
+        (other options: a typo in a manifest row) keeps the row's output size, and the file is still that one."""
+        try:
+            return bool(row and row.get("output_size")) and item.output.stat().st_size == row["output_size"]
+        except OSError:
+            return False
+
     def _adoptable(self, item: Item, row: dict) -> bool:
         """A killed run's output that was completed after the attempt began (encode() renames only
         validated files, and its plan file is written before encoding starts)."""
@@ -206,17 +216,32 @@ class BatchRun:
         except OSError:
             return False
 
-    def _adopt(self, journal: Journal, item: Item) -> ItemResult:
+    def _adopt(self, journal: Journal, item: Item, row: dict) -> ItemResult:
         from ..planner import Plan
 
-        plan = Plan.from_dict(json.loads(self._plan_path(item).read_text()))
         size = item.output.stat().st_size
-        dur = plan.frames / plan.fps if plan.fps else None
-        crfs = [s.crf for s in plan.shots]
-        journal.mark_done(item.key, output_size=size, frames=plan.frames, duration_s=dur, crfs=crfs,
-                          timings={}, result={"adopted": True})
-        row = journal.get(item.key)
-        return self._result(item, "adopted", row)
+        out = self._kept_result(item, row, size)
+        if out is not None:  # the worker's own result: its start labels teach the files after it as before
+            journal.mark_done(item.key, output_size=size, frames=out["frames"], duration_s=out["duration_s"],
+                              crfs=out["crfs"], timings=out["timings"], result=out["result"] | {"adopted": True})
+        else:
+            plan = Plan.from_dict(json.loads(self._plan_path(item).read_text()))
+            dur = plan.frames / plan.fps if plan.fps else None
+            journal.mark_done(item.key, output_size=size, frames=plan.frames, duration_s=dur,
+                              crfs=[s.crf for s in plan.shots], timings={}, result={"adopted": True})
+        return self._result(item, "adopted", journal.get(item.key))
+
+    def _kept_result(self, item: Item, row: dict, size: int) -> dict | None:
+        """The result a worker kept beside the item's plan for this run's attempt (`result_path`), where it
+        describes the output on disk; None otherwise."""
+        path = result_path(self._plan_path(item))
+        try:
+            if path.stat().st_mtime < (row["started_at"] or float("inf")) - 1.0:
+                return None
+            out = json.loads(path.read_text())
+        except (OSError, ValueError):
+            return None
+        return out if out.get("ok") and out.get("bytes") == size else None
 
     def _result(self, item: Item, status: str, row: dict | None, reason: str | None = None) -> ItemResult:
         row = row or {}
@@ -248,7 +273,7 @@ class BatchRun:
         counts = {"encoded": 0, "skipped": 0, "adopted": 0, "failed": 0, "not_retried": 0, "over_size": 0}
         media_s = 0.0
         self.output_dir.mkdir(parents=True, exist_ok=True)
-        with Journal(self.output_dir) as journal:
+        with Journal(self.output_dir) as journal, self._held():
             todo: list[Item] = []
             for item in self.items:
                 decision, row = self._decide(journal, item)
@@ -262,7 +287,7 @@ class BatchRun:
                     counts["failed"] += 1
                     yield self._result(item, "failed", journal.get(item.key))
                     continue
-                res = (self._adopt(journal, item) if decision == "adopt"
+                res = (self._adopt(journal, item, row) if decision == "adopt"
                        else self._result(item, {"skip": "skipped", "over_size": "over_size"}.get(decision, "failed"),
                                          row))
                 counts[{"skip": "skipped", "adopt": "adopted", "failed": "not_retried",
@@ -277,6 +302,24 @@ class BatchRun:
                 yield res
             self.summary = self._summarize(journal, counts, media_s, time.perf_counter() - t0)
         write_text_atomic(self.output_dir / STATE_DIR / "summary.json", json.dumps(self.summary, indent=1))
+
+    @contextmanager
+    def _held(self) -> Iterator[None]:
+        """The output folder for this run alone: a second batch into it encoded every file again beside the first
+        and contradicted itself in its summary. The lock goes with the process, however it ends."""
+        import fcntl
+
+        fh = open(self.output_dir / STATE_DIR / "batch.lock", "w")
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            fh.close()
+            raise UserError(f"{self.output_dir}: another jndenc batch is writing into this folder; wait for it or "
+                            "stop it") from None
+        try:
+            yield
+        finally:
+            fh.close()
 
     def _dry_run(self) -> Iterator[ItemResult]:
         journal = Journal(self.output_dir, readonly=True)
@@ -442,6 +485,19 @@ def run(items: Iterable[Item | str | os.PathLike | dict], output_dir: str | os.P
     starts' error and the attempts per shot by quarter of the batch. ``overwrite``: replace outputs this batch's
     journal does not know (without it such a file fails, untouched).
     """
+    if isinstance(items, (str, bytes, os.PathLike)):
+        # a folder is what the CLI takes here: iterated, a path gave one "file" per character
+        raise TypeError("items takes a list of inputs or manifest rows, not one path (collect_items(folder, "
+                        "output_dir) lists a folder's videos)")
+    for name, value in (("jobs", jobs), ("threads", threads), ("dask_local", dask_local)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise UserError(f"{name} must be a whole number, 1 or more, not {value!r}")
+    from ..encode import checked
+    from ..options import EncodeOptions
+
+    # a combination no file can run (a misspelt keyword, an unknown effort) is said at the call, not journaled
+    # as every file's failure
+    checked(EncodeOptions.from_kwargs(**encode_options))
     out = Path(output_dir).absolute()
     return BatchRun(as_items(items, out, container), out, jobs=jobs, threads=threads, dask=dask,
                     dask_local=dask_local, retry_failed=retry_failed, dry_run=dry_run, quiet=quiet,

@@ -9,6 +9,7 @@ clean up) when a SIGKILLed coordinator dies.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import json
 import multiprocessing
 import os
 import signal
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..errors import FFmpegError, JndencError, OverSize
+from ..fileio import write_text_atomic
 from ..cluster import dask_executor  # noqa: F401 - batch's executors: local processes here, Dask there
 from ..media.ffargs import threads_per_job
 
@@ -115,9 +117,22 @@ def _encode_item(src: str, dst: str, options: dict, threads: int | None, plan_pa
         return {"ok": False, "reason": failure_reason(exc), "over_size": isinstance(exc, OverSize),
                 "timings": {"total_s": round(time.perf_counter() - t0, 3)}}
     d = r.to_dict()
-    return {"ok": True, "bytes": r.bytes, "frames": r.frames,
-            "duration_s": r.frames / r.plan.fps if r.plan.fps else None,
-            "crfs": [s["crf"] for s in d["shots"]], "timings": r.timings, "result": d}
+    out = {"ok": True, "bytes": r.bytes, "frames": r.frames,
+           "duration_s": r.frames / r.plan.fps if r.plan.fps else None,
+           "crfs": [s["crf"] for s in d["shots"]], "timings": r.timings, "result": d}
+    try:
+        # beside the plan, for a coordinator that is gone by now (Ctrl-C stops a Dask batch's client, and the
+        # file being encoded on a worker still finishes): the rerun adopts the output with its result, whose start
+        # labels the files after it learn from
+        write_text_atomic(result_path(plan_path), json.dumps(out))
+    except OSError:
+        pass
+    return out
+
+
+def result_path(plan_path: str | os.PathLike) -> Path:
+    """Where a worker keeps an item's result beside its plan (`_encode_item`)."""
+    return Path(plan_path).with_suffix(".result.json")
 
 
 def _watch_parent(ppid: int) -> None:

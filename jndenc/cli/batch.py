@@ -191,10 +191,6 @@ def batch(source, output_dir, effort, target_vmaf, vmaf_model, mode, verify, ens
         options["enc"] = list(enc)
     if resume_shots and options.get("effort") in ("balanced", "thorough"):
         options["resume"] = True
-    from ..encode import checked
-    from ..options import EncodeOptions
-
-    checked(EncodeOptions.from_kwargs(**options))  # a combination no file can run is said once, before any work
     results = run(items, output_dir, jobs=jobs, threads=threads, dask=dask_address, dask_local=dask_local,
                   retry_failed=retry_failed, dry_run=dry_run, quiet=quiet or as_json, report=report, learn=learn,
                   overwrite=overwrite, **options)
