@@ -19,7 +19,7 @@ from .errors import UserError
 from .guided import GuidedOptions
 from .media.ffargs import VMAF_MODEL, VMAF_MODELS
 from .media.segments import ENCODER_CHOICES
-from .planner import Plan, PlanOptions
+from .planner import PRESETS, Plan, PlanOptions
 from .search import DEFAULT_THRESHOLDS
 
 if TYPE_CHECKING:
@@ -80,6 +80,8 @@ class Aim:
         _checked(self)
         if self.vmaf_model not in VMAF_MODELS:
             raise UserError(f"vmaf_model must be one of {', '.join(VMAF_MODELS)}, not {self.vmaf_model!r}")
+        if self.target_jnd not in (1, 2, 3):
+            raise UserError(f"target JND level must be 1, 2 or 3, not {self.target_jnd}")
         if self.target_vmaf is not None and self.target_jnd != PlanOptions.target_jnd:
             # the VMAF won without a word: a user who asked for JND2 got the VMAF's quality
             raise UserError(f"--target-jnd {self.target_jnd} and --target-vmaf {self.target_vmaf:g} both say what "
@@ -122,7 +124,9 @@ class Codec:
         _checked(self)
         if self.codec not in ENCODER_CHOICES:  # else a KeyError from deep inside the encode
             raise UserError(f"codec must be one of {', '.join(ENCODER_CHOICES)}, not {self.codec!r}")
-        if isinstance(self.enc, (str, bytes)) or not all(isinstance(x, str) for x in self.enc):
+        if self.preset not in PRESETS:  # else each file's planner said so, after its analysis
+            raise UserError(f"unknown preset {self.preset!r} (presets: {', '.join(PRESETS)})")
+        if isinstance(self.enc, (str, bytes, dict)) or not all(isinstance(x, str) for x in self.enc):
             # a bare str would be read one character at a time
             raise TypeError(f"enc takes a list of KEY=VALUE strings, e.g. ['g=48', 'maxrate=6M'], not {self.enc!r}")
 

@@ -115,6 +115,7 @@ def predict(src: str | os.PathLike, *, mode: str = "predict", plan_options: Plan
     ``options`` are `plan`'s; nothing is encoded to keep. ``plan_options`` (a `PlanOptions`) replaces the planner
     keywords when given.
     """
+    _known(options)
     if mode == "crf" or options.get("crf") is not None:
         raise UserError("predict needs a JND estimate; --crf plans nothing to predict")
     return analyse_and_plan(src, mode=mode, plan_options=plan_options, **options)
@@ -122,7 +123,23 @@ def predict(src: str | os.PathLike, *, mode: str = "predict", plan_options: Plan
 
 def plan(src: str | os.PathLike, **options) -> Plan:
     """Analyse ``src`` and decide per-shot CRFs; nothing is encoded. Options: see `analyse_and_plan`."""
+    _known(options)
     return analyse_and_plan(src, **options).plan
+
+
+def _known(options: dict) -> None:
+    """A misspelt keyword of `plan` or `predict` named with what was probably meant (Python's own message names
+    `analyse_and_plan`, a function the caller never called)."""
+    import difflib
+    import inspect
+
+    allowed = [k for k in inspect.signature(analyse_and_plan).parameters if k != "src"]
+    unknown = sorted(set(options) - set(allowed))
+    if unknown:
+        close = {k: difflib.get_close_matches(k, allowed, n=1) for k in unknown}
+        hint = "; ".join(f"{k!r}: did you mean {m[0]!r}?" for k, m in close.items() if m)
+        raise TypeError(f"unexpected keyword argument(s): {', '.join(unknown)}"
+                        + (f" ({hint})" if hint else f" (the keywords are {', '.join(allowed)})"))
 
 
 def _fixed(src, crf: float | None, info: VideoInfo, opts: PlanOptions, shot_options: ShotOptions, quiet: bool):

@@ -47,10 +47,16 @@ def default_weights_path() -> Path | None:
     return None
 
 
+def no_weights_reason() -> str:
+    """Why there are no default weights: the variable that names a missing file, or none shipped."""
+    env = os.environ.get(WEIGHTS_ENV)
+    return f"{WEIGHTS_ENV} names {env}, which does not exist" if env else "no shipped weights found"
+
+
 def find_default_weights() -> Path:
     path = default_weights_path()
     if path is None:
-        raise UserError("no shipped weights found; use --mode search or --weights PATH")
+        raise UserError(f"{no_weights_reason()}; use --mode search or --weights PATH")
     return path
 
 

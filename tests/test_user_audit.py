@@ -261,3 +261,38 @@ def test_two_targets_are_refused():
     with pytest.raises(jndenc.UserError, match="give one"):
         jndenc.EncodeOptions.from_kwargs(target_jnd=2, target_vmaf=95)
     assert jndenc.EncodeOptions.from_kwargs(target_vmaf=95).aim.target_vmaf == 95  # alone, either is fine
+
+
+def test_api_and_predict_mistakes_are_said_where_they_are_made(tmp_path):
+    import os
+
+    import jndenc
+
+    src = tmp_path / "in.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=64x64:rate=25:duration=0.4", "-c:v", "libx264", str(src))
+    for call in (jndenc.plan, jndenc.predict):  # named `analyse_and_plan`, with no hint, before
+        with pytest.raises(TypeError, match="did you mean 'confidence'"):
+            call(src, confidance=0.8)
+    with pytest.raises(TypeError, match="list of KEY=VALUE"):
+        jndenc.EncodeOptions.from_kwargs(enc={"g": 48})  # a dict was read as its keys
+    for kw, said in ((dict(preset="medum"), "unknown preset"), (dict(target_jnd=5), "1, 2 or 3")):
+        with pytest.raises(jndenc.UserError, match=said):
+            jndenc.EncodeOptions.from_kwargs(**kw)
+    r = _cli("predict", src, "--codec", "x265", "--format", "x264-zones")
+    assert r.returncode == 2 and "x265-zones" in r.stderr, r.stderr
+    env = {**os.environ, "JNDENC_WEIGHTS": str(tmp_path / "nope.keras")}
+    r = subprocess.run([sys.executable, "-m", "jndenc", "predict", str(src)], capture_output=True, text=True, env=env)
+    assert r.returncode == 2 and "JNDENC_WEIGHTS names" in r.stderr, r.stderr
+
+
+def test_a_dry_run_says_which_manifest_rows_no_file_could_run(tmp_path):
+    src = tmp_path / "in.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=64x64:rate=25:duration=0.4", "-c:v", "libx264", str(src))
+    manifest = tmp_path / "m.csv"
+    manifest.write_text(f"input,output,preset,crf\n{src},a.mp4,medum,\n{src},b.mp4,,30\n{src},c.mp4,,\n")
+    r = _cli("batch", manifest, tmp_path / "out", "--dry-run", "--json")
+    assert r.returncode == 0, r.stderr
+    items = {d["key"]: d for d in map(json.loads, r.stdout.splitlines()) if d.get("type") == "item"}
+    assert items["a.mp4"]["status"] == "would-fail" and "unknown preset" in items["a.mp4"]["reason"]
+    assert items["b.mp4"]["status"] == items["c.mp4"]["status"] == "would-encode"  # a row's CRF replaces the effort
+    assert not (tmp_path / "out").exists()

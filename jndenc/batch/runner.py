@@ -36,7 +36,8 @@ from .items import Item, as_items, collect_items  # noqa: F401 - collect_items: 
 from .learning import Learning
 from .memory import fits, item_memory
 from .summary import passes_of, result_of, start_of, summarize, verify_of
-from .workers import dask_executor, encode_item, failure_reason, needs_model, process_executor, result_path
+from .workers import (dask_executor, encode_item, failure_reason, item_encode_options, needs_model, process_executor,
+                      result_path)
 from ..effort import measures
 from ..errors import UserError
 from ..media.ffargs import available_memory, threads_per_job
@@ -150,10 +151,10 @@ class BatchRun:
         """Fail once, up front, rather than journal every item as failed for a missing model."""
         if self.options.get("weights") or not any(needs_model(self.item_options(i)) for i in self.items):
             return
-        from ..predictor import default_weights_path
+        from ..predictor import default_weights_path, no_weights_reason
 
         if default_weights_path() is None:
-            raise UserError("no shipped model weights found; use --crf, --mode search or --weights PATH")
+            raise UserError(f"{no_weights_reason()}; use --crf, --mode search or --weights PATH")
 
     @property
     def executor_name(self) -> str:
@@ -329,8 +330,12 @@ class BatchRun:
                 decision, row = self._decide(journal, item)
                 status = {"encode": "would-encode", "skip": "would-skip", "adopt": "would-skip",
                           "over_size": "would-skip", "failed": "would-fail", "exists": "would-fail"}[decision]
+                reason = EXISTS if decision == "exists" else None
+                if decision == "encode":
+                    reason = _refused(self.item_options(item))  # a manifest row's option no file could run with
+                    status = "would-fail" if reason else status
                 counts[status] += 1
-                yield self._result(item, status, row, reason=EXISTS if decision == "exists" else None)
+                yield self._result(item, status, row, reason=reason)
         finally:
             journal.close()
         self.summary = {"dry_run": True, "items": len(self.items), **counts, "executor": self.executor_name,
@@ -465,6 +470,18 @@ class BatchRun:
                          {"executor": self.executor_name, "jobs": self.jobs, "threads": self.threads,
                           "memory_waits": self.memory_waits}, learn=self.learn, lag=self.lag,
                          sources={i.key: i.learns_with for i in self.items})
+
+
+def _refused(options: dict) -> str | None:
+    """Why `jndenc.encode` would refuse ``options`` whatever the file, or None."""
+    from ..encode import checked
+    from ..options import EncodeOptions
+
+    try:
+        checked(EncodeOptions.from_kwargs(**item_encode_options(options)))
+    except (UserError, TypeError) as exc:
+        return failure_reason(exc)
+    return None
 
 
 def run(items: Iterable[Item | str | os.PathLike | dict], output_dir: str | os.PathLike, *, jobs: int | None = None,

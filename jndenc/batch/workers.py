@@ -87,6 +87,18 @@ def encode_item(src: str, dst: str, options: dict, threads: int | None, plan_pat
         _BUSY = False
 
 
+def item_encode_options(options: dict) -> dict:
+    """An item's options (the batch's, under its manifest row's) as `jndenc.encode` takes them."""
+    opts = dict(options)
+    if opts.get("mode") is not None or opts.get("crf") is not None:
+        opts.pop("effort", None)  # a manifest row's mode or CRF replaces the batch's effort level
+    # the batch runs files side by side: one shot at a time within each (encoded, or probed by fast's probes)
+    opts.setdefault("jobs", 1)
+    if opts.get("mode") is not None or opts.get("crf") is not None or opts.get("effort") == "fast":
+        opts.pop("resume", None)  # only the shot loop has shots to take up
+    return opts
+
+
 def _encode_item(src: str, dst: str, options: dict, threads: int | None, plan_path: str,
                  report_path: str | None) -> dict:
     from ..encode import encode
@@ -94,13 +106,7 @@ def _encode_item(src: str, dst: str, options: dict, threads: int | None, plan_pa
 
     t0 = time.perf_counter()
     try:
-        opts = dict(options)
-        if opts.get("mode") is not None or opts.get("crf") is not None:
-            opts.pop("effort", None)  # a manifest row's mode or CRF replaces the batch's effort level
-        # the batch runs files side by side: one shot at a time within each (encoded, or probed by fast's probes)
-        opts.setdefault("jobs", 1)
-        if opts.get("mode") is not None or opts.get("crf") is not None or opts.get("effort") == "fast":
-            opts.pop("resume", None)  # only the shot loop has shots to take up
+        opts = item_encode_options(options)
         if needs_model(opts):
             opts["predictor"] = _predictor(opts.get("weights"))
         Path(dst).parent.mkdir(parents=True, exist_ok=True)

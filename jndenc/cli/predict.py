@@ -31,6 +31,10 @@ def predict(src, mode, fmt, as_json, quiet, debug, **kw):
     opts = plan_kwargs(kw)
     if fmt == "x265-zones":
         opts["codec"] = "x265"
+    elif fmt == "x264-zones" and opts.get("codec", "x264") != "x264":
+        # it printed the other encoder's zones under x264's name
+        raise click.UsageError(f"--format x264-zones prints x264's zones; for --codec {opts['codec']} use "
+                               + ("--format x265-zones" if opts["codec"] == "x265" else "--format json"))
     # every planner option in --help shapes the output: the CRF column / "crf" keys and the zones
     p = run(src, mode=mode, quiet=quiet or fmt == "json", **opts)
     plan = p.plan
