@@ -73,7 +73,7 @@ def clip_plot(clip: str, rows: list[dict], path: Path, summary: dict | None = No
             ax.scatter([r["bitrate_kbps"] for r in match_rows], [r[metric] for r in match_rows], marker="+",
                        color="0.6", label="fixed CRF (matching encodes)", zorder=1)
         ax.set_xscale("log")
-        ax.set_xlabel("bitrate (kb/s, actual file)")
+        ax.set_xlabel("video bitrate (kb/s, the stream's own bytes)")
         ax.set_ylabel(label)
         ax.grid(True, which="both", alpha=0.3)
     title = clip
