@@ -72,6 +72,18 @@ def remove_stale(output: Path) -> None:
             store.release()
 
 
+def hold(work: Path) -> "ShotStore | None":
+    """``work`` held by this run (`ShotStore.acquire`), or None where its file system takes no lock (an NFS share
+    without a lock daemon): then no run can take it for an orphan either (`remove_orphans` skips what it cannot
+    lock), and the run goes on without."""
+    store = ShotStore(work)
+    try:
+        store.acquire()
+    except UserError:
+        return None
+    return store
+
+
 def remove_orphans(folder: Path) -> None:
     """The segment folders in ``folder`` of runs killed outright (``kill -9``, the OOM killer: no handler ran to
     remove them): those no run holds (a run holds its folder's lock, `ShotStore.acquire`, until its process ends,

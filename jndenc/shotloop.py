@@ -144,8 +144,7 @@ def run(src: Path, out: Path, plan: Plan, info: VideoInfo, *, target: float, opt
         store.acquire()
     else:
         work = Path(tempfile.mkdtemp(prefix=R.SEGMENTS_PREFIX, dir=out.parent))  # beside the output: same disk
-        held = R.ShotStore(work)  # held while this run lives: a later run removes it if this one is killed outright
-        held.acquire()
+        held = R.hold(work)  # while this run lives: a later run removes it if this one is killed outright
     finished = False
     try:
         job = ShotJob(src, plan, band, options, work, codec, times, tb, start_time, tuple(thresholds))

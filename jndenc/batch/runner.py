@@ -313,10 +313,12 @@ class BatchRun:
         fh = open(self.output_dir / STATE_DIR / "batch.lock", "w")
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
+        except BlockingIOError:
             fh.close()
             raise UserError(f"{self.output_dir}: another jndenc batch is writing into this folder; wait for it or "
                             "stop it") from None
+        except OSError:
+            pass  # a file system that takes no lock (an NFS share without a lock daemon): run as before it had one
         try:
             yield
         finally:

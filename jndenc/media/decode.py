@@ -177,15 +177,18 @@ def _short_of_header(stream, decoded: int, last_end: int | None) -> str | None:
 
     The header's duration decides where it has one: its frame count also counts an edit list's pre-roll, which
     never shows (every file cut with ``ffmpeg -ss S -c copy`` has one), so a complete cut decoded 122 of its 182
-    listed frames. Short means the last frame stops showing more than a frame and a half before the header's end."""
+    listed frames. Short means the last frame stops showing more than a frame and a half before the header's end, and
+    (where the header counts frames) fewer frames decoded than it lists: a variable-rate recording whose last frame
+    shows for seconds and states no duration of its own ends early by time alone."""
+    declared = stream.frames or None
+    fewer = declared is not None and decoded < declared - 1
     if stream.duration and stream.time_base and stream.average_rate and last_end is not None:
         end = (stream.start_time or 0) + stream.duration
-        if (end - last_end) * stream.time_base * stream.average_rate > 1.5:
+        if (end - last_end) * stream.time_base * stream.average_rate > 1.5 and (fewer or declared is None):
             return (f"the decoder stopped at {float(last_end * stream.time_base):.2f} s of the "
                     f"{float(end * stream.time_base):.2f} s the header lists")
         return None
-    declared = stream.frames or None
-    if declared and decoded < declared - 1:
+    if fewer:
         return f"the decoder stopped after {decoded} of the {declared} frames the header lists"
     return None
 
