@@ -34,6 +34,26 @@ def replaced(path: str | os.PathLike, *, keep_suffix: bool = False) -> Iterator[
         tmp.unlink(missing_ok=True)
 
 
+def try_lock(path: str | os.PathLike, busy: str):
+    """The open file ``path`` holding an exclusive lock (close it to release; the lock also goes with the process,
+    however it ends); None where the file system takes no lock (an NFS share without a lock daemon). A `UserError`
+    saying ``busy`` where another process holds it."""
+    import fcntl
+
+    from .errors import UserError
+
+    fh = open(path, "w")
+    try:
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        fh.close()
+        raise UserError(busy) from None
+    except OSError:
+        fh.close()
+        return None
+    return fh
+
+
 def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
     """``text`` into ``path`` as UTF-8, whole or not at all (`replaced`); a file name's bytes that are not UTF-8
     (held as surrogates) are written back as the bytes they were."""

@@ -18,7 +18,7 @@ import os
 import shutil
 from pathlib import Path
 
-from .fileio import write_text_atomic
+from .fileio import try_lock, write_text_atomic
 from . import loop as L
 from .errors import UserError
 
@@ -58,43 +58,37 @@ def work_folder(src: Path, output: Path, plan, **settings) -> Path:
 def remove_stale(output: Path) -> None:
     """Once ``output`` is written, the work folders earlier runs left for it (a `--resume` encode stopped, then run
     again with another option or without `--resume`) go, unless a run holds one."""
-    for other in output.parent.glob(f"{PREFIX}{output.name}.*"):
-        if not other.is_dir():
-            continue
-        store = ShotStore(other)
-        try:
-            store.acquire()
-        except UserError:
-            continue
-        try:
-            shutil.rmtree(other, ignore_errors=True)
-        finally:
-            store.release()
+    _remove_unheld(output.parent.glob(f"{PREFIX}{output.name}.*"))
 
 
-def hold(work: Path) -> "ShotStore | None":
-    """``work`` held by this run (`ShotStore.acquire`), or None where its file system takes no lock (an NFS share
-    without a lock daemon): then no run can take it for an orphan either (`remove_orphans` skips what it cannot
-    lock), and the run goes on without."""
+def hold(work: Path) -> "ShotStore":
+    """``work`` held by this run (`ShotStore.acquire`; on a file system that takes no lock, not held, and no run
+    takes it for an orphan either: `_remove_unheld` removes only what it could lock)."""
     store = ShotStore(work)
-    try:
-        store.acquire()
-    except UserError:
-        return None
+    store.acquire()
     return store
 
 
 def remove_orphans(folder: Path) -> None:
     """The segment folders in ``folder`` of runs killed outright (``kill -9``, the OOM killer: no handler ran to
-    remove them): those no run holds (a run holds its folder's lock, `ShotStore.acquire`, until its process ends,
-    however it ends) and untouched for a minute (a run between making its folder and locking it)."""
+    remove them): those no run holds (a run holds its folder until its process ends, however it ends) and untouched
+    for a minute (a run between making its folder and locking it)."""
     import time
 
-    for other in folder.glob(f"{SEGMENTS_PREFIX}*"):
+    def idle(p: Path) -> bool:
         try:
-            if not other.is_dir() or time.time() - other.stat().st_mtime < ORPHAN_AGE_S:
-                continue
+            return time.time() - p.stat().st_mtime >= ORPHAN_AGE_S
         except OSError:
+            return False
+
+    _remove_unheld(p for p in folder.glob(f"{SEGMENTS_PREFIX}*") if idle(p))
+
+
+def _remove_unheld(folders) -> None:
+    """Each of ``folders`` that no run holds, removed: one this process could lock (`ShotStore.acquire`); where
+    another holds it, or the file system takes no lock, it stays."""
+    for other in folders:
+        if not other.is_dir():
             continue
         store = ShotStore(other)
         try:
@@ -102,7 +96,8 @@ def remove_orphans(folder: Path) -> None:
         except (UserError, OSError):
             continue
         try:
-            shutil.rmtree(other, ignore_errors=True)
+            if store.held:
+                shutil.rmtree(other, ignore_errors=True)
         finally:
             store.release()
 
@@ -116,17 +111,14 @@ class ShotStore:
         self._lock = None
 
     def acquire(self) -> None:
-        """Hold the folder, or refuse: two runs of the same encode would overwrite each other's attempts."""
-        import fcntl
+        """Hold the folder, or refuse: two runs of the same encode would overwrite each other's attempts. On a file
+        system that takes no lock the run goes on without (`held` is False)."""
+        self._lock = try_lock(self.work / "lock", f"{self.work}: another jndenc run is encoding the same input with "
+                                                  "--resume; wait for it or stop it")
 
-        fh = open(self.work / "lock", "w")
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            fh.close()
-            raise UserError(f"{self.work}: another jndenc run is encoding the same input with --resume; wait for it "
-                            "or stop it") from None
-        self._lock = fh
+    @property
+    def held(self) -> bool:
+        return self._lock is not None
 
     def release(self) -> None:
         if self._lock is not None:

@@ -31,7 +31,7 @@ from dataclasses import asdict, dataclass, field, is_dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from ..fileio import write_text_atomic
+from ..fileio import try_lock, write_text_atomic
 from .items import Item, as_items, collect_items  # noqa: F401 - collect_items: public API, re-exported
 from .learning import Learning
 from .memory import fits, item_memory
@@ -308,21 +308,13 @@ class BatchRun:
     def _held(self) -> Iterator[None]:
         """The output folder for this run alone: a second batch into it encoded every file again beside the first
         and contradicted itself in its summary. The lock goes with the process, however it ends."""
-        import fcntl
-
-        fh = open(self.output_dir / STATE_DIR / "batch.lock", "w")
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            fh.close()
-            raise UserError(f"{self.output_dir}: another jndenc batch is writing into this folder; wait for it or "
-                            "stop it") from None
-        except OSError:
-            pass  # a file system that takes no lock (an NFS share without a lock daemon): run as before it had one
+        fh = try_lock(self.output_dir / STATE_DIR / "batch.lock",
+                      f"{self.output_dir}: another jndenc batch is writing into this folder; wait for it or stop it")
         try:
             yield
         finally:
-            fh.close()
+            if fh is not None:
+                fh.close()
 
     def _dry_run(self) -> Iterator[ItemResult]:
         journal = Journal(self.output_dir, readonly=True)
