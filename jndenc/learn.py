@@ -189,7 +189,7 @@ class StartLearner:
             if sources is not None and not (isinstance(sources, list)
                                             and all(s is None or isinstance(s, str) for s in sources)):
                 raise TypeError("'sources' must be a list of source names (or nulls), one per file")
-            return cls(([ShotLabel.from_dict(x) for x in f] for f in d.get("files", [])),
+            return cls(([ShotLabel.from_dict(x) for x in f] for f in d["files"]),
                        prior=d.get("prior", PRIOR_FILES), vmaf_model=d.get("vmaf_model"), sources=sources)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise UserError(f"not a StartLearner's to_dict() ({type(exc).__name__}: {exc})") from None

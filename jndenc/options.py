@@ -12,7 +12,7 @@ import difflib
 import numbers
 import os
 from dataclasses import dataclass, field, fields, replace
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 from .analyze import ShotOptions
 from .errors import UserError
@@ -235,7 +235,7 @@ class EncodeOptions:
     @classmethod
     def from_kwargs(cls, **kwargs) -> "EncodeOptions":
         """The groups from flat keywords (`jndenc.encode`'s): each name belongs to one group."""
-        _known(kwargs)
+        check_known(kwargs)
         per: dict[str, dict] = {}
         for k, v in kwargs.items():
             per.setdefault(_GROUP_OF[k], {})[k] = v
@@ -243,7 +243,7 @@ class EncodeOptions:
 
     def with_(self, **kwargs) -> "EncodeOptions":
         """A copy with some fields (flat names, as in `from_kwargs`) changed."""
-        _known(kwargs)
+        check_known(kwargs)
         per: dict[str, dict] = {}
         for k, v in kwargs.items():
             per.setdefault(_GROUP_OF[k], {})[k] = v
@@ -257,15 +257,17 @@ class EncodeOptions:
         return out
 
 
-def _known(kwargs: dict) -> None:
-    """A misspelt keyword is a TypeError that names it and what was probably meant, or every keyword there is."""
-    unknown = sorted(set(kwargs) - set(_GROUP_OF))
+def check_known(kwargs: dict, allowed: Iterable[str] | None = None) -> None:
+    """A misspelt keyword is a TypeError that names it and what was probably meant, or every keyword there is;
+    ``allowed``: the keywords there are (default: the groups' fields)."""
+    allowed = list(_GROUP_OF if allowed is None else allowed)
+    unknown = sorted(set(kwargs) - set(allowed))
     if not unknown:
         return
-    close = {k: difflib.get_close_matches(k, _GROUP_OF, n=1) for k in unknown}
+    close = {k: difflib.get_close_matches(k, allowed, n=1) for k in unknown}
     hint = "; ".join(f"{k!r}: did you mean {m[0]!r}?" for k, m in close.items() if m)
     raise TypeError(f"unexpected keyword argument(s): {', '.join(unknown)} "
-                    f"({hint or 'the keywords are ' + ', '.join(sorted(_GROUP_OF))})")
+                    f"({hint or 'the keywords are ' + ', '.join(sorted(allowed))})")
 
 
 def check_keywords(kwargs: dict) -> None:

@@ -23,7 +23,7 @@ from .media.probe import VideoInfo, probe
 from .planner import DEFAULT_X265_OFFSETS, Plan, PlanOptions, fixed_plan, margin_report, plan_from_estimates
 from .starts import LOOP_ONLY_CODECS
 from . import modes as registry
-from .options import PLAN_KEYS, AnalysisOptions, Aim, Codec, Expert, Trials, check_keywords
+from .options import PLAN_KEYS, AnalysisOptions, Aim, Codec, Expert, Trials, check_keywords, check_known
 
 MODES = (*registry.NAMES, "crf")
 
@@ -130,16 +130,9 @@ def plan(src: str | os.PathLike, **options) -> Plan:
 def _known(options: dict) -> None:
     """A misspelt keyword of `plan` or `predict` named with what was probably meant (Python's own message names
     `analyse_and_plan`, a function the caller never called)."""
-    import difflib
     import inspect
 
-    allowed = [k for k in inspect.signature(analyse_and_plan).parameters if k != "src"]
-    unknown = sorted(set(options) - set(allowed))
-    if unknown:
-        close = {k: difflib.get_close_matches(k, allowed, n=1) for k in unknown}
-        hint = "; ".join(f"{k!r}: did you mean {m[0]!r}?" for k, m in close.items() if m)
-        raise TypeError(f"unexpected keyword argument(s): {', '.join(unknown)}"
-                        + (f" ({hint})" if hint else f" (the keywords are {', '.join(allowed)})"))
+    check_known(options, [k for k in inspect.signature(analyse_and_plan).parameters if k != "src"])
 
 
 def _fixed(src, crf: float | None, info: VideoInfo, opts: PlanOptions, shot_options: ShotOptions, quiet: bool):

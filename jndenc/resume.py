@@ -61,14 +61,6 @@ def remove_stale(output: Path) -> None:
     _remove_unheld(output.parent.glob(f"{PREFIX}{output.name}.*"))
 
 
-def hold(work: Path) -> "ShotStore":
-    """``work`` held by this run (`ShotStore.acquire`; on a file system that takes no lock, not held, and no run
-    takes it for an orphan either: `_remove_unheld` removes only what it could lock)."""
-    store = ShotStore(work)
-    store.acquire()
-    return store
-
-
 def remove_orphans(folder: Path) -> None:
     """The segment folders in ``folder`` of runs killed outright (``kill -9``, the OOM killer: no handler ran to
     remove them): those no run holds (a run holds its folder until its process ends, however it ends) and untouched
@@ -86,7 +78,7 @@ def remove_orphans(folder: Path) -> None:
 
 def _remove_unheld(folders) -> None:
     """Each of ``folders`` that no run holds, removed: one this process could lock (`ShotStore.acquire`); where
-    another holds it, or the file system takes no lock, it stays."""
+    another holds it, or the file system takes no lock (where no run could hold it either), it stays."""
     for other in folders:
         if not other.is_dir():
             continue

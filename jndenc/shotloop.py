@@ -135,16 +135,17 @@ def run(src: Path, out: Path, plan: Plan, info: VideoInfo, *, target: float, opt
         from .cluster import dask_executor
 
         executor, jobs, close = dask_executor(dask, None)
-    store = held = None
     if resume:
         work = R.work_folder(src, Path(resume), plan, band=band, codec=codec, options=replace(options, jobs=None),
                              thresholds=list(thresholds))
         work.mkdir(exist_ok=True)
-        store = R.ShotStore(work)
-        store.acquire()
     else:
         work = Path(tempfile.mkdtemp(prefix=R.SEGMENTS_PREFIX, dir=out.parent))  # beside the output: same disk
-        held = R.hold(work)  # while this run lives: a later run removes it if this one is killed outright
+    # held while this run lives: two runs of one --resume encode refuse each other, and a later run removes the
+    # folder only once this one is gone (killed outright, `jndenc.resume.remove_orphans`)
+    held = R.ShotStore(work)
+    held.acquire()
+    store = held if resume else None  # where the finished shots are recorded for a rerun
     finished = False
     try:
         job = ShotJob(src, plan, band, options, work, codec, times, tb, start_time, tuple(thresholds))
@@ -156,15 +157,13 @@ def run(src: Path, out: Path, plan: Plan, info: VideoInfo, *, target: float, opt
         video = work / "video.mp4"
         S.join([r[1] for r in results], [s.start_frame for s in plan.shots], times, tb, video, end)
         muxer = enc_params.output_options(tuple(enc), codec.name, out.suffix)
-        frame_time = None if len(times) < 2 or S.variable_rate(times) else Fraction(int(times[1] - times[0])) * tb
+        frame_time = None if len(times) < 2 or codec.vfr else Fraction(int(times[1] - times[0])) * tb
         run_ffmpeg(S.mux_args(video, src, out, stream_maps, stream_kw, start_time, muxer, video_tags(src),
                               frame_time), what=f"writing {out.name}")
         join_phase = ph.done()
         finished = True
     finally:
-        for lock in (store, held):
-            if lock is not None:
-                lock.release()
+        held.release()
         if finished or store is None:
             shutil.rmtree(work, ignore_errors=True)
         if close is not None:

@@ -466,13 +466,18 @@ class BatchRun:
                          sources={i.key: i.learns_with for i in self.items})
 
 
-def _refused(options: dict) -> str | None:
-    """Why `jndenc.encode` would refuse ``options`` whatever the file, or None."""
+def _check_options(options: dict) -> None:
+    """Raise what `jndenc.encode` would for ``options`` whatever the file (`jndenc.encode.checked`)."""
     from ..encode import checked
     from ..options import EncodeOptions
 
+    checked(EncodeOptions.from_kwargs(**options))
+
+
+def _refused(options: dict) -> str | None:
+    """Why `jndenc.encode` would refuse an item's ``options`` whatever the file, or None."""
     try:
-        checked(EncodeOptions.from_kwargs(**item_encode_options(options)))
+        _check_options(item_encode_options(options))
     except (UserError, TypeError) as exc:
         return failure_reason(exc)
     return None
@@ -503,12 +508,9 @@ def run(items: Iterable[Item | str | os.PathLike | dict], output_dir: str | os.P
     for name, value in (("jobs", jobs), ("threads", threads), ("dask_local", dask_local)):
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
             raise UserError(f"{name} must be a whole number, 1 or more, not {value!r}")
-    from ..encode import checked
-    from ..options import EncodeOptions
-
     # a combination no file can run (a misspelt keyword, an unknown effort) is said at the call, not journaled
     # as every file's failure
-    checked(EncodeOptions.from_kwargs(**encode_options))
+    _check_options(encode_options)
     out = Path(output_dir).absolute()
     return BatchRun(as_items(items, out, container), out, jobs=jobs, threads=threads, dask=dask,
                     dask_local=dask_local, retry_failed=retry_failed, dry_run=dry_run, quiet=quiet,
