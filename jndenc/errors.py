@@ -29,9 +29,29 @@ class OutputError(UserError):
 
 class OverSize(JndencError):
     """The output came out larger than ``--max-size`` allows against the input: nothing written, exit code 4 (no
-    fault of anyone's; a pipeline keeps the source)."""
+    fault of anyone's; a pipeline keeps the source). Its figures are attributes, and `to_dict` what
+    ``jndenc encode --json`` prints for it."""
 
     exit_code = 4
+
+    def __init__(self, message: str, output: str = "", video_bytes: int = 0, input_video_bytes: int = 0,
+                 max_size: float = 0.0, shots: tuple[int, int] | None = None):
+        super().__init__(message)
+        self.output = output
+        self.video_bytes = video_bytes  # the output's video, or its finished shots' where the run stopped early
+        self.input_video_bytes = input_video_bytes
+        self.max_size = max_size
+        self.shots = shots  # (finished, of) where the run stopped before its last shot, else None
+
+    def __reduce__(self):  # keep the figures through pickling (a Dask client, a worker process)
+        return (type(self), (str(self), self.output, self.video_bytes, self.input_video_bytes, self.max_size,
+                             self.shots))
+
+    def to_dict(self) -> dict:
+        return {"output": self.output, "written": False, "status": "over_size", "max_size": self.max_size,
+                "video_bytes": self.video_bytes, "input_video_bytes": self.input_video_bytes,
+                "shots_finished": None if self.shots is None else self.shots[0],
+                "shots": None if self.shots is None else self.shots[1], "message": str(self)}
 
 
 class FFmpegError(JndencError):

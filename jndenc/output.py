@@ -288,11 +288,17 @@ def check_size(out: Path, limit: tuple[int, float] | None, shown: Path) -> None:
     more than ``limit`` (`size_limit`: the input's video bytes, read once per encode, and the percent) allows: a
     library transcode that would make a file larger keeps the source. Both counted from their video packets (audio
     and other streams pass through and do not count)."""
-    if limit is None:
-        return
-    why = over_size(count_packets(out).bytes, *limit)
+    if limit is not None:
+        refuse_over(count_packets(out).bytes, limit, shown)
+
+
+def refuse_over(out_bytes: int, limit: tuple[int, float], shown: Path, shots: tuple[int, int] | None = None
+                ) -> None:
+    """Raise `OverSize` (its figures attached for ``--json``) where `over_size` says why ``out_bytes`` may not be
+    written to ``shown``."""
+    why = over_size(out_bytes, *limit, shots=shots)
     if why:
-        raise OverSize(f"{shown}: {why}")
+        raise OverSize(f"{shown}: {why}", str(shown), out_bytes, limit[0], limit[1], shots)
 
 
 def target_vmaf(plan: Plan) -> float:

@@ -17,9 +17,9 @@ from typing import Sequence
 from . import resume as R
 from . import loop as L
 from .cluster import DaskExecutor
-from .errors import JndencError, OverSize
+from .errors import JndencError
 from .media.runner import ffmpeg_group, stop_group
-from .output import over_size
+from .output import refuse_over
 from .planner import ShotPlan
 from .progress import bar
 from .shotjob import ShotJob, ShotLoop
@@ -144,9 +144,7 @@ class Scheduler:
         self.kept_bytes += shot.attempts[shot.kept].bytes
         self.finished += 1
         if self.limit is not None:
-            why = over_size(self.kept_bytes, *self.limit, shots=(self.finished, len(self.job.plan.shots)))
-            if why:
-                raise OverSize(f"{self.shown}: {why}")
+            refuse_over(self.kept_bytes, self.limit, self.shown, shots=(self.finished, len(self.job.plan.shots)))
 
     def _run_local(self, i: int, h: ShotLoop | None, hi: int | None, pb) -> tuple[ShotLoop, Path, dict]:
         """One shot on this process's pool, its FFmpeg processes in this run's group: what a failure stops."""

@@ -273,11 +273,11 @@ def test_demo_shows_what_ran(tmp_path):
 
 
 @pytest.mark.parametrize("args,needle", [
-    (("encode", "--nosuch", "a.mp4", "b.mp4"), "jndenc encode: No such option '--nosuch'"),
-    (("encode",), "jndenc encode: Missing argument 'IN'"),
-    (("batch", "/no/such/folder", "out"), "jndenc batch: Invalid value for 'INPUT_DIR_OR_MANIFEST'"),
+    (("encode", "--nosuch", "a.mp4", "b.mp4"), "jndenc: error: encode: No such option '--nosuch'"),
+    (("encode",), "jndenc: error: encode: Missing argument 'IN'"),
+    (("batch", "/no/such/folder", "out"), "jndenc: error: batch: Invalid value for 'INPUT_DIR_OR_MANIFEST'"),
     (("encode", "a.mp4", "b.mp4", "--effort", "quick"), "Invalid value for '--effort'"),
-    (("nosuchcommand",), "No such command 'nosuchcommand'"),
+    (("nosuchcommand",), "jndenc: error: No such command 'nosuchcommand'"),
 ])
 def test_usage_errors_are_one_line_too(args, needle):
     # click's own usage block (usage, a hint, a blank line, the error) broke the README's one-line promise
@@ -285,6 +285,7 @@ def test_usage_errors_are_one_line_too(args, needle):
     assert r.returncode == 2 and r.stdout == ""
     assert r.stderr.count("\n") == 1 and r.stderr.startswith("jndenc: error: ") and needle in r.stderr, r.stderr
     assert r.stderr.rstrip().endswith("--help')")
+    assert r.stderr.count("jndenc") == 2  # the prefix and the help hint: the command is not named twice
 
 
 def test_help_and_version_still_exit_0():

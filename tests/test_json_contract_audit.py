@@ -17,9 +17,9 @@ def jndenc(*args) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "jndenc", *map(str, args)], capture_output=True, text=True)
 
 
-def one_document(r: subprocess.CompletedProcess) -> dict:
+def one_document(r: subprocess.CompletedProcess, rc: int = 0) -> dict:
     """stdout holds exactly one JSON document, which strict parsers read (no NaN or Infinity)."""
-    assert r.returncode == 0, r.stderr
+    assert r.returncode == rc, r.stderr
     lines = r.stdout.splitlines()
     assert len(lines) == 1, r.stdout
 
@@ -151,7 +151,16 @@ def test_max_size_writes_nothing_and_exits_4_where_the_output_would_not_shrink(t
     # are checked against the input's video stream before the rename
     out = tmp_path / "out.mp4"
     r = jndenc("encode", two_shots, out, "--json", "--max-size", 1, *extra)
-    assert r.returncode == 4 and r.stdout == ""
+    # exit 4 is an answer a pipeline acts on (keep the source): --json still prints its figures
+    refused = one_document(r, rc=4)
+    import av
+
+    with av.open(str(two_shots)) as f:
+        in_bytes = sum(p.size for p in f.demux(video=0) if p.size)
+    assert refused["status"] == "over_size" and refused["written"] is False and refused["output"] == str(out)
+    assert refused["input_video_bytes"] == in_bytes and refused["max_size"] == 1
+    assert refused["video_bytes"] * 100 > in_bytes and refused["message"] in r.stderr
+    assert (refused["shots_finished"], refused["shots"]) == ((None, None) if extra else (1, 2))
     # the loop stops once its finished shots alone are over (the other shot is never finished); one pass cannot
     said = "its video came out at " if extra else "its video reached "
     assert r.stderr.startswith(f"jndenc: error: {out}: {said}") and r.stderr.count("\n") == 1
@@ -160,3 +169,18 @@ def test_max_size_writes_nothing_and_exits_4_where_the_output_would_not_shrink(t
     assert list(tmp_path.iterdir()) == []  # no output, no temp file
     d = one_document(jndenc("encode", two_shots, out, "--json", "--max-size", 1000, *extra))
     assert out.exists() and d["bytes"] == out.stat().st_size
+
+
+def test_over_size_keeps_its_figures_through_pickling():
+    # a Dask client and the batch's worker processes receive the refusal pickled: its figures must survive
+    import pickle
+
+    from jndenc.errors import OverSize
+    from jndenc.output import refuse_over
+
+    with pytest.raises(OverSize) as caught:
+        refuse_over(900, (1000, 80), Path("o.mp4"), shots=(2, 5))
+    back = pickle.loads(pickle.dumps(caught.value))
+    assert back.to_dict() == caught.value.to_dict()
+    assert back.to_dict()["video_bytes"] == 900 and back.shots == (2, 5) and str(back).startswith("o.mp4: ")
+    refuse_over(800, (1000, 80), Path("o.mp4"))  # at the limit: written

@@ -54,7 +54,9 @@ class JndGroup(click.Group):
         except click.ClickException as exc:
             path = exc.ctx.command_path if getattr(exc, "ctx", None) is not None else (prog_name or "jndenc")
             hint = f" (see '{path} --help')" if isinstance(exc, click.UsageError) else ""
-            click.echo(f"jndenc: error: {path}: {' '.join(exc.format_message().split())}{hint}", err=True)
+            # the line already starts with the program's name: name the subcommand only ("jndenc: error: encode: ...")
+            where = path.split(" ", 1)[1] + ": " if " " in path else ""
+            click.echo(f"jndenc: error: {where}{' '.join(exc.format_message().split())}{hint}", err=True)
             sys.exit(exc.exit_code)
         except click.exceptions.Abort:
             click.echo("jndenc: interrupted", err=True)

@@ -5,6 +5,7 @@ import json
 
 import click
 
+from ..errors import OverSize
 from ..media.ffargs import VMAF_MODEL, VMAF_MODELS
 from ..media.segments import ENCODER_CHOICES
 from ..options import EncodeOptions
@@ -118,7 +119,12 @@ def encode(src, dst, effort, target_vmaf, vmaf_model, enc, encoder, jobs, dask, 
         threads=threads, mode=mode, crf=crf, verify=verify, ensure=ensure, tighten=tighten, validate=validate,
         compare_crf=compare_crf, max_size=max_size, effort=effort, target_vmaf=target_vmaf, vmaf_model=vmaf_model, jobs=jobs, dask=dask, encoder=encoder,
         resume=resume, enc=enc, **plan_kwargs(kw))
-    result = run(src, dst, options)
+    try:
+        result = run(src, dst, options)
+    except OverSize as exc:  # exit 4 is an answer, not a failure: a pipeline reads its figures
+        if as_json:
+            click.echo(json.dumps(exc.to_dict()))
+        raise
     if learn_file is not None and result.start is not None:
         from ..learn import append, labels_from
 
