@@ -56,7 +56,7 @@ class ItemResult:
     key: str
     input: str
     output: str
-    status: str  # done | skipped | adopted | failed | would-encode | would-skip | would-fail
+    status: str  # done | skipped | adopted | failed | over_size | would-encode | would-skip | would-fail
     reason: str | None = None
     input_bytes: int | None = None
     output_bytes: int | None = None
@@ -64,7 +64,7 @@ class ItemResult:
     duration_s: float | None = None
     crfs: list | None = None
     timings: dict | None = None
-    encodes: int = 0
+    encodes: int = 0  # times the batch folder finished this output (not the loop's attempts)
     options: dict = field(default_factory=dict)
     verify: dict | None = None  # worst-shot VMAF etc. when the encode verified its output
     passes: list | None = None  # --ensure/--tighten: each pass's bytes, worst shot, shots below, kept
