@@ -60,7 +60,7 @@ def check_paths(src: Path, dst: Path, overwrite: bool) -> None:
         raise UserError(f"{dst}: output is the input file (refusing to overwrite the input)")
     _check_folder(dst, f"{dst}: output folder")
     if dst.exists() and not overwrite:
-        raise UserError(f"{dst}: already exists (use --overwrite / -y to replace it)")
+        raise UserError(f"{dst}: already exists (-y / --overwrite, overwrite=True in Python, replaces it)")
 
 
 def check_side_file(path: str | os.PathLike, option: str) -> None:

@@ -150,3 +150,14 @@ def test_a_build_that_leaves_train_or_valid_empty_says_so(clips, tmp_path, capsy
     meta = build(clips, tmp_path / "ds", replace(FAST, split=(0, 0, 1), max_shots_per_clip=1))
     err = capsys.readouterr().err
     assert meta["counts"]["valid"]["images"] == 0 and "train/ and valid/ got no clip" in err
+
+
+def test_split_warning_names_shares_far_from_the_asked_ones():
+    from jndenc.training.dataset import split_warning
+
+    # 7 clips asked 50/25/25 that hashed 1/5/1 (seen in an audit): a useless training run unless said
+    why = split_warning({"train": 1, "valid": 5, "test": 1}, (50, 25, 25))
+    assert "train/ 1 (14%, asked 50%)" in why and "valid/ 5 (71%, asked 25%)" in why and "test/" not in why
+    assert split_warning({"train": 5, "valid": 1, "test": 1}, (70, 15, 15)) is None  # rounding a handful of clips
+    assert split_warning({"train": 70, "valid": 15, "test": 15}, (70, 15, 15)) is None
+    assert "valid/ got no clip" in split_warning({"train": 6, "valid": 0, "test": 1}, (70, 15, 15))

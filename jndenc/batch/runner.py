@@ -46,7 +46,7 @@ from .journal import STATE_DIR, Fingerprint, Journal
 
 DEFAULT_THREADS = 2  # FFmpeg threads per encode when neither --jobs nor --threads is given
 # options that do not change the output bytes, so changing them must not redo done items
-EXISTS = "the output exists and this batch did not write it (--overwrite / -y replaces it)"
+EXISTS = "the output exists and this batch did not write it (-y / --overwrite, overwrite=True in Python, replaces it)"
 # options that change no output: toggling them between runs must not redo finished files
 _NOT_IN_FINGERPRINT = {"predictor", "workers", "quiet", "verify", "trial_cache", "compare_crf", "resume"}
 

@@ -317,11 +317,30 @@ def build(clips_dirs: str | os.PathLike | Sequence[str | os.PathLike], out_dir: 
     if clips and not usable:  # an empty dataset with exit 0 would reach training as "no data" much later
         raise InputError(f"none of the {len(clips)} clip(s) could be labelled (each is skipped above)")
     meta = b.write_layout(usable, hashes, time.perf_counter() - t0, parents)
-    empty = [s for s in ("train", "valid") if not meta["counts"][s]["images"]]
-    if empty:
-        # splits are dealt per source clip by a hash of its name, so a few clips can leave one empty; training
-        # would refuse it only later, and silently tuning on no validation data is worse
-        print(f"jndenc: warning: {' and '.join(f'{s}/' for s in empty)} got no clip (splits are dealt per source "
-              f"clip, {len(usable)} here): add clips or change --split/--seed before training", file=sys.stderr,
-              flush=True)
+    why = split_warning({s: meta["counts"][s]["groups"] for s in SPLITS}, opts.split)
+    if why:
+        print(f"jndenc: warning: {why}", file=sys.stderr, flush=True)
     return meta
+
+
+def split_warning(groups: Mapping[str, int], split: Sequence[float]) -> str | None:
+    """What is wrong with the source clips each split got (``groups``: split -> count) against the shares asked
+    (``split``: train, valid, test), or None. Pure.
+
+    Splits are dealt per source clip by a hash of its name, so with few clips the shares can land far from
+    ``--split``: train or valid left empty is refused by training only later (and tuning on no validation data is
+    worse); 1 train clip of 7 where half was asked would make a useless training run."""
+    total = sum(groups.values())
+    empty = [s for s in ("train", "valid") if not groups.get(s)]
+    fix = "add clips or change --split/--seed before training"
+    if empty:
+        return (f"{' and '.join(f'{s}/' for s in empty)} got no clip (splits are dealt per source clip, "
+                f"{total} here): {fix}")
+    asked = {s: x / float(sum(split)) for s, x in zip(SPLITS, split)}
+    # a quarter of the clips off the asked share: beyond what rounding a handful of clips can explain
+    off = [s for s in SPLITS if abs(groups.get(s, 0) / total - asked[s]) > 0.25]
+    if not off:
+        return None
+    got = ", ".join(f"{s}/ {groups.get(s, 0)} ({100 * groups.get(s, 0) / total:.0f}%, asked {100 * asked[s]:.0f}%)"
+                    for s in off)
+    return f"the source clips fell far from --split ({got} of {total}; dealt by a hash of each name): {fix}"
