@@ -296,3 +296,17 @@ def test_a_dry_run_says_which_manifest_rows_no_file_could_run(tmp_path):
     assert items["a.mp4"]["status"] == "would-fail" and "unknown preset" in items["a.mp4"]["reason"]
     assert items["b.mp4"]["status"] == items["c.mp4"]["status"] == "would-encode"  # a row's CRF replaces the effort
     assert not (tmp_path / "out").exists()
+
+
+def test_a_complete_matroska_file_that_starts_late_is_not_called_cut_short(tmp_path):
+    # FFmpeg's Matroska muxer states where the track ends: a complete 3 s file starting at 10 s states 13 s, which
+    # read as 10 s missing; the same file cut at a byte boundary is still said
+    from jndenc.media.probe import probe
+
+    full, cut = tmp_path / "late.mkv", tmp_path / "late_cut.mkv"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=96x64:rate=25:duration=3", "-c:v", "libx264", "-preset",
+           "ultrafast", "-output_ts_offset", "10", str(full))
+    cut.write_bytes(full.read_bytes()[: full.stat().st_size * 6 // 10])
+    for src, short in ((full, False), (cut, True)):
+        said = [n for n in probe(src).notes if "may be cut short" in n]
+        assert bool(said) == short, said

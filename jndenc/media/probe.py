@@ -205,9 +205,9 @@ def _first_frame(path, container, stream):
     raise InputError(f"{path}: video stream has no decodable frames")
 
 
-def _count_frames(container, stream) -> tuple[int, bool, list, float | None]:
-    """Count video packets (cheap: no decode), collect pts for VFR detection, and the seconds from the first
-    packet's pts to the last's (None without timestamps)."""
+def _count_frames(container, stream) -> tuple[int, bool, list, tuple[float, float] | None]:
+    """Count video packets (cheap: no decode), collect pts for VFR detection, and the first and the last packet's
+    pts in seconds (None without timestamps)."""
     n = 0
     pts = []
     lo = hi = None
@@ -221,24 +221,29 @@ def _count_frames(container, stream) -> tuple[int, bool, list, float | None]:
                 pts.append(packet.pts)
             lo = packet.pts if lo is None else min(lo, packet.pts)
             hi = packet.pts if hi is None else max(hi, packet.pts)
-    span = float((hi - lo) * stream.time_base) if lo is not None and stream.time_base else None
-    return n, True, pts, span
+    bounds = (float(lo * stream.time_base), float(hi * stream.time_base)) if lo is not None and stream.time_base \
+        else None
+    return n, True, pts, bounds
 
 
-def _cut_short(stream, span: float | None, fps: float) -> str | None:
+def _cut_short(stream, bounds: tuple[float, float] | None, fps: float) -> str | None:
     """A note when the video track's own header (Matroska's per-track DURATION tag, which FFmpeg writes up front)
     states clearly more than its packets hold: a Matroska file cut at a byte boundary (a partial copy or download)
-    decodes without an error and states no frame count, so nothing else would say it is short."""
+    decodes without an error and states no frame count, so nothing else would say it is short. ``bounds``: the
+    first and last packet's time."""
     tag = (stream.metadata or {}).get("DURATION")
-    if span is None or not tag:
+    if bounds is None or not tag:
         return None
     try:
         h, m, sec = tag.split(":")
         stated = int(h) * 3600 + int(m) * 60 + float(sec)
     except ValueError:
         return None
-    held = span + (1.0 / fps if fps else 0.0)
-    if stated - held <= max(0.5, 0.1 * stated):
+    frame = 1.0 / fps if fps else 0.0
+    held = bounds[1] - bounds[0] + frame
+    # FFmpeg's muxer states where the track ends, so a file that starts at 10 s (a -copyts cut, a remuxed
+    # recording) states 13 s for 3 s of video; other muxers state the length: short only against both
+    if stated - max(held, bounds[1] + frame) <= max(0.5, 0.1 * held):
         return None
     return (f"the video track's header says {stated:.2f} s but its packets hold {held:.2f} s: the file may be cut "
             "short (a partial copy or download?)")
@@ -277,10 +282,10 @@ def probe(path: str | os.PathLike, count_frames: bool = True) -> VideoInfo:
             # a fresh demuxer rather than seek(0): raw Annex-B streams cannot seek
             again = open_container(path)
             try:
-                frames, exact, pts, span = _count_frames(again, again.streams.video[vindex])
+                frames, exact, pts, bounds = _count_frames(again, again.streams.video[vindex])
             finally:
                 again.close()
-            short = _cut_short(stream, span, fps)
+            short = _cut_short(stream, bounds, fps)
             if short:
                 notes.append(f"{path}: {short}")
         if not frames:
