@@ -187,9 +187,11 @@ def test_a_capture_starting_an_hour_in_starts_at_zero_with_audio_in_place(tmp_pa
             return out
 
     out = tmp_path / f"o{ext}"
-    encode(src, out, jobs=1)
+    res = encode(src, out, jobs=1)
     got, want = firsts(out), firsts(src)
     assert want["video"] > 3600 and min(got.values()) == 0
+    # a timeline a sidecar or an EDL counts on moved: said
+    assert any(n.startswith("the input starts at 3601.") and "the output starts at 0" in n for n in res.notes)
     assert abs((got["video"] - got["audio"]) - (want["video"] - want["audio"])) <= Fraction(1, 1000)
 
 

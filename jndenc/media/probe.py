@@ -288,6 +288,10 @@ def probe(path: str | os.PathLike, count_frames: bool = True) -> VideoInfo:
             short = _cut_short(stream, bounds, fps)
             if short:
                 notes.append(f"{path}: {short}")
+        late = (container.start_time or 0) / 1e6
+        if late >= 1.0:  # a timeline a sidecar, an EDL or a marker list may count on; a lead-in under 1 s is noise
+            notes.append(f"the input starts at {late:.2f} s; the output starts at 0, every stream moved by as much "
+                         "(as a plain FFmpeg transcode): timestamps are kept relative to the start")
         if not frames:
             frames = stream.frames or int(round(duration * fps))
             exact = False
