@@ -91,7 +91,7 @@ def encode_measured(src: Path, dst: Path, info: VideoInfo, eff: Effort, o: Encod
         # the total's CPU seconds: the analysis phase's clocks started with the run (`jndenc.encode`), so read now
         # they give the whole run's
         cost=cost | {"total": {"wall_s": total, "cpu_s": analysis.done()["cpu_s"]}}, start=start,
-        vmaf_model=o.aim.vmaf_model)
+        vmaf_model=o.aim.vmaf_model, quality_by="output" if verify else "segments")
 
 
 def _loop_start(src: Path, info: VideoInfo, eff: Effort, o: EncodeOptions,

@@ -31,6 +31,7 @@ class EncodeResult:
     cost: dict | None = None  # measured efforts: wall and CPU seconds per phase
     start: dict | None = None  # measured efforts: the start's correction and each shot's label (`jndenc.learn`)
     vmaf_model: str = VMAF_MODEL  # the libvmaf model of every VMAF in the result
+    quality_by: str = "output"  # what ``quality`` measured: the finished file, or the loop's "segments"
 
     def to_dict(self) -> dict:
         shots = []
@@ -67,7 +68,7 @@ class EncodeResult:
         if "probe" in self.plan.stats:  # probe mode: what the probes measured and cost (inside analysis_s)
             out["probe"] = self.plan.stats["probe"]
         if self.quality is not None:
-            out["verify"] = V.summary(self.quality, self.target_vmaf, self.vmaf_model)
+            out["verify"] = V.summary(self.quality, self.target_vmaf, self.vmaf_model, self.quality_by)
         if self.passes:
             out["passes"] = self.passes
         if self.loop is not None:

@@ -101,13 +101,18 @@ def verify(output: str | os.PathLike, source: str | os.PathLike, shots: Sequence
     return shot_quality(q.frames["vmaf"], shots)
 
 
-def summary(quality: Sequence[ShotQuality], target: float, model: str = VMAF_MODEL) -> dict:
-    """``--json``'s ``"verify"``: the worst shot and the shots below ``target``, scores of libvmaf ``model``."""
+def summary(quality: Sequence[ShotQuality], target: float, model: str = VMAF_MODEL, measured: str = "output"
+            ) -> dict:
+    """``--json``'s ``"verify"``: the worst shot and the shots below ``target``, scores of libvmaf ``model``;
+    ``measured``: "output" (the finished file, every frame: --verify) or "segments" (the shot loop's own readings of
+    the segments the file is made of, sampled as its ``measured_by`` says), so that nobody takes the second for the
+    first."""
     means = [q.mean for q in quality]
     worst = int(np.nanargmin(means)) if quality else -1
     return {
         "target_vmaf": target,
         "vmaf_model": model,
+        "measured": measured,
         "worst_shot": worst,
         "worst_shot_vmaf": round(means[worst], 2) if quality else None,
         "worst_shot_p5": round(quality[worst].p5, 2) if quality else None,

@@ -71,6 +71,15 @@ def test_measured_compare_time_ratio_leaves_out_verification(two_shots, tmp_path
     counted = c["jndenc_time_ratio"] * c["encode_s"]
     assert cost["verify"]["wall_s"] > 0.02
     assert abs(counted - produced) < cost["verify"]["wall_s"] / 2, (counted, produced, cost)
+    assert d["verify"]["measured"] == "output"  # --verify measured the finished file
+
+
+def test_the_loops_own_readings_are_not_called_a_verification(two_shots, tmp_path):
+    # without --verify the measured efforts report the loop's readings of the kept segments in "verify": a
+    # pipeline gating on it took them for a check of the finished file
+    d = one_document(jndenc("encode", two_shots, tmp_path / "out.mp4", "--json"))
+    assert d["verify"]["measured"] == "segments" and "verify_s" not in d["timings"]
+    assert any(n.startswith("per-shot VMAF is the loop's measurement") for n in d["notes"])
 
 
 def test_measured_cost_total_has_cpu_seconds(two_shots, tmp_path):

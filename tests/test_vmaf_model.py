@@ -146,8 +146,13 @@ def test_a_batch_summary_names_the_model_its_worst_shot_was_measured_in():
         return {"key": key, "result": json.dumps({"verify": {**v, **({"vmaf_model": model} if model else {})}})}
 
     assert worst_shot([row("a", 95.0, NEG), row("b", 93.9, NEG)]) == {
-        "verified_items": 2, "worst_shot_vmaf": 93.9, "worst_shot_item": "b", "vmaf_model": NEG,
-        "items_with_shots_below_target": 0}
+        "verified_items": 2, "loop_measured_items": 0, "worst_shot_vmaf": 93.9, "worst_shot_item": "b",
+        "vmaf_model": NEG, "items_with_shots_below_target": 0}
+    # the shot loop's own readings are not a verification of the finished file: counted apart
+    looped = {"key": "c", "result": json.dumps({"verify": {"target_vmaf": 94.0, "worst_shot": 0, "worst_shot_vmaf": 94.1,
+                                                           "shots_below_target": 0, "measured": "segments"}})}
+    got = worst_shot([row("a", 95.0, NEG), looped])
+    assert (got["verified_items"], got["loop_measured_items"], got["worst_shot_item"]) == (1, 1, "c")
     assert worst_shot([row("a", 95.0)])["vmaf_model"] == VMAF_MODEL  # a journal kept before the model was recorded
 
 

@@ -59,13 +59,17 @@ def compared(rows: list[dict]) -> dict:
 
 
 def worst_shot(rows: list[dict]) -> dict:
-    """The lowest verified shot VMAF over the batch (only items that verified count)."""
+    """The lowest measured shot VMAF over the batch (only items that measured their shots count): ``verified_items``
+    measured the finished file (--verify), ``loop_measured_items`` only had the shot loop's readings of its
+    segments."""
     checked = [(r["key"], v) for r in rows if (v := verify_of(r)) and v.get("worst_shot_vmaf") is not None]
     if not checked:
         return {}
     key, v = min(checked, key=lambda kv: kv[1]["worst_shot_vmaf"])
+    by_loop = sum(c.get("measured") == "segments" for _, c in checked)
     # one model per batch (an option of the run); a row written before the model was recorded: the default
-    return {"verified_items": len(checked), "worst_shot_vmaf": v["worst_shot_vmaf"], "worst_shot_item": key,
+    return {"verified_items": len(checked) - by_loop, "loop_measured_items": by_loop,
+            "worst_shot_vmaf": v["worst_shot_vmaf"], "worst_shot_item": key,
             "vmaf_model": v.get("vmaf_model", VMAF_MODEL),
             "items_with_shots_below_target": sum(c[1].get("shots_below_target", 0) > 0 for c in checked)}
 

@@ -29,7 +29,8 @@ def _print_summary(s: dict) -> None:
     click.echo(f"wall    {s['wall_s']:.1f} s on {s['executor']}, {s['threads']} FFmpeg thread(s)/encode{rate}")
     if s.get("worst_shot_vmaf") is not None:
         click.echo(f"quality worst shot {vmaf_label(s.get('vmaf_model'))} {s['worst_shot_vmaf']:.2f} in {s['worst_shot_item']} "
-                   f"({s['verified_items']} verified, {s['items_with_shots_below_target']} with shots below target)")
+                   f"({s['verified_items']} verified on the output, {s.get('loop_measured_items', 0)} measured by "
+                   f"the shot loop, {s['items_with_shots_below_target']} with shots below target)")
     if s.get("corrected_items"):
         first, out = s["corrected_first_pass_bytes"], s["corrected_output_bytes"]
         click.echo(f"passes  {s['corrected_items']} item(s) re-encoded by --ensure/--tighten "
