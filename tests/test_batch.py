@@ -320,6 +320,15 @@ def test_compare_crf_totals_in_the_summary(clips, tmp_path):
     assert c["saving_pct"] > 0 and c["worst_shot_vmaf"] == rec["verify"]["worst_shot_vmaf"]
     again = cli(str(clips), str(out), "--json", "--pattern", "a.mp4", *FAST, check_rc=0)
     assert json_lines(again.stdout)[1]["encoded_this_run"] == 0
+    assert json_lines(again.stdout)[1]["not_measured"] == {}  # nothing asked, nothing missing
+    # the same file asked for another comparison: taken as it is (a comparison is no reason to encode again),
+    # and said, where the rerun skipped it without a word and its summary read as if it had compared
+    other = cli(str(clips), str(out), "--pattern", "a.mp4", "--compare-crf", "25", *FAST, check_rc=0)
+    assert "1 file(s) done by an earlier run were taken as they are, without --compare-crf 25" in other.stderr
+    assert "--compare-crf CRF for a saving" not in other.stdout
+    other = cli(str(clips), str(out), "--json", "--pattern", "a.mp4", "--verify", "--compare-crf", "20", *FAST,
+                check_rc=0)
+    assert json_lines(other.stdout)[1]["not_measured"] == {}  # what the first run measured
 
 
 def test_a_file_over_max_size_is_kept_as_it_is_and_not_encoded_again(clips, tmp_path):

@@ -35,7 +35,7 @@ from ..fileio import try_lock, write_text_atomic
 from .items import Item, as_items, collect_items  # noqa: F401 - collect_items: public API, re-exported
 from .learning import Learning
 from .memory import fits, item_memory
-from .summary import passes_of, result_of, start_of, summarize, verify_of
+from .summary import passes_of, result_of, start_of, summarize, unmeasured, verify_of
 from .workers import (dask_executor, encode_item, failure_reason, item_encode_options, needs_model, process_executor,
                       result_path)
 from ..effort import measures
@@ -126,6 +126,7 @@ class BatchRun:
             jobs, threads = default_parallelism(jobs, threads)
         self.jobs, self.threads = jobs, threads
         self.memory_waits = 0  # times a free slot stayed empty because the next file's memory did not fit
+        self.not_measured: dict[str, str] = {}  # done earlier, taken as they are: what this run asked that they lack
         self.retry_failed, self.dry_run, self.quiet, self.report = retry_failed, dry_run, quiet, report
         self.learn, self.overwrite = learn, overwrite
         self.lag: int | None = None  # files side by side, set when the executor starts (`jndenc.batch.learning`)
@@ -291,6 +292,9 @@ class BatchRun:
                 res = (self._adopt(journal, item, row) if decision == "adopt"
                        else self._result(item, {"skip": "skipped", "over_size": "over_size"}.get(decision, "failed"),
                                          row))
+                if decision in ("skip", "adopt") and (why := unmeasured(journal.get(item.key) or {},
+                                                                      self.item_options(item))):
+                    self.not_measured[item.key] = why
                 counts[{"skip": "skipped", "adopt": "adopted", "failed": "not_retried",
                         "over_size": "skipped"}[decision]] += 1
                 yield res
@@ -463,7 +467,7 @@ class BatchRun:
         return summarize([r for r in journal.rows() if r["key"] in mine], keys, counts, media_s, wall,
                          {"executor": self.executor_name, "jobs": self.jobs, "threads": self.threads,
                           "memory_waits": self.memory_waits}, learn=self.learn, lag=self.lag,
-                         sources={i.key: i.learns_with for i in self.items})
+                         sources={i.key: i.learns_with for i in self.items}) | {"not_measured": self.not_measured}
 
 
 def _check_options(options: dict) -> None:

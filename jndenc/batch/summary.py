@@ -28,6 +28,21 @@ def passes_of(row: dict) -> list | None:
     return [{k: p[k] for k in keep if k in p} for p in result_of(row).get("passes") or []] or None
 
 
+def unmeasured(row: dict, options: dict) -> str | None:
+    """What a file done by an earlier run lacks of the measurements ``options`` ask for (its output is taken as it
+    is, not encoded again), as the options that would have made it, or None: a rerun into the same folder with
+    --verify or --compare-crf skipped every file without a word, and its summary read as if they had run."""
+    result = result_of(row)
+    missing = []
+    v = result.get("verify")
+    if options.get("verify") and (not v or v.get("measured", "output") != "output"):
+        missing.append("--verify")
+    crf = options.get("compare_crf")
+    if crf is not None and (result.get("compare") or {}).get("crf") != crf:
+        missing.append(f"--compare-crf {crf:g}")
+    return ", ".join(missing) or None
+
+
 def corrected(rows: list[dict]) -> dict:
     """Over the items that ran --ensure/--tighten re-encodes: how many, how many encodes that took, and bytes."""
     runs = [p for r in rows if (p := result_of(r).get("passes"))]

@@ -20,8 +20,9 @@ def _print_summary(s: dict) -> None:
                f"{s['skipped_this_run']}, adopted {s['adopted_this_run']}){over}, failed {s['failed']}")
     # the inputs are whatever the user had (often near-lossless masters): their size is no baseline for a saving;
     # --compare-crf measures the saving against the plain encode the user would otherwise run
-    ratio = (f"  (outputs are {100 * s['output_bytes'] / s['input_bytes']:.1f}% of the inputs' size; "
-             "--compare-crf CRF for a saving against a plain encode)") if s["input_bytes"] else ""
+    hint = "" if s.get("compare") or s.get("not_measured") else "; --compare-crf CRF for a saving against a plain encode"
+    ratio = (f"  (outputs are {100 * s['output_bytes'] / s['input_bytes']:.1f}% of the inputs' size{hint})"
+             if s["input_bytes"] else "")
     click.echo(f"bytes   in {human_bytes(s['input_bytes'])}, out {human_bytes(s['output_bytes'])}{ratio}")
     rate = ""
     if s["files_per_min"] is not None:
@@ -62,6 +63,11 @@ def _print_failures(s: dict) -> None:
         click.echo(f"kept    {key}: {reason}", err=True)
     for key, reason in s["failures"].items():
         click.echo(f"failed  {key}: {reason}", err=True)
+    if s.get("not_measured"):
+        asked = sorted({w for why in s["not_measured"].values() for w in why.split(", ")})
+        click.echo(f"note    {len(s['not_measured'])} file(s) done by an earlier run were taken as they are, without "
+                   f"{' or '.join(asked)} (they measure what a run encodes): -y encodes them again, or give another "
+                   "OUTPUT_DIR", err=True)
     if s["not_retried_this_run"]:
         click.echo(f"note    {s['not_retried_this_run']} item(s) failed in an earlier run; --retry-failed retries them",
                    err=True)
