@@ -244,8 +244,21 @@ def append(path: str | os.PathLike, labels: Sequence[ShotLabel], vmaf_model: str
     import fcntl
 
     p = Path(path)
-    with open(p.with_name(p.name + ".lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        learner = load(p)
-        learner.add(labels, vmaf_model, source)
-        write_text_atomic(p, json.dumps(learner.to_dict()))
+    lock_path = p.with_name(p.name + ".lock")
+    while True:
+        with open(lock_path, "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                # removed below by the holder before us once it was done: lock the file at the path now instead
+                if os.stat(lock_path).st_ino != os.fstat(lock.fileno()).st_ino:
+                    continue
+            except FileNotFoundError:
+                continue
+            try:
+                learner = load(p)
+                learner.add(labels, vmaf_model, source)
+                write_text_atomic(p, json.dumps(learner.to_dict()))
+            finally:
+                # no empty lock file left beside the user's own file; a waiter on it sees it gone and retries
+                lock_path.unlink(missing_ok=True)
+            return

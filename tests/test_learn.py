@@ -368,3 +368,16 @@ def test_a_json_file_that_is_not_a_learner_is_refused_and_left_as_it_was(tmp_pat
     learn.append(kept, _file(1.0))  # a new file, and one a learner wrote, are learners
     learn.append(kept, _file(2.0))
     assert len(learn.load(kept).files) == 2
+
+
+def test_appends_from_many_processes_keep_every_file_and_leave_no_lock_file(tmp_path):
+    # encodes sharing one --learn file each add their labels under a lock; the lock file went away with the last
+    # (an empty FILE.json.lock was left beside the user's file), and a holder removing it must not let two in
+    import multiprocessing as mp
+
+    path = tmp_path / "season.json"
+    ctx = mp.get_context("spawn")
+    with ctx.Pool(4) as pool:
+        pool.starmap(learn.append, [(path, _file(float(i % 3))) for i in range(16)])
+    assert len(learn.load(path).files) == 16
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["season.json"]
