@@ -14,7 +14,7 @@ import math
 import os
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
@@ -28,6 +28,9 @@ from .models.probe import (ProbeModel, at_level, default_probe_weights, probe_ma
                            second_probe_crfs)
 from .progress import bar
 from .search import DEFAULT_THRESHOLDS, SearchOptions, check_pool, check_thresholds, search
+
+if TYPE_CHECKING:  # the model runtime is imported only when a model is needed
+    from .predictor import Predictor
 
 LEVELS = 3
 ESTIMATE_MODES = NAMES
@@ -137,7 +140,7 @@ class Estimates:
         return self.analysis.frame_jnd() if self.mode == "predict" else None
 
 
-def load_predictor(weights: str | os.PathLike | None = None):
+def load_predictor(weights: str | os.PathLike | None = None) -> "Predictor":
     """Load the JND model once; callers keep it for many files."""
     from .predictor import Predictor  # the model runtime is imported only when a model is needed
 

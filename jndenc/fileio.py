@@ -8,7 +8,7 @@ import signal
 import threading
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import IO, Iterator
 
 
 def temp_name(path: str | os.PathLike, *, keep_suffix: bool = False) -> Path:
@@ -34,7 +34,7 @@ def replaced(path: str | os.PathLike, *, keep_suffix: bool = False) -> Iterator[
         tmp.unlink(missing_ok=True)
 
 
-def try_lock(path: str | os.PathLike, busy: str):
+def try_lock(path: str | os.PathLike, busy: str) -> IO[str] | None:
     """The open file ``path`` holding an exclusive lock (close it to release; the lock also goes with the process,
     however it ends); None where the file system takes no lock (an NFS share without a lock daemon). A `UserError`
     saying ``busy`` where another process holds it."""

@@ -14,7 +14,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .analyze import ShotOptions, analyze
+from .analyze import Analysis, ShotOptions, analyze
 from .calibrate import load_offsets
 from .errors import UserError
 from .estimate import Estimates, estimate, load_predictor, search_options
@@ -68,7 +68,7 @@ class Prediction:
         return self.estimates.jnd()
 
     @property
-    def analysis(self):
+    def analysis(self) -> Analysis:
         return self.estimates.analysis
 
     def to_dict(self) -> dict:

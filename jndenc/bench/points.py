@@ -27,7 +27,7 @@ from ..guided import GuidedOptions
 from ..models.probe import ProbeModel, default_probe_weights
 from ..modes import REGISTRY as MODES
 from ..pipeline import load_calibration
-from ..planner import PlanOptions, make_plan
+from ..planner import Plan, PlanOptions, make_plan
 from ..planner import fixed_plan as fixed_crf_plan
 from ..predictor import default_weights_candidates, default_weights_path
 from ..media.decode import count_packets
@@ -222,11 +222,11 @@ class Runner:
                            x265_offsets=load_calibration(None if self.opts.codec in LOOP_ONLY_CODECS
                                                          else self.opts.calibration), **kw).validate()
 
-    def fixed_plan(self, cs: ClipSource, crf: float):
+    def fixed_plan(self, cs: ClipSource, crf: float) -> Plan:
         i = cs.info
         return fixed_crf_plan([tuple(s) for s in i["shots"]], crf, i["frames"], i["fps"], self._plan_options())
 
-    def jnd_plan(self, an: dict, target: int, margin: float | str):
+    def jnd_plan(self, an: dict, target: int, margin: float | str) -> Plan:
         """The plan for one jndenc point; ``margin="auto"`` is the mode's default in `jndenc encode`."""
         shot_margins, calibrated = None, False
         if margin == "auto":

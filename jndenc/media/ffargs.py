@@ -353,7 +353,8 @@ def quality_args(distorted: str | os.PathLike, reference: str | os.PathLike, gra
             "-"]
 
 
-def trial_window(n: int, max_seconds: float | None, fps: float, pieces: int = 1):
+def trial_window(n: int, max_seconds: float | None, fps: float, pieces: int = 1
+                 ) -> tuple[int, int] | tuple[tuple[int, int], ...] | None:
     """Frames of a shot of ``n`` frames that trials measure (relative to the shot); None = all of it.
 
     ``pieces=1``: the middle ``max_seconds``, as ``(a, b)``. More pieces: that many

@@ -12,12 +12,13 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+from typing import Iterator
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 @contextlib.contextmanager
-def native_stderr_silenced():
+def native_stderr_silenced() -> Iterator[None]:
     if os.environ.get("JNDENC_DEBUG") == "1" or "--debug" in sys.argv:
         yield
         return

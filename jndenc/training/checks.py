@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator, TextIO
 
 from ..errors import UserError
 from ..fileio import replaced
@@ -63,7 +63,7 @@ def check_checkpoint_suffix(path: Path) -> None:
 
 
 @contextlib.contextmanager
-def atomic_write(path: Path):
+def atomic_write(path: Path) -> Iterator[TextIO]:
     """A text file written under a temp name and renamed into place: an interrupt leaves the old file or none."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with replaced(path) as tmp, open(tmp, "w", newline="") as f:
