@@ -38,6 +38,10 @@ class LoopOptions:
     # hierarchical groups, x265's) were not, so their attempts are scored on every frame (`for_encoder`)
     subsample: int = 1
     subsample_min_frames: int = 48
+    # the source frames before a shot are scored in front of its attempt (and dropped), so that VMAF's motion term,
+    # which reads the reference alone, has the frame before as in the finished file: scored alone, a shot's first
+    # frame read as still, several VMAF low after a cut (benchmarks/experiments/loop_lead.py)
+    score_lead: bool = True
     recheck: float = 0.32
     recheck_errors: float = 2.0  # one-sided, about 98% under a normal error; set a priori, not tuned
     subsampled_encoders: tuple[str, ...] = ("libx264",)

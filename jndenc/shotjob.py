@@ -90,12 +90,14 @@ class ShotJob:
         scale = self.plan.options.get("x264_to_codec")
         return 1.0 if scale is None else float(scale[1])
 
-    def cut(self, a: int, b: int) -> tuple[list[str], tuple[int, int]]:
-        """How an attempt reaches frames [a, b): an exact seek and the shot's frames after it, or no seek."""
+    def cut(self, a: int, b: int, lead: int = 0) -> tuple[list[str], tuple[int, int]]:
+        """How an attempt reaches frames [a, b) with the ``lead`` frames before them: an exact seek and the shot's
+        frames after it, or no seek."""
         if self.start_time is None:
             return [], (a, b)
         t = lambda k: float(self.times[k] * self.tb) - self.start_time  # noqa: E731
-        return S.seek_args(t(a), t(a - 1) if a else None), (0, b - a)
+        f = a - lead
+        return S.seek_args(t(f), t(f - 1) if f else None), (lead, b - a + lead)
 
     def segment(self, i: int, n: int) -> Path:
         """Where attempt ``n`` of shot ``i`` writes its segment."""
@@ -105,20 +107,24 @@ class ShotJob:
         """Encode and measure attempt ``n`` of shot ``i`` at ``crf``; wall and CPU seconds go to ``cost``. Returns
         the segment, its measurement and whether a sampled reading was measured again on every frame."""
         s = self.plan.shots[i]
-        seek, frames = self.cut(s.start_frame, s.end_frame)
+        every = self.options.every(s.end_frame - s.start_frame)
+        # the frames before the shot are scored in front of it (on the sample's phase, so the shot's first frame is
+        # still the first scored): its first frame then reads as in the finished file, where VMAF's motion term
+        # has the frame before (alone it read as still, a short shot 0.3 to 0.7 low: attempts spent on bytes)
+        lead = every if self.options.score_lead and s.start_frame >= every else 0
+        seek, frames = self.cut(s.start_frame, s.end_frame, lead)
         seg = self.segment(i, n)
         kind = "first_attempts" if n == 0 else "extra_attempts"
         cpu: dict[str, float] = {}
         t0 = time.perf_counter()
         with cpu_meter(cpu, kind):
             m = S.run_attempt(self.src, seg, frames, codec=self.codec, crf=crf, seek=seek, first=s.start_frame,
-                              subsample=self.options.every(s.end_frame - s.start_frame),
-                              model=self.options.vmaf_model,
+                              subsample=every, model=self.options.vmaf_model, lead=lead,
                               what=f"encoding shot {i} (frames {s.start_frame}-{s.end_frame}) of {self.src}")
             rechecked = m.scored < m.frames and self.band.just_above_low(m.vmaf, self.options.recheck_window(m.error))
             if rechecked:
                 m = S.remeasure(self.src, seg, frames, bit_depth=self.codec.bit_depth, seek=seek,
-                                model=self.options.vmaf_model, threads=self.codec.threads,
+                                model=self.options.vmaf_model, threads=self.codec.threads, lead=lead,
                                 what=f"measuring shot {i} (frames {s.start_frame}-{s.end_frame}) of {self.src}")
         c = cost.setdefault(kind, {"wall_s": 0.0, "cpu_s": 0.0})
         c["wall_s"] += time.perf_counter() - t0

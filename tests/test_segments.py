@@ -947,3 +947,35 @@ def test_an_avi_output_keeps_the_sources_frame_rate(cut_clip, tmp_path):
         v = c.streams.video[0]
         assert v.time_base == Fraction(1, 25) and v.average_rate == 25
         assert v.frames == r.frames == sum(1 for p in c.demux(v) if p.size)
+
+
+@pytest.mark.parametrize("every", [1, 3])
+def test_an_attempt_reads_its_first_frame_as_the_finished_file_does(cut_clip, tmp_path, every):
+    """VMAF's motion term reads the reference alone, from the frame before: a segment scored on its own read its
+    first frame as still (several VMAF low after a cut) where the finished file has the frame before. With the
+    frames before the shot scored in front (``lead``, dropped from the result) the attempt's frames read as the
+    same frames of the finished file do, computed here by a plain libvmaf run over the source's frames with the
+    shot's segment in place of 100-149 (the noisy shot: its frames move most)."""
+    a, b = 100, 150
+    times = S.source_timestamps(cut_clip, 0, 150)
+    t = lambda k: float(times.pts[k] * times.time_base)  # noqa: E731
+    codec = S.SegmentCodec(preset="ultrafast")
+    got = {}
+    for lead in (0, every):
+        f = a - lead
+        seg = tmp_path / f"l{lead}.mkv"
+        log = tmp_path / f"l{lead}.json"
+        ffmpeg(*S.attempt_args(cut_clip, seg, log, (lead, b - a + lead), codec=codec, crf=30,
+                               seek=S.seek_args(t(f), t(f - 1)), subsample=every, lead=lead))
+        got[lead] = S.read_scores(log, lead)
+        assert got[lead].size == len(range(0, b - a, every))  # the shot's frames only, its first frame first
+    log = tmp_path / "file.json"
+    ffmpeg("-i", str(tmp_path / f"l{every}.mkv"), "-i", str(cut_clip), "-lavfi",
+           f"[1:v]split[s1][s2];[s1]trim=end_frame={a},format=yuv420p,setpts=N/25/TB[h];"
+           f"[0:v]format=yuv420p,setpts=N/25/TB[g];[h][g]concat=n=2:v=1:a=0,settb=1/25,setpts=N[d];"
+           f"[s2]trim=end_frame={b},format=yuv420p,settb=1/25,setpts=N[r];"
+           f"[d][r]libvmaf=model=version=vmaf_v0.6.1:log_fmt=json:log_path={log}", "-f", "null", "-")
+    file = np.array([f["metrics"]["vmaf"] for f in json.loads(log.read_text())["frames"]])[a:b:every]
+    np.testing.assert_allclose(got[every], file, atol=0.01)
+    assert got[0][0] < file[0] - 2.0  # alone, the first frame read as still
+    np.testing.assert_allclose(got[0][1:], file[1:], atol=0.01)  # the others read the same either way

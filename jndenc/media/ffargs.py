@@ -304,6 +304,7 @@ def quality_graph(
     distorted: str = "[0:v]",
     reference: str = "[1:V]",
     model: str = VMAF_MODEL,
+    lead: int = 0,
 ) -> str:
     """The libvmaf filter graph: input 0 distorted, input 1 reference (or the ``distorted`` and ``reference``
     stream labels given); VMAF (plus ``features``) to a JSON log.
@@ -312,7 +313,11 @@ def quality_graph(
     scales the distorted video to the reference size (bicubic, as VMAF's model expects);
     ``subsample`` N scores every Nth frame only (the log names each scored frame's number); ``sample`` (W, P)
     scores runs of W consecutive frames out of every P (the log then numbers the scored frames 0, 1, ...);
-    ``model``: the libvmaf model (`VMAF_MODELS`).
+    ``model``: the libvmaf model (`VMAF_MODELS`). ``lead`` (with ``ref_range`` (a, b), a >= lead): the ``lead``
+    reference frames before a are played in front of the distorted video too and scored first (the caller drops
+    their scores). VMAF's motion term reads the reference alone and needs the frame before: a segment scored on
+    its own read its first frame as still (4 to 5 VMAF low after a cut), where the finished file, which has the
+    frame before, reads it as it moves.
     """
     pix = pix_fmt(bit_depth)
     # Align by frame index, not timestamp: containers round timestamps
@@ -328,7 +333,18 @@ def quality_graph(
         keep = f"select='{sample_expr(*sample)}',{by_index}"
         dist_chain += "," + keep
         ref_chain += "," + keep
-    return (f"{distorted}{dist_chain},format={pix}[d];{reference}{ref_chain},format={pix}[r];"
+    head = ""
+    if lead:
+        if ref_range is None or sample is not None or ref_range[0] < lead:
+            raise ValueError("lead frames need a ref_range starting at least that far in, and no sample")
+        a, b = ref_range
+        # setsar=1 on both: concat refuses inputs whose aspect differs (VMAF reads none)
+        head = (f"{reference}split[jr][jl];[jl]{trim_filter((a - lead, a))},{by_index},format={pix},setsar=1[jlead];"
+                f"{distorted}{dist_chain},format={pix},setsar=1[jd];")
+        reference, distorted = "[jr]", "[jlead][jd]"
+        ref_chain = f"{trim_filter((a - lead, b))},{by_index}"
+        dist_chain = f"concat=n=2:v=1:a=0,{by_index}"
+    return (f"{head}{distorted}{dist_chain},format={pix}[d];{reference}{ref_chain},format={pix}[r];"
             f"[d][r]{libvmaf_filter(log_path, features=features, threads=threads, subsample=subsample, model=model)}")
 
 

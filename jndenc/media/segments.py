@@ -179,11 +179,14 @@ def keyframe_grid(gop: int | None, first: int) -> list[str]:
 
 def attempt_args(src: str | os.PathLike, out: str | os.PathLike, log: str | os.PathLike, frames: tuple[int, int],
                  *, codec: SegmentCodec, crf: float, seek: Sequence[str] = (),
-                 subsample: int = 1, vmaf_threads: int = 1, first: int = 0, model: str = VMAF_MODEL) -> list[str]:
+                 subsample: int = 1, vmaf_threads: int = 1, first: int = 0, model: str = VMAF_MODEL,
+                 lead: int = 0) -> list[str]:
     """One attempt in one FFmpeg run: frames [a, b) (counted after ``seek``) of ``src`` encoded to ``out`` and
     scored with VMAF (``model``) against the same decoded frames (every ``subsample``-th frame from the first), to
     ``log``.
     ``first``: the segment's first frame in the output, which places the user's key frame grid (`keyframe_grid`).
+    ``lead``: that many source frames before a are scored in front (`jndenc.media.ffargs.quality_graph`), so that
+    the segment's first frame reads as it will in the finished file; `read_scores` drops them.
 
     The encoder gets the source's timestamps (its rate control reads the frame rate from them, as in a
     whole-file encode); the scorer lines frames up by index.
@@ -200,7 +203,7 @@ def attempt_args(src: str | os.PathLike, out: str | os.PathLike, log: str | os.P
            "-fps_mode", "passthrough", *tb, *codec_args(codec, crf), *keyframe_grid(gop(codec.params), first),
            "-frames:v", str(b - a), str(out)]
     graph = quality_graph(log, bit_depth=codec.bit_depth, ref_range=(a, b), threads=vmaf_threads, features=(),
-                          subsample=subsample, distorted="[dec:0]", reference="[0:V:0]", model=model)
+                          subsample=subsample, distorted="[dec:0]", reference="[0:V:0]", model=model, lead=lead)
     return enc + [*dec, "-dec", "0:0", "-filter_complex", f"{graph}[scored]", "-map", "[scored]", "-f", "null", "-"]
 
 
@@ -217,23 +220,28 @@ class Measured:
 
 
 def measure_args(src: str | os.PathLike, seg: str | os.PathLike, log: str | os.PathLike, frames: tuple[int, int],
-                 *, bit_depth: int, seek: Sequence[str] = (), model: str = VMAF_MODEL, threads: int = 0) -> list[str]:
+                 *, bit_depth: int, seek: Sequence[str] = (), model: str = VMAF_MODEL, threads: int = 0,
+                 lead: int = 0) -> list[str]:
     """Every frame of an attempt's segment ``seg`` scored against frames [a, b) (counted after ``seek``) of
     ``src`` with VMAF ``model``, to ``log``: the full measurement of an attempt first scored on a sample
-    (`attempt_args`); ``threads``: each decoder's (the segment's encoder threads, as in its attempt)."""
+    (`attempt_args`, whose ``lead`` it takes); ``threads``: each decoder's (the segment's encoder threads, as in its
+    attempt)."""
     graph = quality_graph(log, bit_depth=bit_depth, ref_range=(int(frames[0]), int(frames[1])), features=(),
-                          model=model)
+                          model=model, distorted="[0:v]", reference="[1:V]", lead=lead)
     return quality_args(seg, src, graph, reference_seek=seek, threads=threads)
 
 
-def _read_scores(log: Path) -> np.ndarray:
-    return np.array([f["metrics"]["vmaf"] for f in json.loads(log.read_text()).get("frames", [])], float)
+def read_scores(log: Path, lead: int = 0) -> np.ndarray:
+    """The VMAF of each frame libvmaf scored, less the ``lead`` frames played in front (`attempt_args`)."""
+    frames = json.loads(log.read_text()).get("frames", [])
+    return np.array([f["metrics"]["vmaf"] for f in frames if f.get("frameNum", lead) >= lead], float)
 
 
 def sampled_mean(scored: np.ndarray, frames: int) -> float:
     """A segment's mean VMAF from its scored frames (every Nth from the first, or all ``frames``): the first at
-    its own weight, the others standing for the rest. The first frame is a key frame and VMAF's motion term has
-    no frame before it, so it reads unlike the rest; a plain mean of every Nth frame would weigh it N times."""
+    its own weight, the others standing for the rest. The first frame is a key frame (and in the file's first shot
+    VMAF's motion term has no frame before it), so it reads unlike the rest; a plain mean of every Nth frame would
+    weigh it N times."""
     if scored.size < 2 or scored.size >= frames:
         return float(scored.mean())
     return float((scored[0] + (frames - 1) * scored[1:].mean()) / frames)
@@ -264,25 +272,26 @@ def _measured(out: Path, scores: np.ndarray) -> Measured:
 
 def run_attempt(src: str | os.PathLike, out: Path, frames: tuple[int, int], *, codec: SegmentCodec, crf: float,
                 seek: Sequence[str] = (), subsample: int = 1, first: int = 0, model: str = VMAF_MODEL,
-                what: str) -> Measured:
+                lead: int = 0, what: str) -> Measured:
     log = out.with_suffix(".vmaf.json")
     try:
         run_ffmpeg(attempt_args(src, out, log, frames, codec=codec, crf=crf, seek=seek, subsample=subsample,
-                                first=first, model=model), what=what)
-        scores = _read_scores(log)
+                                first=first, model=model, lead=lead), what=what)
+        scores = read_scores(log, lead)
     finally:
         log.unlink(missing_ok=True)
     return _measured(out, scores)
 
 
 def remeasure(src: str | os.PathLike, seg: Path, frames: tuple[int, int], *, bit_depth: int,
-              seek: Sequence[str] = (), model: str = VMAF_MODEL, threads: int = 0, what: str) -> Measured:
+              seek: Sequence[str] = (), model: str = VMAF_MODEL, threads: int = 0, lead: int = 0,
+              what: str) -> Measured:
     """An attempt's segment measured again on every frame (``threads``: each decoder's, `measure_args`)."""
     log = seg.with_suffix(".full.json")
     try:
-        run_ffmpeg(measure_args(src, seg, log, frames, bit_depth=bit_depth, seek=seek, model=model, threads=threads),
-                   what=what)
-        scores = _read_scores(log)
+        run_ffmpeg(measure_args(src, seg, log, frames, bit_depth=bit_depth, seek=seek, model=model, threads=threads,
+                                lead=lead), what=what)
+        scores = read_scores(log, lead)
     finally:
         log.unlink(missing_ok=True)
     return _measured(seg, scores)
