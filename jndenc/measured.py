@@ -8,7 +8,6 @@ choose it and the fall back to the fast effort where frames cannot be measured (
 from __future__ import annotations
 
 import json
-import os
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -20,7 +19,8 @@ from .learn import StartLearner
 from .one_pass import shot_ranges, truncation_notes
 from .options import EncodeOptions
 from .result import EncodeResult
-from .output import carries_audio, check_size, size_limit, stream_options, temp_path, validate_output
+from .output import (carries_audio, check_size, publish, size_limit, stream_options, temp_path,
+                     validate_output)
 from .output import target_vmaf as target_vmaf_of
 from .media import enc_params
 from .media.enc_params import Params as EncParams
@@ -58,7 +58,7 @@ def encode_measured(src: Path, dst: Path, info: VideoInfo, eff: Effort, o: Encod
                                          jobs=o.work.jobs, dask=o.work.dask, maps=maps, stream_kw=stream_kw,
                                          validate=validate, verify=verify, threads=threads, quiet=quiet,
                                          resume=o.work.resume, enc=enc, max_size=o.outputs.max_size,
-                                         vmaf_model=o.aim.vmaf_model)
+                                         vmaf_model=o.aim.vmaf_model, overwrite=o.outputs.overwrite)
     start = _start_record(model, plan, result, offset, learner)
     if plan_out is not None:
         write_text_atomic(plan_out, json.dumps(plan.to_dict(), indent=1))  # a batch reads it to adopt
@@ -121,7 +121,8 @@ def _loop_start(src: Path, info: VideoInfo, eff: Effort, o: EncodeOptions,
 def _loop_output(src: Path, dst: Path, plan: Plan, info: VideoInfo, eff: Effort, cost: dict, *, target: float,
                  thresholds: list[float], jobs: int | None, dask: str | None, maps: list[str], stream_kw: dict,
                  validate, verify: bool | None, threads: int | None, quiet: bool, resume: bool = False,
-                 enc: EncParams = (), max_size: float | None = None, vmaf_model: str = VMAF_MODEL):
+                 enc: EncParams = (), max_size: float | None = None, vmaf_model: str = VMAF_MODEL,
+                 overwrite: bool = False):
     """The loop writes a temp file beside ``dst``, which is validated (and with ``verify`` measured once more)
     and only then renamed to ``dst``; any failure removes it. Returns the plan at the kept CRFs, the loop's
     result and each shot's quality; each phase's seconds go to ``cost``."""
@@ -146,7 +147,7 @@ def _loop_output(src: Path, dst: Path, plan: Plan, info: VideoInfo, eff: Effort,
                                model=vmaf_model)
             cost["verify"] = ph.done()
         check_size(tmp, limit, dst)
-        os.replace(tmp, dst)
+        publish(tmp, dst, overwrite)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

@@ -21,7 +21,8 @@ from .effort import UNMEASURED_CONFIDENCE, Effort
 from .errors import UserError
 from .options import EncodeOptions
 from .result import EncodeResult
-from .output import carries_audio, check_size, size_limit, stream_options, temp_path, validate_output
+from .output import (carries_audio, check_size, publish, size_limit, stream_options, temp_path,
+                     validate_output)
 from .output import target_vmaf as target_vmaf_of
 from .media import enc_params
 from .media.enc_params import Params as EncParams, merged_kwargs
@@ -142,7 +143,7 @@ def encode_one_pass(src: Path, dst: Path, info: VideoInfo, plan: Plan, o: Encode
                 plan, quality, passes = _corrected(plan, quality, tmp, extra, one_pass, measured, target, tighten,
                                                    notes)
         check_size(tmp, size_limit(src, o.outputs.max_size), dst)
-        os.replace(tmp, dst)
+        publish(tmp, dst, o.outputs.overwrite)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

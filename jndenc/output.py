@@ -2,13 +2,15 @@
 passes before it is renamed into place."""
 from __future__ import annotations
 
+import errno
 import os
+import stat
 import tempfile
 import threading
 from pathlib import Path
 from typing import Sequence
 
-from .errors import InputError, OverSize, UserError
+from .errors import InputError, OutputError, OverSize, UserError
 from .media.ffargs import MP4_FAMILY
 from .media.decode import count_decoded_frames, count_packets, decode_tail
 from .media.probe import VideoInfo, is_cover, open_container
@@ -60,7 +62,50 @@ def check_paths(src: Path, dst: Path, overwrite: bool) -> None:
         raise UserError(f"{dst}: output is the input file (refusing to overwrite the input)")
     _check_folder(dst, f"{dst}: output folder")
     if dst.exists() and not overwrite:
-        raise UserError(f"{dst}: already exists (-y / --overwrite, overwrite=True in Python, replaces it)")
+        raise UserError(f"{dst}: {_EXISTS}")
+    if dst.exists() and not _replaceable(dst):
+        raise UserError(f"{dst}: owned by another user in a folder only its files' owners may replace files in "
+                        "(the sticky bit, as /tmp has): choose another name")
+
+
+_EXISTS = "already exists (-y / --overwrite, overwrite=True in Python, replaces it)"
+# a file system that makes no hard links (some FUSE and SMB mounts) says so with one of these
+_NO_LINKS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK, errno.ENOSYS}
+
+
+def _replaceable(dst: Path) -> bool:
+    """Whether this process may rename a file over ``dst``: in a sticky folder only the file's owner, the
+    folder's or root may (found only at the end, after the whole encode)."""
+    try:
+        folder, own = os.stat(dst.parent if str(dst.parent) else "."), os.stat(dst)
+    except OSError:
+        return True
+    me = os.geteuid()
+    return not folder.st_mode & stat.S_ISVTX or me in (0, own.st_uid, folder.st_uid)
+
+
+def publish(tmp: Path, dst: Path, overwrite: bool) -> None:
+    """Rename the finished ``tmp`` to ``dst``. Without ``overwrite``, never over a file another run wrote there
+    while this one encoded (the check at the start passed for both, and the later rename replaced the earlier
+    run's output while both said they had written it): a hard link refuses an existing name."""
+    try:
+        if overwrite:
+            os.replace(tmp, dst)
+            return
+        try:
+            os.link(tmp, dst)
+        except FileExistsError:
+            raise UserError(f"{dst}: {_EXISTS}; it was written while this run encoded") from None
+        except OSError as exc:
+            if exc.errno not in _NO_LINKS:
+                raise
+            if dst.exists():
+                raise UserError(f"{dst}: {_EXISTS}; it was written while this run encoded") from None
+            os.replace(tmp, dst)
+            return
+        tmp.unlink()
+    except PermissionError as exc:
+        raise OutputError(f"{dst}: cannot be written ({exc.strerror or exc})") from None
 
 
 def check_side_file(path: str | os.PathLike, option: str) -> None:

@@ -310,3 +310,22 @@ def test_a_complete_matroska_file_that_starts_late_is_not_called_cut_short(tmp_p
     for src, short in ((full, False), (cut, True)):
         said = [n for n in probe(src).notes if "may be cut short" in n]
         assert bool(said) == short, said
+
+
+def test_a_run_without_overwrite_never_replaces_an_output_another_run_wrote_meanwhile(tmp_path):
+    # two encodes to one name without -y both passed the check at the start, and the later rename replaced the
+    # earlier run's output while both reported success
+    from jndenc.errors import UserError
+    from jndenc.output import publish
+
+    dst = tmp_path / "out.mp4"
+    first, second = tmp_path / ".a.tmp.mp4", tmp_path / ".b.tmp.mp4"
+    first.write_bytes(b"first")
+    second.write_bytes(b"second")
+    publish(first, dst, overwrite=False)
+    assert dst.read_bytes() == b"first" and not first.exists()
+    with pytest.raises(UserError, match="already exists"):
+        publish(second, dst, overwrite=False)
+    assert dst.read_bytes() == b"first"
+    publish(second, dst, overwrite=True)  # -y: the last writer wins
+    assert dst.read_bytes() == b"second" and sorted(p.name for p in tmp_path.iterdir()) == ["out.mp4"]
