@@ -117,6 +117,16 @@ def check_side_file(path: str | os.PathLike, option: str) -> None:
     _check_folder(p, f"{option} {p}: folder")
 
 
+def check_folder(folder: Path, said: str) -> None:
+    """Make ``folder`` (and its parents) where missing, and refuse it where it takes no new file; ``said`` begins the
+    message (a batch's output folder: found only by its first write, it read as an internal error)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"{said} {folder} cannot be made ({exc.strerror or exc})") from None
+    _check_folder(folder / "x", said)
+
+
 def _check_folder(path: Path, said: str) -> None:
     """Refuse ``path`` where its folder is missing or takes no new file; ``said`` begins the message."""
     parent = path.parent if str(path.parent) else Path(".")

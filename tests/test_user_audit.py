@@ -329,3 +329,22 @@ def test_a_run_without_overwrite_never_replaces_an_output_another_run_wrote_mean
     assert dst.read_bytes() == b"first"
     publish(second, dst, overwrite=True)  # -y: the last writer wins
     assert dst.read_bytes() == b"second" and sorted(p.name for p in tmp_path.iterdir()) == ["out.mp4"]
+
+
+def test_a_batch_folder_that_cannot_be_made_and_a_deleted_working_folder_are_user_errors(tmp_path):
+    # both read "internal error" (a PermissionError from the first mkdir, a FileNotFoundError from os.getcwd in the
+    # worker processes' start) with exit 1; a batch left its journal behind too
+    src = tmp_path / "in"
+    src.mkdir()
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=64x64:rate=25:duration=0.4", "-c:v", "libx264", "-preset",
+           "ultrafast", str(src / "a.mp4"))
+    (tmp_path / "file").write_text("x")
+    r = _cli("batch", src, tmp_path / "file" / "out", "-q", "--crf", "30")
+    assert r.returncode == 2 and r.stderr.startswith("jndenc: error: batch folder ") and "internal" not in r.stderr
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    r = subprocess.run(["sh", "-c", f'cd "{gone}" && rmdir "{gone}" && exec "$0" "$@"', sys.executable, "-m",
+                        "jndenc", "batch", str(src), str(tmp_path / "out"), "-q", "--crf", "30"],
+                       capture_output=True, text=True)
+    assert r.returncode == 2 and "the current folder no longer exists" in r.stderr, r.stderr
+    assert not (tmp_path / "out").exists()

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
+from ..errors import UserError
+
 STATE_DIR = ".jndenc"
 # over_size: encoded, but its video came out larger than --max-size allows against the input, so not written
 # (the source is the file to keep; no failure, and not encoded again for the same input and options)
@@ -119,11 +121,14 @@ class Journal:
             self.db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True) if self.path.exists() else None
         else:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            # isolation_level=None: autocommit, each statement is durable on its own
-            self.db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=FULL")  # 'done' must survive a power cut too
-            self.db.executescript(_SCHEMA)
+            try:
+                # isolation_level=None: autocommit, each statement is durable on its own
+                self.db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+                self.db.execute("PRAGMA journal_mode=WAL")
+                self.db.execute("PRAGMA synchronous=FULL")  # 'done' must survive a power cut too
+                self.db.executescript(_SCHEMA)
+            except sqlite3.OperationalError as exc:  # a journal a user cannot write (another's, read-only)
+                raise UserError(f"{self.path}: the batch journal cannot be opened for writing ({exc})") from None
         if self.db is not None:
             self.db.row_factory = sqlite3.Row
 

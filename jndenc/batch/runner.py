@@ -41,7 +41,7 @@ from .workers import (dask_executor, encode_item, failure_reason, item_encode_op
 from ..effort import measures
 from ..errors import UserError
 from ..media.ffargs import available_memory, threads_per_job
-from ..output import check_container
+from ..output import check_container, check_folder
 from .journal import STATE_DIR, Fingerprint, Journal
 
 DEFAULT_THREADS = 2  # FFmpeg threads per encode when neither --jobs nor --threads is given
@@ -274,7 +274,8 @@ class BatchRun:
             return
         counts = {"encoded": 0, "skipped": 0, "adopted": 0, "failed": 0, "not_retried": 0, "over_size": 0}
         media_s = 0.0
-        self.output_dir.mkdir(parents=True, exist_ok=True)
+        for folder in (self.output_dir, self.output_dir / STATE_DIR):
+            check_folder(folder, "batch folder")
         with Journal(self.output_dir) as journal, self._held():
             todo: list[Item] = []
             for item in self.items:

@@ -66,6 +66,11 @@ class JndGroup(click.Group):
     def invoke(self, ctx):
         signal.signal(signal.SIGTERM, _raise_interrupt)
         try:
+            os.getcwd()
+        except FileNotFoundError:  # relative paths, and the batch's worker processes, need it
+            click.echo("jndenc: error: the current folder no longer exists (cd to another one)", err=True)
+            ctx.exit(2)
+        try:
             return super().invoke(ctx)
         except KeyboardInterrupt as exc:
             code = 143 if exc.args and exc.args[0] == signal.SIGTERM else 130
