@@ -111,6 +111,8 @@ class Predictor:
         path = Path(weights_path) if weights_path is not None else find_default_weights()
         if not path.is_file():
             raise UserError(f"weights file not found: {path}")
+        if not os.access(path, os.R_OK):
+            raise UserError(f"{path}: weights file cannot be read (permission denied)")
         meta = read_metadata(path) or {}
         arch = architecture or meta.get("architecture")
         if arch is None:

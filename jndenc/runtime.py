@@ -64,6 +64,8 @@ def find_light(weights: str | os.PathLike) -> tuple[Path | None, str]:
     light = light_path(weights)
     if not light.is_file():
         return None, f"no converted model {light.name} beside it"
+    if not os.access(light, os.R_OK):  # the interpreter said only "model allocation is null"
+        return None, f"{light.name} beside it cannot be read"
     meta = read_light_metadata(light)
     if meta is None:
         return None, f"{light.name} has no readable metadata ({light_sidecar(light).name})"

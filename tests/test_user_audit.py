@@ -348,3 +348,23 @@ def test_a_batch_folder_that_cannot_be_made_and_a_deleted_working_folder_are_use
                        capture_output=True, text=True)
     assert r.returncode == 2 and "the current folder no longer exists" in r.stderr, r.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_a_broken_ffmpeg_first_on_path_is_said_to_be_broken(tmp_path):
+    # a binary that does not run read as one lacking libx264, and doctor listed every part MISSING
+    import os
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "ffmpeg"
+    fake.write_text("#!/bin/sh\necho broken >&2\nexit 1\n")
+    fake.chmod(0o755)
+    env = {k: v for k, v in os.environ.items() if k != "JNDENC_FFMPEG"}
+    env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"
+    src = tmp_path / "in.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=64x64:rate=25:duration=0.4", "-c:v", "libx264", str(src))
+    r = subprocess.run([sys.executable, "-m", "jndenc", "encode", str(src), str(tmp_path / "o.mp4"), "-q"],
+                       capture_output=True, text=True, env=env)
+    assert r.returncode == 2 and f"{fake} does not run (-version exited 1: broken)" in r.stderr, r.stderr
+    r = subprocess.run([sys.executable, "-m", "jndenc", "doctor"], capture_output=True, text=True, env=env)
+    assert "does not run" in r.stdout and r.returncode == 1

@@ -17,7 +17,7 @@ def doctor(debug):
 
     info = ffmpeg_info()
     click.echo(f"ffmpeg: {info.path}")
-    click.echo(f"version: {info.version}")
+    click.echo(f"version: {info.version}" + (f"; it {info.broken}: set JNDENC_FFMPEG" if info.broken else ""))
     have = info.encoders | info.filters
     for name in REQUIRED:
         click.echo(f"  {name:10s} {'ok' if name in have else 'MISSING'}")

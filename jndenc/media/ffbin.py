@@ -41,6 +41,7 @@ class FFmpegInfo:
     version: str
     encoders: frozenset
     filters: frozenset
+    broken: str = ""  # why the binary does not run at all ("" where it does)
 
     @property
     def missing(self) -> list[str]:
@@ -61,7 +62,15 @@ def _list(exe: str, what: str) -> frozenset:
 @functools.lru_cache(maxsize=None)
 def ffmpeg_info() -> FFmpegInfo:
     exe = ffmpeg_exe()
-    first = subprocess.run([exe, "-hide_banner", "-version"], capture_output=True, text=True).stdout.splitlines()
+    try:
+        r = subprocess.run([exe, "-hide_banner", "-version"], capture_output=True, text=True)
+    except OSError as exc:
+        return FFmpegInfo(exe, "unknown", frozenset(), frozenset(), f"does not run ({exc.strerror or exc})")
+    if r.returncode != 0:  # a broken binary first on PATH read as one lacking every encoder
+        said = (r.stderr.strip().splitlines() or [""])[-1]
+        return FFmpegInfo(exe, "unknown", frozenset(), frozenset(),
+                          f"does not run (-version exited {r.returncode}{': ' + said if said else ''})")
+    first = r.stdout.splitlines()
     version = first[0].split(" ")[2] if first and len(first[0].split(" ")) > 2 else "unknown"
     return FFmpegInfo(exe, version, _list(exe, "-encoders"), _list(exe, "-filters"))
 
@@ -69,6 +78,8 @@ def ffmpeg_info() -> FFmpegInfo:
 def require(*names: str) -> None:
     """Fail with one clear line if the FFmpeg build lacks an encoder/filter."""
     info = ffmpeg_info()
+    if info.broken:
+        raise UserError(f"{info.path} {info.broken}; point JNDENC_FFMPEG at a working build (`jndenc doctor`)")
     have = info.encoders | info.filters
     missing = [n for n in names if n not in have]
     if missing:
