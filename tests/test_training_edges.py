@@ -260,3 +260,19 @@ def test_two_checkpoints_in_one_folder_keep_their_own_run_records(tiny, tmp_path
               echo=lambda m: None)
     runs = {n: json.loads((tmp_path / f"{n}.run.json").read_text()) for n in ("a.keras", "b.keras")}
     assert runs["a.keras"]["arguments"]["seed"] == 0 and runs["b.keras"]["arguments"]["seed"] == 1
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc, a folder that takes no file")
+def test_training_outputs_into_a_folder_that_takes_no_file_are_refused_before_any_work(tmp_path):
+    # train found an unwritable checkpoint folder at its first save (after an epoch), test, export and the dataset
+    # commands at their first write: each an internal error, exit 1
+    from jndenc.output import check_folder
+    from jndenc.training.checks import check_output_path
+
+    with pytest.raises(UserError, match="not writable"):
+        check_output_path(Path("/proc/jndenc-test/c.keras"), "checkpoint")
+    with pytest.raises(UserError, match="output folder /proc/jndenc-test cannot be made"):
+        check_folder(Path("/proc/jndenc-test"), "output folder")
+    r = CliRunner().invoke(main, ["dataset", "synth", "/proc/jndenc-test", "--size", "64x64"])
+    _one_line_exit_2(r, "cannot be made")
+    check_output_path(tmp_path / "new" / "c.keras", "checkpoint")  # a folder still to make under a writable one

@@ -23,15 +23,14 @@ def export(weights, out, architecture, as_json, debug):
     CRF on a fixed batch; its sidecar records the SHA-256 of WEIGHTS, and the
     predictor uses it only while that still matches.
     """
-    from ..errors import UserError
     from ..models.export import export as run
-    from ..runtime import read_light_metadata
+    from ..output import check_side_file
+    from ..runtime import light_path, read_light_metadata
     from ..models.io import check_weights_file
 
     check_weights_file(Path(weights))
-    # refused here, before the conversion: the temp file's write failed as an internal FileNotFoundError
-    if out is not None and not Path(out).resolve().parent.is_dir():
-        raise UserError(f"output folder {Path(out).parent} does not exist")
+    # refused here, before the conversion: the temp file's write failed as an internal error
+    check_side_file(out if out is not None else light_path(weights), "-o" if out is not None else "export to")
     path = run(weights, out, architecture)
     meta = read_light_metadata(path) or {}
     if as_json:

@@ -4,6 +4,8 @@ before any work, and text files written whole or not at all."""
 from __future__ import annotations
 
 import contextlib
+import os
+import tempfile
 from pathlib import Path
 from typing import Any, Iterator, TextIO
 
@@ -53,6 +55,14 @@ def check_output_path(path: Path, what: str) -> None:
     parent = next((p for p in path.parents if p.exists()), None)
     if parent is not None and not parent.is_dir():
         raise UserError(f"{what} {path}: {parent} is a file, not a folder")
+    if parent is not None:
+        # found at the first save otherwise: after the data is loaded and an epoch has run (hours for VGG16)
+        try:
+            fd, probe = tempfile.mkstemp(prefix=".jndenc-check-", dir=parent)
+            os.close(fd)
+            os.unlink(probe)
+        except OSError as exc:
+            raise UserError(f"{what} {path}: {parent} is not writable ({exc.strerror or exc})") from None
 
 
 def check_checkpoint_suffix(path: Path) -> None:
@@ -66,5 +76,5 @@ def check_checkpoint_suffix(path: Path) -> None:
 def atomic_write(path: Path) -> Iterator[TextIO]:
     """A text file written under a temp name and renamed into place: an interrupt leaves the old file or none."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with replaced(path) as tmp, open(tmp, "w", newline="") as f:
+    with replaced(path) as tmp, open(tmp, "w", newline="", encoding="utf-8", errors="surrogateescape") as f:
         yield f

@@ -73,7 +73,7 @@ def _parse_number(tok: str, path: Path, lineno: int) -> float:
 def read_labels(label_path: Path, files: list[str]) -> np.ndarray:
     """Labels float32 [len(files), 3] paired by sorted order or by a filename column."""
     try:
-        text = label_path.read_text()
+        text = label_path.read_text(encoding="utf-8", errors="surrogateescape")
     except (OSError, UnicodeDecodeError) as exc:
         raise UserError(f"cannot read {label_path}: {exc}") from None
     rows: list[tuple[int, list[str]]] = []
@@ -163,12 +163,26 @@ def data_digest(splits: list[Split]) -> str:
 
 
 def read_image(path: Path, hw: tuple[int, int], flags: int = cv2.IMREAD_COLOR) -> np.ndarray:
-    img = cv2.imread(str(path), flags)
+    # bytes read by Python and decoded in memory: OpenCV's own file functions crash the interpreter on a name that
+    # is not UTF-8 (held as surrogates), and print their own warning for a file they cannot decode
+    try:
+        img = cv2.imdecode(np.fromfile(path, np.uint8), flags)
+    except (OSError, ValueError):
+        img = None
     if img is None:
         raise UserError(f"cannot read image {path}")
     if img.shape[:2] != tuple(hw):
         img = cv2.resize(img, (hw[1], hw[0]), interpolation=cv2.INTER_AREA)
     return img
+
+
+def write_image(path: Path, img: np.ndarray) -> None:
+    """``img`` as the image file ``path`` names (its suffix picks the format), through Python's file functions (see
+    `read_image`)."""
+    ok, data = cv2.imencode(path.suffix, img)
+    if not ok:
+        raise UserError(f"cannot encode {path.name}")
+    path.write_bytes(data.tobytes())
 
 
 def load_frames(directory: Path, files: list[str], hw: tuple[int, int]) -> np.ndarray:
@@ -249,7 +263,7 @@ def load_geometry(split: Split, notice: Callable[[str], None] | None = None) -> 
     path = split.directory / "features.csv"
     sizes: dict[str, tuple[int, int]] = {}
     if path.is_file():
-        with open(path, newline="") as fh:
+        with open(path, newline="", encoding="utf-8", errors="surrogateescape") as fh:
             for row in csv.DictReader(fh):
                 if row.get("width") and row.get("height"):
                     sizes[row["filename"]] = (int(row["width"]), int(row["height"]))

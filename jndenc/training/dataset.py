@@ -25,9 +25,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Mapping, Sequence
 
-import cv2
+from .data import write_image
 import numpy as np
 
+from ..output import check_folder
 from ..analyze import analyze
 from . import siti
 from ..media.clips import list_clips, sha256_file
@@ -173,7 +174,7 @@ class Builder:
     def _record(self, rec: dict, trials: list[dict]) -> None:
         with self.lock:
             new = not self.trials_csv.exists()
-            with open(self.trials_csv, "a", newline="") as fh:
+            with open(self.trials_csv, "a", newline="", encoding="utf-8", errors="surrogateescape") as fh:
                 w = csv.writer(fh)
                 if new:
                     w.writerow(["clip", "start_frame", "end_frame", "crf", "bytes", "score", "seconds"])
@@ -210,14 +211,17 @@ class Builder:
                 # images come from the frames the labels were measured on
                 pos = sample_positions(a, b, res.window, self.opts.frames_per_shot)
                 frames = _grab(clip, set(pos) | {p - 1 for p in pos})
-                si, ti = siti.si_ti([frames[p] for p in pos if p in frames])
+                sampled = [p for p in pos if p in frames]
+                si, ti = siti.si_ti([frames[p] for p in sampled])
+                if len(sampled) == 1 and sampled[0] - 1 in frames:  # one sample has no pair: its frame before
+                    ti = siti.si_ti([frames[sampled[0] - 1], frames[sampled[0]]])[1]
                 names = []
                 for p in pos:
                     if p not in frames:
                         continue
                     name = f"{clip.stem}__{a:06d}_{p:06d}.png"
-                    cv2.imwrite(str(self.images / name), frames[p])
-                    cv2.imwrite(str(self.images / ("prev__" + name)), frames.get(p - 1, frames[p]))
+                    write_image(self.images / name, frames[p])
+                    write_image(self.images / ("prev__" + name), frames.get(p - 1, frames[p]))
                     names.append(name)
                 rec = {"clip": clip.name, "clip_sha256": sha, "start_frame": a, "end_frame": b, "jnd": res.jnd,
                        "images": names, "si": si, "ti": ti, "trials": len(res.trials), "fps": info.fps,
@@ -263,10 +267,10 @@ class Builder:
                                   r["height"], group[r["clip"]]))
             rows.sort()
             feats.sort()
-            with open(d / "JND-Levels.txt", "w") as fh:
+            with open(d / "JND-Levels.txt", "w", encoding="utf-8", errors="surrogateescape") as fh:
                 fh.write("# filename JND1 JND2 JND3 (proxy JND, CRF units)\n")
                 fh.writelines(f"{n} {a} {b} {c}\n" for n, a, b, c in rows)
-            with open(d / "features.csv", "w", newline="") as fh:
+            with open(d / "features.csv", "w", newline="", encoding="utf-8", errors="surrogateescape") as fh:
                 w = csv.writer(fh)
                 w.writerow(["filename", "si", "ti", "clip", "start_frame", "end_frame", "width", "height", "group"])
                 w.writerows(feats)
@@ -302,7 +306,7 @@ def build(clips_dirs: str | os.PathLike | Sequence[str | os.PathLike], out_dir: 
     if len(set(names)) != len(names):
         raise UserError("two clips share a file name; splits are assigned by name, so rename one")
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    check_folder(out, "output folder")
     b = Builder(out, opts)
     done = b.done()
     hashes = {c.name: sha256_file(c) for c in clips}

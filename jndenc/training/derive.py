@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
+from ..output import check_folder
 from ..errors import UserError
 from ..media.ffargs import lossless_args
 from ..media.probe import probe
@@ -105,7 +106,7 @@ def derive_clips(clips: Sequence[Path], out_dir: str | os.PathLike,
                  min_side: int = 120, echo=print) -> list[Path]:
     """Write the applicable copies of every clip into ``out_dir`` (existing ones are kept) and the manifest."""
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    check_folder(out, "output folder")
     manifest = read_manifest(out)
     made = []
     for clip in clips:

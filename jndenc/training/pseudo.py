@@ -14,6 +14,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ..output import check_folder
 from ..errors import UserError
 from ..media.clips import write_lossless_frames
 
@@ -60,7 +61,7 @@ def frames_for(image_bgr: np.ndarray, size: tuple[int, int], n: int, seed: int):
 def make_pseudo_clips(out_dir: str | os.PathLike, size: tuple[int, int] = (384, 216), seconds: float = 3.0,
                       fps: int = 25, names: tuple[str, ...] = IMAGES, seed: int = 0) -> list[Path]:
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    check_folder(out, "output folder")
     paths = []
     for k, name in enumerate(names):
         dst = out / f"pseudo_{name}.mkv"

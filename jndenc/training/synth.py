@@ -16,6 +16,7 @@ from typing import Callable, Iterator
 import cv2
 import numpy as np
 
+from ..output import check_folder
 from ..media.clips import write_lossless_frames
 
 WORDS = ("frame", "encode", "shot", "quality", "bitrate", "render", "status", "error", "value", "total", "user",
@@ -164,7 +165,7 @@ def make_synth_clips(out_dir: str | os.PathLike, size: tuple[int, int] = (640, 3
                      seed: int = 0) -> list[Path]:
     """``per_kind`` lossless clips of each kind in ``out_dir`` (``synth_KIND_K.mkv``); existing ones are kept."""
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    check_folder(out, "output folder")
     paths = []
     for ki, kind in enumerate(kinds):
         for k in range(per_kind):
