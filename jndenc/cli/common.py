@@ -70,6 +70,9 @@ class JndGroup(click.Group):
         except FileNotFoundError:  # relative paths, and the batch's worker processes, need it
             click.echo("jndenc: error: the current folder no longer exists (cd to another one)", err=True)
             ctx.exit(2)
+        if sys.stdout is None and "--json" in sys.argv[1:]:  # started with stdout closed: the JSON would be lost
+            click.echo("jndenc: error: --json: standard output is closed", err=True)
+            ctx.exit(2)
         try:
             return super().invoke(ctx)
         except KeyboardInterrupt as exc:

@@ -37,7 +37,8 @@ def _resolve_backbone_weights(backbone_weights: str | None) -> str | None:
         if not path.is_file():
             raise UserError(
                 f"ImageNet VGG16 weights are not in the Keras cache; jndenc never downloads at run time. "
-                f"Copy {VGG16_NOTOP_FILE} to {path} (or pass backbone_weights=None)"
+                f"Copy {VGG16_NOTOP_FILE} to {path}, or train from scratch (drop --backbone_weights imagenet; "
+                "backbone_weights=None in Python)"
             )
         return str(path)
     if not Path(backbone_weights).is_file():
