@@ -60,6 +60,25 @@ def find_default_weights() -> Path:
     return path
 
 
+# what jndenc reads a model's outputs as: x264 medium CRFs at the VMAF of each JND level (`jndenc dataset build`'s
+# defaults, which the shipped weights were trained on)
+READS_LABELS = {"metric": "vmaf", "thresholds": [94.0, 88.0, 82.0], "label_units": "CRF",
+                "encoder": "x264 preset medium"}
+
+
+def label_notes(meta: dict, path: Path) -> list[str]:
+    """A note where the weights' sidecar says their labels mean something else than jndenc reads their outputs as
+    (a dataset built with --metric psnr, QP labels, another encoder or preset): the CRFs of the one-pass modes then
+    carry another quality claim; the measured efforts correct them. Keys the sidecar lacks are not judged."""
+    differ = [f"{k} {meta[k]}" for k, v in READS_LABELS.items()
+              if meta.get(k) is not None and (list(map(float, meta[k])) if k == "thresholds" else meta[k]) != v]
+    if not differ:
+        return []
+    return [f"weights {path.name} were trained on labels of {', '.join(differ)}: their outputs are read as x264 "
+            "medium CRFs at VMAF 94/88/82, so a one-pass mode's CRFs mean something else (the measured efforts "
+            "measure and correct them)"]
+
+
 class Predictor:
     """A loaded JND model. Build with `Predictor.load`; `predict` is cheap to call repeatedly.
 
@@ -120,12 +139,12 @@ class Predictor:
                             "wrote (`jndenc train` writes the sidecar; `load_predictor(..., architecture=...)` names "
                             "it for weights of your own)")
         check_metadata(meta, arch, None, path)  # before building: a wrong architecture may not even build
-        notes: list[str] = []
+        notes = label_notes(meta, path)
         lite, why = choose(path, runtime)
         if lite is not None:
             from .runtime import LiteModel
 
-            return cls(LiteModel(lite), arch, meta, path, runtime="litert")
+            return cls(LiteModel(lite), arch, meta, path, runtime="litert", notes=notes)
         if why:
             notes.append(f"model {path.name} runs on TensorFlow (slower start): {why}"
                          + (f"; `jndenc export {path}` converts it" if "ai-edge-litert" not in why else ""))

@@ -276,3 +276,19 @@ def test_training_outputs_into_a_folder_that_takes_no_file_are_refused_before_an
     r = CliRunner().invoke(main, ["dataset", "synth", "/proc/jndenc-test", "--size", "64x64"])
     _one_line_exit_2(r, "cannot be made")
     check_output_path(tmp_path / "new" / "c.keras", "checkpoint")  # a folder still to make under a writable one
+
+
+def test_weights_trained_on_other_labels_are_said_to_mean_something_else():
+    # a dataset built with --metric psnr (or QP labels, another preset) trains weights whose outputs encode and
+    # predict read as x264 medium CRFs at VMAF 94/88/82: the one-pass CRFs carried another quality claim unsaid
+    import json
+
+    from jndenc.predictor import label_notes
+
+    shipped = json.loads(Path("weights/jndenc_compact.keras.json").read_text()) if Path(
+        "weights/jndenc_compact.keras.json").is_file() else {"metric": "vmaf", "thresholds": [94, 88, 82]}
+    assert label_notes(shipped, Path("w.keras")) == []
+    other = {**shipped, "metric": "psnr", "thresholds": [40, 36, 32], "label_units": "QP"}
+    (note,) = label_notes(other, Path("w.keras"))
+    assert "metric psnr" in note and "thresholds [40, 36, 32]" in note and "label_units QP" in note
+    assert label_notes({"architecture": "compact"}, Path("w.keras")) == []  # nothing recorded, nothing judged
