@@ -298,7 +298,7 @@ def validate_output(path: Path, plan: Plan, want_audio: bool, mode: str = "fast"
                                 f"({tail} did); output discarded")
     if abs(frames - plan.frames) > 1:
         raise UserError(f"{name}: encoded output has {frames} frames, plan has {plan.frames} "
-                        "(the input may be damaged); output discarded")
+                        "(the input may be damaged, or was changed while it was read); output discarded")
     if want_audio:
         c = open_container(path)
         try:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from . import loop as L
 from .loop_options import LoopOptions
-from .errors import JndencError
+from .errors import InputError
 from .media import segments as S
 from .media.runner import cpu_meter
 from .planner import Plan
@@ -130,8 +130,8 @@ class ShotJob:
         c["wall_s"] += time.perf_counter() - t0
         c["cpu_s"] += cpu.get(kind, 0.0)
         if m.frames != s.end_frame - s.start_frame:
-            raise JndencError(f"{self.src}: shot {i} should have {s.end_frame - s.start_frame} frames, its "
-                              f"segment has {m.frames} (the input may be damaged)")
+            raise InputError(f"{self.src}: shot {i} should have {s.end_frame - s.start_frame} frames, its "
+                             f"segment has {m.frames} (the input may be damaged, or was changed while it was read)")
         return seg, m, rechecked
 
     def run(self, i: int, head: ShotLoop | None = None, head_index: int | None = None, *,
