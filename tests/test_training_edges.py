@@ -149,6 +149,12 @@ def test_output_paths_that_cannot_be_files_are_user_errors(tiny, linear, tmp_pat
     rows = (tmp_path / "new" / "r.csv").read_text().splitlines()
     assert rows[0] == "filename,JND1,JND2,JND3" and rows[-1].startswith("MAE,") and len(rows) == TINY["test"] + 2
     assert os.listdir(tmp_path / "new") == ["r.csv"]
+    # the paper's test command names no model: the weights' sidecar does (it was refused as "for architecture
+    # 'compact', not 'MT_3LJND'")
+    r = runner.invoke(main, ["test", "--data-dir", str(tiny), "--model-weights-path", str(linear), "--result-path",
+                             str(tmp_path / "new" / "r2.csv")])
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "new" / "r2.csv").read_text() == (tmp_path / "new" / "r.csv").read_text()
 
 
 def test_bad_checkpoint_path_is_refused_before_the_data_is_read(tiny, tmp_path):

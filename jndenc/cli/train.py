@@ -79,7 +79,8 @@ def train(model, data_dir, checkpoint_path, csv_log_path, epochs, batch_size, le
 
 
 @click.command("test")
-@_model
+@click.option("--model", "model", type=click.Choice(MODEL_NAMES), default=None,
+              help="Architecture [default: the one the weights' sidecar names, else MT_3LJND].")
 @_opt("data_dir", required=True, type=click.Path(), help="Folder holding test/ (or --split).")
 @_opt("model_weights_path", required=True, type=click.Path(), help="Weights (.h5 or .keras).")
 @_opt("result_path", required=True, type=click.Path(), help="CSV of predictions to write.")
@@ -92,7 +93,10 @@ def test(model, data_dir, model_weights_path, result_path, jnd_column, split, de
     from ..training import evaluate as E
 
     import_quietly()
+    if model is None:  # the paper's test commands name no model: the weights' own record does
+        from ..models.io import read_metadata
 
+        model = (read_metadata(model_weights_path) or {}).get("architecture") or "MT_3LJND"
     res = E.evaluate(model, data_dir, model_weights_path, result_path, jnd_column=jnd_column, split=split,
                      echo=click.echo)
     click.echo(f"wrote {res['rows']} rows to {res['result_path']}")
