@@ -74,6 +74,7 @@ ROLES: dict[str, tuple[str, str]] = {
     "benchmarks/results/loop_codec_steps.json": (CHOICE, "the first step's reach per encoder (why x265's step was "
                                                          "tried longer)"),
     "benchmarks/results/loop_x265_step.json": (CHOICE, "x265 keeps x264's first step (a longer one not adopted)"),
+    "benchmarks/results/loop_lead.json": (CHOICE, "attempts scored with the frames before their shot in front"),
     "benchmarks/results/loop_recheck.json": (CHOICE, "rechecking readings near the band's edge"),
     "benchmarks/results/loop_rise.json": (CHOICE, "the loop's rise rule"),
     "benchmarks/results/loop_secant.json": (CHOICE, "secant steps"),

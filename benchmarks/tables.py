@@ -620,6 +620,37 @@ def loop_x265_step_table(res: dict) -> str:
                        [False] + [True] * 9))
 
 
+def _reading_gaps(res: dict, name: str) -> list[float]:
+    """Per shot after each clip's first: the loop's reading of the kept attempt minus the finished file's VMAF of
+    that shot (every frame)."""
+    gaps = []
+    for c in res["clips"]:
+        r = c["rows"][name]
+        for i, (attempts, crf, file_vmaf) in enumerate(zip(r["attempts"], r["crf"], r["vmaf"])):
+            kept = [v for a, v in attempts if a == crf]
+            if i and kept:
+                gaps.append(kept[-1] - file_vmaf)
+    return gaps
+
+
+def loop_lead_table(res: dict) -> str:
+    """`benchmarks/experiments/loop_lead.py`: attempts scored with the frames before their shot in front, or alone."""
+    labels = {"balanced": "with the frames before (shipped)", "balanced-nolead": "alone (before)"}
+    head = (f"Balanced, x264 medium, on {len(res['clips'])} training and validation clips with more than one shot in "
+            f"their first {res['options']['max_frames']} frames ({res['summary']['balanced']['shots']} shots), both "
+            f"in one process pinned to one core; one run at commit `{res['commit']}` "
+            "(`benchmarks/experiments/loop_lead.py`, `benchmarks/results/loop_lead.json`); VMAF per shot on the "
+            "finished file (every frame), time over a plain `-crf 23` x264 encode in the same process; reading gap: "
+            "the loop's reading of each kept attempt minus the finished file's VMAF of that shot, over the shots "
+            "after each clip's first (the first has no frame before it either way):\n\n")
+    rows = _variant_rows(res, "balanced", labels)
+    for row, name in zip(rows, labels):
+        g = _reading_gaps(res, name)
+        row += [f"{statistics.mean(g):+.2f}", f"{statistics.mean(map(abs, g)):.2f}", f"{max(map(abs, g)):.2f}"]
+    return head + md_table(["each attempt scored", *VARIANT_HEADER, "reading gap, mean", "mean abs", "largest abs"],
+                           rows, [False] + [True] * 12)
+
+
 def loop_codec_steps_table(d: dict) -> str:
     """`benchmarks/experiments/loop_codec_steps.py`: the first step's reach per encoder on training clips."""
     rows = []
@@ -1613,6 +1644,8 @@ REGIONS: dict[str, Callable[[], str]] = {
     "loop-codec-steps": _maybe("benchmarks/results/loop_codec_steps.json", loop_codec_steps_table,
                                "first-step study per encoder", "run `segments.py` with the codec rows on "
                                "training/validation clips, then `benchmarks/experiments/loop_codec_steps.py`"),
+    "loop-lead": _maybe("benchmarks/results/loop_lead.json", loop_lead_table, "scored-lead experiment",
+                        "run `benchmarks/experiments/loop_lead.py` on training/validation clips"),
     "loop-x265-step": _maybe("benchmarks/results/loop_x265_step.json", loop_x265_step_table,
                              "x265 first-step experiment", "run `benchmarks/experiments/loop_x265_step.py` on "
                              "training/validation clips"),
