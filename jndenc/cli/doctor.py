@@ -55,7 +55,7 @@ def doctor(debug):
     for (what, extra), modules in parts.items():
         have = all(find_spec(m) for m in modules)
         click.echo(f"  {what}: {'installed' if have else f'not installed (pip install jndenc[{extra}])'}")
-    # no extra of jndenc's: PySceneDetect's own dependencies (opencv-python-headless) would replace opencv-python
+    # no extra of jndenc's: PySceneDetect requires the GUI opencv-python beside the headless one jndenc uses
     sd = "installed" if find_spec("scenedetect") else "not installed (pip install --no-deps scenedetect platformdirs)"
     click.echo(f"  --detector scenedetect-*: {sd}")
     if info.missing:
