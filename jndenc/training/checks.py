@@ -4,13 +4,12 @@ before any work, and text files written whole or not at all."""
 from __future__ import annotations
 
 import contextlib
-import os
-import tempfile
 from pathlib import Path
 from typing import Any, Iterator, TextIO
 
 from ..errors import UserError
 from ..fileio import replaced
+from ..output import check_folder
 from ..models import ArchInfo
 
 
@@ -57,12 +56,7 @@ def check_output_path(path: Path, what: str) -> None:
         raise UserError(f"{what} {path}: {parent} is a file, not a folder")
     if parent is not None:
         # found at the first save otherwise: after the data is loaded and an epoch has run (hours for VGG16)
-        try:
-            fd, probe = tempfile.mkstemp(prefix=".jndenc-check-", dir=parent)
-            os.close(fd)
-            os.unlink(probe)
-        except OSError as exc:
-            raise UserError(f"{what} {path}: {parent} is not writable ({exc.strerror or exc})") from None
+        check_folder(parent, f"{what} {path}: folder")
 
 
 def check_checkpoint_suffix(path: Path) -> None:
