@@ -5,7 +5,9 @@
 from __future__ import annotations
 
 from .items import Item, as_items, collect_items
-from .runner import BatchRun, ItemResult, default_parallelism, options_fingerprint, run
+from .decide import options_fingerprint
+from .runner import BatchRun, ItemResult, run
+from .workers import default_parallelism
 
 __all__ = ["run", "collect_items", "as_items", "Item", "ItemResult", "BatchRun", "default_parallelism",
            "options_fingerprint"]

@@ -27,7 +27,7 @@ import json
 import os
 import time
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field, is_dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -36,19 +36,15 @@ from .items import Item, as_items, collect_items  # noqa: F401 - collect_items: 
 from .learning import Learning
 from .memory import fits, item_memory
 from .summary import passes_of, result_of, start_of, summarize, unmeasured, verify_of
-from .workers import (dask_executor, encode_item, failure_reason, item_encode_options, needs_model, process_executor,
-                      result_path)
+from .decide import EXISTS, adopt, decide, options_fingerprint
+from .workers import (dask_executor, default_parallelism, encode_item, failure_reason, item_encode_options,
+                      needs_model, process_executor)
 from ..effort import measures
 from ..errors import UserError
 from ..media.ffargs import available_memory, threads_per_job
 from ..output import check_container, check_folder
 from .journal import STATE_DIR, Fingerprint, Journal
 
-DEFAULT_THREADS = 2  # FFmpeg threads per encode when neither --jobs nor --threads is given
-# options that do not change the output bytes, so changing them must not redo done items
-EXISTS = "the output exists and this batch did not write it (-y / --overwrite, overwrite=True in Python, replaces it)"
-# options that change no output: toggling them between runs must not redo finished files
-_NOT_IN_FINGERPRINT = {"predictor", "workers", "quiet", "verify", "trial_cache", "compare_crf", "resume"}
 
 
 @dataclass
@@ -75,30 +71,6 @@ class ItemResult:
 
 
 # ---------------------------------------------------------------- coordinator side
-
-
-def default_parallelism(jobs: int | None, threads: int | None, cores: int | None = None) -> tuple[int, int]:
-    """(jobs, FFmpeg threads per encode) with jobs x threads ~ cores.
-
-    Neither given: ``threads = 2`` and ``jobs = cores // 2`` (x264/x265 scale
-    well to 2 threads; beyond that, whole files in parallel use cores better).
-    Only ``jobs``: ``threads = cores // jobs``. Only ``threads``: ``jobs = cores // threads``.
-    """
-    cores = cores or os.cpu_count() or 1
-    if jobs is None:
-        threads = threads or DEFAULT_THREADS
-        jobs = max(1, cores // threads)
-    elif threads is None:
-        threads = threads_per_job(cores, jobs)
-    return jobs, threads
-
-
-def options_fingerprint(options: dict) -> str:
-    def plain(v):
-        return asdict(v) if is_dataclass(v) else v
-
-    clean = {k: plain(v) for k, v in options.items() if k not in _NOT_IN_FINGERPRINT and v is not None}
-    return json.dumps(clean, sort_keys=True, default=str)
 
 
 def _budget() -> int | None:
@@ -176,74 +148,15 @@ class BatchRun:
         digest = hashlib.sha1(item.key.encode("utf-8", "surrogateescape")).hexdigest()[:16]
         return self.output_dir / STATE_DIR / "plans" / (digest + ".json")
 
-    # -- decisions --------------------------------------------------------
+    # -- decisions (`jndenc.batch.decide`) ----------------------------------
 
     def _decide(self, journal: Journal, item: Item) -> tuple[str, dict | None]:
-        """encode | skip | adopt | failed | over_size | exists, from the journal row and the files on disk."""
-        row = journal.get(item.key)
-        if (not self.overwrite and (row is None or row["status"] in ("pending", "failed", "over_size"))
-                and item.output.exists() and not self._wrote(item, row)):
-            return "exists", row  # a file this batch did not write (jndenc never leaves a failed one behind)
-        if row is None or row["status"] == "pending" or (row["status"] == "failed" and row["reason"] == EXISTS):
-            return "encode", row
-        same = (journal.input_unchanged(row, item.input)
-                and row["options"] == options_fingerprint(self.item_options(item)))
-        if not same:
-            return "encode", row
-        if row["status"] == "done":
-            ok = item.output.is_file() and item.output.stat().st_size == row["output_size"]
-            return ("skip" if ok else "encode"), row
-        if row["status"] == "over_size":
-            return "over_size", row  # the same input at the same options would come out as large again
-        if row["status"] == "running":
-            return ("adopt" if self._adoptable(item, row) else "encode"), row
-        return ("encode" if self.retry_failed else "failed"), row
-
-    @staticmethod
-    def _wrote(item: Item, row: dict | None) -> bool:
-        """Whether the output on disk is the one this batch last wrote for the item: a later attempt that failed
-        (other options: a typo in a manifest row) keeps the row's output size, and the file is still that one."""
-        try:
-            return bool(row and row.get("output_size")) and item.output.stat().st_size == row["output_size"]
-        except OSError:
-            return False
-
-    def _adoptable(self, item: Item, row: dict) -> bool:
-        """A killed run's output that was completed after the attempt began (encode() renames only
-        validated files, and its plan file is written before encoding starts)."""
-        plan = self._plan_path(item)
-        try:
-            started = row["started_at"] or float("inf")
-            return (item.output.stat().st_mtime >= started - 1.0 and plan.stat().st_mtime >= started - 1.0)
-        except OSError:
-            return False
+        return decide(journal, item, options_fingerprint(self.item_options(item)), self._plan_path(item),
+                      overwrite=self.overwrite, retry_failed=self.retry_failed)
 
     def _adopt(self, journal: Journal, item: Item, row: dict) -> ItemResult:
-        from ..planner import Plan
-
-        size = item.output.stat().st_size
-        out = self._kept_result(item, row, size)
-        if out is not None:  # the worker's own result: its start labels teach the files after it as before
-            journal.mark_done(item.key, output_size=size, frames=out["frames"], duration_s=out["duration_s"],
-                              crfs=out["crfs"], timings=out["timings"], result=out["result"] | {"adopted": True})
-        else:
-            plan = Plan.from_dict(json.loads(self._plan_path(item).read_text()))
-            dur = plan.frames / plan.fps if plan.fps else None
-            journal.mark_done(item.key, output_size=size, frames=plan.frames, duration_s=dur,
-                              crfs=[s.crf for s in plan.shots], timings={}, result={"adopted": True})
+        adopt(journal, item, row, self._plan_path(item))
         return self._result(item, "adopted", journal.get(item.key))
-
-    def _kept_result(self, item: Item, row: dict, size: int) -> dict | None:
-        """The result a worker kept beside the item's plan for this run's attempt (`result_path`), where it
-        describes the output on disk; None otherwise."""
-        path = result_path(self._plan_path(item))
-        try:
-            if path.stat().st_mtime < (row["started_at"] or float("inf")) - 1.0:
-                return None
-            out = json.loads(path.read_text())
-        except (OSError, ValueError):
-            return None
-        return out if out.get("ok") and out.get("bytes") == size else None
 
     def _result(self, item: Item, status: str, row: dict | None, reason: str | None = None) -> ItemResult:
         row = row or {}

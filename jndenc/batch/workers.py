@@ -24,6 +24,25 @@ from ..fileio import write_text_atomic
 from ..cluster import dask_executor  # noqa: F401 - batch's executors: local processes here, Dask there
 from ..media.ffargs import threads_per_job
 
+DEFAULT_THREADS = 2  # FFmpeg threads per encode when neither --jobs nor --threads is given
+
+
+def default_parallelism(jobs: int | None, threads: int | None, cores: int | None = None) -> tuple[int, int]:
+    """(jobs, FFmpeg threads per encode) with jobs x threads ~ cores.
+
+    Neither given: ``threads = 2`` and ``jobs = cores // 2`` (x264/x265 scale
+    well to 2 threads; beyond that, whole files in parallel use cores better).
+    Only ``jobs``: ``threads = cores // jobs``. Only ``threads``: ``jobs = cores // threads``.
+    """
+    cores = cores or os.cpu_count() or 1
+    if jobs is None:
+        threads = threads or DEFAULT_THREADS
+        jobs = max(1, cores // threads)
+    elif threads is None:
+        threads = threads_per_job(cores, jobs)
+    return jobs, threads
+
+
 # ---------------------------------------------------------------- worker side
 
 _PREDICTORS: dict[str, Any] = {}
