@@ -88,6 +88,7 @@ def publish(tmp: Path, dst: Path, overwrite: bool) -> None:
     """Rename the finished ``tmp`` to ``dst``. Without ``overwrite``, never over a file another run wrote there
     while this one encoded (the check at the start passed for both, and the later rename replaced the earlier
     run's output while both said they had written it): a hard link refuses an existing name."""
+    raced = UserError(f"{dst}: {_EXISTS}; it was written while this run encoded")
     try:
         if overwrite:
             os.replace(tmp, dst)
@@ -95,12 +96,12 @@ def publish(tmp: Path, dst: Path, overwrite: bool) -> None:
         try:
             os.link(tmp, dst)
         except FileExistsError:
-            raise UserError(f"{dst}: {_EXISTS}; it was written while this run encoded") from None
+            raise raced from None
         except OSError as exc:
             if exc.errno not in _NO_LINKS:
                 raise
-            if dst.exists():
-                raise UserError(f"{dst}: {_EXISTS}; it was written while this run encoded") from None
+            if dst.exists():  # no links here: the check and the rename, as near together as they go
+                raise raced from None
             os.replace(tmp, dst)
             return
         tmp.unlink()

@@ -60,23 +60,26 @@ def find_default_weights() -> Path:
     return path
 
 
-# what jndenc reads a model's outputs as: x264 medium CRFs at the VMAF of each JND level (`jndenc dataset build`'s
-# defaults, which the shipped weights were trained on)
-READS_LABELS = {"metric": "vmaf", "thresholds": [94.0, 88.0, 82.0], "label_units": "CRF",
-                "encoder": "x264 preset medium"}
-
-
 def label_notes(meta: dict, path: Path) -> list[str]:
     """A note where the weights' sidecar says their labels mean something else than jndenc reads their outputs as
     (a dataset built with --metric psnr, QP labels, another encoder or preset): the CRFs of the one-pass modes then
-    carry another quality claim; the measured efforts correct them. Keys the sidecar lacks are not judged."""
-    differ = [f"{k} {meta[k]}" for k, v in READS_LABELS.items()
+    carry another quality claim; the measured efforts correct them. Keys the sidecar lacks are not judged.
+
+    jndenc reads them as the labels `jndenc dataset build` makes by default (the search's defaults, which the
+    shipped weights were trained on), recorded as `jndenc.training.train` records them."""
+    from .search import SearchOptions
+
+    s = SearchOptions()
+    reads = {"metric": s.metric, "thresholds": [float(t) for t in s.thresholds],
+             "label_units": s.rate_control.upper(), "encoder": f"{s.codec} preset {s.preset}"}
+    differ = [f"{k} {meta[k]}" for k, v in reads.items()
               if meta.get(k) is not None and (list(map(float, meta[k])) if k == "thresholds" else meta[k]) != v]
     if not differ:
         return []
-    return [f"weights {path.name} were trained on labels of {', '.join(differ)}: their outputs are read as x264 "
-            "medium CRFs at VMAF 94/88/82, so a one-pass mode's CRFs mean something else (the measured efforts "
-            "measure and correct them)"]
+    return [f"weights {path.name} were trained on labels of {', '.join(differ)}: their outputs are read as "
+            f"{s.codec} {s.preset} {reads['label_units']}s at {s.metric.upper()} "
+            f"{'/'.join(f'{t:g}' for t in s.thresholds)}, so a one-pass mode's CRFs mean something else (the "
+            "measured efforts measure and correct them)"]
 
 
 class Predictor:

@@ -234,7 +234,7 @@ def measure_args(src: str | os.PathLike, seg: str | os.PathLike, log: str | os.P
 def read_scores(log: Path, lead: int = 0) -> np.ndarray:
     """The VMAF of each frame libvmaf scored, less the ``lead`` frames played in front (`attempt_args`)."""
     frames = json.loads(log.read_text()).get("frames", [])
-    return np.array([f["metrics"]["vmaf"] for f in frames if f.get("frameNum", lead) >= lead], float)
+    return np.array([f["metrics"]["vmaf"] for f in frames if not lead or f["frameNum"] >= lead], float)
 
 
 def sampled_mean(scored: np.ndarray, frames: int) -> float:

@@ -25,11 +25,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from .data import write_image
 import numpy as np
 
 from ..output import check_folder
 from ..analyze import analyze
+from .data import write_image
 from . import siti
 from ..media.clips import list_clips, sha256_file
 from ..media.decode import iter_frames
