@@ -47,6 +47,26 @@ async def _stop_here(run: str, wait_s: float) -> int:
     return group_tasks(run)
 
 
+def check_reachable(address: str, timeout_s: float = 5.0) -> None:
+    """Raise `UserError` where nothing answers at a TCP scheduler ``address`` (``tcp://host:port`` or ``host:port``),
+    before any work: found only when the work is handed out, an unreachable cluster failed an encode after its
+    analysis and left a batch's folder with a journal of files marked pending. Other protocols (TLS, UCX) are
+    left to the client's own connection."""
+    import socket
+
+    scheme, _, rest = address.rpartition("://")
+    if scheme not in ("", "tcp"):
+        return
+    host, _, port = rest.rpartition(":")
+    host = host.strip("[]")
+    if not host or not port.isdigit():
+        return  # no port to try: the client's own parsing says what is wrong
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout_s).close()
+    except OSError as exc:
+        raise UserError(f"cannot reach Dask scheduler {address}: {exc.strerror or exc}") from None
+
+
 def dask_executor(address: str | None, n_local: int | None) -> tuple[DaskExecutor, int, Callable[..., None]]:
     """A Dask client on ``address``, or on a LocalCluster of ``n_local`` worker processes; ``close(stop=True)``
     interrupts the encodes running on a LocalCluster (the cluster is ours). On another cluster's workers, which

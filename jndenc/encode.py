@@ -83,6 +83,10 @@ def encode(src: str | os.PathLike, dst: str | os.PathLike, options: EncodeOption
         check_side_file(o.outputs.plan_out, "--plan-out")
     o, effort = checked(o)
     check_container(dst, o.codec.codec)
+    if o.work.dask is not None:
+        from .cluster import check_reachable
+
+        check_reachable(o.work.dask)
     r = _measured(src, dst, effort, o) if effort is not None and effort.loop is not None else \
         _one_pass(src, dst, o, effort, t0)
     remove_stale(dst)  # what a stopped `--resume` run left for this output is of no use once it is written

@@ -270,3 +270,27 @@ def test_a_file_starts_only_where_its_memory_fits_beside_the_running_ones(tmp_pa
     assert item_memory(tmp_path / "missing.mp4", {}) == WORKER_BYTES  # the encode says what is wrong with it
     assert fits(10, 0, 5)  # the first file starts however large
     assert fits(4, 5, 10) and not fits(6, 5, 10) and fits(6, 5, None)
+
+
+def closed_port() -> str:
+    """An address on this machine where nothing listens (a port just bound and released)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return f"127.0.0.1:{s.getsockname()[1]}"
+
+
+def test_an_unreachable_dask_scheduler_is_refused_before_any_work(tmp_path):
+    src = tmp_path / "in"
+    tiny(src / "a.mp4")
+    addr = closed_port()
+    p = cli(str(src), str(tmp_path / "out"), "--dask", addr, *FAST)
+    assert p.returncode == 2, p.stderr
+    assert len(p.stderr.strip().splitlines()) == 1 and f"cannot reach Dask scheduler {addr}" in p.stderr, p.stderr
+    assert not (tmp_path / "out").exists()  # no folder, no journal of files marked pending
+    # an encode says it before its analysis
+    p = subprocess.run([sys.executable, "-m", "jndenc", "encode", str(src / "a.mp4"), str(tmp_path / "a.mp4"),
+                        "--dask", addr, "-q"], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 2 and f"cannot reach Dask scheduler {addr}" in p.stderr, p.stderr
+    assert len(p.stderr.strip().splitlines()) == 1 and not list(tmp_path.glob("a*.mp4")), p.stderr

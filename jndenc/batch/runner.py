@@ -39,6 +39,7 @@ from .summary import passes_of, result_of, start_of, summarize, unmeasured, veri
 from .decide import EXISTS, adopt, decide, options_fingerprint
 from .workers import (dask_executor, default_parallelism, encode_item, failure_reason, item_encode_options,
                       needs_model, process_executor)
+from ..cluster import check_reachable
 from ..effort import measures
 from ..errors import UserError
 from ..media.ffargs import available_memory, threads_per_job
@@ -187,6 +188,8 @@ class BatchRun:
             return
         counts = {"encoded": 0, "skipped": 0, "adopted": 0, "failed": 0, "not_retried": 0, "over_size": 0}
         media_s = 0.0
+        if self.dask:
+            check_reachable(self.dask)  # before the folder and its journal are made
         for folder in (self.output_dir, self.output_dir / STATE_DIR):
             check_folder(folder, "batch folder")
         with Journal(self.output_dir) as journal, self._held():
