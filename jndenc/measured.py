@@ -18,7 +18,7 @@ from .effort import Effort
 from .learn import StartLearner
 from .one_pass import shot_ranges, truncation_notes
 from .options import EncodeOptions
-from .result import EncodeResult
+from .result import LOOP_MODE, EncodeResult
 from .output import (carries_audio, check_size, publish, size_limit, stream_options, temp_path,
                      validate_output)
 from .output import target_vmaf as target_vmaf_of
@@ -83,7 +83,7 @@ def encode_measured(src: Path, dst: Path, info: VideoInfo, eff: Effort, o: Encod
                      "every frame of the finished file")
     total = round(time.perf_counter() - t0, 3)
     return EncodeResult(
-        input=str(src), output=str(dst), mode=plan.mode, codec=plan.codec, frames=plan.frames, bytes=size,
+        input=str(src), output=str(dst), mode=LOOP_MODE, codec=plan.codec, frames=plan.frames, bytes=size,
         bitrate_kbps=size * 8 / 1000 / duration if duration else 0.0, plan=plan,
         timings={"analysis_s": cost["analysis"]["wall_s"], "encode_s": cost["attempts"]["wall_s"],
                  **({"verify_s": cost["verify"]["wall_s"]} if "verify" in cost else {}), "total_s": total},

@@ -9,6 +9,10 @@ from .media import segments as S
 from .media.ffargs import VMAF_MODEL
 from .planner import Plan, margin_report
 
+# a measured effort's "mode": its CRFs are what each shot's attempts measured; the model's estimate only started
+# them, so "predict" (the start's mode) read as if the file were a one-pass predict encode
+LOOP_MODE = "loop"
+
 
 @dataclass
 class EncodeResult:

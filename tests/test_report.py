@@ -23,7 +23,7 @@ def test_page_marks_shots_below_the_band(cut_clip, tmp_path):
     shots = [{"start_frame": 0, "end_frame": 50, "crf": 30.0, "vmaf": {"mean": 91.0, "p5": 89.0}, "outcome": "below"},
              {"start_frame": 50, "end_frame": 100, "crf": 24.0, "vmaf": {"mean": 94.2, "p5": 93.0},
               "outcome": "in_band"}]
-    d = {"input": "a.mp4", "output": "b.mp4", "effort": "balanced", "mode": "predict", "codec": "x264",
+    d = {"input": "a.mp4", "output": "b.mp4", "effort": "balanced", "mode": "loop", "codec": "x264",
          "preset": "medium", "bytes": 1000, "bitrate_kbps": 10.0, "frames": 100, "shots": shots,
          "loop": {"band": {"low": 93.7, "high": 95.0}, "attempts": 2, "encoded_over_output_frames": 1.0},
          "timings": {"total_s": 1.0}, "notes": ["<b>escaped</b>"]}

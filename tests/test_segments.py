@@ -373,7 +373,7 @@ def test_cli_json_reports_the_loop(cut_clip, tmp_path):
     p = subprocess.run([sys.executable, "-m", "jndenc.cli", "encode", str(cut_clip), str(out), "--json"],
                        capture_output=True, text=True, check=True)
     d = json.loads(p.stdout)
-    assert d["effort"] == "balanced"
+    assert d["effort"] == "balanced" and d["mode"] == "loop"  # not the start's mode: no one-pass predict encode
     assert d["loop"]["encoded_over_output_frames"] >= 1.0
     assert all("vmaf" in s and "attempts" in s for s in d["shots"])
     most = d["loop"]["budget"] + d["loop"]["budget_extra"]
