@@ -46,6 +46,19 @@ def test_bad_options_are_one_line_before_anything_is_written(cut_clip, tmp_path,
     assert not out.exists()
 
 
+@pytest.mark.parametrize("argv, says", [
+    (["--bogus"], "unrecognized arguments: --bogus"),
+    (["--max-clips", "x"], "--max-clips"),
+    ([], "required: CLIP_OR_DIR, --out"),
+])
+def test_usage_mistakes_are_one_line(tmp_path, capsys, argv, says):
+    with pytest.raises(SystemExit) as exc:
+        bdrate.main([str(tmp_path), "--out", str(tmp_path / "out")] * bool(argv) + argv)
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and says in err and err.count("\n") == 1, err  # not argparse's usage block
+    assert not (tmp_path / "out").exists()
+
+
 def test_clips_that_cannot_be_measured_are_refused_before_the_first_encode(cut_clip, tmp_path, capsys):
     clips = tmp_path / "clips"
     clips.mkdir()

@@ -43,7 +43,7 @@ import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
-from typing import Sequence
+from typing import NoReturn, Sequence
 
 from ..errors import JndencError, UserError
 from ..media.clips import list_clips
@@ -290,9 +290,16 @@ def _margin(x: str) -> float | str:
         return x
 
 
+class _Parser(argparse.ArgumentParser):
+    """A usage mistake in one line, as jndenc's other commands say it (argparse prints its usage block first)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (--help lists the options)\n")
+
+
 def parser() -> argparse.ArgumentParser:
     d = BenchOptions()
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="bdrate", description="BD-rate of jndenc (target JND 1..3) vs a fixed-CRF ladder, with plots.",
         epilog="Defaults keep a run on ../shared/clips to ~20-30 min on 2 cores "
                f"({d.max_clips} clips, first {d.max_frames} frames). Full run: --max-clips 0 --max-frames 0.")
