@@ -36,13 +36,13 @@ def test_model_card_names_reproduce_command_and_measurements():
     assert re.search(r"\d+\.\d+ ms", text)  # the measured prediction cost
 
 
-def test_predict_mode_is_the_default(cut_clip, tmp_path):
+def test_the_default_loop_starts_from_the_shipped_model(cut_clip, tmp_path):
     out = tmp_path / "o.mp4"
     r = subprocess.run([sys.executable, "-m", "jndenc", "encode", str(cut_clip), str(out), "--preset", "ultrafast",
                         "--json"], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     d = json.loads(r.stdout)
-    assert d["mode"] == "predict" and d["model"] == "compact"
+    assert d["effort"] == "balanced" and d["mode"] == "loop" and d["model"] == "compact"
     assert all(s["jnd"] is not None and 0 <= s["crf"] <= 51 for s in d["shots"])
 
 
