@@ -372,7 +372,9 @@ def test_file_names_that_are_not_utf8(tmp_path, effort):
     assert r.returncode == 0, r.stderr.decode(errors="replace")
     assert count_decoded_frames(out) == 25
     assert b"out \xe9.mp4" in Path(os.fsdecode(report)).read_bytes()  # the page names the file by its own bytes
-    assert json.loads(r.stdout)["compare"]["video_bytes"] > 0
+    d = json.loads(r.stdout)
+    assert d["compare"]["video_bytes"] > 0
+    assert r.stdout.isascii() and os.fsencode(d["output"]) == os.fsencode(out)  # the README's promise: bytes back
 
 
 def test_a_failure_log_takes_a_file_name_that_is_not_utf8():
