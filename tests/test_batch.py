@@ -350,6 +350,17 @@ def test_a_file_over_max_size_is_kept_as_it_is_and_not_encoded_again(clips, tmp_
     assert json_lines(roomy.stdout)[1]["encoded_this_run"] == 1 and (out / "a.mp4").is_file()
 
 
+def test_an_over_size_file_of_the_shot_loop_leaves_no_finished_shots_behind(clips, tmp_path):
+    # the loop stops once its finished shots pass the limit; a batch resumes by default, so they were kept in a
+    # hidden folder for an output that this batch never writes, and nothing removed it
+    out = tmp_path / "out"
+    p = cli(str(clips), str(out), "--json", "--pattern", "a.mp4", "--max-size", "1", "--preset", "ultrafast",
+            check_rc=0)
+    items, summary = json_lines(p.stdout)
+    assert [i["status"] for i in items] == ["over_size"]
+    assert sorted(x.name for x in out.iterdir()) == [".jndenc"]
+
+
 def test_tighten_passes_in_items_and_summary(clips, tmp_path):
     # --crf 14 is far below any JND: --tighten raises and re-encodes every item; the items list their passes,
     # the summary counts the re-encodes and totals the first passes' bytes against the outputs'

@@ -139,6 +139,12 @@ def _encode_item(src: str, dst: str, options: dict, threads: int | None, plan_pa
             Path(report_path).parent.mkdir(parents=True, exist_ok=True)
             write(r, report_path)
     except Exception as exc:  # noqa: BLE001 - any failure is this item's, not the batch's
+        if isinstance(exc, OverSize):
+            # final for this batch (a rerun keeps the source): the shots it had finished would wait for an output
+            # that is never written, in a hidden folder of OUTPUT_DIR nothing else removes
+            from ..resume import remove_stale
+
+            remove_stale(Path(dst))
         return {"ok": False, "reason": failure_reason(exc), "over_size": isinstance(exc, OverSize),
                 "timings": {"total_s": round(time.perf_counter() - t0, 3)}}
     d = r.to_dict()
