@@ -156,6 +156,11 @@ def test_a_rate_cap_the_encoder_would_drop_is_refused_before_any_work(tmp_path):
     assert r.returncode == 0, r.stderr
     r = _cli("encode", src, tmp_path / "s.mp4", "-q", "--enc", "s=32x32")
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "frame size" in r.stderr, r.stderr
+    # libvpx cannot cap a constant-quality encode (no bitrate to cap): the user's options, exit 2 and what libvpx
+    # said, not exit 1 (an internal failure)
+    r = _cli("encode", src, tmp_path / "v.mkv", "-q", "--codec", "vp9", "--enc", "maxrate=200k", "--enc", "bufsize=400k")
+    assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr
+    assert "libvpx-vp9 cannot encode with these options (Rate control parameters set without a bitrate)" in r.stderr
 
 
 def test_an_enc_option_the_input_format_refuses_stops_before_the_analysis(tmp_path):

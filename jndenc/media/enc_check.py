@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import functools
 import re
+from pathlib import Path
 
-from ..errors import JndencError, UserError
+from ..errors import FFmpegError, JndencError, UserError
 from .enc_params import Params, merged
 from .ffargs import pix_fmt
 from .runner import run_ffmpeg
@@ -44,7 +45,14 @@ def try_options(params: Params, encoder: str, bit_depth: int | None = None) -> N
     if log is None:
         if bit_depth is None:
             return
-        log = _trial(params, encoder, fmt, keep_log=True)  # fails again, now keeping its log, and raises
+        try:
+            log = _trial(params, encoder, fmt, keep_log=True)  # fails again, now keeping its log, and raises
+        except FFmpegError as exc:
+            # the trial is the user's options alone on frames any encoder takes: they are what the encoder
+            # cannot start with (libvpx: a rate cap without a bitrate), a mistake to fix, not jndenc's failure
+            raise UserError(f"--enc: {encoder} cannot encode with these options"
+                            + (f" ({said})" if (said := _encoder_said(exc, encoder)) else "")
+                            + (f" (log: {exc.log_path})" if exc.log_path else "")) from None
     skipped = skipped_keys(log)
     if skipped:
         raise UserError(f"--enc: {encoder} cannot read {', '.join(skipped)} (an unknown key or a value it does not "
@@ -53,6 +61,21 @@ def try_options(params: Params, encoder: str, bit_depth: int | None = None) -> N
     if dropped:
         raise UserError(f"--enc: {encoder} would encode uncapped ({dropped.group(1)}): a cap takes both maxrate and "
                         "bufsize (e.g. --enc maxrate=6M --enc bufsize=12M)")
+
+
+def _encoder_said(exc: FFmpegError, encoder: str) -> str | None:
+    """The first line the encoder itself logged in a failed run (its version banner aside), e.g. libvpx's "Rate
+    control parameters set without a bitrate"; None where the log is gone or it said nothing."""
+    try:
+        text = Path(exc.log_path).read_text(errors="replace") if exc.log_path else exc.log_tail
+    except OSError:
+        text = exc.log_tail
+    for line in text.splitlines():
+        if line.startswith(f"[{encoder} @"):
+            said = line.split("] ", 1)[-1].strip()
+            if said and not re.fullmatch(r"v?\d[\w.\-]*", said):
+                return said
+    return None
 
 
 @functools.lru_cache(maxsize=32)
