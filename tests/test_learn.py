@@ -305,6 +305,7 @@ def test_cli_learn_file_carries_the_correction_between_encodes(series, tmp_path)
     named = run("ep2.mp4", "--learn-source", "other show")
     assert named.returncode == 0, named.stderr
     c = json.loads(named.stdout)["start"]  # a new source starts where the file's other (unnamed) files put it
+    assert c["source"] == "other show" and b["source"] is None  # named as a learning batch's items name it
     assert c["offset"] == learn.offset([learn.labels_from(a), learn.labels_from(b)])
     assert learn.load(state).sources == [None, None, "other show"]
     lone = subprocess.run([sys.executable, "-m", "jndenc", "encode", str(series / "ep3.mp4"), str(tmp_path / "x.mp4"),

@@ -129,6 +129,7 @@ def encode(src, dst, effort, target_vmaf, vmaf_model, enc, encoder, jobs, dask, 
         from ..learn import append, labels_from
 
         append(learn_file, labels_from(result.start), vmaf_model, learn_source)
+        result.start["source"] = learn_source  # which source's offset it took, as a learning batch's items say
     if report:
         from ..report import write
 
