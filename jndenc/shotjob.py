@@ -71,7 +71,6 @@ class ShotJob:
     tb: Fraction
     start_time: float | None  # None: no seeking (the input has no usable timestamps)
     thresholds: tuple[float, ...] = ()  # the VMAF of each JND level: the first step's slope comes from them
-    seek_back: float = 0.0  # seconds more to seek back than the frame asked for (`jndenc.media.segments.seek_back`)
 
     @property
     def lo(self) -> float:
@@ -91,21 +90,14 @@ class ShotJob:
         scale = self.plan.options.get("x264_to_codec")
         return 1.0 if scale is None else float(scale[1])
 
-    def cut(self, a: int, b: int, lead: int = 0, seek: bool = True) -> tuple[list[str], tuple[int, int], str]:
-        """How an attempt reaches frames [a, b) with the ``lead`` frames before them: a seek to just before them,
-        the window of their timestamps (`jndenc.media.segments.time_window`) and their indices in it; or no seek
-        (the input has no timestamps, the shot starts the file, or ``seek`` is off) and their indices in the
-        whole input."""
+    def cut(self, a: int, b: int, lead: int = 0) -> tuple[list[str], tuple[int, int]]:
+        """How an attempt reaches frames [a, b) with the ``lead`` frames before them: an exact seek and the shot's
+        frames after it, or no seek."""
+        if self.start_time is None:
+            return [], (a, b)
+        t = lambda k: float(self.times[k] * self.tb) - self.start_time  # noqa: E731
         f = a - lead
-        if self.start_time is None or not seek or f == 0:
-            return [], (a, b), ""
-        t = lambda k: float(self.times[k] * self.tb)  # noqa: E731 - as -copyts keeps them
-        # each edge a quarter of the way back to the frame before: clear of both frames however a time rounds
-        edge = lambda k: t(k) - (t(k) - t(k - 1)) / 4  # noqa: E731
-        window = S.time_window(edge(f), edge(b) if b < len(self.times) else None)
-        # the window reads the source's own timestamps: -copyts, even where the seek back reaches the start
-        seek = S.seek_args(max(0.0, t(f) - self.start_time - self.seek_back), t(f - 1) - self.start_time)
-        return seek or ["-copyts"], (lead, b - a + lead), window
+        return S.seek_args(t(f), t(f - 1) if f else None), (lead, b - a + lead)
 
     def segment(self, i: int, n: int) -> Path:
         """Where attempt ``n`` of shot ``i`` writes its segment."""
@@ -120,37 +112,25 @@ class ShotJob:
         # still the first scored): its first frame then reads as in the finished file, where VMAF's motion term
         # has the frame before (alone it read as still, a short shot 0.3 to 0.7 low: attempts spent on bytes)
         lead = every if self.options.score_lead and s.start_frame >= every else 0
+        seek, frames = self.cut(s.start_frame, s.end_frame, lead)
         seg = self.segment(i, n)
         kind = "first_attempts" if n == 0 else "extra_attempts"
         cpu: dict[str, float] = {}
         t0 = time.perf_counter()
-        want = s.end_frame - s.start_frame
-        what = f"shot {i} (frames {s.start_frame}-{s.end_frame}) of {self.src}"
         with cpu_meter(cpu, kind):
-            for seeking in (True, False):
-                seek, frames, window = self.cut(s.start_frame, s.end_frame, lead, seeking)
-                # a seek that landed past the shot's first frame (a file without an index) leaves the window short,
-                # or empty where no key frame follows: this attempt again, decoded from the file's start
-                try:
-                    m = S.run_attempt(self.src, seg, frames, codec=self.codec, crf=crf, seek=seek,
-                                      first=s.start_frame, subsample=every, model=self.options.vmaf_model, lead=lead,
-                                      window=window, what=f"encoding {what}")
-                except InputError:
-                    if not seek:
-                        raise
-                    continue
-                if m.frames == want or not seek:
-                    break
+            m = S.run_attempt(self.src, seg, frames, codec=self.codec, crf=crf, seek=seek, first=s.start_frame,
+                              subsample=every, model=self.options.vmaf_model, lead=lead,
+                              what=f"encoding shot {i} (frames {s.start_frame}-{s.end_frame}) of {self.src}")
             rechecked = m.scored < m.frames and self.band.just_above_low(m.vmaf, self.options.recheck_window(m.error))
             if rechecked:
                 m = S.remeasure(self.src, seg, frames, bit_depth=self.codec.bit_depth, seek=seek,
                                 model=self.options.vmaf_model, threads=self.codec.threads, lead=lead,
-                                window=window, what=f"measuring {what}")
+                                what=f"measuring shot {i} (frames {s.start_frame}-{s.end_frame}) of {self.src}")
         c = cost.setdefault(kind, {"wall_s": 0.0, "cpu_s": 0.0})
         c["wall_s"] += time.perf_counter() - t0
         c["cpu_s"] += cpu.get(kind, 0.0)
-        if m.frames != want:
-            raise InputError(f"{self.src}: shot {i} should have {want} frames, its "
+        if m.frames != s.end_frame - s.start_frame:
+            raise InputError(f"{self.src}: shot {i} should have {s.end_frame - s.start_frame} frames, its "
                              f"segment has {m.frames} (the input may be damaged, or was changed while it was read)")
         return seg, m, rechecked
 

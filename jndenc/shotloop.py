@@ -148,8 +148,7 @@ def run(src: Path, out: Path, plan: Plan, info: VideoInfo, *, target: float, opt
     store = held if resume else None  # where the finished shots are recorded for a rerun
     finished = False
     try:
-        job = ShotJob(src, plan, band, options, work, codec, times, tb, start_time, tuple(thresholds),
-                      S.seek_back(info.container))
+        job = ShotJob(src, plan, band, options, work, codec, times, tb, start_time, tuple(thresholds))
         loop = Scheduler(job, notes, executor, store, limit=limit, shown=shown or out)
         ph = Phase()
         results = loop.join_pieces(loop.all(jobs, quiet))

@@ -166,32 +166,6 @@ def seek_args(shot_time: float | None, previous_time: float | None) -> list[str]
     return ["-copyts", "-ss", f"{max(0.0, shot_time - back):.6f}"]
 
 
-# FFmpeg finds a time in a file without an index (MPEG-TS, MPEG-PS) by bisecting on timestamps and decodes from the
-# first key frame after where it lands, which can be past the frame asked for. Seeking this much further back lands
-# before it where key frames come at least this often (broadcast streams: every 0.5 to 2 s); the frames stay exact
-# either way (`time_window`), and a seek that still lands late is done again from the file's start.
-UNINDEXED_SEEK_BACK_S = 3.0
-UNINDEXED_CONTAINERS = ("mpegts", "mpeg")
-
-
-def seek_back(container: str) -> float:
-    """Seconds more than the frame asked for to seek back in a file of ``container`` (PyAV's format name)."""
-    return UNINDEXED_SEEK_BACK_S if any(n in UNINDEXED_CONTAINERS for n in container.split(",")) else 0.0
-
-
-def time_window(start_s: float, end_s: float | None) -> str:
-    """A filter (with its trailing comma) that passes only the source frames shown from ``start_s`` up to ``end_s``
-    seconds (the source's own timestamps, as ``-copyts`` keeps them; None: to the end).
-
-    An input seek does not always land where it is asked: in an MPEG-TS (no index) FFmpeg can start decoding after
-    the frame asked for, at the next key frame, and counting frames from there encoded a shot one frame late (its
-    first frame lost, the next shot's first frame at its end) or came up a frame short at the file's end. With the
-    window the frames counted from are the shot's by their timestamps whatever the seek did: a seek that lands
-    too late leaves the window short of frames, which the caller sees (`jndenc.shotjob.ShotJob.attempt`)."""
-    end = "" if end_s is None else f":end={end_s:.9f}"
-    return f"trim=start={start_s:.9f}{end},"
-
-
 def keyframe_grid(gop: int | None, first: int) -> list[str]:
     """``-force_key_frames`` for a segment whose first frame is frame ``first`` of the output: a key frame at every
     ``gop``-th frame counted from the output's first, as one encode of the whole file with a fixed interval puts
@@ -206,14 +180,13 @@ def keyframe_grid(gop: int | None, first: int) -> list[str]:
 def attempt_args(src: str | os.PathLike, out: str | os.PathLike, log: str | os.PathLike, frames: tuple[int, int],
                  *, codec: SegmentCodec, crf: float, seek: Sequence[str] = (),
                  subsample: int = 1, vmaf_threads: int = 1, first: int = 0, model: str = VMAF_MODEL,
-                 lead: int = 0, window: str = "") -> list[str]:
+                 lead: int = 0) -> list[str]:
     """One attempt in one FFmpeg run: frames [a, b) (counted after ``seek``) of ``src`` encoded to ``out`` and
     scored with VMAF (``model``) against the same decoded frames (every ``subsample``-th frame from the first), to
     ``log``.
     ``first``: the segment's first frame in the output, which places the user's key frame grid (`keyframe_grid`).
     ``lead``: that many source frames before a are scored in front (`jndenc.media.ffargs.quality_graph`), so that
     the segment's first frame reads as it will in the finished file; `read_scores` drops them.
-    ``window`` (`time_window`): the source frames the indices count from, by their timestamps.
 
     The encoder gets the source's timestamps (its rate control reads the frame rate from them, as in a
     whole-file encode); the scorer lines frames up by index.
@@ -226,12 +199,11 @@ def attempt_args(src: str | os.PathLike, out: str | os.PathLike, log: str | os.P
     # the encode's decoder take the encoder's thread count, fixed by the frame size, not the machine's cores
     dec = decoder_threads(codec.threads)
     enc = [*seek, *dec, "-i", str(src), "-filter_complex",
-           f"[0:V:0]{window}trim=start_frame={a}:end_frame={b},format={pix_fmt(codec.bit_depth)}[enc]", "-map", "[enc]",
+           f"[0:V:0]trim=start_frame={a}:end_frame={b},format={pix_fmt(codec.bit_depth)}[enc]", "-map", "[enc]",
            "-fps_mode", "passthrough", *tb, *codec_args(codec, crf), *keyframe_grid(gop(codec.params), first),
            "-frames:v", str(b - a), str(out)]
     graph = quality_graph(log, bit_depth=codec.bit_depth, ref_range=(a, b), threads=vmaf_threads, features=(),
-                          subsample=subsample, distorted="[dec:0]", reference=f"[0:V:0]{window}", model=model,
-                          lead=lead)
+                          subsample=subsample, distorted="[dec:0]", reference="[0:V:0]", model=model, lead=lead)
     return enc + [*dec, "-dec", "0:0", "-filter_complex", f"{graph}[scored]", "-map", "[scored]", "-f", "null", "-"]
 
 
@@ -249,13 +221,13 @@ class Measured:
 
 def measure_args(src: str | os.PathLike, seg: str | os.PathLike, log: str | os.PathLike, frames: tuple[int, int],
                  *, bit_depth: int, seek: Sequence[str] = (), model: str = VMAF_MODEL, threads: int = 0,
-                 lead: int = 0, window: str = "") -> list[str]:
+                 lead: int = 0) -> list[str]:
     """Every frame of an attempt's segment ``seg`` scored against frames [a, b) (counted after ``seek``) of
     ``src`` with VMAF ``model``, to ``log``: the full measurement of an attempt first scored on a sample
     (`attempt_args`, whose ``lead`` it takes); ``threads``: each decoder's (the segment's encoder threads, as in its
     attempt)."""
     graph = quality_graph(log, bit_depth=bit_depth, ref_range=(int(frames[0]), int(frames[1])), features=(),
-                          model=model, distorted="[0:v]", reference=f"[1:V]{window}", lead=lead)
+                          model=model, distorted="[0:v]", reference="[1:V]", lead=lead)
     return quality_args(seg, src, graph, reference_seek=seek, threads=threads)
 
 
@@ -300,11 +272,11 @@ def _measured(out: Path, scores: np.ndarray) -> Measured:
 
 def run_attempt(src: str | os.PathLike, out: Path, frames: tuple[int, int], *, codec: SegmentCodec, crf: float,
                 seek: Sequence[str] = (), subsample: int = 1, first: int = 0, model: str = VMAF_MODEL,
-                lead: int = 0, window: str = "", what: str) -> Measured:
+                lead: int = 0, what: str) -> Measured:
     log = out.with_suffix(".vmaf.json")
     try:
         run_ffmpeg(attempt_args(src, out, log, frames, codec=codec, crf=crf, seek=seek, subsample=subsample,
-                                first=first, model=model, lead=lead, window=window), what=what)
+                                first=first, model=model, lead=lead), what=what)
         scores = read_scores(log, lead)
     finally:
         log.unlink(missing_ok=True)
@@ -313,12 +285,12 @@ def run_attempt(src: str | os.PathLike, out: Path, frames: tuple[int, int], *, c
 
 def remeasure(src: str | os.PathLike, seg: Path, frames: tuple[int, int], *, bit_depth: int,
               seek: Sequence[str] = (), model: str = VMAF_MODEL, threads: int = 0, lead: int = 0,
-              window: str = "", what: str) -> Measured:
+              what: str) -> Measured:
     """An attempt's segment measured again on every frame (``threads``: each decoder's, `measure_args`)."""
     log = seg.with_suffix(".full.json")
     try:
         run_ffmpeg(measure_args(src, seg, log, frames, bit_depth=bit_depth, seek=seek, model=model, threads=threads,
-                                lead=lead, window=window), what=what)
+                                lead=lead), what=what)
         scores = read_scores(log, lead)
     finally:
         log.unlink(missing_ok=True)
