@@ -69,8 +69,13 @@ class ShotJob:
     codec: S.SegmentCodec
     times: list[int]
     tb: Fraction
-    start_time: float | None  # None: no seeking (the input has no usable timestamps)
+    start_time: float | None  # of the file attempts decode, what seeks count from; None: no seeking
     thresholds: tuple[float, ...] = ()  # the VMAF of each JND level: the first step's slope comes from them
+    reads: Path | None = None  # the file attempts decode (`jndenc.media.seekable`); None: ``src``
+
+    @property
+    def source(self) -> Path:
+        return self.reads or self.src
 
     @property
     def lo(self) -> float:
@@ -118,12 +123,12 @@ class ShotJob:
         cpu: dict[str, float] = {}
         t0 = time.perf_counter()
         with cpu_meter(cpu, kind):
-            m = S.run_attempt(self.src, seg, frames, codec=self.codec, crf=crf, seek=seek, first=s.start_frame,
+            m = S.run_attempt(self.source, seg, frames, codec=self.codec, crf=crf, seek=seek, first=s.start_frame,
                               subsample=every, model=self.options.vmaf_model, lead=lead,
                               what=f"encoding shot {i} (frames {s.start_frame}-{s.end_frame}) of {self.src}")
             rechecked = m.scored < m.frames and self.band.just_above_low(m.vmaf, self.options.recheck_window(m.error))
             if rechecked:
-                m = S.remeasure(self.src, seg, frames, bit_depth=self.codec.bit_depth, seek=seek,
+                m = S.remeasure(self.source, seg, frames, bit_depth=self.codec.bit_depth, seek=seek,
                                 model=self.options.vmaf_model, threads=self.codec.threads, lead=lead,
                                 what=f"measuring shot {i} (frames {s.start_frame}-{s.end_frame}) of {self.src}")
         c = cost.setdefault(kind, {"wall_s": 0.0, "cpu_s": 0.0})

@@ -25,6 +25,7 @@ from . import loop as L
 from .loop_options import LoopOptions
 from .media import enc_params
 from .media import segments as S
+from .media import seekable
 from .media.ffargs import attempt_memory, available_cores, jobs_in_memory
 from .media.probe import VideoInfo, colour_args, video_tags
 from .media.runner import run_ffmpeg
@@ -106,6 +107,21 @@ def _timestamps(src: Path, info: VideoInfo,
 
 
 
+def _seekable(src: Path, work: Path, plan: Plan, start_time: float | None,
+              notes: list[str]) -> tuple[Path | None, float | None]:
+    """The file the attempts decode (None: ``src``) and the start time their seeks count from (None: no seeks): a
+    seekable copy where the input's container has no index (`jndenc.media.seekable`)."""
+    if start_time is None or len(plan.shots) < 2 or not seekable.needs_copy(src):
+        return None, start_time
+    copy = seekable.seekable_copy(src, work / "source.mkv", plan.frames)
+    if copy is None:
+        notes.append("the input's container has no index and its video could not be copied into one: every shot "
+                     "decoded from the start of the input (slower, exact)")
+        return None, None
+    return copy.path, copy.start
+
+
+
 def run(src: Path, out: Path, plan: Plan, info: VideoInfo, *, target: float, options: LoopOptions,
         thresholds: Sequence[float], stream_maps: Sequence[str], stream_kw: dict, quiet: bool = True,
         dask: str | None = None, resume: str | os.PathLike | None = None,
@@ -148,7 +164,8 @@ def run(src: Path, out: Path, plan: Plan, info: VideoInfo, *, target: float, opt
     store = held if resume else None  # where the finished shots are recorded for a rerun
     finished = False
     try:
-        job = ShotJob(src, plan, band, options, work, codec, times, tb, start_time, tuple(thresholds))
+        reads, seek_from = _seekable(src, work, plan, start_time, notes)
+        job = ShotJob(src, plan, band, options, work, codec, times, tb, seek_from, tuple(thresholds), reads)
         loop = Scheduler(job, notes, executor, store, limit=limit, shown=shown or out)
         ph = Phase()
         results = loop.join_pieces(loop.all(jobs, quiet))

@@ -8,7 +8,8 @@ Why these choices:
 
 - Frames are cut by index after decoding (``trim=start_frame``), never by seeking to a keyframe: one frame of
   misalignment costs many VMAF points. A shot that starts late is reached by an exact time seek a quarter of the way
-  back to the frame before its first (`seek_args`) (the analysis recorded every frame's time), then trimmed by index.
+  back to the frame before its first (`seek_args`) (the analysis recorded every frame's time), then trimmed by index;
+  an input with no index to seek by is read from a copy that has one (`jndenc.media.seekable`).
 - x264 writes the initial QP, which follows the CRF, into its PPS; ``stitchable=1`` keeps every header
   identical whatever the CRF, so segments at different CRFs join under one set of parameter sets. x265's
   headers do not depend on the CRF; ``info=0`` drops its settings SEI, the one part that does.
