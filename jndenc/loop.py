@@ -1,5 +1,5 @@
 """The closed loop of one shot, as pure decisions: the band a shot must land in, the next CRF to try, the attempt
-to keep. No FFmpeg here (`jndenc.segments` runs the encodes); every rule is a function of what was measured.
+to keep. No FFmpeg here (`jndenc.media.segments` runs the encodes); every rule is a function of what was measured.
 
 A shot is encoded at a start CRF and its VMAF measured. Outside the band, the next CRF comes from what was
 measured: after one point, a step at an assumed slope (the model's JND1-JND2 spacing, scaled to the flatter

@@ -40,7 +40,7 @@ def build_command(src: Path, tmp: Path, plan: Plan, info: VideoInfo, stream_maps
                   threads: int | None = None, enc: EncParams = (), vfr: bool = False) -> list[str]:
     """The FFmpeg arguments (without the binary), built with ffmpeg-python; ``enc``: the user's own encoder
     options (`jndenc.media.enc_params`); ``vfr``: the source's frames are unevenly spaced
-    (`jndenc.media.segments.variable_rate`)."""
+    (`jndenc.media.timing.variable_rate`)."""
     kw = merged_kwargs(plan.ffmpeg_output_kwargs(threads), colour_args(info.pix_fmt) + enc_params.for_encoder(enc))
     gop = enc_params.gop(enc)
     if gop:

@@ -2,9 +2,9 @@
 only where it missed the band, and the kept segments joined into the output.
 
 `run` is what `jndenc encode` calls for the measured effort levels. Decisions (band, next CRF, which
-attempt to keep) are `jndenc.loop`'s; FFmpeg jobs are `jndenc.media.segments`'; one shot's loop is
-`jndenc.shotjob`'s and which shots run when `jndenc.schedule`'s, so this module holds the run, its join and what
-it reports. Shots run on a pool of ``jobs`` threads (the work is in FFmpeg processes); each segment's encoder
+attempt to keep) are `jndenc.loop`'s; an attempt's FFmpeg run is `jndenc.media.segments`' and the join
+`jndenc.media.join`'s; one shot's loop is `jndenc.shotjob`'s and which shots run when `jndenc.schedule`'s, so this
+module holds the run and what it reports. Shots run on a pool of ``jobs`` threads (the work is in FFmpeg processes); each segment's encoder
 threads depend only on the resolution, so the output does not depend on ``jobs``.
 """
 from __future__ import annotations
@@ -24,11 +24,13 @@ from . import resume as R
 from . import loop as L
 from .loop_options import LoopOptions
 from .media import enc_params
+from .media import join as J
 from .media import segments as S
 from .media import seekable
 from .media.ffargs import attempt_memory, available_cores, jobs_in_memory
 from .media.probe import VideoInfo, colour_args, video_tags
 from .media.runner import run_ffmpeg
+from .media.timing import variable_rate
 from .planner import Plan, with_shot_crfs
 from .schedule import Scheduler
 from .shotjob import ShotJob, ShotLoop
@@ -98,7 +100,7 @@ def _timestamps(src: Path, info: VideoInfo,
                 plan: Plan) -> tuple[list[int], Fraction, float | None, int | None, list[str]]:
     """The source frames' timestamps, their time base, the input's start time (None: do not seek), where the last
     frame ends (None: not stored) and notes."""
-    stamps = S.source_timestamps(src, info.video_stream, plan.frames)
+    stamps = J.source_timestamps(src, info.video_stream, plan.frames)
     if stamps is not None:
         return *stamps, []
     # raw streams carry no timestamps: decode each shot from the start, stamp frames at the frame rate
@@ -139,7 +141,7 @@ def run(src: Path, out: Path, plan: Plan, info: VideoInfo, *, target: float, opt
     band = options.band(target)
     times, tb, start_time, end, notes = _timestamps(src, info, plan)
     codec = S.SegmentCodec(plan.codec, plan.preset, S.encoder_threads(info.width, info.height), info.bit_depth,
-                           plan.options.get("encoder", ""), enc_params.for_encoder(tuple(enc)), S.variable_rate(times),
+                           plan.options.get("encoder", ""), enc_params.for_encoder(tuple(enc)), variable_rate(times),
                            colour_args(info.pix_fmt))
     options = options.for_encoder(codec.name)
     close = None
@@ -172,10 +174,10 @@ def run(src: Path, out: Path, plan: Plan, info: VideoInfo, *, target: float, opt
         loop_phase = ph.done()
         ph = Phase()
         video = work / "video.mp4"
-        S.join([r[1] for r in results], [s.start_frame for s in plan.shots], times, tb, video, end)
+        J.join([r[1] for r in results], [s.start_frame for s in plan.shots], times, tb, video, end)
         muxer = enc_params.output_options(tuple(enc), codec.name, out.suffix)
         frame_time = None if len(times) < 2 or codec.vfr else Fraction(int(times[1] - times[0])) * tb
-        run_ffmpeg(S.mux_args(video, src, out, stream_maps, stream_kw, start_time, muxer, video_tags(src),
+        run_ffmpeg(J.mux_args(video, src, out, stream_maps, stream_kw, start_time, muxer, video_tags(src),
                               frame_time), what=f"writing {out.name}")
         join_phase = ph.done()
         finished = True

@@ -145,7 +145,7 @@ def test_the_video_tag_goes_to_the_output_not_the_segments():
     assert E.video_tag((), "libx265", ".mkv") is None and E.video_tag((), "libx264", ".mp4") is None
     with pytest.raises(UserError, match="twice"):
         E.parse(["tag:v=hvc1", "vtag=hev1"])
-    from jndenc.media.segments import mux_args
+    from jndenc.media.join import mux_args
     args = mux_args("v.mp4", "in.mkv", "o.mp4", ["a"], {}, None, E.output_options((), "libx265", ".mp4"))
     assert args[args.index("-tag:v") + 1] == "hvc1" and "-tag:v" not in mux_args("v.mp4", "in.mkv", "o.mp4", [], {})
     # the user's movflags replace jndenc's +faststart (a fragmented MP4 has no index to move)

@@ -20,7 +20,9 @@ from conftest import ffmpeg, interruptible, make_cut_clip
 from jndenc.encode import encode
 from jndenc.effort import UNMEASURED_CONFIDENCE
 from jndenc.errors import UserError
+from jndenc.media import join as J
 from jndenc.media import segments as S
+from jndenc.media.timing import variable_rate
 from jndenc.media.probe import probe
 from jndenc.planner import PlanOptions, ShotPlan, fixed_plan
 from jndenc.search import DEFAULT_THRESHOLDS
@@ -115,7 +117,7 @@ def test_segments_rejoin_to_the_source_frame_for_frame(clip, crf, request, tmp_p
     info = probe(cut_clip)
     # cuts at multiples of 3: on a 1/30 s grid their half-way-back seek time prints just under the half frame
     plan, info = plan_at(cut_clip, crf, [(0, 42), (42, 72), (72, info.frames)])
-    times = S.source_timestamps(cut_clip, 0, info.frames)
+    times = J.source_timestamps(cut_clip, 0, info.frames)
     segs = []
     for i, s in enumerate(plan.shots):
         a, b = s.start_frame, s.end_frame
@@ -127,7 +129,7 @@ def test_segments_rejoin_to_the_source_frame_for_frame(clip, crf, request, tmp_p
                           what="t")
         assert m.frames == b - a and m.vmaf > 90
         segs.append(out)
-    S.join(segs, [s.start_frame for s in plan.shots], times.pts, times.time_base, tmp_path / "v.mp4", times.end)
+    J.join(segs, [s.start_frame for s in plan.shots], times.pts, times.time_base, tmp_path / "v.mp4", times.end)
     got, want = frames_of(tmp_path / "v.mp4"), frames_of(cut_clip)
     assert len(got) == len(want)
     assert frame_times(tmp_path / "v.mp4") == frame_times(cut_clip)
@@ -164,9 +166,9 @@ def test_output_keeps_frames_timestamps_and_audio_of_a_vfr_input(vfr_clip, tmp_p
 
 
 def test_mux_moves_every_stream_back_by_the_sources_start():
-    args = S.mux_args(Path("v.mp4"), "src.ts", Path("o.mkv"), ["a"], {"c:a:0": "copy"}, 3601.376778)
+    args = J.mux_args(Path("v.mp4"), "src.ts", Path("o.mkv"), ["a"], {"c:a:0": "copy"}, 3601.376778)
     assert args[args.index("-output_ts_offset") + 1] == "-3601.376778" and args[-1] == "o.mkv"
-    assert "-output_ts_offset" not in S.mux_args(Path("v.mp4"), "src.mp4", Path("o.mkv"), [], {}, 0.0)
+    assert "-output_ts_offset" not in J.mux_args(Path("v.mp4"), "src.mp4", Path("o.mkv"), [], {}, 0.0)
 
 
 @pytest.mark.parametrize("ext", [".mp4", ".mkv"])
@@ -888,13 +890,13 @@ def test_a_source_with_frames_closer_than_its_frame_rate_joins_with_its_own_time
                 out.mux(pk)
         for pk in st.encode():
             out.mux(pk)
-    assert S.variable_rate(S.source_timestamps(src, 0, 150).pts)
+    assert variable_rate(J.source_timestamps(src, 0, 150).pts)
     r = encode(src, tmp_path / "o.mp4")
     assert r.frames == 150 and frame_times(tmp_path / "o.mp4") == frame_times(src)
     # the one-pass path likewise: FFmpeg's 1/frame-rate encoder time base moved these frames onto its grid
     one = encode(src, tmp_path / "fast.mp4", effort="fast")
     assert one.loop is None and frame_times(tmp_path / "fast.mp4") == frame_times(src)
-    assert not S.variable_rate([0, 33, 67, 100, 133, 167, 200])  # 30 fps on a millisecond grid is even
+    assert not variable_rate([0, 33, 67, 100, 133, 167, 200])  # 30 fps on a millisecond grid is even
 
 
 def test_svt_av1_segments_at_fine_crfs_decode_to_the_picture_and_join_with_coarse_ones(tmp_path):
@@ -914,9 +916,9 @@ def test_svt_av1_segments_at_fine_crfs_decode_to_the_picture_and_join_with_coars
         assert m.frames == 8
         segs.append(seg)
     assert S.run_attempt(src, tmp_path / "fine.mkv", (0, 8), codec=codec, crf=4, what="again").vmaf > 95
-    stamps = S.source_timestamps(src, 0, 16)
+    stamps = J.source_timestamps(src, 0, 16)
     out = tmp_path / "joined.mp4"
-    S.join(segs, [0, 8], stamps.pts, stamps.time_base, out, stamps.end)
+    J.join(segs, [0, 8], stamps.pts, stamps.time_base, out, stamps.end)
     with av.open(str(out)) as a, av.open(str(src)) as b:
         got = [f.to_ndarray(format="gray").astype(float) for f in a.decode(video=0)]
         want = [f.to_ndarray(format="gray").astype(float) for f in b.decode(video=0)]
@@ -957,7 +959,7 @@ def test_an_attempt_reads_its_first_frame_as_the_finished_file_does(cut_clip, tm
     same frames of the finished file do, computed here by a plain libvmaf run over the source's frames with the
     shot's segment in place of 100-149 (the noisy shot: its frames move most)."""
     a, b = 100, 150
-    times = S.source_timestamps(cut_clip, 0, 150)
+    times = J.source_timestamps(cut_clip, 0, 150)
     t = lambda k: float(times.pts[k] * times.time_base)  # noqa: E731
     codec = S.SegmentCodec(preset="ultrafast")
     got = {}

@@ -1,8 +1,8 @@
-"""Shot segments: each shot encoded on its own and measured in the same FFmpeg run, then joined without
-re-encoding, with the source's timestamps.
+"""Shot segments: each shot encoded on its own and measured in the same FFmpeg run (`jndenc.media.join` joins
+them without re-encoding, with the source's timestamps).
 
-Builders are pure (`attempt_args`, `codec_args`, `mux_args`); `run_attempt` runs one and reads what it
-measured; `join` writes the segments' packets into one video stream.
+Builders are pure (`attempt_args`, `codec_args`, `measure_args`); `run_attempt` runs one and reads what it
+measured.
 
 Why these choices:
 
@@ -15,8 +15,6 @@ Why these choices:
   headers do not depend on the CRF; ``info=0`` drops its settings SEI, the one part that does.
 - The segment is decoded back as it is written (FFmpeg's loopback decoder) and scored against the same
   decoded source frames, so the source is decoded once per attempt.
-- The concat demuxer re-times each file by the previous one's duration, which breaks variable frame rate:
-  `join` gives every packet the timestamp of the source frame it shows instead.
 """
 from __future__ import annotations
 
@@ -24,19 +22,15 @@ import json
 import math
 import os
 from dataclasses import dataclass
-from fractions import Fraction
 from pathlib import Path
-from typing import NamedTuple, Sequence
+from typing import Sequence
 
-import av
 import numpy as np
 
 from .decode import count_packets
 from .enc_params import Params, gop, merged
-from .ffargs import VMAF_MODEL, container_args, decoder_threads, pix_fmt, quality_args, quality_graph
-from ..errors import JndencError, UserError
-from .probe import open_container
-from .timing import variable_rate  # noqa: F401 - the loop's rule, named here with the timestamps it reads
+from .ffargs import VMAF_MODEL, decoder_threads, pix_fmt, quality_args, quality_graph
+from ..errors import UserError
 from .runner import run_ffmpeg
 
 # The FFmpeg encoders each codec runs through, the default first (`--encoder` picks another)
@@ -90,7 +84,7 @@ class SegmentCodec:
     bit_depth: int = 8
     encoder: str = ""  # "": the codec's default encoder
     params: Params = ()  # the user's own encoder options (`jndenc.media.enc_params`)
-    vfr: bool = False  # the source's frames are not evenly spaced (`variable_rate`): encode on its time base
+    vfr: bool = False  # frames not evenly spaced (`jndenc.media.timing.variable_rate`): encode on their time base
     colour: Params = ()  # the output's colour tags (`jndenc.media.probe.colour_args`)
 
     @property
@@ -296,134 +290,3 @@ def remeasure(src: str | os.PathLike, seg: Path, frames: tuple[int, int], *, bit
     finally:
         log.unlink(missing_ok=True)
     return _measured(seg, scores)
-
-
-class Stamps(NamedTuple):
-    """The source's video timestamps, as the join needs them."""
-
-    pts: list[int]  # presentation timestamps of the frames, display order
-    time_base: Fraction
-    start: float  # the input's start time in seconds (what FFmpeg's ``-ss`` counts from)
-    end: int | None  # where the last frame stops showing (its pts plus its duration); None: not stored
-
-
-def source_timestamps(src: str | os.PathLike, stream_index: int, frames: int) -> Stamps | None:
-    """The source's `Stamps`, from its packets (demux only), or where packets and frames differ in number (a
-    capture cut mid-GOP: packets before its first key frame decode to nothing) from its decoded frames. None when
-    the timestamps cannot stand for the frames (missing, repeated, or not one per frame)."""
-    with open_container(src) as c:
-        st = c.streams.video[stream_index]
-        pkts = []
-        try:  # a packet the edit list discards (pre-roll) is never shown
-            pkts += [(p.pts, p.duration) for p in c.demux(st) if p.size and not getattr(p, "is_discard", False)]
-        except av.FFmpegError:
-            pass  # a truncated file: the count below differs, and the decode pass reads what there is
-        tb = st.time_base
-        start = (c.start_time or 0) / 1_000_000
-    if tb is None:
-        return None
-    if len(pkts) != frames or any(p is None for p, _ in pkts):
-        # a decode pass, only here: stamping such frames at a constant rate from 0 would move the video against
-        # its audio by the undecodable lead-in
-        pkts = []
-        with open_container(src) as c:
-            st = c.streams.video[stream_index]
-            st.thread_type = "AUTO"
-            try:
-                for f in c.decode(st):
-                    pkts.append((f.pts, f.duration or 0))
-            except av.FFmpegError:
-                pass  # a truncated or damaged tail: the frames before it are the ones the analysis counted
-        if len(pkts) != frames or any(p is None for p, _ in pkts):
-            return None
-    pts = sorted(p for p, _ in pkts)
-    if any(b <= a for a, b in zip(pts, pts[1:])):
-        return None
-    last, last_duration = max(pkts)
-    return Stamps(pts, Fraction(tb), start, last + last_duration if last_duration else None)
-
-
-def join(segments: Sequence[Path], starts: Sequence[int], timestamps: Sequence[int], time_base: Fraction,
-         out: Path, end: int | None = None) -> None:
-    """Write the segments' video packets, in order, as one stream in ``out`` (MP4), each packet stamped with
-    the source timestamp of the frame it shows and shown until the next frame's; decode timestamps trail them by
-    the encoder's reorder delay.
-
-    ``starts`` are the source frame index of each segment's first frame; ``timestamps`` the source's frame
-    timestamps in display order, in ``time_base``; ``end`` where the last frame stops showing (None: one frame
-    interval after it, as the interval before it).
-    """
-    per_seg = []
-    delay = 0
-    for seg in segments:
-        with open_container(seg) as c:
-            pkts = [p for p in c.demux(c.streams.video[0]) if p.size]
-            pts = [p.pts for p in pkts]
-            if None in pts or len(set(pts)) != len(pts):
-                # the display order cannot be told: refuse rather than write frames out of order
-                raise JndencError(f"{seg.name}: segment timestamps missing or repeated; cannot join it")
-            order = np.argsort(pts, kind="stable")
-        rank = np.empty(len(pkts), int)
-        rank[order] = np.arange(len(pkts))
-        delay = max(delay, int(max((i - r for i, r in enumerate(rank)), default=0)))
-        per_seg.append(rank)
-    step = timestamps[1] - timestamps[0] if len(timestamps) > 1 else 1
-
-    def ts(k: int) -> int:
-        return int(timestamps[k]) if k >= 0 else int(timestamps[0] + k * step)
-
-    n = len(timestamps)
-    last_step = timestamps[-1] - timestamps[-2] if n > 1 else step
-    # each packet shows until the next frame; the segment's own durations are in the segment's time base, and
-    # the MP4 muxer takes the last one as the last frame's, which would cut the output short
-    ends = [*timestamps[1:], end if end is not None and end > timestamps[-1] else timestamps[-1] + last_step]
-
-    with open_container(segments[0]) as first, av.open(str(out), "w", format="mp4") as oc:
-        ost = oc.add_stream_from_template(first.streams.video[0], opaque=True)  # a copy: no encoder needed
-        ost.time_base = time_base
-        sar = first.streams.video[0].sample_aspect_ratio
-        if sar:
-            # AV1 and VP9 carry no pixel aspect in their bitstream (H.264 and HEVC do): the container's is the
-            # only one, and the template leaves it behind, which showed an anamorphic 16:9 source at 3:2
-            ost.codec_context.sample_aspect_ratio = sar
-        for seg, a, rank in zip(segments, starts, per_seg):
-            with open_container(seg) as c:
-                pkts = [p for p in c.demux(c.streams.video[0]) if p.size]
-                for i, p in enumerate(pkts):
-                    p.stream = ost
-                    p.time_base = time_base
-                    k = a + int(rank[i])
-                    p.pts = ts(k)
-                    p.dts = ts(a + i - delay)
-                    p.duration = int(ends[k]) - p.pts
-                    oc.mux(p)
-
-
-def mux_args(video: Path, src: str | os.PathLike, out: Path, stream_maps: Sequence[str], stream_kw: dict,
-             start: float | None = None, options: dict | None = None, tags: dict[str, str] | None = None,
-             frame_time: Fraction | None = None) -> list[str]:
-    """The joined video with the source's other streams (``stream_maps``, e.g. ``a``, ``s``, copied or converted
-    as ``stream_kw`` says) and metadata, every timestamp moved back by the source's ``start`` time (seconds),
-    so the output starts at 0 as a plain FFmpeg transcode's does: an MPEG-TS capture may start hours in, and
-    its output would show those hours as an empty lead-in. ``options``: the output's own muxer options
-    (`jndenc.media.enc_params.output_options`), over jndenc's container options; ``tags``: the output video
-    stream's; ``frame_time``: a constant-rate source's frame interval in seconds, the time base AVI gets (AVI stores
-    one frame per tick: copied from the join's MP4 it was stamped at 600 ticks a second, a 25 fps file declaring
-    600 fps with 23 empty index entries between frames)."""
-    # one offset for every stream (never each input's own start), so audio keeps its place against the video
-    shift = ["-output_ts_offset", f"{-start:.6f}"] if start else []
-    args = ["-copyts", "-i", str(video), "-i", str(src), "-map", "0:v:0"]
-    for m in stream_maps:
-        args += ["-map", f"1:{m}?"]
-    args += ["-c:v", "copy"]
-    for k, v in stream_kw.items():
-        args += [f"-{k}", str(v)]
-    # the source video stream's own tags (`jndenc.media.probe.video_tags`), as a one-pass encode keeps them: set
-    # one by one, since a stream -map_metadata would stop FFmpeg copying every other stream's (an attachment's
-    # mimetype, without which Matroska refuses it)
-    for k, v in (tags or {}).items():
-        args += ["-metadata:s:v:0", f"{k}={v}"]
-    args += ["-map_metadata", "1", *shift]
-    if frame_time and Path(out).suffix.lower() == ".avi":
-        args += ["-time_base:v", f"{frame_time.numerator}/{frame_time.denominator}"]
-    return args + container_args(out, options) + [str(out)]
