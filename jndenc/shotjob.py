@@ -9,7 +9,6 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
-from fractions import Fraction
 from pathlib import Path
 
 from . import loop as L
@@ -67,9 +66,7 @@ class ShotJob:
     options: LoopOptions
     work: Path
     codec: S.SegmentCodec
-    times: list[int]
-    tb: Fraction
-    start_time: float | None  # of the file attempts decode, what seeks count from; None: no seeking
+    seek_times: list[float] | None  # each frame's time from the start of the file attempts decode; None: no seeks
     thresholds: tuple[float, ...] = ()  # the VMAF of each JND level: the first step's slope comes from them
     reads: Path | None = None  # the file attempts decode (`jndenc.media.seekable`); None: ``src``
 
@@ -98,11 +95,11 @@ class ShotJob:
     def cut(self, a: int, b: int, lead: int = 0) -> tuple[list[str], tuple[int, int]]:
         """How an attempt reaches frames [a, b) with the ``lead`` frames before them: an exact seek and the shot's
         frames after it, or no seek."""
-        if self.start_time is None:
+        t = self.seek_times
+        if t is None:
             return [], (a, b)
-        t = lambda k: float(self.times[k] * self.tb) - self.start_time  # noqa: E731
         f = a - lead
-        return S.seek_args(t(f), t(f - 1) if f else None), (lead, b - a + lead)
+        return S.seek_args(t[f], t[f - 1] if f else None), (lead, b - a + lead)
 
     def segment(self, i: int, n: int) -> Path:
         """Where attempt ``n`` of shot ``i`` writes its segment."""

@@ -96,31 +96,34 @@ def _children_cpu() -> float:
 
 
 
-def _timestamps(src: Path, info: VideoInfo,
-                plan: Plan) -> tuple[list[int], Fraction, float | None, int | None, list[str]]:
-    """The source frames' timestamps, their time base, the input's start time (None: do not seek), where the last
-    frame ends (None: not stored) and notes."""
+def _timestamps(src: Path, info: VideoInfo, plan: Plan) -> tuple[J.Stamps, bool, list[str]]:
+    """The source frames' timestamps (`jndenc.media.join.Stamps`), whether they are the source's own (False: made
+    up at the frame rate; then the loop does not seek) and notes."""
     stamps = J.source_timestamps(src, info.video_stream, plan.frames)
     if stamps is not None:
-        return *stamps, []
-    # raw streams carry no timestamps: decode each shot from the start, stamp frames at the frame rate
+        return stamps, True, []
+    # raw streams carry none, a malformed file repeats them: decode each shot from the start, stamp frames at the
+    # frame rate from where the container says the video starts, so that the other streams keep their place
+    first, start = J.stream_start(src, info.video_stream)
     note = f"input has no usable timestamps: shots decoded from the start, output at a constant {plan.fps:g} fps"
-    return [round(k * 90000 / plan.fps) for k in range(plan.frames)], Fraction(1, 90000), None, None, [note]
+    made = [round((first + k / plan.fps) * 90000) for k in range(plan.frames)]
+    return J.Stamps(made, Fraction(1, 90000), start, None), False, [note]
 
 
 
-def _seekable(src: Path, work: Path, plan: Plan, start_time: float | None,
-              notes: list[str]) -> tuple[Path | None, float | None]:
-    """The file the attempts decode (None: ``src``) and the start time their seeks count from (None: no seeks): a
-    seekable copy where the input's container has no index (`jndenc.media.seekable`)."""
-    if start_time is None or len(plan.shots) < 2 or not seekable.needs_copy(src):
-        return None, start_time
+def _seekable(src: Path, work: Path, plan: Plan, stamps: J.Stamps,
+              notes: list[str]) -> tuple[Path | None, list[float] | None]:
+    """The file the attempts decode (None: ``src``) and each frame's time in it from its start, which their seeks
+    go by (None: no seeks): a seekable copy where the input's container has no index or makes its frame times up
+    (`jndenc.media.seekable`)."""
+    if len(plan.shots) < 2 or not seekable.needs_copy(src):
+        return None, [float(t * stamps.time_base) - stamps.start for t in stamps.pts]
     copy = seekable.seekable_copy(src, work / "source.mkv", plan.frames)
     if copy is None:
-        notes.append("the input's container has no index and its video could not be copied into one: every shot "
-                     "decoded from the start of the input (slower, exact)")
+        notes.append("the input's container has no index or no stored frame times, and its video could not be "
+                     "copied into one that has: every shot decoded from the start of the input (slower, exact)")
         return None, None
-    return copy.path, copy.start
+    return copy.path, copy.times
 
 
 
@@ -139,10 +142,11 @@ def run(src: Path, out: Path, plan: Plan, info: VideoInfo, *, target: float, opt
     attempt. ``limit`` (`jndenc.output.size_limit`): the run stops (`OverSize`, naming ``shown``) once its finished
     shots' segments alone take more than it allows."""
     band = options.band(target)
-    times, tb, start_time, end, notes = _timestamps(src, info, plan)
+    stamps, own, notes = _timestamps(src, info, plan)
+    times, tb, start_time, end = stamps
     codec = S.SegmentCodec(plan.codec, plan.preset, S.encoder_threads(info.width, info.height), info.bit_depth,
                            plan.options.get("encoder", ""), enc_params.for_encoder(tuple(enc)), variable_rate(times),
-                           colour_args(info.pix_fmt))
+                           colour_args(info.pix_fmt), 0.0 if own else plan.fps)
     options = options.for_encoder(codec.name)
     close = None
     executor, jobs = None, max(1, min(len(plan.shots), options.jobs or available_cores()))
@@ -166,8 +170,8 @@ def run(src: Path, out: Path, plan: Plan, info: VideoInfo, *, target: float, opt
     store = held if resume else None  # where the finished shots are recorded for a rerun
     finished = False
     try:
-        reads, seek_from = _seekable(src, work, plan, start_time, notes)
-        job = ShotJob(src, plan, band, options, work, codec, times, tb, seek_from, tuple(thresholds), reads)
+        reads, seek_times = _seekable(src, work, plan, stamps, notes) if own else (None, None)
+        job = ShotJob(src, plan, band, options, work, codec, seek_times, tuple(thresholds), reads)
         loop = Scheduler(job, notes, executor, store, limit=limit, shown=shown or out)
         ph = Phase()
         results = loop.join_pieces(loop.all(jobs, quiet))

@@ -107,3 +107,71 @@ def test_a_ts_capture_started_mid_gop_or_cut_short_is_encoded_frame_for_frame(tm
         got, want = frames_of(out), frames_of(src)
         assert len(got) == len(want) > 100
         assert sum(n != 0 for n in _nearest(got, want)) <= 2
+
+
+@pytest.fixture(scope="module")
+def master(tmp_path_factory) -> Path:
+    return make_cut_clip(tmp_path_factory.mktemp("master") / "master.mkv")
+
+
+def _first_times(path: Path) -> dict[str, float]:
+    """The first video and audio frame's time (each read from the start of the file)."""
+    out = {}
+    for kind in ("video", "audio"):
+        with av.open(str(path)) as c:
+            if getattr(c.streams, kind):
+                out[kind] = next(float(f.pts * f.time_base) for f in c.decode(**{kind: 0}) if f.pts is not None)
+    return out
+
+
+X264 = ["-c:v", "libx264", "-preset", "ultrafast", "-crf", "12"]
+X264_B = ["-c:v", "libx264", "-preset", "veryfast", "-crf", "12", "-bf", "3"]
+
+
+@pytest.mark.parametrize("name, args", [
+    # AVI stores no presentation timestamps: PyAV's libraries and the FFmpeg command line made them up a frame apart
+    ("h264.avi", [*X264, "-c:a", "pcm_s16le"]),  # refused at its last shot (exit 2)
+    ("h264_b.avi", [*X264_B, "-c:a", "pcm_s16le"]),  # every later shot a frame early, without a word
+    ("mpeg2.m2v", ["-c:v", "mpeg2video", "-q:v", "3", "-bf", "2", "-g", "15", "-an", "-f", "mpeg2video"]),  # exit 2
+    # frames without a timestamp put the file on stamps from 0: its audio came out half a second late
+    ("h264.mpg", [*X264_B, "-c:a", "mp2", "-f", "mpeg"]),
+])
+def test_a_container_that_makes_its_frame_times_up_is_encoded_frame_for_frame(master, tmp_path, name, args):
+    src = tmp_path / name
+    ffmpeg("-i", str(master), *args, str(src))
+    out = tmp_path / "o.mp4"
+    r = encode_cli(src, out)
+    assert len(r["shots"]) == 3
+    got, want = frames_of(out), frames_of(src)
+    assert len(got) == len(want) == 150
+    assert sum(n != 0 for n in _nearest(got, want)) <= 2
+    a, b = _first_times(src), _first_times(out)
+    if "audio" in a:
+        assert abs((b["video"] - b["audio"]) - (a["video"] - a["audio"])) < 0.005
+
+
+def test_a_source_with_repeated_timestamps_is_encoded_at_a_constant_rate(master, tmp_path):
+    """Two frames with one timestamp (a malformed file): the segments kept them and the join refused the file (exit
+    1) after every attempt had run. Such a source is encoded at its frame rate, as the note says."""
+    src = tmp_path / "dup.mkv"
+    ffmpeg("-i", str(master), "-vf", "setpts='N/25/TB+gte(N,40)*0.3/TB+eq(mod(N\\,7)\\,3)*0.012/TB'",
+           "-fps_mode", "passthrough", *X264, "-an", str(src))
+    with av.open(str(src)) as c:
+        pts = [p.pts for p in c.demux(video=0) if p.size]
+    assert len(set(pts)) < len(pts)  # what this test is about
+    out = tmp_path / "o.mp4"
+    r = encode_cli(src, out)
+    assert any("no usable timestamps" in n for n in r["notes"])
+    got = frames_of(out)
+    assert len(got) == 150 and sum(n != 0 for n in _nearest(got, frames_of(src))) <= 2
+    with av.open(str(out)) as c:
+        times = [f.pts * f.time_base for f in c.decode(video=0)]
+    assert all(abs(float(b - a) - 0.04) < 1e-3 for a, b in zip(times, times[1:]))
+
+
+def test_containers_that_make_their_frame_times_up_are_copied(master, tmp_path):
+    avi, m2v, mkv = tmp_path / "a.avi", tmp_path / "a.m2v", tmp_path / "a.mkv"
+    ffmpeg("-i", str(master), *X264, "-an", str(avi))
+    ffmpeg("-i", str(master), "-c:v", "mpeg2video", "-an", "-f", "mpeg2video", str(m2v))
+    ffmpeg("-i", str(avi), "-c", "copy", str(mkv))
+    assert seekable.needs_copy(avi) and seekable.needs_copy(m2v) and not seekable.needs_copy(mkv)

@@ -65,6 +65,16 @@ def source_timestamps(src: str | os.PathLike, stream_index: int, frames: int) ->
     return Stamps(pts, Fraction(tb), start, last + last_duration if last_duration else None)
 
 
+def stream_start(src: str | os.PathLike, stream_index: int) -> tuple[float, float]:
+    """Where the video stream starts, in seconds, as the container says (its start where it says nothing), and the
+    container's start."""
+    with open_container(src) as c:
+        st = c.streams.video[stream_index]
+        start = (c.start_time or 0) / 1_000_000
+        first = float(st.start_time * st.time_base) if st.start_time is not None and st.time_base else start
+    return first, start
+
+
 def join(segments: Sequence[Path], starts: Sequence[int], timestamps: Sequence[int], time_base: Fraction,
          out: Path, end: int | None = None) -> None:
     """Write the segments' video packets, in order, as one stream in ``out`` (MP4), each packet stamped with

@@ -1,12 +1,19 @@
-"""A copy of the source's video that FFmpeg can seek in exactly, for inputs whose container has no index.
+"""A copy of the source's video that FFmpeg seeks in exactly, for inputs whose container has no index or stores no
+presentation timestamps.
 
 The shot loop reaches a shot by a time seek and then counts frames from where decoding starts (`segments.seek_args`).
-That holds where the demuxer seeks to the key frame at or before the time asked for (MP4, Matroska, AVI: they carry
-an index of key frames). MPEG-TS and MPEG-PS carry none: FFmpeg finds a position by timestamps alone, may land on a
-frame that is not a key frame, and the decoder then drops every frame up to the next key frame, past the shot's
-first. Every later shot of such a file came out a frame or more late, or the file was refused at a shot whose
-frames ran short. One stream copy of the video into Matroska (no re-encode: it costs a read and a write of the video
-stream) gives an index, and every attempt decodes from that copy.
+That holds where the demuxer seeks to the key frame at or before the time asked for and where the frame times jndenc
+read (with PyAV's FFmpeg libraries) are the ones the FFmpeg that runs the attempts sees. Two kinds of container
+break it:
+
+- MPEG-TS and MPEG-PS carry no index: FFmpeg finds a position by timestamps alone, may land on a frame that is not a
+  key frame, and the decoder then drops every frame up to the next key frame, past the shot's first.
+- AVI stores no presentation timestamps and a raw MPEG video stream only its parser's guesses: FFmpeg makes them up,
+  and PyAV's libraries and the FFmpeg command line made them up a frame apart (H.264 in AVI: every later shot one
+  frame early or late).
+
+One stream copy of the video into Matroska (no re-encode: it costs a read and a write of the video stream) gives an
+index and stored timestamps; every attempt decodes from the copy and seeks by the copy's own frame times.
 """
 from __future__ import annotations
 
@@ -17,50 +24,66 @@ from typing import NamedTuple
 import av
 
 from ..errors import JndencError
-from .decode import count_packets
 from .probe import open_container
 from .runner import run_ffmpeg
 
 # AVFMT_TS_DISCONT: the container allows timestamp discontinuities, which is to say it is a stream format with no
 # index (MPEG-TS, MPEG-PS, FLV among FFmpeg's demuxers); a seek in it is a search by timestamp
 _TS_DISCONT = 0x0200
+# FFmpeg's demuxers whose presentation timestamps are made up rather than read: AVI (a frame index), a raw MPEG-1/2
+# video stream. Raw H.264/HEVC streams have none at all, and the loop decodes their shots from the start
+_INVENTED_TIMESTAMPS = ("avi", "mpegvideo")
 
 
 class Seekable(NamedTuple):
-    """The file attempts decode and its start time in seconds (what FFmpeg's ``-ss`` counts from)."""
+    """The copy attempts decode, its start time (what FFmpeg's ``-ss`` counts from) and each of its frames' time
+    after that start, in seconds, in display order."""
 
     path: Path
     start: float
+    times: list[float]
 
 
 def needs_copy(src: str | os.PathLike) -> bool:
-    """Whether ``src``'s container has no index of key frames to seek by (`_TS_DISCONT`)."""
+    """Whether ``src``'s container has no index of key frames to seek by (`_TS_DISCONT`) or makes its frame times up
+    (`_INVENTED_TIMESTAMPS`)."""
     with open_container(src) as c:
-        return bool(c.format.flags & _TS_DISCONT)
+        return bool(c.format.flags & _TS_DISCONT) or c.format.name in _INVENTED_TIMESTAMPS
 
 
 def copy_args(src: str | os.PathLike, dst: str | os.PathLike) -> list[str]:
     """The source's first video stream, its packets as they are, into Matroska at ``dst``. ``-copyts`` keeps the
     timestamps (Matroska stores milliseconds, far finer than the quarter frame a seek aims off by). FFmpeg's stream
     copy drops the packets before the first key frame (a capture started mid-GOP), which the decoder drops too."""
-    return ["-copyts", "-i", str(src), "-map", "0:V:0", "-c", "copy", "-an", "-sn",
-            "-dn", "-f", "matroska", str(dst)]
+    return ["-copyts", "-i", str(src), "-map", "0:V:0", "-c", "copy", "-an", "-sn", "-dn", "-f", "matroska",
+            str(dst)]
+
+
+def frame_times(path: str | os.PathLike) -> tuple[list[float], float] | None:
+    """The video packets' presentation times of ``path`` in seconds after its start, sorted, and that start; None
+    where a packet has none or two share one (then they cannot say which frame is where)."""
+    with open_container(path) as c:
+        st = c.streams.video[0]
+        pts = [p.pts for p in c.demux(st) if p.size]
+        start = (c.start_time or 0) / 1_000_000
+        tb = st.time_base
+    if tb is None or None in pts or len(set(pts)) != len(pts):
+        return None
+    return [float(p * tb) - start for p in sorted(pts)], start
 
 
 def seekable_copy(src: str | os.PathLike, dst: Path, frames: int) -> Seekable | None:
     """Write `copy_args`'s copy to ``dst`` and return it, or None (``dst`` removed) when FFmpeg cannot copy the
-    stream or the copy may not decode to the source's ``frames`` frames: it must hold one packet per frame, or every
-    packet of the source (then it decodes as the source does). The caller then decodes each shot from the start of
-    the source, which is slower but cannot miss a frame."""
+    stream or the copy may not decode to the source's ``frames`` frames (it must hold one packet per frame, each
+    with its own timestamp). The caller then decodes each shot from the start of the source, which is slower but
+    cannot miss a frame."""
+    got = None
     try:
         run_ffmpeg(copy_args(src, dst), what=f"copying the video of {Path(src).name} for seeking")
-        held = count_packets(dst).frames
-        same = held == frames or held == count_packets(src).frames
-        with open_container(dst) as c:
-            start = (c.start_time or 0) / 1_000_000
+        got = frame_times(dst)
     except (JndencError, av.FFmpegError):
-        same = False
-    if not same:
+        pass
+    if got is None or len(got[0]) != frames:
         dst.unlink(missing_ok=True)
         return None
-    return Seekable(dst, start)
+    return Seekable(dst, got[1], got[0])

@@ -86,6 +86,10 @@ class SegmentCodec:
     params: Params = ()  # the user's own encoder options (`jndenc.media.enc_params`)
     vfr: bool = False  # frames not evenly spaced (`jndenc.media.timing.variable_rate`): encode on their time base
     colour: Params = ()  # the output's colour tags (`jndenc.media.probe.colour_args`)
+    # frames per second the frames are stamped at where the source's timestamps are missing or repeated; 0: the
+    # source's. The join orders a segment's frames by their timestamps: two frames with one (a malformed source) were
+    # refused there, after every attempt had run
+    rate: float = 0.0
 
     @property
     def name(self) -> str:
@@ -193,8 +197,10 @@ def attempt_args(src: str | os.PathLike, out: str | os.PathLike, log: str | os.P
     # one decoder feeds the encoder and the scorer (`jndenc.media.ffargs.attempt_memory` says why not two); it and
     # the encode's decoder take the encoder's thread count, fixed by the frame size, not the machine's cores
     dec = decoder_threads(codec.threads)
+    restamp = f",setpts=N/({codec.rate:.9g}*TB)" if codec.rate else ""
     enc = [*seek, *dec, "-i", str(src), "-filter_complex",
-           f"[0:V:0]trim=start_frame={a}:end_frame={b},format={pix_fmt(codec.bit_depth)}[enc]", "-map", "[enc]",
+           f"[0:V:0]trim=start_frame={a}:end_frame={b}{restamp},format={pix_fmt(codec.bit_depth)}[enc]",
+           "-map", "[enc]",
            "-fps_mode", "passthrough", *tb, *codec_args(codec, crf), *keyframe_grid(gop(codec.params), first),
            "-frames:v", str(b - a), str(out)]
     graph = quality_graph(log, bit_depth=codec.bit_depth, ref_range=(a, b), threads=vmaf_threads, features=(),
