@@ -23,7 +23,7 @@ from .errors import UserError
 from .modes import NAMES, REGISTRY
 from .guided import GuidedOptions, guided
 from .media.probe import VideoInfo, probe
-from .media.probe_encode import ProbeOptions, centred_crfs, probe_jobs, probe_shots
+from .media.probe_encode import ProbeOptions, centred_crfs, probe_jobs, probe_shots, vfr_seek_times
 from .models.probe import (ProbeModel, at_level, default_probe_weights, probe_margins, refine_jnd1,
                            second_probe_crfs)
 from .progress import bar
@@ -266,8 +266,9 @@ def _probe(src, info, predictor, weights, probe_model, probe_weights, sample_eve
     popts = ProbeOptions(**pm.metadata.get("probe", {}))
     crfs = centred_crfs(frame[:, 0]) if popts.centred else None
     jobs = probe_jobs(len(a.shots), jobs, (info.width, info.height), bit_depth=info.bit_depth, codec=popts.codec)
+    times = vfr_seek_times(src, info.video_stream, a.frames)
     res, secs = probe_shots(src, a.shots, fps=info.fps, size=(info.width, info.height), opts=popts,
-                            bit_depth=info.bit_depth, crfs=crfs, jobs=jobs)
+                            bit_depth=info.bit_depth, crfs=crfs, jobs=jobs, seek_times=times)
     jnd, spread = pm.predict(frame, np.stack([pm.vector(r.to_dict(), (info.width, info.height)) for r in res]))
     jnd = np.array(jnd, dtype=np.float64)
     refine = pm.refine if popts.centred else None
@@ -277,7 +278,8 @@ def _probe(src, info, predictor, weights, probe_model, probe_weights, sample_eve
         idx = [i for i, c in enumerate(c2) if c is not None]
         if idx:
             res2, secs2 = probe_shots(src, [a.shots[i] for i in idx], fps=info.fps, size=(info.width, info.height),
-                                      opts=popts, bit_depth=info.bit_depth, crfs=[c2[i] for i in idx], jobs=jobs)
+                                      opts=popts, bit_depth=info.bit_depth, crfs=[c2[i] for i in idx], jobs=jobs,
+                                      seek_times=times)
             secs += secs2
             for i, r2 in zip(idx, res2):
                 j1 = refine_jnd1(res[i].crf, res[i].vmaf, r2.crf, r2.vmaf, slope=tuple(refine["slope_range"]))

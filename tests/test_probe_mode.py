@@ -465,3 +465,23 @@ def test_a_probe_whose_seek_finds_no_frames_ends_with_an_error_and_is_probed_fro
     assert r.returncode != 0
     (q,), _ = run_probe(src, [(12, 37)], (320, 240), SHIPPED_PROBE, fps=25.0, crfs=[24])
     assert 0 < q["vmaf"] <= 100 and q["scored"] == 25
+
+
+def test_a_probe_of_a_recording_that_pauses_measures_its_own_shot(tmp_path):
+    """A screen recording that stops updating for 10 s after frame 20: frame 50 (the second shot's first) is shown
+    at 12 s. Probes sought by frame number over the frame rate (2 s) and measured the first shot's frames for the
+    other two: the fast effort encoded both at the first shot's coarse CRF. Sought by the frames' own times, each
+    probe measures its shot, as on the same frames evenly spaced."""
+    from jndenc import encode
+    from jndenc.media.probe_encode import vfr_seek_times
+    even = make_cut_clip(tmp_path / "even.mkv", size="320x240", audio=False)
+    pause = tmp_path / "pause.mkv"
+    ffmpeg("-i", str(even), "-vf", "setpts='N/25/TB+gte(N,20)*10/TB'", "-fps_mode", "passthrough", "-c:v", "libx264",
+           "-preset", "ultrafast", "-crf", "12", str(pause))
+    times = vfr_seek_times(pause, 0, 150)
+    assert times is not None and abs(times[50] - 12.0) < 0.01 and vfr_seek_times(even, 0, 150) is None
+    got = [s.crf for s in encode(pause, tmp_path / "p.mp4", effort="fast", preset="ultrafast").plan.shots]
+    want = [s.crf for s in encode(even, tmp_path / "e.mp4", effort="fast", preset="ultrafast").plan.shots]
+    assert len(got) == len(want) == 3
+    # the first shot's frames are timed otherwise (x264's rate control reads them): a step apart at most
+    assert got[1:] == want[1:] and abs(got[0] - want[0]) <= 1.0

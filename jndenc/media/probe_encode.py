@@ -39,7 +39,10 @@ from .ffargs import (attempt_memory, available_cores, decoder_threads, jobs_in_m
                      pix_fmt, threads_per_job, trial_window, window_chain)
 from .ffbin import require
 from .probe import open_container
+from .join import source_timestamps
 from .runner import run_ffmpeg
+from .segments import seek_args as segment_seek
+from .timing import variable_rate
 
 ENCODERS = {"x264": "libx264", "x265": "libx265"}
 SEI_NAL_TYPES = {"x264": "6", "x265": "39|40"}  # H.264 SEI; HEVC prefix and suffix SEI
@@ -249,7 +252,7 @@ def run_probe(src: str | os.PathLike, windows: Sequence[tuple[int, int]], size: 
               opts: ProbeOptions = ProbeOptions(), *, bit_depth: int = 8, threads: int | None = None,
               work_dir: str | os.PathLike | None = None, fps: float | None = None,
               max_gap_seconds: float = 4.0, crfs: Sequence[float] | None = None,
-              jobs: int | None = None) -> tuple[list[dict], float]:
+              jobs: int | None = None, seek_times: Sequence[float] | None = None) -> tuple[list[dict], float]:
     """Probe the absolute frame ``windows`` of ``src`` (``size`` = (w, h)); returns per-window scores and seconds.
 
     Each dict has vmaf, psnr (means over scored frames), bpp, scored and crf. ``crfs`` gives each
@@ -258,7 +261,8 @@ def run_probe(src: str | os.PathLike, windows: Sequence[tuple[int, int]], size: 
     control carries state from one window to the next: a noisy window after a clean one scored 2
     VMAF points higher than alone). With ``fps`` a run seeks (by time) to its first frame; without
     it, it decodes from the start (exact frame numbers whatever the timestamps, as the dataset's
-    lossless window copies need).
+    lossless window copies need). ``seek_times`` (each frame's time from the input's start, `vfr_seek_times`):
+    a run seeks by its first frame's own time, where frame number over ``fps`` is not it.
 
     Runs are independent FFmpeg processes and a 1 s probe keeps about one core busy whatever its
     thread count, so ``jobs`` of them run at once (default: `probe_jobs`, one per available core as far
@@ -285,8 +289,11 @@ def run_probe(src: str | os.PathLike, windows: Sequence[tuple[int, int]], size: 
 
     def one(r: int) -> list[dict]:
         idx = runs[r]
-        first = windows[idx[0]][0] if fps else 0
-        seek = seek_args(first, fps) if fps else []
+        first = windows[idx[0]][0] if fps or seek_times else 0
+        if seek_times is not None:
+            seek = segment_seek(seek_times[first], seek_times[first - 1] if first else None)
+        else:
+            seek = seek_args(first, fps) if fps else []
         if not seek:
             first = 0
         local = [(windows[i][0] - first, windows[i][1] - first) for i in idx]
@@ -361,20 +368,31 @@ def _probe_run(src, windows, size, opts, bit_depth, threads, tmp: Path, seek, cr
     return out
 
 
+def vfr_seek_times(src: str | os.PathLike, stream_index: int, frames: int) -> list[float] | None:
+    """Each frame's time from the input's start where its frames are not evenly spaced (a screen recording that
+    pauses: frame 50 of a 25 fps recording may be shown at 12 s, not at 2 s, and a seek to 2 s probed another
+    shot); None where frame number over the frame rate is right, or the timestamps are unusable."""
+    stamps = source_timestamps(src, stream_index, frames)
+    if stamps is None or not variable_rate(stamps.pts):
+        return None
+    return [float(p * stamps.time_base) - stamps.start for p in stamps.pts]
+
+
 def probe_shots(src: str | os.PathLike, shots: Sequence[tuple[int, int]], *, fps: float, size: tuple[int, int],
                 opts: ProbeOptions = ProbeOptions(), bit_depth: int = 8, threads: int | None = None,
                 work_dir: str | os.PathLike | None = None, crfs: Sequence[float] | None = None,
-                jobs: int | None = None) -> tuple[list[ProbeResult], float]:
+                jobs: int | None = None, seek_times: Sequence[float] | None = None
+                ) -> tuple[list[ProbeResult], float]:
     """One probe per shot of ``src`` on its trial window; returns the results and the seconds it took.
 
     Centred settings need ``crfs`` (`centred_crfs` of the frame model's estimates). ``jobs``: probes at once
-    (`probe_jobs`).
+    (`probe_jobs`). ``seek_times``: `run_probe`'s.
     """
     if opts.centred and crfs is None:
         raise ValueError("a centred probe needs each shot's CRF (centred_crfs)")
     windows = shot_windows(shots, fps, opts.window_seconds)
     res, secs = run_probe(src, windows, size, opts, bit_depth=bit_depth, threads=threads, work_dir=work_dir, fps=fps,
-                          crfs=crfs, jobs=jobs)
+                          crfs=crfs, jobs=jobs, seek_times=seek_times)
     return [ProbeResult(a, b, w, r["crf"], r["vmaf"], r["psnr"], r["bpp"], r["scored"])
             for (a, b), w, r in zip(shots, windows, res)], secs
 
