@@ -404,3 +404,15 @@ def test_encoder_option_and_manifest_override_reach_each_encode(cut_clip, tmp_pa
     assert json.loads(rows["two.mkv"]["result"])["encoder"] == "libaom-av1"
     bad = cli(str(cut_clip.parent), str(tmp_path / "x"), "--encoder", "librav1e", "--pattern", cut_clip.name)
     assert bad.returncode == 2 and "does not encode x264" in bad.stderr and not (tmp_path / "x").exists()
+
+
+def test_a_folder_batch_takes_every_video_file_encode_reads(tmp_path):
+    """A DVD's .vob, a raw .m2v or .ivf stream, DV: `jndenc encode` reads them, and a folder batch passed over them
+    without a word. Files that are not video stay out."""
+    src = tmp_path / "in"
+    src.mkdir()
+    names = ["a.mp4", "b.vob", "c.m2v", "d.ivf", "e.dv", "f.nut", "g.m2t", "notes.txt", "h.srt"]
+    for n in names:
+        (src / n).write_bytes(b"")
+    got = sorted(i.input.name for i in batch.collect_items(src, tmp_path / "out"))
+    assert got == sorted(n for n in names if not n.endswith((".txt", ".srt")))

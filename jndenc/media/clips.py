@@ -16,8 +16,11 @@ from ..errors import UserError
 from .ffargs import lossless_args, raw_input_args
 from .runner import write_atomic
 
-VIDEO_EXT = frozenset({".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mxf", ".ts", ".mts", ".m2ts", ".mpg",
-                       ".mpeg", ".264", ".h264", ".265", ".hevc", ".y4m", ".flv", ".wmv", ".3gp", ".ogv"})
+# what a folder batch picks up without --pattern: every extension of a container or stream FFmpeg reads that a
+# camera, a disc, a broadcast capture or an encoder writes (a DVD's .vob, an HDV tape's .m2t, a raw .m2v or .ivf)
+VIDEO_EXT = frozenset({".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mxf", ".ts", ".mts", ".m2ts", ".m2t",
+                       ".mpg", ".mpeg", ".vob", ".mod", ".m1v", ".m2v", ".264", ".h264", ".265", ".hevc", ".ivf",
+                       ".obu", ".y4m", ".dv", ".nut", ".flv", ".f4v", ".wmv", ".asf", ".3gp", ".ogv"})
 
 
 def is_video_file(path: str | os.PathLike) -> bool:
