@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .errors import InputError
 from .media.decode import iter_frames
 from .media.probe import VideoInfo, probe
 from .progress import bar
@@ -138,6 +139,10 @@ def analyze(
     with bar(info.frames, "analysing", quiet) as pbar:
         stream = iter_frames(path, size=size)
         for fr in stream:
+            if stream.resized:
+                # every attempt's encoder and VMAF pass take one size: FFmpeg failed part way ("Conversion failed!")
+                raise InputError(f"{stream.resized}: jndenc encodes one picture size; scale it to one first (ffmpeg "
+                                 f"-i IN -vf scale={info.width}:{info.height} ...) or split it where it changes")
             found = detector.process(fr.index, fr.image)  # a look-ahead detector confirms cuts a few frames late
             # a detector that keeps the frame's thumbnail (`thumb`) saves `ShotEdges` making its own
             edges.add(fr.index, fr.image, getattr(detector, "thumb", None))

@@ -31,7 +31,9 @@ class FrameStream(Iterator[DecodedFrame]):
     ended it early: the frames before it were yielded, the rest are lost.
     ``declared`` is the frame count the container's header states (None when
     it states none, e.g. Matroska). Callers decide what a short stream means
-    for them; `truncation_message` words it.
+    for them; `truncation_message` words it. ``resized`` is one line once a
+    frame's picture size differs from the first frame's (a capture that
+    switches channel or format mid-file), else None.
     """
 
     def __init__(self, path: str | os.PathLike, frames: Iterator[DecodedFrame] = iter(())):
@@ -42,6 +44,7 @@ class FrameStream(Iterator[DecodedFrame]):
         self.declared: int | None = None
         self.lead_in = 0  # frame intervals before the first frame that decodes (a capture cut mid-GOP)
         self.corrupt = 0  # frames the decoder flagged corrupt (damaged data it concealed)
+        self.resized: str | None = None
 
     def __next__(self) -> DecodedFrame:
         return next(self._frames)
@@ -147,8 +150,13 @@ def _decode(path, size, colour, every, threads, out: FrameStream):
         tb = float(stream.time_base) if stream.time_base else float("nan")
         start = stream.start_time
         last_end = None  # where the last decoded frame stops showing, in the stream's time base
+        first_size = None
         try:
             for frame in container.decode(stream):
+                first_size = first_size or (frame.width, frame.height)
+                if out.resized is None and (frame.width, frame.height) != first_size:
+                    out.resized = (f"{path}: the picture size changes at frame {index} (from {first_size[0]}x"
+                                   f"{first_size[1]} to {frame.width}x{frame.height})")
                 if frame.pts is not None:
                     last_end = max(last_end or frame.pts, frame.pts + (frame.duration or 0))
                 if index == 0 and start is not None and frame.pts is not None and stream.average_rate:

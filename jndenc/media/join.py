@@ -58,6 +58,8 @@ def source_timestamps(src: str | os.PathLike, stream_index: int, frames: int) ->
                 pass  # a truncated or damaged tail: the frames before it are the ones the analysis counted
         if len(pkts) != frames or any(p is None for p, _ in pkts):
             return None
+    if _jumps_back([p for p, _ in pkts]):
+        return None
     pts = sorted(p for p, _ in pkts)
     if any(b <= a for a, b in zip(pts, pts[1:])):
         return None
@@ -73,6 +75,19 @@ def stream_start(src: str | os.PathLike, stream_index: int) -> tuple[float, floa
         start = (c.start_time or 0) / 1_000_000
         first = float(st.start_time * st.time_base) if st.start_time is not None and st.time_base else start
     return first, start
+
+
+# How far a frame's place in display order may lie from its place in decode order: B-frame reordering keeps it
+# within the decoder's picture buffer (16 frames in H.264 and HEVC); further is a clock that jumped back
+REORDER_LIMIT = 32
+
+
+def _jumps_back(pts: Sequence[int]) -> bool:
+    """Whether timestamps in decode order jump back further than reordering explains: two captures joined end to
+    end whose second started its clock earlier than the first ended. Sorted, their frames would interleave (the
+    first capture's frames took the second's times, and the output lost a third of its frames)."""
+    rank = np.argsort(np.argsort(np.asarray(pts), kind="stable"), kind="stable")
+    return bool(len(pts)) and int(np.abs(rank - np.arange(len(pts))).max()) > REORDER_LIMIT
 
 
 def join(segments: Sequence[Path], starts: Sequence[int], timestamps: Sequence[int], time_base: Fraction,

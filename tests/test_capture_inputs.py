@@ -1,0 +1,61 @@
+"""Broadcast captures joined end to end: a clock that jumps back, a picture size that changes."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import ffmpeg, make_cut_clip
+from test_seekable import _nearest, encode_cli, frames_of
+
+X264 = ["-c:v", "libx264", "-preset", "veryfast", "-crf", "12", "-bf", "3", "-c:a", "aac"]
+
+
+@pytest.fixture(scope="module")
+def master(tmp_path_factory) -> Path:
+    return make_cut_clip(tmp_path_factory.mktemp("cap") / "master.mkv")
+
+
+def _half(master: Path, out: Path, first: bool, offset: float, scale: str = "") -> Path:
+    """The first or second half (75 frames, 3 s) of the 3-shot clip as an MPEG-TS whose clock starts at ``offset``."""
+    cut = "trim=end_frame=75" if first else "trim=start_frame=75"
+    audio = "atrim=end=3" if first else "atrim=start=3"
+    ffmpeg("-i", str(master), "-vf", f"{cut},setpts=PTS-STARTPTS{scale}", "-af", f"{audio},asetpts=PTS-STARTPTS",
+           *X264, "-output_ts_offset", str(offset), "-f", "mpegts", str(out))
+    return out
+
+
+def test_two_captures_whose_clock_goes_back_encode_frame_for_frame(master, tmp_path):
+    """The second capture's clock starts 12 s before the first's ends. Sorted, the two captures' frame times
+    interleaved: the first capture's frames took the second's, and after every attempt the file was refused (exit 2,
+    "encoded output has 100 frames, plan has 150"). Such timestamps are not used: the file is encoded frame for
+    frame at its frame rate, each shot decoded from the start."""
+    a = _half(master, tmp_path / "a.ts", True, 10)
+    b = _half(master, tmp_path / "b.ts", False, 1)
+    src = tmp_path / "joined.ts"
+    src.write_bytes(a.read_bytes() + b.read_bytes())
+    out = tmp_path / "o.mp4"
+    r = encode_cli(src, out)
+    assert len(r["shots"]) == 3 and any("no usable timestamps" in n for n in r["notes"])
+    got, want = frames_of(out), frames_of(src)
+    assert len(got) == len(want) == 150
+    assert sum(n != 0 for n in _nearest(got, want)) <= 2
+
+
+@pytest.mark.parametrize("effort", ["balanced", "fast"])
+def test_a_capture_whose_picture_size_changes_is_refused_in_one_line(master, tmp_path, effort):
+    """160x120, then 640x480 from frame 75: every encoder and VMAF pass takes one size, and FFmpeg failed part way
+    ("Conversion failed!", exit 1, an internal error) after the analysis and the attempts before it. Refused with
+    what changed, where, and what to do, before any encode."""
+    a = _half(master, tmp_path / "a.ts", True, 10)
+    b = _half(master, tmp_path / "b.ts", False, 13, ",scale=640:480")
+    src = tmp_path / "resized.ts"
+    src.write_bytes(a.read_bytes() + b.read_bytes())
+    out = tmp_path / "o.mp4"
+    p = subprocess.run([sys.executable, "-m", "jndenc", "encode", str(src), str(out), "--effort", effort,
+                        "--preset", "ultrafast", "-q"], capture_output=True, text=True, timeout=300)
+    assert p.returncode == 2 and not out.exists()
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1 and "picture size changes at frame 75 (from 160x120 to 640x480)" in lines[0], p.stderr
