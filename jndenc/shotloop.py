@@ -97,11 +97,15 @@ def _children_cpu() -> float:
 
 
 def _timestamps(src: Path, info: VideoInfo, plan: Plan) -> tuple[J.Stamps, bool, list[str]]:
-    """The source frames' timestamps (`jndenc.media.join.Stamps`), whether they are the source's own (False: made
-    up at the frame rate; then the loop does not seek) and notes."""
+    """The source frames' timestamps (`jndenc.media.join.Stamps`), whether the loop may seek by them and keep them
+    in its segments (False: made up at the frame rate, or some repeated) and notes."""
     stamps = J.source_timestamps(src, info.video_stream, plan.frames)
-    if stamps is not None:
+    if stamps is not None and not stamps.repeated:
         return stamps, True, []
+    if stamps is not None:
+        # a seek to a repeated time could not tell its frames apart, nor the join order them from a segment
+        return stamps, False, [f"input repeats {stamps.repeated} frame timestamp(s): shots decoded from the start, "
+                               "each repeated frame shown between its timestamp and the next"]
     # raw streams carry none, a malformed file repeats them: decode each shot from the start, stamp frames at the
     # frame rate from where the container says the video starts, so that the other streams keep their place
     first, start = J.stream_start(src, info.video_stream)
@@ -143,7 +147,7 @@ def run(src: Path, out: Path, plan: Plan, info: VideoInfo, *, target: float, opt
     shots' segments alone take more than it allows."""
     band = options.band(target)
     stamps, own, notes = _timestamps(src, info, plan)
-    times, tb, start_time, end = stamps
+    times, tb, start_time, end = stamps.pts, stamps.time_base, stamps.start, stamps.end
     codec = S.SegmentCodec(plan.codec, plan.preset, S.encoder_threads(info.width, info.height), info.bit_depth,
                            plan.options.get("encoder", ""), enc_params.for_encoder(tuple(enc)), variable_rate(times),
                            colour_args(info.pix_fmt), 0.0 if own else plan.fps)

@@ -150,9 +150,11 @@ def test_a_container_that_makes_its_frame_times_up_is_encoded_frame_for_frame(ma
         assert abs((b["video"] - b["audio"]) - (a["video"] - a["audio"])) < 0.005
 
 
-def test_a_source_with_repeated_timestamps_is_encoded_at_a_constant_rate(master, tmp_path):
+def test_a_source_with_repeated_timestamps_keeps_its_timing(master, tmp_path):
     """Two frames with one timestamp (a malformed file): the segments kept them and the join refused the file (exit
-    1) after every attempt had run. Such a source is encoded at its frame rate, as the note says."""
+    1) after every attempt had run; then, stamped at its frame rate, the recording lost its 0.3 s pause and drifted
+    from its sound. Each repeated frame is now shown between its timestamp and the next, every other frame at its
+    own."""
     src = tmp_path / "dup.mkv"
     ffmpeg("-i", str(master), "-vf", "setpts='N/25/TB+gte(N,40)*0.3/TB+eq(mod(N\\,7)\\,3)*0.012/TB'",
            "-fps_mode", "passthrough", *X264, "-an", str(src))
@@ -161,12 +163,14 @@ def test_a_source_with_repeated_timestamps_is_encoded_at_a_constant_rate(master,
     assert len(set(pts)) < len(pts)  # what this test is about
     out = tmp_path / "o.mp4"
     r = encode_cli(src, out)
-    assert any("no usable timestamps" in n for n in r["notes"])
+    assert any("repeats" in n for n in r["notes"]), r["notes"]
     got = frames_of(out)
     assert len(got) == 150 and sum(n != 0 for n in _nearest(got, frames_of(src))) <= 2
     with av.open(str(out)) as c:
-        times = [f.pts * f.time_base for f in c.decode(video=0)]
-    assert all(abs(float(b - a) - 0.04) < 1e-3 for a, b in zip(times, times[1:]))
+        times = [float(f.pts * f.time_base) for f in c.decode(video=0)]
+    want = [float(p) / 1000 for p in sorted(pts)]  # Matroska's milliseconds
+    assert all(abs(a - b) <= 0.041 for a, b in zip(times, want))
+    assert abs(times[-1] - want[-1]) < 0.002 and times[40] - times[39] > 0.3  # the pause is kept
 
 
 def test_containers_that_make_their_frame_times_up_are_copied(master, tmp_path):
@@ -175,3 +179,10 @@ def test_containers_that_make_their_frame_times_up_are_copied(master, tmp_path):
     ffmpeg("-i", str(master), "-c:v", "mpeg2video", "-an", "-f", "mpeg2video", str(m2v))
     ffmpeg("-i", str(avi), "-c", "copy", str(mkv))
     assert seekable.needs_copy(avi) and seekable.needs_copy(m2v) and not seekable.needs_copy(mkv)
+
+
+def test_repeated_timestamps_are_spread_toward_the_next():
+    from jndenc.media.join import spread_repeats
+    assert spread_repeats([0, 40, 80, 80, 80, 200, 240]) == [0, 40, 80, 120, 160, 200, 240]
+    assert spread_repeats([0, 40, 80, 80]) == [0, 40, 80, 120]  # the last: by the interval before it
+    assert spread_repeats([0, 1, 1, 2]) is None  # no room between 1 and 2 for two frames

@@ -27,12 +27,14 @@ class Stamps(NamedTuple):
     time_base: Fraction
     start: float  # the input's start time in seconds (what FFmpeg's ``-ss`` counts from)
     end: int | None  # where the last frame stops showing (its pts plus its duration); None: not stored
+    repeated: int = 0  # frames that shared a timestamp with the frame before, given one between it and the next
 
 
 def source_timestamps(src: str | os.PathLike, stream_index: int, frames: int) -> Stamps | None:
     """The source's `Stamps`, from its packets (demux only), or where packets and frames differ in number (a
     capture cut mid-GOP: packets before its first key frame decode to nothing) from its decoded frames. None when
-    the timestamps cannot stand for the frames (missing, repeated, or not one per frame)."""
+    the timestamps cannot stand for the frames (missing, out of order, or not one per frame). A few frames sharing
+    a timestamp (a malformed file) are spread between it and the next (`spread_repeats`, counted in ``repeated``)."""
     with open_container(src) as c:
         st = c.streams.video[stream_index]
         pkts = []
@@ -60,11 +62,36 @@ def source_timestamps(src: str | os.PathLike, stream_index: int, frames: int) ->
             return None
     if _jumps_back([p for p, _ in pkts]):
         return None
-    pts = sorted(p for p, _ in pkts)
-    if any(b <= a for a, b in zip(pts, pts[1:])):
+    pts = spread_repeats(sorted(p for p, _ in pkts))
+    if pts is None:
         return None
+    repeated = len(pts) - len(set(p for p, _ in pkts))
     last, last_duration = max(pkts)
-    return Stamps(pts, Fraction(tb), start, last + last_duration if last_duration else None)
+    end = last + last_duration if last_duration else None
+    return Stamps(pts, Fraction(tb), start, None if end is not None and end <= pts[-1] else end, repeated)
+
+
+def spread_repeats(pts: list[int]) -> list[int] | None:
+    """Sorted timestamps with each run of repeats spread evenly between its timestamp and the next one; None where
+    the next leaves no room. Stamping the whole file at its frame rate instead dropped a recording's pauses, and its
+    picture drifted 0.8 s from its sound."""
+    out = list(pts)
+    if not out:
+        return None
+    i = 0
+    while i < len(out):
+        j = i
+        while j + 1 < len(out) and out[j + 1] == out[i]:
+            j += 1
+        if j > i:
+            # up to the next timestamp, or at the interval before them where the file ends on them
+            room = out[j + 1] - out[i] if j + 1 < len(out) else (out[i] - out[i - 1]) * (j - i + 1) if i else 0
+            if room < j - i + 1:
+                return None
+            for k in range(i + 1, j + 1):
+                out[k] = out[i] + room * (k - i) // (j - i + 1)
+        i = j + 1
+    return out
 
 
 def stream_start(src: str | os.PathLike, stream_index: int) -> tuple[float, float]:
