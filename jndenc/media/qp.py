@@ -21,7 +21,9 @@ def frame_qps(path: str | os.PathLike) -> np.ndarray:
         out = []
         for frame in container.decode(stream):
             q = np.nan
-            for sd in frame.side_data:
+            for item in frame.side_data:
+                # PyAV 18.1.0 iterates the side data itself, 18.1.1 its types (a mapping's keys)
+                sd = item if hasattr(item, "type") else frame.side_data[item]
                 if getattr(sd.type, "name", "") == "VIDEO_ENC_PARAMS":
                     q = float(np.mean(sd.qp_map()))
             out.append(q)
