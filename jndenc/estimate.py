@@ -23,7 +23,7 @@ from .errors import UserError
 from .modes import NAMES, REGISTRY
 from .guided import GuidedOptions, guided
 from .media.probe import VideoInfo, probe
-from .media.probe_encode import ProbeOptions, centred_crfs, probe_jobs, probe_shots, vfr_seek_times
+from .media.probe_encode import ProbeOptions, centred_crfs, probe_input, probe_jobs, probe_shots
 from .models.probe import (ProbeModel, at_level, default_probe_weights, probe_margins, refine_jnd1,
                            second_probe_crfs)
 from .progress import bar
@@ -266,25 +266,26 @@ def _probe(src, info, predictor, weights, probe_model, probe_weights, sample_eve
     popts = ProbeOptions(**pm.metadata.get("probe", {}))
     crfs = centred_crfs(frame[:, 0]) if popts.centred else None
     jobs = probe_jobs(len(a.shots), jobs, (info.width, info.height), bit_depth=info.bit_depth, codec=popts.codec)
-    times = vfr_seek_times(src, info.video_stream, a.frames)
-    res, secs = probe_shots(src, a.shots, fps=info.fps, size=(info.width, info.height), opts=popts,
-                            bit_depth=info.bit_depth, crfs=crfs, jobs=jobs, seek_times=times)
-    jnd, spread = pm.predict(frame, np.stack([pm.vector(r.to_dict(), (info.width, info.height)) for r in res]))
-    jnd = np.array(jnd, dtype=np.float64)
-    refine = pm.refine if popts.centred else None
-    second: dict[int, dict] = {}
-    if refine:
-        c2 = second_probe_crfs([r.crf for r in res], [r.vmaf for r in res], jnd[:, 0], refine["vmaf_distance"])
-        idx = [i for i, c in enumerate(c2) if c is not None]
-        if idx:
-            res2, secs2 = probe_shots(src, [a.shots[i] for i in idx], fps=info.fps, size=(info.width, info.height),
-                                      opts=popts, bit_depth=info.bit_depth, crfs=[c2[i] for i in idx], jobs=jobs,
-                                      seek_times=times)
-            secs += secs2
-            for i, r2 in zip(idx, res2):
-                j1 = refine_jnd1(res[i].crf, res[i].vmaf, r2.crf, r2.vmaf, slope=tuple(refine["slope_range"]))
-                jnd[i] += j1 - jnd[i, 0]  # the levels move together, keeping the model's spacing
-                second[i] = r2.to_dict()
+    # the probes read what the shot loop would: a seekable copy, or by the frames' own times (`probe_input`)
+    with probe_input(src, info.video_stream, a.frames) as (reads, times):
+        res, secs = probe_shots(reads, a.shots, fps=info.fps, size=(info.width, info.height), opts=popts,
+                                bit_depth=info.bit_depth, crfs=crfs, jobs=jobs, seek_times=times)
+        jnd, spread = pm.predict(frame, np.stack([pm.vector(r.to_dict(), (info.width, info.height)) for r in res]))
+        jnd = np.array(jnd, dtype=np.float64)
+        refine = pm.refine if popts.centred else None
+        second: dict[int, dict] = {}
+        if refine:
+            c2 = second_probe_crfs([r.crf for r in res], [r.vmaf for r in res], jnd[:, 0], refine["vmaf_distance"])
+            idx = [i for i, c in enumerate(c2) if c is not None]
+            if idx:
+                res2, secs2 = probe_shots(reads, [a.shots[i] for i in idx], fps=info.fps,
+                                          size=(info.width, info.height), opts=popts, bit_depth=info.bit_depth,
+                                          crfs=[c2[i] for i in idx], jobs=jobs, seek_times=times)
+                secs += secs2
+                for i, r2 in zip(idx, res2):
+                    j1 = refine_jnd1(res[i].crf, res[i].vmaf, r2.crf, r2.vmaf, slope=tuple(refine["slope_range"]))
+                    jnd[i] += j1 - jnd[i, 0]  # the levels move together, keeping the model's spacing
+                    second[i] = r2.to_dict()
     shots = [ShotEstimate(s, e, [float(x) for x in j], "probe") for (s, e), j in zip(a.shots, jnd)]
     est = Estimates(str(src), a.frames, info.fps, "probe", shots, a, model=f"probe:{a.model}")
     est.stats.update({"spread": [round(float(x), 3) for x in spread], "margin_z": dict(pm.margin_z),

@@ -4,8 +4,9 @@ only where it missed the band, and the kept segments joined into the output.
 `run` is what `jndenc encode` calls for the measured effort levels. Decisions (band, next CRF, which
 attempt to keep) are `jndenc.loop`'s; an attempt's FFmpeg run is `jndenc.media.segments`' and the join
 `jndenc.media.join`'s; one shot's loop is `jndenc.shotjob`'s and which shots run when `jndenc.schedule`'s, so this
-module holds the run and what it reports. Shots run on a pool of ``jobs`` threads (the work is in FFmpeg processes); each segment's encoder
-threads depend only on the resolution, so the output does not depend on ``jobs``.
+module holds the run and what it reports. Shots run on a pool of ``jobs`` threads (the work is in FFmpeg
+processes); each segment's encoder threads depend only on the resolution, so the output does not depend on
+``jobs``.
 """
 from __future__ import annotations
 

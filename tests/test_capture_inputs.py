@@ -59,3 +59,20 @@ def test_a_capture_whose_picture_size_changes_is_refused_in_one_line(master, tmp
     assert p.returncode == 2 and not out.exists()
     lines = p.stderr.strip().splitlines()
     assert len(lines) == 1 and "picture size changes at frame 75 (from 160x120 to 640x480)" in lines[0], p.stderr
+
+
+def test_probes_of_a_program_stream_without_every_timestamp_measure_their_own_shots(master, tmp_path):
+    """H.264 in MPEG-PS whose packets do not all carry a timestamp: probes sought by frame number over the frame rate
+    and scored other shots' frames (probe mode put the three shots at 19/23/23 where the same frames in MP4 get
+    28/18/23: one shot far above the target, another under it, no note). They now read the input as the shot loop
+    does, and get the MP4's CRFs."""
+    from jndenc import encode
+    mpg, mp4 = tmp_path / "ps.mpg", tmp_path / "same.mp4"
+    ffmpeg("-i", str(master), *X264[:-2], "-c:a", "mp2", "-f", "mpeg", str(mpg))
+    ffmpeg("-i", str(mpg), "-c:v", "copy", "-an", str(mp4))
+    import av
+    with av.open(str(mpg)) as c:
+        assert any(p.pts is None for p in c.demux(video=0) if p.size)  # what this test is about
+    got = [s.crf for s in encode(mpg, tmp_path / "a.mp4", mode="probe", preset="ultrafast").plan.shots]
+    want = [s.crf for s in encode(mp4, tmp_path / "b.mp4", mode="probe", preset="ultrafast").plan.shots]
+    assert len(got) == 3 and got == want

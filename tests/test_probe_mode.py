@@ -473,13 +473,15 @@ def test_a_probe_of_a_recording_that_pauses_measures_its_own_shot(tmp_path):
     other two: the fast effort encoded both at the first shot's coarse CRF. Sought by the frames' own times, each
     probe measures its shot, as on the same frames evenly spaced."""
     from jndenc import encode
-    from jndenc.media.probe_encode import vfr_seek_times
+    from jndenc.media.probe_encode import probe_input
     even = make_cut_clip(tmp_path / "even.mkv", size="320x240", audio=False)
     pause = tmp_path / "pause.mkv"
     ffmpeg("-i", str(even), "-vf", "setpts='N/25/TB+gte(N,20)*10/TB'", "-fps_mode", "passthrough", "-c:v", "libx264",
            "-preset", "ultrafast", "-crf", "12", str(pause))
-    times = vfr_seek_times(pause, 0, 150)
-    assert times is not None and abs(times[50] - 12.0) < 0.01 and vfr_seek_times(even, 0, 150) is None
+    with probe_input(pause, 0, 150) as (reads, times):
+        assert reads == pause and times is not None and abs(times[50] - 12.0) < 0.01
+    with probe_input(even, 0, 150) as (reads, times):
+        assert reads == even and times is None  # evenly spaced: sought by frame number, as the features were
     got = [s.crf for s in encode(pause, tmp_path / "p.mp4", effort="fast", preset="ultrafast").plan.shots]
     want = [s.crf for s in encode(even, tmp_path / "e.mp4", effort="fast", preset="ultrafast").plan.shots]
     assert len(got) == len(want) == 3

@@ -28,9 +28,10 @@ import shutil
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 
@@ -41,6 +42,7 @@ from .ffbin import require
 from .probe import open_container
 from .join import source_timestamps
 from .runner import run_ffmpeg
+from .seekable import needs_copy, seekable_copy
 from .segments import seek_args as segment_seek
 from .timing import variable_rate
 
@@ -261,8 +263,8 @@ def run_probe(src: str | os.PathLike, windows: Sequence[tuple[int, int]], size: 
     control carries state from one window to the next: a noisy window after a clean one scored 2
     VMAF points higher than alone). With ``fps`` a run seeks (by time) to its first frame; without
     it, it decodes from the start (exact frame numbers whatever the timestamps, as the dataset's
-    lossless window copies need). ``seek_times`` (each frame's time from the input's start, `vfr_seek_times`):
-    a run seeks by its first frame's own time, where frame number over ``fps`` is not it.
+    lossless window copies need). ``seek_times`` (`probe_input`): each frame's time from the input's start, which
+    a run seeks by; an empty list: every run decodes from the start.
 
     Runs are independent FFmpeg processes and a 1 s probe keeps about one core busy whatever its
     thread count, so ``jobs`` of them run at once (default: `probe_jobs`, one per available core as far
@@ -290,7 +292,9 @@ def run_probe(src: str | os.PathLike, windows: Sequence[tuple[int, int]], size: 
     def one(r: int) -> list[dict]:
         idx = runs[r]
         first = windows[idx[0]][0] if fps or seek_times else 0
-        if seek_times is not None:
+        if seek_times is not None and not seek_times:
+            seek = []
+        elif seek_times is not None:
             seek = segment_seek(seek_times[first], seek_times[first - 1] if first else None)
         else:
             seek = seek_args(first, fps) if fps else []
@@ -368,14 +372,31 @@ def _probe_run(src, windows, size, opts, bit_depth, threads, tmp: Path, seek, cr
     return out
 
 
-def vfr_seek_times(src: str | os.PathLike, stream_index: int, frames: int) -> list[float] | None:
-    """Each frame's time from the input's start where its frames are not evenly spaced (a screen recording that
-    pauses: frame 50 of a 25 fps recording may be shown at 12 s, not at 2 s, and a seek to 2 s probed another
-    shot); None where frame number over the frame rate is right, or the timestamps are unusable."""
+@contextmanager
+def probe_input(src: str | os.PathLike, stream_index: int, frames: int,
+                work_dir: str | os.PathLike | None = None) -> Iterator[tuple[Path, list[float] | None]]:
+    """The file the probes of ``src`` read and the frame times their seeks go by (`run_probe`'s ``seek_times``),
+    by the shot loop's rules: a seekable copy where the container has no index or makes its frame times up
+    (`jndenc.media.seekable`, removed on leaving), no seek where the timestamps are missing, repeated or jump back,
+    each frame's own time where frames are not evenly spaced (a screen recording that paused 10 s after frame 20
+    had its later shots probed on the first shot's frames), else None: frame number over the frame rate, as the
+    probe model's features were measured. Sought by frame number, a probe of an MPEG-PS with frames missing their
+    timestamps scored another shot's frames, and fast encoded two of three shots at the wrong CRF."""
+    src = Path(src)
     stamps = source_timestamps(src, stream_index, frames)
-    if stamps is None or not variable_rate(stamps.pts):
-        return None
-    return [float(p * stamps.time_base) - stamps.start for p in stamps.pts]
+    if stamps is None or stamps.repeated:
+        yield src, []
+        return
+    if not needs_copy(src):
+        even = not variable_rate(stamps.pts)
+        yield src, None if even else [float(p * stamps.time_base) - stamps.start for p in stamps.pts]
+        return
+    tmp = Path(tempfile.mkdtemp(prefix="jndenc-probe-src-", dir=work_dir))
+    try:
+        copy = seekable_copy(src, tmp / "source.mkv", frames)
+        yield (copy.path, copy.times) if copy is not None else (src, [])
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def probe_shots(src: str | os.PathLike, shots: Sequence[tuple[int, int]], *, fps: float, size: tuple[int, int],
