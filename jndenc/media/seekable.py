@@ -53,21 +53,28 @@ def needs_copy(src: str | os.PathLike) -> bool:
 
 def copy_args(src: str | os.PathLike, dst: str | os.PathLike) -> list[str]:
     """The source's first video stream, its packets as they are, into Matroska at ``dst``. ``-copyts`` keeps the
-    timestamps (Matroska stores milliseconds, far finer than the quarter frame a seek aims off by). FFmpeg's stream
-    copy drops the packets before the first key frame (a capture started mid-GOP), which the decoder drops too."""
-    return ["-copyts", "-i", str(src), "-map", "0:V:0", "-c", "copy", "-an", "-sn", "-dn", "-f", "matroska",
+    timestamps (Matroska stores milliseconds, far finer than the quarter frame a seek aims off by); ``+genpts``
+    gives a packet that has none the one its decode order implies (AVI with B-frames, a raw MPEG-2 stream: Matroska
+    refuses a packet without one, and without the copy every shot of an XviD film was decoded from its start).
+    FFmpeg's stream copy drops the packets before the first key frame (a capture started mid-GOP), which the decoder
+    drops too."""
+    return ["-fflags", "+genpts", "-copyts", "-i", str(src), "-map", "0:V:0", "-c", "copy", "-an", "-sn", "-dn", "-f", "matroska",
             str(dst)]
 
 
 def frame_times(path: str | os.PathLike) -> tuple[list[float], float] | None:
     """The video packets' presentation times of ``path`` in seconds after its start, sorted, and that start; None
-    where a packet has none or two share one (then they cannot say which frame is where)."""
+    where a packet has none, two share one, or a stream that reorders its frames has them in decode order (made up
+    from it: ``+genpts`` on H.264 with B-frames in AVI), since then they cannot say which frame is where."""
     with open_container(path) as c:
         st = c.streams.video[0]
         pts = [p.pts for p in c.demux(st) if p.size]
         start = (c.start_time or 0) / 1_000_000
         tb = st.time_base
+        reorders = bool(st.codec_context.has_b_frames)
     if tb is None or None in pts or len(set(pts)) != len(pts):
+        return None
+    if reorders and len(pts) > 2 and all(b > a for a, b in zip(pts, pts[1:])):
         return None
     return [float(p * tb) - start for p in sorted(pts)], start
 
