@@ -116,19 +116,16 @@ def _timestamps(src: Path, info: VideoInfo, plan: Plan) -> tuple[J.Stamps, bool,
 
 
 
-def _seekable(src: Path, work: Path, plan: Plan, stamps: J.Stamps,
-              notes: list[str]) -> tuple[Path | None, list[float] | None]:
-    """The file the attempts decode (None: ``src``) and each frame's time in it from its start, which their seeks
-    go by (None: no seeks): a seekable copy where the input's container has no index or makes its frame times up
-    (`jndenc.media.seekable`)."""
-    if len(plan.shots) < 2 or not seekable.needs_copy(src):
-        return None, [float(t * stamps.time_base) - stamps.start for t in stamps.pts]
-    copy = seekable.seekable_copy(src, work / "source.mkv", plan.frames)
-    if copy is None:
+def _reading(src: Path, work: Path, plan: Plan, stamps: J.Stamps | None, notes: list[str]) -> seekable.Reading:
+    """How the attempts reach their shots (`jndenc.media.seekable.reading`); ``stamps`` None: not by the source's
+    timestamps. A single shot starts at the first frame, which no attempt seeks to."""
+    if len(plan.shots) < 2:
+        return seekable.Reading(None, None)
+    how = seekable.reading(src, stamps, work / "source.mkv", plan.frames)
+    if how.failed:
         notes.append("the input's container has no index or no stored frame times, and its video could not be "
                      "copied into one that has: every shot decoded from the start of the input (slower, exact)")
-        return None, None
-    return copy.path, copy.times
+    return how
 
 
 
@@ -175,8 +172,8 @@ def run(src: Path, out: Path, plan: Plan, info: VideoInfo, *, target: float, opt
     store = held if resume else None  # where the finished shots are recorded for a rerun
     finished = False
     try:
-        reads, seek_times = _seekable(src, work, plan, stamps, notes) if own else (None, None)
-        job = ShotJob(src, plan, band, options, work, codec, seek_times, tuple(thresholds), reads)
+        how = _reading(src, work, plan, stamps if own else None, notes)
+        job = ShotJob(src, plan, band, options, work, codec, how.times, tuple(thresholds), how.path)
         loop = Scheduler(job, notes, executor, store, limit=limit, shown=shown or out)
         ph = Phase()
         results = loop.join_pieces(loop.all(jobs, quiet))

@@ -42,7 +42,7 @@ from .ffbin import require
 from .probe import open_container
 from .join import source_timestamps
 from .runner import run_ffmpeg
-from .seekable import needs_copy, seekable_copy
+from .seekable import reading
 from .segments import seek_args as segment_seek
 from .timing import variable_rate
 
@@ -384,17 +384,15 @@ def probe_input(src: str | os.PathLike, stream_index: int, frames: int,
     timestamps scored another shot's frames, and fast encoded two of three shots at the wrong CRF."""
     src = Path(src)
     stamps = source_timestamps(src, stream_index, frames)
-    if stamps is None or stamps.repeated:
-        yield src, []
-        return
-    if not needs_copy(src):
-        even = not variable_rate(stamps.pts)
-        yield src, None if even else [float(p * stamps.time_base) - stamps.start for p in stamps.pts]
-        return
     tmp = Path(tempfile.mkdtemp(prefix="jndenc-probe-src-", dir=work_dir))
     try:
-        copy = seekable_copy(src, tmp / "source.mkv", frames)
-        yield (copy.path, copy.times) if copy is not None else (src, [])
+        how = reading(src, stamps, tmp / "source.mkv", frames)
+        if how.times is None:
+            yield src, []
+        elif how.path is None and not variable_rate(stamps.pts):
+            yield src, None
+        else:
+            yield how.path or src, how.times
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -24,6 +24,7 @@ from typing import NamedTuple
 import av
 
 from ..errors import JndencError
+from .join import Stamps
 from .probe import open_container
 from .runner import run_ffmpeg
 
@@ -44,6 +45,32 @@ class Seekable(NamedTuple):
     times: list[float]
 
 
+class Reading(NamedTuple):
+    """How the shot loop's attempts and the probes read an input (`reading`)."""
+
+    path: Path | None  # the copy they decode; None: the input itself
+    times: list[float] | None  # each frame's time from the start of what they decode, which seeks go by; None: none
+    failed: bool = False  # a copy was needed and could not stand for the frames (they decode from the start)
+
+
+def seconds(stamps: Stamps) -> list[float]:
+    """Each frame's time in seconds from the input's start (what FFmpeg's ``-ss`` counts from)."""
+    return [float(p * stamps.time_base) - stamps.start for p in stamps.pts]
+
+
+def reading(src: str | os.PathLike, stamps: Stamps | None, dst: Path, frames: int) -> Reading:
+    """How to reach the frames of ``src`` whose timestamps are ``stamps`` (`jndenc.media.join.source_timestamps`):
+    no seek where they are unusable (None) or repeat (a seek could not tell such frames apart); the seekable copy
+    (`seekable_copy`, written to ``dst``) where the container needs one (`needs_copy`); else by the input's own
+    frame times."""
+    if stamps is None or stamps.repeated:
+        return Reading(None, None)
+    if not needs_copy(src):
+        return Reading(None, seconds(stamps))
+    copy = seekable_copy(src, dst, frames)
+    return Reading(None, None, True) if copy is None else Reading(copy.path, copy.times)
+
+
 def needs_copy(src: str | os.PathLike) -> bool:
     """Whether ``src``'s container has no index of key frames to seek by (`_TS_DISCONT`) or makes its frame times up
     (`_INVENTED_TIMESTAMPS`)."""
@@ -58,8 +85,8 @@ def copy_args(src: str | os.PathLike, dst: str | os.PathLike) -> list[str]:
     refuses a packet without one, and without the copy every shot of an XviD film was decoded from its start).
     FFmpeg's stream copy drops the packets before the first key frame (a capture started mid-GOP), which the decoder
     drops too."""
-    return ["-fflags", "+genpts", "-copyts", "-i", str(src), "-map", "0:V:0", "-c", "copy", "-an", "-sn", "-dn", "-f", "matroska",
-            str(dst)]
+    return ["-fflags", "+genpts", "-copyts", "-i", str(src), "-map", "0:V:0", "-c", "copy", "-an", "-sn", "-dn",
+            "-f", "matroska", str(dst)]
 
 
 def frame_times(path: str | os.PathLike) -> tuple[list[float], float] | None:
