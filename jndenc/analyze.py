@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import InputError
-from .media.decode import iter_frames
+from .media.decode import iter_frames, uniform_format
 from .media.probe import VideoInfo, probe
 from .progress import bar
 from .media.shots import (DEFAULT_DETECTOR, ShotDetector, ShotEdges, kept_cuts, make_detector,
@@ -143,6 +143,10 @@ def analyze(
                 # every attempt's encoder and VMAF pass take one size: FFmpeg failed part way ("Conversion failed!")
                 raise InputError(f"{stream.resized}: jndenc encodes one picture size; scale it to one first (ffmpeg "
                                  f"-i IN -vf scale={info.width}:{info.height} ...) or split it where it changes")
+            if stream.reformatted:
+                # FFmpeg rebuilds its filters there, and an attempt's frame count starts again: wrong frames cut
+                raise InputError(f"{stream.reformatted}: jndenc encodes one format; convert it to one first (ffmpeg "
+                                 f"-i IN -vf {uniform_format(stream.first_format)} ...) or split it where it changes")
             found = detector.process(fr.index, fr.image)  # a look-ahead detector confirms cuts a few frames late
             # a detector that keeps the frame's thumbnail (`thumb`) saves `ShotEdges` making its own
             edges.add(fr.index, fr.image, getattr(detector, "thumb", None))

@@ -1,4 +1,4 @@
-"""Broadcast captures joined end to end: a clock that jumps back, a picture size that changes."""
+"""Broadcast captures joined end to end: a clock that jumps back, a picture size or format that changes."""
 from __future__ import annotations
 
 import subprocess
@@ -18,12 +18,13 @@ def master(tmp_path_factory) -> Path:
     return make_cut_clip(tmp_path_factory.mktemp("cap") / "master.mkv")
 
 
-def _half(master: Path, out: Path, first: bool, offset: float, scale: str = "") -> Path:
-    """The first or second half (75 frames, 3 s) of the 3-shot clip as an MPEG-TS whose clock starts at ``offset``."""
+def _half(master: Path, out: Path, first: bool, offset: float, scale: str = "", extra: tuple = ()) -> Path:
+    """The first or second half (75 frames, 3 s) of the 3-shot clip as an MPEG-TS whose clock starts at ``offset``
+    (``scale``: filters after the cut, ``extra``: output options)."""
     cut = "trim=end_frame=75" if first else "trim=start_frame=75"
     audio = "atrim=end=3" if first else "atrim=start=3"
     ffmpeg("-i", str(master), "-vf", f"{cut},setpts=PTS-STARTPTS{scale}", "-af", f"{audio},asetpts=PTS-STARTPTS",
-           *X264, "-output_ts_offset", str(offset), "-f", "mpegts", str(out))
+           *X264, *extra, "-output_ts_offset", str(offset), "-f", "mpegts", str(out))
     return out
 
 
@@ -59,6 +60,29 @@ def test_a_capture_whose_picture_size_changes_is_refused_in_one_line(master, tmp
     assert p.returncode == 2 and not out.exists()
     lines = p.stderr.strip().splitlines()
     assert len(lines) == 1 and "picture size changes at frame 75 (from 160x120 to 640x480)" in lines[0], p.stderr
+
+
+@pytest.mark.parametrize("change, extra, said", [
+    (",format=yuv444p", (), "pixel format changes at frame 75 (from yuv420p to yuv444p)"),
+    ("", ("-color_range", "pc", "-colorspace", "bt470bg"),
+     "colour matrix and range change at frame 75 (from bt709/tv to bt470bg/pc)")])
+def test_a_capture_whose_format_changes_is_refused_in_one_line(master, tmp_path, change, extra, said):
+    """4:2:0, then 4:4:4 (or another colour matrix and range) from frame 75, inside the second shot (50-99): FFmpeg
+    rebuilds its filters at such a change and the attempt's frame count starts again, so from the change on the
+    shot came out a frame off its source (exit 0, no warning; where a shot starts at the change, its segment lost the
+    frames its lead-in counted and the file was refused after every attempt as possibly damaged). Refused with what
+    changed, where, and the conversion to run first, before any encode."""
+    a = _half(master, tmp_path / "a.ts", True, 10, extra=("-color_range", "tv", "-colorspace", "bt709"))
+    b = _half(master, tmp_path / "b.ts", False, 13, change, extra or ("-color_range", "tv", "-colorspace", "bt709"))
+    src = tmp_path / "reformatted.ts"
+    src.write_bytes(a.read_bytes() + b.read_bytes())
+    out = tmp_path / "o.mp4"
+    p = subprocess.run([sys.executable, "-m", "jndenc", "encode", str(src), str(out), "--preset", "ultrafast", "-q"],
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 2 and not out.exists()
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1 and said in lines[0] and "-vf scale=out_color_matrix=bt709:out_range=tv,format=yuv420p" \
+        in lines[0], p.stderr
 
 
 def test_probes_of_a_program_stream_without_every_timestamp_measure_their_own_shots(master, tmp_path):

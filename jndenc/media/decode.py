@@ -33,7 +33,8 @@ class FrameStream(Iterator[DecodedFrame]):
     it states none, e.g. Matroska). Callers decide what a short stream means
     for them; `truncation_message` words it. ``resized`` is one line once a
     frame's picture size differs from the first frame's (a capture that
-    switches channel or format mid-file), else None.
+    switches channel or format mid-file), else None; ``reformatted`` the same
+    once its pixel format, colour matrix or range does (`frame_format`).
     """
 
     def __init__(self, path: str | os.PathLike, frames: Iterator[DecodedFrame] = iter(())):
@@ -45,6 +46,8 @@ class FrameStream(Iterator[DecodedFrame]):
         self.lead_in = 0  # frame intervals before the first frame that decodes (a capture cut mid-GOP)
         self.corrupt = 0  # frames the decoder flagged corrupt (damaged data it concealed)
         self.resized: str | None = None
+        self.reformatted: str | None = None
+        self.first_format: tuple[str, str, str] | None = None  # the first frame's `frame_format`
 
     def __next__(self) -> DecodedFrame:
         return next(self._frames)
@@ -133,6 +136,40 @@ def _prefetched(frames: Iterator[tuple[int, float, Callable[[], np.ndarray]]], d
             frames.close()
 
 
+def frame_format(frame: av.VideoFrame) -> tuple[str, str, str]:
+    """What the FFmpeg command line rebuilds its filters for when it changes mid-stream (besides the size): the
+    pixel format, the colour matrix and the range, as names. A rebuilt filter starts counting frames again, so an
+    attempt's ``trim`` that spans such a change cut the wrong frames (two TS captures joined end to end, 4:2:0 then
+    4:4:4: a shot spanning the change came out a frame off from there, exit 0; one starting at it was refused after
+    every attempt as "may be damaged")."""
+    # PyAV's libraries name a full-range picture yuvj420p, which the command line's FFmpeg calls yuv420p (range pc)
+    return (frame.format.name.replace("yuvj", "yuv"), _MATRICES.get(int(frame.colorspace), str(frame.colorspace)),
+            _RANGES.get(int(frame.color_range), str(frame.color_range)))
+
+
+def uniform_format(first: tuple[str, str, str] | None) -> str:
+    """The FFmpeg filter that gives every frame the ``first`` frame's `frame_format` (where FFmpeg's scale filter
+    knows its matrix and range by name)."""
+    if first is None:
+        return "format=yuv420p"
+    fmt, matrix, rng = first
+    opts = [f"out_color_matrix={_SCALE_MATRICES[matrix]}"] if matrix in _SCALE_MATRICES else []
+    opts += [f"out_range={rng}"] if rng in ("tv", "pc") else []
+    return (f"scale={':'.join(opts)}," if opts else "") + f"format={fmt}"
+
+
+# the matrices FFmpeg's scale filter converts to, by their frame_format names
+_SCALE_MATRICES = {"bt709": "bt709", "fcc": "fcc", "bt470bg": "bt470", "smpte170m": "smpte170m",
+                   "smpte240m": "smpte240m", "bt2020nc": "bt2020"}
+
+
+# FFmpeg's names of its AVColorSpace and AVColorRange values (PyAV's enums leave "unspecified" out)
+_MATRICES = dict(enumerate(("gbr", "bt709", "unknown", "reserved", "fcc", "bt470bg", "smpte170m", "smpte240m",
+                            "ycgco", "bt2020nc", "bt2020c", "smpte2085", "chroma-derived-nc", "chroma-derived-c",
+                            "ictcp")))
+_RANGES = {0: "unknown", 1: "tv", 2: "pc"}
+
+
 def _decode(path, size, colour, every, threads, out: FrameStream):
     """(index, time, convert) per kept frame, ``convert()`` giving its pixels; see `iter_frames`."""
     fmt = {"bgr": "bgr24", "rgb": "rgb24", "gray": "gray"}[colour]
@@ -150,13 +187,22 @@ def _decode(path, size, colour, every, threads, out: FrameStream):
         tb = float(stream.time_base) if stream.time_base else float("nan")
         start = stream.start_time
         last_end = None  # where the last decoded frame stops showing, in the stream's time base
-        first_size = None
+        first_size = first_format = None
         try:
             for frame in container.decode(stream):
                 first_size = first_size or (frame.width, frame.height)
                 if out.resized is None and (frame.width, frame.height) != first_size:
                     out.resized = (f"{path}: the picture size changes at frame {index} (from {first_size[0]}x"
                                    f"{first_size[1]} to {frame.width}x{frame.height})")
+                first_format = out.first_format = first_format or frame_format(frame)
+                if out.reformatted is None and (now := frame_format(frame)) != first_format:
+                    names = [n for n, a, b in zip(("pixel format", "colour matrix", "range"), first_format, now)
+                             if a != b]
+                    what = (" and ".join(names) if len(names) < 3 else f"{names[0]}, {names[1]} and {names[2]}"
+                            ) + (" changes" if len(names) == 1 else " change")
+                    was, became = ("/".join(x for x, y in zip(f, g) if x != y) for f, g in ((first_format, now),
+                                                                                            (now, first_format)))
+                    out.reformatted = f"{path}: the {what} at frame {index} (from {was} to {became})"
                 if frame.pts is not None:
                     last_end = max(last_end or frame.pts, frame.pts + (frame.duration or 0))
                 if index == 0 and start is not None and frame.pts is not None and stream.average_rate:
