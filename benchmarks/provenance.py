@@ -90,6 +90,8 @@ ROLES: dict[str, tuple[str, str]] = {
     "benchmarks/results/frame_features_synth.json": (CHOICE, "generated clips not added to the frame model's data "
                                                              "(chosen on CV and held-out types; test reported)"),
     "benchmarks/results/frame_features.json": (CHOICE, "no new frame statistics (chosen on CV; test reported)"),
+    "benchmarks/results/probe_scale.json": (CHOICE, "no smaller probe (chosen on CV and the loop's replay; test "
+                                                    "reported)"),
     "benchmarks/results/tighten_sim.json": (CHOICE, "`--tighten`/`--ensure` slopes"),
     "benchmarks/results/joins.json": (REPORT, "segments against the one-pass zones encode"),
     "benchmarks/results/segments.json": (REPORT, "effort levels against CRF 23 and the oracle"),
@@ -123,6 +125,7 @@ KNOWN = {
                                              "those of training and validation series only, which made the choice",
     "benchmarks/results/frame_features_synth.json": "test rows reported beside every candidate",
     "benchmarks/results/frame_features.json": "test rows reported beside every candidate; the choice is by CV",
+    "benchmarks/results/probe_scale.json": "test rows reported beside every size; the choice is by CV",
     "weights/probe_refine.json": "test rows reported; the rule and margins come from the CV rows",
     "weights/training_clips.json": "names every clip's split",
     "benchmarks/shots.json": "the detector comparison scored cuts labelled by eye on shared clips, test clips "

@@ -1102,6 +1102,19 @@ def loop_probe_start_table(d: dict) -> str:
                                      rows, [False, False] + [True] * 10)
 
 
+def probe_scale_table(d: dict) -> str:
+    """`benchmarks/experiments/probe_scale.py`: the probe at a fraction of the frame size."""
+    rows = [[r["estimate"], f"{r['cv_mae']:.2f} ({r['cv_bias']:+.2f})", f"{r['test_mae']:.2f} ({r['test_bias']:+.2f})",
+             "-" if r["probe_cpu_s"] is None else f"{r['probe_cpu_s']:.2f} s"] for r in d["rows"]]
+    head = (f"JND1 MAE (mean error) in x264 CRF on the real clips' labelled shots ({d['shots']['cv']} of the train and "
+            f"valid splits, 5-fold cross-validation by clip; {d['shots']['test']} of the test split, reported, chosen "
+            "on nothing); the probe: the middle second of each shot encoded with x264 medium at the frame model's "
+            "estimate rounded and scored on every frame against the source at the same size; CPU: the median "
+            f"probe's encode and score, one thread, its decode not counted; commit `{d['commit']}` "
+            "(`benchmarks/experiments/probe_scale.py`, `benchmarks/results/probe_scale.json`):")
+    return head + "\n\n" + md_table(["estimate", "CV", "test split", "probe CPU"], rows, [False, True, True, True])
+
+
 def loop_returns_table(d: dict) -> str:
     """Shots that cut back to an earlier one, started from the model's estimate or from the earlier shot."""
     rows = []
@@ -1620,6 +1633,8 @@ REGIONS: dict[str, Callable[[], str]] = {
     "loop-probe-start": _maybe("benchmarks/results/loop_probe_start.json", loop_probe_start_table,
                                "probe-start experiment", "run `segments.py` on training/validation clips at two "
                                "commits, then `benchmarks/experiments/loop_probe_start.py`"),
+    "probe-scale": _maybe("benchmarks/results/probe_scale.json", probe_scale_table, "probe-size study",
+                          "run `benchmarks/experiments/probe_scale.py` (extract, then --fit)"),
     "loop-returns": _maybe("benchmarks/results/loop_returns.json", loop_returns_table, "cut-back experiment",
                            "run `segments.py` on the edits of `benchmarks/experiments/loop_returns.py build` at two "
                            "commits, then `loop_returns.py compare`"),
