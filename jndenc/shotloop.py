@@ -105,12 +105,12 @@ def _timestamps(src: Path, info: VideoInfo, plan: Plan) -> tuple[J.Stamps, bool,
         return stamps, True, []
     if stamps is not None:
         # a seek to a repeated time could not tell its frames apart, nor the join order them from a segment
-        return stamps, False, [f"input repeats {stamps.repeated} frame timestamp(s): shots decoded from the start, "
-                               "each repeated frame shown between its timestamp and the next"]
-    # raw streams carry none, a malformed file repeats them: decode each shot from the start, stamp frames at the
-    # frame rate from where the container says the video starts, so that the other streams keep their place
+        return stamps, False, [f"input repeats {stamps.repeated} frame timestamp(s): each repeated frame shown between "
+                               "its timestamp and the next"]
+    # raw streams carry none, two captures joined end to end have a clock that goes back: stamp frames at the frame
+    # rate from where the container says the video starts, so that the other streams keep their place
     first, start = J.stream_start(src, info.video_stream)
-    note = f"input has no usable timestamps: shots decoded from the start, output at a constant {plan.fps:g} fps"
+    note = f"input has no usable timestamps: output at a constant {plan.fps:g} fps"
     made = [round((first + k / plan.fps) * 90000) for k in range(plan.frames)]
     return J.Stamps(made, Fraction(1, 90000), start, None), False, [note]
 
@@ -118,12 +118,13 @@ def _timestamps(src: Path, info: VideoInfo, plan: Plan) -> tuple[J.Stamps, bool,
 
 def _reading(src: Path, work: Path, plan: Plan, stamps: J.Stamps | None, notes: list[str]) -> seekable.Reading:
     """How the attempts reach their shots (`jndenc.media.seekable.reading`); ``stamps`` None: not by the source's
-    timestamps. A single shot starts at the first frame, which no attempt seeks to."""
+    timestamps (by a copy numbered in display order where one can be made). A single shot starts at the first frame,
+    which no attempt seeks to."""
     if len(plan.shots) < 2:
         return seekable.Reading(None, None)
     how = seekable.reading(src, stamps, work / "source.mkv", plan.frames)
     if how.failed:
-        notes.append("the input's container has no index or no stored frame times, and its video could not be "
+        notes.append("the input's container has no index or no usable frame times, and its video could not be "
                      "copied into one that has: every shot decoded from the start of the input (slower, exact)")
     return how
 

@@ -14,10 +14,18 @@ break it:
 
 One stream copy of the video into Matroska (no re-encode: it costs a read and a write of the video stream) gives an
 index and stored timestamps; every attempt decodes from the copy and seeks by the copy's own frame times.
+
+Where the input's timestamps cannot say which frame is where (a raw H.264 or HEVC stream has none; H.264 with
+B-frames in AVI has them in decode order; two captures joined end to end have a clock that goes back; a malformed
+file repeats some), FFmpeg's copy cannot give them either, and each shot used to be decoded from the start of the
+input: every attempt of a shot an hour in decoded the hour before it. `restamped_copy` decodes the video once,
+numbering its packets, reads the number each frame comes out with, and writes the packets with the times of their
+frames' places in display order, which FFmpeg then seeks by like any indexed file's.
 """
 from __future__ import annotations
 
 import os
+from fractions import Fraction
 from pathlib import Path
 from typing import NamedTuple
 
@@ -25,7 +33,7 @@ import av
 
 from ..errors import JndencError
 from .join import Stamps
-from .probe import open_container
+from .probe import _pick_video_stream, open_container
 from .runner import run_ffmpeg
 
 # AVFMT_TS_DISCONT: the container allows timestamp discontinuities, which is to say it is a stream format with no
@@ -60,14 +68,17 @@ def seconds(stamps: Stamps) -> list[float]:
 
 def reading(src: str | os.PathLike, stamps: Stamps | None, dst: Path, frames: int) -> Reading:
     """How to reach the frames of ``src`` whose timestamps are ``stamps`` (`jndenc.media.join.source_timestamps`):
-    no seek where they are unusable (None) or repeat (a seek could not tell such frames apart); the seekable copy
-    (`seekable_copy`, written to ``dst``) where the container needs one (`needs_copy`); else by the input's own
-    frame times."""
-    if stamps is None or stamps.repeated:
-        return Reading(None, None)
-    if not needs_copy(src):
-        return Reading(None, seconds(stamps))
-    copy = seekable_copy(src, dst, frames)
+    by the input's own frame times where its container seeks exactly (`needs_copy`); else from the seekable copy
+    (`seekable_copy`, written to ``dst``), or where the timestamps are unusable (None), repeat (a seek could not tell
+    such frames apart) or the copy cannot stand for the frames, from the `restamped_copy`; with neither, no seek
+    (``failed``: each shot decoded from the start of the input)."""
+    if stamps is not None and not stamps.repeated:
+        if not needs_copy(src):
+            return Reading(None, seconds(stamps))
+        copy = seekable_copy(src, dst, frames)
+        if copy is not None:
+            return Reading(copy.path, copy.times)
+    copy = restamped_copy(src, dst, frames)
     return Reading(None, None, True) if copy is None else Reading(copy.path, copy.times)
 
 
@@ -104,6 +115,73 @@ def frame_times(path: str | os.PathLike) -> tuple[list[float], float] | None:
     if reorders and len(pts) > 2 and all(b > a for a, b in zip(pts, pts[1:])):
         return None
     return [float(p * tb) - start for p in sorted(pts)], start
+
+
+def display_order(src: str | os.PathLike) -> tuple[list[int], int] | None:
+    """Which packet (numbered in decode order, empty ones left out) each frame of the analysed video stream comes
+    from, in display order, and how many packets there are; None where a frame comes from no numbered packet or two
+    from one (fields coded as two packets, say). The decoder carries each packet's timestamp to the frame it makes,
+    so numbering the packets before decoding them reads the order off."""
+    seen: list[int] = []
+    n = 0
+    with open_container(src) as c:
+        st, _ = _pick_video_stream(c)
+        st.thread_type = "AUTO"
+        for pkt in c.demux(st):
+            if pkt.size:
+                pkt.pts = pkt.dts = n
+                n += 1
+            seen += [f.pts for f in pkt.decode()]
+    if None in seen or len(set(seen)) != len(seen):
+        return None
+    return seen, n
+
+
+def restamped_copy(src: str | os.PathLike, dst: Path, frames: int) -> Seekable | None:
+    """The analysed video stream of ``src`` copied (no re-encode) into Matroska at ``dst`` with each packet stamped
+    at its frame's place in display order (`display_order`) at the stream's frame rate, and returned; None (``dst``
+    removed) where that order cannot be read, or the copy would not decode to the ``frames`` frames the analysis
+    counted. Packets before the first one that makes a frame (a capture cut mid-GOP) are left out, as FFmpeg's own
+    stream copy leaves them; a packet after it that makes none means the order cannot be read."""
+    got = None
+    try:
+        order = display_order(src)
+        if order is not None and len(order[0]) == frames and frames:
+            _write_restamped(src, dst, *order)
+            got = frame_times(dst)
+    except (JndencError, av.FFmpegError, ValueError):
+        pass
+    if got is None or len(got[0]) != frames:
+        dst.unlink(missing_ok=True)
+        return None
+    return Seekable(dst, got[1], got[0])
+
+
+def _write_restamped(src: str | os.PathLike, dst: Path, seen: list[int], count: int) -> None:
+    place = {p: k for k, p in enumerate(seen)}
+    first = min(seen)
+    if len(place) != count - first:
+        raise ValueError("a packet after the first frame's makes no frame")
+    # decode times one frame apart in decode order, early enough that none comes after its frame's display time
+    delay = max(0, max(p - k for k, p in enumerate(seen)) - first)
+    with open_container(src) as c, av.open(str(dst), "w", format="matroska") as out:
+        st, _ = _pick_video_stream(c)
+        rate = st.average_rate or st.guessed_rate or Fraction(25)
+        tb = Fraction(1, 90000)
+        tick = 90000 / Fraction(rate)
+        ost = out.add_stream_from_template(st)
+        n = 0
+        for pkt in c.demux(st):
+            if not pkt.size:
+                continue
+            i, n = n, n + 1
+            if i < first:
+                continue
+            pkt.stream = ost
+            pkt.time_base = tb
+            pkt.pts = round(place[i] * tick)
+            pkt.dts = round((i - first - delay) * tick)
+            out.mux(pkt)
 
 
 def seekable_copy(src: str | os.PathLike, dst: Path, frames: int) -> Seekable | None:
