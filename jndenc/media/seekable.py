@@ -100,10 +100,11 @@ def copy_args(src: str | os.PathLike, dst: str | os.PathLike) -> list[str]:
             "-f", "matroska", str(dst)]
 
 
-def frame_times(path: str | os.PathLike) -> tuple[list[float], float] | None:
+def frame_times(path: str | os.PathLike, ordered: bool = False) -> tuple[list[float], float] | None:
     """The video packets' presentation times of ``path`` in seconds after its start, sorted, and that start; None
-    where a packet has none, two share one, or a stream that reorders its frames has them in decode order (made up
-    from it: ``+genpts`` on H.264 with B-frames in AVI), since then they cannot say which frame is where."""
+    where a packet has none, two share one, or (unless ``ordered``: stamped in display order by `restamped_copy`) a
+    stream that reorders its frames has them in decode order (made up from it: ``+genpts`` on H.264 with B-frames in
+    AVI), since then they cannot say which frame is where."""
     with open_container(path) as c:
         st = c.streams.video[0]
         pts = [p.pts for p in c.demux(st) if p.size]
@@ -112,7 +113,7 @@ def frame_times(path: str | os.PathLike) -> tuple[list[float], float] | None:
         reorders = bool(st.codec_context.has_b_frames)
     if tb is None or None in pts or len(set(pts)) != len(pts):
         return None
-    if reorders and len(pts) > 2 and all(b > a for a, b in zip(pts, pts[1:])):
+    if reorders and not ordered and len(pts) > 2 and all(b > a for a, b in zip(pts, pts[1:])):
         return None
     return [float(p * tb) - start for p in sorted(pts)], start
 
@@ -148,7 +149,7 @@ def restamped_copy(src: str | os.PathLike, dst: Path, frames: int) -> Seekable |
         order = display_order(src)
         if order is not None and len(order[0]) == frames and frames:
             _write_restamped(src, dst, *order)
-            got = frame_times(dst)
+            got = frame_times(dst, ordered=True)
     except (JndencError, av.FFmpegError, ValueError):
         pass
     if got is None or len(got[0]) != frames:
