@@ -92,6 +92,10 @@ def dask_executor(address: str | None, n_local: int | None) -> tuple[DaskExecuto
         if cluster is not None:
             cluster.close()
         raise UserError(f"cannot reach Dask scheduler {address}: {exc}") from None
+    except ValueError as exc:  # "missing port number in address", an unknown scheme: the user's address
+        if cluster is not None:
+            cluster.close()
+        raise UserError(f"--dask {address!r} is not a Dask scheduler address (tcp://HOST:PORT): {exc}") from None
     slots = max(1, sum(client.nthreads().values()))
 
     def close(stop: bool = False) -> None:

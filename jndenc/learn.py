@@ -13,6 +13,7 @@ keeps them in its journal, and `StartLearner` is the object a pipeline holds bet
 from __future__ import annotations
 
 import json
+import math
 import numbers
 import os
 import statistics
@@ -23,6 +24,7 @@ from typing import Iterable, Sequence
 from .fileio import write_text_atomic
 from . import loop as L
 from .errors import UserError
+from .media.ffargs import VMAF_MODELS
 
 # Pseudo-files of residual 0 the mean is shrunk with: the correction after one file is half its residual, after
 # three three quarters. Set before any series was measured (not tuned; benchmarks/batch_learning.py reports it)
@@ -49,7 +51,12 @@ class ShotLabel:
 
     @classmethod
     def from_dict(cls, d: dict) -> "ShotLabel":
-        return cls(float(d["model"]), float(d["found"]), int(d["frames"]))
+        """A label as `to_dict` keeps it (an encode's ``"start"`` labels); ValueError for a value that is not a finite
+        number (a NaN offset failed every later encode deep inside the loop)."""
+        model, found, frames = float(d["model"]), float(d["found"]), int(d["frames"])
+        if not (math.isfinite(model) and math.isfinite(found)) or frames < 1:
+            raise ValueError(f"a label needs finite CRFs and a frame count of 1 or more, not {d!r}")
+        return cls(model, found, frames)
 
 
 def labels_from(start: dict) -> list[ShotLabel]:
@@ -152,9 +159,16 @@ class StartLearner:
         `source_offset` is where every file has the same source)."""
         return source_offset(zip(self.sources, self.files), source, prior=self.prior)
 
-    def add(self, labels: Sequence[ShotLabel], vmaf_model: str | None = None, source: str | None = None) -> None:
+    def add(self, labels: Sequence[ShotLabel | dict], vmaf_model: str | None = None, source: str | None = None
+            ) -> None:
+        """One file's labels (`ShotLabel`s, or their dicts as an encode's ``"start"`` block holds them)."""
         self.check_model(vmaf_model)
-        self.files.append(list(labels))
+        try:
+            got = [x if isinstance(x, ShotLabel) else ShotLabel.from_dict(x) for x in labels]
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            # a dict kept as it was failed later, in offset() and to_dict(), as "no attribute 'residual'"
+            raise UserError(f"labels take ShotLabels or their dicts ({{'model', 'found', 'frames'}}): {exc}") from None
+        self.files.append(got)
         self.sources.append(source)
         self.vmaf_model = self.vmaf_model or vmaf_model
 
@@ -189,8 +203,11 @@ class StartLearner:
             if sources is not None and not (isinstance(sources, list)
                                             and all(s is None or isinstance(s, str) for s in sources)):
                 raise TypeError("'sources' must be a list of source names (or nulls), one per file")
+            model = d.get("vmaf_model")
+            if model is not None and model not in VMAF_MODELS:
+                raise ValueError(f"vmaf_model {model!r} is not one of {', '.join(VMAF_MODELS)}")
             return cls(([ShotLabel.from_dict(x) for x in f] for f in d["files"]),
-                       prior=d.get("prior", PRIOR_FILES), vmaf_model=d.get("vmaf_model"), sources=sources)
+                       prior=d.get("prior", PRIOR_FILES), vmaf_model=model, sources=sources)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise UserError(f"not a StartLearner's to_dict() ({type(exc).__name__}: {exc})") from None
 

@@ -9,6 +9,7 @@ from these classes.
 from __future__ import annotations
 
 import difflib
+import math
 import numbers
 import os
 from dataclasses import dataclass, field, fields, replace
@@ -105,6 +106,13 @@ class Work:
         if self.learner is not None and not (hasattr(self.learner, "offset") and hasattr(self.learner, "add")):
             raise TypeError(f"learner takes a jndenc.StartLearner (StartLearner.from_dict for a saved one), not "
                             f"{type(self.learner).__name__}")
+        if self.start_offset is not None and not math.isfinite(self.start_offset):
+            # else "cannot convert float NaN to integer" from inside the loop
+            raise UserError(f"start_offset must be a finite number of CRF steps, not {self.start_offset}")
+        if self.start_offset is not None and self.learner is not None:
+            # the learner's offset replaced the one given, without a word
+            raise UserError("start_offset and learner both set the first attempts' offset: give one (the learner's "
+                            "is learner.offset())")
 
 
 @dataclass(frozen=True)

@@ -21,9 +21,36 @@ from ..media.clips import is_video_file
 from ..media.segments import ENCODER_CHOICES
 from .journal import STATE_DIR
 
-# per-row manifest overrides and how to read them from CSV text
-OVERRIDES = {"target_jnd": int, "codec": str, "encoder": str, "preset": str, "min_crf": float, "max_crf": float,
-             "crf": float, "margin": lambda v: v if v == "auto" else float(v), "mode": str, "effort": str}
+def _number(v) -> float:
+    """A manifest cell as a number: JSON's true/false are not (``"crf": true`` encoded at CRF 1)."""
+    if isinstance(v, bool):
+        raise ValueError(v)
+    return float(v)
+
+
+def _whole(v) -> int:
+    """A manifest cell as a whole number (``"target_jnd": 2.7`` became 2)."""
+    f = _number(v)
+    if not f.is_integer():
+        raise ValueError(v)
+    return int(f)
+
+
+def _margin(v) -> float | str:
+    return v if v == "auto" else _number(v)
+
+
+def _text(v) -> str:
+    if not isinstance(v, str):
+        raise ValueError(v)
+    return v
+
+
+# per-row manifest overrides, how to read them from CSV text or JSON, and what each takes (for messages)
+OVERRIDES = {"target_jnd": _whole, "codec": _text, "encoder": _text, "preset": _text, "min_crf": _number,
+             "max_crf": _number, "crf": _number, "margin": _margin, "mode": _text, "effort": _text}
+_TAKES = {_whole: "a whole number", _number: "a number", _margin: "a number or 'auto'", _text: "text"}
+_COLUMNS = ("input", "output", "source")
 
 
 @dataclass
@@ -87,7 +114,8 @@ def _read_manifest(path: Path) -> list[dict]:
         raise UserError(f"{path}: not a CSV/JSONL manifest (not UTF-8 text); batch takes a folder or a "
                         "list of inputs") from None
     rows: list[dict] = []
-    if path.suffix.lower() in (".jsonl", ".ndjson", ".json"):
+    csv_file = path.suffix.lower() not in (".jsonl", ".ndjson", ".json")
+    if not csv_file:
         for n, line in enumerate(text.splitlines(), 1):
             if not line.strip():
                 continue
@@ -96,18 +124,36 @@ def _read_manifest(path: Path) -> list[dict]:
             except ValueError as exc:
                 raise UserError(f"{path}:{n}: not JSON ({exc})") from None
             if not isinstance(row, dict):
-                raise UserError(f"{path}:{n}: each line must be a JSON object")
+                raise UserError(f"{path}:{n}: each line must be a JSON object (JSON Lines: one object a line)")
             rows.append(row)
     else:
-        rows = [dict(r) for r in csv.DictReader(text.splitlines())]
+        reader = csv.DictReader(text.splitlines())
+        if reader.fieldnames is not None and "input" not in reader.fieldnames:
+            # a list of bare paths lost its first one to the header and ran none ("nothing to do")
+            raise UserError(f"{path}: the first line must name the columns, 'input' among them (input, output, "
+                            f"source, {', '.join(OVERRIDES)}); it reads {','.join(reader.fieldnames)!r}")
+        for n, r in enumerate(reader, 1):
+            if None in r:  # DictReader's key for cells past the header's
+                raise UserError(f"{path}: row {n} has more cells than the first line names columns")
+            # a spreadsheet's trailing comma names an empty column: nothing in it, nothing to refuse
+            rows.append({k: v for k, v in r.items() if k != "" or (v or "").strip()})
     for n, row in enumerate(rows, 1):
-        if not row.get("input"):
-            raise UserError(f"{path}: row {n} has no 'input'")
-        unknown = set(row) - {"input", "output", "source"} - set(OVERRIDES)
-        if unknown:
-            raise UserError(f"{path}: row {n}: unknown column(s) {', '.join(sorted(unknown))}; "
-                            f"columns are input, output, source and the overrides {', '.join(OVERRIDES)}")
+        check_row(row, f"{path}: row {n}")
     return rows
+
+
+def check_row(row: dict, where: str) -> None:
+    """A `UserError` where a manifest row (or a dict item of `jndenc.batch.run`) has no input, a path that is not
+    text, or a column jndenc does not know."""
+    if not row.get("input"):
+        raise UserError(f"{where} has no 'input'")
+    for k in _COLUMNS:
+        if row.get(k) is not None and not isinstance(row[k], (str, os.PathLike)):
+            raise UserError(f"{where}: {k} must be a path (text), not {type(row[k]).__name__} {row[k]!r}")
+    unknown = set(row) - set(_COLUMNS) - set(OVERRIDES)
+    if unknown:
+        raise UserError(f"{where}: unknown column(s) {', '.join(sorted(map(repr, unknown)))}; "
+                        f"columns are input, output, source and the overrides {', '.join(OVERRIDES)}")
 
 
 def _overrides(row: dict, where: str) -> dict:
@@ -119,7 +165,7 @@ def _overrides(row: dict, where: str) -> dict:
         try:
             out[k] = conv(v)
         except (TypeError, ValueError):
-            raise UserError(f"{where}: {k}={v!r} is not a valid {conv.__name__}") from None
+            raise UserError(f"{where}: {k}={v!r}: {k} takes {_TAKES[conv]}") from None
     # an unknown codec failed each of its files late, as "KeyError: 'name'"
     if "codec" in out and out["codec"] not in ENCODER_CHOICES:
         raise UserError(f"{where}: codec={out['codec']!r} is not one of {', '.join(ENCODER_CHOICES)}")
@@ -186,6 +232,7 @@ def as_items(items: Iterable, output_dir: Path, container: str = "mp4") -> list[
             out.append(it)
             continue
         row = it if isinstance(it, dict) else {"input": it}
+        check_row(row, f"item {it!r}")
         inp = Path(row["input"]).absolute()
         dst = Path(row.get("output") or Path(inp.name).with_suffix(_ext(container)))
         dst = (dst if dst.is_absolute() else output_dir / dst).absolute()

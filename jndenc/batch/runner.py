@@ -139,11 +139,27 @@ class BatchRun:
         return f"processes:{self.jobs}"
 
     def item_options(self, item: Item) -> dict:
-        return {**self.options, **item.overrides}
+        """The batch's options under the item's manifest overrides; a row that picks its own recipe (an effort
+        level, or a mode or CRF) replaces the batch's choice of the other kind (a row's effort under a batch-wide
+        --crf was dropped, and its --json still named it)."""
+        base = dict(self.options)
+        if item.overrides.get("effort") is not None:
+            base.pop("mode", None), base.pop("crf", None)
+        if item.overrides.get("mode") is not None or item.overrides.get("crf") is not None:
+            base.pop("effort", None)
+        return {**base, **item.overrides}
 
     def report_path(self, item: Item) -> Path | None:
-        """Where ``--report`` writes the item's page: OUTPUT_DIR/.jndenc/reports/<output path>.html."""
-        return self.output_dir / STATE_DIR / "reports" / (item.key + ".html") if self.report else None
+        """Where ``--report`` writes the item's page: OUTPUT_DIR/.jndenc/reports/<output path>.html; an output a
+        manifest sends outside OUTPUT_DIR gets <its name>-<a digest of its path>.html there (its absolute key
+        joined to the folder replaced it, and the page overwrote a file beside that output)."""
+        if not self.report:
+            return None
+        reports = self.output_dir / STATE_DIR / "reports"
+        if not Path(item.key).is_absolute():
+            return reports / (item.key + ".html")
+        digest = hashlib.sha1(item.key.encode("utf-8", "surrogateescape")).hexdigest()[:12]
+        return reports / "elsewhere" / f"{Path(item.key).name}-{digest}.html"
 
     def _plan_path(self, item: Item) -> Path:
         digest = hashlib.sha1(item.key.encode("utf-8", "surrogateescape")).hexdigest()[:16]
@@ -429,6 +445,17 @@ def run(items: Iterable[Item | str | os.PathLike | dict], output_dir: str | os.P
     for name, value in (("jobs", jobs), ("threads", threads), ("dask_local", dask_local)):
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
             raise UserError(f"{name} must be a whole number, 1 or more, not {value!r}")
+    for name, value in (("retry_failed", retry_failed), ("dry_run", dry_run), ("quiet", quiet), ("report", report),
+                        ("learn", learn), ("overwrite", overwrite)):
+        if not isinstance(value, bool):  # overwrite="no" replaced a file the batch had not written
+            raise UserError(f"{name} takes True or False, not {type(value).__name__} {value!r}")
+    # per-file settings the batch makes itself: given once for every file, they were dropped or failed each file
+    for name, why in (("learner", "the batch learns its files' starts itself (learn=True); a learner is "
+                                  "jndenc.encode's, one file at a time"),
+                      ("plan_out", "the batch writes each file's plan in OUTPUT_DIR/.jndenc/plans"),
+                      ("start_offset", "the batch's learning sets each file's (pass learn=False to give one)")):
+        if name in encode_options and (name != "start_offset" or learn):
+            raise UserError(f"{name} cannot be given to a batch: {why}")
     # a combination no file can run (a misspelt keyword, an unknown effort) is said at the call, not journaled
     # as every file's failure
     _check_options(encode_options)

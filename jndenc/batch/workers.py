@@ -107,10 +107,9 @@ def encode_item(src: str, dst: str, options: dict, threads: int | None, plan_pat
 
 
 def item_encode_options(options: dict) -> dict:
-    """An item's options (the batch's, under its manifest row's) as `jndenc.encode` takes them."""
+    """An item's options (the batch's, under its manifest row's: `BatchRun.item_options`) as `jndenc.encode` takes
+    them."""
     opts = dict(options)
-    if opts.get("mode") is not None or opts.get("crf") is not None:
-        opts.pop("effort", None)  # a manifest row's mode or CRF replaces the batch's effort level
     # the batch runs files side by side: one shot at a time within each (encoded, or probed by fast's probes)
     opts.setdefault("jobs", 1)
     if opts.get("mode") is not None or opts.get("crf") is not None or opts.get("effort") == "fast":
