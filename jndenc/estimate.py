@@ -228,7 +228,11 @@ def _guided(src, info, predictor, weights, sample_every, shot_options, sopts, go
             priors = np.array([[prior, prior + 4.0, prior + 8.0]] * len(a.shots), dtype=float)
             model = f"guided:constant-{prior:g}"
         else:
-            priors = np.asarray(prior, dtype=float).reshape(-1, LEVELS)
+            try:
+                priors = np.asarray(prior, dtype=float).reshape(-1, LEVELS)
+            except (TypeError, ValueError):  # "cannot reshape array of size 2 into shape (3)"
+                raise UserError(f"prior takes one number (a JND1 for every shot) or JND1..JND{LEVELS} per shot, "
+                                f"not {prior!r}") from None
             if len(priors) != len(a.shots):
                 raise UserError(f"prior has {len(priors)} shots, the input has {len(a.shots)}")
             model = "guided:given"

@@ -37,7 +37,11 @@ _KINDS = {"int": (numbers.Integral, "an integer"), "float": (numbers.Real, "a nu
 _RANGES = {"target_vmaf": (20, 100), "jobs": (1, None), "threads": (0, None), "compare_crf": (0, 51),
            "max_size": (1, 1000),
            # sample_every=-3 sampled backwards and changed the plan; trial_seconds=-1 failed naming a temp file
-           "sample_every": (1, None), "workers": (1, None), "trial_seconds": (0, None), "max_trials": (1, None)}
+           "sample_every": (1, None), "workers": (1, None), "trial_seconds": (0, None), "max_trials": (1, None),
+           # guided halves it for its planner, whose own check then named the half and its own range
+           "crf_step": (0.1, 6),
+           # said only by the planner, after the analysis (a batch's dry run reported such a row would encode)
+           "crf": (0, 51), "min_crf": (0, 51), "max_crf": (0, 51)}
 
 
 def _value(name: str, annotation: str, v):
@@ -134,7 +138,10 @@ class Codec:
             raise UserError(f"codec must be one of {', '.join(ENCODER_CHOICES)}, not {self.codec!r}")
         if self.preset not in PRESETS:  # else each file's planner said so, after its analysis
             raise UserError(f"unknown preset {self.preset!r} (presets: {', '.join(PRESETS)})")
-        if isinstance(self.enc, (str, bytes, dict)) or not all(isinstance(x, str) for x in self.enc):
+        if self.min_crf > self.max_crf:
+            raise UserError(f"min_crf ({self.min_crf}) must not be above max_crf ({self.max_crf})")
+        if (isinstance(self.enc, (str, bytes, dict)) or not isinstance(self.enc, Iterable)
+                or not all(isinstance(x, str) for x in self.enc)):
             # a bare str would be read one character at a time
             raise TypeError(f"enc takes a list of KEY=VALUE strings, e.g. ['g=48', 'maxrate=6M'], not {self.enc!r}")
 
@@ -154,6 +161,11 @@ class Expert:
 
     def __post_init__(self) -> None:
         _checked(self)
+        from .modes import NAMES
+
+        if self.mode is not None and self.mode not in NAMES and not (self.mode == "crf" and self.crf is not None):
+            raise UserError(f"mode must be one of {', '.join(NAMES)}, not {self.mode!r}"
+                            + (" (a fixed CRF is crf=N)" if self.mode == "crf" else ""))
         if self.plan is not None and not isinstance(self.plan, (Plan, str, os.PathLike)):
             raise TypeError(f"plan takes a Plan or a saved plan's path (Plan.from_dict for a dict), not "
                             f"{type(self.plan).__name__}")
@@ -200,6 +212,15 @@ class Trials:
 
     def __post_init__(self) -> None:
         _checked(self)
+        _check_thresholds(self.thresholds)
+
+
+def _check_thresholds(t) -> None:
+    """``thresholds`` as a list of VMAF numbers: "94,88,82" failed as "could not convert string to float: ','",
+    None as "not iterable"."""
+    if (isinstance(t, (str, bytes)) or not isinstance(t, Iterable)
+            or not all(isinstance(x, numbers.Real) and not isinstance(x, bool) for x in t) or not len(list(t))):
+        raise TypeError(f"thresholds takes VMAF numbers, JND1 first (e.g. [94, 88, 82]), not {t!r}")
 
 
 @dataclass(frozen=True)
@@ -283,3 +304,5 @@ def check_keywords(kwargs: dict) -> None:
     for k, v in kwargs.items():
         if k in _FIELDS:
             _value(k, _FIELDS[k].type, v)
+    if "thresholds" in kwargs:
+        _check_thresholds(kwargs["thresholds"])

@@ -167,6 +167,8 @@ def _checked_mode(mode: str, crf: float | None, codec: str | None) -> str:
     where the caller's planner options carry it."""
     if crf is not None:
         mode = "crf"
+    elif mode == "crf":  # said "--crf must be within 0..51 (got None)"
+        raise UserError("mode 'crf' is a fixed CRF: give crf=N (--crf N) instead")
     if mode not in MODES:
         raise UserError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
     if codec in LOOP_ONLY_CODECS:

@@ -138,3 +138,43 @@ def test_a_malformed_dask_address_is_said_in_one_line(clip, tmp_path):
     p = subprocess.run([sys.executable, "-m", "jndenc", "encode", str(clip), str(tmp_path / "o.mp4"), "--dask",
                         "notanaddress", "--preset", "ultrafast", "-q"], capture_output=True, text=True, timeout=120)
     assert p.returncode == 2 and "not a Dask scheduler address" in p.stderr and "internal error" not in p.stderr
+
+
+@pytest.mark.parametrize("kw, error, said", [
+    ({"mode": "guided", "prior": [30.0, 31.0]}, UserError, "prior takes one number"),  # cannot reshape
+    ({"mode": "search", "thresholds": "94,88,82"}, TypeError, "thresholds takes VMAF numbers"),
+    ({"mode": "guided", "crf_step": -1.0}, UserError, r"crf_step must be within 0.1..6 \(got -1.0\)"),  # got -0.5
+    ({"mode": "crf"}, UserError, "give crf=N"),  # "--crf must be within 0..51 (got None)"
+])
+def test_expert_keywords_of_plan_are_said_as_given(clip, kw, error, said):
+    from jndenc import plan
+    with pytest.raises(error, match=said):
+        plan(clip, **kw)
+
+
+@pytest.mark.parametrize("kw, error, said", [
+    ({"mode": "search", "thresholds": None}, TypeError, "thresholds takes"),  # "not iterable"
+    ({"enc": None}, TypeError, "enc takes a list"),
+    ({"mode": "bogus"}, UserError, "mode must be one of"),
+    ({"crf": 99}, UserError, "crf must be within 0..51"),
+    ({"min_crf": 30, "max_crf": 20}, UserError, "must not be above max_crf"),
+])
+def test_expert_keywords_of_encode_are_refused_before_any_work(clip, tmp_path, kw, error, said):
+    with pytest.raises(error, match=said):
+        encode(clip, tmp_path / "o.mp4", **kw)
+    assert not (tmp_path / "o.mp4").exists()
+
+
+def test_a_dry_run_says_which_rows_would_fail(clip, tmp_path):
+    """A row naming a missing file, an unknown mode or a CRF out of range was reported as one that would encode, and
+    failed in the real run."""
+    rows = [{"input": str(tmp_path / "missing.mp4")}, {"input": str(clip), "mode": "bogus"},
+            {"input": str(clip), "output": "z.mp4", "crf": 99}, {"input": str(clip), "output": "ok.mp4", "crf": 30}]
+    got = [(r.status, r.reason) for r in batch.run(rows, tmp_path / "dry", dry_run=True)]
+    assert [s for s, _ in got] == ["would-fail", "would-fail", "would-fail", "would-encode"]
+    assert "no such file" in got[0][1] and "mode must be one of" in got[1][1] and "within 0..51" in got[2][1]
+
+
+def test_a_missing_weights_file_fails_the_batch_once(clip, tmp_path):
+    with pytest.raises(UserError, match="--weights .*no such file"):
+        batch.run([clip], tmp_path / "o", weights=str(tmp_path / "nope.keras"))

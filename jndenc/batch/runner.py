@@ -122,7 +122,12 @@ class BatchRun:
             check_container(item.output, self.item_options(item).get("codec") or "x264")
 
     def _check_model(self) -> None:
-        """Fail once, up front, rather than journal every item as failed for a missing model."""
+        """Fail once, up front, rather than journal every item as failed for a missing model (or a --weights or
+        --calibration file that is not there)."""
+        for name in ("weights", "calibration"):
+            path = self.options.get(name)
+            if path is not None and not Path(path).is_file():
+                raise UserError(f"--{name} {path}: no such file")
         if self.options.get("weights") or not any(needs_model(self.item_options(i)) for i in self.items):
             return
         from ..predictor import default_weights_path, no_weights_reason
@@ -264,6 +269,8 @@ class BatchRun:
                 reason = EXISTS if decision == "exists" else None
                 if decision == "encode":
                     reason = _refused(self.item_options(item))  # a manifest row's option no file could run with
+                    if reason is None and not item.input.is_file():  # as the run would say, reading it
+                        reason = f"{item.input}: no such file"
                     status = "would-fail" if reason else status
                 counts[status] += 1
                 yield self._result(item, status, row, reason=reason)

@@ -109,9 +109,11 @@ class JndGroup(click.Group):
                        f"pip install 'jndenc[{extra}]'", err=True)
             ctx.exit(2)
         except Exception as exc:  # an internal error: still one line unless --debug
-            if _debug_requested():
+            debug = _debug_requested()
+            if debug:
                 traceback.print_exc()
-            click.echo(f"jndenc: internal error: {type(exc).__name__}: {exc} (rerun with --debug for a traceback)", err=True)
+            hint = "" if debug else " (rerun with --debug for a traceback)"
+            click.echo(f"jndenc: internal error: {type(exc).__name__}: {exc}{hint}", err=True)
             ctx.exit(1)
 
 
