@@ -48,7 +48,7 @@ def _print_summary(s: dict) -> None:
                      f"({c['items_with_shots_below_target']} item(s) with shots below target)")
         click.echo(line)
     lr = s.get("learning")
-    if lr and lr["quarters"][0]["start_mae"] is not None:
+    if lr and lr["quarters"][0]["start_mae"] is not None and len(lr["quarters"]) > 1:  # one file: nothing to compare
         a, b = lr["quarters"][0], lr["quarters"][-1]
         span = "first vs last quarter" if len(lr["quarters"]) == 4 else f"first vs last of {len(lr['quarters'])} parts"
         by = f" of the same source ({lr['sources']} sources)" if lr.get("sources", 1) > 1 else ""
