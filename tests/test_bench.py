@@ -13,6 +13,7 @@ pytest.importorskip("matplotlib")
 
 from jndenc.bench import bdrate  # noqa: E402
 from jndenc.bench.bdrate import BenchOptions  # noqa: E402
+from jndenc.errors import UserError  # noqa: E402
 
 TINY = dict(crf_ladder=(20, 34), targets=(1, 2), margins=(1.0,), preset="ultrafast", modes=("search",),
             thresholds=(90.0, 80.0, 70.0), max_frames=75, max_clips=None, quiet=True)
@@ -351,3 +352,45 @@ def test_a_vmaf_model_measures_every_point_and_the_effort_levels_aim_in_it(bench
     assert jnd1 and jnd1[0]["vmaf_worst_shot"] >= 93.0
     assert json.loads((tmp_path / "run.json").read_text())["options"]["vmaf_model"] == "vmaf_v0.6.1neg"
     assert "VMAF model `vmaf_v0.6.1neg`" in (tmp_path / "summary.md").read_text()
+
+
+@pytest.mark.parametrize("change, env, said", [
+    ({"preset": "nosuchpreset"}, {}, "--preset 'nosuchpreset'"),  # said after --out was made
+    ({"weights": "nope.keras", "modes": ("predict",)}, {}, "--weights nope.keras: no such file"),
+    ({"targets": (1,), "match": False}, {}, "a BD-rate needs two levels"),  # exit 0, a table of "0 clips"
+    # an effort ladder failed after the fixed ladder's encodes, naming encode's --mode; predict alone compared nothing
+    ({"modes": ("balanced",)}, {"JNDENC_WEIGHTS": "/nonexistent"}, "need the JND model"),
+    ({"modes": ("predict",)}, {"JNDENC_WEIGHTS": "/nonexistent"}, "need the JND model"),
+])
+def test_options_no_run_could_use_are_refused_before_out_is_made(cut_clip, tmp_path, monkeypatch, change, env, said):
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    with pytest.raises(UserError, match=said):
+        bdrate.run([cut_clip], tmp_path / "out", BenchOptions(**{**TINY, **change}))
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_empty_out_is_refused(cut_clip, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # "" wrote into the current folder and said "results in /"
+    with pytest.raises(UserError, match="name a results folder"):
+        bdrate.run([cut_clip], "", BenchOptions(**TINY))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_difference_that_rounds_to_nothing_prints_without_a_minus():
+    from jndenc.bench.report import _f
+    assert _f(-4.4e-14, "{:+.1f}%") == "+0.0%" and _f(-0.04) == "+0.0" and _f(-0.06) == "-0.1"
+    assert _f(float("nan")) == "n/a" and _f(2.5, "{:.1f}") == "2.5"
+
+
+def test_the_per_clip_table_shows_the_ladders_worst_shot_without_a_match(tmp_path):
+    """With --no-match the per-clip column read n/a where summary.json had the value."""
+    from jndenc.bench.report import write_summary_md
+    summary = {"bd_method": "pchip", "clips": 1, "notes": [], "ladders": {},
+               "per_clip": [{"clip": "a.mp4", "ladders": {"jndenc-search mauto": {"jnd1_vmaf_worst_shot": 95.04}}}]}
+    run = {"date": "d", "machine": {"cpu": "c", "cores": 1}, "versions": {"ffmpeg": "9", "jndenc": "0",
+                                                                         "bjontegaard": "1"},
+           "options": {"codec": "x264", "preset": "ultrafast", "crf_ladder": [20, 34], "targets": [1, 2],
+                       "max_frames": 25}}
+    write_summary_md(tmp_path / "s.md", summary, run)
+    assert "| 95.0 |" in (tmp_path / "s.md").read_text()

@@ -10,8 +10,8 @@ same frames. Then:
   are encoded through `jndenc.encode` (both with keyframes at the shot cuts,
   so the only difference is the per-shot CRF);
 * each encode is measured against the source (VMAF mean / 5th percentile /
-  worst shot, PSNR-Y, SSIM; `jndenc.quality.compare`); the rate is the actual
-  output file's bitrate;
+  worst shot, PSNR-Y, SSIM; `jndenc.quality.compare`); the rate is the output's
+  video stream bitrate (its video packets' bytes over its duration);
 * BD-rate and BD-quality come from the ``bjontegaard`` package with PCHIP
   interpolation (``method="pchip"``, ``min_overlap=0``; the overlap fraction is
   reported beside each value);
@@ -51,6 +51,7 @@ from ..media.probe import probe
 from ..media.ffargs import VMAF_MODELS
 from ..media.segments import ENCODER_CHOICES, QUALITY_RANGE, encoder_of
 from ..starts import LOOP_ONLY_CODECS
+from ..predictor import default_weights_path, no_weights_reason
 from ..progress import bar
 from ..verify import unmeasurable
 from .bd import BD_METHOD, aggregate, ladder_summary
@@ -203,6 +204,8 @@ def _check_clips(clips: Sequence[Path]) -> None:
 def run(inputs: Sequence[str | os.PathLike], out: str | os.PathLike, opts: BenchOptions = BenchOptions()) -> dict:
     """Run the benchmark; writes results.csv, summary.md/json, plots and run.json into ``out``."""
     t0 = time.perf_counter()
+    if not str(out).strip():  # wrote into the current folder and said "results in /"
+        raise UserError("--out: name a results folder")
     out = Path(out)
     # the BD numbers come after the first clip's encodes, the plots after the last: without the bench extra the
     # run stops here (`jndenc.cli.common` names the extra), not after the encodes
@@ -220,14 +223,25 @@ def run(inputs: Sequence[str | os.PathLike], out: str | os.PathLike, opts: Bench
     clips = select_clips(all_clips, opts.max_clips)
     plot_names(clips)
     _check_clips(clips)
+    efforts = [m.mode for m in specs if m.effort]
+    if ({"predict", "probe", "guided"} & bases or efforts) and opts.weights is None and default_weights_path() is None \
+            and (efforts or "search" not in bases):
+        # without the model an effort ladder failed after the fixed ladder's encodes, naming `jndenc encode`'s
+        # --mode, and predict alone ran nothing to compare and exited 0 (the others are skipped with a note)
+        need = [m for m in opts.modes if m != "search"]
+        raise UserError(f"{no_weights_reason()}: --modes {','.join(need)} need the JND model (give --weights PATH, "
+                        "or --modes search, which runs without it)")
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {out} is a file, not a results folder")
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:  # a parent that is a file, no permission
         raise UserError(f"--out {out}: cannot make the results folder ({exc.strerror or exc})") from None
-    r = Runner(out, opts)
-    if {"predict", "probe", "guided"} & bases:
+    try:
+        r = Runner(out, opts)
+    except OSError as exc:  # a folder it may not write in: "internal error: PermissionError"
+        raise UserError(f"--out {out}: cannot write there ({exc.strerror or exc})") from None
+    if {"predict", "probe", "guided"} & bases or efforts:
         r.predictor()  # a model that fails to load stops the run here, before any encode
     if "probe" in bases and r.predict_skipped is None:
         r.probe_model()
@@ -259,7 +273,11 @@ def run(inputs: Sequence[str | os.PathLike], out: str | os.PathLike, opts: Bench
     summary = {"bd_method": BD_METHOD, "clips": len(clips), "ladders": aggregate(per_clip), "per_clip": per_clip,
                "notes": notes}
     run_info = run_record(opts.to_dict(), clips, asdict(r.counters), clip_times, time.perf_counter() - t0, notes)
-    write_results(out, rows, summary, run_info, t0)
+    try:
+        write_results(out, rows, summary, run_info, t0)
+    except OSError as exc:  # results.csv a folder, a full disk: the points stay cached for a rerun
+        raise UserError(f"--out {out}: cannot write the results ({exc.strerror or exc}); the encodes are cached, "
+                        "rerun to write them") from None
     shutil.rmtree(r.work / "enc", ignore_errors=True) if not opts.keep_encodes else None
     for n in notes:
         if not opts.quiet:

@@ -83,6 +83,12 @@ class BenchOptions:
         if self.calibration is not None and not os.path.isfile(self.calibration):
             # it is hashed into the cache keys before anything reads it
             raise UserError(f"--calibration {self.calibration}: no such file")
+        if self.weights is not None and not os.path.isfile(self.weights):  # said after --out was made
+            raise UserError(f"--weights {self.weights}: no such file")
+        from ..planner import PRESETS
+
+        if self.preset not in PRESETS:  # said after --out was made, with the first clip's encodes
+            raise UserError(f"--preset {self.preset!r}: not one of {', '.join(PRESETS)}")
         bad = [t for t in self.targets if t not in (1, 2, 3)]
         if not self.targets or bad:
             raise UserError(f"--targets: JND levels 1, 2 or 3, not {','.join(map(str, bad)) or 'none'}")
@@ -104,6 +110,10 @@ class BenchOptions:
             raise UserError(f"--crf-ladder: {', '.join(f'{c:g}' for c in out)} outside {enc}'s CRF range {lo}..{hi}")
         if len(set(ladder)) < 2:  # a curve of one point has no BD-rate
             raise UserError("the fixed-CRF ladder needs at least two different CRFs")
+        if len(set(self.targets)) < 2 and not self.match:
+            # one point a jndenc ladder: no BD-rate, and without the match nothing to compare (exit 0, "0 clips")
+            raise UserError("--targets: a BD-rate needs two levels or more (each is one point of jndenc's curve); "
+                            "with one, only the matched comparison compares, which --no-match turns off")
         return self
 
     def to_dict(self) -> dict:

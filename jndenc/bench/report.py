@@ -41,7 +41,11 @@ def write_csv(path: Path, rows: list[dict]) -> None:
 
 
 def _f(x, fmt="{:+.1f}") -> str:
-    return "n/a" if x is None or (isinstance(x, float) and not math.isfinite(x)) else fmt.format(x)
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return "n/a"
+    s = fmt.format(x)
+    # a difference that rounds to nothing reads as nothing ("-0.0%" for -4e-14)
+    return "+" + s[1:] if s.startswith("-") and not any(c in "123456789" for c in s) else s
 
 
 def averages_table(summary: dict) -> list[str]:
@@ -89,7 +93,8 @@ def write_summary_md(path: Path, summary: dict, run: dict) -> None:
             m = s.get("matched") or {}
             lines.append(f"| {c['clip']} | {n} | {_f(s.get('bd_rate_vmaf'), '{:+.1f}%')} | "
                          f"{_f(s.get('bd_vmaf'), '{:+.2f}')} | {_f(s.get('bd_rate_psnr'), '{:+.1f}%')} | "
-                         f"{_f(s.get('bd_psnr'), '{:+.2f}')} | {_f(m.get('target_vmaf_worst_shot'), '{:.1f}')} | "
+                         f"{_f(s.get('bd_psnr'), '{:+.2f}')} | "
+                         f"{_f(s.get('jnd1_vmaf_worst_shot', m.get('target_vmaf_worst_shot')), '{:.1f}')} | "
                          f"{_f(m.get('crf'), '{:.1f}')} | {_f(m.get('rate_diff_pct'), '{:+.1f}%')} |")
     lines += ["", "![overall RD](rd_overall.png)", ""]
     write_text_atomic(path, "\n".join(lines))
@@ -153,7 +158,7 @@ def run_record(options: dict, clips: Sequence[Path], counters: dict, clip_times:
         "commit": git_commit(),
         "machine": machine(),
         "bd": {"package": "bjontegaard", "method": BD_METHOD, "min_overlap": 0,
-               "rate": "actual output file bitrate (kb/s)", "quality": ["vmaf_mean", "psnr_y"]},
+               "rate": "video stream bitrate (kb/s): the output's video packets' bytes over its duration", "quality": ["vmaf_mean", "psnr_y"]},
         "counters": counters,
         "timings": {"total_s": round(total_s, 2), "per_clip_s": clip_times},
         "notes": notes,

@@ -112,7 +112,7 @@ class JndGroup(click.Group):
             debug = _debug_requested()
             if debug:
                 traceback.print_exc()
-            hint = "" if debug else " (rerun with --debug for a traceback)"
+            hint = "" if debug else " (rerun with --debug, or with JNDENC_DEBUG=1 set, for a traceback)"
             click.echo(f"jndenc: internal error: {type(exc).__name__}: {exc}{hint}", err=True)
             ctx.exit(1)
 
