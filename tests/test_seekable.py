@@ -230,7 +230,12 @@ def test_a_raw_h264_stream_is_encoded_frame_for_frame_from_its_copy(master, tmp_
     decoded from the start), the output frame for frame the source's at its frame rate."""
     src = tmp_path / "raw.264"
     ffmpeg("-i", str(master), *X264_B, "-an", "-f", "h264", str(src))
-    out = tmp_path / "o.mp4"
+    encoded_from_a_copy(src, tmp_path / "o.mp4")
+
+
+def encoded_from_a_copy(src: Path, out: Path) -> None:
+    """The default command on a 3-shot ``src`` without usable timestamps: every shot read from the restamped copy (no
+    note that shots were decoded from the start), the output frame for frame the source's."""
     r = encode_cli(src, out)
     assert len(r["shots"]) == 3 and any("no usable timestamps" in n for n in r["notes"])
     assert not any("from the start" in n for n in r["notes"]), r["notes"]
