@@ -37,7 +37,8 @@ from .learning import Learning
 from .memory import fits, item_memory
 from .summary import passes_of, result_of, start_of, summarize, unmeasured, verify_of
 from .decide import EXISTS, adopt, decide, options_fingerprint
-from .workers import (dask_executor, default_parallelism, encode_item, failure_reason, item_encode_options,
+from .arguments import check_arguments, refused
+from .workers import (dask_executor, default_parallelism, encode_item, failure_reason,
                       needs_model, process_executor)
 from ..cluster import check_reachable
 from ..effort import measures
@@ -268,7 +269,7 @@ class BatchRun:
                           "over_size": "would-skip", "failed": "would-fail", "exists": "would-fail"}[decision]
                 reason = EXISTS if decision == "exists" else None
                 if decision == "encode":
-                    reason = _refused(self.item_options(item))  # a manifest row's option no file could run with
+                    reason = refused(self.item_options(item))  # a manifest row's option no file could run with
                     if reason is None and not item.input.is_file():  # as the run would say, reading it
                         reason = f"{item.input}: no such file"
                     status = "would-fail" if reason else status
@@ -410,23 +411,6 @@ class BatchRun:
                          sources={i.key: i.learns_with for i in self.items}) | {"not_measured": self.not_measured}
 
 
-def _check_options(options: dict) -> None:
-    """Raise what `jndenc.encode` would for ``options`` whatever the file (`jndenc.encode.checked`)."""
-    from ..encode import checked
-    from ..options import EncodeOptions
-
-    checked(EncodeOptions.from_kwargs(**options))
-
-
-def _refused(options: dict) -> str | None:
-    """Why `jndenc.encode` would refuse an item's ``options`` whatever the file, or None."""
-    try:
-        _check_options(item_encode_options(options))
-    except (UserError, TypeError) as exc:
-        return failure_reason(exc)
-    return None
-
-
 def run(items: Iterable[Item | str | os.PathLike | dict], output_dir: str | os.PathLike, *, jobs: int | None = None,
         threads: int | None = None, dask: str | None = None, dask_local: int | None = None,
         retry_failed: bool = False, dry_run: bool = False, quiet: bool = True, container: str = "mp4",
@@ -449,23 +433,9 @@ def run(items: Iterable[Item | str | os.PathLike | dict], output_dir: str | os.P
         # a folder is what the CLI takes here: iterated, a path gave one "file" per character
         raise TypeError("items takes a list of inputs or manifest rows, not one path (collect_items(folder, "
                         "output_dir) lists a folder's videos)")
-    for name, value in (("jobs", jobs), ("threads", threads), ("dask_local", dask_local)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-            raise UserError(f"{name} must be a whole number, 1 or more, not {value!r}")
-    for name, value in (("retry_failed", retry_failed), ("dry_run", dry_run), ("quiet", quiet), ("report", report),
-                        ("learn", learn), ("overwrite", overwrite)):
-        if not isinstance(value, bool):  # overwrite="no" replaced a file the batch had not written
-            raise UserError(f"{name} takes True or False, not {type(value).__name__} {value!r}")
-    # per-file settings the batch makes itself: given once for every file, they were dropped or failed each file
-    for name, why in (("learner", "the batch learns its files' starts itself (learn=True); a learner is "
-                                  "jndenc.encode's, one file at a time"),
-                      ("plan_out", "the batch writes each file's plan in OUTPUT_DIR/.jndenc/plans"),
-                      ("start_offset", "the batch's learning sets each file's (pass learn=False to give one)")):
-        if name in encode_options and (name != "start_offset" or learn):
-            raise UserError(f"{name} cannot be given to a batch: {why}")
-    # a combination no file can run (a misspelt keyword, an unknown effort) is said at the call, not journaled
-    # as every file's failure
-    _check_options(encode_options)
+    check_arguments(dict(jobs=jobs, threads=threads, dask_local=dask_local),
+                    dict(retry_failed=retry_failed, dry_run=dry_run, quiet=quiet, report=report, learn=learn,
+                         overwrite=overwrite), encode_options)
     out = Path(output_dir).absolute()
     return BatchRun(as_items(items, out, container), out, jobs=jobs, threads=threads, dask=dask,
                     dask_local=dask_local, retry_failed=retry_failed, dry_run=dry_run, quiet=quiet,
