@@ -94,6 +94,18 @@ def monotone_levels(jnd: np.ndarray) -> np.ndarray:
     return out
 
 
+def _refuse_changes(stream, info: VideoInfo) -> None:
+    """An `InputError` once the picture's size, pixel format, colour matrix or range has changed mid-file."""
+    if stream.resized:
+        # every attempt's encoder and VMAF pass take one size: FFmpeg failed part way ("Conversion failed!")
+        raise InputError(f"{stream.resized}: jndenc encodes one picture size; scale it to one first (ffmpeg "
+                         f"-i IN -vf scale={info.width}:{info.height} ...) or split it where it changes")
+    if stream.reformatted:
+        # FFmpeg rebuilds its filters there, and an attempt's frame count starts again: wrong frames cut
+        raise InputError(f"{stream.reformatted}: jndenc encodes one format; convert it to one first (ffmpeg "
+                         f"-i IN -vf {uniform_format(stream.first_format)} ...) or split it where it changes")
+
+
 def analyze(
     path: str | os.PathLike,
     predictor=None,
@@ -139,14 +151,7 @@ def analyze(
     with bar(info.frames, "analysing", quiet) as pbar:
         stream = iter_frames(path, size=size)
         for fr in stream:
-            if stream.resized:
-                # every attempt's encoder and VMAF pass take one size: FFmpeg failed part way ("Conversion failed!")
-                raise InputError(f"{stream.resized}: jndenc encodes one picture size; scale it to one first (ffmpeg "
-                                 f"-i IN -vf scale={info.width}:{info.height} ...) or split it where it changes")
-            if stream.reformatted:
-                # FFmpeg rebuilds its filters there, and an attempt's frame count starts again: wrong frames cut
-                raise InputError(f"{stream.reformatted}: jndenc encodes one format; convert it to one first (ffmpeg "
-                                 f"-i IN -vf {uniform_format(stream.first_format)} ...) or split it where it changes")
+            _refuse_changes(stream, info)
             found = detector.process(fr.index, fr.image)  # a look-ahead detector confirms cuts a few frames late
             # a detector that keeps the frame's thumbnail (`thumb`) saves `ShotEdges` making its own
             edges.add(fr.index, fr.image, getattr(detector, "thumb", None))
