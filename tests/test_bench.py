@@ -358,6 +358,7 @@ def test_a_vmaf_model_measures_every_point_and_the_effort_levels_aim_in_it(bench
     ({"preset": "nosuchpreset"}, {}, "--preset 'nosuchpreset'"),  # said after --out was made
     ({"weights": "nope.keras", "modes": ("predict",)}, {}, "--weights nope.keras: no such file"),
     ({"targets": (1,), "match": False}, {}, "a BD-rate needs two levels"),  # exit 0, a table of "0 clips"
+    ({"crf_ladder": (20, 20, 34)}, {}, "20 given more than once"),  # merged without a word
     # an effort ladder failed after the fixed ladder's encodes, naming encode's --mode; predict alone compared nothing
     ({"modes": ("balanced",)}, {"JNDENC_WEIGHTS": "/nonexistent"}, "need the JND model"),
     ({"modes": ("predict",)}, {"JNDENC_WEIGHTS": "/nonexistent"}, "need the JND model"),
@@ -394,3 +395,15 @@ def test_the_per_clip_table_shows_the_ladders_worst_shot_without_a_match(tmp_pat
                        "max_frames": 25}}
     write_summary_md(tmp_path / "s.md", summary, run)
     assert "| 95.0 |" in (tmp_path / "s.md").read_text()
+
+
+def test_a_run_leaves_no_empty_work_folders_and_prints_long_ladder_names_in_line(bench_run, cut_clip, tmp_path,
+                                                                                   capsys):
+    out, _ = bench_run
+    assert not (out / "_work" / "src").exists()
+    from jndenc.bench.report import print_table
+    print_table({"ladders": {"jndenc-probe@0.5+tighten mauto": {}, "fixed": {}}})
+    head, *rows = capsys.readouterr().out.splitlines()
+    end = head.index("BD-rate VMAF") + len("BD-rate VMAF")  # the first figure's column, right-aligned under it
+    assert [len(r.split()[0]) for r in rows] == [len("jndenc-probe@0.5+tighten"), len("fixed")]
+    assert all(r[end - 3:end] == "n/a" for r in rows), rows

@@ -279,6 +279,11 @@ def run(inputs: Sequence[str | os.PathLike], out: str | os.PathLike, opts: Bench
         raise UserError(f"--out {out}: cannot write the results ({exc.strerror or exc}); the encodes are cached, "
                         "rerun to write them") from None
     shutil.rmtree(r.work / "enc", ignore_errors=True) if not opts.keep_encodes else None
+    for empty in (r.work / "src", r.work):  # the clips' cuts are removed as each clip ends: no empty folders left
+        try:
+            empty.rmdir()
+        except OSError:
+            pass
     for n in notes:
         if not opts.quiet:
             print(f"bdrate: note: {n}", file=sys.stderr)

@@ -110,6 +110,9 @@ class BenchOptions:
             raise UserError(f"--crf-ladder: {', '.join(f'{c:g}' for c in out)} outside {enc}'s CRF range {lo}..{hi}")
         if len(set(ladder)) < 2:  # a curve of one point has no BD-rate
             raise UserError("the fixed-CRF ladder needs at least two different CRFs")
+        twice = sorted({c for c in ladder if ladder.count(c) > 1})
+        if twice:  # merged without a word: a typo for another CRF, most likely
+            raise UserError(f"--crf-ladder: {', '.join(f'{c:g}' for c in twice)} given more than once")
         if len(set(self.targets)) < 2 and not self.match:
             # one point a jndenc ladder: no BD-rate, and without the match nothing to compare (exit 0, "0 clips")
             raise UserError("--targets: a BD-rate needs two levels or more (each is one point of jndenc's curve); "

@@ -196,8 +196,9 @@ def _json_safe(x):
 
 
 def print_table(summary: dict) -> None:
-    print(f"{'ladder':<22} {'BD-rate VMAF':>12} {'BD-VMAF':>8} {'BD-rate PSNR':>12} {'matched':>8} {'worst':>6}  clips")
+    w = max([22, *map(len, summary["ladders"])])  # a longer ladder name pushed its row out of line
+    print(f"{'ladder':<{w}} {'BD-rate VMAF':>12} {'BD-VMAF':>8} {'BD-rate PSNR':>12} {'matched':>8} {'worst':>6}  clips")
     for n, a in summary["ladders"].items():
-        print(f"{n:<22} {_f(a.get('bd_rate_vmaf'), '{:+.1f}%'):>12} {_f(a.get('bd_vmaf'), '{:+.2f}'):>8} "
+        print(f"{n:<{w}} {_f(a.get('bd_rate_vmaf'), '{:+.1f}%'):>12} {_f(a.get('bd_vmaf'), '{:+.2f}'):>8} "
               f"{_f(a.get('bd_rate_psnr'), '{:+.1f}%'):>12} {_f(a.get('matched_rate_diff_pct'), '{:+.1f}%'):>8} "
               f"{_f(a.get('jnd1_vmaf_worst_shot_min'), '{:.2f}'):>6}  {a.get('n_bd_rate_vmaf', 0)}")
