@@ -8,7 +8,7 @@ import stat
 import tempfile
 import threading
 from pathlib import Path
-from typing import Sequence
+from typing import Iterable, Sequence
 
 from .errors import InputError, OutputError, OverSize, UserError
 from .media.ffargs import MP4_FAMILY
@@ -116,6 +116,18 @@ def check_side_file(path: str | os.PathLike, option: str) -> None:
     if p.is_dir():
         raise UserError(f"{option} {p}: is a directory")
     _check_folder(p, f"{option} {p}: folder")
+
+
+def check_not_an_input(path: str | os.PathLike, inputs: Iterable[str | os.PathLike], option: str) -> None:
+    """Refuse ``path`` (a file the command writes) where it names one of ``inputs`` (files the command reads; a
+    folder stands for the files in it): the input is never touched (`jndenc test --result_path` over its own label
+    file wrote predictions there; `calibrate -o` over a clip replaced the video with JSON)."""
+    p = Path(path).resolve()
+    for i in inputs:
+        i = Path(i)
+        for f in (sorted(i.iterdir()) if i.is_dir() else [i]):
+            if p == f.resolve():
+                raise UserError(f"{option} {path} is {f}, which this command reads: write it elsewhere")
 
 
 def check_folder(folder: Path, said: str) -> None:

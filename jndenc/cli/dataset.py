@@ -64,6 +64,9 @@ def _size(size: str) -> tuple[int, int]:
         w, h = (int(v) for v in size.lower().split("x"))
     except ValueError:
         raise click.BadParameter(f"--size must look like 640x360, not {size!r}") from None
+    # 0x0 and negative sizes failed inside OpenCV (an internal error); odd ones as FFmpeg's "Conversion failed!"
+    if w < 16 or h < 16 or w % 2 or h % 2:
+        raise click.BadParameter(f"--size takes an even width and height of 16 or more (4:2:0 video), not {size!r}")
     return w, h
 
 

@@ -6,6 +6,7 @@ Both spellings of each option work (`--data_dir` as in the seed README, and
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import click
 
@@ -61,8 +62,16 @@ def train(model, data_dir, checkpoint_path, csv_log_path, epochs, batch_size, le
           resume, early_stopping, augment, input_size, backbone_weights, linear_only, debug) -> None:
     """Train a JND model on a seed-layout dataset (MTJND's `train`)."""
     from ..models.tfquiet import import_quietly
+    from ..output import check_not_an_input
     from ..training import train as T
 
+    splits = [Path(data_dir) / s for s in ("train", "valid", "test")]
+    check_not_an_input(checkpoint_path, splits, "--checkpoint_path")
+    if csv_log_path is not None:  # over the labels, or over the checkpoint it logs
+        check_not_an_input(csv_log_path, splits, "--csv_log_path")
+        if Path(csv_log_path).resolve() == Path(checkpoint_path).resolve():
+            raise UserError(f"--csv_log_path {csv_log_path} is the --checkpoint_path: the log would replace the "
+                            "weights; give it a name of its own")
     import_quietly()
 
     res = T.fit(model, data_dir, checkpoint_path, csv_log_path=csv_log_path, epochs=epochs, batch_size=batch_size,
@@ -90,8 +99,11 @@ def train(model, data_dir, checkpoint_path, csv_log_path, epochs, batch_size, le
 def test(model, data_dir, model_weights_path, result_path, jnd_column, split, debug) -> None:
     """Predict JND levels for every image of a split and write a CSV (MTJND's `test`)."""
     from ..models.tfquiet import import_quietly
+    from ..output import check_not_an_input
     from ..training import evaluate as E
 
+    check_not_an_input(result_path, [Path(data_dir) / split, model_weights_path, f"{model_weights_path}.json"],
+                       "--result_path")
     import_quietly()
     if model is None:  # the paper's test commands name no model: the weights' own record does
         from ..models.io import read_metadata

@@ -54,9 +54,13 @@ def _backbone(input_shape: tuple[int, int, int], backbone_weights: str | None):
     if h < 32 or w < 32:
         raise UserError(f"VGG16 needs an input of at least 32x32, got {h}x{w}")
     inp = keras.Input(shape=tuple(input_shape), name="input_1")
-    vgg = keras.applications.VGG16(
-        include_top=False, weights=_resolve_backbone_weights(backbone_weights), input_tensor=inp
-    )
+    weights = _resolve_backbone_weights(backbone_weights)
+    try:
+        vgg = keras.applications.VGG16(include_top=False, weights=weights, input_tensor=inp)
+    except ValueError as exc:  # an image, another model's weights: Keras' message ran to 32 lines
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UserError(f"--backbone_weights {backbone_weights}: not VGG16 weights without the top ({first[:160]})"
+                        ) from None
     for layer in vgg.layers[0:FROZEN_LAYERS]:
         layer.trainable = False
     return inp, vgg.get_layer("block5_pool").output

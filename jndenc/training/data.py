@@ -67,7 +67,15 @@ def _parse_number(tok: str, path: Path, lineno: int) -> float:
         raise UserError(f"{path}:{lineno}: label {tok!r} is not a number") from None
     if not np.isfinite(value):
         raise UserError(f"{path}:{lineno}: label {tok!r} is not finite")
+    if not LABEL_RANGE[0] <= value <= LABEL_RANGE[1]:
+        # 1e9 trained to a NaN loss, wrote no checkpoint and exited 0
+        raise UserError(f"{path}:{lineno}: label {tok!r} is outside {LABEL_RANGE[0]}..{LABEL_RANGE[1]} (a JND level "
+                        "is a quantiser value: CRF or QP)")
     return value
+
+
+# the quantiser scales JND levels are given on: H.264/HEVC QP and CRF 0..51, AV1 up to 63, rav1e's index up to 255
+LABEL_RANGE = (0, 255)
 
 
 def read_labels(label_path: Path, files: list[str]) -> np.ndarray:

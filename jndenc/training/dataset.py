@@ -78,8 +78,17 @@ def check_options(opts: BuildOptions) -> None:
 
 
 def clips_in(clips_dirs: Sequence[str | os.PathLike]) -> list[Path]:
-    """Every clip of every folder (or file) given; each folder must hold at least one."""
-    return list_clips(clips_dirs, each=True)
+    """Every clip of every folder (or file) given; each folder must hold at least one, and no two share a name
+    without its extension: the images, labels and derived copies are named by it, and two such clips wrote over
+    each other's (one clip's frame under the other's labels, in two splits)."""
+    clips = list_clips(clips_dirs, each=True)
+    seen: dict[str, Path] = {}
+    for c in clips:
+        if c.stem in seen and seen[c.stem].resolve() != c.resolve():
+            raise UserError(f"{seen[c.stem]} and {c} share the name {c.stem!r}: the dataset names images and copies "
+                            "by it; rename one")
+        seen.setdefault(c.stem, c)
+    return clips
 
 
 def assign_splits(names: Sequence[str], split: Sequence[float], seed: int,

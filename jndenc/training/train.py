@@ -335,7 +335,18 @@ def _write_run(checkpoint_path: Path, arguments: dict, result: dict) -> Path:
     run = {"command": list(sys.argv), "arguments": arguments, "versions": _versions(),
            **{k: v for k, v in result.items() if k != "history"}}
     run_path = checkpoint_path.with_name(checkpoint_path.name + ".run.json")
-    with atomic_write(run_path) as f:
-        f.write(json.dumps(run, indent=2, default=str) + "\n")
+    with atomic_write(run_path) as f:  # strict JSON: a NaN loss is null, not the bare NaN parsers refuse
+        f.write(json.dumps(_strict(run), indent=2, default=str, allow_nan=False) + "\n")
     return run_path
+
+
+def _strict(x):
+    """``x`` with every non-finite float as None."""
+    if isinstance(x, dict):
+        return {k: _strict(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_strict(v) for v in x]
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    return x
 
