@@ -112,3 +112,18 @@ def test_a_keras_mismatch_is_said_in_one_line():
     from jndenc.models.io import _first_line
     exc = ValueError("A total of 22 objects could not be loaded.\nList of objects: [<Conv2D ...>,\n ...]")
     assert _first_line(exc) == "A total of 22 objects could not be loaded."
+
+
+def test_a_rebuild_with_other_search_options_is_refused(tmp_path):
+    """Labels are journaled by clip and shot: a rebuild with --metric psnr kept the VMAF labels while dataset.json
+    said PSNR."""
+    (tmp_path / "clips").mkdir()
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25:duration=1", "-pix_fmt", "yuv420p",
+           str(tmp_path / "clips" / "a.mp4"))
+    base = ["dataset", "build", str(tmp_path / "clips"), str(tmp_path / "ds"), "--workers", "1", "--trial-seconds",
+            "1", "--preset", "ultrafast", "-q"]
+    assert jndenc(*base).returncode == 0
+    labels = (tmp_path / "ds" / "dataset.json").read_text()
+    one_line_refusal(jndenc(*base, "--metric", "psnr", "--thresholds", "45,40,35"), "other search options")
+    assert (tmp_path / "ds" / "dataset.json").read_text() == labels
+    assert jndenc(*base).returncode == 0  # the same options: a rerun as before

@@ -302,6 +302,21 @@ class Builder:
         return meta
 
 
+def _check_same_search(out: Path, opts: BuildOptions) -> None:
+    """Refuse a rebuild into ``out`` with other label-search options than its dataset.json records: its journal keeps
+    each shot's labels by clip and shot, so the labels stayed the old ones while dataset.json took the new options
+    (a --metric psnr rebuild kept VMAF labels and said PSNR)."""
+    try:
+        old = json.loads((out / "dataset.json").read_text())["options"]["search"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return  # a new folder (or no record to compare with)
+    new = json.loads(json.dumps(asdict(opts.search)))
+    changed = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+    if changed:
+        raise UserError(f"{out} was labelled with other search options ({', '.join(f'{k} {old.get(k)!r}' for k in changed)}"
+                        f"): its labels would stay those; build into another folder")
+
+
 def build(clips_dirs: str | os.PathLike | Sequence[str | os.PathLike], out_dir: str | os.PathLike,
           opts: BuildOptions = BuildOptions(), quiet: bool = True) -> dict:
     """Label every clip in ``clips_dirs`` (folders or files) into ``out_dir``; returns dataset.json's content."""
@@ -316,6 +331,7 @@ def build(clips_dirs: str | os.PathLike | Sequence[str | os.PathLike], out_dir: 
         raise UserError("two clips share a file name; splits are assigned by name, so rename one")
     out = Path(out_dir)
     check_folder(out, "output folder")
+    _check_same_search(out, opts)
     b = Builder(out, opts)
     done = b.done()
     hashes = {c.name: sha256_file(c) for c in clips}
