@@ -333,6 +333,8 @@ def load_offsets(path: str | os.PathLike) -> tuple[tuple[float, float], ...]:
 
 
 def _read(path: str | os.PathLike) -> dict:
+    if not Path(path).is_file():  # said "not a calibration file (FileNotFoundError: ...)"
+        raise UserError(f"{path}: no such calibration file")
     try:
         data = json.loads(Path(path).read_text())
     except (OSError, ValueError) as exc:

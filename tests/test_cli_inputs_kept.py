@@ -127,3 +127,30 @@ def test_a_rebuild_with_other_search_options_is_refused(tmp_path):
     one_line_refusal(jndenc(*base, "--metric", "psnr", "--thresholds", "45,40,35"), "other search options")
     assert (tmp_path / "ds" / "dataset.json").read_text() == labels
     assert jndenc(*base).returncode == 0  # the same options: a rerun as before
+
+
+def test_a_rerun_says_which_generated_files_it_kept(tmp_path):
+    """A rerun at another --size or --seconds listed every file as if written (or said nothing), each as it was."""
+    args = ["dataset", "synth", str(tmp_path / "s"), "--seconds", "0.5", "--per-kind", "1"]
+    assert "kept" not in jndenc(*args, "--size", "160x120").stdout
+    again = jndenc(*args, "--size", "320x240").stdout.splitlines()
+    assert again and all(line.endswith("kept as it is (remove it to make it again)") for line in again)
+    (tmp_path / "c").mkdir()
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25:duration=1", "-pix_fmt", "yuv420p",
+           str(tmp_path / "c" / "a.mp4"))
+    derive = ["dataset", "derive", str(tmp_path / "c"), str(tmp_path / "d"), "--derive", "scale:0.5", "--min-side",
+              "16"]
+    assert jndenc(*derive, "--seconds", "1").returncode == 0
+    assert "a~scale50.mkv: kept as it is (1.0 s" in jndenc(*derive, "--seconds", "2").stdout
+
+
+def test_messages_name_what_is_missing(tmp_path):
+    from jndenc.calibrate import load_scale
+    from jndenc.errors import UserError
+    from jndenc.training.data import read_labels
+
+    with pytest.raises(UserError, match="no such calibration file"):  # "not a calibration file (FileNotFoundError"
+        load_scale(tmp_path / "nope.json", "vp9")
+    (tmp_path / "JND-Levels.txt").write_text("")
+    with pytest.raises(UserError, match=r"JND-Levels.txt: fewer label lines \(0\)"):  # ":0:", a line 0
+        read_labels(tmp_path / "JND-Levels.txt", ["a.png"])

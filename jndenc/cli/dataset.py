@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import click
 
@@ -96,8 +97,10 @@ def synth(out_dir, size, seconds, per_kind, seed, debug):
     window, flat 2D animation and a clean rendered scene (extra label sources: they may train, never judge)."""
     from ..training.synth import make_synth_clips
 
+    existed = {p for p in Path(out_dir).glob("synth_*.mkv")} if Path(out_dir).is_dir() else set()
     for p in make_synth_clips(out_dir, _size(size), seconds, per_kind=per_kind, seed=seed):
-        click.echo(str(p))
+        # a rerun at another --size listed every clip as if written, each at its old size
+        click.echo(f"{p}: kept as it is (remove it to make it again)" if p in existed else str(p))
 
 
 @dataset.command()

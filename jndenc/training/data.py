@@ -118,9 +118,9 @@ def read_labels(label_path: Path, files: list[str]) -> np.ndarray:
             )
         labels[i] = [_parse_number(t, label_path, lineno) for t in toks]
     if len(rows) < len(files):
-        last = rows[-1][0] if rows else 0
+        where = f"{label_path}:{rows[-1][0]}" if rows else str(label_path)  # an empty file has no line 0
         raise UserError(
-            f"{label_path}:{last}: fewer label lines ({len(rows)}) than images ({len(files)}); "
+            f"{where}: fewer label lines ({len(rows)}) than images ({len(files)}); "
             f"first unlabelled image in sorted order is {files[len(rows)]!r}"
         )
     natural = sorted(files, key=_natural_key)

@@ -121,6 +121,8 @@ def derive_clips(clips: Sequence[Path], out_dir: str | os.PathLike,
             dst = out / f"{clip.stem}~{d.tag}.mkv"
             made.append(dst)
             if dst.exists() and dst.name in manifest:
+                # a rerun with other --seconds ran on in silence, the copies as they were
+                echo(f"{dst.name}: kept as it is ({manifest[dst.name].get('seconds')} s; remove it to make it again)")
                 continue
             vf = video_filter(w, h, d)
             write_atomic(dst, lambda tmp: derive_args(clip, tmp, vf, seconds), what=f"deriving {dst.name}")
