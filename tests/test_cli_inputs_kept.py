@@ -154,3 +154,19 @@ def test_messages_name_what_is_missing(tmp_path):
     (tmp_path / "JND-Levels.txt").write_text("")
     with pytest.raises(UserError, match=r"JND-Levels.txt: fewer label lines \(0\)"):  # ":0:", a line 0
         read_labels(tmp_path / "JND-Levels.txt", ["a.png"])
+
+
+def test_predict_refuses_json_with_another_format(tmp_path):
+    """--json silently replaced the --format asked for."""
+    clip = tmp_path / "a.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25:duration=1", "-pix_fmt", "yuv420p", str(clip))
+    p = jndenc("predict", str(clip), "--json", "--format", "x264-zones")
+    assert p.returncode == 2 and "choose one" in p.stderr
+    assert json.loads(jndenc("predict", str(clip), "--json", "--format", "json", "-q").stdout)["frames"] == 25
+
+
+def test_train_quiet_prints_only_its_result(dataset, tmp_path):
+    p = jndenc("train", "--model", "compact", "--linear-only", "--data_dir", str(dataset), "--checkpoint_path",
+               str(tmp_path / "m.keras"), "--epochs", "1", "-q")
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.strip().splitlines() == [p.stdout.strip()] and "weights:" in p.stdout and "Epoch" not in p.stdout

@@ -37,6 +37,6 @@ def demo(dst, mode, quiet, as_json, debug):
         click.echo(json.dumps(result.to_dict()))
     elif not quiet:
         if result.to_dict().get("loop") is None:  # a one-pass plan ran as these arguments; the loop's shots did not
-            click.echo(json.dumps({"plan_zones": result.plan.zones_string(),
-                                   "ffmpeg_args": result.plan.ffmpeg_args()}))
+            click.echo(f"plan zones: {result.plan.zones_string()}")
+            click.echo(f"ffmpeg arguments: {' '.join(result.plan.ffmpeg_args())}")
         print_result(result)

@@ -27,6 +27,9 @@ def predict(src, mode, fmt, as_json, quiet, debug, **kw):
     from ..pipeline import predict as run
 
     if as_json:
+        explicit = click.get_current_context().get_parameter_source("fmt") is not click.core.ParameterSource.DEFAULT
+        if explicit and fmt != "json":  # --json overrode the format asked for without a word
+            raise click.UsageError(f"--json prints the result as JSON, --format {fmt} prints {fmt}: choose one")
         fmt = "json"
     opts = plan_kwargs(kw)
     if fmt == "x265-zones":

@@ -57,9 +57,10 @@ _column = _opt("jnd_column", type=click.IntRange(0, 2), default=None,
       help="VGG16 initialisation: 'imagenet' (from the Keras cache, never downloaded) or a weights file.")
 @_opt("linear_only", is_flag=True,
       help="compact only: keep the closed-form linear fit (SI, TI, source size) and train no CNN correction.")
+@click.option("-q", "--quiet", is_flag=True, help="No per-epoch lines: only the result.")
 @debug_option
 def train(model, data_dir, checkpoint_path, csv_log_path, epochs, batch_size, learning_rate, jnd_column, seed,
-          resume, early_stopping, augment, input_size, backbone_weights, linear_only, debug) -> None:
+          resume, early_stopping, augment, input_size, backbone_weights, linear_only, quiet, debug) -> None:
     """Train a JND model on a seed-layout dataset (MTJND's `train`)."""
     from ..models.tfquiet import import_quietly
     from ..output import check_not_an_input
@@ -77,7 +78,8 @@ def train(model, data_dir, checkpoint_path, csv_log_path, epochs, batch_size, le
     res = T.fit(model, data_dir, checkpoint_path, csv_log_path=csv_log_path, epochs=epochs, batch_size=batch_size,
                 learning_rate=learning_rate, jnd_column=jnd_column, seed=seed, resume=resume,
                 early_stopping=early_stopping, input_shape=_parse_size(input_size), augment=augment,
-                backbone_weights=backbone_weights, linear_only=linear_only, echo=lambda m: click.echo(m, err=True))
+                backbone_weights=backbone_weights, linear_only=linear_only,
+                echo=(lambda m: None) if quiet else (lambda m: click.echo(m, err=True)), verbose=0 if quiet else 2)
     best, epoch = res["best_val_loss"], res["best_epoch"]
     if epoch is None:  # a resumed run that never beat its checkpoint printed "at epoch None"
         kept = f" (val_loss {best:.4f}) kept" if best is not None else ""
