@@ -34,7 +34,8 @@ import numpy as np
 from jndenc.training import siti
 from jndenc.bench.cache import Cache, _key, select_clips
 from jndenc.media.clips import list_clips, prepare_source, sha256_file
-from jndenc.bench.report import _json_safe, machine
+from jndenc.bench.report import machine
+from jndenc.fileio import json_safe
 from jndenc.errors import JndencError
 
 
@@ -202,7 +203,7 @@ def main(argv=None) -> int:
     result["machine"] = machine()
     result["options"] = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(a).items()}
     result["seconds"] = round(time.perf_counter() - t0, 1)
-    (out / "accuracy.json").write_text(json.dumps(_json_safe(result), indent=1))
+    (out / "accuracy.json").write_text(json.dumps(json_safe(result), indent=1))
     lines = ["# JND prediction accuracy", "", f"{len(rows)} shots from {len(recs)} clips; oracle = search "
              f"({a.codec} {a.preset}); baselines fitted on {fit_on}. MAE in CRF steps.", "",
              "| method | MAE JND1 | MAE JND2 | MAE JND3 | shots |", "|---|---:|---:|---:|---:|"]

@@ -37,7 +37,8 @@ from pathlib import Path
 
 import numpy as np
 
-from jndenc.bench.report import _json_safe, machine
+from jndenc.bench.report import machine
+from jndenc.fileio import json_safe
 from jndenc.media.decode import iter_frames
 from jndenc.media.ffbin import ffmpeg_exe
 from jndenc.media.probe import probe
@@ -269,7 +270,7 @@ def main(argv: list[str] | None = None) -> int:
         "decode_us_per_frame": 1e6 * decode_s / frames_total, "frames": frames_total,
         "summary": summary, "agreement_shared": agreement, "generated": gen, "shared": shared,
     }
-    args.out.write_text(json.dumps(_json_safe(result), indent=1) + "\n")
+    args.out.write_text(json.dumps(json_safe(result), indent=1) + "\n")
     print(f"\nframes {frames_total}, decode {result['decode_us_per_frame']:.0f} us/frame at {SIZE[0]}x{SIZE[1]}")
     for d, s in summary.items():
         g, l = s["generated"], s["shared_labelled"]

@@ -61,3 +61,10 @@ class FFmpegError(JndencError):
         super().__init__(message)
         self.log_tail = log_tail
         self.log_path = log_path
+
+
+def first_line(exc: BaseException, limit: int = 200) -> str:
+    """A library's message, first line only: Keras listed every object it could not load, over 5 to 32 lines,
+    where jndenc says a user's mistake in one."""
+    text = str(exc).strip()
+    return text.splitlines()[0][:limit] if text else type(exc).__name__

@@ -3,12 +3,15 @@ interrupt, a full disk or a crash leaves the previous file (or none), never a cu
 adopting a killed run's output or a cache would take for finished work."""
 from __future__ import annotations
 
+import math
 import os
 import signal
 import threading
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Iterator
+
+import numpy as np
 
 
 def temp_name(path: str | os.PathLike, *, keep_suffix: bool = False) -> Path:
@@ -83,3 +86,17 @@ def interrupts_deferred(signals: tuple[int, ...] = (signal.SIGINT, signal.SIGTER
                 old[n](n, frame)
             elif old[n] == signal.SIG_DFL:
                 signal.raise_signal(n)
+
+
+def json_safe(x):
+    """``x`` as strict JSON holds it: a non-finite float as None (a bare NaN is refused by most parsers), NumPy
+    scalars as Python numbers, keys as strings."""
+    if isinstance(x, float):
+        return x if math.isfinite(x) else None
+    if isinstance(x, dict):
+        return {str(k): json_safe(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [json_safe(v) for v in x]
+    if isinstance(x, np.generic):
+        return json_safe(x.item())
+    return x

@@ -20,7 +20,7 @@ from .errors import UserError
 from .guided import GuidedOptions
 from .media.ffargs import VMAF_MODEL, VMAF_MODELS
 from .media.segments import ENCODER_CHOICES
-from .planner import PRESETS, Plan, PlanOptions
+from .planner import CRF_LIMITS, PRESETS, Plan, PlanOptions
 from .search import DEFAULT_THRESHOLDS
 
 if TYPE_CHECKING:
@@ -41,7 +41,7 @@ _RANGES = {"target_vmaf": (20, 100), "jobs": (1, None), "threads": (0, None), "c
            # guided halves it for its planner, whose own check then named the half and its own range
            "crf_step": (0.1, 6),
            # said only by the planner, after the analysis (a batch's dry run reported such a row would encode)
-           "crf": (0, 51), "min_crf": (0, 51), "max_crf": (0, 51)}
+           "crf": CRF_LIMITS, "min_crf": CRF_LIMITS, "max_crf": CRF_LIMITS}
 
 
 def _value(name: str, annotation: str, v):
@@ -161,11 +161,8 @@ class Expert:
 
     def __post_init__(self) -> None:
         _checked(self)
-        from .modes import NAMES
-
-        if self.mode is not None and self.mode not in NAMES and not (self.mode == "crf" and self.crf is not None):
-            raise UserError(f"mode must be one of {', '.join(NAMES)}, not {self.mode!r}"
-                            + (" (a fixed CRF is crf=N)" if self.mode == "crf" else ""))
+        if self.mode is not None:
+            check_mode(self.mode, self.crf)
         if self.plan is not None and not isinstance(self.plan, (Plan, str, os.PathLike)):
             raise TypeError(f"plan takes a Plan or a saved plan's path (Plan.from_dict for a dict), not "
                             f"{type(self.plan).__name__}")
@@ -213,6 +210,17 @@ class Trials:
     def __post_init__(self) -> None:
         _checked(self)
         _check_thresholds(self.thresholds)
+
+
+def check_mode(mode: str, crf: float | None) -> None:
+    """Refuse a mode no plan is made by (`jndenc.encode`'s options and `jndenc.plan` alike): an unknown one, or
+    "crf" without a CRF (it said "--crf must be within 0..51 (got None)")."""
+    from .modes import NAMES
+
+    if mode == "crf" and crf is None:
+        raise UserError("mode 'crf' is a fixed CRF: give crf=N (--crf N) instead")
+    if mode not in (*NAMES, "crf"):
+        raise UserError(f"mode must be one of {', '.join(NAMES)}, not {mode!r}")
 
 
 def _check_thresholds(t) -> None:

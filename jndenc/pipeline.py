@@ -23,7 +23,8 @@ from .media.probe import VideoInfo, probe
 from .planner import DEFAULT_X265_OFFSETS, Plan, PlanOptions, fixed_plan, margin_report, plan_from_estimates
 from .starts import LOOP_ONLY_CODECS
 from . import modes as registry
-from .options import PLAN_KEYS, AnalysisOptions, Aim, Codec, Expert, Trials, check_keywords, check_known
+from .options import (PLAN_KEYS, AnalysisOptions, Aim, Codec, Expert, Trials, check_keywords, check_known,
+                      check_mode)
 
 MODES = (*registry.NAMES, "crf")
 
@@ -167,10 +168,7 @@ def _checked_mode(mode: str, crf: float | None, codec: str | None) -> str:
     where the caller's planner options carry it."""
     if crf is not None:
         mode = "crf"
-    elif mode == "crf":  # said "--crf must be within 0..51 (got None)"
-        raise UserError("mode 'crf' is a fixed CRF: give crf=N (--crf N) instead")
-    if mode not in MODES:
-        raise UserError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+    check_mode(mode, crf)
     if codec in LOOP_ONLY_CODECS:
         # --codec offers them (encode takes them), but no one-pass plan exists for them: this said "codec must be
         # one of x264, x265", or with their own --calibration file "use it with --codec av1"

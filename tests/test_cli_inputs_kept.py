@@ -103,15 +103,15 @@ def test_a_label_beyond_any_quantiser_is_refused(tmp_path):
 
 
 def test_a_training_run_record_is_strict_json():
-    from jndenc.training.train import _strict
-    doc = json.dumps(_strict({"val_loss": float("nan"), "mae": [1.5, float("inf")]}), allow_nan=False)
+    from jndenc.fileio import json_safe
+    doc = json.dumps(json_safe({"val_loss": float("nan"), "mae": [1.5, float("inf")]}), allow_nan=False)
     assert json.loads(doc) == {"val_loss": None, "mae": [1.5, None]}
 
 
 def test_a_keras_mismatch_is_said_in_one_line():
-    from jndenc.models.io import _first_line
+    from jndenc.errors import first_line
     exc = ValueError("A total of 22 objects could not be loaded.\nList of objects: [<Conv2D ...>,\n ...]")
-    assert _first_line(exc) == "A total of 22 objects could not be loaded."
+    assert first_line(exc) == "A total of 22 objects could not be loaded."
 
 
 def test_a_rebuild_with_other_search_options_is_refused(tmp_path):

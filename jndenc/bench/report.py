@@ -15,9 +15,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Sequence
 
-import numpy as np
-
-from ..fileio import write_text_atomic
+from ..fileio import json_safe, write_text_atomic
 from ..errors import JndencError
 from ..media.ffargs import VMAF_MODEL
 from ..media.ffbin import ffmpeg_info
@@ -158,7 +156,8 @@ def run_record(options: dict, clips: Sequence[Path], counters: dict, clip_times:
         "commit": git_commit(),
         "machine": machine(),
         "bd": {"package": "bjontegaard", "method": BD_METHOD, "min_overlap": 0,
-               "rate": "video stream bitrate (kb/s): the output's video packets' bytes over its duration", "quality": ["vmaf_mean", "psnr_y"]},
+               "rate": "video stream bitrate (kb/s): the output's video packets' bytes over its duration",
+               "quality": ["vmaf_mean", "psnr_y"]},
         "counters": counters,
         "timings": {"total_s": round(total_s, 2), "per_clip_s": clip_times},
         "notes": notes,
@@ -169,35 +168,24 @@ def write_results(out: Path, rows: list[dict], summary: dict, run_info: dict, t0
     """results.csv, summary.json, the RD plots, summary.md and, last, run.json with the final total time
     (seconds since ``t0``, a `time.perf_counter` reading)."""
     write_csv(out / "results.csv", rows)
-    write_text_atomic(out / "summary.json", json.dumps(_json_safe(summary), indent=1))
+    write_text_atomic(out / "summary.json", json.dumps(json_safe(summary), indent=1))
     plots.rd_plots(rows, summary, out)
     write_summary_md(out / "summary.md", summary, run_info)
     run_info["timings"]["total_s"] = round(time.perf_counter() - t0, 2)
-    write_text_atomic(out / "run.json", json.dumps(_json_safe(run_info), indent=1))
+    write_text_atomic(out / "run.json", json.dumps(json_safe(run_info), indent=1))
 
 
 def json_document(res: dict, out: str | os.PathLike) -> dict:
     """What ``--json`` prints: the summary, every point as results.csv has it, and the run's record."""
     # results.csv's empty cells (a fixed-CRF point has no target or margin) are nulls here
     points = [{k: (None if row.get(k) == "" else row.get(k)) for k in CSV_COLUMNS} for row in res["rows"]]
-    return _json_safe({"out": str(out), "summary": res["summary"], "points": points, "run": res["run"]})
-
-
-def _json_safe(x):
-    if isinstance(x, float):
-        return x if math.isfinite(x) else None
-    if isinstance(x, dict):
-        return {str(k): _json_safe(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_json_safe(v) for v in x]
-    if isinstance(x, np.generic):
-        return _json_safe(x.item())
-    return x
+    return json_safe({"out": str(out), "summary": res["summary"], "points": points, "run": res["run"]})
 
 
 def print_table(summary: dict) -> None:
     w = max([22, *map(len, summary["ladders"])])  # a longer ladder name pushed its row out of line
-    print(f"{'ladder':<{w}} {'BD-rate VMAF':>12} {'BD-VMAF':>8} {'BD-rate PSNR':>12} {'matched':>8} {'worst':>6}  clips")
+    print(f"{'ladder':<{w}} {'BD-rate VMAF':>12} {'BD-VMAF':>8} {'BD-rate PSNR':>12} {'matched':>8} {'worst':>6}"
+          "  clips")
     for n, a in summary["ladders"].items():
         print(f"{n:<{w}} {_f(a.get('bd_rate_vmaf'), '{:+.1f}%'):>12} {_f(a.get('bd_vmaf'), '{:+.2f}'):>8} "
               f"{_f(a.get('bd_rate_psnr'), '{:+.1f}%'):>12} {_f(a.get('matched_rate_diff_pct'), '{:+.1f}%'):>8} "

@@ -23,7 +23,7 @@ from typing import Any
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from ..fileio import interrupts_deferred, temp_name, write_text_atomic
-from ..errors import UserError
+from ..errors import UserError, first_line
 
 METADATA_VERSION = 1
 
@@ -147,13 +147,7 @@ def _load_legacy_h5(model, path: Path) -> None:
                     + (" ..." if len(missing) > 5 else "")
                 )
         except ValueError as exc:
-            raise UserError(f"{path} does not fit {model.name}: {_first_line(exc)}") from None
-
-
-def _first_line(exc: Exception, limit: int = 200) -> str:
-    """Keras' own message, first line only: a mismatch listed every object it could not load, over lines."""
-    text = str(exc).strip()
-    return (text.splitlines()[0][:limit] if text else type(exc).__name__)
+            raise UserError(f"{path} does not fit {model.name}: {first_line(exc)}") from None
 
 
 def check_weights_file(path: Path) -> None:
@@ -205,5 +199,5 @@ def load_weights_into(model, path: str | Path, architecture: str | None = None) 
     try:
         model.load_weights(str(path))
     except (ValueError, OSError, KeyError) as exc:
-        raise UserError(f"{path} does not fit {model.name}: {_first_line(exc)}") from None
+        raise UserError(f"{path} does not fit {model.name}: {first_line(exc)}") from None
     return meta

@@ -16,7 +16,7 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from ..errors import UserError
+from ..errors import UserError, first_line
 from .attention import VA_OUTPUT, va_decoder
 
 PAPER_INPUT_SHAPE = (270, 480, 3)
@@ -58,9 +58,8 @@ def _backbone(input_shape: tuple[int, int, int], backbone_weights: str | None):
     try:
         vgg = keras.applications.VGG16(include_top=False, weights=weights, input_tensor=inp)
     except ValueError as exc:  # an image, another model's weights: Keras' message ran to 32 lines
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise UserError(f"--backbone_weights {backbone_weights}: not VGG16 weights without the top ({first[:160]})"
-                        ) from None
+        raise UserError(f"--backbone_weights {backbone_weights}: not VGG16 weights without the top "
+                        f"({first_line(exc, 160)})") from None
     for layer in vgg.layers[0:FROZEN_LAYERS]:
         layer.trainable = False
     return inp, vgg.get_layer("block5_pool").output

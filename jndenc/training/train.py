@@ -24,6 +24,7 @@ import numpy as np
 from . import data as D
 from .checks import atomic_write, check_checkpoint_suffix, check_column, check_output_path, resolve_shape, weights_column
 from ..errors import UserError
+from ..fileio import json_safe
 from ..models import ArchInfo, arch_info, build_model, frames_shape
 from ..models.attention import VA_OUTPUT
 from ..models.io import check_metadata, check_weights_file, load_weights_into, model_metadata, read_metadata, save_model
@@ -336,17 +337,6 @@ def _write_run(checkpoint_path: Path, arguments: dict, result: dict) -> Path:
            **{k: v for k, v in result.items() if k != "history"}}
     run_path = checkpoint_path.with_name(checkpoint_path.name + ".run.json")
     with atomic_write(run_path) as f:  # strict JSON: a NaN loss is null, not the bare NaN parsers refuse
-        f.write(json.dumps(_strict(run), indent=2, default=str, allow_nan=False) + "\n")
+        f.write(json.dumps(json_safe(run), indent=2, default=str, allow_nan=False) + "\n")
     return run_path
-
-
-def _strict(x):
-    """``x`` with every non-finite float as None."""
-    if isinstance(x, dict):
-        return {k: _strict(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_strict(v) for v in x]
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    return x
 
