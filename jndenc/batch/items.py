@@ -114,8 +114,7 @@ def _read_manifest(path: Path) -> list[dict]:
         raise UserError(f"{path}: not a CSV/JSONL manifest (not UTF-8 text); batch takes a folder or a "
                         "list of inputs") from None
     rows: list[dict] = []
-    csv_file = path.suffix.lower() not in (".jsonl", ".ndjson", ".json")
-    if not csv_file:
+    if path.suffix.lower() in (".jsonl", ".ndjson", ".json"):
         for n, line in enumerate(text.splitlines(), 1):
             if not line.strip():
                 continue

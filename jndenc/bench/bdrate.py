@@ -224,8 +224,8 @@ def run(inputs: Sequence[str | os.PathLike], out: str | os.PathLike, opts: Bench
     plot_names(clips)
     _check_clips(clips)
     efforts = [m.mode for m in specs if m.effort]
-    if ({"predict", "probe", "guided"} & bases or efforts) and opts.weights is None and default_weights_path() is None \
-            and (efforts or "search" not in bases):
+    needs_model = bool({"predict", "probe", "guided"} & bases or efforts)  # each effort level starts from it
+    if needs_model and opts.weights is None and default_weights_path() is None and (efforts or "search" not in bases):
         # without the model an effort ladder failed after the fixed ladder's encodes, naming `jndenc encode`'s
         # --mode, and predict alone ran nothing to compare and exited 0 (the others are skipped with a note)
         need = [m for m in opts.modes if m != "search"]
@@ -241,7 +241,7 @@ def run(inputs: Sequence[str | os.PathLike], out: str | os.PathLike, opts: Bench
         r = Runner(out, opts)
     except OSError as exc:  # a folder it may not write in: "internal error: PermissionError"
         raise UserError(f"--out {out}: cannot write there ({exc.strerror or exc})") from None
-    if {"predict", "probe", "guided"} & bases or efforts:
+    if needs_model:
         r.predictor()  # a model that fails to load stops the run here, before any encode
     if "probe" in bases and r.predict_skipped is None:
         r.probe_model()

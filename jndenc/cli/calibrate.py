@@ -38,16 +38,16 @@ def calibrate(clips, out, codec, encoder, x264_crfs, codec_crfs, preset, max_fra
     """
     from ..calibrate import calibrate as run, calibrate_scale, grids
     from ..media.clips import list_clips
-    from ..progress import bar
-
     from ..output import check_not_an_input
+    from ..progress import bar
 
     if encoder and codec != "av1":
         raise click.UsageError(f"--encoder picks an AV1 encoder; --codec {codec} has one")
-    check_not_an_input(out, list_clips(clips), "-o")
+    listed = list_clips(clips)
+    check_not_an_input(out, listed, "-o")
     # each fit's own default for the frames where none is given
     frames = {} if max_frames is None else {"max_frames": max_frames or None}
-    total = len(list_clips(clips)) * sum(map(len, grids(codec, encoder, x264_crfs, codec_crfs).values()))
+    total = len(listed) * sum(map(len, grids(codec, encoder, x264_crfs, codec_crfs).values()))
     with bar(total, f"calibrating {codec}", quiet, unit="encode") as pb:  # x265's grid may grow: a floor
         def step(msg: str) -> None:
             pb.set_postfix_str(msg)

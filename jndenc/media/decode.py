@@ -147,6 +147,16 @@ def frame_format(frame: av.VideoFrame) -> tuple[str, str, str]:
             _RANGES.get(int(frame.color_range), str(frame.color_range)))
 
 
+def format_change(first: tuple[str, str, str], now: tuple[str, str, str], index: int) -> str:
+    """What changed between two `frame_format`s at frame ``index``, in words: "the range changes at frame 75 (from
+    tv to pc)"."""
+    names = [n for n, a, b in zip(("pixel format", "colour matrix", "range"), first, now) if a != b]
+    what = (" and ".join(names) if len(names) < 3 else f"{names[0]}, {names[1]} and {names[2]}"
+            ) + (" changes" if len(names) == 1 else " change")
+    was, became = ("/".join(x for x, y in zip(f, g) if x != y) for f, g in ((first, now), (now, first)))
+    return f"the {what} at frame {index} (from {was} to {became})"
+
+
 def uniform_format(first: tuple[str, str, str] | None) -> str:
     """The FFmpeg filter that gives every frame the ``first`` frame's `frame_format` (where FFmpeg's scale filter
     knows its matrix and range by name)."""
@@ -187,22 +197,17 @@ def _decode(path, size, colour, every, threads, out: FrameStream):
         tb = float(stream.time_base) if stream.time_base else float("nan")
         start = stream.start_time
         last_end = None  # where the last decoded frame stops showing, in the stream's time base
-        first_size = first_format = None
+        first_size = None
         try:
             for frame in container.decode(stream):
                 first_size = first_size or (frame.width, frame.height)
                 if out.resized is None and (frame.width, frame.height) != first_size:
                     out.resized = (f"{path}: the picture size changes at frame {index} (from {first_size[0]}x"
                                    f"{first_size[1]} to {frame.width}x{frame.height})")
-                first_format = out.first_format = first_format or frame_format(frame)
-                if out.reformatted is None and (now := frame_format(frame)) != first_format:
-                    names = [n for n, a, b in zip(("pixel format", "colour matrix", "range"), first_format, now)
-                             if a != b]
-                    what = (" and ".join(names) if len(names) < 3 else f"{names[0]}, {names[1]} and {names[2]}"
-                            ) + (" changes" if len(names) == 1 else " change")
-                    was, became = ("/".join(x for x, y in zip(f, g) if x != y) for f, g in ((first_format, now),
-                                                                                            (now, first_format)))
-                    out.reformatted = f"{path}: the {what} at frame {index} (from {was} to {became})"
+                if out.first_format is None:
+                    out.first_format = frame_format(frame)
+                elif out.reformatted is None and (now := frame_format(frame)) != out.first_format:
+                    out.reformatted = f"{path}: {format_change(out.first_format, now, index)}"
                 if frame.pts is not None:
                     last_end = max(last_end or frame.pts, frame.pts + (frame.duration or 0))
                 if index == 0 and start is not None and frame.pts is not None and stream.average_rate:

@@ -378,8 +378,9 @@ def probe_input(src: str | os.PathLike, stream_index: int, frames: int,
     """The file the probes of ``src`` read and the frame times their seeks go by (`run_probe`'s ``seek_times``),
     by the shot loop's rules: a seekable copy where the container has no index or makes its frame times up
     (`jndenc.media.seekable`, removed on leaving; numbered in display order where the timestamps are missing,
-    repeated or jump back), no seek where no copy can stand for the frames, each frame's own time where frames are not evenly spaced (a screen recording that paused 10 s after frame 20
-    had its later shots probed on the first shot's frames), else None: frame number over the frame rate, as the
+    repeated or jump back), no seek where no copy can stand for the frames, each frame's own time where frames are
+    not evenly spaced (a screen recording that paused 10 s after frame 20 had its later shots probed on the first
+    shot's frames), else None: frame number over the frame rate, as the
     probe model's features were measured. Sought by frame number, a probe of an MPEG-PS with frames missing their
     timestamps scored another shot's frames, and fast encoded two of three shots at the wrong CRF."""
     src = Path(src)

@@ -313,8 +313,9 @@ def _check_same_search(out: Path, opts: BuildOptions) -> None:
     new = json.loads(json.dumps(asdict(opts.search)))
     changed = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
     if changed:
-        raise UserError(f"{out} was labelled with other search options ({', '.join(f'{k} {old.get(k)!r}' for k in changed)}"
-                        f"): its labels would stay those; build into another folder")
+        was = ", ".join(f"{k} {old.get(k)!r}" for k in changed)
+        raise UserError(f"{out} was labelled with other search options ({was}): its labels would stay those; build "
+                        "into another folder")
 
 
 def build(clips_dirs: str | os.PathLike | Sequence[str | os.PathLike], out_dir: str | os.PathLike,
